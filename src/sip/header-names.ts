@@ -1,0 +1,105 @@
+/**
+ * Header field names: compact forms (RFC 3261 section 7.3.3 and the RFCs that
+ * registered more) and the canonical spelling the serializer writes.
+ * Names are case-insensitive (RFC 3261 section 7.3.1); we key on lower case.
+ */
+
+const COMPACT_FORMS: Readonly<Record<string, string>> = {
+  a: "Accept-Contact", // RFC 3841
+  b: "Referred-By", // RFC 3892
+  c: "Content-Type",
+  d: "Request-Disposition", // RFC 3841
+  e: "Content-Encoding",
+  f: "From",
+  i: "Call-ID",
+  j: "Reject-Contact", // RFC 3841
+  k: "Supported",
+  l: "Content-Length",
+  m: "Contact",
+  n: "Identity-Info", // RFC 4474 (obsoleted by RFC 8224, compact form kept)
+  o: "Event", // RFC 6665
+  r: "Refer-To", // RFC 3515
+  s: "Subject",
+  t: "To",
+  u: "Allow-Events", // RFC 6665
+  v: "Via",
+  x: "Session-Expires", // RFC 4028
+  y: "Identity", // RFC 8224
+};
+
+/** Names whose canonical capitalisation is not simple Title-Case. */
+const SPECIAL_CASE: Readonly<Record<string, string>> = {
+  "call-id": "Call-ID",
+  cseq: "CSeq",
+  "www-authenticate": "WWW-Authenticate",
+  "mime-version": "MIME-Version",
+  rseq: "RSeq",
+  rack: "RAck",
+  "sip-etag": "SIP-ETag",
+  "sip-if-match": "SIP-If-Match",
+  "min-se": "Min-SE",
+  "p-asserted-identity": "P-Asserted-Identity",
+  "alertmsg-error": "AlertMsg-Error",
+  "recv-info": "Recv-Info",
+};
+
+const canonicalCache = new Map<string, string>();
+
+/** Canonical spelling of a header name; expands compact forms. */
+export function canonicalHeaderName(name: string): string {
+  const cached = canonicalCache.get(name);
+  if (cached !== undefined) return cached;
+  const lower = name.toLowerCase();
+  let canonical: string;
+  if (lower.length === 1 && COMPACT_FORMS[lower]) canonical = COMPACT_FORMS[lower];
+  else if (SPECIAL_CASE[lower]) canonical = SPECIAL_CASE[lower];
+  else canonical = lower.replace(/(^|-)([a-z])/g, (_m, dash: string, ch: string) => dash + ch.toUpperCase());
+  if (canonicalCache.size < 4096) canonicalCache.set(name, canonical);
+  return canonical;
+}
+
+/**
+ * Headers whose grammar is a comma-separated list (RFC 3261 section 7.3.1: "it
+ * MUST be possible to combine the multiple header field rows into one
+ * "field-name: field-value" pair"). Only these may be split on top-level commas.
+ */
+export const LIST_HEADERS: ReadonlySet<string> = new Set(
+  [
+    "Via",
+    "Contact",
+    "Route",
+    "Record-Route",
+    "Allow",
+    "Supported",
+    "Require",
+    "Proxy-Require",
+    "Unsupported",
+    "Accept",
+    "Accept-Encoding",
+    "Accept-Language",
+    "Allow-Events",
+    "Content-Encoding",
+    "Content-Language",
+    "In-Reply-To",
+    "Warning",
+    "Alert-Info",
+    "Call-Info",
+    "Error-Info",
+    "Path",
+    "Service-Route",
+    "Reason",
+    "Security-Client",
+    "Security-Server",
+    "Security-Verify",
+    "Recv-Info",
+    "Permission-Missing",
+    "Accept-Resource-Priority",
+    "Resource-Priority",
+    "History-Info",
+    "P-Asserted-Identity",
+  ].map((n) => n.toLowerCase()),
+);
+
+export function isListHeader(canonicalName: string): boolean {
+  return LIST_HEADERS.has(canonicalName.toLowerCase());
+}

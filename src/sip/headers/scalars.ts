@@ -1,0 +1,51 @@
+/**
+ * Single-valued numeric and token headers: CSeq (20.16), Max-Forwards (20.22),
+ * Content-Length (20.14), Call-ID (20.8), Expires (20.19).
+ */
+import type { CSeq } from "../message.js";
+import { isToken } from "../tokens.js";
+import { HeaderParseError } from "./errors.js";
+
+const DIGITS = /^[0-9]+$/;
+
+/** RFC 3261 8.1.1.5: "The sequence number MUST be expressible as a 32-bit unsigned integer and MUST be less than 2**31." */
+export function parseCSeq(value: string): CSeq {
+  const m = /^([0-9]+)[ \t]+([^ \t]+)$/.exec(value.trim());
+  if (!m) throw new HeaderParseError("CSeq", `malformed CSeq "${value}"`);
+  const seq = Number(m[1]);
+  if (m[1]!.length > 10 || seq >= 2 ** 31) throw new HeaderParseError("CSeq", "CSeq number is 2**31 or more");
+  const method = m[2]!;
+  if (!isToken(method)) throw new HeaderParseError("CSeq", `CSeq method "${method}" is not a token`);
+  return { seq, method };
+}
+
+/** Max-Forwards = 1*DIGIT, 0..255 (RFC 3261 20.22, RFC 4475 3.1.2.4). */
+export function parseMaxForwards(value: string): number {
+  const v = value.trim();
+  if (!DIGITS.test(v)) throw new HeaderParseError("Max-Forwards", `malformed Max-Forwards "${value}"`);
+  const n = Number(v);
+  if (v.length > 10 || n > 255) throw new HeaderParseError("Max-Forwards", `Max-Forwards ${v} is above 255`);
+  return n;
+}
+
+export function parseContentLength(value: string): number {
+  const v = value.trim();
+  if (!DIGITS.test(v)) throw new HeaderParseError("Content-Length", `malformed Content-Length "${value}"`);
+  if (v.length > 9) throw new HeaderParseError("Content-Length", `Content-Length ${v} is too large`);
+  return Number(v);
+}
+
+/** callid = word [ "@" word ]; we only require a non-empty value without whitespace. */
+export function parseCallId(value: string): string {
+  const v = value.trim();
+  if (v === "" || /[ \t]/.test(v)) throw new HeaderParseError("Call-ID", `malformed Call-ID "${value}"`);
+  return v;
+}
+
+/** Expires / expires param: delta-seconds; values above 2**32-1 are invalid (RFC 4475 3.1.2.4). */
+export function parseDeltaSeconds(header: string, value: string): number {
+  const v = value.trim();
+  if (!DIGITS.test(v)) throw new HeaderParseError(header, `malformed ${header} "${value}"`);
+  if (v.length > 10 || Number(v) > 2 ** 32 - 1) throw new HeaderParseError(header, `${header} ${v} is too large`);
+  return Number(v);
+}

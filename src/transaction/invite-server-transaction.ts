@@ -1,0 +1,153 @@
+/**
+ * INVITE server transaction: RFC 3261 section 17.2.1 (Figure 7), with the
+ * "Accepted" state of RFC 6026 section 7.1 for 2xx responses.
+ */
+import type { ParsedRequest } from "../sip/message.js";
+import type { Flow } from "../transport/types.js";
+import type { Scheduler, TimerHandle } from "./scheduler.js";
+import {
+  isReliable,
+  type SendOptions,
+  type ServerTransaction,
+  type ServerTransactionState,
+  type TerminationReason,
+  type TransactionEnvironment,
+} from "./server-transaction.js";
+import type { TimerConfig } from "./timers.js";
+
+export class InviteServerTransaction implements ServerTransaction {
+  readonly method = "INVITE";
+  state: ServerTransactionState = "proceeding";
+  lastResponse?: { status: number; bytes: Buffer };
+  /** Set when the final response went unacknowledged until Timer H. */
+  ackReceived = false;
+  private timerG?: TimerHandle;
+  private timerH?: TimerHandle;
+  private timerI?: TimerHandle;
+  private timerL?: TimerHandle;
+  private gInterval: number;
+
+  constructor(
+    readonly id: string,
+    readonly request: ParsedRequest,
+    readonly flow: Flow,
+    readonly toTag: string,
+    private readonly env: TransactionEnvironment,
+    private readonly scheduler: Scheduler,
+    private readonly timers: TimerConfig,
+  ) {
+    // 17.2.1: "When a server transaction is constructed for a request, it
+    // enters the "Proceeding" state."
+    this.gInterval = timers.t1;
+  }
+
+  respond(status: number, bytes: Buffer, options: SendOptions = {}): void {
+    if (this.state === "accepted" && status >= 200 && status < 300) {
+      // RFC 6026 7.1: "While in the "Accepted" state, any 2xx responses
+      // passed from the TU to the transaction MUST be passed to the
+      // transport layer for transmission."
+      this.transmit(bytes, status, true);
+      return;
+    }
+    if (this.state !== "proceeding") return;
+    if (status < 200) {
+      // 17.2.1: "The TU passes any number of provisional responses to the
+      // server transaction. So long as the server transaction is in the
+      // "Proceeding" state, each of these MUST be passed to the transport layer."
+      this.transmit(bytes, status, false);
+      return;
+    }
+    if (status < 300) {
+      // RFC 6026 7.1: "If, while in the "Proceeding" state, the TU passes a
+      // 2xx response to the server transaction, the server transaction MUST
+      // pass this response to the transport layer for transmission. [...]
+      // The server transaction MUST then transition to the "Accepted" state"
+      // and start Timer L with a value of 64*T1.
+      this.transmit(bytes, status, false);
+      this.state = "accepted";
+      this.timerL = this.scheduler.schedule(64 * this.timers.t1, () => this.end("timer-l"));
+      return;
+    }
+    // 17.2.1: "While in the "Proceeding" state, if the TU passes a response
+    // with status code from 300 to 699 to the server transaction, the
+    // response MUST be passed to the transport layer for transmission, and
+    // the state machine MUST enter the "Completed" state. For unreliable
+    // transports, timer G is set to fire in T1 seconds [...]. When the
+    // "Completed" state is entered, timer H MUST be set to fire in 64*T1
+    // seconds for all transports."
+    this.transmit(bytes, status, false);
+    this.state = "completed";
+    if (!isReliable(this.flow) && !options.noRetransmit) this.scheduleG();
+    this.timerH = this.scheduler.schedule(64 * this.timers.t1, () => {
+      // 17.2.1: "If timer H fires while in the "Completed" state, it implies
+      // that the ACK was never received. In this case, the server
+      // transaction MUST transition to the "Terminated" state, and MUST
+      // indicate to the TU that a transaction failure has occurred."
+      this.end("timer-h");
+    });
+  }
+
+  receiveRetransmission(): void {
+    // 17.2.1: "If a request retransmission is received while in the
+    // "Proceeding" state, the most recent provisional response that was
+    // received from the TU MUST be passed to the transport layer for
+    // retransmission." And in "Completed": "the server MUST pass the final
+    // response to the transport layer for retransmission."
+    // RFC 6026 7.1: in "Accepted", retransmissions of the INVITE are absorbed.
+    if ((this.state === "proceeding" || this.state === "completed") && this.lastResponse) {
+      this.transmit(this.lastResponse.bytes, this.lastResponse.status, true);
+    }
+  }
+
+  /** An ACK matched this transaction (17.2.3, for a non-2xx final response). */
+  receiveAck(): void {
+    if (this.state !== "completed") return;
+    // 17.2.1: "If an ACK is received while the server transaction is in the
+    // "Completed" state, the server transaction MUST transition to the
+    // "Confirmed" state. As Timer G is ignored in this state, any
+    // retransmissions of the response will cease." Timer I is T4 for
+    // unreliable transports and zero seconds for reliable ones.
+    this.ackReceived = true;
+    this.timerG?.cancel();
+    this.timerH?.cancel();
+    this.state = "confirmed";
+    if (isReliable(this.flow)) {
+      this.end("timer-i");
+      return;
+    }
+    // 17.2.1: "The purpose of the "Confirmed" state is to absorb any
+    // additional ACK messages that arrive".
+    this.timerI = this.scheduler.schedule(this.timers.t4, () => this.end("timer-i"));
+  }
+
+  terminate(reason: TerminationReason): void {
+    this.end(reason);
+  }
+
+  private scheduleG(): void {
+    this.timerG = this.scheduler.schedule(this.gInterval, () => {
+      if (this.state !== "completed" || !this.lastResponse) return;
+      // 17.2.1: "If timer G fires, the response is passed to the transport
+      // layer once more for retransmission, and timer G is set to fire in
+      // MIN(2*T1, T2) seconds. From then on, when timer G fires, the
+      // response is passed to the transport again for transmission, and
+      // timer G is reset with a value that doubles, unless that value
+      // exceeds T2, in which case it is reset with the value of T2."
+      this.transmit(this.lastResponse.bytes, this.lastResponse.status, true);
+      this.gInterval = Math.min(2 * this.gInterval, this.timers.t2);
+      this.scheduleG();
+    });
+  }
+
+  private transmit(bytes: Buffer, status: number, retransmission: boolean): void {
+    if (!retransmission) this.lastResponse = { status, bytes };
+    this.env.send(this.flow, bytes, retransmission);
+  }
+
+  private end(reason: TerminationReason): void {
+    if (this.state === "terminated") return;
+    this.state = "terminated";
+    for (const t of [this.timerG, this.timerH, this.timerI, this.timerL]) t?.cancel();
+    this.env.terminated(this, reason);
+  }
+}

@@ -1,0 +1,79 @@
+/** Non-INVITE server transaction: RFC 3261 section 17.2.2 (Figure 8). */
+import type { ParsedRequest } from "../sip/message.js";
+import type { Flow } from "../transport/types.js";
+import type { Scheduler, TimerHandle } from "./scheduler.js";
+import {
+  isReliable,
+  type ServerTransaction,
+  type ServerTransactionState,
+  type TerminationReason,
+  type TransactionEnvironment,
+} from "./server-transaction.js";
+import type { TimerConfig } from "./timers.js";
+
+export class NonInviteServerTransaction implements ServerTransaction {
+  // 17.2.2: "The state machine is initialized in the "Trying" state".
+  state: ServerTransactionState = "trying";
+  lastResponse?: { status: number; bytes: Buffer };
+  private timerJ?: TimerHandle;
+
+  constructor(
+    readonly id: string,
+    readonly request: ParsedRequest,
+    readonly flow: Flow,
+    readonly toTag: string,
+    private readonly env: TransactionEnvironment,
+    private readonly scheduler: Scheduler,
+    private readonly timers: TimerConfig,
+  ) {}
+
+  get method(): string {
+    return this.request.method;
+  }
+
+  respond(status: number, bytes: Buffer): void {
+    if (this.state !== "trying" && this.state !== "proceeding") return;
+    this.lastResponse = { status, bytes };
+    this.env.send(this.flow, bytes, false);
+    if (status < 200) {
+      // 17.2.2: "While in the "Trying" state, if the TU passes a provisional
+      // response to the server transaction, the server transaction MUST
+      // enter the "Proceeding" state."
+      this.state = "proceeding";
+      return;
+    }
+    // 17.2.2: "If the TU passes a final response (status codes 200-699) to
+    // the server, the response MUST be passed to the transport layer for
+    // transmission, and the state machine MUST enter the "Completed" state.
+    // [...] When the server transaction enters the "Completed" state, it MUST
+    // set Timer J to fire in 64*T1 seconds for unreliable transports, and
+    // zero seconds for reliable transports."
+    this.state = "completed";
+    if (isReliable(this.flow)) this.end("completed");
+    else this.timerJ = this.scheduler.schedule(64 * this.timers.t1, () => this.end("timer-j"));
+  }
+
+  receiveRetransmission(): void {
+    // 17.2.2: "Once in the "Trying" state, any further request
+    // retransmissions are discarded." In "Proceeding" the most recent
+    // provisional, in "Completed" the final response, is passed to the
+    // transport layer for retransmission.
+    if (this.state === "trying" || !this.lastResponse) return;
+    if (this.state === "proceeding" || this.state === "completed") {
+      this.env.send(this.flow, this.lastResponse.bytes, true);
+    }
+  }
+
+  terminate(reason: TerminationReason): void {
+    this.end(reason);
+  }
+
+  private end(reason: TerminationReason): void {
+    if (this.state === "terminated") return;
+    // 17.2.2: "The server transaction remains in this state until Timer J
+    // fires, at which point it MUST transition to the "Terminated" state."
+    this.state = "terminated";
+    this.timerJ?.cancel();
+    this.env.terminated(this, reason);
+  }
+}

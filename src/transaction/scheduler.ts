@@ -1,0 +1,132 @@
+/**
+ * One Node timer for every SIP timer: a binary min-heap of deadlines. Timers
+ * are cancelled lazily (a flag), so cancelling is O(1) and the heap only holds
+ * entries until their deadline, at most 64*T1 ahead.
+ */
+export interface TimerHandle {
+  cancel(): void;
+}
+
+interface Entry {
+  at: number;
+  seq: number;
+  fn: () => void;
+  cancelled: boolean;
+}
+
+export interface Clock {
+  now(): number;
+}
+
+export class Scheduler {
+  private heap: Entry[] = [];
+  private seq = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private armedAt = Number.POSITIVE_INFINITY;
+  private live = 0;
+
+  constructor(private readonly clock: Clock = { now: () => performance.now() }) {}
+
+  get pending(): number {
+    return this.live;
+  }
+
+  schedule(delayMs: number, fn: () => void): TimerHandle {
+    const entry: Entry = { at: this.clock.now() + Math.max(0, delayMs), seq: this.seq++, fn, cancelled: false };
+    this.push(entry);
+    this.live++;
+    this.arm();
+    return {
+      cancel: () => {
+        if (!entry.cancelled) {
+          entry.cancelled = true;
+          this.live--;
+        }
+      },
+    };
+  }
+
+  /** Runs every due timer; exposed for tests that drive a manual clock. */
+  runDue(): void {
+    const now = this.clock.now();
+    for (;;) {
+      const top = this.heap[0];
+      if (!top || top.at > now) break;
+      this.pop();
+      if (top.cancelled) continue;
+      top.cancelled = true;
+      this.live--;
+      try {
+        top.fn();
+      } catch (err) {
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
+    this.arm();
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.heap = [];
+    this.live = 0;
+  }
+
+  private arm(): void {
+    while (this.heap[0]?.cancelled) this.pop();
+    const top = this.heap[0];
+    if (!top) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
+      this.armedAt = Number.POSITIVE_INFINITY;
+      return;
+    }
+    if (this.timer && this.armedAt <= top.at) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.armedAt = top.at;
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.armedAt = Number.POSITIVE_INFINITY;
+        this.runDue();
+      },
+      Math.max(0, top.at - this.clock.now()),
+    );
+  }
+
+  private push(e: Entry): void {
+    const h = this.heap;
+    h.push(e);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!less(h[i]!, h[p]!)) break;
+      [h[i], h[p]] = [h[p]!, h[i]!];
+      i = p;
+    }
+  }
+
+  private pop(): void {
+    const h = this.heap;
+    const last = h.pop();
+    if (!last || h.length === 0) return;
+    h[0] = last;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && less(h[l]!, h[m]!)) m = l;
+      if (r < h.length && less(h[r]!, h[m]!)) m = r;
+      if (m === i) break;
+      [h[i], h[m]] = [h[m]!, h[i]!];
+      i = m;
+    }
+  }
+}
+
+function less(a: Entry, b: Entry): boolean {
+  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+}

@@ -1,0 +1,166 @@
+/**
+ * Server transaction matching and lifetime (RFC 3261 17.2.3), the index the
+ * UAS core needs for CANCEL (9.2) and merged requests (8.2.2.2), and freeing
+ * of terminated transactions so memory stays flat under load.
+ */
+import { randomBytes } from "node:crypto";
+import { MAGIC_COOKIE } from "../sip/headers/via.js";
+import type { ParsedRequest, Via } from "../sip/message.js";
+import type { Flow } from "../transport/types.js";
+import { InviteServerTransaction } from "./invite-server-transaction.js";
+import { NonInviteServerTransaction } from "./non-invite-server-transaction.js";
+import type { Scheduler } from "./scheduler.js";
+import type { ServerTransaction, TerminationReason, TransactionEnvironment } from "./server-transaction.js";
+import type { TimerConfig } from "./timers.js";
+
+export interface TransactionUser {
+  /** A request that created a new server transaction (never ACK). */
+  onRequest(tx: ServerTransaction): void;
+  /**
+   * An ACK that is not for a non-2xx final response: the ACK for a 2xx is
+   * its own transaction and goes to the TU (17.1.1.3, RFC 6026 7.1).
+   */
+  onAck(ack: ParsedRequest, flow: Flow, invite?: InviteServerTransaction): void;
+  /** A transaction ended; `reason` is "timer-h" when a final response was never acknowledged. */
+  onTerminated?(tx: ServerTransaction, reason: TerminationReason): void;
+}
+
+export class TransactionLayer {
+  private readonly transactions = new Map<string, ServerTransaction>();
+  /** From tag + Call-ID + CSeq -> transaction, for merged-request detection (8.2.2.2). */
+  private readonly byDialogKey = new Map<string, ServerTransaction>();
+  private readonly env: TransactionEnvironment;
+
+  constructor(
+    send: (flow: Flow, bytes: Buffer, retransmission: boolean) => void,
+    private readonly tu: TransactionUser,
+    private readonly scheduler: Scheduler,
+    private readonly timers: TimerConfig,
+  ) {
+    this.env = {
+      send,
+      terminated: (tx, reason) => {
+        this.transactions.delete(tx.id);
+        const mk = mergeKey(tx.request);
+        if (this.byDialogKey.get(mk) === tx) this.byDialogKey.delete(mk);
+        this.tu.onTerminated?.(tx, reason);
+      },
+    };
+  }
+
+  get size(): number {
+    return this.transactions.size;
+  }
+
+  /** Hands a request to its transaction, or creates one (17.2.3). */
+  receive(request: ParsedRequest, flow: Flow): void {
+    if (request.method === "ACK") {
+      this.receiveAck(request, flow);
+      return;
+    }
+    const id = transactionKey(request, request.method);
+    const existing = this.transactions.get(id);
+    if (existing) {
+      existing.receiveRetransmission();
+      return;
+    }
+    const toTag = request.core.to.tag ?? newTag();
+    const tx =
+      request.method === "INVITE"
+        ? new InviteServerTransaction(id, request, flow, toTag, this.env, this.scheduler, this.timers)
+        : new NonInviteServerTransaction(id, request, flow, toTag, this.env, this.scheduler, this.timers);
+    this.transactions.set(id, tx);
+    const mk = mergeKey(request);
+    if (!request.core.to.tag && !this.byDialogKey.has(mk)) this.byDialogKey.set(mk, tx);
+    this.tu.onRequest(tx);
+  }
+
+  /**
+   * RFC 3261 9.2: "the CANCEL request matches a transaction [...] using the
+   * procedures of 17.2.3 [...] the method of the request is assumed to be
+   * INVITE" (the CANCEL's own method is ignored for this match).
+   */
+  findInviteFor(cancel: ParsedRequest): InviteServerTransaction | undefined {
+    const tx = this.transactions.get(transactionKey(cancel, "INVITE"));
+    return tx instanceof InviteServerTransaction ? tx : undefined;
+  }
+
+  /**
+   * RFC 3261 8.2.2.2: a request without To tag whose From tag, Call-ID and
+   * CSeq equal those of an ongoing transaction that it does not match.
+   */
+  findMergedWith(request: ParsedRequest, own: ServerTransaction): ServerTransaction | undefined {
+    if (request.core.to.tag) return undefined;
+    const other = this.byDialogKey.get(mergeKey(request));
+    return other && other !== own ? other : undefined;
+  }
+
+  /** Ends every transaction without sending anything. */
+  terminateAll(): void {
+    for (const tx of [...this.transactions.values()]) tx.terminate("shutdown");
+  }
+
+  private receiveAck(ack: ParsedRequest, flow: Flow): void {
+    // 17.2.3: the ACK matches the INVITE transaction it acknowledges (for
+    // RFC 2543 requests, also by the To tag of the response we sent).
+    const tx = this.transactions.get(transactionKey(ack, "INVITE"));
+    if (tx instanceof InviteServerTransaction) {
+      if (!isRfc3261Branch(ack.core.via[0]) && ack.core.to.tag !== tx.toTag) {
+        this.tu.onAck(ack, flow);
+        return;
+      }
+      if (tx.state === "completed" || tx.state === "confirmed") {
+        tx.receiveAck();
+        return;
+      }
+      this.tu.onAck(ack, flow, tx);
+      return;
+    }
+    this.tu.onAck(ack, flow);
+  }
+}
+
+function isRfc3261Branch(via: Via | undefined): boolean {
+  return via?.branch?.startsWith(MAGIC_COOKIE) ?? false;
+}
+
+/**
+ * RFC 3261 17.2.3: with a magic-cookie branch, the key is the branch, the
+ * sent-by of the top Via and the method (ACK matching INVITE). Otherwise the
+ * RFC 2543 rules: Request-URI, To tag, From tag, Call-ID, CSeq and top Via.
+ */
+export function transactionKey(request: ParsedRequest, method: string): string {
+  const top = request.core.via[0];
+  const m = method === "ACK" ? "INVITE" : method;
+  if (top && isRfc3261Branch(top)) {
+    const sentBy = `${top.host.toLowerCase()}:${top.port ?? defaultPort(top.transport)}`;
+    return `${top.branch}|${sentBy}|${m}`;
+  }
+  // For an INVITE/ACK pair only the ACK carries our To tag, so RFC 2543 keys
+  // leave the To tag out for INVITE transactions and the ACK is checked
+  // against the transaction's own tag afterwards.
+  const toTag = m === "INVITE" ? "" : (request.core.to.tag ?? "");
+  return [
+    "2543",
+    request.uriRaw,
+    toTag,
+    request.core.from.tag ?? "",
+    request.core.callId,
+    request.core.cseq.seq,
+    m,
+    top?.raw ?? "",
+  ].join("|");
+}
+
+function mergeKey(request: ParsedRequest): string {
+  return `${request.core.from.tag ?? ""}|${request.core.callId}|${request.core.cseq.seq}|${request.core.cseq.method}`;
+}
+
+function defaultPort(transport: string): number {
+  return transport === "TLS" || transport === "WSS" ? 5061 : 5060;
+}
+
+/** RFC 3261 19.3: tags need at least 32 bits of randomness. */
+export function newTag(): string {
+  return randomBytes(6).toString("hex");
+}

@@ -1,0 +1,31 @@
+/** `--listen` values: TRANSPORT:HOST:PORT, with IPv6 hosts in brackets. */
+import type { TransportName } from "./types.js";
+
+export interface ListenSpec {
+  readonly transport: TransportName;
+  readonly host: string;
+  readonly port: number;
+}
+
+const TRANSPORTS: readonly TransportName[] = ["udp", "tcp"];
+
+export class ListenSpecError extends Error {}
+
+export function parseListenSpec(text: string): ListenSpec {
+  const m = /^([a-z]+):(\[[0-9a-fA-F:.]+\]|[^:[\]]+):([0-9]{1,5})$/.exec(text.trim());
+  if (!m) {
+    throw new ListenSpecError(
+      `invalid --listen "${text}": expected TRANSPORT:HOST:PORT, e.g. udp:0.0.0.0:5060 or tcp:[::1]:5060`,
+    );
+  }
+  const transport = m[1] as TransportName;
+  if (!TRANSPORTS.includes(transport)) {
+    throw new ListenSpecError(`invalid --listen "${text}": transport "${m[1]}" is not one of ${TRANSPORTS.join(", ")}`);
+  }
+  const port = Number(m[3]);
+  if (port > 65535) throw new ListenSpecError(`invalid --listen "${text}": port ${port} is above 65535`);
+  const host = m[2]!.startsWith("[") ? m[2]!.slice(1, -1) : m[2]!;
+  return { transport, host, port };
+}
+
+export const DEFAULT_LISTEN: readonly string[] = ["udp:0.0.0.0:5060", "tcp:0.0.0.0:5060"];

@@ -1,0 +1,18 @@
+/**
+ * Where a response goes (RFC 3261 18.2.2, RFC 3581 4).
+ * - Reliable transport: back on the connection the request came on; if it
+ *   closed, a new connection to the source address and the sent-by port.
+ * - UDP with "rport": to the source address and port of the request.
+ * - UDP without it: to the source address ("received") and the sent-by
+ *   port, or 5060 when there is none.
+ */
+import type { Via } from "../sip/message.js";
+import type { Flow } from "./types.js";
+
+export function responseFlow(flow: Flow, topVia: Via | undefined): Flow {
+  if (!topVia) return flow;
+  if (flow.transport === "udp" && topVia.params.has("rport")) return flow;
+  const port = topVia.port ?? 5060;
+  if (port === flow.remote.port) return flow;
+  return { ...flow, replyTo: { address: flow.remote.address, port } };
+}

@@ -1,0 +1,102 @@
+/**
+ * TCP listener: Content-Length framing (RFC 3261 18.3), responses on the
+ * connection the request came on, or a new connection to the source address
+ * and the sent-by port when it has closed (18.2.2).
+ */
+import { createConnection, createServer, type Server, type Socket } from "node:net";
+import { StreamFramer } from "../sip/stream-framer.js";
+import { annotateTopVia } from "./received.js";
+import type { Flow, InboundHandler, Listener, ListenerInfo } from "./types.js";
+
+export interface TcpOptions {
+  readonly maxMessageSize: number;
+}
+
+export async function listenTcp(
+  host: string,
+  port: number,
+  onMessage: InboundHandler,
+  options: TcpOptions,
+): Promise<Listener> {
+  const connections = new Map<number, Socket>();
+  let nextId = 1;
+  const server: Server = createServer({ noDelay: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  if (addr === null || typeof addr === "string") throw new Error("TCP listener has no address");
+  const info: ListenerInfo = { transport: "tcp", address: addr.address, port: addr.port };
+
+  const adopt = (socket: Socket): number => {
+    const id = nextId++;
+    connections.set(id, socket);
+    socket.setNoDelay(true);
+    const framer = new StreamFramer({ maxMessageSize: options.maxMessageSize });
+    const flow: Flow = {
+      transport: "tcp",
+      local: { address: info.address, port: info.port },
+      remote: { address: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 },
+      connectionId: id,
+    };
+    socket.on("data", (chunk) => {
+      for (const frame of framer.push(chunk)) {
+        if (frame.type === "ping") {
+          // RFC 5626 3.5.1: a CRLF CRLF ping is answered with a CRLF pong.
+          if (!socket.destroyed) socket.write("\r\n");
+        } else if (frame.type === "message") {
+          const { result } = frame;
+          if (result.ok && result.message.kind === "request") annotateTopVia(result.message.headers, flow.remote);
+          onMessage({ flow, bytes: frame.bytes, result, receivedAt: Date.now() });
+        } else {
+          // The stream cannot be resynchronised: answer what can be answered, then close.
+          const result = frame.result ?? { ok: false as const, error: { status: frame.status, detail: frame.detail } };
+          onMessage({ flow, bytes: chunk, result, receivedAt: Date.now() });
+          // Let a response written in the same tick go out before closing.
+          setImmediate(() => socket.end());
+        }
+      }
+    });
+    socket.on("error", () => {});
+    socket.on("close", () => connections.delete(id));
+    return id;
+  };
+  server.on("connection", adopt);
+
+  const sockets = new Set<Socket>();
+  server.on("connection", (s) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+
+  return {
+    info,
+    async send(flow, bytes) {
+      let socket = flow.connectionId !== undefined ? connections.get(flow.connectionId) : undefined;
+      if (!socket || socket.destroyed) {
+        socket = await new Promise<Socket>((resolve, reject) => {
+          const to = flow.replyTo ?? flow.remote;
+          const s = createConnection({ host: to.address, port: to.port }, () => resolve(s));
+          s.once("error", reject);
+        });
+        adopt(socket);
+        sockets.add(socket);
+      }
+      const target = socket;
+      await new Promise<void>((resolve, reject) => target.write(bytes, (err) => (err ? reject(err) : resolve())));
+    },
+    close() {
+      return new Promise((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.end();
+        setTimeout(() => {
+          for (const s of sockets) s.destroy();
+        }, 200).unref();
+      });
+    },
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * What the transport layer hands up and takes down. It frames and parses
+ * bytes, annotates the top Via (RFC 3261 18.2.1, RFC 3581) and routes
+ * responses (18.2.2); it knows nothing about transactions or scenarios.
+ */
+import type { ParseResult } from "../sip/parser.js";
+
+export type TransportName = "udp" | "tcp";
+
+export interface Endpoint {
+  readonly address: string;
+  readonly port: number;
+}
+
+export interface Flow {
+  readonly transport: TransportName;
+  readonly local: Endpoint;
+  readonly remote: Endpoint;
+  /** For stream transports: the connection the message came on. */
+  readonly connectionId?: number;
+  /** Where responses go when it is not `remote` (RFC 3261 18.2.2 without rport). */
+  readonly replyTo?: Endpoint;
+}
+
+export interface InboundMessage {
+  readonly flow: Flow;
+  readonly bytes: Buffer;
+  readonly result: ParseResult;
+  readonly receivedAt: number;
+}
+
+export interface ListenerInfo {
+  readonly transport: TransportName;
+  readonly address: string;
+  readonly port: number;
+}
+
+export interface Listener {
+  readonly info: ListenerInfo;
+  /** Sends bytes on a flow: UDP to its remote, a stream on its connection (or a new one, 18.2.2). */
+  send(flow: Flow, bytes: Buffer): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type InboundHandler = (message: InboundMessage) => void;
+
+/** Formats host:port with brackets for IPv6 (RFC 3261 19.1.1, RFC 5118). */
+export function hostPort(address: string, port: number): string {
+  return `${formatHost(address)}:${port}`;
+}
+
+export function formatHost(address: string): string {
+  return address.includes(":") && !address.startsWith("[") ? `[${address}]` : address;
+}

@@ -1,0 +1,56 @@
+/** UDP listener: one message per datagram (RFC 3261 18.3), responses to the source or rport (18.2.2, RFC 3581). */
+import { createSocket, type Socket } from "node:dgram";
+import { parseDatagram } from "../sip/parser.js";
+import { annotateTopVia } from "./received.js";
+import type { Flow, InboundHandler, Listener, ListenerInfo } from "./types.js";
+
+export interface UdpOptions {
+  /** Datagrams above this get 513 Message Too Large (RFC 3261 21.5.6). */
+  readonly maxMessageSize: number;
+}
+
+export async function listenUdp(
+  host: string,
+  port: number,
+  onMessage: InboundHandler,
+  options: UdpOptions,
+): Promise<Listener> {
+  const socket: Socket = createSocket({ type: host.includes(":") ? "udp6" : "udp4", reuseAddr: false });
+  await new Promise<void>((resolve, reject) => {
+    socket.once("error", reject);
+    socket.bind(port, host, () => {
+      socket.off("error", reject);
+      resolve();
+    });
+  });
+  const addr = socket.address();
+  const info: ListenerInfo = { transport: "udp", address: addr.address, port: addr.port };
+  // A socket error (ICMP port unreachable on some platforms) must not crash the server.
+  socket.on("error", () => {});
+  socket.on("message", (data, rinfo) => {
+    const flow: Flow = {
+      transport: "udp",
+      local: { address: info.address, port: info.port },
+      remote: { address: rinfo.address, port: rinfo.port },
+    };
+    const result = parseDatagram(data, options.maxMessageSize);
+    if (result.ok && result.message.kind === "request") annotateTopVia(result.message.headers, flow.remote);
+    onMessage({ flow, bytes: data, result, receivedAt: Date.now() });
+  });
+  let closed = false;
+  return {
+    info,
+    send(flow, bytes) {
+      if (closed) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const to = flow.replyTo ?? flow.remote;
+        socket.send(bytes, to.port, to.address, (err) => (err ? reject(err) : resolve()));
+      });
+    },
+    close() {
+      if (closed) return Promise.resolve();
+      closed = true;
+      return new Promise((resolve) => socket.close(() => resolve()));
+    },
+  };
+}
