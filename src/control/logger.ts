@@ -1,0 +1,26 @@
+/** One line per message in and out; whole messages with --verbose. */
+export type LogLevel = "error" | "warn" | "info" | "debug";
+
+export interface Logger {
+  error(msg: string): void;
+  warn(msg: string): void;
+  info(msg: string): void;
+  debug(msg: string): void;
+  readonly level: LogLevel;
+  readonly verbose: boolean;
+}
+
+const ORDER: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
+
+export function createLogger(level: LogLevel = "info", verbose = false, write: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Logger {
+  const at = (l: LogLevel) => (msg: string) => {
+    if (ORDER[l] <= ORDER[level]) write(msg);
+  };
+  return { error: at("error"), warn: at("warn"), info: at("info"), debug: at("debug"), level, verbose };
+}
+
+export const silentLogger: Logger = createLogger("error", false, () => {});
+
+export function isLogLevel(v: string): v is LogLevel {
+  return v in ORDER;
+}

@@ -1,0 +1,262 @@
+/**
+ * The embedding API: start a mock, learn where it listens, close it.
+ * Data flows one way: transport -> parser -> transaction -> scenario ->
+ * response builder -> transaction -> transport.
+ */
+import { randomBytes } from "node:crypto";
+import { DEFAULT_RING_TIMEOUT_MS, DialACodeScenario } from "../scenario/dial-a-code.js";
+import { RespondScenario, type RespondOptions } from "../scenario/respond-rule.js";
+import type { Scenario } from "../scenario/types.js";
+import type { ParsedRequest } from "../sip/message.js";
+import { Scheduler } from "../transaction/scheduler.js";
+import { resolveTimers, type TimerConfig } from "../transaction/timers.js";
+import { TransactionLayer } from "../transaction/transaction-layer.js";
+import { DEFAULT_LISTEN, type ListenSpec, parseListenSpec } from "../transport/listen-spec.js";
+import { responseFlow } from "../transport/response-route.js";
+import { listenTcp } from "../transport/tcp.js";
+import type { Flow, InboundMessage, Listener, ListenerInfo, TransportName } from "../transport/types.js";
+import { formatHost, hostPort } from "../transport/types.js";
+import { listenUdp } from "../transport/udp.js";
+import { type Capabilities, DEFAULT_CAPABILITIES, localIdentity } from "../ua/local-context.js";
+import { buildResponse } from "../ua/response-builder.js";
+import { UserAgentServer } from "../ua/uas.js";
+import { createLogger, type Logger } from "./logger.js";
+import { type MessageSummary, summarizeOutgoing, summarizeParse } from "./message-summary.js";
+
+export const VERSION = "0.1.0";
+
+export interface SipMockOptions {
+  /** TRANSPORT:HOST:PORT values; default UDP and TCP on 0.0.0.0:5060. Port 0 picks a free port. */
+  readonly listen?: readonly string[];
+  /** `sipmock respond`: one rule in front of the built-in default. */
+  readonly respond?: RespondOptions;
+  /** A scenario object (the YAML engine arrives with the scenario issue). */
+  readonly scenario?: Scenario;
+  /** T1/T2/T4 in milliseconds (RFC 3261 17.1.1.1); shorten them in tests. */
+  readonly timers?: Partial<TimerConfig>;
+  /** Server header; false for none. */
+  readonly serverHeader?: string | false;
+  /** Answer UDP requests at their source port even without rport (default: RFC 3261 18.2.2, the sent-by port). */
+  readonly forceRport?: boolean;
+  /** Address written in Contact when listening on a wildcard address. */
+  readonly advertise?: string;
+  /** Largest accepted message in octets; larger ones get 513. Default 65535. */
+  readonly maxMessageSize?: number;
+  /** How long sip:18x@ rings before 480; default 180 s. */
+  readonly ringTimeoutMs?: number;
+  readonly realm?: string;
+  readonly logger?: Logger;
+}
+
+export type Direction = "in" | "out";
+
+export interface MessageEvent {
+  readonly direction: Direction;
+  readonly flow: Flow;
+  readonly bytes: Buffer;
+  readonly summary: MessageSummary;
+  readonly retransmission: boolean;
+  readonly time: number;
+}
+
+export interface SipMock {
+  readonly listeners: readonly ListenerInfo[];
+  /** host:port of the first listener of a transport. */
+  address(transport?: TransportName): { host: string; port: number };
+  /** sip:[user@]host:port;transport=x for the first listener of a transport. */
+  uri(transport?: TransportName, user?: string): string;
+  /** Subscribes to every message in and out; returns the unsubscribe function. */
+  onMessage(listener: (event: MessageEvent) => void): () => void;
+  /** Server transactions alive now (terminated ones are freed). */
+  readonly activeTransactions: number;
+  readonly activeDialogs: number;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export async function startSipMock(options: SipMockOptions = {}): Promise<SipMock> {
+  const logger = options.logger ?? createLogger("info");
+  const timers = resolveTimers(options.timers);
+  const maxMessageSize = options.maxMessageSize ?? 65535;
+  const specs: ListenSpec[] = (options.listen && options.listen.length > 0 ? options.listen : DEFAULT_LISTEN).map(
+    parseListenSpec,
+  );
+  const base = options.scenario ?? new DialACodeScenario();
+  const scenario: Scenario = options.respond ? new RespondScenario(options.respond, base) : base;
+  const scheduler = new Scheduler();
+  const capabilities: Capabilities = DEFAULT_CAPABILITIES;
+  const server = options.serverHeader === false ? undefined : (options.serverHeader ?? `sipmock/${VERSION}`);
+  const realm = options.realm ?? "sipmock";
+  const subscribers = new Set<(event: MessageEvent) => void>();
+  const emit = (event: MessageEvent) => {
+    for (const s of subscribers) s(event);
+  };
+
+  const listeners: Listener[] = [];
+  const listenerKey = (transport: string, port: number) => `${transport}:${port}`;
+  const byKey = new Map<string, Listener>();
+  const listenerFor = (flow: Flow) => byKey.get(listenerKey(flow.transport, flow.local.port))?.info;
+
+  const sendRaw = (flow: Flow, bytes: Buffer, retransmission: boolean) => {
+    const listener = byKey.get(listenerKey(flow.transport, flow.local.port));
+    if (!listener) return;
+    const summary = summarizeOutgoing(bytes);
+    logLine(logger, "out", flow, summary, bytes, retransmission);
+    emit({ direction: "out", flow, bytes, summary, retransmission, time: Date.now() });
+    listener.send(flow, bytes).catch((err: Error) => logger.warn(`send to ${peer(flow)} failed: ${err.message}`));
+  };
+
+  const uas = new UserAgentServer(
+    {
+      scenario: () => scenario,
+      capabilities,
+      ...(server ? { server } : {}),
+      ...(options.advertise ? { advertise: options.advertise } : {}),
+      realm,
+      ringTimeoutMs: options.ringTimeoutMs ?? DEFAULT_RING_TIMEOUT_MS,
+      mediaPort: 40000,
+      timers,
+      scheduler,
+      listenerFor,
+    },
+    {
+      terminated: (tx, reason) => {
+        if (reason === "timer-h") {
+          logger.info(`${stamp()} ${tx.request.core.callId}: final response to INVITE never acknowledged (Timer H)`);
+        }
+      },
+    },
+  );
+  const layer = new TransactionLayer(sendRaw, uas, scheduler, timers);
+  uas.layer = layer;
+
+  const onInbound = (msg: InboundMessage) => {
+    const summary = summarizeParse(msg.result);
+    logLine(logger, "in", msg.flow, summary, msg.bytes, false);
+    emit({ direction: "in", flow: msg.flow, bytes: msg.bytes, summary, retransmission: false, time: msg.receivedAt });
+    try {
+      handleInbound(msg);
+    } catch (err) {
+      // Nothing a peer sends may crash the server.
+      logger.error(`internal error handling a message from ${peer(msg.flow)}: ${(err as Error).stack ?? err}`);
+    }
+  };
+
+  const handleInbound = (msg: InboundMessage) => {
+    const { result, flow } = msg;
+    if (result.ok) {
+      if (result.message.kind === "response") {
+        // A UAS has no client transactions (yet): responses are dropped.
+        logger.debug(`dropping response from ${peer(flow)}`);
+        return;
+      }
+      const request = result.message as ParsedRequest;
+      layer.receive(request, responseFlow(flow, request.core.via[0], options.forceRport));
+      return;
+    }
+    // 400/505/513 for requests we can answer: RFC 4475 3.1.2 and 21.4.1 ("The
+    // reason phrase SHOULD identify the syntax problem in more detail").
+    // Invalid responses and requests without a Via are dropped: nothing could
+    // match an answer to them. ACK is never answered (17.1.1.3).
+    const partial = result.error.partial;
+    if (!partial || partial.kind !== "request" || partial.method === "ACK" || !partial.headers.has("Via")) {
+      logger.info(`${stamp()} dropped unanswerable message from ${peer(flow)}: ${result.error.detail}`);
+      return;
+    }
+    const { status, detail } = result.error;
+    const local = localIdentity(flow, listenerFor(flow), undefined, options.advertise);
+    const built = buildResponse(
+      { ...(partial.method ? { method: partial.method } : {}), headers: partial.headers },
+      { status, reason: status === 400 ? `Bad Request: ${detail}` : undefined, warning: detail },
+      {
+        local,
+        capabilities,
+        ...(server ? { server } : {}),
+        toTag: randomBytes(6).toString("hex"),
+        realm,
+        nonce: () => randomBytes(16).toString("hex"),
+        opaque: "",
+      },
+    );
+    sendRaw(flow, built.bytes, false);
+  };
+
+  try {
+    for (const spec of specs) {
+      const listener =
+        spec.transport === "udp"
+          ? await listenUdp(spec.host, spec.port, onInbound, { maxMessageSize })
+          : await listenTcp(spec.host, spec.port, onInbound, { maxMessageSize });
+      listeners.push(listener);
+      byKey.set(listenerKey(listener.info.transport, listener.info.port), listener);
+    }
+  } catch (err) {
+    await Promise.all(listeners.map((l) => l.close()));
+    scheduler.stop();
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === "EADDRINUSE" || e.code === "EACCES" || e.code === "EADDRNOTAVAIL") {
+      const spec = specs[listeners.length]!;
+      throw new ListenError(
+        `cannot listen on ${spec.transport}:${hostPort(spec.host, spec.port)}: ${e.code === "EADDRINUSE" ? "address already in use" : e.code === "EACCES" ? "permission denied" : "address not available"}`,
+      );
+    }
+    throw err;
+  }
+
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    uas.close();
+    layer.terminateAll();
+    scheduler.stop();
+    await Promise.all(listeners.map((l) => l.close()));
+  };
+  const first = (transport?: TransportName) => {
+    const l = transport ? listeners.find((x) => x.info.transport === transport) : listeners[0];
+    if (!l) throw new Error(`no ${transport ?? ""} listener`);
+    return l.info;
+  };
+  return {
+    listeners: listeners.map((l) => l.info),
+    address(transport) {
+      const info = first(transport);
+      return { host: info.address, port: info.port };
+    },
+    uri(transport, user) {
+      const info = first(transport);
+      const host = info.address === "0.0.0.0" ? "127.0.0.1" : info.address === "::" ? "::1" : info.address;
+      return `sip:${user ? `${user}@` : ""}${formatHost(host)}:${info.port};transport=${info.transport}`;
+    },
+    onMessage(listener) {
+      subscribers.add(listener);
+      return () => subscribers.delete(listener);
+    },
+    get activeTransactions() {
+      return layer.size;
+    },
+    get activeDialogs() {
+      return uas.dialogs.size;
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+export class ListenError extends Error {}
+
+function stamp(): string {
+  return new Date().toISOString();
+}
+
+function peer(flow: Flow): string {
+  return `${flow.transport}:${hostPort(flow.remote.address, flow.remote.port)}`;
+}
+
+function logLine(logger: Logger, dir: Direction, flow: Flow, s: MessageSummary, bytes: Buffer, retrans: boolean): void {
+  if (logger.level === "error" || logger.level === "warn") return;
+  const arrow = dir === "in" ? "<-" : "->";
+  const extra = retrans ? " (retransmission)" : "";
+  logger.info(`${stamp()} ${arrow} ${peer(flow)} ${s.what}${s.callId ? ` ${s.callId}` : ""}${extra}`);
+  if (logger.verbose) logger.info(bytes.toString("latin1").replace(/\r\n$/, ""));
+}

@@ -1,0 +1,16 @@
+/** sipmock's public API: start a mock SIP server inside a test suite. */
+export { CATALOG, isCatalogued, lookupCode, reasonPhrase } from "./catalog/index.js";
+export type { ResponseCodeInfo } from "./catalog/types.js";
+export { createLogger, type Logger, type LogLevel, silentLogger } from "./control/logger.js";
+export {
+  type Direction,
+  ListenError,
+  type MessageEvent,
+  type SipMock,
+  type SipMockOptions,
+  startSipMock,
+  VERSION,
+} from "./control/sipmock.js";
+export type { RespondOptions } from "./scenario/respond-rule.js";
+export type { Decision, RequestFacts, Scenario } from "./scenario/types.js";
+export type { ListenerInfo, TransportName } from "./transport/types.js";

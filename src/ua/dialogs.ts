@@ -1,0 +1,102 @@
+/**
+ * Dialogs the UAS took part in (RFC 3261 12), keyed by Call-ID, local tag and
+ * remote tag, and the 2xx retransmission of 13.3.1.4 until the ACK arrives.
+ */
+import type { Scheduler, TimerHandle } from "../transaction/scheduler.js";
+import type { TimerConfig } from "../transaction/timers.js";
+
+export interface Dialog {
+  readonly callId: string;
+  readonly localTag: string;
+  readonly remoteTag: string;
+  confirmed: boolean;
+  retransmit?: TimerHandle;
+  giveUp?: TimerHandle;
+}
+
+export function dialogKey(callId: string, localTag: string, remoteTag: string): string {
+  return `${callId}|${localTag}|${remoteTag}`;
+}
+
+const MAX_DIALOGS = 100_000;
+
+export class DialogStore {
+  private readonly dialogs = new Map<string, Dialog>();
+
+  constructor(
+    private readonly scheduler: Scheduler,
+    private readonly timers: TimerConfig,
+  ) {}
+
+  get size(): number {
+    return this.dialogs.size;
+  }
+
+  find(callId: string, localTag: string | undefined, remoteTag: string | undefined): Dialog | undefined {
+    if (!localTag) return undefined;
+    return this.dialogs.get(dialogKey(callId, localTag, remoteTag ?? ""));
+  }
+
+  /**
+   * A 2xx was sent: the dialog exists. 13.3.1.4: "The 2xx response is passed
+   * to the transport with an interval that starts at T1 seconds and doubles
+   * for each retransmission until it reaches T2 seconds [...] Response
+   * retransmissions cease when an ACK request for the response is received."
+   * `resend` is called for every retransmission; `unacknowledged` after 64*T1.
+   */
+  accept(
+    callId: string,
+    localTag: string,
+    remoteTag: string,
+    resend: (() => void) | undefined,
+    unacknowledged: (dialog: Dialog) => void,
+  ): Dialog {
+    const key = dialogKey(callId, localTag, remoteTag);
+    // Bounded: a client that never sends BYE must not grow memory for ever.
+    if (this.dialogs.size >= MAX_DIALOGS) {
+      const oldest = this.dialogs.values().next().value;
+      if (oldest) this.end(oldest);
+    }
+    const dialog: Dialog = { callId, localTag, remoteTag, confirmed: false };
+    this.dialogs.set(key, dialog);
+    if (resend) {
+      let interval = this.timers.t1;
+      const tick = () => {
+        dialog.retransmit = this.scheduler.schedule(interval, () => {
+          if (dialog.confirmed) return;
+          resend();
+          interval = Math.min(2 * interval, this.timers.t2);
+          tick();
+        });
+      };
+      tick();
+    }
+    // 13.3.1.4: "If the server retransmits the 2xx response for 64*T1 seconds
+    // without receiving an ACK, the dialog is confirmed, but the session
+    // SHOULD be terminated."
+    dialog.giveUp = this.scheduler.schedule(64 * this.timers.t1, () => {
+      dialog.retransmit?.cancel();
+      if (!dialog.confirmed) {
+        this.dialogs.delete(key);
+        unacknowledged(dialog);
+      }
+    });
+    return dialog;
+  }
+
+  confirm(dialog: Dialog): void {
+    dialog.confirmed = true;
+    dialog.retransmit?.cancel();
+    dialog.giveUp?.cancel();
+  }
+
+  end(dialog: Dialog): void {
+    dialog.retransmit?.cancel();
+    dialog.giveUp?.cancel();
+    this.dialogs.delete(dialogKey(dialog.callId, dialog.localTag, dialog.remoteTag));
+  }
+
+  clear(): void {
+    for (const d of this.dialogs.values()) this.end(d);
+  }
+}

@@ -1,0 +1,57 @@
+/** What the UAS knows about itself when it writes a response: where it listens, what it implements. */
+import type { Flow, ListenerInfo, TransportName } from "../transport/types.js";
+import { formatHost } from "../transport/types.js";
+
+export interface Capabilities {
+  /** Methods the UAS implements (Allow, RFC 3261 20.5). */
+  readonly allow: readonly string[];
+  /** Option tags it supports (Supported, 20.37). */
+  readonly supported: readonly string[];
+  /** Body types it accepts (Accept, 20.1). */
+  readonly accept: readonly string[];
+  readonly acceptEncoding: readonly string[];
+  readonly acceptLanguage: readonly string[];
+  /** Event packages (Allow-Events, RFC 6665 8.2.2). */
+  readonly allowEvents: readonly string[];
+}
+
+export const DEFAULT_CAPABILITIES: Capabilities = {
+  allow: ["INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "REGISTER"],
+  supported: [],
+  accept: ["application/sdp"],
+  acceptEncoding: ["identity"],
+  acceptLanguage: ["en"],
+  allowEvents: [],
+};
+
+export interface LocalIdentity {
+  /** Host written in Contact and Warning: the advertised address. */
+  readonly host: string;
+  readonly port: number;
+  readonly transport: TransportName;
+}
+
+/**
+ * The address to advertise for a flow: the configured one, else the
+ * listener's own address unless it is a wildcard, else the address the
+ * client used in the Request-URI when it is an IP literal, else loopback.
+ */
+export function localIdentity(
+  flow: Flow,
+  listener: ListenerInfo | undefined,
+  requestUriHost: string | undefined,
+  advertise?: string,
+): LocalIdentity {
+  const port = listener?.port ?? flow.local.port;
+  const bound = listener?.address ?? flow.local.address;
+  let host: string;
+  if (advertise) host = advertise;
+  else if (bound !== "0.0.0.0" && bound !== "::") host = bound;
+  else if (requestUriHost && /^(\[[0-9a-fA-F:.]+\]|[0-9.]+)$/.test(requestUriHost)) host = requestUriHost;
+  else host = bound === "::" ? "::1" : "127.0.0.1";
+  return { host: formatHost(host.replace(/^\[|\]$/g, "")), port, transport: flow.transport };
+}
+
+export function localUri(id: LocalIdentity, user?: string): string {
+  return `sip:${user ? `${user}@` : ""}${id.host}:${id.port};transport=${id.transport}`;
+}

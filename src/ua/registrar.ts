@@ -1,0 +1,127 @@
+/**
+ * A small registrar (RFC 3261 10.3): bindings per address-of-record with
+ * expiry, queries, removal by Expires 0 and "Contact: *".
+ */
+import { HeaderParseError } from "../sip/headers/errors.js";
+import { parseNameAddr } from "../sip/headers/name-addr.js";
+import { parseDeltaSeconds } from "../sip/headers/scalars.js";
+import type { ParsedRequest } from "../sip/message.js";
+import { isSipUri, type Uri } from "../sip/uri.js";
+
+export interface Binding {
+  /** The Contact value as the client sent it, without expires. */
+  readonly contact: string;
+  readonly uri: string;
+  readonly expiresAt: number;
+  readonly callId: string;
+  readonly cseq: number;
+}
+
+export type RegisterOutcome =
+  | { readonly ok: true; readonly bindings: readonly Binding[] }
+  | { readonly ok: false; readonly status: 400 | 423; readonly detail: string; readonly minExpires?: number };
+
+export interface RegistrarOptions {
+  readonly defaultExpires: number;
+  readonly minExpires: number;
+  readonly maxExpires: number;
+  readonly maxBindingsPerAor: number;
+}
+
+export const DEFAULT_REGISTRAR: RegistrarOptions = {
+  defaultExpires: 3600,
+  minExpires: 60,
+  maxExpires: 86400,
+  maxBindingsPerAor: 10,
+};
+
+export class Registrar {
+  private readonly aors = new Map<string, Binding[]>();
+
+  constructor(
+    private readonly options: RegistrarOptions = DEFAULT_REGISTRAR,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Canonical AOR key (10.3 step 5): scheme, user and host of the To URI. */
+  static aorOf(uri: Uri): string {
+    if (isSipUri(uri)) return `sip:${uri.user ?? ""}@${uri.host.toLowerCase()}`;
+    return uri.raw.toLowerCase();
+  }
+
+  register(request: ParsedRequest): RegisterOutcome {
+    const aor = Registrar.aorOf(request.core.to.uri);
+    const now = this.now();
+    const current = this.live(aor, now);
+    const contacts = request.headers.getAll("Contact");
+    let headerExpires: number | undefined;
+    try {
+      const e = request.headers.get("Expires");
+      headerExpires = e === undefined ? undefined : parseDeltaSeconds("Expires", e);
+    } catch (err) {
+      return { ok: false, status: 400, detail: (err as Error).message };
+    }
+    if (contacts.length === 0) return { ok: true, bindings: current };
+    // 10.3 step 6: "*" is only valid with Expires: 0 and alone.
+    if (contacts.includes("*")) {
+      if (contacts.length !== 1 || headerExpires !== 0) {
+        return { ok: false, status: 400, detail: 'Contact "*" requires Expires: 0 and no other Contact' };
+      }
+      this.aors.delete(aor);
+      return { ok: true, bindings: [] };
+    }
+    const next = [...current];
+    for (const value of contacts) {
+      let na: ReturnType<typeof parseNameAddr>;
+      let expires: number;
+      try {
+        na = parseNameAddr("Contact", value);
+        const p = na.params.get("expires");
+        expires = p != null ? parseDeltaSeconds("expires", p) : (headerExpires ?? this.options.defaultExpires);
+      } catch (err) {
+        return { ok: false, status: 400, detail: err instanceof HeaderParseError ? err.message : "malformed Contact" };
+      }
+      // 10.3 step 7: "If and only if the requested expiration interval is
+      // greater than zero AND smaller than one hour AND less than a
+      // registrar-configured minimum, the registrar MAY reject the
+      // registration with a response of 423 (Interval Too Brief)."
+      if (expires > 0 && expires < 3600 && expires < this.options.minExpires) {
+        return { ok: false, status: 423, detail: "expiration too brief", minExpires: this.options.minExpires };
+      }
+      expires = Math.min(expires, this.options.maxExpires);
+      const uri = na.uri.raw;
+      const idx = next.findIndex((b) => b.uri === uri);
+      if (idx >= 0) next.splice(idx, 1);
+      if (expires === 0) continue;
+      const contact = value.replace(/;\s*expires\s*=\s*[^;]*/i, "");
+      next.push({ contact, uri, expiresAt: now + expires * 1000, callId: request.core.callId, cseq: request.core.cseq.seq });
+    }
+    while (next.length > this.options.maxBindingsPerAor) next.shift();
+    if (next.length === 0) this.aors.delete(aor);
+    else this.aors.set(aor, next);
+    return { ok: true, bindings: next };
+  }
+
+  bindings(aor: string): readonly Binding[] {
+    return this.live(aor, this.now());
+  }
+
+  get size(): number {
+    return this.aors.size;
+  }
+
+  /** Contact rows for a 200 OK: every binding with its remaining expires (10.3 step 8). */
+  contactRows(bindings: readonly Binding[]): string[] {
+    const now = this.now();
+    return bindings.map((b) => `${b.contact};expires=${Math.max(0, Math.round((b.expiresAt - now) / 1000))}`);
+  }
+
+  private live(aor: string, now: number): Binding[] {
+    const list = this.aors.get(aor);
+    if (!list) return [];
+    const alive = list.filter((b) => b.expiresAt > now);
+    if (alive.length === 0) this.aors.delete(aor);
+    else if (alive.length !== list.length) this.aors.set(aor, alive);
+    return alive;
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * SDP offer/answer (RFC 3264) with sdp-transform for the parsing and writing.
+ * The answer keeps one m= line per offered stream (6), accepts the first
+ * offered codec we support plus telephone-event (RFC 4733) when offered,
+ * mirrors the direction (6.1) and rejects a stream with port 0 when nothing
+ * in it is acceptable.
+ */
+import * as sdpTransform from "sdp-transform";
+
+export interface CodecSpec {
+  readonly name: string;
+  readonly rate: number;
+  readonly staticPt?: number;
+  readonly channels?: number;
+}
+
+export const DEFAULT_CODECS: readonly CodecSpec[] = [
+  { name: "PCMU", rate: 8000, staticPt: 0 },
+  { name: "PCMA", rate: 8000, staticPt: 8 },
+  { name: "G722", rate: 8000, staticPt: 9 },
+  { name: "opus", rate: 48000, channels: 2 },
+];
+
+const STATIC_NAMES: Record<number, { name: string; rate: number }> = {
+  0: { name: "PCMU", rate: 8000 },
+  8: { name: "PCMA", rate: 8000 },
+  9: { name: "G722", rate: 8000 },
+  18: { name: "G729", rate: 8000 },
+};
+
+export interface SdpAnswerResult {
+  /** The answer, or undefined when no stream could be accepted (488 with Warning 304/305). */
+  readonly sdp?: string;
+  readonly warning?: { readonly code: 304 | 305; readonly text: string };
+}
+
+let sessionCounter = Math.floor(Date.now() / 1000);
+
+const OPPOSITE: Record<string, string> = {
+  sendonly: "recvonly",
+  recvonly: "sendonly",
+  sendrecv: "sendrecv",
+  inactive: "inactive",
+};
+
+export function answerOffer(
+  offerText: string,
+  address: string,
+  mediaPort: number,
+  codecs: readonly CodecSpec[] = DEFAULT_CODECS,
+): SdpAnswerResult {
+  let offer: sdpTransform.SessionDescription;
+  try {
+    offer = sdpTransform.parse(offerText);
+  } catch {
+    return { warning: { code: 305, text: "Incompatible media format: unparsable SDP offer" } };
+  }
+  if (!offer.media || offer.media.length === 0) {
+    return { warning: { code: 304, text: "Media type not available: the offer has no m= line" } };
+  }
+  const ip6 = address.includes(":");
+  const conn = address.replace(/^\[|\]$/g, "");
+  const sessionDirection = offer.direction;
+  let accepted = 0;
+  const media = offer.media.map((m, index) => {
+    const chosen = m.type === "audio" ? chooseCodec(m, codecs) : undefined;
+    const port = chosen ? mediaPort + 2 * index : 0;
+    if (chosen) accepted++;
+    const rtp = chosen ? [chosen.rtp, ...(chosen.dtmf ? [chosen.dtmf] : [])] : [];
+    const payloads = chosen ? rtp.map((r) => r.payload).join(" ") : String(m.payloads ?? "0").split(" ")[0];
+    const dir = m.direction ?? sessionDirection ?? "sendrecv";
+    const answer: sdpTransform.MediaDescription = {
+      type: m.type,
+      port,
+      protocol: m.protocol,
+      payloads: payloads ?? "0",
+      rtp: rtp.map((r) => ({ payload: r.payload, codec: r.codec, rate: r.rate, ...(r.encoding ? { encoding: r.encoding } : {}) })),
+      fmtp: chosen?.dtmf ? (m.fmtp ?? []).filter((f) => f.payload === chosen.dtmf?.payload) : [],
+    };
+    if (chosen) answer.direction = (OPPOSITE[dir] ?? "sendrecv") as sdpTransform.MediaAttributes["direction"];
+    if (chosen) answer.ptime = m.ptime ?? 20;
+    return answer;
+  });
+  if (accepted === 0) {
+    return { warning: { code: 305, text: "Incompatible media format: no offered codec is accepted" } };
+  }
+  const id = sessionCounter++;
+  const answer: sdpTransform.SessionDescription = {
+    version: 0,
+    origin: { username: "sipmock", sessionId: id, sessionVersion: 1, netType: "IN", ipVer: ip6 ? 6 : 4, address: conn },
+    name: "sipmock",
+    connection: { version: ip6 ? 6 : 4, ip: conn },
+    timing: { start: 0, stop: 0 },
+    media,
+  };
+  return { sdp: ensureCrlf(sdpTransform.write(answer)) };
+}
+
+/** An offer for a 2xx when the INVITE had no body (RFC 3261 13.2.1, RFC 3264 5). */
+export function createOffer(address: string, mediaPort: number, codecs: readonly CodecSpec[] = DEFAULT_CODECS): string {
+  const ip6 = address.includes(":");
+  const conn = address.replace(/^\[|\]$/g, "");
+  const rtp = codecs.map((c, i) => ({ payload: c.staticPt ?? 96 + i, codec: c.name, rate: c.rate, ...(c.channels ? { encoding: c.channels } : {}) }));
+  rtp.push({ payload: 101, codec: "telephone-event", rate: 8000 });
+  const offer: sdpTransform.SessionDescription = {
+    version: 0,
+    origin: { username: "sipmock", sessionId: sessionCounter++, sessionVersion: 1, netType: "IN", ipVer: ip6 ? 6 : 4, address: conn },
+    name: "sipmock",
+    connection: { version: ip6 ? 6 : 4, ip: conn },
+    timing: { start: 0, stop: 0 },
+    media: [
+      {
+        type: "audio",
+        port: mediaPort,
+        protocol: "RTP/AVP",
+        payloads: rtp.map((r) => r.payload).join(" "),
+        rtp,
+        fmtp: [{ payload: 101, config: "0-16" }],
+        direction: "sendrecv",
+        ptime: 20,
+      },
+    ],
+  };
+  return ensureCrlf(sdpTransform.write(offer));
+}
+
+interface RtpMap {
+  payload: number;
+  codec: string;
+  rate?: number;
+  encoding?: number;
+}
+
+function chooseCodec(
+  m: sdpTransform.MediaDescription,
+  codecs: readonly CodecSpec[],
+): { rtp: RtpMap; dtmf?: RtpMap } | undefined {
+  const payloads = String(m.payloads ?? "")
+    .split(" ")
+    .filter((p) => p !== "")
+    .map(Number);
+  const rtpmaps = new Map<number, RtpMap>();
+  for (const r of m.rtp ?? []) rtpmaps.set(r.payload, r);
+  const describe = (pt: number): RtpMap | undefined => {
+    const mapped = rtpmaps.get(pt);
+    if (mapped) return mapped;
+    const st = STATIC_NAMES[pt];
+    return st ? { payload: pt, codec: st.name, rate: st.rate } : undefined;
+  };
+  let dtmf: RtpMap | undefined;
+  for (const pt of payloads) {
+    const d = describe(pt);
+    if (d && d.codec.toLowerCase() === "telephone-event" && (d.rate ?? 8000) === 8000) {
+      dtmf = d;
+      break;
+    }
+  }
+  // RFC 3264 6.1: the answerer SHOULD use the offerer's payload type
+  // numbers, and the offer lists formats in order of preference.
+  for (const pt of payloads) {
+    const d = describe(pt);
+    if (!d) continue;
+    const match = codecs.find((c) => c.name.toLowerCase() === d.codec.toLowerCase() && c.rate === (d.rate ?? c.rate));
+    if (match) return dtmf ? { rtp: d, dtmf } : { rtp: d };
+  }
+  return undefined;
+}
+
+function ensureCrlf(text: string): string {
+  return text.replace(/\r?\n/g, "\r\n");
+}

@@ -1,0 +1,357 @@
+/**
+ * The UAS core (RFC 3261 section 8.2 and 12-15): request validation in the
+ * order the RFC gives, then the scenario's decision, then responses built
+ * from the catalogue and sent through the server transaction.
+ */
+import { randomBytes } from "node:crypto";
+import type { ParsedRequest } from "../sip/message.js";
+import { isSipUri, isTelUri, uriUser } from "../sip/uri.js";
+import type { Decision, PlanStep, ResponsePlan, Scenario } from "../scenario/types.js";
+import { InviteServerTransaction } from "../transaction/invite-server-transaction.js";
+import type { Scheduler, TimerHandle } from "../transaction/scheduler.js";
+import type { ServerTransaction, TerminationReason } from "../transaction/server-transaction.js";
+import type { TimerConfig } from "../transaction/timers.js";
+import type { TransactionLayer, TransactionUser } from "../transaction/transaction-layer.js";
+import type { Flow, ListenerInfo } from "../transport/types.js";
+import { DialogStore } from "./dialogs.js";
+import { type Capabilities, localIdentity } from "./local-context.js";
+import { Registrar } from "./registrar.js";
+import { type BuildContext, type BuiltResponse, buildResponse, type ResponseSpec } from "./response-builder.js";
+import { answerOffer, createOffer } from "./sdp.js";
+
+export interface UasOptions {
+  readonly scenario: () => Scenario;
+  readonly capabilities: Capabilities;
+  readonly server?: string;
+  readonly advertise?: string;
+  readonly realm: string;
+  readonly ringTimeoutMs: number;
+  readonly mediaPort: number;
+  readonly timers: TimerConfig;
+  readonly scheduler: Scheduler;
+  readonly listenerFor: (flow: Flow) => ListenerInfo | undefined;
+}
+
+/** What the UAS tells the outside world (logs, journal, tests). */
+export interface UasEvents {
+  decided?(tx: ServerTransaction, decision: Decision): void;
+  responded?(tx: ServerTransaction, built: BuiltResponse): void;
+  terminated?(tx: ServerTransaction, reason: TerminationReason): void;
+  ack?(ack: ParsedRequest, matched: "transaction" | "dialog" | "none"): void;
+}
+
+interface PendingInvite {
+  readonly timers: TimerHandle[];
+}
+
+/** Option tags this UAS understands in Require (8.2.2.3). */
+const UNDERSTOOD_OPTION_TAGS = new Set<string>();
+
+export class UserAgentServer implements TransactionUser {
+  layer!: TransactionLayer;
+  readonly registrar = new Registrar();
+  readonly dialogs: DialogStore;
+  private readonly pending = new Map<string, PendingInvite>();
+  private readonly opaque = randomBytes(8).toString("hex");
+
+  constructor(
+    private readonly options: UasOptions,
+    private readonly events: UasEvents = {},
+  ) {
+    this.dialogs = new DialogStore(options.scheduler, options.timers);
+  }
+
+  onRequest(tx: ServerTransaction): void {
+    const req = tx.request;
+    // 17.2.1: the INVITE server transaction "MUST generate a 100 (Trying)
+    // response unless it knows that the TU will generate a provisional or
+    // final response within 200 ms". We always send it at once.
+    if (req.method === "INVITE") this.send(tx, { status: 100 });
+    if (req.method === "CANCEL") {
+      this.handleCancel(tx);
+      return;
+    }
+    const rejection = this.validate(tx);
+    if (rejection) {
+      this.send(tx, rejection);
+      return;
+    }
+    const decision = this.options.scenario().decide({
+      method: req.method,
+      ...(uriUser(req.uri) !== undefined ? { requestUser: uriUser(req.uri) } : {}),
+      ...(isSipUri(req.uri) ? { requestHost: req.uri.host } : {}),
+      transport: tx.flow.transport,
+      sourceAddress: tx.flow.remote.address,
+      hasBody: req.body.length > 0,
+    });
+    this.events.decided?.(tx, decision);
+    if (decision.kind === "default") this.builtIn(tx);
+    else this.runPlan(tx, decision.steps, decision.final);
+  }
+
+  onAck(ack: ParsedRequest): void {
+    // 13.3.1.4: the ACK for a 2xx stops its retransmissions.
+    const dialog = this.dialogs.find(ack.core.callId, ack.core.to.tag, ack.core.from.tag);
+    if (dialog) this.dialogs.confirm(dialog);
+    this.events.ack?.(ack, dialog ? "dialog" : "none");
+  }
+
+  onTerminated(tx: ServerTransaction, reason: TerminationReason): void {
+    this.cancelPending(tx);
+    this.events.terminated?.(tx, reason);
+  }
+
+  /** Stops every pending plan and dialog timer (shutdown). */
+  close(): void {
+    for (const p of this.pending.values()) for (const t of p.timers) t.cancel();
+    this.pending.clear();
+    this.dialogs.clear();
+  }
+
+  /**
+   * 8.2.1-8.2.3, in the order the RFC gives them; the first failing check
+   * answers. Method inspection (501/405) is left to the built-in behaviour
+   * so that a scenario can answer any method.
+   */
+  private validate(tx: ServerTransaction): ResponseSpec | undefined {
+    const req = tx.request;
+    // 8.2.2.1: "If the Request-URI uses a scheme not supported by the UAS,
+    // it SHOULD reject the request with a 416 (Unsupported URI Scheme)".
+    if (!isSipUri(req.uri) && !isTelUri(req.uri)) {
+      return { status: 416, warning: `URI scheme "${req.uri.scheme}" is not supported` };
+    }
+    // 8.2.2.2: merged requests get 482 (Loop Detected).
+    if (this.layer.findMergedWith(req, tx)) return { status: 482, warning: "merged request" };
+    // 8.2.2.3: "If a UAS does not understand an option-tag listed in a
+    // Require header field, it MUST respond by generating a response with
+    // status code 420 (Bad Extension). The UAS MUST add an Unsupported
+    // header field, and list in it those options it does not understand".
+    // ACK and CANCEL are exempt (ACK never gets here).
+    const unknown = req.headers
+      .getAll("Require")
+      .map((t) => t.trim())
+      .filter((t) => t !== "" && !UNDERSTOOD_OPTION_TAGS.has(t.toLowerCase()));
+    if (unknown.length > 0) return { status: 420, headers: [["Unsupported", unknown.join(", ")]] };
+    // 8.2.3: "If there are any bodies whose type (indicated by the
+    // Content-Type), language (indicated by the Content-Language) or
+    // encoding (indicated by the Content-Encoding) are not understood [...]
+    // the UAS MUST reject the request with a 415 (Unsupported Media Type)
+    // response. The response MUST contain an Accept header field listing
+    // the types of all bodies it understands".
+    if (req.body.length > 0 && bodyIsSession(req.method)) {
+      const type = (req.headers.get("Content-Type") ?? "").split(";")[0]!.trim().toLowerCase();
+      const accepted = this.options.capabilities.accept.map((a) => a.toLowerCase());
+      if (!accepted.includes(type)) {
+        return { status: 415, warning: `Content-Type "${type || "(none)"}" is not accepted` };
+      }
+      const encodings = req.headers.getAll("Content-Encoding").map((e) => e.toLowerCase());
+      if (encodings.some((e) => e !== "identity")) {
+        return { status: 415, warning: `Content-Encoding "${encodings.join(", ")}" is not supported` };
+      }
+    }
+    return undefined;
+  }
+
+  /** RFC 3261 9.2: CANCEL is answered, and a pending INVITE gets 487. */
+  private handleCancel(tx: ServerTransaction): void {
+    const invite = this.layer.findInviteFor(tx.request);
+    if (!invite) {
+      // 9.2: "If the UAS did not find a matching transaction for the CANCEL
+      // according to the procedure above, it SHOULD respond to the CANCEL
+      // with a 481 (Call Leg/Transaction Does Not Exist)."
+      this.send(tx, { status: 481 });
+      return;
+    }
+    // 9.2: "the To tag of the response to the CANCEL and the To tag in the
+    // response to the original request SHOULD be the same".
+    this.send(tx, { status: 200 }, invite.toTag);
+    if (invite.state === "proceeding") {
+      // 9.2: "If the original request was an INVITE, the UAS SHOULD
+      // immediately respond to the INVITE with a 487 (Request Terminated)."
+      this.cancelPending(invite);
+      this.send(invite, { status: 487 });
+    }
+    // Otherwise the final response was already sent: "the CANCEL request has
+    // no effect on the processing of the original request".
+  }
+
+  /** The built-in behaviour for a method when no rule answered (the "any other user" default). */
+  private builtIn(tx: ServerTransaction): void {
+    const req = tx.request;
+    switch (req.method) {
+      case "INVITE":
+        this.runPlan(tx, [{ send: { status: 180 } }], { status: 200, body: "sdp" });
+        return;
+      case "REGISTER": {
+        const outcome = this.registrar.register(req);
+        if (!outcome.ok) {
+          this.send(
+            tx,
+            outcome.status === 423
+              ? { status: 423, headers: [["Min-Expires", String(outcome.minExpires)]] }
+              : { status: 400, warning: outcome.detail },
+          );
+          return;
+        }
+        const headers: Array<[string, string]> = this.registrar
+          .contactRows(outcome.bindings)
+          .map((c) => ["Contact", c] as [string, string]);
+        // 10.3 step 8: "The response SHOULD include a Date header field."
+        headers.push(["Date", new Date().toUTCString()]);
+        this.send(tx, { status: 200, headers });
+        return;
+      }
+      case "OPTIONS": {
+        // 11.2: "Allow, Accept, Accept-Encoding, Accept-Language, and
+        // Supported header fields SHOULD be present in a 200 (OK) response".
+        const c = this.options.capabilities;
+        const headers: Array<[string, string]> = [
+          ["Allow", c.allow.join(", ")],
+          ["Accept", c.accept.join(", ")],
+          ["Accept-Encoding", c.acceptEncoding.join(", ")],
+          ["Accept-Language", c.acceptLanguage.join(", ")],
+          ["Supported", c.supported.join(", ")],
+        ];
+        this.send(tx, { status: 200, headers });
+        return;
+      }
+      case "BYE": {
+        // 15.1.2: "If the BYE does not match an existing dialog, the UAS core
+        // SHOULD generate a 481 (Call/Transaction Does Not Exist) response".
+        const dialog = this.dialogs.find(req.core.callId, req.core.to.tag, req.core.from.tag);
+        if (!dialog) {
+          this.send(tx, { status: 481 });
+          return;
+        }
+        this.dialogs.end(dialog);
+        this.send(tx, { status: 200 });
+        return;
+      }
+      default:
+        // 8.2.1: "If a UAS does not understand the method, it returns 501".
+        this.send(tx, {
+          status: this.options.capabilities.allow.includes(req.method) ? 405 : 501,
+          headers: [["Allow", this.options.capabilities.allow.join(", ")]],
+        });
+    }
+  }
+
+  private runPlan(tx: ServerTransaction, steps: readonly PlanStep[], final: ResponsePlan | undefined): void {
+    // RFC 3264: one answer per offer, computed before any response so that a
+    // 183 and the 2xx carry the same answer, and an unacceptable offer gets
+    // 488 at once (13.3.1.3) instead of ringing first.
+    const plans = [...steps.flatMap((s) => ("send" in s ? [s.send] : [])), ...(final ? [final] : [])];
+    let sdp: Buffer | undefined;
+    if (plans.some((p) => p.body === "sdp")) {
+      const made = this.sessionDescription(tx);
+      if (!Buffer.isBuffer(made)) {
+        this.send(tx, made);
+        return;
+      }
+      sdp = made;
+    }
+    const timers: TimerHandle[] = [];
+    this.pending.set(tx.id, { timers });
+    let delay = 0;
+    const at = (ms: number, fn: () => void) => {
+      if (ms === 0) fn();
+      else timers.push(this.options.scheduler.schedule(ms, fn));
+    };
+    for (const step of steps) {
+      if ("waitMs" in step) delay += step.waitMs;
+      else {
+        const plan = step.send;
+        at(delay, () => this.sendPlan(tx, plan, sdp));
+      }
+    }
+    const finish = final
+      ? () => {
+          this.pending.delete(tx.id);
+          this.sendPlan(tx, final, sdp);
+        }
+      : () => {
+          // No final answer: ring until CANCEL, then give up with 480.
+          timers.push(
+            this.options.scheduler.schedule(this.options.ringTimeoutMs, () => {
+              this.pending.delete(tx.id);
+              this.send(tx, { status: 480, warning: "no answer: ring timeout" });
+            }),
+          );
+        };
+    at(delay, finish);
+  }
+
+  /** The SDP answer to the request's offer, an offer when it had none, or a 488 (RFC 3264, RFC 3261 13.2.1). */
+  private sessionDescription(tx: ServerTransaction): Buffer | ResponseSpec {
+    const local = this.identity(tx);
+    const offer = tx.request.body.toString("latin1");
+    if (offer.trim() === "") return Buffer.from(createOffer(local.host, this.options.mediaPort));
+    const result = answerOffer(offer, local.host, this.options.mediaPort);
+    if (result.sdp) return Buffer.from(result.sdp);
+    // 21.4.26: 488 "SHOULD include a Warning header field value explaining
+    // why the offer was rejected" (codes 304/305, 20.43).
+    const w = result.warning!;
+    return { status: 488, headers: [["Warning", `${w.code} ${local.host}:${local.port} "${w.text}"`]] };
+  }
+
+  private cancelPending(tx: ServerTransaction): void {
+    const p = this.pending.get(tx.id);
+    if (!p) return;
+    for (const t of p.timers) t.cancel();
+    this.pending.delete(tx.id);
+  }
+
+  private sendPlan(tx: ServerTransaction, plan: ResponsePlan, sdp: Buffer | undefined): void {
+    if (tx.state === "terminated") return;
+    const spec: { -readonly [K in keyof ResponseSpec]: ResponseSpec[K] } = {
+      status: plan.status,
+      ...(plan.reason !== undefined ? { reason: plan.reason } : {}),
+      ...(plan.headers ? { headers: plan.headers } : {}),
+      ...(plan.removeHeaders ? { removeHeaders: plan.removeHeaders } : {}),
+    };
+    if (plan.body === "sdp" && sdp) spec.body = { contentType: "application/sdp", data: sdp };
+    else if (plan.body && plan.body !== "sdp") {
+      spec.body = { contentType: plan.body.contentType, data: Buffer.from(plan.body.content, "utf8") };
+    }
+    this.send(tx, spec);
+  }
+
+  private identity(tx: ServerTransaction) {
+    const uri = tx.request.uri;
+    return localIdentity(tx.flow, this.options.listenerFor(tx.flow), isSipUri(uri) ? uri.host : undefined, this.options.advertise);
+  }
+
+  private send(tx: ServerTransaction, spec: ResponseSpec, toTag = tx.toTag): void {
+    if (tx.state === "terminated") return;
+    const req = tx.request;
+    const ctx: BuildContext = {
+      local: this.identity(tx),
+      capabilities: this.options.capabilities,
+      ...(this.options.server ? { server: this.options.server } : {}),
+      toTag,
+      realm: this.options.realm,
+      nonce: () => randomBytes(16).toString("hex"),
+      opaque: this.opaque,
+    };
+    const user = uriUser(req.uri);
+    const built = buildResponse(
+      { method: req.method, headers: req.headers, ...(user !== undefined ? { requestUser: user } : {}) },
+      spec,
+      ctx,
+    );
+    tx.respond(built.status, built.bytes);
+    this.events.responded?.(tx, built);
+    if (req.method === "INVITE" && built.status >= 200 && built.status < 300 && tx instanceof InviteServerTransaction) {
+      // 13.3.1.4: the UAS core retransmits the 2xx until the ACK; the
+      // transport is reliable for TCP, where only the give-up timer runs.
+      const bytes = built.bytes;
+      const resend = tx.flow.transport === "udp" ? () => tx.respond(built.status, bytes) : undefined;
+      this.dialogs.accept(req.core.callId, toTag, req.core.from.tag ?? "", resend, () => {});
+    }
+  }
+}
+
+/** Methods whose body is a session description (RFC 3261 13, RFC 3262, RFC 3311). */
+function bodyIsSession(method: string): boolean {
+  return method === "INVITE" || method === "ACK" || method === "PRACK" || method === "UPDATE";
+}

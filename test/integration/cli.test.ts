@@ -1,0 +1,104 @@
+/** The `sipmock` binary as a user runs it (built output, `npm test` builds first). */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { createSocket } from "node:dgram";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { request, statusOf, udpClient } from "../helpers/wire-client.js";
+
+const BIN = join(import.meta.dirname, "..", "..", "dist", "cli", "main.js");
+
+function run(args: string[]) {
+  return spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 10_000 });
+}
+
+async function freeUdpPort(): Promise<number> {
+  const s = createSocket("udp4");
+  await new Promise<void>((r) => s.bind(0, "127.0.0.1", () => r()));
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** Starts the CLI and resolves once the banner says it listens. */
+function start(args: string[]): Promise<{ child: ChildProcess; output: () => string; port: number }> {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout!.on("data", (d) => (out += d));
+  child.stderr!.on("data", (d) => (out += d));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no banner: ${out}`)), 10_000);
+    const check = () => {
+      const m = /listening on udp:127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, output: () => out, port: Number(m[1]) });
+      }
+    };
+    child.stderr!.on("data", check);
+    child.on("exit", (code) => reject(new Error(`exited ${code}: ${out}`)));
+  });
+}
+
+describe("sipmock CLI", () => {
+  it("codes --json lists the catalogue with the documented fields", () => {
+    const r = run(["codes", "--json"]);
+    expect(r.status).toBe(0);
+    const codes = JSON.parse(r.stdout) as Array<Record<string, unknown>>;
+    const busy = codes.find((c) => c.code === 486)!;
+    expect(busy).toMatchObject({ reason: "Busy Here", rfc: "RFC 3261", status: "current" });
+    expect(Array.isArray(busy.requiredHeaders)).toBe(true);
+    expect(codes.find((c) => c.code === 405)!.requiredHeaders).toContain("Allow");
+  });
+
+  it("codes --class 6 prints only 6xx", () => {
+    const r = run(["codes", "--class", "6"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("603");
+    expect(r.stdout).not.toMatch(/\b486\b/);
+  });
+
+  it.each([
+    [["respond", "999"], /response code/],
+    [["serve", "--listen", "udp:nowhere"], /TRANSPORT:HOST:PORT/],
+    [["serve", "--listne", "udp:127.0.0.1:5060"], /unknown option/],
+    [["codes", "--class", "9"], /class from 1 to 6/],
+    [["respond", "486", "--header", "NoColon"], /Name: value/],
+  ])("bad flags %j: one-line error and exit code 2", (args, message) => {
+    const r = run(args);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it("respond 503 --header answers INVITE with 503 and the header, prints the banner, exits 0 on SIGTERM", async () => {
+    const port = await freeUdpPort();
+    const s = await start(["respond", "503", "--header", "Retry-After: 120", "--listen", `udp:127.0.0.1:${port}`]);
+    expect(s.output()).toMatch(/INVITE -> 503/);
+    const c = await udpClient({ host: "127.0.0.1", port: s.port });
+    await c.send(request("INVITE", "anyone", { host: "127.0.0.1", port: s.port }, { localPort: c.port }));
+    const r = await c.waitFor((m) => statusOf(m) >= 200);
+    expect(r.text.split("\r\n")[0]).toBe("SIP/2.0 503 Service Unavailable");
+    expect(r.text).toContain("\r\nRetry-After: 120\r\n");
+    // The rest still gets the built-in behaviour.
+    await c.send(request("OPTIONS", "anyone", { host: "127.0.0.1", port: s.port }, { localPort: c.port }));
+    await c.waitFor((m) => statusOf(m) === 200);
+    await c.close();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(s.output()).toMatch(/<- udp:127\.0\.0\.1:\d+ INVITE call-/);
+    expect(s.output()).toMatch(/-> udp:127\.0\.0\.1:\d+ 503 Service Unavailable call-/);
+    const exit = new Promise<number | null>((r) => s.child.on("exit", (code) => r(code)));
+    s.child.kill("SIGTERM");
+    expect(await exit).toBe(0);
+  });
+
+  it("a port in use is an error naming the port", async () => {
+    const port = await freeUdpPort();
+    const first = await start(["serve", "--listen", `udp:127.0.0.1:${port}`]);
+    const r = run(["serve", "--listen", `udp:127.0.0.1:${port}`]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`udp:127.0.0.1:${port}: address already in use`);
+    const exit = new Promise((r) => first.child.on("exit", r));
+    first.child.kill("SIGINT");
+    expect(await exit).toBe(0);
+  });
+});
