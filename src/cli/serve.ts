@@ -3,7 +3,7 @@ import { isCatalogued } from "../catalog/index.js";
 import { createLogger, type LogLevel } from "../control/logger.js";
 import { ListenError, startSipMock, VERSION } from "../control/sipmock.js";
 import { DialACodeScenario } from "../scenario/dial-a-code.js";
-import { RespondScenario, type RespondOptions } from "../scenario/respond-rule.js";
+import { type RespondOptions, RespondScenario } from "../scenario/respond-rule.js";
 
 export interface ServeFlags {
   listen?: string[];
@@ -22,7 +22,9 @@ export interface ServeFlags {
 export async function runServer(flags: ServeFlags, respond?: RespondOptions): Promise<void> {
   const logger = createLogger(flags.logLevel ?? "info", flags.verbose ?? false);
   if (respond && !isCatalogued(respond.code)) {
-    logger.warn(`note: ${respond.code} is not in the catalogue; it is sent as uncatalogued with reason "${respond.reason ?? "(generic)"}"`);
+    logger.warn(
+      `note: ${respond.code} is not in the catalogue; it is sent as uncatalogued with reason "${respond.reason ?? "(generic)"}"`,
+    );
   }
   let mock: Awaited<ReturnType<typeof startSipMock>>;
   try {
@@ -35,7 +37,9 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
         ...(flags.t4 ? { t4: flags.t4 } : {}),
       },
       ...(flags.advertise ? { advertise: flags.advertise } : {}),
-      ...(flags.serverHeader !== undefined ? { serverHeader: flags.serverHeader === "" ? false : flags.serverHeader } : {}),
+      ...(flags.serverHeader !== undefined
+        ? { serverHeader: flags.serverHeader === "" ? false : flags.serverHeader }
+        : {}),
       ...(flags.maxMessageSize ? { maxMessageSize: flags.maxMessageSize } : {}),
       ...(flags.ringTimeout ? { ringTimeoutMs: flags.ringTimeout } : {}),
       ...(flags.forceRport ? { forceRport: true } : {}),
@@ -48,10 +52,16 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
     }
     throw e;
   }
-  const where = mock.listeners.map((l) => `${l.transport}:${l.address.includes(":") ? `[${l.address}]` : l.address}:${l.port}`);
+  const where = mock.listeners.map(
+    (l) => `${l.transport}:${l.address.includes(":") ? `[${l.address}]` : l.address}:${l.port}`,
+  );
   const scenario = respond ? new RespondScenario(respond, new DialACodeScenario()) : new DialACodeScenario();
-  logger.warn(`sipmock ${VERSION} listening on ${where.join(", ")}`);
-  for (const line of scenario.describe()) logger.warn(`  ${line}`);
+  // One write, so whoever reads the banner gets all of it at once.
+  logger.warn(
+    [`sipmock ${VERSION} listening on ${where.join(", ")}`, ...scenario.describe().map((l) => `  ${l}`)].join(
+      "\n",
+    ),
+  );
 
   let stopping = false;
   const stop = (signal: string) => {

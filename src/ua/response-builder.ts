@@ -71,7 +71,8 @@ export function buildResponse(request: RequestLike, spec: ResponseSpec, ctx: Bui
       // 8.2.6.2: "if the request contained no tag [in To], the UAS [...] MUST
       // add a tag to the To header field in the response (with the exception
       // of the 100 (Trying) response, in which a tag MAY be present)."
-      if (name === "To" && status !== 100 && !/;\s*tag\s*=/i.test(value)) out.append(name, `${value};tag=${ctx.toTag}`);
+      if (name === "To" && status !== 100 && !/;\s*tag\s*=/i.test(value))
+        out.append(name, `${value};tag=${ctx.toTag}`);
       else out.append(name, value);
     }
   }
@@ -116,9 +117,25 @@ export function buildResponse(request: RequestLike, spec: ResponseSpec, ctx: Bui
   if (spec.body && !removed.has("content-type") && !out.has("Content-Type")) {
     out.append("Content-Type", spec.body.contentType);
   }
-  if (!removed.has("content-length") && !out.has("Content-Length")) out.append("Content-Length", String(body.length));
+  if (!removed.has("content-length") && !out.has("Content-Length"))
+    out.append("Content-Length", String(body.length));
   const message: OutgoingMessage = { startLine: `SIP/2.0 ${status} ${reason}`, headers: out, body };
   return { status, reason, message, omittedRequired, bytes: serialize(message) };
+}
+
+/**
+ * RFC 3261 8.2.2.3: the option tags of Require the UAS does not understand.
+ * When none are (a scripted 420), a placeholder tag keeps the header valid:
+ * Unsupported needs at least one option-tag (25.1).
+ */
+function unsupportedTags(request: RequestLike, caps: Capabilities): string {
+  const supported = new Set(caps.supported.map((t) => t.toLowerCase()));
+  const tags = request.headers
+    .getAll("Require")
+    .flatMap((v) => v.split(","))
+    .map((t) => t.trim())
+    .filter((t) => t !== "" && !supported.has(t.toLowerCase()));
+  return tags.length > 0 ? tags.join(", ") : "x-sipmock-unsupported";
 }
 
 function warnAgent(local: LocalIdentity): string {
@@ -157,6 +174,10 @@ export function substitute(template: string, request: RequestLike, ctx: BuildCon
         return caps.allowEvents.join(", ");
       case "host":
         return ctx.local.host;
+      case "hostport":
+        return `${ctx.local.host}:${ctx.local.port}`;
+      case "requireTags":
+        return unsupportedTags(request, caps);
       case "port":
         return String(ctx.local.port);
       case "transport":
