@@ -1,6 +1,7 @@
 /** `sipmock codes`: the catalogue as a table, JSON or Markdown. */
-import { CATALOG, codesInClass } from "../catalog/index.js";
+
 import { formatCatalogMarkdown, formatCodesTable, toCodesJson } from "../catalog/format.js";
+import { CATALOG, codesInClass } from "../catalog/index.js";
 
 export function printCodes(flags: { class?: number; json?: boolean; markdown?: boolean }): void {
   const codes = flags.class ? codesInClass(flags.class as 1 | 2 | 3 | 4 | 5 | 6) : CATALOG;

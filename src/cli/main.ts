@@ -18,9 +18,16 @@ import { runServer, type ServeFlags } from "./serve.js";
 function serverOptions(cmd: Command): Command {
   return cmd
     .addOption(
-      new Option("--listen <transport:host:port>", "where to listen, repeatable (default udp:0.0.0.0:5060 and tcp:0.0.0.0:5060)").argParser(listenOption),
+      new Option(
+        "--listen <transport:host:port>",
+        "where to listen, repeatable (default udp:0.0.0.0:5060 and tcp:0.0.0.0:5060)",
+      ).argParser(listenOption),
     )
-    .addOption(new Option("--log-level <level>", "error, warn, info or debug").argParser(logLevelOption).default("info"))
+    .addOption(
+      new Option("--log-level <level>", "error, warn, info or debug")
+        .argParser(logLevelOption)
+        .default("info"),
+    )
     .option("--verbose", "print whole messages, not one line each")
     .addOption(new Option("--t1 <ms>", "RFC 3261 timer T1 (default 500)").argParser(positiveMsOption))
     .addOption(new Option("--t2 <ms>", "RFC 3261 timer T2 (default 4000)").argParser(positiveMsOption))
@@ -28,8 +35,16 @@ function serverOptions(cmd: Command): Command {
     .option("--force-rport", "answer UDP requests at their source port even without rport (NAT-friendly)")
     .option("--advertise <host>", "address written in Contact when listening on 0.0.0.0")
     .option("--server-header <value>", 'Server header value ("" for none)')
-    .addOption(new Option("--max-message-size <octets>", "larger requests get 513 (default 65535)").argParser(positiveIntOption))
-    .addOption(new Option("--ring-timeout <ms>", "how long sip:18x@ rings before 480 (default 180000)").argParser(positiveMsOption));
+    .addOption(
+      new Option("--max-message-size <octets>", "larger requests get 513 (default 65535)").argParser(
+        positiveIntOption,
+      ),
+    )
+    .addOption(
+      new Option("--ring-timeout <ms>", "how long sip:18x@ rings before 480 (default 180000)").argParser(
+        positiveMsOption,
+      ),
+    );
 }
 
 export function buildProgram(): Command {
@@ -39,25 +54,39 @@ export function buildProgram(): Command {
     .version(VERSION)
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ outputError: (str, write) => write(str.split("\n")[0]!.replace(/^error: /, "sipmock: ") + "\n") });
+    .configureOutput({
+      outputError: (str, write) => write(`${str.split("\n")[0]!.replace(/^error: /, "sipmock: ")}\n`),
+    });
 
   serverOptions(program.command("serve"))
     .description("listen and answer with the built-in dial-a-code behaviour (sip:486@host gets 486)")
     .action(async (flags: ServeFlags) => runServer(flags));
 
   serverOptions(program.command("respond"))
-    .description("answer every matching request with CODE (INVITE by default); everything else gets the built-in behaviour")
+    .description(
+      "answer every matching request with CODE (INVITE by default); everything else gets the built-in behaviour",
+    )
     .argument("<code>", "response code 100..699", statusCodeOption)
     .option("--reason <text>", "reason phrase (default: the catalogued one)")
-    .addOption(new Option("--method <list>", "comma-separated methods the code applies to").argParser(methodsOption).default(["INVITE"], "INVITE"))
-    .addOption(new Option("--header <Name: value>", "header to add or replace, repeatable").argParser(headerOption))
-    .action(async (code: number, flags: ServeFlags & { reason?: string; method: string[]; header?: Array<[string, string]> }) =>
-      runServer(flags, {
-        code,
-        methods: flags.method,
-        ...(flags.reason !== undefined ? { reason: flags.reason } : {}),
-        ...(flags.header ? { headers: flags.header } : {}),
-      }),
+    .addOption(
+      new Option("--method <list>", "comma-separated methods the code applies to")
+        .argParser(methodsOption)
+        .default(["INVITE"], "INVITE"),
+    )
+    .addOption(
+      new Option("--header <Name: value>", "header to add or replace, repeatable").argParser(headerOption),
+    )
+    .action(
+      async (
+        code: number,
+        flags: ServeFlags & { reason?: string; method: string[]; header?: Array<[string, string]> },
+      ) =>
+        runServer(flags, {
+          code,
+          methods: flags.method,
+          ...(flags.reason !== undefined ? { reason: flags.reason } : {}),
+          ...(flags.header ? { headers: flags.header } : {}),
+        }),
     );
 
   program

@@ -11,7 +11,8 @@ export function listenOption(value: string, previous: string[] = []): string[] {
   try {
     parseListenSpec(value);
   } catch (e) {
-    if (e instanceof ListenSpecError) throw new InvalidArgumentError(e.message.replace(/^invalid --listen "[^"]*": /, ""));
+    if (e instanceof ListenSpecError)
+      throw new InvalidArgumentError(e.message.replace(/^invalid --listen "[^"]*": /, ""));
     throw e;
   }
   return [...previous, value];
@@ -45,7 +46,8 @@ export function methodsOption(value: string): string[] {
 
 export function positiveMsOption(value: string): number {
   const n = Number(value);
-  if (!/^[0-9]+$/.test(value) || n <= 0) throw new InvalidArgumentError("expected a positive number of milliseconds");
+  if (!/^[0-9]+$/.test(value) || n <= 0)
+    throw new InvalidArgumentError("expected a positive number of milliseconds");
   return n;
 }
 

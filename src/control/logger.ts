@@ -12,7 +12,11 @@ export interface Logger {
 
 const ORDER: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 
-export function createLogger(level: LogLevel = "info", verbose = false, write: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Logger {
+export function createLogger(
+  level: LogLevel = "info",
+  verbose = false,
+  write: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): Logger {
   const at = (l: LogLevel) => (msg: string) => {
     if (ORDER[l] <= ORDER[level]) write(msg);
   };

@@ -24,7 +24,7 @@ export function summarizeOutgoing(bytes: Buffer): MessageSummary {
   const head = bytes.toString("latin1", 0, Math.min(bytes.length, 2048));
   const nl = head.indexOf("\r\n");
   const start = nl < 0 ? head : head.slice(0, nl);
-  const what = start.startsWith("SIP/2.0 ") ? start.slice(8) : start.split(" ")[0] ?? "?";
+  const what = start.startsWith("SIP/2.0 ") ? start.slice(8) : (start.split(" ")[0] ?? "?");
   const callId = /\r\n(?:Call-ID|i)[ \t]*:[ \t]*([^\r\n]*)/i.exec(head)?.[1];
   return { what, ...(callId ? { callId } : {}) };
 }

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { DEFAULT_RING_TIMEOUT_MS, DialACodeScenario } from "../scenario/dial-a-code.js";
-import { RespondScenario, type RespondOptions } from "../scenario/respond-rule.js";
+import { type RespondOptions, RespondScenario } from "../scenario/respond-rule.js";
 import type { Scenario } from "../scenario/types.js";
 import type { ParsedRequest } from "../sip/message.js";
 import { Scheduler } from "../transaction/scheduler.js";
@@ -78,9 +78,9 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
   const logger = options.logger ?? createLogger("info");
   const timers = resolveTimers(options.timers);
   const maxMessageSize = options.maxMessageSize ?? 65535;
-  const specs: ListenSpec[] = (options.listen && options.listen.length > 0 ? options.listen : DEFAULT_LISTEN).map(
-    parseListenSpec,
-  );
+  const specs: ListenSpec[] = (
+    options.listen && options.listen.length > 0 ? options.listen : DEFAULT_LISTEN
+  ).map(parseListenSpec);
   const base = options.scenario ?? new DialACodeScenario();
   const scenario: Scenario = options.respond ? new RespondScenario(options.respond, base) : base;
   const scheduler = new Scheduler();
@@ -103,7 +103,9 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     const summary = summarizeOutgoing(bytes);
     logLine(logger, "out", flow, summary, bytes, retransmission);
     emit({ direction: "out", flow, bytes, summary, retransmission, time: Date.now() });
-    listener.send(flow, bytes).catch((err: Error) => logger.warn(`send to ${peer(flow)} failed: ${err.message}`));
+    listener
+      .send(flow, bytes)
+      .catch((err: Error) => logger.warn(`send to ${peer(flow)} failed: ${err.message}`));
   };
 
   const uas = new UserAgentServer(
@@ -122,7 +124,9 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     {
       terminated: (tx, reason) => {
         if (reason === "timer-h") {
-          logger.info(`${stamp()} ${tx.request.core.callId}: final response to INVITE never acknowledged (Timer H)`);
+          logger.info(
+            `${stamp()} ${tx.request.core.callId}: final response to INVITE never acknowledged (Timer H)`,
+          );
         }
       },
     },
@@ -133,12 +137,21 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
   const onInbound = (msg: InboundMessage) => {
     const summary = summarizeParse(msg.result);
     logLine(logger, "in", msg.flow, summary, msg.bytes, false);
-    emit({ direction: "in", flow: msg.flow, bytes: msg.bytes, summary, retransmission: false, time: msg.receivedAt });
+    emit({
+      direction: "in",
+      flow: msg.flow,
+      bytes: msg.bytes,
+      summary,
+      retransmission: false,
+      time: msg.receivedAt,
+    });
     try {
       handleInbound(msg);
     } catch (err) {
       // Nothing a peer sends may crash the server.
-      logger.error(`internal error handling a message from ${peer(msg.flow)}: ${(err as Error).stack ?? err}`);
+      logger.error(
+        `internal error handling a message from ${peer(msg.flow)}: ${(err as Error).stack ?? err}`,
+      );
     }
   };
 
@@ -159,7 +172,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     // Invalid responses and requests without a Via are dropped: nothing could
     // match an answer to them. ACK is never answered (17.1.1.3).
     const partial = result.error.partial;
-    if (!partial || partial.kind !== "request" || partial.method === "ACK" || !partial.headers.has("Via")) {
+    if (partial?.kind !== "request" || partial.method === "ACK" || !partial.headers.has("Via")) {
       logger.info(`${stamp()} dropped unanswerable message from ${peer(flow)}: ${result.error.detail}`);
       return;
     }
@@ -253,7 +266,14 @@ function peer(flow: Flow): string {
   return `${flow.transport}:${hostPort(flow.remote.address, flow.remote.port)}`;
 }
 
-function logLine(logger: Logger, dir: Direction, flow: Flow, s: MessageSummary, bytes: Buffer, retrans: boolean): void {
+function logLine(
+  logger: Logger,
+  dir: Direction,
+  flow: Flow,
+  s: MessageSummary,
+  bytes: Buffer,
+  retrans: boolean,
+): void {
   if (logger.level === "error" || logger.level === "warn") return;
   const arrow = dir === "in" ? "<-" : "->";
   const extra = retrans ? " (retransmission)" : "";

@@ -18,7 +18,9 @@ export function codeForUser(user: string | undefined): number | undefined {
 export function planForCode(code: number, method: string): Decision {
   const rule = `dial-a-code ${code}`;
   const withSdp = (status: number): ResponsePlan =>
-    method === "INVITE" && (status === 183 || (status >= 200 && status < 300)) ? { status, body: "sdp" } : { status };
+    method === "INVITE" && (status === 183 || (status >= 200 && status < 300))
+      ? { status, body: "sdp" }
+      : { status };
   if (code < 200) {
     // 100 Trying is sent by the INVITE transaction itself (17.2.1); any other
     // provisional is sent once, then the request rings until CANCEL.

@@ -79,7 +79,8 @@ export class Headers implements Iterable<HeaderField> {
     const idx = this.fields.findIndex((f) => f.name === key);
     if (idx < 0) return this.append(key, value);
     this.fields[idx] = { name: key, value };
-    for (let i = this.fields.length - 1; i > idx; i--) if (this.fields[i]?.name === key) this.fields.splice(i, 1);
+    for (let i = this.fields.length - 1; i > idx; i--)
+      if (this.fields[i]?.name === key) this.fields.splice(i, 1);
     return this;
   }
 
@@ -100,7 +101,8 @@ export class Headers implements Iterable<HeaderField> {
   delete(name: string): boolean {
     const key = canonicalHeaderName(name);
     const before = this.fields.length;
-    for (let i = this.fields.length - 1; i >= 0; i--) if (this.fields[i]?.name === key) this.fields.splice(i, 1);
+    for (let i = this.fields.length - 1; i >= 0; i--)
+      if (this.fields[i]?.name === key) this.fields.splice(i, 1);
     return this.fields.length !== before;
   }
 

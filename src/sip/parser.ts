@@ -9,11 +9,12 @@
  * headers, CSeq, Content-Length), tolerant where it says to be (compact names,
  * folding, case, leading CRLFs, bare LF, RFC 2543 Vias, unknown URI schemes).
  */
+
+import { canonicalHeaderName } from "./header-names.js";
 import { HeaderParseError } from "./headers/errors.js";
 import { parseNameAddr } from "./headers/name-addr.js";
 import { parseCallId, parseContentLength, parseCSeq, parseMaxForwards } from "./headers/scalars.js";
 import { parseViaValue } from "./headers/via.js";
-import { canonicalHeaderName } from "./header-names.js";
 import { type CoreHeaders, type HeaderField, Headers, type ParsedMessage, type Via } from "./message.js";
 import { isToken } from "./tokens.js";
 import { parseUri, UriError } from "./uri.js";
@@ -74,7 +75,10 @@ export function parseDatagram(data: Buffer, maxMessageSize = Number.POSITIVE_INF
   const bodyStart = boundary ? boundary.bodyStart : data.length;
   return parseMessage(head, (declared) => {
     if (data.length > maxMessageSize) {
-      return { status: 513, detail: `message of ${data.length} octets is larger than the ${maxMessageSize} accepted` };
+      return {
+        status: 513,
+        detail: `message of ${data.length} octets is larger than the ${maxMessageSize} accepted`,
+      };
     }
     const available = data.length - bodyStart;
     if (declared === undefined) return data.subarray(bodyStart);
@@ -92,7 +96,10 @@ export function parseDatagram(data: Buffer, maxMessageSize = Number.POSITIVE_INF
  */
 export type BodyProblem = string | { readonly status: number; readonly detail: string };
 
-export function parseMessage(head: string, body: (declaredLength: number | undefined) => Buffer | BodyProblem): ParseResult {
+export function parseMessage(
+  head: string,
+  body: (declaredLength: number | undefined) => Buffer | BodyProblem,
+): ParseResult {
   const lines = head.split(/\r?\n/);
   const startLine = lines[0] ?? "";
   const { headers, problem } = parseHeaderLines(lines);
@@ -102,10 +109,16 @@ export function parseMessage(head: string, body: (declaredLength: number | undef
     // Without a start line we cannot tell a request from a response, but a
     // request method may still be readable for a best-effort 400.
     const method = /^([A-Za-z]+) /.exec(startLine)?.[1];
-    return fail(400, start, method && !/^SIP$/i.test(method) ? { kind: "request", method, headers } : undefined);
+    return fail(
+      400,
+      start,
+      method && !/^SIP$/i.test(method) ? { kind: "request", method, headers } : undefined,
+    );
   }
   const partial: PartialMessage =
-    start.kind === "request" ? { kind: "request", method: start.method, headers } : { kind: "response", headers };
+    start.kind === "request"
+      ? { kind: "request", method: start.method, headers }
+      : { kind: "response", headers };
   if (problem) return fail(400, problem, partial);
 
   for (const name of SINGLE_VALUED) {
@@ -130,7 +143,11 @@ export function parseMessage(head: string, body: (declaredLength: number | undef
   if (start.kind === "request") {
     if (core.cseq.method !== start.method) {
       // RFC 3261 8.1.1.5 / RFC 4475 3.1.2.17: "the method MUST match that of the request".
-      return fail(400, `CSeq method ${core.cseq.method} does not match request method ${start.method}`, partial);
+      return fail(
+        400,
+        `CSeq method ${core.cseq.method} does not match request method ${start.method}`,
+        partial,
+      );
     }
     if (start.version !== SUPPORTED_VERSION) {
       // RFC 3261 21.5.7 / RFC 4475 3.1.2.16.
@@ -151,7 +168,8 @@ export function parseMessage(head: string, body: (declaredLength: number | undef
       },
     };
   }
-  if (start.version !== SUPPORTED_VERSION) return fail(505, `SIP version ${start.version} is not supported`, partial);
+  if (start.version !== SUPPORTED_VERSION)
+    return fail(505, `SIP version ${start.version} is not supported`, partial);
   return {
     ok: true,
     message: {
@@ -191,7 +209,12 @@ export function parseStartLine(line: string): StartLine | string {
     // Status-Code = 3DIGIT (RFC 4475 3.1.2.19: overlarge codes are invalid).
     if (!/^[1-6][0-9][0-9]$/.test(codeText)) return `invalid status code "${codeText.slice(0, 20)}"`;
     if (!/^SIP\/[0-9]+\.[0-9]+$/.test(version)) return `malformed SIP version "${version.slice(0, 20)}"`;
-    return { kind: "response", status: Number(codeText), reason: sp2 < 0 ? "" : rest.slice(sp2 + 1), version };
+    return {
+      kind: "response",
+      status: Number(codeText),
+      reason: sp2 < 0 ? "" : rest.slice(sp2 + 1),
+      version,
+    };
   }
   const parts = line.split(" ");
   if (parts.length !== 3 || parts.some((p) => p === "")) {
@@ -222,7 +245,8 @@ function parseHeaderLines(lines: string[]): { headers: Headers; problem?: string
   let pendingName: string | undefined;
   let pendingValue = "";
   const flush = () => {
-    if (pendingName !== undefined) fields.push({ name: canonicalHeaderName(pendingName), value: pendingValue.trim() });
+    if (pendingName !== undefined)
+      fields.push({ name: canonicalHeaderName(pendingName), value: pendingValue.trim() });
   };
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
@@ -241,7 +265,9 @@ function parseHeaderLines(lines: string[]): { headers: Headers; problem?: string
     if (colon < 0 || !isToken(name)) {
       // Keep reading: the other headers still let us answer with a 400.
       problem ??=
-        colon < 0 ? `malformed header line "${line.slice(0, 40)}" (no colon)` : `malformed header name "${name.slice(0, 40)}"`;
+        colon < 0
+          ? `malformed header line "${line.slice(0, 40)}" (no colon)`
+          : `malformed header name "${name.slice(0, 40)}"`;
       flush();
       pendingName = undefined;
       continue;

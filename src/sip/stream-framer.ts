@@ -11,7 +11,12 @@ export type Frame =
   | { readonly type: "message"; readonly result: ParseResult; readonly bytes: Buffer }
   | { readonly type: "ping" }
   /** The stream cannot be resynchronised; the connection should be answered (if possible) and closed. */
-  | { readonly type: "fatal"; readonly status: number; readonly detail: string; readonly result?: ParseResult };
+  | {
+      readonly type: "fatal";
+      readonly status: number;
+      readonly detail: string;
+      readonly result?: ParseResult;
+    };
 
 export interface StreamFramerOptions {
   /** Largest accepted message, head and body; above it the stream is fatal (513). */

@@ -139,7 +139,8 @@ export function parseHostPort(hostport: string, context: string): { host: string
       if (!after.startsWith(":")) throw new UriError(`invalid host in "${context}"`);
       portText = after.slice(1);
     }
-    if (!/^\[[0-9A-Fa-f:.]+\]$/.test(host)) throw new UriError(`invalid IPv6 reference ${host} in "${context}"`);
+    if (!/^\[[0-9A-Fa-f:.]+\]$/.test(host))
+      throw new UriError(`invalid IPv6 reference ${host} in "${context}"`);
   } else {
     const colon = hostport.indexOf(":");
     host = colon >= 0 ? hostport.slice(0, colon) : hostport;

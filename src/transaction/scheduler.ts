@@ -32,7 +32,12 @@ export class Scheduler {
   }
 
   schedule(delayMs: number, fn: () => void): TimerHandle {
-    const entry: Entry = { at: this.clock.now() + Math.max(0, delayMs), seq: this.seq++, fn, cancelled: false };
+    const entry: Entry = {
+      at: this.clock.now() + Math.max(0, delayMs),
+      seq: this.seq++,
+      fn,
+      cancelled: false,
+    };
     this.push(entry);
     this.live++;
     this.arm();

@@ -2,7 +2,13 @@
 import type { ParsedRequest } from "../sip/message.js";
 import type { Flow } from "../transport/types.js";
 
-export type ServerTransactionState = "trying" | "proceeding" | "completed" | "confirmed" | "accepted" | "terminated";
+export type ServerTransactionState =
+  | "trying"
+  | "proceeding"
+  | "completed"
+  | "confirmed"
+  | "accepted"
+  | "terminated";
 
 /** How a transaction hands bytes to the transport layer and reports to its owner. */
 export interface TransactionEnvironment {

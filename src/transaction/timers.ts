@@ -10,7 +10,8 @@ export const DEFAULT_TIMERS: TimerConfig = { t1: 500, t2: 4000, t4: 5000 };
 export function resolveTimers(partial: Partial<TimerConfig> = {}): TimerConfig {
   const t = { ...DEFAULT_TIMERS, ...partial };
   for (const [k, v] of Object.entries(t)) {
-    if (!Number.isFinite(v) || v <= 0) throw new RangeError(`timer ${k} must be a positive number of milliseconds`);
+    if (!Number.isFinite(v) || v <= 0)
+      throw new RangeError(`timer ${k} must be a positive number of milliseconds`);
   }
   return t;
 }

@@ -20,7 +20,9 @@ export function parseListenSpec(text: string): ListenSpec {
   }
   const transport = m[1] as TransportName;
   if (!TRANSPORTS.includes(transport)) {
-    throw new ListenSpecError(`invalid --listen "${text}": transport "${m[1]}" is not one of ${TRANSPORTS.join(", ")}`);
+    throw new ListenSpecError(
+      `invalid --listen "${text}": transport "${m[1]}" is not one of ${TRANSPORTS.join(", ")}`,
+    );
   }
   const port = Number(m[3]);
   if (port > 65535) throw new ListenSpecError(`invalid --listen "${text}": port ${port} is above 65535`);

@@ -50,11 +50,15 @@ export async function listenTcp(
           if (!socket.destroyed) socket.write("\r\n");
         } else if (frame.type === "message") {
           const { result } = frame;
-          if (result.ok && result.message.kind === "request") annotateTopVia(result.message.headers, flow.remote);
+          if (result.ok && result.message.kind === "request")
+            annotateTopVia(result.message.headers, flow.remote);
           onMessage({ flow, bytes: frame.bytes, result, receivedAt: Date.now() });
         } else {
           // The stream cannot be resynchronised: answer what can be answered, then close.
-          const result = frame.result ?? { ok: false as const, error: { status: frame.status, detail: frame.detail } };
+          const result = frame.result ?? {
+            ok: false as const,
+            error: { status: frame.status, detail: frame.detail },
+          };
           onMessage({ flow, bytes: chunk, result, receivedAt: Date.now() });
           // Let a response written in the same tick go out before closing.
           setImmediate(() => socket.end());
@@ -87,7 +91,9 @@ export async function listenTcp(
         sockets.add(socket);
       }
       const target = socket;
-      await new Promise<void>((resolve, reject) => target.write(bytes, (err) => (err ? reject(err) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        target.write(bytes, (err) => (err ? reject(err) : resolve())),
+      );
     },
     close() {
       return new Promise((resolve) => {

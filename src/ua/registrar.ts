@@ -77,16 +77,26 @@ export class Registrar {
       try {
         na = parseNameAddr("Contact", value);
         const p = na.params.get("expires");
-        expires = p != null ? parseDeltaSeconds("expires", p) : (headerExpires ?? this.options.defaultExpires);
+        expires =
+          p != null ? parseDeltaSeconds("expires", p) : (headerExpires ?? this.options.defaultExpires);
       } catch (err) {
-        return { ok: false, status: 400, detail: err instanceof HeaderParseError ? err.message : "malformed Contact" };
+        return {
+          ok: false,
+          status: 400,
+          detail: err instanceof HeaderParseError ? err.message : "malformed Contact",
+        };
       }
       // 10.3 step 7: "If and only if the requested expiration interval is
       // greater than zero AND smaller than one hour AND less than a
       // registrar-configured minimum, the registrar MAY reject the
       // registration with a response of 423 (Interval Too Brief)."
       if (expires > 0 && expires < 3600 && expires < this.options.minExpires) {
-        return { ok: false, status: 423, detail: "expiration too brief", minExpires: this.options.minExpires };
+        return {
+          ok: false,
+          status: 423,
+          detail: "expiration too brief",
+          minExpires: this.options.minExpires,
+        };
       }
       expires = Math.min(expires, this.options.maxExpires);
       const uri = na.uri.raw;
@@ -94,7 +104,13 @@ export class Registrar {
       if (idx >= 0) next.splice(idx, 1);
       if (expires === 0) continue;
       const contact = value.replace(/;\s*expires\s*=\s*[^;]*/i, "");
-      next.push({ contact, uri, expiresAt: now + expires * 1000, callId: request.core.callId, cseq: request.core.cseq.seq });
+      next.push({
+        contact,
+        uri,
+        expiresAt: now + expires * 1000,
+        callId: request.core.callId,
+        cseq: request.core.cseq.seq,
+      });
     }
     while (next.length > this.options.maxBindingsPerAor) next.shift();
     if (next.length === 0) this.aors.delete(aor);

@@ -74,7 +74,12 @@ export function answerOffer(
       port,
       protocol: m.protocol,
       payloads: payloads ?? "0",
-      rtp: rtp.map((r) => ({ payload: r.payload, codec: r.codec, rate: r.rate, ...(r.encoding ? { encoding: r.encoding } : {}) })),
+      rtp: rtp.map((r) => ({
+        payload: r.payload,
+        codec: r.codec,
+        rate: r.rate,
+        ...(r.encoding ? { encoding: r.encoding } : {}),
+      })),
       fmtp: chosen?.dtmf ? (m.fmtp ?? []).filter((f) => f.payload === chosen.dtmf?.payload) : [],
     };
     if (chosen) answer.direction = (OPPOSITE[dir] ?? "sendrecv") as sdpTransform.MediaAttributes["direction"];
@@ -87,7 +92,14 @@ export function answerOffer(
   const id = sessionCounter++;
   const answer: sdpTransform.SessionDescription = {
     version: 0,
-    origin: { username: "sipmock", sessionId: id, sessionVersion: 1, netType: "IN", ipVer: ip6 ? 6 : 4, address: conn },
+    origin: {
+      username: "sipmock",
+      sessionId: id,
+      sessionVersion: 1,
+      netType: "IN",
+      ipVer: ip6 ? 6 : 4,
+      address: conn,
+    },
     name: "sipmock",
     connection: { version: ip6 ? 6 : 4, ip: conn },
     timing: { start: 0, stop: 0 },
@@ -97,14 +109,30 @@ export function answerOffer(
 }
 
 /** An offer for a 2xx when the INVITE had no body (RFC 3261 13.2.1, RFC 3264 5). */
-export function createOffer(address: string, mediaPort: number, codecs: readonly CodecSpec[] = DEFAULT_CODECS): string {
+export function createOffer(
+  address: string,
+  mediaPort: number,
+  codecs: readonly CodecSpec[] = DEFAULT_CODECS,
+): string {
   const ip6 = address.includes(":");
   const conn = address.replace(/^\[|\]$/g, "");
-  const rtp = codecs.map((c, i) => ({ payload: c.staticPt ?? 96 + i, codec: c.name, rate: c.rate, ...(c.channels ? { encoding: c.channels } : {}) }));
+  const rtp = codecs.map((c, i) => ({
+    payload: c.staticPt ?? 96 + i,
+    codec: c.name,
+    rate: c.rate,
+    ...(c.channels ? { encoding: c.channels } : {}),
+  }));
   rtp.push({ payload: 101, codec: "telephone-event", rate: 8000 });
   const offer: sdpTransform.SessionDescription = {
     version: 0,
-    origin: { username: "sipmock", sessionId: sessionCounter++, sessionVersion: 1, netType: "IN", ipVer: ip6 ? 6 : 4, address: conn },
+    origin: {
+      username: "sipmock",
+      sessionId: sessionCounter++,
+      sessionVersion: 1,
+      netType: "IN",
+      ipVer: ip6 ? 6 : 4,
+      address: conn,
+    },
     name: "sipmock",
     connection: { version: ip6 ? 6 : 4, ip: conn },
     timing: { start: 0, stop: 0 },
@@ -160,7 +188,9 @@ function chooseCodec(
   for (const pt of payloads) {
     const d = describe(pt);
     if (!d) continue;
-    const match = codecs.find((c) => c.name.toLowerCase() === d.codec.toLowerCase() && c.rate === (d.rate ?? c.rate));
+    const match = codecs.find(
+      (c) => c.name.toLowerCase() === d.codec.toLowerCase() && c.rate === (d.rate ?? c.rate),
+    );
     if (match) return dtmf ? { rtp: d, dtmf } : { rtp: d };
   }
   return undefined;

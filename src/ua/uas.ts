@@ -4,9 +4,9 @@
  * from the catalogue and sent through the server transaction.
  */
 import { randomBytes } from "node:crypto";
+import type { Decision, PlanStep, ResponsePlan, Scenario } from "../scenario/types.js";
 import type { ParsedRequest } from "../sip/message.js";
 import { isSipUri, isTelUri, uriUser } from "../sip/uri.js";
-import type { Decision, PlanStep, ResponsePlan, Scenario } from "../scenario/types.js";
 import { InviteServerTransaction } from "../transaction/invite-server-transaction.js";
 import type { Scheduler, TimerHandle } from "../transaction/scheduler.js";
 import type { ServerTransaction, TerminationReason } from "../transaction/server-transaction.js";
@@ -16,7 +16,12 @@ import type { Flow, ListenerInfo } from "../transport/types.js";
 import { DialogStore } from "./dialogs.js";
 import { type Capabilities, localIdentity } from "./local-context.js";
 import { Registrar } from "./registrar.js";
-import { type BuildContext, type BuiltResponse, buildResponse, type ResponseSpec } from "./response-builder.js";
+import {
+  type BuildContext,
+  type BuiltResponse,
+  buildResponse,
+  type ResponseSpec,
+} from "./response-builder.js";
 import { answerOffer, createOffer } from "./sdp.js";
 
 export interface UasOptions {
@@ -318,7 +323,12 @@ export class UserAgentServer implements TransactionUser {
 
   private identity(tx: ServerTransaction) {
     const uri = tx.request.uri;
-    return localIdentity(tx.flow, this.options.listenerFor(tx.flow), isSipUri(uri) ? uri.host : undefined, this.options.advertise);
+    return localIdentity(
+      tx.flow,
+      this.options.listenerFor(tx.flow),
+      isSipUri(uri) ? uri.host : undefined,
+      this.options.advertise,
+    );
   }
 
   private send(tx: ServerTransaction, spec: ResponseSpec, toTag = tx.toTag): void {
@@ -341,7 +351,12 @@ export class UserAgentServer implements TransactionUser {
     );
     tx.respond(built.status, built.bytes);
     this.events.responded?.(tx, built);
-    if (req.method === "INVITE" && built.status >= 200 && built.status < 300 && tx instanceof InviteServerTransaction) {
+    if (
+      req.method === "INVITE" &&
+      built.status >= 200 &&
+      built.status < 300 &&
+      tx instanceof InviteServerTransaction
+    ) {
       // 13.3.1.4: the UAS core retransmits the 2xx until the ACK; the
       // transport is reliable for TCP, where only the give-up timer runs.
       const bytes = built.bytes;

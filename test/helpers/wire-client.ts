@@ -35,14 +35,21 @@ function waiter(received: Received[], listeners: Set<() => void>) {
       };
       const timer = setTimeout(() => {
         listeners.delete(check);
-        reject(new Error(`timed out after ${timeoutMs} ms; received:\n${received.map((r) => r.text.split("\r\n")[0]).join("\n")}`));
+        reject(
+          new Error(
+            `timed out after ${timeoutMs} ms; received:\n${received.map((r) => r.text.split("\r\n")[0]).join("\n")}`,
+          ),
+        );
       }, timeoutMs);
       listeners.add(check);
       check();
     });
 }
 
-export async function udpClient(target: { host: string; port: number }, bindHost = "127.0.0.1"): Promise<WireClient> {
+export async function udpClient(
+  target: { host: string; port: number },
+  bindHost = "127.0.0.1",
+): Promise<WireClient> {
   const socket: UdpSocket = createSocket(bindHost.includes(":") ? "udp6" : "udp4");
   await new Promise<void>((r) => socket.bind(0, bindHost, () => r()));
   const received: Received[] = [];
@@ -56,8 +63,11 @@ export async function udpClient(target: { host: string; port: number }, bindHost
     received,
     send: (data) =>
       new Promise((resolve, reject) =>
-        socket.send(typeof data === "string" ? Buffer.from(data, "latin1") : data, target.port, target.host, (e) =>
-          e ? reject(e) : resolve(),
+        socket.send(
+          typeof data === "string" ? Buffer.from(data, "latin1") : data,
+          target.port,
+          target.host,
+          (e) => (e ? reject(e) : resolve()),
         ),
       ),
     waitFor: waiter(received, listeners),
@@ -67,7 +77,10 @@ export async function udpClient(target: { host: string; port: number }, bindHost
 }
 
 /** TCP client: the received "messages" are split on the SIP framing (head + Content-Length). */
-export async function tcpClient(target: { host: string; port: number }): Promise<WireClient & { socket: Socket; closed: Promise<void> }> {
+export async function tcpClient(target: {
+  host: string;
+  port: number;
+}): Promise<WireClient & { socket: Socket; closed: Promise<void> }> {
   const socket = await new Promise<Socket>((resolve, reject) => {
     const s = createConnection({ host: target.host, port: target.port }, () => resolve(s));
     s.once("error", reject);
@@ -121,7 +134,17 @@ export function request(
   method: string,
   user: string,
   target: { host: string; port: number },
-  opts: { transport?: "UDP" | "TCP"; localPort?: number; branch?: string; callId?: string; cseq?: number; toTag?: string; extra?: string[]; body?: string; rport?: boolean } = {},
+  opts: {
+    transport?: "UDP" | "TCP";
+    localPort?: number;
+    branch?: string;
+    callId?: string;
+    cseq?: number;
+    toTag?: string;
+    extra?: string[];
+    body?: string;
+    rport?: boolean;
+  } = {},
 ): string {
   const n = ++counter;
   const branch = opts.branch ?? `z9hG4bK-test-${process.pid}-${n}`;

@@ -72,7 +72,14 @@ describe("sipmock CLI", () => {
 
   it("respond 503 --header answers INVITE with 503 and the header, prints the banner, exits 0 on SIGTERM", async () => {
     const port = await freeUdpPort();
-    const s = await start(["respond", "503", "--header", "Retry-After: 120", "--listen", `udp:127.0.0.1:${port}`]);
+    const s = await start([
+      "respond",
+      "503",
+      "--header",
+      "Retry-After: 120",
+      "--listen",
+      `udp:127.0.0.1:${port}`,
+    ]);
     expect(s.output()).toMatch(/INVITE -> 503/);
     const c = await udpClient({ host: "127.0.0.1", port: s.port });
     await c.send(request("INVITE", "anyone", { host: "127.0.0.1", port: s.port }, { localPort: c.port }));

@@ -57,7 +57,8 @@ describe("responses are built as RFC 3261 8.2.6 says", () => {
     expect(header(r, "Via")).toBe(
       `${/\r\nVia: ([^\r\n]*)/.exec(req)![1]!.replace(";rport", `;rport=${c.port}`)};received=127.0.0.1`,
     );
-    for (const h of ["From", "Call-ID", "CSeq"]) expect(header(r, h)).toBe(new RegExp(`\\r\\n${h}: ([^\\r\\n]*)`).exec(req)![1]);
+    for (const h of ["From", "Call-ID", "CSeq"])
+      expect(header(r, h)).toBe(new RegExp(`\\r\\n${h}: ([^\\r\\n]*)`).exec(req)![1]);
     expect(header(r, "Server")).toMatch(/^sipmock\//);
     expect(header(r, "Content-Length")).toBe("0");
     await c.close();
@@ -67,7 +68,12 @@ describe("responses are built as RFC 3261 8.2.6 says", () => {
     const c = await udpClient(udp);
     const callId = `answer-${Date.now()}@example.test`;
     await c.send(
-      request("INVITE", "alice", udp, { localPort: c.port, callId, extra: ["Content-Type: application/sdp", "Contact: <sip:tester@127.0.0.1>"], body: SDP_OFFER }),
+      request("INVITE", "alice", udp, {
+        localPort: c.port,
+        callId,
+        extra: ["Content-Type: application/sdp", "Contact: <sip:tester@127.0.0.1>"],
+        body: SDP_OFFER,
+      }),
     );
     const ok = await c.waitFor((m) => statusOf(m) === 200);
     expect(c.received.map(statusOf).slice(0, 3)).toEqual([100, 180, 200]);
@@ -105,8 +111,17 @@ describe("responses are built as RFC 3261 8.2.6 says", () => {
 
   it("no common codec: 488 with a 305 Warning (RFC 3261 21.4.26)", async () => {
     const c = await udpClient(udp);
-    const offer = SDP_OFFER.replace("RTP/AVP 18 8 0 101", "RTP/AVP 18").replace(/a=rtpmap:(8|0|101).*\r\n/g, "");
-    await c.send(request("INVITE", "alice", udp, { localPort: c.port, extra: ["Content-Type: application/sdp"], body: offer }));
+    const offer = SDP_OFFER.replace("RTP/AVP 18 8 0 101", "RTP/AVP 18").replace(
+      /a=rtpmap:(8|0|101).*\r\n/g,
+      "",
+    );
+    await c.send(
+      request("INVITE", "alice", udp, {
+        localPort: c.port,
+        extra: ["Content-Type: application/sdp"],
+        body: offer,
+      }),
+    );
     const r = await c.waitFor((m) => statusOf(m) >= 200);
     expect(statusOf(r)).toBe(488);
     expect(header(r, "Warning")).toMatch(/^305 \S+ "Incompatible media format/);
@@ -147,9 +162,7 @@ describe("dial-a-code", () => {
     const invite = request("INVITE", "180", udp, { localPort: c.port, branch, callId });
     await c.send(invite);
     const ringing = await c.waitFor((m) => statusOf(m) === 180);
-    const cancel = invite
-      .replace(/^INVITE/, "CANCEL")
-      .replace("CSeq: 1 INVITE", "CSeq: 1 CANCEL");
+    const cancel = invite.replace(/^INVITE/, "CANCEL").replace("CSeq: 1 INVITE", "CSeq: 1 CANCEL");
     await c.send(cancel);
     const cancelOk = await c.waitFor((m) => statusOf(m) === 200 && /CANCEL/.test(header(m, "CSeq") ?? ""));
     const terminated = await c.waitFor((m) => statusOf(m) === 487);
@@ -180,7 +193,9 @@ describe("request validation (RFC 3261 8.2)", () => {
 
   it("a body type it does not understand gets 415 with Accept", async () => {
     const c = await udpClient(udp);
-    await c.send(request("INVITE", "alice", udp, { localPort: c.port, extra: ["Content-Type: text/nope"], body: "x" }));
+    await c.send(
+      request("INVITE", "alice", udp, { localPort: c.port, extra: ["Content-Type: text/nope"], body: "x" }),
+    );
     const r = await c.waitFor((m) => statusOf(m) >= 200);
     expect(statusOf(r)).toBe(415);
     expect(header(r, "Accept")).toBe("application/sdp");
@@ -217,13 +232,18 @@ describe("request validation (RFC 3261 8.2)", () => {
 
   it("SIP/3.0 gets 505", async () => {
     const c = await udpClient(udp);
-    await c.send(request("OPTIONS", "bob", udp, { localPort: c.port }).replace(" SIP/2.0\r\n", " SIP/3.0\r\n"));
+    await c.send(
+      request("OPTIONS", "bob", udp, { localPort: c.port }).replace(" SIP/2.0\r\n", " SIP/3.0\r\n"),
+    );
     expect(statusOf(await c.waitFor((m) => statusOf(m) > 0))).toBe(505);
     await c.close();
   });
 
   it("a request larger than the maximum gets 513 (RFC 3261 21.5.6) on UDP and TCP", async () => {
-    const big = request("OPTIONS", "bob", udp, { extra: ["Content-Type: text/plain"], body: "x".repeat(5000) });
+    const big = request("OPTIONS", "bob", udp, {
+      extra: ["Content-Type: text/plain"],
+      body: "x".repeat(5000),
+    });
     const u = await udpClient(udp);
     await u.send(big);
     expect(statusOf(await u.waitFor((m) => statusOf(m) > 0))).toBe(513);
@@ -276,7 +296,10 @@ describe("transports", () => {
   it("REGISTER gets 200 echoing the Contact bindings with expires and a Date", async () => {
     const c = await udpClient(udp);
     await c.send(
-      request("REGISTER", "alice", udp, { localPort: c.port, extra: ["Contact: <sip:alice@127.0.0.1:5999>", "Expires: 600"] }),
+      request("REGISTER", "alice", udp, {
+        localPort: c.port,
+        extra: ["Contact: <sip:alice@127.0.0.1:5999>", "Expires: 600"],
+      }),
     );
     const r = await c.waitFor((m) => statusOf(m) > 0);
     expect(statusOf(r)).toBe(200);
@@ -288,7 +311,11 @@ describe("transports", () => {
 
 describe("lifetime", () => {
   it("frees every transaction once its timers have run", async () => {
-    await using own = await startSipMock({ listen: ["udp:127.0.0.1:0"], timers: TIMERS, logger: silentLogger });
+    await using own = await startSipMock({
+      listen: ["udp:127.0.0.1:0"],
+      timers: TIMERS,
+      logger: silentLogger,
+    });
     const target = { host: "127.0.0.1", port: own.address("udp").port };
     const c = await udpClient(target);
     for (let i = 0; i < 20; i++) await c.send(request("OPTIONS", "bob", target, { localPort: c.port }));

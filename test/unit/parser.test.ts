@@ -26,7 +26,12 @@ describe("request parsing", () => {
     const m = ok(BASE);
     expect(m.method).toBe("OPTIONS");
     expect(m.uriRaw).toBe("sip:bob@example.test");
-    expect(m.core.via[0]).toMatchObject({ transport: "UDP", host: "192.0.2.1", port: 5060, branch: "z9hG4bK-abc" });
+    expect(m.core.via[0]).toMatchObject({
+      transport: "UDP",
+      host: "192.0.2.1",
+      port: 5060,
+      branch: "z9hG4bK-abc",
+    });
     expect(m.core.from).toMatchObject({ displayName: "Alice", tag: "1928301774" });
     expect(m.core.to.tag).toBeUndefined();
     expect(m.core.cseq).toEqual({ seq: 63104, method: "OPTIONS" });
@@ -122,8 +127,14 @@ k: timer, 100rel
 describe("URIs (RFC 3261 19.1, RFC 3966)", () => {
   it("parses sip URIs with user, password, port, params and headers", () => {
     const u = parseUri("sips:alice:secret@[2001:db8::1]:5061;transport=tcp;lr?subject=hi&priority=urgent");
-    expect(u).toMatchObject({ scheme: "sips", user: "alice", password: "secret", host: "[2001:db8::1]", port: 5061 });
-    if (u.scheme !== "sips") throw new Error();
+    expect(u).toMatchObject({
+      scheme: "sips",
+      user: "alice",
+      password: "secret",
+      host: "[2001:db8::1]",
+      port: 5061,
+    });
+    if (u.scheme !== "sips" || !("params" in u)) throw new Error("expected a sips URI");
     expect([...u.params]).toEqual([
       ["transport", "tcp"],
       ["lr", null],
@@ -140,24 +151,33 @@ describe("URIs (RFC 3261 19.1, RFC 3966)", () => {
   });
 
   it("parses tel and keeps unknown schemes", () => {
-    expect(parseUri("tel:+1-201-555-0123;phone-context=x")).toMatchObject({ scheme: "tel", number: "+1-201-555-0123" });
+    expect(parseUri("tel:+1-201-555-0123;phone-context=x")).toMatchObject({
+      scheme: "tel",
+      number: "+1-201-555-0123",
+    });
     expect(parseUri("im:user@example.test")).toEqual({ scheme: "im", raw: "im:user@example.test" });
   });
 
-  it.each(["sip:", "sip:user@", "sip:host:99999", "sip:ho st", "<sip:x@y>", "nocolon"])("rejects %s", (raw) => {
-    expect(() => parseUri(raw)).toThrow();
-  });
+  it.each(["sip:", "sip:user@", "sip:host:99999", "sip:ho st", "<sip:x@y>", "nocolon"])(
+    "rejects %s",
+    (raw) => {
+      expect(() => parseUri(raw)).toThrow();
+    },
+  );
 });
 
 describe("stream framing (RFC 3261 18.3)", () => {
-  const msg = (body: string) => crlf(BASE.replace("Content-Length: 0", `Content-Length: ${body.length}`) + body);
+  const msg = (body: string) =>
+    crlf(BASE.replace("Content-Length: 0", `Content-Length: ${body.length}`) + body);
 
   it("frames messages split across chunks and glued together", () => {
     const framer = new StreamFramer({ maxMessageSize: 65535 });
     const all = Buffer.concat([msg("hello"), msg(""), msg("x")]);
     const frames = [];
     for (let i = 0; i < all.length; i += 7) frames.push(...framer.push(all.subarray(i, i + 7)));
-    const bodies = frames.map((f) => (f.type === "message" && f.result.ok ? f.result.message.body.toString() : f.type));
+    const bodies = frames.map((f) =>
+      f.type === "message" && f.result.ok ? f.result.message.body.toString() : f.type,
+    );
     expect(bodies).toEqual(["hello", "", "x"]);
   });
 

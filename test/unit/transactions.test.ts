@@ -9,7 +9,8 @@ const T = { t1: 500, t2: 4000, t4: 5000 };
 
 function request(text: string): ParsedRequest {
   const r = parseDatagram(Buffer.from(text.replace(/\n/g, "\r\n")));
-  if (!r.ok || r.message.kind !== "request") throw new Error(`bad fixture: ${r.ok ? "response" : r.error.detail}`);
+  if (!r.ok || r.message.kind !== "request")
+    throw new Error(`bad fixture: ${r.ok ? "response" : r.error.detail}`);
   return r.message;
 }
 
@@ -37,7 +38,11 @@ Content-Length: 0
 
 `);
 
-const udp: Flow = { transport: "udp", local: { address: "127.0.0.1", port: 5060 }, remote: { address: "10.0.0.1", port: 5060 } };
+const udp: Flow = {
+  transport: "udp",
+  local: { address: "127.0.0.1", port: 5060 },
+  remote: { address: "10.0.0.1", port: 5060 },
+};
 const tcp: Flow = { ...udp, transport: "tcp", connectionId: 1 };
 
 /** A harness with a manual clock: `advance(ms)` runs every timer due by then. */
@@ -214,7 +219,9 @@ Content-Length: 0
 
 `);
     expect(h.layer.findInviteFor(cancel)).toBe(h.created[0]);
-    const other = request(cancel.headers.toArray().length ? `CANCEL sip:486@127.0.0.1 SIP/2.0
+    const other = request(
+      cancel.headers.toArray().length
+        ? `CANCEL sip:486@127.0.0.1 SIP/2.0
 Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bK-1
 From: <sip:a@example.test>;tag=f1
 To: <sip:486@127.0.0.1>
@@ -222,7 +229,9 @@ Call-ID: call-1@example.test
 CSeq: 1 CANCEL
 Content-Length: 0
 
-` : "");
+`
+        : "",
+    );
     expect(h.layer.findInviteFor(other)).toBeUndefined();
   });
 

@@ -46,6 +46,7 @@ export function parseCallId(value: string): string {
 export function parseDeltaSeconds(header: string, value: string): number {
   const v = value.trim();
   if (!DIGITS.test(v)) throw new HeaderParseError(header, `malformed ${header} "${value}"`);
-  if (v.length > 10 || Number(v) > 2 ** 32 - 1) throw new HeaderParseError(header, `${header} ${v} is too large`);
+  if (v.length > 10 || Number(v) > 2 ** 32 - 1)
+    throw new HeaderParseError(header, `${header} ${v} is too large`);
   return Number(v);
 }

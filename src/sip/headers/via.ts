@@ -5,8 +5,7 @@
  * SLASH is SWS "/" SWS, so "SIP / 2.0 / UDP" is legal (RFC 4475 3.1.1.1).
  */
 import type { Via } from "../message.js";
-import { parseParams, splitTopLevel } from "../tokens.js";
-import { isToken } from "../tokens.js";
+import { isToken, parseParams, splitTopLevel } from "../tokens.js";
 import { parseHostPort, UriError } from "../uri.js";
 import { HeaderParseError } from "./errors.js";
 
