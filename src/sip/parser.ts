@@ -141,8 +141,10 @@ export function parseMessage(
   if (!Buffer.isBuffer(b)) return fail(b.status, b.detail, partial);
 
   if (start.kind === "request") {
-    if (core.cseq.method !== start.method) {
+    if (core.cseq.method !== start.method && RFC_METHODS.has(start.method)) {
       // RFC 3261 8.1.1.5 / RFC 4475 3.1.2.17: "the method MUST match that of the request".
+      // For a method we do not know, RFC 4475 3.1.2.18 prefers 501 (Not
+      // Implemented) to 400, so the mismatch is left for the UAS to answer 501.
       return fail(
         400,
         `CSeq method ${core.cseq.method} does not match request method ${start.method}`,
@@ -219,7 +221,11 @@ export function parseStartLine(line: string): StartLine | string {
   const parts = line.split(" ");
   if (parts.length !== 3 || parts.some((p) => p === "")) {
     if (parts.some((p) => p === "")) return "request line has extra whitespace between or after its elements";
-    return "malformed request line";
+    // RFC 4475 3.1.2.8: whitespace inside the Request-URI is not allowed (25.1).
+    if (parts.length > 3 && /^SIP\/\d+\.\d+$/i.test(parts[parts.length - 1]!)) {
+      return "Request-URI contains whitespace";
+    }
+    return "malformed request line: expected Method SP Request-URI SP SIP-Version";
   }
   const [method, uriRaw, versionRaw] = parts as [string, string, string];
   if (!isToken(method)) return `request method "${method.slice(0, 20)}" is not a token`;
@@ -232,8 +238,31 @@ export function parseStartLine(line: string): StartLine | string {
   } catch (e) {
     return `malformed Request-URI: ${e instanceof UriError ? e.message : "invalid"}`;
   }
+  // RFC 3261 19.1.1 (table 1): the headers component is not allowed in a
+  // Request-URI; RFC 4475 3.1.2.11 finds rejecting it with 400 acceptable.
+  if ((uri.scheme === "sip" || uri.scheme === "sips") && "headers" in uri && uri.headers.length > 0) {
+    return "Request-URI must not contain headers (?name=value)";
+  }
   return { kind: "request", method, uri, uriRaw, version };
 }
+
+/** Methods of RFC 3261 and its extensions (IANA "Methods" registry). */
+const RFC_METHODS = new Set([
+  "INVITE",
+  "ACK",
+  "CANCEL",
+  "BYE",
+  "OPTIONS",
+  "REGISTER",
+  "PRACK",
+  "SUBSCRIBE",
+  "NOTIFY",
+  "PUBLISH",
+  "INFO",
+  "REFER",
+  "MESSAGE",
+  "UPDATE",
+]);
 
 /**
  * header = field-name HCOLON field-value; a line starting with SP or HTAB

@@ -50,6 +50,15 @@ export class Registrar {
   }
 
   register(request: ParsedRequest): RegisterOutcome {
+    // 10.2: the To header field "contains the address of record" (a SIP or
+    // SIPS URI, 10.3 step 5); RFC 4475 3.3.4 expects a 400 for anything else.
+    if (!isSipUri(request.core.to.uri)) {
+      return {
+        ok: false,
+        status: 400,
+        detail: "To of a REGISTER must be a SIP or SIPS URI (the address-of-record)",
+      };
+    }
     const aor = Registrar.aorOf(request.core.to.uri);
     const now = this.now();
     const current = this.live(aor, now);

@@ -248,6 +248,15 @@ export class UserAgentServer implements TransactionUser {
     const plans = [...steps.flatMap((s) => ("send" in s ? [s.send] : [])), ...(final ? [final] : [])];
     let sdp: Buffer | undefined;
     if (plans.some((p) => p.body === "sdp")) {
+      // RFC 3261 21.4.7 / RFC 4475 3.3.15: when Accept rules out SDP, the
+      // answer cannot be formulated: 406 with a Warning saying why.
+      if (!acceptsSdp(tx.request.headers.getAll("Accept"))) {
+        this.send(tx, {
+          status: 406,
+          warning: "Accept does not include application/sdp; cannot send the session answer",
+        });
+        return;
+      }
       const made = this.sessionDescription(tx);
       if (!Buffer.isBuffer(made)) {
         this.send(tx, made);
@@ -369,4 +378,10 @@ export class UserAgentServer implements TransactionUser {
 /** Methods whose body is a session description (RFC 3261 13, RFC 3262, RFC 3311). */
 function bodyIsSession(method: string): boolean {
   return method === "INVITE" || method === "ACK" || method === "PRACK" || method === "UPDATE";
+}
+
+// 20.1: an absent Accept means application/sdp; otherwise it must list it (or application/*, or any type).
+function acceptsSdp(accept: readonly string[]): boolean {
+  if (accept.length === 0) return true;
+  return accept.some((v) => /^\s*(application\/sdp|application\/\*|\*\/\*)\s*(;|$)/i.test(v));
 }
