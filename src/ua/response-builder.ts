@@ -171,7 +171,9 @@ export function substitute(template: string, request: RequestLike, ctx: BuildCon
       case "acceptLanguage":
         return caps.acceptLanguage.join(", ");
       case "allowEvents":
-        return caps.allowEvents.join(", ");
+        // RFC 6665 grammar: Allow-Events needs at least one event-type; with
+        // no event package implemented, a reserved-looking token says so.
+        return caps.allowEvents.length > 0 ? caps.allowEvents.join(", ") : "x-sipmock-none";
       case "host":
         return ctx.local.host;
       case "hostport":

@@ -4,7 +4,7 @@
  * verbose output.
  */
 import { execFile } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -73,7 +73,9 @@ describe("sipsak against sipmock", () => {
         "",
       ].join("\n"),
     );
-    const r = await sipsak(["-vvv", "-f", file, "-s", `sip:carol@127.0.0.1:${port}`]);
+    const r = await sipsak(["-vvv", "-f", file, "-s", `sip:carol@127.0.0.1:${port}`]).finally(() =>
+      rmSync(dir, { recursive: true, force: true }),
+    );
     expect(r.out).toContain("SIP/2.0 200 OK");
     expect(r.out).toMatch(/Contact: <sip:carol@127\.0\.0\.1:5999>;expires=1[12][0-9]/);
   });

@@ -218,6 +218,8 @@ describe("every catalogued code through the builder and back through the parser"
     for (const rule of [...info.required, ...info.recommended.filter((r) => r.byDefault)]) {
       expect(h.has(rule.name), `${code} lacks ${rule.name}`).toBe(true);
       expect(h.get(rule.name), `${code} ${rule.name} has an unfilled placeholder`).not.toMatch(/\{\{/);
+      // Only Recv-Info may be empty (RFC 6086: "Recv-Info" HCOLON [Info-package-list]).
+      if (rule.name !== "Recv-Info") expect(h.get(rule.name), `${code} ${rule.name} is empty`).not.toBe("");
     }
     for (const rule of info.recommended.filter((r) => !r.byDefault)) {
       if (!info.required.some((r) => r.name === rule.name)) expect(h.has(rule.name)).toBe(false);
@@ -237,6 +239,12 @@ describe("every catalogued code through the builder and back through the parser"
     expect(hdr(305, "Contact")).toBe("<sip:127.0.0.1:5060;transport=udp>");
     expect(hdr(302, "Contact")).toBe("<sip:redirected-bob@127.0.0.1:5060;transport=udp>");
     expect(hdr(489, "Allow-Events")).toBe("presence");
+    const noEvents = { ...CTX, capabilities: DEFAULT_CAPABILITIES };
+    expect(
+      headersOf(buildResponse({ method: "SUBSCRIBE", headers: req.headers }, { status: 489 }, noEvents)).get(
+        "Allow-Events",
+      ),
+    ).toBe("x-sipmock-none");
     expect(hdr(503, "Retry-After")).toBe("30");
   });
 
