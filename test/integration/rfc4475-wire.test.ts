@@ -12,7 +12,7 @@ import { silentLogger, startSipMock } from "../../src/index.js";
 import { RFC4475_CASES } from "../fixtures/rfc4475-expectations.js";
 import { header, type Received, statusOf, tcpClient, udpClient } from "../helpers/wire-client.js";
 
-const DIR = join(import.meta.dirname, "..", "..", "..", "shared", "testdata", "rfc4475");
+const DIR = join(import.meta.dirname, "..", "fixtures", "rfc4475");
 
 /**
  * Files whose meaning depends on datagram boundaries (RFC 4475 3.1.1.8 extra

@@ -27,7 +27,7 @@ function readIana(): Array<{ code: number; description: string; reference: strin
 
 /** The seed file is code, name, description on consecutive lines. */
 function readSeed(): Map<number, string> {
-  const lines = readFileSync(join(ROOT, "..", "shared", "seed", "sip-response-codes.txt"), "utf8").split(
+  const lines = readFileSync(join(ROOT, "test", "fixtures", "seed", "sip-response-codes.txt"), "utf8").split(
     /\r?\n/,
   );
   const out = new Map<number, string>();

@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { parseDatagram, StreamFramer } from "../../src/sip/index.js";
 
 const CORPUS = join(import.meta.dirname, "..", "corpus", "parser");
-const RFC4475 = join(import.meta.dirname, "..", "..", "..", "shared", "testdata", "rfc4475");
+const RFC4475 = join(import.meta.dirname, "..", "fixtures", "rfc4475");
 
 function mustNotThrow(data: Buffer): void {
   const r = parseDatagram(data);

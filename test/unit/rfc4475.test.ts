@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { parseDatagram } from "../../src/sip/index.js";
 import { RFC4475_CASES } from "../fixtures/rfc4475-expectations.js";
 
-const RFC4475_DIR = join(import.meta.dirname, "..", "..", "..", "shared", "testdata", "rfc4475");
+const RFC4475_DIR = join(import.meta.dirname, "..", "fixtures", "rfc4475");
 
 /** Codes the parser itself produces; the others (416, 415, 420...) are UAS decisions on a parsed request. */
 const PARSER_CODES = new Set([400, 505, 513]);
