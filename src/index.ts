@@ -8,9 +8,12 @@ export {
   type MessageEvent,
   type SipMock,
   type SipMockOptions,
+  scenarioFromYaml,
   startSipMock,
   VERSION,
 } from "./control/sipmock.js";
-export type { RespondOptions } from "./scenario/respond-rule.js";
+export type { RespondOptions } from "./scenario/builtin.js";
+export { ScenarioEngine } from "./scenario/engine.js";
+export { formatProblem, ScenarioLoadError, type ScenarioProblem } from "./scenario/load.js";
 export type { Decision, RequestFacts, Scenario } from "./scenario/types.js";
 export type { ListenerInfo, TransportName } from "./transport/types.js";

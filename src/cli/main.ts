@@ -5,6 +5,7 @@ import { VERSION } from "../control/sipmock.js";
 import { printCodes } from "./codes.js";
 import {
   classOption,
+  collect,
   headerOption,
   listenOption,
   logLevelOption,
@@ -14,6 +15,7 @@ import {
   statusCodeOption,
 } from "./options.js";
 import { runServer, type ServeFlags } from "./serve.js";
+import { runValidate } from "./validate.js";
 
 function serverOptions(cmd: Command): Command {
   return cmd
@@ -44,7 +46,13 @@ function serverOptions(cmd: Command): Command {
       new Option("--ring-timeout <ms>", "how long sip:18x@ rings before 480 (default 180000)").argParser(
         positiveMsOption,
       ),
-    );
+    )
+    .addOption(
+      new Option("--scenario <file>", "scenario YAML file, repeatable (rules merged in order)").argParser(
+        collect,
+      ),
+    )
+    .option("--watch", "reload the scenario files when they change (an invalid change is refused)");
 }
 
 export function buildProgram(): Command {
@@ -59,7 +67,9 @@ export function buildProgram(): Command {
     });
 
   serverOptions(program.command("serve"))
-    .description("listen and answer with the built-in dial-a-code behaviour (sip:486@host gets 486)")
+    .description(
+      "listen and answer as the scenario says (default: the built-in dial-a-code, sip:486@host gets 486)",
+    )
     .action(async (flags: ServeFlags) => runServer(flags));
 
   serverOptions(program.command("respond"))
@@ -88,6 +98,14 @@ export function buildProgram(): Command {
           ...(flags.header ? { headers: flags.header } : {}),
         }),
     );
+
+  program
+    .command("validate")
+    .description("check scenario files; every problem is printed as file:line:col: message (hint)")
+    .argument("<files...>", "scenario YAML files")
+    .action((files: string[]) => {
+      process.exitCode = runValidate(files);
+    });
 
   program
     .command("codes")

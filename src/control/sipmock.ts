@@ -4,8 +4,10 @@
  * response builder -> transaction -> transport.
  */
 import { randomBytes } from "node:crypto";
-import { DEFAULT_RING_TIMEOUT_MS, DialACodeScenario } from "../scenario/dial-a-code.js";
-import { type RespondOptions, RespondScenario } from "../scenario/respond-rule.js";
+import { defaultScenarioSource, type RespondOptions, respondScenarioSource } from "../scenario/builtin.js";
+import { DEFAULT_RING_TIMEOUT_MS } from "../scenario/dial-a-code.js";
+import { ScenarioEngine } from "../scenario/engine.js";
+import { loadScenarioFiles, parseScenario, ScenarioLoadError } from "../scenario/load.js";
 import type { Scenario } from "../scenario/types.js";
 import type { ParsedRequest } from "../sip/message.js";
 import { Scheduler } from "../transaction/scheduler.js";
@@ -19,7 +21,7 @@ import { formatHost, hostPort } from "../transport/types.js";
 import { listenUdp } from "../transport/udp.js";
 import { type Capabilities, DEFAULT_CAPABILITIES, localIdentity } from "../ua/local-context.js";
 import { buildResponse } from "../ua/response-builder.js";
-import { UserAgentServer } from "../ua/uas.js";
+import { type FaultWire, UserAgentServer } from "../ua/uas.js";
 import { createLogger, type Logger } from "./logger.js";
 import { type MessageSummary, summarizeOutgoing, summarizeParse } from "./message-summary.js";
 
@@ -28,10 +30,13 @@ export const VERSION = "0.1.0";
 export interface SipMockOptions {
   /** TRANSPORT:HOST:PORT values; default UDP and TCP on 0.0.0.0:5060. Port 0 picks a free port. */
   readonly listen?: readonly string[];
-  /** `sipmock respond`: one rule in front of the built-in default. */
+  /** `sipmock respond`: one rule in front of the scenario (default: dial-a-code). */
   readonly respond?: RespondOptions;
-  /** A scenario object (the YAML engine arrives with the scenario issue). */
-  readonly scenario?: Scenario;
+  /**
+   * Scenario file path(s), merged in order (see scenarios/), or a Scenario
+   * object. Default: the embedded scenarios/default.yaml (dial-a-code).
+   */
+  readonly scenario?: string | readonly string[] | Scenario;
   /** T1/T2/T4 in milliseconds (RFC 3261 17.1.1.1); shorten them in tests. */
   readonly timers?: Partial<TimerConfig>;
   /** Server header; false for none. */
@@ -67,6 +72,16 @@ export interface SipMock {
   uri(transport?: TransportName, user?: string): string;
   /** Subscribes to every message in and out; returns the unsubscribe function. */
   onMessage(listener: (event: MessageEvent) => void): () => void;
+  /** The scenario answering now. */
+  readonly scenario: Scenario;
+  /**
+   * Swaps the scenario atomically: file path(s), YAML text (containing a
+   * newline) or a Scenario object. An invalid one throws ScenarioLoadError
+   * and the current scenario stays.
+   */
+  setScenario(next: string | readonly string[] | Scenario): void;
+  /** Scenario state, rule counters and sequences back to their start. */
+  resetScenario(): void;
   /** Server transactions alive now (terminated ones are freed). */
   readonly activeTransactions: number;
   readonly activeDialogs: number;
@@ -81,8 +96,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
   const specs: ListenSpec[] = (
     options.listen && options.listen.length > 0 ? options.listen : DEFAULT_LISTEN
   ).map(parseListenSpec);
-  const base = options.scenario ?? new DialACodeScenario();
-  const scenario: Scenario = options.respond ? new RespondScenario(options.respond, base) : base;
+  let scenario: Scenario = buildScenario(options.scenario, options.respond);
   const scheduler = new Scheduler();
   const capabilities: Capabilities = DEFAULT_CAPABILITIES;
   const server = options.serverHeader === false ? undefined : (options.serverHeader ?? `sipmock/${VERSION}`);
@@ -108,9 +122,29 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       .catch((err: Error) => logger.warn(`send to ${peer(flow)} failed: ${err.message}`));
   };
 
+  const listenerOf = (flow: Flow) => byKey.get(listenerKey(flow.transport, flow.local.port));
+  const wire: FaultWire = {
+    send: (flow, bytes) => sendRaw(flow, bytes, false),
+    sendFromOtherPort: (flow, bytes) => {
+      const listener = listenerOf(flow);
+      if (!listener?.sendFromOtherPort) return;
+      const summary = summarizeOutgoing(bytes);
+      logLine(logger, "out", flow, summary, bytes, false);
+      emit({ direction: "out", flow, bytes, summary, retransmission: false, time: Date.now() });
+      listener
+        .sendFromOtherPort(flow, bytes)
+        .catch((err: Error) => logger.warn(`send to ${peer(flow)} failed: ${err.message}`));
+    },
+    closeConnection: (flow, mode) => {
+      logger.info(`${stamp()} fault: ${mode} the connection to ${peer(flow)}`);
+      listenerOf(flow)?.closeConnection?.(flow, mode);
+    },
+  };
+
   const uas = new UserAgentServer(
     {
       scenario: () => scenario,
+      wire,
       capabilities,
       ...(server ? { server } : {}),
       ...(options.advertise ? { advertise: options.advertise } : {}),
@@ -245,6 +279,19 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       subscribers.add(listener);
       return () => subscribers.delete(listener);
     },
+    get scenario() {
+      return scenario;
+    },
+    setScenario(next) {
+      scenario =
+        typeof next === "string" && next.includes("\n")
+          ? scenarioFromYaml(next)
+          : buildScenario(next, options.respond);
+      logger.info(`${stamp()} scenario: ${scenario.name}`);
+    },
+    resetScenario() {
+      if (scenario instanceof ScenarioEngine) scenario.reset();
+    },
     get activeTransactions() {
       return layer.size;
     },
@@ -257,6 +304,24 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
 }
 
 export class ListenError extends Error {}
+
+/** Files (validated, merged in order), a Scenario object, or the embedded default; `respond` goes first. */
+function buildScenario(spec: SipMockOptions["scenario"], respond?: RespondOptions): Scenario {
+  if (spec !== undefined && typeof spec !== "string" && !Array.isArray(spec)) {
+    if (respond) throw new Error("respond and a Scenario object cannot be combined");
+    return spec as Scenario;
+  }
+  const files = spec === undefined ? [] : typeof spec === "string" ? [spec] : (spec as readonly string[]);
+  const sources = files.length > 0 ? loadScenarioFiles(files) : [defaultScenarioSource()];
+  return new ScenarioEngine(respond ? [respondScenarioSource(respond), ...sources] : sources);
+}
+
+/** A scenario from YAML text (an admin call, a test): validated like a file named "inline". */
+export function scenarioFromYaml(text: string, name = "inline"): ScenarioEngine {
+  const r = parseScenario(text, name);
+  if (!r.ok) throw new ScenarioLoadError(r.problems);
+  return new ScenarioEngine([r.source]);
+}
 
 function stamp(): string {
   return new Date().toISOString();

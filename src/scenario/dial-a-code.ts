@@ -1,10 +1,9 @@
 /**
- * The built-in default: the Request-URI user names the response code.
- * sip:486@host gets 486 for any method; sip:180@host rings until CANCEL;
- * any other user gets the UAS's built-in behaviour (an answered call,
- * a registrar, OPTIONS capabilities).
+ * Dial-a-code: the Request-URI user names the response code. sip:486@host
+ * gets 486 for any method; sip:180@host rings until CANCEL. Used by the
+ * `dialACode: true` action of scenarios/default.yaml.
  */
-import type { Decision, RequestFacts, ResponsePlan, Scenario } from "./types.js";
+import type { Decision, ResponsePlan } from "./types.js";
 
 const CODE_USER = /^[1-6][0-9][0-9]$/;
 
@@ -28,22 +27,4 @@ export function planForCode(code: number, method: string): Decision {
     return { kind: "respond", rule, steps };
   }
   return { kind: "respond", rule, steps: [], final: withSdp(code) };
-}
-
-export class DialACodeScenario implements Scenario {
-  readonly name = "dial-a-code";
-
-  decide(facts: RequestFacts): Decision {
-    const code = codeForUser(facts.requestUser);
-    if (code === undefined) return { kind: "default", rule: "built-in" };
-    return planForCode(code, facts.method);
-  }
-
-  describe(): string[] {
-    return [
-      "sip:CODE@host (CODE 100..699) answers CODE for any method (INVITE gets 100 Trying first)",
-      "sip:1xx@host sends that provisional and rings until CANCEL (487)",
-      "any other user: INVITE is answered (180, 200 + SDP), REGISTER 200, OPTIONS 200, BYE 200",
-    ];
-  }
 }

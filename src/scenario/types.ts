@@ -1,3 +1,5 @@
+import type { ParsedRequest } from "../sip/message.js";
+
 /**
  * What a scenario decides for a request. The engine sees facts about the
  * request and returns a plan; it never touches sockets or transactions.
@@ -13,6 +15,32 @@ export interface ResponsePlan {
 
 export type PlanStep = { readonly send: ResponsePlan } | { readonly waitMs: number };
 
+/**
+ * Faults on the wire, applied by the UAS to the final response of the
+ * decision (scenario `fault:`). The scenario decides; the UAS and transport
+ * carry it out exactly.
+ */
+export interface WireFault {
+  /** Ignore the request (and its copies) until this many retransmissions have arrived. */
+  readonly afterRetransmissions?: number;
+  /** Send the final response this many extra times. */
+  readonly duplicate?: number;
+  /** Never retransmit the final response (Timer G off). */
+  readonly noRetransmit?: boolean;
+  /** Write this Content-Length instead of the true one, or none at all. */
+  readonly contentLength?: number | "missing";
+  /** Break the start line or a header of the final response. */
+  readonly malformed?: "start-line" | "header";
+  /** Send only the first N octets of the final response. */
+  readonly truncate?: number;
+  /** Send N random octets instead of the final response. */
+  readonly garbage?: number;
+  /** After the final response, close (FIN) or reset (RST) the TCP connection. */
+  readonly tcp?: "close" | "reset";
+  /** Send the final response from another source port (UDP). */
+  readonly fromOtherPort?: boolean;
+}
+
 export type Decision =
   /** Answer with these steps and this final response. No final: keep ringing until CANCEL or ringTimeoutMs. */
   | {
@@ -20,9 +48,12 @@ export type Decision =
       readonly rule: string;
       readonly steps: readonly PlanStep[];
       readonly final?: ResponsePlan;
+      readonly fault?: WireFault;
     }
   /** Let the UAS's built-in behaviour for the method answer (call, registrar, OPTIONS...). */
-  | { readonly kind: "default"; readonly rule: string };
+  | { readonly kind: "default"; readonly rule: string }
+  /** Fault: no answer at all, not even 100 Trying. */
+  | { readonly kind: "drop"; readonly rule: string };
 
 /** What a rule can look at; built once per request by the UAS. */
 export interface RequestFacts {
@@ -31,7 +62,10 @@ export interface RequestFacts {
   readonly requestHost?: string;
   readonly transport: string;
   readonly sourceAddress: string;
+  readonly sourcePort: number;
   readonly hasBody: boolean;
+  /** The whole parsed request, for matchers and templates (read only). */
+  readonly request: ParsedRequest;
 }
 
 export interface Scenario {

@@ -26,6 +26,8 @@ export class InviteServerTransaction implements ServerTransaction {
   private timerI?: TimerHandle;
   private timerL?: TimerHandle;
   private gInterval: number;
+  /** Fault noRetransmit: the final response is sent once, never again. */
+  private silent = false;
 
   constructor(
     readonly id: string,
@@ -63,7 +65,7 @@ export class InviteServerTransaction implements ServerTransaction {
       // pass this response to the transport layer for transmission. [...]
       // The server transaction MUST then transition to the "Accepted" state"
       // and start Timer L with a value of 64*T1.
-      this.transmit(bytes, status, false);
+      this.transmit(bytes, status, false, options.deliver);
       this.state = "accepted";
       this.timerL = this.scheduler.schedule(64 * this.timers.t1, () => this.end("timer-l"));
       return;
@@ -75,9 +77,10 @@ export class InviteServerTransaction implements ServerTransaction {
     // transports, timer G is set to fire in T1 seconds [...]. When the
     // "Completed" state is entered, timer H MUST be set to fire in 64*T1
     // seconds for all transports."
-    this.transmit(bytes, status, false);
+    this.transmit(bytes, status, false, options.deliver);
     this.state = "completed";
-    if (!isReliable(this.flow) && !options.noRetransmit) this.scheduleG();
+    this.silent = options.noRetransmit === true;
+    if (!isReliable(this.flow) && !this.silent) this.scheduleG();
     this.timerH = this.scheduler.schedule(64 * this.timers.t1, () => {
       // 17.2.1: "If timer H fires while in the "Completed" state, it implies
       // that the ACK was never received. In this case, the server
@@ -94,6 +97,7 @@ export class InviteServerTransaction implements ServerTransaction {
     // retransmission." And in "Completed": "the server MUST pass the final
     // response to the transport layer for retransmission."
     // RFC 6026 7.1: in "Accepted", retransmissions of the INVITE are absorbed.
+    if (this.state === "completed" && this.silent) return;
     if ((this.state === "proceeding" || this.state === "completed") && this.lastResponse) {
       this.transmit(this.lastResponse.bytes, this.lastResponse.status, true);
     }
@@ -139,9 +143,15 @@ export class InviteServerTransaction implements ServerTransaction {
     });
   }
 
-  private transmit(bytes: Buffer, status: number, retransmission: boolean): void {
+  private transmit(
+    bytes: Buffer,
+    status: number,
+    retransmission: boolean,
+    deliver?: (b: Buffer) => void,
+  ): void {
     if (!retransmission) this.lastResponse = { status, bytes };
-    this.env.send(this.flow, bytes, retransmission);
+    if (deliver) deliver(bytes);
+    else this.env.send(this.flow, bytes, retransmission);
   }
 
   private end(reason: TerminationReason): void {

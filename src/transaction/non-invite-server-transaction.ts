@@ -4,6 +4,7 @@ import type { Flow } from "../transport/types.js";
 import type { Scheduler, TimerHandle } from "./scheduler.js";
 import {
   isReliable,
+  type SendOptions,
   type ServerTransaction,
   type ServerTransactionState,
   type TerminationReason,
@@ -16,6 +17,8 @@ export class NonInviteServerTransaction implements ServerTransaction {
   state: ServerTransactionState = "trying";
   lastResponse?: { status: number; bytes: Buffer };
   private timerJ?: TimerHandle;
+  /** Fault noRetransmit: request retransmissions get nothing back. */
+  private silent = false;
 
   constructor(
     readonly id: string,
@@ -31,10 +34,12 @@ export class NonInviteServerTransaction implements ServerTransaction {
     return this.request.method;
   }
 
-  respond(status: number, bytes: Buffer): void {
+  respond(status: number, bytes: Buffer, options: SendOptions = {}): void {
     if (this.state !== "trying" && this.state !== "proceeding") return;
     this.lastResponse = { status, bytes };
-    this.env.send(this.flow, bytes, false);
+    this.silent = options.noRetransmit === true;
+    if (options.deliver) options.deliver(bytes);
+    else this.env.send(this.flow, bytes, false);
     if (status < 200) {
       // 17.2.2: "While in the "Trying" state, if the TU passes a provisional
       // response to the server transaction, the server transaction MUST
@@ -58,7 +63,7 @@ export class NonInviteServerTransaction implements ServerTransaction {
     // retransmissions are discarded." In "Proceeding" the most recent
     // provisional, in "Completed" the final response, is passed to the
     // transport layer for retransmission.
-    if (this.state === "trying" || !this.lastResponse) return;
+    if (this.state === "trying" || !this.lastResponse || this.silent) return;
     if (this.state === "proceeding" || this.state === "completed") {
       this.env.send(this.flow, this.lastResponse.bytes, true);
     }

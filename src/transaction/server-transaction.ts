@@ -25,11 +25,17 @@ export type TerminationReason =
   | "timer-l"
   | "completed" // reliable transport: terminated immediately
   | "transport-error"
+  | "abandoned" // the TU never answered (a dropped request), freed after 64*T1
   | "shutdown";
 
 export interface SendOptions {
-  /** Fault: do not retransmit this final response on Timer G (INVITE over UDP). */
+  /**
+   * Fault: never retransmit this final response, neither on Timer G (INVITE
+   * over UDP) nor when the request is retransmitted.
+   */
   readonly noRetransmit?: boolean;
+  /** Fault: hands the first copy to this instead of the transport (e.g. another source port). */
+  readonly deliver?: (bytes: Buffer) => void;
 }
 
 export interface ServerTransaction {

@@ -21,6 +21,8 @@ export interface TransactionUser {
    * its own transaction and goes to the TU (17.1.1.3, RFC 6026 7.1).
    */
   onAck(ack: ParsedRequest, flow: Flow, invite?: InviteServerTransaction): void;
+  /** A retransmission of the request arrived (after the transaction handled it). */
+  onRetransmission?(tx: ServerTransaction): void;
   /** A transaction ended; `reason` is "timer-h" when a final response was never acknowledged. */
   onTerminated?(tx: ServerTransaction, reason: TerminationReason): void;
 }
@@ -62,6 +64,7 @@ export class TransactionLayer {
     const existing = this.transactions.get(id);
     if (existing) {
       existing.receiveRetransmission();
+      this.tu.onRetransmission?.(existing);
       return;
     }
     const toTag = request.core.to.tag ?? newTag();

@@ -95,6 +95,12 @@ export async function listenTcp(
         target.write(bytes, (err) => (err ? reject(err) : resolve())),
       );
     },
+    closeConnection(flow, mode) {
+      const socket = flow.connectionId !== undefined ? connections.get(flow.connectionId) : undefined;
+      if (!socket) return;
+      if (mode === "reset") socket.resetAndDestroy();
+      else socket.end();
+    },
     close() {
       return new Promise((resolve) => {
         server.close(() => resolve());

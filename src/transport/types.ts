@@ -39,6 +39,10 @@ export interface Listener {
   readonly info: ListenerInfo;
   /** Sends bytes on a flow: UDP to its remote, a stream on its connection (or a new one, 18.2.2). */
   send(flow: Flow, bytes: Buffer): Promise<void>;
+  /** Fault: sends from a fresh socket, so the peer sees another source port (datagram transports). */
+  sendFromOtherPort?(flow: Flow, bytes: Buffer): Promise<void>;
+  /** Fault: closes (FIN) or resets (RST) the connection of a flow (stream transports). */
+  closeConnection?(flow: Flow, mode: "close" | "reset"): void;
   close(): Promise<void>;
 }
 

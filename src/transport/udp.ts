@@ -47,6 +47,18 @@ export async function listenUdp(
         socket.send(bytes, to.port, to.address, (err) => (err ? reject(err) : resolve()));
       });
     },
+    async sendFromOtherPort(flow, bytes) {
+      if (closed) return;
+      const to = flow.replyTo ?? flow.remote;
+      const other = createSocket(to.address.includes(":") ? "udp6" : "udp4");
+      try {
+        await new Promise<void>((resolve, reject) =>
+          other.send(bytes, to.port, to.address, (err) => (err ? reject(err) : resolve())),
+        );
+      } finally {
+        other.close();
+      }
+    },
     close() {
       if (closed) return Promise.resolve();
       closed = true;

@@ -4,7 +4,8 @@
  * from the catalogue and sent through the server transaction.
  */
 import { randomBytes } from "node:crypto";
-import type { Decision, PlanStep, ResponsePlan, Scenario } from "../scenario/types.js";
+import { applyByteFaults } from "../scenario/faults.js";
+import type { Decision, PlanStep, ResponsePlan, Scenario, WireFault } from "../scenario/types.js";
 import type { ParsedRequest } from "../sip/message.js";
 import { isSipUri, isTelUri, uriUser } from "../sip/uri.js";
 import { InviteServerTransaction } from "../transaction/invite-server-transaction.js";
@@ -24,8 +25,19 @@ import {
 } from "./response-builder.js";
 import { answerOffer, createOffer } from "./sdp.js";
 
+/** Transport access the UAS needs only to carry out scenario faults. */
+export interface FaultWire {
+  /** Sends bytes outside any transaction (duplicate responses). */
+  send(flow: Flow, bytes: Buffer): void;
+  sendFromOtherPort(flow: Flow, bytes: Buffer): void;
+  closeConnection(flow: Flow, mode: "close" | "reset"): void;
+}
+
 export interface UasOptions {
   readonly scenario: () => Scenario;
+  readonly wire: FaultWire;
+  /** Randomness for garbage bytes (seeded in tests). */
+  readonly random?: () => number;
   readonly capabilities: Capabilities;
   readonly server?: string;
   readonly advertise?: string;
@@ -57,6 +69,10 @@ export class UserAgentServer implements TransactionUser {
   readonly registrar = new Registrar();
   readonly dialogs: DialogStore;
   private readonly pending = new Map<string, PendingInvite>();
+  /** Requests dropped by a fault: a CANCEL for them gets its 200, the INVITE stays unanswered. */
+  private readonly dropped = new Set<string>();
+  /** Requests held back by the afterRetransmissions fault. */
+  private readonly awaiting = new Map<string, { remaining: number; answer: () => void }>();
   private readonly opaque = randomBytes(8).toString("hex");
 
   constructor(
@@ -68,10 +84,6 @@ export class UserAgentServer implements TransactionUser {
 
   onRequest(tx: ServerTransaction): void {
     const req = tx.request;
-    // 17.2.1: the INVITE server transaction "MUST generate a 100 (Trying)
-    // response unless it knows that the TU will generate a provisional or
-    // final response within 200 ms". We always send it at once.
-    if (req.method === "INVITE") this.send(tx, { status: 100 });
     if (req.method === "CANCEL") {
       this.handleCancel(tx);
       return;
@@ -87,11 +99,56 @@ export class UserAgentServer implements TransactionUser {
       ...(isSipUri(req.uri) ? { requestHost: req.uri.host } : {}),
       transport: tx.flow.transport,
       sourceAddress: tx.flow.remote.address,
+      sourcePort: tx.flow.remote.port,
       hasBody: req.body.length > 0,
+      request: req,
     });
     this.events.decided?.(tx, decision);
-    if (decision.kind === "default") this.builtIn(tx);
-    else this.runPlan(tx, decision.steps, decision.final);
+    if (decision.kind === "drop") {
+      this.dropped.add(tx.id);
+      // Fault: no answer at all. The transaction absorbs the client's
+      // retransmissions silently and is freed once the client has given up
+      // (Timer B/F = 64*T1, RFC 3261 17.1.1.2 / 17.1.2.2).
+      this.abandonLater(tx);
+      return;
+    }
+    const answer = () => {
+      // 17.2.1: the INVITE server transaction "MUST generate a 100 (Trying)
+      // response unless it knows that the TU will generate a provisional or
+      // final response within 200 ms". We always send it at once.
+      if (req.method === "INVITE") this.send(tx, { status: 100 });
+      if (decision.kind === "default") this.builtIn(tx);
+      else this.runPlan(tx, decision.steps, decision.final, decision.fault);
+    };
+    const wait = decision.kind === "respond" ? decision.fault?.afterRetransmissions : undefined;
+    if (wait) {
+      // Fault: the request is ignored until `wait` retransmissions of it arrived.
+      this.awaiting.set(tx.id, { remaining: wait, answer });
+      this.abandonLater(tx);
+      return;
+    }
+    answer();
+  }
+
+  onRetransmission(tx: ServerTransaction): void {
+    const w = this.awaiting.get(tx.id);
+    if (!w) return;
+    w.remaining -= 1;
+    if (w.remaining > 0) return;
+    this.awaiting.delete(tx.id);
+    this.cancelPending(tx);
+    w.answer();
+  }
+
+  /** Frees an unanswered transaction after 64*T1, when any client has given up. */
+  private abandonLater(tx: ServerTransaction): void {
+    const timer = this.options.scheduler.schedule(64 * this.options.timers.t1, () => {
+      this.awaiting.delete(tx.id);
+      this.dropped.delete(tx.id);
+      this.pending.delete(tx.id);
+      if (!tx.lastResponse) tx.terminate("abandoned");
+    });
+    this.pending.set(tx.id, { timers: [timer] });
   }
 
   onAck(ack: ParsedRequest): void {
@@ -103,6 +160,8 @@ export class UserAgentServer implements TransactionUser {
 
   onTerminated(tx: ServerTransaction, reason: TerminationReason): void {
     this.cancelPending(tx);
+    this.awaiting.delete(tx.id);
+    this.dropped.delete(tx.id);
     this.events.terminated?.(tx, reason);
   }
 
@@ -170,6 +229,8 @@ export class UserAgentServer implements TransactionUser {
     // 9.2: "the To tag of the response to the CANCEL and the To tag in the
     // response to the original request SHOULD be the same".
     this.send(tx, { status: 200 }, invite.toTag);
+    if (this.dropped.has(invite.id)) return;
+    this.awaiting.delete(invite.id);
     if (invite.state === "proceeding") {
       // 9.2: "If the original request was an INVITE, the UAS SHOULD
       // immediately respond to the INVITE with a 487 (Request Terminated)."
@@ -241,7 +302,12 @@ export class UserAgentServer implements TransactionUser {
     }
   }
 
-  private runPlan(tx: ServerTransaction, steps: readonly PlanStep[], final: ResponsePlan | undefined): void {
+  private runPlan(
+    tx: ServerTransaction,
+    steps: readonly PlanStep[],
+    final: ResponsePlan | undefined,
+    fault?: WireFault,
+  ): void {
     // RFC 3264: one answer per offer, computed before any response so that a
     // 183 and the 2xx carry the same answer, and an unacceptable offer gets
     // 488 at once (13.3.1.3) instead of ringing first.
@@ -281,7 +347,7 @@ export class UserAgentServer implements TransactionUser {
     const finish = final
       ? () => {
           this.pending.delete(tx.id);
-          this.sendPlan(tx, final, sdp);
+          this.sendPlan(tx, final, sdp, fault);
         }
       : () => {
           // No final answer: ring until CANCEL, then give up with 480.
@@ -315,7 +381,12 @@ export class UserAgentServer implements TransactionUser {
     this.pending.delete(tx.id);
   }
 
-  private sendPlan(tx: ServerTransaction, plan: ResponsePlan, sdp: Buffer | undefined): void {
+  private sendPlan(
+    tx: ServerTransaction,
+    plan: ResponsePlan,
+    sdp: Buffer | undefined,
+    fault?: WireFault,
+  ): void {
     if (tx.state === "terminated") return;
     const spec: { -readonly [K in keyof ResponseSpec]: ResponseSpec[K] } = {
       status: plan.status,
@@ -327,7 +398,7 @@ export class UserAgentServer implements TransactionUser {
     else if (plan.body && plan.body !== "sdp") {
       spec.body = { contentType: plan.body.contentType, data: Buffer.from(plan.body.content, "utf8") };
     }
-    this.send(tx, spec);
+    this.send(tx, spec, tx.toTag, fault);
   }
 
   private identity(tx: ServerTransaction) {
@@ -340,7 +411,7 @@ export class UserAgentServer implements TransactionUser {
     );
   }
 
-  private send(tx: ServerTransaction, spec: ResponseSpec, toTag = tx.toTag): void {
+  private send(tx: ServerTransaction, spec: ResponseSpec, toTag = tx.toTag, fault?: WireFault): void {
     if (tx.state === "terminated") return;
     const req = tx.request;
     const ctx: BuildContext = {
@@ -358,8 +429,18 @@ export class UserAgentServer implements TransactionUser {
       spec,
       ctx,
     );
-    tx.respond(built.status, built.bytes);
+    const wire = this.options.wire;
+    const random = this.options.random ?? Math.random;
+    const bytes = fault ? applyByteFaults(built.bytes, fault, random) : built.bytes;
+    tx.respond(built.status, bytes, {
+      ...(fault?.noRetransmit ? { noRetransmit: true } : {}),
+      ...(fault?.fromOtherPort && tx.flow.transport === "udp"
+        ? { deliver: (b: Buffer) => wire.sendFromOtherPort(tx.flow, b) }
+        : {}),
+    });
     this.events.responded?.(tx, built);
+    for (let i = 0; i < (fault?.duplicate ?? 0); i++) wire.send(tx.flow, bytes);
+    if (fault?.tcp && tx.flow.transport !== "udp") wire.closeConnection(tx.flow, fault.tcp);
     if (
       req.method === "INVITE" &&
       built.status >= 200 &&
@@ -368,8 +449,10 @@ export class UserAgentServer implements TransactionUser {
     ) {
       // 13.3.1.4: the UAS core retransmits the 2xx until the ACK; the
       // transport is reliable for TCP, where only the give-up timer runs.
-      const bytes = built.bytes;
-      const resend = tx.flow.transport === "udp" ? () => tx.respond(built.status, bytes) : undefined;
+      const resend =
+        tx.flow.transport === "udp" && !fault?.noRetransmit
+          ? () => tx.respond(built.status, bytes)
+          : undefined;
       this.dialogs.accept(req.core.callId, toTag, req.core.from.tag ?? "", resend, () => {});
     }
   }

@@ -1,0 +1,396 @@
+/**
+ * The scenario engine: ordered rules, first match wins (WireMock's stubs),
+ * with `times`, `probability`, scenario state (requireState / setState) and
+ * answer sequences per scope. It turns a request into a Decision and never
+ * touches sockets or transactions.
+ */
+import { isSipUri, uriUser } from "../sip/uri.js";
+import { Registrar } from "../ua/registrar.js";
+import { codeForUser, planForCode } from "./dial-a-code.js";
+import { toMs } from "./duration.js";
+import type { ScenarioSource } from "./load.js";
+import { compileMatch, type Predicate } from "./matcher.js";
+import type { AnswerT, BodyT, DelayT, FaultT, RuleT, StepT } from "./schema.js";
+import { compileTemplate, type Template, type TemplateContext } from "./template.js";
+import type { Decision, PlanStep, RequestFacts, ResponsePlan, Scenario, WireFault } from "./types.js";
+
+export const DEFAULT_STATE = "Started";
+/** Sequence positions kept per rule before the oldest scope key is forgotten. */
+const MAX_SCOPE_KEYS = 10_000;
+
+interface CompiledAnswer {
+  readonly status: number;
+  readonly reason?: string;
+  readonly headers: ReadonlyArray<readonly [string, Template]>;
+  readonly removeHeaders: readonly string[];
+  readonly body?: "sdp" | { readonly contentType: string; readonly template: Template };
+  readonly delay?: { readonly min: number; readonly max: number };
+  readonly drop?: number;
+  readonly wire?: WireFault;
+}
+
+type CompiledStep = { readonly send: CompiledAnswer } | { readonly wait: { min: number; max: number } };
+
+type Action =
+  | { readonly kind: "answer"; readonly answer: CompiledAnswer }
+  | { readonly kind: "steps"; readonly steps: readonly CompiledStep[]; readonly final?: CompiledAnswer }
+  | {
+      readonly kind: "sequence";
+      readonly scope: string;
+      readonly after: "stick" | "cycle";
+      readonly answers: readonly CompiledAnswer[];
+    }
+  | { readonly kind: "dialACode" }
+  | { readonly kind: "default" }
+  | { readonly kind: "drop"; readonly probability: number };
+
+interface CompiledRule {
+  readonly label: string;
+  readonly name?: string;
+  readonly matches: Predicate;
+  readonly times?: number;
+  readonly probability?: number;
+  readonly requireState?: string;
+  readonly setState?: string;
+  readonly action: Action;
+  readonly summary: string;
+}
+
+export interface RuleStatus {
+  readonly rule: string;
+  readonly applied: number;
+  readonly remaining?: number;
+}
+
+export interface EngineOptions {
+  /** Randomness for probabilities and {{random}}; default: seeded from the file's `seed`, else Math.random. */
+  readonly random?: () => number;
+  readonly now?: () => Date;
+}
+
+/** mulberry32: a small seeded PRNG, so `seed:` makes probabilistic runs repeatable. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export class ScenarioEngine implements Scenario {
+  readonly name: string;
+  private readonly rules: CompiledRule[];
+  private readonly initialState: string;
+  private readonly random: () => number;
+  private readonly now: () => Date;
+  private state: string;
+  private applied: number[];
+  private positions: Array<Map<string, number>>;
+
+  constructor(sources: readonly ScenarioSource[], options: EngineOptions = {}) {
+    const first = sources[0]?.definition;
+    this.name = sources.map((s) => s.definition.name ?? s.file).join(" + ") || "empty scenario";
+    this.initialState = first?.initialState ?? DEFAULT_STATE;
+    const seed = sources.find((s) => s.definition.seed !== undefined)?.definition.seed;
+    this.random = options.random ?? (seed !== undefined ? seededRandom(seed) : Math.random);
+    this.now = options.now ?? (() => new Date());
+    this.rules = sources.flatMap((s) => s.definition.rules.map((r, i) => compileRule(r, i, s)));
+    this.state = this.initialState;
+    this.applied = this.rules.map(() => 0);
+    this.positions = this.rules.map(() => new Map());
+  }
+
+  decide(facts: RequestFacts): Decision {
+    for (let i = 0; i < this.rules.length; i++) {
+      const rule = this.rules[i]!;
+      if (rule.times !== undefined && this.applied[i]! >= rule.times) continue;
+      if (rule.requireState !== undefined && rule.requireState !== this.state) continue;
+      if (!rule.matches(facts)) continue;
+      if (rule.probability !== undefined && this.random() >= rule.probability) continue;
+      const action = rule.action;
+      if (action.kind === "dialACode" && codeForUser(facts.requestUser) === undefined) continue;
+      if (action.kind === "drop" && this.random() >= action.probability) continue;
+      this.applied[i]! += 1;
+      if (rule.setState !== undefined) this.state = rule.setState;
+      return this.decision(rule, i, facts);
+    }
+    return { kind: "default", rule: "built-in (no rule matched)" };
+  }
+
+  private decision(rule: CompiledRule, i: number, facts: RequestFacts): Decision {
+    const action = rule.action;
+    const ctx = () => templateContext(facts, this.applied[i]!, this.random, this.now);
+    switch (action.kind) {
+      case "default":
+        return { kind: "default", rule: rule.label };
+      case "drop":
+        return { kind: "drop", rule: rule.label };
+      case "dialACode": {
+        const d = planForCode(codeForUser(facts.requestUser)!, facts.method);
+        return d.kind === "respond" ? { ...d, rule: rule.label } : d;
+      }
+      case "answer":
+        return this.answerDecision(rule.label, action.answer, [], facts, ctx);
+      case "sequence": {
+        const key = scopeKey(action.scope, facts);
+        const positions = this.positions[i]!;
+        const n = positions.get(key) ?? 0;
+        positions.delete(key);
+        positions.set(key, n + 1);
+        if (positions.size > MAX_SCOPE_KEYS) positions.delete(positions.keys().next().value!);
+        const idx =
+          action.after === "cycle" ? n % action.answers.length : Math.min(n, action.answers.length - 1);
+        return this.answerDecision(`${rule.label} answer ${idx + 1}`, action.answers[idx]!, [], facts, ctx);
+      }
+      case "steps": {
+        const steps: PlanStep[] = [];
+        for (const s of action.steps) {
+          if ("wait" in s) steps.push({ waitMs: this.pick(s.wait) });
+          else steps.push({ send: render(s.send, facts, ctx) });
+        }
+        if (!action.final) return { kind: "respond", rule: rule.label, steps };
+        return this.answerDecision(rule.label, action.final, steps, facts, ctx);
+      }
+    }
+  }
+
+  private answerDecision(
+    label: string,
+    answer: CompiledAnswer,
+    before: PlanStep[],
+    facts: RequestFacts,
+    ctx: () => TemplateContext,
+  ): Decision {
+    if (answer.drop !== undefined && this.random() < answer.drop) return { kind: "drop", rule: label };
+    const steps = [...before];
+    if (answer.delay) steps.push({ waitMs: this.pick(answer.delay) });
+    const plan = render(answer, facts, ctx);
+    const wire = answer.wire ? { fault: answer.wire } : {};
+    // A provisional "final" answer to INVITE: send it and ring until CANCEL.
+    if (answer.status < 200)
+      return { kind: "respond", rule: label, steps: [...steps, { send: plan }], ...wire };
+    return { kind: "respond", rule: label, steps, final: plan, ...wire };
+  }
+
+  private pick(d: { min: number; max: number }): number {
+    return d.min === d.max ? d.min : Math.round(d.min + this.random() * (d.max - d.min));
+  }
+
+  /** The current scenario state (WireMock's scenario state). */
+  getState(): string {
+    return this.state;
+  }
+
+  setState(state: string): void {
+    this.state = state;
+  }
+
+  /** Back to the initial state; `times`, counters and sequences start again. */
+  reset(): void {
+    this.state = this.initialState;
+    this.applied = this.rules.map(() => 0);
+    this.positions = this.rules.map(() => new Map());
+  }
+
+  status(): RuleStatus[] {
+    return this.rules.map((r, i) => ({
+      rule: r.label,
+      applied: this.applied[i]!,
+      ...(r.times !== undefined ? { remaining: Math.max(0, r.times - this.applied[i]!) } : {}),
+    }));
+  }
+
+  describe(): string[] {
+    return [
+      `scenario: ${this.name}`,
+      ...this.rules.map((r) => `  ${r.summary}`),
+      "  anything else: built-in behaviour",
+    ];
+  }
+}
+
+function scopeKey(scope: string, f: RequestFacts): string {
+  const r = f.request;
+  switch (scope) {
+    case "call":
+      return r.core.callId;
+    case "from": {
+      const u = r.core.from.uri;
+      return isSipUri(u) ? `${u.user ?? ""}@${u.host.toLowerCase()}` : u.raw;
+    }
+    case "aor":
+      return Registrar.aorOf(r.core.to.uri);
+    case "source":
+      return f.sourceAddress;
+    default:
+      return "";
+  }
+}
+
+function templateContext(
+  f: RequestFacts,
+  counter: number,
+  random: () => number,
+  now: () => Date,
+): TemplateContext {
+  const r = f.request;
+  const host = (u: typeof r.uri) => (isSipUri(u) ? u.host : "");
+  return {
+    method: f.method,
+    callId: r.core.callId,
+    cseq: r.core.cseq.seq,
+    requestUser: uriUser(r.uri) ?? "",
+    requestHost: host(r.uri),
+    requestUri: r.uri.raw,
+    fromUser: uriUser(r.core.from.uri) ?? "",
+    fromHost: host(r.core.from.uri),
+    fromUri: r.core.from.uri.raw,
+    fromDisplayName: r.core.from.displayName ?? "",
+    toUser: uriUser(r.core.to.uri) ?? "",
+    toHost: host(r.core.to.uri),
+    toUri: r.core.to.uri.raw,
+    sourceAddress: f.sourceAddress,
+    sourcePort: f.sourcePort,
+    transport: f.transport,
+    header: (name) => r.headers.get(name) ?? "",
+    counter,
+    random,
+    now,
+  };
+}
+
+function render(a: CompiledAnswer, f: RequestFacts, ctx: () => TemplateContext): ResponsePlan {
+  let c: TemplateContext | undefined;
+  const get = () => {
+    c ??= ctx();
+    return c;
+  };
+  const headers = a.headers.map(([n, t]) => [n, t.render(get())] as const);
+  let body: ResponsePlan["body"];
+  if (a.body === "sdp") body = "sdp";
+  else if (a.body) body = { contentType: a.body.contentType, content: a.body.template.render(get()) };
+  else if (f.method === "INVITE" && (a.status === 183 || (a.status >= 200 && a.status < 300))) body = "sdp";
+  return {
+    status: a.status,
+    ...(a.reason !== undefined ? { reason: a.reason } : {}),
+    ...(headers.length > 0 ? { headers } : {}),
+    ...(a.removeHeaders.length > 0 ? { removeHeaders: a.removeHeaders } : {}),
+    ...(body !== undefined ? { body } : {}),
+  };
+}
+
+function delayOf(d: DelayT | undefined): { min: number; max: number } | undefined {
+  if (d === undefined) return undefined;
+  if (typeof d === "object") return { min: toMs(d.min), max: toMs(d.max) };
+  const ms = toMs(d);
+  return { min: ms, max: ms };
+}
+
+function wireFault(f: FaultT | undefined): WireFault | undefined {
+  if (!f) return undefined;
+  const { drop: _drop, omitHeaders: _omit, ...wire } = f;
+  return Object.keys(wire).length > 0 ? wire : undefined;
+}
+
+function dropOf(f: FaultT | undefined): number | undefined {
+  if (f?.drop === undefined || f.drop === false) return undefined;
+  return f.drop === true ? 1 : f.drop;
+}
+
+function compileBody(body: BodyT | undefined, source: ScenarioSource): CompiledAnswer["body"] {
+  if (body === undefined) return undefined;
+  if (body === "sdp") return "sdp";
+  if (typeof body === "string") return { contentType: "text/plain", template: compileTemplate(body) };
+  const text = body.content ?? source.files.get(body.file!) ?? "";
+  return { contentType: body.contentType ?? "text/plain", template: compileTemplate(text) };
+}
+
+type AnswerLike = Partial<AnswerT> & { respond?: number; send?: number };
+
+function compileAnswer(a: AnswerLike, source: ScenarioSource): CompiledAnswer {
+  const delay = delayOf(a.delay);
+  const wire = wireFault(a.fault);
+  const drop = dropOf(a.fault);
+  return {
+    status: (a.respond ?? a.send)!,
+    ...(a.reason !== undefined ? { reason: a.reason } : {}),
+    headers: Object.entries(a.headers ?? {}).map(([n, v]) => [n, compileTemplate(String(v))] as const),
+    removeHeaders: [...(a.removeHeaders ?? []), ...(a.fault?.omitHeaders ?? [])],
+    ...(a.body !== undefined ? { body: compileBody(a.body, source)! } : {}),
+    ...(delay ? { delay } : {}),
+    ...(drop !== undefined ? { drop } : {}),
+    ...(wire ? { wire } : {}),
+  };
+}
+
+function compileRule(rule: RuleT, index: number, source: ScenarioSource): CompiledRule {
+  const label = `${source.definition.name ?? source.file} rule ${index + 1}${rule.name ? ` "${rule.name}"` : ""}`;
+  let action: Action;
+  if (rule.respond !== undefined) action = { kind: "answer", answer: compileAnswer(rule, source) };
+  else if (rule.steps) {
+    const steps: CompiledStep[] = [];
+    let final: CompiledAnswer | undefined;
+    for (const s of rule.steps as StepT[]) {
+      if ("wait" in s) steps.push({ wait: delayOf(s.wait)! });
+      else if ("send" in s) steps.push({ send: compileAnswer(s, source) });
+      else final = compileAnswer(s, source);
+    }
+    action = { kind: "steps", steps, ...(final ? { final } : {}) };
+  } else if (rule.sequence) {
+    const seq = rule.sequence;
+    const answers = (Array.isArray(seq) ? seq : seq.answers).map((a) => compileAnswer(a, source));
+    action = {
+      kind: "sequence",
+      scope: Array.isArray(seq) ? "global" : (seq.scope ?? "global"),
+      after: Array.isArray(seq) ? "stick" : (seq.after ?? "stick"),
+      answers,
+    };
+  } else if (rule.dialACode) action = { kind: "dialACode" };
+  else if (rule.default) action = { kind: "default" };
+  else action = { kind: "drop", probability: dropOf(rule.fault) ?? 1 };
+  return {
+    label,
+    ...(rule.name ? { name: rule.name } : {}),
+    matches: compileMatch(rule.match),
+    ...(rule.times !== undefined ? { times: rule.times } : {}),
+    ...(rule.probability !== undefined ? { probability: rule.probability } : {}),
+    ...(rule.requireState !== undefined ? { requireState: rule.requireState } : {}),
+    ...(rule.setState !== undefined ? { setState: rule.setState } : {}),
+    action,
+    summary: summarize(rule, index),
+  };
+}
+
+function summarize(rule: RuleT, index: number): string {
+  const m = rule.match;
+  const what = [
+    m?.method ? (Array.isArray(m.method) ? m.method.join("/") : m.method) : "any request",
+    m?.requestUri?.user !== undefined ? `to user ${JSON.stringify(m.requestUri.user)}` : "",
+    rule.requireState ? `in state ${rule.requireState}` : "",
+  ]
+    .filter(Boolean)
+    .join(" ");
+  let does: string;
+  if (rule.respond !== undefined) does = `${rule.respond}${rule.reason ? ` ${rule.reason}` : ""}`;
+  else if (rule.steps)
+    does = rule.steps
+      .map((s) => ("send" in s ? s.send : "wait" in s ? `wait ${s.wait}` : s.respond))
+      .join(", ");
+  else if (rule.sequence) {
+    const answers = Array.isArray(rule.sequence) ? rule.sequence : rule.sequence.answers;
+    does = `sequence ${answers.map((a) => a.respond).join(", ")}`;
+  } else if (rule.dialACode) does = "the code named by the Request-URI user";
+  else if (rule.default) does = "built-in behaviour";
+  else does = `drop${typeof rule.fault?.drop === "number" ? ` (${rule.fault.drop * 100}%)` : ""}`;
+  const extra = [
+    rule.times !== undefined ? `${rule.times} time(s)` : "",
+    rule.probability !== undefined ? `${rule.probability * 100}% of the time` : "",
+    rule.fault ? "with faults" : "",
+  ]
+    .filter(Boolean)
+    .join(", ");
+  return `${index + 1}${rule.name ? ` ${rule.name}` : ""}: ${what} -> ${does}${extra ? ` (${extra})` : ""}`;
+}

@@ -1,0 +1,667 @@
+/**
+ * Loading scenario files: YAML (with source positions) -> environment
+ * variables -> schema (zod) -> semantic checks -> a compiled scenario.
+ * Every problem is reported as `file:line:col: message (hint)`, all at once.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type Scalar, visit } from "yaml";
+import type { z } from "zod";
+import { isCatalogued, lookupCode } from "../catalog/index.js";
+import { toMs } from "./duration.js";
+import { compileMatch, compileSource } from "./matcher.js";
+import {
+  type AnswerT,
+  type BodyT,
+  Rule,
+  type RuleT,
+  ScenarioFile,
+  type ScenarioFileT,
+  type StepT,
+} from "./schema.js";
+import { compileTemplate, TEMPLATE_VARIABLES, TemplateError } from "./template.js";
+
+export interface ScenarioProblem {
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+  readonly message: string;
+  readonly hint?: string;
+}
+
+export function formatProblem(p: ScenarioProblem): string {
+  return `${p.file}:${p.line}:${p.col}: ${p.message}${p.hint ? `; fix: ${p.hint}` : ""}`;
+}
+
+export class ScenarioLoadError extends Error {
+  constructor(readonly problems: readonly ScenarioProblem[]) {
+    super(problems.map(formatProblem).join("\n"));
+    this.name = "ScenarioLoadError";
+  }
+}
+
+/** A validated scenario file, with what the engine needs resolved (bodies read, env expanded). */
+export interface ScenarioSource {
+  readonly file: string;
+  readonly definition: ScenarioFileT;
+  /** Bodies given as `file:`, read at load time, by the path as written. */
+  readonly files: ReadonlyMap<string, string>;
+}
+
+type Path = ReadonlyArray<string | number>;
+
+/** Where a path of the document starts; the nearest existing ancestor when the path does not exist. */
+class Positions {
+  constructor(
+    private readonly root: Node | null,
+    private readonly lines: LineCounter,
+  ) {}
+
+  at(path: Path, key = false): { line: number; col: number } {
+    let node: unknown = this.root;
+    let best: { range?: [number, number, number] | null } | undefined = this.root ?? undefined;
+    for (let i = 0; i < path.length; i++) {
+      const seg = path[i]!;
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
+        if (!pair) break;
+        const last = i === path.length - 1;
+        if (last && key && pair.key && isScalar(pair.key)) {
+          best = pair.key;
+          break;
+        }
+        node = pair.value;
+        best = (pair.value as Node | null) ?? (pair.key as Node);
+      } else if (isSeq(node) && typeof seg === "number") {
+        node = node.items[seg];
+        if (!node) break;
+        best = node as Node;
+      } else break;
+    }
+    const offset = best?.range?.[0] ?? 0;
+    const pos = this.lines.linePos(offset);
+    return { line: pos.line, col: pos.col };
+  }
+}
+
+/** Levenshtein distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i]![j] = Math.min(
+        d[i - 1]![j]! + 1,
+        d[i]![j - 1]! + 1,
+        d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Number.POSITIVE_INFINITY;
+  for (const c of candidates) {
+    const dd = distance(word.toLowerCase(), c.toLowerCase());
+    if (dd < bestD) {
+      bestD = dd;
+      best = c;
+    }
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+/** The keys allowed at each kind of place, for did-you-mean. */
+const KEYS: Record<string, readonly string[]> = {
+  file: ["$schema", "name", "description", "seed", "initialState", "rules"],
+  rule: [
+    "name",
+    "match",
+    "times",
+    "probability",
+    "requireState",
+    "setState",
+    "respond",
+    "reason",
+    "headers",
+    "removeHeaders",
+    "body",
+    "delay",
+    "fault",
+    "steps",
+    "sequence",
+    "dialACode",
+    "default",
+  ],
+  match: ["method", "requestUri", "to", "from", "headers", "body", "transport", "source"],
+  address: ["user", "host", "uri", "displayName"],
+  stringMatch: ["equals", "equalsIgnoreCase", "contains", "regex", "absent", "present"],
+  bodyMatch: ["contains", "regex", "sdpCodec", "empty"],
+  answer: ["respond", "reason", "headers", "removeHeaders", "body", "delay", "fault"],
+  step: ["send", "wait", "respond", "reason", "headers", "removeHeaders", "body", "delay", "fault"],
+  sequence: ["scope", "after", "answers"],
+  fault: [
+    "drop",
+    "afterRetransmissions",
+    "duplicate",
+    "noRetransmit",
+    "contentLength",
+    "malformed",
+    "truncate",
+    "garbage",
+    "tcp",
+    "fromOtherPort",
+    "omitHeaders",
+  ],
+  body: ["content", "file", "contentType"],
+  delay: ["min", "max"],
+};
+
+function keysFor(path: Path): readonly string[] {
+  const names = path.filter((p): p is string => typeof p === "string");
+  const last = names[names.length - 1];
+  if (path.length === 0) return KEYS.file!;
+  if (last === "rules") return KEYS.rule!;
+  if (last === "match") return KEYS.match!;
+  if (last === "requestUri" || last === "to" || last === "from") return KEYS.address!;
+  if (last === "fault") return KEYS.fault!;
+  if (last === "steps") return KEYS.step!;
+  if (last === "sequence") return [...KEYS.sequence!, ...KEYS.answer!];
+  if (last === "answers") return KEYS.answer!;
+  if (last === "delay" || last === "wait") return KEYS.delay!;
+  if (last === "body") return names.includes("match") ? KEYS.bodyMatch! : KEYS.body!;
+  return [...KEYS.stringMatch!, ...KEYS.address!];
+}
+
+const ENV = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/** Parses and validates one scenario text. `file` is used in messages and to resolve body files. */
+export function parseScenario(
+  text: string,
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { ok: true; source: ScenarioSource } | { ok: false; problems: ScenarioProblem[] } {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const problems: ScenarioProblem[] = [];
+  const at = (pos: { line: number; col: number }, message: string, hint?: string) =>
+    problems.push({ file, line: pos.line, col: pos.col, message, ...(hint ? { hint } : {}) });
+
+  for (const e of doc.errors) {
+    const p = e.linePos?.[0] ?? { line: 1, col: 1 };
+    at(p, `YAML: ${e.message.split("\n")[0]}`, "check indentation, quotes and colons");
+  }
+  if (problems.length > 0) return { ok: false, problems };
+
+  // ${VAR} and ${VAR:-default} in values (issue: composition with the environment).
+  visit(doc, {
+    Scalar(_key, node: Scalar) {
+      if (typeof node.value !== "string" || !node.value.includes("${")) return;
+      const raw = node.value;
+      let missing: string | undefined;
+      const expanded = raw.replace(ENV, (_m, name: string, fallback: string | undefined) => {
+        const v = env[name];
+        if (v !== undefined && v !== "") return v;
+        if (fallback !== undefined) return fallback;
+        missing ??= name;
+        return "";
+      });
+      if (missing !== undefined) {
+        const pos = lines.linePos(node.range?.[0] ?? 0);
+        at(
+          pos,
+          `environment variable ${missing} is not set`,
+          `set it, or give a default: \${${missing}:-value}`,
+        );
+        return;
+      }
+      // A value that is only a variable and looks like a number is a number (respond: ${CODE:-486}).
+      node.value =
+        /^\$\{[^}]+\}$/.test(raw) && /^-?\d+(\.\d+)?$/.test(expanded) ? Number(expanded) : expanded;
+    },
+  });
+  if (problems.length > 0) return { ok: false, problems };
+
+  const positions = new Positions(doc.contents as Node | null, lines);
+  const data = doc.toJS() ?? {};
+  const parsed = ScenarioFile.safeParse(data, { reportInput: true });
+  const files = new Map<string, string>();
+  const report: Report = (path, message, hint, key) => at(positions.at(path, key), message, hint);
+  if (!parsed.success) {
+    for (const issue of flattenIssues(parsed.error.issues)) {
+      const path = issue.path as Path;
+      if (issue.code === "unrecognized_keys") {
+        for (const key of issue.keys) {
+          const suggestion = didYouMean(key, keysFor(path));
+          at(
+            positions.at([...path, key], true),
+            `unknown key "${key}"`,
+            suggestion ? `did you mean "${suggestion}"?` : `allowed here: ${keysFor(path).join(", ")}`,
+          );
+        }
+      } else {
+        at(positions.at(path), describeIssue(issue, path), hintFor(issue, path));
+      }
+    }
+    // The rules that are well-formed still get their semantic checks, so one run shows every problem.
+    const raw = (data as { rules?: unknown }).rules;
+    if (Array.isArray(raw)) {
+      const rules = raw.map((r) => {
+        const one = Rule.safeParse(r);
+        return one.success ? one.data : undefined;
+      });
+      checkSemantics(rules, file, report, files);
+    }
+    problems.sort((a, b) => a.line - b.line || a.col - b.col);
+    return { ok: false, problems };
+  }
+  const def = parsed.data;
+  checkSemantics(def.rules, file, report, files);
+  if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, source: { file, definition: def, files } };
+}
+
+type Issue = z.core.$ZodIssue;
+
+/** Union failures: report the branch that got furthest (the longest paths), not "invalid input". */
+function flattenIssues(issues: readonly Issue[]): Issue[] {
+  const out: Issue[] = [];
+  for (const issue of issues) {
+    if (issue.code === "invalid_union" && issue.errors.length > 0) {
+      const depth = (errs: readonly Issue[]) => Math.max(...errs.map((e) => e.path.length));
+      const typeOnly = (errs: readonly Issue[]) =>
+        errs.every((e) => e.code === "invalid_type" && e.path.length === 0);
+      const branches = issue.errors.filter((b) => !typeOnly(b));
+      if (branches.length === 0) {
+        out.push(issue);
+        continue;
+      }
+      const best = branches.reduce((a, b) => (depth(b) > depth(a) ? b : a));
+      out.push(...flattenIssues(best.map((e) => ({ ...e, path: [...issue.path, ...e.path] }) as Issue)));
+    } else out.push(issue);
+  }
+  return out;
+}
+
+function describeIssue(issue: Issue, path: Path): string {
+  const where = path.length > 0 ? `"${path[path.length - 1]}"` : "the file";
+  switch (issue.code) {
+    case "invalid_type":
+      return issue.input === undefined
+        ? `missing ${where}`
+        : `${where} must be ${article(issue.expected)}, not ${kindOf(issue.input)}`;
+    case "invalid_union":
+      return `${where} has the wrong shape`;
+    case "too_small":
+    case "too_big":
+    case "invalid_format":
+    case "invalid_value":
+      return `${where}: ${issue.message}`;
+    default:
+      return `${where}: ${issue.message}`;
+  }
+}
+
+function hintFor(issue: Issue, path: Path): string | undefined {
+  const last = path[path.length - 1];
+  if (last === "respond" || last === "send") return "a status code 100..699, e.g. respond: 486";
+  if (last === "method") return "a method or a list: method: [INVITE, OPTIONS]";
+  if (last === "delay" || last === "wait")
+    return 'milliseconds or "500ms", "2s"; random: { min: 1s, max: 3s }';
+  if (issue.code === "invalid_type" && issue.input === undefined && last === "rules") return "rules: [ ... ]";
+  return undefined;
+}
+
+function article(expected: string): string {
+  return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
+}
+
+function kindOf(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "a list";
+  if (typeof v === "object") return "a mapping";
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+type Report = (path: Path, message: string, hint?: string, key?: boolean) => void;
+
+const ACTIONS = ["respond", "steps", "sequence", "dialACode", "default"] as const;
+const ANSWER_ONLY = ["reason", "headers", "removeHeaders", "body", "delay"] as const;
+
+function methodsOf(rule: RuleT): string[] | undefined {
+  const m = rule.match?.method;
+  if (m === undefined) return undefined;
+  return (Array.isArray(m) ? m : [m]).map((x) => x.toUpperCase());
+}
+
+function onlyInvite(rule: RuleT): boolean {
+  const methods = methodsOf(rule);
+  return methods?.every((m) => m === "INVITE") ?? false;
+}
+
+/** What the schema cannot say: one action per rule, RFC constraints, reachability, templates, files. */
+function checkSemantics(
+  rules: ReadonlyArray<RuleT | undefined>,
+  file: string,
+  report: Report,
+  files: Map<string, string>,
+): void {
+  const baseDir = dirname(resolve(file));
+  rules.forEach((rule, i) => {
+    if (!rule) return;
+    const here: Path = ["rules", i];
+    const actions = ACTIONS.filter((a) => rule[a] !== undefined);
+    const dropOnly = actions.length === 0 && rule.fault?.drop !== undefined;
+    if (actions.length === 0 && !dropOnly) {
+      report(
+        here,
+        `rule ${label(rule, i)} has no action`,
+        "add respond: CODE, steps:, sequence:, dialACode: true or default: true",
+      );
+    }
+    if (actions.length > 1) {
+      report(
+        [...here, actions[1]!],
+        `rule ${label(rule, i)} has both "${actions[0]}" and "${actions[1]}"`,
+        "a rule takes exactly one action",
+        true,
+      );
+    }
+    if (rule.respond === undefined) {
+      for (const k of ANSWER_ONLY) {
+        if (rule[k] !== undefined)
+          report(
+            [...here, k],
+            `"${k}" belongs to an answer, but this rule has no "respond"`,
+            "put it next to respond:, or inside a step or sequence answer",
+            true,
+          );
+      }
+    }
+    if (rule.respond !== undefined) {
+      checkAnswer(rule as AnswerT, [...here], rule, report, baseDir, files, "final");
+    }
+    if (rule.steps) checkSteps(rule.steps, [...here, "steps"], rule, report, baseDir, files);
+    if (rule.sequence) {
+      const answers = Array.isArray(rule.sequence) ? rule.sequence : rule.sequence.answers;
+      const base: Path = Array.isArray(rule.sequence)
+        ? [...here, "sequence"]
+        : [...here, "sequence", "answers"];
+      answers.forEach((a, j) => {
+        checkAnswer(a, [...base, j], rule, report, baseDir, files, "final");
+      });
+    }
+    if (rule.fault) checkFault(rule, rule.fault, [...here, "fault"], report);
+    try {
+      compileMatch(rule.match);
+    } catch (e) {
+      report(
+        [...here, "match"],
+        `rule ${label(rule, i)}: ${(e as Error).message}`,
+        "regular expressions use JavaScript syntax",
+      );
+    }
+    if (rule.match?.source !== undefined) {
+      try {
+        compileSource(Array.isArray(rule.match.source) ? rule.match.source : [rule.match.source]);
+      } catch (e) {
+        report(
+          [...here, "match", "source"],
+          (e as Error).message,
+          "an address (10.0.0.1, ::1) or CIDR (10.0.0.0/8)",
+        );
+      }
+    }
+    const shadow = shadowingRule(rules, i);
+    if (shadow !== undefined) {
+      const s = rules[shadow]!;
+      report(
+        here,
+        `rule ${label(rule, i)} is unreachable: rule ${label(s, shadow)} above it matches every request it matches and always applies`,
+        `move it above rule ${shadow + 1}, narrow rule ${shadow + 1}'s match, or give that rule times:, probability: or requireState:`,
+      );
+    }
+  });
+}
+
+function label(rule: RuleT, i: number): string {
+  return rule.name ? `${i + 1} ("${rule.name}")` : `${i + 1}`;
+}
+
+/** An earlier rule that always applies (no times, probability, state, fall-through) with a match at least as broad. */
+function shadowingRule(rules: ReadonlyArray<RuleT | undefined>, i: number): number | undefined {
+  const rule = rules[i]!;
+  for (let j = 0; j < i; j++) {
+    const r = rules[j];
+    if (!r) continue;
+    const conditional =
+      r.times !== undefined ||
+      r.probability !== undefined ||
+      r.requireState !== undefined ||
+      r.dialACode !== undefined ||
+      (typeof r.fault?.drop === "number" && r.fault.drop < 1) ||
+      r.fault?.afterRetransmissions !== undefined;
+    if (conditional) continue;
+    const broader = r.match === undefined || JSON.stringify(r.match) === JSON.stringify(rule.match);
+    if (broader) return j;
+  }
+  return undefined;
+}
+
+function checkSteps(
+  steps: readonly StepT[],
+  path: Path,
+  rule: RuleT,
+  report: Report,
+  baseDir: string,
+  files: Map<string, string>,
+): void {
+  let finalAt: number | undefined;
+  steps.forEach((step, k) => {
+    const here: Path = [...path, k];
+    if (finalAt !== undefined) {
+      report(
+        here,
+        `step ${k + 1} comes after the final answer (step ${finalAt + 1})`,
+        "the final response ends the transaction (RFC 3261 17.2.1); remove the step or move it up",
+      );
+    }
+    if ("send" in step) {
+      if (step.send >= 200 || step.send === 100) {
+        report(
+          [...here, "send"],
+          `send: ${step.send} is not a provisional response a step can send`,
+          step.send === 100
+            ? "100 Trying is sent automatically"
+            : "use respond: for the final answer; send: takes 101..199",
+        );
+      }
+      if (!onlyInvite(rule)) {
+        report(
+          [...here, "send"],
+          "provisional responses are for INVITE",
+          "add match: { method: INVITE } (RFC 4320: no provisional responses to non-INVITE requests)",
+        );
+      }
+      checkBodyAndHeaders(step, here, report, baseDir, files, step.send);
+    }
+    if ("respond" in step) {
+      finalAt = k;
+      checkAnswer(step, here, rule, report, baseDir, files, "final");
+    }
+  });
+}
+
+function checkAnswer(
+  a: AnswerT,
+  path: Path,
+  rule: RuleT,
+  report: Report,
+  baseDir: string,
+  files: Map<string, string>,
+  _role: "final",
+): void {
+  const code = a.respond;
+  if (code < 200 && !onlyInvite(rule)) {
+    report(
+      [...path, "respond"],
+      `respond: ${code} is provisional, but this rule can match non-INVITE requests`,
+      "RFC 4320: a non-INVITE request needs a final answer; use a final code or match: { method: INVITE }",
+    );
+  }
+  if (!isCatalogued(code) && a.reason === undefined) {
+    report(
+      [...path, "respond"],
+      `${code} is not in the catalogue`,
+      `give it a reason phrase: reason: "..." (sipmock codes lists the catalogue)`,
+    );
+  }
+  const info = lookupCode(code);
+  for (const [k, name] of (a.removeHeaders ?? []).entries()) {
+    if (info?.required.some((r) => r.name.toLowerCase() === name.toLowerCase())) {
+      report(
+        [...path, "removeHeaders", k],
+        `${name} is required in a ${code} response (${info.required.find((r) => r.name.toLowerCase() === name.toLowerCase())!.rfc.split(":")[0]})`,
+        `to leave it out on purpose, use fault: { omitHeaders: [${name}] }`,
+      );
+    }
+  }
+  if (a.delay !== undefined && typeof a.delay === "object" && toMs(a.delay.min) > toMs(a.delay.max)) {
+    report([...path, "delay"], "delay min is larger than max", "swap them");
+  }
+  if (a.fault) checkFault(rule, a.fault, [...path, "fault"], report);
+  checkBodyAndHeaders(a, path, report, baseDir, files, code);
+}
+
+function checkFault(rule: RuleT, fault: NonNullable<RuleT["fault"]>, path: Path, report: Report): void {
+  const transports = rule.match?.transport;
+  const only = (t: string) =>
+    transports !== undefined && (Array.isArray(transports) ? transports : [transports]).every((x) => x === t);
+  if (fault.tcp !== undefined && only("udp"))
+    report(
+      [...path, "tcp"],
+      "fault tcp: applies to TCP, but the rule matches only UDP",
+      "match: { transport: tcp }",
+    );
+  if (fault.fromOtherPort && only("tcp"))
+    report(
+      [...path, "fromOtherPort"],
+      "fault fromOtherPort: applies to UDP, but the rule matches only TCP",
+      "match: { transport: udp }",
+    );
+  if (
+    fault.garbage !== undefined &&
+    (fault.truncate !== undefined || fault.malformed !== undefined || fault.contentLength !== undefined)
+  ) {
+    report(
+      [...path, "garbage"],
+      "garbage: replaces the whole response; truncate/malformed/contentLength would have nothing to act on",
+      "keep one of them",
+    );
+  }
+}
+
+function checkBodyAndHeaders(
+  a: { headers?: Record<string, string | number> | undefined; body?: BodyT | undefined },
+  path: Path,
+  report: Report,
+  baseDir: string,
+  files: Map<string, string>,
+  code: number,
+): void {
+  for (const [name, value] of Object.entries(a.headers ?? {})) {
+    if (!/^[A-Za-z0-9.!%*_+`'~-]+$/.test(name))
+      report(
+        [...path, "headers", name],
+        `"${name}" is not a valid header name`,
+        "a token such as X-Test",
+        true,
+      );
+    checkTemplate(String(value), [...path, "headers", name], report);
+  }
+  const body = a.body;
+  if (body === undefined) return;
+  if (body === "sdp") {
+    if (code >= 300)
+      report(
+        [...path, "body"],
+        `an SDP answer in a ${code} response means nothing to the client`,
+        "SDP goes in 18x or 2xx",
+      );
+    return;
+  }
+  if (typeof body === "string") {
+    checkTemplate(body, [...path, "body"], report);
+    return;
+  }
+  if ((body.content === undefined) === (body.file === undefined)) {
+    report(
+      [...path, "body"],
+      "a body needs exactly one of content: or file:",
+      'body: { file: "answer.sdp", contentType: application/sdp }',
+    );
+    return;
+  }
+  if (body.content !== undefined) checkTemplate(body.content, [...path, "body", "content"], report);
+  if (body.file !== undefined) {
+    const full = resolve(baseDir, body.file);
+    if (!existsSync(full))
+      report(
+        [...path, "body", "file"],
+        `body file ${body.file} does not exist (looked at ${full})`,
+        "paths are relative to the scenario file",
+      );
+    else {
+      const text = readFileSync(full, "utf8");
+      files.set(body.file, text);
+      checkTemplate(text, [...path, "body", "file"], report);
+    }
+  }
+}
+
+function checkTemplate(text: string, path: Path, report: Report): void {
+  try {
+    compileTemplate(text);
+  } catch (e) {
+    if (!(e instanceof TemplateError)) throw e;
+    const suggestion = e.variable ? didYouMean(e.variable, TEMPLATE_VARIABLES) : undefined;
+    report(
+      path,
+      e.message,
+      suggestion
+        ? `did you mean {{${suggestion}}}?`
+        : `known: ${TEMPLATE_VARIABLES.map((v) => `{{${v}}}`).join(", ")}`,
+    );
+  }
+}
+
+/** Reads, parses and validates files; rules of several files are merged in order. */
+export function loadScenarioFiles(
+  paths: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): ScenarioSource[] {
+  const problems: ScenarioProblem[] = [];
+  const sources: ScenarioSource[] = [];
+  for (const path of paths) {
+    let text: string;
+    try {
+      text = readFileSync(path, "utf8");
+    } catch (e) {
+      problems.push({
+        file: path,
+        line: 1,
+        col: 1,
+        message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        hint: "check the path",
+      });
+      continue;
+    }
+    const r = parseScenario(text, path, env);
+    if (r.ok) sources.push(r.source);
+    else problems.push(...r.problems);
+  }
+  if (problems.length > 0) throw new ScenarioLoadError(problems);
+  return sources;
+}

@@ -1,0 +1,154 @@
+/**
+ * Request matching (WireMock's "request matching"): a rule's `match` block
+ * compiled once into a predicate over the request. Every condition given
+ * must hold.
+ */
+import { BlockList, isIP } from "node:net";
+import { parse as parseSdp } from "sdp-transform";
+import type { NameAddr } from "../sip/message.js";
+import { isSipUri, type Uri, uriUser } from "../sip/uri.js";
+import type { MatchT, StringMatchT } from "./schema.js";
+import type { RequestFacts } from "./types.js";
+
+export type Predicate = (facts: RequestFacts) => boolean;
+type ValueTest = (value: string | undefined) => boolean;
+
+/** A plain string is a regular expression; the object forms are explicit. */
+export function compileStringMatch(m: StringMatchT): ValueTest {
+  if (typeof m === "string") {
+    const re = new RegExp(m);
+    return (v) => v !== undefined && re.test(v);
+  }
+  const tests: ValueTest[] = [];
+  if (m.absent !== undefined) tests.push((v) => (v === undefined) === m.absent);
+  if (m.equals !== undefined) tests.push((v) => v === m.equals);
+  if (m.equalsIgnoreCase !== undefined) {
+    const want = m.equalsIgnoreCase.toLowerCase();
+    tests.push((v) => v?.toLowerCase() === want);
+  }
+  if (m.contains !== undefined) tests.push((v) => v?.includes(m.contains!) ?? false);
+  if (m.regex !== undefined) {
+    const re = new RegExp(m.regex);
+    tests.push((v) => v !== undefined && re.test(v));
+  }
+  return (v) => tests.every((t) => t(v));
+}
+
+interface AddressParts {
+  user?: string;
+  host?: string;
+  uri: string;
+  displayName?: string;
+}
+
+function uriParts(uri: Uri): AddressParts {
+  const user = uriUser(uri);
+  return {
+    ...(user !== undefined ? { user } : {}),
+    ...(isSipUri(uri) ? { host: uri.host } : {}),
+    uri: uri.raw,
+  };
+}
+
+function nameAddrParts(na: NameAddr): AddressParts {
+  return { ...uriParts(na.uri), ...(na.displayName !== undefined ? { displayName: na.displayName } : {}) };
+}
+
+function compileAddress(
+  m: NonNullable<MatchT["to"]>,
+  get: (f: RequestFacts) => AddressParts,
+): Predicate | undefined {
+  const parts: Array<[keyof AddressParts, ValueTest]> = [];
+  for (const key of ["user", "host", "uri", "displayName"] as const) {
+    const spec = m[key];
+    if (spec !== undefined) parts.push([key, compileStringMatch(spec)]);
+  }
+  if (parts.length === 0) return undefined;
+  return (f) => {
+    const a = get(f);
+    return parts.every(([key, test]) => test(a[key]));
+  };
+}
+
+/** "10.0.0.0/8", "::1", "fd00::/8" into a BlockList (node:net). */
+export function compileSource(sources: readonly string[]): (address: string) => boolean {
+  const list = new BlockList();
+  for (const s of sources) {
+    const [addr, prefix] = s.split("/");
+    const family = isIP(addr ?? "");
+    if (family === 0) throw new RangeError(`"${s}" is not an IP address or CIDR`);
+    const type = family === 6 ? "ipv6" : "ipv4";
+    if (prefix === undefined) list.addAddress(addr!, type);
+    else {
+      const bits = Number(prefix);
+      if (!/^\d+$/.test(prefix) || bits > (family === 6 ? 128 : 32))
+        throw new RangeError(`"${s}": bad prefix length`);
+      list.addSubnet(addr!, bits, type);
+    }
+  }
+  return (address) => {
+    const family = isIP(address);
+    if (family === 0) return false;
+    return list.check(address, family === 6 ? "ipv6" : "ipv4");
+  };
+}
+
+function sdpHasCodec(body: Buffer, codec: string): boolean {
+  try {
+    const sdp = parseSdp(body.toString("latin1"));
+    const want = codec.toLowerCase();
+    return sdp.media.some((m) => m.rtp.some((r) => r.codec.toLowerCase() === want));
+  } catch {
+    return false;
+  }
+}
+
+/** Compiles a match block; throws (with a message naming the field) on a bad regex or CIDR. */
+export function compileMatch(m: MatchT | undefined): Predicate {
+  if (!m) return () => true;
+  const preds: Predicate[] = [];
+  if (m.method !== undefined) {
+    const methods = new Set((Array.isArray(m.method) ? m.method : [m.method]).map((x) => x.toUpperCase()));
+    preds.push((f) => methods.has(f.method.toUpperCase()));
+  }
+  const addr = (spec: MatchT["to"], get: (f: RequestFacts) => AddressParts) => {
+    if (!spec) return;
+    const p = compileAddress(spec, get);
+    if (p) preds.push(p);
+  };
+  addr(m.requestUri, (f) => uriParts(f.request.uri));
+  addr(m.to, (f) => nameAddrParts(f.request.core.to));
+  addr(m.from, (f) => nameAddrParts(f.request.core.from));
+  for (const [name, spec] of Object.entries(m.headers ?? {})) {
+    if (typeof spec === "object" && "present" in spec) {
+      const want = spec.present;
+      preds.push((f) => f.request.headers.has(name) === want);
+    } else {
+      const test = compileStringMatch(spec);
+      // Any value of the header may match (repeated or comma-joined rows).
+      preds.push((f) => {
+        const rows = f.request.headers.getRows(name);
+        return rows.length === 0 ? test(undefined) : rows.some((v) => test(v));
+      });
+    }
+  }
+  if (m.body) {
+    const b = m.body;
+    if (b.empty !== undefined) preds.push((f) => (f.request.body.length === 0) === b.empty);
+    if (b.contains !== undefined) preds.push((f) => f.request.body.toString("latin1").includes(b.contains!));
+    if (b.regex !== undefined) {
+      const re = new RegExp(b.regex);
+      preds.push((f) => re.test(f.request.body.toString("latin1")));
+    }
+    if (b.sdpCodec !== undefined) preds.push((f) => sdpHasCodec(f.request.body, b.sdpCodec!));
+  }
+  if (m.transport !== undefined) {
+    const set = new Set(Array.isArray(m.transport) ? m.transport : [m.transport]);
+    preds.push((f) => set.has(f.transport as "udp" | "tcp"));
+  }
+  if (m.source !== undefined) {
+    const test = compileSource(Array.isArray(m.source) ? m.source : [m.source]);
+    preds.push((f) => test(f.sourceAddress));
+  }
+  return (f) => preds.every((p) => p(f));
+}

@@ -1,0 +1,261 @@
+/**
+ * The scenario file format, defined once: validation (with zod), the
+ * TypeScript types of a loaded file, and the JSON Schema published for
+ * editors (schema/scenario.schema.json, `npm run schema`).
+ *
+ * Vocabulary follows WireMock: rules (stubs) with request matching, scenario
+ * state, faults; answers follow RFC 3261 (provisional steps, one final).
+ */
+import { z } from "zod";
+
+const DURATION = /^\d+(\.\d+)?(ms|s|m)$/;
+
+/** Milliseconds as a number, or "250ms", "2s", "1.5s", "1m". */
+export const Duration = z
+  .union([z.number().int().min(0), z.string().regex(DURATION, 'a duration like "500ms", "2s" or "1m"')])
+  .meta({ description: 'Milliseconds, or a duration like "500ms", "2s", "1m".' });
+
+export const DelaySpec = z.union([
+  Duration,
+  z
+    .strictObject({ min: Duration, max: Duration })
+    .meta({ description: "A random delay, uniformly between min and max (jitter)." }),
+]);
+
+/**
+ * A string matcher. A plain string is a regular expression (JavaScript
+ * syntax, unanchored: write ^...$ for a whole-value match).
+ */
+export const StringMatch = z.union([
+  z.string().meta({ description: "A regular expression (unanchored)." }),
+  z
+    .strictObject({
+      equals: z.string().optional(),
+      equalsIgnoreCase: z.string().optional(),
+      contains: z.string().optional(),
+      regex: z.string().optional(),
+      absent: z.boolean().optional(),
+    })
+    .meta({
+      description: "equals / equalsIgnoreCase / contains / regex; absent: true matches a missing value.",
+    }),
+]);
+
+export const AddressMatch = z.strictObject({
+  user: StringMatch.optional(),
+  host: StringMatch.optional(),
+  uri: StringMatch.optional().meta({ description: "The whole URI, as written in the message." }),
+  displayName: StringMatch.optional(),
+});
+
+export const HeaderMatch = z.union([
+  StringMatch,
+  z.strictObject({ present: z.boolean() }).meta({ description: "present: true / false." }),
+]);
+
+export const METHOD = /^[A-Za-z0-9.!%*_+`'~-]+$/;
+const Method = z.string().regex(METHOD, "a SIP method token such as INVITE");
+const TRANSPORTS = ["udp", "tcp"] as const;
+
+export const Match = z
+  .strictObject({
+    method: z.union([Method, z.array(Method).min(1)]).optional(),
+    requestUri: AddressMatch.optional(),
+    to: AddressMatch.optional(),
+    from: AddressMatch.optional(),
+    headers: z.record(z.string(), HeaderMatch).optional(),
+    body: z
+      .strictObject({
+        contains: z.string().optional(),
+        regex: z.string().optional(),
+        sdpCodec: z
+          .string()
+          .optional()
+          .meta({ description: "The SDP offers this codec (rtpmap encoding name)." }),
+        empty: z.boolean().optional(),
+      })
+      .optional(),
+    transport: z.union([z.enum(TRANSPORTS), z.array(z.enum(TRANSPORTS)).min(1)]).optional(),
+    source: z
+      .union([z.string(), z.array(z.string()).min(1)])
+      .optional()
+      .meta({ description: "Source address or CIDR (127.0.0.1, 10.0.0.0/8, ::1, fd00::/8)." }),
+  })
+  .meta({ description: "Every condition given must hold. No match: every request." });
+
+export const StatusCode = z
+  .number()
+  .int()
+  .min(100, "a SIP status code is 100..699")
+  .max(699, "a SIP status code is 100..699");
+
+const HeaderValue = z.union([z.string(), z.number()]);
+export const HeaderMap = z
+  .record(z.string(), HeaderValue)
+  .meta({ description: "Headers to add, or to replace when the catalogue or builder writes the same name." });
+
+export const Body = z.union([
+  z.literal("sdp").meta({ description: "The generated SDP answer to the request's offer (or an offer)." }),
+  z
+    .string()
+    .meta({ description: "Inline body text (Content-Type: text/plain unless contentType is given)." }),
+  z.strictObject({
+    content: z.string().optional(),
+    file: z.string().optional().meta({ description: "Path relative to the scenario file." }),
+    contentType: z.string().optional(),
+  }),
+]);
+
+export const Fault = z
+  .strictObject({
+    drop: z
+      .union([z.boolean(), z.number().min(0).max(1)])
+      .optional()
+      .meta({ description: "No answer at all (true, or a probability 0..1)." }),
+    afterRetransmissions: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .meta({ description: "Ignore the request until this many retransmissions of it have arrived." }),
+    duplicate: z
+      .number()
+      .int()
+      .min(1)
+      .max(10)
+      .optional()
+      .meta({ description: "Send the final response this many extra times." }),
+    noRetransmit: z
+      .boolean()
+      .optional()
+      .meta({ description: "Never retransmit the final response (Timer G off)." }),
+    contentLength: z
+      .union([z.number().int().min(0), z.literal("missing")])
+      .optional()
+      .meta({ description: "Write this Content-Length instead of the true one, or leave it out." }),
+    malformed: z.enum(["start-line", "header"]).optional(),
+    truncate: z.number().int().min(1).optional().meta({ description: "Send only the first N octets." }),
+    garbage: z
+      .number()
+      .int()
+      .min(1)
+      .max(65000)
+      .optional()
+      .meta({ description: "Send N random octets instead." }),
+    tcp: z
+      .enum(["close", "reset"])
+      .optional()
+      .meta({ description: "After the answer, close or reset the connection." }),
+    fromOtherPort: z
+      .boolean()
+      .optional()
+      .meta({ description: "Send the answer from another source port (UDP)." }),
+    omitHeaders: z
+      .array(z.string())
+      .optional()
+      .meta({ description: "Leave out these headers even when the catalogue requires them." }),
+  })
+  .meta({ description: "Deliberate protocol faults (see README: Faults)." });
+
+const answerFields = {
+  reason: z.string().optional(),
+  headers: HeaderMap.optional(),
+  removeHeaders: z.array(z.string()).optional(),
+  body: Body.optional(),
+  delay: DelaySpec.optional().meta({ description: "Wait this long before the final answer." }),
+  fault: Fault.optional(),
+};
+
+/** One answer: a final (or provisional, for ringing) response. */
+export const Answer = z.strictObject({ respond: StatusCode, ...answerFields });
+
+export const Step = z.union([
+  z.strictObject({
+    send: StatusCode.meta({ description: "A provisional response (101..199) to send before the final one." }),
+    reason: z.string().optional(),
+    headers: HeaderMap.optional(),
+    body: Body.optional(),
+  }),
+  z.strictObject({ wait: DelaySpec }),
+  Answer,
+]);
+
+export const SCOPES = ["global", "call", "from", "aor", "source"] as const;
+
+export const Sequence = z.union([
+  z.array(Answer).min(1),
+  z.strictObject({
+    scope: z.enum(SCOPES).optional().meta({
+      description:
+        "Whose answers are counted: global (default), per Call-ID, From URI, To AOR or source address.",
+    }),
+    after: z
+      .enum(["stick", "cycle"])
+      .optional()
+      .meta({ description: "At the end: repeat the last answer (stick, default) or start again (cycle)." }),
+    answers: z.array(Answer).min(1),
+  }),
+]);
+
+export const Rule = z.strictObject({
+  name: z.string().optional(),
+  match: Match.optional(),
+  times: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .meta({ description: "The rule applies this many times, then is skipped." }),
+  probability: z
+    .number()
+    .min(0)
+    .max(1)
+    .optional()
+    .meta({ description: "The rule applies to this fraction of matches." }),
+  requireState: z.string().optional().meta({ description: "The rule applies only in this scenario state." }),
+  setState: z.string().optional().meta({ description: "The scenario state after the rule applied." }),
+  respond: StatusCode.optional(),
+  ...answerFields,
+  steps: z.array(Step).min(1).optional(),
+  sequence: Sequence.optional(),
+  dialACode: z
+    .literal(true)
+    .optional()
+    .meta({ description: "Answer the code named by the Request-URI user (sip:486@host -> 486)." }),
+  default: z.literal(true).optional().meta({ description: "Let the built-in behaviour answer." }),
+});
+
+export const ScenarioFile = z.strictObject({
+  $schema: z.string().optional(),
+  name: z.string().optional(),
+  description: z.string().optional(),
+  seed: z
+    .number()
+    .int()
+    .optional()
+    .meta({ description: "Seed for probabilities and random values (reproducible runs)." }),
+  initialState: z
+    .string()
+    .optional()
+    .meta({ description: 'The scenario state at start and after reset (default "Started").' }),
+  rules: z.array(Rule),
+});
+
+export type ScenarioFileT = z.infer<typeof ScenarioFile>;
+export type RuleT = z.infer<typeof Rule>;
+export type AnswerT = z.infer<typeof Answer>;
+export type StepT = z.infer<typeof Step>;
+export type MatchT = z.infer<typeof Match>;
+export type StringMatchT = z.infer<typeof StringMatch>;
+export type FaultT = z.infer<typeof Fault>;
+export type BodyT = z.infer<typeof Body>;
+export type DelayT = z.infer<typeof DelaySpec>;
+
+/** The JSON Schema published for editors. */
+export function scenarioJsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(ScenarioFile),
+    $id: "https://github.com/sipmock/sipmock/schema/scenario.schema.json",
+    title: "sipmock scenario",
+  };
+}
