@@ -4,7 +4,7 @@
  * Every problem is reported as `file:line:col: message (hint)`, all at once.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { dirname, relative, resolve } from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type Scalar, visit } from "yaml";
 import type { z } from "zod";
 import { isCatalogued, lookupCode } from "../catalog/index.js";
@@ -175,7 +175,8 @@ function keysFor(path: Path): readonly string[] {
   return [...KEYS.stringMatch!, ...KEYS.address!];
 }
 
-const ENV = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+/** ${NAME} or ${NAME:-default}; a default may hold {{template}} variables. */
+const ENV = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-((?:\{\{[^{}]*\}\}|[^{}])*))?\}/g;
 
 /** Parses and validates one scenario text. `file` is used in messages and to resolve body files. */
 export function parseScenario(
@@ -190,7 +191,7 @@ export function parseScenario(
     problems.push({ file, line: pos.line, col: pos.col, message, ...(hint ? { hint } : {}) });
 
   for (const e of doc.errors) {
-    const p = e.linePos?.[0] ?? { line: 1, col: 1 };
+    const p = e.linePos?.[0] ?? lines.linePos(e.pos[0]);
     at(p, `YAML: ${e.message.split("\n")[0]}`, "check indentation, quotes and colons");
   }
   if (problems.length > 0) return { ok: false, problems };
@@ -218,8 +219,8 @@ export function parseScenario(
         return;
       }
       // A value that is only a variable and looks like a number is a number (respond: ${CODE:-486}).
-      node.value =
-        /^\$\{[^}]+\}$/.test(raw) && /^-?\d+(\.\d+)?$/.test(expanded) ? Number(expanded) : expanded;
+      const onlyVariable = raw.replace(ENV, "") === "" && (raw.match(ENV)?.length ?? 0) === 1;
+      node.value = onlyVariable && /^-?\d+(\.\d+)?$/.test(expanded) ? Number(expanded) : expanded;
     },
   });
   if (problems.length > 0) return { ok: false, problems };
@@ -610,7 +611,7 @@ function checkBodyAndHeaders(
     if (!existsSync(full))
       report(
         [...path, "body", "file"],
-        `body file ${body.file} does not exist (looked at ${full})`,
+        `body file ${body.file} does not exist (looked at ${relative(process.cwd(), full) || full})`,
         "paths are relative to the scenario file",
       );
     else {

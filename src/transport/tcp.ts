@@ -12,6 +12,9 @@ export interface TcpOptions {
   readonly maxMessageSize: number;
 }
 
+/** How long a `tcp: reset` fault waits after the answer before the RST. */
+export const RESET_AFTER_MS = 50;
+
 export async function listenTcp(
   host: string,
   port: number,
@@ -98,8 +101,14 @@ export async function listenTcp(
     closeConnection(flow, mode) {
       const socket = flow.connectionId !== undefined ? connections.get(flow.connectionId) : undefined;
       if (!socket) return;
-      if (mode === "reset") socket.resetAndDestroy();
-      else socket.end();
+      // After what was already written has left (an empty write completes in order).
+      socket.write(Buffer.alloc(0), () => {
+        if (mode === "close") socket.end();
+        // Linux answers a zero-linger close with FIN instead of RST while the
+        // data just written is unacknowledged (loopback delays ACKs up to
+        // 40 ms): reset once it has surely been acknowledged.
+        else setTimeout(() => socket.resetAndDestroy(), RESET_AFTER_MS).unref();
+      });
     },
     close() {
       return new Promise((resolve) => {

@@ -1,14 +1,18 @@
 /** The `sipmock` binary as a user runs it (built output, `npm test` builds first). */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createSocket } from "node:dgram";
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { request, statusOf, udpClient } from "../helpers/wire-client.js";
 
-const BIN = join(import.meta.dirname, "..", "..", "dist", "cli", "main.js");
+const ROOT = join(import.meta.dirname, "..", "..");
+const BIN = join(ROOT, "dist", "cli", "main.js");
+const SCENARIOS = join(ROOT, "scenarios");
 
 function run(args: string[]) {
-  return spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 10_000 });
+  return spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 10_000, cwd: ROOT });
 }
 
 async function freeUdpPort(): Promise<number> {
@@ -21,7 +25,7 @@ async function freeUdpPort(): Promise<number> {
 
 /** Starts the CLI and resolves once the banner says it listens. */
 function start(args: string[]): Promise<{ child: ChildProcess; output: () => string; port: number }> {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"], cwd: ROOT });
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
@@ -63,6 +67,8 @@ describe("sipmock CLI", () => {
     [["serve", "--listne", "udp:127.0.0.1:5060"], /unknown option/],
     [["codes", "--class", "9"], /class from 1 to 6/],
     [["respond", "486", "--header", "NoColon"], /Name: value/],
+    [["respond", "180", "--method", "OPTIONS"], /RFC 4320/],
+    [["respond", "499"], /not in the catalogue: give it a reason phrase, e\.g\. --reason/],
   ])("bad flags %j: one-line error and exit code 2", (args, message) => {
     const r = run(args);
     expect(r.status).toBe(2);
@@ -108,4 +114,100 @@ describe("sipmock CLI", () => {
     first.child.kill("SIGINT");
     expect(await exit).toBe(0);
   });
+
+  it("validate: every shipped scenario is valid (exit 0)", () => {
+    const r = run(["validate", ...["busy", "default", "faults", "auth"].map((n) => `scenarios/${n}.yaml`)]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("scenarios/busy.yaml: ok (1 rules)");
+  });
+
+  it("validate: problems as file:line:col: message; fix, exit 1", () => {
+    const r = run([
+      "validate",
+      "test/fixtures/scenarios/bad-top.yaml",
+      "test/fixtures/scenarios/bad-env.yaml",
+    ]);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split("\n")).toEqual([
+      'test/fixtures/scenarios/bad-top.yaml:1:1: missing "rules"; fix: rules: [ ... ]',
+      'test/fixtures/scenarios/bad-top.yaml:2:1: unknown key "rulez"; fix: did you mean "rules"?',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the expected message quotes a ${VAR:-default} placeholder
+      "test/fixtures/scenarios/bad-env.yaml:4:14: environment variable BUSY_CODE is not set; fix: set it, or give a default: ${BUSY_CODE:-value}",
+    ]);
+  });
+
+  it("serve refuses to start on an invalid scenario, with the same messages", () => {
+    const r = run([
+      "serve",
+      "--scenario",
+      "test/fixtures/scenarios/bad-top.yaml",
+      "--listen",
+      "udp:127.0.0.1:0",
+    ]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(
+      'test/fixtures/scenarios/bad-top.yaml:2:1: unknown key "rulez"; fix: did you mean "rules"?',
+    );
+  });
+
+  it("serve --scenario busy.yaml answers INVITE 486 and says so in the banner", async () => {
+    const port = await freeUdpPort();
+    const s = await start([
+      "serve",
+      "--scenario",
+      "scenarios/busy.yaml",
+      "--listen",
+      `udp:127.0.0.1:${port}`,
+    ]);
+    expect(s.output()).toContain("scenario: busy");
+    expect(s.output()).toContain("1 busy: INVITE -> 486");
+    const c = await udpClient({ host: "127.0.0.1", port: s.port });
+    await c.send(request("INVITE", "anyone", { host: "127.0.0.1", port: s.port }, { localPort: c.port }));
+    expect((await c.waitFor((m) => statusOf(m) >= 200)).text.split("\r\n")[0]).toBe("SIP/2.0 486 Busy Here");
+    await c.close();
+    const exit = new Promise<number | null>((r) => s.child.on("exit", (code) => r(code)));
+    s.child.kill("SIGINT");
+    expect(await exit).toBe(0);
+  });
+
+  it("serve --watch reloads a changed scenario, and keeps the previous one when the change is invalid", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sipmock-watch-"));
+    try {
+      const file = join(dir, "live.yaml");
+      copyFileSync(join(SCENARIOS, "busy.yaml"), file);
+      const port = await freeUdpPort();
+      const s = await start(["serve", "--scenario", file, "--watch", "--listen", `udp:127.0.0.1:${port}`]);
+      const target = { host: "127.0.0.1", port: s.port };
+      const c = await udpClient(target);
+      const finalTo = async () => {
+        const n = c.received.length;
+        await c.send(request("INVITE", "anyone", target, { localPort: c.port }));
+        return (await c.waitFor((m) => c.received.indexOf(m) >= n && statusOf(m) >= 200)).text.split(
+          "\r\n",
+        )[0];
+      };
+      expect(await finalTo()).toBe("SIP/2.0 486 Busy Here");
+      copyFileSync(join(SCENARIOS, "decline.yaml"), file);
+      await waitForOutput(s.output, /scenario reloaded/);
+      expect(await finalTo()).toBe("SIP/2.0 603 Decline");
+      writeFileSync(file, "rules:\n  - respnd: 486\n");
+      await waitForOutput(s.output, /reload refused/);
+      expect(s.output()).toContain(`${file}:2:5: unknown key "respnd"; fix: did you mean "respond"?`);
+      expect(await finalTo()).toBe("SIP/2.0 603 Decline");
+      await c.close();
+      const exit = new Promise<number | null>((r) => s.child.on("exit", (code) => r(code)));
+      s.child.kill("SIGTERM");
+      expect(await exit).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
+
+async function waitForOutput(output: () => string, re: RegExp, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!re.test(output())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${re}: ${output()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -499,3 +499,169 @@ ${recvChecked({ code, reason }, "INVITE")}  <pause milliseconds="${holdMs}"/>
 </scenario>
 `;
 }
+
+// ---------------------------------------------------------------------------
+// Builders for the ready-made YAML scenarios (scenarios-sipp.test.ts)
+
+/** <recv> of a provisional with a checked status line and a To tag. */
+function recvProvisional(code: number, reason: string, sdp = false): string {
+  const sdpChecks = sdp
+    ? `
+      <ereg regexp="application/sdp" search_in="hdr" header="Content-Type:" check_it="true" assign_to="pctype"/>
+      <ereg regexp="[[:cntrl:]]m=audio [0-9]+ RTP/AVP" search_in="msg" check_it="true" assign_to="pmedia"/>`
+    : "";
+  return `  <recv response="${code}">
+    <action>
+      <ereg regexp="^SIP/2\\.0 ${code} ${xmlAttr(ereEscape(reason))}[[:cntrl:]]" search_in="msg" check_it="true" assign_to="prov"/>
+      <ereg regexp=";tag=" search_in="hdr" header="To:" check_it="true" assign_to="provtag"/>${sdpChecks}
+      <log message="provisional [$prov] [$provtag]${sdp ? " [$pctype] [$pmedia]" : ""}"/>
+    </action>
+  </recv>
+`;
+}
+
+/** A 200 to an INVITE with SDP, checked, recording its Record-Route/Contact for the ACK and BYE. */
+function recvAnswer(): string {
+  return `  <recv response="200" rrs="true">
+    <action>
+      <ereg regexp="^SIP/2\\.0 200 OK[[:cntrl:]]" search_in="msg" check_it="true" assign_to="status"/>
+      <ereg regexp="application/sdp" search_in="hdr" header="Content-Type:" check_it="true" assign_to="ctype"/>
+      <ereg regexp="[[:cntrl:]]m=audio [0-9]+ RTP/AVP" search_in="msg" check_it="true" assign_to="media"/>
+      <ereg regexp=";tag=" search_in="hdr" header="To:" check_it="true" assign_to="totag"/>
+      <log message="answer [$status] [$ctype] [$media] [$totag]"/>
+    </action>
+  </recv>
+`;
+}
+
+/** ACK for the 2xx to the INVITE with CSeq `inviteCseq`, then a BYE (CSeq +1) answered 200. */
+function ack2xxAndByeAt(inviteCseq: number): string {
+  return ack2xxAndBye()
+    .replace("CSeq: 1 ACK", `CSeq: ${inviteCseq} ACK`)
+    .replace("CSeq: 2 BYE", `CSeq: ${inviteCseq + 1} BYE`)
+    .replace("^ *2 BYE", `^ *${inviteCseq + 1} BYE`);
+}
+
+/**
+ * INVITE to sip:USER@: optional 100, the provisional `ring` (with SDP if
+ * `ring.sdp`), then either the checked non-2xx `final` and its ACK, or (final
+ * code 200) an answer with SDP, ACK and BYE.
+ */
+export function ringThenFinalScenario(
+  user: string,
+  ring: { readonly code: number; readonly reason: string; readonly sdp?: boolean },
+  final: FinalCheck,
+): string {
+  const answered = final.code === 200;
+  return `${HEAD}
+<scenario name="invite ${user}: ${ring.code} then ${final.code}">
+${inviteSend(user)}  <recv response="100" optional="true"/>
+${recvProvisional(ring.code, ring.reason, ring.sdp)}${answered ? `${recvAnswer()}${ack2xxAndBye()}` : `${recvChecked(final, "INVITE")}${ackNon2xx(user)}`}</scenario>
+`;
+}
+
+/** INVITE to sip:USER@: optional 100, 180 Ringing, `pauseMs` of ringing, CANCEL 200, INVITE 487, ACK. */
+export function ringCancelScenario(user: string, pauseMs: number): string {
+  return `${HEAD}
+<scenario name="invite ${user}: ring, cancel">
+${inviteSend(user)}  <recv response="100" optional="true"/>
+${recvProvisional(180, "Ringing")}  <pause milliseconds="${pauseMs}"/>
+  <send retrans="500">
+    <![CDATA[
+CANCEL sip:${user}@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-4];rport
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
+To: <sip:${user}@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 CANCEL
+Max-Forwards: 70
+Content-Length: 0
+
+]]>
+  </send>
+  <recv response="200">
+    <action>
+      <ereg regexp="^ *1 CANCEL$" search_in="hdr" header="CSeq:" check_it="true" assign_to="cancelCseq"/>
+      <log message="cancel answered [$cancelCseq]"/>
+    </action>
+  </recv>
+${recvChecked({ code: 487, reason: "Request Terminated" }, "INVITE")}${ackNon2xx(user)}</scenario>
+`;
+}
+
+/**
+ * REGISTER for sip:USER@ without credentials expecting 401 with a Digest
+ * WWW-Authenticate, then again (CSeq 2) with SIPp's [authentication]
+ * (-au/-ap) expecting 200.
+ */
+export function registerWithAuthScenario(user: string): string {
+  const register = (cseq: number, auth: string) => `  <send retrans="500">
+    <![CDATA[
+REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: <sip:${user}@[remote_ip]:[remote_port]>;tag=[pid]SIPpTag[call_number]
+To: <sip:${user}@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: ${cseq} REGISTER
+Contact: <sip:${user}@[local_ip]:[local_port];transport=[transport]>
+Expires: 300
+Max-Forwards: 70
+${auth}Content-Length: 0
+
+]]>
+  </send>
+`;
+  return `${HEAD}
+<scenario name="register ${user} with digest">
+${register(1, "")}  <recv response="401" auth="true">
+    <action>
+      <ereg regexp="^SIP/2\\.0 401 Unauthorized[[:cntrl:]]" search_in="msg" check_it="true" assign_to="challenge"/>
+      <ereg regexp="^ *Digest .*realm=&quot;[^&quot;]+&quot;" search_in="hdr" header="WWW-Authenticate:" check_it="true" assign_to="wwwauth"/>
+      <log message="challenge [$challenge] [$wwwauth]"/>
+    </action>
+  </recv>
+${register(2, "[authentication]\n")}${recvChecked({ code: 200, reason: "OK" }, "REGISTER")}</scenario>
+`;
+}
+
+/**
+ * INVITE to sip:USER@ without credentials expecting (optional 100 and) 407
+ * with a Digest Proxy-Authenticate, ACK, then the INVITE again (CSeq 2, new
+ * branch) with SIPp's [authentication]: optional 100, 180, 200 with SDP, ACK,
+ * BYE 200.
+ */
+export function inviteWithAuthScenario(user: string): string {
+  const invite2 = inviteSend(user)
+    .replace("CSeq: 1 INVITE", "CSeq: 2 INVITE")
+    .replace("Max-Forwards: 70\n", "Max-Forwards: 70\n[authentication]\n");
+  return `${HEAD}
+<scenario name="invite ${user} with digest">
+${inviteSend(user)}  <recv response="100" optional="true"/>
+  <recv response="407" auth="true">
+    <action>
+      <ereg regexp="^SIP/2\\.0 407 Proxy Authentication Required[[:cntrl:]]" search_in="msg" check_it="true" assign_to="challenge"/>
+      <ereg regexp="^ *Digest .*realm=&quot;[^&quot;]+&quot;" search_in="hdr" header="Proxy-Authenticate:" check_it="true" assign_to="proxyauth"/>
+      <log message="challenge [$challenge] [$proxyauth]"/>
+    </action>
+  </recv>
+${ackNon2xx(user)}${invite2}  <recv response="100" optional="true"/>
+${recvProvisional(180, "Ringing")}${recvAnswer()}${ack2xxAndByeAt(2)}</scenario>
+`;
+}
+
+/**
+ * INVITE to sip:USER@ (UDP, retransmitted every `retransMs` doubling) that
+ * expects no response at all within `waitMs`: the call succeeds only when
+ * the wait times out; any response fails it. (SIPp 3.6 counts a call
+ * that jumps to a label at the very end as failed: hence the <nop/>.)
+ */
+export function noResponseScenario(user: string, waitMs: number, retransMs = 200): string {
+  return `${HEAD}
+<scenario name="invite ${user}: expect silence">
+${inviteSend(user).replace('retrans="500"', `retrans="${retransMs}"`)}  <recv response="100" timeout="${waitMs}" ontimeout="silence"/>
+  <recv response="999" timeout="10"/>
+  <label id="silence"/>
+  <nop/>
+</scenario>
+`;
+}
