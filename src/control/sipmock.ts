@@ -156,6 +156,18 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       listenerFor,
     },
     {
+      decided: (tx, decision) => {
+        const callId = tx.request.core.callId;
+        if (decision.kind === "drop") logger.info(`${stamp()} ${callId}: dropped by ${decision.rule} (fault)`);
+        else logger.debug(`${stamp()} ${callId}: ${tx.request.method} answered by ${decision.rule}`);
+      },
+      responded: (tx, built) => {
+        if (built.omittedRequired.length > 0) {
+          logger.info(
+            `${stamp()} ${tx.request.core.callId}: fault: ${built.status} sent without required ${built.omittedRequired.join(", ")}`,
+          );
+        }
+      },
       terminated: (tx, reason) => {
         if (reason === "timer-h") {
           logger.info(

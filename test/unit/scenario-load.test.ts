@@ -152,6 +152,18 @@ describe("shipped scenarios", () => {
   });
 });
 
+describe("README", () => {
+  it("every YAML example in the README is a valid scenario", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(blocks.length).toBeGreaterThan(0);
+    for (const [i, text] of blocks.entries()) {
+      const r = parseScenario(text, `README.md yaml block ${i + 1}`, {});
+      if (!r.ok) throw new Error(r.problems.map(formatProblem).join("\n"));
+    }
+  });
+});
+
 describe("published JSON Schema", () => {
   it("schema/scenario.schema.json is the one generated from src/scenario/schema.ts (npm run schema)", () => {
     const published = JSON.parse(readFileSync(join(ROOT, "schema", "scenario.schema.json"), "utf8"));
