@@ -158,7 +158,8 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     {
       decided: (tx, decision) => {
         const callId = tx.request.core.callId;
-        if (decision.kind === "drop") logger.info(`${stamp()} ${callId}: dropped by ${decision.rule} (fault)`);
+        if (decision.kind === "drop")
+          logger.info(`${stamp()} ${callId}: dropped by ${decision.rule} (fault)`);
         else logger.debug(`${stamp()} ${callId}: ${tx.request.method} answered by ${decision.rule}`);
       },
       responded: (tx, built) => {
