@@ -638,6 +638,24 @@ function checkTemplate(text: string, path: Path, report: Report): void {
   }
 }
 
+/** Reads, parses and validates one file; an unreadable file is a problem like any other. */
+export function readScenarioFile(
+  path: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { ok: true; source: ScenarioSource } | { ok: false; problems: ScenarioProblem[] } {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    return {
+      ok: false,
+      problems: [{ file: path, line: 1, col: 1, message: `cannot read: ${code}`, hint: "check the path" }],
+    };
+  }
+  return parseScenario(text, path, env);
+}
+
 /** Reads, parses and validates files; rules of several files are merged in order. */
 export function loadScenarioFiles(
   paths: readonly string[],
@@ -646,20 +664,7 @@ export function loadScenarioFiles(
   const problems: ScenarioProblem[] = [];
   const sources: ScenarioSource[] = [];
   for (const path of paths) {
-    let text: string;
-    try {
-      text = readFileSync(path, "utf8");
-    } catch (e) {
-      problems.push({
-        file: path,
-        line: 1,
-        col: 1,
-        message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-        hint: "check the path",
-      });
-      continue;
-    }
-    const r = parseScenario(text, path, env);
+    const r = readScenarioFile(path, env);
     if (r.ok) sources.push(r.source);
     else problems.push(...r.problems);
   }

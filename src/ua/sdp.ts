@@ -89,23 +89,7 @@ export function answerOffer(
   if (accepted === 0) {
     return { warning: { code: 305, text: "Incompatible media format: no offered codec is accepted" } };
   }
-  const id = sessionCounter++;
-  const answer: sdpTransform.SessionDescription = {
-    version: 0,
-    origin: {
-      username: "sipmock",
-      sessionId: id,
-      sessionVersion: 1,
-      netType: "IN",
-      ipVer: ip6 ? 6 : 4,
-      address: conn,
-    },
-    name: "sipmock",
-    connection: { version: ip6 ? 6 : 4, ip: conn },
-    timing: { start: 0, stop: 0 },
-    media,
-  };
-  return { sdp: ensureCrlf(sdpTransform.write(answer)) };
+  return { sdp: ensureCrlf(sdpTransform.write(session(conn, ip6, media))) };
 }
 
 /** An offer for a 2xx when the INVITE had no body (RFC 3261 13.2.1, RFC 3264 5). */
@@ -123,7 +107,28 @@ export function createOffer(
     ...(c.channels ? { encoding: c.channels } : {}),
   }));
   rtp.push({ payload: 101, codec: "telephone-event", rate: 8000 });
-  const offer: sdpTransform.SessionDescription = {
+  const offer = session(conn, ip6, [
+    {
+      type: "audio",
+      port: mediaPort,
+      protocol: "RTP/AVP",
+      payloads: rtp.map((r) => r.payload).join(" "),
+      rtp,
+      fmtp: [{ payload: 101, config: "0-16" }],
+      direction: "sendrecv",
+      ptime: 20,
+    },
+  ]);
+  return ensureCrlf(sdpTransform.write(offer));
+}
+
+/** The session-level lines sipmock writes in every offer and answer (RFC 4566 5). */
+function session(
+  conn: string,
+  ip6: boolean,
+  media: sdpTransform.SessionDescription["media"],
+): sdpTransform.SessionDescription {
+  return {
     version: 0,
     origin: {
       username: "sipmock",
@@ -136,20 +141,8 @@ export function createOffer(
     name: "sipmock",
     connection: { version: ip6 ? 6 : 4, ip: conn },
     timing: { start: 0, stop: 0 },
-    media: [
-      {
-        type: "audio",
-        port: mediaPort,
-        protocol: "RTP/AVP",
-        payloads: rtp.map((r) => r.payload).join(" "),
-        rtp,
-        fmtp: [{ payload: 101, config: "0-16" }],
-        direction: "sendrecv",
-        ptime: 20,
-      },
-    ],
+    media,
   };
-  return ensureCrlf(sdpTransform.write(offer));
 }
 
 interface RtpMap {

@@ -11,10 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type MessageEvent, type SipMock, silentLogger, startSipMock } from "../../src/index.js";
 import {
   answeredCallScenario,
+  cseqMethod,
   headerOfText,
   inviteFinalScenario,
   inviteWithAuthScenario,
   noResponseScenario,
+  receivedResponses,
   registerWithAuthScenario,
   requestScenario,
   ringCancelScenario,
@@ -85,17 +87,6 @@ function useScenario(name: string, env: Record<string, string> = {}): () => Harn
 }
 
 const sippTransport = (t: Transport): SippTransport => (t === "udp" ? "u1" : "t1");
-
-function cseqMethod(text: string): string | undefined {
-  return headerOfText(text, "CSeq")?.split(/\s+/)[1];
-}
-
-/** "STATUS METHOD" of every response SIPp received, in order (retransmissions included). */
-function receivedResponses(r: SippResult): string[] {
-  return r.parsed
-    .filter((m) => m.direction === "received" && statusOfText(m.text) > 0)
-    .map((m) => `${statusOfText(m.text)} ${cseqMethod(m.text)}`);
-}
 
 /** The same, with consecutive duplicates (UDP retransmissions) folded. */
 function distinctResponses(r: SippResult): string[] {

@@ -12,6 +12,7 @@ import type { ResponseCodeInfo } from "../../src/catalog/types.js";
 import { type MessageEvent, type SipMock, silentLogger, startSipMock } from "../../src/index.js";
 import {
   cancelScenario,
+  cseqMethod,
   headerOfText,
   inBatches,
   inviteFinalScenario,
@@ -48,10 +49,6 @@ function expectedHeaders(info: ResponseCodeInfo): string[] {
     ...info.required.map((h) => h.name),
     ...info.recommended.filter((h) => h.byDefault).map((h) => h.name),
   ];
-}
-
-function cseqMethod(text: string): string | undefined {
-  return headerOfText(text, "CSeq")?.split(/\s+/)[1];
 }
 
 function eventText(e: MessageEvent): string {

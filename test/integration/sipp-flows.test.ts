@@ -10,8 +10,10 @@ import { type MessageEvent, type SipMock, silentLogger, startSipMock } from "../
 import {
   answeredCallScenario,
   cancelScenario,
+  cseqMethod,
   headerOfText,
   noAckScenario,
+  receivedResponses,
   requestScenario,
   runSipp,
   type SippResult,
@@ -37,17 +39,6 @@ beforeAll(async () => {
 afterAll(() => mock?.close());
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function cseqMethod(text: string): string | undefined {
-  return headerOfText(text, "CSeq")?.split(/\s+/)[1];
-}
-
-/** "STATUS METHOD" of every response SIPp received, in order. */
-function receivedResponses(r: SippResult): string[] {
-  return r.parsed
-    .filter((m) => m.direction === "received" && statusOfText(m.text) > 0)
-    .map((m) => `${statusOfText(m.text)} ${cseqMethod(m.text)}`);
-}
 
 function receivedFinal(r: SippResult, status: number, method: string): string {
   const m = r.parsed.find(

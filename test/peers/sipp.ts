@@ -439,26 +439,7 @@ ${inviteSend(String(code))}  <recv response="100" optional="true"/>
     </action>
   </recv>
   <pause milliseconds="100"/>
-  <send retrans="500">
-    <![CDATA[
-CANCEL sip:${code}@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-4];rport
-From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
-To: <sip:${code}@[remote_ip]:[remote_port]>
-Call-ID: [call_id]
-CSeq: 1 CANCEL
-Max-Forwards: 70
-Content-Length: 0
-
-]]>
-  </send>
-  <recv response="200">
-    <action>
-      <ereg regexp="^ *1 CANCEL$" search_in="hdr" header="CSeq:" check_it="true" assign_to="cancelCseq"/>
-      <log message="cancel answered [$cancelCseq]"/>
-    </action>
-  </recv>
-${recvChecked({ code: 487, reason: "Request Terminated" }, "INVITE")}${ackNon2xx(String(code))}</scenario>
+${cancelExchange(String(code))}${recvChecked({ code: 487, reason: "Request Terminated" }, "INVITE")}${ackNon2xx(String(code))}</scenario>
 `;
 }
 
@@ -566,26 +547,7 @@ export function ringCancelScenario(user: string, pauseMs: number): string {
 <scenario name="invite ${user}: ring, cancel">
 ${inviteSend(user)}  <recv response="100" optional="true"/>
 ${recvProvisional(180, "Ringing")}  <pause milliseconds="${pauseMs}"/>
-  <send retrans="500">
-    <![CDATA[
-CANCEL sip:${user}@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-4];rport
-From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
-To: <sip:${user}@[remote_ip]:[remote_port]>
-Call-ID: [call_id]
-CSeq: 1 CANCEL
-Max-Forwards: 70
-Content-Length: 0
-
-]]>
-  </send>
-  <recv response="200">
-    <action>
-      <ereg regexp="^ *1 CANCEL$" search_in="hdr" header="CSeq:" check_it="true" assign_to="cancelCseq"/>
-      <log message="cancel answered [$cancelCseq]"/>
-    </action>
-  </recv>
-${recvChecked({ code: 487, reason: "Request Terminated" }, "INVITE")}${ackNon2xx(user)}</scenario>
+${cancelExchange(user)}${recvChecked({ code: 487, reason: "Request Terminated" }, "INVITE")}${ackNon2xx(user)}</scenario>
 `;
 }
 
@@ -664,4 +626,40 @@ ${inviteSend(user).replace('retrans="500"', `retrans="${retransMs}"`)}  <recv re
   <nop/>
 </scenario>
 `;
+}
+
+/** CANCEL for the INVITE of this call (same branch as the INVITE, RFC 3261 9.1) and its 200. */
+function cancelExchange(user: string): string {
+  return `  <send retrans="500">
+    <![CDATA[
+CANCEL sip:${user}@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-4];rport
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
+To: <sip:${user}@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 CANCEL
+Max-Forwards: 70
+Content-Length: 0
+
+]]>
+  </send>
+  <recv response="200">
+    <action>
+      <ereg regexp="^ *1 CANCEL$" search_in="hdr" header="CSeq:" check_it="true" assign_to="cancelCseq"/>
+      <log message="cancel answered [$cancelCseq]"/>
+    </action>
+  </recv>
+`;
+}
+
+/** The method of a message's CSeq. */
+export function cseqMethod(text: string): string | undefined {
+  return headerOfText(text, "CSeq")?.split(/\s+/)[1];
+}
+
+/** "STATUS METHOD" of every response SIPp received, in order (retransmissions included). */
+export function receivedResponses(r: SippResult): string[] {
+  return r.parsed
+    .filter((m) => m.direction === "received" && statusOfText(m.text) > 0)
+    .map((m) => `${statusOfText(m.text)} ${cseqMethod(m.text)}`);
 }
