@@ -20,10 +20,14 @@ export function planForCode(code: number, method: string): Decision {
     method === "INVITE" && (status === 183 || (status >= 200 && status < 300))
       ? { status, body: "sdp" }
       : { status };
+  // RFC 4320 4.1: no provisional response other than 100 to a non-INVITE
+  // request; such requests to sip:1xx@ get the built-in behaviour instead.
+  if (code < 200 && method !== "INVITE")
+    return { kind: "default", rule: `${rule} (not for ${method}: RFC 4320)` };
   if (code < 200) {
     // 100 Trying is sent by the INVITE transaction itself (17.2.1); any other
     // provisional is sent once, then the request rings until CANCEL.
-    const steps = code === 100 && method === "INVITE" ? [] : [{ send: withSdp(code) }];
+    const steps = code === 100 ? [] : [{ send: withSdp(code) }];
     return { kind: "respond", rule, steps };
   }
   return { kind: "respond", rule, steps: [], final: withSdp(code) };

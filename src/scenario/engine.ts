@@ -10,11 +10,13 @@ import { codeForUser, planForCode } from "./dial-a-code.js";
 import { toMs } from "./duration.js";
 import type { ScenarioSource } from "./load.js";
 import { compileMatch, type Predicate } from "./matcher.js";
-import type { AnswerT, BodyT, DelayT, FaultT, RuleT, StepT } from "./schema.js";
-import { compileTemplate, type Template, type TemplateContext } from "./template.js";
+import type { AnswerT, BodyT, DelayT, ExpectationT, FaultT, RuleT, StepT } from "./schema.js";
+import { compileTemplate, type Template, type TemplateContext, toWire } from "./template.js";
 import type { Decision, PlanStep, RequestFacts, ResponsePlan, Scenario, WireFault } from "./types.js";
 
 export const DEFAULT_STATE = "Started";
+/** The rule name of a "default" decision made because no rule matched. */
+export const NO_MATCH_RULE = "built-in (no rule matched)";
 /** Sequence positions kept per rule before the oldest scope key is forgotten. */
 const MAX_SCOPE_KEYS = 10_000;
 
@@ -83,6 +85,8 @@ export function seededRandom(seed: number): () => number {
 export class ScenarioEngine implements Scenario {
   readonly name: string;
   private readonly rules: CompiledRule[];
+  /** CI verdicts declared by the scenario files, in order. */
+  readonly expectations: readonly ExpectationT[];
   private readonly initialState: string;
   private readonly random: () => number;
   private readonly now: () => Date;
@@ -98,6 +102,7 @@ export class ScenarioEngine implements Scenario {
     this.random = options.random ?? (seed !== undefined ? seededRandom(seed) : Math.random);
     this.now = options.now ?? (() => new Date());
     this.rules = sources.flatMap((s) => s.definition.rules.map((r, i) => compileRule(r, i, s)));
+    this.expectations = sources.flatMap((s) => s.definition.expectations ?? []);
     this.state = this.initialState;
     this.applied = this.rules.map(() => 0);
     this.positions = this.rules.map(() => new Map());
@@ -117,7 +122,7 @@ export class ScenarioEngine implements Scenario {
       if (rule.setState !== undefined) this.state = rule.setState;
       return this.decision(rule, i, facts);
     }
-    return { kind: "default", rule: "built-in (no rule matched)" };
+    return { kind: "default", rule: NO_MATCH_RULE };
   }
 
   private decision(rule: CompiledRule, i: number, facts: RequestFacts): Decision {
@@ -275,7 +280,7 @@ function render(a: CompiledAnswer, f: RequestFacts, ctx: () => TemplateContext):
   else if (f.method === "INVITE" && (a.status === 183 || (a.status >= 200 && a.status < 300))) body = "sdp";
   return {
     status: a.status,
-    ...(a.reason !== undefined ? { reason: a.reason } : {}),
+    ...(a.reason !== undefined ? { reason: toWire(a.reason) } : {}),
     ...(headers.length > 0 ? { headers } : {}),
     ...(a.removeHeaders.length > 0 ? { removeHeaders: a.removeHeaders } : {}),
     ...(body !== undefined ? { body } : {}),

@@ -115,7 +115,8 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
 
 /** The keys allowed at each kind of place, for did-you-mean. */
 const KEYS: Record<string, readonly string[]> = {
-  file: ["$schema", "name", "description", "seed", "initialState", "rules"],
+  file: ["$schema", "name", "description", "seed", "initialState", "rules", "expectations"],
+  expectation: ["name", "match", "times", "atLeast", "atMost", "within"],
   rule: [
     "name",
     "match",
@@ -164,6 +165,7 @@ function keysFor(path: Path): readonly string[] {
   const last = names[names.length - 1];
   if (path.length === 0) return KEYS.file!;
   if (last === "rules") return KEYS.rule!;
+  if (last === "expectations") return KEYS.expectation!;
   if (last === "match") return KEYS.match!;
   if (last === "requestUri" || last === "to" || last === "from") return KEYS.address!;
   if (last === "fault") return KEYS.fault!;
@@ -384,6 +386,16 @@ function checkSemantics(
     if (rule.respond !== undefined) {
       checkAnswer(rule as AnswerT, [...here], rule, report, baseDir, files, "final");
     }
+    if (rule.fault !== undefined && rule.respond === undefined && actions.length > 0) {
+      report(
+        [...here, "fault"],
+        `"fault" next to "${actions[0]}" would not act on anything`,
+        actions[0] === "steps" || actions[0] === "sequence"
+          ? `put it in the answer it breaks (the final respond: step, or a sequence answer)`
+          : "a rule-level fault goes with respond:, or alone (drop)",
+        true,
+      );
+    }
     if (rule.steps) checkSteps(rule.steps, [...here, "steps"], rule, report, baseDir, files);
     if (rule.sequence) {
       const answers = Array.isArray(rule.sequence) ? rule.sequence : rule.sequence.answers;
@@ -442,8 +454,8 @@ function shadowingRule(rules: ReadonlyArray<RuleT | undefined>, i: number): numb
       r.probability !== undefined ||
       r.requireState !== undefined ||
       r.dialACode !== undefined ||
-      (typeof r.fault?.drop === "number" && r.fault.drop < 1) ||
-      r.fault?.afterRetransmissions !== undefined;
+      // Only a rule whose one action is a probabilistic drop lets the rest through.
+      (ACTIONS.every((a) => r[a] === undefined) && typeof r.fault?.drop === "number" && r.fault.drop < 1);
     if (conditional) continue;
     const broader = r.match === undefined || JSON.stringify(r.match) === JSON.stringify(rule.match);
     if (broader) return j;
@@ -511,6 +523,16 @@ function checkAnswer(
       `respond: ${code} is provisional, but this rule can match non-INVITE requests`,
       "RFC 4320: a non-INVITE request needs a final answer; use a final code or match: { method: INVITE }",
     );
+  }
+  if (code < 200 && a.fault) {
+    const wire = Object.keys(a.fault).filter((k) => k !== "drop" && k !== "afterRetransmissions");
+    if (wire.length > 0) {
+      report(
+        [...path, "fault"],
+        `fault ${wire.join(", ")} acts on the final response, and respond: ${code} has none (it rings)`,
+        "use a final code, or keep only drop / afterRetransmissions",
+      );
+    }
   }
   if (!isCatalogued(code) && a.reason === undefined) {
     report(
@@ -580,6 +602,13 @@ function checkBodyAndHeaders(
         "a token such as X-Test",
         true,
       );
+    if (/[\r\n\0]/.test(String(value))) {
+      report(
+        [...path, "headers", name],
+        `the value of ${name} contains a line break`,
+        "one line per header; to break a message on purpose, use fault: { malformed: header }",
+      );
+    }
     checkTemplate(String(value), [...path, "headers", name], report);
   }
   const body = a.body;

@@ -86,7 +86,9 @@ export function compileSource(sources: readonly string[]): (address: string) => 
       list.addSubnet(addr!, bits, type);
     }
   }
-  return (address) => {
+  return (raw) => {
+    // An IPv4 client on a dual-stack (::) listener shows as ::ffff:a.b.c.d.
+    const address = raw.startsWith("::ffff:") && raw.includes(".") ? raw.slice(7) : raw;
     const family = isIP(address);
     if (family === 0) return false;
     return list.check(address, family === 6 ? "ipv6" : "ipv4");

@@ -225,6 +225,21 @@ export const Rule = z.strictObject({
   default: z.literal(true).optional().meta({ description: "Let the built-in behaviour answer." }),
 });
 
+/** A CI verdict: how many requests matching `match` must have arrived (`sipmock serve --until-expectations`). */
+export const Expectation = z
+  .strictObject({
+    name: z.string().optional(),
+    match: Match,
+    times: z.number().int().min(0).optional().meta({ description: "Exactly this many." }),
+    atLeast: z.number().int().min(0).optional(),
+    atMost: z.number().int().min(0).optional(),
+    within: Duration.optional().meta({
+      description:
+        "Only requests that arrived within this time of the first request the mock received count.",
+    }),
+  })
+  .meta({ description: "Default: at least one matching request." });
+
 export const ScenarioFile = z.strictObject({
   $schema: z.string().optional(),
   name: z.string().optional(),
@@ -239,6 +254,7 @@ export const ScenarioFile = z.strictObject({
     .optional()
     .meta({ description: 'The scenario state at start and after reset (default "Started").' }),
   rules: z.array(Rule),
+  expectations: z.array(Expectation).optional(),
 });
 
 export type ScenarioFileT = z.infer<typeof ScenarioFile>;
@@ -248,6 +264,7 @@ export type StepT = z.infer<typeof Step>;
 export type MatchT = z.infer<typeof Match>;
 export type StringMatchT = z.infer<typeof StringMatch>;
 export type FaultT = z.infer<typeof Fault>;
+export type ExpectationT = z.infer<typeof Expectation>;
 export type BodyT = z.infer<typeof Body>;
 export type DelayT = z.infer<typeof DelaySpec>;
 

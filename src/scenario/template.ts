@@ -64,6 +64,16 @@ export const TEMPLATE_VARIABLES: readonly string[] = [...Object.keys(VARIABLES),
 
 const TOKEN = /\{\{\s*([A-Za-z][A-Za-z0-9.-]*)\s*\}\}/g;
 
+/**
+ * Messages are handled as latin1 strings (one char per octet). Scenario text
+ * is Unicode: its literal parts are turned into their UTF-8 octets (RFC 3261
+ * 25.1: TEXT-UTF8 in reason phrases and header text), while values taken from
+ * the request are already octets and are copied as they are.
+ */
+export function toWire(text: string): string {
+  return /^[\x00-\x7f]*$/.test(text) ? text : Buffer.from(text, "utf8").toString("latin1");
+}
+
 export interface Template {
   readonly source: string;
   render(ctx: TemplateContext): string;
@@ -88,7 +98,10 @@ function getterFor(name: string): Getter | undefined {
 
 /** Compiles a template, throwing TemplateError for an unknown variable or a stray "{{". */
 export function compileTemplate(source: string): Template {
-  if (!source.includes("{{")) return { source, render: () => source };
+  if (!source.includes("{{")) {
+    const wire = toWire(source);
+    return { source, render: () => wire };
+  }
   const parts: Array<string | Getter> = [];
   let last = 0;
   for (const m of source.matchAll(TOKEN)) {
@@ -103,8 +116,9 @@ export function compileTemplate(source: string): Template {
   if (literal.includes("{{")) {
     throw new TemplateError('unterminated or malformed "{{" in a template', "");
   }
+  const wireParts = parts.map((p) => (typeof p === "string" ? toWire(p) : p));
   return {
     source,
-    render: (ctx) => parts.map((p) => (typeof p === "string" ? p : p(ctx))).join(""),
+    render: (ctx) => wireParts.map((p) => (typeof p === "string" ? p : p(ctx))).join(""),
   };
 }

@@ -14,7 +14,11 @@ export interface OutgoingMessage {
 
 export function serialize(msg: OutgoingMessage): Buffer {
   let head = `${msg.startLine}\r\n`;
-  for (const h of msg.headers) head += `${h.name}: ${h.value}\r\n`;
+  // A header value never ends the line early (RFC 3261 7.3.1, 25.1): values
+  // built from request parts (percent-decoded users) or scenario text could
+  // otherwise inject header lines. Deliberately broken messages are made by
+  // the fault layer after serialisation, not here.
+  for (const h of msg.headers) head += `${h.name}: ${h.value.replace(/[\r\n\0]+/g, " ")}\r\n`;
   head += "\r\n";
   const headBuf = Buffer.from(head, "latin1");
   return msg.body.length === 0 ? headBuf : Buffer.concat([headBuf, msg.body]);

@@ -24,15 +24,47 @@ export interface StreamFramerOptions {
 }
 
 export class StreamFramer {
-  private buffer: Buffer = Buffer.alloc(0);
+  /** Received octets not yet framed: storage[start, end). Grows by doubling, so appends are amortised O(1). */
+  private storage: Buffer = Buffer.alloc(0);
+  private start = 0;
+  private end = 0;
   private dead = false;
+  /** How far the current head has been scanned for its end, so a slow sender costs O(n), not O(n^2). */
+  private scanned = 0;
 
   constructor(private readonly options: StreamFramerOptions) {}
+
+  private get buffer(): Buffer {
+    return this.storage.subarray(this.start, this.end);
+  }
+
+  /** Drops `n` framed octets from the front. */
+  private consume(n: number): void {
+    this.start += n;
+    this.scanned = 0;
+    if (this.start === this.end) {
+      this.start = 0;
+      this.end = 0;
+    }
+  }
+
+  private append(chunk: Buffer): void {
+    const used = this.end - this.start;
+    if (this.end + chunk.length > this.storage.length) {
+      const next = Buffer.allocUnsafe(Math.max(used + chunk.length, this.storage.length * 2, 4096));
+      this.storage.copy(next, 0, this.start, this.end);
+      this.storage = next;
+      this.start = 0;
+      this.end = used;
+    }
+    chunk.copy(this.storage, this.end);
+    this.end += chunk.length;
+  }
 
   /** Feeds bytes; returns the frames now complete. */
   push(chunk: Buffer): Frame[] {
     if (this.dead) return [];
-    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    this.append(chunk);
     const frames: Frame[] = [];
     for (;;) {
       const frame = this.next();
@@ -40,7 +72,9 @@ export class StreamFramer {
       frames.push(frame);
       if (frame.type === "fatal") {
         this.dead = true;
-        this.buffer = Buffer.alloc(0);
+        this.storage = Buffer.alloc(0);
+        this.start = 0;
+        this.end = 0;
         break;
       }
     }
@@ -48,22 +82,30 @@ export class StreamFramer {
   }
 
   private next(): Frame | undefined {
+    const buffer = this.buffer;
     let i = 0;
-    while (i < this.buffer.length && (this.buffer[i] === 0x0d || this.buffer[i] === 0x0a)) i++;
+    while (i < buffer.length && (buffer[i] === 0x0d || buffer[i] === 0x0a)) i++;
     if (i > 0) {
-      const ping = this.buffer.subarray(0, i).includes("\r\n\r\n");
-      this.buffer = this.buffer.subarray(i);
-      if (ping) return { type: "ping" };
+      // RFC 5626 3.5.1: CRLF CRLF is a keep-alive ping; lone CRLFs before a
+      // start line are ignored (RFC 3261 7.5).
+      const ping = buffer.subarray(0, i).includes("\r\n\r\n");
+      if (ping || i === buffer.length) {
+        this.consume(i);
+        return ping ? { type: "ping" } : undefined;
+      }
+      this.consume(i);
+      return this.next();
     }
-    if (this.buffer.length === 0) return undefined;
-    const boundary = findHeadBoundary(this.buffer);
+    if (buffer.length === 0) return undefined;
+    const boundary = findHeadBoundary(buffer, Math.max(0, this.scanned - 3));
     if (!boundary) {
-      if (this.buffer.length > this.options.maxMessageSize) {
+      this.scanned = buffer.length;
+      if (buffer.length > this.options.maxMessageSize) {
         return { type: "fatal", status: 513, detail: "message head is larger than the server accepts" };
       }
       return undefined;
     }
-    const head = this.buffer.toString("latin1", 0, boundary.headEnd);
+    const head = buffer.toString("latin1", 0, boundary.headEnd);
     const declared = contentLengthOf(head);
     if (typeof declared === "string") {
       const result = parseMessage(head, () => declared);
@@ -78,11 +120,11 @@ export class StreamFramer {
       const result = parseMessage(head, () => ({ status: 513, detail }));
       return { type: "fatal", status: 513, detail, result };
     }
-    if (this.buffer.length < total) return undefined;
-    const bytes = this.buffer.subarray(0, total);
-    const body = Buffer.from(this.buffer.subarray(boundary.bodyStart, total));
-    this.buffer = this.buffer.subarray(total);
-    return { type: "message", result: parseMessage(head, () => body), bytes: Buffer.from(bytes) };
+    if (buffer.length < total) return undefined;
+    const bytes = Buffer.from(buffer.subarray(0, total));
+    const body = Buffer.from(buffer.subarray(boundary.bodyStart, total));
+    this.consume(total);
+    return { type: "message", result: parseMessage(head, () => body), bytes };
   }
 }
 

@@ -18,6 +18,8 @@ export interface Clock {
   now(): number;
 }
 
+const MAX_TIMEOUT = 2 ** 31 - 1;
+
 export class Scheduler {
   private heap: Entry[] = [];
   private seq = 0;
@@ -25,7 +27,11 @@ export class Scheduler {
   private armedAt = Number.POSITIVE_INFINITY;
   private live = 0;
 
-  constructor(private readonly clock: Clock = { now: () => performance.now() }) {}
+  constructor(
+    private readonly clock: Clock = { now: () => performance.now() },
+    /** A timer callback threw: reported here; the scheduler and the process go on. */
+    private readonly onError: (err: unknown) => void = (err) => console.error(err),
+  ) {}
 
   get pending(): number {
     return this.live;
@@ -64,9 +70,7 @@ export class Scheduler {
       try {
         top.fn();
       } catch (err) {
-        queueMicrotask(() => {
-          throw err;
-        });
+        this.onError(err);
       }
     }
     this.arm();
@@ -97,7 +101,8 @@ export class Scheduler {
         this.armedAt = Number.POSITIVE_INFINITY;
         this.runDue();
       },
-      Math.max(0, top.at - this.clock.now()),
+      // setTimeout takes at most 2^31-1 ms; a later timer is re-armed when this fires.
+      Math.min(MAX_TIMEOUT, Math.max(0, top.at - this.clock.now())),
     );
   }
 

@@ -54,6 +54,19 @@ export class TransactionLayer {
     return this.transactions.size;
   }
 
+  /** Transactions still waiting for their final response (Trying or Proceeding). */
+  get unanswered(): number {
+    let n = 0;
+    for (const tx of this.transactions.values()) if (tx.state === "trying" || tx.state === "proceeding") n++;
+    return n;
+  }
+
+  /** Whether a request belongs to a transaction in flight (a retransmission, an ACK or a CANCEL). */
+  knows(request: ParsedRequest): boolean {
+    if (request.method === "ACK" || request.method === "CANCEL") return true;
+    return this.transactions.has(transactionKey(request, request.method));
+  }
+
   /** Hands a request to its transaction, or creates one (17.2.3). */
   receive(request: ParsedRequest, flow: Flow): void {
     if (request.method === "ACK") {
@@ -67,7 +80,7 @@ export class TransactionLayer {
       this.tu.onRetransmission?.(existing);
       return;
     }
-    const toTag = request.core.to.tag ?? newTag();
+    const toTag = request.core.to.tag || newTag();
     const tx =
       request.method === "INVITE"
         ? new InviteServerTransaction(id, request, flow, toTag, this.env, this.scheduler, this.timers)

@@ -28,7 +28,10 @@ export function annotateTopVia(headers: Headers, source: Endpoint): void {
   let annotated = top;
   if (wantsRport) annotated = annotated.replace(/;[ \t]*rport(?=[ \t]*(;|$))/i, `;rport=${source.port}`);
   // RFC 3581 4: with rport, "received" is added even when sent-by is the source address.
-  if ((differs || wantsRport) && !via.params.has("received")) {
+  if (differs || wantsRport) {
+    // 18.2.1: the server adds received with the source address; one the
+    // client put there itself (stale or spoofed) is replaced.
+    annotated = annotated.replace(/;[ \t]*received[ \t]*=[ \t]*[^;,]*/gi, "");
     annotated += `;received=${source.address}`;
   }
   values[0] = annotated;

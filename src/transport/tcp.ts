@@ -14,6 +14,8 @@ export interface TcpOptions {
 
 /** How long a `tcp: reset` fault waits after the answer before the RST. */
 export const RESET_AFTER_MS = 50;
+/** TCP connections idle this long are closed (RFC 5626 keep-alives are far more frequent). */
+const IDLE_TIMEOUT_MS = 10 * 60_000;
 
 export async function listenTcp(
   host: string,
@@ -39,6 +41,9 @@ export async function listenTcp(
     const id = nextId++;
     connections.set(id, socket);
     socket.setNoDelay(true);
+    // A connection that sends nothing for this long (a stalled or half-sent
+    // message, a forgotten client) is closed, so connections cannot pile up.
+    socket.setTimeout(IDLE_TIMEOUT_MS, () => socket.destroy());
     const framer = new StreamFramer({ maxMessageSize: options.maxMessageSize });
     const flow: Flow = {
       transport: "tcp",
@@ -47,7 +52,15 @@ export async function listenTcp(
       connectionId: id,
     };
     socket.on("data", (chunk) => {
-      for (const frame of framer.push(chunk)) {
+      let frames: ReturnType<StreamFramer["push"]>;
+      try {
+        frames = framer.push(chunk);
+      } catch {
+        // A framer bug must not take the listener down: drop this connection only.
+        socket.destroy();
+        return;
+      }
+      for (const frame of frames) {
         if (frame.type === "ping") {
           // RFC 5626 3.5.1: a CRLF CRLF ping is answered with a CRLF pong.
           if (!socket.destroyed) socket.write("\r\n");

@@ -33,8 +33,17 @@ export async function listenUdp(
       local: { address: info.address, port: info.port },
       remote: { address: rinfo.address, port: rinfo.port },
     };
-    const result = parseDatagram(data, options.maxMessageSize);
-    if (result.ok && result.message.kind === "request") annotateTopVia(result.message.headers, flow.remote);
+    let result: ReturnType<typeof parseDatagram>;
+    try {
+      result = parseDatagram(data, options.maxMessageSize);
+      if (result.ok && result.message.kind === "request") annotateTopVia(result.message.headers, flow.remote);
+    } catch (err) {
+      // A parser bug must not take the listener down: the datagram is reported as unparsable.
+      result = {
+        ok: false,
+        error: { status: 400, detail: `internal parser error: ${(err as Error).message}` },
+      };
+    }
     onMessage({ flow, bytes: data, result, receivedAt: Date.now() });
   });
   let closed = false;

@@ -52,6 +52,10 @@ export class DialogStore {
     unacknowledged: (dialog: Dialog) => void,
   ): Dialog {
     const key = dialogKey(callId, localTag, remoteTag);
+    // A second 2xx for the same dialog (re-INVITE before the first ACK):
+    // the old one's timers must not outlive it.
+    const existing = this.dialogs.get(key);
+    if (existing) this.end(existing);
     // Bounded: a client that never sends BYE must not grow memory for ever.
     if (this.dialogs.size >= MAX_DIALOGS) {
       const oldest = this.dialogs.values().next().value;
@@ -76,7 +80,7 @@ export class DialogStore {
     // SHOULD be terminated."
     dialog.giveUp = this.scheduler.schedule(64 * this.timers.t1, () => {
       dialog.retransmit?.cancel();
-      if (!dialog.confirmed) {
+      if (!dialog.confirmed && this.dialogs.get(key) === dialog) {
         this.dialogs.delete(key);
         unacknowledged(dialog);
       }

@@ -1,4 +1,5 @@
 /** What the UAS knows about itself when it writes a response: where it listens, what it implements. */
+import { networkInterfaces } from "node:os";
 import type { Flow, ListenerInfo, TransportName } from "../transport/types.js";
 import { formatHost } from "../transport/types.js";
 
@@ -48,8 +49,25 @@ export function localIdentity(
   if (advertise) host = advertise;
   else if (bound !== "0.0.0.0" && bound !== "::") host = bound;
   else if (requestUriHost && /^(\[[0-9a-fA-F:.]+\]|[0-9.]+)$/.test(requestUriHost)) host = requestUriHost;
-  else host = bound === "::" ? "::1" : "127.0.0.1";
+  else host = reachableAddress(flow.remote.address, bound === "::");
   return { host: formatHost(host.replace(/^\[|\]$/g, "")), port, transport: flow.transport };
+}
+
+/**
+ * On a wildcard listener with no IP in the Request-URI and no --advertise:
+ * loopback for a loopback peer, else this machine's first non-internal
+ * address of the peer's family (a remote client cannot reach our 127.0.0.1).
+ */
+function reachableAddress(remote: string, ipv6Listener: boolean): string {
+  const peer = remote.startsWith("::ffff:") ? remote.slice(7) : remote;
+  const v6 = peer.includes(":");
+  if (peer === "::1" || peer.startsWith("127.")) return v6 ? "::1" : "127.0.0.1";
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) {
+      if (!a.internal && (a.family === "IPv6") === v6 && !a.address.startsWith("fe80")) return a.address;
+    }
+  }
+  return v6 || ipv6Listener ? "::1" : "127.0.0.1";
 }
 
 export function localUri(id: LocalIdentity, user?: string): string {

@@ -35,6 +35,9 @@ export const DEFAULT_REGISTRAR: RegistrarOptions = {
   maxBindingsPerAor: 10,
 };
 
+/** Addresses-of-record kept at most (the least recently registered go first). */
+const MAX_AORS = 100_000;
+
 export class Registrar {
   private readonly aors = new Map<string, Binding[]>();
 
@@ -123,7 +126,12 @@ export class Registrar {
     }
     while (next.length > this.options.maxBindingsPerAor) next.shift();
     if (next.length === 0) this.aors.delete(aor);
-    else this.aors.set(aor, next);
+    else {
+      this.aors.delete(aor);
+      this.aors.set(aor, next);
+      // Bounded: AORs nobody refreshes are dropped oldest-first.
+      while (this.aors.size > MAX_AORS) this.aors.delete(this.aors.keys().next().value!);
+    }
     return { ok: true, bindings: next };
   }
 
@@ -139,6 +147,24 @@ export class Registrar {
   contactRows(bindings: readonly Binding[]): string[] {
     const now = this.now();
     return bindings.map((b) => `${b.contact};expires=${Math.max(0, Math.round((b.expiresAt - now) / 1000))}`);
+  }
+
+  /** Every address-of-record with its live bindings and seconds left. */
+  snapshot(): Array<{ aor: string; contacts: Array<{ uri: string; expires: number }> }> {
+    const now = this.now();
+    const out: Array<{ aor: string; contacts: Array<{ uri: string; expires: number }> }> = [];
+    for (const aor of [...this.aors.keys()]) {
+      const live = this.live(aor, now);
+      if (live.length === 0) continue;
+      out.push({
+        aor,
+        contacts: live.map((b) => ({
+          uri: b.uri,
+          expires: Math.max(0, Math.round((b.expiresAt - now) / 1000)),
+        })),
+      });
+    }
+    return out;
   }
 
   private live(aor: string, now: number): Binding[] {

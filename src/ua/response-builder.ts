@@ -16,6 +16,8 @@ export interface RequestLike {
   readonly method?: string;
   readonly headers: Headers;
   readonly requestUser?: string;
+  /** Whether the request's To has a tag, as parsed; when unknown (a failed parse) the raw text decides. */
+  readonly hasToTag?: boolean;
 }
 
 export interface ResponseSpec {
@@ -59,7 +61,8 @@ export function buildResponse(request: RequestLike, spec: ResponseSpec, ctx: Bui
   const info = lookupCode(status);
   const reason = sanitizeReasonPhrase(spec.reason ?? reasonPhrase(status)) || reasonPhrase(status);
   const out = new Headers();
-  const removed = new Set((spec.removeHeaders ?? []).map((n) => n.toLowerCase()));
+  // Canonical names, so compact forms ("l", "m") name the same headers.
+  const removed = new Set((spec.removeHeaders ?? []).map((n) => canonicalHeaderName(n).toLowerCase()));
   const overridden = new Set((spec.headers ?? []).map(([n]) => canonicalHeaderName(n)));
 
   // 8.2.6.2: "The From field of the response MUST equal the From header
@@ -71,8 +74,8 @@ export function buildResponse(request: RequestLike, spec: ResponseSpec, ctx: Bui
       // 8.2.6.2: "if the request contained no tag [in To], the UAS [...] MUST
       // add a tag to the To header field in the response (with the exception
       // of the 100 (Trying) response, in which a tag MAY be present)."
-      if (name === "To" && status !== 100 && !/;\s*tag\s*=/i.test(value))
-        out.append(name, `${value};tag=${ctx.toTag}`);
+      const tagged = request.hasToTag ?? /;\s*tag\s*=\s*[^;\s]/i.test(value.replace(/<[^>]*>|"[^"]*"/g, ""));
+      if (name === "To" && status !== 100 && !tagged) out.append(name, `${value};tag=${ctx.toTag}`);
       else out.append(name, value);
     }
   }

@@ -63,7 +63,11 @@ export function answerOffer(
   const sessionDirection = offer.direction;
   let accepted = 0;
   const media = offer.media.map((m, index) => {
-    const chosen = m.type === "audio" ? chooseCodec(m, codecs) : undefined;
+    // RFC 3264 6: a stream offered with port 0 is answered with port 0; RTP
+    // profiles with keys we cannot provide (SAVP: RFC 4568, DTLS-SRTP) are
+    // refused the same way rather than answered without them.
+    const usable = m.port !== 0 && !/SAVP/i.test(m.protocol);
+    const chosen = m.type === "audio" && usable ? chooseCodec(m, codecs) : undefined;
     const port = chosen ? mediaPort + 2 * index : 0;
     if (chosen) accepted++;
     const rtp = chosen ? [chosen.rtp, ...(chosen.dtmf ? [chosen.dtmf] : [])] : [];

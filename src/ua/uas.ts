@@ -55,6 +55,8 @@ export interface UasEvents {
   responded?(tx: ServerTransaction, built: BuiltResponse): void;
   terminated?(tx: ServerTransaction, reason: TerminationReason): void;
   ack?(ack: ParsedRequest, matched: "transaction" | "dialog" | "none"): void;
+  /** A retransmission of a request in flight arrived. */
+  retransmission?(tx: ServerTransaction): void;
 }
 
 interface PendingInvite {
@@ -131,6 +133,7 @@ export class UserAgentServer implements TransactionUser {
   }
 
   onRetransmission(tx: ServerTransaction): void {
+    this.events.retransmission?.(tx);
     const w = this.awaiting.get(tx.id);
     if (!w) return;
     w.remaining -= 1;
@@ -316,7 +319,7 @@ export class UserAgentServer implements TransactionUser {
     if (plans.some((p) => p.body === "sdp")) {
       // RFC 3261 21.4.7 / RFC 4475 3.3.15: when Accept rules out SDP, the
       // answer cannot be formulated: 406 with a Warning saying why.
-      if (!acceptsSdp(tx.request.headers.getAll("Accept"))) {
+      if (!acceptsSdp(tx.request.headers)) {
         this.send(tx, {
           status: 406,
           warning: "Accept does not include application/sdp; cannot send the session answer",
@@ -394,9 +397,14 @@ export class UserAgentServer implements TransactionUser {
       ...(plan.headers ? { headers: plan.headers } : {}),
       ...(plan.removeHeaders ? { removeHeaders: plan.removeHeaders } : {}),
     };
-    if (plan.body === "sdp" && sdp) spec.body = { contentType: "application/sdp", data: sdp };
-    else if (plan.body && plan.body !== "sdp") {
-      spec.body = { contentType: plan.body.contentType, data: Buffer.from(plan.body.content, "utf8") };
+    // RFC 3261 13.2.1 / RFC 6337 2.1: with no offer in the INVITE, the offer
+    // goes in the 2xx, never in an unreliable provisional response.
+    const offerInInvite = tx.request.body.length > 0;
+    if (plan.body === "sdp" && sdp && (plan.status >= 200 || offerInInvite)) {
+      spec.body = { contentType: "application/sdp", data: sdp };
+    } else if (plan.body && plan.body !== "sdp") {
+      // Template output is already octets (see scenario/template.ts toWire).
+      spec.body = { contentType: plan.body.contentType, data: Buffer.from(plan.body.content, "latin1") };
     }
     this.send(tx, spec, tx.toTag, fault);
   }
@@ -425,7 +433,12 @@ export class UserAgentServer implements TransactionUser {
     };
     const user = uriUser(req.uri);
     const built = buildResponse(
-      { method: req.method, headers: req.headers, ...(user !== undefined ? { requestUser: user } : {}) },
+      {
+        method: req.method,
+        headers: req.headers,
+        hasToTag: req.core.to.tag !== undefined && req.core.to.tag !== "",
+        ...(user !== undefined ? { requestUser: user } : {}),
+      },
       spec,
       ctx,
     );
@@ -464,7 +477,10 @@ function bodyIsSession(method: string): boolean {
 }
 
 // 20.1: an absent Accept means application/sdp; otherwise it must list it (or application/*, or any type).
-function acceptsSdp(accept: readonly string[]): boolean {
-  if (accept.length === 0) return true;
-  return accept.some((v) => /^\s*(application\/sdp|application\/\*|\*\/\*)\s*(;|$)/i.test(v));
+// An empty Accept means no body type is acceptable at all.
+function acceptsSdp(headers: ParsedRequest["headers"]): boolean {
+  if (!headers.has("Accept")) return true;
+  return headers
+    .getAll("Accept")
+    .some((v) => /^\s*(application\/sdp|application\/\*|\*\/\*)\s*(;|$)/i.test(v));
 }

@@ -35,7 +35,16 @@ export function parseViaParm(raw: string): Via {
   const rest = afterProto.slice(i).trim();
   if (rest === "") throw new HeaderParseError("Via", `Via has no sent-by in "${raw}"`);
   const semi = rest.indexOf(";");
-  const sentBy = (semi < 0 ? rest : rest.slice(0, semi)).replace(/[ \t]*:[ \t]*/, ":").trim();
+  // sent-by = host [ COLON port ]; LWS is allowed around the colon (25.1).
+  // Split at the colon by index: a regex here would backtrack on long runs of spaces.
+  const rawSentBy = (semi < 0 ? rest : rest.slice(0, semi)).trim();
+  const colon = rawSentBy.startsWith("[")
+    ? rawSentBy.indexOf(":", rawSentBy.indexOf("]"))
+    : rawSentBy.lastIndexOf(":");
+  const sentBy =
+    colon < 0
+      ? rawSentBy
+      : `${rawSentBy.slice(0, colon).trimEnd()}:${rawSentBy.slice(colon + 1).trimStart()}`;
   let hp: { host: string; port?: number };
   try {
     hp = parseHostPort(sentBy, "Via");
