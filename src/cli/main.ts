@@ -3,13 +3,17 @@
 import { Command, CommanderError, Option } from "commander";
 import { VERSION } from "../control/sipmock.js";
 import { printCodes } from "./codes.js";
+import { type CtlFlags, ctlJournal, ctlOverrides, ctlReset, ctlRespond, ctlScenario } from "./ctl.js";
 import {
+  adminOption,
   classOption,
   collect,
+  durationOption,
   headerOption,
   listenOption,
   logLevelOption,
   methodsOption,
+  nonNegativeIntOption,
   positiveIntOption,
   positiveMsOption,
   statusCodeOption,
@@ -52,7 +56,32 @@ function serverOptions(cmd: Command): Command {
         collect,
       ),
     )
-    .option("--watch", "reload the scenario files when they change (an invalid change is refused)");
+    .option("--watch", "reload the scenario files when they change (an invalid change is refused)")
+    .addOption(
+      new Option(
+        "--admin <[host:]port>",
+        "serve the admin HTTP API (loopback unless a host is given)",
+      ).argParser(adminOption),
+    )
+    .addOption(
+      new Option("--admin-token <token>", "require Authorization: Bearer TOKEN on the admin API").env(
+        "SIPMOCK_ADMIN_TOKEN",
+      ),
+    )
+    .option("--journal <file.jsonl>", "append every message to this JSONL file")
+    .option("--pcap <file.pcap>", "write every message to this pcap file (Wireshark, tshark, sngrep)")
+    .addOption(
+      new Option("--drain-timeout <ms>", "on SIGINT/SIGTERM, how long transactions in flight may finish")
+        .argParser(nonNegativeIntOption)
+        .default(2000),
+    )
+    .option("--until-expectations", "exit 0 once the scenario's expectations hold, 1 at --timeout")
+    .addOption(
+      new Option("--timeout <duration>", "with --until-expectations: how long to wait (default 60s)")
+        .argParser(durationOption)
+        .default(60_000, "60s"),
+    )
+    .option("--junit <file.xml>", "with --until-expectations: write the verdict as JUnit XML");
 }
 
 export function buildProgram(): Command {
@@ -106,6 +135,62 @@ export function buildProgram(): Command {
     .action((files: string[]) => {
       process.exitCode = runValidate(files);
     });
+
+  const ctl = program
+    .command("ctl")
+    .description("control a running server through its admin API (serve --admin PORT)")
+    .addOption(
+      new Option("--admin <url>", "the admin API").env("SIPMOCK_ADMIN_URL").default("http://127.0.0.1:8080"),
+    )
+    .addOption(
+      new Option("--token <token>", "bearer token (serve --admin-token)").env("SIPMOCK_ADMIN_TOKEN"),
+    );
+  const ctlFlags = (): CtlFlags => {
+    const o = ctl.opts<{ admin: string; token?: string }>();
+    return { admin: o.admin, ...(o.token ? { token: o.token } : {}) };
+  };
+  ctl
+    .command("respond")
+    .description("answer matching requests with CODE from now on (an override in front of the scenario)")
+    .argument("<code>", "response code 100..699", statusCodeOption)
+    .addOption(new Option("--times <n>", "only for the next N requests").argParser(positiveIntOption))
+    .addOption(
+      new Option("--method <list>", "comma-separated methods")
+        .argParser(methodsOption)
+        .default(["INVITE"], "INVITE"),
+    )
+    .option("--reason <text>", "reason phrase")
+    .addOption(new Option("--header <Name: value>", "header to add, repeatable").argParser(headerOption))
+    .action(
+      (
+        code: number,
+        o: { times?: number; method: string[]; reason?: string; header?: Array<[string, string]> },
+      ) => ctlRespond(ctlFlags(), code, o),
+    );
+  ctl
+    .command("journal")
+    .description("print the journal; --follow keeps printing new messages")
+    .option("--follow", "keep printing as messages arrive")
+    .option("--method <method>", "only this method (requests and their responses)")
+    .option("--call-id <id>", "only this call")
+    .option("--json", "one JSON object per line")
+    .action((o: { follow?: boolean; method?: string; callId?: string; json?: boolean }) =>
+      ctlJournal(ctlFlags(), o),
+    );
+  ctl
+    .command("reset")
+    .description("clear the journal, remove overrides, reset the scenario state")
+    .action(() => ctlReset(ctlFlags()));
+  ctl
+    .command("scenario")
+    .description("replace the running scenario with FILE (validated; the old one stays if it is invalid)")
+    .argument("<file>", "scenario YAML")
+    .action((file: string) => ctlScenario(ctlFlags(), file));
+  ctl
+    .command("overrides")
+    .description("list the overrides (--clear removes them)")
+    .option("--clear", "remove every override")
+    .action((o: { clear?: boolean }) => ctlOverrides(ctlFlags(), o.clear === true));
 
   program
     .command("codes")

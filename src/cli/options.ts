@@ -66,3 +66,26 @@ export function classOption(value: string): number {
   if (!/^[1-6]$/.test(value)) throw new InvalidArgumentError("expected a class from 1 to 6, e.g. --class 4");
   return Number(value);
 }
+
+/** --admin PORT or HOST:PORT (loopback unless a host is given). */
+export function adminOption(value: string): { host: string; port: number } {
+  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):)?(\d{1,5})$/.exec(value);
+  const port = Number(m?.[2]);
+  if (!m || port > 65535)
+    throw new InvalidArgumentError("expected PORT or HOST:PORT, e.g. --admin 8080 or --admin 127.0.0.1:8080");
+  return { host: (m[1] ?? "127.0.0.1").replace(/^\[|\]$/g, ""), port };
+}
+
+/** A duration: milliseconds, or "500ms", "30s", "2m". */
+export function durationOption(value: string): number {
+  if (/^\d+$/.test(value)) return Number(value);
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(value);
+  if (!m) throw new InvalidArgumentError('expected a duration such as "30s", "2m" or milliseconds');
+  const n = Number(m[1]);
+  return Math.round(m[2] === "ms" ? n : m[2] === "s" ? n * 1000 : n * 60_000);
+}
+
+export function nonNegativeIntOption(value: string): number {
+  if (!/^[0-9]+$/.test(value)) throw new InvalidArgumentError("expected a whole number, 0 or more");
+  return Number(value);
+}

@@ -1,9 +1,12 @@
 /** `sipmock serve` and `sipmock respond`: start the server, print the banner, stop cleanly on signals. */
-import { type FSWatcher, watch } from "node:fs";
+import { type FSWatcher, watch, writeFileSync } from "node:fs";
 import { isCatalogued } from "../catalog/index.js";
+import { type AdminServer, startAdmin } from "../control/admin.js";
+import { formatReport, junitXml } from "../control/expectations.js";
 import { createLogger, type Logger, type LogLevel } from "../control/logger.js";
 import { ListenError, type SipMock, startSipMock, VERSION } from "../control/sipmock.js";
 import { describeLoadError, type RespondOptions } from "../scenario/builtin.js";
+import { ScenarioEngine } from "../scenario/engine.js";
 import { ScenarioLoadError } from "../scenario/load.js";
 
 export interface ServeFlags {
@@ -20,6 +23,14 @@ export interface ServeFlags {
   maxMessageSize?: number;
   ringTimeout?: number;
   forceRport?: boolean;
+  admin?: { host: string; port: number };
+  adminToken?: string;
+  journal?: string;
+  pcap?: string;
+  drainTimeout?: number;
+  untilExpectations?: boolean;
+  timeout?: number;
+  junit?: string;
 }
 
 export async function runServer(flags: ServeFlags, respond?: RespondOptions): Promise<void> {
@@ -53,6 +64,8 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
       ...(flags.maxMessageSize ? { maxMessageSize: flags.maxMessageSize } : {}),
       ...(flags.ringTimeout ? { ringTimeoutMs: flags.ringTimeout } : {}),
       ...(flags.forceRport ? { forceRport: true } : {}),
+      ...(flags.journal ? { journalFile: flags.journal } : {}),
+      ...(flags.pcap ? { pcapFile: flags.pcap } : {}),
       logger,
     });
   } catch (e) {
@@ -80,21 +93,90 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
     ].join("\n"),
   );
   const watchers = flags.watch && flags.scenario?.length ? watchScenarios(mock, flags.scenario, logger) : [];
+  let admin: AdminServer | undefined;
+  if (flags.admin) {
+    try {
+      admin = await startAdmin(mock, {
+        ...flags.admin,
+        ...(flags.adminToken ? { token: flags.adminToken } : {}),
+      });
+    } catch (e) {
+      await mock.close();
+      process.stderr.write(
+        `sipmock: cannot serve the admin API on ${flags.admin.host}:${flags.admin.port}: ${(e as Error).message}\n`,
+      );
+      process.exit(1);
+    }
+    logger.warn(`sipmock: admin API on ${admin.url} (OpenAPI: ${admin.url}/__admin/openapi.json)`);
+  }
 
   let stopping = false;
-  const stop = (signal: string) => {
+  const stop = async (why: string, code: number) => {
     if (stopping) return;
     stopping = true;
     for (const w of watchers) w.close();
-    logger.warn(`sipmock: ${signal} received, shutting down`);
-    mock.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+    logger.warn(`sipmock: ${why}, shutting down`);
+    try {
+      await admin?.close();
+      // Graceful (issue: no message, journal entry or capture lost): no new
+      // requests, transactions in flight get --drain-timeout, captures flushed.
+      await mock.close(flags.drainTimeout ?? 2000);
+      process.exit(code);
+    } catch (e) {
+      process.stderr.write(`sipmock: shutdown failed: ${(e as Error).message}\n`);
+      process.exit(1);
+    }
   };
-  process.on("SIGINT", () => stop("SIGINT"));
-  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT received", 0));
+  process.on("SIGTERM", () => void stop("SIGTERM received", 0));
+  if (flags.untilExpectations) untilExpectations(mock, flags, logger, stop);
 }
+
+/** `--until-expectations`: the mock itself gives the CI verdict. */
+function untilExpectations(
+  mock: SipMock,
+  flags: ServeFlags,
+  logger: Logger,
+  stop: (why: string, code: number) => Promise<void>,
+): void {
+  const scenario = mock.scenario;
+  if (!(scenario instanceof ScenarioEngine) || scenario.expectations.length === 0) {
+    process.stderr.write(
+      "sipmock: --until-expectations needs a scenario with expectations: (see README: CI verdicts)\n",
+    );
+    void stop("no expectations", 2);
+    return;
+  }
+  const started = Date.now();
+  const finish = (ok: boolean) => {
+    const results = mock.checkExpectations();
+    const report = formatReport(results);
+    process.stderr.write(`${report}\n`);
+    if (flags.junit)
+      writeFileSync(flags.junit, junitXml(scenario.name, results, (Date.now() - started) / 1000));
+    void stop(ok ? "expectations met" : "expectations not met", ok ? 0 : 1);
+  };
+  const timeout = setTimeout(
+    () => finish(mock.checkExpectations().every((r) => r.ok)),
+    flags.timeout ?? 60_000,
+  );
+  let check: NodeJS.Timeout | undefined;
+  mock.journal.subscribe(() => {
+    clearTimeout(check);
+    // Settle first: "exactly one" must not pass just before a duplicate arrives.
+    check = setTimeout(() => {
+      if (mock.checkExpectations().every((r) => r.ok)) {
+        clearTimeout(timeout);
+        finish(true);
+      }
+    }, SETTLE_MS);
+  });
+  logger.warn(
+    `sipmock: waiting up to ${Math.round((flags.timeout ?? 60_000) / 1000)} s for ${scenario.expectations.length} expectation(s)`,
+  );
+}
+
+const SETTLE_MS = 500;
 
 /**
  * `serve --watch`: reload on change; an invalid file is reported and the

@@ -8,6 +8,7 @@ import { defaultScenarioSource, type RespondOptions, respondScenarioSource } fro
 import { DEFAULT_RING_TIMEOUT_MS } from "../scenario/dial-a-code.js";
 import { ScenarioEngine } from "../scenario/engine.js";
 import { loadScenarioFiles, parseScenario, ScenarioLoadError } from "../scenario/load.js";
+import { compileMatch } from "../scenario/matcher.js";
 import type { Scenario } from "../scenario/types.js";
 import type { ParsedRequest } from "../sip/message.js";
 import { Scheduler } from "../transaction/scheduler.js";
@@ -22,10 +23,27 @@ import { listenUdp } from "../transport/udp.js";
 import { type Capabilities, DEFAULT_CAPABILITIES, localIdentity } from "../ua/local-context.js";
 import { buildResponse } from "../ua/response-builder.js";
 import { type FaultWire, UserAgentServer } from "../ua/uas.js";
+import { VERSION } from "../version.js";
+import { JsonlSink } from "./capture/jsonl.js";
+import { PcapWriter } from "./capture/pcap.js";
+import { checkExpectations, type ExpectationResult } from "./expectations.js";
+import { type Call, describeMessage, Journal, type JournalEntry, type JournalFilter } from "./journal.js";
 import { createLogger, type Logger } from "./logger.js";
 import { type MessageSummary, summarizeOutgoing, summarizeParse } from "./message-summary.js";
+import { Metrics } from "./metrics.js";
+import { type OverrideInfo, Overrides } from "./overrides.js";
+import {
+  type CountExpectation,
+  checkPattern,
+  factsOf,
+  findRequests,
+  nearMisses,
+  type RequestPattern,
+  VerificationError,
+  verify,
+} from "./verify.js";
 
-export const VERSION = "0.1.0";
+export { VERSION } from "../version.js";
 
 export interface SipMockOptions {
   /** TRANSPORT:HOST:PORT values; default UDP and TCP on 0.0.0.0:5060. Port 0 picks a free port. */
@@ -51,6 +69,14 @@ export interface SipMockOptions {
   readonly ringTimeoutMs?: number;
   readonly realm?: string;
   readonly logger?: Logger;
+  /** How many journal entries are kept in memory (oldest dropped first). Default 10000. */
+  readonly journalSize?: number;
+  /** Append every message to this JSONL file. */
+  readonly journalFile?: string;
+  /** Write every message to this pcap file (LINKTYPE_RAW, synthesised IP/UDP/TCP). */
+  readonly pcapFile?: string;
+  /** On close, how long in-flight transactions may take to finish (ms). Default 0: stop at once. */
+  readonly drainMs?: number;
 }
 
 export type Direction = "in" | "out";
@@ -62,6 +88,8 @@ export interface MessageEvent {
   readonly summary: MessageSummary;
   readonly retransmission: boolean;
   readonly time: number;
+  /** The journal entry of this message. */
+  readonly entry: JournalEntry;
 }
 
 export interface SipMock {
@@ -82,10 +110,41 @@ export interface SipMock {
   setScenario(next: string | readonly string[] | Scenario): void;
   /** Scenario state, rule counters and sequences back to their start. */
   resetScenario(): void;
+  /** Every message in and out (bounded by journalSize). */
+  readonly journal: Journal;
+  /** Inbound requests matching a pattern (retransmissions excluded). */
+  requests(pattern?: RequestPattern): JournalEntry[];
+  /** Calls grouped by Call-ID. */
+  calls(filter?: JournalFilter): Call[];
+  /**
+   * Throws a VerificationError listing the closest requests unless the count
+   * holds (default: at least one).
+   */
+  verify(pattern: RequestPattern, count?: CountExpectation): JournalEntry[];
+  /** Resolves with the first request matching the pattern (already received or arriving within the timeout). */
+  waitFor(pattern: RequestPattern, options?: { timeout?: number }): Promise<JournalEntry>;
+  /**
+   * Puts a rule in front of the scenario: `action` holds rule keys (respond,
+   * headers, steps, fault...). Returns its id. Invalid ones throw OverrideError.
+   */
+  override(
+    pattern: RequestPattern | undefined,
+    action: Record<string, unknown>,
+    options?: { times?: number },
+  ): OverrideInfo;
+  readonly overrides: Overrides;
+  /** The scenario's expectations checked against the journal. */
+  checkExpectations(): ExpectationResult[];
+  /** Registrar bindings per address-of-record. */
+  registrations(): Array<{ aor: string; contacts: Array<{ uri: string; expires: number }> }>;
+  readonly metrics: Metrics;
+  /** Journal cleared, overrides removed, scenario state reset. */
+  reset(): void;
   /** Server transactions alive now (terminated ones are freed). */
   readonly activeTransactions: number;
   readonly activeDialogs: number;
-  close(): Promise<void>;
+  /** Stops: no new requests, in-flight transactions get `drainMs` to finish, captures flushed. */
+  close(drainMs?: number): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -97,14 +156,66 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     options.listen && options.listen.length > 0 ? options.listen : DEFAULT_LISTEN
   ).map(parseListenSpec);
   let scenario: Scenario = buildScenario(options.scenario, options.respond);
-  const scheduler = new Scheduler();
+  const withOverrides: Scenario = {
+    get name() {
+      return scenario.name;
+    },
+    decide: (facts) => overrides.decide(facts, scenario),
+    describe: () => scenario.describe(),
+  };
+  const scheduler = new Scheduler(undefined, (err) =>
+    logger.error(`internal error in a timer: ${(err as Error).stack ?? err}`),
+  );
   const capabilities: Capabilities = DEFAULT_CAPABILITIES;
   const server = options.serverHeader === false ? undefined : (options.serverHeader ?? `sipmock/${VERSION}`);
   const realm = options.realm ?? "sipmock";
   const subscribers = new Set<(event: MessageEvent) => void>();
-  const emit = (event: MessageEvent) => {
-    for (const s of subscribers) s(event);
+  const journal = new Journal(options.journalSize ?? 10_000);
+  const metrics = new Metrics();
+  const overrides = new Overrides();
+  const sinks: Array<{ write(e: JournalEntry): void; close(): void }> = [];
+  if (options.journalFile) sinks.push(new JsonlSink(options.journalFile));
+  if (options.pcapFile) sinks.push(new PcapWriter(options.pcapFile));
+  // Metrics and captures see an entry after its turn of the event loop, when
+  // it is complete (the rule that answered, whether it was a retransmission).
+  let pending: JournalEntry[] = [];
+  const drainPending = () => {
+    const batch = pending;
+    pending = [];
+    for (const e of batch) {
+      metrics.observe(e);
+      for (const sink of sinks) sink.write(e);
+    }
   };
+  journal.subscribe((e) => {
+    if (pending.push(e) === 1) setImmediate(drainPending);
+  });
+  const emit = (event: Omit<MessageEvent, "entry">): JournalEntry => {
+    const entry = journal.add({
+      time: new Date(event.time).toISOString(),
+      direction: event.direction,
+      transport: event.flow.transport,
+      local: event.flow.local,
+      // Responses over UDP go where 18.2.2 says (replyTo), which is not always the source.
+      remote: event.direction === "out" ? (event.flow.replyTo ?? event.flow.remote) : event.flow.remote,
+      raw: event.bytes.toString("latin1"),
+      ...describeMessage(event.bytes),
+      retransmission: event.retransmission,
+    });
+    const full = { ...event, entry };
+    for (const s of subscribers) {
+      try {
+        s(full);
+      } catch (err) {
+        // A subscriber's bug (a test's callback) must not break the server.
+        logger.error(`onMessage subscriber threw: ${(err as Error).stack ?? err}`);
+      }
+    }
+    return entry;
+  };
+  /** The inbound request being handled now, so the decision can name its rule in the journal. */
+  let current: JournalEntry | undefined;
+  let draining = false;
 
   const listeners: Listener[] = [];
   const listenerKey = (transport: string, port: number) => `${transport}:${port}`;
@@ -143,7 +254,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
 
   const uas = new UserAgentServer(
     {
-      scenario: () => scenario,
+      scenario: () => withOverrides,
       wire,
       capabilities,
       ...(server ? { server } : {}),
@@ -158,12 +269,21 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     {
       decided: (tx, decision) => {
         const callId = tx.request.core.callId;
+        if (current) journal.ruleFor(current, decision.rule);
+        if (decision.kind === "drop") metrics.fault("drop");
+        if (decision.kind === "respond" && decision.fault) {
+          for (const k of Object.keys(decision.fault)) metrics.fault(k);
+        }
         if (decision.kind === "drop")
           logger.info(`${stamp()} ${callId}: dropped by ${decision.rule} (fault)`);
         else logger.debug(`${stamp()} ${callId}: ${tx.request.method} answered by ${decision.rule}`);
       },
+      retransmission: () => {
+        if (current) (current as { retransmission: boolean }).retransmission = true;
+      },
       responded: (tx, built) => {
         if (built.omittedRequired.length > 0) {
+          metrics.fault("omitHeaders");
           logger.info(
             `${stamp()} ${tx.request.core.callId}: fault: ${built.status} sent without required ${built.omittedRequired.join(", ")}`,
           );
@@ -184,7 +304,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
   const onInbound = (msg: InboundMessage) => {
     const summary = summarizeParse(msg.result);
     logLine(logger, "in", msg.flow, summary, msg.bytes, false);
-    emit({
+    current = emit({
       direction: "in",
       flow: msg.flow,
       bytes: msg.bytes,
@@ -199,6 +319,8 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       logger.error(
         `internal error handling a message from ${peer(msg.flow)}: ${(err as Error).stack ?? err}`,
       );
+    } finally {
+      current = undefined;
     }
   };
 
@@ -211,6 +333,12 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
         return;
       }
       const request = result.message as ParsedRequest;
+      // Shutting down: requests of transactions in flight (retransmissions,
+      // ACK, CANCEL) are still handled; new ones are not taken.
+      if (draining && !layer.knows(request)) {
+        logger.debug(`${stamp()} shutting down: not taking ${request.method} from ${peer(flow)}`);
+        return;
+      }
       layer.receive(request, responseFlow(flow, request.core.via[0], options.forceRport));
       return;
     }
@@ -264,13 +392,20 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
   }
 
   let closed = false;
-  const close = async () => {
+  const close = async (drainMs = options.drainMs ?? 0) => {
     if (closed) return;
     closed = true;
+    // Graceful: stop taking new requests, let transactions in flight finish
+    // within the bound, then stop timers, flush captures, close sockets.
+    draining = true;
+    const until = Date.now() + drainMs;
+    while (layer.unanswered > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     uas.close();
     layer.terminateAll();
     scheduler.stop();
     await Promise.all(listeners.map((l) => l.close()));
+    drainPending();
+    for (const sink of sinks) sink.close();
   };
   const first = (transport?: TransportName) => {
     const l = transport ? listeners.find((x) => x.info.transport === transport) : listeners[0];
@@ -292,6 +427,65 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       subscribers.add(listener);
       return () => subscribers.delete(listener);
     },
+    journal,
+    metrics,
+    overrides,
+    requests(pattern = {}) {
+      return findRequests(journal, checkPattern(pattern));
+    },
+    calls(filter) {
+      return journal.calls(filter);
+    },
+    verify(pattern, count = {}) {
+      return verify(journal, checkPattern(pattern), count);
+    },
+    waitFor(pattern, { timeout = 5000 } = {}) {
+      const p = checkPattern(pattern);
+      const found = findRequests(journal, p)[0];
+      if (found) return Promise.resolve(found);
+      return new Promise<JournalEntry>((resolve, reject) => {
+        const test = compileMatch(p);
+        const timer = setTimeout(() => {
+          stop();
+          const lines = nearMisses(journal, p)
+            .slice(0, 3)
+            .map(
+              (m) =>
+                `  #${m.entry.id} ${m.entry.method} (Call-ID ${m.entry.callId}): ${m.differences.join("; ")}`,
+            );
+          reject(
+            new VerificationError(
+              `no request matching ${JSON.stringify(p)} within ${timeout} ms${lines.length ? `; closest:\n${lines.join("\n")}` : ""}`,
+            ),
+          );
+        }, timeout);
+        const stop = journal.subscribe((e) => {
+          if (e.retransmission) return;
+          const f = factsOf(e);
+          if (f && test(f)) {
+            clearTimeout(timer);
+            stop();
+            resolve(e);
+          }
+        });
+      });
+    },
+    override(pattern, action, opts = {}) {
+      const info = overrides.add(pattern, action, opts);
+      logger.info(`${stamp()} override ${info.id}: ${JSON.stringify(info.rule)}`);
+      return info;
+    },
+    checkExpectations() {
+      return checkExpectations(journal, scenario instanceof ScenarioEngine ? scenario.expectations : []);
+    },
+    registrations() {
+      return uas.registrar.snapshot();
+    },
+    reset() {
+      journal.clear();
+      overrides.clear();
+      if (scenario instanceof ScenarioEngine) scenario.reset();
+    },
     get scenario() {
       return scenario;
     },
@@ -312,7 +506,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       return uas.dialogs.size;
     },
     close,
-    [Symbol.asyncDispose]: close,
+    [Symbol.asyncDispose]: () => close(),
   };
 }
 

@@ -1,0 +1,128 @@
+/** `sipmock ctl ...`: talks to a running server's admin API. */
+import { readFileSync } from "node:fs";
+import type { JournalEntry } from "../control/journal.js";
+
+export interface CtlFlags {
+  admin: string;
+  token?: string;
+}
+
+export class CtlError extends Error {}
+
+async function call(flags: CtlFlags, method: string, path: string, body?: string, type = "application/json") {
+  let res: Response;
+  try {
+    res = await fetch(new URL(path, flags.admin), {
+      method,
+      headers: {
+        ...(flags.token ? { authorization: `Bearer ${flags.token}` } : {}),
+        ...(body !== undefined ? { "content-type": type } : {}),
+      },
+      ...(body !== undefined ? { body } : {}),
+    });
+  } catch (e) {
+    const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
+    throw new CtlError(
+      `cannot reach the admin API at ${flags.admin} (${cause}); start the server with --admin PORT`,
+    );
+  }
+  const text = await res.text();
+  if (!res.ok) {
+    let detail = text;
+    try {
+      const p = JSON.parse(text) as { title?: string; detail?: string };
+      detail = `${p.title ?? res.status}: ${p.detail ?? ""}`;
+    } catch {}
+    throw new CtlError(`${method} ${path}: ${detail.trim()}`);
+  }
+  return text === "" ? undefined : (JSON.parse(text) as unknown);
+}
+
+export async function ctlRespond(
+  flags: CtlFlags,
+  code: number,
+  o: { times?: number; method: string[]; reason?: string; header?: Array<[string, string]> },
+): Promise<void> {
+  const body = {
+    match: { method: o.method.length === 1 ? o.method[0] : o.method },
+    respond: code,
+    ...(o.reason !== undefined ? { reason: o.reason } : {}),
+    ...(o.header?.length ? { headers: Object.fromEntries(o.header) } : {}),
+    ...(o.times !== undefined ? { times: o.times } : {}),
+  };
+  const r = (await call(flags, "POST", "/__admin/overrides", JSON.stringify(body))) as { id: string };
+  process.stdout.write(
+    `override ${r.id}: ${o.method.join(",")} -> ${code}${o.times !== undefined ? ` (${o.times} time${o.times === 1 ? "" : "s"})` : ""}\n`,
+  );
+}
+
+export async function ctlReset(flags: CtlFlags): Promise<void> {
+  await call(flags, "POST", "/__admin/reset");
+  process.stdout.write("journal cleared, overrides removed, scenario reset\n");
+}
+
+export async function ctlScenario(flags: CtlFlags, file: string): Promise<void> {
+  const r = (await call(
+    flags,
+    "PUT",
+    "/__admin/scenario",
+    readFileSync(file, "utf8"),
+    "application/yaml",
+  )) as {
+    name: string;
+  };
+  process.stdout.write(`scenario now: ${r.name}\n`);
+}
+
+export async function ctlOverrides(flags: CtlFlags, clear: boolean): Promise<void> {
+  if (clear) {
+    await call(flags, "DELETE", "/__admin/overrides");
+    process.stdout.write("overrides removed\n");
+    return;
+  }
+  const list = (await call(flags, "GET", "/__admin/overrides")) as Array<{
+    id: string;
+    rule: unknown;
+    applied: number;
+    remaining?: number;
+  }>;
+  for (const o of list) {
+    process.stdout.write(
+      `${o.id} applied ${o.applied}${o.remaining !== undefined ? `, ${o.remaining} left` : ""}: ${JSON.stringify(o.rule)}\n`,
+    );
+  }
+}
+
+function line(e: JournalEntry): string {
+  const what = e.kind === "response" ? `${e.status} ${e.reason}` : (e.method ?? "(unparsable)");
+  const arrow = e.direction === "in" ? "<-" : "->";
+  return `${e.time} ${arrow} ${e.transport}:${e.remote.address}:${e.remote.port} ${what}${e.callId ? ` ${e.callId}` : ""}${e.rule ? ` [${e.rule}]` : ""}${e.retransmission ? " (retransmission)" : ""}`;
+}
+
+export async function ctlJournal(
+  flags: CtlFlags,
+  o: { follow?: boolean; method?: string; callId?: string; json?: boolean; interval?: number },
+): Promise<void> {
+  let sinceId = 0;
+  const query = () => {
+    const q = new URLSearchParams();
+    if (o.method) q.set("method", o.method);
+    if (o.callId) q.set("callId", o.callId);
+    if (sinceId > 0) q.set("sinceId", String(sinceId));
+    const s = q.toString();
+    return `/__admin/journal${s ? `?${s}` : ""}`;
+  };
+  const print = async () => {
+    const entries = (await call(flags, "GET", query())) as JournalEntry[];
+    for (const e of entries) {
+      process.stdout.write(`${o.json ? JSON.stringify(e) : line(e)}\n`);
+      sinceId = Math.max(sinceId, e.id);
+    }
+  };
+  await print();
+  if (!o.follow) return;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, o.interval ?? 500));
+    await print();
+  }
+}

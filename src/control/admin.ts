@@ -1,0 +1,361 @@
+/**
+ * The admin HTTP API (`serve --admin 127.0.0.1:8080`): health, journal,
+ * calls, scenario get/replace/reset, overrides, registrations, Prometheus
+ * metrics and its own OpenAPI document. Loopback by default, optional bearer
+ * token; errors are RFC 9457 problem details.
+ */
+import { timingSafeEqual } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { parse as parseYaml } from "yaml";
+import { ScenarioEngine } from "../scenario/engine.js";
+import { ScenarioLoadError } from "../scenario/load.js";
+import type { JournalFilter } from "./journal.js";
+import { OPENAPI } from "./openapi.js";
+import { OverrideError } from "./overrides.js";
+import type { SipMock } from "./sipmock.js";
+import { PatternError, VerificationError } from "./verify.js";
+
+export interface AdminOptions {
+  readonly host?: string;
+  readonly port: number;
+  /** Require `Authorization: Bearer TOKEN` on every call but /__admin/health. */
+  readonly token?: string;
+}
+
+export interface AdminServer {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    detail: string,
+    readonly extra: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail);
+  }
+}
+
+/** Paths that need no token. */
+const PUBLIC = new Set(["/__admin/health", "/__admin/openapi.json"]);
+
+const MAX_BODY = 1024 * 1024;
+
+export async function startAdmin(mock: SipMock, options: AdminOptions): Promise<AdminServer> {
+  const host = options.host ?? "127.0.0.1";
+  /** The YAML last PUT, shown by GET /__admin/scenario. */
+  const state: { source?: string } = {};
+  const server: Server = createServer((req, res) => {
+    handle(mock, options, state, req, res).catch((e: unknown) => sendError(res, e));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const h = addr.address.includes(":") ? `[${addr.address}]` : addr.address;
+  return {
+    url: `http://${h}:${addr.port}`,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function handle(
+  mock: SipMock,
+  options: AdminOptions,
+  state: { source?: string },
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const url = new URL(req.url ?? "/", "http://admin");
+  const path = url.pathname.replace(/\/+$/, "") || "/";
+  const method = req.method ?? "GET";
+  if (options.token && !PUBLIC.has(path) && !authorized(req, options.token)) {
+    // RFC 9110 11.6.1 / RFC 6750 3: a 401 names the scheme it wants.
+    throw new HttpProblem(
+      401,
+      "Unauthorized",
+      "send Authorization: Bearer <token> (serve --admin-token)",
+      {},
+      {
+        "www-authenticate": 'Bearer realm="sipmock"',
+      },
+    );
+  }
+  const route = `${method} ${path.replace(/^\/__admin\/overrides\/[^/]+$/, "/__admin/overrides/{id}")}`;
+  switch (route) {
+    case "GET /__admin/health":
+      return json(res, 200, {
+        status: "ok",
+        listeners: mock.listeners,
+        transactions: mock.activeTransactions,
+        dialogs: mock.activeDialogs,
+      });
+    case "GET /__admin/journal":
+      return json(res, 200, mock.journal.entries(journalFilter(url)));
+    case "DELETE /__admin/journal":
+      mock.journal.clear();
+      return empty(res);
+    case "GET /__admin/calls":
+      return json(
+        res,
+        200,
+        mock.calls(journalFilter(url)).map(({ entries, ...call }) => ({
+          ...call,
+          entries: entries.map((e) => e.id),
+        })),
+      );
+    case "POST /__admin/verify": {
+      const body = (await readObject(req)) as {
+        match?: unknown;
+        times?: number;
+        atLeast?: number;
+        atMost?: number;
+      };
+      for (const k of ["times", "atLeast", "atMost"] as const) {
+        const v = body[k];
+        if (v !== undefined && (typeof v !== "number" || !Number.isInteger(v) || v < 0)) {
+          throw new HttpProblem(400, "Invalid verification", `${k} must be a whole number, 0 or more`);
+        }
+      }
+      try {
+        const found = mock.verify(body.match as never, pick(body, ["times", "atLeast", "atMost"]));
+        return json(res, 200, { ok: true, received: found.length });
+      } catch (e) {
+        if (e instanceof VerificationError) throw new HttpProblem(409, "Verification failed", e.message);
+        if (e instanceof PatternError) throw new HttpProblem(400, "Invalid pattern", e.message);
+        throw e;
+      }
+    }
+    case "GET /__admin/scenario": {
+      const s = mock.scenario;
+      return json(res, 200, {
+        name: s.name,
+        ...(s instanceof ScenarioEngine
+          ? { state: s.getState(), rules: s.status(), expectations: s.expectations }
+          : {}),
+        ...(state.source !== undefined ? { source: state.source } : {}),
+      });
+    }
+    case "PUT /__admin/scenario": {
+      const text = await readText(req);
+      const yamlText = isJson(req) ? jsonToYaml(text) : text;
+      try {
+        mock.setScenario(yamlText.includes("\n") ? yamlText : `${yamlText}\n`);
+      } catch (e) {
+        if (e instanceof ScenarioLoadError) {
+          throw new HttpProblem(400, "Invalid scenario", e.message, {
+            problems: e.problems,
+          });
+        }
+        throw e;
+      }
+      state.source = yamlText;
+      return json(res, 200, { name: mock.scenario.name });
+    }
+    case "POST /__admin/scenario/reset":
+      mock.resetScenario();
+      return empty(res);
+    case "GET /__admin/expectations":
+      return json(res, 200, mock.checkExpectations());
+    case "GET /__admin/overrides":
+      return json(res, 200, mock.overrides.all());
+    case "POST /__admin/overrides": {
+      const body = await readObject(req);
+      const { match, times, ...action } = body;
+      if (times !== undefined && (typeof times !== "number" || !Number.isInteger(times) || times < 1)) {
+        throw new HttpProblem(400, "Invalid override", "times must be a positive integer");
+      }
+      try {
+        return json(res, 201, mock.override(match as never, action, times === undefined ? {} : { times }));
+      } catch (e) {
+        if (e instanceof OverrideError || e instanceof PatternError)
+          throw new HttpProblem(400, "Invalid override", e.message);
+        throw e;
+      }
+    }
+    case "DELETE /__admin/overrides":
+      mock.overrides.clear();
+      return empty(res);
+    case "DELETE /__admin/overrides/{id}": {
+      const id = decodeURIComponent(path.split("/").pop()!);
+      if (!mock.overrides.delete(id)) throw new HttpProblem(404, "Not Found", `no override ${id}`);
+      return empty(res);
+    }
+    case "GET /__admin/registrations":
+      return json(res, 200, mock.registrations());
+    case "POST /__admin/reset":
+      mock.reset();
+      return empty(res);
+    case "GET /metrics":
+      res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+      res.end(
+        mock.metrics.render({
+          transactions: mock.activeTransactions,
+          dialogs: mock.activeDialogs,
+          journalEntries: mock.journal.size,
+          overrides: mock.overrides.size,
+        }),
+      );
+      return;
+    case "GET /__admin/openapi.json":
+      return json(res, 200, OPENAPI);
+    default: {
+      const documented = Object.entries(OPENAPI.paths).find(([p]) =>
+        new RegExp(`^${p.replace(/\{[^}]+\}/g, "[^/]+")}$`).test(path),
+      );
+      if (documented) {
+        // RFC 9110 15.5.6: a 405 lists the methods the resource allows.
+        const allow = Object.keys(documented[1])
+          .map((m) => m.toUpperCase())
+          .sort()
+          .join(", ");
+        throw new HttpProblem(
+          405,
+          "Method Not Allowed",
+          `${method} is not allowed on ${path} (allowed: ${allow})`,
+          {},
+          { allow },
+        );
+      }
+      throw new HttpProblem(
+        404,
+        "Not Found",
+        `no such endpoint: ${method} ${path} (see /__admin/openapi.json)`,
+      );
+    }
+  }
+}
+
+function authorized(req: IncomingMessage, token: string): boolean {
+  const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? "");
+  if (!m) return false;
+  const a = Buffer.from(m[1]!);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function journalFilter(url: URL): JournalFilter {
+  const q = url.searchParams;
+  const num = (name: string) => {
+    const v = q.get(name);
+    if (v === null) return undefined;
+    if (!/^\d+$/.test(v)) throw new HttpProblem(400, "Bad query", `${name} must be an integer, got "${v}"`);
+    return Number(v);
+  };
+  const since = q.get("since");
+  if (since !== null && Number.isNaN(Date.parse(since)) && !/^\d+$/.test(since)) {
+    throw new HttpProblem(
+      400,
+      "Bad query",
+      `since must be an ISO time or epoch milliseconds, got "${since}"`,
+    );
+  }
+  const direction = q.get("direction");
+  if (direction !== null && direction !== "in" && direction !== "out") {
+    throw new HttpProblem(400, "Bad query", 'direction must be "in" or "out"');
+  }
+  const code = num("code");
+  const sinceId = num("sinceId");
+  return {
+    ...(q.get("method") ? { method: q.get("method")! } : {}),
+    ...(code !== undefined ? { status: code } : {}),
+    ...(q.get("callId") ? { callId: q.get("callId")! } : {}),
+    ...(sinceId !== undefined ? { sinceId } : {}),
+    ...(since !== null ? { since: /^\d+$/.test(since) ? Number(since) : since } : {}),
+    ...(direction ? { direction } : {}),
+  };
+}
+
+function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}
+
+function isJson(req: IncomingMessage): boolean {
+  return /^application\/(.+\+)?json/i.test(req.headers["content-type"] ?? "");
+}
+
+function jsonToYaml(text: string): string {
+  try {
+    // JSON is YAML: a scenario as JSON parses the same; only check it is JSON.
+    JSON.parse(text);
+    return text.includes("\n") ? text : `${text}\n`;
+  } catch (e) {
+    throw new HttpProblem(400, "Invalid JSON", (e as Error).message);
+  }
+}
+
+async function readText(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) {
+      // The rest of the body is not read: the connection cannot be reused.
+      throw new HttpProblem(
+        413,
+        "Payload Too Large",
+        `the body is larger than ${MAX_BODY} octets`,
+        {},
+        { connection: "close" },
+      );
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** A JSON (or YAML) object body; anything else is a 400. */
+async function readObject(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const v = await readJson(req);
+  if (v === null || typeof v !== "object" || Array.isArray(v)) {
+    throw new HttpProblem(400, "Invalid body", "the body must be a JSON object");
+  }
+  return v as Record<string, unknown>;
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const text = await readText(req);
+  if (text.trim() === "") return {};
+  try {
+    return isJson(req) ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    throw new HttpProblem(400, "Invalid body", `not valid JSON or YAML: ${(e as Error).message}`);
+  }
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8" });
+  res.end(`${JSON.stringify(body, null, 2)}\n`);
+}
+
+function empty(res: ServerResponse): void {
+  res.writeHead(204);
+  res.end();
+}
+
+function sendError(res: ServerResponse, e: unknown): void {
+  const p =
+    e instanceof HttpProblem
+      ? e
+      : new HttpProblem(500, "Internal Server Error", e instanceof Error ? e.message : String(e));
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.writeHead(p.status, { "content-type": "application/problem+json; charset=utf-8", ...p.headers });
+  res.end(
+    `${JSON.stringify({ type: "about:blank", title: p.title, status: p.status, detail: p.message, ...p.extra }, null, 2)}\n`,
+  );
+  if (p.headers.connection === "close") res.once("finish", () => res.socket?.destroy());
+}

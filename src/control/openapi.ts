@@ -1,0 +1,238 @@
+/** The OpenAPI 3.1 description of the admin HTTP API, served at /__admin/openapi.json. */
+import { VERSION } from "../version.js";
+
+const problem = {
+  description: "An error, as RFC 9457 problem details",
+  content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
+};
+const ok = (description: string, schema: object = { type: "object" }) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+const noContent = { description: "Done" };
+const journalQuery = [
+  {
+    name: "method",
+    in: "query",
+    schema: { type: "string" },
+    description: "Requests of this method and their responses",
+  },
+  { name: "code", in: "query", schema: { type: "integer" }, description: "Responses with this status code" },
+  { name: "callId", in: "query", schema: { type: "string" } },
+  { name: "direction", in: "query", schema: { type: "string", enum: ["in", "out"] } },
+  { name: "since", in: "query", schema: { type: "string" }, description: "ISO time or epoch milliseconds" },
+  {
+    name: "sinceId",
+    in: "query",
+    schema: { type: "integer" },
+    description: "Entries after this id (for following)",
+  },
+];
+
+const DOC = {
+  openapi: "3.1.0",
+  info: {
+    title: "sipmock admin API",
+    version: VERSION,
+    description:
+      "Control a running sipmock: journal, calls, scenario, overrides, registrations, metrics. Every call but /__admin/health needs `Authorization: Bearer TOKEN` when the server was started with --admin-token.",
+  },
+  components: {
+    securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
+    schemas: {
+      Problem: {
+        type: "object",
+        required: ["title", "status", "detail"],
+        properties: {
+          type: { type: "string" },
+          title: { type: "string" },
+          status: { type: "integer" },
+          detail: { type: "string" },
+          problems: { type: "array", items: { type: "object" } },
+        },
+      },
+      JournalEntry: {
+        type: "object",
+        required: [
+          "id",
+          "time",
+          "direction",
+          "transport",
+          "local",
+          "remote",
+          "raw",
+          "kind",
+          "retransmission",
+        ],
+        properties: {
+          id: { type: "integer" },
+          time: { type: "string", format: "date-time" },
+          direction: { type: "string", enum: ["in", "out"] },
+          transport: { type: "string", enum: ["udp", "tcp"] },
+          local: { type: "object" },
+          remote: { type: "object" },
+          raw: { type: "string" },
+          kind: { type: "string", enum: ["request", "response", "unparsable"] },
+          method: { type: "string" },
+          status: { type: "integer" },
+          reason: { type: "string" },
+          callId: { type: "string" },
+          cseq: { type: "string" },
+          from: { type: "string" },
+          to: { type: "string" },
+          transaction: { type: "string" },
+          dialog: { type: "string" },
+          rule: { type: "string" },
+          retransmission: { type: "boolean" },
+        },
+      },
+      Override: {
+        type: "object",
+        description:
+          "A scenario rule (see schema/scenario.schema.json, Rule) put in front of the scenario: match plus one action (respond, headers, steps, fault...), and times.",
+        properties: {
+          match: { type: "object" },
+          respond: { type: "integer" },
+          times: { type: "integer", minimum: 1 },
+        },
+      },
+    },
+  },
+  security: [{ bearer: [] }],
+  paths: {
+    "/__admin/health": {
+      get: { summary: "Liveness and listeners", security: [], responses: { "200": ok("Running") } },
+    },
+    "/__admin/journal": {
+      get: {
+        summary: "Journal entries, filtered",
+        parameters: journalQuery,
+        responses: {
+          "200": ok("Entries, oldest first", {
+            type: "array",
+            items: { $ref: "#/components/schemas/JournalEntry" },
+          }),
+          "400": problem,
+        },
+      },
+      delete: { summary: "Clear the journal", responses: { "204": noContent } },
+    },
+    "/__admin/calls": {
+      get: {
+        summary: "Messages grouped by Call-ID",
+        parameters: journalQuery,
+        responses: { "200": ok("Calls", { type: "array" }), "400": problem },
+      },
+    },
+    "/__admin/verify": {
+      post: {
+        summary: "Verify a count of requests matching a pattern",
+        requestBody: {
+          content: {
+            "application/json": {
+              schema: {
+                type: "object",
+                properties: {
+                  match: { type: "object" },
+                  times: { type: "integer" },
+                  atLeast: { type: "integer" },
+                  atMost: { type: "integer" },
+                },
+              },
+            },
+          },
+        },
+        responses: { "200": ok("The count holds"), "409": problem, "400": problem },
+      },
+    },
+    "/__admin/scenario": {
+      get: {
+        summary: "The scenario: name, state, rules with counts, expectations",
+        responses: { "200": ok("Scenario") },
+      },
+      put: {
+        summary:
+          "Replace the scenario (YAML or JSON); validated and swapped atomically, the old one kept when invalid",
+        requestBody: {
+          content: {
+            "application/yaml": { schema: { type: "string" } },
+            "application/json": { schema: { type: "object" } },
+          },
+        },
+        responses: { "200": ok("Swapped"), "400": problem },
+      },
+    },
+    "/__admin/scenario/reset": {
+      post: {
+        summary: "Scenario state, rule counters and sequences back to start",
+        responses: { "204": noContent },
+      },
+    },
+    "/__admin/expectations": {
+      get: {
+        summary: "The scenario's expectations checked against the journal",
+        responses: { "200": ok("Results", { type: "array" }) },
+      },
+    },
+    "/__admin/overrides": {
+      get: { summary: "Overrides, newest first", responses: { "200": ok("Overrides", { type: "array" }) } },
+      post: {
+        summary: "Add an override",
+        requestBody: {
+          content: { "application/json": { schema: { $ref: "#/components/schemas/Override" } } },
+        },
+        responses: { "201": ok("Added"), "400": problem },
+      },
+      delete: { summary: "Remove every override", responses: { "204": noContent } },
+    },
+    "/__admin/overrides/{id}": {
+      delete: {
+        summary: "Remove one override",
+        parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+        responses: { "204": noContent, "404": problem },
+      },
+    },
+    "/__admin/registrations": {
+      get: {
+        summary: "Registrar bindings per address-of-record",
+        responses: { "200": ok("Bindings", { type: "array" }) },
+      },
+    },
+    "/__admin/reset": {
+      post: {
+        summary: "Clear the journal and overrides, reset the scenario",
+        responses: { "204": noContent },
+      },
+    },
+    "/__admin/openapi.json": {
+      get: { summary: "This document", security: [], responses: { "200": ok("OpenAPI 3.1") } },
+    },
+    "/metrics": {
+      get: {
+        summary: "Prometheus metrics",
+        responses: {
+          "200": {
+            description: "Text exposition format",
+            content: { "text/plain": { schema: { type: "string" } } },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+type Operation = { security?: readonly unknown[]; requestBody?: unknown; responses: Record<string, unknown> };
+
+/** Every operation that needs the token documents its 401; those with a body, the 413. */
+function complete(doc: typeof DOC) {
+  const paths = JSON.parse(JSON.stringify(doc.paths)) as Record<string, Record<string, Operation>>;
+  for (const ops of Object.values(paths)) {
+    for (const op of Object.values(ops)) {
+      if (!(op.security && op.security.length === 0)) op.responses["401"] = problem;
+      if (op.requestBody) op.responses["413"] = problem;
+    }
+  }
+  return { ...doc, paths };
+}
+
+export const OPENAPI = complete(DOC);

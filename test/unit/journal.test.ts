@@ -1,0 +1,205 @@
+/**
+ * The journal, verification with near misses, expectations and their JUnit
+ * report, on real message bytes.
+ */
+import { describe, expect, it } from "vitest";
+import { checkExpectations, formatReport, junitXml } from "../../src/control/expectations.js";
+import { describeMessage, Journal, type JournalEntry } from "../../src/control/journal.js";
+import { checkPattern, PatternError, VerificationError, verify } from "../../src/control/verify.js";
+
+const local = { address: "127.0.0.1", port: 5060 };
+const remote = { address: "192.0.2.7", port: 5070 };
+
+function request(
+  method: string,
+  user: string,
+  o: { callId?: string; branch?: string; extra?: string[]; from?: string } = {},
+): string {
+  return [
+    `${method} sip:${user}@127.0.0.1 SIP/2.0`,
+    `Via: SIP/2.0/UDP 192.0.2.7:5070;branch=${o.branch ?? `z9hG4bK-${method}-${user}`}`,
+    "Max-Forwards: 70",
+    `From: ${o.from ?? "<sip:alice@example.test>"};tag=a1`,
+    `To: <sip:${user}@127.0.0.1>`,
+    `Call-ID: ${o.callId ?? "call-1"}`,
+    `CSeq: 1 ${method}`,
+    ...(o.extra ?? []),
+    "Content-Length: 0",
+    "",
+    "",
+  ].join("\r\n");
+}
+
+function add(
+  j: Journal,
+  direction: "in" | "out",
+  raw: string,
+  time = "2026-11-26T10:00:00.000Z",
+  retransmission = false,
+): JournalEntry {
+  return j.add({
+    time,
+    direction,
+    transport: "udp",
+    local,
+    remote,
+    raw,
+    ...describeMessage(Buffer.from(raw, "latin1")),
+    retransmission,
+  });
+}
+
+describe("journal entries", () => {
+  it("summarise requests and responses with transaction and dialog", () => {
+    const req = describeMessage(Buffer.from(request("INVITE", "486", { branch: "z9hG4bK-x" }), "latin1"));
+    expect(req).toEqual({
+      kind: "request",
+      method: "INVITE",
+      callId: "call-1",
+      cseq: "1 INVITE",
+      from: "<sip:alice@example.test>;tag=a1",
+      to: "<sip:486@127.0.0.1>",
+      transaction: "z9hG4bK-x/INVITE",
+    });
+    const res = describeMessage(
+      Buffer.from(
+        "SIP/2.0 486 Busy Here\r\nVia: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bK-x\r\nFrom: <sip:alice@example.test>;tag=a1\r\nTo: <sip:486@127.0.0.1>;tag=m9\r\nCall-ID: call-1\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+        "latin1",
+      ),
+    );
+    expect(res).toMatchObject({
+      kind: "response",
+      status: 486,
+      reason: "Busy Here",
+      transaction: "z9hG4bK-x/INVITE",
+      dialog: "call-1;a1;m9",
+    });
+    expect(describeMessage(Buffer.from(request("ACK", "486", { branch: "z9hG4bK-x" }))).transaction).toBe(
+      "z9hG4bK-x/INVITE",
+    );
+    expect(describeMessage(Buffer.from("\x00\x01garbage")).kind).toBe("unparsable");
+  });
+
+  it("carries the rule of a request to the responses of its transaction", () => {
+    const j = new Journal();
+    const inv = add(j, "in", request("INVITE", "486", { branch: "z9hG4bK-r" }));
+    j.ruleFor(inv, "busy rule 1");
+    const res = add(
+      j,
+      "out",
+      `SIP/2.0 486 Busy Here\r\nVia: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bK-r\r\nCall-ID: call-1\r\nCSeq: 1 INVITE\r\n\r\n`,
+    );
+    expect(res.rule).toBe("busy rule 1");
+  });
+
+  it("filters, groups by Call-ID and stays bounded", () => {
+    const j = new Journal(3);
+    add(j, "in", request("OPTIONS", "a", { callId: "c1" }), "2026-11-26T10:00:00.000Z");
+    add(j, "in", request("INVITE", "b", { callId: "c2" }), "2026-11-26T10:00:01.000Z");
+    add(j, "out", "SIP/2.0 100 Trying\r\nCall-ID: c2\r\nCSeq: 1 INVITE\r\n\r\n", "2026-11-26T10:00:01.100Z");
+    add(j, "out", "SIP/2.0 200 OK\r\nCall-ID: c2\r\nCSeq: 1 INVITE\r\n\r\n", "2026-11-26T10:00:02.000Z");
+    expect(j.size).toBe(3);
+    expect(j.entries().map((e) => e.id)).toEqual([2, 3, 4]);
+    expect(j.entries({ method: "INVITE" }).map((e) => e.id)).toEqual([2, 3, 4]);
+    expect(j.entries({ status: 200 }).map((e) => e.id)).toEqual([4]);
+    expect(j.entries({ since: "2026-11-26T10:00:01.050Z" }).map((e) => e.id)).toEqual([3, 4]);
+    expect(j.entries({ sinceId: 3 }).map((e) => e.id)).toEqual([4]);
+    expect(j.calls().map((c) => [c.callId, c.flow])).toEqual([
+      ["c2", ["in INVITE", "out 100 Trying", "out 200 OK"]],
+    ]);
+  });
+});
+
+describe("verification", () => {
+  const j = new Journal();
+  add(j, "in", request("INVITE", "486", { callId: "v1", extra: ["User-Agent: Zoiper"] }));
+  add(j, "in", request("INVITE", "486", { callId: "v1" }), undefined, true);
+  add(j, "in", request("OPTIONS", "486", { callId: "v2" }));
+  add(j, "in", request("INVITE", "603", { callId: "v3", from: "<sip:bob@example.test>" }));
+
+  it("counts matching requests, retransmissions excluded", () => {
+    expect(verify(j, { method: "INVITE", requestUri: { user: "^486$" } }, { times: 1 })).toHaveLength(1);
+    expect(verify(j, { method: "INVITE" }, { atLeast: 2, atMost: 2 })).toHaveLength(2);
+  });
+
+  it("a failure names what was expected and the closest requests, with their differences", () => {
+    let message = "";
+    try {
+      verify(j, { method: "INVITE", requestUri: { user: "^486$" }, from: { user: "^bob$" } });
+    } catch (e) {
+      expect(e).toBeInstanceOf(VerificationError);
+      message = (e as Error).message;
+    }
+    expect(message.split("\n")).toEqual([
+      'expected at least 1 request(s) matching {"method":"INVITE","requestUri":{"user":"^486$"},"from":{"user":"^bob$"}}, received 0',
+      "closest requests that did not match:",
+      "  #4 INVITE sip:603@127.0.0.1 SIP/2.0 (Call-ID v3): 2/3 conditions",
+      '    - requestUri {"user":"^486$"}: was "sip:603@127.0.0.1"',
+      "  #1 INVITE sip:486@127.0.0.1 SIP/2.0 (Call-ID v1): 2/3 conditions",
+      '    - from {"user":"^bob$"}: was "<sip:alice@example.test>;tag=a1"',
+      "  #3 OPTIONS sip:486@127.0.0.1 SIP/2.0 (Call-ID v2): 1/3 conditions",
+      '    - method "INVITE": was "OPTIONS"',
+      '    - from {"user":"^bob$"}: was "<sip:alice@example.test>;tag=a1"',
+    ]);
+  });
+
+  it("too many is a failure too, listing what matched", () => {
+    expect(() => verify(j, { method: "INVITE" }, { times: 1 })).toThrow(
+      /expected exactly 1 request\(s\) matching .* received 2\nmatching:\n {2}#1 .*\n {2}#4 /,
+    );
+  });
+
+  it("patterns are validated like scenario matches", () => {
+    expect(() => checkPattern({ methd: "INVITE" })).toThrow(PatternError);
+    expect(() => checkPattern({ methd: "INVITE" })).toThrow('invalid request pattern: unknown key "methd"');
+    expect(() => checkPattern({ requestUri: { user: "(" } })).toThrow(
+      /invalid request pattern: Invalid regular expression/,
+    );
+  });
+});
+
+describe("expectations (CI verdicts)", () => {
+  const j = new Journal();
+  add(j, "in", request("INVITE", "486", { callId: "e1" }), "2026-11-26T10:00:00.000Z");
+  add(j, "in", request("ACK", "486", { callId: "e1" }), "2026-11-26T10:00:00.100Z");
+  add(
+    j,
+    "in",
+    request("REGISTER", "alice", { callId: "e2", extra: ['Authorization: Digest username="alice"'] }),
+    "2026-11-26T10:00:07.000Z",
+  );
+
+  const results = checkExpectations(j, [
+    { name: "one INVITE to 486", match: { method: "INVITE", requestUri: { user: "^486$" } }, times: 1 },
+    { name: "its ACK", match: { method: "ACK" } },
+    {
+      name: "REGISTER with credentials within 5 s",
+      match: { method: "REGISTER", headers: { Authorization: { present: true } } },
+      within: "5s",
+    },
+  ]);
+
+  it("each expectation passes or fails with the count", () => {
+    expect(results.map((r) => [r.name, r.ok, r.received, r.expected])).toEqual([
+      ["one INVITE to 486", true, 1, "exactly 1"],
+      ["its ACK", true, 1, "at least 1"],
+      ["REGISTER with credentials within 5 s", false, 0, "at least 1 within 5s"],
+    ]);
+  });
+
+  it("a readable report", () => {
+    expect(formatReport(results).split("\n")).toEqual([
+      "PASS one INVITE to 486: received 1 (expected exactly 1)",
+      "PASS its ACK: received 1 (expected at least 1)",
+      "FAIL REGISTER with credentials within 5 s: received 0, expected at least 1 within 5s",
+      "2 of 3 expectations met",
+    ]);
+  });
+
+  it("JUnit XML with one testcase per expectation", () => {
+    const xml = junitXml("ci <run>", results, 1.5);
+    expect(xml).toContain('<testsuite name="ci &lt;run&gt;" tests="3" failures="1" errors="0" time="1.500">');
+    expect(xml).toContain('<testcase classname="ci &lt;run&gt;" name="its ACK" time="0"></testcase>');
+    expect(xml).toContain('<failure message="received 0, expected at least 1 within 5s">');
+  });
+});
