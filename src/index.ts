@@ -1,7 +1,12 @@
 /** sipmock's public API: start a mock SIP server inside a test suite. */
 export { CATALOG, isCatalogued, lookupCode, reasonPhrase } from "./catalog/index.js";
 export type { ResponseCodeInfo } from "./catalog/types.js";
+export type { AdminOptions, AdminServer } from "./control/admin.js";
+export { startAdmin } from "./control/admin.js";
+export type { ExpectationResult } from "./control/expectations.js";
+export type { Call, JournalEntry, JournalFilter } from "./control/journal.js";
 export { createLogger, type Logger, type LogLevel, silentLogger } from "./control/logger.js";
+export { OverrideError, type OverrideInfo } from "./control/overrides.js";
 export {
   type Direction,
   ListenError,
@@ -12,6 +17,12 @@ export {
   startSipMock,
   VERSION,
 } from "./control/sipmock.js";
+export {
+  type CountExpectation,
+  PatternError,
+  type RequestPattern,
+  VerificationError,
+} from "./control/verify.js";
 export type { RespondOptions } from "./scenario/builtin.js";
 export { ScenarioEngine } from "./scenario/engine.js";
 export { formatProblem, ScenarioLoadError, type ScenarioProblem } from "./scenario/load.js";
