@@ -192,6 +192,8 @@ async function handle(
     }
     case "GET /__admin/registrations":
       return json(res, 200, mock.registrations());
+    case "GET /__admin/dialogs":
+      return json(res, 200, mock.dialogs());
     case "POST /__admin/reset":
       mock.reset();
       return empty(res);

@@ -198,6 +198,12 @@ const DOC = {
         responses: { "200": ok("Bindings", { type: "array" }) },
       },
     },
+    "/__admin/dialogs": {
+      get: {
+        summary: "Dialogs alive: Call-ID, local and remote tag, whether the 2xx was acknowledged",
+        responses: { "200": ok("Dialogs", { type: "array" }) },
+      },
+    },
     "/__admin/reset": {
       post: {
         summary: "Clear the journal and overrides, reset the scenario",

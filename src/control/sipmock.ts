@@ -135,6 +135,8 @@ export interface SipMock {
   readonly overrides: Overrides;
   /** The scenario's expectations checked against the journal. */
   checkExpectations(): ExpectationResult[];
+  /** Dialogs alive (established by a 2xx to INVITE): Call-ID, tags, ACK received. */
+  dialogs(): Array<{ callId: string; localTag: string; remoteTag: string; confirmed: boolean }>;
   /** Registrar bindings per address-of-record. */
   registrations(): Array<{ aor: string; contacts: Array<{ uri: string; expires: number }> }>;
   readonly metrics: Metrics;
@@ -480,6 +482,9 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     },
     registrations() {
       return uas.registrar.snapshot();
+    },
+    dialogs() {
+      return uas.dialogs.list();
     },
     reset() {
       journal.clear();

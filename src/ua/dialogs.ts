@@ -32,6 +32,16 @@ export class DialogStore {
     return this.dialogs.size;
   }
 
+  /** The dialogs alive: Call-ID, tags, and whether the ACK for the 2xx arrived. */
+  list(): Array<{ callId: string; localTag: string; remoteTag: string; confirmed: boolean }> {
+    return [...this.dialogs.values()].map(({ callId, localTag, remoteTag, confirmed }) => ({
+      callId,
+      localTag,
+      remoteTag,
+      confirmed,
+    }));
+  }
+
   find(callId: string, localTag: string | undefined, remoteTag: string | undefined): Dialog | undefined {
     if (!localTag) return undefined;
     return this.dialogs.get(dialogKey(callId, localTag, remoteTag ?? ""));

@@ -11,6 +11,7 @@ import type { JournalEntry } from "../../src/control/journal.js";
 import { OverrideError } from "../../src/control/overrides.js";
 import { PatternError, VerificationError } from "../../src/control/verify.js";
 import { ScenarioLoadError, type SipMock, silentLogger, startSipMock } from "../../src/index.js";
+import { header, request, statusOf, udpClient } from "../helpers/wire-client.js";
 import {
   answeredCallScenario,
   headerOfText,
@@ -503,5 +504,24 @@ describe("registrations and metrics", () => {
     expect(g).toMatch(/^sipmock_journal_entries 41$/m);
     expect(g).toMatch(/^sipmock_overrides_active 1$/m);
     expect(g).toMatch(/^# TYPE sipmock_uptime_seconds gauge$/m);
+  });
+});
+
+describe("dialogs", () => {
+  it("a 2xx creates a dialog, listed until BYE ends it", async () => {
+    await using mock = await startSipMock({
+      listen: ["udp:127.0.0.1:0"],
+      logger: silentLogger,
+      timers: { t1: 50 },
+    });
+    const target = { host: "127.0.0.1", port: mock.address("udp").port };
+    const c = await udpClient(target);
+    await c.send(request("INVITE", "alice", target, { localPort: c.port, callId: "dlg-1@test" }));
+    const ok = await c.waitFor((m) => statusOf(m) === 200);
+    const toTag = /;tag=([^;\s]+)/.exec(header(ok, "To")!)![1]!;
+    expect(mock.dialogs()).toEqual([
+      { callId: "dlg-1@test", localTag: toTag, remoteTag: expect.any(String), confirmed: false },
+    ]);
+    await c.close();
   });
 });
