@@ -10,6 +10,8 @@ const PEERS: Readonly<Record<string, string>> = {
   sipp: "sip-tester",
   tshark: "tshark",
   sipsak: "sipsak",
+  // The browser softphone test (JsSIP in headless Chromium, driven by playwright-core).
+  chromium: "chromium",
 };
 
 function onPath(command: string): boolean {

@@ -57,6 +57,19 @@ function serverOptions(cmd: Command): Command {
       ),
     )
     .option("--watch", "reload the scenario files when they change (an invalid change is refused)")
+    .option("--cert <file.pem>", "TLS/WSS certificate (default: a self-signed one made at start)")
+    .option("--key <file.pem>", "its private key")
+    .addOption(
+      new Option(
+        "--tls-host <name>",
+        "host name or address for the self-signed certificate, repeatable",
+      ).argParser(collect),
+    )
+    .addOption(
+      new Option("--tls-max-version <v>", "highest TLS version offered")
+        .choices(["1.2", "1.3"])
+        .default("1.3"),
+    )
     .addOption(
       new Option(
         "--admin <[host:]port>",

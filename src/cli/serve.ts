@@ -8,6 +8,7 @@ import { ListenError, type SipMock, startSipMock, VERSION } from "../control/sip
 import { describeLoadError, type RespondOptions } from "../scenario/builtin.js";
 import { ScenarioEngine } from "../scenario/engine.js";
 import { ScenarioLoadError } from "../scenario/load.js";
+import { CertificateError } from "../transport/certs.js";
 
 export interface ServeFlags {
   listen?: string[];
@@ -24,6 +25,10 @@ export interface ServeFlags {
   ringTimeout?: number;
   forceRport?: boolean;
   admin?: { host: string; port: number };
+  cert?: string;
+  key?: string;
+  tlsHost?: string[];
+  tlsMaxVersion?: "1.2" | "1.3";
   adminToken?: string;
   journal?: string;
   pcap?: string;
@@ -64,11 +69,21 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
       ...(flags.maxMessageSize ? { maxMessageSize: flags.maxMessageSize } : {}),
       ...(flags.ringTimeout ? { ringTimeoutMs: flags.ringTimeout } : {}),
       ...(flags.forceRport ? { forceRport: true } : {}),
+      tls: {
+        ...(flags.cert ? { certFile: flags.cert } : {}),
+        ...(flags.key ? { keyFile: flags.key } : {}),
+        ...(flags.tlsHost ? { hosts: flags.tlsHost } : {}),
+        ...(flags.tlsMaxVersion === "1.2" ? { maxVersion: "TLSv1.2" as const } : {}),
+      },
       ...(flags.journal ? { journalFile: flags.journal } : {}),
       ...(flags.pcap ? { pcapFile: flags.pcap } : {}),
       logger,
     });
   } catch (e) {
+    if (e instanceof CertificateError) {
+      process.stderr.write(`sipmock: ${e.message}\n`);
+      process.exit(2);
+    }
     if (e instanceof ListenError) {
       process.stderr.write(`sipmock: ${e.message}\n`);
       process.exit(1);
@@ -86,9 +101,13 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
     (l) => `${l.transport}:${l.address.includes(":") ? `[${l.address}]` : l.address}:${l.port}`,
   );
   // One write, so whoever reads the banner gets all of it at once.
+  const tlsLine = mock.tlsFingerprint
+    ? [`  TLS certificate${flags.cert ? ` ${flags.cert}` : " (self-signed)"}: SHA-256 ${mock.tlsFingerprint}`]
+    : [];
   logger.warn(
     [
       `sipmock ${VERSION} listening on ${where.join(", ")}`,
+      ...tlsLine,
       ...mock.scenario.describe().map((l) => `  ${l}`),
     ].join("\n"),
   );

@@ -14,12 +14,14 @@ import type { ParsedRequest } from "../sip/message.js";
 import { Scheduler } from "../transaction/scheduler.js";
 import { resolveTimers, type TimerConfig } from "../transaction/timers.js";
 import { TransactionLayer } from "../transaction/transaction-layer.js";
+import { type TlsOptions, tlsMaterial } from "../transport/certs.js";
 import { DEFAULT_LISTEN, type ListenSpec, parseListenSpec } from "../transport/listen-spec.js";
 import { responseFlow } from "../transport/response-route.js";
 import { listenTcp } from "../transport/tcp.js";
 import type { Flow, InboundMessage, Listener, ListenerInfo, TransportName } from "../transport/types.js";
-import { formatHost, hostPort } from "../transport/types.js";
+import { formatHost, hostPort, isSecure } from "../transport/types.js";
 import { listenUdp } from "../transport/udp.js";
+import { listenWs } from "../transport/ws.js";
 import { type Capabilities, DEFAULT_CAPABILITIES, localIdentity } from "../ua/local-context.js";
 import { buildResponse } from "../ua/response-builder.js";
 import { type FaultWire, UserAgentServer } from "../ua/uas.js";
@@ -69,6 +71,8 @@ export interface SipMockOptions {
   readonly ringTimeoutMs?: number;
   readonly realm?: string;
   readonly logger?: Logger;
+  /** TLS/WSS certificate: PEM files, or hosts for the self-signed one made at start. */
+  readonly tls?: TlsOptions;
   /** How many journal entries are kept in memory (oldest dropped first). Default 10000. */
   readonly journalSize?: number;
   /** Append every message to this JSONL file. */
@@ -94,6 +98,10 @@ export interface MessageEvent {
 
 export interface SipMock {
   readonly listeners: readonly ListenerInfo[];
+  /** SHA-256 fingerprint of the TLS/WSS certificate, when there is a secure listener. */
+  readonly tlsFingerprint?: string;
+  /** The TLS/WSS certificate (PEM), e.g. for a test client to trust. */
+  readonly tlsCertificate?: string;
   /** host:port of the first listener of a transport. */
   address(transport?: TransportName): { host: string; port: number };
   /** sip:[user@]host:port;transport=x for the first listener of a transport. */
@@ -371,12 +379,40 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     sendRaw(flow, built.bytes, false);
   };
 
+  // TLS and WSS share one certificate: the user's, or a self-signed one for the listening hosts.
+  const tls = specs.some((s) => isSecure(s.transport))
+    ? await tlsMaterial({
+        ...options.tls,
+        hosts: [
+          ...(options.tls?.hosts ?? []),
+          ...specs.map((s) => s.host),
+          ...(options.advertise ? [options.advertise] : []),
+        ],
+      })
+    : undefined;
   try {
     for (const spec of specs) {
+      const pem = tls
+        ? {
+            key: tls.key,
+            cert: tls.cert,
+            ...(options.tls?.maxVersion ? { maxVersion: options.tls.maxVersion } : {}),
+          }
+        : undefined;
       const listener =
         spec.transport === "udp"
           ? await listenUdp(spec.host, spec.port, onInbound, { maxMessageSize })
-          : await listenTcp(spec.host, spec.port, onInbound, { maxMessageSize });
+          : spec.transport === "tcp"
+            ? await listenTcp(spec.host, spec.port, onInbound, { maxMessageSize })
+            : spec.transport === "tls"
+              ? await listenTcp(spec.host, spec.port, onInbound, {
+                  maxMessageSize,
+                  ...(pem ? { tls: pem } : {}),
+                })
+              : await listenWs(spec.host, spec.port, onInbound, {
+                  maxMessageSize,
+                  ...(spec.transport === "wss" && pem ? { tls: pem } : {}),
+                });
       listeners.push(listener);
       byKey.set(listenerKey(listener.info.transport, listener.info.port), listener);
     }
@@ -416,6 +452,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
   };
   return {
     listeners: listeners.map((l) => l.info),
+    ...(tls ? { tlsFingerprint: tls.fingerprint, tlsCertificate: tls.cert } : {}),
     address(transport) {
       const info = first(transport);
       return { host: info.address, port: info.port };

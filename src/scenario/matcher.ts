@@ -146,7 +146,7 @@ export function compileMatch(m: MatchT | undefined): Predicate {
   }
   if (m.transport !== undefined) {
     const set = new Set(Array.isArray(m.transport) ? m.transport : [m.transport]);
-    preds.push((f) => set.has(f.transport as "udp" | "tcp"));
+    preds.push((f) => set.has(f.transport as typeof set extends Set<infer T> ? T : never));
   }
   if (m.source !== undefined) {
     const test = compileSource(Array.isArray(m.source) ? m.source : [m.source]);

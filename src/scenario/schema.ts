@@ -55,7 +55,7 @@ export const HeaderMatch = z.union([
 
 export const METHOD = /^[A-Za-z0-9.!%*_+`'~-]+$/;
 const Method = z.string().regex(METHOD, "a SIP method token such as INVITE");
-const TRANSPORTS = ["udp", "tcp"] as const;
+const TRANSPORTS = ["udp", "tcp", "tls", "ws", "wss"] as const;
 
 export const Match = z
   .strictObject({

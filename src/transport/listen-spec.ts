@@ -1,5 +1,5 @@
 /** `--listen` values: TRANSPORT:HOST:PORT, with IPv6 hosts in brackets. */
-import type { TransportName } from "./types.js";
+import { TRANSPORT_NAMES, type TransportName } from "./types.js";
 
 export interface ListenSpec {
   readonly transport: TransportName;
@@ -7,7 +7,7 @@ export interface ListenSpec {
   readonly port: number;
 }
 
-const TRANSPORTS: readonly TransportName[] = ["udp", "tcp"];
+const TRANSPORTS = TRANSPORT_NAMES;
 
 export class ListenSpecError extends Error {}
 
@@ -15,7 +15,7 @@ export function parseListenSpec(text: string): ListenSpec {
   const m = /^([a-z]+):(\[[0-9a-fA-F:.]+\]|[^:[\]]+):([0-9]{1,5})$/.exec(text.trim());
   if (!m) {
     throw new ListenSpecError(
-      `invalid --listen "${text}": expected TRANSPORT:HOST:PORT, e.g. udp:0.0.0.0:5060 or tcp:[::1]:5060`,
+      `invalid --listen "${text}": expected TRANSPORT:HOST:PORT, e.g. udp:0.0.0.0:5060, tcp:[::1]:5060, tls:0.0.0.0:5061, ws:0.0.0.0:8088`,
     );
   }
   const transport = m[1] as TransportName;

@@ -1,15 +1,19 @@
 /**
- * TCP listener: Content-Length framing (RFC 3261 18.3), responses on the
- * connection the request came on, or a new connection to the source address
- * and the sent-by port when it has closed (18.2.2).
+ * TCP and TLS listeners: Content-Length framing (RFC 3261 18.3), responses on
+ * the connection the request came on, or a new connection to the source
+ * address and the sent-by port when it has closed (18.2.2). TLS (RFC 3261
+ * 26.2) is the same stream with a TLS server socket.
  */
 import { createConnection, createServer, type Server, type Socket } from "node:net";
+import { createServer as createTlsServer, connect as tlsConnect } from "node:tls";
 import { StreamFramer } from "../sip/stream-framer.js";
 import { annotateTopVia } from "./received.js";
 import type { Flow, InboundHandler, Listener, ListenerInfo } from "./types.js";
 
 export interface TcpOptions {
   readonly maxMessageSize: number;
+  /** PEM key and certificate: listen with TLS instead of plain TCP. */
+  readonly tls?: { readonly key: string; readonly cert: string; readonly maxVersion?: "TLSv1.2" | "TLSv1.3" };
 }
 
 /** How long a `tcp: reset` fault waits after the answer before the RST. */
@@ -25,7 +29,15 @@ export async function listenTcp(
 ): Promise<Listener> {
   const connections = new Map<number, Socket>();
   let nextId = 1;
-  const server: Server = createServer({ noDelay: true });
+  const secure = options.tls !== undefined;
+  const server: Server = options.tls
+    ? createTlsServer({
+        key: options.tls.key,
+        cert: options.tls.cert,
+        noDelay: true,
+        ...(options.tls.maxVersion ? { maxVersion: options.tls.maxVersion } : {}),
+      })
+    : createServer({ noDelay: true });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {
@@ -35,7 +47,7 @@ export async function listenTcp(
   });
   const addr = server.address();
   if (addr === null || typeof addr === "string") throw new Error("TCP listener has no address");
-  const info: ListenerInfo = { transport: "tcp", address: addr.address, port: addr.port };
+  const info: ListenerInfo = { transport: secure ? "tls" : "tcp", address: addr.address, port: addr.port };
 
   const adopt = (socket: Socket): number => {
     const id = nextId++;
@@ -46,7 +58,7 @@ export async function listenTcp(
     socket.setTimeout(IDLE_TIMEOUT_MS, () => socket.destroy());
     const framer = new StreamFramer({ maxMessageSize: options.maxMessageSize });
     const flow: Flow = {
-      transport: "tcp",
+      transport: info.transport,
       local: { address: info.address, port: info.port },
       remote: { address: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 },
       connectionId: id,
@@ -85,10 +97,11 @@ export async function listenTcp(
     socket.on("close", () => connections.delete(id));
     return id;
   };
-  server.on("connection", adopt);
+  // A TLS server hands over the socket once the handshake is done.
+  server.on(secure ? "secureConnection" : "connection", adopt);
 
   const sockets = new Set<Socket>();
-  server.on("connection", (s) => {
+  server.on(secure ? "secureConnection" : "connection", (s: Socket) => {
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
   });
@@ -100,7 +113,11 @@ export async function listenTcp(
       if (!socket || socket.destroyed) {
         socket = await new Promise<Socket>((resolve, reject) => {
           const to = flow.replyTo ?? flow.remote;
-          const s = createConnection({ host: to.address, port: to.port }, () => resolve(s));
+          // 18.2.2: the connection is gone, so open one to the source address
+          // and sent-by port (a client's certificate is not checked: a mock).
+          const s: Socket = secure
+            ? tlsConnect({ host: to.address, port: to.port, rejectUnauthorized: false }, () => resolve(s))
+            : createConnection({ host: to.address, port: to.port }, () => resolve(s));
           s.once("error", reject);
         });
         adopt(socket);
@@ -120,7 +137,12 @@ export async function listenTcp(
         // Linux answers a zero-linger close with FIN instead of RST while the
         // data just written is unacknowledged (loopback delays ACKs up to
         // 40 ms): reset once it has surely been acknowledged.
-        else setTimeout(() => socket.resetAndDestroy(), RESET_AFTER_MS).unref();
+        else
+          setTimeout(() => {
+            // A TLS socket has no TCP handle of its own to reset: destroy it.
+            if (secure) socket.destroy();
+            else socket.resetAndDestroy();
+          }, RESET_AFTER_MS).unref();
       });
     },
     close() {

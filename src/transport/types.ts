@@ -5,7 +5,14 @@
  */
 import type { ParseResult } from "../sip/parser.js";
 
-export type TransportName = "udp" | "tcp";
+export type TransportName = "udp" | "tcp" | "tls" | "ws" | "wss";
+
+export const TRANSPORT_NAMES: readonly TransportName[] = ["udp", "tcp", "tls", "ws", "wss"];
+
+/** TLS and secure WebSocket: the transports a sips URI may use (RFC 3261 26.2, RFC 5630, RFC 7118). */
+export function isSecure(t: TransportName): boolean {
+  return t === "tls" || t === "wss";
+}
 
 export interface Endpoint {
   readonly address: string;

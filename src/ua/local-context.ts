@@ -30,6 +30,11 @@ export interface LocalIdentity {
   readonly host: string;
   readonly port: number;
   readonly transport: TransportName;
+  /**
+   * RFC 3261 12.1.1: when the request's Request-URI was a SIPS URI, the
+   * Contact of the response MUST be a SIPS URI.
+   */
+  readonly sips?: boolean;
 }
 
 /**
@@ -42,6 +47,7 @@ export function localIdentity(
   listener: ListenerInfo | undefined,
   requestUriHost: string | undefined,
   advertise?: string,
+  sips = false,
 ): LocalIdentity {
   const port = listener?.port ?? flow.local.port;
   const bound = listener?.address ?? flow.local.address;
@@ -50,7 +56,12 @@ export function localIdentity(
   else if (bound !== "0.0.0.0" && bound !== "::") host = bound;
   else if (requestUriHost && /^(\[[0-9a-fA-F:.]+\]|[0-9.]+)$/.test(requestUriHost)) host = requestUriHost;
   else host = reachableAddress(flow.remote.address, bound === "::");
-  return { host: formatHost(host.replace(/^\[|\]$/g, "")), port, transport: flow.transport };
+  return {
+    host: formatHost(host.replace(/^\[|\]$/g, "")),
+    port,
+    transport: flow.transport,
+    ...(sips ? { sips: true } : {}),
+  };
 }
 
 /**
@@ -70,6 +81,13 @@ function reachableAddress(remote: string, ipv6Listener: boolean): string {
   return v6 || ipv6Listener ? "::1" : "127.0.0.1";
 }
 
+/**
+ * sip:[user@]host:port;transport=T, or sips: for a SIPS request. RFC 5630
+ * 3.2 deprecates transport=tls with sips (TLS is implied); WebSocket keeps
+ * transport=ws/wss (RFC 7118 7).
+ */
 export function localUri(id: LocalIdentity, user?: string): string {
-  return `sip:${user ? `${user}@` : ""}${id.host}:${id.port};transport=${id.transport}`;
+  const scheme = id.sips ? "sips" : "sip";
+  const param = id.sips && id.transport === "tls" ? "" : `;transport=${id.transport}`;
+  return `${scheme}:${user ? `${user}@` : ""}${id.host}:${id.port}${param}`;
 }

@@ -5,6 +5,7 @@
  * mirrors the direction (6.1) and rejects a stream with port 0 when nothing
  * in it is acceptable.
  */
+import { randomBytes } from "node:crypto";
 import * as sdpTransform from "sdp-transform";
 
 export interface CodecSpec {
@@ -43,11 +44,17 @@ const OPPOSITE: Record<string, string> = {
   inactive: "inactive",
 };
 
+export interface AnswerOptions {
+  /** SHA-256 certificate fingerprint for DTLS-SRTP answers (WebRTC); random when absent. */
+  readonly fingerprint?: string;
+}
+
 export function answerOffer(
   offerText: string,
   address: string,
   mediaPort: number,
   codecs: readonly CodecSpec[] = DEFAULT_CODECS,
+  options: AnswerOptions = {},
 ): SdpAnswerResult {
   let offer: sdpTransform.SessionDescription;
   try {
@@ -62,11 +69,22 @@ export function answerOffer(
   const conn = address.replace(/^\[|\]$/g, "");
   const sessionDirection = offer.direction;
   let accepted = 0;
+  const ice = { ufrag: randomToken(8), pwd: randomToken(24) };
+  const fingerprint = options.fingerprint ?? randomFingerprint();
+  let webrtcAnswer = false;
+  const acceptedMids: string[] = [];
   const media = offer.media.map((m, index) => {
+    // A WebRTC offer (DTLS-SRTP, RFC 5763; ICE, RFC 8839): answered with a
+    // fingerprint, ICE credentials and one host candidate, so a browser
+    // accepts the answer. No media flows (sipmock sends no RTP).
+    const webrtc =
+      /SAVPF/i.test(m.protocol) &&
+      (m.fingerprint ?? offer.fingerprint) !== undefined &&
+      (m.iceUfrag ?? offer.iceUfrag) !== undefined;
     // RFC 3264 6: a stream offered with port 0 is answered with port 0; RTP
-    // profiles with keys we cannot provide (SAVP: RFC 4568, DTLS-SRTP) are
+    // profiles with keys we cannot provide (SAVP with SDES, RFC 4568) are
     // refused the same way rather than answered without them.
-    const usable = m.port !== 0 && !/SAVP/i.test(m.protocol);
+    const usable = m.port !== 0 && (webrtc || !/SAVP/i.test(m.protocol));
     const chosen = m.type === "audio" && usable ? chooseCodec(m, codecs) : undefined;
     const port = chosen ? mediaPort + 2 * index : 0;
     if (chosen) accepted++;
@@ -88,12 +106,50 @@ export function answerOffer(
     };
     if (chosen) answer.direction = (OPPOSITE[dir] ?? "sendrecv") as sdpTransform.MediaAttributes["direction"];
     if (chosen) answer.ptime = m.ptime ?? 20;
+    if (m.mid !== undefined) answer.mid = m.mid;
+    if (chosen && webrtc) {
+      webrtcAnswer = true;
+      if (m.mid !== undefined) acceptedMids.push(String(m.mid));
+      answer.iceUfrag = ice.ufrag;
+      answer.icePwd = ice.pwd;
+      answer.fingerprint = { type: "sha-256", hash: fingerprint };
+      // RFC 5763 5: the answerer to "actpass" picks a role; passive waits for the browser.
+      answer.setup = "passive";
+      if (m.rtcpMux) answer.rtcpMux = "rtcp-mux";
+      answer.candidates = [
+        {
+          foundation: "1",
+          component: 1,
+          transport: "udp",
+          priority: 2130706431,
+          ip: conn,
+          port,
+          type: "host",
+        },
+      ];
+      answer.endOfCandidates = "end-of-candidates";
+    }
     return answer;
   });
   if (accepted === 0) {
     return { warning: { code: 305, text: "Incompatible media format: no offered codec is accepted" } };
   }
-  return { sdp: ensureCrlf(sdpTransform.write(session(conn, ip6, media))) };
+  const desc = session(conn, ip6, media);
+  if (webrtcAnswer) {
+    // RFC 8445 2.5: a server with a public address may be ICE lite.
+    desc.icelite = "ice-lite";
+    const bundle = offer.groups?.find((g) => g.type === "BUNDLE");
+    if (bundle && acceptedMids.length > 0) desc.groups = [{ type: "BUNDLE", mids: acceptedMids.join(" ") }];
+  }
+  return { sdp: ensureCrlf(sdpTransform.write(desc)) };
+}
+
+function randomToken(n: number): string {
+  return randomBytes(n).toString("base64url").slice(0, n);
+}
+
+function randomFingerprint(): string {
+  return [...randomBytes(32)].map((b) => b.toString(16).padStart(2, "0").toUpperCase()).join(":");
 }
 
 /** An offer for a 2xx when the INVITE had no body (RFC 3261 13.2.1, RFC 3264 5). */

@@ -416,6 +416,7 @@ export class UserAgentServer implements TransactionUser {
       this.options.listenerFor(tx.flow),
       isSipUri(uri) ? uri.host : undefined,
       this.options.advertise,
+      uri.scheme === "sips",
     );
   }
 

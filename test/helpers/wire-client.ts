@@ -135,7 +135,7 @@ export function request(
   user: string,
   target: { host: string; port: number },
   opts: {
-    transport?: "UDP" | "TCP";
+    transport?: "UDP" | "TCP" | "TLS";
     localPort?: number;
     branch?: string;
     callId?: string;

@@ -165,4 +165,32 @@ describe("sipmock CLI", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("serve --listen tls: prints the self-signed certificate's SHA-256 fingerprint", async () => {
+    const port = await freeUdpPort();
+    const s = await start([
+      "serve",
+      "--listen",
+      `udp:127.0.0.1:${port}`,
+      "--listen",
+      "tls:127.0.0.1:0",
+      "--tls-host",
+      "sip.example.test",
+    ]);
+    expect(s.output()).toMatch(
+      /listening on udp:127\.0\.0\.1:\d+, tls:127\.0\.0\.1:\d+\n {2}TLS certificate \(self-signed\): SHA-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}\n/,
+    );
+    const exit = new Promise<number | null>((r) => s.child.on("exit", (code) => r(code)));
+    s.child.kill("SIGTERM");
+    expect(await exit).toBe(0);
+  });
+
+  it("--cert without --key, or a file that is not a certificate: one line, exit 2", () => {
+    const a = run(["serve", "--listen", "tls:127.0.0.1:0", "--cert", "README.md"]);
+    expect(a.status).toBe(2);
+    expect(a.stderr.trim()).toBe("sipmock: --cert and --key go together");
+    const b = run(["serve", "--listen", "tls:127.0.0.1:0", "--cert", "README.md", "--key", "README.md"]);
+    expect(b.status).toBe(2);
+    expect(b.stderr.trim()).toMatch(/^sipmock: README\.md is not a PEM certificate/);
+  });
 });
