@@ -39,6 +39,11 @@ export interface ServeFlags {
 }
 
 export async function runServer(flags: ServeFlags, respond?: RespondOptions): Promise<void> {
+  // Signals are handled from the first moment: before the server is up a
+  // signal simply ends the process; afterwards it shuts down gracefully.
+  let onSignal: (signal: string) => void = () => process.exit(0);
+  process.on("SIGINT", () => onSignal("SIGINT"));
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
   const logger = createLogger(flags.logLevel ?? "info", flags.verbose ?? false);
   if (respond && !isCatalogued(respond.code)) {
     if (respond.reason === undefined) {
@@ -131,7 +136,11 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
 
   let stopping = false;
   const stop = async (why: string, code: number) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal: the user wants out now (captures are flushed on close already).
+      if (why.endsWith("received")) process.exit(code === 0 ? 130 : code);
+      return;
+    }
     stopping = true;
     for (const w of watchers) w.close();
     logger.warn(`sipmock: ${why}, shutting down`);
@@ -146,8 +155,7 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
       process.exit(1);
     }
   };
-  process.on("SIGINT", () => void stop("SIGINT received", 0));
-  process.on("SIGTERM", () => void stop("SIGTERM received", 0));
+  onSignal = (signal) => void stop(`${signal} received`, 0);
   if (flags.untilExpectations) untilExpectations(mock, flags, logger, stop);
 }
 
@@ -167,12 +175,23 @@ function untilExpectations(
     return;
   }
   const started = Date.now();
+  let finished = false;
   const finish = (ok: boolean) => {
+    if (finished) return;
+    finished = true;
+    unsubscribe();
+    clearTimeout(check);
     const results = mock.checkExpectations();
-    const report = formatReport(results);
-    process.stderr.write(`${report}\n`);
-    if (flags.junit)
-      writeFileSync(flags.junit, junitXml(scenario.name, results, (Date.now() - started) / 1000));
+    process.stderr.write(`${formatReport(results)}\n`);
+    if (flags.junit) {
+      try {
+        writeFileSync(flags.junit, junitXml(scenario.name, results, (Date.now() - started) / 1000));
+      } catch (e) {
+        process.stderr.write(`sipmock: cannot write ${flags.junit}: ${(e as Error).message}\n`);
+        void stop("JUnit report not written", 1);
+        return;
+      }
+    }
     void stop(ok ? "expectations met" : "expectations not met", ok ? 0 : 1);
   };
   const timeout = setTimeout(
@@ -180,7 +199,7 @@ function untilExpectations(
     flags.timeout ?? 60_000,
   );
   let check: NodeJS.Timeout | undefined;
-  mock.journal.subscribe(() => {
+  const unsubscribe = mock.journal.subscribe(() => {
     clearTimeout(check);
     // Settle first: "exactly one" must not pass just before a duplicate arrives.
     check = setTimeout(() => {
@@ -211,8 +230,9 @@ function watchScenarios(mock: SipMock, files: string[], logger: Logger): FSWatch
         mock.setScenario(files);
         logger.warn(`sipmock: scenario reloaded (${files.join(", ")})`);
       } catch (e) {
-        if (!(e instanceof ScenarioLoadError)) throw e;
-        logger.warn(`${describeLoadError(e)}\nsipmock: reload refused; still serving the previous scenario`);
+        const why =
+          e instanceof ScenarioLoadError ? describeLoadError(e) : `sipmock: ${(e as Error).message}`;
+        logger.warn(`${why}\nsipmock: reload refused; still serving the previous scenario`);
       }
     }, 100);
   };

@@ -75,9 +75,22 @@ async function handle(
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
+  // A web page the developer has open must not drive the API: cross-origin
+  // requests (CSRF) and other Host names (DNS rebinding) are refused.
+  if (req.headers.origin !== undefined) {
+    throw new HttpProblem(403, "Forbidden", "cross-origin requests to the admin API are refused");
+  }
+  const hostName = (req.headers.host ?? "")
+    .replace(/:\d+$/, "")
+    .replace(/^\[|\]$/g, "")
+    .toLowerCase();
+  if (!allowedHost(hostName, options.host ?? "127.0.0.1")) {
+    throw new HttpProblem(403, "Forbidden", `Host "${hostName}" is not this admin API's address`);
+  }
   const url = new URL(req.url ?? "/", "http://admin");
   const path = url.pathname.replace(/\/+$/, "") || "/";
-  const method = req.method ?? "GET";
+  // RFC 9110 9.3.2: HEAD is GET without the body (Node drops the body itself).
+  const method = req.method === "HEAD" ? "GET" : (req.method ?? "GET");
   if (options.token && !PUBLIC.has(path) && !authorized(req, options.token)) {
     // RFC 9110 11.6.1 / RFC 6750 3: a 401 names the scheme it wants.
     throw new HttpProblem(
@@ -186,7 +199,12 @@ async function handle(
       mock.overrides.clear();
       return empty(res);
     case "DELETE /__admin/overrides/{id}": {
-      const id = decodeURIComponent(path.split("/").pop()!);
+      let id: string;
+      try {
+        id = decodeURIComponent(path.split("/").pop()!);
+      } catch {
+        throw new HttpProblem(400, "Bad Request", "malformed percent-encoding in the override id");
+      }
       if (!mock.overrides.delete(id)) throw new HttpProblem(404, "Not Found", `no override ${id}`);
       return empty(res);
     }
@@ -237,8 +255,16 @@ async function handle(
   }
 }
 
+function allowedHost(name: string, bound: string): boolean {
+  if (name === "localhost" || name === "127.0.0.1" || name === "::1") return true;
+  // Bound to a wildcard, the user chose to expose the API: any name reaches it.
+  if (bound === "0.0.0.0" || bound === "::") return true;
+  return name === bound.toLowerCase();
+}
+
 function authorized(req: IncomingMessage, token: string): boolean {
-  const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? "");
+  // RFC 9110 11.1: the auth scheme is case-insensitive.
+  const m = /^bearer (.+)$/i.exec(req.headers.authorization ?? "");
   if (!m) return false;
   const a = Buffer.from(m[1]!);
   const b = Buffer.from(token);
@@ -298,6 +324,14 @@ function jsonToYaml(text: string): string {
 }
 
 async function readText(req: IncomingMessage): Promise<string> {
+  const type = req.headers["content-type"] ?? "";
+  const hasBody =
+    Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
+  // Only JSON or YAML bodies: a form or text/plain post (what a page can send
+  // without a CORS preflight) is refused.
+  if (hasBody && !/^application\/((.+\+)?json|(x-)?yaml)\b/i.test(type)) {
+    throw new HttpProblem(415, "Unsupported Media Type", "send application/json or application/yaml");
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {

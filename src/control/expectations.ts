@@ -20,7 +20,7 @@ export function checkExpectations(
   journal: Journal,
   expectations: readonly ExpectationT[],
 ): ExpectationResult[] {
-  const first = journal.entries({ direction: "in" })[0];
+  const first = journal.firstRequestAt;
   return expectations.map((x, i) => {
     const name = x.name ?? `expectation ${i + 1}`;
     const count = {
@@ -29,8 +29,8 @@ export function checkExpectations(
       ...(x.atMost !== undefined ? { atMost: x.atMost } : {}),
     };
     let found = findRequests(journal, x.match);
-    if (x.within !== undefined && first) {
-      const limit = Date.parse(first.time) + toMs(x.within);
+    if (x.within !== undefined && first !== undefined) {
+      const limit = first + toMs(x.within);
       found = found.filter((e) => Date.parse(e.time) <= limit);
     }
     const expected = `${describeCount(count)}${x.within !== undefined ? ` within ${x.within}` : ""}`;
@@ -59,7 +59,13 @@ export function formatReport(results: readonly ExpectationResult[]): string {
 }
 
 const xml = (s: string) =>
-  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+  s
+    // XML 1.0 forbids most control characters; a peer's Call-ID could carry them.
+    .replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]/g, "\ufffd")
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;");
 
 export function junitXml(suite: string, results: readonly ExpectationResult[], seconds: number): string {
   const failures = results.filter((r) => !r.ok).length;

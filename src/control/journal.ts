@@ -105,8 +105,14 @@ export class Journal {
 
   constructor(readonly maxEntries = 10_000) {}
 
+  /** When the first request arrived (epoch ms), for expectations' `within`; reset by clear(). */
+  firstRequestAt: number | undefined;
+
   add(fields: Omit<JournalEntry, "id">): JournalEntry {
     const entry: JournalEntry = { id: this.nextId++, ...fields };
+    if (this.firstRequestAt === undefined && entry.direction === "in" && entry.kind === "request") {
+      this.firstRequestAt = Date.parse(entry.time);
+    }
     if (entry.rule === undefined && entry.transaction) {
       const rule = this.rules.get(entry.transaction);
       if (rule !== undefined) entry.rule = rule;
@@ -156,6 +162,7 @@ export class Journal {
   clear(): void {
     this.list = [];
     this.rules.clear();
+    this.firstRequestAt = undefined;
   }
 
   /** Calls grouped by Call-ID, in order of their first message. */

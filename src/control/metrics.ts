@@ -22,7 +22,9 @@ export class Metrics {
       return;
     }
     if (e.kind === "unparsable") this.unparsable++;
-    else if (e.direction === "in" && e.kind === "request") inc(this.requests, e.method ?? "?");
+    // Methods are tokens any peer chooses: only registered ones get their own series.
+    else if (e.direction === "in" && e.kind === "request")
+      inc(this.requests, KNOWN_METHODS.has(e.method ?? "") ? e.method! : "other");
     else if (e.direction === "out" && e.kind === "response") inc(this.responses, String(e.status));
   }
 
@@ -71,6 +73,24 @@ export class Metrics {
     return `${out.join("\n")}\n`;
   }
 }
+
+/** IANA "Methods" registry (RFC 3261 and extensions). */
+const KNOWN_METHODS = new Set([
+  "ACK",
+  "BYE",
+  "CANCEL",
+  "INFO",
+  "INVITE",
+  "MESSAGE",
+  "NOTIFY",
+  "OPTIONS",
+  "PRACK",
+  "PUBLISH",
+  "REFER",
+  "REGISTER",
+  "SUBSCRIBE",
+  "UPDATE",
+]);
 
 function inc(m: Map<string, number>, k: string): void {
   m.set(k, (m.get(k) ?? 0) + 1);

@@ -35,7 +35,7 @@ const DOC = {
     title: "sipmock admin API",
     version: VERSION,
     description:
-      "Control a running sipmock: journal, calls, scenario, overrides, registrations, metrics. Every call but /__admin/health needs `Authorization: Bearer TOKEN` when the server was started with --admin-token.",
+      "Control a running sipmock: journal, calls, scenario, overrides, registrations, metrics. Every call but /__admin/health and /__admin/openapi.json needs `Authorization: Bearer TOKEN` when the server was started with --admin-token. Cross-origin requests, foreign Host names and bodies other than JSON or YAML are refused (403, 415).",
   },
   components: {
     securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
@@ -68,7 +68,7 @@ const DOC = {
           id: { type: "integer" },
           time: { type: "string", format: "date-time" },
           direction: { type: "string", enum: ["in", "out"] },
-          transport: { type: "string", enum: ["udp", "tcp"] },
+          transport: { type: "string", enum: ["udp", "tcp", "tls", "ws", "wss"] },
           local: { type: "object" },
           remote: { type: "object" },
           raw: { type: "string" },

@@ -53,7 +53,12 @@ export class Overrides {
       ...action,
       ...(options.times !== undefined ? { times: options.times } : {}),
     };
-    const r = parseScenario(stringify({ name: "override", rules: [rule] }), "override", {});
+    const r = parseScenario(
+      stringify({ name: "override", rules: [rule] }),
+      "override",
+      {},
+      { allowFiles: false },
+    );
     if (!r.ok) {
       throw new OverrideError(
         r.problems

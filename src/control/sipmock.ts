@@ -22,7 +22,7 @@ import type { Flow, InboundMessage, Listener, ListenerInfo, TransportName } from
 import { formatHost, hostPort, isSecure } from "../transport/types.js";
 import { listenUdp } from "../transport/udp.js";
 import { listenWs } from "../transport/ws.js";
-import { type Capabilities, DEFAULT_CAPABILITIES, localIdentity } from "../ua/local-context.js";
+import { type Capabilities, DEFAULT_CAPABILITIES, localIdentity, localUri } from "../ua/local-context.js";
 import { buildResponse } from "../ua/response-builder.js";
 import { type FaultWire, UserAgentServer } from "../ua/uas.js";
 import { VERSION } from "../version.js";
@@ -194,7 +194,14 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     pending = [];
     for (const e of batch) {
       metrics.observe(e);
-      for (const sink of sinks) sink.write(e);
+      for (const sink of sinks) {
+        try {
+          sink.write(e);
+        } catch (err) {
+          // A full disk or an odd message must not take the server down.
+          logger.error(`capture write failed: ${(err as Error).message}`);
+        }
+      }
     }
   };
   journal.subscribe((e) => {
@@ -288,9 +295,6 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
           logger.info(`${stamp()} ${callId}: dropped by ${decision.rule} (fault)`);
         else logger.debug(`${stamp()} ${callId}: ${tx.request.method} answered by ${decision.rule}`);
       },
-      retransmission: () => {
-        if (current) (current as { retransmission: boolean }).retransmission = true;
-      },
       responded: (tx, built) => {
         if (built.omittedRequired.length > 0) {
           metrics.fault("omitHeaders");
@@ -313,13 +317,24 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
 
   const onInbound = (msg: InboundMessage) => {
     const summary = summarizeParse(msg.result);
-    logLine(logger, "in", msg.flow, summary, msg.bytes, false);
+    const request =
+      msg.result.ok && msg.result.message.kind === "request"
+        ? (msg.result.message as ParsedRequest)
+        : undefined;
+    // Shutting down: a new request is not taken, so it is not journaled either.
+    if (draining && request && !layer.knows(request)) {
+      logger.debug(`${stamp()} shutting down: not taking ${request.method} from ${peer(msg.flow)}`);
+      return;
+    }
+    // Known before anyone is told, so onMessage and waitFor see the truth.
+    const retransmission = request !== undefined && layer.isRetransmission(request);
+    logLine(logger, "in", msg.flow, summary, msg.bytes, retransmission);
     current = emit({
       direction: "in",
       flow: msg.flow,
       bytes: msg.bytes,
       summary,
-      retransmission: false,
+      retransmission,
       time: msg.receivedAt,
     });
     try {
@@ -380,16 +395,23 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
   };
 
   // TLS and WSS share one certificate: the user's, or a self-signed one for the listening hosts.
-  const tls = specs.some((s) => isSecure(s.transport))
-    ? await tlsMaterial({
-        ...options.tls,
-        hosts: [
-          ...(options.tls?.hosts ?? []),
-          ...specs.map((s) => s.host),
-          ...(options.advertise ? [options.advertise] : []),
-        ],
-      })
-    : undefined;
+  let tls: Awaited<ReturnType<typeof tlsMaterial>> | undefined;
+  try {
+    tls = specs.some((s) => isSecure(s.transport))
+      ? await tlsMaterial({
+          ...options.tls,
+          hosts: [
+            ...(options.tls?.hosts ?? []),
+            ...specs.map((s) => s.host),
+            ...(options.advertise ? [options.advertise] : []),
+          ],
+        })
+      : undefined;
+  } catch (err) {
+    for (const sink of sinks) sink.close();
+    scheduler.stop();
+    throw err;
+  }
   try {
     for (const spec of specs) {
       const pem = tls
@@ -419,6 +441,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
   } catch (err) {
     await Promise.all(listeners.map((l) => l.close()));
     scheduler.stop();
+    for (const sink of sinks) sink.close();
     const e = err as NodeJS.ErrnoException;
     if (e.code === "EADDRINUSE" || e.code === "EACCES" || e.code === "EADDRNOTAVAIL") {
       const spec = specs[listeners.length]!;
@@ -429,10 +452,15 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     throw err;
   }
 
-  let closed = false;
-  const close = async (drainMs = options.drainMs ?? 0) => {
-    if (closed) return;
-    closed = true;
+  let closing: Promise<void> | undefined;
+  /** Pending waitFor calls, rejected when the mock closes (their timers would keep the process alive). */
+  const waiting = new Set<(e: Error) => void>();
+  const close = (drainMs = options.drainMs ?? 0): Promise<void> => {
+    closing ??= shutdown(drainMs);
+    return closing;
+  };
+  const shutdown = async (drainMs: number) => {
+    for (const reject of [...waiting]) reject(new Error("the mock was closed"));
     // Graceful: stop taking new requests, let transactions in flight finish
     // within the bound, then stop timers, flush captures, close sockets.
     draining = true;
@@ -460,7 +488,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     uri(transport, user) {
       const info = first(transport);
       const host = info.address === "0.0.0.0" ? "127.0.0.1" : info.address === "::" ? "::1" : info.address;
-      return `sip:${user ? `${user}@` : ""}${formatHost(host)}:${info.port};transport=${info.transport}`;
+      return localUri({ host: formatHost(host), port: info.port, transport: info.transport }, user);
     },
     onMessage(listener) {
       subscribers.add(listener);
@@ -484,7 +512,15 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       if (found) return Promise.resolve(found);
       return new Promise<JournalEntry>((resolve, reject) => {
         const test = compileMatch(p);
+        const cancel = (e: Error) => {
+          clearTimeout(timer);
+          stop();
+          waiting.delete(cancel);
+          reject(e);
+        };
+        waiting.add(cancel);
         const timer = setTimeout(() => {
+          waiting.delete(cancel);
           stop();
           const lines = nearMisses(journal, p)
             .slice(0, 3)
@@ -504,6 +540,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
           if (f && test(f)) {
             clearTimeout(timer);
             stop();
+            waiting.delete(cancel);
             resolve(e);
           }
         });
@@ -565,9 +602,13 @@ function buildScenario(spec: SipMockOptions["scenario"], respond?: RespondOption
   return new ScenarioEngine(respond ? [respondScenarioSource(respond), ...sources] : sources);
 }
 
-/** A scenario from YAML text (an admin call, a test): validated like a file named "inline". */
-export function scenarioFromYaml(text: string, name = "inline"): ScenarioEngine {
-  const r = parseScenario(text, name);
+/**
+ * A scenario from YAML text (an admin call, a test): validated like a file
+ * named "inline", but without the process environment (unless given) and
+ * without body files, so a remote caller learns nothing of the host.
+ */
+export function scenarioFromYaml(text: string, name = "inline", env: NodeJS.ProcessEnv = {}): ScenarioEngine {
+  const r = parseScenario(text, name, env, { allowFiles: false });
   if (!r.ok) throw new ScenarioLoadError(r.problems);
   return new ScenarioEngine([r.source]);
 }

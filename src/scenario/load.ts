@@ -3,7 +3,7 @@
  * variables -> schema (zod) -> semantic checks -> a compiled scenario.
  * Every problem is reported as `file:line:col: message (hint)`, all at once.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type Scalar, visit } from "yaml";
 import type { z } from "zod";
@@ -49,6 +49,9 @@ export interface ScenarioSource {
 }
 
 type Path = ReadonlyArray<string | number>;
+
+/** Largest body file a scenario may name. */
+const MAX_BODY_FILE = 1024 * 1024;
 
 /** Where a path of the document starts; the nearest existing ancestor when the path does not exist. */
 class Positions {
@@ -181,10 +184,20 @@ function keysFor(path: Path): readonly string[] {
 const ENV = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-((?:\{\{[^{}]*\}\}|[^{}])*))?\}/g;
 
 /** Parses and validates one scenario text. `file` is used in messages and to resolve body files. */
+export interface ParseOptions {
+  /**
+   * Whether `body: { file }` may read files (relative to the scenario file).
+   * Off for scenarios that do not come from a file (admin API, overrides,
+   * YAML text): a remote caller must not make the server read its files.
+   */
+  readonly allowFiles?: boolean;
+}
+
 export function parseScenario(
   text: string,
   file: string,
   env: NodeJS.ProcessEnv = process.env,
+  options: ParseOptions = { allowFiles: true },
 ): { ok: true; source: ScenarioSource } | { ok: false; problems: ScenarioProblem[] } {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
@@ -255,13 +268,13 @@ export function parseScenario(
         const one = Rule.safeParse(r);
         return one.success ? one.data : undefined;
       });
-      checkSemantics(rules, file, report, files);
+      checkSemantics(rules, file, report, files, options.allowFiles === true);
     }
     problems.sort((a, b) => a.line - b.line || a.col - b.col);
     return { ok: false, problems };
   }
   const def = parsed.data;
-  checkSemantics(def.rules, file, report, files);
+  checkSemantics(def.rules, file, report, files, options.allowFiles === true);
   if (problems.length > 0) return { ok: false, problems };
   return { ok: true, source: { file, definition: def, files } };
 }
@@ -350,8 +363,9 @@ function checkSemantics(
   file: string,
   report: Report,
   files: Map<string, string>,
+  allowFiles: boolean,
 ): void {
-  const baseDir = dirname(resolve(file));
+  const baseDir = allowFiles ? dirname(resolve(file)) : undefined;
   rules.forEach((rule, i) => {
     if (!rule) return;
     const here: Path = ["rules", i];
@@ -468,7 +482,7 @@ function checkSteps(
   path: Path,
   rule: RuleT,
   report: Report,
-  baseDir: string,
+  baseDir: string | undefined,
   files: Map<string, string>,
 ): void {
   let finalAt: number | undefined;
@@ -512,7 +526,7 @@ function checkAnswer(
   path: Path,
   rule: RuleT,
   report: Report,
-  baseDir: string,
+  baseDir: string | undefined,
   files: Map<string, string>,
   _role: "final",
 ): void {
@@ -590,7 +604,7 @@ function checkBodyAndHeaders(
   a: { headers?: Record<string, string | number> | undefined; body?: BodyT | undefined },
   path: Path,
   report: Report,
-  baseDir: string,
+  baseDir: string | undefined,
   files: Map<string, string>,
   code: number,
 ): void {
@@ -636,7 +650,24 @@ function checkBodyAndHeaders(
   }
   if (body.content !== undefined) checkTemplate(body.content, [...path, "body", "content"], report);
   if (body.file !== undefined) {
+    if (baseDir === undefined) {
+      report(
+        [...path, "body", "file"],
+        "body files can only be read by scenarios loaded from a file",
+        "inline the content: body: { content: ..., contentType: ... }",
+      );
+      return;
+    }
     const full = resolve(baseDir, body.file);
+    const stat = existsSync(full) ? statSync(full) : undefined;
+    if (stat && (!stat.isFile() || stat.size > MAX_BODY_FILE)) {
+      report(
+        [...path, "body", "file"],
+        `body file ${body.file} is not a regular file of at most ${MAX_BODY_FILE} octets`,
+        "point at a small text file",
+      );
+      return;
+    }
     if (!existsSync(full))
       report(
         [...path, "body", "file"],

@@ -61,6 +61,11 @@ export class TransactionLayer {
     return n;
   }
 
+  /** Whether a request is a retransmission of one whose transaction is alive (17.2.3). */
+  isRetransmission(request: ParsedRequest): boolean {
+    return request.method !== "ACK" && this.transactions.has(transactionKey(request, request.method));
+  }
+
   /** Whether a request belongs to a transaction in flight (a retransmission, an ACK or a CANCEL). */
   knows(request: ParsedRequest): boolean {
     if (request.method === "ACK" || request.method === "CANCEL") return true;

@@ -20,6 +20,8 @@ export interface TcpOptions {
 export const RESET_AFTER_MS = 50;
 /** TCP connections idle this long are closed (RFC 5626 keep-alives are far more frequent). */
 const IDLE_TIMEOUT_MS = 10 * 60_000;
+/** Octets queued to a peer that does not read before its connection is closed. */
+const MAX_UNSENT = 1024 * 1024;
 
 export async function listenTcp(
   host: string,
@@ -28,6 +30,8 @@ export async function listenTcp(
   options: TcpOptions,
 ): Promise<Listener> {
   const connections = new Map<number, Socket>();
+  /** Connections this listener opened (18.2.2), by destination. */
+  const outbound = new Map<string, Promise<Socket>>();
   let nextId = 1;
   const secure = options.tls !== undefined;
   const server: Server = options.tls
@@ -101,7 +105,8 @@ export async function listenTcp(
   server.on(secure ? "secureConnection" : "connection", adopt);
 
   const sockets = new Set<Socket>();
-  server.on(secure ? "secureConnection" : "connection", (s: Socket) => {
+  // Every raw connection, so shutdown can close those still in the TLS handshake.
+  server.on("connection", (s: Socket) => {
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
   });
@@ -110,9 +115,15 @@ export async function listenTcp(
     info,
     async send(flow, bytes) {
       let socket = flow.connectionId !== undefined ? connections.get(flow.connectionId) : undefined;
+      const to = flow.replyTo ?? flow.remote;
+      const key = `${to.address}|${to.port}`;
       if (!socket || socket.destroyed) {
-        socket = await new Promise<Socket>((resolve, reject) => {
-          const to = flow.replyTo ?? flow.remote;
+        // One connection per destination, shared by every later response.
+        const open = outbound.get(key);
+        if (open) socket = await open;
+      }
+      if (!socket || socket.destroyed) {
+        const connecting = new Promise<Socket>((resolve, reject) => {
           // 18.2.2: the connection is gone, so open one to the source address
           // and sent-by port (a client's certificate is not checked: a mock).
           const s: Socket = secure
@@ -120,10 +131,26 @@ export async function listenTcp(
             : createConnection({ host: to.address, port: to.port }, () => resolve(s));
           s.once("error", reject);
         });
-        adopt(socket);
-        sockets.add(socket);
+        outbound.set(key, connecting);
+        try {
+          socket = await connecting;
+        } catch (e) {
+          outbound.delete(key);
+          throw e;
+        }
+        const opened = socket;
+        opened.once("close", () => {
+          if (outbound.get(key) === connecting) outbound.delete(key);
+        });
+        adopt(opened);
+        sockets.add(opened);
       }
       const target = socket;
+      // A peer that sends but never reads must not make us buffer without bound.
+      if (target.writableLength > MAX_UNSENT) {
+        target.destroy();
+        throw new Error(`peer is not reading (${target.writableLength} octets unsent); connection closed`);
+      }
       await new Promise<void>((resolve, reject) =>
         target.write(bytes, (err) => (err ? reject(err) : resolve())),
       );

@@ -51,9 +51,10 @@ export async function listenWs(
     handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
   });
   http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Subprotocol names are compared exactly (RFC 6455 4.1), as handleProtocols does.
     const offered = String(req.headers["sec-websocket-protocol"] ?? "")
       .split(",")
-      .map((p) => p.trim().toLowerCase());
+      .map((p) => p.trim());
     if (!offered.includes(SUBPROTOCOL)) {
       // RFC 7118 4: the "sip" subprotocol is required.
       socket.end(
@@ -75,6 +76,12 @@ export async function listenWs(
   const info: ListenerInfo = { transport: secure ? "wss" : "ws", address: addr.address, port: addr.port };
 
   const connections = new Map<number, WebSocket>();
+  /** Raw sockets, so shutdown also ends those still in the TLS handshake or the HTTP upgrade. */
+  const raw = new Set<Duplex>();
+  http.on("connection", (s: Duplex) => {
+    raw.add(s);
+    s.on("close", () => raw.delete(s));
+  });
   const alive = new WeakMap<WebSocket, boolean>();
   let nextId = 1;
   wss.on("connection", (ws: WebSocket, req: IncomingMessage) => {
@@ -134,6 +141,10 @@ export async function listenWs(
       if (!ws || ws.readyState !== ws.OPEN) {
         return Promise.reject(new Error("the WebSocket connection is closed"));
       }
+      if (ws.bufferedAmount > 1024 * 1024) {
+        ws.terminate();
+        return Promise.reject(new Error("peer is not reading; connection closed"));
+      }
       return new Promise((resolve, reject) =>
         // 5.1: a text frame for UTF-8 content, else binary.
         ws.send(bytes, { binary: !isUtf8(bytes) }, (err) => (err ? reject(err) : resolve())),
@@ -154,6 +165,7 @@ export async function listenWs(
         http.closeAllConnections();
         setTimeout(() => {
           for (const ws of connections.values()) ws.terminate();
+          for (const s of raw) s.destroy();
         }, 200).unref();
       });
     },

@@ -82,12 +82,14 @@ function reachableAddress(remote: string, ipv6Listener: boolean): string {
 }
 
 /**
- * sip:[user@]host:port;transport=T, or sips: for a SIPS request. RFC 5630
- * 3.2 deprecates transport=tls with sips (TLS is implied); WebSocket keeps
- * transport=ws/wss (RFC 7118 7).
+ * sip:[user@]host:port;transport=T, or sips: for a SIPS request (RFC 3261
+ * 12.1.1). RFC 5630 3.2 deprecates transport=tls with sips (TLS is implied).
+ * RFC 7118 5.2 registers only transport=ws: secure WebSocket is a sips URI
+ * with transport=ws.
  */
 export function localUri(id: LocalIdentity, user?: string): string {
-  const scheme = id.sips ? "sips" : "sip";
-  const param = id.sips && id.transport === "tls" ? "" : `;transport=${id.transport}`;
-  return `${scheme}:${user ? `${user}@` : ""}${id.host}:${id.port}${param}`;
+  const sips = id.sips === true || id.transport === "wss";
+  const transport = id.transport === "wss" ? "ws" : id.transport;
+  const param = sips && transport === "tls" ? "" : `;transport=${transport}`;
+  return `${sips ? "sips" : "sip"}:${user ? `${user}@` : ""}${id.host}:${id.port}${param}`;
 }

@@ -72,6 +72,13 @@ export function answerOffer(
   const ice = { ufrag: randomToken(8), pwd: randomToken(24) };
   const fingerprint = options.fingerprint ?? randomFingerprint();
   let webrtcAnswer = false;
+  // sdp-transform gives a lone mid as a number: String() it.
+  const bundleMids = new Set(
+    String(offer.groups?.find((g) => g.type === "BUNDLE")?.mids ?? "")
+      .split(" ")
+      .filter(Boolean),
+  );
+  let bundlePort: number | undefined;
   const acceptedMids: string[] = [];
   const media = offer.media.map((m, index) => {
     // A WebRTC offer (DTLS-SRTP, RFC 5763; ICE, RFC 8839): answered with a
@@ -86,7 +93,10 @@ export function answerOffer(
     // refused the same way rather than answered without them.
     const usable = m.port !== 0 && (webrtc || !/SAVP/i.test(m.protocol));
     const chosen = m.type === "audio" && usable ? chooseCodec(m, codecs) : undefined;
-    const port = chosen ? mediaPort + 2 * index : 0;
+    // Bundled m= sections share one transport (RFC 9143): the first accepted one's port.
+    const bundled = /SAVPF/i.test(m.protocol) && m.mid !== undefined && bundleMids.has(String(m.mid));
+    if (chosen && bundled && bundlePort === undefined) bundlePort = mediaPort + 2 * index;
+    const port = chosen ? (bundled ? bundlePort! : mediaPort + 2 * index) : 0;
     if (chosen) accepted++;
     const rtp = chosen ? [chosen.rtp, ...(chosen.dtmf ? [chosen.dtmf] : [])] : [];
     const payloads = chosen ? rtp.map((r) => r.payload).join(" ") : String(m.payloads ?? "0").split(" ")[0];
@@ -113,8 +123,10 @@ export function answerOffer(
       answer.iceUfrag = ice.ufrag;
       answer.icePwd = ice.pwd;
       answer.fingerprint = { type: "sha-256", hash: fingerprint };
-      // RFC 5763 5: the answerer to "actpass" picks a role; passive waits for the browser.
-      answer.setup = "passive";
+      // RFC 5763 5 / RFC 8842: the answerer to "actpass" picks a role (passive:
+      // the browser connects); to "passive" it must be active, and vice versa.
+      const offered = m.setup ?? offer.setup;
+      answer.setup = offered === "passive" ? "active" : "passive";
       if (m.rtcpMux) answer.rtcpMux = "rtcp-mux";
       answer.candidates = [
         {

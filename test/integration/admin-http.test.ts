@@ -224,7 +224,7 @@ describe("authentication and problem details", () => {
       const total = 2 * 1024 * 1024;
       const first = 1100 * 1024;
       socket.write(
-        `PUT /__admin/scenario HTTP/1.1\r\nHost: admin\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/yaml\r\nContent-Length: ${total}\r\n\r\n`,
+        `PUT /__admin/scenario HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/yaml\r\nContent-Length: ${total}\r\n\r\n`,
       );
       socket.write(Buffer.alloc(first, 0x23));
       expect(await until(() => /\r\n0\r\n\r\n|\}\n$/.test(got) || closed), got).toBe(true);
@@ -776,5 +776,72 @@ describe("the OpenAPI document describes the server", () => {
       .filter(Boolean)
       .sort();
     expect(allow).toEqual(["DELETE", "GET"]);
+  });
+});
+
+describe("a web page cannot drive the admin API", () => {
+  it("a cross-origin request (Origin header) is refused with 403", async () => {
+    const r = await call("POST", "/__admin/reset", { headers: { origin: "http://evil.example" } });
+    expect(expectProblem(r, 403).detail).toBe("cross-origin requests to the admin API are refused");
+  });
+
+  it("another Host name (DNS rebinding) is refused with 403", async () => {
+    // fetch will not send a foreign Host header; node:http will.
+    const { request } = await import("node:http");
+    const url = new URL(admin.url);
+    const reply = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: "/__admin/journal",
+          headers: { host: "evil.example", ...AUTH },
+        },
+        (res) => {
+          let body = "";
+          res.on("data", (d) => (body += d));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on("error", reject);
+      req.end();
+    });
+    expect(reply.status).toBe(403);
+    expect(JSON.parse(reply.body).detail).toBe('Host "evil.example" is not this admin API\'s address');
+  });
+
+  it("a text/plain body (a form post needs no preflight) is refused with 415", async () => {
+    const r = await call("POST", "/__admin/overrides", { body: '{"respond": 486}', type: "text/plain" });
+    expect(expectProblem(r, 415).detail).toBe("send application/json or application/yaml");
+    expect(mock.overrides.all()).toEqual([]);
+  });
+
+  it("a scenario sent over the API cannot read files or the environment", async () => {
+    process.env.SIPMOCK_TEST_SECRET = "do-not-leak";
+    try {
+      const env = await call("PUT", "/__admin/scenario", {
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a scenario's ${VAR} placeholder, on purpose
+        body: 'name: "${SIPMOCK_TEST_SECRET:-none}"\nrules: []\n',
+        type: "application/yaml",
+      });
+      expect(env.status).toBe(200);
+      expect(env.body.name).toBe("none");
+      const file = await call("POST", "/__admin/overrides", {
+        body: { respond: 200, body: { file: "/etc/hostname" } },
+      });
+      expect(expectProblem(file, 400).detail).toMatch(
+        /body files can only be read by scenarios loaded from a file/,
+      );
+    } finally {
+      delete process.env.SIPMOCK_TEST_SECRET;
+    }
+  });
+
+  it("HEAD works like GET, and the Bearer scheme is case-insensitive", async () => {
+    const head = await call("HEAD", "/__admin/journal");
+    expect(head.status).toBe(200);
+    expect(head.text).toBe("");
+    const lower = await call("GET", "/__admin/overrides", { headers: { authorization: `bearer ${TOKEN}` } });
+    expect(lower.status).toBe(200);
   });
 });

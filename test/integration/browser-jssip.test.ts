@@ -80,13 +80,19 @@ beforeAll(async () => {
   await tab.goto(
     `http://127.0.0.1:${webPort}/?ws=${encodeURIComponent(`ws://127.0.0.1:${wsPort}`)}&domain=127.0.0.1`,
   );
-  await tab.waitForFunction(
-    () => (globalThis as unknown as { results?: { done?: boolean } }).results?.done === true,
-    null,
-    {
-      timeout: 30_000,
-    },
-  );
+  const consoleLines: string[] = [];
+  tab.on("console", (m) => consoleLines.push(m.text()));
+  tab.on("pageerror", (e) => consoleLines.push(`pageerror: ${e.message}`));
+  try {
+    await tab.waitForFunction(
+      () => (globalThis as unknown as { results?: { done?: boolean } }).results?.done === true,
+      null,
+      { timeout: 30_000 },
+    );
+  } catch (e) {
+    const flow = mock.journal.entries().map((x) => `${x.direction} ${x.method ?? `${x.status} ${x.reason}`}`);
+    throw new Error(`${(e as Error).message}\npage: ${consoleLines.join("\n")}\nmock: ${flow.join(", ")}`);
+  }
   results = await tab.evaluate(() => (globalThis as unknown as { results: typeof results }).results);
 }, 90_000);
 

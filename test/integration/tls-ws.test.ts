@@ -243,7 +243,10 @@ describe("WebSocket (RFC 7118)", () => {
       );
       c.ws.send(wsRequest("INVITE", "alice", host, p, t === "ws" ? "WS" : "WSS"));
       const answered = await c.until((m) => m.startsWith("SIP/2.0 200") && m.includes("CSeq: 1 INVITE"));
-      expect(header(asRecv(answered.text), "Contact")).toBe(`<sip:sipmock@${host}:${p};transport=${t}>`);
+      // RFC 7118 5.2: only transport=ws exists; secure WebSocket is a sips URI.
+      expect(header(asRecv(answered.text), "Contact")).toBe(
+        t === "ws" ? `<sip:sipmock@${host}:${p};transport=ws>` : `<sips:sipmock@${host}:${p};transport=ws>`,
+      );
       c.ws.close();
     },
   );

@@ -195,6 +195,44 @@ describe("RFC corner cases", () => {
   });
 });
 
+describe("WebRTC offers (RFC 5763, RFC 8839, RFC 9143)", () => {
+  const webrtc = (setup: string) =>
+    [
+      "v=0",
+      "o=- 1 2 IN IP4 127.0.0.1",
+      "s=-",
+      "t=0 0",
+      "a=group:BUNDLE 0",
+      "m=audio 9 UDP/TLS/RTP/SAVPF 111 0",
+      "c=IN IP4 0.0.0.0",
+      "a=ice-ufrag:abcd",
+      "a=ice-pwd:abcdefghijklmnopqrstuvwx",
+      "a=fingerprint:sha-256 AA:BB",
+      `a=setup:${setup}`,
+      "a=mid:0",
+      "a=rtcp-mux",
+      "a=rtpmap:111 opus/48000/2",
+      "a=rtpmap:0 PCMU/8000",
+      "",
+    ].join("\r\n");
+
+  it("are answered with ICE lite, a host candidate, a fingerprint, the BUNDLE group and the mid", () => {
+    const answer = answerOffer(webrtc("actpass"), "127.0.0.1", 40000, undefined, { fingerprint: "01:02" })
+      .sdp!;
+    expect(answer).toMatch(/\r\na=ice-lite\r\n/);
+    expect(answer).toMatch(/\r\na=group:BUNDLE 0\r\n/);
+    expect(answer).toMatch(/\r\nm=audio 40000 UDP\/TLS\/RTP\/SAVPF 111\r\n/);
+    expect(answer).toMatch(/\r\na=mid:0\r\n/);
+    expect(answer).toMatch(/\r\na=fingerprint:sha-256 01:02\r\n/);
+    expect(answer).toMatch(/\r\na=setup:passive\r\n/);
+    expect(answer).toMatch(/\r\na=candidate:1 1 udp 2130706431 127\.0\.0\.1 40000 typ host\r\n/);
+  });
+
+  it("an offer that is passive gets an active answer", () => {
+    expect(answerOffer(webrtc("passive"), "127.0.0.1", 40000).sdp).toMatch(/\r\na=setup:active\r\n/);
+  });
+});
+
 describe("scenario text", () => {
   it("Unicode in a reason phrase goes out as UTF-8", () => {
     const r = parseScenario('rules:\n  - respond: 486\n    reason: "Ocupado – não"\n', "t.yaml", {});

@@ -35,21 +35,34 @@ export class PcapWriter {
 
   write(e: JournalEntry): void {
     if (this.closed) return;
-    const payload = Buffer.from(e.raw, "latin1");
+    const whole = Buffer.from(e.raw, "latin1");
     const [src, dst] = e.direction === "in" ? [e.remote, e.local] : [e.local, e.remote];
     const { a: srcIp, b: dstIp } = sameFamily(src.address, dst.address);
     const time = Date.parse(e.time);
     if (e.transport === "udp") {
-      this.packet(time, ip(srcIp, dstIp, 17, udp(srcIp, dstIp, src.port, dst.port, payload), this.ipId++));
+      // The IP and UDP length fields are 16 bits: a larger message is
+      // recorded truncated (incl_len < orig_len), as a capture would.
+      const room = 65535 - 8 - (srcIp.length === 4 ? 20 : 0);
+      const payload = whole.length > room ? whole.subarray(0, room) : whole;
+      const headers = srcIp.length === 4 ? 28 : 48;
+      this.packet(
+        time,
+        ip(srcIp, dstIp, 17, udp(srcIp, dstIp, src.port, dst.port, payload), this.ipId++),
+        whole.length + headers,
+      );
       return;
     }
+    const payload = whole;
     for (let off = 0; off < payload.length || off === 0; off += MAX_SEGMENT) {
       const chunk = payload.subarray(off, off + MAX_SEGMENT);
-      const key = `${srcIp}|${src.port}|${dstIp}|${dst.port}`;
-      const back = `${dstIp}|${dst.port}|${srcIp}|${src.port}`;
+      const key = `${srcIp.toString("hex")}|${src.port}|${dstIp.toString("hex")}|${dst.port}`;
+      const back = `${dstIp.toString("hex")}|${dst.port}|${srcIp.toString("hex")}|${src.port}`;
       const seq = this.tcpSeq.get(key) ?? 1;
       const ack = this.tcpSeq.get(back) ?? 1;
+      this.tcpSeq.delete(key);
       this.tcpSeq.set(key, (seq + chunk.length) >>> 0);
+      // Bounded: the directions not seen for longest are forgotten first.
+      if (this.tcpSeq.size > 10_000) this.tcpSeq.delete(this.tcpSeq.keys().next().value!);
       this.packet(
         time,
         ip(srcIp, dstIp, 6, tcp(srcIp, dstIp, src.port, dst.port, seq, ack, chunk), this.ipId++),
@@ -58,12 +71,12 @@ export class PcapWriter {
     }
   }
 
-  private packet(timeMs: number, data: Buffer): void {
+  private packet(timeMs: number, data: Buffer, originalLength = data.length): void {
     const h = Buffer.alloc(16);
     h.writeUInt32LE(Math.floor(timeMs / 1000), 0);
     h.writeUInt32LE((timeMs % 1000) * 1000, 4);
     h.writeUInt32LE(data.length, 8);
-    h.writeUInt32LE(data.length, 12);
+    h.writeUInt32LE(originalLength, 12);
     writeSync(this.fd, Buffer.concat([h, data]));
   }
 
