@@ -293,11 +293,13 @@ function journalFilter(url: URL): JournalFilter {
   }
   const code = num("code");
   const sinceId = num("sinceId");
+  const limit = num("limit");
   return {
     ...(q.get("method") ? { method: q.get("method")! } : {}),
     ...(code !== undefined ? { status: code } : {}),
     ...(q.get("callId") ? { callId: q.get("callId")! } : {}),
     ...(sinceId !== undefined ? { sinceId } : {}),
+    ...(limit !== undefined ? { limit } : {}),
     ...(since !== null ? { since: /^\d+$/.test(since) ? Number(since) : since } : {}),
     ...(direction ? { direction } : {}),
   };

@@ -43,6 +43,8 @@ export interface JournalFilter {
   readonly sinceId?: number;
   /** Entries at or after this time (ISO or epoch ms). */
   readonly since?: string | number;
+  /** At most this many, the most recent. */
+  readonly limit?: number;
 }
 
 export interface Call {
@@ -103,7 +105,13 @@ export class Journal {
   /** Transaction key -> rule that answered it, so responses carry the rule too (bounded). */
   private readonly rules = new Map<string, string>();
 
-  constructor(readonly maxEntries = 10_000) {}
+  /** Octets of raw messages held; bounded by maxBytes as well as maxEntries. */
+  private bytes = 0;
+
+  constructor(
+    readonly maxEntries = 10_000,
+    readonly maxBytes = 64 * 1024 * 1024,
+  ) {}
 
   /** When the first request arrived (epoch ms), for expectations' `within`; reset by clear(). */
   firstRequestAt: number | undefined;
@@ -118,7 +126,16 @@ export class Journal {
       if (rule !== undefined) entry.rule = rule;
     }
     this.list.push(entry);
-    if (this.list.length > this.maxEntries) this.list.splice(0, this.list.length - this.maxEntries);
+    this.bytes += entry.raw.length;
+    let drop = 0;
+    while (
+      drop < this.list.length - 1 &&
+      (this.list.length - drop > this.maxEntries || this.bytes > this.maxBytes)
+    ) {
+      this.bytes -= this.list[drop]!.raw.length;
+      drop++;
+    }
+    if (drop > 0) this.list.splice(0, drop);
     for (const l of this.listeners) l(entry);
     return entry;
   }
@@ -140,7 +157,7 @@ export class Journal {
           ? filter.since
           : Date.parse(filter.since);
     const method = filter.method?.toUpperCase();
-    return this.list.filter(
+    const found = this.list.filter(
       (e) =>
         (filter.direction === undefined || e.direction === filter.direction) &&
         (method === undefined || e.method === method || e.cseq?.split(/\s+/)[1] === method) &&
@@ -149,6 +166,7 @@ export class Journal {
         (filter.sinceId === undefined || e.id > filter.sinceId) &&
         (since === undefined || Date.parse(e.time) >= since),
     );
+    return filter.limit !== undefined ? found.slice(Math.max(0, found.length - filter.limit)) : found;
   }
 
   get size(): number {
@@ -161,6 +179,7 @@ export class Journal {
 
   clear(): void {
     this.list = [];
+    this.bytes = 0;
     this.rules.clear();
     this.firstRequestAt = undefined;
   }

@@ -27,6 +27,12 @@ const journalQuery = [
     schema: { type: "integer" },
     description: "Entries after this id (for following)",
   },
+  {
+    name: "limit",
+    in: "query",
+    schema: { type: "integer" },
+    description: "At most this many, the most recent",
+  },
 ];
 
 const DOC = {

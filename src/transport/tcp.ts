@@ -63,7 +63,11 @@ export async function listenTcp(
     const framer = new StreamFramer({ maxMessageSize: options.maxMessageSize });
     const flow: Flow = {
       transport: info.transport,
-      local: { address: info.address, port: info.port },
+      // The address the peer reached (not the wildcard the listener bound).
+      local: {
+        address: socket.localAddress?.replace(/^::ffff:(?=\d+\.)/, "") || info.address,
+        port: info.port,
+      },
       remote: { address: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 },
       connectionId: id,
     };

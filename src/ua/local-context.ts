@@ -54,6 +54,8 @@ export function localIdentity(
   let host: string;
   if (advertise) host = advertise;
   else if (bound !== "0.0.0.0" && bound !== "::") host = bound;
+  // A connection knows which of our addresses the peer reached.
+  else if (flow.local.address !== "0.0.0.0" && flow.local.address !== "::") host = flow.local.address;
   else if (requestUriHost && /^(\[[0-9a-fA-F:.]+\]|[0-9.]+)$/.test(requestUriHost)) host = requestUriHost;
   else host = reachableAddress(flow.remote.address, bound === "::");
   return {

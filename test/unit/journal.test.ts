@@ -203,3 +203,14 @@ describe("expectations (CI verdicts)", () => {
     expect(xml).toContain('<failure message="received 0, expected at least 1 within 5s">');
   });
 });
+
+describe("journal bounds", () => {
+  it("is bounded by bytes as well as entries, and lists the most recent with limit", () => {
+    const j = new Journal(100, 3000);
+    for (let i = 0; i < 5; i++)
+      add(j, "in", request("MESSAGE", "u", { callId: `b${i}`, extra: [`X-Pad: ${"x".repeat(800)}`] }));
+    expect(j.size).toBe(2);
+    expect(j.entries().map((e) => e.callId)).toEqual(["b3", "b4"]);
+    expect(j.entries({ limit: 1 }).map((e) => e.callId)).toEqual(["b4"]);
+  });
+});
