@@ -6,6 +6,7 @@ import { printCodes } from "./codes.js";
 import { type CtlFlags, ctlJournal, ctlOverrides, ctlReset, ctlRespond, ctlScenario } from "./ctl.js";
 import {
   adminOption,
+  authOption,
   classOption,
   collect,
   durationOption,
@@ -57,6 +58,14 @@ function serverOptions(cmd: Command): Command {
       ),
     )
     .option("--watch", "reload the scenario files when they change (an invalid change is refused)")
+    .addOption(
+      new Option(
+        "--auth <user:password>",
+        "require Digest authentication (REGISTER, INVITE), repeatable",
+      ).argParser(authOption),
+    )
+    .option("--realm <realm>", "Digest realm (default sipmock)")
+    .option("--auth-proxy", "challenge as a proxy: 407 with Proxy-Authenticate")
     .option("--cert <file.pem>", "TLS/WSS certificate (default: a self-signed one made at start)")
     .option("--key <file.pem>", "its private key")
     .addOption(

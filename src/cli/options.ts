@@ -89,3 +89,10 @@ export function nonNegativeIntOption(value: string): number {
   if (!/^[0-9]+$/.test(value)) throw new InvalidArgumentError("expected a whole number, 0 or more");
   return Number(value);
 }
+
+/** --auth USER:PASSWORD, repeatable. */
+export function authOption(value: string, previous: Array<[string, string]> = []): Array<[string, string]> {
+  const i = value.indexOf(":");
+  if (i <= 0) throw new InvalidArgumentError("expected USER:PASSWORD, e.g. --auth alice:secret");
+  return [...previous, [value.slice(0, i), value.slice(i + 1)]];
+}

@@ -25,6 +25,9 @@ export interface ServeFlags {
   ringTimeout?: number;
   forceRport?: boolean;
   admin?: { host: string; port: number };
+  auth?: Array<[string, string]>;
+  realm?: string;
+  authProxy?: boolean;
   cert?: string;
   key?: string;
   tlsHost?: string[];
@@ -74,6 +77,16 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
       ...(flags.maxMessageSize ? { maxMessageSize: flags.maxMessageSize } : {}),
       ...(flags.ringTimeout ? { ringTimeoutMs: flags.ringTimeout } : {}),
       ...(flags.forceRport ? { forceRport: true } : {}),
+      ...(flags.realm ? { realm: flags.realm } : {}),
+      ...(flags.auth?.length
+        ? {
+            auth: {
+              realm: flags.realm ?? "sipmock",
+              users: Object.fromEntries(flags.auth),
+              ...(flags.authProxy ? { proxy: true } : {}),
+            },
+          }
+        : {}),
       tls: {
         ...(flags.cert ? { certFile: flags.cert } : {}),
         ...(flags.key ? { keyFile: flags.key } : {}),

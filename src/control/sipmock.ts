@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { defaultScenarioSource, type RespondOptions, respondScenarioSource } from "../scenario/builtin.js";
 import { DEFAULT_RING_TIMEOUT_MS } from "../scenario/dial-a-code.js";
+import { toMs } from "../scenario/duration.js";
 import { ScenarioEngine } from "../scenario/engine.js";
 import { loadScenarioFiles, parseScenario, ScenarioLoadError } from "../scenario/load.js";
 import { compileMatch } from "../scenario/matcher.js";
@@ -22,6 +23,7 @@ import type { Flow, InboundMessage, Listener, ListenerInfo, TransportName } from
 import { formatHost, hostPort, isSecure } from "../transport/types.js";
 import { listenUdp } from "../transport/udp.js";
 import { listenWs } from "../transport/ws.js";
+import { type AuthConfig, Authenticator } from "../ua/auth/authenticator.js";
 import { type Capabilities, DEFAULT_CAPABILITIES, localIdentity, localUri } from "../ua/local-context.js";
 import { buildResponse } from "../ua/response-builder.js";
 import { type FaultWire, UserAgentServer } from "../ua/uas.js";
@@ -71,6 +73,8 @@ export interface SipMockOptions {
   readonly ringTimeoutMs?: number;
   readonly realm?: string;
   readonly logger?: Logger;
+  /** Digest authentication (overrides a scenario's `auth:`): realm, users, algorithms... */
+  readonly auth?: AuthConfig;
   /** TLS/WSS certificate: PEM files, or hosts for the self-signed one made at start. */
   readonly tls?: TlsOptions;
   /** How many journal entries are kept in memory (oldest dropped first). Default 10000. */
@@ -166,6 +170,23 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     options.listen && options.listen.length > 0 ? options.listen : DEFAULT_LISTEN
   ).map(parseListenSpec);
   let scenario: Scenario = buildScenario(options.scenario, options.respond);
+  /** From the options, else from the scenario; rebuilt when the scenario changes. */
+  const authFor = (s: Scenario): Authenticator | undefined => {
+    if (options.auth) return new Authenticator(options.auth);
+    const a = s instanceof ScenarioEngine ? s.auth : undefined;
+    if (!a) return undefined;
+    return new Authenticator({
+      realm: a.realm ?? options.realm ?? "sipmock",
+      users: a.users,
+      ...(a.algorithms ? { algorithms: a.algorithms } : {}),
+      ...(a.qop ? { qop: a.qop } : {}),
+      ...(a.methods ? { methods: a.methods } : {}),
+      ...(a.proxy !== undefined ? { proxy: a.proxy } : {}),
+      ...(a.nonceTtl !== undefined ? { nonceTtlMs: toMs(a.nonceTtl) } : {}),
+      ...(a.wrongPassword ? { wrongPassword: a.wrongPassword } : {}),
+    });
+  };
+  let authenticator = authFor(scenario);
   const withOverrides: Scenario = {
     get name() {
       return scenario.name;
@@ -273,6 +294,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     {
       scenario: () => withOverrides,
       wire,
+      auth: () => authenticator,
       capabilities,
       ...(server ? { server } : {}),
       ...(options.advertise ? { advertise: options.advertise } : {}),
@@ -573,6 +595,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
         typeof next === "string" && next.includes("\n")
           ? scenarioFromYaml(next)
           : buildScenario(next, options.respond);
+      authenticator = authFor(scenario);
       logger.info(`${stamp()} scenario: ${scenario.name}`);
     },
     resetScenario() {

@@ -10,7 +10,7 @@ import { codeForUser, planForCode } from "./dial-a-code.js";
 import { toMs } from "./duration.js";
 import type { ScenarioSource } from "./load.js";
 import { compileMatch, type Predicate } from "./matcher.js";
-import type { AnswerT, BodyT, DelayT, ExpectationT, FaultT, RuleT, StepT } from "./schema.js";
+import type { AnswerT, AuthT, BodyT, DelayT, ExpectationT, FaultT, RuleT, StepT } from "./schema.js";
 import { compileTemplate, type Template, type TemplateContext, toWire } from "./template.js";
 import type { Decision, PlanStep, RequestFacts, ResponsePlan, Scenario, WireFault } from "./types.js";
 
@@ -87,6 +87,8 @@ export class ScenarioEngine implements Scenario {
   private readonly rules: CompiledRule[];
   /** CI verdicts declared by the scenario files, in order. */
   readonly expectations: readonly ExpectationT[];
+  /** Digest authentication asked for by a scenario file (the first that has one). */
+  readonly auth?: AuthT;
   private readonly initialState: string;
   private readonly random: () => number;
   private readonly now: () => Date;
@@ -103,6 +105,8 @@ export class ScenarioEngine implements Scenario {
     this.now = options.now ?? (() => new Date());
     this.rules = sources.flatMap((s) => s.definition.rules.map((r, i) => compileRule(r, i, s)));
     this.expectations = sources.flatMap((s) => s.definition.expectations ?? []);
+    const auth = sources.find((s) => s.definition.auth)?.definition.auth;
+    if (auth) this.auth = auth;
     this.state = this.initialState;
     this.applied = this.rules.map(() => 0);
     this.positions = this.rules.map(() => new Map());

@@ -118,7 +118,8 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
 
 /** The keys allowed at each kind of place, for did-you-mean. */
 const KEYS: Record<string, readonly string[]> = {
-  file: ["$schema", "name", "description", "seed", "initialState", "rules", "expectations"],
+  file: ["$schema", "name", "description", "seed", "initialState", "auth", "rules", "expectations"],
+  auth: ["realm", "users", "algorithms", "qop", "methods", "proxy", "nonceTtl", "wrongPassword"],
   expectation: ["name", "match", "times", "atLeast", "atMost", "within"],
   rule: [
     "name",
@@ -169,6 +170,7 @@ function keysFor(path: Path): readonly string[] {
   if (path.length === 0) return KEYS.file!;
   if (last === "rules") return KEYS.rule!;
   if (last === "expectations") return KEYS.expectation!;
+  if (last === "auth") return KEYS.auth!;
   if (last === "match") return KEYS.match!;
   if (last === "requestUri" || last === "to" || last === "from") return KEYS.address!;
   if (last === "fault") return KEYS.fault!;

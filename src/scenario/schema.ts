@@ -225,6 +225,39 @@ export const Rule = z.strictObject({
   default: z.literal(true).optional().meta({ description: "Let the built-in behaviour answer." }),
 });
 
+/** Digest authentication (RFC 3261 22, RFC 7616, RFC 8760) done by the mock before any rule. */
+export const Auth = z
+  .strictObject({
+    realm: z.string().optional().meta({ description: 'Default "sipmock".' }),
+    users: z.record(z.string(), z.string()).meta({ description: "username: password" }),
+    algorithms: z
+      .array(z.enum(["SHA-256", "SHA-512-256", "MD5", "SHA-256-sess", "SHA-512-256-sess", "MD5-sess"]))
+      .min(1)
+      .optional()
+      .meta({ description: "Challenges offered, in preference order. Default [SHA-256, MD5]." }),
+    qop: z
+      .array(z.enum(["auth", "auth-int"]))
+      .optional()
+      .meta({ description: "Default [auth]; [] for none." }),
+    methods: z
+      .array(z.string().regex(METHOD))
+      .min(1)
+      .optional()
+      .meta({ description: "Methods challenged. Default [REGISTER, INVITE]." }),
+    proxy: z
+      .boolean()
+      .optional()
+      .meta({ description: "Answer 407 with Proxy-Authenticate, as a proxy would." }),
+    nonceTtl: Duration.optional().meta({
+      description: 'How long a nonce is valid (then stale=true). Default "30s".',
+    }),
+    wrongPassword: z
+      .enum(["forbidden", "challenge"])
+      .optional()
+      .meta({ description: "A wrong password gets 403 (default) or a fresh challenge." }),
+  })
+  .meta({ description: "Requests of these methods must carry valid Digest credentials, or get challenged." });
+
 /** A CI verdict: how many requests matching `match` must have arrived (`sipmock serve --until-expectations`). */
 export const Expectation = z
   .strictObject({
@@ -253,6 +286,7 @@ export const ScenarioFile = z.strictObject({
     .string()
     .optional()
     .meta({ description: 'The scenario state at start and after reset (default "Started").' }),
+  auth: Auth.optional(),
   rules: z.array(Rule),
   expectations: z.array(Expectation).optional(),
 });
@@ -265,6 +299,7 @@ export type MatchT = z.infer<typeof Match>;
 export type StringMatchT = z.infer<typeof StringMatch>;
 export type FaultT = z.infer<typeof Fault>;
 export type ExpectationT = z.infer<typeof Expectation>;
+export type AuthT = z.infer<typeof Auth>;
 export type BodyT = z.infer<typeof Body>;
 export type DelayT = z.infer<typeof DelaySpec>;
 

@@ -110,9 +110,14 @@ export function buildResponse(request: RequestLike, spec: ResponseSpec, ctx: Bui
   }
   if (spec.warning) out.append("Warning", `399 ${warnAgent(ctx.local)} ${quote(spec.warning)}`);
   if (ctx.server) out.append("Server", ctx.server);
+  // The first row a scenario gives for a name replaces the default; more
+  // rows of the same name are added (several challenges, RFC 8760 2.4).
+  const given = new Set<string>();
   for (const [name, value] of spec.headers ?? []) {
-    if (out.has(name)) out.set(name, value);
-    else out.append(name, value);
+    const key = canonicalHeaderName(name);
+    if (out.has(key) && !given.has(key)) out.set(key, value);
+    else out.append(key, value);
+    given.add(key);
   }
   for (const name of removed) out.delete(name);
 

@@ -14,6 +14,7 @@ import type { ServerTransaction, TerminationReason } from "../transaction/server
 import type { TimerConfig } from "../transaction/timers.js";
 import type { TransactionLayer, TransactionUser } from "../transaction/transaction-layer.js";
 import type { Flow, ListenerInfo } from "../transport/types.js";
+import type { Authenticator } from "./auth/authenticator.js";
 import { DialogStore } from "./dialogs.js";
 import { type Capabilities, localIdentity } from "./local-context.js";
 import { Registrar } from "./registrar.js";
@@ -36,6 +37,8 @@ export interface FaultWire {
 export interface UasOptions {
   readonly scenario: () => Scenario;
   readonly wire: FaultWire;
+  /** Digest authentication before any rule (RFC 3261 22), when configured. */
+  readonly auth?: () => Authenticator | undefined;
   /** Randomness for garbage bytes (seeded in tests). */
   readonly random?: () => number;
   readonly capabilities: Capabilities;
@@ -94,6 +97,16 @@ export class UserAgentServer implements TransactionUser {
     if (rejection) {
       this.send(tx, rejection);
       return;
+    }
+    // 22.1: the UAS challenges with 401 (a proxy with 407) until the request
+    // carries valid credentials; only then does the scenario see it.
+    const auth = this.options.auth?.();
+    if (auth?.appliesTo(req.method)) {
+      const outcome = auth.check(req);
+      if (!outcome.ok) {
+        this.send(tx, outcome.response);
+        return;
+      }
     }
     const decision = this.options.scenario().decide({
       method: req.method,

@@ -19,10 +19,12 @@ const CHROMIUM = "/usr/bin/chromium";
 
 const SCENARIO = `
 name: browser
+auth:
+  realm: example.test
+  users: { alice: secret }
+  algorithms: [MD5]
+  methods: [REGISTER]
 rules:
-  - name: challenge REGISTER
-    match: { method: REGISTER, headers: { Authorization: { present: false } } }
-    respond: 401
   - name: dial-a-code
     match: { requestUri: { user: "^[1-6][0-9][0-9]$" } }
     dialACode: true
@@ -103,7 +105,7 @@ afterAll(async () => {
 });
 
 describe("JsSIP in headless Chromium over WebSocket", () => {
-  it("registers after a digest challenge (401, then 200)", () => {
+  it("registers with digest auth: 401, then 200 for the right credentials (verified)", () => {
     expect(results.events[0]).toEqual({ event: "registered", status: 200 });
     const registers = mock.journal.entries({ method: "REGISTER", direction: "out" }).map((e) => e.status);
     expect(registers).toEqual([401, 200]);
