@@ -10,6 +10,10 @@ export interface Dialog {
   readonly localTag: string;
   readonly remoteTag: string;
   confirmed: boolean;
+  /** 12.2.2: the highest CSeq seen from the peer in this dialog. */
+  remoteCseq?: number;
+  /** 14.2: an INVITE of this dialog still waiting for its final response. */
+  inviteInProgress?: boolean;
   retransmit?: TimerHandle;
   giveUp?: TimerHandle;
 }
@@ -65,13 +69,14 @@ export class DialogStore {
     // A second 2xx for the same dialog (re-INVITE before the first ACK):
     // the old one's timers must not outlive it.
     const existing = this.dialogs.get(key);
+    const carried = existing ? { remoteCseq: existing.remoteCseq } : {};
     if (existing) this.end(existing);
     // Bounded: a client that never sends BYE must not grow memory for ever.
     if (this.dialogs.size >= MAX_DIALOGS) {
       const oldest = this.dialogs.values().next().value;
       if (oldest) this.end(oldest);
     }
-    const dialog: Dialog = { callId, localTag, remoteTag, confirmed: false };
+    const dialog: Dialog = { callId, localTag, remoteTag, confirmed: false, ...carried };
     this.dialogs.set(key, dialog);
     if (resend) {
       let interval = this.timers.t1;

@@ -17,7 +17,7 @@ export interface Capabilities {
 }
 
 export const DEFAULT_CAPABILITIES: Capabilities = {
-  allow: ["INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "REGISTER"],
+  allow: ["INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "REGISTER", "UPDATE", "INFO", "MESSAGE"],
   supported: [],
   accept: ["application/sdp"],
   acceptEncoding: ["identity"],

@@ -15,7 +15,7 @@ import type { TimerConfig } from "../transaction/timers.js";
 import type { TransactionLayer, TransactionUser } from "../transaction/transaction-layer.js";
 import type { Flow, ListenerInfo } from "../transport/types.js";
 import type { Authenticator } from "./auth/authenticator.js";
-import { DialogStore } from "./dialogs.js";
+import { type Dialog, DialogStore } from "./dialogs.js";
 import { type Capabilities, localIdentity } from "./local-context.js";
 import { Registrar } from "./registrar.js";
 import {
@@ -76,6 +76,8 @@ export class UserAgentServer implements TransactionUser {
   private readonly pending = new Map<string, PendingInvite>();
   /** Requests dropped by a fault: a CANCEL for them gets its 200, the INVITE stays unanswered. */
   private readonly dropped = new Set<string>();
+  /** In-dialog INVITEs in progress, to clear their dialog's flag when they end (14.2). */
+  private readonly reInvites = new Map<string, Dialog>();
   /** Requests held back by the afterRetransmissions fault. */
   private readonly awaiting = new Map<string, { remaining: number; answer: () => void }>();
   private readonly opaque = randomBytes(8).toString("hex");
@@ -96,6 +98,11 @@ export class UserAgentServer implements TransactionUser {
     const rejection = this.validate(tx);
     if (rejection) {
       this.send(tx, rejection);
+      return;
+    }
+    const dialogCheck = this.checkDialog(tx);
+    if (dialogCheck) {
+      this.send(tx, dialogCheck);
       return;
     }
     // 22.1: the UAS challenges with 401 (a proxy with 407) until the request
@@ -156,6 +163,39 @@ export class UserAgentServer implements TransactionUser {
     w.answer();
   }
 
+  /**
+   * 12.2.2 and 14.2 for a request inside a dialog we know: out-of-order CSeq
+   * gets 500; a second INVITE while one is in progress gets 500 with
+   * Retry-After (0..10 s). Requests for unknown dialogs are left to the
+   * scenario (the built-in behaviour answers 481).
+   */
+  private checkDialog(tx: ServerTransaction): ResponseSpec | undefined {
+    const req = tx.request;
+    if (!req.core.to.tag || req.method === "ACK" || req.method === "CANCEL") return undefined;
+    const dialog = this.dialogs.find(req.core.callId, req.core.to.tag, req.core.from.tag);
+    if (!dialog) return undefined;
+    const seq = req.core.cseq.seq;
+    if (dialog.remoteCseq !== undefined && seq < dialog.remoteCseq) {
+      return {
+        status: 500,
+        warning: `CSeq ${seq} is lower than ${dialog.remoteCseq}, already seen in this dialog`,
+      };
+    }
+    dialog.remoteCseq = Math.max(seq, dialog.remoteCseq ?? 0);
+    if (req.method === "INVITE") {
+      if (dialog.inviteInProgress) {
+        return {
+          status: 500,
+          headers: [["Retry-After", String(Math.floor(Math.random() * 11))]],
+          warning: "another INVITE of this dialog is still in progress",
+        };
+      }
+      dialog.inviteInProgress = true;
+      this.reInvites.set(tx.id, dialog);
+    }
+    return undefined;
+  }
+
   /** Frees an unanswered transaction after 64*T1, when any client has given up. */
   private abandonLater(tx: ServerTransaction): void {
     const timer = this.options.scheduler.schedule(64 * this.options.timers.t1, () => {
@@ -175,6 +215,11 @@ export class UserAgentServer implements TransactionUser {
   }
 
   onTerminated(tx: ServerTransaction, reason: TerminationReason): void {
+    const dialog = this.reInvites.get(tx.id);
+    if (dialog) {
+      dialog.inviteInProgress = false;
+      this.reInvites.delete(tx.id);
+    }
     this.cancelPending(tx);
     this.awaiting.delete(tx.id);
     this.dropped.delete(tx.id);
@@ -261,8 +306,46 @@ export class UserAgentServer implements TransactionUser {
   private builtIn(tx: ServerTransaction): void {
     const req = tx.request;
     switch (req.method) {
-      case "INVITE":
+      case "INVITE": {
+        if (req.core.to.tag) {
+          // 14.2: a re-INVITE (hold, resume, new codecs) is answered at once
+          // with an SDP answer; one for a dialog we do not know gets 481 (12.2.2).
+          if (!this.inDialog(tx)) {
+            this.send(tx, { status: 481 });
+            return;
+          }
+          this.runPlan(tx, [], { status: 200, body: "sdp" });
+          return;
+        }
         this.runPlan(tx, [{ send: { status: 180 } }], { status: 200, body: "sdp" });
+        return;
+      }
+      case "UPDATE": {
+        // RFC 3311 5.2: an UPDATE with an offer gets the answer in its 200.
+        if (!this.inDialog(tx)) {
+          this.send(tx, { status: 481 });
+          return;
+        }
+        this.runPlan(tx, [], req.body.length > 0 ? { status: 200, body: "sdp" } : { status: 200 });
+        return;
+      }
+      case "INFO": {
+        if (!this.inDialog(tx)) {
+          this.send(tx, { status: 481 });
+          return;
+        }
+        // RFC 6086 4.2.2: an Info Package we did not say we accept (we accept
+        // none) gets 469 with Recv-Info; legacy INFO without one gets 200.
+        if (req.headers.has("Info-Package")) {
+          this.send(tx, { status: 469 });
+          return;
+        }
+        this.send(tx, { status: 200 });
+        return;
+      }
+      case "MESSAGE":
+        // RFC 3428 7: a UAS that accepts the message answers 200.
+        this.send(tx, { status: 200 });
         return;
       case "REGISTER": {
         const outcome = this.registrar.register(req);
@@ -316,6 +399,11 @@ export class UserAgentServer implements TransactionUser {
           headers: [["Allow", this.options.capabilities.allow.join(", ")]],
         });
     }
+  }
+
+  private inDialog(tx: ServerTransaction): boolean {
+    const req = tx.request;
+    return this.dialogs.find(req.core.callId, req.core.to.tag, req.core.from.tag) !== undefined;
   }
 
   private runPlan(
@@ -466,6 +554,14 @@ export class UserAgentServer implements TransactionUser {
         : {}),
     });
     this.events.responded?.(tx, built);
+    if (built.status >= 200) {
+      // 14.2: the dialog's INVITE is no longer in progress once it is answered.
+      const dialog = this.reInvites.get(tx.id);
+      if (dialog) {
+        dialog.inviteInProgress = false;
+        this.reInvites.delete(tx.id);
+      }
+    }
     for (let i = 0; i < (fault?.duplicate ?? 0); i++) wire.send(tx.flow, bytes);
     if (fault?.tcp && tx.flow.transport !== "udp") wire.closeConnection(tx.flow, fault.tcp);
     if (
@@ -480,7 +576,8 @@ export class UserAgentServer implements TransactionUser {
         tx.flow.transport === "udp" && !fault?.noRetransmit
           ? () => tx.respond(built.status, bytes)
           : undefined;
-      this.dialogs.accept(req.core.callId, toTag, req.core.from.tag ?? "", resend, () => {});
+      const dialog = this.dialogs.accept(req.core.callId, toTag, req.core.from.tag ?? "", resend, () => {});
+      dialog.remoteCseq = Math.max(dialog.remoteCseq ?? 0, req.core.cseq.seq);
     }
   }
 }
