@@ -14,6 +14,8 @@ export interface Dialog {
   remoteCseq?: number;
   /** 14.2: an INVITE of this dialog still waiting for its final response. */
   inviteInProgress?: boolean;
+  /** RFC 3264 8: o= session id and version of our last description in this dialog. */
+  sdpOrigin?: { readonly sessionId: number; readonly version: number };
   retransmit?: TimerHandle;
   giveUp?: TimerHandle;
 }
@@ -69,7 +71,12 @@ export class DialogStore {
     // A second 2xx for the same dialog (re-INVITE before the first ACK):
     // the old one's timers must not outlive it.
     const existing = this.dialogs.get(key);
-    const carried = existing ? { remoteCseq: existing.remoteCseq } : {};
+    const carried = existing
+      ? {
+          ...(existing.remoteCseq !== undefined ? { remoteCseq: existing.remoteCseq } : {}),
+          ...(existing.sdpOrigin ? { sdpOrigin: existing.sdpOrigin } : {}),
+        }
+      : {};
     if (existing) this.end(existing);
     // Bounded: a client that never sends BYE must not grow memory for ever.
     if (this.dialogs.size >= MAX_DIALOGS) {

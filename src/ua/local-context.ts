@@ -18,7 +18,7 @@ export interface Capabilities {
 
 export const DEFAULT_CAPABILITIES: Capabilities = {
   allow: ["INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "REGISTER", "UPDATE", "INFO", "MESSAGE"],
-  supported: [],
+  supported: ["timer"],
   accept: ["application/sdp"],
   acceptEncoding: ["identity"],
   acceptLanguage: ["en"],

@@ -47,6 +47,22 @@ const OPPOSITE: Record<string, string> = {
 export interface AnswerOptions {
   /** SHA-256 certificate fingerprint for DTLS-SRTP answers (WebRTC); random when absent. */
   readonly fingerprint?: string;
+  /**
+   * RFC 3264 8: later descriptions in a session keep the o= session id and
+   * increment the version. Absent: a new session.
+   */
+  readonly origin?: SdpOrigin;
+}
+
+export interface SdpOrigin {
+  readonly sessionId: number;
+  readonly version: number;
+}
+
+/** The o= line's session id and version of a description we wrote. */
+export function originOf(sdp: string): SdpOrigin | undefined {
+  const m = /^o=\S+ (\d+) (\d+) /m.exec(sdp);
+  return m ? { sessionId: Number(m[1]), version: Number(m[2]) } : undefined;
 }
 
 export function answerOffer(
@@ -146,7 +162,7 @@ export function answerOffer(
   if (accepted === 0) {
     return { warning: { code: 305, text: "Incompatible media format: no offered codec is accepted" } };
   }
-  const desc = session(conn, ip6, media);
+  const desc = session(conn, ip6, media, options.origin);
   if (webrtcAnswer) {
     // RFC 8445 2.5: a server with a public address may be ICE lite.
     desc.icelite = "ice-lite";
@@ -199,13 +215,14 @@ function session(
   conn: string,
   ip6: boolean,
   media: sdpTransform.SessionDescription["media"],
+  origin?: SdpOrigin,
 ): sdpTransform.SessionDescription {
   return {
     version: 0,
     origin: {
       username: "sipmock",
-      sessionId: sessionCounter++,
-      sessionVersion: 1,
+      sessionId: origin?.sessionId ?? sessionCounter++,
+      sessionVersion: origin?.version ?? 1,
       netType: "IN",
       ipVer: ip6 ? 6 : 4,
       address: conn,

@@ -24,7 +24,7 @@ import {
   buildResponse,
   type ResponseSpec,
 } from "./response-builder.js";
-import { answerOffer, createOffer } from "./sdp.js";
+import { answerOffer, createOffer, originOf, type SdpOrigin } from "./sdp.js";
 
 /** Transport access the UAS needs only to carry out scenario faults. */
 export interface FaultWire {
@@ -67,7 +67,10 @@ interface PendingInvite {
 }
 
 /** Option tags this UAS understands in Require (8.2.2.3). */
-const UNDERSTOOD_OPTION_TAGS = new Set<string>();
+const UNDERSTOOD_OPTION_TAGS = new Set<string>(["timer"]);
+
+/** RFC 4028 4: the smallest session interval we accept (the RFC's floor is 90 s). */
+export const MIN_SE = 90;
 
 export class UserAgentServer implements TransactionUser {
   layer!: TransactionLayer;
@@ -76,6 +79,8 @@ export class UserAgentServer implements TransactionUser {
   private readonly pending = new Map<string, PendingInvite>();
   /** Requests dropped by a fault: a CANCEL for them gets its 200, the INVITE stays unanswered. */
   private readonly dropped = new Set<string>();
+  /** The SDP origin of an initial INVITE's answer, until its 2xx makes the dialog. */
+  private readonly sdpOrigins = new Map<string, SdpOrigin>();
   /** In-dialog INVITEs in progress, to clear their dialog's flag when they end (14.2). */
   private readonly reInvites = new Map<string, Dialog>();
   /** Requests held back by the afterRetransmissions fault. */
@@ -98,6 +103,11 @@ export class UserAgentServer implements TransactionUser {
     const rejection = this.validate(tx);
     if (rejection) {
       this.send(tx, rejection);
+      return;
+    }
+    const tooSmall = req.method === "INVITE" ? sessionIntervalTooSmall(req) : undefined;
+    if (tooSmall) {
+      this.send(tx, tooSmall);
       return;
     }
     const dialogCheck = this.checkDialog(tx);
@@ -215,6 +225,7 @@ export class UserAgentServer implements TransactionUser {
   }
 
   onTerminated(tx: ServerTransaction, reason: TerminationReason): void {
+    this.sdpOrigins.delete(tx.id);
     const dialog = this.reInvites.get(tx.id);
     if (dialog) {
       dialog.inviteInProgress = false;
@@ -470,8 +481,25 @@ export class UserAgentServer implements TransactionUser {
     const local = this.identity(tx);
     const offer = tx.request.body.toString("latin1");
     if (offer.trim() === "") return Buffer.from(createOffer(local.host, this.options.mediaPort));
-    const result = answerOffer(offer, local.host, this.options.mediaPort);
-    if (result.sdp) return Buffer.from(result.sdp);
+    // RFC 3264 8: inside a dialog, our next description keeps the session id
+    // of the last one and increments its version.
+    const req = tx.request;
+    const dialog = req.core.to.tag
+      ? this.dialogs.find(req.core.callId, req.core.to.tag, req.core.from.tag)
+      : undefined;
+    const result = answerOffer(offer, local.host, this.options.mediaPort, undefined, {
+      ...(dialog?.sdpOrigin
+        ? { origin: { sessionId: dialog.sdpOrigin.sessionId, version: dialog.sdpOrigin.version + 1 } }
+        : {}),
+    });
+    if (result.sdp) {
+      const origin = originOf(result.sdp);
+      if (origin) {
+        if (dialog) dialog.sdpOrigin = origin;
+        else this.sdpOrigins.set(tx.id, origin);
+      }
+      return Buffer.from(result.sdp);
+    }
     // 21.4.26: 488 "SHOULD include a Warning header field value explaining
     // why the offer was rejected" (codes 304/305, 20.43).
     const w = result.warning!;
@@ -534,6 +562,8 @@ export class UserAgentServer implements TransactionUser {
       opaque: this.opaque,
     };
     const user = uriUser(req.uri);
+    if (req.method === "INVITE" && spec.status >= 200 && spec.status < 300)
+      spec = withSessionTimer(req, spec);
     const built = buildResponse(
       {
         method: req.method,
@@ -577,6 +607,9 @@ export class UserAgentServer implements TransactionUser {
           ? () => tx.respond(built.status, bytes)
           : undefined;
       const dialog = this.dialogs.accept(req.core.callId, toTag, req.core.from.tag ?? "", resend, () => {});
+      const origin = this.sdpOrigins.get(tx.id);
+      if (origin && !dialog.sdpOrigin) dialog.sdpOrigin = origin;
+      this.sdpOrigins.delete(tx.id);
       dialog.remoteCseq = Math.max(dialog.remoteCseq ?? 0, req.core.cseq.seq);
     }
   }
@@ -594,4 +627,45 @@ function acceptsSdp(headers: ParsedRequest["headers"]): boolean {
   return headers
     .getAll("Accept")
     .some((v) => /^\s*(application\/sdp|application\/\*|\*\/\*)\s*(;|$)/i.test(v));
+}
+
+/** Session-Expires (or "x") of a request: delta-seconds and the refresher parameter. */
+function sessionExpires(req: ParsedRequest): { seconds: number; refresher?: string } | undefined {
+  const value = req.headers.get("Session-Expires");
+  if (value === undefined) return undefined;
+  const m = /^\s*(\d+)\s*(.*)$/.exec(value);
+  if (!m) return undefined;
+  const refresher = /;\s*refresher\s*=\s*(uac|uas)/i.exec(m[2] ?? "")?.[1]?.toLowerCase();
+  return { seconds: Number(m[1]), ...(refresher ? { refresher } : {}) };
+}
+
+/** RFC 4028 6: an interval below our minimum (or the request's Min-SE) gets 422 with Min-SE. */
+function sessionIntervalTooSmall(req: ParsedRequest): ResponseSpec | undefined {
+  const se = sessionExpires(req);
+  if (!se) return undefined;
+  const theirMin = Number(/^\s*(\d+)/.exec(req.headers.get("Min-SE") ?? "")?.[1] ?? 0);
+  const min = Math.max(MIN_SE, theirMin);
+  if (se.seconds >= min) return undefined;
+  return { status: 422, headers: [["Min-SE", String(min)]] };
+}
+
+/**
+ * RFC 4028 9: a 2xx to an INVITE with Session-Expires carries it back with
+ * the refresher chosen (the UAC's choice, else uac when it supports timer,
+ * else uas), and Require: timer when the UAC supports the extension.
+ */
+function withSessionTimer(req: ParsedRequest, spec: ResponseSpec): ResponseSpec {
+  const se = sessionExpires(req);
+  if (!se || spec.headers?.some(([n]) => /^(session-expires|x)$/i.test(n))) return spec;
+  const uacSupports = req.headers
+    .getAll("Supported")
+    .concat(req.headers.getAll("Require"))
+    .some((t) => t.trim().toLowerCase() === "timer");
+  const refresher = se.refresher ?? (uacSupports ? "uac" : "uas");
+  const headers: Array<readonly [string, string]> = [
+    ...(spec.headers ?? []),
+    ["Session-Expires", `${se.seconds};refresher=${refresher}`],
+  ];
+  if (uacSupports) headers.push(["Require", "timer"]);
+  return { ...spec, headers };
 }

@@ -101,6 +101,11 @@ describe("inside a dialog (our client)", () => {
     expect(statusOf(hold)).toBe(200);
     expect(hold.text).toMatch(/\r\na=recvonly\r\n/);
     expect(c.received.slice(before).map(statusOf)).not.toContain(180);
+    // RFC 3264 8: same o= session id, version incremented.
+    const first = c.received.find((m) => statusOf(m) === 200 && header(m, "CSeq") === "1 INVITE")!;
+    const o1 = /\r\no=sipmock (\d+) (\d+) /.exec(first.text)!;
+    const o2 = /\r\no=sipmock (\d+) (\d+) /.exec(hold.text)!;
+    expect([o2[1], Number(o2[2])]).toEqual([o1[1], Number(o1[2]) + 1]);
     await c.send(req(c, "ACK", "alice", { callId, cseq: 2, toTag }));
 
     const update = await final(
@@ -260,5 +265,69 @@ Content-Length: 0
     const r = await runSipp({ scenarioXml: xml, target: `127.0.0.1:${target.port}`, transport: "u1" });
     expect(r.exitCode, r.summary).toBe(0);
     expect(r.stats.successful).toBe(1);
+  });
+});
+
+describe("session timers (RFC 4028)", () => {
+  it("an interval below 90 s (or below the request's Min-SE) gets 422 with Min-SE", async () => {
+    const c = await udpClient(target);
+    const small = await final(
+      c,
+      req(c, "INVITE", "alice", {
+        callId: "st-1",
+        cseq: 1,
+        body: sdp("sendrecv"),
+        extra: ["Session-Expires: 30"],
+      }),
+      1,
+      "INVITE",
+    );
+    expect(small.text.split("\r\n")[0]).toBe("SIP/2.0 422 Session Interval Too Small");
+    expect(header(small, "Min-SE")).toBe("90");
+    const theirs = await final(
+      c,
+      req(c, "INVITE", "alice", {
+        callId: "st-2",
+        cseq: 1,
+        body: sdp("sendrecv"),
+        extra: ["Session-Expires: 100", "Min-SE: 120"],
+      }),
+      1,
+      "INVITE",
+    );
+    expect(header(theirs, "Min-SE")).toBe("120");
+    await c.close();
+  });
+
+  it("the 2xx carries Session-Expires with the refresher, and Require: timer when the UAC supports it", async () => {
+    const c = await udpClient(target);
+    const ok = await final(
+      c,
+      req(c, "INVITE", "alice", {
+        callId: "st-3",
+        cseq: 1,
+        body: sdp("sendrecv"),
+        extra: ["Session-Expires: 1800", "Supported: timer"],
+      }),
+      1,
+      "INVITE",
+    );
+    expect(statusOf(ok)).toBe(200);
+    expect(header(ok, "Session-Expires")).toBe("1800;refresher=uac");
+    expect(header(ok, "Require")).toBe("timer");
+    const plain = await final(
+      c,
+      req(c, "INVITE", "alice", {
+        callId: "st-4",
+        cseq: 1,
+        body: sdp("sendrecv"),
+        extra: ["Session-Expires: 600"],
+      }),
+      1,
+      "INVITE",
+    );
+    expect(header(plain, "Session-Expires")).toBe("600;refresher=uas");
+    expect(header(plain, "Require")).toBeUndefined();
+    await c.close();
   });
 });
