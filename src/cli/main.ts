@@ -65,6 +65,22 @@ function serverOptions(cmd: Command): Command {
       ).argParser(authOption),
     )
     .option("--realm <realm>", "Digest realm (default sipmock)")
+    .addOption(
+      new Option("--min-expires <s>", "registrar: shorter registrations get 423 (default 60)").argParser(
+        positiveIntOption,
+      ),
+    )
+    .addOption(
+      new Option("--max-expires <s>", "registrar: longer ones are cut to this (default 86400)").argParser(
+        positiveIntOption,
+      ),
+    )
+    .addOption(
+      new Option(
+        "--max-bindings <n>",
+        "registrar: contacts kept per AOR, oldest dropped (default 10)",
+      ).argParser(positiveIntOption),
+    )
     .option("--auth-proxy", "challenge as a proxy: 407 with Proxy-Authenticate")
     .option("--cert <file.pem>", "TLS/WSS certificate (default: a self-signed one made at start)")
     .option("--key <file.pem>", "its private key")

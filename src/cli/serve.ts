@@ -26,6 +26,9 @@ export interface ServeFlags {
   forceRport?: boolean;
   admin?: { host: string; port: number };
   auth?: Array<[string, string]>;
+  minExpires?: number;
+  maxExpires?: number;
+  maxBindings?: number;
   realm?: string;
   authProxy?: boolean;
   cert?: string;
@@ -78,6 +81,11 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
       ...(flags.ringTimeout ? { ringTimeoutMs: flags.ringTimeout } : {}),
       ...(flags.forceRport ? { forceRport: true } : {}),
       ...(flags.realm ? { realm: flags.realm } : {}),
+      registrar: {
+        ...(flags.minExpires ? { minExpires: flags.minExpires } : {}),
+        ...(flags.maxExpires ? { maxExpires: flags.maxExpires } : {}),
+        ...(flags.maxBindings ? { maxBindingsPerAor: flags.maxBindings } : {}),
+      },
       ...(flags.auth?.length
         ? {
             auth: {

@@ -25,6 +25,7 @@ import { listenUdp } from "../transport/udp.js";
 import { listenWs } from "../transport/ws.js";
 import { type AuthConfig, Authenticator } from "../ua/auth/authenticator.js";
 import { type Capabilities, DEFAULT_CAPABILITIES, localIdentity, localUri } from "../ua/local-context.js";
+import type { RegistrarOptions } from "../ua/registrar.js";
 import { buildResponse } from "../ua/response-builder.js";
 import { type FaultWire, UserAgentServer } from "../ua/uas.js";
 import { VERSION } from "../version.js";
@@ -73,6 +74,8 @@ export interface SipMockOptions {
   readonly ringTimeoutMs?: number;
   readonly realm?: string;
   readonly logger?: Logger;
+  /** Registrar limits: minExpires (423 below it), maxExpires, defaultExpires, maxBindingsPerAor. */
+  readonly registrar?: Partial<RegistrarOptions>;
   /** Digest authentication (overrides a scenario's `auth:`): realm, users, algorithms... */
   readonly auth?: AuthConfig;
   /** TLS/WSS certificate: PEM files, or hosts for the self-signed one made at start. */
@@ -295,6 +298,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       scenario: () => withOverrides,
       wire,
       auth: () => authenticator,
+      ...(options.registrar ? { registrar: options.registrar } : {}),
       capabilities,
       ...(server ? { server } : {}),
       ...(options.advertise ? { advertise: options.advertise } : {}),

@@ -17,7 +17,7 @@ import type { Flow, ListenerInfo } from "../transport/types.js";
 import type { Authenticator } from "./auth/authenticator.js";
 import { type Dialog, DialogStore } from "./dialogs.js";
 import { type Capabilities, localIdentity } from "./local-context.js";
-import { Registrar } from "./registrar.js";
+import { DEFAULT_REGISTRAR, Registrar, type RegistrarOptions } from "./registrar.js";
 import {
   type BuildContext,
   type BuiltResponse,
@@ -37,6 +37,8 @@ export interface FaultWire {
 export interface UasOptions {
   readonly scenario: () => Scenario;
   readonly wire: FaultWire;
+  /** Registrar limits (min/max/default expires, bindings per AOR). */
+  readonly registrar?: Partial<RegistrarOptions>;
   /** Digest authentication before any rule (RFC 3261 22), when configured. */
   readonly auth?: () => Authenticator | undefined;
   /** Randomness for garbage bytes (seeded in tests). */
@@ -74,7 +76,7 @@ export const MIN_SE = 90;
 
 export class UserAgentServer implements TransactionUser {
   layer!: TransactionLayer;
-  readonly registrar = new Registrar();
+  readonly registrar: Registrar;
   readonly dialogs: DialogStore;
   private readonly pending = new Map<string, PendingInvite>();
   /** Requests dropped by a fault: a CANCEL for them gets its 200, the INVITE stays unanswered. */
@@ -92,6 +94,7 @@ export class UserAgentServer implements TransactionUser {
     private readonly events: UasEvents = {},
   ) {
     this.dialogs = new DialogStore(options.scheduler, options.timers);
+    this.registrar = new Registrar({ ...DEFAULT_REGISTRAR, ...options.registrar });
   }
 
   onRequest(tx: ServerTransaction): void {
