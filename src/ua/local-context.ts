@@ -17,8 +17,8 @@ export interface Capabilities {
 }
 
 export const DEFAULT_CAPABILITIES: Capabilities = {
-  allow: ["INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "REGISTER", "UPDATE", "INFO", "MESSAGE"],
-  supported: ["timer"],
+  allow: ["INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "REGISTER", "PRACK", "UPDATE", "INFO", "MESSAGE"],
+  supported: ["100rel", "timer"],
   accept: ["application/sdp"],
   acceptEncoding: ["identity"],
   acceptLanguage: ["en"],

@@ -69,7 +69,7 @@ interface PendingInvite {
 }
 
 /** Option tags this UAS understands in Require (8.2.2.3). */
-const UNDERSTOOD_OPTION_TAGS = new Set<string>(["timer"]);
+const UNDERSTOOD_OPTION_TAGS = new Set<string>(["timer", "100rel"]);
 
 /** RFC 4028 4: the smallest session interval we accept (the RFC's floor is 90 s). */
 export const MIN_SE = 90;
@@ -81,6 +81,10 @@ export class UserAgentServer implements TransactionUser {
   private readonly pending = new Map<string, PendingInvite>();
   /** Requests dropped by a fault: a CANCEL for them gets its 200, the INVITE stays unanswered. */
   private readonly dropped = new Set<string>();
+  /** Reliable provisional responses (RFC 3262) per INVITE transaction: next RSeq, retransmission timers. */
+  private readonly reliable = new Map<string, { next: number; timers: Map<number, TimerHandle> }>();
+  /** Call-ID|RSeq|CSeq -> INVITE transaction, to match a PRACK's RAck. */
+  private readonly prackIndex = new Map<string, string>();
   /** The SDP origin of an initial INVITE's answer, until its 2xx makes the dialog. */
   private readonly sdpOrigins = new Map<string, SdpOrigin>();
   /** In-dialog INVITEs in progress, to clear their dialog's flag when they end (14.2). */
@@ -229,6 +233,7 @@ export class UserAgentServer implements TransactionUser {
 
   onTerminated(tx: ServerTransaction, reason: TerminationReason): void {
     this.sdpOrigins.delete(tx.id);
+    this.stopReliable(tx);
     const dialog = this.reInvites.get(tx.id);
     if (dialog) {
       dialog.inviteInProgress = false;
@@ -357,6 +362,9 @@ export class UserAgentServer implements TransactionUser {
         this.send(tx, { status: 200 });
         return;
       }
+      case "PRACK":
+        this.handlePrack(tx);
+        return;
       case "MESSAGE":
         // RFC 3428 7: a UAS that accepts the message answers 200.
         this.send(tx, { status: 200 });
@@ -413,6 +421,73 @@ export class UserAgentServer implements TransactionUser {
           headers: [["Allow", this.options.capabilities.allow.join(", ")]],
         });
     }
+  }
+
+  private reliableState(tx: ServerTransaction) {
+    let s = this.reliable.get(tx.id);
+    if (!s) {
+      // 3262 3: RSeq is between 1 and 2**31 - 1; start low and random.
+      s = { next: 1 + Math.floor(Math.random() * 2 ** 20), timers: new Map<number, TimerHandle>() };
+      this.reliable.set(tx.id, s);
+    }
+    return s;
+  }
+
+  /** 3262 3: retransmit at T1, doubling, until PRACK; after 64*T1 reject the INVITE with a 5xx. */
+  private retransmitReliably(tx: ServerTransaction, rseq: number, status: number, bytes: Buffer): void {
+    const state = this.reliableState(tx);
+    this.prackIndex.set(`${tx.request.core.callId}|${rseq}|${tx.request.core.cseq.seq}`, tx.id);
+    let interval = this.options.timers.t1;
+    let elapsed = 0;
+    const tick = () => {
+      const timer = this.options.scheduler.schedule(interval, () => {
+        if (tx.state !== "proceeding") return;
+        elapsed += interval;
+        if (elapsed >= 64 * this.options.timers.t1) {
+          this.stopReliable(tx);
+          this.cancelPending(tx);
+          this.send(tx, {
+            status: 504,
+            warning: `reliable ${status} (RSeq ${rseq}) was never acknowledged with PRACK`,
+          });
+          return;
+        }
+        tx.respond(status, bytes);
+        interval *= 2;
+        tick();
+      });
+      state.timers.set(rseq, timer);
+    };
+    tick();
+  }
+
+  private stopReliable(tx: ServerTransaction): void {
+    const state = this.reliable.get(tx.id);
+    if (!state) return;
+    for (const t of state.timers.values()) t.cancel();
+    this.reliable.delete(tx.id);
+    for (const [k, id] of this.prackIndex) if (id === tx.id) this.prackIndex.delete(k);
+  }
+
+  /** RFC 3262 7.2: PRACK names the response it acknowledges in RAck: "rseq cseq method". */
+  private handlePrack(tx: ServerTransaction): void {
+    const req = tx.request;
+    const m = /^\s*(\d+)\s+(\d+)\s+INVITE\s*$/i.exec(req.headers.get("RAck") ?? "");
+    const key = m ? `${req.core.callId}|${Number(m[1])}|${Number(m[2])}` : undefined;
+    const inviteId = key ? this.prackIndex.get(key) : undefined;
+    if (!m || !key || !inviteId) {
+      // 3262 3: a PRACK that matches no unacknowledged reliable provisional gets 481.
+      this.send(tx, {
+        status: 481,
+        warning: m
+          ? "no unacknowledged reliable provisional response matches RAck"
+          : "missing or malformed RAck",
+      });
+      return;
+    }
+    this.prackIndex.delete(key);
+    this.reliable.get(inviteId)?.timers.get(Number(m[1]))?.cancel();
+    this.send(tx, { status: 200 });
   }
 
   private inDialog(tx: ServerTransaction): boolean {
@@ -567,6 +642,14 @@ export class UserAgentServer implements TransactionUser {
     const user = uriUser(req.uri);
     if (req.method === "INVITE" && spec.status >= 200 && spec.status < 300)
       spec = withSessionTimer(req, spec);
+    // RFC 3262 3: when the INVITE requires 100rel, provisionals (but 100) are
+    // sent reliably: Require: 100rel and an RSeq, retransmitted until PRACK.
+    let rseq: number | undefined;
+    if (req.method === "INVITE" && spec.status > 100 && spec.status < 200 && requires100rel(req)) {
+      const state = this.reliableState(tx);
+      rseq = state.next++;
+      spec = { ...spec, headers: [...(spec.headers ?? []), ["Require", "100rel"], ["RSeq", String(rseq)]] };
+    }
     const built = buildResponse(
       {
         method: req.method,
@@ -587,7 +670,10 @@ export class UserAgentServer implements TransactionUser {
         : {}),
     });
     this.events.responded?.(tx, built);
+    if (rseq !== undefined) this.retransmitReliably(tx, rseq, built.status, bytes);
     if (built.status >= 200) {
+      // 3262 3: a final response ends the reliable provisionals' retransmissions.
+      this.stopReliable(tx);
       // 14.2: the dialog's INVITE is no longer in progress once it is answered.
       const dialog = this.reInvites.get(tx.id);
       if (dialog) {
@@ -671,4 +757,9 @@ function withSessionTimer(req: ParsedRequest, spec: ResponseSpec): ResponseSpec 
   ];
   if (uacSupports) headers.push(["Require", "timer"]);
   return { ...spec, headers };
+}
+
+/** RFC 3262 3: the INVITE requires reliable provisional responses. */
+function requires100rel(req: ParsedRequest): boolean {
+  return req.headers.getAll("Require").some((t) => t.trim().toLowerCase() === "100rel");
 }

@@ -331,3 +331,69 @@ describe("session timers (RFC 4028)", () => {
     await c.close();
   });
 });
+
+describe("reliable provisional responses (RFC 3262)", () => {
+  // dial-a-code (the default scenario): sip:180@ rings until CANCEL.
+  let ringing: SipMock;
+  let saved: { host: string; port: number };
+  beforeAll(async () => {
+    ringing = await startSipMock({ listen: ["udp:127.0.0.1:0"], logger: silentLogger, timers: { t1: 100 } });
+    saved = target;
+    target = { host: "127.0.0.1", port: ringing.address("udp").port };
+  });
+  afterAll(async () => {
+    target = saved;
+    await ringing.close();
+  });
+
+  it("Require: 100rel: the 180 carries Require and RSeq, is retransmitted until PRACK, PRACK gets 200", async () => {
+    const c = await udpClient(target);
+    const callId = `prack-${process.pid}`;
+    await c.send(
+      req(c, "INVITE", "180", {
+        callId,
+        cseq: 1,
+        body: sdp("sendrecv"),
+        extra: ["Require: 100rel", "Supported: 100rel"],
+      }),
+    );
+    const ringing = await c.waitFor((m) => statusOf(m) === 180);
+    expect(header(ringing, "Require")).toBe("100rel");
+    const rseq = Number(header(ringing, "RSeq"));
+    expect(rseq).toBeGreaterThanOrEqual(1);
+    // Timer T1 = 100 ms here: a copy arrives while no PRACK was sent.
+    await new Promise((r) => setTimeout(r, 350));
+    expect(c.received.filter((m) => statusOf(m) === 180).length).toBeGreaterThanOrEqual(2);
+    const toTag = /;tag=([^;\s]+)/.exec(header(ringing, "To")!)![1]!;
+    const prack = await final(
+      c,
+      req(c, "PRACK", "180", { callId, cseq: 2, toTag, extra: [`RAck: ${rseq} 1 INVITE`] }),
+      2,
+      "PRACK",
+    );
+    expect(statusOf(prack)).toBe(200);
+    const copies = c.received.filter((m) => statusOf(m) === 180).length;
+    await new Promise((r) => setTimeout(r, 500));
+    expect(c.received.filter((m) => statusOf(m) === 180).length).toBe(copies);
+    const stray = await final(
+      c,
+      req(c, "PRACK", "180", { callId, cseq: 3, toTag, extra: [`RAck: ${rseq + 7} 1 INVITE`] }),
+      3,
+      "PRACK",
+    );
+    expect(stray.text.split("\r\n")[0]).toBe("SIP/2.0 481 Call/Transaction Does Not Exist");
+    await c.close();
+  });
+
+  it("without Require: 100rel the 180 is sent once, unreliably", async () => {
+    const c = await udpClient(target);
+    await c.send(
+      req(c, "INVITE", "180", { callId: `noprack-${process.pid}`, cseq: 1, body: sdp("sendrecv") }),
+    );
+    const ringing = await c.waitFor((m) => statusOf(m) === 180);
+    expect(header(ringing, "RSeq")).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 350));
+    expect(c.received.filter((m) => statusOf(m) === 180)).toHaveLength(1);
+    await c.close();
+  });
+});

@@ -232,7 +232,9 @@ describe("every catalogued code through the builder and back through the parser"
         buildResponse({ method: "INVITE", headers: req.headers, requestUser: "bob" }, { status: code }, CTX),
       ).get(name);
     expect(hdr(420, "Unsupported")).toBe("frobnicate");
-    expect(hdr(405, "Allow")).toBe("INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO, MESSAGE");
+    expect(hdr(405, "Allow")).toBe(
+      "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK, UPDATE, INFO, MESSAGE",
+    );
     expect(hdr(401, "WWW-Authenticate")).toBe(
       'Digest realm="example.test", nonce="n0nce", opaque="0paque", algorithm=MD5, qop="auth"',
     );
