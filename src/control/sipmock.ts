@@ -11,7 +11,7 @@ import { ScenarioEngine } from "../scenario/engine.js";
 import { loadScenarioFiles, parseScenario, ScenarioLoadError } from "../scenario/load.js";
 import { compileMatch } from "../scenario/matcher.js";
 import type { Scenario } from "../scenario/types.js";
-import type { ParsedRequest } from "../sip/message.js";
+import type { ParsedRequest, ParsedResponse } from "../sip/message.js";
 import { Scheduler } from "../transaction/scheduler.js";
 import { resolveTimers, type TimerConfig } from "../transaction/timers.js";
 import { TransactionLayer } from "../transaction/transaction-layer.js";
@@ -379,8 +379,11 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     const { result, flow } = msg;
     if (result.ok) {
       if (result.message.kind === "response") {
-        // A UAS has no client transactions (yet): responses are dropped.
-        logger.debug(`dropping response from ${peer(flow)}`);
+        // Responses to the requests the mock sent (NOTIFY) go to their client
+        // transaction (17.1.3); any other is dropped.
+        if (!layer.receiveResponse(result.message as ParsedResponse)) {
+          logger.debug(`dropping a response that matches no request we sent, from ${peer(flow)}`);
+        }
         return;
       }
       const request = result.message as ParsedRequest;

@@ -5,9 +5,10 @@
  */
 import { randomBytes } from "node:crypto";
 import { MAGIC_COOKIE } from "../sip/headers/via.js";
-import type { ParsedRequest, Via } from "../sip/message.js";
+import type { ParsedRequest, ParsedResponse, Via } from "../sip/message.js";
 import type { Flow } from "../transport/types.js";
 import { InviteServerTransaction } from "./invite-server-transaction.js";
+import { type ClientCallbacks, NonInviteClientTransaction } from "./non-invite-client-transaction.js";
 import { NonInviteServerTransaction } from "./non-invite-server-transaction.js";
 import type { Scheduler } from "./scheduler.js";
 import type { ServerTransaction, TerminationReason, TransactionEnvironment } from "./server-transaction.js";
@@ -52,6 +53,39 @@ export class TransactionLayer {
 
   get size(): number {
     return this.transactions.size;
+  }
+
+  /** Client transactions of requests the mock sends (RFC 3261 17.1), by branch and method. */
+  private readonly clients = new Map<string, NonInviteClientTransaction>();
+
+  /**
+   * Sends a non-INVITE request through a new client transaction (17.1.2).
+   * `branch` and `method` must be those of the request's top Via and CSeq.
+   */
+  sendRequest(
+    flow: Flow,
+    bytes: Buffer,
+    branch: string,
+    method: string,
+    callbacks: Omit<ClientCallbacks, "terminated">,
+  ): void {
+    const key = `${branch}|${method}`;
+    const tx = new NonInviteClientTransaction(key, flow, bytes, this.env.send, this.scheduler, this.timers, {
+      ...callbacks,
+      terminated: () => this.clients.delete(key),
+    });
+    this.clients.set(key, tx);
+    tx.start();
+  }
+
+  /** 17.1.3: a response matches the client transaction of its top Via branch and CSeq method. */
+  receiveResponse(response: ParsedResponse): boolean {
+    const branch = response.core.via[0]?.branch;
+    if (!branch) return false;
+    const tx = this.clients.get(`${branch}|${response.core.cseq.method}`);
+    if (!tx) return false;
+    tx.receive(response);
+    return true;
   }
 
   /** Transactions still waiting for their final response (Trying or Proceeding). */

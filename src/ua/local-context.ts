@@ -17,12 +17,26 @@ export interface Capabilities {
 }
 
 export const DEFAULT_CAPABILITIES: Capabilities = {
-  allow: ["INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "REGISTER", "PRACK", "UPDATE", "INFO", "MESSAGE"],
+  allow: [
+    "INVITE",
+    "ACK",
+    "CANCEL",
+    "BYE",
+    "OPTIONS",
+    "REGISTER",
+    "PRACK",
+    "UPDATE",
+    "INFO",
+    "MESSAGE",
+    "SUBSCRIBE",
+    "PUBLISH",
+    "REFER",
+  ],
   supported: ["100rel", "timer"],
   accept: ["application/sdp"],
   acceptEncoding: ["identity"],
   acceptLanguage: ["en"],
-  allowEvents: [],
+  allowEvents: ["message-summary", "presence", "dialog"],
 };
 
 export interface LocalIdentity {

@@ -16,7 +16,8 @@ import type { TransactionLayer, TransactionUser } from "../transaction/transacti
 import type { Flow, ListenerInfo } from "../transport/types.js";
 import type { Authenticator } from "./auth/authenticator.js";
 import { type Dialog, DialogStore } from "./dialogs.js";
-import { type Capabilities, localIdentity } from "./local-context.js";
+import { entityOf, eventBody, eventPackage, newETag, type Subscription } from "./events.js";
+import { type Capabilities, localIdentity, localUri } from "./local-context.js";
 import { DEFAULT_REGISTRAR, Registrar, type RegistrarOptions } from "./registrar.js";
 import {
   type BuildContext,
@@ -71,6 +72,10 @@ interface PendingInvite {
 /** Option tags this UAS understands in Require (8.2.2.3). */
 const UNDERSTOOD_OPTION_TAGS = new Set<string>(["timer", "100rel"]);
 
+const DEFAULT_SUBSCRIPTION_S = 3600;
+const MAX_SUBSCRIPTION_S = 86_400;
+const MAX_SUBSCRIPTIONS = 10_000;
+
 /** RFC 4028 4: the smallest session interval we accept (the RFC's floor is 90 s). */
 export const MIN_SE = 90;
 
@@ -85,6 +90,10 @@ export class UserAgentServer implements TransactionUser {
   private readonly reliable = new Map<string, { next: number; timers: Map<number, TimerHandle> }>();
   /** Call-ID|RSeq|CSeq -> INVITE transaction, to match a PRACK's RAck. */
   private readonly prackIndex = new Map<string, string>();
+  /** Active subscriptions (RFC 6665), by Call-ID and tags. */
+  private readonly subscriptions = new Map<string, Subscription>();
+  /** Entity tags of live publications (RFC 3903). */
+  private readonly publications = new Set<string>();
   /** The SDP origin of an initial INVITE's answer, until its 2xx makes the dialog. */
   private readonly sdpOrigins = new Map<string, SdpOrigin>();
   /** In-dialog INVITEs in progress, to clear their dialog's flag when they end (14.2). */
@@ -247,6 +256,8 @@ export class UserAgentServer implements TransactionUser {
 
   /** Stops every pending plan and dialog timer (shutdown). */
   close(): void {
+    for (const s of this.subscriptions.values()) s.cancel?.();
+    this.subscriptions.clear();
     for (const p of this.pending.values()) for (const t of p.timers) t.cancel();
     this.pending.clear();
     this.dialogs.clear();
@@ -364,6 +375,15 @@ export class UserAgentServer implements TransactionUser {
       }
       case "PRACK":
         this.handlePrack(tx);
+        return;
+      case "SUBSCRIBE":
+        this.handleSubscribe(tx);
+        return;
+      case "PUBLISH":
+        this.handlePublish(tx);
+        return;
+      case "REFER":
+        this.handleRefer(tx);
         return;
       case "MESSAGE":
         // RFC 3428 7: a UAS that accepts the message answers 200.
@@ -488,6 +508,174 @@ export class UserAgentServer implements TransactionUser {
     this.prackIndex.delete(key);
     this.reliable.get(inviteId)?.timers.get(Number(m[1]))?.cancel();
     this.send(tx, { status: 200 });
+  }
+
+  /** RFC 6665 4.2.1: accept, answer 200 with Expires, NOTIFY at once; Expires 0 ends it. */
+  private handleSubscribe(tx: ServerTransaction): void {
+    const req = tx.request;
+    const pkg = eventPackage(req);
+    // 6665 4.2.1.2 / 8.3.2: an unknown package gets 489 with Allow-Events.
+    if (!pkg || !this.options.capabilities.allowEvents.includes(pkg)) {
+      this.send(tx, { status: 489, warning: `event package ${pkg ?? "(none)"} is not supported` });
+      return;
+    }
+    const key = `${req.core.callId}|${tx.toTag}|${req.core.from.tag ?? ""}`;
+    const requested = Number(
+      /^\s*(\d+)/.exec(req.headers.get("Expires") ?? "")?.[1] ?? DEFAULT_SUBSCRIPTION_S,
+    );
+    const expires = Math.min(requested, MAX_SUBSCRIPTION_S);
+    const contact = req.headers.get("Contact");
+    const target = contact ? (/<([^>]+)>/.exec(contact)?.[1] ?? contact.split(";")[0]!.trim()) : req.uri.raw;
+    let sub = this.subscriptions.get(key);
+    if (!sub) {
+      sub = {
+        key,
+        pkg,
+        event: req.headers.get("Event")!,
+        target,
+        from: `${req.headers.get("To")!.replace(/;\s*tag\s*=[^;]*/i, "")};tag=${tx.toTag}`,
+        to: req.headers.get("From")!,
+        callId: req.core.callId,
+        flow: tx.flow,
+        cseq: 0,
+        expiresAt: 0,
+      };
+      if (this.subscriptions.size >= MAX_SUBSCRIPTIONS) {
+        const oldest = this.subscriptions.values().next().value;
+        if (oldest) this.endSubscription(oldest, false);
+      }
+      this.subscriptions.set(key, sub);
+    }
+    sub.target = target;
+    sub.cancel?.();
+    this.send(tx, {
+      status: 200,
+      headers: [
+        ["Expires", String(expires)],
+        ["Contact", `<${localUri(this.identity(tx), "sipmock")}>`],
+      ],
+    });
+    if (expires === 0) {
+      // 6665 4.2.1.4: an unsubscribe (or fetch) gets a final NOTIFY.
+      this.endSubscription(sub, true, "timeout");
+      return;
+    }
+    sub.expiresAt = Date.now() + expires * 1000;
+    this.notify(sub, `active;expires=${expires}`, eventBody(pkg, entityOf(req)));
+    const timer = this.options.scheduler.schedule(expires * 1000, () =>
+      this.endSubscription(sub!, true, "timeout"),
+    );
+    sub.cancel = () => timer.cancel();
+  }
+
+  private endSubscription(sub: Subscription, notify: boolean, reason = "timeout"): void {
+    sub.cancel?.();
+    this.subscriptions.delete(sub.key);
+    if (notify) this.notify(sub, `terminated;reason=${reason}`, undefined);
+  }
+
+  /** A NOTIFY in the subscription's dialog, through a client transaction (RFC 3261 17.1.2). */
+  private notify(
+    sub: Subscription,
+    state: string,
+    content: { type: string; body: string } | undefined,
+  ): void {
+    sub.cseq += 1;
+    const id = this.identityOfFlow(sub.flow);
+    const branch = `z9hG4bK${randomBytes(10).toString("hex")}`;
+    const body = Buffer.from(content?.body ?? "", "utf8");
+    const lines = [
+      `NOTIFY ${sub.target} SIP/2.0`,
+      `Via: SIP/2.0/${sub.flow.transport.toUpperCase()} ${id.host}:${id.port};branch=${branch};rport`,
+      "Max-Forwards: 70",
+      `From: ${sub.from}`,
+      `To: ${sub.to}`,
+      `Call-ID: ${sub.callId}`,
+      `CSeq: ${sub.cseq} NOTIFY`,
+      `Contact: <${localUri(id, "sipmock")}>`,
+      `Event: ${sub.event}`,
+      `Subscription-State: ${state}`,
+      ...(this.options.server ? [`User-Agent: ${this.options.server}`] : []),
+      ...(content ? [`Content-Type: ${content.type}`] : []),
+      `Content-Length: ${body.length}`,
+      "",
+      "",
+    ];
+    const bytes = Buffer.concat([Buffer.from(lines.join("\r\n"), "latin1"), body]);
+    this.layer.sendRequest(sub.flow, bytes, branch, "NOTIFY", {
+      // RFC 6665 4.2.2: a NOTIFY answered 481 (or timed out) ends the subscription.
+      final: (res) => {
+        if (res.status === 481) this.endSubscription(sub, false);
+      },
+      timeout: () => this.endSubscription(sub, false),
+    });
+  }
+
+  private identityOfFlow(flow: Flow) {
+    return localIdentity(flow, this.options.listenerFor(flow), undefined, this.options.advertise);
+  }
+
+  /** RFC 3903 6: PUBLISH keeps an entity tag per publication; an unknown SIP-If-Match gets 412. */
+  private handlePublish(tx: ServerTransaction): void {
+    const req = tx.request;
+    const pkg = eventPackage(req);
+    if (!pkg || !this.options.capabilities.allowEvents.includes(pkg)) {
+      this.send(tx, { status: 489, warning: `event package ${pkg ?? "(none)"} is not supported` });
+      return;
+    }
+    const ifMatch = req.headers.get("SIP-If-Match")?.trim();
+    if (ifMatch !== undefined && !this.publications.has(ifMatch)) {
+      this.send(tx, { status: 412, warning: `no publication with entity tag ${ifMatch}` });
+      return;
+    }
+    const expires = Math.min(
+      Number(/^\s*(\d+)/.exec(req.headers.get("Expires") ?? "")?.[1] ?? 3600),
+      MAX_SUBSCRIPTION_S,
+    );
+    if (ifMatch !== undefined) this.publications.delete(ifMatch);
+    if (expires === 0) {
+      this.send(tx, { status: 200, headers: [["Expires", "0"]] });
+      return;
+    }
+    const etag = newETag();
+    this.publications.add(etag);
+    if (this.publications.size > MAX_SUBSCRIPTIONS)
+      this.publications.delete(this.publications.values().next().value!);
+    this.send(tx, {
+      status: 200,
+      headers: [
+        ["SIP-ETag", etag],
+        ["Expires", String(expires)],
+      ],
+    });
+  }
+
+  /** RFC 3515 with RFC 7647: 200 (never 202), then a NOTIFY whose sipfrag reports the outcome. */
+  private handleRefer(tx: ServerTransaction): void {
+    const req = tx.request;
+    if (req.headers.getRows("Refer-To").length !== 1) {
+      this.send(tx, { status: 400, warning: "a REFER needs exactly one Refer-To (RFC 3515 2.4.1)" });
+      return;
+    }
+    this.send(tx, { status: 200, headers: [["Contact", `<${localUri(this.identity(tx), "sipmock")}>`]] });
+    const contact = req.headers.get("Contact");
+    const sub: Subscription = {
+      key: `refer|${req.core.callId}|${req.core.cseq.seq}`,
+      pkg: "refer",
+      event: `refer;id=${req.core.cseq.seq}`,
+      target: contact ? (/<([^>]+)>/.exec(contact)?.[1] ?? contact.split(";")[0]!.trim()) : req.uri.raw,
+      from: req.core.to.tag ? req.headers.get("To")! : `${req.headers.get("To")!};tag=${tx.toTag}`,
+      to: req.headers.get("From")!,
+      callId: req.core.callId,
+      flow: tx.flow,
+      cseq: 0,
+      expiresAt: 0,
+    };
+    // The mock does not place the referred call; it reports success at once.
+    this.notify(sub, "terminated;reason=noresource", {
+      type: "message/sipfrag;version=2.0",
+      body: "SIP/2.0 200 OK\r\n",
+    });
   }
 
   private inDialog(tx: ServerTransaction): boolean {

@@ -22,7 +22,8 @@ import {
 import { problemFrames, sipFirstLines, startCapture } from "../peers/tshark.js";
 
 const T1 = 50;
-const ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK, UPDATE, INFO, MESSAGE";
+const ALLOW =
+  "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK, UPDATE, INFO, MESSAGE, SUBSCRIBE, PUBLISH, REFER";
 
 let mock: SipMock;
 const events: MessageEvent[] = [];

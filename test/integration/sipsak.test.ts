@@ -37,7 +37,9 @@ describe("sipsak against sipmock", () => {
   it("OPTIONS to an ordinary user gets 200 OK with Allow", async () => {
     const r = await sipsak(["-vvv", "-s", `sip:bob@127.0.0.1:${port}`]);
     expect(r.out).toContain("SIP/2.0 200 OK");
-    expect(r.out).toMatch(/Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK, UPDATE, INFO, MESSAGE/);
+    expect(r.out).toMatch(
+      /Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK, UPDATE, INFO, MESSAGE, SUBSCRIBE, PUBLISH, REFER/,
+    );
     expect(r.code).toBe(0);
   });
 

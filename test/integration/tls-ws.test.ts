@@ -172,7 +172,9 @@ describe("TLS", () => {
     expect(busy).toMatch(/Via: SIP\/2\.0\/TLS [^\n]*received=127\.0\.0\.1/);
     const ok = await run("bob");
     expect(ok).toContain("SIP/2.0 200 OK");
-    expect(ok).toMatch(/Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK, UPDATE, INFO, MESSAGE/);
+    expect(ok).toMatch(
+      /Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK, UPDATE, INFO, MESSAGE, SUBSCRIBE, PUBLISH, REFER/,
+    );
   });
 });
 

@@ -50,7 +50,7 @@ describe("responses are built as RFC 3261 8.2.6 says", () => {
     const r = await c.waitFor((m) => statusOf(m) > 0);
     expect(r.text.split("\r\n")[0]).toBe("SIP/2.0 200 OK");
     expect(header(r, "Allow")).toBe(
-      "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK, UPDATE, INFO, MESSAGE",
+      "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK, UPDATE, INFO, MESSAGE, SUBSCRIBE, PUBLISH, REFER",
     );
     expect(header(r, "Accept")).toBe("application/sdp");
     expect(r.text).toMatch(/\r\nSupported:/);

@@ -233,7 +233,7 @@ describe("every catalogued code through the builder and back through the parser"
       ).get(name);
     expect(hdr(420, "Unsupported")).toBe("frobnicate");
     expect(hdr(405, "Allow")).toBe(
-      "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK, UPDATE, INFO, MESSAGE",
+      "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK, UPDATE, INFO, MESSAGE, SUBSCRIBE, PUBLISH, REFER",
     );
     expect(hdr(401, "WWW-Authenticate")).toBe(
       'Digest realm="example.test", nonce="n0nce", opaque="0paque", algorithm=MD5, qop="auth"',
@@ -241,7 +241,7 @@ describe("every catalogued code through the builder and back through the parser"
     expect(hdr(305, "Contact")).toBe("<sip:127.0.0.1:5060;transport=udp>");
     expect(hdr(302, "Contact")).toBe("<sip:redirected-bob@127.0.0.1:5060;transport=udp>");
     expect(hdr(489, "Allow-Events")).toBe("presence");
-    const noEvents = { ...CTX, capabilities: DEFAULT_CAPABILITIES };
+    const noEvents = { ...CTX, capabilities: { ...DEFAULT_CAPABILITIES, allowEvents: [] } };
     expect(
       headersOf(buildResponse({ method: "SUBSCRIBE", headers: req.headers }, { status: 489 }, noEvents)).get(
         "Allow-Events",

@@ -1,0 +1,64 @@
+/**
+ * SIP events as a notifier (RFC 6665): SUBSCRIBE gets 200 and an immediate
+ * NOTIFY, a terminating NOTIFY on expiry or unsubscribe; PUBLISH (RFC 3903)
+ * keeps entity tags; REFER (RFC 3515 as updated by RFC 7647) gets 200 and a
+ * NOTIFY with a sipfrag. The mock's NOTIFYs go through client transactions.
+ */
+import { randomBytes } from "node:crypto";
+import type { ParsedRequest } from "../sip/message.js";
+import { uriUser } from "../sip/uri.js";
+import type { Flow } from "../transport/types.js";
+
+/** Bodies of the first NOTIFY per package (RFC 3842, RFC 3863, RFC 4235). */
+export function eventBody(pkg: string, entity: string): { type: string; body: string } | undefined {
+  switch (pkg) {
+    case "message-summary":
+      return {
+        type: "application/simple-message-summary",
+        body: `Messages-Waiting: no\r\nMessage-Account: ${entity}\r\n`,
+      };
+    case "presence":
+      return {
+        type: "application/pidf+xml",
+        body: `<?xml version="1.0" encoding="UTF-8"?>\r\n<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="${entity}"><tuple id="sipmock"><status><basic>open</basic></status></tuple></presence>\r\n`,
+      };
+    case "dialog":
+      return {
+        type: "application/dialog-info+xml",
+        body: `<?xml version="1.0" encoding="UTF-8"?>\r\n<dialog-info xmlns="urn:ietf:params:xml:ns:dialog-info" version="0" state="full" entity="${entity}"/>\r\n`,
+      };
+    default:
+      return undefined;
+  }
+}
+
+/** The package of an Event header value ("presence;id=1" -> "presence"). */
+export function eventPackage(req: ParsedRequest): string | undefined {
+  const v = req.headers.get("Event");
+  return v?.split(";")[0]?.trim().toLowerCase() || undefined;
+}
+
+export function newETag(): string {
+  return randomBytes(9).toString("base64url");
+}
+
+export function entityOf(req: ParsedRequest): string {
+  const user = uriUser(req.uri);
+  return `sip:${user ?? "anonymous"}@sipmock.invalid`;
+}
+
+export interface Subscription {
+  readonly key: string;
+  readonly pkg: string;
+  readonly event: string;
+  /** The subscriber's Contact: the NOTIFY's Request-URI (RFC 6665 4.2.1.4). */
+  target: string;
+  /** Our From (the SUBSCRIBE's To with our tag) and To (its From). */
+  readonly from: string;
+  readonly to: string;
+  readonly callId: string;
+  readonly flow: Flow;
+  cseq: number;
+  expiresAt: number;
+  cancel?: () => void;
+}

@@ -1,0 +1,214 @@
+/**
+ * Events (RFC 6665), PUBLISH (RFC 3903), REFER (RFC 3515, RFC 7647): SIPp
+ * subscribes and answers the mock's NOTIFY; our client checks expiry,
+ * unsubscribe, 489, 412 and the REFER sipfrag. The mock's NOTIFYs use client
+ * transactions: over UDP they are retransmitted until answered.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type SipMock, silentLogger, startSipMock } from "../../src/index.js";
+import { header, statusOf, udpClient, type WireClient } from "../helpers/wire-client.js";
+import { runSipp } from "../peers/sipp.js";
+
+let mock: SipMock;
+let target: { host: string; port: number };
+
+beforeAll(async () => {
+  mock = await startSipMock({ listen: ["udp:127.0.0.1:0"], logger: silentLogger, timers: { t1: 100 } });
+  target = { host: "127.0.0.1", port: mock.address("udp").port };
+});
+afterAll(() => mock.close());
+
+let n = 0;
+function req(
+  c: WireClient,
+  method: string,
+  o: { callId: string; cseq?: number; toTag?: string; extra?: string[] },
+) {
+  n++;
+  return [
+    `${method} sip:bob@127.0.0.1:${target.port} SIP/2.0`,
+    `Via: SIP/2.0/UDP 127.0.0.1:${c.port};branch=z9hG4bK-ev-${process.pid}-${n};rport`,
+    "Max-Forwards: 70",
+    "From: <sip:alice@example.test>;tag=ev1",
+    `To: <sip:bob@example.test>${o.toTag ? `;tag=${o.toTag}` : ""}`,
+    `Call-ID: ${o.callId}`,
+    `CSeq: ${o.cseq ?? 1} ${method}`,
+    `Contact: <sip:alice@127.0.0.1:${c.port}>`,
+    ...(o.extra ?? []),
+    "Content-Length: 0",
+    "",
+    "",
+  ].join("\r\n");
+}
+
+/** Answers every NOTIFY the mock sends with 200 (or the given status). */
+function answerNotifies(c: WireClient, status = 200) {
+  const seen = new Set<number>();
+  const timer = setInterval(() => {
+    c.received.forEach((m, i) => {
+      if (seen.has(i) || !m.text.startsWith("NOTIFY ")) return;
+      seen.add(i);
+      const keep = (name: string) => m.text.split("\r\n").filter((l) => l.startsWith(`${name}:`));
+      const reply = [
+        `SIP/2.0 ${status} ${status === 200 ? "OK" : "Call/Transaction Does Not Exist"}`,
+        ...keep("Via"),
+        ...keep("From"),
+        ...keep("To"),
+        ...keep("Call-ID"),
+        ...keep("CSeq"),
+        "Content-Length: 0",
+        "",
+        "",
+      ].join("\r\n");
+      void c.send(reply);
+    });
+  }, 10);
+  return () => clearInterval(timer);
+}
+
+const notifies = (c: WireClient) => c.received.filter((m) => m.text.startsWith("NOTIFY "));
+
+describe("SUBSCRIBE / NOTIFY with SIPp", () => {
+  it("SUBSCRIBE to message-summary: 200 with Expires, then a NOTIFY SIPp answers with 200", async () => {
+    const xml = `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="subscribe">
+  <send retrans="500">
+    <![CDATA[
+SUBSCRIBE sip:alice@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
+To: <sip:alice@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 SUBSCRIBE
+Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>
+Event: message-summary
+Expires: 600
+Max-Forwards: 70
+Content-Length: 0
+
+]]>
+  </send>
+  <recv response="200">
+    <action>
+      <ereg regexp="^ *600" search_in="hdr" header="Expires:" check_it="true" assign_to="expires"/>
+      <log message="subscribed [$expires]"/>
+    </action>
+  </recv>
+  <recv request="NOTIFY">
+    <action>
+      <ereg regexp="^ *active;expires=" search_in="hdr" header="Subscription-State:" check_it="true" assign_to="state"/>
+      <ereg regexp="Messages-Waiting: no" search_in="body" check_it="true" assign_to="mwi"/>
+      <log message="notify [$state] [$mwi]"/>
+    </action>
+  </recv>
+  <send>
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]>
+  </send>
+</scenario>
+`;
+    const r = await runSipp({ scenarioXml: xml, target: `127.0.0.1:${target.port}`, transport: "u1" });
+    expect(r.exitCode, r.summary).toBe(0);
+    expect(r.stats.successful).toBe(1);
+    const notify = r.parsed.find((m) => m.direction === "received" && m.text.startsWith("NOTIFY "))!;
+    expect(notify.text).toMatch(/\r\nEvent: message-summary\r\n/);
+    expect(notify.text).toMatch(/\r\nContent-Type: application\/simple-message-summary\r\n/);
+  });
+});
+
+describe("our client", () => {
+  it("an unknown package gets 489 with Allow-Events", async () => {
+    const c = await udpClient(target);
+    await c.send(req(c, "SUBSCRIBE", { callId: "ev-489", extra: ["Event: weather", "Expires: 60"] }));
+    const r = await c.waitFor((m) => statusOf(m) >= 200);
+    expect(r.text.split("\r\n")[0]).toBe("SIP/2.0 489 Bad Event");
+    expect(header(r, "Allow-Events")).toBe("message-summary, presence, dialog");
+    await c.close();
+  });
+
+  it("the subscription expires with a terminating NOTIFY; a NOTIFY not answered is retransmitted (Timer E)", async () => {
+    const c = await udpClient(target);
+    await c.send(req(c, "SUBSCRIBE", { callId: "ev-expire", extra: ["Event: presence", "Expires: 1"] }));
+    await c.waitFor((m) => statusOf(m) === 200);
+    await c.waitFor((m) => m.text.startsWith("NOTIFY "));
+    // Not answered yet: the first NOTIFY comes again after T1 (100 ms).
+    await new Promise((r) => setTimeout(r, 250));
+    expect(
+      notifies(c).filter((m) => /Subscription-State: active/.test(m.text)).length,
+    ).toBeGreaterThanOrEqual(2);
+    const stop = answerNotifies(c);
+    const end = await c.waitFor(
+      (m) => /\r\nSubscription-State: terminated;reason=timeout\r\n/.test(m.text),
+      3000,
+    );
+    expect(end.text).toMatch(/^NOTIFY sip:alice@127\.0\.0\.1:\d+ SIP\/2\.0\r\n/);
+    expect(header(end, "CSeq")).toBe("2 NOTIFY");
+    stop();
+    await c.close();
+  });
+
+  it("Expires: 0 unsubscribes: 200, then a terminating NOTIFY", async () => {
+    const c = await udpClient(target);
+    const stop = answerNotifies(c);
+    await c.send(req(c, "SUBSCRIBE", { callId: "ev-unsub", extra: ["Event: dialog", "Expires: 600"] }));
+    const ok = await c.waitFor((m) => statusOf(m) === 200);
+    const toTag = /;tag=([^;\s]+)/.exec(header(ok, "To")!)![1]!;
+    await c.waitFor((m) => /Subscription-State: active/.test(m.text));
+    await c.send(
+      req(c, "SUBSCRIBE", { callId: "ev-unsub", cseq: 2, toTag, extra: ["Event: dialog", "Expires: 0"] }),
+    );
+    const end = await c.waitFor((m) => /Subscription-State: terminated/.test(m.text));
+    expect(header(end, "From")).toBe(`<sip:bob@example.test>;tag=${toTag}`);
+    stop();
+    await c.close();
+  });
+
+  it("PUBLISH: 200 with SIP-ETag; refresh with it; an unknown SIP-If-Match gets 412", async () => {
+    const c = await udpClient(target);
+    await c.send(req(c, "PUBLISH", { callId: "ev-pub", extra: ["Event: presence", "Expires: 60"] }));
+    const first = await c.waitFor((m) => statusOf(m) >= 200);
+    const etag = header(first, "SIP-ETag")!;
+    expect(etag).toMatch(/^\S{8,}$/);
+    const from = c.received.length;
+    await c.send(
+      req(c, "PUBLISH", {
+        callId: "ev-pub",
+        cseq: 2,
+        extra: ["Event: presence", `SIP-If-Match: ${etag}`, "Expires: 60"],
+      }),
+    );
+    const refresh = await c.waitFor((m) => c.received.indexOf(m) >= from && statusOf(m) >= 200);
+    expect(statusOf(refresh)).toBe(200);
+    expect(header(refresh, "SIP-ETag")).not.toBe(etag);
+    const from2 = c.received.length;
+    await c.send(
+      req(c, "PUBLISH", { callId: "ev-pub", cseq: 3, extra: ["Event: presence", `SIP-If-Match: ${etag}`] }),
+    );
+    const stale = await c.waitFor((m) => c.received.indexOf(m) >= from2 && statusOf(m) >= 200);
+    expect(stale.text.split("\r\n")[0]).toBe("SIP/2.0 412 Conditional Request Failed");
+    await c.close();
+  });
+
+  it("REFER: 200 (never 202, RFC 7647), then a NOTIFY with a sipfrag", async () => {
+    const c = await udpClient(target);
+    const stop = answerNotifies(c);
+    await c.send(req(c, "REFER", { callId: "ev-refer", extra: ["Refer-To: <sip:carol@example.test>"] }));
+    const ok = await c.waitFor((m) => statusOf(m) >= 200);
+    expect(ok.text.split("\r\n")[0]).toBe("SIP/2.0 200 OK");
+    const notify = await c.waitFor((m) => m.text.startsWith("NOTIFY "));
+    expect(header(notify, "Event")).toBe("refer;id=1");
+    expect(header(notify, "Subscription-State")).toBe("terminated;reason=noresource");
+    expect(header(notify, "Content-Type")).toBe("message/sipfrag;version=2.0");
+    expect(notify.text.endsWith("\r\n\r\nSIP/2.0 200 OK\r\n")).toBe(true);
+    stop();
+    await c.close();
+  });
+});
