@@ -71,6 +71,12 @@ function serverOptions(cmd: Command): Command {
       ),
     )
     .addOption(
+      new Option(
+        "--min-se <s>",
+        "session timers: a shorter Session-Expires gets 422 with Min-SE (default 90, RFC 4028)",
+      ).argParser(positiveIntOption),
+    )
+    .addOption(
       new Option("--max-expires <s>", "registrar: longer ones are cut to this (default 86400)").argParser(
         positiveIntOption,
       ),

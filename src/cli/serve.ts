@@ -27,6 +27,7 @@ export interface ServeFlags {
   admin?: { host: string; port: number };
   auth?: Array<[string, string]>;
   minExpires?: number;
+  minSe?: number;
   maxExpires?: number;
   maxBindings?: number;
   realm?: string;
@@ -81,6 +82,7 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
       ...(flags.ringTimeout ? { ringTimeoutMs: flags.ringTimeout } : {}),
       ...(flags.forceRport ? { forceRport: true } : {}),
       ...(flags.realm ? { realm: flags.realm } : {}),
+      ...(flags.minSe ? { minSE: flags.minSe } : {}),
       registrar: {
         ...(flags.minExpires ? { minExpires: flags.minExpires } : {}),
         ...(flags.maxExpires ? { maxExpires: flags.maxExpires } : {}),

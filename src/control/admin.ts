@@ -103,7 +103,9 @@ async function handle(
       },
     );
   }
-  const route = `${method} ${path.replace(/^\/__admin\/overrides\/[^/]+$/, "/__admin/overrides/{id}")}`;
+  const route = `${method} ${path
+    .replace(/^\/__admin\/overrides\/[^/]+$/, "/__admin/overrides/{id}")
+    .replace(/^\/__admin\/calls\/[^/]+\/bye$/, "/__admin/calls/{callId}/bye")}`;
   switch (route) {
     case "GET /__admin/health":
       return json(res, 200, {
@@ -212,6 +214,17 @@ async function handle(
       return json(res, 200, mock.registrations());
     case "GET /__admin/dialogs":
       return json(res, 200, mock.dialogs());
+    case "POST /__admin/calls/{callId}/bye": {
+      let callId: string;
+      try {
+        callId = decodeURIComponent(path.split("/")[3]!);
+      } catch {
+        throw new HttpProblem(400, "Bad Request", "malformed percent-encoding in the Call-ID");
+      }
+      const n = mock.bye(callId);
+      if (n === 0) throw new HttpProblem(404, "Not Found", `no dialog with Call-ID ${callId}`);
+      return json(res, 200, { byes: n });
+    }
     case "POST /__admin/reset":
       mock.reset();
       return empty(res);

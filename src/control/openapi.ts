@@ -204,6 +204,13 @@ const DOC = {
         responses: { "200": ok("Bindings", { type: "array" }) },
       },
     },
+    "/__admin/calls/{callId}/bye": {
+      post: {
+        summary: "The mock hangs up: BYE in every dialog of this call",
+        parameters: [{ name: "callId", in: "path", required: true, schema: { type: "string" } }],
+        responses: { "200": ok("BYEs sent"), "404": problem },
+      },
+    },
     "/__admin/dialogs": {
       get: {
         summary: "Dialogs alive: Call-ID, local and remote tag, whether the 2xx was acknowledged",

@@ -74,6 +74,8 @@ export interface SipMockOptions {
   readonly ringTimeoutMs?: number;
   readonly realm?: string;
   readonly logger?: Logger;
+  /** RFC 4028 Min-SE in seconds (default 90; lower it only to test session timers quickly). */
+  readonly minSE?: number;
   /** Registrar limits: minExpires (423 below it), maxExpires, defaultExpires, maxBindingsPerAor. */
   readonly registrar?: Partial<RegistrarOptions>;
   /** Digest authentication (overrides a scenario's `auth:`): realm, users, algorithms... */
@@ -150,6 +152,8 @@ export interface SipMock {
   readonly overrides: Overrides;
   /** The scenario's expectations checked against the journal. */
   checkExpectations(): ExpectationResult[];
+  /** Sends BYE in every dialog of this call (RFC 3261 15.1.1); returns how many. */
+  bye(callId: string): number;
   /** Dialogs alive (established by a 2xx to INVITE): Call-ID, tags, ACK received. */
   dialogs(): Array<{ callId: string; localTag: string; remoteTag: string; confirmed: boolean }>;
   /** Registrar bindings per address-of-record. */
@@ -299,6 +303,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       wire,
       auth: () => authenticator,
       ...(options.registrar ? { registrar: options.registrar } : {}),
+      ...(options.minSE !== undefined ? { minSE: options.minSE } : {}),
       capabilities,
       ...(server ? { server } : {}),
       ...(options.advertise ? { advertise: options.advertise } : {}),
@@ -588,6 +593,9 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     },
     dialogs() {
       return uas.dialogs.list();
+    },
+    bye(callId) {
+      return uas.hangUp(callId);
     },
     reset() {
       journal.clear();

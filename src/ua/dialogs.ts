@@ -4,6 +4,7 @@
  */
 import type { Scheduler, TimerHandle } from "../transaction/scheduler.js";
 import type { TimerConfig } from "../transaction/timers.js";
+import type { Flow } from "../transport/types.js";
 
 export interface Dialog {
   readonly callId: string;
@@ -16,8 +17,24 @@ export interface Dialog {
   inviteInProgress?: boolean;
   /** RFC 3264 8: o= session id and version of our last description in this dialog. */
   sdpOrigin?: { readonly sessionId: number; readonly version: number };
+  /** What the mock needs to send a request in this dialog (12.1.1): set by the UAS. */
+  peer?: DialogPeer;
+  /** RFC 4028: fires when the session would expire without a refresh. */
+  sessionTimer?: TimerHandle;
   retransmit?: TimerHandle;
   giveUp?: TimerHandle;
+}
+
+export interface DialogPeer {
+  /** Remote target: the Contact of the peer's last target refresh (12.1.1, 12.2.1.1). */
+  target: string;
+  /** Our From (their To with our tag) and To (their From). */
+  readonly from: string;
+  readonly to: string;
+  /** Record-Route values in order: our Route set for requests (12.1.1). */
+  readonly routeSet: readonly string[];
+  readonly flow: Flow;
+  localCseq: number;
 }
 
 export function dialogKey(callId: string, localTag: string, remoteTag: string): string {
@@ -36,6 +53,10 @@ export class DialogStore {
 
   get size(): number {
     return this.dialogs.size;
+  }
+
+  byCallId(callId: string): Dialog[] {
+    return [...this.dialogs.values()].filter((d) => d.callId === callId);
   }
 
   /** The dialogs alive: Call-ID, tags, and whether the ACK for the 2xx arrived. */
@@ -75,6 +96,7 @@ export class DialogStore {
       ? {
           ...(existing.remoteCseq !== undefined ? { remoteCseq: existing.remoteCseq } : {}),
           ...(existing.sdpOrigin ? { sdpOrigin: existing.sdpOrigin } : {}),
+          ...(existing.peer ? { peer: existing.peer } : {}),
         }
       : {};
     if (existing) this.end(existing);
@@ -119,6 +141,7 @@ export class DialogStore {
   end(dialog: Dialog): void {
     dialog.retransmit?.cancel();
     dialog.giveUp?.cancel();
+    dialog.sessionTimer?.cancel();
     this.dialogs.delete(dialogKey(dialog.callId, dialog.localTag, dialog.remoteTag));
   }
 

@@ -38,6 +38,8 @@ export interface FaultWire {
 export interface UasOptions {
   readonly scenario: () => Scenario;
   readonly wire: FaultWire;
+  /** RFC 4028 Min-SE in seconds (default 90; lower only to test session timers quickly). */
+  readonly minSE?: number;
   /** Registrar limits (min/max/default expires, bindings per AOR). */
   readonly registrar?: Partial<RegistrarOptions>;
   /** Digest authentication before any rule (RFC 3261 22), when configured. */
@@ -121,7 +123,7 @@ export class UserAgentServer implements TransactionUser {
       this.send(tx, rejection);
       return;
     }
-    const tooSmall = req.method === "INVITE" ? sessionIntervalTooSmall(req) : undefined;
+    const tooSmall = req.method === "INVITE" ? sessionIntervalTooSmall(req, this.options.minSE) : undefined;
     if (tooSmall) {
       this.send(tx, tooSmall);
       return;
@@ -357,6 +359,9 @@ export class UserAgentServer implements TransactionUser {
           return;
         }
         this.runPlan(tx, [], req.body.length > 0 ? { status: 200, body: "sdp" } : { status: 200 });
+        // RFC 4028 7.4: an UPDATE can refresh the session too.
+        const dlg = this.dialogs.find(req.core.callId, req.core.to.tag, req.core.from.tag);
+        if (dlg) this.armSessionTimer(dlg, withSessionTimer(req, { status: 200 }));
         return;
       }
       case "INFO": {
@@ -609,6 +614,57 @@ export class UserAgentServer implements TransactionUser {
       },
       timeout: () => this.endSubscription(sub, false),
     });
+  }
+
+  /**
+   * RFC 4028 10: when the peer refreshes and no refresh comes, the side that
+   * does not refresh "SHOULD send a BYE [...] slightly before the session
+   * expiration" (the minimum of 32 s and a third of the interval).
+   */
+  private armSessionTimer(dialog: Dialog, spec: ResponseSpec): void {
+    const se = spec.headers?.find(([n]) => n === "Session-Expires")?.[1];
+    if (!se || !/refresher=uac/i.test(se)) return;
+    const seconds = Number(/^\s*(\d+)/.exec(se)?.[1] ?? 0);
+    if (!seconds) return;
+    dialog.sessionTimer?.cancel();
+    const ms = (seconds - Math.min(32, seconds / 3)) * 1000;
+    dialog.sessionTimer = this.options.scheduler.schedule(ms, () =>
+      this.bye(dialog, `no session refresh within ${seconds} s (RFC 4028 10)`),
+    );
+  }
+
+  /** Ends a dialog from our side: a BYE through a client transaction (RFC 3261 15.1.1). */
+  bye(dialog: Dialog, why: string): boolean {
+    const peer = dialog.peer;
+    this.dialogs.end(dialog);
+    if (!peer) return false;
+    peer.localCseq += 1;
+    const id = this.identityOfFlow(peer.flow);
+    const branch = `z9hG4bK${randomBytes(10).toString("hex")}`;
+    const lines = [
+      `BYE ${peer.target} SIP/2.0`,
+      `Via: SIP/2.0/${peer.flow.transport.toUpperCase()} ${id.host}:${id.port};branch=${branch};rport`,
+      "Max-Forwards: 70",
+      ...peer.routeSet.map((r) => `Route: ${r}`),
+      `From: ${peer.from}`,
+      `To: ${peer.to}`,
+      `Call-ID: ${dialog.callId}`,
+      `CSeq: ${peer.localCseq} BYE`,
+      `Reason: SIP;text="${why.replace(/"/g, "'")}"`,
+      ...(this.options.server ? [`User-Agent: ${this.options.server}`] : []),
+      "Content-Length: 0",
+      "",
+      "",
+    ];
+    this.layer.sendRequest(peer.flow, Buffer.from(lines.join("\r\n"), "latin1"), branch, "BYE", {});
+    return true;
+  }
+
+  /** Hangs up every dialog of a call (API / admin). */
+  hangUp(callId: string): number {
+    let n = 0;
+    for (const d of this.dialogs.byCallId(callId)) if (this.bye(d, "hung up by the mock's API")) n++;
+    return n;
   }
 
   private identityOfFlow(flow: Flow) {
@@ -883,7 +939,28 @@ export class UserAgentServer implements TransactionUser {
         tx.flow.transport === "udp" && !fault?.noRetransmit
           ? () => tx.respond(built.status, bytes)
           : undefined;
-      const dialog = this.dialogs.accept(req.core.callId, toTag, req.core.from.tag ?? "", resend, () => {});
+      const dialog = this.dialogs.accept(req.core.callId, toTag, req.core.from.tag ?? "", resend, (d) =>
+        // 13.3.1.4: "If the server retransmits the 2xx response for 64*T1
+        // seconds without receiving an ACK, the dialog is confirmed, but the
+        // session SHOULD be terminated. This is accomplished with a BYE".
+        this.bye(d, "ACK for the 2xx never received (RFC 3261 13.3.1.4)"),
+      );
+      const contact = req.headers.get("Contact");
+      const target = contact ? (/<([^>]+)>/.exec(contact)?.[1] ?? contact.split(";")[0]!.trim()) : undefined;
+      if (target) {
+        // 12.1.1: remote target from Contact, route set from Record-Route.
+        if (dialog.peer) dialog.peer.target = target;
+        else
+          dialog.peer = {
+            target,
+            from: `${req.headers.get("To")!.replace(/;\s*tag\s*=[^;]*/i, "")};tag=${toTag}`,
+            to: req.headers.get("From")!,
+            routeSet: req.headers.getAll("Record-Route"),
+            flow: tx.flow,
+            localCseq: 0,
+          };
+      }
+      this.armSessionTimer(dialog, spec);
       const origin = this.sdpOrigins.get(tx.id);
       if (origin && !dialog.sdpOrigin) dialog.sdpOrigin = origin;
       this.sdpOrigins.delete(tx.id);
@@ -917,11 +994,11 @@ function sessionExpires(req: ParsedRequest): { seconds: number; refresher?: stri
 }
 
 /** RFC 4028 6: an interval below our minimum (or the request's Min-SE) gets 422 with Min-SE. */
-function sessionIntervalTooSmall(req: ParsedRequest): ResponseSpec | undefined {
+function sessionIntervalTooSmall(req: ParsedRequest, minSE = MIN_SE): ResponseSpec | undefined {
   const se = sessionExpires(req);
   if (!se) return undefined;
   const theirMin = Number(/^\s*(\d+)/.exec(req.headers.get("Min-SE") ?? "")?.[1] ?? 0);
-  const min = Math.max(MIN_SE, theirMin);
+  const min = Math.max(minSE, theirMin);
   if (se.seconds >= min) return undefined;
   return { status: 422, headers: [["Min-SE", String(min)]] };
 }

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { freeUdpPort, run, SCENARIOS, start, waitForOutput } from "../helpers/cli.js";
-import { request, statusOf, udpClient } from "../helpers/wire-client.js";
+import { header, request, statusOf, udpClient } from "../helpers/wire-client.js";
 
 describe("sipmock CLI", () => {
   it("codes --json lists the catalogue with the documented fields", () => {
@@ -131,6 +131,26 @@ describe("sipmock CLI", () => {
     const exit = new Promise<number | null>((r) => s.child.on("exit", (code) => r(code)));
     s.child.kill("SIGINT");
     expect(await exit).toBe(0);
+  });
+
+  it("serve --min-se lowers the session-timer minimum: 422 with Min-SE below it, 200 above", async () => {
+    const port = await freeUdpPort();
+    const s = await start(["serve", "--min-se", "2", "--listen", `udp:127.0.0.1:${port}`]);
+    const c = await udpClient({ host: "127.0.0.1", port: s.port });
+    try {
+      const t = { host: "127.0.0.1", port: s.port };
+      await c.send(request("INVITE", "alice", t, { localPort: c.port, extra: ["Session-Expires: 1"] }));
+      const small = await c.waitFor((m) => statusOf(m) >= 200);
+      expect(small.text.split("\r\n")[0]).toBe("SIP/2.0 422 Session Interval Too Small");
+      expect(header(small, "Min-SE")).toBe("2");
+      // 30 s is below the default 90 s but above --min-se.
+      await c.send(request("INVITE", "alice", t, { localPort: c.port, extra: ["Session-Expires: 30"] }));
+      const ok = await c.waitFor((m) => statusOf(m) === 200);
+      expect(header(ok, "Session-Expires")).toBe("30;refresher=uas");
+    } finally {
+      await c.close();
+      s.child.kill("SIGINT");
+    }
   });
 
   it("serve --watch reloads a changed scenario, and keeps the previous one when the change is invalid", async () => {

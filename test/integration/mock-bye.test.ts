@@ -1,0 +1,251 @@
+/**
+ * The mock ends calls itself (RFC 3261 15.1.1) through a non-INVITE client
+ * transaction: after a 2xx that is never acknowledged (13.3.1.4), when the
+ * peer is the session refresher and no refresh comes (RFC 4028 10), and when
+ * a test asks for it (API and admin HTTP).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type AdminServer, startAdmin } from "../../src/control/admin.js";
+import { type SipMock, silentLogger, startSipMock } from "../../src/index.js";
+import {
+  header,
+  headerRows,
+  type Received,
+  statusOf,
+  udpClient,
+  type WireClient,
+} from "../helpers/wire-client.js";
+
+let mock: SipMock;
+let admin: AdminServer;
+let target: { host: string; port: number };
+const T1 = 50;
+
+beforeAll(async () => {
+  mock = await startSipMock({
+    listen: ["udp:127.0.0.1:0"],
+    logger: silentLogger,
+    timers: { t1: T1 },
+    minSE: 2,
+  });
+  admin = await startAdmin(mock, { port: 0 });
+  target = { host: "127.0.0.1", port: mock.address("udp").port };
+});
+afterAll(async () => {
+  await admin.close();
+  await mock.close();
+});
+
+let n = 0;
+function invite(c: WireClient, callId: string, extra: string[] = [], cseq = 1, toTag?: string) {
+  n++;
+  return [
+    `INVITE sip:alice@127.0.0.1:${target.port} SIP/2.0`,
+    `Via: SIP/2.0/UDP 127.0.0.1:${c.port};branch=z9hG4bK-bye-${process.pid}-${n};rport`,
+    "Max-Forwards: 70",
+    "From: <sip:caller@example.test>;tag=caller-bye",
+    `To: <sip:alice@example.test>${toTag ? `;tag=${toTag}` : ""}`,
+    `Call-ID: ${callId}`,
+    `CSeq: ${cseq} INVITE`,
+    `Contact: <sip:caller@127.0.0.1:${c.port};ob>`,
+    ...extra,
+    "Content-Length: 0",
+    "",
+    "",
+  ].join("\r\n");
+}
+
+function ack(c: WireClient, callId: string, toTag: string, cseq = 1) {
+  n++;
+  return [
+    `ACK sip:alice@127.0.0.1:${target.port} SIP/2.0`,
+    `Via: SIP/2.0/UDP 127.0.0.1:${c.port};branch=z9hG4bK-bye-ack-${process.pid}-${n};rport`,
+    "Max-Forwards: 70",
+    "From: <sip:caller@example.test>;tag=caller-bye",
+    `To: <sip:alice@example.test>;tag=${toTag}`,
+    `Call-ID: ${callId}`,
+    `CSeq: ${cseq} ACK`,
+    "Content-Length: 0",
+    "",
+    "",
+  ].join("\r\n");
+}
+
+/** The 200 a UAC sends back for the mock's request: same Via, From, To, Call-ID, CSeq. */
+function okFor(req: Received): string {
+  const copy = (name: string) => headerRows(req, name).map((v) => `${name}: ${v}`);
+  return [
+    "SIP/2.0 200 OK",
+    ...copy("Via"),
+    ...copy("From"),
+    ...copy("To"),
+    ...copy("Call-ID"),
+    ...copy("CSeq"),
+    "Content-Length: 0",
+    "",
+    "",
+  ].join("\r\n");
+}
+
+const isBye = (r: Received) => r.text.startsWith("BYE ");
+
+async function answeredCall(c: WireClient, callId: string, extra: string[] = []) {
+  await c.send(invite(c, callId, extra));
+  const ok = await c.waitFor((r) => statusOf(r) === 200 && header(r, "CSeq") === "1 INVITE");
+  return { ok, toTag: /;tag=([^;>\s]+)/.exec(header(ok, "To") ?? "")![1]! };
+}
+
+describe("BYE after a 2xx that is never acknowledged (RFC 3261 13.3.1.4)", () => {
+  it("retransmits the 2xx for 64*T1, then sends BYE to the Contact with a Reason, and stops on 200", async () => {
+    const c = await udpClient(target);
+    try {
+      const callId = `bye-noack-${process.pid}@example.test`;
+      const { ok, toTag } = await answeredCall(c, callId);
+      const bye = await c.waitFor(isBye, 64 * T1 + 2000);
+      expect(bye.at - ok.at).toBeGreaterThanOrEqual(64 * T1 - 100);
+      expect(bye.text.split("\r\n")[0]).toBe(`BYE sip:caller@127.0.0.1:${c.port};ob SIP/2.0`);
+      // 12.2.1.1: From is our side (the To of the INVITE with our tag), To is theirs.
+      expect(header(bye, "From")).toBe(`<sip:alice@example.test>;tag=${toTag}`);
+      expect(header(bye, "To")).toBe("<sip:caller@example.test>;tag=caller-bye");
+      expect(header(bye, "Call-ID")).toBe(callId);
+      expect(header(bye, "CSeq")).toMatch(/^\d+ BYE$/);
+      expect(header(bye, "Reason")).toMatch(/^SIP;text=".*13\.3\.1\.4.*"$/);
+      expect(header(bye, "Via")).toMatch(/^SIP\/2\.0\/UDP [^;]+;branch=z9hG4bK/);
+      // 2xx retransmissions stopped once the BYE went out.
+      const oks = c.received.filter((r) => statusOf(r) === 200 && r.at > bye.at + 10);
+      expect(oks).toHaveLength(0);
+      await c.send(okFor(bye));
+      const after = await c.collect(6 * T1 * 2);
+      expect(after.filter(isBye)).toHaveLength(1);
+      expect(mock.dialogs().some((d) => d.callId === callId)).toBe(false);
+      // The journal records the mock's BYE and the peer's answer to it.
+      expect(mock.journal.entries({ method: "BYE", direction: "out" }).some((e) => e.callId === callId)).toBe(
+        true,
+      );
+      const answers = mock.journal
+        .entries({ direction: "in" })
+        .filter((e) => e.callId === callId && e.status === 200);
+      expect(answers.map((e) => e.cseq)).toEqual([header(bye, "CSeq")]);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("retransmits the BYE over UDP (Timer E) until it is answered", async () => {
+    const c = await udpClient(target);
+    try {
+      const callId = `bye-retx-${process.pid}@example.test`;
+      await answeredCall(c, callId);
+      const first = await c.waitFor(isBye, 64 * T1 + 2000);
+      await c.waitFor((r) => isBye(r) && r !== first, 4 * T1);
+      const byes = c.received.filter(isBye);
+      expect(new Set(byes.map((b) => b.text)).size).toBe(1);
+      await c.send(okFor(first));
+    } finally {
+      await c.close();
+    }
+  });
+});
+
+describe("session expiry (RFC 4028 10)", () => {
+  it("sends BYE before the session expires when the UAC refreshes and does not", async () => {
+    const c = await udpClient(target);
+    try {
+      const callId = `bye-se-${process.pid}@example.test`;
+      const { ok, toTag } = await answeredCall(c, callId, ["Session-Expires: 3", "Supported: timer"]);
+      expect(header(ok, "Session-Expires")).toBe("3;refresher=uac");
+      await c.send(ack(c, callId, toTag));
+      // SE - min(32, SE/3) = 2 s.
+      const bye = await c.waitFor(isBye, 4000);
+      expect(bye.at - ok.at).toBeGreaterThanOrEqual(1900);
+      expect(bye.at - ok.at).toBeLessThan(2900);
+      expect(header(bye, "Reason")).toMatch(/RFC 4028/);
+      await c.send(okFor(bye));
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("a refresh re-INVITE restarts the timer", async () => {
+    const c = await udpClient(target);
+    try {
+      const callId = `bye-se-refresh-${process.pid}@example.test`;
+      const { ok, toTag } = await answeredCall(c, callId, ["Session-Expires: 3", "Supported: timer"]);
+      await c.send(ack(c, callId, toTag));
+      await new Promise((r) => setTimeout(r, 1200));
+      await c.send(invite(c, callId, ["Session-Expires: 3", "Supported: timer"], 2, toTag));
+      const refreshed = await c.waitFor((r) => statusOf(r) === 200 && header(r, "CSeq") === "2 INVITE");
+      expect(header(refreshed, "Session-Expires")).toBe("3;refresher=uac");
+      await c.send(ack(c, callId, toTag, 2));
+      const bye = await c.waitFor(isBye, 4000);
+      // Two seconds after the refresh, not after the first 2xx.
+      expect(bye.at - refreshed.at).toBeGreaterThanOrEqual(1900);
+      expect(bye.at - ok.at).toBeGreaterThan(3000);
+      await c.send(okFor(bye));
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("sends no BYE when the mock is the refresher", async () => {
+    const c = await udpClient(target);
+    try {
+      const callId = `bye-se-uas-${process.pid}@example.test`;
+      const { ok, toTag } = await answeredCall(c, callId, ["Session-Expires: 3"]);
+      expect(header(ok, "Session-Expires")).toBe("3;refresher=uas");
+      await c.send(ack(c, callId, toTag));
+      const seen = await c.collect(2600);
+      expect(seen.filter(isBye)).toHaveLength(0);
+    } finally {
+      await c.close();
+    }
+  });
+});
+
+describe("hang up on demand", () => {
+  it("mock.bye(callId) sends BYE in the dialog, with the Record-Route set as Route", async () => {
+    const c = await udpClient(target);
+    try {
+      const callId = `bye-api-${process.pid}@example.test`;
+      const rr = ["<sip:p1.example.test;lr>", "<sip:p2.example.test;lr>"];
+      const { toTag } = await answeredCall(
+        c,
+        callId,
+        rr.map((r) => `Record-Route: ${r}`),
+      );
+      await c.send(ack(c, callId, toTag));
+      await expect.poll(() => mock.dialogs().find((d) => d.callId === callId)?.confirmed).toBe(true);
+      expect(mock.bye(callId)).toBe(1);
+      const bye = await c.waitFor(isBye, 1000);
+      // 12.1.1: the route set is the Record-Route list in order (UAS side).
+      expect(headerRows(bye, "Route")).toEqual(rr);
+      expect(bye.text.split("\r\n")[0]).toBe(`BYE sip:caller@127.0.0.1:${c.port};ob SIP/2.0`);
+      await c.send(okFor(bye));
+      expect(mock.dialogs().some((d) => d.callId === callId)).toBe(false);
+      expect(mock.bye(callId)).toBe(0);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("POST /__admin/calls/{callId}/bye hangs up, 404 for an unknown call", async () => {
+    const c = await udpClient(target);
+    try {
+      const callId = `bye-admin-${process.pid}@example.test`;
+      const { toTag } = await answeredCall(c, callId);
+      await c.send(ack(c, callId, toTag));
+      await expect.poll(() => mock.dialogs().find((d) => d.callId === callId)?.confirmed).toBe(true);
+      const base = admin.url;
+      const res = await fetch(`${base}/__admin/calls/${encodeURIComponent(callId)}/bye`, { method: "POST" });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ byes: 1 });
+      const bye = await c.waitFor(isBye, 1000);
+      await c.send(okFor(bye));
+      const missing = await fetch(`${base}/__admin/calls/nope/bye`, { method: "POST" });
+      expect(missing.status).toBe(404);
+      expect(missing.headers.get("content-type")).toMatch(/problem\+json/);
+    } finally {
+      await c.close();
+    }
+  });
+});
