@@ -28,3 +28,12 @@ export { ScenarioEngine } from "./scenario/engine.js";
 export { formatProblem, ScenarioLoadError, type ScenarioProblem } from "./scenario/load.js";
 export type { Decision, RequestFacts, Scenario } from "./scenario/types.js";
 export type { ListenerInfo, TransportName } from "./transport/types.js";
+export {
+  type CallOptions,
+  type CallResult,
+  type ContactOutcome,
+  type MediaDirection,
+  type MessageWaiting,
+  MockRequestError,
+} from "./ua/mock-requests.js";
+export type { ClientOutcome } from "./ua/uac.js";

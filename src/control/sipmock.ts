@@ -25,8 +25,10 @@ import { listenUdp } from "../transport/udp.js";
 import { listenWs } from "../transport/ws.js";
 import { type AuthConfig, Authenticator } from "../ua/auth/authenticator.js";
 import { type Capabilities, DEFAULT_CAPABILITIES, localIdentity, localUri } from "../ua/local-context.js";
+import type { CallOptions, CallResult, ContactOutcome, MediaDirection, MessageWaiting } from "../ua/mock-requests.js";
 import type { RegistrarOptions } from "../ua/registrar.js";
 import { buildResponse } from "../ua/response-builder.js";
+import type { ClientOutcome } from "../ua/uac.js";
 import { type FaultWire, UserAgentServer } from "../ua/uas.js";
 import { VERSION } from "../version.js";
 import { JsonlSink } from "./capture/jsonl.js";
@@ -154,6 +156,24 @@ export interface SipMock {
   checkExpectations(): ExpectationResult[];
   /** Sends BYE in every dialog of this call (RFC 3261 15.1.1); returns how many. */
   bye(callId: string): number;
+  /**
+   * A re-INVITE with a new SDP offer in every dialog of the call: "sendonly"
+   * or "inactive" puts the peer on hold, "sendrecv" resumes. Resolves with
+   * the final answers (408 when none came); throws MockRequestError when
+   * there is no dialog or an INVITE is already in progress (RFC 3261 14.1).
+   */
+  reinvite(callId: string, direction?: MediaDirection): Promise<ClientOutcome[]>;
+  /** An UPDATE without a body (RFC 3311) in every dialog of the call. */
+  update(callId: string): Promise<ClientOutcome[]>;
+  /**
+   * INVITE to a registered client (its most recent binding), over the
+   * socket or connection it registered on. Resolves with the final answer.
+   */
+  call(aorOrUser: string, options?: CallOptions): Promise<CallResult>;
+  /** NOTIFY message-summary (RFC 3842): in its subscriptions, or unsolicited to its contacts. */
+  notifyMessageWaiting(aorOrUser: string, mwi: MessageWaiting): Promise<ContactOutcome[]>;
+  /** OPTIONS to every registered contact of the AOR. */
+  ping(aorOrUser: string): Promise<ContactOutcome[]>;
   /** Dialogs alive (established by a 2xx to INVITE): Call-ID, tags, ACK received. */
   dialogs(): Array<{ callId: string; localTag: string; remoteTag: string; confirmed: boolean }>;
   /** Registrar bindings per address-of-record. */
@@ -596,6 +616,21 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     },
     bye(callId) {
       return uas.hangUp(callId);
+    },
+    reinvite(callId, direction) {
+      return uas.requests.reinvite(callId, direction);
+    },
+    update(callId) {
+      return uas.requests.update(callId);
+    },
+    call(aorOrUser, callOptions) {
+      return uas.requests.call(aorOrUser, callOptions);
+    },
+    notifyMessageWaiting(aorOrUser, mwi) {
+      return uas.requests.notifyMessageWaiting(aorOrUser, mwi);
+    },
+    ping(aorOrUser) {
+      return uas.requests.ping(aorOrUser);
     },
     reset() {
       journal.clear();

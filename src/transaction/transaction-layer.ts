@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { MAGIC_COOKIE } from "../sip/headers/via.js";
 import type { ParsedRequest, ParsedResponse, Via } from "../sip/message.js";
 import type { Flow } from "../transport/types.js";
+import { type InviteClientCallbacks, InviteClientTransaction } from "./invite-client-transaction.js";
 import { InviteServerTransaction } from "./invite-server-transaction.js";
 import { type ClientCallbacks, NonInviteClientTransaction } from "./non-invite-client-transaction.js";
 import { NonInviteServerTransaction } from "./non-invite-server-transaction.js";
@@ -56,7 +57,7 @@ export class TransactionLayer {
   }
 
   /** Client transactions of requests the mock sends (RFC 3261 17.1), by branch and method. */
-  private readonly clients = new Map<string, NonInviteClientTransaction>();
+  private readonly clients = new Map<string, NonInviteClientTransaction | InviteClientTransaction>();
 
   /**
    * Sends a non-INVITE request through a new client transaction (17.1.2).
@@ -76,6 +77,31 @@ export class TransactionLayer {
     });
     this.clients.set(key, tx);
     tx.start();
+  }
+
+  /**
+   * Sends an INVITE through a new INVITE client transaction (17.1.1);
+   * `ackFor` builds the ACK for a non-2xx final response (17.1.1.3).
+   */
+  sendInvite(
+    flow: Flow,
+    bytes: Buffer,
+    branch: string,
+    ackFor: (response: ParsedResponse) => Buffer,
+    callbacks: Omit<InviteClientCallbacks, "terminated">,
+  ): void {
+    const key = `${branch}|INVITE`;
+    const tx = new InviteClientTransaction(key, flow, bytes, ackFor, this.env.send, this.scheduler, this.timers, {
+      ...callbacks,
+      terminated: () => this.clients.delete(key),
+    });
+    this.clients.set(key, tx);
+    tx.start();
+  }
+
+  /** Ends every client transaction without telling their TU (shutdown). */
+  private endClients(): void {
+    for (const tx of [...this.clients.values()]) tx.end();
   }
 
   /** 17.1.3: a response matches the client transaction of its top Via branch and CSeq method. */
@@ -153,6 +179,7 @@ export class TransactionLayer {
   /** Ends every transaction without sending anything. */
   terminateAll(): void {
     for (const tx of [...this.transactions.values()]) tx.terminate("shutdown");
+    this.endClients();
   }
 
   private receiveAck(ack: ParsedRequest, flow: Flow): void {

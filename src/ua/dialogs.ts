@@ -15,6 +15,10 @@ export interface Dialog {
   remoteCseq?: number;
   /** 14.2: an INVITE of this dialog still waiting for its final response. */
   inviteInProgress?: boolean;
+  /** 14.1: the mock's own re-INVITE is in progress (an INVITE from the peer then gets 491). */
+  localInviteInProgress?: boolean;
+  /** The media direction of the mock's last offer or answer (for refresh offers). */
+  direction?: "sendrecv" | "sendonly" | "recvonly" | "inactive";
   /** RFC 3264 8: o= session id and version of our last description in this dialog. */
   sdpOrigin?: { readonly sessionId: number; readonly version: number };
   /** What the mock needs to send a request in this dialog (12.1.1): set by the UAS. */
@@ -35,6 +39,8 @@ export interface DialogPeer {
   readonly routeSet: readonly string[];
   readonly flow: Flow;
   localCseq: number;
+  /** The peer listed UPDATE in Allow (RFC 3311): session refreshes use it. */
+  allowsUpdate?: boolean;
 }
 
 export function dialogKey(callId: string, localTag: string, remoteTag: string): string {
@@ -129,6 +135,19 @@ export class DialogStore {
         unacknowledged(dialog);
       }
     });
+    return dialog;
+  }
+
+  /** A dialog the mock created as UAC (12.1.2): confirmed once the 2xx is acknowledged. */
+  add(dialog: Dialog): Dialog {
+    const key = dialogKey(dialog.callId, dialog.localTag, dialog.remoteTag);
+    const existing = this.dialogs.get(key);
+    if (existing) this.end(existing);
+    if (this.dialogs.size >= MAX_DIALOGS) {
+      const oldest = this.dialogs.values().next().value;
+      if (oldest) this.end(oldest);
+    }
+    this.dialogs.set(key, dialog);
     return dialog;
   }
 

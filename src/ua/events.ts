@@ -51,6 +51,8 @@ export interface Subscription {
   readonly key: string;
   readonly pkg: string;
   readonly event: string;
+  /** The resource subscribed to (sip:user@sipmock.invalid). */
+  readonly entity: string;
   /** The subscriber's Contact: the NOTIFY's Request-URI (RFC 6665 4.2.1.4). */
   target: string;
   /** Our From (the SUBSCRIBE's To with our tag) and To (its From). */

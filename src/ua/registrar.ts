@@ -6,7 +6,8 @@ import { HeaderParseError } from "../sip/headers/errors.js";
 import { parseNameAddr } from "../sip/headers/name-addr.js";
 import { parseDeltaSeconds } from "../sip/headers/scalars.js";
 import type { ParsedRequest } from "../sip/message.js";
-import { isSipUri, type Uri } from "../sip/uri.js";
+import { isSipUri, parseUri, type Uri } from "../sip/uri.js";
+import type { Flow } from "../transport/types.js";
 
 export interface Binding {
   /** The Contact value as the client sent it, without expires. */
@@ -15,6 +16,8 @@ export interface Binding {
   readonly expiresAt: number;
   readonly callId: string;
   readonly cseq: number;
+  /** The connection or socket the REGISTER came in on: requests to this contact go back on it (RFC 5626 style). */
+  readonly flow?: Flow;
 }
 
 export type RegisterOutcome =
@@ -52,7 +55,7 @@ export class Registrar {
     return uri.raw.toLowerCase();
   }
 
-  register(request: ParsedRequest): RegisterOutcome {
+  register(request: ParsedRequest, flow?: Flow): RegisterOutcome {
     // 10.2: the To header field "contains the address of record" (a SIP or
     // SIPS URI, 10.3 step 5); RFC 4475 3.3.4 expects a 400 for anything else.
     if (!isSipUri(request.core.to.uri)) {
@@ -122,6 +125,7 @@ export class Registrar {
         expiresAt: now + expires * 1000,
         callId: request.core.callId,
         cseq: request.core.cseq.seq,
+        ...(flow ? { flow } : {}),
       });
     }
     while (next.length > this.options.maxBindingsPerAor) next.shift();
@@ -137,6 +141,32 @@ export class Registrar {
 
   bindings(aor: string): readonly Binding[] {
     return this.live(aor, this.now());
+  }
+
+  /**
+   * The live bindings of an address-of-record given as a URI
+   * ("sip:alice@example.test") or as a bare user name ("alice": every AOR
+   * with that user), most recently registered last.
+   */
+  lookup(aorOrUser: string): Array<{ aor: string; bindings: readonly Binding[] }> {
+    const now = this.now();
+    const wanted = aorOrUser.trim();
+    let key: string | undefined;
+    if (/^sips?:/i.test(wanted)) {
+      try {
+        key = Registrar.aorOf(parseUri(wanted));
+      } catch {
+        return [];
+      }
+    }
+    const out: Array<{ aor: string; bindings: readonly Binding[] }> = [];
+    for (const aor of [...this.aors.keys()]) {
+      const match = key !== undefined ? aor === key : aor.replace(/^sips?:/, "").split("@")[0] === wanted;
+      if (!match) continue;
+      const live = this.live(aor, now);
+      if (live.length > 0) out.push({ aor, bindings: live });
+    }
+    return out;
   }
 
   get size(): number {

@@ -185,6 +185,7 @@ export function createOffer(
   address: string,
   mediaPort: number,
   codecs: readonly CodecSpec[] = DEFAULT_CODECS,
+  options: { readonly origin?: SdpOrigin; readonly direction?: string } = {},
 ): string {
   const ip6 = address.includes(":");
   const conn = address.replace(/^\[|\]$/g, "");
@@ -203,10 +204,10 @@ export function createOffer(
       payloads: rtp.map((r) => r.payload).join(" "),
       rtp,
       fmtp: [{ payload: 101, config: "0-16" }],
-      direction: "sendrecv",
+      direction: (options.direction ?? "sendrecv") as "sendrecv",
       ptime: 20,
     },
-  ]);
+  ], options.origin);
   return ensureCrlf(sdpTransform.write(offer));
 }
 

@@ -25,7 +25,9 @@ import {
   buildResponse,
   type ResponseSpec,
 } from "./response-builder.js";
+import { allowsUpdate, MockRequests } from "./mock-requests.js";
 import { answerOffer, createOffer, originOf, type SdpOrigin } from "./sdp.js";
+import { addrSpecOf, type ClientOutcome, UserAgentClient } from "./uac.js";
 
 /** Transport access the UAS needs only to carry out scenario faults. */
 export interface FaultWire {
@@ -85,6 +87,9 @@ export class UserAgentServer implements TransactionUser {
   layer!: TransactionLayer;
   readonly registrar: Registrar;
   readonly dialogs: DialogStore;
+  /** Requests the mock sends itself (BYE, re-INVITE, UPDATE, NOTIFY, OPTIONS, INVITE). */
+  readonly requests: MockRequests;
+  private readonly uac: UserAgentClient;
   private readonly pending = new Map<string, PendingInvite>();
   /** Requests dropped by a fault: a CANCEL for them gets its 200, the INVITE stays unanswered. */
   private readonly dropped = new Set<string>();
@@ -110,6 +115,26 @@ export class UserAgentServer implements TransactionUser {
   ) {
     this.dialogs = new DialogStore(options.scheduler, options.timers);
     this.registrar = new Registrar({ ...DEFAULT_REGISTRAR, ...options.registrar });
+    this.uac = new UserAgentClient({
+      layer: () => this.layer,
+      identity: (flow) => this.identityOfFlow(flow),
+      sendRaw: (flow, bytes) => options.wire.send(flow, bytes),
+      ...(options.server ? { userAgent: options.server } : {}),
+    });
+    this.requests = new MockRequests({
+      uac: this.uac,
+      dialogs: this.dialogs,
+      registrar: this.registrar,
+      scheduler: options.scheduler,
+      capabilities: options.capabilities,
+      mediaPort: options.mediaPort,
+      identity: (flow) => this.identityOfFlow(flow),
+      subscriptionsFor: (user, pkg) =>
+        [...this.subscriptions.values()].filter(
+          (sub) => sub.pkg === pkg && /^sip:([^@]*)@/.exec(sub.entity)?.[1] === user,
+        ),
+      notifyIn: (sub, state, content) => this.notify(sub, state, content),
+    });
   }
 
   onRequest(tx: ServerTransaction): void {
@@ -210,6 +235,15 @@ export class UserAgentServer implements TransactionUser {
       };
     }
     dialog.remoteCseq = Math.max(seq, dialog.remoteCseq ?? 0);
+    // 14.2: "A UAS that receives an INVITE on a dialog while an INVITE it
+    // had sent on that dialog is in progress MUST return a 491 (Request
+    // Pending)"; RFC 3311 5.2 says the same of an UPDATE with an offer.
+    if (
+      dialog.localInviteInProgress &&
+      (req.method === "INVITE" || (req.method === "UPDATE" && req.body.length > 0))
+    ) {
+      return { status: 491, warning: "the mock's own re-INVITE is in progress in this dialog" };
+    }
     if (req.method === "INVITE") {
       if (dialog.inviteInProgress) {
         return {
@@ -395,7 +429,7 @@ export class UserAgentServer implements TransactionUser {
         this.send(tx, { status: 200 });
         return;
       case "REGISTER": {
-        const outcome = this.registrar.register(req);
+        const outcome = this.registrar.register(req, tx.flow);
         if (!outcome.ok) {
           this.send(
             tx,
@@ -530,13 +564,14 @@ export class UserAgentServer implements TransactionUser {
     );
     const expires = Math.min(requested, MAX_SUBSCRIPTION_S);
     const contact = req.headers.get("Contact");
-    const target = contact ? (/<([^>]+)>/.exec(contact)?.[1] ?? contact.split(";")[0]!.trim()) : req.uri.raw;
+    const target = contact ? addrSpecOf(contact) : req.uri.raw;
     let sub = this.subscriptions.get(key);
     if (!sub) {
       sub = {
         key,
         pkg,
         event: req.headers.get("Event")!,
+        entity: entityOf(req),
         target,
         from: `${req.headers.get("To")!.replace(/;\s*tag\s*=[^;]*/i, "")};tag=${tx.toTag}`,
         to: req.headers.get("From")!,
@@ -566,7 +601,7 @@ export class UserAgentServer implements TransactionUser {
       return;
     }
     sub.expiresAt = Date.now() + expires * 1000;
-    this.notify(sub, `active;expires=${expires}`, eventBody(pkg, entityOf(req)));
+    void this.notify(sub, `active;expires=${expires}`, eventBody(pkg, entityOf(req)));
     const timer = this.options.scheduler.schedule(expires * 1000, () =>
       this.endSubscription(sub!, true, "timeout"),
     );
@@ -576,95 +611,52 @@ export class UserAgentServer implements TransactionUser {
   private endSubscription(sub: Subscription, notify: boolean, reason = "timeout"): void {
     sub.cancel?.();
     this.subscriptions.delete(sub.key);
-    if (notify) this.notify(sub, `terminated;reason=${reason}`, undefined);
+    if (notify) void this.notify(sub, `terminated;reason=${reason}`, undefined);
   }
 
   /** A NOTIFY in the subscription's dialog, through a client transaction (RFC 3261 17.1.2). */
-  private notify(
+  private async notify(
     sub: Subscription,
     state: string,
     content: { type: string; body: string } | undefined,
-  ): void {
+  ): Promise<ClientOutcome> {
     sub.cseq += 1;
     const id = this.identityOfFlow(sub.flow);
-    const branch = `z9hG4bK${randomBytes(10).toString("hex")}`;
-    const body = Buffer.from(content?.body ?? "", "utf8");
-    const lines = [
-      `NOTIFY ${sub.target} SIP/2.0`,
-      `Via: SIP/2.0/${sub.flow.transport.toUpperCase()} ${id.host}:${id.port};branch=${branch};rport`,
-      "Max-Forwards: 70",
-      `From: ${sub.from}`,
-      `To: ${sub.to}`,
-      `Call-ID: ${sub.callId}`,
-      `CSeq: ${sub.cseq} NOTIFY`,
-      `Contact: <${localUri(id, "sipmock")}>`,
-      `Event: ${sub.event}`,
-      `Subscription-State: ${state}`,
-      ...(this.options.server ? [`User-Agent: ${this.options.server}`] : []),
-      ...(content ? [`Content-Type: ${content.type}`] : []),
-      `Content-Length: ${body.length}`,
-      "",
-      "",
-    ];
-    const bytes = Buffer.concat([Buffer.from(lines.join("\r\n"), "latin1"), body]);
-    this.layer.sendRequest(sub.flow, bytes, branch, "NOTIFY", {
-      // RFC 6665 4.2.2: a NOTIFY answered 481 (or timed out) ends the subscription.
-      final: (res) => {
-        if (res.status === 481) this.endSubscription(sub, false);
-      },
-      timeout: () => this.endSubscription(sub, false),
+    const outcome = await this.uac.request(sub.flow, {
+      method: "NOTIFY",
+      requestUri: sub.target,
+      from: sub.from,
+      to: sub.to,
+      callId: sub.callId,
+      cseq: sub.cseq,
+      contact: `<${localUri(id, "sipmock")}>`,
+      headers: [
+        ["Event", sub.event],
+        ["Subscription-State", state],
+      ],
+      ...(content ? { body: { contentType: content.type, content: content.body } } : {}),
     });
+    // RFC 6665 4.2.2: a NOTIFY answered 481 (or timed out) ends the subscription.
+    if (outcome.status === 481 || outcome.status === 408) {
+      if (this.subscriptions.get(sub.key) === sub) this.endSubscription(sub, false);
+    }
+    return outcome;
   }
 
-  /**
-   * RFC 4028 10: when the peer refreshes and no refresh comes, the side that
-   * does not refresh "SHOULD send a BYE [...] slightly before the session
-   * expiration" (the minimum of 32 s and a third of the interval).
-   */
+  /** RFC 4028 10 from the Session-Expires our 2xx carried: "uac" is the caller, "uas" the mock. */
   private armSessionTimer(dialog: Dialog, spec: ResponseSpec): void {
     const se = spec.headers?.find(([n]) => n === "Session-Expires")?.[1];
-    if (!se || !/refresher=uac/i.test(se)) return;
-    const seconds = Number(/^\s*(\d+)/.exec(se)?.[1] ?? 0);
-    if (!seconds) return;
-    dialog.sessionTimer?.cancel();
-    const ms = (seconds - Math.min(32, seconds / 3)) * 1000;
-    dialog.sessionTimer = this.options.scheduler.schedule(ms, () =>
-      this.bye(dialog, `no session refresh within ${seconds} s (RFC 4028 10)`),
-    );
+    if (se) this.requests.armSessionTimer(dialog, se, /refresher\s*=\s*uas/i.test(se));
   }
 
-  /** Ends a dialog from our side: a BYE through a client transaction (RFC 3261 15.1.1). */
+  /** Ends a dialog from our side (RFC 3261 15.1.1). */
   bye(dialog: Dialog, why: string): boolean {
-    const peer = dialog.peer;
-    this.dialogs.end(dialog);
-    if (!peer) return false;
-    peer.localCseq += 1;
-    const id = this.identityOfFlow(peer.flow);
-    const branch = `z9hG4bK${randomBytes(10).toString("hex")}`;
-    const lines = [
-      `BYE ${peer.target} SIP/2.0`,
-      `Via: SIP/2.0/${peer.flow.transport.toUpperCase()} ${id.host}:${id.port};branch=${branch};rport`,
-      "Max-Forwards: 70",
-      ...peer.routeSet.map((r) => `Route: ${r}`),
-      `From: ${peer.from}`,
-      `To: ${peer.to}`,
-      `Call-ID: ${dialog.callId}`,
-      `CSeq: ${peer.localCseq} BYE`,
-      `Reason: SIP;text="${why.replace(/"/g, "'")}"`,
-      ...(this.options.server ? [`User-Agent: ${this.options.server}`] : []),
-      "Content-Length: 0",
-      "",
-      "",
-    ];
-    this.layer.sendRequest(peer.flow, Buffer.from(lines.join("\r\n"), "latin1"), branch, "BYE", {});
-    return true;
+    return this.requests.bye(dialog, why) !== undefined;
   }
 
   /** Hangs up every dialog of a call (API / admin). */
   hangUp(callId: string): number {
-    let n = 0;
-    for (const d of this.dialogs.byCallId(callId)) if (this.bye(d, "hung up by the mock's API")) n++;
-    return n;
+    return this.requests.hangUp(callId);
   }
 
   private identityOfFlow(flow: Flow) {
@@ -715,20 +707,24 @@ export class UserAgentServer implements TransactionUser {
     }
     this.send(tx, { status: 200, headers: [["Contact", `<${localUri(this.identity(tx), "sipmock")}>`]] });
     const contact = req.headers.get("Contact");
+    // In a dialog, the NOTIFY takes the dialog's next local CSeq (12.2.1.1).
+    const peer = this.dialogs.find(req.core.callId, req.core.to.tag, req.core.from.tag)?.peer;
+    const cseq = peer ? peer.localCseq++ : 0;
     const sub: Subscription = {
       key: `refer|${req.core.callId}|${req.core.cseq.seq}`,
       pkg: "refer",
       event: `refer;id=${req.core.cseq.seq}`,
-      target: contact ? (/<([^>]+)>/.exec(contact)?.[1] ?? contact.split(";")[0]!.trim()) : req.uri.raw,
+      entity: entityOf(req),
+      target: contact ? addrSpecOf(contact) : req.uri.raw,
       from: req.core.to.tag ? req.headers.get("To")! : `${req.headers.get("To")!};tag=${tx.toTag}`,
       to: req.headers.get("From")!,
       callId: req.core.callId,
       flow: tx.flow,
-      cseq: 0,
+      cseq,
       expiresAt: 0,
     };
     // The mock does not place the referred call; it reports success at once.
-    this.notify(sub, "terminated;reason=noresource", {
+    void this.notify(sub, "terminated;reason=noresource", {
       type: "message/sipfrag;version=2.0",
       body: "SIP/2.0 200 OK\r\n",
     });
@@ -802,18 +798,19 @@ export class UserAgentServer implements TransactionUser {
   private sessionDescription(tx: ServerTransaction): Buffer | ResponseSpec {
     const local = this.identity(tx);
     const offer = tx.request.body.toString("latin1");
-    if (offer.trim() === "") return Buffer.from(createOffer(local.host, this.options.mediaPort));
     // RFC 3264 8: inside a dialog, our next description keeps the session id
     // of the last one and increments its version.
     const req = tx.request;
     const dialog = req.core.to.tag
       ? this.dialogs.find(req.core.callId, req.core.to.tag, req.core.from.tag)
       : undefined;
-    const result = answerOffer(offer, local.host, this.options.mediaPort, undefined, {
-      ...(dialog?.sdpOrigin
-        ? { origin: { sessionId: dialog.sdpOrigin.sessionId, version: dialog.sdpOrigin.version + 1 } }
-        : {}),
-    });
+    const origin = dialog?.sdpOrigin
+      ? { origin: { sessionId: dialog.sdpOrigin.sessionId, version: dialog.sdpOrigin.version + 1 } }
+      : {};
+    const result =
+      offer.trim() === ""
+        ? { sdp: createOffer(local.host, this.options.mediaPort, undefined, origin) }
+        : answerOffer(offer, local.host, this.options.mediaPort, undefined, origin);
     if (result.sdp) {
       const origin = originOf(result.sdp);
       if (origin) {
@@ -946,7 +943,7 @@ export class UserAgentServer implements TransactionUser {
         this.bye(d, "ACK for the 2xx never received (RFC 3261 13.3.1.4)"),
       );
       const contact = req.headers.get("Contact");
-      const target = contact ? (/<([^>]+)>/.exec(contact)?.[1] ?? contact.split(";")[0]!.trim()) : undefined;
+      const target = contact ? addrSpecOf(contact) : undefined;
       if (target) {
         // 12.1.1: remote target from Contact, route set from Record-Route.
         if (dialog.peer) dialog.peer.target = target;
@@ -958,6 +955,7 @@ export class UserAgentServer implements TransactionUser {
             routeSet: req.headers.getAll("Record-Route"),
             flow: tx.flow,
             localCseq: 0,
+            allowsUpdate: allowsUpdate(req.headers.getAll("Allow")),
           };
       }
       this.armSessionTimer(dialog, spec);

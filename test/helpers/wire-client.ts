@@ -176,3 +176,30 @@ export function header(r: Received, name: string): string | undefined {
 export function headerRows(r: Received, name: string): string[] {
   return [...r.text.matchAll(new RegExp(`\\r\\n${name}[ \\t]*:[ \\t]*([^\\r\\n]*)`, "gi"))].map((m) => m[1]!);
 }
+
+/**
+ * A UAC's or UAS's answer to a request the mock sent (RFC 3261 8.2.6.2):
+ * Via, From, Call-ID and CSeq copied, To copied with `toTag` added when given.
+ */
+export function responseTo(
+  req: Received,
+  status: number,
+  reason: string,
+  opts: { toTag?: string; extra?: string[]; body?: string } = {},
+): string {
+  const copy = (name: string) => headerRows(req, name).map((v) => `${name}: ${v}`);
+  const to = header(req, "To") ?? "";
+  const body = opts.body ?? "";
+  return [
+    `SIP/2.0 ${status} ${reason}`,
+    ...copy("Via"),
+    ...copy("From"),
+    `To: ${opts.toTag && !/;tag=/i.test(to) ? `${to};tag=${opts.toTag}` : to}`,
+    ...copy("Call-ID"),
+    ...copy("CSeq"),
+    ...(opts.extra ?? []),
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    "",
+    body,
+  ].join("\r\n");
+}

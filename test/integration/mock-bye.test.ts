@@ -2,7 +2,8 @@
  * The mock ends calls itself (RFC 3261 15.1.1) through a non-INVITE client
  * transaction: after a 2xx that is never acknowledged (13.3.1.4), when the
  * peer is the session refresher and no refresh comes (RFC 4028 10), and when
- * a test asks for it (API and admin HTTP).
+ * a test asks for it (API and admin HTTP). When the mock is the session
+ * refresher it refreshes at half the interval (UPDATE, else re-INVITE).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AdminServer, startAdmin } from "../../src/control/admin.js";
@@ -11,6 +12,7 @@ import {
   header,
   headerRows,
   type Received,
+  responseTo,
   statusOf,
   udpClient,
   type WireClient,
@@ -71,21 +73,7 @@ function ack(c: WireClient, callId: string, toTag: string, cseq = 1) {
   ].join("\r\n");
 }
 
-/** The 200 a UAC sends back for the mock's request: same Via, From, To, Call-ID, CSeq. */
-function okFor(req: Received): string {
-  const copy = (name: string) => headerRows(req, name).map((v) => `${name}: ${v}`);
-  return [
-    "SIP/2.0 200 OK",
-    ...copy("Via"),
-    ...copy("From"),
-    ...copy("To"),
-    ...copy("Call-ID"),
-    ...copy("CSeq"),
-    "Content-Length: 0",
-    "",
-    "",
-  ].join("\r\n");
-}
+const okFor = (req: Received) => responseTo(req, 200, "OK");
 
 const isBye = (r: Received) => r.text.startsWith("BYE ");
 
@@ -187,15 +175,61 @@ describe("session expiry (RFC 4028 10)", () => {
     }
   });
 
-  it("sends no BYE when the mock is the refresher", async () => {
+  it("when the mock is the refresher it sends UPDATE at half the interval (the caller allows UPDATE), and keeps refreshing", async () => {
     const c = await udpClient(target);
     try {
-      const callId = `bye-se-uas-${process.pid}@example.test`;
+      const callId = `refresh-update-${process.pid}@example.test`;
+      const { ok, toTag } = await answeredCall(c, callId, [
+        "Session-Expires: 3",
+        "Allow: INVITE, ACK, BYE, CANCEL, UPDATE",
+      ]);
+      expect(header(ok, "Session-Expires")).toBe("3;refresher=uas");
+      await c.send(ack(c, callId, toTag));
+      const isUpdate = (r: Received) => r.text.startsWith("UPDATE ");
+      const first = await c.waitFor(isUpdate, 3000);
+      expect(first.at - ok.at).toBeGreaterThanOrEqual(1400);
+      expect(first.at - ok.at).toBeLessThan(2400);
+      // RFC 4028 7.4: in its own request the mock is the uac, and the refresher.
+      expect(header(first, "Session-Expires")).toBe("3;refresher=uac");
+      expect(header(first, "From")).toBe(`<sip:alice@example.test>;tag=${toTag}`);
+      expect(first.text.split("\r\n")[0]).toBe(`UPDATE sip:caller@127.0.0.1:${c.port};ob SIP/2.0`);
+      await c.send(responseTo(first, 200, "OK", { extra: ["Session-Expires: 3;refresher=uac"] }));
+      const second = await c.waitFor((r) => isUpdate(r) && header(r, "CSeq") !== header(first, "CSeq"), 3000);
+      expect(second.at - first.at).toBeGreaterThanOrEqual(1400);
+      expect(Number(header(second, "CSeq")!.split(" ")[0])).toBe(
+        Number(header(first, "CSeq")!.split(" ")[0]) + 1,
+      );
+      expect(c.received.filter(isBye)).toHaveLength(0);
+      // A failed refresh ends the session with a BYE.
+      await c.send(responseTo(second, 500, "Server Internal Error"));
+      const bye = await c.waitFor(isBye, 1000);
+      expect(header(bye, "Reason")).toMatch(/refresh failed with 500/);
+      await c.send(okFor(bye));
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("without UPDATE in the caller's Allow, the refresh is a re-INVITE with an offer, acknowledged", async () => {
+    const c = await udpClient(target);
+    try {
+      const callId = `refresh-invite-${process.pid}@example.test`;
       const { ok, toTag } = await answeredCall(c, callId, ["Session-Expires: 3"]);
       expect(header(ok, "Session-Expires")).toBe("3;refresher=uas");
       await c.send(ack(c, callId, toTag));
-      const seen = await c.collect(2600);
-      expect(seen.filter(isBye)).toHaveLength(0);
+      const reinvite = await c.waitFor((r) => r.text.startsWith("INVITE "), 3000);
+      expect(header(reinvite, "Session-Expires")).toBe("3;refresher=uac");
+      expect(header(reinvite, "Content-Type")).toBe("application/sdp");
+      // RFC 3264 8: same session id as the 2xx's answer, version incremented.
+      const o = (t: string) => /\r\no=\S+ (\d+) (\d+) /.exec(t)!;
+      expect(o(reinvite.text)[1]).toBe(o(ok.text)[1]);
+      expect(Number(o(reinvite.text)[2])).toBe(Number(o(ok.text)[2]) + 1);
+      await c.send(responseTo(reinvite, 200, "OK", { extra: [`Contact: <sip:caller@127.0.0.1:${c.port}>`] }));
+      const ackOf = await c.waitFor((r) => r.text.startsWith("ACK "), 1000);
+      expect(header(ackOf, "CSeq")).toBe(`${header(reinvite, "CSeq")!.split(" ")[0]} ACK`);
+      // 13.2.2.4: the ACK has its own branch.
+      expect(header(ackOf, "Via")).not.toBe(header(reinvite, "Via"));
+      expect(mock.bye(callId)).toBe(1);
     } finally {
       await c.close();
     }

@@ -1,0 +1,211 @@
+/**
+ * The UAC half of the mock (RFC 3261 8.1 and 12.2.1): requests the mock
+ * sends itself, written byte by byte, sent through client transactions
+ * (17.1), with the ACK for a 2xx sent by the core (13.2.2.4). The outcome is
+ * the final response, or a 408 the mock makes up when Timer B/F fires
+ * (8.1.3.1: "treated as a 408").
+ */
+import { randomBytes } from "node:crypto";
+import type { ParsedResponse } from "../sip/message.js";
+import type { TransactionLayer } from "../transaction/transaction-layer.js";
+import type { Flow } from "../transport/types.js";
+import type { LocalIdentity } from "./local-context.js";
+
+/** A request to send: every header the RFC requires is derived from these fields. */
+export interface OutgoingRequest {
+  readonly method: string;
+  readonly requestUri: string;
+  /** From with our tag (8.1.1.3). */
+  readonly from: string;
+  /** To: the peer, with its tag inside a dialog. */
+  readonly to: string;
+  readonly callId: string;
+  readonly cseq: number;
+  /** Route header values in order (12.2.1.1). */
+  readonly routeSet?: readonly string[];
+  readonly contact?: string;
+  readonly headers?: ReadonlyArray<readonly [string, string]>;
+  readonly body?: { readonly contentType: string; readonly content: string };
+}
+
+export interface ClientOutcome {
+  readonly status: number;
+  readonly reason: string;
+  /** Absent when the mock gave up (Timer B/F): then status is 408. */
+  readonly response?: ParsedResponse;
+}
+
+export interface UacDependencies {
+  readonly layer: () => TransactionLayer;
+  /** Where our Via and Contact point for a flow. */
+  readonly identity: (flow: Flow) => LocalIdentity;
+  /** Sends bytes outside any transaction (the ACK for a 2xx). */
+  readonly sendRaw: (flow: Flow, bytes: Buffer) => void;
+  readonly userAgent?: string;
+}
+
+export interface InviteEvents {
+  provisional?(response: ParsedResponse): void;
+}
+
+export function newBranch(): string {
+  return `z9hG4bK${randomBytes(10).toString("hex")}`;
+}
+
+export function newCallId(host: string): string {
+  return `${randomBytes(12).toString("hex")}@${host.replace(/^\[|\]$/g, "")}`;
+}
+
+/** The URI inside a name-addr ("<sip:a@b;ob>;expires=3" -> "sip:a@b;ob"). */
+export function addrSpecOf(value: string): string {
+  return /<([^>]+)>/.exec(value)?.[1] ?? value.split(";")[0]!.trim();
+}
+
+/** The tag parameter of a From or To value. */
+export function tagOf(value: string): string | undefined {
+  const outside = value.replace(/<[^>]*>/, "");
+  return /;\s*tag\s*=\s*([^;\s]+)/i.exec(outside)?.[1];
+}
+
+export class UserAgentClient {
+  constructor(private readonly deps: UacDependencies) {}
+
+  /** A non-INVITE request through a non-INVITE client transaction (17.1.2). */
+  request(flow: Flow, req: OutgoingRequest): Promise<ClientOutcome> {
+    const branch = newBranch();
+    return new Promise((resolve) => {
+      this.deps.layer().sendRequest(flow, this.serialize(flow, req, branch), branch, req.method, {
+        final: (response) => resolve({ status: response.status, reason: response.reason, response }),
+        timeout: () => resolve(timedOut()),
+      });
+    });
+  }
+
+  /**
+   * An INVITE through an INVITE client transaction (17.1.1). A 2xx is
+   * acknowledged here (13.2.2.4: "The UAC core MUST generate an ACK request
+   * for each 2xx received from the transaction layer"), sent to the remote
+   * target with the route set of the dialog it creates or belongs to.
+   */
+  invite(
+    flow: Flow,
+    req: OutgoingRequest,
+    events: InviteEvents = {},
+  ): { readonly branch: string; readonly outcome: Promise<ClientOutcome> } {
+    const branch = newBranch();
+    const bytes = this.serialize(flow, req, branch);
+    const outcome = new Promise<ClientOutcome>((resolve) => {
+      const ack2xx = (response: ParsedResponse) => this.sendRaw(flow, this.ackFor2xx(flow, req, response));
+      this.deps.layer().sendInvite(flow, bytes, branch, (response) => this.ackForFailure(flow, req, branch, response), {
+        ...(events.provisional ? { provisional: events.provisional } : {}),
+        final: (response) => {
+          if (response.status < 300) ack2xx(response);
+          resolve({ status: response.status, reason: response.reason, response });
+        },
+        retransmitted2xx: ack2xx,
+        timeout: () => resolve(timedOut()),
+      });
+    });
+    return { branch, outcome };
+  }
+
+  /**
+   * 9.1: a CANCEL has the INVITE's Request-URI, Call-ID, To, From, CSeq
+   * number and top Via (same branch), and its own non-INVITE transaction.
+   */
+  cancel(flow: Flow, invite: OutgoingRequest, branch: string): Promise<ClientOutcome> {
+    const cancel: OutgoingRequest = {
+      method: "CANCEL",
+      requestUri: invite.requestUri,
+      from: invite.from,
+      to: invite.to,
+      callId: invite.callId,
+      cseq: invite.cseq,
+      ...(invite.routeSet ? { routeSet: invite.routeSet } : {}),
+    };
+    return new Promise((resolve) => {
+      this.deps.layer().sendRequest(flow, this.serialize(flow, cancel, branch), branch, "CANCEL", {
+        final: (response) => resolve({ status: response.status, reason: response.reason, response }),
+        timeout: () => resolve(timedOut()),
+      });
+    });
+  }
+
+  private sendRaw(flow: Flow, bytes: Buffer): void {
+    this.deps.sendRaw(flow, bytes);
+  }
+
+  /**
+   * 17.1.1.3: the ACK for a non-2xx final response has the INVITE's
+   * Request-URI, Call-ID, From, CSeq number, top Via and Route, and the To
+   * of the response (with its tag).
+   */
+  private ackForFailure(flow: Flow, invite: OutgoingRequest, branch: string, response: ParsedResponse): Buffer {
+    return this.serialize(
+      flow,
+      {
+        method: "ACK",
+        requestUri: invite.requestUri,
+        from: invite.from,
+        to: response.headers.get("To") ?? invite.to,
+        callId: invite.callId,
+        cseq: invite.cseq,
+        ...(invite.routeSet ? { routeSet: invite.routeSet } : {}),
+      },
+      branch,
+    );
+  }
+
+  /**
+   * 13.2.2.4: the ACK for a 2xx is sent to the remote target with the
+   * dialog's route set (for an initial INVITE: the 2xx's Contact and its
+   * Record-Route reversed, 12.1.2), a new branch, and the INVITE's CSeq number.
+   */
+  private ackFor2xx(flow: Flow, invite: OutgoingRequest, response: ParsedResponse): Buffer {
+    const initial = tagOf(invite.to) === undefined;
+    const contact = response.headers.get("Contact");
+    const target = initial && contact ? addrSpecOf(contact) : invite.requestUri;
+    const routeSet = initial ? response.headers.getAll("Record-Route").reverse() : (invite.routeSet ?? []);
+    return this.serialize(
+      flow,
+      {
+        method: "ACK",
+        requestUri: target,
+        from: invite.from,
+        to: response.headers.get("To") ?? invite.to,
+        callId: invite.callId,
+        cseq: invite.cseq,
+        routeSet,
+      },
+      newBranch(),
+    );
+  }
+
+  /** 8.1.1: Request-URI, Via, Max-Forwards, Route, From, To, Call-ID, CSeq, Contact, then the rest. */
+  serialize(flow: Flow, req: OutgoingRequest, branch: string): Buffer {
+    const id = this.deps.identity(flow);
+    const body = Buffer.from(req.body?.content ?? "", "utf8");
+    const lines = [
+      `${req.method} ${req.requestUri} SIP/2.0`,
+      `Via: SIP/2.0/${flow.transport.toUpperCase()} ${id.host}:${id.port};branch=${branch};rport`,
+      "Max-Forwards: 70",
+      ...(req.routeSet ?? []).map((r) => `Route: ${r}`),
+      `From: ${req.from}`,
+      `To: ${req.to}`,
+      `Call-ID: ${req.callId}`,
+      `CSeq: ${req.cseq} ${req.method}`,
+      ...(req.contact ? [`Contact: ${req.contact}`] : []),
+      ...(req.headers ?? []).map(([n, v]) => `${n}: ${v}`),
+      ...(this.deps.userAgent ? [`User-Agent: ${this.deps.userAgent}`] : []),
+      ...(req.body ? [`Content-Type: ${req.body.contentType}`] : []),
+      `Content-Length: ${body.length}`,
+      "",
+      "",
+    ];
+    return Buffer.concat([Buffer.from(lines.join("\r\n"), "latin1"), body]);
+  }
+}
+
+function timedOut(): ClientOutcome {
+  return { status: 408, reason: "Request Timeout" };
+}
