@@ -25,7 +25,13 @@ import { listenUdp } from "../transport/udp.js";
 import { listenWs } from "../transport/ws.js";
 import { type AuthConfig, Authenticator } from "../ua/auth/authenticator.js";
 import { type Capabilities, DEFAULT_CAPABILITIES, localIdentity, localUri } from "../ua/local-context.js";
-import type { CallOptions, CallResult, ContactOutcome, MediaDirection, MessageWaiting } from "../ua/mock-requests.js";
+import type {
+  CallOptions,
+  CallResult,
+  ContactOutcome,
+  MediaDirection,
+  MessageWaiting,
+} from "../ua/mock-requests.js";
 import type { RegistrarOptions } from "../ua/registrar.js";
 import { buildResponse } from "../ua/response-builder.js";
 import type { ClientOutcome } from "../ua/uac.js";

@@ -91,10 +91,19 @@ export class TransactionLayer {
     callbacks: Omit<InviteClientCallbacks, "terminated">,
   ): void {
     const key = `${branch}|INVITE`;
-    const tx = new InviteClientTransaction(key, flow, bytes, ackFor, this.env.send, this.scheduler, this.timers, {
-      ...callbacks,
-      terminated: () => this.clients.delete(key),
-    });
+    const tx = new InviteClientTransaction(
+      key,
+      flow,
+      bytes,
+      ackFor,
+      this.env.send,
+      this.scheduler,
+      this.timers,
+      {
+        ...callbacks,
+        terminated: () => this.clients.delete(key),
+      },
+    );
     this.clients.set(key, tx);
     tx.start();
   }

@@ -13,7 +13,14 @@ import type { Subscription } from "./events.js";
 import { type Capabilities, type LocalIdentity, localUri } from "./local-context.js";
 import type { Binding, Registrar } from "./registrar.js";
 import { createOffer, DEFAULT_CODECS, originOf } from "./sdp.js";
-import { addrSpecOf, type ClientOutcome, newCallId, type OutgoingRequest, tagOf, type UserAgentClient } from "./uac.js";
+import {
+  addrSpecOf,
+  type ClientOutcome,
+  newCallId,
+  type OutgoingRequest,
+  tagOf,
+  type UserAgentClient,
+} from "./uac.js";
 
 export type MediaDirection = "sendrecv" | "sendonly" | "recvonly" | "inactive";
 
@@ -114,7 +121,11 @@ export class MockRequests {
     return Promise.all(dialogs.map((d) => this.reinviteDialog(d, direction)));
   }
 
-  private async reinviteDialog(dialog: Dialog, direction: MediaDirection, refresh?: string): Promise<ClientOutcome> {
+  private async reinviteDialog(
+    dialog: Dialog,
+    direction: MediaDirection,
+    refresh?: string,
+  ): Promise<ClientOutcome> {
     const peer = dialog.peer!;
     if (dialog.inviteInProgress || dialog.localInviteInProgress) {
       throw new MockRequestError(

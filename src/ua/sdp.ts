@@ -196,18 +196,23 @@ export function createOffer(
     ...(c.channels ? { encoding: c.channels } : {}),
   }));
   rtp.push({ payload: 101, codec: "telephone-event", rate: 8000 });
-  const offer = session(conn, ip6, [
-    {
-      type: "audio",
-      port: mediaPort,
-      protocol: "RTP/AVP",
-      payloads: rtp.map((r) => r.payload).join(" "),
-      rtp,
-      fmtp: [{ payload: 101, config: "0-16" }],
-      direction: (options.direction ?? "sendrecv") as "sendrecv",
-      ptime: 20,
-    },
-  ], options.origin);
+  const offer = session(
+    conn,
+    ip6,
+    [
+      {
+        type: "audio",
+        port: mediaPort,
+        protocol: "RTP/AVP",
+        payloads: rtp.map((r) => r.payload).join(" "),
+        rtp,
+        fmtp: [{ payload: 101, config: "0-16" }],
+        direction: (options.direction ?? "sendrecv") as "sendrecv",
+        ptime: 20,
+      },
+    ],
+    options.origin,
+  );
   return ensureCrlf(sdpTransform.write(offer));
 }
 

@@ -96,15 +96,17 @@ export class UserAgentClient {
     const bytes = this.serialize(flow, req, branch);
     const outcome = new Promise<ClientOutcome>((resolve) => {
       const ack2xx = (response: ParsedResponse) => this.sendRaw(flow, this.ackFor2xx(flow, req, response));
-      this.deps.layer().sendInvite(flow, bytes, branch, (response) => this.ackForFailure(flow, req, branch, response), {
-        ...(events.provisional ? { provisional: events.provisional } : {}),
-        final: (response) => {
-          if (response.status < 300) ack2xx(response);
-          resolve({ status: response.status, reason: response.reason, response });
-        },
-        retransmitted2xx: ack2xx,
-        timeout: () => resolve(timedOut()),
-      });
+      this.deps
+        .layer()
+        .sendInvite(flow, bytes, branch, (response) => this.ackForFailure(flow, req, branch, response), {
+          ...(events.provisional ? { provisional: events.provisional } : {}),
+          final: (response) => {
+            if (response.status < 300) ack2xx(response);
+            resolve({ status: response.status, reason: response.reason, response });
+          },
+          retransmitted2xx: ack2xx,
+          timeout: () => resolve(timedOut()),
+        });
     });
     return { branch, outcome };
   }
@@ -140,7 +142,12 @@ export class UserAgentClient {
    * Request-URI, Call-ID, From, CSeq number, top Via and Route, and the To
    * of the response (with its tag).
    */
-  private ackForFailure(flow: Flow, invite: OutgoingRequest, branch: string, response: ParsedResponse): Buffer {
+  private ackForFailure(
+    flow: Flow,
+    invite: OutgoingRequest,
+    branch: string,
+    response: ParsedResponse,
+  ): Buffer {
     return this.serialize(
       flow,
       {

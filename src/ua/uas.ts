@@ -18,6 +18,7 @@ import type { Authenticator } from "./auth/authenticator.js";
 import { type Dialog, DialogStore } from "./dialogs.js";
 import { entityOf, eventBody, eventPackage, newETag, type Subscription } from "./events.js";
 import { type Capabilities, localIdentity, localUri } from "./local-context.js";
+import { allowsUpdate, MockRequests } from "./mock-requests.js";
 import { DEFAULT_REGISTRAR, Registrar, type RegistrarOptions } from "./registrar.js";
 import {
   type BuildContext,
@@ -25,7 +26,6 @@ import {
   buildResponse,
   type ResponseSpec,
 } from "./response-builder.js";
-import { allowsUpdate, MockRequests } from "./mock-requests.js";
 import { answerOffer, createOffer, originOf, type SdpOrigin } from "./sdp.js";
 import { addrSpecOf, type ClientOutcome, UserAgentClient } from "./uac.js";
 
