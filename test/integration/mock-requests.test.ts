@@ -1,0 +1,387 @@
+/**
+ * Requests the mock sends on its own (issue: mock-initiated requests), byte
+ * by byte against our raw client playing the softphone: INVITE to a
+ * registered client over the flow it registered on (UDP and TCP), with the
+ * ACK for 2xx (13.2.2.4) and for failures (17.1.1.3), CANCEL (9.1), Timer
+ * A/B; re-INVITE for hold and glare (491, 14.2); UPDATE; NOTIFY for message
+ * waiting (RFC 3842) in a subscription and unsolicited; OPTIONS pings. The
+ * journal records the client's answers.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MockRequestError, type SipMock, silentLogger, startSipMock } from "../../src/index.js";
+import {
+  header,
+  headerRows,
+  type Received,
+  request,
+  responseTo,
+  statusOf,
+  tcpClient,
+  udpClient,
+  type WireClient,
+} from "../helpers/wire-client.js";
+
+let mock: SipMock;
+let udp: { host: string; port: number };
+let tcp: { host: string; port: number };
+const T1 = 50;
+
+beforeAll(async () => {
+  mock = await startSipMock({
+    listen: ["udp:127.0.0.1:0", "tcp:127.0.0.1:0"],
+    logger: silentLogger,
+    timers: { t1: T1 },
+  });
+  udp = { host: "127.0.0.1", port: mock.address("udp").port };
+  tcp = { host: "127.0.0.1", port: mock.address("tcp").port };
+});
+afterAll(() => mock.close());
+
+const firstLine = (r: Received) => r.text.split("\r\n")[0]!;
+const isRequest = (method: string) => (r: Received) => r.text.startsWith(`${method} `);
+
+async function register(
+  c: WireClient,
+  user: string,
+  target: { host: string; port: number },
+  transport: "UDP" | "TCP",
+) {
+  const contact = `<sip:${user}@127.0.0.1:${c.port}${transport === "TCP" ? ";transport=tcp" : ""}>`;
+  await c.send(
+    request("REGISTER", user, target, {
+      transport,
+      localPort: c.port,
+      extra: [`Contact: ${contact}`, "Expires: 600"],
+    }),
+  );
+  const ok = await c.waitFor((r) => statusOf(r) === 200 && /REGISTER/.test(header(r, "CSeq") ?? ""));
+  expect(headerRows(ok, "Contact")).toHaveLength(1);
+  return contact;
+}
+
+describe("INVITE to a registered client", () => {
+  it("goes to the registered contact over UDP with an SDP offer; the 2xx is ACKed and makes a dialog; the client's BYE gets 200", async () => {
+    const c = await udpClient(udp);
+    try {
+      await register(c, "bob", udp, "UDP");
+      const result = mock.call("bob", { from: "voicemail" });
+      const invite = await c.waitFor(isRequest("INVITE"));
+      expect(firstLine(invite)).toBe(`INVITE sip:bob@127.0.0.1:${c.port} SIP/2.0`);
+      expect(header(invite, "To")).toBe("<sip:bob@example.test>");
+      expect(header(invite, "From")).toMatch(/^<sip:voicemail@127\.0\.0\.1>;tag=\w+$/);
+      expect(header(invite, "CSeq")).toBe("1 INVITE");
+      expect(header(invite, "Contact")).toMatch(/^<sip:sipmock@127\.0\.0\.1:\d+;transport=udp>$/);
+      expect(header(invite, "Content-Type")).toBe("application/sdp");
+      expect(invite.text).toMatch(/\r\nm=audio \d+ RTP\/AVP 0 8 9 /);
+      await c.send(responseTo(invite, 180, "Ringing", { toTag: "bob1" }));
+      await c.send(
+        responseTo(invite, 200, "OK", {
+          toTag: "bob1",
+          extra: [
+            `Contact: <sip:bob@127.0.0.1:${c.port};line=1>`,
+            "Record-Route: <sip:edge1.example.test;lr>",
+            "Record-Route: <sip:edge2.example.test;lr>",
+          ],
+        }),
+      );
+      const outcome = await result;
+      expect(outcome.status).toBe(200);
+      expect(outcome.provisional).toEqual([180]);
+      const ack = await c.waitFor(isRequest("ACK"));
+      // 13.2.2.4 / 12.1.2: to the 2xx's Contact, with the Record-Route reversed, CSeq of the INVITE.
+      expect(firstLine(ack)).toBe(`ACK sip:bob@127.0.0.1:${c.port};line=1 SIP/2.0`);
+      expect(headerRows(ack, "Route")).toEqual([
+        "<sip:edge2.example.test;lr>",
+        "<sip:edge1.example.test;lr>",
+      ]);
+      expect(header(ack, "CSeq")).toBe("1 ACK");
+      expect(header(ack, "To")).toBe("<sip:bob@example.test>;tag=bob1");
+      expect(mock.dialogs()).toContainEqual(
+        expect.objectContaining({ callId: outcome.callId, remoteTag: "bob1", confirmed: true }),
+      );
+      // A retransmitted 2xx is ACKed again (RFC 6026 7.2).
+      await c.send(
+        responseTo(invite, 200, "OK", {
+          toTag: "bob1",
+          extra: [`Contact: <sip:bob@127.0.0.1:${c.port};line=1>`],
+        }),
+      );
+      await c.waitFor((r) => isRequest("ACK")(r) && r !== ack);
+      // The client hangs up in the dialog the mock created.
+      const bye = [
+        `BYE sip:sipmock@127.0.0.1:${udp.port} SIP/2.0`,
+        `Via: SIP/2.0/UDP 127.0.0.1:${c.port};branch=z9hG4bK-bob-bye;rport`,
+        "Max-Forwards: 70",
+        "From: <sip:bob@example.test>;tag=bob1",
+        `To: ${header(invite, "From")}`,
+        `Call-ID: ${outcome.callId}`,
+        "CSeq: 1 BYE",
+        "Content-Length: 0",
+        "",
+        "",
+      ].join("\r\n");
+      await c.send(bye);
+      const ok = await c.waitFor((r) => statusOf(r) === 200 && header(r, "CSeq") === "1 BYE");
+      expect(firstLine(ok)).toBe("SIP/2.0 200 OK");
+      expect(mock.dialogs().some((d) => d.callId === outcome.callId)).toBe(false);
+      // The journal has the client's answers to the mock's INVITE.
+      const answers = mock.journal.entries({ direction: "in", callId: outcome.callId }).map((e) => e.status);
+      expect(answers.filter((s) => s !== undefined)).toEqual([180, 200, 200]);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("over the TCP connection the client registered on", async () => {
+    const c = await tcpClient(tcp);
+    try {
+      await register(c, "carol", tcp, "TCP");
+      const result = mock.call("sip:carol@example.test");
+      const invite = await c.waitFor(isRequest("INVITE"));
+      expect(header(invite, "Via")).toMatch(/^SIP\/2\.0\/TCP /);
+      await c.send(responseTo(invite, 486, "Busy Here", { toTag: "carol1" }));
+      expect((await result).status).toBe(486);
+      // 17.1.1.3: the ACK for a failure is in the INVITE's transaction: same branch.
+      const ack = await c.waitFor(isRequest("ACK"));
+      expect(header(ack, "Via")).toBe(header(invite, "Via"));
+      expect(header(ack, "To")).toBe("<sip:carol@example.test>;tag=carol1");
+      expect(firstLine(ack)).toBe(firstLine(invite).replace("INVITE", "ACK"));
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("a failure over UDP is ACKed in its transaction, and its retransmission ACKed again", async () => {
+    const c = await udpClient(udp);
+    try {
+      await register(c, "dan", udp, "UDP");
+      const result = mock.call("dan");
+      const invite = await c.waitFor(isRequest("INVITE"));
+      const busy = responseTo(invite, 603, "Decline", { toTag: "dan1" });
+      await c.send(busy);
+      expect((await result).status).toBe(603);
+      const ack = await c.waitFor(isRequest("ACK"));
+      expect(header(ack, "Via")).toBe(header(invite, "Via"));
+      await c.send(busy);
+      await c.waitFor((r) => isRequest("ACK")(r) && r !== ack);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("cancelAfterMs: CANCEL once ringing (same branch, 9.1), then the 487 is ACKed", async () => {
+    const c = await udpClient(udp);
+    try {
+      await register(c, "erin", udp, "UDP");
+      const result = mock.call("erin", { cancelAfterMs: 200 });
+      const invite = await c.waitFor(isRequest("INVITE"));
+      await c.send(responseTo(invite, 180, "Ringing", { toTag: "erin1" }));
+      const cancel = await c.waitFor(isRequest("CANCEL"), 2000);
+      expect(header(cancel, "Via")).toBe(header(invite, "Via"));
+      expect(header(cancel, "CSeq")).toBe("1 CANCEL");
+      expect(header(cancel, "To")).toBe(header(invite, "To"));
+      expect(firstLine(cancel)).toBe(firstLine(invite).replace("INVITE", "CANCEL"));
+      await c.send(responseTo(cancel, 200, "OK", { toTag: "erin1" }));
+      await c.send(responseTo(invite, 487, "Request Terminated", { toTag: "erin1" }));
+      const outcome = await result;
+      expect(outcome.status).toBe(487);
+      await c.waitFor(isRequest("ACK"));
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("an INVITE nobody answers is retransmitted on Timer A (doubling) and given up on Timer B as 408", async () => {
+    const c = await udpClient(udp);
+    try {
+      await register(c, "fay", udp, "UDP");
+      const outcome = await mock.call("fay");
+      expect(outcome).toMatchObject({ status: 408, reason: "Request Timeout" });
+      const invites = c.received.filter(isRequest("INVITE"));
+      expect(new Set(invites.map((i) => i.text)).size).toBe(1);
+      // 64*T1 = 3.2 s with retransmissions at T1, 2T1, 4T1...: 1 + 6 sends.
+      expect(invites.length).toBeGreaterThanOrEqual(6);
+      expect(invites.length).toBeLessThanOrEqual(7);
+      const gaps = invites.slice(1).map((r, i) => r.at - invites[i]!.at);
+      expect(gaps[2]!).toBeGreaterThan(gaps[0]! * 2);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("an AOR nobody registered is an error, not a request", async () => {
+    await expect(mock.call("nobody")).rejects.toBeInstanceOf(MockRequestError);
+    await expect(mock.ping("sip:nobody@example.test")).rejects.toThrow(/not registered/);
+  });
+});
+
+/** A call from our client, answered by the mock: the dialog the in-dialog requests use. */
+async function answeredCall(c: WireClient, callId: string) {
+  await c.send(
+    request("INVITE", "alice", udp, {
+      localPort: c.port,
+      callId,
+      extra: [`Contact: <sip:caller@127.0.0.1:${c.port}>`, "Allow: INVITE, ACK, BYE, UPDATE"],
+    }),
+  );
+  const ok = await c.waitFor((r) => statusOf(r) === 200 && header(r, "CSeq") === "1 INVITE");
+  const toTag = /;tag=([^;>\s]+)/.exec(header(ok, "To") ?? "")![1]!;
+  const from = header(ok, "From")!;
+  await c.send(
+    [
+      `ACK sip:alice@127.0.0.1:${udp.port} SIP/2.0`,
+      `Via: SIP/2.0/UDP 127.0.0.1:${c.port};branch=z9hG4bK-ack-${callId};rport`,
+      "Max-Forwards: 70",
+      `From: ${from}`,
+      `To: ${header(ok, "To")}`,
+      `Call-ID: ${callId}`,
+      "CSeq: 1 ACK",
+      "Content-Length: 0",
+      "",
+      "",
+    ].join("\r\n"),
+  );
+  await expect.poll(() => mock.dialogs().find((d) => d.callId === callId)?.confirmed).toBe(true);
+  return { ok, toTag, from };
+}
+
+describe("in a dialog", () => {
+  it("re-INVITE to hold (a=sendonly, o= version up), ACKed; an INVITE from the peer meanwhile gets 491", async () => {
+    const c = await udpClient(udp);
+    try {
+      const callId = `hold-${process.pid}@example.test`;
+      const { ok, toTag, from } = await answeredCall(c, callId);
+      const pending = mock.reinvite(callId, "sendonly");
+      const reinvite = await c.waitFor(isRequest("INVITE"));
+      expect(firstLine(reinvite)).toBe(`INVITE sip:caller@127.0.0.1:${c.port} SIP/2.0`);
+      expect(header(reinvite, "From")).toBe(`<sip:alice@example.test>;tag=${toTag}`);
+      expect(header(reinvite, "To")).toBe(from);
+      expect(reinvite.text).toMatch(/\r\na=sendonly\r\n/);
+      const o = (t: string) => /\r\no=\S+ (\d+) (\d+) /.exec(t)!;
+      expect(o(reinvite.text)[1]).toBe(o(ok.text)[1]);
+      expect(Number(o(reinvite.text)[2])).toBe(Number(o(ok.text)[2]) + 1);
+      // Glare: our client re-INVITEs while the mock's is pending (14.2).
+      await c.send(
+        request("INVITE", "alice", udp, {
+          localPort: c.port,
+          callId,
+          cseq: 2,
+          toTag,
+          extra: [`Contact: <sip:caller@127.0.0.1:${c.port}>`],
+        }).replace(/From: [^\r]*/, `From: ${from}`),
+      );
+      const glare = await c.waitFor((r) => header(r, "CSeq") === "2 INVITE" && statusOf(r) >= 200);
+      expect(firstLine(glare)).toBe("SIP/2.0 491 Request Pending");
+      await c.send(
+        responseTo(reinvite, 200, "OK", {
+          body: "v=0\r\no=c 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=recvonly\r\n",
+          extra: ["Content-Type: application/sdp"],
+        }),
+      );
+      expect((await pending).map((r) => r.status)).toEqual([200]);
+      const ack = await c.waitFor(isRequest("ACK"));
+      expect(header(ack, "CSeq")).toBe(`${header(reinvite, "CSeq")!.split(" ")[0]} ACK`);
+      // A second re-INVITE resumes; its CSeq is one higher.
+      const resume = mock.reinvite(callId, "sendrecv");
+      const again = await c.waitFor((r) => isRequest("INVITE")(r) && r !== reinvite);
+      expect(again.text).toMatch(/\r\na=sendrecv\r\n/);
+      expect(Number(header(again, "CSeq")!.split(" ")[0])).toBe(
+        Number(header(reinvite, "CSeq")!.split(" ")[0]) + 1,
+      );
+      await c.send(responseTo(again, 200, "OK"));
+      expect((await resume)[0]!.status).toBe(200);
+      expect(mock.bye(callId)).toBe(1);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("UPDATE; a 481 answer ends the dialog (12.2.1.2)", async () => {
+    const c = await udpClient(udp);
+    try {
+      const callId = `update-${process.pid}@example.test`;
+      await answeredCall(c, callId);
+      const pending = mock.update(callId);
+      const update = await c.waitFor(isRequest("UPDATE"));
+      expect(header(update, "Contact")).toMatch(/^<sip:sipmock@/);
+      await c.send(responseTo(update, 481, "Call/Transaction Does Not Exist"));
+      expect((await pending)[0]!.status).toBe(481);
+      expect(mock.dialogs().some((d) => d.callId === callId)).toBe(false);
+      await expect(mock.update(callId)).rejects.toThrow(/no dialog/);
+    } finally {
+      await c.close();
+    }
+  });
+});
+
+describe("message waiting and pings", () => {
+  it("unsolicited NOTIFY message-summary to the registered contact (RFC 3842 body)", async () => {
+    const c = await udpClient(udp);
+    try {
+      await register(c, "gus", udp, "UDP");
+      const pending = mock.notifyMessageWaiting("gus", { waiting: true, newMessages: 2, oldMessages: 8 });
+      const notify = await c.waitFor(isRequest("NOTIFY"));
+      expect(firstLine(notify)).toBe(`NOTIFY sip:gus@127.0.0.1:${c.port} SIP/2.0`);
+      expect(header(notify, "Event")).toBe("message-summary");
+      expect(header(notify, "Subscription-State")).toBe("active");
+      expect(header(notify, "Content-Type")).toBe("application/simple-message-summary");
+      expect(notify.text.split("\r\n\r\n")[1]).toBe(
+        "Messages-Waiting: yes\r\nMessage-Account: sip:gus@example.test\r\nVoice-Message: 2/8\r\n",
+      );
+      await c.send(responseTo(notify, 200, "OK", { toTag: "gus1" }));
+      expect((await pending).map((r) => [r.status, r.contact])).toEqual([
+        [200, `sip:gus@127.0.0.1:${c.port}`],
+      ]);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("in a message-summary subscription, the NOTIFY goes in its dialog", async () => {
+    const c = await udpClient(udp);
+    try {
+      await c.send(
+        request("SUBSCRIBE", "hal", udp, {
+          localPort: c.port,
+          callId: `mwi-sub-${process.pid}`,
+          extra: ["Event: message-summary", "Expires: 600", `Contact: <sip:hal@127.0.0.1:${c.port}>`],
+        }),
+      );
+      const ok = await c.waitFor((r) => statusOf(r) === 200);
+      const first = await c.waitFor(isRequest("NOTIFY"));
+      await c.send(responseTo(first, 200, "OK"));
+      const pending = mock.notifyMessageWaiting("hal", { waiting: false });
+      const notify = await c.waitFor((r) => isRequest("NOTIFY")(r) && r !== first);
+      expect(header(notify, "Call-ID")).toBe(`mwi-sub-${process.pid}`);
+      expect(header(notify, "From")).toBe(header(ok, "To"));
+      expect(header(notify, "Subscription-State")).toMatch(/^active;expires=\d+$/);
+      expect(notify.text.split("\r\n\r\n")[1]).toBe(
+        "Messages-Waiting: no\r\nMessage-Account: sip:hal@sipmock.invalid\r\n",
+      );
+      await c.send(responseTo(notify, 200, "OK"));
+      expect((await pending)[0]!.status).toBe(200);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("OPTIONS ping to every registered contact; each answer is reported and journaled", async () => {
+    const c = await udpClient(udp);
+    try {
+      await register(c, "ivy", udp, "UDP");
+      const pending = mock.ping("ivy");
+      const options = await c.waitFor(isRequest("OPTIONS"));
+      expect(header(options, "Accept")).toBe("application/sdp");
+      await c.send(responseTo(options, 200, "OK", { toTag: "ivy1", extra: ["Allow: INVITE, ACK, BYE"] }));
+      const [answer] = await pending;
+      expect(answer).toMatchObject({ status: 200, contact: `sip:ivy@127.0.0.1:${c.port}` });
+      const callId = header(options, "Call-ID")!;
+      expect(mock.journal.entries({ callId }).map((e) => `${e.direction} ${e.method ?? e.status}`)).toEqual([
+        "out OPTIONS",
+        "in 200",
+      ]);
+    } finally {
+      await c.close();
+    }
+  });
+});
