@@ -10,6 +10,8 @@ const PEERS: Readonly<Record<string, string>> = {
   sipp: "sip-tester",
   tshark: "tshark",
   sipsak: "sipsak",
+  // The softphone stack test (baresip run headless; -core has no GUI/video dependencies).
+  baresip: "baresip-core",
   // The browser softphone test (JsSIP in headless Chromium, driven by playwright-core).
   chromium: "chromium",
 };

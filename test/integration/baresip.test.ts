@@ -1,0 +1,325 @@
+/**
+ * baresip (Debian package baresip-core), a real softphone stack, run headless
+ * against sipmock: it registers through a digest challenge, places a call to
+ * sip:486@ that ends with 486 Busy Here, places an answered call and hangs it
+ * up, then unregisters on quit. Driven through its stdio UI (long commands on
+ * stdin, events read from its output); no sound card: the audio source is a
+ * sine generator (ausine), there is no player.
+ *
+ * baresip 1.0 (libre 1.1) computes only MD5 digests and gives up ("Function
+ * not implemented") on the first challenge of another algorithm, so the mock
+ * offers MD5 alone here; with the default SHA-256 + MD5 challenges it never
+ * registers.
+ */
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type JournalEntry, type SipMock, silentLogger, startSipMock } from "../../src/index.js";
+
+const WAIT_MS = 5000;
+
+let mock: SipMock;
+let port: number;
+let dir: string;
+let phone: Baresip;
+
+class Baresip {
+  private text = "";
+  private exited = false;
+  readonly exit: Promise<number | null>;
+
+  constructor(private readonly child: ChildProcessWithoutNullStreams) {
+    this.exit = new Promise((resolve) =>
+      child.once("exit", (code) => {
+        this.exited = true;
+        resolve(code);
+      }),
+    );
+    const take = (d: string) => {
+      this.text += d;
+    };
+    child.stdout.setEncoding("utf8").on("data", take);
+    // A write after baresip has gone (EPIPE) must not crash the test process.
+    child.stdin.on("error", () => {});
+    child.stderr.setEncoding("utf8").on("data", take);
+  }
+
+  /** Everything baresip printed so far, colours removed. */
+  get output(): string {
+    return this.text.replace(/\x1b\[[0-9;]*m/g, "");
+  }
+
+  /** A long command of the stdio UI (/dial, /hangup, /quit). */
+  send(command: string): void {
+    this.child.stdin.write(`/${command}\n`);
+  }
+
+  /** Resolves with the first match of `re` printed after offset `from`. */
+  async waitFor(re: RegExp, from: number, timeoutMs = WAIT_MS): Promise<RegExpExecArray> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const m = re.exec(this.output.slice(from));
+      if (m) return m;
+      if (this.exited) throw new Error(`baresip exited before printing ${re}:\n${this.output}`);
+      if (Date.now() > until)
+        throw new Error(`baresip did not print ${re} within ${timeoutMs} ms:\n${this.output}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  /** /quit, then SIGKILL if it has not exited within the bound. */
+  async stop(timeoutMs = WAIT_MS): Promise<void> {
+    if (this.exited) return;
+    this.child.stdin.end("/quit\n");
+    const killer = setTimeout(() => this.child.kill("SIGKILL"), timeoutMs);
+    await this.exit;
+    clearTimeout(killer);
+  }
+
+  kill(): void {
+    if (!this.exited) this.child.kill("SIGKILL");
+  }
+}
+
+/** Where Debian's baresip-core puts the modules (the built-in default is "."). */
+function moduleDir(): string {
+  const dirs = ["/usr/lib/baresip/modules", "/usr/local/lib/baresip/modules"];
+  return dirs.find((d) => existsSync(join(d, "stdio.so"))) ?? dirs[0]!;
+}
+
+/** Starts baresip with its own config directory and waits until it is running. */
+async function startBaresip(configDir: string): Promise<Baresip> {
+  // -t: baresip quits by itself after a minute, should everything else fail.
+  const child = spawn("baresip", ["-f", configDir, "-t", "60"], { stdio: "pipe" });
+  const spawned = new Promise<void>((resolve, reject) => {
+    child.once("spawn", resolve);
+    child.once("error", (err) =>
+      reject(
+        new Error(`baresip could not run (${err.message}); install it: apt-get install -y baresip-core`),
+      ),
+    );
+  });
+  await spawned;
+  const b = new Baresip(child);
+  try {
+    await b.waitFor(/baresip is ready\./, 0);
+  } catch (err) {
+    b.kill();
+    throw err;
+  }
+  return b;
+}
+
+/** Polls until `test` holds; throws naming `what` after the bound. */
+async function until<T>(what: string, test: () => T | undefined, timeoutMs = WAIT_MS): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = test();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`${what} within ${timeoutMs} ms; journal:\n${journalText()}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function journalText(): string {
+  return mock.journal
+    .entries()
+    .map((e) => `${e.direction} ${e.kind === "response" ? `${e.status} ${e.reason}` : e.method} ${e.callId}`)
+    .join("\n");
+}
+
+/** "in INVITE", "out 486 Busy Here"... of one call, retransmissions left out. */
+function flowOf(callId: string): string[] {
+  return mock.journal
+    .entries({ callId })
+    .filter((e) => !e.retransmission)
+    .map((e) => `${e.direction} ${e.kind === "response" ? `${e.status} ${e.reason}` : e.method}`);
+}
+
+function header(e: JournalEntry, name: string): string[] {
+  const re = new RegExp(`^${name}[ \\t]*:[ \\t]*(.*)$`, "gim");
+  return [...e.raw.split("\r\n\r\n")[0]!.matchAll(re)].map((m) => m[1]!.trim());
+}
+
+/** The inbound INVITEs to `user`@ (first one's Call-ID names the call). */
+function invitesTo(user: string): JournalEntry[] {
+  return mock.journal
+    .entries({ direction: "in", method: "INVITE" })
+    .filter((e) => e.kind === "request" && !e.retransmission && e.raw.startsWith(`INVITE sip:${user}@`));
+}
+
+beforeAll(async () => {
+  mock = await startSipMock({
+    listen: ["udp:127.0.0.1:0"],
+    logger: silentLogger,
+    auth: { realm: "sipmock.test", users: { alice: "secret" }, algorithms: ["MD5"] },
+  });
+  port = mock.address("udp").port;
+  dir = mkdtempSync(join(tmpdir(), "sipmock-baresip-"));
+  writeFileSync(
+    join(dir, "config"),
+    [
+      "poll_method epoll",
+      `module_path ${moduleDir()}`,
+      "sip_listen 127.0.0.1:0",
+      "net_interface 127.0.0.1",
+      "call_local_timeout 10",
+      // No sound card: a sine source (48 kHz stereo only, resampled for G.711), no player.
+      "audio_source ausine,440",
+      "audio_player none,none",
+      "audio_alert none,none",
+      "ausrc_srate 48000",
+      "ausrc_channels 2",
+      "module stdio.so",
+      "module g711.so",
+      "module ausine.so",
+      "module_tmp account.so",
+      "module_app menu.so",
+      "",
+    ].join("\n"),
+  );
+  writeFileSync(
+    join(dir, "accounts"),
+    `<sip:alice@127.0.0.1:${port};transport=udp>;auth_pass=secret;regint=60\n`,
+  );
+  writeFileSync(join(dir, "contacts"), "");
+  phone = await startBaresip(dir);
+});
+
+afterAll(async () => {
+  try {
+    await phone?.stop();
+  } finally {
+    phone?.kill();
+    await mock?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+describe("baresip against sipmock", () => {
+  it("registers through a 401 digest challenge", async () => {
+    await phone.waitFor(/All 1 useragent registered successfully/, 0);
+    expect(phone.output).toMatch(
+      /alice@127\.0\.0\.1: \{0\/UDP\/v4\} 200 OK \(sipmock\/[^)]*\) \[1 binding\]/,
+    );
+
+    const registers = mock.journal.entries({ method: "REGISTER" }).filter((e) => !e.retransmission);
+    expect(registers.map((e) => `${e.direction} ${e.method ?? e.status}`)).toEqual([
+      "in REGISTER",
+      "out 401",
+      "in REGISTER",
+      "out 200",
+    ]);
+    const [first, challenge, second, ok] = registers as [
+      JournalEntry,
+      JournalEntry,
+      JournalEntry,
+      JournalEntry,
+    ];
+    expect(header(first, "Authorization")).toEqual([]);
+    expect(header(challenge, "WWW-Authenticate")).toEqual([
+      expect.stringMatching(/^Digest realm="sipmock\.test", nonce="[^"]+", .*algorithm=MD5, qop="auth"$/),
+    ]);
+    const nonce = /nonce="([^"]+)"/.exec(header(challenge, "WWW-Authenticate")[0]!)![1]!;
+    const [credentials] = header(second, "Authorization");
+    expect(credentials).toMatch(/^Digest username="alice", realm="sipmock\.test"/);
+    expect(credentials).toContain(`nonce="${nonce}"`);
+    expect(credentials).toMatch(/qop=auth, nc=00000001/);
+    expect(second.callId).toBe(first.callId);
+    expect(header(ok, "Contact")[0]).toMatch(/^<sip:alice-[^@>]*@127\.0\.0\.1:\d+>;expires=\d+/);
+
+    const binding = mock.registrations().find((r) => r.aor.includes("alice@127.0.0.1"));
+    expect(binding?.contacts).toEqual([
+      { uri: expect.stringMatching(/^sip:alice-[^@]*@127\.0\.0\.1:\d+$/), expires: expect.any(Number) },
+    ]);
+  });
+
+  it("a call to sip:486@ is challenged, then gets 486 Busy Here, ACKed, and baresip reports it", async () => {
+    const mark = phone.output.length;
+    phone.send(`dial sip:486@127.0.0.1:${port}`);
+    await phone.waitFor(/session closed: 486 Busy Here/, mark);
+
+    const callId = (await until("no INVITE to sip:486@", () => invitesTo("486")[0])).callId!;
+    // Both ACKs (for the 401 and the 486) are in once the flow is complete.
+    await until("the call's flow was not complete", () => flowOf(callId).length >= 7 || undefined);
+    expect(flowOf(callId)).toEqual([
+      "in INVITE",
+      "out 401 Unauthorized",
+      "in ACK",
+      "in INVITE",
+      "out 100 Trying",
+      "out 486 Busy Here",
+      "in ACK",
+    ]);
+    const [unauthenticated, authenticated] = invitesTo("486") as [JournalEntry, JournalEntry];
+    expect(header(unauthenticated, "Authorization")).toEqual([]);
+    expect(header(authenticated, "Authorization")[0]).toMatch(
+      new RegExp(`^Digest username="alice", realm="sipmock\\.test", .*uri="sip:486@127\\.0\\.0\\.1:${port}`),
+    );
+    // A new transaction: higher CSeq, other branch; the ACK of the 486 is in its transaction.
+    expect(authenticated.transaction).not.toBe(unauthenticated.transaction);
+    const busy = mock.journal.entries({ callId, status: 486 })[0]!;
+    expect(busy.transaction).toBe(authenticated.transaction);
+    const acks = mock.journal.entries({ callId, method: "ACK", direction: "in" });
+    expect(acks.map((a) => a.transaction)).toEqual([unauthenticated.transaction, authenticated.transaction]);
+    expect(header(busy, "To")[0]).toMatch(/;tag=/);
+    expect(mock.dialogs().some((d) => d.callId === callId)).toBe(false);
+  });
+
+  it("a call to an ordinary user is answered; baresip's hangup sends BYE, answered 200", async () => {
+    const mark = phone.output.length;
+    phone.send(`dial sip:bob@127.0.0.1:${port}`);
+    await phone.waitFor(/Call established: sip:bob@127\.0\.0\.1/, mark);
+
+    const callId = (await until("no INVITE to sip:bob@", () => invitesTo("bob")[0])).callId!;
+    await until("the 200 OK was not ACKed", () =>
+      mock.dialogs().find((d) => d.callId === callId && d.confirmed),
+    );
+    const answer = mock.journal.entries({ callId, status: 200, method: "INVITE" })[0]!;
+    expect(header(answer, "Content-Type")).toEqual(["application/sdp"]);
+
+    const hangup = phone.output.length;
+    phone.send("hangup");
+    await until(
+      "BYE was not answered",
+      () => mock.journal.entries({ callId, method: "BYE", status: 200 })[0],
+    );
+    await phone.waitFor(/call: terminate call '[^']+' with sip:bob@127\.0\.0\.1/, hangup);
+    expect(flowOf(callId)).toEqual([
+      "in INVITE",
+      "out 401 Unauthorized",
+      "in ACK",
+      "in INVITE",
+      "out 100 Trying",
+      "out 180 Ringing",
+      "out 200 OK",
+      "in ACK",
+      "in BYE",
+      "out 200 OK",
+    ]);
+    expect(mock.dialogs().some((d) => d.callId === callId)).toBe(false);
+  });
+
+  it("quitting unregisters: REGISTER with expires 0, through a fresh challenge, removes the binding", async () => {
+    const since = mock.journal.lastId;
+    await phone.stop();
+    await until(
+      "no 200 to the unregistering REGISTER",
+      () => mock.journal.entries({ sinceId: since, method: "REGISTER", status: 200 })[0],
+    );
+    const registers = mock.journal
+      .entries({ sinceId: since, method: "REGISTER" })
+      .filter((e) => !e.retransmission);
+    expect(registers.map((e) => `${e.direction} ${e.method ?? e.status}`)).toEqual([
+      "in REGISTER",
+      "out 401",
+      "in REGISTER",
+      "out 200",
+    ]);
+    expect(header(registers[2]!, "Contact")[0]).toMatch(/;expires=0$/);
+    expect(header(registers[2]!, "Authorization")[0]).toMatch(/^Digest username="alice"/);
+    expect(mock.registrations().find((r) => r.aor.includes("alice@127.0.0.1"))?.contacts ?? []).toEqual([]);
+  });
+});
