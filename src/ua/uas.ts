@@ -881,7 +881,8 @@ export class UserAgentServer implements TransactionUser {
       opaque: this.opaque,
     };
     const user = uriUser(req.uri);
-    if (req.method === "INVITE" && spec.status >= 200 && spec.status < 300)
+    // RFC 4028 9: a 2xx to a session refresh (INVITE or UPDATE) carries Session-Expires.
+    if ((req.method === "INVITE" || req.method === "UPDATE") && spec.status >= 200 && spec.status < 300)
       spec = withSessionTimer(req, spec);
     // RFC 3262 3: when the INVITE requires 100rel, provisionals (but 100) are
     // sent reliably: Require: 100rel and an RSeq, retransmitted until PRACK.
@@ -913,8 +914,11 @@ export class UserAgentServer implements TransactionUser {
     this.events.responded?.(tx, built);
     if (rseq !== undefined) this.retransmitReliably(tx, rseq, built.status, bytes);
     if (built.status >= 200) {
-      // 3262 3: a final response ends the reliable provisionals' retransmissions.
-      this.stopReliable(tx);
+      // 3262 3: a final response ends the reliable provisionals'
+      // retransmissions; a PRACK for one of them that arrives afterwards
+      // still matches (it is acknowledged, not unknown) until the
+      // transaction ends.
+      for (const t of this.reliable.get(tx.id)?.timers.values() ?? []) t.cancel();
       // 14.2: the dialog's INVITE is no longer in progress once it is answered.
       const dialog = this.reInvites.get(tx.id);
       if (dialog) {

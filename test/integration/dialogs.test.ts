@@ -385,6 +385,31 @@ describe("reliable provisional responses (RFC 3262)", () => {
     await c.close();
   });
 
+  it("a PRACK for a reliable 180 that arrives after the 2xx still gets 200 (RFC 3262 3)", async () => {
+    const c = await udpClient(target);
+    const callId = `late-prack-${process.pid}`;
+    // sip:alice@ rings (180) and answers (200) at once.
+    await c.send(
+      req(c, "INVITE", "alice", { callId, cseq: 1, body: sdp("sendrecv"), extra: ["Require: 100rel"] }),
+    );
+    const ringing = await c.waitFor((m) => statusOf(m) === 180);
+    await c.waitFor((m) => statusOf(m) === 200 && header(m, "CSeq") === "1 INVITE");
+    const toTag = /;tag=([^;\s]+)/.exec(header(ringing, "To")!)![1]!;
+    const prack = await final(
+      c,
+      req(c, "PRACK", "alice", {
+        callId,
+        cseq: 2,
+        toTag,
+        extra: [`RAck: ${header(ringing, "RSeq")} 1 INVITE`],
+      }),
+      2,
+      "PRACK",
+    );
+    expect(prack.text.split("\r\n")[0]).toBe("SIP/2.0 200 OK");
+    await c.close();
+  });
+
   it("without Require: 100rel the 180 is sent once, unreliably", async () => {
     const c = await udpClient(target);
     await c.send(
