@@ -126,3 +126,38 @@ export async function ctlJournal(
     await print();
   }
 }
+
+interface OutcomeJson {
+  status: number;
+  reason: string;
+  contact?: string;
+  timedOut?: boolean;
+}
+
+function outcomeLine(o: OutcomeJson): string {
+  return `${o.status} ${o.reason}${o.timedOut ? " (no answer: the mock gave up)" : ""}${o.contact ? ` from ${o.contact}` : ""}`;
+}
+
+/** Requests the mock sends: `ctl bye|reinvite|update CALL-ID`, `ctl call|mwi|ping AOR`. */
+export async function ctlSend(
+  flags: CtlFlags,
+  what: "bye" | "reinvite" | "update" | "call" | "notify" | "options",
+  target: string,
+  body: Record<string, unknown> = {},
+): Promise<void> {
+  const inCall = what === "bye" || what === "reinvite" || what === "update";
+  const path = `/__admin/${inCall ? "calls" : "registrations"}/${encodeURIComponent(target)}/${what}`;
+  const r = await call(flags, "POST", path, JSON.stringify(body));
+  if (what === "bye") {
+    process.stdout.write(`BYE sent in ${(r as { byes: number }).byes} dialog(s) of ${target}\n`);
+    return;
+  }
+  if (what === "call") {
+    const c = r as OutcomeJson & { callId: string; provisional: number[] };
+    process.stdout.write(
+      `${target}: ${c.provisional.length ? `${c.provisional.join(", ")}, ` : ""}${outcomeLine(c)} (Call-ID ${c.callId})\n`,
+    );
+    return;
+  }
+  for (const o of r as OutcomeJson[]) process.stdout.write(`${what.toUpperCase()}: ${outcomeLine(o)}\n`);
+}

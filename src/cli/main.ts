@@ -1,9 +1,17 @@
 #!/usr/bin/env node
 /** The `sipmock` command: commander wiring only. */
-import { Command, CommanderError, Option } from "commander";
+import { Argument, Command, CommanderError, Option } from "commander";
 import { VERSION } from "../control/sipmock.js";
 import { printCodes } from "./codes.js";
-import { type CtlFlags, ctlJournal, ctlOverrides, ctlReset, ctlRespond, ctlScenario } from "./ctl.js";
+import {
+  type CtlFlags,
+  ctlJournal,
+  ctlOverrides,
+  ctlReset,
+  ctlRespond,
+  ctlScenario,
+  ctlSend,
+} from "./ctl.js";
 import {
   adminOption,
   authOption,
@@ -235,6 +243,62 @@ export function buildProgram(): Command {
     .description("list the overrides (--clear removes them)")
     .option("--clear", "remove every override")
     .action((o: { clear?: boolean }) => ctlOverrides(ctlFlags(), o.clear === true));
+  ctl
+    .command("bye")
+    .description("the mock hangs up: BYE in every dialog of the call")
+    .argument("<call-id>")
+    .action((callId: string) => ctlSend(ctlFlags(), "bye", callId));
+  ctl
+    .command("hold")
+    .description("the mock puts the peer on hold: re-INVITE with a=sendonly (--inactive: a=inactive)")
+    .argument("<call-id>")
+    .option("--inactive", "offer a=inactive instead of a=sendonly")
+    .action((callId: string, o: { inactive?: boolean }) =>
+      ctlSend(ctlFlags(), "reinvite", callId, { direction: o.inactive ? "inactive" : "sendonly" }),
+    );
+  ctl
+    .command("resume")
+    .description("the mock takes the call off hold: re-INVITE with a=sendrecv")
+    .argument("<call-id>")
+    .action((callId: string) => ctlSend(ctlFlags(), "reinvite", callId, { direction: "sendrecv" }));
+  ctl
+    .command("update")
+    .description("the mock sends UPDATE (RFC 3311) in the call")
+    .argument("<call-id>")
+    .action((callId: string) => ctlSend(ctlFlags(), "update", callId));
+  ctl
+    .command("call")
+    .description("the mock calls a registered client (INVITE over the flow it registered on)")
+    .argument("<aor>", "sip:user@domain or a user name")
+    .option("--from <user-or-uri>", "From (default sip:sipmock@<address>)")
+    .option("--cancel-after <duration>", 'CANCEL when unanswered after this ("10s")')
+    .option("--hang-up-after <duration>", 'BYE this long after the answer ("30s")')
+    .action((aor: string, o: { from?: string; cancelAfter?: string; hangUpAfter?: string }) =>
+      ctlSend(ctlFlags(), "call", aor, {
+        ...(o.from ? { from: o.from } : {}),
+        ...(o.cancelAfter ? { cancelAfter: o.cancelAfter } : {}),
+        ...(o.hangUpAfter ? { hangUpAfter: o.hangUpAfter } : {}),
+      }),
+    );
+  ctl
+    .command("mwi")
+    .description("message waiting (RFC 3842): NOTIFY message-summary to a user")
+    .argument("<aor>", "sip:user@domain or a user name")
+    .addArgument(new Argument("<waiting>", "Messages-Waiting").choices(["yes", "no"]))
+    .addOption(new Option("--new <n>", "new voice messages").argParser(nonNegativeIntOption))
+    .addOption(new Option("--old <n>", "old voice messages").argParser(nonNegativeIntOption))
+    .action((aor: string, waiting: string, o: { new?: number; old?: number }) =>
+      ctlSend(ctlFlags(), "notify", aor, {
+        waiting: waiting === "yes",
+        ...(o.new !== undefined ? { new: o.new } : {}),
+        ...(o.old !== undefined ? { old: o.old } : {}),
+      }),
+    );
+  ctl
+    .command("ping")
+    .description("OPTIONS to every registered contact of a user")
+    .argument("<aor>", "sip:user@domain or a user name")
+    .action((aor: string) => ctlSend(ctlFlags(), "options", aor));
 
   program
     .command("codes")

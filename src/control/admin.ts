@@ -8,8 +8,11 @@ import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parse as parseYaml } from "yaml";
+import { toMs } from "../scenario/duration.js";
 import { ScenarioEngine } from "../scenario/engine.js";
 import { ScenarioLoadError } from "../scenario/load.js";
+import { type MediaDirection, MockRequestError } from "../ua/mock-requests.js";
+import type { ClientOutcome } from "../ua/uac.js";
 import type { JournalFilter } from "./journal.js";
 import { OPENAPI } from "./openapi.js";
 import { OverrideError } from "./overrides.js";
@@ -105,7 +108,8 @@ async function handle(
   }
   const route = `${method} ${path
     .replace(/^\/__admin\/overrides\/[^/]+$/, "/__admin/overrides/{id}")
-    .replace(/^\/__admin\/calls\/[^/]+\/bye$/, "/__admin/calls/{callId}/bye")}`;
+    .replace(/^\/__admin\/calls\/[^/]+\/(bye|reinvite|update)$/, "/__admin/calls/{callId}/$1")
+    .replace(/^\/__admin\/registrations\/[^/]+\/(call|notify|options)$/, "/__admin/registrations/{aor}/$1")}`;
   switch (route) {
     case "GET /__admin/health":
       return json(res, 200, {
@@ -215,15 +219,75 @@ async function handle(
     case "GET /__admin/dialogs":
       return json(res, 200, mock.dialogs());
     case "POST /__admin/calls/{callId}/bye": {
-      let callId: string;
-      try {
-        callId = decodeURIComponent(path.split("/")[3]!);
-      } catch {
-        throw new HttpProblem(400, "Bad Request", "malformed percent-encoding in the Call-ID");
-      }
+      const callId = pathParam(path, "Call-ID");
       const n = mock.bye(callId);
       if (n === 0) throw new HttpProblem(404, "Not Found", `no dialog with Call-ID ${callId}`);
       return json(res, 200, { byes: n });
+    }
+    case "POST /__admin/calls/{callId}/reinvite": {
+      const body = await readObject(req);
+      const direction = body.direction ?? "sendrecv";
+      if (!DIRECTIONS.includes(direction as never)) {
+        throw new HttpProblem(400, "Invalid body", `direction must be one of ${DIRECTIONS.join(", ")}`);
+      }
+      const outcomes = await mockRequest(() =>
+        mock.reinvite(pathParam(path, "Call-ID"), direction as MediaDirection),
+      );
+      return json(res, 200, outcomes.map(outcomeJson));
+    }
+    case "POST /__admin/calls/{callId}/update": {
+      const outcomes = await mockRequest(() => mock.update(pathParam(path, "Call-ID")));
+      return json(res, 200, outcomes.map(outcomeJson));
+    }
+    case "POST /__admin/registrations/{aor}/call": {
+      const body = await readObject(req);
+      const callOptions = {
+        ...(body.from !== undefined ? { from: stringField(body, "from") } : {}),
+        ...(body.cancelAfter !== undefined ? { cancelAfterMs: durationField(body, "cancelAfter") } : {}),
+        ...(body.hangUpAfter !== undefined ? { hangUpAfterMs: durationField(body, "hangUpAfter") } : {}),
+      };
+      const result = await mockRequest(() => mock.call(pathParam(path, "address-of-record"), callOptions));
+      return json(res, 200, {
+        callId: result.callId,
+        contact: result.contact,
+        provisional: result.provisional,
+        ...outcomeJson(result),
+      });
+    }
+    case "POST /__admin/registrations/{aor}/notify": {
+      const body = await readObject(req);
+      if (typeof body.waiting !== "boolean") {
+        throw new HttpProblem(
+          400,
+          "Invalid body",
+          'give "waiting": true or false (Messages-Waiting, RFC 3842)',
+        );
+      }
+      const counts: Record<string, number> = {};
+      for (const [k, name] of [
+        ["new", "newMessages"],
+        ["old", "oldMessages"],
+        ["urgentNew", "urgentNew"],
+        ["urgentOld", "urgentOld"],
+      ] as const) {
+        const v = body[k];
+        if (v === undefined) continue;
+        if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
+          throw new HttpProblem(400, "Invalid body", `${k} must be a whole number, 0 or more`);
+        }
+        counts[name] = v;
+      }
+      const outcomes = await mockRequest(() =>
+        mock.notifyMessageWaiting(pathParam(path, "address-of-record"), {
+          waiting: body.waiting as boolean,
+          ...counts,
+        }),
+      );
+      return json(res, 200, outcomes.map(outcomeJson));
+    }
+    case "POST /__admin/registrations/{aor}/options": {
+      const outcomes = await mockRequest(() => mock.ping(pathParam(path, "address-of-record")));
+      return json(res, 200, outcomes.map(outcomeJson));
     }
     case "POST /__admin/reset":
       mock.reset();
@@ -367,6 +431,63 @@ async function readText(req: IncomingMessage): Promise<string> {
 }
 
 /** A JSON (or YAML) object body; anything else is a 400. */
+const DIRECTIONS = ["sendrecv", "sendonly", "recvonly", "inactive"] as const;
+
+/** The percent-decoded third path segment (/__admin/calls/{it}/...). */
+function pathParam(path: string, what: string): string {
+  try {
+    return decodeURIComponent(path.split("/")[3]!);
+  } catch {
+    throw new HttpProblem(400, "Bad Request", `malformed percent-encoding in the ${what}`);
+  }
+}
+
+/** A request the mock sends: no dialog or registration is a 404, an INVITE in progress a 409. */
+async function mockRequest<T>(send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (e) {
+    if (e instanceof MockRequestError) {
+      throw new HttpProblem(
+        e.kind === "not-found" ? 404 : 409,
+        e.kind === "not-found" ? "Not Found" : "Conflict",
+        e.message,
+      );
+    }
+    throw e;
+  }
+}
+
+function outcomeJson(o: ClientOutcome & { contact?: string }) {
+  return {
+    status: o.status,
+    reason: o.reason,
+    ...(o.contact !== undefined ? { contact: o.contact } : {}),
+    ...(o.response ? {} : { timedOut: true }),
+  };
+}
+
+function stringField(body: Record<string, unknown>, key: string): string {
+  const v = body[key];
+  if (typeof v !== "string" || v === "")
+    throw new HttpProblem(400, "Invalid body", `${key} must be a string`);
+  return v;
+}
+
+/** Milliseconds, or a duration string such as "2s" / "500ms". */
+function durationField(body: Record<string, unknown>, key: string): number {
+  const v = body[key];
+  if (typeof v === "number" && Number.isFinite(v) && v >= 0) return v;
+  if (typeof v === "string") {
+    try {
+      return toMs(v);
+    } catch {
+      // fall through to the problem below
+    }
+  }
+  throw new HttpProblem(400, "Invalid body", `${key} must be milliseconds or a duration such as "2s"`);
+}
+
 async function readObject(req: IncomingMessage): Promise<Record<string, unknown>> {
   const v = await readJson(req);
   if (v === null || typeof v !== "object" || Array.isArray(v)) {

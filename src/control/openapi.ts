@@ -46,6 +46,16 @@ const DOC = {
   components: {
     securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
     schemas: {
+      Outcome: {
+        type: "object",
+        required: ["status", "reason"],
+        properties: {
+          status: { type: "integer", description: "The peer's final answer; 408 when none came (Timer B/F)" },
+          reason: { type: "string" },
+          contact: { type: "string", description: "The registered contact the request went to" },
+          timedOut: { type: "boolean", description: "Present when the mock gave up waiting" },
+        },
+      },
       Problem: {
         type: "object",
         required: ["title", "status", "detail"],
@@ -209,6 +219,124 @@ const DOC = {
         summary: "The mock hangs up: BYE in every dialog of this call",
         parameters: [{ name: "callId", in: "path", required: true, schema: { type: "string" } }],
         responses: { "200": ok("BYEs sent"), "404": problem },
+      },
+    },
+    "/__admin/calls/{callId}/reinvite": {
+      post: {
+        summary:
+          "The mock re-INVITEs with a new SDP offer: direction sendonly or inactive holds, sendrecv resumes; waits for the answer",
+        parameters: [{ name: "callId", in: "path", required: true, schema: { type: "string" } }],
+        requestBody: {
+          content: {
+            "application/json": {
+              schema: {
+                type: "object",
+                properties: { direction: { enum: ["sendrecv", "sendonly", "recvonly", "inactive"] } },
+              },
+            },
+          },
+        },
+        responses: {
+          "200": ok("Final answers, one per dialog", {
+            type: "array",
+            items: { $ref: "#/components/schemas/Outcome" },
+          }),
+          "400": problem,
+          "404": problem,
+          "409": problem,
+        },
+      },
+    },
+    "/__admin/calls/{callId}/update": {
+      post: {
+        summary: "The mock sends UPDATE (RFC 3311) without a body in every dialog of the call",
+        parameters: [{ name: "callId", in: "path", required: true, schema: { type: "string" } }],
+        responses: {
+          "200": ok("Final answers", { type: "array", items: { $ref: "#/components/schemas/Outcome" } }),
+          "404": problem,
+        },
+      },
+    },
+    "/__admin/registrations/{aor}/call": {
+      post: {
+        summary:
+          "The mock calls a registered client: INVITE with an SDP offer to its latest contact, over the flow it registered on",
+        parameters: [
+          {
+            name: "aor",
+            in: "path",
+            required: true,
+            description: "sip:user@domain, or a bare user name",
+            schema: { type: "string" },
+          },
+        ],
+        requestBody: {
+          content: {
+            "application/json": {
+              schema: {
+                type: "object",
+                properties: {
+                  from: { type: "string", description: "From user or URI" },
+                  cancelAfter: {
+                    type: ["string", "number"],
+                    description: 'CANCEL if unanswered after this ("5s" or ms)',
+                  },
+                  hangUpAfter: { type: ["string", "number"], description: "BYE this long after the answer" },
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          "200": ok("The final answer, Call-ID and provisional codes"),
+          "400": problem,
+          "404": problem,
+        },
+      },
+    },
+    "/__admin/registrations/{aor}/notify": {
+      post: {
+        summary:
+          "Message waiting (RFC 3842): NOTIFY message-summary in the user's subscriptions, or unsolicited to its contacts",
+        parameters: [{ name: "aor", in: "path", required: true, schema: { type: "string" } }],
+        requestBody: {
+          content: {
+            "application/json": {
+              schema: {
+                type: "object",
+                required: ["waiting"],
+                properties: {
+                  waiting: { type: "boolean" },
+                  new: { type: "integer", minimum: 0 },
+                  old: { type: "integer", minimum: 0 },
+                  urgentNew: { type: "integer", minimum: 0 },
+                  urgentOld: { type: "integer", minimum: 0 },
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          "200": ok("Answers per contact", {
+            type: "array",
+            items: { $ref: "#/components/schemas/Outcome" },
+          }),
+          "400": problem,
+          "404": problem,
+        },
+      },
+    },
+    "/__admin/registrations/{aor}/options": {
+      post: {
+        summary: "OPTIONS ping to every registered contact of the AOR",
+        parameters: [{ name: "aor", in: "path", required: true, schema: { type: "string" } }],
+        responses: {
+          "200": ok("Answers per contact", {
+            type: "array",
+            items: { $ref: "#/components/schemas/Outcome" },
+          }),
+          "404": problem,
+        },
       },
     },
     "/__admin/dialogs": {

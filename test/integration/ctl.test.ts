@@ -5,7 +5,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { BIN, freeUdpPort, ROOT, start, waitForOutput } from "../helpers/cli.js";
-import { request, statusOf, udpClient } from "../helpers/wire-client.js";
+import { header, request, responseTo, statusOf, udpClient } from "../helpers/wire-client.js";
 
 function ctl(admin: string, args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, [BIN, "ctl", "--admin", admin, ...args], {
@@ -13,6 +13,25 @@ function ctl(admin: string, args: string[], env: Record<string, string> = {}) {
     timeout: 10_000,
     cwd: ROOT,
     env: { ...process.env, ...env },
+  });
+}
+
+/** ctl without blocking this process: the test's client must answer the mock meanwhile. */
+function ctlAsync(
+  admin: string,
+  args: string[],
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, "ctl", "--admin", admin, ...args], { cwd: ROOT });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill(), 10_000);
+    child.on("exit", (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
   });
 }
 
@@ -96,6 +115,77 @@ describe("sipmock ctl", () => {
     expect(ctl(s.admin, ["--token", "t0ken", "overrides"]).status).toBe(0);
     expect(ctl(s.admin, ["overrides"], { SIPMOCK_ADMIN_TOKEN: "t0ken" }).status).toBe(0);
     s.child.kill("SIGTERM");
+  });
+
+  it("ping, mwi, call, hold, bye: the mock sends the request and ctl prints the client's answer", async () => {
+    const s = await serveWithAdmin();
+    const target = { host: "127.0.0.1", port: s.port };
+    const c = await udpClient(target);
+    try {
+      await c.send(
+        request("REGISTER", "zoe", target, {
+          localPort: c.port,
+          extra: [`Contact: <sip:zoe@127.0.0.1:${c.port}>`, "Expires: 600"],
+        }),
+      );
+      await c.waitFor((m) => statusOf(m) === 200);
+      const isReq = (method: string) => (m: { text: string }) => m.text.startsWith(`${method} `);
+
+      const ping = ctlAsync(s.admin, ["ping", "zoe"]);
+      await c.send(responseTo(await c.waitFor(isReq("OPTIONS")), 200, "OK", { toTag: "z1" }));
+      expect(await ping).toMatchObject({
+        status: 0,
+        stdout: `OPTIONS: 200 OK from sip:zoe@127.0.0.1:${c.port}\n`,
+      });
+
+      const mwi = ctlAsync(s.admin, ["mwi", "zoe", "yes", "--new", "3"]);
+      const notify = await c.waitFor(isReq("NOTIFY"));
+      expect(notify.text).toMatch(
+        /\r\n\r\nMessages-Waiting: yes\r\nMessage-Account: sip:zoe@example\.test\r\nVoice-Message: 3\/0\r\n$/,
+      );
+      await c.send(responseTo(notify, 200, "OK", { toTag: "z2" }));
+      expect((await mwi).stdout).toBe(`NOTIFY: 200 OK from sip:zoe@127.0.0.1:${c.port}\n`);
+
+      const call = ctlAsync(s.admin, ["call", "zoe", "--from", "voicemail"]);
+      const invite = await c.waitFor(isReq("INVITE"));
+      expect(header(invite, "From")).toMatch(/^<sip:voicemail@/);
+      await c.send(responseTo(invite, 180, "Ringing", { toTag: "z3" }));
+      await c.send(
+        responseTo(invite, 200, "OK", { toTag: "z3", extra: [`Contact: <sip:zoe@127.0.0.1:${c.port}>`] }),
+      );
+      const called = await call;
+      const callId = header(invite, "Call-ID")!;
+      expect(called.stdout).toBe(`zoe: 180, 200 OK from sip:zoe@127.0.0.1:${c.port} (Call-ID ${callId})\n`);
+      await c.waitFor(isReq("ACK"));
+
+      const hold = ctlAsync(s.admin, ["hold", callId]);
+      const reinvite = await c.waitFor((m) => isReq("INVITE")(m) && m !== invite);
+      expect(reinvite.text).toMatch(/\r\na=sendonly\r\n/);
+      await c.send(responseTo(reinvite, 200, "OK"));
+      expect((await hold).stdout).toBe("REINVITE: 200 OK\n");
+
+      const bye = ctlAsync(s.admin, ["bye", callId]);
+      expect(await bye).toMatchObject({ status: 0, stdout: `BYE sent in 1 dialog(s) of ${callId}\n` });
+      await c.send(responseTo(await c.waitFor(isReq("BYE")), 200, "OK"));
+
+      const gone = await ctlAsync(s.admin, ["bye", callId]);
+      expect(gone.status).toBe(1);
+      expect(gone.stderr.trim().split("\n")).toEqual([
+        `sipmock: POST /__admin/calls/${encodeURIComponent(callId)}/bye: Not Found: no dialog with Call-ID ${callId}`,
+      ]);
+      const nobody = await ctlAsync(s.admin, ["ping", "nobody"]);
+      expect(nobody.stderr.trim()).toBe(
+        "sipmock: POST /__admin/registrations/nobody/options: Not Found: nobody is not registered",
+      );
+      const usage = await ctlAsync(s.admin, ["mwi", "zoe", "maybe"]);
+      expect(usage.status).toBe(2);
+      expect(usage.stderr.trim()).toBe(
+        "sipmock: command-argument value 'maybe' is invalid for argument 'waiting'. Allowed choices are yes, no.",
+      );
+    } finally {
+      await c.close();
+      s.child.kill("SIGTERM");
+    }
   });
 
   it("no server: one line saying how to start one, exit 1", async () => {

@@ -8,7 +8,7 @@
  * journal records the client's answers.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MockRequestError, type SipMock, silentLogger, startSipMock } from "../../src/index.js";
+import { MockRequestError, type SipMock, silentLogger, startAdmin, startSipMock } from "../../src/index.js";
 import {
   header,
   headerRows,
@@ -382,6 +382,49 @@ describe("message waiting and pings", () => {
       ]);
     } finally {
       await c.close();
+    }
+  });
+});
+
+describe("admin HTTP", () => {
+  it("POST /calls/{callId}/update answers with the outcomes; bad bodies are 400 problems", async () => {
+    const admin = await startAdmin(mock, { port: 0 });
+    const c = await udpClient(udp);
+    try {
+      const callId = `admin-update-${process.pid}@example.test`;
+      await answeredCall(c, callId);
+      const post = (path: string, body?: unknown) =>
+        fetch(`${admin.url}${path}`, {
+          method: "POST",
+          ...(body !== undefined
+            ? { body: JSON.stringify(body), headers: { "content-type": "application/json" } }
+            : {}),
+        });
+      const pending = post(`/__admin/calls/${encodeURIComponent(callId)}/update`);
+      const update = await c.waitFor(isRequest("UPDATE"));
+      await c.send(responseTo(update, 200, "OK"));
+      const res = await pending;
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual([{ status: 200, reason: "OK" }]);
+      for (const [path, body, detail] of [
+        [
+          `/__admin/calls/${encodeURIComponent(callId)}/reinvite`,
+          { direction: "sideways" },
+          /direction must be one of/,
+        ],
+        ["/__admin/registrations/anyone/notify", {}, /give "waiting": true or false/],
+        ["/__admin/registrations/anyone/notify", { waiting: true, new: -1 }, /new must be a whole number/],
+        ["/__admin/registrations/anyone/call", { cancelAfter: "soon" }, /cancelAfter must be milliseconds/],
+      ] as const) {
+        const bad = await post(path, body);
+        expect(bad.status, path).toBe(400);
+        expect(bad.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+        expect(((await bad.json()) as { detail: string }).detail).toMatch(detail);
+      }
+      expect(mock.bye(callId)).toBe(1);
+    } finally {
+      await c.close();
+      await admin.close();
     }
   });
 });
