@@ -360,6 +360,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
           );
         }
       },
+      followUp: (f, outcome) => logger.info(`${stamp()} then: ${f.send}: ${outcome}`),
       terminated: (tx, reason) => {
         if (reason === "timer-h") {
           logger.info(

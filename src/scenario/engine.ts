@@ -10,9 +10,27 @@ import { codeForUser, planForCode } from "./dial-a-code.js";
 import { toMs } from "./duration.js";
 import type { ScenarioSource } from "./load.js";
 import { compileMatch, type Predicate } from "./matcher.js";
-import type { AnswerT, AuthT, BodyT, DelayT, ExpectationT, FaultT, RuleT, StepT } from "./schema.js";
+import type {
+  AnswerT,
+  AuthT,
+  BodyT,
+  DelayT,
+  ExpectationT,
+  FaultT,
+  FollowUpT,
+  RuleT,
+  StepT,
+} from "./schema.js";
 import { compileTemplate, type Template, type TemplateContext, toWire } from "./template.js";
-import type { Decision, PlanStep, RequestFacts, ResponsePlan, Scenario, WireFault } from "./types.js";
+import type {
+  Decision,
+  FollowUp,
+  PlanStep,
+  RequestFacts,
+  ResponsePlan,
+  Scenario,
+  WireFault,
+} from "./types.js";
 
 export const DEFAULT_STATE = "Started";
 /** The rule name of a "default" decision made because no rule matched. */
@@ -55,6 +73,7 @@ interface CompiledRule {
   readonly requireState?: string;
   readonly setState?: string;
   readonly action: Action;
+  readonly then?: readonly FollowUp[];
   readonly summary: string;
 }
 
@@ -124,7 +143,8 @@ export class ScenarioEngine implements Scenario {
       if (action.kind === "drop" && this.random() >= action.probability) continue;
       this.applied[i]! += 1;
       if (rule.setState !== undefined) this.state = rule.setState;
-      return this.decision(rule, i, facts);
+      const decision = this.decision(rule, i, facts);
+      return rule.then && decision.kind !== "drop" ? { ...decision, then: rule.then } : decision;
     }
     return { kind: "default", rule: NO_MATCH_RULE };
   }
@@ -369,8 +389,38 @@ function compileRule(rule: RuleT, index: number, source: ScenarioSource): Compil
     ...(rule.requireState !== undefined ? { requireState: rule.requireState } : {}),
     ...(rule.setState !== undefined ? { setState: rule.setState } : {}),
     action,
+    ...(rule.then ? { then: rule.then.map(compileFollowUp) } : {}),
     summary: summarize(rule, index),
   };
+}
+
+function compileFollowUp(f: FollowUpT): FollowUp {
+  const afterMs = f.after === undefined ? 0 : toMs(f.after);
+  switch (f.send) {
+    case "BYE":
+    case "UPDATE":
+      return { send: f.send, afterMs };
+    case "re-INVITE":
+      return { send: f.send, afterMs, direction: f.direction ?? "sendrecv" };
+    case "INVITE":
+      return {
+        send: f.send,
+        afterMs,
+        ...(f.from !== undefined ? { from: f.from } : {}),
+        ...(f.cancelAfter !== undefined ? { cancelAfterMs: toMs(f.cancelAfter) } : {}),
+        ...(f.hangUpAfter !== undefined ? { hangUpAfterMs: toMs(f.hangUpAfter) } : {}),
+      };
+    case "NOTIFY":
+      return {
+        send: f.send,
+        afterMs,
+        messagesWaiting: f.messagesWaiting ?? true,
+        ...(f.newMessages !== undefined ? { newMessages: f.newMessages } : {}),
+        ...(f.oldMessages !== undefined ? { oldMessages: f.oldMessages } : {}),
+      };
+    case "OPTIONS":
+      return { send: f.send, afterMs };
+  }
 }
 
 function summarize(rule: RuleT, index: number): string {
@@ -398,6 +448,9 @@ function summarize(rule: RuleT, index: number): string {
     rule.times !== undefined ? `${rule.times} time(s)` : "",
     rule.probability !== undefined ? `${rule.probability * 100}% of the time` : "",
     rule.fault ? "with faults" : "",
+    rule.then
+      ? `then ${rule.then.map((f) => `${f.send}${f.after !== undefined ? ` after ${f.after}` : ""}`).join(", ")}`
+      : "",
   ]
     .filter(Boolean)
     .join(", ");

@@ -13,6 +13,8 @@ import { compileMatch, compileSource } from "./matcher.js";
 import {
   type AnswerT,
   type BodyT,
+  type FollowUpT,
+  IN_DIALOG_REQUESTS,
   Rule,
   type RuleT,
   ScenarioFile,
@@ -139,6 +141,18 @@ const KEYS: Record<string, readonly string[]> = {
     "sequence",
     "dialACode",
     "default",
+    "then",
+  ],
+  then: [
+    "after",
+    "send",
+    "direction",
+    "from",
+    "cancelAfter",
+    "hangUpAfter",
+    "messagesWaiting",
+    "newMessages",
+    "oldMessages",
   ],
   match: ["method", "requestUri", "to", "from", "headers", "body", "transport", "source"],
   address: ["user", "host", "uri", "displayName"],
@@ -170,6 +184,7 @@ function keysFor(path: Path): readonly string[] {
   if (path.length === 0) return KEYS.file!;
   if (last === "rules") return KEYS.rule!;
   if (last === "expectations") return KEYS.expectation!;
+  if (last === "then") return KEYS.then!;
   if (last === "auth") return KEYS.auth!;
   if (last === "match") return KEYS.match!;
   if (last === "requestUri" || last === "to" || last === "from") return KEYS.address!;
@@ -316,7 +331,9 @@ function describeIssue(issue: Issue, path: Path): string {
     case "too_big":
     case "invalid_format":
     case "invalid_value":
-      return `${where}: ${issue.message}`;
+      return issue.code === "invalid_value" && issue.input === undefined
+        ? `missing ${where}`
+        : `${where}: ${issue.message}`;
     default:
       return `${where}: ${issue.message}`;
   }
@@ -324,6 +341,10 @@ function describeIssue(issue: Issue, path: Path): string {
 
 function hintFor(issue: Issue, path: Path): string | undefined {
   const last = path[path.length - 1];
+  if (last === "send" && path.includes("then"))
+    return "send: BYE, re-INVITE, UPDATE (in the call) or INVITE, NOTIFY, OPTIONS (to the registered client)";
+  if (last === "after" || last === "cancelAfter" || last === "hangUpAfter")
+    return 'milliseconds or "500ms", "2s"';
   if (last === "respond" || last === "send") return "a status code 100..699, e.g. respond: 486";
   if (last === "method") return "a method or a list: method: [INVITE, OPTIONS]";
   if (last === "delay" || last === "wait")
@@ -423,6 +444,7 @@ function checkSemantics(
       });
     }
     if (rule.fault) checkFault(rule, rule.fault, [...here, "fault"], report);
+    rule.then?.forEach((f, j) => checkFollowUp(rule, f, [...here, "then", j], report));
     try {
       compileMatch(rule.match);
     } catch (e) {
@@ -453,6 +475,54 @@ function checkSemantics(
       );
     }
   });
+}
+
+/** Which `then:` options belong to which request. */
+const FOLLOW_UP_OPTIONS: Record<string, readonly string[]> = {
+  direction: ["re-INVITE"],
+  from: ["INVITE"],
+  cancelAfter: ["INVITE"],
+  hangUpAfter: ["INVITE"],
+  messagesWaiting: ["NOTIFY"],
+  newMessages: ["NOTIFY"],
+  oldMessages: ["NOTIFY"],
+};
+
+function checkFollowUp(rule: RuleT, f: FollowUpT, path: Path, report: Report): void {
+  for (const [key, sends] of Object.entries(FOLLOW_UP_OPTIONS)) {
+    if (f[key as keyof FollowUpT] !== undefined && !sends.includes(f.send)) {
+      report(
+        [...path, key],
+        `"${key}" does not apply to send: ${f.send}`,
+        `it goes with send: ${sends.join(" or ")}`,
+        true,
+      );
+    }
+  }
+  // BYE, re-INVITE and UPDATE need the dialog a 2xx to INVITE creates.
+  const methods = methodsOf(rule);
+  if ((IN_DIALOG_REQUESTS as readonly string[]).includes(f.send) && methods && !methods.includes("INVITE")) {
+    report(
+      [...path, "send"],
+      `send: ${f.send} needs the dialog a 2xx to INVITE creates, but this rule matches ${methods.join(", ")}`,
+      "put it on a rule that answers INVITE with 2xx, or send INVITE, NOTIFY or OPTIONS to the registered client",
+      true,
+    );
+  }
+  const final =
+    rule.respond ?? (rule.steps ? (rule.steps.at(-1) as { respond?: number }).respond : undefined);
+  if (
+    (IN_DIALOG_REQUESTS as readonly string[]).includes(f.send) &&
+    final !== undefined &&
+    (final < 200 || final >= 300)
+  ) {
+    report(
+      [...path, "send"],
+      `send: ${f.send} needs a dialog, but this rule answers ${final} (only a 2xx to INVITE makes one)`,
+      "answer 200, or drop this then: entry",
+      true,
+    );
+  }
 }
 
 function label(rule: RuleT, i: number): string {

@@ -197,6 +197,34 @@ export const Sequence = z.union([
   }),
 ]);
 
+/** Requests the mock sends after a rule answered (its `then:` list). */
+export const MOCK_REQUESTS = ["BYE", "re-INVITE", "UPDATE", "INVITE", "NOTIFY", "OPTIONS"] as const;
+export const IN_DIALOG_REQUESTS = ["BYE", "re-INVITE", "UPDATE"] as const;
+
+export const FollowUp = z
+  .strictObject({
+    after: Duration.optional().meta({
+      description: "When, counted from the rule's final answer (default 0).",
+    }),
+    send: z.enum(MOCK_REQUESTS).meta({
+      description:
+        "BYE, re-INVITE, UPDATE: in the dialog the rule's 2xx to INVITE made. INVITE, NOTIFY, OPTIONS: to the registered contacts of the request's To (the AOR).",
+    }),
+    direction: z.enum(["sendrecv", "sendonly", "recvonly", "inactive"]).optional().meta({
+      description: "re-INVITE: the offer's direction (sendonly or inactive holds, sendrecv resumes).",
+    }),
+    from: z.string().optional().meta({ description: "INVITE: From user or URI." }),
+    cancelAfter: Duration.optional().meta({ description: "INVITE: CANCEL when unanswered after this." }),
+    hangUpAfter: Duration.optional().meta({ description: "INVITE: BYE this long after the answer." }),
+    messagesWaiting: z
+      .boolean()
+      .optional()
+      .meta({ description: "NOTIFY: Messages-Waiting yes/no (RFC 3842)." }),
+    newMessages: z.number().int().min(0).optional().meta({ description: "NOTIFY: new voice messages." }),
+    oldMessages: z.number().int().min(0).optional().meta({ description: "NOTIFY: old voice messages." }),
+  })
+  .meta({ description: "A request the mock sends after the rule's answer (a scripted call event)." });
+
 export const Rule = z.strictObject({
   name: z.string().optional(),
   match: Match.optional(),
@@ -223,6 +251,9 @@ export const Rule = z.strictObject({
     .optional()
     .meta({ description: "Answer the code named by the Request-URI user (sip:486@host -> 486)." }),
   default: z.literal(true).optional().meta({ description: "Let the built-in behaviour answer." }),
+  then: z.array(FollowUp).min(1).optional().meta({
+    description: "Requests the mock sends after this rule answered: BYE after talk time, hold, MWI...",
+  }),
 });
 
 /** Digest authentication (RFC 3261 22, RFC 7616, RFC 8760) done by the mock before any rule. */
@@ -301,6 +332,7 @@ export type FaultT = z.infer<typeof Fault>;
 export type ExpectationT = z.infer<typeof Expectation>;
 export type AuthT = z.infer<typeof Auth>;
 export type BodyT = z.infer<typeof Body>;
+export type FollowUpT = z.infer<typeof FollowUp>;
 export type DelayT = z.infer<typeof DelaySpec>;
 
 /** The JSON Schema published for editors. */

@@ -41,6 +41,29 @@ export interface WireFault {
   readonly fromOtherPort?: boolean;
 }
 
+/**
+ * A request the mock sends after the decision's final answer (`then:`),
+ * `afterMs` after it. In-dialog ones use the dialog a 2xx to the INVITE
+ * made; the others go to the registered contacts of the request's To.
+ */
+export type FollowUp = { readonly afterMs: number } & (
+  | { readonly send: "BYE" | "UPDATE" }
+  | { readonly send: "re-INVITE"; readonly direction: "sendrecv" | "sendonly" | "recvonly" | "inactive" }
+  | {
+      readonly send: "INVITE";
+      readonly from?: string;
+      readonly cancelAfterMs?: number;
+      readonly hangUpAfterMs?: number;
+    }
+  | {
+      readonly send: "NOTIFY";
+      readonly messagesWaiting: boolean;
+      readonly newMessages?: number;
+      readonly oldMessages?: number;
+    }
+  | { readonly send: "OPTIONS" }
+);
+
 export type Decision =
   /** Answer with these steps and this final response. No final: keep ringing until CANCEL or ringTimeoutMs. */
   | {
@@ -49,9 +72,10 @@ export type Decision =
       readonly steps: readonly PlanStep[];
       readonly final?: ResponsePlan;
       readonly fault?: WireFault;
+      readonly then?: readonly FollowUp[];
     }
   /** Let the UAS's built-in behaviour for the method answer (call, registrar, OPTIONS...). */
-  | { readonly kind: "default"; readonly rule: string }
+  | { readonly kind: "default"; readonly rule: string; readonly then?: readonly FollowUp[] }
   /** Fault: no answer at all, not even 100 Trying. */
   | { readonly kind: "drop"; readonly rule: string };
 

@@ -104,9 +104,9 @@ export class MockRequests {
   }
 
   /** Hangs up every dialog of a call; how many BYEs were sent. */
-  hangUp(callId: string): number {
+  hangUp(callId: string, why: string): number {
     let n = 0;
-    for (const d of this.deps.dialogs.byCallId(callId)) if (this.bye(d, "hung up by the mock's API")) n++;
+    for (const d of this.deps.dialogs.byCallId(callId)) if (this.bye(d, why)) n++;
     return n;
   }
 

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { applyByteFaults } from "../scenario/faults.js";
-import type { Decision, PlanStep, ResponsePlan, Scenario, WireFault } from "../scenario/types.js";
+import type { Decision, FollowUp, PlanStep, ResponsePlan, Scenario, WireFault } from "../scenario/types.js";
 import type { ParsedRequest } from "../sip/message.js";
 import { isSipUri, isTelUri, uriUser } from "../sip/uri.js";
 import { InviteServerTransaction } from "../transaction/invite-server-transaction.js";
@@ -67,6 +67,8 @@ export interface UasEvents {
   ack?(ack: ParsedRequest, matched: "transaction" | "dialog" | "none"): void;
   /** A retransmission of a request in flight arrived. */
   retransmission?(tx: ServerTransaction): void;
+  /** A scenario `then:` request was sent (its answers) or could not be. */
+  followUp?(followUp: FollowUp, outcome: string): void;
 }
 
 interface PendingInvite {
@@ -105,6 +107,8 @@ export class UserAgentServer implements TransactionUser {
   private readonly sdpOrigins = new Map<string, SdpOrigin>();
   /** In-dialog INVITEs in progress, to clear their dialog's flag when they end (14.2). */
   private readonly reInvites = new Map<string, Dialog>();
+  /** A rule's `then:` requests, sent once its final answer went out. */
+  private readonly followUps = new Map<string, readonly FollowUp[]>();
   /** Requests held back by the afterRetransmissions fault. */
   private readonly awaiting = new Map<string, { remaining: number; answer: () => void }>();
   private readonly opaque = randomBytes(8).toString("hex");
@@ -187,6 +191,7 @@ export class UserAgentServer implements TransactionUser {
       this.abandonLater(tx);
       return;
     }
+    if (decision.then) this.followUps.set(tx.id, decision.then);
     const answer = () => {
       // 17.2.1: the INVITE server transaction "MUST generate a 100 (Trying)
       // response unless it knows that the TU will generate a provisional or
@@ -278,6 +283,7 @@ export class UserAgentServer implements TransactionUser {
 
   onTerminated(tx: ServerTransaction, reason: TerminationReason): void {
     this.sdpOrigins.delete(tx.id);
+    this.followUps.delete(tx.id);
     this.stopReliable(tx);
     const dialog = this.reInvites.get(tx.id);
     if (dialog) {
@@ -656,7 +662,7 @@ export class UserAgentServer implements TransactionUser {
 
   /** Hangs up every dialog of a call (API / admin). */
   hangUp(callId: string): number {
-    return this.requests.hangUp(callId);
+    return this.requests.hangUp(callId, "hung up by the mock's API");
   }
 
   private identityOfFlow(flow: Flow) {
@@ -968,7 +974,59 @@ export class UserAgentServer implements TransactionUser {
       this.sdpOrigins.delete(tx.id);
       dialog.remoteCseq = Math.max(dialog.remoteCseq ?? 0, req.core.cseq.seq);
     }
+    if (built.status >= 200) this.scheduleFollowUps(tx);
   }
+
+  /** A rule's `then:` list: each request `afterMs` after the final answer. */
+  private scheduleFollowUps(tx: ServerTransaction): void {
+    const list = this.followUps.get(tx.id);
+    if (!list) return;
+    this.followUps.delete(tx.id);
+    const req = tx.request;
+    const callId = req.core.callId;
+    const aor = isSipUri(req.core.to.uri) ? Registrar.aorOf(req.core.to.uri) : req.core.to.uri.raw;
+    for (const f of list) {
+      this.options.scheduler.schedule(f.afterMs, () => {
+        const report = (what: string) => this.events.followUp?.(f, what);
+        const run = async (): Promise<string> => {
+          switch (f.send) {
+            case "BYE": {
+              const n = this.requests.hangUp(callId, "scripted by the scenario (then: BYE)");
+              if (n === 0) throw new Error(`no dialog with Call-ID ${callId}`);
+              return `sent in ${n} dialog(s) of ${callId}`;
+            }
+            case "re-INVITE":
+              return summarize(await this.requests.reinvite(callId, f.direction));
+            case "UPDATE":
+              return summarize(await this.requests.update(callId));
+            case "INVITE": {
+              const r = await this.requests.call(aor, {
+                ...(f.from !== undefined ? { from: f.from } : {}),
+                ...(f.cancelAfterMs !== undefined ? { cancelAfterMs: f.cancelAfterMs } : {}),
+                ...(f.hangUpAfterMs !== undefined ? { hangUpAfterMs: f.hangUpAfterMs } : {}),
+              });
+              return `${r.status} ${r.reason} (Call-ID ${r.callId})`;
+            }
+            case "NOTIFY":
+              return summarize(
+                await this.requests.notifyMessageWaiting(aor, {
+                  waiting: f.messagesWaiting,
+                  ...(f.newMessages !== undefined ? { newMessages: f.newMessages } : {}),
+                  ...(f.oldMessages !== undefined ? { oldMessages: f.oldMessages } : {}),
+                }),
+              );
+            case "OPTIONS":
+              return summarize(await this.requests.ping(aor));
+          }
+        };
+        run().then(report, (e: Error) => report(`not sent: ${e.message}`));
+      });
+    }
+  }
+}
+
+function summarize(outcomes: ReadonlyArray<{ status: number; reason: string }>): string {
+  return outcomes.map((o) => `${o.status} ${o.reason}`).join(", ");
 }
 
 /** Methods whose body is a session description (RFC 3261 13, RFC 3262, RFC 3311). */

@@ -169,6 +169,47 @@ describe("request matching", () => {
   });
 });
 
+describe("then: requests the mock sends after the answer", () => {
+  it("are compiled into the decision with their delays and options; a drop sends none", () => {
+    const e = engine(
+      [
+        "rules:",
+        "  - name: talk",
+        "    match: { method: INVITE, requestUri: { user: talk } }",
+        "    respond: 200",
+        "    then:",
+        "      - { after: 1.5s, send: re-INVITE, direction: sendonly }",
+        "      - { after: 3s, send: BYE }",
+        "  - match: { method: REGISTER }",
+        "    default: true",
+        "    then:",
+        "      - { send: NOTIFY, newMessages: 2 }",
+        "      - { after: 250ms, send: INVITE, hangUpAfter: 1m, from: voicemail }",
+        "  - match: { method: INVITE }",
+        "    fault: { drop: true }",
+        "    then: [ { send: OPTIONS } ]",
+      ].join("\n"),
+    );
+    expect(e.decide(facts({ user: "talk" }))).toMatchObject({
+      kind: "respond",
+      then: [
+        { send: "re-INVITE", afterMs: 1500, direction: "sendonly" },
+        { send: "BYE", afterMs: 3000 },
+      ],
+    });
+    expect(e.decide(facts({ method: "REGISTER" }))).toEqual({
+      kind: "default",
+      rule: "test.yaml rule 2",
+      then: [
+        { send: "NOTIFY", afterMs: 0, messagesWaiting: true, newMessages: 2 },
+        { send: "INVITE", afterMs: 250, from: "voicemail", hangUpAfterMs: 60_000 },
+      ],
+    });
+    expect(e.decide(facts({ user: "other" }))).toEqual({ kind: "drop", rule: "test.yaml rule 3" });
+    expect(e.describe().join("\n")).toContain("then re-INVITE after 1.5s, BYE after 3s");
+  });
+});
+
 describe("times, probability, state", () => {
   it("times: the rule applies N times, then the next one answers", () => {
     const e = engine("rules:\n  - respond: 503\n    times: 2\n  - respond: 200\n");

@@ -56,6 +56,20 @@ describe("validation messages (file:line:col: message; fix: ...)", () => {
     ]);
   });
 
+  it("then: options that belong to another request, in-dialog requests without a dialog, unknown requests", () => {
+    expect(problems("bad-then.yaml")).toEqual([
+      `${f("bad-then.yaml")}:5:11: send: BYE needs the dialog a 2xx to INVITE creates, but this rule matches REGISTER; fix: put it on a rule that answers INVITE with 2xx, or send INVITE, NOTIFY or OPTIONS to the registered client`,
+      `${f("bad-then.yaml")}:6:25: "direction" does not apply to send: NOTIFY; fix: it goes with send: re-INVITE`,
+      `${f("bad-then.yaml")}:10:22: send: re-INVITE needs a dialog, but this rule answers 486 (only a 2xx to INVITE makes one); fix: answer 200, or drop this then: entry`,
+    ]);
+    expect(problems("bad-then-keys.yaml")).toEqual([
+      `${f("bad-then-keys.yaml")}:5:9: missing "send"; fix: send: BYE, re-INVITE, UPDATE (in the call) or INVITE, NOTIFY, OPTIONS (to the registered client)`,
+      `${f("bad-then-keys.yaml")}:5:11: unknown key "sned"; fix: did you mean "send"?`,
+      `${f("bad-then-keys.yaml")}:6:18: "after": a duration like "500ms", "2s" or "1m"; fix: milliseconds or "500ms", "2s"`,
+      `${f("bad-then-keys.yaml")}:7:17: "send": Invalid option: expected one of "BYE"|"re-INVITE"|"UPDATE"|"INVITE"|"NOTIFY"|"OPTIONS"; fix: send: BYE, re-INVITE, UPDATE (in the call) or INVITE, NOTIFY, OPTIONS (to the registered client)`,
+    ]);
+  });
+
   it("bodies and delays", () => {
     expect(problems("bad-body.yaml")).toEqual([
       `${f("bad-body.yaml")}:5:19: body file missing.txt does not exist (looked at ${join(FIXTURES, "missing.txt")}); fix: paths are relative to the scenario file`,

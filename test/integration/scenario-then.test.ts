@@ -1,0 +1,116 @@
+/**
+ * A scenario's `then:` list on the wire: after a rule answered, the mock
+ * sends the scripted requests at their times: a re-INVITE to hold and a BYE
+ * after the talk time in the call the rule answered; a NOTIFY for message
+ * waiting, an OPTIONS ping and an INVITE to the client that just registered.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type SipMock, scenarioFromYaml, silentLogger, startSipMock } from "../../src/index.js";
+import { header, type Received, request, responseTo, statusOf, udpClient } from "../helpers/wire-client.js";
+
+const SCENARIO = `
+name: scripted
+rules:
+  - name: short call
+    match: { method: INVITE, requestUri: { user: "^talk$" } }
+    respond: 200
+    body: sdp
+    then:
+      - { after: 300ms, send: re-INVITE, direction: sendonly }
+      - { after: 800ms, send: BYE }
+  - name: welcome
+    match: { method: REGISTER }
+    default: true
+    then:
+      - { after: 100ms, send: NOTIFY, messagesWaiting: true, newMessages: 1 }
+      - { after: 200ms, send: OPTIONS }
+      - { after: 300ms, send: INVITE, from: welcome, hangUpAfter: 300ms }
+`;
+
+let mock: SipMock;
+let target: { host: string; port: number };
+
+beforeAll(async () => {
+  mock = await startSipMock({
+    listen: ["udp:127.0.0.1:0"],
+    logger: silentLogger,
+    timers: { t1: 100 },
+    scenario: scenarioFromYaml(SCENARIO),
+  });
+  target = { host: "127.0.0.1", port: mock.address("udp").port };
+});
+afterAll(() => mock.close());
+
+const isRequest = (method: string) => (r: Received) => r.text.startsWith(`${method} `);
+
+describe("then:", () => {
+  it("in the call: re-INVITE (hold) at 300 ms, BYE at 800 ms after the 200", async () => {
+    const c = await udpClient(target);
+    try {
+      const callId = `then-call-${process.pid}`;
+      await c.send(
+        request("INVITE", "talk", target, {
+          localPort: c.port,
+          callId,
+          extra: [`Contact: <sip:caller@127.0.0.1:${c.port}>`],
+        }),
+      );
+      const ok = await c.waitFor((r) => statusOf(r) === 200);
+      const toTag = /;tag=([^;>\s]+)/.exec(header(ok, "To")!)![1]!;
+      await c.send(
+        request("ACK", "talk", target, { localPort: c.port, callId, toTag }).replace(
+          /From: [^\r]*/,
+          `From: ${header(ok, "From")}`,
+        ),
+      );
+      const reinvite = await c.waitFor(isRequest("INVITE"), 2000);
+      expect(reinvite.at - ok.at).toBeGreaterThanOrEqual(250);
+      expect(reinvite.text).toMatch(/\r\na=sendonly\r\n/);
+      expect(header(reinvite, "Call-ID")).toBe(callId);
+      await c.send(responseTo(reinvite, 200, "OK"));
+      await c.waitFor(isRequest("ACK"));
+      const bye = await c.waitFor(isRequest("BYE"), 2000);
+      expect(bye.at - ok.at).toBeGreaterThanOrEqual(750);
+      expect(header(bye, "Reason")).toMatch(/scripted by the scenario/);
+      expect(Number(header(bye, "CSeq")!.split(" ")[0])).toBe(
+        Number(header(reinvite, "CSeq")!.split(" ")[0]) + 1,
+      );
+      await c.send(responseTo(bye, 200, "OK"));
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("after a REGISTER: NOTIFY (message waiting), OPTIONS, then an INVITE hung up after 300 ms", async () => {
+    const c = await udpClient(target);
+    try {
+      await c.send(
+        request("REGISTER", "newbie", target, {
+          localPort: c.port,
+          extra: [`Contact: <sip:newbie@127.0.0.1:${c.port}>`, "Expires: 600"],
+        }),
+      );
+      const registered = await c.waitFor((r) => statusOf(r) === 200);
+      const notify = await c.waitFor(isRequest("NOTIFY"), 2000);
+      expect(notify.text).toMatch(
+        /\r\n\r\nMessages-Waiting: yes\r\nMessage-Account: sip:newbie@example\.test\r\nVoice-Message: 1\/0\r\n$/,
+      );
+      await c.send(responseTo(notify, 200, "OK", { toTag: "n1" }));
+      const options = await c.waitFor(isRequest("OPTIONS"), 2000);
+      await c.send(responseTo(options, 200, "OK", { toTag: "n2" }));
+      const invite = await c.waitFor(isRequest("INVITE"), 2000);
+      expect(header(invite, "From")).toMatch(/^<sip:welcome@/);
+      expect(invite.at - registered.at).toBeGreaterThanOrEqual(250);
+      const answeredAt = Date.now();
+      await c.send(
+        responseTo(invite, 200, "OK", { toTag: "n3", extra: [`Contact: <sip:newbie@127.0.0.1:${c.port}>`] }),
+      );
+      const bye = await c.waitFor(isRequest("BYE"), 2000);
+      expect(bye.at - answeredAt).toBeGreaterThanOrEqual(250);
+      expect(header(bye, "To")).toBe(`<sip:newbie@example.test>;tag=n3`);
+      await c.send(responseTo(bye, 200, "OK"));
+    } finally {
+      await c.close();
+    }
+  });
+});
