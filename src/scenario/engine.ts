@@ -73,7 +73,7 @@ interface CompiledRule {
   readonly requireState?: string;
   readonly setState?: string;
   readonly action: Action;
-  readonly then?: readonly FollowUp[];
+  readonly followUps?: readonly FollowUp[];
   readonly summary: string;
 }
 
@@ -144,7 +144,9 @@ export class ScenarioEngine implements Scenario {
       this.applied[i]! += 1;
       if (rule.setState !== undefined) this.state = rule.setState;
       const decision = this.decision(rule, i, facts);
-      return rule.then && decision.kind !== "drop" ? { ...decision, then: rule.then } : decision;
+      return rule.followUps && decision.kind !== "drop"
+        ? { ...decision, followUps: rule.followUps }
+        : decision;
     }
     return { kind: "default", rule: NO_MATCH_RULE };
   }
@@ -389,7 +391,7 @@ function compileRule(rule: RuleT, index: number, source: ScenarioSource): Compil
     ...(rule.requireState !== undefined ? { requireState: rule.requireState } : {}),
     ...(rule.setState !== undefined ? { setState: rule.setState } : {}),
     action,
-    ...(rule.then ? { then: rule.then.map(compileFollowUp) } : {}),
+    ...(rule.then ? { followUps: rule.then.map(compileFollowUp) } : {}),
     summary: summarize(rule, index),
   };
 }

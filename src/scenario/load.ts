@@ -143,6 +143,7 @@ const KEYS: Record<string, readonly string[]> = {
     "default",
     "then",
   ],
+  // biome-ignore lint/suspicious/noThenProperty: the YAML key "then:", plain data, never awaited
   then: [
     "after",
     "send",
@@ -444,7 +445,7 @@ function checkSemantics(
       });
     }
     if (rule.fault) checkFault(rule, rule.fault, [...here, "fault"], report);
-    rule.then?.forEach((f, j) => checkFollowUp(rule, f, [...here, "then", j], report));
+    for (const [j, f] of (rule.then ?? []).entries()) checkFollowUp(rule, f, [...here, "then", j], report);
     try {
       compileMatch(rule.match);
     } catch (e) {

@@ -251,6 +251,7 @@ export const Rule = z.strictObject({
     .optional()
     .meta({ description: "Answer the code named by the Request-URI user (sip:486@host -> 486)." }),
   default: z.literal(true).optional().meta({ description: "Let the built-in behaviour answer." }),
+  // biome-ignore lint/suspicious/noThenProperty: the YAML key "then:", plain data, never awaited
   then: z.array(FollowUp).min(1).optional().meta({
     description: "Requests the mock sends after this rule answered: BYE after talk time, hold, MWI...",
   }),

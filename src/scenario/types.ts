@@ -72,10 +72,10 @@ export type Decision =
       readonly steps: readonly PlanStep[];
       readonly final?: ResponsePlan;
       readonly fault?: WireFault;
-      readonly then?: readonly FollowUp[];
+      readonly followUps?: readonly FollowUp[];
     }
   /** Let the UAS's built-in behaviour for the method answer (call, registrar, OPTIONS...). */
-  | { readonly kind: "default"; readonly rule: string; readonly then?: readonly FollowUp[] }
+  | { readonly kind: "default"; readonly rule: string; readonly followUps?: readonly FollowUp[] }
   /** Fault: no answer at all, not even 100 Trying. */
   | { readonly kind: "drop"; readonly rule: string };
 

@@ -191,7 +191,7 @@ export class UserAgentServer implements TransactionUser {
       this.abandonLater(tx);
       return;
     }
-    if (decision.then) this.followUps.set(tx.id, decision.then);
+    if (decision.followUps) this.followUps.set(tx.id, decision.followUps);
     const answer = () => {
       // 17.2.1: the INVITE server transaction "MUST generate a 100 (Trying)
       // response unless it knows that the TU will generate a provisional or

@@ -192,7 +192,7 @@ describe("then: requests the mock sends after the answer", () => {
     );
     expect(e.decide(facts({ user: "talk" }))).toMatchObject({
       kind: "respond",
-      then: [
+      followUps: [
         { send: "re-INVITE", afterMs: 1500, direction: "sendonly" },
         { send: "BYE", afterMs: 3000 },
       ],
@@ -200,7 +200,7 @@ describe("then: requests the mock sends after the answer", () => {
     expect(e.decide(facts({ method: "REGISTER" }))).toEqual({
       kind: "default",
       rule: "test.yaml rule 2",
-      then: [
+      followUps: [
         { send: "NOTIFY", afterMs: 0, messagesWaiting: true, newMessages: 2 },
         { send: "INVITE", afterMs: 250, from: "voicemail", hangUpAfterMs: 60_000 },
       ],
