@@ -226,6 +226,9 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     },
     decide: (facts) => overrides.decide(facts, scenario),
     describe: () => scenario.describe(),
+    get messageSummary() {
+      return scenario.messageSummary;
+    },
   };
   const scheduler = new Scheduler(undefined, (err) =>
     logger.error(`internal error in a timer: ${(err as Error).stack ?? err}`),

@@ -25,6 +25,7 @@ import { compileTemplate, type Template, type TemplateContext, toWire } from "./
 import type {
   Decision,
   FollowUp,
+  Mailbox,
   PlanStep,
   RequestFacts,
   ResponsePlan,
@@ -108,6 +109,7 @@ export class ScenarioEngine implements Scenario {
   readonly expectations: readonly ExpectationT[];
   /** Digest authentication asked for by a scenario file (the first that has one). */
   readonly auth?: AuthT;
+  readonly messageSummary?: Mailbox;
   private readonly initialState: string;
   private readonly random: () => number;
   private readonly now: () => Date;
@@ -126,6 +128,11 @@ export class ScenarioEngine implements Scenario {
     this.expectations = sources.flatMap((s) => s.definition.expectations ?? []);
     const auth = sources.find((s) => s.definition.auth)?.definition.auth;
     if (auth) this.auth = auth;
+    const mwi = sources.find((s) => s.definition.messageSummary)?.definition.messageSummary;
+    if (mwi) {
+      const { messagesWaiting, ...counts } = mwi;
+      this.messageSummary = { waiting: messagesWaiting, ...counts };
+    }
     this.state = this.initialState;
     this.applied = this.rules.map(() => 0);
     this.positions = this.rules.map(() => new Map());

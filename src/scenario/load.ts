@@ -120,7 +120,18 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
 
 /** The keys allowed at each kind of place, for did-you-mean. */
 const KEYS: Record<string, readonly string[]> = {
-  file: ["$schema", "name", "description", "seed", "initialState", "auth", "rules", "expectations"],
+  file: [
+    "$schema",
+    "name",
+    "description",
+    "seed",
+    "initialState",
+    "auth",
+    "messageSummary",
+    "rules",
+    "expectations",
+  ],
+  messageSummary: ["messagesWaiting", "newMessages", "oldMessages", "urgentNew", "urgentOld"],
   auth: ["realm", "users", "algorithms", "qop", "methods", "proxy", "nonceTtl", "wrongPassword"],
   expectation: ["name", "match", "times", "atLeast", "atMost", "within"],
   rule: [
@@ -187,6 +198,7 @@ function keysFor(path: Path): readonly string[] {
   if (last === "expectations") return KEYS.expectation!;
   if (last === "then") return KEYS.then!;
   if (last === "auth") return KEYS.auth!;
+  if (last === "messageSummary") return KEYS.messageSummary!;
   if (last === "match") return KEYS.match!;
   if (last === "requestUri" || last === "to" || last === "from") return KEYS.address!;
   if (last === "fault") return KEYS.fault!;

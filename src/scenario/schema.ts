@@ -305,6 +305,20 @@ export const Expectation = z
   })
   .meta({ description: "Default: at least one matching request." });
 
+/** The mailbox a message-summary subscription is told about first (RFC 3842 5.2). */
+export const MessageSummary = z
+  .strictObject({
+    messagesWaiting: z.boolean().meta({ description: "Messages-Waiting: yes / no." }),
+    newMessages: z.number().int().min(0).optional(),
+    oldMessages: z.number().int().min(0).optional(),
+    urgentNew: z.number().int().min(0).optional(),
+    urgentOld: z.number().int().min(0).optional(),
+  })
+  .meta({
+    description:
+      "The body of the first NOTIFY of every message-summary subscription (default: no messages waiting).",
+  });
+
 export const ScenarioFile = z.strictObject({
   $schema: z.string().optional(),
   name: z.string().optional(),
@@ -319,6 +333,7 @@ export const ScenarioFile = z.strictObject({
     .optional()
     .meta({ description: 'The scenario state at start and after reset (default "Started").' }),
   auth: Auth.optional(),
+  messageSummary: MessageSummary.optional(),
   rules: z.array(Rule),
   expectations: z.array(Expectation).optional(),
 });

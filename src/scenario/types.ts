@@ -92,8 +92,19 @@ export interface RequestFacts {
   readonly request: ParsedRequest;
 }
 
+/** A mailbox as RFC 3842 5.2 describes it (Messages-Waiting, Voice-Message counts). */
+export interface Mailbox {
+  readonly waiting: boolean;
+  readonly newMessages?: number;
+  readonly oldMessages?: number;
+  readonly urgentNew?: number;
+  readonly urgentOld?: number;
+}
+
 export interface Scenario {
   readonly name: string;
+  /** What the first NOTIFY of a message-summary subscription says (default: nothing waiting). */
+  readonly messageSummary?: Mailbox;
   decide(facts: RequestFacts): Decision;
   /** Human description for the start-up banner. */
   describe(): string[];

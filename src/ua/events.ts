@@ -5,18 +5,20 @@
  * NOTIFY with a sipfrag. The mock's NOTIFYs go through client transactions.
  */
 import { randomBytes } from "node:crypto";
+import type { Mailbox } from "../scenario/types.js";
 import type { ParsedRequest } from "../sip/message.js";
 import { uriUser } from "../sip/uri.js";
 import type { Flow } from "../transport/types.js";
 
 /** Bodies of the first NOTIFY per package (RFC 3842, RFC 3863, RFC 4235). */
-export function eventBody(pkg: string, entity: string): { type: string; body: string } | undefined {
+export function eventBody(
+  pkg: string,
+  entity: string,
+  mailbox: Mailbox = { waiting: false },
+): { type: string; body: string } | undefined {
   switch (pkg) {
     case "message-summary":
-      return {
-        type: "application/simple-message-summary",
-        body: `Messages-Waiting: no\r\nMessage-Account: ${entity}\r\n`,
-      };
+      return { type: "application/simple-message-summary", body: messageSummary(mailbox, entity) };
     case "presence":
       return {
         type: "application/pidf+xml",
@@ -63,4 +65,17 @@ export interface Subscription {
   cseq: number;
   expiresAt: number;
   cancel?: () => void;
+}
+
+/** RFC 3842 5.2: Messages-Waiting, Message-Account, and the voice counts when given. */
+export function messageSummary(mwi: Mailbox, account: string): string {
+  const lines = [`Messages-Waiting: ${mwi.waiting ? "yes" : "no"}`, `Message-Account: ${account}`];
+  if (mwi.newMessages !== undefined || mwi.oldMessages !== undefined) {
+    const urgent =
+      mwi.urgentNew !== undefined || mwi.urgentOld !== undefined
+        ? ` (${mwi.urgentNew ?? 0}/${mwi.urgentOld ?? 0})`
+        : "";
+    lines.push(`Voice-Message: ${mwi.newMessages ?? 0}/${mwi.oldMessages ?? 0}${urgent}`);
+  }
+  return `${lines.join("\r\n")}\r\n`;
 }

@@ -5,11 +5,12 @@
  * INVITE to a registered client over the flow it registered on. Each goes
  * through a client transaction (RFC 3261 17.1) via the UAC.
  */
+import type { Mailbox } from "../scenario/types.js";
 import type { Scheduler } from "../transaction/scheduler.js";
 import { newTag } from "../transaction/transaction-layer.js";
 import type { Flow } from "../transport/types.js";
 import type { Dialog, DialogPeer, DialogStore } from "./dialogs.js";
-import type { Subscription } from "./events.js";
+import { messageSummary, type Subscription } from "./events.js";
 import { type Capabilities, type LocalIdentity, localUri } from "./local-context.js";
 import type { Binding, Registrar } from "./registrar.js";
 import { createOffer, DEFAULT_CODECS, originOf } from "./sdp.js";
@@ -41,15 +42,8 @@ export interface CallResult extends ClientOutcome {
   readonly provisional: readonly number[];
 }
 
-export interface MessageWaiting {
-  /** Messages-Waiting: yes / no (RFC 3842 5.2). */
-  readonly waiting: boolean;
-  /** Voice-Message: new/old counts (urgent counts in parentheses, optional). */
-  readonly newMessages?: number;
-  readonly oldMessages?: number;
-  readonly urgentNew?: number;
-  readonly urgentOld?: number;
-}
+/** Messages-Waiting yes/no and the Voice-Message counts (RFC 3842 5.2). */
+export type MessageWaiting = Mailbox;
 
 export interface ContactOutcome extends ClientOutcome {
   readonly contact: string;
@@ -438,19 +432,6 @@ export class MockRequests {
     if (!best) throw new MockRequestError(`${aorOrUser} is not registered`, "not-found");
     return best;
   }
-}
-
-/** RFC 3842 5.2: Messages-Waiting, Message-Account, and the voice counts when given. */
-export function messageSummary(mwi: MessageWaiting, account: string): string {
-  const lines = [`Messages-Waiting: ${mwi.waiting ? "yes" : "no"}`, `Message-Account: ${account}`];
-  if (mwi.newMessages !== undefined || mwi.oldMessages !== undefined) {
-    const urgent =
-      mwi.urgentNew !== undefined || mwi.urgentOld !== undefined
-        ? ` (${mwi.urgentNew ?? 0}/${mwi.urgentOld ?? 0})`
-        : "";
-    lines.push(`Voice-Message: ${mwi.newMessages ?? 0}/${mwi.oldMessages ?? 0}${urgent}`);
-  }
-  return `${lines.join("\r\n")}\r\n`;
 }
 
 function userOf(aorOrUser: string): string {

@@ -607,7 +607,11 @@ export class UserAgentServer implements TransactionUser {
       return;
     }
     sub.expiresAt = Date.now() + expires * 1000;
-    void this.notify(sub, `active;expires=${expires}`, eventBody(pkg, entityOf(req)));
+    void this.notify(
+      sub,
+      `active;expires=${expires}`,
+      eventBody(pkg, entityOf(req), this.options.scenario().messageSummary),
+    );
     const timer = this.options.scheduler.schedule(expires * 1000, () =>
       this.endSubscription(sub!, true, "timeout"),
     );

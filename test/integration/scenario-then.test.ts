@@ -10,7 +10,13 @@ import { header, type Received, request, responseTo, statusOf, udpClient } from 
 
 const SCENARIO = `
 name: scripted
+messageSummary: { messagesWaiting: true, newMessages: 3, oldMessages: 1 }
 rules:
+  - name: voicemail heard
+    match: { method: SUBSCRIBE }
+    default: true
+    then:
+      - { after: 200ms, send: NOTIFY, messagesWaiting: false }
   - name: short call
     match: { method: INVITE, requestUri: { user: "^talk$" } }
     respond: 200
@@ -109,6 +115,34 @@ describe("then:", () => {
       expect(bye.at - answeredAt).toBeGreaterThanOrEqual(250);
       expect(header(bye, "To")).toBe(`<sip:newbie@example.test>;tag=n3`);
       await c.send(responseTo(bye, 200, "OK"));
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("messageSummary: the first NOTIFY of a subscription; then: NOTIFY changes it in the subscription", async () => {
+    const c = await udpClient(target);
+    try {
+      const callId = `then-mwi-${process.pid}`;
+      await c.send(
+        request("SUBSCRIBE", "vm", target, {
+          localPort: c.port,
+          callId,
+          extra: ["Event: message-summary", "Expires: 600", `Contact: <sip:vm@127.0.0.1:${c.port}>`],
+        }),
+      );
+      await c.waitFor((r) => statusOf(r) === 200);
+      const first = await c.waitFor(isRequest("NOTIFY"));
+      expect(first.text.split("\r\n\r\n")[1]).toBe(
+        "Messages-Waiting: yes\r\nMessage-Account: sip:vm@sipmock.invalid\r\nVoice-Message: 3/1\r\n",
+      );
+      await c.send(responseTo(first, 200, "OK"));
+      const second = await c.waitFor((r) => isRequest("NOTIFY")(r) && r !== first, 2000);
+      expect(header(second, "Call-ID")).toBe(callId);
+      expect(second.text.split("\r\n\r\n")[1]).toBe(
+        "Messages-Waiting: no\r\nMessage-Account: sip:vm@sipmock.invalid\r\n",
+      );
+      await c.send(responseTo(second, 200, "OK"));
     } finally {
       await c.close();
     }
