@@ -377,7 +377,9 @@ export class MockRequests {
         })),
       );
     }
-    return this.toEveryContact(aorOrUser, "NOTIFY", (aor) => ({
+    // RFC 6665 8.2.1 (Table 3): a NOTIFY carries a Contact.
+    return this.toEveryContact(aorOrUser, "NOTIFY", (aor, id) => ({
+      contact: `<${localUri(id, "sipmock")}>`,
       headers: [
         ["Event", "message-summary"],
         ["Subscription-State", "active"],
@@ -396,7 +398,7 @@ export class MockRequests {
   private async toEveryContact(
     aorOrUser: string,
     method: string,
-    extra: (aor: string) => Pick<OutgoingRequest, "headers" | "body">,
+    extra: (aor: string, id: LocalIdentity) => Pick<OutgoingRequest, "headers" | "body" | "contact">,
   ): Promise<ContactOutcome[]> {
     const found = this.deps.registrar.lookup(aorOrUser);
     const targets = found.flatMap(({ aor, bindings }) =>
@@ -413,7 +415,7 @@ export class MockRequests {
           to: `<${aor}>`,
           callId: newCallId(id.host),
           cseq: 1,
-          ...extra(aor),
+          ...extra(aor, id),
         });
         return { contact: binding.uri, ...outcome };
       }),

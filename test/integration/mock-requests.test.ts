@@ -324,6 +324,7 @@ describe("message waiting and pings", () => {
       expect(firstLine(notify)).toBe(`NOTIFY sip:gus@127.0.0.1:${c.port} SIP/2.0`);
       expect(header(notify, "Event")).toBe("message-summary");
       expect(header(notify, "Subscription-State")).toBe("active");
+      expect(header(notify, "Contact")).toMatch(/^<sip:sipmock@127\.0\.0\.1:\d+;transport=udp>$/);
       expect(header(notify, "Content-Type")).toBe("application/simple-message-summary");
       expect(notify.text.split("\r\n\r\n")[1]).toBe(
         "Messages-Waiting: yes\r\nMessage-Account: sip:gus@example.test\r\nVoice-Message: 2/8\r\n",
