@@ -262,6 +262,29 @@ export function buildProgram(): Command {
     .argument("<call-id>")
     .action((callId: string) => ctlSend(ctlFlags(), "reinvite", callId, { direction: "sendrecv" }));
   ctl
+    .command("reinvite")
+    .description("the mock sends a re-INVITE with a new offer: a direction and/or other codecs")
+    .argument("<call-id>")
+    .addOption(
+      new Option("--direction <d>", "a= direction of the offer")
+        .choices(["sendrecv", "sendonly", "recvonly", "inactive"])
+        .default("sendrecv"),
+    )
+    .addOption(
+      new Option("--codecs <list>", "codecs offered, in order: PCMU,PCMA,G722,opus").argParser((v: string) =>
+        v
+          .split(",")
+          .map((c) => c.trim())
+          .filter(Boolean),
+      ),
+    )
+    .action((callId: string, o: { direction: string; codecs?: string[] }) =>
+      ctlSend(ctlFlags(), "reinvite", callId, {
+        direction: o.direction,
+        ...(o.codecs ? { codecs: o.codecs } : {}),
+      }),
+    );
+  ctl
     .command("update")
     .description("the mock sends UPDATE (RFC 3311) in the call")
     .argument("<call-id>")

@@ -230,8 +230,15 @@ async function handle(
       if (!DIRECTIONS.includes(direction as never)) {
         throw new HttpProblem(400, "Invalid body", `direction must be one of ${DIRECTIONS.join(", ")}`);
       }
+      const codecs = body.codecs;
+      if (codecs !== undefined && (!Array.isArray(codecs) || !codecs.every((c) => typeof c === "string"))) {
+        throw new HttpProblem(400, "Invalid body", 'codecs must be a list of codec names, e.g. ["PCMA"]');
+      }
       const outcomes = await mockRequest(() =>
-        mock.reinvite(pathParam(path, "Call-ID"), direction as MediaDirection),
+        mock.reinvite(pathParam(path, "Call-ID"), {
+          direction: direction as MediaDirection,
+          ...(codecs ? { codecs: codecs as string[] } : {}),
+        }),
       );
       return json(res, 200, outcomes.map(outcomeJson));
     }
@@ -448,11 +455,13 @@ async function mockRequest<T>(send: () => Promise<T>): Promise<T> {
     return await send();
   } catch (e) {
     if (e instanceof MockRequestError) {
-      throw new HttpProblem(
-        e.kind === "not-found" ? 404 : 409,
-        e.kind === "not-found" ? "Not Found" : "Conflict",
-        e.message,
-      );
+      const [status, title] =
+        e.kind === "not-found"
+          ? [404, "Not Found"]
+          : e.kind === "invalid"
+            ? [400, "Invalid body"]
+            : [409, "Conflict"];
+      throw new HttpProblem(status, title, e.message);
     }
     throw e;
   }

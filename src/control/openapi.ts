@@ -231,7 +231,14 @@ const DOC = {
             "application/json": {
               schema: {
                 type: "object",
-                properties: { direction: { enum: ["sendrecv", "sendonly", "recvonly", "inactive"] } },
+                properties: {
+                  direction: { enum: ["sendrecv", "sendonly", "recvonly", "inactive"] },
+                  codecs: {
+                    type: "array",
+                    items: { enum: ["PCMU", "PCMA", "G722", "opus"] },
+                    description: "The codecs offered, in order (a codec change)",
+                  },
+                },
               },
             },
           },

@@ -31,6 +31,7 @@ import type {
   ContactOutcome,
   MediaDirection,
   MessageWaiting,
+  ReinviteOptions,
 } from "../ua/mock-requests.js";
 import type { RegistrarOptions } from "../ua/registrar.js";
 import { buildResponse } from "../ua/response-builder.js";
@@ -168,7 +169,7 @@ export interface SipMock {
    * the final answers (408 when none came); throws MockRequestError when
    * there is no dialog or an INVITE is already in progress (RFC 3261 14.1).
    */
-  reinvite(callId: string, direction?: MediaDirection): Promise<ClientOutcome[]>;
+  reinvite(callId: string, offer?: ReinviteOptions | MediaDirection): Promise<ClientOutcome[]>;
   /** An UPDATE without a body (RFC 3311) in every dialog of the call. */
   update(callId: string): Promise<ClientOutcome[]>;
   /**
@@ -627,8 +628,8 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     bye(callId) {
       return uas.hangUp(callId);
     },
-    reinvite(callId, direction) {
-      return uas.requests.reinvite(callId, direction);
+    reinvite(callId, offer) {
+      return uas.requests.reinvite(callId, offer);
     },
     update(callId) {
       return uas.requests.update(callId);

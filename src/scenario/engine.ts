@@ -410,7 +410,12 @@ function compileFollowUp(f: FollowUpT): FollowUp {
     case "UPDATE":
       return { send: f.send, afterMs };
     case "re-INVITE":
-      return { send: f.send, afterMs, direction: f.direction ?? "sendrecv" };
+      return {
+        send: f.send,
+        afterMs,
+        direction: f.direction ?? "sendrecv",
+        ...(f.codecs ? { codecs: f.codecs } : {}),
+      };
     case "INVITE":
       return {
         send: f.send,

@@ -159,6 +159,7 @@ const KEYS: Record<string, readonly string[]> = {
     "after",
     "send",
     "direction",
+    "codecs",
     "from",
     "cancelAfter",
     "hangUpAfter",
@@ -493,6 +494,7 @@ function checkSemantics(
 /** Which `then:` options belong to which request. */
 const FOLLOW_UP_OPTIONS: Record<string, readonly string[]> = {
   direction: ["re-INVITE"],
+  codecs: ["re-INVITE"],
   from: ["INVITE"],
   cancelAfter: ["INVITE"],
   hangUpAfter: ["INVITE"],

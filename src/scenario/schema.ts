@@ -213,6 +213,11 @@ export const FollowUp = z
     direction: z.enum(["sendrecv", "sendonly", "recvonly", "inactive"]).optional().meta({
       description: "re-INVITE: the offer's direction (sendonly or inactive holds, sendrecv resumes).",
     }),
+    codecs: z
+      .array(z.enum(["PCMU", "PCMA", "G722", "opus"]))
+      .min(1)
+      .optional()
+      .meta({ description: "re-INVITE: the codecs offered, in order (a codec change)." }),
     from: z.string().optional().meta({ description: "INVITE: From user or URI." }),
     cancelAfter: Duration.optional().meta({ description: "INVITE: CANCEL when unanswered after this." }),
     hangUpAfter: Duration.optional().meta({ description: "INVITE: BYE this long after the answer." }),

@@ -48,7 +48,11 @@ export interface WireFault {
  */
 export type FollowUp = { readonly afterMs: number } & (
   | { readonly send: "BYE" | "UPDATE" }
-  | { readonly send: "re-INVITE"; readonly direction: "sendrecv" | "sendonly" | "recvonly" | "inactive" }
+  | {
+      readonly send: "re-INVITE";
+      readonly direction: "sendrecv" | "sendonly" | "recvonly" | "inactive";
+      readonly codecs?: readonly string[];
+    }
   | {
       readonly send: "INVITE";
       readonly from?: string;

@@ -13,7 +13,7 @@ import type { Dialog, DialogPeer, DialogStore } from "./dialogs.js";
 import { messageSummary, type Subscription } from "./events.js";
 import { type Capabilities, type LocalIdentity, localUri } from "./local-context.js";
 import type { Binding, Registrar } from "./registrar.js";
-import { createOffer, DEFAULT_CODECS, originOf } from "./sdp.js";
+import { type CodecSpec, createOffer, DEFAULT_CODECS, originOf } from "./sdp.js";
 import {
   addrSpecOf,
   type ClientOutcome,
@@ -24,6 +24,24 @@ import {
 } from "./uac.js";
 
 export type MediaDirection = "sendrecv" | "sendonly" | "recvonly" | "inactive";
+
+/** What a re-INVITE offers: a direction (hold, resume) and the codecs, in order (a codec change). */
+export interface ReinviteOptions {
+  readonly direction?: MediaDirection;
+  /** Codec names from PCMU, PCMA, G722, opus (default: all four). */
+  readonly codecs?: readonly string[];
+}
+
+/** The codec specs for names (case-insensitive), or the name nobody knows. */
+export function codecsNamed(names: readonly string[]): readonly CodecSpec[] | string {
+  const out: CodecSpec[] = [];
+  for (const name of names) {
+    const spec = DEFAULT_CODECS.find((c) => c.name.toLowerCase() === name.toLowerCase());
+    if (!spec) return name;
+    out.push(spec);
+  }
+  return out;
+}
 
 export interface CallOptions {
   /** From user or URI (default sip:sipmock@<our address>). */
@@ -53,7 +71,7 @@ export interface ContactOutcome extends ClientOutcome {
 export class MockRequestError extends Error {
   constructor(
     message: string,
-    readonly kind: "not-found" | "conflict",
+    readonly kind: "not-found" | "conflict" | "invalid",
   ) {
     super(message);
   }
@@ -110,15 +128,24 @@ export class MockRequests {
    * within a dialog while another INVITE transaction is in progress in
    * either direction" (14.1), so one in progress is a conflict.
    */
-  async reinvite(callId: string, direction: MediaDirection = "sendrecv"): Promise<ClientOutcome[]> {
+  async reinvite(callId: string, offer: ReinviteOptions | MediaDirection = {}): Promise<ClientOutcome[]> {
+    const { direction = "sendrecv", codecs } = typeof offer === "string" ? { direction: offer } : offer;
+    const specs = codecsNamed(codecs ?? DEFAULT_CODECS.map((c) => c.name));
+    if (typeof specs === "string" || specs.length === 0) {
+      throw new MockRequestError(
+        `unknown codec ${JSON.stringify(specs)}: the mock offers ${DEFAULT_CODECS.map((c) => c.name).join(", ")}`,
+        "invalid",
+      );
+    }
     const dialogs = this.dialogsOf(callId);
-    return Promise.all(dialogs.map((d) => this.reinviteDialog(d, direction)));
+    return Promise.all(dialogs.map((d) => this.reinviteDialog(d, direction, undefined, specs)));
   }
 
   private async reinviteDialog(
     dialog: Dialog,
     direction: MediaDirection,
     refresh?: string,
+    codecs: readonly CodecSpec[] = DEFAULT_CODECS,
   ): Promise<ClientOutcome> {
     const peer = dialog.peer!;
     if (dialog.inviteInProgress || dialog.localInviteInProgress) {
@@ -132,12 +159,13 @@ export class MockRequests {
     const origin = dialog.sdpOrigin
       ? { sessionId: dialog.sdpOrigin.sessionId, version: dialog.sdpOrigin.version + 1 }
       : undefined;
-    const sdp = createOffer(id.host, this.deps.mediaPort, DEFAULT_CODECS, {
+    const sdp = createOffer(id.host, this.deps.mediaPort, codecs, {
       ...(origin ? { origin } : {}),
       direction,
     });
     const o = originOf(sdp);
     if (o) dialog.sdpOrigin = o;
+    dialog.direction = direction;
     const req = this.inDialog(dialog, peer, "INVITE", this.refreshHeaders(refresh), {
       contentType: "application/sdp",
       content: sdp,

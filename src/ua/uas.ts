@@ -1000,7 +1000,12 @@ export class UserAgentServer implements TransactionUser {
               return `sent in ${n} dialog(s) of ${callId}`;
             }
             case "re-INVITE":
-              return summarize(await this.requests.reinvite(callId, f.direction));
+              return summarize(
+                await this.requests.reinvite(callId, {
+                  direction: f.direction,
+                  ...(f.codecs ? { codecs: f.codecs } : {}),
+                }),
+              );
             case "UPDATE":
               return summarize(await this.requests.update(callId));
             case "INVITE": {

@@ -164,6 +164,13 @@ describe("sipmock ctl", () => {
       await c.send(responseTo(reinvite, 200, "OK"));
       expect((await hold).stdout).toBe("REINVITE: 200 OK\n");
 
+      const change = ctlAsync(s.admin, ["reinvite", callId, "--codecs", "PCMA", "--direction", "inactive"]);
+      const third = await c.waitFor((m) => isReq("INVITE")(m) && m !== invite && m !== reinvite);
+      expect(third.text).toMatch(/\r\nm=audio \d+ RTP\/AVP 8 101\r\n/);
+      expect(third.text).toMatch(/\r\na=inactive\r\n/);
+      await c.send(responseTo(third, 200, "OK"));
+      expect((await change).stdout).toBe("REINVITE: 200 OK\n");
+
       const bye = ctlAsync(s.admin, ["bye", callId]);
       expect(await bye).toMatchObject({ status: 0, stdout: `BYE sent in 1 dialog(s) of ${callId}\n` });
       await c.send(responseTo(await c.waitFor(isReq("BYE")), 200, "OK"));

@@ -296,6 +296,25 @@ describe("in a dialog", () => {
     }
   });
 
+  it("re-INVITE with other codecs (a codec change); an unknown codec is refused before anything is sent", async () => {
+    const c = await udpClient(udp);
+    try {
+      const callId = `codec-${process.pid}@example.test`;
+      await answeredCall(c, callId);
+      await expect(mock.reinvite(callId, { codecs: ["G729"] })).rejects.toThrow(/unknown codec "G729"/);
+      const pending = mock.reinvite(callId, { codecs: ["PCMA", "PCMU"] });
+      const reinvite = await c.waitFor(isRequest("INVITE"));
+      expect(reinvite.text).toMatch(/\r\nm=audio \d+ RTP\/AVP 8 0 101\r\n/);
+      expect(reinvite.text).toMatch(/\r\na=sendrecv\r\n/);
+      expect(c.received.filter(isRequest("INVITE"))).toHaveLength(1);
+      await c.send(responseTo(reinvite, 200, "OK"));
+      expect((await pending)[0]!.status).toBe(200);
+      expect(mock.bye(callId)).toBe(1);
+    } finally {
+      await c.close();
+    }
+  });
+
   it("UPDATE; a 481 answer ends the dialog (12.2.1.2)", async () => {
     const c = await udpClient(udp);
     try {
@@ -412,6 +431,16 @@ describe("admin HTTP", () => {
           `/__admin/calls/${encodeURIComponent(callId)}/reinvite`,
           { direction: "sideways" },
           /direction must be one of/,
+        ],
+        [
+          `/__admin/calls/${encodeURIComponent(callId)}/reinvite`,
+          { codecs: ["G729"] },
+          /unknown codec "G729"/,
+        ],
+        [
+          `/__admin/calls/${encodeURIComponent(callId)}/reinvite`,
+          { codecs: "PCMA" },
+          /codecs must be a list/,
         ],
         ["/__admin/registrations/anyone/notify", {}, /give "waiting": true or false/],
         ["/__admin/registrations/anyone/notify", { waiting: true, new: -1 }, /new must be a whole number/],

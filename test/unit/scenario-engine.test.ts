@@ -178,7 +178,7 @@ describe("then: requests the mock sends after the answer", () => {
         "    match: { method: INVITE, requestUri: { user: talk } }",
         "    respond: 200",
         "    then:",
-        "      - { after: 1.5s, send: re-INVITE, direction: sendonly }",
+        "      - { after: 1.5s, send: re-INVITE, direction: sendonly, codecs: [PCMA] }",
         "      - { after: 3s, send: BYE }",
         "  - match: { method: REGISTER }",
         "    default: true",
@@ -193,7 +193,7 @@ describe("then: requests the mock sends after the answer", () => {
     expect(e.decide(facts({ user: "talk" }))).toMatchObject({
       kind: "respond",
       followUps: [
-        { send: "re-INVITE", afterMs: 1500, direction: "sendonly" },
+        { send: "re-INVITE", afterMs: 1500, direction: "sendonly", codecs: ["PCMA"] },
         { send: "BYE", afterMs: 3000 },
       ],
     });
