@@ -230,6 +230,9 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     get messageSummary() {
       return scenario.messageSummary;
     },
+    get reliableProvisionals() {
+      return scenario.reliableProvisionals;
+    },
   };
   const scheduler = new Scheduler(undefined, (err) =>
     logger.error(`internal error in a timer: ${(err as Error).stack ?? err}`),

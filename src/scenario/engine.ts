@@ -110,6 +110,7 @@ export class ScenarioEngine implements Scenario {
   /** Digest authentication asked for by a scenario file (the first that has one). */
   readonly auth?: AuthT;
   readonly messageSummary?: Mailbox;
+  readonly reliableProvisionals?: "required" | "supported" | "never";
   private readonly initialState: string;
   private readonly random: () => number;
   private readonly now: () => Date;
@@ -128,6 +129,8 @@ export class ScenarioEngine implements Scenario {
     this.expectations = sources.flatMap((s) => s.definition.expectations ?? []);
     const auth = sources.find((s) => s.definition.auth)?.definition.auth;
     if (auth) this.auth = auth;
+    const prack = sources.find((s) => s.definition.reliableProvisionals)?.definition.reliableProvisionals;
+    if (prack) this.reliableProvisionals = prack;
     const mwi = sources.find((s) => s.definition.messageSummary)?.definition.messageSummary;
     if (mwi) {
       const { messagesWaiting, ...counts } = mwi;

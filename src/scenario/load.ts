@@ -128,6 +128,7 @@ const KEYS: Record<string, readonly string[]> = {
     "initialState",
     "auth",
     "messageSummary",
+    "reliableProvisionals",
     "rules",
     "expectations",
   ],

@@ -339,6 +339,10 @@ export const ScenarioFile = z.strictObject({
     .meta({ description: 'The scenario state at start and after reset (default "Started").' }),
   auth: Auth.optional(),
   messageSummary: MessageSummary.optional(),
+  reliableProvisionals: z.enum(["required", "supported", "never"]).optional().meta({
+    description:
+      "RFC 3262: send 18x reliably (Require: 100rel, RSeq, until PRACK) when the INVITE requires 100rel (default), also when it only supports it, or never (then Require: 100rel gets 420).",
+  }),
   rules: z.array(Rule),
   expectations: z.array(Expectation).optional(),
 });

@@ -324,10 +324,16 @@ export class UserAgentServer implements TransactionUser {
     // status code 420 (Bad Extension). The UAS MUST add an Unsupported
     // header field, and list in it those options it does not understand".
     // ACK and CANCEL are exempt (ACK never gets here).
+    // A scenario can say the mock does not do 100rel (reliableProvisionals: never).
+    const never = this.options.scenario().reliableProvisionals === "never";
     const unknown = req.headers
       .getAll("Require")
       .map((t) => t.trim())
-      .filter((t) => t !== "" && !UNDERSTOOD_OPTION_TAGS.has(t.toLowerCase()));
+      .filter(
+        (t) =>
+          t !== "" &&
+          (!UNDERSTOOD_OPTION_TAGS.has(t.toLowerCase()) || (never && t.toLowerCase() === "100rel")),
+      );
     if (unknown.length > 0) return { status: 420, headers: [["Unsupported", unknown.join(", ")]] };
     // 8.2.3: "If there are any bodies whose type (indicated by the
     // Content-Type), language (indicated by the Content-Language) or
@@ -897,7 +903,12 @@ export class UserAgentServer implements TransactionUser {
     // RFC 3262 3: when the INVITE requires 100rel, provisionals (but 100) are
     // sent reliably: Require: 100rel and an RSeq, retransmitted until PRACK.
     let rseq: number | undefined;
-    if (req.method === "INVITE" && spec.status > 100 && spec.status < 200 && requires100rel(req)) {
+    if (
+      req.method === "INVITE" &&
+      spec.status > 100 &&
+      spec.status < 200 &&
+      sendsReliably(req, this.options.scenario().reliableProvisionals ?? "required")
+    ) {
       const state = this.reliableState(tx);
       rseq = state.next++;
       spec = { ...spec, headers: [...(spec.headers ?? []), ["Require", "100rel"], ["RSeq", String(rseq)]] };
@@ -1094,6 +1105,16 @@ function withSessionTimer(req: ParsedRequest, spec: ResponseSpec): ResponseSpec 
 }
 
 /** RFC 3262 3: the INVITE requires reliable provisional responses. */
-function requires100rel(req: ParsedRequest): boolean {
-  return req.headers.getAll("Require").some((t) => t.trim().toLowerCase() === "100rel");
+function listsTag(req: ParsedRequest, header: string, tag: string): boolean {
+  return req.headers.getAll(header).some((t) => t.trim().toLowerCase() === tag);
+}
+
+/**
+ * RFC 3262 3: a UAS MUST send provisionals reliably when the request
+ * requires 100rel, and MAY when it only supports it (the scenario decides).
+ */
+function sendsReliably(req: ParsedRequest, policy: "required" | "supported" | "never"): boolean {
+  if (policy === "never") return false;
+  if (listsTag(req, "Require", "100rel")) return true;
+  return policy === "supported" && listsTag(req, "Supported", "100rel");
 }

@@ -410,6 +410,46 @@ describe("reliable provisional responses (RFC 3262)", () => {
     await c.close();
   });
 
+  it("reliableProvisionals: supported makes a 180 reliable when the INVITE only supports 100rel; never answers Require: 100rel with 420", async () => {
+    for (const [policy, extra, expectation] of [
+      ["supported", "Supported: 100rel", "reliable"],
+      ["never", "Require: 100rel", "420"],
+      ["required", "Supported: 100rel", "unreliable"],
+    ] as const) {
+      const m = await startSipMock({
+        listen: ["udp:127.0.0.1:0"],
+        logger: silentLogger,
+        scenario: scenarioFromYaml(`reliableProvisionals: ${policy}\nrules: []\n`),
+      });
+      const c = await udpClient({ host: "127.0.0.1", port: m.address("udp").port });
+      try {
+        const saved = target;
+        target = { host: "127.0.0.1", port: m.address("udp").port };
+        await c.send(
+          req(c, "INVITE", "alice", {
+            callId: `policy-${policy}-${process.pid}`,
+            cseq: 1,
+            body: sdp("sendrecv"),
+            extra: [extra],
+          }),
+        );
+        target = saved;
+        const first = await c.waitFor((r) => statusOf(r) > 100);
+        if (expectation === "420") {
+          expect(first.text.split("\r\n")[0]).toBe("SIP/2.0 420 Bad Extension");
+          expect(header(first, "Unsupported")).toBe("100rel");
+        } else {
+          expect(statusOf(first), policy).toBe(180);
+          expect(header(first, "RSeq") !== undefined, policy).toBe(expectation === "reliable");
+          expect(header(first, "Require"), policy).toBe(expectation === "reliable" ? "100rel" : undefined);
+        }
+      } finally {
+        await c.close();
+        await m.close();
+      }
+    }
+  });
+
   it("without Require: 100rel the 180 is sent once, unreliably", async () => {
     const c = await udpClient(target);
     await c.send(
