@@ -24,6 +24,7 @@ import { formatHost, hostPort, isSecure } from "../transport/types.js";
 import { listenUdp } from "../transport/udp.js";
 import { listenWs } from "../transport/ws.js";
 import { type AuthConfig, Authenticator } from "../ua/auth/authenticator.js";
+import type { DialogInfo } from "../ua/dialogs.js";
 import { type Capabilities, DEFAULT_CAPABILITIES, localIdentity, localUri } from "../ua/local-context.js";
 import type {
   CallOptions,
@@ -181,8 +182,8 @@ export interface SipMock {
   notifyMessageWaiting(aorOrUser: string, mwi: MessageWaiting): Promise<ContactOutcome[]>;
   /** OPTIONS to every registered contact of the AOR. */
   ping(aorOrUser: string): Promise<ContactOutcome[]>;
-  /** Dialogs alive (established by a 2xx to INVITE): Call-ID, tags, ACK received. */
-  dialogs(): Array<{ callId: string; localTag: string; remoteTag: string; confirmed: boolean }>;
+  /** Dialogs alive (established by a 2xx to INVITE): Call-ID, tags, ACK received, the peer's last SDP. */
+  dialogs(): DialogInfo[];
   /** Registrar bindings per address-of-record. */
   registrations(): Array<{ aor: string; contacts: Array<{ uri: string; expires: number }> }>;
   readonly metrics: Metrics;
@@ -367,6 +368,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
           );
         }
       },
+      note: (message) => logger.warn(`${stamp()} ${message}`),
       followUp: (f, outcome) => logger.info(`${stamp()} then: ${f.send}: ${outcome}`),
       terminated: (tx, reason) => {
         if (reason === "timer-h") {

@@ -21,6 +21,10 @@ export interface Dialog {
   direction?: "sendrecv" | "sendonly" | "recvonly" | "inactive";
   /** RFC 3264 8: o= session id and version of our last description in this dialog. */
   sdpOrigin?: { readonly sessionId: number; readonly version: number };
+  /** The peer's last session description: its offer, or its answer (in the ACK when the 2xx offered, 13.2.1). */
+  remoteSdp?: string;
+  /** Our 2xx carried the offer: the ACK must carry the answer (RFC 3261 13.2.1). */
+  offeredIn2xx?: boolean;
   /** What the mock needs to send a request in this dialog (12.1.1): set by the UAS. */
   peer?: DialogPeer;
   /** RFC 4028: fires when the session would expire without a refresh. */
@@ -41,6 +45,17 @@ export interface DialogPeer {
   localCseq: number;
   /** The peer listed UPDATE in Allow (RFC 3311): session refreshes use it. */
   allowsUpdate?: boolean;
+}
+
+/** A dialog as tests see it. */
+export interface DialogInfo {
+  readonly callId: string;
+  readonly localTag: string;
+  readonly remoteTag: string;
+  /** The ACK for our 2xx arrived. */
+  readonly confirmed: boolean;
+  /** The peer's last SDP (offer or answer). */
+  readonly remoteSdp?: string;
 }
 
 export function dialogKey(callId: string, localTag: string, remoteTag: string): string {
@@ -66,12 +81,13 @@ export class DialogStore {
   }
 
   /** The dialogs alive: Call-ID, tags, and whether the ACK for the 2xx arrived. */
-  list(): Array<{ callId: string; localTag: string; remoteTag: string; confirmed: boolean }> {
-    return [...this.dialogs.values()].map(({ callId, localTag, remoteTag, confirmed }) => ({
+  list(): DialogInfo[] {
+    return [...this.dialogs.values()].map(({ callId, localTag, remoteTag, confirmed, remoteSdp }) => ({
       callId,
       localTag,
       remoteTag,
       confirmed,
+      ...(remoteSdp !== undefined ? { remoteSdp } : {}),
     }));
   }
 
@@ -103,6 +119,7 @@ export class DialogStore {
           ...(existing.remoteCseq !== undefined ? { remoteCseq: existing.remoteCseq } : {}),
           ...(existing.sdpOrigin ? { sdpOrigin: existing.sdpOrigin } : {}),
           ...(existing.peer ? { peer: existing.peer } : {}),
+          ...(existing.remoteSdp !== undefined ? { remoteSdp: existing.remoteSdp } : {}),
         }
       : {};
     if (existing) this.end(existing);

@@ -265,6 +265,9 @@ export class MockRequests {
     if (outcome.status >= 200 && outcome.status < 300 && contact && dialog.peer) {
       dialog.peer.target = addrSpecOf(contact);
     }
+    if (outcome.status >= 200 && outcome.status < 300 && outcome.response?.body.length) {
+      dialog.remoteSdp = outcome.response.body.toString("latin1");
+    }
     if (outcome.status === 481 || outcome.status === 408) this.deps.dialogs.end(dialog);
   }
 
@@ -370,6 +373,7 @@ export class MockRequests {
           allowsUpdate: allowsUpdate(res.headers.getAll("Allow")),
         },
         ...(originOf(sdp) ? { sdpOrigin: originOf(sdp)! } : {}),
+        ...(res.body.length > 0 ? { remoteSdp: res.body.toString("latin1") } : {}),
       });
       if (options.hangUpAfterMs !== undefined) {
         dialog.sessionTimer = this.deps.scheduler.schedule(options.hangUpAfterMs, () => {

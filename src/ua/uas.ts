@@ -67,6 +67,8 @@ export interface UasEvents {
   ack?(ack: ParsedRequest, matched: "transaction" | "dialog" | "none"): void;
   /** A retransmission of a request in flight arrived. */
   retransmission?(tx: ServerTransaction): void;
+  /** Something a SIP engineer wants to know about the peer (logged as a warning). */
+  note?(message: string): void;
   /** A scenario `then:` request was sent (its answers) or could not be. */
   followUp?(followUp: FollowUp, outcome: string): void;
 }
@@ -277,7 +279,19 @@ export class UserAgentServer implements TransactionUser {
   onAck(ack: ParsedRequest): void {
     // 13.3.1.4: the ACK for a 2xx stops its retransmissions.
     const dialog = this.dialogs.find(ack.core.callId, ack.core.to.tag, ack.core.from.tag);
-    if (dialog) this.dialogs.confirm(dialog);
+    if (dialog) {
+      this.dialogs.confirm(dialog);
+      // 13.2.1: "If the initial offer is in the first reliable non-failure
+      // message from the UAS back to the UAC, the answer MUST be in the
+      // acknowledgement for that message".
+      if (ack.body.length > 0) dialog.remoteSdp = ack.body.toString("latin1");
+      else if (dialog.offeredIn2xx) {
+        this.events.note?.(
+          `${ack.core.callId}: the ACK carries no SDP answer to the offer in our 2xx (RFC 3261 13.2.1)`,
+        );
+      }
+      dialog.offeredIn2xx = false;
+    }
     this.events.ack?.(ack, dialog ? "dialog" : "none");
   }
 
@@ -407,6 +421,7 @@ export class UserAgentServer implements TransactionUser {
         this.runPlan(tx, [], req.body.length > 0 ? { status: 200, body: "sdp" } : { status: 200 });
         // RFC 4028 7.4: an UPDATE can refresh the session too.
         const dlg = this.dialogs.find(req.core.callId, req.core.to.tag, req.core.from.tag);
+        if (dlg && req.body.length > 0) dlg.remoteSdp = req.body.toString("latin1");
         if (dlg) this.armSessionTimer(dlg, withSessionTimer(req, { status: 200 }));
         return;
       }
@@ -984,6 +999,8 @@ export class UserAgentServer implements TransactionUser {
           };
       }
       this.armSessionTimer(dialog, spec);
+      if (req.body.length > 0) dialog.remoteSdp = req.body.toString("latin1");
+      else if (spec.body?.contentType === "application/sdp") dialog.offeredIn2xx = true;
       const origin = this.sdpOrigins.get(tx.id);
       if (origin && !dialog.sdpOrigin) dialog.sdpOrigin = origin;
       this.sdpOrigins.delete(tx.id);

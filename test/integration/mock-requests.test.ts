@@ -458,3 +458,49 @@ describe("admin HTTP", () => {
     }
   });
 });
+
+describe("the peer's session description", () => {
+  it("is the INVITE's offer, or the ACK's answer when the 2xx offered; an ACK without the answer is logged (13.2.1)", async () => {
+    const warnings: string[] = [];
+    const logged = await startSipMock({
+      listen: ["udp:127.0.0.1:0"],
+      logger: { ...silentLogger, warn: (m: string) => warnings.push(m) },
+    });
+    const t = { host: "127.0.0.1", port: logged.address("udp").port };
+    const c = await udpClient(t);
+    try {
+      const answer =
+        "v=0\r\no=c 7 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4002 RTP/AVP 8\r\n";
+      for (const [callId, ackBody] of [
+        [`late-offer-${process.pid}`, answer],
+        [`no-answer-${process.pid}`, ""],
+      ] as const) {
+        await c.send(request("INVITE", "alice", t, { localPort: c.port, callId }));
+        const ok = await c.waitFor((r) => statusOf(r) === 200 && header(r, "Call-ID") === callId);
+        // RFC 3261 13.2.1: no offer in the INVITE, so the 2xx carries one.
+        expect(header(ok, "Content-Type")).toBe("application/sdp");
+        await c.send(
+          request("ACK", "alice", t, {
+            localPort: c.port,
+            callId,
+            toTag: /;tag=([^;>\s]+)/.exec(header(ok, "To")!)![1]!,
+            extra: ackBody ? ["Content-Type: application/sdp"] : [],
+            body: ackBody,
+          }).replace(/From: [^\r]*/, `From: ${header(ok, "From")}`),
+        );
+      }
+      await expect.poll(() => logged.dialogs().filter((d) => d.confirmed).length).toBe(2);
+      const byCall = new Map(logged.dialogs().map((d) => [d.callId, d]));
+      expect(byCall.get(`late-offer-${process.pid}`)?.remoteSdp).toBe(answer);
+      expect(byCall.get(`no-answer-${process.pid}`)?.remoteSdp).toBeUndefined();
+      expect(warnings.filter((w) => w.includes("no SDP answer"))).toEqual([
+        expect.stringContaining(
+          `no-answer-${process.pid}: the ACK carries no SDP answer to the offer in our 2xx`,
+        ),
+      ]);
+    } finally {
+      await c.close();
+      await logged.close();
+    }
+  });
+});
