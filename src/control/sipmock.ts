@@ -276,7 +276,11 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       transport: event.flow.transport,
       local: event.flow.local,
       // Responses over UDP go where 18.2.2 says (replyTo), which is not always the source.
-      remote: event.direction === "out" ? (event.flow.replyTo ?? event.flow.remote) : event.flow.remote,
+      // Over a connection that is still open they go back on it (flow.remote).
+      remote:
+        event.direction === "out" && event.flow.transport === "udp"
+          ? (event.flow.replyTo ?? event.flow.remote)
+          : event.flow.remote,
       raw: event.bytes.toString("latin1"),
       ...describeMessage(event.bytes),
       retransmission: event.retransmission,

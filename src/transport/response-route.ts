@@ -14,6 +14,8 @@ import type { Flow } from "./types.js";
 export function responseFlow(flow: Flow, topVia: Via | undefined, forceRport = false): Flow {
   if (!topVia || forceRport) return flow;
   if (flow.transport === "udp" && topVia.params.has("rport")) return flow;
+  // RFC 7118 5: over WebSocket there is no other way back than the connection.
+  if (flow.transport === "ws" || flow.transport === "wss") return flow;
   const port = topVia.port ?? 5060;
   if (port === flow.remote.port) return flow;
   return { ...flow, replyTo: { address: flow.remote.address, port } };
