@@ -162,6 +162,7 @@ export class MockRequests {
     const sdp = createOffer(id.host, this.deps.mediaPort, codecs, {
       ...(origin ? { origin } : {}),
       direction,
+      webrtc: isWebSocket(peer.flow),
     });
     const o = originOf(sdp);
     if (o) dialog.sdpOrigin = o;
@@ -318,7 +319,8 @@ export class MockRequests {
         ? options.from
         : `sip:${options.from}@${id.host}`;
     const localTag = newTag();
-    const sdp = createOffer(id.host, this.deps.mediaPort);
+    // WebSocket peers are browsers (RFC 7118): they only accept a WebRTC offer.
+    const sdp = createOffer(id.host, this.deps.mediaPort, DEFAULT_CODECS, { webrtc: isWebSocket(flow) });
     const req: OutgoingRequest = {
       method: "INVITE",
       requestUri: binding.uri,
@@ -466,6 +468,10 @@ export class MockRequests {
     if (!best) throw new MockRequestError(`${aorOrUser} is not registered`, "not-found");
     return best;
   }
+}
+
+function isWebSocket(flow: Flow): boolean {
+  return flow.transport === "ws" || flow.transport === "wss";
 }
 
 function userOf(aorOrUser: string): string {

@@ -185,7 +185,12 @@ export function createOffer(
   address: string,
   mediaPort: number,
   codecs: readonly CodecSpec[] = DEFAULT_CODECS,
-  options: { readonly origin?: SdpOrigin; readonly direction?: string } = {},
+  options: {
+    readonly origin?: SdpOrigin;
+    readonly direction?: string;
+    /** A WebRTC offer (for WebSocket peers, which are browsers): DTLS-SRTP, ICE lite, one host candidate. */
+    readonly webrtc?: boolean;
+  } = {},
 ): string {
   const ip6 = address.includes(":");
   const conn = address.replace(/^\[|\]$/g, "");
@@ -196,23 +201,45 @@ export function createOffer(
     ...(c.channels ? { encoding: c.channels } : {}),
   }));
   rtp.push({ payload: 101, codec: "telephone-event", rate: 8000 });
-  const offer = session(
-    conn,
-    ip6,
-    [
+  const audio: sdpTransform.MediaDescription = {
+    type: "audio",
+    port: mediaPort,
+    protocol: options.webrtc ? "UDP/TLS/RTP/SAVPF" : "RTP/AVP",
+    payloads: rtp.map((r) => r.payload).join(" "),
+    rtp,
+    fmtp: [{ payload: 101, config: "0-16" }],
+    direction: (options.direction ?? "sendrecv") as "sendrecv",
+    ptime: 20,
+  };
+  if (options.webrtc) {
+    // What browsers expect of an offer (RFC 8829): ICE credentials, a
+    // fingerprint with setup:actpass (RFC 5763 5: the offerer's role),
+    // rtcp-mux, a mid in a BUNDLE group (RFC 9143), one host candidate.
+    // sipmock is ICE lite (RFC 8445 2.5) and sends no media.
+    audio.mid = "0";
+    audio.iceUfrag = randomToken(8);
+    audio.icePwd = randomToken(24);
+    audio.fingerprint = { type: "sha-256", hash: randomFingerprint() };
+    audio.setup = "actpass";
+    audio.rtcpMux = "rtcp-mux";
+    audio.candidates = [
       {
-        type: "audio",
+        foundation: "1",
+        component: 1,
+        transport: "udp",
+        priority: 2130706431,
+        ip: conn,
         port: mediaPort,
-        protocol: "RTP/AVP",
-        payloads: rtp.map((r) => r.payload).join(" "),
-        rtp,
-        fmtp: [{ payload: 101, config: "0-16" }],
-        direction: (options.direction ?? "sendrecv") as "sendrecv",
-        ptime: 20,
+        type: "host",
       },
-    ],
-    options.origin,
-  );
+    ];
+    audio.endOfCandidates = "end-of-candidates";
+  }
+  const offer = session(conn, ip6, [audio], options.origin);
+  if (options.webrtc) {
+    offer.icelite = "ice-lite";
+    offer.groups = [{ type: "BUNDLE", mids: "0" }];
+  }
   return ensureCrlf(sdpTransform.write(offer));
 }
 

@@ -840,7 +840,13 @@ export class UserAgentServer implements TransactionUser {
       : {};
     const result =
       offer.trim() === ""
-        ? { sdp: createOffer(local.host, this.options.mediaPort, undefined, origin) }
+        ? {
+            sdp: createOffer(local.host, this.options.mediaPort, undefined, {
+              ...origin,
+              // A WebSocket peer is a browser: only a WebRTC offer will do.
+              webrtc: tx.flow.transport === "ws" || tx.flow.transport === "wss",
+            }),
+          }
         : answerOffer(offer, local.host, this.options.mediaPort, undefined, origin);
     if (result.sdp) {
       const origin = originOf(result.sdp);

@@ -63,10 +63,13 @@ const CALLEE_PAGE = `<!doctype html>
         const from = session.remote_identity.uri.toString();
         const call = (e) => note({ callId: request.call_id, ...e });
         call({ event: "newRTCSession", originator, from, direction: session.direction });
+        // window.nextAction: "reject" (486 after the 180, the default) or "answer".
+        const action = window.nextAction || "reject";
         session.on("progress", (e) => {
           call({ event: "progress", originator: e.originator });
-          setTimeout(() => session.isEnded() || session.terminate({ status_code: 486 }), 200);
+          if (action === "reject") setTimeout(() => session.isEnded() || session.terminate({ status_code: 486 }), 200);
         });
+        if (action === "answer") setTimeout(() => session.answer({ mediaConstraints: { audio: true, video: false } }), 100);
         session.on("accepted", () => call({ event: "accepted" }));
         session.on("confirmed", () => call({ event: "confirmed" }));
         session.on("failed", (e) => call({ event: "failed", originator: e.originator, cause: e.cause }));
@@ -312,5 +315,38 @@ describe("the mock calls JsSIP in headless Chromium over WebSocket", () => {
       // JsSIP names any rejection of an incoming call by the app "Rejected", whatever the status.
       { callId: outcome.callId, event: "failed", originator: "local", cause: "Rejected" },
     ]);
+  });
+
+  it("a WebRTC offer (DTLS-SRTP, ICE lite) the browser answers; the call is ACKed, then the mock hangs up", async () => {
+    await tab.evaluate(() => {
+      (globalThis as unknown as { nextAction: string }).nextAction = "answer";
+    });
+    const outcome = await callee.call("alice");
+    expect(outcome.status, JSON.stringify(outcome)).toBe(200);
+    const invite = callee.journal
+      .entries({ method: "INVITE", direction: "out", callId: outcome.callId })
+      .find((e) => e.kind === "request")!;
+    expect(invite.raw).toMatch(/\r\nm=audio \d+ UDP\/TLS\/RTP\/SAVPF /);
+    expect(invite.raw).toMatch(/\r\na=fingerprint:sha-256 [0-9A-F:]+\r\n/);
+    expect(invite.raw).toMatch(/\r\na=setup:actpass\r\n/);
+    expect(invite.raw).toMatch(/\r\na=ice-lite\r\n/);
+    // The browser's answer: DTLS-SRTP too.
+    const ok = outcome.response!;
+    expect(ok.body.toString("latin1")).toMatch(/\r\na=fingerprint:sha-256 /);
+    expect(callee.dialogs().find((d) => d.callId === outcome.callId)?.remoteSdp).toMatch(
+      /UDP\/TLS\/RTP\/SAVPF/,
+    );
+    await waitForCallEvent(outcome.callId, "confirmed");
+    expect(callee.bye(outcome.callId)).toBe(1);
+    await waitForCallEvent(outcome.callId, "ended");
+    const seen = (await pageEvents()).filter((e) => e.callId === outcome.callId);
+    expect(seen.map((e) => e.event)).toEqual(["newRTCSession", "progress", "accepted", "confirmed", "ended"]);
+    expect(seen.at(-1)).toMatchObject({ originator: "remote", cause: "Terminated" });
+    // The browser answered the mock's BYE with 200.
+    expect(
+      callee.journal
+        .entries({ direction: "in", callId: outcome.callId })
+        .some((e) => e.status === 200 && e.cseq?.endsWith("BYE")),
+    ).toBe(true);
   });
 });
