@@ -343,10 +343,12 @@ describe("the mock calls JsSIP in headless Chromium over WebSocket", () => {
     expect(seen.map((e) => e.event)).toEqual(["newRTCSession", "progress", "accepted", "confirmed", "ended"]);
     expect(seen.at(-1)).toMatchObject({ originator: "remote", cause: "Terminated" });
     // The browser answered the mock's BYE with 200.
-    expect(
-      callee.journal
-        .entries({ direction: "in", callId: outcome.callId })
-        .some((e) => e.status === 200 && e.cseq?.endsWith("BYE")),
-    ).toBe(true);
+    await expect
+      .poll(() =>
+        callee.journal
+          .entries({ direction: "in", callId: outcome.callId })
+          .some((e) => e.status === 200 && e.cseq?.endsWith("BYE")),
+      )
+      .toBe(true);
   });
 });
