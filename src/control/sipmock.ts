@@ -234,6 +234,9 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     get reliableProvisionals() {
       return scenario.reliableProvisionals;
     },
+    get eventPackages() {
+      return scenario.eventPackages;
+    },
   };
   const scheduler = new Scheduler(undefined, (err) =>
     logger.error(`internal error in a timer: ${(err as Error).stack ?? err}`),

@@ -111,6 +111,7 @@ export class ScenarioEngine implements Scenario {
   readonly auth?: AuthT;
   readonly messageSummary?: Mailbox;
   readonly reliableProvisionals?: "required" | "supported" | "never";
+  readonly eventPackages?: readonly string[];
   private readonly initialState: string;
   private readonly random: () => number;
   private readonly now: () => Date;
@@ -131,6 +132,8 @@ export class ScenarioEngine implements Scenario {
     if (auth) this.auth = auth;
     const prack = sources.find((s) => s.definition.reliableProvisionals)?.definition.reliableProvisionals;
     if (prack) this.reliableProvisionals = prack;
+    const packages = sources.find((s) => s.definition.eventPackages)?.definition.eventPackages;
+    if (packages) this.eventPackages = packages;
     const mwi = sources.find((s) => s.definition.messageSummary)?.definition.messageSummary;
     if (mwi) {
       const { messagesWaiting, ...counts } = mwi;

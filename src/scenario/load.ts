@@ -129,6 +129,7 @@ const KEYS: Record<string, readonly string[]> = {
     "auth",
     "messageSummary",
     "reliableProvisionals",
+    "eventPackages",
     "rules",
     "expectations",
   ],

@@ -339,6 +339,13 @@ export const ScenarioFile = z.strictObject({
     .meta({ description: 'The scenario state at start and after reset (default "Started").' }),
   auth: Auth.optional(),
   messageSummary: MessageSummary.optional(),
+  eventPackages: z
+    .array(z.enum(["message-summary", "presence", "dialog"]))
+    .optional()
+    .meta({
+      description:
+        "RFC 6665: the event packages SUBSCRIBE and PUBLISH accept (default all three); others get 489 with Allow-Events.",
+    }),
   reliableProvisionals: z.enum(["required", "supported", "never"]).optional().meta({
     description:
       "RFC 3262: send 18x reliably (Require: 100rel, RSeq, until PRACK) when the INVITE requires 100rel (default), also when it only supports it, or never (then Require: 100rel gets 420).",

@@ -109,6 +109,8 @@ export interface Scenario {
   readonly name: string;
   /** What the first NOTIFY of a message-summary subscription says (default: nothing waiting). */
   readonly messageSummary?: Mailbox;
+  /** RFC 6665: the event packages SUBSCRIBE and PUBLISH accept (default: message-summary, presence, dialog). */
+  readonly eventPackages?: readonly string[];
   /** RFC 3262: when 18x go reliably (default "required": when the INVITE requires 100rel). */
   readonly reliableProvisionals?: "required" | "supported" | "never";
   decide(facts: RequestFacts): Decision;

@@ -477,7 +477,7 @@ export class UserAgentServer implements TransactionUser {
       case "OPTIONS": {
         // 11.2: "Allow, Accept, Accept-Encoding, Accept-Language, and
         // Supported header fields SHOULD be present in a 200 (OK) response".
-        const c = this.options.capabilities;
+        const c = this.capabilities();
         const headers: Array<[string, string]> = [
           ["Allow", c.allow.join(", ")],
           ["Accept", c.accept.join(", ")],
@@ -581,7 +581,7 @@ export class UserAgentServer implements TransactionUser {
     const req = tx.request;
     const pkg = eventPackage(req);
     // 6665 4.2.1.2 / 8.3.2: an unknown package gets 489 with Allow-Events.
-    if (!pkg || !this.options.capabilities.allowEvents.includes(pkg)) {
+    if (!pkg || !this.capabilities().allowEvents.includes(pkg)) {
       this.send(tx, { status: 489, warning: `event package ${pkg ?? "(none)"} is not supported` });
       return;
     }
@@ -698,7 +698,7 @@ export class UserAgentServer implements TransactionUser {
   private handlePublish(tx: ServerTransaction): void {
     const req = tx.request;
     const pkg = eventPackage(req);
-    if (!pkg || !this.options.capabilities.allowEvents.includes(pkg)) {
+    if (!pkg || !this.capabilities().allowEvents.includes(pkg)) {
       this.send(tx, { status: 489, warning: `event package ${pkg ?? "(none)"} is not supported` });
       return;
     }
@@ -894,6 +894,23 @@ export class UserAgentServer implements TransactionUser {
     this.send(tx, spec, tx.toTag, fault);
   }
 
+  /**
+   * What this UAS says it does (Allow-Events, Supported), as the scenario
+   * narrows it: `eventPackages:` and `reliableProvisionals: never`.
+   */
+  private capabilities(): Capabilities {
+    const base = this.options.capabilities;
+    const scenario = this.options.scenario();
+    const packages = scenario.eventPackages;
+    const never = scenario.reliableProvisionals === "never";
+    if (!packages && !never) return base;
+    return {
+      ...base,
+      ...(packages ? { allowEvents: packages } : {}),
+      ...(never ? { supported: base.supported.filter((t) => t !== "100rel") } : {}),
+    };
+  }
+
   private identity(tx: ServerTransaction) {
     const uri = tx.request.uri;
     return localIdentity(
@@ -910,7 +927,7 @@ export class UserAgentServer implements TransactionUser {
     const req = tx.request;
     const ctx: BuildContext = {
       local: this.identity(tx),
-      capabilities: this.options.capabilities,
+      capabilities: this.capabilities(),
       ...(this.options.server ? { server: this.options.server } : {}),
       toTag,
       realm: this.options.realm,

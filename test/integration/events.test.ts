@@ -5,8 +5,8 @@
  * transactions: over UDP they are retransmitted until answered.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type SipMock, silentLogger, startSipMock } from "../../src/index.js";
-import { header, statusOf, udpClient, type WireClient } from "../helpers/wire-client.js";
+import { type SipMock, scenarioFromYaml, silentLogger, startSipMock } from "../../src/index.js";
+import { header, request, statusOf, udpClient, type WireClient } from "../helpers/wire-client.js";
 import { runSipp } from "../peers/sipp.js";
 
 let mock: SipMock;
@@ -210,5 +210,45 @@ describe("our client", () => {
     expect(notify.text.endsWith("\r\n\r\nSIP/2.0 200 OK\r\n")).toBe(true);
     stop();
     await c.close();
+  });
+});
+
+describe("a scenario narrows what the mock does", () => {
+  it("eventPackages: [presence] refuses message-summary with 489 listing presence; reliableProvisionals: never drops 100rel from Supported", async () => {
+    const m = await startSipMock({
+      listen: ["udp:127.0.0.1:0"],
+      logger: silentLogger,
+      scenario: scenarioFromYaml("eventPackages: [presence]\nreliableProvisionals: never\nrules: []\n"),
+    });
+    const t = { host: "127.0.0.1", port: m.address("udp").port };
+    const c = await udpClient(t);
+    try {
+      const final = async (text: string) => {
+        const n = c.received.length;
+        await c.send(text);
+        return c.waitFor((r) => c.received.indexOf(r) >= n && statusOf(r) >= 200);
+      };
+      const mwi = await final(
+        request("SUBSCRIBE", "vm", t, {
+          localPort: c.port,
+          extra: ["Event: message-summary", "Expires: 60"],
+        }),
+      );
+      expect(mwi.text.split("\r\n")[0]).toBe("SIP/2.0 489 Bad Event");
+      expect(header(mwi, "Allow-Events")).toBe("presence");
+      const presence = await final(
+        request("SUBSCRIBE", "bob", t, {
+          localPort: c.port,
+          extra: ["Event: presence", "Expires: 60", `Contact: <sip:me@127.0.0.1:${c.port}>`],
+        }),
+      );
+      expect(statusOf(presence)).toBe(200);
+      const options = await final(request("OPTIONS", "bob", t, { localPort: c.port }));
+      expect(header(options, "Supported")).not.toMatch(/100rel/);
+      expect(header(options, "Supported")).toMatch(/timer/);
+    } finally {
+      await c.close();
+      await m.close();
+    }
   });
 });
