@@ -30,8 +30,9 @@ import { type SipMock, silentLogger, startSipMock } from "../../src/index.js";
 import {
   cseqMethod,
   headerOfText,
+  messageFlow,
+  messagesOnce,
   runSipp,
-  type SippMessage,
   type SippResult,
   type SippTransport,
   statusOfText,
@@ -444,24 +445,8 @@ const tagOf = (value: string | undefined) => /;tag=([^;\s]+)/.exec(value ?? "")?
 const branchOf = (text: string) => /;branch=([^;\s]+)/.exec(headerOfText(text, "Via") ?? "")?.[1];
 const seqOf = (text: string) => Number(headerOfText(text, "CSeq")!.split(" ")[0]);
 
-/** What SIPp received, retransmissions dropped (same first line, CSeq and branch). */
-function receivedOnce(r: SippResult): SippMessage[] {
-  const seen = new Set<string>();
-  return r.parsed.filter((m) => {
-    if (m.direction !== "received") return false;
-    const key = `${firstLine(m.text)}|${headerOfText(m.text, "CSeq")}|${branchOf(m.text)}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
-}
-/** "METHOD" of requests and "STATUS METHOD" of responses SIPp received, once each. */
-function receivedFlow(r: SippResult): string[] {
-  return receivedOnce(r).map((m) => {
-    const status = statusOfText(m.text);
-    return status ? `${status} ${cseqMethod(m.text)}` : m.text.split(" ")[0]!;
-  });
-}
+const receivedOnce = (r: SippResult) => messagesOnce(r, "received");
+const receivedFlow = (r: SippResult) => messageFlow(r, "received");
 /** The requests of `method` SIPp received, once each, in order. */
 function requestsReceived(r: SippResult, method: string): string[] {
   return receivedOnce(r)

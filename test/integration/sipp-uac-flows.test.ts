@@ -18,6 +18,7 @@ import { type SipMock, scenarioFromYaml, silentLogger, startSipMock } from "../.
 import {
   cseqMethod,
   headerOfText,
+  messageFlow,
   runSipp,
   type SippMessage,
   type SippResult,
@@ -229,32 +230,8 @@ function received(r: SippResult): SippMessage[] {
 function sent(r: SippResult): SippMessage[] {
   return r.parsed.filter((m) => m.direction === "sent");
 }
-/** "STATUS METHOD" of responses and "METHOD" of requests SIPp received, retransmissions dropped. */
-function receivedFlow(r: SippResult): string[] {
-  const out: string[] = [];
-  const seen = new Set<string>();
-  for (const m of received(r)) {
-    const key = `${m.text.split("\r\n")[0]}|${headerOfText(m.text, "CSeq")}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    const status = statusOfText(m.text);
-    out.push(status ? `${status} ${cseqMethod(m.text)}` : m.text.split(" ")[0]!);
-  }
-  return out;
-}
-/** The same for what SIPp sent. */
-function sentFlow(r: SippResult): string[] {
-  const out: string[] = [];
-  const seen = new Set<string>();
-  for (const m of sent(r)) {
-    const key = `${m.text.split("\r\n")[0]}|${headerOfText(m.text, "CSeq")}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    const status = statusOfText(m.text);
-    out.push(status ? `${status} ${cseqMethod(m.text)}` : m.text.split(" ")[0]!);
-  }
-  return out;
-}
+const receivedFlow = (r: SippResult) => messageFlow(r, "received");
+const sentFlow = (r: SippResult) => messageFlow(r, "sent");
 function firstReceived(r: SippResult, test: (m: SippMessage) => boolean, what: string): string {
   const m = received(r).find(test);
   if (!m) throw new Error(`no ${what} in SIPp's trace:\n${r.messages}`);

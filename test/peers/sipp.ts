@@ -657,6 +657,26 @@ export function cseqMethod(text: string): string | undefined {
   return headerOfText(text, "CSeq")?.split(/\s+/)[1];
 }
 
+/** What SIPp sent or received, in order, retransmissions dropped (same first line, CSeq and top Via). */
+export function messagesOnce(r: SippResult, direction: "sent" | "received"): SippMessage[] {
+  const seen = new Set<string>();
+  return r.parsed.filter((m) => {
+    if (m.direction !== direction) return false;
+    const key = `${m.text.split("\r\n")[0]}|${headerOfText(m.text, "CSeq")}|${headerOfText(m.text, "Via")}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** "METHOD" of requests and "STATUS METHOD" of responses SIPp sent or received, once each. */
+export function messageFlow(r: SippResult, direction: "sent" | "received"): string[] {
+  return messagesOnce(r, direction).map((m) => {
+    const status = statusOfText(m.text);
+    return status ? `${status} ${cseqMethod(m.text)}` : m.text.split(" ")[0]!;
+  });
+}
+
 /** "STATUS METHOD" of every response SIPp received, in order (retransmissions included). */
 export function receivedResponses(r: SippResult): string[] {
   return r.parsed
