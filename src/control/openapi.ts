@@ -5,6 +5,14 @@ const problem = {
   description: "An error, as RFC 9457 problem details",
   content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
 };
+const callIdParam = { name: "callId", in: "path", required: true, schema: { type: "string" } };
+const aorParam = {
+  name: "aor",
+  in: "path",
+  required: true,
+  description: "sip:user@domain, or a bare user name",
+  schema: { type: "string" },
+};
 const ok = (description: string, schema: object = { type: "object" }) => ({
   description,
   content: { "application/json": { schema } },
@@ -217,7 +225,7 @@ const DOC = {
     "/__admin/calls/{callId}/bye": {
       post: {
         summary: "The mock hangs up: BYE in every dialog of this call",
-        parameters: [{ name: "callId", in: "path", required: true, schema: { type: "string" } }],
+        parameters: [callIdParam],
         responses: { "200": ok("BYEs sent"), "404": problem },
       },
     },
@@ -225,7 +233,7 @@ const DOC = {
       post: {
         summary:
           "The mock re-INVITEs with a new SDP offer: direction sendonly or inactive holds, sendrecv resumes; waits for the answer",
-        parameters: [{ name: "callId", in: "path", required: true, schema: { type: "string" } }],
+        parameters: [callIdParam],
         requestBody: {
           content: {
             "application/json": {
@@ -257,7 +265,7 @@ const DOC = {
     "/__admin/calls/{callId}/update": {
       post: {
         summary: "The mock sends UPDATE (RFC 3311) without a body in every dialog of the call",
-        parameters: [{ name: "callId", in: "path", required: true, schema: { type: "string" } }],
+        parameters: [callIdParam],
         responses: {
           "200": ok("Final answers", { type: "array", items: { $ref: "#/components/schemas/Outcome" } }),
           "404": problem,
@@ -268,15 +276,7 @@ const DOC = {
       post: {
         summary:
           "The mock calls a registered client: INVITE with an SDP offer to its latest contact, over the flow it registered on",
-        parameters: [
-          {
-            name: "aor",
-            in: "path",
-            required: true,
-            description: "sip:user@domain, or a bare user name",
-            schema: { type: "string" },
-          },
-        ],
+        parameters: [aorParam],
         requestBody: {
           content: {
             "application/json": {
@@ -305,7 +305,7 @@ const DOC = {
       post: {
         summary:
           "Message waiting (RFC 3842): NOTIFY message-summary in the user's subscriptions, or unsolicited to its contacts",
-        parameters: [{ name: "aor", in: "path", required: true, schema: { type: "string" } }],
+        parameters: [aorParam],
         requestBody: {
           content: {
             "application/json": {
@@ -336,7 +336,7 @@ const DOC = {
     "/__admin/registrations/{aor}/options": {
       post: {
         summary: "OPTIONS ping to every registered contact of the AOR",
-        parameters: [{ name: "aor", in: "path", required: true, schema: { type: "string" } }],
+        parameters: [aorParam],
         responses: {
           "200": ok("Answers per contact", {
             type: "array",
