@@ -26,8 +26,10 @@ export {
 export type { RespondOptions } from "./scenario/builtin.js";
 export { ScenarioEngine } from "./scenario/engine.js";
 export { formatProblem, ScenarioLoadError, type ScenarioProblem } from "./scenario/load.js";
-export type { Decision, RequestFacts, Scenario } from "./scenario/types.js";
+export type { Decision, FollowUp, Mailbox, RequestFacts, Scenario } from "./scenario/types.js";
+export type { ParsedResponse } from "./sip/message.js";
 export type { ListenerInfo, TransportName } from "./transport/types.js";
+export type { DialogInfo } from "./ua/dialogs.js";
 export {
   type CallOptions,
   type CallResult,
@@ -35,5 +37,6 @@ export {
   type MediaDirection,
   type MessageWaiting,
   MockRequestError,
+  type ReinviteOptions,
 } from "./ua/mock-requests.js";
 export type { ClientOutcome } from "./ua/uac.js";

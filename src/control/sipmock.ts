@@ -345,6 +345,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       auth: () => authenticator,
       ...(options.registrar ? { registrar: options.registrar } : {}),
       ...(options.minSE !== undefined ? { minSE: options.minSE } : {}),
+      ...(options.forceRport ? { forceRport: true } : {}),
       capabilities,
       ...(server ? { server } : {}),
       ...(options.advertise ? { advertise: options.advertise } : {}),
@@ -658,6 +659,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     reset() {
       journal.clear();
       overrides.clear();
+      uas.cancelFollowUps();
       if (scenario instanceof ScenarioEngine) scenario.reset();
     },
     get scenario() {
@@ -668,6 +670,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
         typeof next === "string" && next.includes("\n")
           ? scenarioFromYaml(next)
           : buildScenario(next, options.respond);
+      uas.cancelFollowUps();
       authenticator = authFor(scenario);
       logger.info(`${stamp()} scenario: ${scenario.name}`);
     },

@@ -66,9 +66,9 @@ export class InviteClientTransaction {
     this.timerB = this.scheduler.schedule(64 * this.timers.t1, () => {
       // "If the client transaction is still in the "Calling" state when timer
       // B fires, the client transaction SHOULD inform the TU that a timeout
-      // has occurred." A client that sent 1xx and never a final answer is
-      // given up on as well: the TU sends CANCEL before this when it wants.
-      if (this.state === "calling" || this.state === "proceeding") {
+      // has occurred." In "Proceeding" the phone is ringing: only the TU
+      // ends that, with CANCEL (9.1) and then giveUpAfterCancel().
+      if (this.state === "calling") {
         this.callbacks.timeout?.();
         this.end();
       }
@@ -85,6 +85,25 @@ export class InviteClientTransaction {
       this.interval *= 2;
       this.scheduleA();
     });
+  }
+
+  /**
+   * 9.1: after a CANCEL, "If no final response is received [...] within
+   * 64*T1 seconds [...] the client SHOULD then consider the original
+   * transaction cancelled and SHOULD destroy the client transaction".
+   */
+  giveUpAfterCancel(): void {
+    this.timerB?.cancel();
+    this.timerB = this.scheduler.schedule(64 * this.timers.t1, () => {
+      if (this.state === "calling" || this.state === "proceeding") this.abort();
+    });
+  }
+
+  /** Ends the transaction as a timeout for the TU (Timer B, a give-up, shutdown). */
+  abort(): void {
+    if (this.state === "terminated") return;
+    if (this.state === "calling" || this.state === "proceeding") this.callbacks.timeout?.();
+    this.end();
   }
 
   receive(response: ParsedResponse): void {

@@ -82,6 +82,12 @@ export class NonInviteClientTransaction {
     this.timerK = this.scheduler.schedule(k, () => this.end());
   }
 
+  /** Ends the transaction as a timeout for the TU (shutdown). */
+  abort(): void {
+    if (this.state === "trying" || this.state === "proceeding") this.callbacks.timeout?.();
+    this.end();
+  }
+
   end(): void {
     if (this.state === "terminated") return;
     this.state = "terminated";

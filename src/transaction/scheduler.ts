@@ -19,6 +19,7 @@ export interface Clock {
 }
 
 const MAX_TIMEOUT = 2 ** 31 - 1;
+const NOOP = () => {};
 
 export class Scheduler {
   private heap: Entry[] = [];
@@ -52,6 +53,9 @@ export class Scheduler {
         if (!entry.cancelled) {
           entry.cancelled = true;
           this.live--;
+          // The entry stays in the heap until its deadline (a session timer:
+          // up to Session-Expires); what the callback holds must not.
+          entry.fn = NOOP;
         }
       },
     };

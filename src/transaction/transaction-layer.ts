@@ -71,9 +71,14 @@ export class TransactionLayer {
     callbacks: Omit<ClientCallbacks, "terminated">,
   ): void {
     const key = `${branch}|${method}`;
+    // One transaction per branch and method (17.1.3): a second one would
+    // take the first one's responses.
+    this.clients.get(key)?.abort();
     const tx = new NonInviteClientTransaction(key, flow, bytes, this.env.send, this.scheduler, this.timers, {
       ...callbacks,
-      terminated: () => this.clients.delete(key),
+      terminated: () => {
+        if (this.clients.get(key) === tx) this.clients.delete(key);
+      },
     });
     this.clients.set(key, tx);
     tx.start();
@@ -89,7 +94,7 @@ export class TransactionLayer {
     branch: string,
     ackFor: (response: ParsedResponse) => Buffer,
     callbacks: Omit<InviteClientCallbacks, "terminated">,
-  ): void {
+  ): InviteClientTransaction {
     const key = `${branch}|INVITE`;
     const tx = new InviteClientTransaction(
       key,
@@ -106,11 +111,12 @@ export class TransactionLayer {
     );
     this.clients.set(key, tx);
     tx.start();
+    return tx;
   }
 
-  /** Ends every client transaction without telling their TU (shutdown). */
+  /** Ends every client transaction; their TU hears a timeout (shutdown). */
   private endClients(): void {
-    for (const tx of [...this.clients.values()]) tx.end();
+    for (const tx of [...this.clients.values()]) tx.abort();
   }
 
   /** 17.1.3: a response matches the client transaction of its top Via branch and CSeq method. */

@@ -27,8 +27,18 @@ export interface Dialog {
   offeredIn2xx?: boolean;
   /** What the mock needs to send a request in this dialog (12.1.1): set by the UAS. */
   peer?: DialogPeer;
-  /** RFC 4028: fires when the session would expire without a refresh. */
+  /** RFC 4028: the refresh (when the mock refreshes) or the BYE before expiry (when the peer does). */
   sessionTimer?: TimerHandle;
+  /** RFC 4028 10, the mock refreshing: BYE before expiry when no refresh succeeded. */
+  sessionGuard?: TimerHandle;
+  /** A scripted hang-up (call's hangUpAfterMs). */
+  hangUpTimer?: TimerHandle;
+  /** Requests waiting for the ACK of our 2xx (whenConfirmed). */
+  waiting?: Array<(confirmed: boolean) => void> | undefined;
+  /** WebRTC transport parameters of our offers, kept for the dialog (RFC 8839 4.4.1.1.1). */
+  webrtc?: { readonly ufrag: string; readonly pwd: string; readonly fingerprint: string };
+  /** The mock sent the initial INVITE (it chose the Call-ID: 14.1's longer 491 back-off). */
+  uac?: boolean;
   retransmit?: TimerHandle;
   giveUp?: TimerHandle;
 }
@@ -111,30 +121,28 @@ export class DialogStore {
     unacknowledged: (dialog: Dialog) => void,
   ): Dialog {
     const key = dialogKey(callId, localTag, remoteTag);
-    // A second 2xx for the same dialog (re-INVITE before the first ACK):
-    // the old one's timers must not outlive it.
-    const existing = this.dialogs.get(key);
-    const carried = existing
-      ? {
-          ...(existing.remoteCseq !== undefined ? { remoteCseq: existing.remoteCseq } : {}),
-          ...(existing.sdpOrigin ? { sdpOrigin: existing.sdpOrigin } : {}),
-          ...(existing.peer ? { peer: existing.peer } : {}),
-          ...(existing.remoteSdp !== undefined ? { remoteSdp: existing.remoteSdp } : {}),
-        }
-      : {};
-    if (existing) this.end(existing);
-    // Bounded: a client that never sends BYE must not grow memory for ever.
-    if (this.dialogs.size >= MAX_DIALOGS) {
-      const oldest = this.dialogs.values().next().value;
-      if (oldest) this.end(oldest);
+    let dialog = this.dialogs.get(key);
+    if (dialog) {
+      // The 2xx to a re-INVITE: the same dialog (its timers, pending
+      // requests and state stay), now waiting for this 2xx's ACK.
+      dialog.retransmit?.cancel();
+      dialog.giveUp?.cancel();
+      dialog.confirmed = false;
+    } else {
+      // Bounded: a client that never sends BYE must not grow memory for ever.
+      if (this.dialogs.size >= MAX_DIALOGS) {
+        const oldest = this.dialogs.values().next().value;
+        if (oldest) this.end(oldest);
+      }
+      dialog = { callId, localTag, remoteTag, confirmed: false };
+      this.dialogs.set(key, dialog);
     }
-    const dialog: Dialog = { callId, localTag, remoteTag, confirmed: false, ...carried };
-    this.dialogs.set(key, dialog);
+    const d = dialog;
     if (resend) {
       let interval = this.timers.t1;
       const tick = () => {
-        dialog.retransmit = this.scheduler.schedule(interval, () => {
-          if (dialog.confirmed) return;
+        d.retransmit = this.scheduler.schedule(interval, () => {
+          if (d.confirmed) return;
           resend();
           interval = Math.min(2 * interval, this.timers.t2);
           tick();
@@ -145,14 +153,11 @@ export class DialogStore {
     // 13.3.1.4: "If the server retransmits the 2xx response for 64*T1 seconds
     // without receiving an ACK, the dialog is confirmed, but the session
     // SHOULD be terminated."
-    dialog.giveUp = this.scheduler.schedule(64 * this.timers.t1, () => {
-      dialog.retransmit?.cancel();
-      if (!dialog.confirmed && this.dialogs.get(key) === dialog) {
-        this.dialogs.delete(key);
-        unacknowledged(dialog);
-      }
+    d.giveUp = this.scheduler.schedule(64 * this.timers.t1, () => {
+      d.retransmit?.cancel();
+      if (!d.confirmed && this.alive(d)) unacknowledged(d);
     });
-    return dialog;
+    return d;
   }
 
   /** A dialog the mock created as UAC (12.1.2): confirmed once the 2xx is acknowledged. */
@@ -168,17 +173,51 @@ export class DialogStore {
     return dialog;
   }
 
+  /** Whether this dialog object is still the live one (not ended or replaced). */
+  /** Told when a dialog ends, whoever ends it (the UAS answers a pending re-INVITE, 15.1.2). */
+  onEnded?: (dialog: Dialog) => void;
+
+  alive(dialog: Dialog): boolean {
+    return this.dialogs.get(dialogKey(dialog.callId, dialog.localTag, dialog.remoteTag)) === dialog;
+  }
+
+  /**
+   * Resolves true once the ACK for our 2xx arrived (at once when it has),
+   * false when the dialog ends first. 15.1.1: the callee "MUST NOT send a
+   * BYE on a confirmed dialog until it has received an ACK for its 2xx".
+   */
+  whenConfirmed(dialog: Dialog): Promise<boolean> {
+    if (!this.alive(dialog)) return Promise.resolve(false);
+    if (dialog.confirmed) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      dialog.waiting = [...(dialog.waiting ?? []), resolve];
+    });
+  }
+
   confirm(dialog: Dialog): void {
     dialog.confirmed = true;
     dialog.retransmit?.cancel();
     dialog.giveUp?.cancel();
+    const waiting = dialog.waiting;
+    dialog.waiting = undefined;
+    for (const w of waiting ?? []) w(true);
   }
 
   end(dialog: Dialog): void {
-    dialog.retransmit?.cancel();
-    dialog.giveUp?.cancel();
-    dialog.sessionTimer?.cancel();
-    this.dialogs.delete(dialogKey(dialog.callId, dialog.localTag, dialog.remoteTag));
+    const wasAlive = this.alive(dialog);
+    for (const t of [
+      dialog.retransmit,
+      dialog.giveUp,
+      dialog.sessionTimer,
+      dialog.sessionGuard,
+      dialog.hangUpTimer,
+    ])
+      t?.cancel();
+    if (wasAlive) this.dialogs.delete(dialogKey(dialog.callId, dialog.localTag, dialog.remoteTag));
+    const waiting = dialog.waiting;
+    dialog.waiting = undefined;
+    for (const w of waiting ?? []) w(false);
+    if (wasAlive) this.onEnded?.(dialog);
   }
 
   clear(): void {

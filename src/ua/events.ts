@@ -61,6 +61,8 @@ export interface Subscription {
   readonly from: string;
   readonly to: string;
   readonly callId: string;
+  /** 12.1.1: the Record-Route of the dialog-creating request, in order: our Route set. */
+  readonly routeSet: readonly string[];
   readonly flow: Flow;
   cseq: number;
   expiresAt: number;

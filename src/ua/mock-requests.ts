@@ -6,6 +6,7 @@
  * through a client transaction (RFC 3261 17.1) via the UAC.
  */
 import type { Mailbox } from "../scenario/types.js";
+import { isSipUri, parseUri } from "../sip/uri.js";
 import type { Scheduler } from "../transaction/scheduler.js";
 import { newTag } from "../transaction/transaction-layer.js";
 import type { Flow } from "../transport/types.js";
@@ -13,7 +14,7 @@ import type { Dialog, DialogPeer, DialogStore } from "./dialogs.js";
 import { messageSummary, type Subscription } from "./events.js";
 import { type Capabilities, type LocalIdentity, localUri } from "./local-context.js";
 import type { Binding, Registrar } from "./registrar.js";
-import { type CodecSpec, createOffer, DEFAULT_CODECS, originOf } from "./sdp.js";
+import { type CodecSpec, createOffer, DEFAULT_CODECS, newWebRtcIdentity, originOf } from "./sdp.js";
 import {
   addrSpecOf,
   type ClientOutcome,
@@ -85,6 +86,10 @@ export interface MockRequestsDependencies {
   readonly capabilities: Capabilities;
   readonly mediaPort: number;
   readonly identity: (flow: Flow) => LocalIdentity;
+  /** How long an INVITE of the mock may ring before it is cancelled (9.1). */
+  readonly noAnswerMs: number;
+  /** NAT mode (--force-rport): requests follow the peer's source address, not its Contact. */
+  readonly natMode: boolean;
   /** Active subscriptions of a package for a user (the entity's user part). */
   readonly subscriptionsFor: (user: string, pkg: string) => Subscription[];
   /** A NOTIFY inside a subscription (the UAS keeps subscription state). */
@@ -101,21 +106,32 @@ export class MockRequests {
   // --- in a dialog -------------------------------------------------------
 
   /**
-   * Ends a dialog from our side (15.1.1): "The caller's UA MAY send a BYE
-   * for either confirmed or early dialogs". The dialog is over at once;
-   * the BYE's answer only goes to the journal.
+   * Ends a dialog from our side (15.1.1). As the callee, "the callee's UA
+   * MUST NOT send a BYE on a confirmed dialog until it has received an ACK
+   * for its 2xx response or until the server transaction times out": the
+   * BYE waits for the ACK unless `unconfirmed` (the 13.3.1.4 give-up). The
+   * BYE's answer only goes to the journal. False when there is nothing to end.
    */
-  bye(dialog: Dialog, why: string): Promise<ClientOutcome> | undefined {
+  bye(dialog: Dialog, why: string, unconfirmed = false): boolean {
+    if (!this.deps.dialogs.alive(dialog)) return false;
     const peer = dialog.peer;
+    if (!peer) {
+      this.deps.dialogs.end(dialog);
+      return false;
+    }
+    if (!dialog.confirmed && !unconfirmed) {
+      void this.deps.dialogs.whenConfirmed(dialog).then((confirmed) => {
+        if (confirmed) this.bye(dialog, why);
+      });
+      return true;
+    }
     this.deps.dialogs.end(dialog);
-    if (!peer) return undefined;
-    return this.deps.uac.request(
-      peer.flow,
-      this.inDialog(dialog, peer, "BYE", [["Reason", `SIP;text="${why.replace(/["\\\r\n]/g, "'")}"`]]),
-    );
+    const reason: readonly [string, string] = ["Reason", `SIP;text="${why.replace(/["\\\r\n]/g, "'")}"`];
+    void this.deps.uac.request(this.flowTo(peer), this.inDialog(dialog, peer, "BYE", [reason]));
+    return true;
   }
 
-  /** Hangs up every dialog of a call; how many BYEs were sent. */
+  /** Hangs up every dialog of a call; how many BYEs were sent (or wait for an ACK). */
   hangUp(callId: string, why: string): number {
     let n = 0;
     for (const d of this.deps.dialogs.byCallId(callId)) if (this.bye(d, why)) n++;
@@ -124,9 +140,12 @@ export class MockRequests {
 
   /**
    * A re-INVITE with a new offer (14.1): hold (sendonly or inactive),
-   * resume (sendrecv). "a UAC MUST NOT initiate a new INVITE transaction
-   * within a dialog while another INVITE transaction is in progress in
-   * either direction" (14.1), so one in progress is a conflict.
+   * resume (sendrecv), other codecs. "a UAC MUST NOT initiate a new INVITE
+   * transaction within a dialog while another INVITE transaction is in
+   * progress in either direction" (14.1), so one in progress is a conflict,
+   * checked in every dialog of the call before anything is sent. A dialog
+   * whose 2xx is not acknowledged yet waits for the ACK (13.2.1: the ACK
+   * may carry the answer to our offer).
    */
   async reinvite(callId: string, offer: ReinviteOptions | MediaDirection = {}): Promise<ClientOutcome[]> {
     const { direction = "sendrecv", codecs } = typeof offer === "string" ? { direction: offer } : offer;
@@ -138,7 +157,26 @@ export class MockRequests {
       );
     }
     const dialogs = this.dialogsOf(callId);
+    for (const d of dialogs) this.checkNoInvite(d);
     return Promise.all(dialogs.map((d) => this.reinviteDialog(d, direction, undefined, specs)));
+  }
+
+  private checkNoInvite(dialog: Dialog): void {
+    if (dialog.inviteInProgress || dialog.localInviteInProgress) {
+      throw new MockRequestError(
+        `an INVITE is already in progress in the dialog of ${dialog.callId} (RFC 3261 14.1)`,
+        "conflict",
+      );
+    }
+  }
+
+  /** The dialog's peer once the dialog is confirmed; not-found when it ended first. */
+  private async ready(dialog: Dialog): Promise<DialogPeer> {
+    const confirmed = dialog.confirmed || (await this.deps.dialogs.whenConfirmed(dialog));
+    if (!confirmed || !this.deps.dialogs.alive(dialog) || !dialog.peer) {
+      throw new MockRequestError(`the dialog of ${dialog.callId} has ended`, "not-found");
+    }
+    return dialog.peer;
   }
 
   private async reinviteDialog(
@@ -147,38 +185,45 @@ export class MockRequests {
     refresh?: string,
     codecs: readonly CodecSpec[] = DEFAULT_CODECS,
   ): Promise<ClientOutcome> {
-    const peer = dialog.peer!;
-    if (dialog.inviteInProgress || dialog.localInviteInProgress) {
-      throw new MockRequestError(
-        `an INVITE is already in progress in the dialog of ${dialog.callId} (RFC 3261 14.1)`,
-        "conflict",
-      );
-    }
+    const peer = await this.ready(dialog);
+    this.checkNoInvite(dialog);
     const id = this.deps.identity(peer.flow);
-    // RFC 3264 8: a new offer keeps the o= session id and increments the version.
+    // RFC 3264 8: a new offer keeps the o= session id and increments the
+    // version (every description sent counts, accepted or not).
     const origin = dialog.sdpOrigin
       ? { sessionId: dialog.sdpOrigin.sessionId, version: dialog.sdpOrigin.version + 1 }
       : undefined;
+    // RFC 8839 4.4.1.1.1 / RFC 8842: the same ICE credentials and
+    // fingerprint in every offer of the dialog (new ones would restart ICE
+    // and DTLS).
+    if (isWebSocket(peer.flow)) dialog.webrtc ??= newWebRtcIdentity();
     const sdp = createOffer(id.host, this.deps.mediaPort, codecs, {
       ...(origin ? { origin } : {}),
       direction,
-      webrtc: isWebSocket(peer.flow),
+      ...(dialog.webrtc ? { webrtc: dialog.webrtc } : {}),
     });
     const o = originOf(sdp);
     if (o) dialog.sdpOrigin = o;
-    dialog.direction = direction;
     const req = this.inDialog(dialog, peer, "INVITE", this.refreshHeaders(refresh), {
       contentType: "application/sdp",
       content: sdp,
     });
     dialog.localInviteInProgress = true;
+    let outcome: ClientOutcome;
     try {
-      const outcome = await this.deps.uac.invite(peer.flow, req).outcome;
-      this.afterInDialog(dialog, outcome);
-      return outcome;
+      outcome = await this.deps.uac.invite(
+        this.flowTo(peer),
+        req,
+        {},
+        { cancelAfterMs: this.deps.noAnswerMs },
+      ).outcome;
     } finally {
       dialog.localInviteInProgress = false;
     }
+    // 14.1: a rejected re-INVITE leaves the session as it was.
+    if (outcome.status >= 200 && outcome.status < 300) dialog.direction = direction;
+    this.afterInDialog(dialog, outcome);
+    return outcome;
   }
 
   /** An UPDATE (RFC 3311) without a body: a session refresh or a keep-alive of the dialog. */
@@ -187,9 +232,9 @@ export class MockRequests {
   }
 
   private async updateDialog(dialog: Dialog, refresh?: string): Promise<ClientOutcome> {
-    const peer = dialog.peer!;
+    const peer = await this.ready(dialog);
     const outcome = await this.deps.uac.request(
-      peer.flow,
+      this.flowTo(peer),
       this.inDialog(dialog, peer, "UPDATE", this.refreshHeaders(refresh)),
     );
     this.afterInDialog(dialog, outcome);
@@ -200,50 +245,73 @@ export class MockRequests {
    * RFC 4028 10: the refresher refreshes at half the interval; the other
    * side "SHOULD send a BYE [...] slightly before the session expiration"
    * (the minimum of 32 s and a third of the interval). `sessionExpires` is
-   * the Session-Expires value the 2xx carried ("1800;refresher=uac"); the
-   * refresher named in a 2xx to the caller's INVITE is "uac" for the caller
-   * and "uas" for the mock.
+   * the value of the Session-Expires header of the 2xx.
    */
   armSessionTimer(dialog: Dialog, sessionExpires: string | undefined, mockRefreshes: boolean): void {
-    if (!sessionExpires) return;
+    if (!sessionExpires || !dialog.peer || !this.deps.dialogs.alive(dialog)) return;
     const seconds = Number(/^\s*(\d+)/.exec(sessionExpires)?.[1] ?? 0);
     if (!seconds) return;
     dialog.sessionTimer?.cancel();
+    dialog.sessionGuard?.cancel();
+    const beforeExpiry = (seconds - Math.min(32, seconds / 3)) * 1000;
     if (!mockRefreshes) {
-      const ms = (seconds - Math.min(32, seconds / 3)) * 1000;
-      dialog.sessionTimer = this.deps.scheduler.schedule(ms, () => {
+      dialog.sessionTimer = this.deps.scheduler.schedule(beforeExpiry, () => {
         this.bye(dialog, `no session refresh within ${seconds} s (RFC 4028 10)`);
       });
       return;
     }
+    // The refresher too ends a session no refresh could keep alive.
+    dialog.sessionGuard = this.deps.scheduler.schedule(beforeExpiry, () => {
+      this.bye(dialog, `session expired: no refresh succeeded within ${seconds} s (RFC 4028 10)`);
+    });
     dialog.sessionTimer = this.deps.scheduler.schedule((seconds / 2) * 1000, () => {
-      void this.refresh(dialog, seconds);
+      void this.refresh(dialog, seconds, 0);
     });
   }
 
   /** RFC 4028 7.4: UPDATE when the peer allows it (no offer needed), else a re-INVITE. */
-  private async refresh(dialog: Dialog, seconds: number): Promise<void> {
+  private async refresh(dialog: Dialog, seconds: number, attempt: number): Promise<void> {
+    if (!this.deps.dialogs.alive(dialog) || !dialog.peer) return;
+    const retry = (ms: number, interval = seconds) => {
+      if (attempt >= MAX_REFRESH_ATTEMPTS || !this.deps.dialogs.alive(dialog)) return;
+      dialog.sessionTimer = this.deps.scheduler.schedule(ms, () => {
+        void this.refresh(dialog, interval, attempt + 1);
+      });
+    };
     const value = `${seconds};refresher=uac`;
     let outcome: ClientOutcome;
     try {
-      outcome = dialog.peer?.allowsUpdate
+      outcome = dialog.peer.allowsUpdate
         ? await this.updateDialog(dialog, value)
         : await this.reinviteDialog(dialog, dialog.direction ?? "sendrecv", value);
-    } catch {
-      // An INVITE of the peer is in progress: try again a little later.
-      dialog.sessionTimer = this.deps.scheduler.schedule(1000, () => void this.refresh(dialog, seconds));
+    } catch (e) {
+      // The peer's INVITE is in progress (14.1): try again a little later.
+      if (e instanceof MockRequestError && e.kind === "conflict") retry(1000);
       return;
     }
+    if (!this.deps.dialogs.alive(dialog)) return;
     if (outcome.status >= 200 && outcome.status < 300) {
       const se = outcome.response?.headers.get("Session-Expires");
-      const refresherIsPeer = se !== undefined && /refresher\s*=\s*uas/i.test(se);
-      this.armSessionTimer(dialog, se ?? String(seconds), !refresherIsPeer);
+      // In the 2xx to our request, "uas" names the peer as the refresher.
+      const peerRefreshes = se !== undefined && /refresher\s*=\s*uas/i.test(se);
+      this.armSessionTimer(dialog, se ?? String(seconds), !peerRefreshes);
       return;
     }
-    // 408 and 481 already ended the dialog (12.2.1.2); anything else: the
-    // session cannot be kept alive, so end it (RFC 4028 10).
-    if (this.deps.dialogs.byCallId(dialog.callId).includes(dialog)) {
-      this.bye(dialog, `session refresh failed with ${outcome.status}`);
+    switch (outcome.status) {
+      case 491:
+        // 14.1: retry after a random time: 2.1-4 s if we chose the Call-ID, else 0-2 s.
+        retry(dialog.uac ? 2100 + Math.random() * 1900 : Math.random() * 2000);
+        return;
+      case 422: {
+        // RFC 4028 7.4 / 6: too small; retry with the peer's Min-SE.
+        const min = Number(/^\s*(\d+)/.exec(outcome.response?.headers.get("Min-SE") ?? "")?.[1] ?? 0);
+        if (min > seconds) retry(0, min);
+        return;
+      }
+      default:
+        // 408/481 ended the dialog already (afterInDialog); anything else:
+        // try once more later, the guard ends the session at expiry.
+        retry((seconds / 4) * 1000);
     }
   }
 
@@ -257,19 +325,18 @@ export class MockRequests {
   }
 
   /**
-   * 12.2.1.2: a 2xx to a target refresh updates the remote target; "If the
-   * response for a request within a dialog is a 481 (Call/Transaction Does
-   * Not Exist) or a 408 (Request Timeout), the UAC SHOULD terminate the dialog."
+   * 12.2.1.2: a 2xx to a target refresh (re-INVITE, UPDATE) updates the
+   * remote target; "If the response for a request within a dialog is a 481
+   * (Call/Transaction Does Not Exist) or a 408 (Request Timeout), the UAC
+   * SHOULD terminate the dialog" (for 408 with a BYE, RFC 4028 10).
    */
   private afterInDialog(dialog: Dialog, outcome: ClientOutcome): void {
+    const ok = outcome.status >= 200 && outcome.status < 300;
     const contact = outcome.response?.headers.get("Contact");
-    if (outcome.status >= 200 && outcome.status < 300 && contact && dialog.peer) {
-      dialog.peer.target = addrSpecOf(contact);
-    }
-    if (outcome.status >= 200 && outcome.status < 300 && outcome.response?.body.length) {
-      dialog.remoteSdp = outcome.response.body.toString("latin1");
-    }
-    if (outcome.status === 481 || outcome.status === 408) this.deps.dialogs.end(dialog);
+    if (ok && contact && dialog.peer) dialog.peer.target = addrSpecOf(contact);
+    if (ok && outcome.response?.body.length) dialog.remoteSdp = outcome.response.body.toString("latin1");
+    if (outcome.status === 408) this.bye(dialog, "no answer to a request in this dialog (408)", true);
+    if (outcome.status === 481) this.deps.dialogs.end(dialog);
   }
 
   private dialogsOf(callId: string): Dialog[] {
@@ -280,7 +347,7 @@ export class MockRequests {
 
   /** 12.2.1.1: a request within a dialog. */
   private inDialog(
-    _dialog: Dialog,
+    dialog: Dialog,
     peer: DialogPeer,
     method: string,
     headers: ReadonlyArray<readonly [string, string]> = [],
@@ -293,7 +360,7 @@ export class MockRequests {
       requestUri: peer.target,
       from: peer.from,
       to: peer.to,
-      callId: _dialog.callId,
+      callId: dialog.callId,
       cseq: peer.localCseq,
       routeSet: peer.routeSet,
       ...(method === "INVITE" || method === "UPDATE" ? { contact: `<${localUri(id, "sipmock")}>` } : {}),
@@ -302,25 +369,37 @@ export class MockRequests {
     };
   }
 
+  /**
+   * Where a request goes (RFC 3261 8.1.2, 18.1.1): over a connection, on it
+   * (and, should it have closed, to the target); over UDP to the first
+   * Route or else the remote target's address, unless the mock runs in NAT
+   * mode (--force-rport), where requests follow the peer's source address.
+   */
+  private flowTo(peer: DialogPeer): Flow {
+    return targetFlow(
+      peer.flow,
+      peer.routeSet[0] ? addrSpecOf(peer.routeSet[0]) : peer.target,
+      this.deps.natMode,
+    );
+  }
+
   // --- to registered clients ---------------------------------------------
 
   /**
    * INVITE to a registered client (the most recently registered contact of
    * the AOR), over the socket or connection it registered on, with an SDP
    * offer. A 2xx makes a dialog (12.1.2) that BYE, re-INVITE and UPDATE
-   * work on; the client's BYE is answered as usual.
+   * work on; the client's BYE is answered as usual. Unanswered, the INVITE
+   * is cancelled after `cancelAfterMs` (default: the ring timeout).
    */
   async call(aorOrUser: string, options: CallOptions = {}): Promise<CallResult> {
     const { aor, binding, flow } = this.latestBinding(aorOrUser);
     const id = this.deps.identity(flow);
-    const fromUri = !options.from
-      ? `sip:sipmock@${id.host}`
-      : /^sips?:/i.test(options.from)
-        ? options.from
-        : `sip:${options.from}@${id.host}`;
+    const fromUri = fromUriOf(options.from, id.host);
     const localTag = newTag();
     // WebSocket peers are browsers (RFC 7118): they only accept a WebRTC offer.
-    const sdp = createOffer(id.host, this.deps.mediaPort, DEFAULT_CODECS, { webrtc: isWebSocket(flow) });
+    const webrtc = isWebSocket(flow) ? newWebRtcIdentity() : undefined;
+    const sdp = createOffer(id.host, this.deps.mediaPort, DEFAULT_CODECS, webrtc ? { webrtc } : {});
     const req: OutgoingRequest = {
       method: "INVITE",
       requestUri: binding.uri,
@@ -336,25 +415,13 @@ export class MockRequests {
       body: { contentType: "application/sdp", content: sdp },
     };
     const provisional: number[] = [];
-    let ringing = false;
-    let cancelWanted = false;
-    const sent = this.deps.uac.invite(flow, req, {
-      provisional: (r) => {
-        provisional.push(r.status);
-        ringing = true;
-        // 9.1: "a CANCEL [...] SHOULD NOT be sent [...] until a provisional response has been received".
-        if (cancelWanted) void this.deps.uac.cancel(flow, req, sent.branch);
-      },
-    });
-    const cancelTimer =
-      options.cancelAfterMs !== undefined
-        ? this.deps.scheduler.schedule(options.cancelAfterMs, () => {
-            if (ringing) void this.deps.uac.cancel(flow, req, sent.branch);
-            else cancelWanted = true;
-          })
-        : undefined;
+    const sent = this.deps.uac.invite(
+      targetFlow(flow, binding.uri, this.deps.natMode),
+      req,
+      { provisional: (r) => provisional.push(r.status) },
+      { cancelAfterMs: options.cancelAfterMs ?? this.deps.noAnswerMs },
+    );
     const outcome = await sent.outcome;
-    cancelTimer?.cancel();
     if (outcome.status >= 200 && outcome.status < 300 && outcome.response) {
       const res = outcome.response;
       const remoteTag = tagOf(res.headers.get("To") ?? "") ?? "";
@@ -364,6 +431,7 @@ export class MockRequests {
         localTag,
         remoteTag,
         confirmed: true,
+        uac: true,
         peer: {
           target: contact ? addrSpecOf(contact) : binding.uri,
           from: req.from,
@@ -374,11 +442,15 @@ export class MockRequests {
           localCseq: 1,
           allowsUpdate: allowsUpdate(res.headers.getAll("Allow")),
         },
+        ...(webrtc ? { webrtc } : {}),
         ...(originOf(sdp) ? { sdpOrigin: originOf(sdp)! } : {}),
         ...(res.body.length > 0 ? { remoteSdp: res.body.toString("latin1") } : {}),
       });
+      // RFC 4028 7.2: we said Supported: timer; in the 2xx, refresher=uac is us.
+      const se = res.headers.get("Session-Expires");
+      if (se) this.armSessionTimer(dialog, se, !/refresher\s*=\s*uas/i.test(se));
       if (options.hangUpAfterMs !== undefined) {
-        dialog.sessionTimer = this.deps.scheduler.schedule(options.hangUpAfterMs, () => {
+        dialog.hangUpTimer = this.deps.scheduler.schedule(options.hangUpAfterMs, () => {
           this.bye(dialog, "call ended by the mock after the scripted talk time");
         });
       }
@@ -442,7 +514,7 @@ export class MockRequests {
     return Promise.all(
       targets.map(async ({ aor, binding, flow }) => {
         const id = this.deps.identity(flow);
-        const outcome = await this.deps.uac.request(flow, {
+        const outcome = await this.deps.uac.request(targetFlow(flow, binding.uri, this.deps.natMode), {
           method,
           requestUri: binding.uri,
           from: `<sip:sipmock@${id.host}>;tag=${newTag()}`,
@@ -468,6 +540,46 @@ export class MockRequests {
     if (!best) throw new MockRequestError(`${aorOrUser} is not registered`, "not-found");
     return best;
   }
+}
+
+const MAX_REFRESH_ATTEMPTS = 10;
+
+/**
+ * The flow a request to `uri` takes. Over UDP, RFC 3261 18.1.1 / RFC 3263:
+ * to the URI's host and port (an IP literal; a name is left to the
+ * socket the peer used); in NAT mode, to the peer's source address. Over a
+ * connection: the connection, with the URI's address should it be closed.
+ */
+export function targetFlow(flow: Flow, uri: string, natMode: boolean): Flow {
+  if (natMode || isWebSocket(flow)) return flow;
+  let parsed: ReturnType<typeof parseUri>;
+  try {
+    parsed = parseUri(uri);
+  } catch {
+    return flow;
+  }
+  if (!isSipUri(parsed) || !/^(\[[0-9a-fA-F:.]+\]|[0-9.]+)$/.test(parsed.host)) return flow;
+  const address = parsed.host.replace(/^\[|\]$/g, "");
+  const port = parsed.port ?? (parsed.scheme === "sips" || flow.transport === "tls" ? 5061 : 5060);
+  if (address === flow.remote.address && port === flow.remote.port) return flow;
+  return { ...flow, replyTo: { address, port } };
+}
+
+/** A From user ("voicemail") or SIP URI; anything that could break the header is refused. */
+function fromUriOf(from: string | undefined, host: string): string {
+  if (!from) return `sip:sipmock@${host}`;
+  if (/^sips?:/i.test(from)) {
+    let ok = false;
+    try {
+      ok = isSipUri(parseUri(from)) && !/[\s<>"]/.test(from);
+    } catch {}
+    if (!ok) throw new MockRequestError(`from: ${JSON.stringify(from)} is not a SIP URI`, "invalid");
+    return from;
+  }
+  if (!/^[A-Za-z0-9\-_.!~*'()&=+$,;?/%]+$/.test(from)) {
+    throw new MockRequestError(`from: ${JSON.stringify(from)} is not a SIP user name`, "invalid");
+  }
+  return `sip:${from}@${host}`;
 }
 
 function isWebSocket(flow: Flow): boolean {

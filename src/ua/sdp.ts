@@ -180,6 +180,17 @@ function randomFingerprint(): string {
   return [...randomBytes(32)].map((b) => b.toString(16).padStart(2, "0").toUpperCase()).join(":");
 }
 
+/** ICE credentials and DTLS fingerprint of our WebRTC descriptions, kept for a dialog. */
+export interface WebRtcIdentity {
+  readonly ufrag: string;
+  readonly pwd: string;
+  readonly fingerprint: string;
+}
+
+export function newWebRtcIdentity(): WebRtcIdentity {
+  return { ufrag: randomToken(8), pwd: randomToken(24), fingerprint: randomFingerprint() };
+}
+
 /** An offer for a 2xx when the INVITE had no body (RFC 3261 13.2.1, RFC 3264 5). */
 export function createOffer(
   address: string,
@@ -189,7 +200,7 @@ export function createOffer(
     readonly origin?: SdpOrigin;
     readonly direction?: string;
     /** A WebRTC offer (for WebSocket peers, which are browsers): DTLS-SRTP, ICE lite, one host candidate. */
-    readonly webrtc?: boolean;
+    readonly webrtc?: boolean | WebRtcIdentity;
   } = {},
 ): string {
   const ip6 = address.includes(":");
@@ -216,10 +227,11 @@ export function createOffer(
     // fingerprint with setup:actpass (RFC 5763 5: the offerer's role),
     // rtcp-mux, a mid in a BUNDLE group (RFC 9143), one host candidate.
     // sipmock is ICE lite (RFC 8445 2.5) and sends no media.
+    const identity = options.webrtc === true ? newWebRtcIdentity() : options.webrtc;
     audio.mid = "0";
-    audio.iceUfrag = randomToken(8);
-    audio.icePwd = randomToken(24);
-    audio.fingerprint = { type: "sha-256", hash: randomFingerprint() };
+    audio.iceUfrag = identity.ufrag;
+    audio.icePwd = identity.pwd;
+    audio.fingerprint = { type: "sha-256", hash: identity.fingerprint };
     audio.setup = "actpass";
     audio.rtcpMux = "rtcp-mux";
     audio.candidates = [

@@ -7,6 +7,8 @@
  */
 import { randomBytes } from "node:crypto";
 import type { ParsedResponse } from "../sip/message.js";
+import type { InviteClientTransaction } from "../transaction/invite-client-transaction.js";
+import type { Scheduler } from "../transaction/scheduler.js";
 import type { TransactionLayer } from "../transaction/transaction-layer.js";
 import type { Flow } from "../transport/types.js";
 import type { LocalIdentity } from "./local-context.js";
@@ -41,6 +43,7 @@ export interface UacDependencies {
   readonly identity: (flow: Flow) => LocalIdentity;
   /** Sends bytes outside any transaction (the ACK for a 2xx). */
   readonly sendRaw: (flow: Flow, bytes: Buffer) => void;
+  readonly scheduler: Scheduler;
   readonly userAgent?: string;
 }
 
@@ -85,29 +88,70 @@ export class UserAgentClient {
    * An INVITE through an INVITE client transaction (17.1.1). A 2xx is
    * acknowledged here (13.2.2.4: "The UAC core MUST generate an ACK request
    * for each 2xx received from the transaction layer"), sent to the remote
-   * target with the route set of the dialog it creates or belongs to.
+   * target with the route set of the dialog it creates or belongs to; a
+   * retransmitted 2xx gets the same ACK again. Unanswered after
+   * `cancelAfterMs`, the INVITE is cancelled (9.1: once a provisional
+   * response arrived) and given up 64*T1 later.
    */
   invite(
     flow: Flow,
     req: OutgoingRequest,
     events: InviteEvents = {},
+    options: { readonly cancelAfterMs?: number } = {},
   ): { readonly branch: string; readonly outcome: Promise<ClientOutcome> } {
     const branch = newBranch();
     const bytes = this.serialize(flow, req, branch);
+    const acks = new Map<string, Buffer>();
+    let provisional = false;
+    let cancelWanted = false;
+    let cancelled = false;
+    let tx: InviteClientTransaction | undefined;
+    let answered = false;
+    const cancel = () => {
+      if (cancelled || answered) return;
+      cancelled = true;
+      void this.cancel(flow, req, branch);
+      tx?.giveUpAfterCancel();
+    };
     const outcome = new Promise<ClientOutcome>((resolve) => {
-      const ack2xx = (response: ParsedResponse) => this.sendRaw(flow, this.ackFor2xx(flow, req, response));
-      this.deps
+      const ack2xx = (response: ParsedResponse) => {
+        const toTag = tagOf(response.headers.get("To") ?? "") ?? "";
+        let ack = acks.get(toTag);
+        if (!ack) {
+          ack = this.ackFor2xx(flow, req, response);
+          acks.set(toTag, ack);
+        }
+        this.sendRaw(flow, ack);
+      };
+      tx = this.deps
         .layer()
         .sendInvite(flow, bytes, branch, (response) => this.ackForFailure(flow, req, branch, response), {
-          ...(events.provisional ? { provisional: events.provisional } : {}),
+          provisional: (response) => {
+            provisional = true;
+            events.provisional?.(response);
+            // 9.1: "a CANCEL [...] SHOULD NOT be sent [...] until a provisional response has been received".
+            if (cancelWanted) cancel();
+          },
           final: (response) => {
+            answered = true;
+            timer?.cancel();
             if (response.status < 300) ack2xx(response);
             resolve({ status: response.status, reason: response.reason, response });
           },
           retransmitted2xx: ack2xx,
-          timeout: () => resolve(timedOut()),
+          timeout: () => {
+            timer?.cancel();
+            resolve(timedOut());
+          },
         });
     });
+    const timer =
+      options.cancelAfterMs !== undefined
+        ? this.deps.scheduler.schedule(options.cancelAfterMs, () => {
+            if (provisional) cancel();
+            else cancelWanted = true;
+          })
+        : undefined;
     return { branch, outcome };
   }
 
@@ -171,7 +215,8 @@ export class UserAgentClient {
   private ackFor2xx(flow: Flow, invite: OutgoingRequest, response: ParsedResponse): Buffer {
     const initial = tagOf(invite.to) === undefined;
     const contact = response.headers.get("Contact");
-    const target = initial && contact ? addrSpecOf(contact) : invite.requestUri;
+    // 12.2.1.2: a 2xx to a re-INVITE (a target refresh) replaces the remote target too.
+    const target = contact ? addrSpecOf(contact) : invite.requestUri;
     const routeSet = initial ? response.headers.getAll("Record-Route").reverse() : (invite.routeSet ?? []);
     return this.serialize(
       flow,

@@ -42,6 +42,8 @@ export interface UasOptions {
   readonly wire: FaultWire;
   /** RFC 4028 Min-SE in seconds (default 90; lower only to test session timers quickly). */
   readonly minSE?: number;
+  /** NAT mode (--force-rport): the mock's requests follow a peer's source address, not its Contact. */
+  readonly forceRport?: boolean;
   /** Registrar limits (min/max/default expires, bindings per AOR). */
   readonly registrar?: Partial<RegistrarOptions>;
   /** Digest authentication before any rule (RFC 3261 22), when configured. */
@@ -108,9 +110,10 @@ export class UserAgentServer implements TransactionUser {
   /** The SDP origin of an initial INVITE's answer, until its 2xx makes the dialog. */
   private readonly sdpOrigins = new Map<string, SdpOrigin>();
   /** In-dialog INVITEs in progress, to clear their dialog's flag when they end (14.2). */
-  private readonly reInvites = new Map<string, Dialog>();
+  private readonly reInvites = new Map<string, { readonly dialog: Dialog; readonly tx: ServerTransaction }>();
   /** A rule's `then:` requests, sent once its final answer went out. */
   private readonly followUps = new Map<string, readonly FollowUp[]>();
+  private readonly followUpTimers = new Set<TimerHandle>();
   /** Requests held back by the afterRetransmissions fault. */
   private readonly awaiting = new Map<string, { remaining: number; answer: () => void }>();
   private readonly opaque = randomBytes(8).toString("hex");
@@ -121,10 +124,22 @@ export class UserAgentServer implements TransactionUser {
   ) {
     this.dialogs = new DialogStore(options.scheduler, options.timers);
     this.registrar = new Registrar({ ...DEFAULT_REGISTRAR, ...options.registrar });
+    // 15.1.2: when a dialog ends, a re-INVITE of the peer still pending in
+    // it is answered: "It is RECOMMENDED that a 487 (Request Terminated)
+    // response be generated to those pending requests."
+    this.dialogs.onEnded = (dialog) => {
+      for (const { dialog: d, tx } of [...this.reInvites.values()]) {
+        if (d !== dialog || (tx.lastResponse?.status !== undefined && tx.lastResponse.status >= 200))
+          continue;
+        this.cancelPending(tx);
+        this.send(tx, { status: 487, warning: "the dialog ended before this re-INVITE was answered" });
+      }
+    };
     this.uac = new UserAgentClient({
       layer: () => this.layer,
       identity: (flow) => this.identityOfFlow(flow),
       sendRaw: (flow, bytes) => options.wire.send(flow, bytes),
+      scheduler: options.scheduler,
       ...(options.server ? { userAgent: options.server } : {}),
     });
     this.requests = new MockRequests({
@@ -135,6 +150,8 @@ export class UserAgentServer implements TransactionUser {
       capabilities: options.capabilities,
       mediaPort: options.mediaPort,
       identity: (flow) => this.identityOfFlow(flow),
+      noAnswerMs: options.ringTimeoutMs,
+      natMode: options.forceRport === true,
       subscriptionsFor: (user, pkg) =>
         [...this.subscriptions.values()].filter(
           (sub) => sub.pkg === pkg && /^sip:([^@]*)@/.exec(sub.entity)?.[1] === user,
@@ -260,7 +277,7 @@ export class UserAgentServer implements TransactionUser {
         };
       }
       dialog.inviteInProgress = true;
-      this.reInvites.set(tx.id, dialog);
+      this.reInvites.set(tx.id, { dialog, tx });
     }
     return undefined;
   }
@@ -299,7 +316,7 @@ export class UserAgentServer implements TransactionUser {
     this.sdpOrigins.delete(tx.id);
     this.followUps.delete(tx.id);
     this.stopReliable(tx);
-    const dialog = this.reInvites.get(tx.id);
+    const dialog = this.reInvites.get(tx.id)?.dialog;
     if (dialog) {
       dialog.inviteInProgress = false;
       this.reInvites.delete(tx.id);
@@ -311,7 +328,14 @@ export class UserAgentServer implements TransactionUser {
   }
 
   /** Stops every pending plan and dialog timer (shutdown). */
+  /** Scenario `then:` requests not sent yet are forgotten (reset, a new scenario, shutdown). */
+  cancelFollowUps(): void {
+    for (const t of this.followUpTimers) t.cancel();
+    this.followUpTimers.clear();
+  }
+
   close(): void {
+    this.cancelFollowUps();
     for (const s of this.subscriptions.values()) s.cancel?.();
     this.subscriptions.clear();
     for (const p of this.pending.values()) for (const t of p.timers) t.cancel();
@@ -603,6 +627,7 @@ export class UserAgentServer implements TransactionUser {
         from: `${req.headers.get("To")!.replace(/;\s*tag\s*=[^;]*/i, "")};tag=${tx.toTag}`,
         to: req.headers.get("From")!,
         callId: req.core.callId,
+        routeSet: req.headers.getAll("Record-Route"),
         flow: tx.flow,
         cseq: 0,
         expiresAt: 0,
@@ -660,6 +685,7 @@ export class UserAgentServer implements TransactionUser {
       to: sub.to,
       callId: sub.callId,
       cseq: sub.cseq,
+      routeSet: sub.routeSet,
       contact: `<${localUri(id, "sipmock")}>`,
       headers: [
         ["Event", sub.event],
@@ -680,9 +706,9 @@ export class UserAgentServer implements TransactionUser {
     if (se) this.requests.armSessionTimer(dialog, se, /refresher\s*=\s*uas/i.test(se));
   }
 
-  /** Ends a dialog from our side (RFC 3261 15.1.1). */
-  bye(dialog: Dialog, why: string): boolean {
-    return this.requests.bye(dialog, why) !== undefined;
+  /** Ends a dialog from our side (RFC 3261 15.1.1); `unconfirmed`: without waiting for the ACK. */
+  bye(dialog: Dialog, why: string, unconfirmed = false): boolean {
+    return this.requests.bye(dialog, why, unconfirmed);
   }
 
   /** Hangs up every dialog of a call (API / admin). */
@@ -750,6 +776,7 @@ export class UserAgentServer implements TransactionUser {
       from: req.core.to.tag ? req.headers.get("To")! : `${req.headers.get("To")!};tag=${tx.toTag}`,
       to: req.headers.get("From")!,
       callId: req.core.callId,
+      routeSet: peer?.routeSet ?? req.headers.getAll("Record-Route"),
       flow: tx.flow,
       cseq,
       expiresAt: 0,
@@ -979,7 +1006,7 @@ export class UserAgentServer implements TransactionUser {
       // transaction ends.
       for (const t of this.reliable.get(tx.id)?.timers.values() ?? []) t.cancel();
       // 14.2: the dialog's INVITE is no longer in progress once it is answered.
-      const dialog = this.reInvites.get(tx.id);
+      const dialog = this.reInvites.get(tx.id)?.dialog;
       if (dialog) {
         dialog.inviteInProgress = false;
         this.reInvites.delete(tx.id);
@@ -1003,7 +1030,7 @@ export class UserAgentServer implements TransactionUser {
         // 13.3.1.4: "If the server retransmits the 2xx response for 64*T1
         // seconds without receiving an ACK, the dialog is confirmed, but the
         // session SHOULD be terminated. This is accomplished with a BYE".
-        this.bye(d, "ACK for the 2xx never received (RFC 3261 13.3.1.4)"),
+        this.bye(d, "ACK for the 2xx never received (RFC 3261 13.3.1.4)", true),
       );
       const contact = req.headers.get("Contact");
       const target = contact ? addrSpecOf(contact) : undefined;
@@ -1041,7 +1068,8 @@ export class UserAgentServer implements TransactionUser {
     const callId = req.core.callId;
     const aor = isSipUri(req.core.to.uri) ? Registrar.aorOf(req.core.to.uri) : req.core.to.uri.raw;
     for (const f of list) {
-      this.options.scheduler.schedule(f.afterMs, () => {
+      const timer: TimerHandle = this.options.scheduler.schedule(f.afterMs, () => {
+        this.followUpTimers.delete(timer);
         const report = (what: string) => this.events.followUp?.(f, what);
         const run = async (): Promise<string> => {
           switch (f.send) {
@@ -1081,6 +1109,7 @@ export class UserAgentServer implements TransactionUser {
         };
         run().then(report, (e: Error) => report(`not sent: ${e.message}`));
       });
+      this.followUpTimers.add(timer);
     }
   }
 }

@@ -17,7 +17,7 @@ export interface WireClient {
   send(data: string | Buffer): Promise<void>;
   /** Resolves with the first received message matching `test` (already received ones count). */
   waitFor(test: (r: Received) => boolean, timeoutMs?: number): Promise<Received>;
-  /** Waits `ms` and returns what arrived in that time. */
+  /** Waits `ms`, then returns everything received so far (not only what came in that time). */
   collect(ms: number): Promise<Received[]>;
   close(): Promise<void>;
 }

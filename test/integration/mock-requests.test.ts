@@ -209,6 +209,129 @@ describe("INVITE to a registered client", () => {
     }
   });
 
+  it("ringing outlives Timer B (17.1.1.2: Proceeding waits); cancelAfterMs then CANCELs it", async () => {
+    const c = await udpClient(udp);
+    try {
+      await register(c, "gil", udp, "UDP");
+      const started = Date.now();
+      const result = mock.call("gil", { cancelAfterMs: 64 * T1 + 1000 });
+      const invite = await c.waitFor(isRequest("INVITE"));
+      await c.send(responseTo(invite, 180, "Ringing", { toTag: "gil1" }));
+      const cancel = await c.waitFor(isRequest("CANCEL"), 64 * T1 + 3000);
+      // Not given up at 64*T1 while ringing: cancelled at cancelAfterMs.
+      expect(cancel.at - started).toBeGreaterThanOrEqual(64 * T1 + 900);
+      await c.send(responseTo(cancel, 200, "OK", { toTag: "gil1" }));
+      await c.send(responseTo(invite, 487, "Request Terminated", { toTag: "gil1" }));
+      expect((await result).status).toBe(487);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("a CANCEL wanted before any provisional goes once, after the first one (9.1)", async () => {
+    const c = await udpClient(udp);
+    try {
+      await register(c, "hank", udp, "UDP");
+      const result = mock.call("hank", { cancelAfterMs: 50 });
+      const invite = await c.waitFor(isRequest("INVITE"));
+      await new Promise((r) => setTimeout(r, 200));
+      expect(c.received.filter(isRequest("CANCEL"))).toHaveLength(0);
+      await c.send(responseTo(invite, 100, "Trying"));
+      await c.send(responseTo(invite, 180, "Ringing", { toTag: "h1" }));
+      await c.send(responseTo(invite, 183, "Session Progress", { toTag: "h1" }));
+      const cancel = await c.waitFor(isRequest("CANCEL"));
+      await c.send(responseTo(cancel, 200, "OK", { toTag: "h1" }));
+      await c.send(responseTo(invite, 487, "Request Terminated", { toTag: "h1" }));
+      expect((await result).status).toBe(487);
+      await new Promise((r) => setTimeout(r, 300));
+      // One CANCEL transaction: its copies (Timer E) are the same bytes.
+      expect(new Set(c.received.filter(isRequest("CANCEL")).map((r) => r.text)).size).toBe(1);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("a hang-up timer survives the client's hold re-INVITE", async () => {
+    const c = await udpClient(udp);
+    try {
+      await register(c, "ida", udp, "UDP");
+      const result = mock.call("ida", { hangUpAfterMs: 800 });
+      const invite = await c.waitFor(isRequest("INVITE"));
+      const contact = `Contact: <sip:ida@127.0.0.1:${c.port}>`;
+      await c.send(responseTo(invite, 200, "OK", { toTag: "ida1", extra: [contact] }));
+      const outcome = await result;
+      const answeredAt = Date.now();
+      await c.waitFor(isRequest("ACK"));
+      const hold = [
+        `INVITE sip:sipmock@127.0.0.1:${udp.port} SIP/2.0`,
+        `Via: SIP/2.0/UDP 127.0.0.1:${c.port};branch=z9hG4bK-ida-hold;rport`,
+        "Max-Forwards: 70",
+        "From: <sip:ida@example.test>;tag=ida1",
+        `To: ${header(invite, "From")}`,
+        `Call-ID: ${outcome.callId}`,
+        "CSeq: 1 INVITE",
+        contact,
+        "Content-Type: application/sdp",
+        "",
+      ].join("\r\n");
+      const holdSdp =
+        "v=0\r\no=i 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=sendonly\r\n";
+      await c.send(
+        hold.replace("\r\nContent-Type", `\r\nContent-Length: ${holdSdp.length}\r\nContent-Type`) +
+          "\r\n" +
+          holdSdp,
+      );
+      const held = await c.waitFor(
+        (r) =>
+          statusOf(r) === 200 && header(r, "Call-ID") === outcome.callId && header(r, "CSeq") === "1 INVITE",
+      );
+      expect(held.text).toMatch(/\r\na=recvonly\r\n/);
+      await c.send(
+        [
+          `ACK sip:sipmock@127.0.0.1:${udp.port} SIP/2.0`,
+          `Via: SIP/2.0/UDP 127.0.0.1:${c.port};branch=z9hG4bK-ida-hold-ack;rport`,
+          "Max-Forwards: 70",
+          "From: <sip:ida@example.test>;tag=ida1",
+          `To: ${header(held, "To")}`,
+          `Call-ID: ${outcome.callId}`,
+          "CSeq: 1 ACK",
+          "Content-Length: 0",
+          "",
+          "",
+        ].join("\r\n"),
+      );
+      const bye = await c.waitFor(isRequest("BYE"), 2000);
+      expect(bye.at - answeredAt).toBeGreaterThanOrEqual(700);
+      expect(header(bye, "Reason")).toMatch(/scripted talk time/);
+      await c.send(responseTo(bye, 200, "OK"));
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("over UDP, requests go to the Contact, not to the source port of the client (18.1.1)", async () => {
+    const sender = await udpClient(udp);
+    const listener = await udpClient(udp);
+    try {
+      // REGISTER from one socket, with the Contact of another.
+      await sender.send(
+        request("REGISTER", "jo", udp, {
+          localPort: sender.port,
+          extra: [`Contact: <sip:jo@127.0.0.1:${listener.port}>`, "Expires: 600"],
+        }),
+      );
+      await sender.waitFor((r) => statusOf(r) === 200);
+      const pending = mock.ping("jo");
+      const options = await listener.waitFor(isRequest("OPTIONS"));
+      await listener.send(responseTo(options, 200, "OK", { toTag: "jo1" }));
+      expect((await pending)[0]!.status).toBe(200);
+      expect(sender.received.filter(isRequest("OPTIONS"))).toHaveLength(0);
+    } finally {
+      await sender.close();
+      await listener.close();
+    }
+  });
+
   it("an AOR nobody registered is an error, not a request", async () => {
     await expect(mock.call("nobody")).rejects.toBeInstanceOf(MockRequestError);
     await expect(mock.ping("sip:nobody@example.test")).rejects.toThrow(/not registered/);
@@ -310,6 +433,37 @@ describe("in a dialog", () => {
       await c.send(responseTo(reinvite, 200, "OK"));
       expect((await pending)[0]!.status).toBe(200);
       expect(mock.bye(callId)).toBe(1);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("the mock's BYE waits for the ACK of its 2xx (15.1.1)", async () => {
+    const c = await udpClient(udp);
+    try {
+      const callId = `bye-before-ack-${process.pid}@example.test`;
+      await c.send(
+        request("INVITE", "alice", udp, {
+          localPort: c.port,
+          callId,
+          extra: [`Contact: <sip:caller@127.0.0.1:${c.port}>`],
+        }),
+      );
+      const ok = await c.waitFor((r) => statusOf(r) === 200 && header(r, "CSeq") === "1 INVITE");
+      expect(mock.bye(callId)).toBe(1);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(c.received.filter(isRequest("BYE"))).toHaveLength(0);
+      const ackAt = Date.now();
+      await c.send(
+        request("ACK", "alice", udp, {
+          localPort: c.port,
+          callId,
+          toTag: /;tag=([^;>\s]+)/.exec(header(ok, "To")!)![1]!,
+        }).replace(/From: [^\r]*/, `From: ${header(ok, "From")}`),
+      );
+      const bye = await c.waitFor(isRequest("BYE"), 1000);
+      expect(bye.at).toBeGreaterThanOrEqual(ackAt);
+      await c.send(responseTo(bye, 200, "OK"));
     } finally {
       await c.close();
     }
@@ -471,6 +625,21 @@ describe("the peer's session description", () => {
     try {
       const answer =
         "v=0\r\no=c 7 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4002 RTP/AVP 8\r\n";
+      const offer =
+        "v=0\r\no=c 9 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4004 RTP/AVP 0\r\n";
+      await c.send(
+        request("INVITE", "alice", t, {
+          localPort: c.port,
+          callId: `offer-${process.pid}`,
+          extra: ["Content-Type: application/sdp"],
+          body: offer,
+        }),
+      );
+      const answered = await c.waitFor(
+        (r) => statusOf(r) === 200 && header(r, "Call-ID") === `offer-${process.pid}`,
+      );
+      expect(logged.dialogs().find((d) => d.callId === `offer-${process.pid}`)?.remoteSdp).toBe(offer);
+      expect(answered.text).toMatch(/\r\nm=audio \d+ RTP\/AVP 0/);
       for (const [callId, ackBody] of [
         [`late-offer-${process.pid}`, answer],
         [`no-answer-${process.pid}`, ""],
@@ -489,7 +658,9 @@ describe("the peer's session description", () => {
           }).replace(/From: [^\r]*/, `From: ${header(ok, "From")}`),
         );
       }
-      await expect.poll(() => logged.dialogs().filter((d) => d.confirmed).length).toBe(2);
+      await expect
+        .poll(() => logged.dialogs().filter((d) => d.confirmed && d.callId !== `offer-${process.pid}`).length)
+        .toBe(2);
       const byCall = new Map(logged.dialogs().map((d) => [d.callId, d]));
       expect(byCall.get(`late-offer-${process.pid}`)?.remoteSdp).toBe(answer);
       expect(byCall.get(`no-answer-${process.pid}`)?.remoteSdp).toBeUndefined();

@@ -17,6 +17,10 @@ rules:
     default: true
     then:
       - { after: 200ms, send: NOTIFY, messagesWaiting: false }
+  - name: hang up at once
+    match: { method: INVITE, requestUri: { user: "^quick$" } }
+    respond: 200
+    then: [ { send: BYE } ]
   - name: short call
     match: { method: INVITE, requestUri: { user: "^talk$" } }
     respond: 200
@@ -81,6 +85,36 @@ describe("then:", () => {
       expect(Number(header(bye, "CSeq")!.split(" ")[0])).toBe(
         Number(header(reinvite, "CSeq")!.split(" ")[0]) + 1,
       );
+      await c.send(responseTo(bye, 200, "OK"));
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("then: BYE at once still waits for the ACK of the 200 (RFC 3261 15.1.1)", async () => {
+    const c = await udpClient(target);
+    try {
+      const callId = `then-quick-${process.pid}`;
+      await c.send(
+        request("INVITE", "quick", target, {
+          localPort: c.port,
+          callId,
+          extra: [`Contact: <sip:caller@127.0.0.1:${c.port}>`],
+        }),
+      );
+      const ok = await c.waitFor((r) => statusOf(r) === 200);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(c.received.filter(isRequest("BYE"))).toHaveLength(0);
+      const ackAt = Date.now();
+      await c.send(
+        request("ACK", "quick", target, {
+          localPort: c.port,
+          callId,
+          toTag: /;tag=([^;>\s]+)/.exec(header(ok, "To")!)![1]!,
+        }).replace(/From: [^\r]*/, `From: ${header(ok, "From")}`),
+      );
+      const bye = await c.waitFor(isRequest("BYE"), 1000);
+      expect(bye.at).toBeGreaterThanOrEqual(ackAt);
       await c.send(responseTo(bye, 200, "OK"));
     } finally {
       await c.close();
