@@ -132,10 +132,16 @@ interface OutcomeJson {
   reason: string;
   contact?: string;
   timedOut?: boolean;
+  transportError?: string;
 }
 
 function outcomeLine(o: OutcomeJson): string {
-  return `${o.status} ${o.reason}${o.timedOut ? " (no answer: the mock gave up)" : ""}${o.contact ? ` from ${o.contact}` : ""}`;
+  const why = o.timedOut
+    ? " (no answer: the mock gave up)"
+    : o.transportError
+      ? ` (not sent: ${o.transportError})`
+      : "";
+  return `${o.status} ${o.reason}${why}${o.contact ? ` from ${o.contact}` : ""}`;
 }
 
 /** Requests the mock sends: `ctl bye|reinvite|update CALL-ID`, `ctl call|mwi|ping AOR`. */

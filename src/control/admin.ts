@@ -472,7 +472,11 @@ function outcomeJson(o: ClientOutcome & { contact?: string }) {
     status: o.status,
     reason: o.reason,
     ...(o.contact !== undefined ? { contact: o.contact } : {}),
-    ...(o.response ? {} : { timedOut: true }),
+    ...(o.transportError !== undefined
+      ? { transportError: o.transportError }
+      : o.response
+        ? {}
+        : { timedOut: true }),
   };
 }
 

@@ -61,7 +61,11 @@ const DOC = {
           status: { type: "integer", description: "The peer's final answer; 408 when none came (Timer B/F)" },
           reason: { type: "string" },
           contact: { type: "string", description: "The registered contact the request went to" },
-          timedOut: { type: "boolean", description: "Present when the mock gave up waiting" },
+          timedOut: { type: "boolean", description: "Present when the mock gave up waiting (status 408)" },
+          transportError: {
+            type: "string",
+            description: "The transport failed (a closed connection): status 503, RFC 3261 8.1.3.1",
+          },
         },
       },
       Problem: {

@@ -308,15 +308,16 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
   const byKey = new Map<string, Listener>();
   const listenerFor = (flow: Flow) => byKey.get(listenerKey(flow.transport, flow.local.port))?.info;
 
-  const sendRaw = (flow: Flow, bytes: Buffer, retransmission: boolean) => {
+  const sendRaw = (flow: Flow, bytes: Buffer, retransmission: boolean, failed?: (err: Error) => void) => {
     const listener = byKey.get(listenerKey(flow.transport, flow.local.port));
     if (!listener) return;
     const summary = summarizeOutgoing(bytes);
     logLine(logger, "out", flow, summary, bytes, retransmission);
     emit({ direction: "out", flow, bytes, summary, retransmission, time: Date.now() });
-    listener
-      .send(flow, bytes)
-      .catch((err: Error) => logger.warn(`send to ${peer(flow)} failed: ${err.message}`));
+    listener.send(flow, bytes).catch((err: Error) => {
+      logger.warn(`send to ${peer(flow)} failed: ${err.message}`);
+      failed?.(err);
+    });
   };
 
   const listenerOf = (flow: Flow) => byKey.get(listenerKey(flow.transport, flow.local.port));

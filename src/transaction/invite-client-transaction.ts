@@ -21,8 +21,10 @@ export interface InviteClientCallbacks {
   final?(response: ParsedResponse): void;
   /** A retransmitted 2xx (or a 2xx from another fork): the TU ACKs it again (RFC 6026 7.2). */
   retransmitted2xx?(response: ParsedResponse): void;
-  /** 17.1.1.2: Timer B fired, or the transport failed: "a timeout" for the TU. */
+  /** 17.1.1.2: Timer B fired: "a timeout" for the TU. */
   timeout?(): void;
+  /** 17.1.1.2 / 8.1.3.1: the transport failed ("treated as a 503"). */
+  transportError?(err: Error): void;
   /** The transaction ended (for the layer to forget it). */
   terminated(): void;
 }
@@ -45,7 +47,12 @@ export class InviteClientTransaction {
     private readonly bytes: Buffer,
     /** Builds the ACK for a non-2xx final response (17.1.1.3). */
     private readonly ackFor: (response: ParsedResponse) => Buffer,
-    private readonly send: (flow: Flow, bytes: Buffer, retransmission: boolean) => void,
+    private readonly send: (
+      flow: Flow,
+      bytes: Buffer,
+      retransmission: boolean,
+      failed?: (err: Error) => void,
+    ) => void,
     private readonly scheduler: Scheduler,
     private readonly timers: TimerConfig,
     private readonly callbacks: InviteClientCallbacks,
@@ -61,7 +68,7 @@ export class InviteClientTransaction {
    * of 64*T1 seconds".
    */
   start(): void {
-    this.send(this.flow, this.bytes, false);
+    this.send(this.flow, this.bytes, false, this.failed);
     if (!isReliable(this.flow)) this.scheduleA();
     this.timerB = this.scheduler.schedule(64 * this.timers.t1, () => {
       // "If the client transaction is still in the "Calling" state when timer
@@ -81,11 +88,22 @@ export class InviteClientTransaction {
       // "When timer A fires, the client transaction MUST retransmit the
       // request [...] and reset the timer with a value of 2*T1" (no cap at T2
       // for INVITE, 17.1.1.2).
-      this.send(this.flow, this.bytes, true);
+      this.send(this.flow, this.bytes, true, this.failed);
       this.interval *= 2;
       this.scheduleA();
     });
   }
+
+  /**
+   * 17.1.1.2: "If a fatal transport error is reported by the transport
+   * layer [...], the client transaction SHOULD transition directly to the
+   * "Terminated" state. The TU will handle the failover mechanisms".
+   */
+  private readonly failed = (err: Error): void => {
+    if (this.state !== "calling" && this.state !== "proceeding") return;
+    this.callbacks.transportError?.(err);
+    this.end();
+  };
 
   /**
    * 9.1: after a CANCEL, "If no final response is received [...] within

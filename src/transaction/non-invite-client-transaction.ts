@@ -14,8 +14,10 @@ export type ClientState = "trying" | "proceeding" | "completed" | "terminated";
 export interface ClientCallbacks {
   /** A final response (200-699). */
   final?(response: ParsedResponse): void;
-  /** 17.1.2.2: Timer F fired, or the transport failed; "a timeout" for the TU. */
+  /** 17.1.2.2: Timer F fired; "a timeout" for the TU. */
   timeout?(): void;
+  /** 17.1.2.2 / 8.1.3.1: the transport failed ("treated as a 503"). */
+  transportError?(err: Error): void;
   /** The transaction ended (for the layer to forget it). */
   terminated(): void;
 }
@@ -31,7 +33,12 @@ export class NonInviteClientTransaction {
     readonly key: string,
     private readonly flow: Flow,
     private readonly bytes: Buffer,
-    private readonly send: (flow: Flow, bytes: Buffer, retransmission: boolean) => void,
+    private readonly send: (
+      flow: Flow,
+      bytes: Buffer,
+      retransmission: boolean,
+      failed?: (err: Error) => void,
+    ) => void,
     private readonly scheduler: Scheduler,
     private readonly timers: TimerConfig,
     private readonly callbacks: ClientCallbacks,
@@ -41,7 +48,7 @@ export class NonInviteClientTransaction {
 
   /** 17.1.2.2: "the client transaction MUST pass the request to the transport"; set Timer F, and Timer E when unreliable. */
   start(): void {
-    this.send(this.flow, this.bytes, false);
+    this.send(this.flow, this.bytes, false, this.failed);
     if (!isReliable(this.flow)) this.scheduleE();
     this.timerF = this.scheduler.schedule(64 * this.timers.t1, () => {
       // 17.1.2.2: "If Timer F fires while the client transaction is still in
@@ -60,7 +67,7 @@ export class NonInviteClientTransaction {
       if (this.state !== "trying" && this.state !== "proceeding") return;
       // 17.1.2.2: Timer E retransmits, doubling to T2 in "Trying"; in
       // "Proceeding" it fires every T2.
-      this.send(this.flow, this.bytes, true);
+      this.send(this.flow, this.bytes, true, this.failed);
       this.interval = this.state === "trying" ? Math.min(2 * this.interval, this.timers.t2) : this.timers.t2;
       this.scheduleE();
     });
@@ -81,6 +88,13 @@ export class NonInviteClientTransaction {
     const k = isReliable(this.flow) ? 0 : this.timers.t4;
     this.timerK = this.scheduler.schedule(k, () => this.end());
   }
+
+  /** 17.1.2.2: "If a fatal transport error is reported [...] the client transaction SHOULD transition directly to the "Terminated" state". */
+  private readonly failed = (err: Error): void => {
+    if (this.state !== "trying" && this.state !== "proceeding") return;
+    this.callbacks.transportError?.(err);
+    this.end();
+  };
 
   /** Ends the transaction as a timeout for the TU (shutdown). */
   abort(): void {

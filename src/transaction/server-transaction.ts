@@ -13,7 +13,7 @@ export type ServerTransactionState =
 /** How a transaction hands bytes to the transport layer and reports to its owner. */
 export interface TransactionEnvironment {
   /** Hands bytes to the transport; `retransmission` tells a resend from a first send. */
-  send(flow: Flow, bytes: Buffer, retransmission: boolean): void;
+  send(flow: Flow, bytes: Buffer, retransmission: boolean, failed?: (err: Error) => void): void;
   /** The transaction reached Terminated; `reason` says why. */
   terminated(tx: ServerTransaction, reason: TerminationReason): void;
 }

@@ -36,7 +36,7 @@ export class TransactionLayer {
   private readonly env: TransactionEnvironment;
 
   constructor(
-    send: (flow: Flow, bytes: Buffer, retransmission: boolean) => void,
+    send: (flow: Flow, bytes: Buffer, retransmission: boolean, failed?: (err: Error) => void) => void,
     private readonly tu: TransactionUser,
     private readonly scheduler: Scheduler,
     private readonly timers: TimerConfig,

@@ -33,8 +33,10 @@ export interface OutgoingRequest {
 export interface ClientOutcome {
   readonly status: number;
   readonly reason: string;
-  /** Absent when the mock gave up (Timer B/F): then status is 408. */
+  /** Absent when the mock gave up (Timer B/F: 408) or the transport failed (503). */
   readonly response?: ParsedResponse;
+  /** 8.1.3.1: the transport reported a failure (a closed connection...): status 503. */
+  readonly transportError?: string;
 }
 
 export interface UacDependencies {
@@ -80,6 +82,7 @@ export class UserAgentClient {
       this.deps.layer().sendRequest(flow, this.serialize(flow, req, branch), branch, req.method, {
         final: (response) => resolve({ status: response.status, reason: response.reason, response }),
         timeout: () => resolve(timedOut()),
+        transportError: (err) => resolve(transportFailed(err)),
       });
     });
   }
@@ -143,6 +146,10 @@ export class UserAgentClient {
             timer?.cancel();
             resolve(timedOut());
           },
+          transportError: (err) => {
+            timer?.cancel();
+            resolve(transportFailed(err));
+          },
         });
     });
     const timer =
@@ -173,6 +180,7 @@ export class UserAgentClient {
       this.deps.layer().sendRequest(flow, this.serialize(flow, cancel, branch), branch, "CANCEL", {
         final: (response) => resolve({ status: response.status, reason: response.reason, response }),
         timeout: () => resolve(timedOut()),
+        transportError: (err) => resolve(transportFailed(err)),
       });
     });
   }
@@ -260,4 +268,9 @@ export class UserAgentClient {
 
 function timedOut(): ClientOutcome {
   return { status: 408, reason: "Request Timeout" };
+}
+
+/** 8.1.3.1: "treated as a 503 (Service Unavailable) status code". */
+function transportFailed(err: Error): ClientOutcome {
+  return { status: 503, reason: "Service Unavailable", transportError: err.message };
 }

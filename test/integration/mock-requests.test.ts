@@ -332,6 +332,19 @@ describe("INVITE to a registered client", () => {
     }
   });
 
+  it("a transport failure is a 503 at once (8.1.3.1), not a 408 after Timer F", async () => {
+    const c = await tcpClient(tcp);
+    await register(c, "kim", tcp, "TCP");
+    await c.close();
+    await c.closed;
+    // The connection is gone and nothing listens at the Contact any more.
+    const started = Date.now();
+    const [outcome] = await mock.ping("kim");
+    expect(outcome).toMatchObject({ status: 503, reason: "Service Unavailable" });
+    expect(outcome!.transportError).toMatch(/ECONNREFUSED|closed/);
+    expect(Date.now() - started).toBeLessThan(64 * T1);
+  });
+
   it("an AOR nobody registered is an error, not a request", async () => {
     await expect(mock.call("nobody")).rejects.toBeInstanceOf(MockRequestError);
     await expect(mock.ping("sip:nobody@example.test")).rejects.toThrow(/not registered/);
