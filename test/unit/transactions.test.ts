@@ -266,3 +266,168 @@ Content-Length: 0
     expect(h.created[1]!.toTag).toBe("existing");
   });
 });
+
+/** A response to the client transactions below, parsed from real bytes. */
+function response(status: number, reason: string, method: string, branch = "z9hG4bK-c1", toTag = "t9") {
+  const r = parseDatagram(
+    Buffer.from(
+      `SIP/2.0 ${status} ${reason}
+Via: SIP/2.0/UDP 127.0.0.1:5060;branch=${branch}
+From: <sip:sipmock@127.0.0.1>;tag=m1
+To: <sip:bob@example.test>;tag=${toTag}
+Call-ID: out-1@127.0.0.1
+CSeq: 1 ${method}
+Content-Length: 0
+
+`.replace(/\n/g, "\r\n"),
+    ),
+  );
+  if (!r.ok || r.message.kind !== "response") throw new Error("bad fixture");
+  return r.message;
+}
+
+function clientHarness() {
+  const h = harness();
+  stopAll.push(() => h.scheduler.stop());
+  const events: string[] = [];
+  const at = () => h.sent.at(-1)?.at ?? 0;
+  return { ...h, events, at };
+}
+
+describe("INVITE client transaction (RFC 3261 17.1.1, RFC 6026 7.2)", () => {
+  const start = (h: ReturnType<typeof clientHarness>, flow: Flow = udp) =>
+    h.layer.sendInvite(flow, Buffer.from("INVITE"), "z9hG4bK-c1", (r) => Buffer.from(`ACK for ${r.status}`), {
+      provisional: (r) => h.events.push(`provisional ${r.status}`),
+      final: (r) => h.events.push(`final ${r.status}`),
+      retransmitted2xx: (r) => h.events.push(`2xx again ${r.status}`),
+      timeout: () => h.events.push("timeout"),
+      transportError: (e) => h.events.push(`transport ${e.message}`),
+    });
+
+  it("retransmits on Timer A (T1, 2T1, 4T1... not capped) and times out on Timer B in Calling", () => {
+    const h = clientHarness();
+    start(h);
+    h.advance(64 * T.t1 + 50);
+    expect(h.sent.map((s) => s.at)).toEqual([0, 500, 1500, 3500, 7500, 15500, 31500]);
+    expect(h.events).toEqual(["timeout"]);
+  });
+
+  it("a provisional stops Timer A, and Timer B does not end a ringing INVITE (Proceeding)", () => {
+    const h = clientHarness();
+    const tx = start(h);
+    h.advance(600);
+    expect(h.layer.receiveResponse(response(180, "Ringing", "INVITE"))).toBe(true);
+    h.advance(64 * T.t1 * 2);
+    expect(h.sent.map((s) => s.at)).toEqual([0, 500]);
+    expect(tx.state).toBe("proceeding");
+    expect(h.events).toEqual(["provisional 180"]);
+    // 9.1: after a CANCEL the TU gives up 64*T1 later.
+    tx.giveUpAfterCancel();
+    h.advance(64 * T.t1 + 50);
+    expect(h.events).toEqual(["provisional 180", "timeout"]);
+  });
+
+  it("ACKs a failure itself, re-sends that ACK for each retransmission of it, ends on Timer D", () => {
+    const h = clientHarness();
+    const tx = start(h);
+    h.layer.receiveResponse(response(486, "Busy Here", "INVITE"));
+    h.layer.receiveResponse(response(486, "Busy Here", "INVITE"));
+    expect(h.sent.map((s) => s.bytes)).toEqual(["INVITE", "ACK for 486", "ACK for 486"]);
+    expect(h.events).toEqual(["final 486"]);
+    expect(tx.state).toBe("completed");
+    h.advance(32_000 + 20);
+    expect(tx.state).toBe("terminated");
+  });
+
+  it("2xx: Accepted, every further 2xx to the TU (it ACKs), ended by Timer M (64*T1)", () => {
+    const h = clientHarness();
+    const tx = start(h);
+    h.layer.receiveResponse(response(200, "OK", "INVITE"));
+    h.layer.receiveResponse(response(200, "OK", "INVITE"));
+    expect(h.events).toEqual(["final 200", "2xx again 200"]);
+    expect(h.sent.map((s) => s.bytes)).toEqual(["INVITE"]);
+    expect(tx.state).toBe("accepted");
+    h.advance(64 * T.t1 + 20);
+    expect(tx.state).toBe("terminated");
+    expect(h.layer.receiveResponse(response(200, "OK", "INVITE"))).toBe(false);
+  });
+
+  it("over TCP: no Timer A; Timer D is zero", () => {
+    const h = clientHarness();
+    const tx = start(h, tcp);
+    h.advance(5000);
+    expect(h.sent).toHaveLength(1);
+    h.layer.receiveResponse(response(603, "Decline", "INVITE"));
+    h.advance(20);
+    expect(tx.state).toBe("terminated");
+  });
+
+  it("a response with another branch or method matches nothing (17.1.3)", () => {
+    const h = clientHarness();
+    start(h);
+    expect(h.layer.receiveResponse(response(200, "OK", "INVITE", "z9hG4bK-other"))).toBe(false);
+    expect(h.layer.receiveResponse(response(200, "OK", "CANCEL"))).toBe(false);
+    expect(h.events).toEqual([]);
+  });
+});
+
+describe("non-INVITE client transaction (RFC 3261 17.1.2)", () => {
+  const start = (h: ReturnType<typeof clientHarness>, flow: Flow = udp) =>
+    h.layer.sendRequest(flow, Buffer.from("OPTIONS"), "z9hG4bK-c1", "OPTIONS", {
+      final: (r) => h.events.push(`final ${r.status}`),
+      timeout: () => h.events.push("timeout"),
+      transportError: (e) => h.events.push(`transport ${e.message}`),
+    });
+
+  it("retransmits on Timer E doubling to T2, every T2 once Proceeding, gives up on Timer F", () => {
+    const h = clientHarness();
+    start(h);
+    h.advance(5000);
+    h.layer.receiveResponse(response(100, "Trying", "OPTIONS"));
+    h.advance(64 * T.t1);
+    const times = h.sent.map((s) => s.at);
+    expect(times.slice(0, 5)).toEqual([0, 500, 1500, 3500, 7500]);
+    // Proceeding from 5000: every T2 (4000).
+    expect(times.slice(5)).toEqual([11500, 15500, 19500, 23500, 27500, 31500]);
+    expect(h.events).toEqual(["timeout"]);
+  });
+
+  it("a final response ends retransmissions; its copies are absorbed for Timer K (T4)", () => {
+    const h = clientHarness();
+    start(h);
+    h.layer.receiveResponse(response(200, "OK", "OPTIONS"));
+    h.advance(T.t4 - 100);
+    expect(h.layer.receiveResponse(response(200, "OK", "OPTIONS"))).toBe(true);
+    expect(h.events).toEqual(["final 200"]);
+    h.advance(200);
+    expect(h.layer.receiveResponse(response(200, "OK", "OPTIONS"))).toBe(false);
+    expect(h.sent).toHaveLength(1);
+  });
+});
+
+describe("client transactions and the transport (17.1.1.2, 17.1.2.2, 8.1.3.1)", () => {
+  it("a transport error ends the transaction at once and tells the TU", () => {
+    let now = 0;
+    const scheduler = new Scheduler({ now: () => now });
+    stopAll.push(() => scheduler.stop());
+    const events: string[] = [];
+    const layer = new TransactionLayer(
+      (_flow, _bytes, _retransmission, failed) => failed?.(new Error("ECONNREFUSED")),
+      { onRequest: () => {}, onAck: () => {} },
+      scheduler,
+      T,
+    );
+    layer.sendRequest(tcp, Buffer.from("OPTIONS"), "z9hG4bK-c2", "OPTIONS", {
+      timeout: () => events.push("timeout"),
+      transportError: (e) => events.push(`transport ${e.message}`),
+    });
+    const tx = layer.sendInvite(tcp, Buffer.from("INVITE"), "z9hG4bK-c3", () => Buffer.from("ACK"), {
+      timeout: () => events.push("timeout"),
+      transportError: (e) => events.push(`transport ${e.message}`),
+    });
+    now = 64 * T.t1 + 1;
+    scheduler.runDue();
+    expect(events).toEqual(["transport ECONNREFUSED", "transport ECONNREFUSED"]);
+    expect(tx.state).toBe("terminated");
+  });
+});
