@@ -127,6 +127,12 @@ function serverOptions(cmd: Command): Command {
         .argParser(nonNegativeIntOption)
         .default(2000),
     )
+    .addOption(
+      new Option(
+        "--ping-interval <duration>",
+        'send OPTIONS to every registered contact this often ("30s"), a keep-alive whose answers the journal shows',
+      ).argParser(durationOption),
+    )
     .option("--until-expectations", "exit 0 once the scenario's expectations hold, 1 at --timeout")
     .addOption(
       new Option("--timeout <duration>", "with --until-expectations: how long to wait (default 60s)")

@@ -23,6 +23,7 @@ export interface ServeFlags {
   serverHeader?: string;
   maxMessageSize?: number;
   ringTimeout?: number;
+  pingInterval?: number;
   forceRport?: boolean;
   admin?: { host: string; port: number };
   auth?: Array<[string, string]>;
@@ -80,6 +81,7 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
         : {}),
       ...(flags.maxMessageSize ? { maxMessageSize: flags.maxMessageSize } : {}),
       ...(flags.ringTimeout ? { ringTimeoutMs: flags.ringTimeout } : {}),
+      ...(flags.pingInterval ? { pingIntervalMs: flags.pingInterval } : {}),
       ...(flags.forceRport ? { forceRport: true } : {}),
       ...(flags.realm ? { realm: flags.realm } : {}),
       ...(flags.minSe ? { minSE: flags.minSe } : {}),

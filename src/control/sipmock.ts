@@ -82,6 +82,8 @@ export interface SipMockOptions {
   readonly maxMessageSize?: number;
   /** How long sip:18x@ rings before 480; default 180 s. */
   readonly ringTimeoutMs?: number;
+  /** OPTIONS keep-alive to every registered contact at this interval (off by default). */
+  readonly pingIntervalMs?: number;
   readonly realm?: string;
   readonly logger?: Logger;
   /** RFC 4028 Min-SE in seconds (default 90; lower it only to test session timers quickly). */
@@ -390,6 +392,11 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
   );
   const layer = new TransactionLayer(sendRaw, uas, scheduler, timers);
   uas.layer = layer;
+  const stopKeepAlive = options.pingIntervalMs
+    ? uas.requests.keepAlive(options.pingIntervalMs, (aor, o) =>
+        logger.warn(`${stamp()} keep-alive OPTIONS to ${o.contact} (${aor}): ${o.status} ${o.reason}`),
+      )
+    : undefined;
 
   const onInbound = (msg: InboundMessage) => {
     const summary = summarizeParse(msg.result);
@@ -543,6 +550,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     // Graceful: stop taking new requests, let transactions in flight finish
     // within the bound, then stop timers, flush captures, close sockets.
     draining = true;
+    stopKeepAlive?.();
     const until = Date.now() + drainMs;
     while (layer.unanswered > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     uas.close();

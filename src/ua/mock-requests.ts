@@ -7,7 +7,7 @@
  */
 import type { Mailbox } from "../scenario/types.js";
 import { isSipUri, parseUri } from "../sip/uri.js";
-import type { Scheduler } from "../transaction/scheduler.js";
+import type { Scheduler, TimerHandle } from "../transaction/scheduler.js";
 import { newTag } from "../transaction/transaction-layer.js";
 import type { Flow } from "../transport/types.js";
 import type { Dialog, DialogPeer, DialogStore } from "./dialogs.js";
@@ -492,6 +492,32 @@ export class MockRequests {
       ],
       body: { contentType: "application/simple-message-summary", content: messageSummary(mwi, aor) },
     }));
+  }
+
+  /**
+   * OPTIONS to every registered contact every `intervalMs` (a keep-alive,
+   * as registrars behind NAT do); `unanswered` hears of contacts that did
+   * not answer. Returns the stop function.
+   */
+  keepAlive(intervalMs: number, unanswered: (aor: string, outcome: ContactOutcome) => void): () => void {
+    let timer: TimerHandle | undefined;
+    let stopped = false;
+    const tick = () => {
+      for (const { aor } of this.deps.registrar.snapshot()) {
+        this.ping(aor).then(
+          (outcomes) => {
+            for (const o of outcomes) if (!o.response) unanswered(aor, o);
+          },
+          () => {},
+        );
+      }
+      if (!stopped) timer = this.deps.scheduler.schedule(intervalMs, tick);
+    };
+    timer = this.deps.scheduler.schedule(intervalMs, tick);
+    return () => {
+      stopped = true;
+      timer?.cancel();
+    };
   }
 
   /** OPTIONS to every registered contact (11.1): a keep-alive ping whose answers the journal records. */

@@ -153,6 +153,27 @@ describe("sipmock CLI", () => {
     }
   });
 
+  it("serve --ping-interval 300ms sends OPTIONS keep-alives to a registered contact", async () => {
+    const port = await freeUdpPort();
+    const s = await start(["serve", "--ping-interval", "300ms", "--listen", `udp:127.0.0.1:${port}`]);
+    const c = await udpClient({ host: "127.0.0.1", port: s.port });
+    try {
+      const t = { host: "127.0.0.1", port: s.port };
+      await c.send(
+        request("REGISTER", "pat", t, {
+          localPort: c.port,
+          extra: [`Contact: <sip:pat@127.0.0.1:${c.port}>`, "Expires: 600"],
+        }),
+      );
+      await c.waitFor((m) => statusOf(m) === 200);
+      const ping = await c.waitFor((m) => m.text.startsWith("OPTIONS "), 2000);
+      expect(ping.text.split("\r\n")[0]).toBe(`OPTIONS sip:pat@127.0.0.1:${c.port} SIP/2.0`);
+    } finally {
+      await c.close();
+      s.child.kill("SIGINT");
+    }
+  });
+
   it("serve --watch reloads a changed scenario, and keeps the previous one when the change is invalid", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sipmock-watch-"));
     try {

@@ -688,3 +688,36 @@ describe("the peer's session description", () => {
     }
   });
 });
+
+describe("keep-alive (pingIntervalMs, serve --ping-interval)", () => {
+  it("OPTIONS to every registered contact at the interval; a contact that does not answer is logged", async () => {
+    const warnings: string[] = [];
+    const pinging = await startSipMock({
+      listen: ["udp:127.0.0.1:0"],
+      timers: { t1: 20 },
+      pingIntervalMs: 300,
+      logger: { ...silentLogger, warn: (m: string) => warnings.push(m) },
+    });
+    const t = { host: "127.0.0.1", port: pinging.address("udp").port };
+    const c = await udpClient(t);
+    try {
+      await register(c, "kay", t, "UDP");
+      const first = await c.waitFor(isRequest("OPTIONS"), 2000);
+      await c.send(responseTo(first, 200, "OK", { toTag: "k1" }));
+      const second = await c.waitFor(
+        (r) => isRequest("OPTIONS")(r) && header(r, "Call-ID") !== header(first, "Call-ID"),
+        2000,
+      );
+      expect(second.at - first.at).toBeGreaterThanOrEqual(250);
+      // The second one is not answered: after Timer F (64*T1) it is reported.
+      await expect
+        .poll(() => warnings.find((w) => w.includes(`keep-alive OPTIONS to sip:kay@127.0.0.1:${c.port}`)), {
+          timeout: 3000,
+        })
+        .toMatch(/408 Request Timeout/);
+    } finally {
+      await c.close();
+      await pinging.close();
+    }
+  });
+});
