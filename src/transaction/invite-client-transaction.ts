@@ -69,6 +69,8 @@ export class InviteClientTransaction {
    */
   start(): void {
     this.send(this.flow, this.bytes, false, this.failed);
+    // A transport that fails at once has ended the transaction already.
+    if (this.state === "terminated") return;
     if (!isReliable(this.flow)) this.scheduleA();
     this.timerB = this.scheduler.schedule(64 * this.timers.t1, () => {
       // "If the client transaction is still in the "Calling" state when timer

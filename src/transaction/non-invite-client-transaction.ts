@@ -49,6 +49,8 @@ export class NonInviteClientTransaction {
   /** 17.1.2.2: "the client transaction MUST pass the request to the transport"; set Timer F, and Timer E when unreliable. */
   start(): void {
     this.send(this.flow, this.bytes, false, this.failed);
+    // A transport that fails at once has ended the transaction already.
+    if (this.state === "terminated") return;
     if (!isReliable(this.flow)) this.scheduleE();
     this.timerF = this.scheduler.schedule(64 * this.timers.t1, () => {
       // 17.1.2.2: "If Timer F fires while the client transaction is still in

@@ -31,6 +31,8 @@ export interface Dialog {
   sessionTimer?: TimerHandle;
   /** RFC 4028 10, the mock refreshing: BYE before expiry when no refresh succeeded. */
   sessionGuard?: TimerHandle;
+  /** Bumped whenever a session interval starts: refreshes of an older one are stale. */
+  sessionGeneration?: number;
   /** A scripted hang-up (call's hangUpAfterMs). */
   hangUpTimer?: TimerHandle;
   /** Requests waiting for the ACK of our 2xx (whenConfirmed). */

@@ -59,6 +59,8 @@ export interface CallResult extends ClientOutcome {
   readonly contact: string;
   /** Provisional statuses received, in order. */
   readonly provisional: readonly number[];
+  /** The 2xx crossed the mock's CANCEL: the mock ACKed it and sent BYE at once. */
+  readonly crossedCancel?: boolean;
 }
 
 /** Messages-Waiting yes/no and the Voice-Message counts (RFC 3842 5.2). */
@@ -88,6 +90,8 @@ export interface MockRequestsDependencies {
   readonly identity: (flow: Flow) => LocalIdentity;
   /** How long an INVITE of the mock may ring before it is cancelled (9.1). */
   readonly noAnswerMs: number;
+  /** The same for a re-INVITE. */
+  readonly inDialogNoAnswerMs: number;
   /** NAT mode (--force-rport): requests follow the peer's source address, not its Contact. */
   readonly natMode: boolean;
   /** Active subscriptions of a package for a user (the entity's user part). */
@@ -184,6 +188,7 @@ export class MockRequests {
     direction: MediaDirection,
     refresh?: string,
     codecs: readonly CodecSpec[] = DEFAULT_CODECS,
+    minSE?: number,
   ): Promise<ClientOutcome> {
     const peer = await this.ready(dialog);
     this.checkNoInvite(dialog);
@@ -204,7 +209,7 @@ export class MockRequests {
     });
     const o = originOf(sdp);
     if (o) dialog.sdpOrigin = o;
-    const req = this.inDialog(dialog, peer, "INVITE", this.refreshHeaders(refresh), {
+    const req = this.inDialog(dialog, peer, "INVITE", this.refreshHeaders(refresh, minSE), {
       contentType: "application/sdp",
       content: sdp,
     });
@@ -215,7 +220,7 @@ export class MockRequests {
         this.flowTo(peer),
         req,
         {},
-        { cancelAfterMs: this.deps.noAnswerMs },
+        { cancelAfterMs: this.deps.inDialogNoAnswerMs },
       ).outcome;
     } finally {
       dialog.localInviteInProgress = false;
@@ -231,11 +236,11 @@ export class MockRequests {
     return Promise.all(this.dialogsOf(callId).map((d) => this.updateDialog(d)));
   }
 
-  private async updateDialog(dialog: Dialog, refresh?: string): Promise<ClientOutcome> {
+  private async updateDialog(dialog: Dialog, refresh?: string, minSE?: number): Promise<ClientOutcome> {
     const peer = await this.ready(dialog);
     const outcome = await this.deps.uac.request(
       this.flowTo(peer),
-      this.inDialog(dialog, peer, "UPDATE", this.refreshHeaders(refresh)),
+      this.inDialog(dialog, peer, "UPDATE", this.refreshHeaders(refresh, minSE)),
     );
     this.afterInDialog(dialog, outcome);
     return outcome;
@@ -251,6 +256,10 @@ export class MockRequests {
     if (!sessionExpires || !dialog.peer || !this.deps.dialogs.alive(dialog)) return;
     const seconds = Number(/^\s*(\d+)/.exec(sessionExpires)?.[1] ?? 0);
     if (!seconds) return;
+    // A new interval (a refresh from either side) makes every earlier timer
+    // and refresh in flight obsolete.
+    dialog.sessionGeneration = (dialog.sessionGeneration ?? 0) + 1;
+    const generation = dialog.sessionGeneration;
     dialog.sessionTimer?.cancel();
     dialog.sessionGuard?.cancel();
     const beforeExpiry = (seconds - Math.min(32, seconds / 3)) * 1000;
@@ -265,31 +274,40 @@ export class MockRequests {
       this.bye(dialog, `session expired: no refresh succeeded within ${seconds} s (RFC 4028 10)`);
     });
     dialog.sessionTimer = this.deps.scheduler.schedule((seconds / 2) * 1000, () => {
-      void this.refresh(dialog, seconds, 0);
+      void this.refresh(dialog, seconds, 0, generation);
     });
   }
 
   /** RFC 4028 7.4: UPDATE when the peer allows it (no offer needed), else a re-INVITE. */
-  private async refresh(dialog: Dialog, seconds: number, attempt: number): Promise<void> {
-    if (!this.deps.dialogs.alive(dialog) || !dialog.peer) return;
-    const retry = (ms: number, interval = seconds) => {
-      if (attempt >= MAX_REFRESH_ATTEMPTS || !this.deps.dialogs.alive(dialog)) return;
+  private async refresh(
+    dialog: Dialog,
+    seconds: number,
+    attempt: number,
+    generation: number,
+    minSE?: number,
+  ): Promise<void> {
+    const current = () => this.deps.dialogs.alive(dialog) && dialog.sessionGeneration === generation;
+    if (!current() || !dialog.peer) return;
+    const retry = (ms: number, interval = seconds, min?: number) => {
+      if (attempt >= MAX_REFRESH_ATTEMPTS || !current()) return;
+      dialog.sessionTimer?.cancel();
       dialog.sessionTimer = this.deps.scheduler.schedule(ms, () => {
-        void this.refresh(dialog, interval, attempt + 1);
+        void this.refresh(dialog, interval, attempt + 1, generation, min);
       });
     };
     const value = `${seconds};refresher=uac`;
     let outcome: ClientOutcome;
     try {
       outcome = dialog.peer.allowsUpdate
-        ? await this.updateDialog(dialog, value)
-        : await this.reinviteDialog(dialog, dialog.direction ?? "sendrecv", value);
+        ? await this.updateDialog(dialog, value, minSE)
+        : await this.reinviteDialog(dialog, dialog.direction ?? "sendrecv", value, undefined, minSE);
     } catch (e) {
       // The peer's INVITE is in progress (14.1): try again a little later.
       if (e instanceof MockRequestError && e.kind === "conflict") retry(1000);
       return;
     }
-    if (!this.deps.dialogs.alive(dialog)) return;
+    // The peer refreshed meanwhile, or the dialog ended: this result is stale.
+    if (!current()) return;
     if (outcome.status >= 200 && outcome.status < 300) {
       const se = outcome.response?.headers.get("Session-Expires");
       // In the 2xx to our request, "uas" names the peer as the refresher.
@@ -303,9 +321,10 @@ export class MockRequests {
         retry(dialog.uac ? 2100 + Math.random() * 1900 : Math.random() * 2000);
         return;
       case 422: {
-        // RFC 4028 7.4 / 6: too small; retry with the peer's Min-SE.
+        // RFC 4028 7.4: too small; retry with the 422's Min-SE as the
+        // interval and as the request's own Min-SE.
         const min = Number(/^\s*(\d+)/.exec(outcome.response?.headers.get("Min-SE") ?? "")?.[1] ?? 0);
-        if (min > seconds) retry(0, min);
+        if (min > seconds) retry(0, min, min);
         return;
       }
       default:
@@ -315,13 +334,13 @@ export class MockRequests {
     }
   }
 
-  private refreshHeaders(refresh: string | undefined): Array<readonly [string, string]> {
-    return refresh
-      ? [
-          ["Session-Expires", refresh],
-          ["Supported", "timer"],
-        ]
-      : [];
+  private refreshHeaders(refresh: string | undefined, minSE?: number): Array<readonly [string, string]> {
+    if (!refresh) return [];
+    return [
+      ["Session-Expires", refresh],
+      ...(minSE !== undefined ? ([["Min-SE", String(minSE)]] as const) : []),
+      ["Supported", "timer"],
+    ];
   }
 
   /**
@@ -449,6 +468,11 @@ export class MockRequests {
       // RFC 4028 7.2: we said Supported: timer; in the 2xx, refresher=uac is us.
       const se = res.headers.get("Session-Expires");
       if (se) this.armSessionTimer(dialog, se, !/refresher\s*=\s*uas/i.test(se));
+      if (sent.cancelled()) {
+        // 9.1 / 15: the 2xx crossed our CANCEL; the call is up, so end it.
+        this.bye(dialog, "answered after the mock cancelled the call");
+        return { ...outcome, callId: req.callId, contact: binding.uri, provisional, crossedCancel: true };
+      }
       if (options.hangUpAfterMs !== undefined) {
         dialog.hangUpTimer = this.deps.scheduler.schedule(options.hangUpAfterMs, () => {
           this.bye(dialog, "call ended by the mock after the scripted talk time");
@@ -571,24 +595,33 @@ export class MockRequests {
 const MAX_REFRESH_ATTEMPTS = 10;
 
 /**
- * The flow a request to `uri` takes. Over UDP, RFC 3261 18.1.1 / RFC 3263:
- * to the URI's host and port (an IP literal; a name is left to the
- * socket the peer used); in NAT mode, to the peer's source address. Over a
- * connection: the connection, with the URI's address should it be closed.
+ * The flow a request to `uri` takes. Over a connection: the connection (RFC
+ * 3261 18.1.1 allows reusing it), with the URI's address should it have
+ * closed. Over UDP (RFC 3263): to the URI's IP address and port; the flow
+ * the peer used when the URI is a name, asks for another transport, is a
+ * sips or an outbound (`;ob`, RFC 5626 5.3) URI, or in NAT mode. A response
+ * route (18.2.2 `replyTo`) never carries over to a request.
  */
 export function targetFlow(flow: Flow, uri: string, natMode: boolean): Flow {
-  if (natMode || isWebSocket(flow)) return flow;
+  const { replyTo: _responseRoute, ...base } = flow;
+  if (natMode || isWebSocket(flow)) return base;
   let parsed: ReturnType<typeof parseUri>;
   try {
     parsed = parseUri(uri);
   } catch {
-    return flow;
+    return base;
   }
-  if (!isSipUri(parsed) || !/^(\[[0-9a-fA-F:.]+\]|[0-9.]+)$/.test(parsed.host)) return flow;
-  const address = parsed.host.replace(/^\[|\]$/g, "");
-  const port = parsed.port ?? (parsed.scheme === "sips" || flow.transport === "tls" ? 5061 : 5060);
-  if (address === flow.remote.address && port === flow.remote.port) return flow;
-  return { ...flow, replyTo: { address, port } };
+  if (!isSipUri(parsed) || parsed.scheme === "sips" || parsed.params.has("ob")) return base;
+  const transport = parsed.params.get("transport")?.toLowerCase();
+  if (transport && transport !== flow.transport) return base;
+  const literal = /^(\[[0-9a-fA-F:.]+\]|[0-9.]+)$/.test(parsed.host);
+  if (!literal) return base;
+  let address = parsed.host.replace(/^\[|\]$/g, "");
+  // A dual-stack socket sees IPv4 peers as ::ffff:a.b.c.d and sends to them so.
+  if (flow.remote.address.startsWith("::ffff:") && !address.includes(":")) address = `::ffff:${address}`;
+  const port = parsed.port ?? (flow.transport === "tls" ? 5061 : 5060);
+  if (address === flow.remote.address && port === flow.remote.port) return base;
+  return { ...base, replyTo: { address, port } };
 }
 
 /** A From user ("voicemail") or SIP URI; anything that could break the header is refused. */

@@ -52,6 +52,8 @@ export interface AnswerOptions {
    * increment the version. Absent: a new session.
    */
   readonly origin?: SdpOrigin;
+  /** ICE credentials and fingerprint already used in this dialog (RFC 8839 4.4.1.1.1). */
+  readonly webrtc?: WebRtcIdentity;
 }
 
 export interface SdpOrigin {
@@ -85,8 +87,8 @@ export function answerOffer(
   const conn = address.replace(/^\[|\]$/g, "");
   const sessionDirection = offer.direction;
   let accepted = 0;
-  const ice = { ufrag: randomToken(8), pwd: randomToken(24) };
-  const fingerprint = options.fingerprint ?? randomFingerprint();
+  const ice = options.webrtc ?? { ufrag: randomToken(8), pwd: randomToken(24) };
+  const fingerprint = options.webrtc?.fingerprint ?? options.fingerprint ?? randomFingerprint();
   let webrtcAnswer = false;
   // sdp-transform gives a lone mid as a number: String() it.
   const bundleMids = new Set(

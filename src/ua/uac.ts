@@ -8,7 +8,7 @@
 import { randomBytes } from "node:crypto";
 import type { ParsedResponse } from "../sip/message.js";
 import type { InviteClientTransaction } from "../transaction/invite-client-transaction.js";
-import type { Scheduler } from "../transaction/scheduler.js";
+import type { Scheduler, TimerHandle } from "../transaction/scheduler.js";
 import type { TransactionLayer } from "../transaction/transaction-layer.js";
 import type { Flow } from "../transport/types.js";
 import type { LocalIdentity } from "./local-context.js";
@@ -46,6 +46,8 @@ export interface UacDependencies {
   /** Sends bytes outside any transaction (the ACK for a 2xx). */
   readonly sendRaw: (flow: Flow, bytes: Buffer) => void;
   readonly scheduler: Scheduler;
+  /** Where a request to a URI goes from a flow (RFC 3261 8.1.2, 18.1.1). */
+  readonly route?: (flow: Flow, uri: string) => Flow;
   readonly userAgent?: string;
 }
 
@@ -101,10 +103,16 @@ export class UserAgentClient {
     req: OutgoingRequest,
     events: InviteEvents = {},
     options: { readonly cancelAfterMs?: number } = {},
-  ): { readonly branch: string; readonly outcome: Promise<ClientOutcome> } {
+  ): {
+    readonly branch: string;
+    readonly outcome: Promise<ClientOutcome>;
+    /** A CANCEL was sent (a 2xx may still have crossed it, 9.1). */
+    readonly cancelled: () => boolean;
+  } {
     const branch = newBranch();
     const bytes = this.serialize(flow, req, branch);
-    const acks = new Map<string, Buffer>();
+    const acks = new Map<string, { readonly to: Flow; readonly bytes: Buffer }>();
+    let timer: TimerHandle | undefined;
     let provisional = false;
     let cancelWanted = false;
     let cancelled = false;
@@ -124,7 +132,7 @@ export class UserAgentClient {
           ack = this.ackFor2xx(flow, req, response);
           acks.set(toTag, ack);
         }
-        this.sendRaw(flow, ack);
+        this.sendRaw(ack.to, ack.bytes);
       };
       tx = this.deps
         .layer()
@@ -152,14 +160,13 @@ export class UserAgentClient {
           },
         });
     });
-    const timer =
-      options.cancelAfterMs !== undefined
-        ? this.deps.scheduler.schedule(options.cancelAfterMs, () => {
-            if (provisional) cancel();
-            else cancelWanted = true;
-          })
-        : undefined;
-    return { branch, outcome };
+    if (options.cancelAfterMs !== undefined && !answered) {
+      timer = this.deps.scheduler.schedule(options.cancelAfterMs, () => {
+        if (provisional) cancel();
+        else cancelWanted = true;
+      });
+    }
+    return { branch, outcome, cancelled: () => cancelled };
   }
 
   /**
@@ -220,14 +227,20 @@ export class UserAgentClient {
    * dialog's route set (for an initial INVITE: the 2xx's Contact and its
    * Record-Route reversed, 12.1.2), a new branch, and the INVITE's CSeq number.
    */
-  private ackFor2xx(flow: Flow, invite: OutgoingRequest, response: ParsedResponse): Buffer {
+  private ackFor2xx(
+    flow: Flow,
+    invite: OutgoingRequest,
+    response: ParsedResponse,
+  ): { readonly to: Flow; readonly bytes: Buffer } {
     const initial = tagOf(invite.to) === undefined;
     const contact = response.headers.get("Contact");
     // 12.2.1.2: a 2xx to a re-INVITE (a target refresh) replaces the remote target too.
     const target = contact ? addrSpecOf(contact) : invite.requestUri;
     const routeSet = initial ? response.headers.getAll("Record-Route").reverse() : (invite.routeSet ?? []);
-    return this.serialize(
-      flow,
+    // 13.2.2.4 -> 8.1.2: where the ACK goes follows its own Route and Request-URI.
+    const to = this.deps.route ? this.deps.route(flow, routeSet[0] ? addrSpecOf(routeSet[0]) : target) : flow;
+    const bytes = this.serialize(
+      to,
       {
         method: "ACK",
         requestUri: target,
@@ -239,6 +252,7 @@ export class UserAgentClient {
       },
       newBranch(),
     );
+    return { to, bytes };
   }
 
   /** 8.1.1: Request-URI, Via, Max-Forwards, Route, From, To, Call-ID, CSeq, Contact, then the rest. */

@@ -18,7 +18,7 @@ import type { Authenticator } from "./auth/authenticator.js";
 import { type Dialog, DialogStore } from "./dialogs.js";
 import { entityOf, eventBody, eventPackage, newETag, type Subscription } from "./events.js";
 import { type Capabilities, localIdentity, localUri } from "./local-context.js";
-import { allowsUpdate, MockRequests } from "./mock-requests.js";
+import { allowsUpdate, MockRequests, targetFlow } from "./mock-requests.js";
 import { DEFAULT_REGISTRAR, Registrar, type RegistrarOptions } from "./registrar.js";
 import {
   type BuildContext,
@@ -26,7 +26,14 @@ import {
   buildResponse,
   type ResponseSpec,
 } from "./response-builder.js";
-import { answerOffer, createOffer, originOf, type SdpOrigin } from "./sdp.js";
+import {
+  answerOffer,
+  createOffer,
+  newWebRtcIdentity,
+  originOf,
+  type SdpOrigin,
+  type WebRtcIdentity,
+} from "./sdp.js";
 import { addrSpecOf, type ClientOutcome, UserAgentClient } from "./uac.js";
 
 /** Transport access the UAS needs only to carry out scenario faults. */
@@ -109,11 +116,15 @@ export class UserAgentServer implements TransactionUser {
   private readonly publications = new Set<string>();
   /** The SDP origin of an initial INVITE's answer, until its 2xx makes the dialog. */
   private readonly sdpOrigins = new Map<string, SdpOrigin>();
+  /** The WebRTC identity of an initial INVITE's answer, until its 2xx makes the dialog. */
+  private readonly webrtcIds = new Map<string, WebRtcIdentity>();
   /** In-dialog INVITEs in progress, to clear their dialog's flag when they end (14.2). */
   private readonly reInvites = new Map<string, { readonly dialog: Dialog; readonly tx: ServerTransaction }>();
   /** A rule's `then:` requests, sent once its final answer went out. */
   private readonly followUps = new Map<string, readonly FollowUp[]>();
   private readonly followUpTimers = new Set<TimerHandle>();
+  /** Shutting down: ending dialogs puts nothing on the wire. */
+  private closing = false;
   /** Requests held back by the afterRetransmissions fault. */
   private readonly awaiting = new Map<string, { remaining: number; answer: () => void }>();
   private readonly opaque = randomBytes(8).toString("hex");
@@ -128,10 +139,14 @@ export class UserAgentServer implements TransactionUser {
     // it is answered: "It is RECOMMENDED that a 487 (Request Terminated)
     // response be generated to those pending requests."
     this.dialogs.onEnded = (dialog) => {
+      if (this.closing) return;
       for (const { dialog: d, tx } of [...this.reInvites.values()]) {
         if (d !== dialog || (tx.lastResponse?.status !== undefined && tx.lastResponse.status >= 200))
           continue;
         this.cancelPending(tx);
+        this.awaiting.delete(tx.id);
+        this.dropped.delete(tx.id);
+        this.followUps.delete(tx.id);
         this.send(tx, { status: 487, warning: "the dialog ended before this re-INVITE was answered" });
       }
     };
@@ -140,6 +155,7 @@ export class UserAgentServer implements TransactionUser {
       identity: (flow) => this.identityOfFlow(flow),
       sendRaw: (flow, bytes) => options.wire.send(flow, bytes),
       scheduler: options.scheduler,
+      route: (flow, uri) => targetFlow(flow, uri, options.forceRport === true),
       ...(options.server ? { userAgent: options.server } : {}),
     });
     this.requests = new MockRequests({
@@ -151,6 +167,9 @@ export class UserAgentServer implements TransactionUser {
       mediaPort: options.mediaPort,
       identity: (flow) => this.identityOfFlow(flow),
       noAnswerMs: options.ringTimeoutMs,
+      // A re-INVITE is answered at once by any UA; one held in Proceeding
+      // (blocking every other INVITE of the dialog, 14.1) is cancelled sooner.
+      inDialogNoAnswerMs: Math.min(options.ringTimeoutMs, 64 * options.timers.t1),
       natMode: options.forceRport === true,
       subscriptionsFor: (user, pkg) =>
         [...this.subscriptions.values()].filter(
@@ -314,6 +333,7 @@ export class UserAgentServer implements TransactionUser {
 
   onTerminated(tx: ServerTransaction, reason: TerminationReason): void {
     this.sdpOrigins.delete(tx.id);
+    this.webrtcIds.delete(tx.id);
     this.followUps.delete(tx.id);
     this.stopReliable(tx);
     const dialog = this.reInvites.get(tx.id)?.dialog;
@@ -332,9 +352,11 @@ export class UserAgentServer implements TransactionUser {
   cancelFollowUps(): void {
     for (const t of this.followUpTimers) t.cancel();
     this.followUpTimers.clear();
+    this.followUps.clear();
   }
 
   close(): void {
+    this.closing = true;
     this.cancelFollowUps();
     for (const s of this.subscriptions.values()) s.cancel?.();
     this.subscriptions.clear();
@@ -852,6 +874,20 @@ export class UserAgentServer implements TransactionUser {
     at(delay, finish);
   }
 
+  /** The dialog's WebRTC identity, or one kept for the transaction until its 2xx makes the dialog. */
+  private webrtcIdentity(tx: ServerTransaction, dialog: Dialog | undefined): WebRtcIdentity {
+    if (dialog) {
+      dialog.webrtc ??= newWebRtcIdentity();
+      return dialog.webrtc;
+    }
+    let id = this.webrtcIds.get(tx.id);
+    if (!id) {
+      id = newWebRtcIdentity();
+      this.webrtcIds.set(tx.id, id);
+    }
+    return id;
+  }
+
   /** The SDP answer to the request's offer, an offer when it had none, or a 488 (RFC 3264, RFC 3261 13.2.1). */
   private sessionDescription(tx: ServerTransaction): Buffer | ResponseSpec {
     const local = this.identity(tx);
@@ -865,16 +901,22 @@ export class UserAgentServer implements TransactionUser {
     const origin = dialog?.sdpOrigin
       ? { origin: { sessionId: dialog.sdpOrigin.sessionId, version: dialog.sdpOrigin.version + 1 } }
       : {};
+    // A WebSocket peer is a browser: only a WebRTC offer will do. Its ICE
+    // credentials and fingerprint stay the same for the whole dialog.
+    const ws = tx.flow.transport === "ws" || tx.flow.transport === "wss";
+    const webrtc = ws || /SAVPF/i.test(offer) ? this.webrtcIdentity(tx, dialog) : undefined;
     const result =
       offer.trim() === ""
         ? {
             sdp: createOffer(local.host, this.options.mediaPort, undefined, {
               ...origin,
-              // A WebSocket peer is a browser: only a WebRTC offer will do.
-              webrtc: tx.flow.transport === "ws" || tx.flow.transport === "wss",
+              ...(ws && webrtc ? { webrtc } : {}),
             }),
           }
-        : answerOffer(offer, local.host, this.options.mediaPort, undefined, origin);
+        : answerOffer(offer, local.host, this.options.mediaPort, undefined, {
+            ...origin,
+            ...(webrtc ? { webrtc } : {}),
+          });
     if (result.sdp) {
       const origin = originOf(result.sdp);
       if (origin) {
@@ -991,6 +1033,7 @@ export class UserAgentServer implements TransactionUser {
     const wire = this.options.wire;
     const random = this.options.random ?? Math.random;
     const bytes = fault ? applyByteFaults(built.bytes, fault, random) : built.bytes;
+    const firstFinal = tx.state === "proceeding";
     tx.respond(built.status, bytes, {
       ...(fault?.noRetransmit ? { noRetransmit: true } : {}),
       ...(fault?.fromOtherPort && tx.flow.transport === "udp"
@@ -1018,6 +1061,7 @@ export class UserAgentServer implements TransactionUser {
       req.method === "INVITE" &&
       built.status >= 200 &&
       built.status < 300 &&
+      firstFinal &&
       tx instanceof InviteServerTransaction
     ) {
       // 13.3.1.4: the UAS core retransmits the 2xx until the ACK; the
@@ -1054,6 +1098,9 @@ export class UserAgentServer implements TransactionUser {
       const origin = this.sdpOrigins.get(tx.id);
       if (origin && !dialog.sdpOrigin) dialog.sdpOrigin = origin;
       this.sdpOrigins.delete(tx.id);
+      const webrtc = this.webrtcIds.get(tx.id);
+      if (webrtc && !dialog.webrtc) dialog.webrtc = webrtc;
+      this.webrtcIds.delete(tx.id);
       dialog.remoteCseq = Math.max(dialog.remoteCseq ?? 0, req.core.cseq.seq);
     }
     if (built.status >= 200) this.scheduleFollowUps(tx);
