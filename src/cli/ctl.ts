@@ -167,3 +167,31 @@ export async function ctlSend(
   }
   for (const o of r as OutcomeJson[]) process.stdout.write(`${what.toUpperCase()}: ${outcomeLine(o)}\n`);
 }
+
+/** `ctl dialogs`: the calls a person can hold, resume or hang up, one line each. */
+export async function ctlDialogs(flags: CtlFlags): Promise<void> {
+  const list = (await call(flags, "GET", "/__admin/dialogs")) as Array<{
+    callId: string;
+    localTag: string;
+    remoteTag: string;
+    confirmed: boolean;
+  }>;
+  if (list.length === 0) process.stdout.write("no dialogs\n");
+  for (const d of list) {
+    process.stdout.write(
+      `${d.callId} local-tag=${d.localTag} remote-tag=${d.remoteTag}${d.confirmed ? "" : " (2xx not acknowledged yet)"}\n`,
+    );
+  }
+}
+
+/** `ctl registrations`: every address-of-record with its contacts and seconds left. */
+export async function ctlRegistrations(flags: CtlFlags): Promise<void> {
+  const list = (await call(flags, "GET", "/__admin/registrations")) as Array<{
+    aor: string;
+    contacts: Array<{ uri: string; expires: number }>;
+  }>;
+  if (list.length === 0) process.stdout.write("no registrations\n");
+  for (const r of list) {
+    process.stdout.write(`${r.aor} ${r.contacts.map((c) => `${c.uri} (${c.expires} s)`).join(", ")}\n`);
+  }
+}

@@ -5,8 +5,10 @@ import { VERSION } from "../control/sipmock.js";
 import { printCodes } from "./codes.js";
 import {
   type CtlFlags,
+  ctlDialogs,
   ctlJournal,
   ctlOverrides,
+  ctlRegistrations,
   ctlReset,
   ctlRespond,
   ctlScenario,
@@ -249,6 +251,14 @@ export function buildProgram(): Command {
     .description("list the overrides (--clear removes them)")
     .option("--clear", "remove every override")
     .action((o: { clear?: boolean }) => ctlOverrides(ctlFlags(), o.clear === true));
+  ctl
+    .command("dialogs")
+    .description("list the dialogs alive (the Call-IDs hold, resume, update and bye take)")
+    .action(() => ctlDialogs(ctlFlags()));
+  ctl
+    .command("registrations")
+    .description("list the registered addresses-of-record and their contacts")
+    .action(() => ctlRegistrations(ctlFlags()));
   ctl
     .command("bye")
     .description("the mock hangs up: BYE in every dialog of the call")

@@ -158,6 +158,15 @@ describe("sipmock ctl", () => {
       expect(called.stdout).toBe(`zoe: 180, 200 OK from sip:zoe@127.0.0.1:${c.port} (Call-ID ${callId})\n`);
       await c.waitFor(isReq("ACK"));
 
+      const dialogs = await ctlAsync(s.admin, ["dialogs"]);
+      expect(dialogs.stdout).toMatch(
+        new RegExp(`^${callId.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} local-tag=\\S+ remote-tag=z3\\n$`),
+      );
+      const registrations = await ctlAsync(s.admin, ["registrations"]);
+      expect(registrations.stdout).toMatch(
+        new RegExp(`^sip:zoe@example\\.test sip:zoe@127\\.0\\.0\\.1:${c.port} \\(\\d+ s\\)\\n$`),
+      );
+
       const hold = ctlAsync(s.admin, ["hold", callId]);
       const reinvite = await c.waitFor((m) => isReq("INVITE")(m) && m !== invite);
       expect(reinvite.text).toMatch(/\r\na=sendonly\r\n/);
