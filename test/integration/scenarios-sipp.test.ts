@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type MessageEvent, type SipMock, silentLogger, startSipMock } from "../../src/index.js";
 import {
   answeredCallScenario,
+  answeredThenHungUpScenario,
   cseqMethod,
   headerOfText,
   inviteFinalScenario,
@@ -341,6 +342,32 @@ describe("scenarios/early-media.yaml (EARLY_MEDIA_FOR=200ms)", () => {
     expect(gap, seen.flow()).toBeLessThan(WAIT + 1500);
     expect(h().mock.activeDialogs).toBe(0);
   });
+});
+
+describe("scenarios/hangup.yaml (TALK_TIME=400ms)", () => {
+  const TALK = 400;
+  const h = useScenario("hangup", { TALK_TIME: `${TALK}ms` });
+
+  for (const transport of TRANSPORTS) {
+    it(`INVITE over ${transport.toUpperCase()}: 200 with SDP, ACK, then the mock's BYE ${TALK} ms later, answered 200`, async () => {
+      const r = await runSipp({
+        scenarioXml: answeredThenHungUpScenario("anyone", 5000),
+        target: h().target(transport),
+        transport: transport === "udp" ? "u1" : "t1",
+      });
+      expect(r.exitCode, r.summary).toBe(0);
+      // SIPp sent INVITE and ACK, then its 200 to the mock's BYE.
+      expect(sentMethods(r)).toEqual(["INVITE", "ACK", "SIP/2.0"]);
+      await settle();
+      const seen = mockCall(h(), callIdOf(r));
+      const bye = seen.firstOut("BYE");
+      expect(seen.inbound.some((e) => e.summary.what.startsWith("200") && e.time >= bye.time)).toBe(true);
+      const gap = bye.time - seen.firstOut("200").time;
+      expect(gap, seen.flow()).toBeGreaterThanOrEqual(TALK - 5);
+      expect(gap, seen.flow()).toBeLessThan(TALK + 1500);
+      expect(h().mock.activeDialogs).toBe(0);
+    });
+  }
 });
 
 describe("scenarios/auth.yaml", () => {

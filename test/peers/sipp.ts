@@ -683,3 +683,50 @@ export function receivedResponses(r: SippResult): string[] {
     .filter((m) => m.direction === "received" && statusOfText(m.text) > 0)
     .map((m) => `${statusOfText(m.text)} ${cseqMethod(m.text)}`);
 }
+
+/** INVITE to sip:USER@, the 200 with SDP, ACK; then the mock's BYE (with a Reason) is answered 200. */
+export function answeredThenHungUpScenario(user: string, byeWithinMs: number): string {
+  return `${HEAD}
+<scenario name="answered, then the far end hangs up">
+${inviteSend(user)}  <recv response="100" optional="true"/>
+  <recv response="200" rrs="true">
+    <action>
+      <ereg regexp="application/sdp" search_in="hdr" header="Content-Type:" check_it="true" assign_to="ctype"/>
+      <log message="answer [$ctype]"/>
+    </action>
+  </recv>
+  <send>
+    <![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>
+Max-Forwards: 70
+Content-Length: 0
+
+]]>
+  </send>
+  <recv request="BYE" timeout="${byeWithinMs}">
+    <action>
+      <ereg regexp="^ *SIP;text=" search_in="hdr" header="Reason:" check_it="true" assign_to="reason"/>
+      <log message="bye [$reason]"/>
+    </action>
+  </recv>
+  <send>
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]>
+  </send>
+</scenario>
+`;
+}

@@ -148,6 +148,7 @@ describe("shipped scenarios", () => {
         "default.yaml",
         "dropped.yaml",
         "early-media.yaml",
+        "hangup.yaml",
         "every-code.yaml",
         "faults.yaml",
         "flaky.yaml",
