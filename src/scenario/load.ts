@@ -238,9 +238,14 @@ export function parseScenario(
   const at = (pos: { line: number; col: number }, message: string, hint?: string) =>
     problems.push({ file, line: pos.line, col: pos.col, message, ...(hint ? { hint } : {}) });
 
-  for (const e of doc.errors) {
-    const p = e.linePos?.[0] ?? lines.linePos(e.pos[0]);
-    at(p, `YAML: ${e.message.split("\n")[0]}`, "check indentation, quotes and colons");
+  // Only the first syntax error: the parser's later ones follow from it.
+  const syntax = doc.errors[0];
+  if (syntax) {
+    const p = syntax.linePos?.[0] ?? lines.linePos(syntax.pos[0]);
+    const hint = /flow-map-start|flow-seq-start/.test(syntax.message)
+      ? 'quote a value that holds { or [, e.g. "${VAR:-2}"'
+      : "check indentation, quotes and colons";
+    at(p, `YAML: ${syntax.message.split("\n")[0]}`, hint);
   }
   if (problems.length > 0) return { ok: false, problems };
 

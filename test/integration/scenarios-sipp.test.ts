@@ -370,6 +370,65 @@ describe("scenarios/hangup.yaml (TALK_TIME=400ms)", () => {
   }
 });
 
+describe("scenarios/voicemail.yaml (NEW_MESSAGES=3, HEARD_AFTER=300ms)", () => {
+  const h = useScenario("voicemail", { NEW_MESSAGES: "3", HEARD_AFTER: "300ms" });
+
+  it("SUBSCRIBE message-summary over UDP: 200, a NOTIFY with 3 new messages, then one saying they were heard", async () => {
+    const notify = (body: string, name: string) => `  <recv request="NOTIFY">
+    <action>
+      <ereg regexp="${body}" search_in="body" check_it="true" assign_to="${name}"/>
+      <log message="notify [$${name}]"/>
+    </action>
+  </recv>
+  <send>
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]>
+  </send>
+`;
+    const xml = `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="voicemail">
+  <send retrans="500">
+    <![CDATA[
+SUBSCRIBE sip:bob@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
+To: <sip:bob@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 SUBSCRIBE
+Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>
+Event: message-summary
+Expires: 600
+Max-Forwards: 70
+Content-Length: 0
+
+]]>
+  </send>
+  <recv response="200"/>
+${notify("Messages-Waiting: yes.*Voice-Message: 3/0", "lit")}${notify("Messages-Waiting: no.*Voice-Message: 0/3", "heard")}</scenario>
+`;
+    const r = await runSipp({
+      scenarioXml: xml,
+      target: h().target("udp"),
+      transport: "u1",
+      timeoutMs: 8000,
+    });
+    expect(r.exitCode, r.summary).toBe(0);
+    const notifies = r.parsed.filter((m) => m.direction === "received" && m.text.startsWith("NOTIFY "));
+    expect(notifies.map((m) => bodyOf(m.text))).toEqual([
+      "Messages-Waiting: yes\r\nMessage-Account: sip:bob@sipmock.invalid\r\nVoice-Message: 3/0\r\n",
+      "Messages-Waiting: no\r\nMessage-Account: sip:bob@sipmock.invalid\r\nVoice-Message: 0/3\r\n",
+    ]);
+  });
+});
+
 describe("scenarios/auth.yaml", () => {
   const h = useScenario("auth");
   const credentials = ["-au", "alice", "-ap", "secret"];

@@ -47,6 +47,10 @@ describe("validation messages (file:line:col: message; fix: ...)", () => {
     expect(problems("bad-yaml.yaml")).toEqual([
       `${f("bad-yaml.yaml")}:4:5: YAML: Flow map in block collection must be sufficiently indented and end with a }; fix: check indentation, quotes and colons`,
     ]);
+    // One line, not the parser's cascade; an unquoted ${VAR} in a flow map is named.
+    expect(problems("bad-yaml-cascade.yaml")).toEqual([
+      `${f("bad-yaml-cascade.yaml")}:2:56: YAML: Unexpected flow-map-start at node end; fix: quote a value that holds { or [, e.g. "\${VAR:-2}"`,
+    ]);
   });
 
   it("top-level keys", () => {
@@ -149,6 +153,7 @@ describe("shipped scenarios", () => {
         "dropped.yaml",
         "early-media.yaml",
         "hangup.yaml",
+        "voicemail.yaml",
         "every-code.yaml",
         "faults.yaml",
         "flaky.yaml",
