@@ -243,7 +243,7 @@ export function parseScenario(
   if (syntax) {
     const p = syntax.linePos?.[0] ?? lines.linePos(syntax.pos[0]);
     const hint = /flow-map-start|flow-seq-start/.test(syntax.message)
-      ? 'quote a value that holds { or [, e.g. "${VAR:-2}"'
+      ? `quote a value that holds { or [, e.g. "$\{VAR:-2}"`
       : "check indentation, quotes and colons";
     at(p, `YAML: ${syntax.message.split("\n")[0]}`, hint);
   }
