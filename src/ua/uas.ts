@@ -569,13 +569,16 @@ export class UserAgentServer implements TransactionUser {
   private retransmitReliably(tx: ServerTransaction, rseq: number, status: number, bytes: Buffer): void {
     const state = this.reliableState(tx);
     this.prackIndex.set(`${tx.request.core.callId}|${rseq}|${tx.request.core.cseq.seq}`, tx.id);
+    const giveUpAfter = 64 * this.options.timers.t1;
     let interval = this.options.timers.t1;
     let elapsed = 0;
     const tick = () => {
-      const timer = this.options.scheduler.schedule(interval, () => {
+      // 3262 3: the interval doubles; the last wait ends at 64*T1 exactly.
+      const wait = Math.min(interval, giveUpAfter - elapsed);
+      const timer = this.options.scheduler.schedule(wait, () => {
         if (tx.state !== "proceeding") return;
-        elapsed += interval;
-        if (elapsed >= 64 * this.options.timers.t1) {
+        elapsed += wait;
+        if (elapsed >= giveUpAfter) {
           this.stopReliable(tx);
           this.cancelPending(tx);
           this.send(tx, {

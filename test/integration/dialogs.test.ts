@@ -468,6 +468,37 @@ describe("reliable provisional responses (RFC 3262)", () => {
     }
   });
 
+  it("without a PRACK, the INVITE gets 504 after 64*T1 of retransmissions (RFC 3262 3)", async () => {
+    const quick = await startSipMock({
+      listen: ["udp:127.0.0.1:0"],
+      logger: silentLogger,
+      timers: { t1: 20 },
+    });
+    const saved = target;
+    target = { host: "127.0.0.1", port: quick.address("udp").port };
+    const c = await udpClient(target);
+    try {
+      await c.send(
+        req(c, "INVITE", "180", {
+          callId: `noprack-504-${process.pid}`,
+          cseq: 1,
+          body: sdp("sendrecv"),
+          extra: ["Require: 100rel"],
+        }),
+      );
+      const first = await c.waitFor((m) => statusOf(m) === 180);
+      const timeout = await c.waitFor((m) => statusOf(m) === 504, 5000);
+      // 64*T1 = 1280 ms (the doubling would overshoot to 2540 ms).
+      expect(timeout.at - first.at).toBeGreaterThanOrEqual(1200);
+      expect(timeout.at - first.at).toBeLessThan(1900);
+      expect(header(timeout, "Warning")).toMatch(/never acknowledged with PRACK/);
+    } finally {
+      target = saved;
+      await c.close();
+      await quick.close();
+    }
+  });
+
   it("without Require: 100rel the 180 is sent once, unreliably", async () => {
     const c = await udpClient(target);
     await c.send(
