@@ -393,6 +393,38 @@ describe("INVITE to a registered client", () => {
     }
   });
 
+  it("in NAT mode (forceRport) requests follow the client's source address, not its Contact", async () => {
+    const nat = await startSipMock({
+      listen: ["udp:127.0.0.1:0"],
+      logger: silentLogger,
+      timers: { t1: T1 },
+      forceRport: true,
+    });
+    const t = { host: "127.0.0.1", port: nat.address("udp").port };
+    const sender = await udpClient(t);
+    const elsewhere = await udpClient(t);
+    try {
+      // The Contact names a port the client does not read (a private address behind NAT, say).
+      await sender.send(
+        request("REGISTER", "ned", t, {
+          localPort: sender.port,
+          extra: [`Contact: <sip:ned@127.0.0.1:${elsewhere.port}>`, "Expires: 600"],
+        }),
+      );
+      await sender.waitFor((r) => statusOf(r) === 200);
+      const pending = nat.ping("ned");
+      const options = await sender.waitFor(isRequest("OPTIONS"));
+      expect(firstLine(options)).toBe(`OPTIONS sip:ned@127.0.0.1:${elsewhere.port} SIP/2.0`);
+      await sender.send(responseTo(options, 200, "OK", { toTag: "n1" }));
+      expect((await pending)[0]!.status).toBe(200);
+      expect(elsewhere.received.filter(isRequest("OPTIONS"))).toHaveLength(0);
+    } finally {
+      await sender.close();
+      await elsewhere.close();
+      await nat.close();
+    }
+  });
+
   it("a dual-stack [::] listener reaches an IPv4 client at its Contact", async () => {
     const dual = await startSipMock({ listen: ["udp:[::]:0"], logger: silentLogger, timers: { t1: T1 } });
     const t = { host: "127.0.0.1", port: dual.address("udp").port };
