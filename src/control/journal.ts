@@ -61,12 +61,16 @@ const HEAD_LIMIT = 4096;
 
 /** Summary fields of raw message bytes, read with light regexes (the message may be broken). */
 export function describeMessage(
-  bytes: Buffer,
+  message: Buffer | string,
 ): Pick<
   JournalEntry,
   "kind" | "method" | "status" | "reason" | "callId" | "cseq" | "from" | "to" | "transaction" | "dialog"
 > {
-  const head = bytes.toString("latin1", 0, Math.min(bytes.length, HEAD_LIMIT));
+  // The journal already holds the message as latin1 text: no second copy of it.
+  const head =
+    typeof message === "string"
+      ? message.slice(0, HEAD_LIMIT)
+      : message.toString("latin1", 0, Math.min(message.length, HEAD_LIMIT));
   const end = head.indexOf("\r\n");
   const start = end < 0 ? head : head.slice(0, end);
   const h = (re: RegExp) => re.exec(head)?.[1]?.trim();

@@ -19,12 +19,13 @@ export function summarizeParse(result: ParseResult): MessageSummary {
   return { what: p?.method ?? "?", ...(callId ? { callId } : {}) };
 }
 
-/** Summary of bytes we wrote: the status line and Call-ID. */
-export function summarizeOutgoing(bytes: Buffer): MessageSummary {
-  const head = bytes.toString("latin1", 0, Math.min(bytes.length, 2048));
-  const nl = head.indexOf("\r\n");
-  const start = nl < 0 ? head : head.slice(0, nl);
+/**
+ * Summary of bytes we wrote, from their latin1 text: the status line (or
+ * the method) and the Call-ID the journal entry already found.
+ */
+export function summarizeOutgoing(text: string, callId: string | undefined): MessageSummary {
+  const nl = text.indexOf("\r\n");
+  const start = nl < 0 ? text : text.slice(0, nl);
   const what = start.startsWith("SIP/2.0 ") ? start.slice(8) : (start.split(" ")[0] ?? "?");
-  const callId = /\r\n(?:Call-ID|i)[ \t]*:[ \t]*([^\r\n]*)/i.exec(head)?.[1];
   return { what, ...(callId ? { callId } : {}) };
 }

@@ -274,7 +274,15 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
   journal.subscribe((e) => {
     if (pending.push(e) === 1) setImmediate(drainPending);
   });
-  const emit = (event: Omit<MessageEvent, "entry">): JournalEntry => {
+  /**
+   * Journals a message and tells the subscribers. The message is turned into
+   * text and described once; an outgoing one's summary comes from that.
+   */
+  const emit = (
+    event: Omit<MessageEvent, "entry" | "summary"> & { summary?: MessageSummary },
+  ): MessageEvent => {
+    const raw = event.bytes.toString("latin1");
+    const described = describeMessage(raw);
     const entry = journal.add({
       time: new Date(event.time).toISOString(),
       direction: event.direction,
@@ -286,11 +294,15 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
         event.direction === "out" && event.flow.transport === "udp"
           ? (event.flow.replyTo ?? event.flow.remote)
           : event.flow.remote,
-      raw: event.bytes.toString("latin1"),
-      ...describeMessage(event.bytes),
+      raw,
+      ...described,
       retransmission: event.retransmission,
     });
-    const full = { ...event, entry };
+    const full: MessageEvent = {
+      ...event,
+      summary: event.summary ?? summarizeOutgoing(raw, described.callId),
+      entry,
+    };
     for (const s of subscribers) {
       try {
         s(full);
@@ -299,7 +311,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
         logger.error(`onMessage subscriber threw: ${(err as Error).stack ?? err}`);
       }
     }
-    return entry;
+    return full;
   };
   /** The inbound request being handled now, so the decision can name its rule in the journal. */
   let current: JournalEntry | undefined;
@@ -313,9 +325,8 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
   const sendRaw = (flow: Flow, bytes: Buffer, retransmission: boolean, failed?: (err: Error) => void) => {
     const listener = byKey.get(listenerKey(flow.transport, flow.local.port));
     if (!listener) return;
-    const summary = summarizeOutgoing(bytes);
+    const { summary } = emit({ direction: "out", flow, bytes, retransmission, time: Date.now() });
     logLine(logger, "out", flow, summary, bytes, retransmission);
-    emit({ direction: "out", flow, bytes, summary, retransmission, time: Date.now() });
     listener.send(flow, bytes).catch((err: Error) => {
       logger.warn(`send to ${peer(flow)} failed: ${err.message}`);
       failed?.(err);
@@ -328,9 +339,8 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     sendFromOtherPort: (flow, bytes) => {
       const listener = listenerOf(flow);
       if (!listener?.sendFromOtherPort) return;
-      const summary = summarizeOutgoing(bytes);
+      const { summary } = emit({ direction: "out", flow, bytes, retransmission: false, time: Date.now() });
       logLine(logger, "out", flow, summary, bytes, false);
-      emit({ direction: "out", flow, bytes, summary, retransmission: false, time: Date.now() });
       listener
         .sendFromOtherPort(flow, bytes)
         .catch((err: Error) => logger.warn(`send to ${peer(flow)} failed: ${err.message}`));
@@ -419,7 +429,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       summary,
       retransmission,
       time: msg.receivedAt,
-    });
+    }).entry;
     try {
       handleInbound(msg);
     } catch (err) {
