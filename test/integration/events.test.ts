@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SipMock, scenarioFromYaml, silentLogger, startSipMock } from "../../src/index.js";
 import { header, request, statusOf, udpClient, type WireClient } from "../helpers/wire-client.js";
-import { runSipp } from "../peers/sipp.js";
+import { reply200, runSipp, subscribeSend } from "../peers/sipp.js";
 
 let mock: SipMock;
 let target: { host: string; port: number };
@@ -72,23 +72,7 @@ describe("SUBSCRIBE / NOTIFY with SIPp", () => {
   it("SUBSCRIBE to message-summary: 200 with Expires, then a NOTIFY SIPp answers with 200", async () => {
     const xml = `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="subscribe">
-  <send retrans="500">
-    <![CDATA[
-SUBSCRIBE sip:alice@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
-To: <sip:alice@[remote_ip]:[remote_port]>
-Call-ID: [call_id]
-CSeq: 1 SUBSCRIBE
-Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>
-Event: message-summary
-Expires: 600
-Max-Forwards: 70
-Content-Length: 0
-
-]]>
-  </send>
-  <recv response="200">
+${subscribeSend("alice", "message-summary", 600)}  <recv response="200">
     <action>
       <ereg regexp="^ *600" search_in="hdr" header="Expires:" check_it="true" assign_to="expires"/>
       <log message="subscribed [$expires]"/>
@@ -101,19 +85,7 @@ Content-Length: 0
       <log message="notify [$state] [$mwi]"/>
     </action>
   </recv>
-  <send>
-    <![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]>
-  </send>
-</scenario>
+${reply200()}</scenario>
 `;
     const r = await runSipp({ scenarioXml: xml, target: `127.0.0.1:${target.port}`, transport: "u1" });
     expect(r.exitCode, r.summary).toBe(0);

@@ -19,6 +19,7 @@ import {
   noResponseScenario,
   receivedResponses,
   registerWithAuthScenario,
+  reply200,
   requestScenario,
   ringCancelScenario,
   ringThenFinalScenario,
@@ -27,6 +28,7 @@ import {
   type SippResult,
   type SippTransport,
   statusOfText,
+  subscribeSend,
 } from "../peers/sipp.js";
 
 const T1 = 50;
@@ -380,38 +382,10 @@ describe("scenarios/voicemail.yaml (NEW_MESSAGES=3, HEARD_AFTER=300ms)", () => {
       <log message="notify [$${name}]"/>
     </action>
   </recv>
-  <send>
-    <![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]>
-  </send>
-`;
+${reply200()}`;
     const xml = `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="voicemail">
-  <send retrans="500">
-    <![CDATA[
-SUBSCRIBE sip:bob@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
-To: <sip:bob@[remote_ip]:[remote_port]>
-Call-ID: [call_id]
-CSeq: 1 SUBSCRIBE
-Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>
-Event: message-summary
-Expires: 600
-Max-Forwards: 70
-Content-Length: 0
-
-]]>
-  </send>
-  <recv response="200"/>
+${subscribeSend("bob", "message-summary", 600)}  <recv response="200"/>
 ${notify("Messages-Waiting: yes.*Voice-Message: 3/0", "lit")}${notify("Messages-Waiting: no.*Voice-Message: 0/3", "heard")}</scenario>
 `;
     const r = await runSipp({

@@ -19,6 +19,7 @@ import {
   cseqMethod,
   headerOfText,
   messageFlow,
+  reply200,
   runSipp,
   type SippMessage,
   type SippResult,
@@ -118,20 +119,7 @@ Content-Length: 0
 }
 
 /** SIPp's 200 to a request the mock sent. */
-const answer200 = `  <send>
-    <![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-${CONTACT}
-Content-Length: 0
-
-]]>
-  </send>
-`;
+const answer200 = reply200([CONTACT]);
 
 interface Check {
   /** ERE searched in the header's value (search_in="hdr"), or in the whole message when header is "msg". */

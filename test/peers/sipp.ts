@@ -324,8 +324,8 @@ Content-Length: 0
 `;
 }
 
-/** ACK for a 2xx (a new transaction to the Contact, RFC 3261 13.2.2.4) and a BYE answered 200. */
-function ack2xxAndBye(): string {
+/** SIPp's ACK for a 2xx: a new transaction to the Contact (RFC 3261 13.2.2.4). */
+function ack2xx(): string {
   return `  <send>
     <![CDATA[
 ACK [next_url] SIP/2.0
@@ -340,7 +340,53 @@ Content-Length: 0
 
 ]]>
   </send>
-  <send retrans="500">
+`;
+}
+
+/**
+ * SIPp's 200 to a request it received (the mock's NOTIFY, BYE, OPTIONS...):
+ * Via, From, To, Call-ID and CSeq echoed (RFC 3261 8.2.6.2), `extra` lines added.
+ */
+export function reply200(extra: readonly string[] = []): string {
+  return `  <send>
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+${extra.map((l) => `${l}\n`).join("")}Content-Length: 0
+
+]]>
+  </send>
+`;
+}
+
+/** A SUBSCRIBE from SIPp to sip:USER@ for a package (RFC 6665), CSeq 1. */
+export function subscribeSend(user: string, event: string, expires: number): string {
+  return `  <send retrans="500">
+    <![CDATA[
+SUBSCRIBE sip:${user}@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
+To: <sip:${user}@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 SUBSCRIBE
+Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>
+Event: ${event}
+Expires: ${expires}
+Max-Forwards: 70
+Content-Length: 0
+
+]]>
+  </send>
+`;
+}
+
+/** ACK for a 2xx (a new transaction to the Contact, RFC 3261 13.2.2.4) and a BYE answered 200. */
+function ack2xxAndBye(): string {
+  return `${ack2xx()}  <send retrans="500">
     <![CDATA[
 BYE [next_url] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
@@ -695,38 +741,12 @@ ${inviteSend(user)}  <recv response="100" optional="true"/>
       <log message="answer [$ctype]"/>
     </action>
   </recv>
-  <send>
-    <![CDATA[
-ACK [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
-[last_To:]
-Call-ID: [call_id]
-CSeq: 1 ACK
-Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>
-Max-Forwards: 70
-Content-Length: 0
-
-]]>
-  </send>
-  <recv request="BYE" timeout="${byeWithinMs}">
+${ack2xx()}  <recv request="BYE" timeout="${byeWithinMs}">
     <action>
       <ereg regexp="^ *SIP;text=" search_in="hdr" header="Reason:" check_it="true" assign_to="reason"/>
       <log message="bye [$reason]"/>
     </action>
   </recv>
-  <send>
-    <![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]>
-  </send>
-</scenario>
+${reply200()}</scenario>
 `;
 }
