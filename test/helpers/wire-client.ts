@@ -203,3 +203,32 @@ export function responseTo(
     body,
   ].join("\r\n");
 }
+
+let acks = 0;
+
+/**
+ * A UAC's ACK for a 2xx (RFC 3261 13.2.2.4): a new branch; the From, To
+ * (with the answerer's tag) and Call-ID of the 2xx; its CSeq number; sent to
+ * the user of the To URI at `target`.
+ */
+export function ackFor(
+  ok: Received,
+  target: { host: string; port: number },
+  opts: { localPort: number; transport?: "UDP" | "TCP" },
+): string {
+  const to = header(ok, "To") ?? "";
+  const user = /sips?:([^@>;]+)@/.exec(to)?.[1] ?? "anonymous";
+  const seq = (header(ok, "CSeq") ?? "1").split(/\s+/)[0];
+  return [
+    `ACK sip:${user}@${target.host}:${target.port} SIP/2.0`,
+    `Via: SIP/2.0/${opts.transport ?? "UDP"} 127.0.0.1:${opts.localPort};branch=z9hG4bK-ack-${process.pid}-${++acks};rport`,
+    "Max-Forwards: 70",
+    `From: ${header(ok, "From")}`,
+    `To: ${to}`,
+    `Call-ID: ${header(ok, "Call-ID")}`,
+    `CSeq: ${seq} ACK`,
+    "Content-Length: 0",
+    "",
+    "",
+  ].join("\r\n");
+}

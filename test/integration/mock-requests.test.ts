@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MockRequestError, type SipMock, silentLogger, startAdmin, startSipMock } from "../../src/index.js";
 import {
+  ackFor,
   header,
   headerRows,
   type Received,
@@ -289,20 +290,7 @@ describe("INVITE to a registered client", () => {
           statusOf(r) === 200 && header(r, "Call-ID") === outcome.callId && header(r, "CSeq") === "1 INVITE",
       );
       expect(held.text).toMatch(/\r\na=recvonly\r\n/);
-      await c.send(
-        [
-          `ACK sip:sipmock@127.0.0.1:${udp.port} SIP/2.0`,
-          `Via: SIP/2.0/UDP 127.0.0.1:${c.port};branch=z9hG4bK-ida-hold-ack;rport`,
-          "Max-Forwards: 70",
-          "From: <sip:ida@example.test>;tag=ida1",
-          `To: ${header(held, "To")}`,
-          `Call-ID: ${outcome.callId}`,
-          "CSeq: 1 ACK",
-          "Content-Length: 0",
-          "",
-          "",
-        ].join("\r\n"),
-      );
+      await c.send(ackFor(held, udp, { localPort: c.port }));
       const bye = await c.waitFor(isRequest("BYE"), 2000);
       expect(bye.at - answeredAt).toBeGreaterThanOrEqual(700);
       expect(header(bye, "Reason")).toMatch(/scripted talk time/);
@@ -459,20 +447,7 @@ async function answeredCall(c: WireClient, callId: string) {
   const ok = await c.waitFor((r) => statusOf(r) === 200 && header(r, "CSeq") === "1 INVITE");
   const toTag = /;tag=([^;>\s]+)/.exec(header(ok, "To") ?? "")![1]!;
   const from = header(ok, "From")!;
-  await c.send(
-    [
-      `ACK sip:alice@127.0.0.1:${udp.port} SIP/2.0`,
-      `Via: SIP/2.0/UDP 127.0.0.1:${c.port};branch=z9hG4bK-ack-${callId};rport`,
-      "Max-Forwards: 70",
-      `From: ${from}`,
-      `To: ${header(ok, "To")}`,
-      `Call-ID: ${callId}`,
-      "CSeq: 1 ACK",
-      "Content-Length: 0",
-      "",
-      "",
-    ].join("\r\n"),
-  );
+  await c.send(ackFor(ok, udp, { localPort: c.port }));
   await expect.poll(() => mock.dialogs().find((d) => d.callId === callId)?.confirmed).toBe(true);
   return { ok, toTag, from };
 }
@@ -563,13 +538,7 @@ describe("in a dialog", () => {
       await new Promise((r) => setTimeout(r, 300));
       expect(c.received.filter(isRequest("BYE"))).toHaveLength(0);
       const ackAt = Date.now();
-      await c.send(
-        request("ACK", "alice", udp, {
-          localPort: c.port,
-          callId,
-          toTag: /;tag=([^;>\s]+)/.exec(header(ok, "To")!)![1]!,
-        }).replace(/From: [^\r]*/, `From: ${header(ok, "From")}`),
-      );
+      await c.send(ackFor(ok, udp, { localPort: c.port }));
       const bye = await c.waitFor(isRequest("BYE"), 1000);
       expect(bye.at).toBeGreaterThanOrEqual(ackAt);
       await c.send(responseTo(bye, 200, "OK"));
@@ -617,13 +586,7 @@ describe("in a dialog", () => {
       const ufrag = /\r\na=ice-ufrag:(\S+)/.exec(ok.text)?.[1];
       const fingerprint = /\r\na=fingerprint:(.+)\r\n/.exec(ok.text)?.[1];
       expect(ufrag).toBeDefined();
-      await c.send(
-        request("ACK", "alice", udp, {
-          localPort: c.port,
-          callId,
-          toTag: /;tag=([^;>\s]+)/.exec(header(ok, "To")!)![1]!,
-        }).replace(/From: [^\r]*/, `From: ${header(ok, "From")}`),
-      );
+      await c.send(ackFor(ok, udp, { localPort: c.port }));
       const pending = mock.reinvite(callId, "sendonly");
       const reinvite = await c.waitFor(isRequest("INVITE"));
       expect(reinvite.text).toContain(`\r\na=ice-ufrag:${ufrag}\r\n`);

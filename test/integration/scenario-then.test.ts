@@ -6,7 +6,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SipMock, scenarioFromYaml, silentLogger, startSipMock } from "../../src/index.js";
-import { header, type Received, request, responseTo, statusOf, udpClient } from "../helpers/wire-client.js";
+import {
+  ackFor,
+  header,
+  type Received,
+  request,
+  responseTo,
+  statusOf,
+  udpClient,
+} from "../helpers/wire-client.js";
 
 const SCENARIO = `
 name: scripted
@@ -66,13 +74,7 @@ describe("then:", () => {
         }),
       );
       const ok = await c.waitFor((r) => statusOf(r) === 200);
-      const toTag = /;tag=([^;>\s]+)/.exec(header(ok, "To")!)![1]!;
-      await c.send(
-        request("ACK", "talk", target, { localPort: c.port, callId, toTag }).replace(
-          /From: [^\r]*/,
-          `From: ${header(ok, "From")}`,
-        ),
-      );
+      await c.send(ackFor(ok, target, { localPort: c.port }));
       const reinvite = await c.waitFor(isRequest("INVITE"), 2000);
       expect(reinvite.at - ok.at).toBeGreaterThanOrEqual(250);
       expect(reinvite.text).toMatch(/\r\na=sendonly\r\n/);
@@ -106,13 +108,7 @@ describe("then:", () => {
       await new Promise((r) => setTimeout(r, 300));
       expect(c.received.filter(isRequest("BYE"))).toHaveLength(0);
       const ackAt = Date.now();
-      await c.send(
-        request("ACK", "quick", target, {
-          localPort: c.port,
-          callId,
-          toTag: /;tag=([^;>\s]+)/.exec(header(ok, "To")!)![1]!,
-        }).replace(/From: [^\r]*/, `From: ${header(ok, "From")}`),
-      );
+      await c.send(ackFor(ok, target, { localPort: c.port }));
       const bye = await c.waitFor(isRequest("BYE"), 1000);
       expect(bye.at).toBeGreaterThanOrEqual(ackAt);
       await c.send(responseTo(bye, 200, "OK"));
