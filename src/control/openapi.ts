@@ -13,6 +13,9 @@ const aorParam = {
   description: "sip:user@domain, or a bare user name",
   schema: { type: "string" },
 };
+/** 200 with the mock's requests' answers, one Outcome per dialog or contact. */
+const outcomes = (description: string) =>
+  ok(description, { type: "array", items: { $ref: "#/components/schemas/Outcome" } });
 const ok = (description: string, schema: object = { type: "object" }) => ({
   description,
   content: { "application/json": { schema } },
@@ -256,10 +259,7 @@ const DOC = {
           },
         },
         responses: {
-          "200": ok("Final answers, one per dialog", {
-            type: "array",
-            items: { $ref: "#/components/schemas/Outcome" },
-          }),
+          "200": outcomes("Final answers, one per dialog"),
           "400": problem,
           "404": problem,
           "409": problem,
@@ -271,7 +271,7 @@ const DOC = {
         summary: "The mock sends UPDATE (RFC 3311) without a body in every dialog of the call",
         parameters: [callIdParam],
         responses: {
-          "200": ok("Final answers", { type: "array", items: { $ref: "#/components/schemas/Outcome" } }),
+          "200": outcomes("Final answers"),
           "404": problem,
         },
       },
@@ -328,10 +328,7 @@ const DOC = {
           },
         },
         responses: {
-          "200": ok("Answers per contact", {
-            type: "array",
-            items: { $ref: "#/components/schemas/Outcome" },
-          }),
+          "200": outcomes("Answers per contact"),
           "400": problem,
           "404": problem,
         },
@@ -342,10 +339,7 @@ const DOC = {
         summary: "OPTIONS ping to every registered contact of the AOR",
         parameters: [aorParam],
         responses: {
-          "200": ok("Answers per contact", {
-            type: "array",
-            items: { $ref: "#/components/schemas/Outcome" },
-          }),
+          "200": outcomes("Answers per contact"),
           "404": problem,
         },
       },
