@@ -20,7 +20,6 @@ import {
   type ClientOutcome,
   newCallId,
   type OutgoingRequest,
-  tagOf,
   type UserAgentClient,
 } from "./uac.js";
 
@@ -352,7 +351,7 @@ export class MockRequests {
   private afterInDialog(dialog: Dialog, outcome: ClientOutcome): void {
     const ok = outcome.status >= 200 && outcome.status < 300;
     const contact = outcome.response?.headers.get("Contact");
-    if (ok && contact && dialog.peer) dialog.peer.target = addrSpecOf(contact);
+    if (ok && dialog.peer) dialog.peer.target = addrSpecOf(contact, dialog.peer.target);
     if (ok && outcome.response?.body.length) dialog.remoteSdp = outcome.response.body.toString("latin1");
     if (outcome.status === 408) this.bye(dialog, "no answer to a request in this dialog (408)", true);
     if (outcome.status === 481) this.deps.dialogs.end(dialog);
@@ -395,11 +394,7 @@ export class MockRequests {
    * mode (--force-rport), where requests follow the peer's source address.
    */
   private flowTo(peer: DialogPeer): Flow {
-    return targetFlow(
-      peer.flow,
-      peer.routeSet[0] ? addrSpecOf(peer.routeSet[0]) : peer.target,
-      this.deps.natMode,
-    );
+    return targetFlow(peer.flow, addrSpecOf(peer.routeSet[0], peer.target), this.deps.natMode);
   }
 
   // --- to registered clients ---------------------------------------------
@@ -443,7 +438,7 @@ export class MockRequests {
     const outcome = await sent.outcome;
     if (outcome.status >= 200 && outcome.status < 300 && outcome.response) {
       const res = outcome.response;
-      const remoteTag = tagOf(res.headers.get("To") ?? "") ?? "";
+      const remoteTag = res.core.to.tag ?? "";
       const contact = res.headers.get("Contact");
       const dialog = this.deps.dialogs.add({
         callId: req.callId,
@@ -452,7 +447,7 @@ export class MockRequests {
         confirmed: true,
         uac: true,
         peer: {
-          target: contact ? addrSpecOf(contact) : binding.uri,
+          target: addrSpecOf(contact, binding.uri),
           from: req.from,
           to: res.headers.get("To") ?? req.to,
           // 12.1.2: the UAC's route set is the Record-Route list reversed.

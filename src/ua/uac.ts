@@ -6,6 +6,7 @@
  * (8.1.3.1: "treated as a 408").
  */
 import { randomBytes } from "node:crypto";
+import { parseNameAddr } from "../sip/headers/name-addr.js";
 import type { ParsedResponse } from "../sip/message.js";
 import type { InviteClientTransaction } from "../transaction/invite-client-transaction.js";
 import type { Scheduler, TimerHandle } from "../transaction/scheduler.js";
@@ -63,15 +64,18 @@ export function newCallId(host: string): string {
   return `${randomBytes(12).toString("hex")}@${host.replace(/^\[|\]$/g, "")}`;
 }
 
-/** The URI inside a name-addr ("<sip:a@b;ob>;expires=3" -> "sip:a@b;ob"). */
-export function addrSpecOf(value: string): string {
-  return /<([^>]+)>/.exec(value)?.[1] ?? value.split(";")[0]!.trim();
-}
-
-/** The tag parameter of a From or To value. */
-export function tagOf(value: string): string | undefined {
-  const outside = value.replace(/<[^>]*>/, "");
-  return /;\s*tag\s*=\s*([^;\s]+)/i.exec(outside)?.[1];
+/**
+ * The URI of a Contact, Route or Record-Route value, read by the header
+ * parser ("<sip:a@b;ob>;expires=3" -> "sip:a@b;ob"); `fallback` when the
+ * value is not a name-addr.
+ */
+export function addrSpecOf(value: string | undefined, fallback: string): string {
+  if (!value) return fallback;
+  try {
+    return parseNameAddr("Contact", value).uri.raw;
+  } catch {
+    return fallback;
+  }
 }
 
 export class UserAgentClient {
@@ -126,7 +130,7 @@ export class UserAgentClient {
     };
     const outcome = new Promise<ClientOutcome>((resolve) => {
       const ack2xx = (response: ParsedResponse) => {
-        const toTag = tagOf(response.headers.get("To") ?? "") ?? "";
+        const toTag = response.core.to.tag ?? "";
         let ack = acks.get(toTag);
         if (!ack) {
           ack = this.ackFor2xx(flow, req, response);
@@ -232,13 +236,14 @@ export class UserAgentClient {
     invite: OutgoingRequest,
     response: ParsedResponse,
   ): { readonly to: Flow; readonly bytes: Buffer } {
-    const initial = tagOf(invite.to) === undefined;
+    // The parser read our own To: without a tag, this INVITE makes the dialog.
+    const initial = parseNameAddr("To", invite.to).tag === undefined;
     const contact = response.headers.get("Contact");
     // 12.2.1.2: a 2xx to a re-INVITE (a target refresh) replaces the remote target too.
-    const target = contact ? addrSpecOf(contact) : invite.requestUri;
+    const target = addrSpecOf(contact, invite.requestUri);
     const routeSet = initial ? response.headers.getAll("Record-Route").reverse() : (invite.routeSet ?? []);
     // 13.2.2.4 -> 8.1.2: where the ACK goes follows its own Route and Request-URI.
-    const to = this.deps.route ? this.deps.route(flow, routeSet[0] ? addrSpecOf(routeSet[0]) : target) : flow;
+    const to = this.deps.route ? this.deps.route(flow, addrSpecOf(routeSet[0], target)) : flow;
     const bytes = this.serialize(
       to,
       {

@@ -640,7 +640,7 @@ export class UserAgentServer implements TransactionUser {
     );
     const expires = Math.min(requested, MAX_SUBSCRIPTION_S);
     const contact = req.headers.get("Contact");
-    const target = contact ? addrSpecOf(contact) : req.uri.raw;
+    const target = addrSpecOf(contact, req.uri.raw);
     let sub = this.subscriptions.get(key);
     if (!sub) {
       sub = {
@@ -797,7 +797,7 @@ export class UserAgentServer implements TransactionUser {
       pkg: "refer",
       event: `refer;id=${req.core.cseq.seq}`,
       entity: entityOf(req),
-      target: contact ? addrSpecOf(contact) : req.uri.raw,
+      target: addrSpecOf(contact, req.uri.raw),
       from: req.core.to.tag ? req.headers.get("To")! : `${req.headers.get("To")!};tag=${tx.toTag}`,
       to: req.headers.get("From")!,
       callId: req.core.callId,
@@ -1079,8 +1079,8 @@ export class UserAgentServer implements TransactionUser {
         // session SHOULD be terminated. This is accomplished with a BYE".
         this.bye(d, "ACK for the 2xx never received (RFC 3261 13.3.1.4)", true),
       );
-      const contact = req.headers.get("Contact");
-      const target = contact ? addrSpecOf(contact) : undefined;
+      // No usable Contact, no remote target: the mock cannot send in this dialog.
+      const target = addrSpecOf(req.headers.get("Contact"), "");
       if (target) {
         // 12.1.1: remote target from Contact, route set from Record-Route.
         if (dialog.peer) dialog.peer.target = target;
