@@ -16,6 +16,7 @@ import {
 } from "./ctl.js";
 import {
   adminOption,
+  authAlgorithmOption,
   authOption,
   classOption,
   collect,
@@ -75,6 +76,12 @@ function serverOptions(cmd: Command): Command {
       ).argParser(authOption),
     )
     .option("--realm <realm>", "Digest realm (default sipmock)")
+    .addOption(
+      new Option(
+        "--auth-algorithm <list>",
+        "Digest challenges offered with --auth, in order (default MD5), e.g. SHA-256,MD5",
+      ).argParser(authAlgorithmOption),
+    )
     .addOption(
       new Option("--min-expires <s>", "registrar: shorter registrations get 423 (default 60)").argParser(
         positiveIntOption,

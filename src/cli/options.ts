@@ -2,6 +2,7 @@
 import { InvalidArgumentError } from "commander";
 import { isLogLevel, type LogLevel } from "../control/logger.js";
 import { ListenSpecError, parseListenSpec } from "../transport/listen-spec.js";
+import { ALGORITHMS, type DigestAlgorithm } from "../ua/auth/digest.js";
 
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -95,4 +96,21 @@ export function authOption(value: string, previous: Array<[string, string]> = []
   const i = value.indexOf(":");
   if (i <= 0) throw new InvalidArgumentError("expected USER:PASSWORD, e.g. --auth alice:secret");
   return [...previous, [value.slice(0, i), value.slice(i + 1)]];
+}
+
+/** --auth-algorithm SHA-256,MD5: the challenges offered, in this order (RFC 8760 2.4). */
+export function authAlgorithmOption(value: string): DigestAlgorithm[] {
+  const names = value.split(",").map((a) => a.trim());
+  const out: DigestAlgorithm[] = [];
+  for (const name of names) {
+    const algorithm = ALGORITHMS.find((a) => a.toLowerCase() === name.toLowerCase());
+    if (!algorithm || out.includes(algorithm)) {
+      const what = algorithm ? `${algorithm} is named twice; ` : "";
+      throw new InvalidArgumentError(
+        `${what}expected a comma-separated list of ${ALGORITHMS.join(", ")}, e.g. --auth-algorithm SHA-256,MD5`,
+      );
+    }
+    out.push(algorithm);
+  }
+  return out;
 }

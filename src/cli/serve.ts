@@ -9,6 +9,7 @@ import { describeLoadError, type RespondOptions } from "../scenario/builtin.js";
 import { ScenarioEngine } from "../scenario/engine.js";
 import { ScenarioLoadError } from "../scenario/load.js";
 import { CertificateError } from "../transport/certs.js";
+import type { DigestAlgorithm } from "../ua/auth/digest.js";
 
 export interface ServeFlags {
   listen?: string[];
@@ -33,6 +34,7 @@ export interface ServeFlags {
   maxBindings?: number;
   realm?: string;
   authProxy?: boolean;
+  authAlgorithm?: DigestAlgorithm[];
   cert?: string;
   key?: string;
   tlsHost?: string[];
@@ -53,6 +55,12 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
   process.on("SIGINT", () => onSignal("SIGINT"));
   process.on("SIGTERM", () => onSignal("SIGTERM"));
   const logger = createLogger(flags.logLevel ?? "info", flags.verbose ?? false);
+  if (flags.authAlgorithm && !flags.auth?.length) {
+    process.stderr.write(
+      "sipmock: --auth-algorithm applies to --auth users; add --auth USER:PASSWORD (a scenario's auth: takes algorithms: instead)\n",
+    );
+    process.exit(2);
+  }
   if (respond && !isCatalogued(respond.code)) {
     if (respond.reason === undefined) {
       process.stderr.write(
@@ -95,6 +103,7 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
             auth: {
               realm: flags.realm ?? "sipmock",
               users: Object.fromEntries(flags.auth),
+              ...(flags.authAlgorithm ? { algorithms: flags.authAlgorithm } : {}),
               ...(flags.authProxy ? { proxy: true } : {}),
             },
           }

@@ -24,6 +24,7 @@ import { formatHost, hostPort, isSecure } from "../transport/types.js";
 import { listenUdp } from "../transport/udp.js";
 import { listenWs } from "../transport/ws.js";
 import { type AuthConfig, Authenticator } from "../ua/auth/authenticator.js";
+import { FailedLoginLog } from "../ua/auth/failed-logins.js";
 import type { DialogInfo } from "../ua/dialogs.js";
 import { type Capabilities, DEFAULT_CAPABILITIES, localIdentity, localUri } from "../ua/local-context.js";
 import type {
@@ -243,6 +244,12 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
   const scheduler = new Scheduler(undefined, (err) =>
     logger.error(`internal error in a timer: ${(err as Error).stack ?? err}`),
   );
+  // Warnings, at most one line a second: a guessing client cannot flood the log.
+  const failedLogins = new FailedLoginLog({
+    warn: (line) => logger.warn(`${stamp()} ${line}`),
+    now: () => performance.now(),
+    schedule: (ms, fn) => scheduler.schedule(ms, fn),
+  });
   const capabilities: Capabilities = DEFAULT_CAPABILITIES;
   const server = options.serverHeader === false ? undefined : (options.serverHeader ?? `sipmock/${VERSION}`);
   const realm = options.realm ?? "sipmock";
@@ -389,6 +396,8 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
           );
         }
       },
+      authFailed: (tx, username, reason) =>
+        failedLogins.record({ username, reason, method: tx.request.method, peer: peer(tx.flow) }),
       note: (message) => logger.warn(`${stamp()} ${message}`),
       followUp: (f, outcome) => logger.info(`${stamp()} then: ${f.send}: ${outcome}`),
       terminated: (tx, reason) => {
@@ -565,6 +574,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     while (layer.unanswered > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     uas.close();
     layer.terminateAll();
+    failedLogins.flush();
     scheduler.stop();
     await Promise.all(listeners.map((l) => l.close()));
     drainPending();

@@ -271,7 +271,10 @@ export const Auth = z
       .array(z.enum(["SHA-256", "SHA-512-256", "MD5", "SHA-256-sess", "SHA-512-256-sess", "MD5-sess"]))
       .min(1)
       .optional()
-      .meta({ description: "Challenges offered, in preference order. Default [SHA-256, MD5]." }),
+      .meta({
+        description:
+          "Challenges offered, one each, in preference order (RFC 8760). Default [MD5], as PBXs send; e.g. [SHA-256, MD5] to offer SHA-256 first.",
+      }),
     qop: z
       .array(z.enum(["auth", "auth-int"]))
       .optional()

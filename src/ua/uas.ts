@@ -76,6 +76,8 @@ export interface UasEvents {
   ack?(ack: ParsedRequest, matched: "transaction" | "dialog" | "none"): void;
   /** A retransmission of a request in flight arrived. */
   retransmission?(tx: ServerTransaction): void;
+  /** Credentials were given and refused (wrong password, unknown user, replay...). */
+  authFailed?(tx: ServerTransaction, username: string, reason: string): void;
   /** Something a SIP engineer wants to know about the peer (logged as a warning). */
   note?(message: string): void;
   /** A scenario `then:` request was sent (its answers) or could not be. */
@@ -206,6 +208,7 @@ export class UserAgentServer implements TransactionUser {
     if (auth?.appliesTo(req.method)) {
       const outcome = auth.check(req);
       if (!outcome.ok) {
+        if (outcome.failure) this.events.authFailed?.(tx, outcome.failure.username, outcome.failure.reason);
         this.send(tx, outcome.response);
         return;
       }

@@ -1,8 +1,10 @@
 /** Digest arithmetic against RFC 7616's own examples, and the authenticator's decisions. */
 import { describe, expect, it } from "vitest";
 import { parseDatagram } from "../../src/sip/parser.js";
+import { Scheduler } from "../../src/transaction/scheduler.js";
 import { Authenticator } from "../../src/ua/auth/authenticator.js";
 import { digestResponse, parseCredentials } from "../../src/ua/auth/digest.js";
+import { type FailedLogin, FailedLoginLog } from "../../src/ua/auth/failed-logins.js";
 
 // RFC 7616 3.9.1: "Mufasa" / "Circle of Life".
 const EXAMPLE = {
@@ -112,6 +114,21 @@ describe("the authenticator", () => {
     });
   });
 
+  it("a plain challenge is no failed login; refused credentials are, with the reason", () => {
+    const first = auth.check(register());
+    expect(!first.ok && first.failure).toBeUndefined();
+    const nonce = nonceOf(first.ok ? {} : first.response);
+    const wrong = auth.check(register([answer(nonce, "guess")]));
+    expect(!wrong.ok && wrong.failure).toEqual({ username: "alice", reason: "wrong password" });
+    const unknown = auth.check(register([answer(nonce).replace('username="alice"', 'username="mallory"')]));
+    expect(!unknown.ok && unknown.failure).toEqual({ username: "mallory", reason: "unknown user" });
+    const sha = auth.check(register([answer(nonce).replace("algorithm=MD5", "algorithm=SHA-256")]));
+    expect(!sha.ok && sha.failure).toEqual({
+      username: "alice",
+      reason: "algorithm SHA-256 was not offered",
+    });
+  });
+
   it("a nonce we did not issue is challenged; an expired one gets stale=true", () => {
     const foreign = auth.check(register([answer("made-up")]));
     expect(!foreign.ok && foreign.response.status).toBe(401);
@@ -129,5 +146,105 @@ describe("the authenticator", () => {
     expect(auth.appliesTo("CANCEL")).toBe(false);
     expect(auth.appliesTo("REGISTER")).toBe(true);
     expect(auth.appliesTo("OPTIONS")).toBe(false);
+  });
+});
+
+describe("the default challenge", () => {
+  it("is MD5 alone, as PBXs send (SIPp 3.6 and baresip 1.0 stop at a SHA-256 first)", () => {
+    const auth = new Authenticator({ realm: "lab.test", users: { alice: "secret" } });
+    const r = auth.check(register());
+    if (r.ok) throw new Error("expected a challenge");
+    expect(r.response.headers!.map(([name]) => name)).toEqual(["WWW-Authenticate"]);
+    expect(r.response.headers![0]![1]).toMatch(
+      /^Digest realm="lab\.test", nonce="[^"]+", opaque="[0-9a-f]+", algorithm=MD5, qop="auth"$/,
+    );
+  });
+
+  it("several algorithms, when asked for, are offered in the order given (RFC 8760 2.4)", () => {
+    const auth = new Authenticator({
+      realm: "lab.test",
+      users: { alice: "secret" },
+      algorithms: ["SHA-256", "MD5"],
+    });
+    const r = auth.check(register());
+    if (r.ok) throw new Error("expected a challenge");
+    expect(r.response.headers!.map(([, v]) => /algorithm=([^,]+)/.exec(v)![1])).toEqual(["SHA-256", "MD5"]);
+  });
+});
+
+describe("failed logins are logged at most once a second", () => {
+  function harness() {
+    let now = 0;
+    const scheduler = new Scheduler({ now: () => now });
+    const lines: Array<{ at: number; line: string }> = [];
+    const log = new FailedLoginLog({
+      warn: (line) => lines.push({ at: now, line }),
+      now: () => now,
+      schedule: (ms, fn) => scheduler.schedule(ms, fn),
+    });
+    const advance = (ms: number) => {
+      now += ms;
+      scheduler.runDue();
+    };
+    return { log, lines, advance, scheduler };
+  }
+  const login = (username: string): FailedLogin => ({
+    username,
+    reason: "wrong password",
+    method: "REGISTER",
+    peer: "udp:127.0.0.1:5062",
+  });
+
+  it("the first at once, the rest of the second summed up in one line when it ends", () => {
+    const { log, lines, advance, scheduler } = harness();
+    log.record(login("alice"));
+    expect(lines).toEqual([
+      {
+        at: 0,
+        line: 'failed Digest login: wrong password for user "alice" (REGISTER from udp:127.0.0.1:5062)',
+      },
+    ]);
+    for (let i = 0; i < 500; i++) {
+      advance(1);
+      log.record(login(i === 499 ? "mallory" : "bob"));
+    }
+    expect(lines).toHaveLength(1);
+    advance(499);
+    expect(lines).toHaveLength(1);
+    advance(1);
+    expect(lines).toEqual([
+      lines[0],
+      {
+        at: 1000,
+        line: 'failed Digest logins: 500 more in the last 1 s, the last: wrong password for user "mallory" (REGISTER from udp:127.0.0.1:5062)',
+      },
+    ]);
+    // A failure within a second of the summary waits for the next one.
+    advance(10);
+    log.record(login("carol"));
+    expect(lines).toHaveLength(2);
+    advance(990);
+    expect(lines.at(-1)).toMatchObject({
+      at: 2000,
+      line: expect.stringMatching(/^failed Digest logins: 1 more/),
+    });
+    // After a quiet second, the next failure is logged at once again; nothing is pending.
+    advance(5000);
+    expect(scheduler.pending).toBe(0);
+    log.record(login("dave"));
+    expect(lines.at(-1)).toMatchObject({ at: 7000, line: expect.stringMatching(/user "dave"/) });
+    expect(lines).toHaveLength(4);
+  });
+
+  it("flush (at shutdown) writes what is held back, once", () => {
+    const { log, lines } = harness();
+    log.record(login("alice"));
+    log.record(login("bob"));
+    log.flush();
+    log.flush();
+    expect(lines.map((l) => l.line)).toEqual([
+      expect.stringMatching(/^failed Digest login: .*"alice"/),
+      expect.stringMatching(/^failed Digest logins: 1 more .*"bob"/),
+    ]);
   });
 });

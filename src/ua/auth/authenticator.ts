@@ -14,7 +14,11 @@ export interface AuthConfig {
   readonly realm: string;
   /** username -> password */
   readonly users: Readonly<Record<string, string>>;
-  /** Offered in this order, one challenge each (RFC 8760 2.4). Default SHA-256, MD5. */
+  /**
+   * Offered in this order, one challenge each (RFC 8760 2.4). Default MD5
+   * alone, as Asterisk, FreeSWITCH and Kamailio send: SIPp 3.6 and baresip 1.0
+   * give up on a first challenge they cannot compute.
+   */
   readonly algorithms?: readonly DigestAlgorithm[];
   /** Default ["auth"]; [] offers no qop (RFC 2069-style). */
   readonly qop?: ReadonlyArray<"auth" | "auth-int">;
@@ -30,7 +34,15 @@ export interface AuthConfig {
 
 export type AuthOutcome =
   | { readonly ok: true; readonly username: string }
-  | { readonly ok: false; readonly response: ResponseSpec };
+  | {
+      readonly ok: false;
+      readonly response: ResponseSpec;
+      /** Set when credentials were given and refused (a failed login, not a mere challenge). */
+      readonly failure?: { readonly username: string; readonly reason: string };
+    };
+
+/** What the mock offers unless told otherwise: what clients meet in the field. */
+export const DEFAULT_ALGORITHMS: readonly DigestAlgorithm[] = ["MD5"];
 
 const MAX_NONCES = 10_000;
 
@@ -79,7 +91,7 @@ export class Authenticator {
   challenge(stale = false, reason?: string): ResponseSpec {
     const nonce = this.nonce();
     const qop = this.config.qop ?? ["auth"];
-    const rows = (this.config.algorithms ?? ["SHA-256", "MD5"]).map(
+    const rows = (this.config.algorithms ?? DEFAULT_ALGORITHMS).map(
       (algorithm) =>
         [
           this.header,
@@ -115,9 +127,10 @@ export class Authenticator {
     const nonce = p.get("nonce") ?? "";
     const algorithm = p.get("algorithm") ?? "MD5";
     const qop = p.get("qop");
-    const offered = this.config.algorithms ?? ["SHA-256", "MD5"];
+    const offered = this.config.algorithms ?? DEFAULT_ALGORITHMS;
     if (!offered.some((a) => a.toLowerCase() === algorithm.toLowerCase())) {
-      return { ok: false, response: this.challenge(false, `algorithm ${algorithm} was not offered`) };
+      const reason = `algorithm ${algorithm} was not offered`;
+      return { ok: false, response: this.challenge(false, reason), failure: { username, reason } };
     }
     const state = this.nonceState(nonce);
     if (state === "foreign") return { ok: false, response: this.challenge(false, "unknown nonce") };
@@ -144,12 +157,14 @@ export class Authenticator {
       given.length === expected.length &&
       timingSafeEqual(Buffer.from(given), Buffer.from(expected));
     if (!matches) {
+      const failure = { username, reason: password === undefined ? "unknown user" : "wrong password" };
       if (this.config.wrongPassword === "challenge") {
-        return { ok: false, response: this.challenge(false, "wrong credentials") };
+        return { ok: false, response: this.challenge(false, "wrong credentials"), failure };
       }
       return {
         ok: false,
         response: { status: 403, warning: `wrong credentials for ${username || "(no user)"}` },
+        failure,
       };
     }
     // RFC 7616 3.3: a right answer to an expired nonce gets a new one, stale=true.
@@ -158,7 +173,8 @@ export class Authenticator {
       const nc = Number.parseInt(p.get("nc") ?? "", 16);
       const last = this.counts.get(nonce) ?? 0;
       if (!Number.isFinite(nc) || nc <= last) {
-        return { ok: false, response: this.challenge(false, "nonce count replayed") };
+        const reason = "nonce count replayed";
+        return { ok: false, response: this.challenge(false, reason), failure: { username, reason } };
       }
       this.counts.delete(nonce);
       this.counts.set(nonce, nc);
