@@ -634,22 +634,26 @@ ${register(2, "[authentication]\n")}${recvChecked({ code: 200, reason: "OK" }, "
 
 /**
  * INVITE to sip:USER@ without credentials expecting (optional 100 and) 407
- * with a Digest Proxy-Authenticate, ACK, then the INVITE again (CSeq 2, new
- * branch) with SIPp's [authentication]: optional 100, 180, 200 with SDP, ACK,
- * BYE 200.
+ * with a Digest Proxy-Authenticate (or, `challenge` 401, a UAS's 401 with
+ * WWW-Authenticate), ACK, then the INVITE again (CSeq 2, new branch) with
+ * SIPp's [authentication]: optional 100, 180, 200 with SDP, ACK, BYE 200.
  */
-export function inviteWithAuthScenario(user: string): string {
+export function inviteWithAuthScenario(user: string, challenge: 401 | 407 = 407): string {
   const invite2 = inviteSend(user)
     .replace("CSeq: 1 INVITE", "CSeq: 2 INVITE")
     .replace("Max-Forwards: 70\n", "Max-Forwards: 70\n[authentication]\n");
+  const [statusLine, header] =
+    challenge === 401
+      ? ["401 Unauthorized", "WWW-Authenticate"]
+      : ["407 Proxy Authentication Required", "Proxy-Authenticate"];
   return `${HEAD}
 <scenario name="invite ${user} with digest">
 ${inviteSend(user)}  <recv response="100" optional="true"/>
-  <recv response="407" auth="true">
+  <recv response="${challenge}" auth="true">
     <action>
-      <ereg regexp="^SIP/2\\.0 407 Proxy Authentication Required[[:cntrl:]]" search_in="msg" check_it="true" assign_to="challenge"/>
-      <ereg regexp="^ *Digest .*realm=&quot;[^&quot;]+&quot;" search_in="hdr" header="Proxy-Authenticate:" check_it="true" assign_to="proxyauth"/>
-      <log message="challenge [$challenge] [$proxyauth]"/>
+      <ereg regexp="^SIP/2\\.0 ${statusLine}[[:cntrl:]]" search_in="msg" check_it="true" assign_to="challenge"/>
+      <ereg regexp="^ *Digest .*realm=&quot;[^&quot;]+&quot;" search_in="hdr" header="${header}:" check_it="true" assign_to="authenticate"/>
+      <log message="challenge [$challenge] [$authenticate]"/>
     </action>
   </recv>
 ${ackNon2xx(user)}${invite2}  <recv response="100" optional="true"/>
