@@ -29,7 +29,7 @@ import {
   positiveMsOption,
   statusCodeOption,
 } from "./options.js";
-import { printScenarios } from "./scenarios.js";
+import { printScenarios, type ScenariosFlags } from "./scenarios.js";
 import { runServer, type ServeFlags } from "./serve.js";
 import { runValidate } from "./validate.js";
 
@@ -345,10 +345,16 @@ export function buildProgram(): Command {
 
   program
     .command("scenarios")
-    .description("list the bundled scenarios --scenario NAME takes, one line each")
-    .option("--path", "print each file's path instead of its description (to copy one and edit it)")
+    .description("list the bundled scenarios --scenario NAME takes, one line each (or only NAME)")
+    .argument("[name]", "only this scenario")
+    .option(
+      "--path",
+      'print the files\' paths instead of descriptions (cp "$(sipmock scenarios --path busy)" my.yaml)',
+    )
     .option("--json", "JSON array of { name, file, description }")
-    .action((flags: { path?: boolean; json?: boolean }) => printScenarios(flags));
+    .action((name: string | undefined, flags: ScenariosFlags) => {
+      process.exitCode = printScenarios(name, flags);
+    });
 
   program
     .command("codes")
