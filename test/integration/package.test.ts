@@ -67,12 +67,12 @@ function npx(args: string[]): Promise<{ child: ChildProcess; port: number; outpu
 
 describe("the packed package, installed elsewhere", () => {
   it("installs without install-script warnings (no prepare), with LICENSE and no dev files", () => {
-    expect(installOutput).not.toMatch(/prepare|install-scripts|warn/i);
+    expect(installOutput).not.toMatch(/prepare|install-scripts|install script/i);
     const pkg = JSON.parse(readFileSync(join(installed, "package.json"), "utf8"));
     expect(pkg.scripts.prepare).toBeUndefined();
     expect(pkg.license).toBe("MIT");
     expect(readFileSync(join(installed, "LICENSE"), "utf8")).toMatch(/^MIT License/);
-    for (const dev of ["test", "bench", "examples", "node_modules/.bin/vitest", "tsconfig.json"]) {
+    for (const dev of ["test", "bench", "examples", "docker", ".ci", "tsconfig.json"]) {
       expect(existsSync(join(installed, dev)), dev).toBe(false);
     }
   });
