@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { BIN, ROOT, SCENARIOS } from "../helpers/cli.js";
+import { BIN, ROOT, SCENARIOS, waitForOutput } from "../helpers/cli.js";
 import { request, statusOf, udpClient } from "../helpers/wire-client.js";
 
 const elsewhere = mkdtempSync(join(tmpdir(), "sipmock-bundled-"));
@@ -23,7 +23,7 @@ function run(args: string[]) {
 }
 
 /** Starts `sipmock ARGS` in `elsewhere`; resolves with the UDP port once the banner says it listens. */
-function start(args: string[]): Promise<{ child: ChildProcess; port: number }> {
+function start(args: string[]): Promise<{ child: ChildProcess; port: number; stderr: () => string }> {
   const child = spawn(process.execPath, [BIN, ...args, "--listen", "udp:127.0.0.1:0"], {
     cwd: elsewhere,
     stdio: ["ignore", "ignore", "pipe"],
@@ -33,7 +33,7 @@ function start(args: string[]): Promise<{ child: ChildProcess; port: number }> {
     child.stderr!.on("data", (d) => {
       err += d;
       const m = /listening on udp:127\.0\.0\.1:(\d+)/.exec(err);
-      if (m) resolve({ child, port: Number(m[1]) });
+      if (m) resolve({ child, port: Number(m[1]), stderr: () => err });
     });
     child.on("exit", (code) => reject(new Error(`exited ${code}: ${err}`)));
   });
@@ -116,6 +116,20 @@ describe("bundled scenarios by name", () => {
   it("respond 503 --scenario decline: the code in front, the bundled scenario for the rest", async () => {
     const s = await start(["respond", "503", "--method", "OPTIONS", "--scenario", "decline"]);
     try {
+      expect(await inviteStatus(s.port)).toBe(603);
+    } finally {
+      await stop(s.child);
+    }
+  });
+
+  it("ctl scenario decline swaps a running server to the bundled scenario", async () => {
+    const s = await start(["serve", "--admin", "0"]);
+    try {
+      await waitForOutput(s.stderr, /admin API on http:\/\/127\.0\.0\.1:\d+/);
+      const admin = /admin API on (http:\/\/127\.0\.0\.1:\d+)/.exec(s.stderr())![1]!;
+      const r = run(["ctl", "--admin", admin, "scenario", "decline"]);
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toBe("scenario now: decline\n");
       expect(await inviteStatus(s.port)).toBe(603);
     } finally {
       await stop(s.child);
