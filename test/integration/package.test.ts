@@ -125,11 +125,12 @@ describe("the packed package, installed elsewhere", () => {
     });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    const out = JSON.parse(r.stdout) as { status: string; names: string[]; resolved: string };
+    const out = JSON.parse(r.stdout) as { status: string; names: string[]; resolved: string; schema: string };
     expect(out.status).toBe("SIP/2.0 486 Busy Here");
     expect(out.names).toContain("busy");
     expect(out.resolved).toBe(join(installed, "scenarios", "busy.yaml"));
     expect(readFileSync(out.resolved, "utf8")).toBe(readFileSync(join(SCENARIOS, "busy.yaml"), "utf8"));
+    expect(JSON.parse(readFileSync(out.schema, "utf8")).$schema).toMatch(/json-schema/);
   });
 
   it("a TypeScript consumer type-checks against the installed declarations (strict, lib check on)", () => {
@@ -204,5 +205,6 @@ s.close();
 mock.verify({ method: "INVITE" }, { times: 1 });
 await mock.close();
 const resolved = fileURLToPath(import.meta.resolve("sipmock/scenarios/busy.yaml"));
-console.log(JSON.stringify({ status, names: bundledScenarios().map((b) => b.name), resolved }));
+const schema = fileURLToPath(import.meta.resolve("sipmock/schema/scenario.schema.json"));
+console.log(JSON.stringify({ status, names: bundledScenarios().map((b) => b.name), resolved, schema }));
 `;
