@@ -8,7 +8,7 @@ import { silentLogger, startSipMock, VerificationError } from "sipmock";
 let mock;
 before(async () => {
   mock = await startSipMock({
-    scenario: "scenarios/busy.yaml",
+    scenario: "busy",
     listen: ["udp:127.0.0.1:0"],
     logger: silentLogger,
   });

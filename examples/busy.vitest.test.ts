@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 let mock: SipMock;
 beforeAll(async () => {
   mock = await startSipMock({
-    scenario: "scenarios/busy.yaml",
+    scenario: "busy",
     listen: ["udp:127.0.0.1:0"],
     timers: { t1: 50 },
   });

@@ -24,6 +24,7 @@ export {
   VerificationError,
 } from "./control/verify.js";
 export type { RespondOptions } from "./scenario/builtin.js";
+export { type BundledScenario, bundledScenarios } from "./scenario/bundled.js";
 export { ScenarioEngine } from "./scenario/engine.js";
 export { formatProblem, ScenarioLoadError, type ScenarioProblem } from "./scenario/load.js";
 export type { Decision, FollowUp, Mailbox, RequestFacts, Scenario } from "./scenario/types.js";

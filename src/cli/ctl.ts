@@ -1,6 +1,7 @@
 /** `sipmock ctl ...`: talks to a running server's admin API. */
 import { readFileSync } from "node:fs";
 import type { JournalEntry } from "../control/journal.js";
+import { resolveScenarioPath } from "../scenario/bundled.js";
 
 export interface CtlFlags {
   admin: string;
@@ -66,7 +67,7 @@ export async function ctlScenario(flags: CtlFlags, file: string): Promise<void> 
     flags,
     "PUT",
     "/__admin/scenario",
-    readFileSync(file, "utf8"),
+    readFileSync(resolveScenarioPath(file), "utf8"),
     "application/yaml",
   )) as {
     name: string;

@@ -30,6 +30,7 @@ import {
   positiveMsOption,
   statusCodeOption,
 } from "./options.js";
+import { printScenarios, type ScenariosFlags } from "./scenarios.js";
 import { runServer, type ServeFlags } from "./serve.js";
 import { runValidate } from "./validate.js";
 
@@ -64,9 +65,10 @@ function serverOptions(cmd: Command): Command {
       ),
     )
     .addOption(
-      new Option("--scenario <file>", "scenario YAML file, repeatable (rules merged in order)").argParser(
-        collect,
-      ),
+      new Option(
+        "--scenario <file-or-name>",
+        "scenario YAML file or bundled name (sipmock scenarios), repeatable (rules merged in order)",
+      ).argParser(collect),
     )
     .option("--watch", "reload the scenario files when they change (an invalid change is refused)")
     .addOption(
@@ -198,7 +200,7 @@ export function buildProgram(): Command {
   program
     .command("validate")
     .description("check scenario files; every problem is printed as file:line:col: message (hint)")
-    .argument("<files...>", "scenario YAML files")
+    .argument("<files...>", "scenario YAML files or bundled names")
     .action((files: string[]) => {
       process.exitCode = runValidate(files);
     });
@@ -250,8 +252,10 @@ export function buildProgram(): Command {
     .action(() => ctlReset(ctlFlags()));
   ctl
     .command("scenario")
-    .description("replace the running scenario with FILE (validated; the old one stays if it is invalid)")
-    .argument("<file>", "scenario YAML")
+    .description(
+      "replace the running scenario with FILE or a bundled NAME (validated; the old one stays if it is invalid)",
+    )
+    .argument("<file>", "scenario YAML file or bundled name")
     .action((file: string) => ctlScenario(ctlFlags(), file));
   ctl
     .command("overrides")
@@ -345,6 +349,19 @@ export function buildProgram(): Command {
     .description("OPTIONS to every registered contact of a user")
     .argument("<aor>", "sip:user@domain or a user name")
     .action((aor: string) => ctlSend(ctlFlags(), "options", aor));
+
+  program
+    .command("scenarios")
+    .description("list the bundled scenarios --scenario NAME takes, one line each (or only NAME)")
+    .argument("[name]", "only this scenario")
+    .option(
+      "--path",
+      'print the files\' paths instead of descriptions (cp "$(sipmock scenarios --path busy)" my.yaml)',
+    )
+    .option("--json", "JSON array of { name, file, description }")
+    .action((name: string | undefined, flags: ScenariosFlags) => {
+      process.exitCode = printScenarios(name, flags);
+    });
 
   program
     .command("codes")

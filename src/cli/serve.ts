@@ -6,6 +6,7 @@ import { formatReport, junitXml } from "../control/expectations.js";
 import { createLogger, type Logger, type LogLevel } from "../control/logger.js";
 import { ListenError, type SipMock, startSipMock, VERSION } from "../control/sipmock.js";
 import { describeLoadError, type RespondOptions } from "../scenario/builtin.js";
+import { resolveScenarioPath } from "../scenario/bundled.js";
 import { ScenarioEngine } from "../scenario/engine.js";
 import { ScenarioLoadError } from "../scenario/load.js";
 import { CertificateError } from "../transport/certs.js";
@@ -270,5 +271,5 @@ function watchScenarios(mock: SipMock, files: string[], logger: Logger): FSWatch
       }
     }, 100);
   };
-  return files.map((f) => watch(f, reload));
+  return files.map((f) => watch(resolveScenarioPath(f), reload));
 }

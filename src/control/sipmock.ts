@@ -67,8 +67,9 @@ export interface SipMockOptions {
   /** `sipmock respond`: one rule in front of the scenario (default: dial-a-code). */
   readonly respond?: RespondOptions;
   /**
-   * Scenario file path(s), merged in order (see scenarios/), or a Scenario
-   * object. Default: the embedded scenarios/default.yaml (dial-a-code).
+   * Scenario file path(s) or bundled scenario names ("busy": see
+   * bundledScenarios()), merged in order, or a Scenario object.
+   * Default: the bundled "default" (dial-a-code).
    */
   readonly scenario?: string | readonly string[] | Scenario;
   /** T1/T2/T4 in milliseconds (RFC 3261 17.1.1.1); shorten them in tests. */
@@ -133,8 +134,8 @@ export interface SipMock {
   /** The scenario answering now. */
   readonly scenario: Scenario;
   /**
-   * Swaps the scenario atomically: file path(s), YAML text (containing a
-   * newline) or a Scenario object. An invalid one throws ScenarioLoadError
+   * Swaps the scenario atomically: file path(s) or bundled names, YAML text
+   * (containing a newline) or a Scenario object. An invalid one throws ScenarioLoadError
    * and the current scenario stays.
    */
   setScenario(next: string | readonly string[] | Scenario): void;

@@ -3,14 +3,15 @@
  * dial-a-code) and `sipmock respond CODE`, which is one rule in front of it.
  */
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { stringify } from "yaml";
+import { BUNDLED_SCENARIO_DIR } from "./bundled.js";
 import { ScenarioEngine } from "./engine.js";
 import { formatProblem, parseScenario, ScenarioLoadError, type ScenarioSource } from "./load.js";
 import type { RuleT, ScenarioFileT } from "./schema.js";
 
-/** scenarios/default.yaml, shipped in the package next to dist/ and src/. */
-export const DEFAULT_SCENARIO_FILE = fileURLToPath(new URL("../../scenarios/default.yaml", import.meta.url));
+/** scenarios/default.yaml, shipped in the package. */
+export const DEFAULT_SCENARIO_FILE = join(BUNDLED_SCENARIO_DIR, "default.yaml");
 
 export function defaultScenarioSource(): ScenarioSource {
   const r = parseScenario(readFileSync(DEFAULT_SCENARIO_FILE, "utf8"), DEFAULT_SCENARIO_FILE);

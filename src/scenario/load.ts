@@ -8,6 +8,7 @@ import { dirname, relative, resolve } from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type Scalar, visit } from "yaml";
 import type { z } from "zod";
 import { isCatalogued, lookupCode } from "../catalog/index.js";
+import { bundledScenarios, looksLikeName, resolveScenarioPath } from "./bundled.js";
 import { toMs } from "./duration.js";
 import { compileMatch, compileSource } from "./matcher.js";
 import {
@@ -792,22 +793,39 @@ function checkTemplate(text: string, path: Path, report: Report): void {
   }
 }
 
-/** Reads, parses and validates one file; an unreadable file is a problem like any other. */
+/**
+ * Reads, parses and validates one file, given by path or by bundled name
+ * (`busy`: scenarios/busy.yaml of the package); an unreadable file is a
+ * problem like any other.
+ */
 export function readScenarioFile(
-  path: string,
+  spec: string,
   env: NodeJS.ProcessEnv = process.env,
 ): { ok: true; source: ScenarioSource } | { ok: false; problems: ScenarioProblem[] } {
+  const path = resolveScenarioPath(spec);
   let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    return {
-      ok: false,
-      problems: [{ file: path, line: 1, col: 1, message: `cannot read: ${code}`, hint: "check the path" }],
-    };
+    return { ok: false, problems: [unreadable(spec, e as NodeJS.ErrnoException)] };
   }
   return parseScenario(text, path, env);
+}
+
+function unreadable(spec: string, e: NodeJS.ErrnoException): ScenarioProblem {
+  const names = bundledScenarios().map((b) => b.name);
+  const bundled = `bundled scenarios: ${names.join(", ")} (sipmock scenarios)`;
+  const where = { file: spec, line: 1, col: 1 };
+  if (e.code === "ENOENT" && looksLikeName(spec)) {
+    const suggestion = didYouMean(spec, names);
+    return {
+      ...where,
+      message: `no such file, and no bundled scenario named "${spec}"`,
+      hint: `${suggestion ? `did you mean "${suggestion}"? ` : ""}${bundled}`,
+    };
+  }
+  const hint = e.code === "ENOENT" ? `check the path, or name one of the ${bundled}` : "check the path";
+  return { ...where, message: `cannot read: ${e.code ?? e.message}`, hint };
 }
 
 /** Reads, parses and validates files; rules of several files are merged in order. */
