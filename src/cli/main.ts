@@ -25,6 +25,7 @@ import {
   logLevelOption,
   methodsOption,
   nonNegativeIntOption,
+  portOption,
   positiveIntOption,
   positiveMsOption,
   statusCodeOption,
@@ -56,6 +57,12 @@ function serverOptions(cmd: Command): Command {
       new Option("--max-message-size <octets>", "larger requests get 513 (default 65535)").argParser(
         positiveIntOption,
       ),
+    )
+    .addOption(
+      new Option(
+        "--media-port <port>",
+        "RTP port named in the SDP (default 40000); nothing listens there: no RTP is sent or received",
+      ).argParser(portOption),
     )
     .addOption(
       new Option("--ring-timeout <ms>", "how long sip:18x@ rings before 480 (default 180000)").argParser(

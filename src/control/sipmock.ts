@@ -80,6 +80,11 @@ export interface SipMockOptions {
   readonly advertise?: string;
   /** Largest accepted message in octets; larger ones get 513. Default 65535. */
   readonly maxMessageSize?: number;
+  /**
+   * The RTP port the mock's SDP names (overrides the scenario's `mediaPort:`;
+   * default 40000). Nothing listens there: no RTP is sent or received yet.
+   */
+  readonly mediaPort?: number;
   /** How long sip:18x@ rings before 480; default 180 s. */
   readonly ringTimeoutMs?: number;
   /** OPTIONS keep-alive to every registered contact at this interval (off by default). */
@@ -203,6 +208,12 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
   const logger = options.logger ?? createLogger("info");
   const timers = resolveTimers(options.timers);
   const maxMessageSize = options.maxMessageSize ?? 65535;
+  if (
+    options.mediaPort !== undefined &&
+    !(Number.isInteger(options.mediaPort) && options.mediaPort >= 1 && options.mediaPort <= 65535)
+  ) {
+    throw new RangeError(`mediaPort must be a port from 1 to 65535, not ${options.mediaPort}`);
+  }
   const specs: ListenSpec[] = (
     options.listen && options.listen.length > 0 ? options.listen : DEFAULT_LISTEN
   ).map(parseListenSpec);
@@ -238,6 +249,9 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     },
     get eventPackages() {
       return scenario.eventPackages;
+    },
+    get mediaPort() {
+      return scenario.mediaPort;
     },
   };
   const scheduler = new Scheduler(undefined, (err) =>
@@ -364,7 +378,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       ...(options.advertise ? { advertise: options.advertise } : {}),
       realm,
       ringTimeoutMs: options.ringTimeoutMs ?? DEFAULT_RING_TIMEOUT_MS,
-      mediaPort: 40000,
+      ...(options.mediaPort !== undefined ? { mediaPort: options.mediaPort } : {}),
       timers,
       scheduler,
       listenerFor,

@@ -130,6 +130,7 @@ const KEYS: Record<string, readonly string[]> = {
     "messageSummary",
     "reliableProvisionals",
     "eventPackages",
+    "mediaPort",
     "rules",
     "expectations",
   ],

@@ -85,7 +85,8 @@ export interface MockRequestsDependencies {
   readonly registrar: Registrar;
   readonly scheduler: Scheduler;
   readonly capabilities: Capabilities;
-  readonly mediaPort: number;
+  /** The RTP port its offers name (nothing listens there yet). */
+  readonly mediaPort: () => number;
   readonly identity: (flow: Flow) => LocalIdentity;
   /** How long an INVITE of the mock may ring before it is cancelled (9.1). */
   readonly noAnswerMs: number;
@@ -201,7 +202,7 @@ export class MockRequests {
     // fingerprint in every offer of the dialog (new ones would restart ICE
     // and DTLS).
     if (isWebSocket(peer.flow)) dialog.webrtc ??= newWebRtcIdentity();
-    const sdp = createOffer(id.host, this.deps.mediaPort, codecs, {
+    const sdp = createOffer(id.host, this.deps.mediaPort(), codecs, {
       ...(origin ? { origin } : {}),
       direction,
       ...(dialog.webrtc ? { webrtc: dialog.webrtc } : {}),
@@ -413,7 +414,7 @@ export class MockRequests {
     const localTag = newTag();
     // WebSocket peers are browsers (RFC 7118): they only accept a WebRTC offer.
     const webrtc = isWebSocket(flow) ? newWebRtcIdentity() : undefined;
-    const sdp = createOffer(id.host, this.deps.mediaPort, DEFAULT_CODECS, webrtc ? { webrtc } : {});
+    const sdp = createOffer(id.host, this.deps.mediaPort(), DEFAULT_CODECS, webrtc ? { webrtc } : {});
     const req: OutgoingRequest = {
       method: "INVITE",
       requestUri: binding.uri,

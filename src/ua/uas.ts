@@ -29,6 +29,7 @@ import {
 import {
   answerOffer,
   createOffer,
+  DEFAULT_MEDIA_PORT,
   newWebRtcIdentity,
   originOf,
   type SdpOrigin,
@@ -62,7 +63,8 @@ export interface UasOptions {
   readonly advertise?: string;
   readonly realm: string;
   readonly ringTimeoutMs: number;
-  readonly mediaPort: number;
+  /** The RTP port the SDP names (--media-port); else the scenario's `mediaPort:`, else 40000. */
+  readonly mediaPort?: number;
   readonly timers: TimerConfig;
   readonly scheduler: Scheduler;
   readonly listenerFor: (flow: Flow) => ListenerInfo | undefined;
@@ -164,7 +166,7 @@ export class UserAgentServer implements TransactionUser {
       registrar: this.registrar,
       scheduler: options.scheduler,
       capabilities: options.capabilities,
-      mediaPort: options.mediaPort,
+      mediaPort: () => this.mediaPort(),
       identity: (flow) => this.identityOfFlow(flow),
       noAnswerMs: options.ringTimeoutMs,
       // A re-INVITE is answered at once by any UA; one held in Proceeding
@@ -877,6 +879,11 @@ export class UserAgentServer implements TransactionUser {
     at(delay, finish);
   }
 
+  /** The RTP port our SDP names: the option, else the scenario's, else the default. Nothing listens there (no RTP yet). */
+  private mediaPort(): number {
+    return this.options.mediaPort ?? this.options.scenario().mediaPort ?? DEFAULT_MEDIA_PORT;
+  }
+
   /** The dialog's WebRTC identity, or one kept for the transaction until its 2xx makes the dialog. */
   private webrtcIdentity(tx: ServerTransaction, dialog: Dialog | undefined): WebRtcIdentity {
     if (dialog) {
@@ -911,12 +918,12 @@ export class UserAgentServer implements TransactionUser {
     const result =
       offer.trim() === ""
         ? {
-            sdp: createOffer(local.host, this.options.mediaPort, undefined, {
+            sdp: createOffer(local.host, this.mediaPort(), undefined, {
               ...origin,
               ...(ws && webrtc ? { webrtc } : {}),
             }),
           }
-        : answerOffer(offer, local.host, this.options.mediaPort, undefined, {
+        : answerOffer(offer, local.host, this.mediaPort(), undefined, {
             ...origin,
             ...(webrtc ? { webrtc } : {}),
           });
