@@ -11,7 +11,7 @@ import type { Scheduler, TimerHandle } from "../transaction/scheduler.js";
 import { newTag } from "../transaction/transaction-layer.js";
 import type { Flow } from "../transport/types.js";
 import type { Dialog, DialogPeer, DialogStore } from "./dialogs.js";
-import { messageSummary, type Subscription } from "./events.js";
+import { messageAccount, messageSummary, type Subscription } from "./events.js";
 import { type Capabilities, type LocalIdentity, localUri } from "./local-context.js";
 import type { Binding, Registrar } from "./registrar.js";
 import { type CodecSpec, createOffer, DEFAULT_CODECS, newWebRtcIdentity, originOf } from "./sdp.js";
@@ -497,7 +497,7 @@ export class MockRequests {
             `active;expires=${Math.max(0, Math.round((sub.expiresAt - Date.now()) / 1000))}`,
             {
               type: "application/simple-message-summary",
-              body: messageSummary(mwi, sub.entity),
+              body: messageSummary(mwi, messageAccount(this.deps.registrar, sub.entity)),
             },
           )),
         })),
@@ -510,7 +510,10 @@ export class MockRequests {
         ["Event", "message-summary"],
         ["Subscription-State", "active"],
       ],
-      body: { contentType: "application/simple-message-summary", content: messageSummary(mwi, aor) },
+      body: {
+        contentType: "application/simple-message-summary",
+        content: messageSummary(mwi, messageAccount(this.deps.registrar, aor)),
+      },
     }));
   }
 

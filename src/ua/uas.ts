@@ -16,7 +16,7 @@ import type { TransactionLayer, TransactionUser } from "../transaction/transacti
 import type { Flow, ListenerInfo } from "../transport/types.js";
 import type { Authenticator } from "./auth/authenticator.js";
 import { type Dialog, DialogStore } from "./dialogs.js";
-import { entityOf, eventBody, eventPackage, newETag, type Subscription } from "./events.js";
+import { entityOf, eventBody, eventPackage, messageAccount, newETag, type Subscription } from "./events.js";
 import { type Capabilities, localIdentity, localUri } from "./local-context.js";
 import { allowsUpdate, MockRequests, targetFlow } from "./mock-requests.js";
 import { DEFAULT_REGISTRAR, Registrar, type RegistrarOptions } from "./registrar.js";
@@ -683,7 +683,12 @@ export class UserAgentServer implements TransactionUser {
     void this.notify(
       sub,
       `active;expires=${expires}`,
-      eventBody(pkg, entityOf(req), this.options.scenario().messageSummary),
+      eventBody(
+        pkg,
+        sub.entity,
+        this.options.scenario().messageSummary,
+        messageAccount(this.registrar, sub.entity),
+      ),
     );
     const timer = this.options.scheduler.schedule(expires * 1000, () =>
       this.endSubscription(sub!, true, "timeout"),
