@@ -170,7 +170,7 @@ export function buildProgram(): Command {
 
   serverOptions(program.command("respond"))
     .description(
-      "answer every matching request with CODE (INVITE by default); everything else gets the built-in behaviour",
+      "answer the --method requests (INVITE by default) with CODE; every other request gets the built-in UAS (registrar, OPTIONS 200, BYE...) without dial-a-code, or the --scenario files when given",
     )
     .argument("<code>", "response code 100..699", statusCodeOption)
     .option("--reason <text>", "reason phrase (default: the catalogued one)")

@@ -4,7 +4,12 @@
  * response builder -> transaction -> transport.
  */
 import { randomBytes } from "node:crypto";
-import { defaultScenarioSource, type RespondOptions, respondScenarioSource } from "../scenario/builtin.js";
+import {
+  builtinUasSource,
+  defaultScenarioSource,
+  type RespondOptions,
+  respondScenarioSource,
+} from "../scenario/builtin.js";
 import { DEFAULT_RING_TIMEOUT_MS } from "../scenario/dial-a-code.js";
 import { toMs } from "../scenario/duration.js";
 import { ScenarioEngine } from "../scenario/engine.js";
@@ -63,7 +68,10 @@ export { VERSION } from "../version.js";
 export interface SipMockOptions {
   /** TRANSPORT:HOST:PORT values; default UDP and TCP on 0.0.0.0:5060. Port 0 picks a free port. */
   readonly listen?: readonly string[];
-  /** `sipmock respond`: one rule in front of the scenario (default: dial-a-code). */
+  /**
+   * `sipmock respond`: one rule in front of the scenario files, or, without
+   * them, in front of the built-in UAS alone (no dial-a-code).
+   */
   readonly respond?: RespondOptions;
   /**
    * Scenario file path(s), merged in order (see scenarios/), or a Scenario
@@ -723,14 +731,19 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
 
 export class ListenError extends Error {}
 
-/** Files (validated, merged in order), a Scenario object, or the embedded default; `respond` goes first. */
+/**
+ * Files (validated, merged in order), a Scenario object, or the embedded
+ * default; `respond` goes first, and without files it stands in front of
+ * the built-in UAS alone: dial-a-code is not part of `respond`.
+ */
 function buildScenario(spec: SipMockOptions["scenario"], respond?: RespondOptions): Scenario {
   if (spec !== undefined && typeof spec !== "string" && !Array.isArray(spec)) {
     if (respond) throw new Error("respond and a Scenario object cannot be combined");
     return spec as Scenario;
   }
   const files = spec === undefined ? [] : typeof spec === "string" ? [spec] : (spec as readonly string[]);
-  const sources = files.length > 0 ? loadScenarioFiles(files) : [defaultScenarioSource()];
+  const sources =
+    files.length > 0 ? loadScenarioFiles(files) : respond ? [builtinUasSource()] : [defaultScenarioSource()];
   return new ScenarioEngine(respond ? [respondScenarioSource(respond), ...sources] : sources);
 }
 
