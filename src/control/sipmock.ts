@@ -344,15 +344,19 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
   const byKey = new Map<string, Listener>();
   const listenerFor = (flow: Flow) => byKey.get(listenerKey(flow.transport, flow.local.port))?.info;
 
+  /** Sends not completed yet: shutdown lets them finish before closing the sockets. */
+  const inFlight = new Set<Promise<void>>();
   const sendRaw = (flow: Flow, bytes: Buffer, retransmission: boolean, failed?: (err: Error) => void) => {
     const listener = byKey.get(listenerKey(flow.transport, flow.local.port));
     if (!listener) return;
     const { summary } = emit({ direction: "out", flow, bytes, retransmission, time: Date.now() });
     logLine(logger, "out", flow, summary, bytes, retransmission);
-    listener.send(flow, bytes).catch((err: Error) => {
+    const sent = listener.send(flow, bytes).catch((err: Error) => {
       logger.warn(`send to ${peer(flow)} failed: ${err.message}`);
       failed?.(err);
     });
+    inFlight.add(sent);
+    void sent.finally(() => inFlight.delete(sent));
   };
 
   const listenerOf = (flow: Flow) => byKey.get(listenerKey(flow.transport, flow.local.port));
@@ -584,10 +588,26 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     draining = true;
     stopKeepAlive?.();
     const until = Date.now() + drainMs;
-    while (layer.unanswered > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    // An INVITE that only rings would hold the drain to its end and then be
+    // cut off unanswered: it gets its final answer (503) now. Those whose
+    // answer is planned get the drain to send it.
+    uas.answerOnShutdown(false);
+    const settled = () => layer.unanswered === 0 && uas.unacknowledgedShutdownAnswers === 0;
+    while (!settled() && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    // The drain is over: every INVITE still unanswered gets its 503 too.
+    uas.answerOnShutdown(true);
     uas.close();
     layer.terminateAll();
     scheduler.stop();
+    // Answers just handed to the sockets go out before the sockets close (bounded).
+    let flushTimer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...inFlight]),
+      new Promise((r) => {
+        flushTimer = setTimeout(r, SEND_FLUSH_MS);
+      }),
+    ]);
+    clearTimeout(flushTimer);
     await Promise.all(listeners.map((l) => l.close()));
     drainPending();
     for (const sink of sinks) sink.close();
@@ -730,6 +750,9 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
 }
 
 export class ListenError extends Error {}
+
+/** How long shutdown waits for sends in progress before closing the sockets. */
+const SEND_FLUSH_MS = 1000;
 
 /**
  * Files (validated, merged in order), a Scenario object, or the embedded

@@ -86,7 +86,17 @@ export interface UasEvents {
 
 interface PendingInvite {
   readonly timers: TimerHandle[];
+  /** No final answer is planned: it rings until CANCEL (or the ring timeout). */
+  ringing?: boolean;
 }
+
+/**
+ * Shutdown answers an INVITE still waiting for its final response with 503
+ * (RFC 3261 21.5.4: the server is temporarily unable to process the request,
+ * for maintenance) and Retry-After in seconds: short, as a mock is usually
+ * restarted at once. 480 would blame the callee (21.4.18), not the server.
+ */
+export const SHUTDOWN_RETRY_AFTER_S = 5;
 
 /** Option tags this UAS understands in Require (8.2.2.3). */
 const UNDERSTOOD_OPTION_TAGS = new Set<string>(["timer", "100rel"]);
@@ -125,6 +135,8 @@ export class UserAgentServer implements TransactionUser {
   /** A rule's `then:` requests, sent once its final answer went out. */
   private readonly followUps = new Map<string, readonly FollowUp[]>();
   private readonly followUpTimers = new Set<TimerHandle>();
+  /** INVITEs answered 503 by the shutdown, whose ACK the drain waits for. */
+  private readonly shutdownAnswered = new Set<ServerTransaction>();
   /** Shutting down: ending dialogs puts nothing on the wire. */
   private closing = false;
   /** Requests held back by the afterRetransmissions fault. */
@@ -357,8 +369,40 @@ export class UserAgentServer implements TransactionUser {
     this.followUps.clear();
   }
 
+  /**
+   * Shutdown: INVITEs still waiting for their final response get 503 with
+   * Retry-After, so clients are not left to time out. `all` false: only
+   * those whose final answer is not on its way (ringing until CANCEL, held
+   * by a fault); true (the drain's end): every one. Returns how many.
+   */
+  answerOnShutdown(all: boolean): number {
+    let n = 0;
+    for (const tx of this.layer.pendingInvites()) {
+      const p = this.pending.get(tx.id);
+      if (!all && p && !p.ringing && !this.dropped.has(tx.id)) continue;
+      this.cancelPending(tx);
+      this.awaiting.delete(tx.id);
+      this.send(tx, {
+        status: 503,
+        headers: [["Retry-After", String(SHUTDOWN_RETRY_AFTER_S)]],
+        warning: "sipmock is shutting down",
+      });
+      this.shutdownAnswered.add(tx);
+      n++;
+    }
+    return n;
+  }
+
+  /** Shutdown 503s not acknowledged yet (their transaction still in Completed, 17.2.1). */
+  get unacknowledgedShutdownAnswers(): number {
+    let n = 0;
+    for (const tx of this.shutdownAnswered) if (tx.state === "completed") n++;
+    return n;
+  }
+
   close(): void {
     this.closing = true;
+    this.shutdownAnswered.clear();
     this.cancelFollowUps();
     for (const s of this.subscriptions.values()) s.cancel?.();
     this.subscriptions.clear();
@@ -854,7 +898,8 @@ export class UserAgentServer implements TransactionUser {
       sdp = made;
     }
     const timers: TimerHandle[] = [];
-    this.pending.set(tx.id, { timers });
+    const entry: PendingInvite = { timers };
+    this.pending.set(tx.id, entry);
     let delay = 0;
     const at = (ms: number, fn: () => void) => {
       if (ms === 0) fn();
@@ -874,6 +919,7 @@ export class UserAgentServer implements TransactionUser {
         }
       : () => {
           // No final answer: ring until CANCEL, then give up with 480.
+          entry.ringing = true;
           timers.push(
             this.options.scheduler.schedule(this.options.ringTimeoutMs, () => {
               this.pending.delete(tx.id);
