@@ -77,12 +77,13 @@ export const CODES: readonly ResponseCodeInfo[] = [
     rfc: "RFC 6228",
     section: "4",
     description: "An early dialog has been terminated before the final response is sent.",
-    recommended: [
+    // RFC 6228 words it as a MUST for both senders of a 199: the UAS (7)
+    // and the forking proxy (8); so it is required, not recommended.
+    required: [
       {
         name: "Reason",
         value: 'SIP;cause=480;text="Temporarily Unavailable"',
-        rfc: "RFC 6228 6: a 199 SHOULD contain a Reason header field (RFC 3326) with the SIP response code of the final response that terminated the early dialog",
-        byDefault: true,
+        rfc: "RFC 6228 7 (UAS) and 8 (proxy): the sender of a 199 MUST insert a Reason header field (RFC 3326) with the SIP response code of the response that terminated the early dialog",
       },
     ],
   }),

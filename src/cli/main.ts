@@ -26,6 +26,7 @@ import {
   logLevelOption,
   methodsOption,
   nonNegativeIntOption,
+  portOption,
   positiveIntOption,
   positiveMsOption,
   statusCodeOption,
@@ -58,6 +59,12 @@ function serverOptions(cmd: Command): Command {
       new Option("--max-message-size <octets>", "larger requests get 513 (default 65535)").argParser(
         positiveIntOption,
       ),
+    )
+    .addOption(
+      new Option(
+        "--media-port <port>",
+        "RTP port named in the SDP (default 40000); nothing listens there: no RTP is sent or received",
+      ).argParser(portOption),
     )
     .addOption(
       new Option("--ring-timeout <ms>", "how long sip:18x@ rings before 480 (default 180000)").argParser(
@@ -172,7 +179,7 @@ export function buildProgram(): Command {
 
   serverOptions(program.command("respond"))
     .description(
-      "answer every matching request with CODE (INVITE by default); everything else gets the built-in behaviour",
+      "answer the --method requests (INVITE by default) with CODE; every other request gets the built-in UAS (registrar, OPTIONS 200, BYE...) without dial-a-code, or the --scenario files when given",
     )
     .argument("<code>", "response code 100..699", statusCodeOption)
     .option("--reason <text>", "reason phrase (default: the catalogued one)")

@@ -52,6 +52,14 @@ export function positiveMsOption(value: string): number {
   return n;
 }
 
+/** A UDP/TCP port, 1..65535. */
+export function portOption(value: string): number {
+  const n = Number(value);
+  if (!/^[0-9]+$/.test(value) || n < 1 || n > 65535)
+    throw new InvalidArgumentError("expected a port from 1 to 65535, e.g. --media-port 4000");
+  return n;
+}
+
 export function positiveIntOption(value: string): number {
   const n = Number(value);
   if (!/^[0-9]+$/.test(value) || n <= 0) throw new InvalidArgumentError("expected a positive whole number");

@@ -25,6 +25,7 @@ export interface ServeFlags {
   serverHeader?: string;
   maxMessageSize?: number;
   ringTimeout?: number;
+  mediaPort?: number;
   pingInterval?: number;
   forceRport?: boolean;
   admin?: { host: string; port: number };
@@ -90,6 +91,7 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
         : {}),
       ...(flags.maxMessageSize ? { maxMessageSize: flags.maxMessageSize } : {}),
       ...(flags.ringTimeout ? { ringTimeoutMs: flags.ringTimeout } : {}),
+      ...(flags.mediaPort ? { mediaPort: flags.mediaPort } : {}),
       ...(flags.pingInterval ? { pingIntervalMs: flags.pingInterval } : {}),
       ...(flags.forceRport ? { forceRport: true } : {}),
       ...(flags.realm ? { realm: flags.realm } : {}),

@@ -4,7 +4,12 @@
  * response builder -> transaction -> transport.
  */
 import { randomBytes } from "node:crypto";
-import { defaultScenarioSource, type RespondOptions, respondScenarioSource } from "../scenario/builtin.js";
+import {
+  builtinUasSource,
+  defaultScenarioSource,
+  type RespondOptions,
+  respondScenarioSource,
+} from "../scenario/builtin.js";
 import { DEFAULT_RING_TIMEOUT_MS } from "../scenario/dial-a-code.js";
 import { toMs } from "../scenario/duration.js";
 import { ScenarioEngine } from "../scenario/engine.js";
@@ -64,7 +69,10 @@ export { VERSION } from "../version.js";
 export interface SipMockOptions {
   /** TRANSPORT:HOST:PORT values; default UDP and TCP on 0.0.0.0:5060. Port 0 picks a free port. */
   readonly listen?: readonly string[];
-  /** `sipmock respond`: one rule in front of the scenario (default: dial-a-code). */
+  /**
+   * `sipmock respond`: one rule in front of the scenario files, or, without
+   * them, in front of the built-in UAS alone (no dial-a-code).
+   */
   readonly respond?: RespondOptions;
   /**
    * Scenario file path(s) or bundled scenario names ("busy": see
@@ -82,6 +90,11 @@ export interface SipMockOptions {
   readonly advertise?: string;
   /** Largest accepted message in octets; larger ones get 513. Default 65535. */
   readonly maxMessageSize?: number;
+  /**
+   * The RTP port the mock's SDP names (overrides the scenario's `mediaPort:`;
+   * default 40000). Nothing listens there: no RTP is sent or received yet.
+   */
+  readonly mediaPort?: number;
   /** How long sip:18x@ rings before 480; default 180 s. */
   readonly ringTimeoutMs?: number;
   /** OPTIONS keep-alive to every registered contact at this interval (off by default). */
@@ -205,6 +218,12 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
   const logger = options.logger ?? createLogger("info");
   const timers = resolveTimers(options.timers);
   const maxMessageSize = options.maxMessageSize ?? 65535;
+  if (
+    options.mediaPort !== undefined &&
+    !(Number.isInteger(options.mediaPort) && options.mediaPort >= 1 && options.mediaPort <= 65535)
+  ) {
+    throw new RangeError(`mediaPort must be a port from 1 to 65535, not ${options.mediaPort}`);
+  }
   const specs: ListenSpec[] = (
     options.listen && options.listen.length > 0 ? options.listen : DEFAULT_LISTEN
   ).map(parseListenSpec);
@@ -240,6 +259,9 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     },
     get eventPackages() {
       return scenario.eventPackages;
+    },
+    get mediaPort() {
+      return scenario.mediaPort;
     },
   };
   const scheduler = new Scheduler(undefined, (err) =>
@@ -330,15 +352,19 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
   const byKey = new Map<string, Listener>();
   const listenerFor = (flow: Flow) => byKey.get(listenerKey(flow.transport, flow.local.port))?.info;
 
+  /** Sends not completed yet: shutdown lets them finish before closing the sockets. */
+  const inFlight = new Set<Promise<void>>();
   const sendRaw = (flow: Flow, bytes: Buffer, retransmission: boolean, failed?: (err: Error) => void) => {
     const listener = byKey.get(listenerKey(flow.transport, flow.local.port));
     if (!listener) return;
     const { summary } = emit({ direction: "out", flow, bytes, retransmission, time: Date.now() });
     logLine(logger, "out", flow, summary, bytes, retransmission);
-    listener.send(flow, bytes).catch((err: Error) => {
+    const sent = listener.send(flow, bytes).catch((err: Error) => {
       logger.warn(`send to ${peer(flow)} failed: ${err.message}`);
       failed?.(err);
     });
+    inFlight.add(sent);
+    void sent.finally(() => inFlight.delete(sent));
   };
 
   const listenerOf = (flow: Flow) => byKey.get(listenerKey(flow.transport, flow.local.port));
@@ -372,7 +398,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       ...(options.advertise ? { advertise: options.advertise } : {}),
       realm,
       ringTimeoutMs: options.ringTimeoutMs ?? DEFAULT_RING_TIMEOUT_MS,
-      mediaPort: 40000,
+      ...(options.mediaPort !== undefined ? { mediaPort: options.mediaPort } : {}),
       timers,
       scheduler,
       listenerFor,
@@ -572,11 +598,27 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     draining = true;
     stopKeepAlive?.();
     const until = Date.now() + drainMs;
-    while (layer.unanswered > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    // An INVITE that only rings would hold the drain to its end and then be
+    // cut off unanswered: it gets its final answer (503) now. Those whose
+    // answer is planned get the drain to send it.
+    uas.answerOnShutdown(false);
+    const settled = () => layer.unanswered === 0 && uas.unacknowledgedShutdownAnswers === 0;
+    while (!settled() && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    // The drain is over: every INVITE still unanswered gets its 503 too.
+    uas.answerOnShutdown(true);
     uas.close();
     layer.terminateAll();
     failedLogins.flush();
     scheduler.stop();
+    // Answers just handed to the sockets go out before the sockets close (bounded).
+    let flushTimer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...inFlight]),
+      new Promise((r) => {
+        flushTimer = setTimeout(r, SEND_FLUSH_MS);
+      }),
+    ]);
+    clearTimeout(flushTimer);
     await Promise.all(listeners.map((l) => l.close()));
     drainPending();
     for (const sink of sinks) sink.close();
@@ -720,14 +762,22 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
 
 export class ListenError extends Error {}
 
-/** Files (validated, merged in order), a Scenario object, or the embedded default; `respond` goes first. */
+/** How long shutdown waits for sends in progress before closing the sockets. */
+const SEND_FLUSH_MS = 1000;
+
+/**
+ * Files (validated, merged in order), a Scenario object, or the embedded
+ * default; `respond` goes first, and without files it stands in front of
+ * the built-in UAS alone: dial-a-code is not part of `respond`.
+ */
 function buildScenario(spec: SipMockOptions["scenario"], respond?: RespondOptions): Scenario {
   if (spec !== undefined && typeof spec !== "string" && !Array.isArray(spec)) {
     if (respond) throw new Error("respond and a Scenario object cannot be combined");
     return spec as Scenario;
   }
   const files = spec === undefined ? [] : typeof spec === "string" ? [spec] : (spec as readonly string[]);
-  const sources = files.length > 0 ? loadScenarioFiles(files) : [defaultScenarioSource()];
+  const sources =
+    files.length > 0 ? loadScenarioFiles(files) : respond ? [builtinUasSource()] : [defaultScenarioSource()];
   return new ScenarioEngine(respond ? [respondScenarioSource(respond), ...sources] : sources);
 }
 

@@ -1,6 +1,7 @@
 /**
  * The scenarios sipmock ships: the embedded default (scenarios/default.yaml,
- * dial-a-code) and `sipmock respond CODE`, which is one rule in front of it.
+ * dial-a-code) and `sipmock respond CODE`: one rule in front of the built-in
+ * UAS alone (no dial-a-code), or in front of the user's scenario files.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -25,6 +26,22 @@ export interface RespondOptions {
   /** Methods the rule applies to; default INVITE. */
   readonly methods?: readonly string[];
   readonly headers?: ReadonlyArray<readonly [string, string]>;
+}
+
+/**
+ * What `sipmock respond` answers the rest with when no scenario file is
+ * given: the built-in UAS (an answered call, a registrar, OPTIONS
+ * capabilities...), without dial-a-code: `respond 486` means 486, and an
+ * OPTIONS to sip:503@ is not a 503.
+ */
+export function builtinUasSource(): ScenarioSource {
+  const def: ScenarioFileT = {
+    name: "built-in UAS",
+    rules: [{ name: "built-in UAS", default: true }],
+  };
+  const r = parseScenario(stringify(def), "sipmock respond", {});
+  if (!r.ok) throw new ScenarioLoadError(r.problems);
+  return r.source;
 }
 
 /** The one-rule scenario `sipmock respond` stands for, validated like a file. */

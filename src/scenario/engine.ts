@@ -112,6 +112,7 @@ export class ScenarioEngine implements Scenario {
   readonly messageSummary?: Mailbox;
   readonly reliableProvisionals?: "required" | "supported" | "never";
   readonly eventPackages?: readonly string[];
+  readonly mediaPort?: number;
   private readonly initialState: string;
   private readonly random: () => number;
   private readonly now: () => Date;
@@ -134,6 +135,8 @@ export class ScenarioEngine implements Scenario {
     if (prack) this.reliableProvisionals = prack;
     const packages = sources.find((s) => s.definition.eventPackages)?.definition.eventPackages;
     if (packages) this.eventPackages = packages;
+    const mediaPort = sources.find((s) => s.definition.mediaPort !== undefined)?.definition.mediaPort;
+    if (mediaPort !== undefined) this.mediaPort = mediaPort;
     const mwi = sources.find((s) => s.definition.messageSummary)?.definition.messageSummary;
     if (mwi) {
       const { messagesWaiting, ...counts } = mwi;

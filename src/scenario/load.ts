@@ -131,6 +131,7 @@ const KEYS: Record<string, readonly string[]> = {
     "messageSummary",
     "reliableProvisionals",
     "eventPackages",
+    "mediaPort",
     "rules",
     "expectations",
   ],

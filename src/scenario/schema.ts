@@ -353,6 +353,10 @@ export const ScenarioFile = z.strictObject({
     description:
       "RFC 3262: send 18x reliably (Require: 100rel, RSeq, until PRACK) when the INVITE requires 100rel (default), also when it only supports it, or never (then Require: 100rel gets 420).",
   }),
+  mediaPort: z.number().int().min(1).max(65535).optional().meta({
+    description:
+      "The RTP port the mock's SDP names (m=audio; a second stream gets +2, and so on). Default 40000; --media-port wins. Nothing listens there: the mock sends and receives no RTP yet.",
+  }),
   rules: z.array(Rule),
   expectations: z.array(Expectation).optional(),
 });

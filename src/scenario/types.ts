@@ -113,6 +113,8 @@ export interface Scenario {
   readonly eventPackages?: readonly string[];
   /** RFC 3262: when 18x go reliably (default "required": when the INVITE requires 100rel). */
   readonly reliableProvisionals?: "required" | "supported" | "never";
+  /** The RTP port the mock's SDP names (default 40000; nothing listens there yet). */
+  readonly mediaPort?: number;
   decide(facts: RequestFacts): Decision;
   /** Human description for the start-up banner. */
   describe(): string[];

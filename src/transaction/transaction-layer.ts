@@ -191,6 +191,14 @@ export class TransactionLayer {
     return other && other !== own ? other : undefined;
   }
 
+  /** INVITE server transactions still waiting for their final response (Proceeding, 17.2.1). */
+  pendingInvites(): InviteServerTransaction[] {
+    const out: InviteServerTransaction[] = [];
+    for (const tx of this.transactions.values())
+      if (tx instanceof InviteServerTransaction && tx.state === "proceeding") out.push(tx);
+    return out;
+  }
+
   /** Ends every transaction without sending anything. */
   terminateAll(): void {
     for (const tx of [...this.transactions.values()]) tx.terminate("shutdown");

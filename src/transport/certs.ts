@@ -58,7 +58,9 @@ export async function tlsMaterial(o: TlsOptions = {}): Promise<TlsMaterial> {
     algorithm: "sha256",
     extensions: [
       { name: "basicConstraints", cA: false },
-      { name: "keyUsage", digitalSignature: true, keyEncipherment: true },
+      // An EC key signs (ECDHE/ECDSA); it never enciphers keys: RFC 5480 3,
+      // as updated by RFC 8813, forbids keyEncipherment for id-ecPublicKey.
+      { name: "keyUsage", critical: true, digitalSignature: true },
       { name: "extKeyUsage", serverAuth: true, clientAuth: true },
       { name: "subjectAltName", altNames },
     ],

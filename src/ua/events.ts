@@ -7,18 +7,20 @@
 import { randomBytes } from "node:crypto";
 import type { Mailbox } from "../scenario/types.js";
 import type { ParsedRequest } from "../sip/message.js";
-import { uriUser } from "../sip/uri.js";
+import { isSipUri, uriUser } from "../sip/uri.js";
 import type { Flow } from "../transport/types.js";
+import { Registrar } from "./registrar.js";
 
 /** Bodies of the first NOTIFY per package (RFC 3842, RFC 3863, RFC 4235). */
 export function eventBody(
   pkg: string,
   entity: string,
   mailbox: Mailbox = { waiting: false },
+  account = entity,
 ): { type: string; body: string } | undefined {
   switch (pkg) {
     case "message-summary":
-      return { type: "application/simple-message-summary", body: messageSummary(mailbox, entity) };
+      return { type: "application/simple-message-summary", body: messageSummary(mailbox, account) };
     case "presence":
       return {
         type: "application/pidf+xml",
@@ -44,16 +46,38 @@ export function newETag(): string {
   return randomBytes(9).toString("base64url");
 }
 
+/**
+ * The resource a SUBSCRIBE names, as an address-of-record: sip:user@domain
+ * of its To, the form the registrar keys a REGISTER's To by (10.3 step 5).
+ */
 export function entityOf(req: ParsedRequest): string {
-  const user = uriUser(req.uri);
-  return `sip:${user ?? "anonymous"}@sipmock.invalid`;
+  const to = req.core.to.uri;
+  if (isSipUri(to) && to.user) return Registrar.aorOf(to);
+  const host = isSipUri(to)
+    ? to.host.toLowerCase()
+    : isSipUri(req.uri)
+      ? req.uri.host.toLowerCase()
+      : "invalid";
+  return `sip:${uriUser(req.uri) ?? "anonymous"}@${host}`;
+}
+
+/**
+ * RFC 3842 Message-Account, one rule for a subscription's NOTIFYs and the
+ * unsolicited ones (`ctl mwi`): the user's AOR as registered (sip:user@domain
+ * of its REGISTER's To; the most recent one if it registered several), else
+ * the AOR its SUBSCRIBE named, in the same form.
+ */
+export function messageAccount(registrar: Registrar, named: string): string {
+  const user = /^sips?:([^@]*)@/i.exec(named)?.[1] ?? named;
+  const found = registrar.lookup(user);
+  return found.find((f) => f.aor === named)?.aor ?? found.at(-1)?.aor ?? named;
 }
 
 export interface Subscription {
   readonly key: string;
   readonly pkg: string;
   readonly event: string;
-  /** The resource subscribed to (sip:user@sipmock.invalid). */
+  /** The resource subscribed to, as an AOR (sip:user@domain of the SUBSCRIBE's To). */
   readonly entity: string;
   /** The subscriber's Contact: the NOTIFY's Request-URI (RFC 6665 4.2.1.4). */
   target: string;

@@ -11,7 +11,7 @@ import type { Scheduler, TimerHandle } from "../transaction/scheduler.js";
 import { newTag } from "../transaction/transaction-layer.js";
 import type { Flow } from "../transport/types.js";
 import type { Dialog, DialogPeer, DialogStore } from "./dialogs.js";
-import { messageSummary, type Subscription } from "./events.js";
+import { messageAccount, messageSummary, type Subscription } from "./events.js";
 import { type Capabilities, type LocalIdentity, localUri } from "./local-context.js";
 import type { Binding, Registrar } from "./registrar.js";
 import { type CodecSpec, createOffer, DEFAULT_CODECS, newWebRtcIdentity, originOf } from "./sdp.js";
@@ -85,7 +85,8 @@ export interface MockRequestsDependencies {
   readonly registrar: Registrar;
   readonly scheduler: Scheduler;
   readonly capabilities: Capabilities;
-  readonly mediaPort: number;
+  /** The RTP port its offers name (nothing listens there yet). */
+  readonly mediaPort: () => number;
   readonly identity: (flow: Flow) => LocalIdentity;
   /** How long an INVITE of the mock may ring before it is cancelled (9.1). */
   readonly noAnswerMs: number;
@@ -201,7 +202,7 @@ export class MockRequests {
     // fingerprint in every offer of the dialog (new ones would restart ICE
     // and DTLS).
     if (isWebSocket(peer.flow)) dialog.webrtc ??= newWebRtcIdentity();
-    const sdp = createOffer(id.host, this.deps.mediaPort, codecs, {
+    const sdp = createOffer(id.host, this.deps.mediaPort(), codecs, {
       ...(origin ? { origin } : {}),
       direction,
       ...(dialog.webrtc ? { webrtc: dialog.webrtc } : {}),
@@ -413,7 +414,7 @@ export class MockRequests {
     const localTag = newTag();
     // WebSocket peers are browsers (RFC 7118): they only accept a WebRTC offer.
     const webrtc = isWebSocket(flow) ? newWebRtcIdentity() : undefined;
-    const sdp = createOffer(id.host, this.deps.mediaPort, DEFAULT_CODECS, webrtc ? { webrtc } : {});
+    const sdp = createOffer(id.host, this.deps.mediaPort(), DEFAULT_CODECS, webrtc ? { webrtc } : {});
     const req: OutgoingRequest = {
       method: "INVITE",
       requestUri: binding.uri,
@@ -496,7 +497,7 @@ export class MockRequests {
             `active;expires=${Math.max(0, Math.round((sub.expiresAt - Date.now()) / 1000))}`,
             {
               type: "application/simple-message-summary",
-              body: messageSummary(mwi, sub.entity),
+              body: messageSummary(mwi, messageAccount(this.deps.registrar, sub.entity)),
             },
           )),
         })),
@@ -509,7 +510,10 @@ export class MockRequests {
         ["Event", "message-summary"],
         ["Subscription-State", "active"],
       ],
-      body: { contentType: "application/simple-message-summary", content: messageSummary(mwi, aor) },
+      body: {
+        contentType: "application/simple-message-summary",
+        content: messageSummary(mwi, messageAccount(this.deps.registrar, aor)),
+      },
     }));
   }
 

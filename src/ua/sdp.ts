@@ -8,6 +8,12 @@
 import { randomBytes } from "node:crypto";
 import * as sdpTransform from "sdp-transform";
 
+/**
+ * The RTP port the mock's SDP names by default (--media-port, `mediaPort:`).
+ * Nothing listens there: the mock sends and receives no RTP yet.
+ */
+export const DEFAULT_MEDIA_PORT = 40000;
+
 export interface CodecSpec {
   readonly name: string;
   readonly rate: number;

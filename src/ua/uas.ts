@@ -16,7 +16,7 @@ import type { TransactionLayer, TransactionUser } from "../transaction/transacti
 import type { Flow, ListenerInfo } from "../transport/types.js";
 import type { Authenticator } from "./auth/authenticator.js";
 import { type Dialog, DialogStore } from "./dialogs.js";
-import { entityOf, eventBody, eventPackage, newETag, type Subscription } from "./events.js";
+import { entityOf, eventBody, eventPackage, messageAccount, newETag, type Subscription } from "./events.js";
 import { type Capabilities, localIdentity, localUri } from "./local-context.js";
 import { allowsUpdate, MockRequests, targetFlow } from "./mock-requests.js";
 import { DEFAULT_REGISTRAR, Registrar, type RegistrarOptions } from "./registrar.js";
@@ -29,6 +29,7 @@ import {
 import {
   answerOffer,
   createOffer,
+  DEFAULT_MEDIA_PORT,
   newWebRtcIdentity,
   originOf,
   type SdpOrigin,
@@ -62,7 +63,8 @@ export interface UasOptions {
   readonly advertise?: string;
   readonly realm: string;
   readonly ringTimeoutMs: number;
-  readonly mediaPort: number;
+  /** The RTP port the SDP names (--media-port); else the scenario's `mediaPort:`, else 40000. */
+  readonly mediaPort?: number;
   readonly timers: TimerConfig;
   readonly scheduler: Scheduler;
   readonly listenerFor: (flow: Flow) => ListenerInfo | undefined;
@@ -86,7 +88,17 @@ export interface UasEvents {
 
 interface PendingInvite {
   readonly timers: TimerHandle[];
+  /** No final answer is planned: it rings until CANCEL (or the ring timeout). */
+  ringing?: boolean;
 }
+
+/**
+ * Shutdown answers an INVITE still waiting for its final response with 503
+ * (RFC 3261 21.5.4: the server is temporarily unable to process the request,
+ * for maintenance) and Retry-After in seconds: short, as a mock is usually
+ * restarted at once. 480 would blame the callee (21.4.18), not the server.
+ */
+export const SHUTDOWN_RETRY_AFTER_S = 5;
 
 /** Option tags this UAS understands in Require (8.2.2.3). */
 const UNDERSTOOD_OPTION_TAGS = new Set<string>(["timer", "100rel"]);
@@ -125,6 +137,8 @@ export class UserAgentServer implements TransactionUser {
   /** A rule's `then:` requests, sent once its final answer went out. */
   private readonly followUps = new Map<string, readonly FollowUp[]>();
   private readonly followUpTimers = new Set<TimerHandle>();
+  /** INVITEs answered 503 by the shutdown, whose ACK the drain waits for. */
+  private readonly shutdownAnswered = new Set<ServerTransaction>();
   /** Shutting down: ending dialogs puts nothing on the wire. */
   private closing = false;
   /** Requests held back by the afterRetransmissions fault. */
@@ -166,7 +180,7 @@ export class UserAgentServer implements TransactionUser {
       registrar: this.registrar,
       scheduler: options.scheduler,
       capabilities: options.capabilities,
-      mediaPort: options.mediaPort,
+      mediaPort: () => this.mediaPort(),
       identity: (flow) => this.identityOfFlow(flow),
       noAnswerMs: options.ringTimeoutMs,
       // A re-INVITE is answered at once by any UA; one held in Proceeding
@@ -358,8 +372,40 @@ export class UserAgentServer implements TransactionUser {
     this.followUps.clear();
   }
 
+  /**
+   * Shutdown: INVITEs still waiting for their final response get 503 with
+   * Retry-After, so clients are not left to time out. `all` false: only
+   * those whose final answer is not on its way (ringing until CANCEL, held
+   * by a fault); true (the drain's end): every one. Returns how many.
+   */
+  answerOnShutdown(all: boolean): number {
+    let n = 0;
+    for (const tx of this.layer.pendingInvites()) {
+      const p = this.pending.get(tx.id);
+      if (!all && p && !p.ringing && !this.dropped.has(tx.id)) continue;
+      this.cancelPending(tx);
+      this.awaiting.delete(tx.id);
+      this.send(tx, {
+        status: 503,
+        headers: [["Retry-After", String(SHUTDOWN_RETRY_AFTER_S)]],
+        warning: "sipmock is shutting down",
+      });
+      this.shutdownAnswered.add(tx);
+      n++;
+    }
+    return n;
+  }
+
+  /** Shutdown 503s not acknowledged yet (their transaction still in Completed, 17.2.1). */
+  get unacknowledgedShutdownAnswers(): number {
+    let n = 0;
+    for (const tx of this.shutdownAnswered) if (tx.state === "completed") n++;
+    return n;
+  }
+
   close(): void {
     this.closing = true;
+    this.shutdownAnswered.clear();
     this.cancelFollowUps();
     for (const s of this.subscriptions.values()) s.cancel?.();
     this.subscriptions.clear();
@@ -684,7 +730,12 @@ export class UserAgentServer implements TransactionUser {
     void this.notify(
       sub,
       `active;expires=${expires}`,
-      eventBody(pkg, entityOf(req), this.options.scenario().messageSummary),
+      eventBody(
+        pkg,
+        sub.entity,
+        this.options.scenario().messageSummary,
+        messageAccount(this.registrar, sub.entity),
+      ),
     );
     const timer = this.options.scheduler.schedule(expires * 1000, () =>
       this.endSubscription(sub!, true, "timeout"),
@@ -850,7 +901,8 @@ export class UserAgentServer implements TransactionUser {
       sdp = made;
     }
     const timers: TimerHandle[] = [];
-    this.pending.set(tx.id, { timers });
+    const entry: PendingInvite = { timers };
+    this.pending.set(tx.id, entry);
     let delay = 0;
     const at = (ms: number, fn: () => void) => {
       if (ms === 0) fn();
@@ -870,6 +922,7 @@ export class UserAgentServer implements TransactionUser {
         }
       : () => {
           // No final answer: ring until CANCEL, then give up with 480.
+          entry.ringing = true;
           timers.push(
             this.options.scheduler.schedule(this.options.ringTimeoutMs, () => {
               this.pending.delete(tx.id);
@@ -878,6 +931,11 @@ export class UserAgentServer implements TransactionUser {
           );
         };
     at(delay, finish);
+  }
+
+  /** The RTP port our SDP names: the option, else the scenario's, else the default. Nothing listens there (no RTP yet). */
+  private mediaPort(): number {
+    return this.options.mediaPort ?? this.options.scenario().mediaPort ?? DEFAULT_MEDIA_PORT;
   }
 
   /** The dialog's WebRTC identity, or one kept for the transaction until its 2xx makes the dialog. */
@@ -914,12 +972,12 @@ export class UserAgentServer implements TransactionUser {
     const result =
       offer.trim() === ""
         ? {
-            sdp: createOffer(local.host, this.options.mediaPort, undefined, {
+            sdp: createOffer(local.host, this.mediaPort(), undefined, {
               ...origin,
               ...(ws && webrtc ? { webrtc } : {}),
             }),
           }
-        : answerOffer(offer, local.host, this.options.mediaPort, undefined, {
+        : answerOffer(offer, local.host, this.mediaPort(), undefined, {
             ...origin,
             ...(webrtc ? { webrtc } : {}),
           });

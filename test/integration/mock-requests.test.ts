@@ -660,7 +660,7 @@ describe("message waiting and pings", () => {
       expect(header(notify, "From")).toBe(header(ok, "To"));
       expect(header(notify, "Subscription-State")).toMatch(/^active;expires=\d+$/);
       expect(notify.text.split("\r\n\r\n")[1]).toBe(
-        "Messages-Waiting: no\r\nMessage-Account: sip:hal@sipmock.invalid\r\n",
+        "Messages-Waiting: no\r\nMessage-Account: sip:hal@example.test\r\n",
       );
       await c.send(responseTo(notify, 200, "OK"));
       expect((await pending)[0]!.status).toBe(200);

@@ -164,13 +164,13 @@ describe("then:", () => {
       await c.waitFor((r) => statusOf(r) === 200);
       const first = await c.waitFor(isRequest("NOTIFY"));
       expect(first.text.split("\r\n\r\n")[1]).toBe(
-        "Messages-Waiting: yes\r\nMessage-Account: sip:vm@sipmock.invalid\r\nVoice-Message: 3/1\r\n",
+        "Messages-Waiting: yes\r\nMessage-Account: sip:vm@example.test\r\nVoice-Message: 3/1\r\n",
       );
       await c.send(responseTo(first, 200, "OK"));
       const second = await c.waitFor((r) => isRequest("NOTIFY")(r) && r !== first, 2000);
       expect(header(second, "Call-ID")).toBe(callId);
       expect(second.text.split("\r\n\r\n")[1]).toBe(
-        "Messages-Waiting: no\r\nMessage-Account: sip:vm@sipmock.invalid\r\n",
+        "Messages-Waiting: no\r\nMessage-Account: sip:vm@example.test\r\n",
       );
       await c.send(responseTo(second, 200, "OK"));
     } finally {

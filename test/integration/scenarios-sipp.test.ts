@@ -397,8 +397,8 @@ ${notify("Messages-Waiting: yes.*Voice-Message: 3/0", "lit")}${notify("Messages-
     expect(r.exitCode, r.summary).toBe(0);
     const notifies = r.parsed.filter((m) => m.direction === "received" && m.text.startsWith("NOTIFY "));
     expect(notifies.map((m) => bodyOf(m.text))).toEqual([
-      "Messages-Waiting: yes\r\nMessage-Account: sip:bob@sipmock.invalid\r\nVoice-Message: 3/0\r\n",
-      "Messages-Waiting: no\r\nMessage-Account: sip:bob@sipmock.invalid\r\nVoice-Message: 0/3\r\n",
+      "Messages-Waiting: yes\r\nMessage-Account: sip:bob@127.0.0.1\r\nVoice-Message: 3/0\r\n",
+      "Messages-Waiting: no\r\nMessage-Account: sip:bob@127.0.0.1\r\nVoice-Message: 0/3\r\n",
     ]);
   });
 });

@@ -121,8 +121,10 @@ describe("header rules from the defining RFCs", () => {
     expect(lookupCode(486)!.recommended.map((h) => h.name)).toContain("Retry-After");
   });
 
-  it("199 carries a Reason; 415 also Accept-Encoding and Accept-Language", () => {
-    expect(byDefault(199)).toEqual(["Reason"]);
+  it("199 requires a Reason (RFC 6228 7 and 8 say MUST); 415 carries Accept-Encoding and Accept-Language", () => {
+    expect(required(199)).toEqual(["Reason"]);
+    expect(lookupCode(199)!.required[0]!.rfc).toMatch(/^RFC 6228 7 \(UAS\) and 8 \(proxy\): .* MUST /);
+    expect(lookupCode(199)!.recommended.map((h) => h.name)).not.toContain("Reason");
     expect(byDefault(415)).toEqual(["Accept-Encoding", "Accept-Language"]);
   });
 
