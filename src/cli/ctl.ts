@@ -1,13 +1,22 @@
 /** `sipmock ctl ...`: talks to a running server's admin API. */
 import { readFileSync } from "node:fs";
 import type { JournalEntry } from "../control/journal.js";
+import { formatProblem, type ScenarioProblem, unreadableFile } from "../scenario/load.js";
 
 export interface CtlFlags {
   admin: string;
   token?: string;
 }
 
-export class CtlError extends Error {}
+export class CtlError extends Error {
+  /** A refused scenario's problems, positions in the text sent. */
+  constructor(
+    message: string,
+    readonly problems?: readonly ScenarioProblem[],
+  ) {
+    super(message);
+  }
+}
 
 async function call(flags: CtlFlags, method: string, path: string, body?: string, type = "application/json") {
   let res: Response;
@@ -27,13 +36,20 @@ async function call(flags: CtlFlags, method: string, path: string, body?: string
     );
   }
   const text = await res.text();
+  if (res.status === 401) {
+    throw new CtlError(
+      `${method} ${path}: Unauthorized: the server wants its admin token; fix: ctl --token TOKEN, or SIPMOCK_ADMIN_TOKEN=TOKEN`,
+    );
+  }
   if (!res.ok) {
     let detail = text;
+    let problems: ScenarioProblem[] | undefined;
     try {
-      const p = JSON.parse(text) as { title?: string; detail?: string };
+      const p = JSON.parse(text) as { title?: string; detail?: string; problems?: ScenarioProblem[] };
       detail = `${p.title ?? res.status}: ${p.detail ?? ""}`;
+      problems = p.problems;
     } catch {}
-    throw new CtlError(`${method} ${path}: ${detail.trim()}`);
+    throw new CtlError(`${method} ${path}: ${detail.trim()}`, problems);
   }
   return text === "" ? undefined : (JSON.parse(text) as unknown);
 }
@@ -62,16 +78,25 @@ export async function ctlReset(flags: CtlFlags): Promise<void> {
 }
 
 export async function ctlScenario(flags: CtlFlags, file: string): Promise<void> {
-  const r = (await call(
-    flags,
-    "PUT",
-    "/__admin/scenario",
-    readFileSync(file, "utf8"),
-    "application/yaml",
-  )) as {
-    name: string;
-  };
-  process.stdout.write(`scenario now: ${r.name}\n`);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new CtlError(formatProblem(unreadableFile(file, e)));
+  }
+  try {
+    const r = (await call(flags, "PUT", "/__admin/scenario", text, "application/yaml")) as { name: string };
+    process.stdout.write(`scenario now: ${r.name}\n`);
+  } catch (e) {
+    // The server names what it was sent "inline"; the person knows it by its file name.
+    if (!(e instanceof CtlError) || !e.problems) throw e;
+    throw new CtlError(
+      [
+        ...e.problems.map((p) => formatProblem({ ...p, file })),
+        `sipmock: ${file} refused; the running scenario stays`,
+      ].join("\n"),
+    );
+  }
 }
 
 export async function ctlOverrides(flags: CtlFlags, clear: boolean): Promise<void> {
@@ -86,6 +111,7 @@ export async function ctlOverrides(flags: CtlFlags, clear: boolean): Promise<voi
     applied: number;
     remaining?: number;
   }>;
+  if (list.length === 0) process.stdout.write("no overrides\n");
   for (const o of list) {
     process.stdout.write(
       `${o.id} applied ${o.applied}${o.remaining !== undefined ? `, ${o.remaining} left` : ""}: ${JSON.stringify(o.rule)}\n`,

@@ -16,7 +16,7 @@ import { Scheduler } from "../transaction/scheduler.js";
 import { resolveTimers, type TimerConfig } from "../transaction/timers.js";
 import { TransactionLayer } from "../transaction/transaction-layer.js";
 import { type TlsOptions, tlsMaterial } from "../transport/certs.js";
-import { DEFAULT_LISTEN, type ListenSpec, parseListenSpec } from "../transport/listen-spec.js";
+import { EMBEDDED_LISTEN, type ListenSpec, parseListenSpec } from "../transport/listen-spec.js";
 import { responseFlow } from "../transport/response-route.js";
 import { listenTcp } from "../transport/tcp.js";
 import type { Flow, InboundMessage, Listener, ListenerInfo, TransportName } from "../transport/types.js";
@@ -43,8 +43,8 @@ import { JsonlSink } from "./capture/jsonl.js";
 import { PcapWriter } from "./capture/pcap.js";
 import { checkExpectations, type ExpectationResult } from "./expectations.js";
 import { type Call, describeMessage, Journal, type JournalEntry, type JournalFilter } from "./journal.js";
-import { createLogger, type Logger } from "./logger.js";
-import { type MessageSummary, summarizeOutgoing, summarizeParse } from "./message-summary.js";
+import { type Logger, printable, silentLogger } from "./logger.js";
+import { faultLabels, type MessageSummary, summarizeOutgoing, summarizeParse } from "./message-summary.js";
 import { Metrics } from "./metrics.js";
 import { type OverrideInfo, Overrides } from "./overrides.js";
 import {
@@ -61,7 +61,11 @@ import {
 export { VERSION } from "../version.js";
 
 export interface SipMockOptions {
-  /** TRANSPORT:HOST:PORT values; default UDP and TCP on 0.0.0.0:5060. Port 0 picks a free port. */
+  /**
+   * TRANSPORT:HOST:PORT values (udp, tcp, tls, ws, wss); port 0 picks a free port. Default: UDP and
+   * TCP on 127.0.0.1, on one free port both share (`mock.address()` tells which). The CLI's default
+   * is 0.0.0.0:5060.
+   */
   readonly listen?: readonly string[];
   /** `sipmock respond`: one rule in front of the scenario (default: dial-a-code). */
   readonly respond?: RespondOptions;
@@ -84,7 +88,9 @@ export interface SipMockOptions {
   readonly ringTimeoutMs?: number;
   /** OPTIONS keep-alive to every registered contact at this interval (off by default). */
   readonly pingIntervalMs?: number;
+  /** Digest realm of the built-in challenges (default "sipmock"). */
   readonly realm?: string;
+  /** Where log lines go; default silent. `createLogger("info")` prints one line per message to stderr. */
   readonly logger?: Logger;
   /** RFC 4028 Min-SE in seconds (default 90; lower it only to test session timers quickly). */
   readonly minSE?: number;
@@ -200,12 +206,11 @@ export interface SipMock {
 }
 
 export async function startSipMock(options: SipMockOptions = {}): Promise<SipMock> {
-  const logger = options.logger ?? createLogger("info");
+  const logger = options.logger ?? silentLogger;
   const timers = resolveTimers(options.timers);
   const maxMessageSize = options.maxMessageSize ?? 65535;
-  const specs: ListenSpec[] = (
-    options.listen && options.listen.length > 0 ? options.listen : DEFAULT_LISTEN
-  ).map(parseListenSpec);
+  const sharedPort = !options.listen || options.listen.length === 0;
+  const specs: ListenSpec[] = (sharedPort ? EMBEDDED_LISTEN : options.listen!).map(parseListenSpec);
   let scenario: Scenario = buildScenario(options.scenario, options.respond);
   /** From the options, else from the scenario; rebuilt when the scenario changes. */
   const authFor = (s: Scenario): Authenticator | undefined => {
@@ -381,7 +386,10 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
           logger.info(`${stamp()} ${callId}: dropped by ${decision.rule} (fault)`);
         else logger.debug(`${stamp()} ${callId}: ${tx.request.method} answered by ${decision.rule}`);
       },
-      responded: (tx, built) => {
+      responded: (tx, built, fault) => {
+        const labels = fault ? faultLabels(fault, built.status) : [];
+        if (labels.length > 0)
+          logger.info(`${stamp()} ${tx.request.core.callId}: fault: ${labels.join(", ")}`);
         if (built.omittedRequired.length > 0) {
           metrics.fault("omitHeaders");
           logger.info(
@@ -508,29 +516,33 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     scheduler.stop();
     throw err;
   }
+  const pem = tls
+    ? {
+        key: tls.key,
+        cert: tls.cert,
+        ...(options.tls?.maxVersion ? { maxVersion: options.tls.maxVersion } : {}),
+      }
+    : undefined;
+  const open = (spec: ListenSpec): Promise<Listener> =>
+    spec.transport === "udp"
+      ? listenUdp(spec.host, spec.port, onInbound, { maxMessageSize })
+      : spec.transport === "tcp"
+        ? listenTcp(spec.host, spec.port, onInbound, { maxMessageSize })
+        : spec.transport === "tls"
+          ? listenTcp(spec.host, spec.port, onInbound, { maxMessageSize, ...(pem ? { tls: pem } : {}) })
+          : listenWs(spec.host, spec.port, onInbound, {
+              maxMessageSize,
+              ...(spec.transport === "wss" && pem ? { tls: pem } : {}),
+            });
   try {
-    for (const spec of specs) {
-      const pem = tls
-        ? {
-            key: tls.key,
-            cert: tls.cert,
-            ...(options.tls?.maxVersion ? { maxVersion: options.tls.maxVersion } : {}),
-          }
-        : undefined;
-      const listener =
-        spec.transport === "udp"
-          ? await listenUdp(spec.host, spec.port, onInbound, { maxMessageSize })
-          : spec.transport === "tcp"
-            ? await listenTcp(spec.host, spec.port, onInbound, { maxMessageSize })
-            : spec.transport === "tls"
-              ? await listenTcp(spec.host, spec.port, onInbound, {
-                  maxMessageSize,
-                  ...(pem ? { tls: pem } : {}),
-                })
-              : await listenWs(spec.host, spec.port, onInbound, {
-                  maxMessageSize,
-                  ...(spec.transport === "wss" && pem ? { tls: pem } : {}),
-                });
+    if (sharedPort) {
+      for (const listener of await sharedPortPair(specs[0]!.host, open)) {
+        listeners.push(listener);
+        byKey.set(listenerKey(listener.info.transport, listener.info.port), listener);
+      }
+    }
+    for (const spec of sharedPort ? [] : specs) {
+      const listener = await open(spec);
       listeners.push(listener);
       byKey.set(listenerKey(listener.info.transport, listener.info.port), listener);
     }
@@ -709,6 +721,26 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
 
 export class ListenError extends Error {}
 
+/**
+ * The embedded default: UDP and TCP on one free port of `host`. The UDP port
+ * is picked by the system; TCP takes the same number, and when another
+ * process holds it, both are tried again on another port.
+ */
+async function sharedPortPair(
+  host: string,
+  open: (spec: ListenSpec) => Promise<Listener>,
+): Promise<Listener[]> {
+  for (let attempt = 1; ; attempt++) {
+    const udp = await open({ transport: "udp", host, port: 0 });
+    try {
+      return [udp, await open({ transport: "tcp", host, port: udp.info.port })];
+    } catch (err) {
+      await udp.close();
+      if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE" || attempt === 20) throw err;
+    }
+  }
+}
+
 /** Files (validated, merged in order), a Scenario object, or the embedded default; `respond` goes first. */
 function buildScenario(spec: SipMockOptions["scenario"], respond?: RespondOptions): Scenario {
   if (spec !== undefined && typeof spec !== "string" && !Array.isArray(spec)) {
@@ -750,6 +782,7 @@ function logLine(
   if (logger.level === "error" || logger.level === "warn") return;
   const arrow = dir === "in" ? "<-" : "->";
   const extra = retrans ? " (retransmission)" : "";
-  logger.info(`${stamp()} ${arrow} ${peer(flow)} ${s.what}${s.callId ? ` ${s.callId}` : ""}${extra}`);
-  if (logger.verbose) logger.info(bytes.toString("latin1").replace(/\r\n$/, ""));
+  const what = `${s.what}${s.callId ? ` ${s.callId}` : ""}`;
+  logger.info(`${stamp()} ${arrow} ${peer(flow)} ${printable(what)}${extra}`);
+  if (logger.verbose) logger.info(printable(bytes.toString("latin1").replace(/\r\n$/, ""), true));
 }

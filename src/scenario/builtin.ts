@@ -26,6 +26,9 @@ export interface RespondOptions {
   readonly headers?: ReadonlyArray<readonly [string, string]>;
 }
 
+/** The "file" of problems in `sipmock respond`'s flags: they have no position. */
+export const RESPOND_SOURCE = "sipmock respond";
+
 /** The one-rule scenario `sipmock respond` stands for, validated like a file. */
 export function respondScenarioSource(o: RespondOptions): ScenarioSource {
   const methods = (o.methods ?? ["INVITE"]).map((m) => m.toUpperCase());
@@ -37,9 +40,9 @@ export function respondScenarioSource(o: RespondOptions): ScenarioSource {
     ...(o.headers?.length ? { headers: Object.fromEntries(o.headers.map(([n, v]) => [n, v])) } : {}),
   };
   const def: ScenarioFileT = { name: `respond ${o.code}`, rules: [rule] };
-  const r = parseScenario(stringify(def), "sipmock respond", {});
+  const r = parseScenario(stringify(def), RESPOND_SOURCE, {});
   if (!r.ok) {
-    throw new ScenarioLoadError(r.problems.map((p) => ({ ...p, file: "sipmock respond", line: 0, col: 0 })));
+    throw new ScenarioLoadError(r.problems.map((p) => ({ ...p, file: RESPOND_SOURCE, line: 0, col: 0 })));
   }
   return r.source;
 }
@@ -48,9 +51,11 @@ export function defaultScenario(): ScenarioEngine {
   return new ScenarioEngine([defaultScenarioSource()]);
 }
 
-/** Problems of a programmatic scenario, without the meaningless positions. */
+/** Problems one per line; those of `respond`'s flags without the meaningless source name. */
 export function describeLoadError(e: ScenarioLoadError): string {
   return e.problems
-    .map((p) => (p.line === 0 ? `${p.message}${p.hint ? `; fix: ${p.hint}` : ""}` : formatProblem(p)))
+    .map((p) =>
+      p.file === RESPOND_SOURCE ? `${p.message}${p.hint ? `; fix: ${p.hint}` : ""}` : formatProblem(p),
+    )
     .join("\n");
 }

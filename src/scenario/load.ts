@@ -25,6 +25,7 @@ import { compileTemplate, TEMPLATE_VARIABLES, TemplateError } from "./template.j
 
 export interface ScenarioProblem {
   readonly file: string;
+  /** 1-based; 0 when the problem has no position (an unreadable file, a flag). */
   readonly line: number;
   readonly col: number;
   readonly message: string;
@@ -32,7 +33,8 @@ export interface ScenarioProblem {
 }
 
 export function formatProblem(p: ScenarioProblem): string {
-  return `${p.file}:${p.line}:${p.col}: ${p.message}${p.hint ? `; fix: ${p.hint}` : ""}`;
+  const where = p.line > 0 ? `${p.file}:${p.line}:${p.col}` : p.file;
+  return `${where}: ${p.message}${p.hint ? `; fix: ${p.hint}` : ""}`;
 }
 
 export class ScenarioLoadError extends Error {
@@ -801,13 +803,23 @@ export function readScenarioFile(
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    return {
-      ok: false,
-      problems: [{ file: path, line: 1, col: 1, message: `cannot read: ${code}`, hint: "check the path" }],
-    };
+    return { ok: false, problems: [unreadableFile(path, e)] };
   }
   return parseScenario(text, path, env);
+}
+
+/** A file that cannot be read: said plainly, with no position (line 0) since there is no text. */
+export function unreadableFile(path: string, e: unknown): ScenarioProblem {
+  const code = (e as NodeJS.ErrnoException).code;
+  const [message, hint] =
+    code === "ENOENT"
+      ? ["no such file", "check the path"]
+      : code === "EISDIR"
+        ? ["is a directory, not a scenario file", "name a YAML file in it"]
+        : code === "EACCES"
+          ? ["permission denied", "make it readable"]
+          : [`cannot read: ${code ?? (e as Error).message}`, "check the path"];
+  return { file: path, line: 0, col: 0, message, hint };
 }
 
 /** Reads, parses and validates files; rules of several files are merged in order. */

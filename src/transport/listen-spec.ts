@@ -30,4 +30,8 @@ export function parseListenSpec(text: string): ListenSpec {
   return { transport, host, port };
 }
 
-export const DEFAULT_LISTEN: readonly string[] = ["udp:0.0.0.0:5060", "tcp:0.0.0.0:5060"];
+/** `sipmock serve`'s default: every interface, the standard port. */
+export const CLI_LISTEN: readonly string[] = ["udp:0.0.0.0:5060", "tcp:0.0.0.0:5060"];
+
+/** startSipMock's default: loopback only, UDP and TCP on one free port both share. */
+export const EMBEDDED_LISTEN: readonly string[] = ["udp:127.0.0.1:0", "tcp:127.0.0.1:0"];
