@@ -92,8 +92,8 @@ export async function ctlScenario(flags: CtlFlags, file: string): Promise<void> 
     if (!(e instanceof CtlError) || !e.problems) throw e;
     throw new CtlError(
       [
+        `${file} refused; the running scenario stays`,
         ...e.problems.map((p) => formatProblem({ ...p, file })),
-        `sipmock: ${file} refused; the running scenario stays`,
       ].join("\n"),
     );
   }
