@@ -4,6 +4,8 @@
  * port shared by UDP and TCP, and not a word on the console unless asked.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ROOT, waitForOutput } from "../helpers/cli.js";
 import { request, statusOf, tcpClient, udpClient } from "../helpers/wire-client.js";
@@ -94,5 +96,16 @@ describe("startSipMock() defaults, embedded in a test suite", () => {
     } finally {
       s.child.kill();
     }
+  });
+
+  it("the README's option table documents every startSipMock option", () => {
+    const source = readFileSync(join(ROOT, "src", "control", "sipmock.ts"), "utf8");
+    const body = /export interface SipMockOptions \{([\s\S]*?)\n\}/.exec(source)![1]!;
+    const options = [...body.matchAll(/^ {2}readonly (\w+)\?:/gm)].map((m) => m[1]!);
+    expect(options.length).toBeGreaterThan(15);
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const section = /\n## Embedding in a test suite\n([\s\S]*?)\n## /.exec(readme)![1]!;
+    const documented = [...section.matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1]!);
+    expect(documented.sort()).toEqual([...options].sort());
   });
 });
