@@ -1,6 +1,7 @@
 /** `sipmock ctl ...`: talks to a running server's admin API. */
 import { readFileSync } from "node:fs";
 import type { JournalEntry } from "../control/journal.js";
+import { printable } from "../control/logger.js";
 import { formatProblem, type ScenarioProblem, unreadableFile } from "../scenario/load.js";
 
 export interface CtlFlags {
@@ -122,7 +123,8 @@ export async function ctlOverrides(flags: CtlFlags, clear: boolean): Promise<voi
 function line(e: JournalEntry): string {
   const what = e.kind === "response" ? `${e.status} ${e.reason}` : (e.method ?? "(unparsable)");
   const arrow = e.direction === "in" ? "<-" : "->";
-  return `${e.time} ${arrow} ${e.transport}:${e.remote.address}:${e.remote.port} ${what}${e.callId ? ` ${e.callId}` : ""}${e.rule ? ` [${e.rule}]` : ""}${e.retransmission ? " (retransmission)" : ""}`;
+  // What a peer sent is escaped: control characters never reach the terminal.
+  return `${e.time} ${arrow} ${e.transport}:${e.remote.address}:${e.remote.port} ${printable(`${what}${e.callId ? ` ${e.callId}` : ""}`)}${e.rule ? ` [${e.rule}]` : ""}${e.retransmission ? " (retransmission)" : ""}`;
 }
 
 export async function ctlJournal(

@@ -16,7 +16,12 @@ import { Scheduler } from "../transaction/scheduler.js";
 import { resolveTimers, type TimerConfig } from "../transaction/timers.js";
 import { TransactionLayer } from "../transaction/transaction-layer.js";
 import { type TlsOptions, tlsMaterial } from "../transport/certs.js";
-import { EMBEDDED_LISTEN, type ListenSpec, parseListenSpec } from "../transport/listen-spec.js";
+import {
+  EMBEDDED_LISTEN,
+  type ListenSpec,
+  parseListenSpec,
+  sharedPortPair,
+} from "../transport/listen-spec.js";
 import { responseFlow } from "../transport/response-route.js";
 import { listenTcp } from "../transport/tcp.js";
 import type { Flow, InboundMessage, Listener, ListenerInfo, TransportName } from "../transport/types.js";
@@ -477,7 +482,9 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     // match an answer to them. ACK is never answered (17.1.1.3).
     const partial = result.error.partial;
     if (partial?.kind !== "request" || partial.method === "ACK" || !partial.headers.has("Via")) {
-      logger.info(`${stamp()} dropped unanswerable message from ${peer(flow)}: ${result.error.detail}`);
+      logger.info(
+        `${stamp()} dropped unanswerable message from ${peer(flow)}: ${printable(result.error.detail)}`,
+      );
       return;
     }
     const { status, detail } = result.error;
@@ -720,26 +727,6 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
 }
 
 export class ListenError extends Error {}
-
-/**
- * The embedded default: UDP and TCP on one free port of `host`. The UDP port
- * is picked by the system; TCP takes the same number, and when another
- * process holds it, both are tried again on another port.
- */
-async function sharedPortPair(
-  host: string,
-  open: (spec: ListenSpec) => Promise<Listener>,
-): Promise<Listener[]> {
-  for (let attempt = 1; ; attempt++) {
-    const udp = await open({ transport: "udp", host, port: 0 });
-    try {
-      return [udp, await open({ transport: "tcp", host, port: udp.info.port })];
-    } catch (err) {
-      await udp.close();
-      if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE" || attempt === 20) throw err;
-    }
-  }
-}
 
 /** Files (validated, merged in order), a Scenario object, or the embedded default; `respond` goes first. */
 function buildScenario(spec: SipMockOptions["scenario"], respond?: RespondOptions): Scenario {
