@@ -3,15 +3,12 @@
 import assert from "node:assert/strict";
 import { createSocket } from "node:dgram";
 import { after, before, test } from "node:test";
-import { silentLogger, startSipMock, VerificationError } from "sipmock";
+import { startSipMock, VerificationError } from "sipmock";
 
 let mock;
 before(async () => {
-  mock = await startSipMock({
-    scenario: "busy",
-    listen: ["udp:127.0.0.1:0"],
-    logger: silentLogger,
-  });
+  // Defaults: 127.0.0.1, UDP and TCP on one free port, no console output.
+  mock = await startSipMock({ scenario: "busy" });
 });
 after(() => mock.close());
 

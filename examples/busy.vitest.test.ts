@@ -5,11 +5,8 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 
 let mock: SipMock;
 beforeAll(async () => {
-  mock = await startSipMock({
-    scenario: "busy",
-    listen: ["udp:127.0.0.1:0"],
-    timers: { t1: 50 },
-  });
+  // Defaults: 127.0.0.1, UDP and TCP on one free port, no console output.
+  mock = await startSipMock({ scenario: "busy", timers: { t1: 50 } });
 });
 afterAll(() => mock.close());
 

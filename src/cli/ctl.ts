@@ -1,14 +1,24 @@
 /** `sipmock ctl ...`: talks to a running server's admin API. */
 import { readFileSync } from "node:fs";
 import type { JournalEntry } from "../control/journal.js";
+import { printable } from "../control/logger.js";
 import { resolveScenarioPath } from "../scenario/bundled.js";
+import { formatProblem, type ScenarioProblem, unreadableFile } from "../scenario/load.js";
 
 export interface CtlFlags {
   admin: string;
   token?: string;
 }
 
-export class CtlError extends Error {}
+export class CtlError extends Error {
+  /** A refused scenario's problems, positions in the text sent. */
+  constructor(
+    message: string,
+    readonly problems?: readonly ScenarioProblem[],
+  ) {
+    super(message);
+  }
+}
 
 async function call(flags: CtlFlags, method: string, path: string, body?: string, type = "application/json") {
   let res: Response;
@@ -28,13 +38,20 @@ async function call(flags: CtlFlags, method: string, path: string, body?: string
     );
   }
   const text = await res.text();
+  if (res.status === 401) {
+    throw new CtlError(
+      `${method} ${path}: Unauthorized: the server wants its admin token; fix: ctl --token TOKEN, or SIPMOCK_ADMIN_TOKEN=TOKEN`,
+    );
+  }
   if (!res.ok) {
     let detail = text;
+    let problems: ScenarioProblem[] | undefined;
     try {
-      const p = JSON.parse(text) as { title?: string; detail?: string };
+      const p = JSON.parse(text) as { title?: string; detail?: string; problems?: ScenarioProblem[] };
       detail = `${p.title ?? res.status}: ${p.detail ?? ""}`;
+      problems = p.problems;
     } catch {}
-    throw new CtlError(`${method} ${path}: ${detail.trim()}`);
+    throw new CtlError(`${method} ${path}: ${detail.trim()}`, problems);
   }
   return text === "" ? undefined : (JSON.parse(text) as unknown);
 }
@@ -63,16 +80,25 @@ export async function ctlReset(flags: CtlFlags): Promise<void> {
 }
 
 export async function ctlScenario(flags: CtlFlags, file: string): Promise<void> {
-  const r = (await call(
-    flags,
-    "PUT",
-    "/__admin/scenario",
-    readFileSync(resolveScenarioPath(file), "utf8"),
-    "application/yaml",
-  )) as {
-    name: string;
-  };
-  process.stdout.write(`scenario now: ${r.name}\n`);
+  let text: string;
+  try {
+    text = readFileSync(resolveScenarioPath(file), "utf8");
+  } catch (e) {
+    throw new CtlError(formatProblem(unreadableFile(file, e)));
+  }
+  try {
+    const r = (await call(flags, "PUT", "/__admin/scenario", text, "application/yaml")) as { name: string };
+    process.stdout.write(`scenario now: ${r.name}\n`);
+  } catch (e) {
+    // The server names what it was sent "inline"; the person knows it by its file name.
+    if (!(e instanceof CtlError) || !e.problems) throw e;
+    throw new CtlError(
+      [
+        `${file} refused; the running scenario stays`,
+        ...e.problems.map((p) => formatProblem({ ...p, file })),
+      ].join("\n"),
+    );
+  }
 }
 
 export async function ctlOverrides(flags: CtlFlags, clear: boolean): Promise<void> {
@@ -87,6 +113,7 @@ export async function ctlOverrides(flags: CtlFlags, clear: boolean): Promise<voi
     applied: number;
     remaining?: number;
   }>;
+  if (list.length === 0) process.stdout.write("no overrides\n");
   for (const o of list) {
     process.stdout.write(
       `${o.id} applied ${o.applied}${o.remaining !== undefined ? `, ${o.remaining} left` : ""}: ${JSON.stringify(o.rule)}\n`,
@@ -97,7 +124,8 @@ export async function ctlOverrides(flags: CtlFlags, clear: boolean): Promise<voi
 function line(e: JournalEntry): string {
   const what = e.kind === "response" ? `${e.status} ${e.reason}` : (e.method ?? "(unparsable)");
   const arrow = e.direction === "in" ? "<-" : "->";
-  return `${e.time} ${arrow} ${e.transport}:${e.remote.address}:${e.remote.port} ${what}${e.callId ? ` ${e.callId}` : ""}${e.rule ? ` [${e.rule}]` : ""}${e.retransmission ? " (retransmission)" : ""}`;
+  // What a peer sent is escaped: control characters never reach the terminal.
+  return `${e.time} ${arrow} ${e.transport}:${e.remote.address}:${e.remote.port} ${printable(`${what}${e.callId ? ` ${e.callId}` : ""}`)}${e.rule ? ` [${e.rule}]` : ""}${e.retransmission ? " (retransmission)" : ""}`;
 }
 
 export async function ctlJournal(

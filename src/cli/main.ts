@@ -77,7 +77,10 @@ function serverOptions(cmd: Command): Command {
         "scenario YAML file or bundled name (sipmock scenarios), repeatable (rules merged in order)",
       ).argParser(collect),
     )
-    .option("--watch", "reload the scenario files when they change (an invalid change is refused)")
+    .option(
+      "--watch",
+      "with --scenario: reload the files on every save (an invalid one is refused, the previous scenario stays)",
+    )
     .addOption(
       new Option(
         "--auth <user:password>",
@@ -153,7 +156,7 @@ function serverOptions(cmd: Command): Command {
     )
     .option("--until-expectations", "exit 0 once the scenario's expectations hold, 1 at --timeout")
     .addOption(
-      new Option("--timeout <duration>", "with --until-expectations: how long to wait (default 60s)")
+      new Option("--timeout <duration>", "with --until-expectations: how long to wait")
         .argParser(durationOption)
         .default(60_000, "60s"),
     )
@@ -206,7 +209,7 @@ export function buildProgram(): Command {
 
   program
     .command("validate")
-    .description("check scenario files; every problem is printed as file:line:col: message (hint)")
+    .description("check scenario files; every problem is printed as file:line:col: message; fix: hint")
     .argument("<files...>", "scenario YAML files or bundled names")
     .action((files: string[]) => {
       process.exitCode = runValidate(files);
@@ -381,6 +384,11 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // `sipmock ctl journal | head -1`: the reader has gone, so has the point of writing.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(0);
+    throw e;
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -1,16 +1,17 @@
 /** `sipmock serve` and `sipmock respond`: start the server, print the banner, stop cleanly on signals. */
-import { type FSWatcher, watch, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { isCatalogued } from "../catalog/index.js";
 import { type AdminServer, startAdmin } from "../control/admin.js";
 import { formatReport, junitXml } from "../control/expectations.js";
 import { createLogger, type Logger, type LogLevel } from "../control/logger.js";
 import { ListenError, type SipMock, startSipMock, VERSION } from "../control/sipmock.js";
-import { describeLoadError, type RespondOptions } from "../scenario/builtin.js";
-import { resolveScenarioPath } from "../scenario/bundled.js";
+import { describeLoadError, RESPOND_SOURCE, type RespondOptions } from "../scenario/builtin.js";
 import { ScenarioEngine } from "../scenario/engine.js";
 import { ScenarioLoadError } from "../scenario/load.js";
 import { CertificateError } from "../transport/certs.js";
+import { CLI_LISTEN } from "../transport/listen-spec.js";
 import type { DigestAlgorithm } from "../ua/auth/digest.js";
+import { watchScenarios } from "./watch.js";
 
 export interface ServeFlags {
   listen?: string[];
@@ -57,10 +58,9 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
   process.on("SIGINT", () => onSignal("SIGINT"));
   process.on("SIGTERM", () => onSignal("SIGTERM"));
   const logger = createLogger(flags.logLevel ?? "info", flags.verbose ?? false);
-  if (flags.authAlgorithm && !flags.auth?.length) {
-    process.stderr.write(
-      "sipmock: --auth-algorithm applies to --auth users; add --auth USER:PASSWORD (a scenario's auth: takes algorithms: instead)\n",
-    );
+  const usage = flagConflict(flags);
+  if (usage) {
+    process.stderr.write(`sipmock: ${usage}\n`);
     process.exit(2);
   }
   if (respond && !isCatalogued(respond.code)) {
@@ -77,7 +77,8 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
   let mock: SipMock;
   try {
     mock = await startSipMock({
-      ...(flags.listen ? { listen: flags.listen } : {}),
+      // The CLI stands in for a SIP server: every interface, port 5060 (embedded: loopback, a free port).
+      listen: flags.listen?.length ? flags.listen : CLI_LISTEN,
       ...(flags.scenario?.length ? { scenario: flags.scenario } : {}),
       ...(respond ? { respond } : {}),
       timers: {
@@ -132,8 +133,8 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
     }
     if (e instanceof ScenarioLoadError) {
       // serve refuses to start on an invalid scenario: every problem, one line each.
-      // Problems without a position come from `respond`'s flags: a usage error.
-      const fromFlags = e.problems.every((p) => p.line === 0);
+      // Problems of `respond`'s flags are a usage error.
+      const fromFlags = e.problems.every((p) => p.file === RESPOND_SOURCE);
       process.stderr.write(`${fromFlags ? "sipmock: " : ""}${describeLoadError(e)}\n`);
       process.exit(fromFlags ? 2 : 1);
     }
@@ -142,18 +143,16 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
   const where = mock.listeners.map(
     (l) => `${l.transport}:${l.address.includes(":") ? `[${l.address}]` : l.address}:${l.port}`,
   );
-  // One write, so whoever reads the banner gets all of it at once.
+  // One write, so whoever reads the banner gets all of it at once; printed
+  // at every log level, since it says where the server listens.
   const tlsLine = mock.tlsFingerprint
     ? [`  TLS certificate${flags.cert ? ` ${flags.cert}` : " (self-signed)"}: SHA-256 ${mock.tlsFingerprint}`]
     : [];
-  logger.warn(
-    [
-      `sipmock ${VERSION} listening on ${where.join(", ")}`,
-      ...tlsLine,
-      ...mock.scenario.describe().map((l) => `  ${l}`),
-    ].join("\n"),
+  process.stderr.write(
+    `${[`sipmock ${VERSION} listening on ${where.join(", ")}`, ...tlsLine, ...mock.scenario.describe().map((l) => `  ${l}`)].join("\n")}\n`,
   );
-  const watchers = flags.watch && flags.scenario?.length ? watchScenarios(mock, flags.scenario, logger) : [];
+  const watcher =
+    flags.watch && flags.scenario?.length ? watchScenarios(mock, flags.scenario, logger) : undefined;
   let admin: AdminServer | undefined;
   if (flags.admin) {
     try {
@@ -168,7 +167,7 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
       );
       process.exit(1);
     }
-    logger.warn(`sipmock: admin API on ${admin.url} (OpenAPI: ${admin.url}/__admin/openapi.json)`);
+    process.stderr.write(`sipmock: admin API on ${admin.url} (OpenAPI: ${admin.url}/__admin/openapi.json)\n`);
   }
 
   let stopping = false;
@@ -179,7 +178,7 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
       return;
     }
     stopping = true;
-    for (const w of watchers) w.close();
+    watcher?.close();
     logger.warn(`sipmock: ${why}, shutting down`);
     try {
       await admin?.close();
@@ -253,25 +252,13 @@ function untilExpectations(
 
 const SETTLE_MS = 500;
 
-/**
- * `serve --watch`: reload on change; an invalid file is reported and the
- * previous scenario keeps answering.
- */
-function watchScenarios(mock: SipMock, files: string[], logger: Logger): FSWatcher[] {
-  let timer: NodeJS.Timeout | undefined;
-  const reload = () => {
-    clearTimeout(timer);
-    // Editors write files in several steps: settle first.
-    timer = setTimeout(() => {
-      try {
-        mock.setScenario(files);
-        logger.warn(`sipmock: scenario reloaded (${files.join(", ")})`);
-      } catch (e) {
-        const why =
-          e instanceof ScenarioLoadError ? describeLoadError(e) : `sipmock: ${(e as Error).message}`;
-        logger.warn(`${why}\nsipmock: reload refused; still serving the previous scenario`);
-      }
-    }, 100);
-  };
-  return files.map((f) => watch(resolveScenarioPath(f), reload));
+/** Flags that only mean something together: alone they would be silent no-ops. */
+function flagConflict(flags: ServeFlags): string | undefined {
+  if (flags.watch && !flags.scenario?.length)
+    return "--watch reloads scenario files: give one with --scenario FILE, or drop --watch";
+  if (flags.junit && !flags.untilExpectations)
+    return "--junit writes the verdict of --until-expectations: add --until-expectations, or drop --junit";
+  if (flags.authAlgorithm && !flags.auth?.length)
+    return "--auth-algorithm applies to --auth users; add --auth USER:PASSWORD (a scenario's auth: takes algorithms: instead)";
+  return undefined;
 }

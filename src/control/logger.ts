@@ -28,3 +28,21 @@ export const silentLogger: Logger = createLogger("error", false, () => {});
 export function isLogLevel(v: string): v is LogLevel {
   return v in ORDER;
 }
+
+/**
+ * Text safe for a terminal: octets outside printable ASCII (a `garbage`
+ * fault's random bytes, control characters) written as \xNN, \r, \n. With
+ * `lines` (whole messages, --verbose), CRLF stays a line break and tab a tab.
+ */
+export function printable(text: string, lines = false): string {
+  const unsafe = lines ? /\r\n|[^\x20-\x7e\t]/g : /[^\x20-\x7e]/g;
+  return text.replace(unsafe, (c) =>
+    c === "\r\n"
+      ? "\n"
+      : c === "\r"
+        ? "\\r"
+        : c === "\n"
+          ? "\\n"
+          : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+}

@@ -1,4 +1,5 @@
 /** A one-line summary of a SIP message, for logs and events. */
+import type { WireFault } from "../scenario/types.js";
 import type { ParseResult } from "../sip/parser.js";
 
 export interface MessageSummary {
@@ -28,4 +29,25 @@ export function summarizeOutgoing(text: string, callId: string | undefined): Mes
   const start = nl < 0 ? text : text.slice(0, nl);
   const what = start.startsWith("SIP/2.0 ") ? start.slice(8) : (start.split(" ")[0] ?? "?");
   return { what, ...(callId ? { callId } : {}) };
+}
+
+/**
+ * What a scenario's `fault:` did to a response, for the log line that
+ * labels it a fault (the TCP close is logged when it happens).
+ */
+export function faultLabels(fault: WireFault, status: number): string[] {
+  const labels: string[] = [];
+  if (fault.afterRetransmissions !== undefined)
+    labels.push(`afterRetransmissions (answered after ${fault.afterRetransmissions} retransmissions)`);
+  if (fault.garbage !== undefined)
+    labels.push(`garbage (${fault.garbage} random octets instead of the ${status})`);
+  if (fault.contentLength !== undefined)
+    labels.push(`contentLength (Content-Length: ${fault.contentLength})`);
+  if (fault.malformed !== undefined) labels.push(`malformed (the ${status}'s ${fault.malformed} broken)`);
+  if (fault.truncate !== undefined)
+    labels.push(`truncate (the ${status} cut after ${fault.truncate} octets)`);
+  if (fault.duplicate) labels.push(`duplicate (the ${status} sent ${fault.duplicate} more time(s))`);
+  if (fault.noRetransmit) labels.push(`noRetransmit (the ${status} never retransmitted)`);
+  if (fault.fromOtherPort) labels.push(`fromOtherPort (the ${status} sent from another port)`);
+  return labels;
 }

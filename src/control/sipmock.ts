@@ -21,7 +21,12 @@ import { Scheduler } from "../transaction/scheduler.js";
 import { resolveTimers, type TimerConfig } from "../transaction/timers.js";
 import { TransactionLayer } from "../transaction/transaction-layer.js";
 import { type TlsOptions, tlsMaterial } from "../transport/certs.js";
-import { DEFAULT_LISTEN, type ListenSpec, parseListenSpec } from "../transport/listen-spec.js";
+import {
+  EMBEDDED_LISTEN,
+  type ListenSpec,
+  parseListenSpec,
+  sharedPortPair,
+} from "../transport/listen-spec.js";
 import { responseFlow } from "../transport/response-route.js";
 import { listenTcp } from "../transport/tcp.js";
 import type { Flow, InboundMessage, Listener, ListenerInfo, TransportName } from "../transport/types.js";
@@ -49,8 +54,8 @@ import { JsonlSink } from "./capture/jsonl.js";
 import { PcapWriter } from "./capture/pcap.js";
 import { checkExpectations, type ExpectationResult } from "./expectations.js";
 import { type Call, describeMessage, Journal, type JournalEntry, type JournalFilter } from "./journal.js";
-import { createLogger, type Logger } from "./logger.js";
-import { type MessageSummary, summarizeOutgoing, summarizeParse } from "./message-summary.js";
+import { type Logger, printable, silentLogger } from "./logger.js";
+import { faultLabels, type MessageSummary, summarizeOutgoing, summarizeParse } from "./message-summary.js";
 import { Metrics } from "./metrics.js";
 import { type OverrideInfo, Overrides } from "./overrides.js";
 import {
@@ -67,7 +72,11 @@ import {
 export { VERSION } from "../version.js";
 
 export interface SipMockOptions {
-  /** TRANSPORT:HOST:PORT values; default UDP and TCP on 0.0.0.0:5060. Port 0 picks a free port. */
+  /**
+   * TRANSPORT:HOST:PORT values (udp, tcp, tls, ws, wss); port 0 picks a free port. Default: UDP and
+   * TCP on 127.0.0.1, on one free port both share (`mock.address()` tells which). The CLI's default
+   * is 0.0.0.0:5060.
+   */
   readonly listen?: readonly string[];
   /**
    * `sipmock respond`: one rule in front of the scenario files, or, without
@@ -99,7 +108,9 @@ export interface SipMockOptions {
   readonly ringTimeoutMs?: number;
   /** OPTIONS keep-alive to every registered contact at this interval (off by default). */
   readonly pingIntervalMs?: number;
+  /** Digest realm of the built-in challenges (default "sipmock"). */
   readonly realm?: string;
+  /** Where log lines go; default silent. `createLogger("info")` prints one line per message to stderr. */
   readonly logger?: Logger;
   /** RFC 4028 Min-SE in seconds (default 90; lower it only to test session timers quickly). */
   readonly minSE?: number;
@@ -215,7 +226,7 @@ export interface SipMock {
 }
 
 export async function startSipMock(options: SipMockOptions = {}): Promise<SipMock> {
-  const logger = options.logger ?? createLogger("info");
+  const logger = options.logger ?? silentLogger;
   const timers = resolveTimers(options.timers);
   const maxMessageSize = options.maxMessageSize ?? 65535;
   if (
@@ -224,9 +235,8 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
   ) {
     throw new RangeError(`mediaPort must be a port from 1 to 65535, not ${options.mediaPort}`);
   }
-  const specs: ListenSpec[] = (
-    options.listen && options.listen.length > 0 ? options.listen : DEFAULT_LISTEN
-  ).map(parseListenSpec);
+  const sharedPort = !options.listen || options.listen.length === 0;
+  const specs: ListenSpec[] = (sharedPort ? EMBEDDED_LISTEN : options.listen!).map(parseListenSpec);
   let scenario: Scenario = buildScenario(options.scenario, options.respond);
   /** From the options, else from the scenario; rebuilt when the scenario changes. */
   const authFor = (s: Scenario): Authenticator | undefined => {
@@ -415,7 +425,10 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
           logger.info(`${stamp()} ${callId}: dropped by ${decision.rule} (fault)`);
         else logger.debug(`${stamp()} ${callId}: ${tx.request.method} answered by ${decision.rule}`);
       },
-      responded: (tx, built) => {
+      responded: (tx, built, fault) => {
+        const labels = fault ? faultLabels(fault, built.status) : [];
+        if (labels.length > 0)
+          logger.info(`${stamp()} ${tx.request.core.callId}: fault: ${labels.join(", ")}`);
         if (built.omittedRequired.length > 0) {
           metrics.fault("omitHeaders");
           logger.info(
@@ -505,7 +518,9 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     // match an answer to them. ACK is never answered (17.1.1.3).
     const partial = result.error.partial;
     if (partial?.kind !== "request" || partial.method === "ACK" || !partial.headers.has("Via")) {
-      logger.info(`${stamp()} dropped unanswerable message from ${peer(flow)}: ${result.error.detail}`);
+      logger.info(
+        `${stamp()} dropped unanswerable message from ${peer(flow)}: ${printable(result.error.detail)}`,
+      );
       return;
     }
     const { status, detail } = result.error;
@@ -544,29 +559,33 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     scheduler.stop();
     throw err;
   }
+  const pem = tls
+    ? {
+        key: tls.key,
+        cert: tls.cert,
+        ...(options.tls?.maxVersion ? { maxVersion: options.tls.maxVersion } : {}),
+      }
+    : undefined;
+  const open = (spec: ListenSpec): Promise<Listener> =>
+    spec.transport === "udp"
+      ? listenUdp(spec.host, spec.port, onInbound, { maxMessageSize })
+      : spec.transport === "tcp"
+        ? listenTcp(spec.host, spec.port, onInbound, { maxMessageSize })
+        : spec.transport === "tls"
+          ? listenTcp(spec.host, spec.port, onInbound, { maxMessageSize, ...(pem ? { tls: pem } : {}) })
+          : listenWs(spec.host, spec.port, onInbound, {
+              maxMessageSize,
+              ...(spec.transport === "wss" && pem ? { tls: pem } : {}),
+            });
   try {
-    for (const spec of specs) {
-      const pem = tls
-        ? {
-            key: tls.key,
-            cert: tls.cert,
-            ...(options.tls?.maxVersion ? { maxVersion: options.tls.maxVersion } : {}),
-          }
-        : undefined;
-      const listener =
-        spec.transport === "udp"
-          ? await listenUdp(spec.host, spec.port, onInbound, { maxMessageSize })
-          : spec.transport === "tcp"
-            ? await listenTcp(spec.host, spec.port, onInbound, { maxMessageSize })
-            : spec.transport === "tls"
-              ? await listenTcp(spec.host, spec.port, onInbound, {
-                  maxMessageSize,
-                  ...(pem ? { tls: pem } : {}),
-                })
-              : await listenWs(spec.host, spec.port, onInbound, {
-                  maxMessageSize,
-                  ...(spec.transport === "wss" && pem ? { tls: pem } : {}),
-                });
+    if (sharedPort) {
+      for (const listener of await sharedPortPair(specs[0]!.host, open)) {
+        listeners.push(listener);
+        byKey.set(listenerKey(listener.info.transport, listener.info.port), listener);
+      }
+    }
+    for (const spec of sharedPort ? [] : specs) {
+      const listener = await open(spec);
       listeners.push(listener);
       byKey.set(listenerKey(listener.info.transport, listener.info.port), listener);
     }
@@ -811,6 +830,7 @@ function logLine(
   if (logger.level === "error" || logger.level === "warn") return;
   const arrow = dir === "in" ? "<-" : "->";
   const extra = retrans ? " (retransmission)" : "";
-  logger.info(`${stamp()} ${arrow} ${peer(flow)} ${s.what}${s.callId ? ` ${s.callId}` : ""}${extra}`);
-  if (logger.verbose) logger.info(bytes.toString("latin1").replace(/\r\n$/, ""));
+  const what = `${s.what}${s.callId ? ` ${s.callId}` : ""}`;
+  logger.info(`${stamp()} ${arrow} ${peer(flow)} ${printable(what)}${extra}`);
+  if (logger.verbose) logger.info(printable(bytes.toString("latin1").replace(/\r\n$/, ""), true));
 }

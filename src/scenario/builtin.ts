@@ -28,6 +28,9 @@ export interface RespondOptions {
   readonly headers?: ReadonlyArray<readonly [string, string]>;
 }
 
+/** The "file" of problems in `sipmock respond`'s flags: they have no position. */
+export const RESPOND_SOURCE = "sipmock respond";
+
 /**
  * What `sipmock respond` answers the rest with when no scenario file is
  * given: the built-in UAS (an answered call, a registrar, OPTIONS
@@ -39,7 +42,7 @@ export function builtinUasSource(): ScenarioSource {
     name: "built-in UAS",
     rules: [{ name: "built-in UAS", default: true }],
   };
-  const r = parseScenario(stringify(def), "sipmock respond", {});
+  const r = parseScenario(stringify(def), RESPOND_SOURCE, {});
   if (!r.ok) throw new ScenarioLoadError(r.problems);
   return r.source;
 }
@@ -55,9 +58,9 @@ export function respondScenarioSource(o: RespondOptions): ScenarioSource {
     ...(o.headers?.length ? { headers: Object.fromEntries(o.headers.map(([n, v]) => [n, v])) } : {}),
   };
   const def: ScenarioFileT = { name: `respond ${o.code}`, rules: [rule] };
-  const r = parseScenario(stringify(def), "sipmock respond", {});
+  const r = parseScenario(stringify(def), RESPOND_SOURCE, {});
   if (!r.ok) {
-    throw new ScenarioLoadError(r.problems.map((p) => ({ ...p, file: "sipmock respond", line: 0, col: 0 })));
+    throw new ScenarioLoadError(r.problems.map((p) => ({ ...p, file: RESPOND_SOURCE, line: 0, col: 0 })));
   }
   return r.source;
 }
@@ -66,9 +69,11 @@ export function defaultScenario(): ScenarioEngine {
   return new ScenarioEngine([defaultScenarioSource()]);
 }
 
-/** Problems of a programmatic scenario, without the meaningless positions. */
+/** Problems one per line; those of `respond`'s flags without the meaningless source name. */
 export function describeLoadError(e: ScenarioLoadError): string {
   return e.problems
-    .map((p) => (p.line === 0 ? `${p.message}${p.hint ? `; fix: ${p.hint}` : ""}` : formatProblem(p)))
+    .map((p) =>
+      p.file === RESPOND_SOURCE ? `${p.message}${p.hint ? `; fix: ${p.hint}` : ""}` : formatProblem(p),
+    )
     .join("\n");
 }

@@ -253,7 +253,8 @@ export class ScenarioEngine implements Scenario {
   describe(): string[] {
     return [
       `scenario: ${this.name}`,
-      ...this.rules.map((r) => `  ${r.summary}`),
+      // Numbered once across merged files (the journal's labels keep each file's own numbers).
+      ...this.rules.map((r, i) => `  ${i + 1}${r.summary}`),
       "  anything else: built-in behaviour",
     ];
   }
@@ -408,7 +409,7 @@ function compileRule(rule: RuleT, index: number, source: ScenarioSource): Compil
     ...(rule.setState !== undefined ? { setState: rule.setState } : {}),
     action,
     ...(rule.then ? { followUps: rule.then.map(compileFollowUp) } : {}),
-    summary: summarize(rule, index),
+    summary: summarize(rule),
   };
 }
 
@@ -446,7 +447,8 @@ function compileFollowUp(f: FollowUpT): FollowUp {
   }
 }
 
-function summarize(rule: RuleT, index: number): string {
+/** " name: what -> does (extra)", to follow the rule's number in the banner. */
+function summarize(rule: RuleT): string {
   const m = rule.match;
   const what = [
     m?.method ? (Array.isArray(m.method) ? m.method.join("/") : m.method) : "any request",
@@ -477,5 +479,5 @@ function summarize(rule: RuleT, index: number): string {
   ]
     .filter(Boolean)
     .join(", ");
-  return `${index + 1}${rule.name ? ` ${rule.name}` : ""}: ${what} -> ${does}${extra ? ` (${extra})` : ""}`;
+  return `${rule.name ? ` ${rule.name}` : ""}: ${what} -> ${does}${extra ? ` (${extra})` : ""}`;
 }

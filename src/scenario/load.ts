@@ -26,6 +26,7 @@ import { compileTemplate, TEMPLATE_VARIABLES, TemplateError } from "./template.j
 
 export interface ScenarioProblem {
   readonly file: string;
+  /** 1-based; 0 when the problem has no position (an unreadable file, a flag). */
   readonly line: number;
   readonly col: number;
   readonly message: string;
@@ -33,7 +34,8 @@ export interface ScenarioProblem {
 }
 
 export function formatProblem(p: ScenarioProblem): string {
-  return `${p.file}:${p.line}:${p.col}: ${p.message}${p.hint ? `; fix: ${p.hint}` : ""}`;
+  const where = p.line > 0 ? `${p.file}:${p.line}:${p.col}` : p.file;
+  return `${where}: ${p.message}${p.hint ? `; fix: ${p.hint}` : ""}`;
 }
 
 export class ScenarioLoadError extends Error {
@@ -808,16 +810,21 @@ export function readScenarioFile(
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    return { ok: false, problems: [unreadable(spec, e as NodeJS.ErrnoException)] };
+    return { ok: false, problems: [unreadableFile(spec, e)] };
   }
   return parseScenario(text, path, env);
 }
 
-function unreadable(spec: string, e: NodeJS.ErrnoException): ScenarioProblem {
+/**
+ * A file that cannot be read: said plainly, with no position (line 0) since
+ * there is no text; a missing one that looks like a name lists the bundled ones.
+ */
+export function unreadableFile(spec: string, e: unknown): ScenarioProblem {
+  const code = (e as NodeJS.ErrnoException).code;
+  const where = { file: spec, line: 0, col: 0 };
   const names = bundledScenarios().map((b) => b.name);
   const bundled = `bundled scenarios: ${names.join(", ")} (sipmock scenarios)`;
-  const where = { file: spec, line: 1, col: 1 };
-  if (e.code === "ENOENT" && looksLikeName(spec)) {
+  if (code === "ENOENT" && looksLikeName(spec)) {
     const suggestion = didYouMean(spec, names);
     return {
       ...where,
@@ -825,8 +832,15 @@ function unreadable(spec: string, e: NodeJS.ErrnoException): ScenarioProblem {
       hint: `${suggestion ? `did you mean "${suggestion}"? ` : ""}${bundled}`,
     };
   }
-  const hint = e.code === "ENOENT" ? `check the path, or name one of the ${bundled}` : "check the path";
-  return { ...where, message: `cannot read: ${e.code ?? e.message}`, hint };
+  const [message, hint] =
+    code === "ENOENT"
+      ? ["no such file", "check the path"]
+      : code === "EISDIR"
+        ? ["is a directory, not a scenario file", "name a YAML file in it"]
+        : code === "EACCES"
+          ? ["permission denied", "make it readable"]
+          : [`cannot read: ${code ?? (e as Error).message}`, "check the path"];
+  return { ...where, message, hint };
 }
 
 /** Reads, parses and validates files; rules of several files are merged in order. */

@@ -1,5 +1,5 @@
 /** `--listen` values: TRANSPORT:HOST:PORT, with IPv6 hosts in brackets. */
-import { TRANSPORT_NAMES, type TransportName } from "./types.js";
+import { type Listener, TRANSPORT_NAMES, type TransportName } from "./types.js";
 
 export interface ListenSpec {
   readonly transport: TransportName;
@@ -30,4 +30,28 @@ export function parseListenSpec(text: string): ListenSpec {
   return { transport, host, port };
 }
 
-export const DEFAULT_LISTEN: readonly string[] = ["udp:0.0.0.0:5060", "tcp:0.0.0.0:5060"];
+/** `sipmock serve`'s default: every interface, the standard port. */
+export const CLI_LISTEN: readonly string[] = ["udp:0.0.0.0:5060", "tcp:0.0.0.0:5060"];
+
+/** startSipMock's default: loopback only, UDP and TCP on one free port both share. */
+export const EMBEDDED_LISTEN: readonly string[] = ["udp:127.0.0.1:0", "tcp:127.0.0.1:0"];
+
+/**
+ * The embedded default: UDP and TCP on one free port of `host`. The UDP port
+ * is picked by the system; TCP takes the same number, and when another
+ * process holds it, both are tried again on another port.
+ */
+export async function sharedPortPair(
+  host: string,
+  open: (spec: ListenSpec) => Promise<Listener>,
+): Promise<Listener[]> {
+  for (let attempt = 1; ; attempt++) {
+    const udp = await open({ transport: "udp", host, port: 0 });
+    try {
+      return [udp, await open({ transport: "tcp", host, port: udp.info.port })];
+    } catch (err) {
+      await udp.close();
+      if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE" || attempt === 20) throw err;
+    }
+  }
+}

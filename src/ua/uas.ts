@@ -73,7 +73,8 @@ export interface UasOptions {
 /** What the UAS tells the outside world (logs, journal, tests). */
 export interface UasEvents {
   decided?(tx: ServerTransaction, decision: Decision): void;
-  responded?(tx: ServerTransaction, built: BuiltResponse): void;
+  /** A response went out; `fault` is what the scenario asked to break in it. */
+  responded?(tx: ServerTransaction, built: BuiltResponse, fault?: WireFault): void;
   terminated?(tx: ServerTransaction, reason: TerminationReason): void;
   ack?(ack: ParsedRequest, matched: "transaction" | "dialog" | "none"): void;
   /** A retransmission of a request in flight arrived. */
@@ -1104,7 +1105,7 @@ export class UserAgentServer implements TransactionUser {
         ? { deliver: (b: Buffer) => wire.sendFromOtherPort(tx.flow, b) }
         : {}),
     });
-    this.events.responded?.(tx, built);
+    this.events.responded?.(tx, built, fault);
     if (rseq !== undefined) this.retransmitReliably(tx, rseq, built.status, bytes);
     if (built.status >= 200) {
       // 3262 3: a final response ends the reliable provisionals'

@@ -148,16 +148,14 @@ describe("bundled scenarios by name", () => {
     const lines = r.stderr.trimEnd().split("\n");
     expect(lines).toHaveLength(1);
     expect(lines[0]).toBe(
-      `busyy:1:1: no such file, and no bundled scenario named "busyy"; fix: did you mean "busy"? bundled scenarios: ${NAMES.join(", ")} (sipmock scenarios)`,
+      `busyy: no such file, and no bundled scenario named "busyy"; fix: did you mean "busy"? bundled scenarios: ${NAMES.join(", ")} (sipmock scenarios)`,
     );
   });
 
-  it("a missing path: cannot read, and the bundled names", () => {
+  it("a missing path is said plainly, without a position", () => {
     const r = run(["validate", "scenarios/busy.yaml"]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toBe(
-      `scenarios/busy.yaml:1:1: cannot read: ENOENT; fix: check the path, or name one of the bundled scenarios: ${NAMES.join(", ")} (sipmock scenarios)\n`,
-    );
+    expect(r.stderr).toBe("scenarios/busy.yaml: no such file; fix: check the path\n");
   });
 
   it("the README's table of ready-made scenarios lists exactly the bundled names, with their --scenario name", () => {

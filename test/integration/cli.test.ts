@@ -1,9 +1,9 @@
 /** The `sipmock` binary as a user runs it (built output, `npm test` builds first). */
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { freeUdpPort, run, SCENARIOS, start, waitForOutput } from "../helpers/cli.js";
+import { freeUdpPort, run, start, waitForOutput } from "../helpers/cli.js";
 import { header, request, statusOf, udpClient } from "../helpers/wire-client.js";
 
 describe("sipmock CLI", () => {
@@ -174,11 +174,13 @@ describe("sipmock CLI", () => {
     }
   });
 
-  it("serve --watch reloads a changed scenario, and keeps the previous one when the change is invalid", async () => {
+  it("serve --watch follows atomic saves, in-place writes, a delete and re-create; an invalid save keeps the old scenario", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sipmock-watch-"));
     try {
       const file = join(dir, "live.yaml");
-      copyFileSync(join(SCENARIOS, "busy.yaml"), file);
+      const answering = (code: number) =>
+        `name: answer ${code}\nrules:\n  - match: { method: INVITE }\n    respond: ${code}\n`;
+      writeFileSync(file, answering(486));
       const port = await freeUdpPort();
       const s = await start(["serve", "--scenario", file, "--watch", "--listen", `udp:127.0.0.1:${port}`]);
       const target = { host: "127.0.0.1", port: s.port };
@@ -186,18 +188,44 @@ describe("sipmock CLI", () => {
       const finalTo = async () => {
         const n = c.received.length;
         await c.send(request("INVITE", "anyone", target, { localPort: c.port }));
-        return (await c.waitFor((m) => c.received.indexOf(m) >= n && statusOf(m) >= 200)).text.split(
-          "\r\n",
-        )[0];
+        return statusOf(await c.waitFor((m) => c.received.indexOf(m) >= n && statusOf(m) >= 200));
       };
-      expect(await finalTo()).toBe("SIP/2.0 486 Busy Here");
-      copyFileSync(join(SCENARIOS, "decline.yaml"), file);
-      await waitForOutput(s.output, /scenario reloaded/);
-      expect(await finalTo()).toBe("SIP/2.0 603 Decline");
-      writeFileSync(file, "rules:\n  - respnd: 486\n");
+      /** Waits for the n-th "scenario reloaded" line, then checks the answer. */
+      let reloads = 0;
+      const reloadedTo = async (code: number) => {
+        reloads++;
+        await waitForOutput(s.output, new RegExp(`(scenario reloaded[^]*){${reloads}}`));
+        expect(await finalTo()).toBe(code);
+      };
+      expect(await finalTo()).toBe(486);
+      // Atomic saves (what sed -i, mv and editors' safe-save do), several in a row.
+      let n = 0;
+      const atomicSave = (text: string) => {
+        const tmp = join(dir, `.live.yaml.${++n}.tmp`);
+        writeFileSync(tmp, text);
+        renameSync(tmp, file);
+      };
+      for (const code of [603, 480, 404]) {
+        atomicSave(answering(code));
+        await reloadedTo(code);
+      }
+      // In-place write.
+      writeFileSync(file, answering(488));
+      await reloadedTo(488);
+      // Delete, then re-create.
+      unlinkSync(file);
+      await waitForOutput(s.output, /live\.yaml is gone; still serving the previous scenario/);
+      expect(await finalTo()).toBe(488);
+      writeFileSync(file, answering(410));
+      await reloadedTo(410);
+      // An invalid save: said why, the previous scenario keeps answering.
+      atomicSave("rules:\n  - respnd: 486\n");
       await waitForOutput(s.output, /reload refused/);
       expect(s.output()).toContain(`${file}:2:5: unknown key "respnd"; fix: did you mean "respond"?`);
-      expect(await finalTo()).toBe("SIP/2.0 603 Decline");
+      expect(await finalTo()).toBe(410);
+      // And the next good save after it still reloads.
+      atomicSave(answering(486));
+      await reloadedTo(486);
       await c.close();
       const exit = new Promise<number | null>((r) => s.child.on("exit", (code) => r(code)));
       s.child.kill("SIGTERM");
@@ -205,6 +233,93 @@ describe("sipmock CLI", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it.each([
+    [
+      ["serve", "--watch"],
+      "sipmock: --watch reloads scenario files: give one with --scenario FILE, or drop --watch",
+    ],
+    [
+      ["respond", "486", "--watch"],
+      "sipmock: --watch reloads scenario files: give one with --scenario FILE, or drop --watch",
+    ],
+    [
+      ["serve", "--scenario", "scenarios/busy.yaml", "--junit", "out.xml"],
+      "sipmock: --junit writes the verdict of --until-expectations: add --until-expectations, or drop --junit",
+    ],
+  ])("%j is an error, not a silent no-op (exit 2)", (args, message) => {
+    const r = run([...args, "--listen", "udp:127.0.0.1:0"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`${message}\n`);
+  });
+
+  it("the banner numbers merged rules once, and prints where it listens even at --log-level error", async () => {
+    const port = await freeUdpPort();
+    const s = await start(["respond", "486", "--log-level", "error", "--listen", `udp:127.0.0.1:${port}`]);
+    try {
+      expect(s.output()).toContain(`listening on udp:127.0.0.1:${port}\n`);
+      expect(s.output()).toMatch(
+        /\n {4}1 respond 486: INVITE -> 486\n {4}2 built-in UAS: any request -> built-in behaviour\n/,
+      );
+    } finally {
+      s.child.kill("SIGTERM");
+    }
+  });
+
+  it("faults in the console: every one labelled a fault, garbage octets escaped, no control characters", async () => {
+    const port = await freeUdpPort();
+    const s = await start([
+      "serve",
+      "--scenario",
+      "scenarios/faults.yaml",
+      "--verbose",
+      "--listen",
+      `udp:127.0.0.1:${port}`,
+    ]);
+    const target = { host: "127.0.0.1", port: s.port };
+    const c = await udpClient(target);
+    try {
+      for (const user of ["garbage", "truncated", "badstart", "duplicate"]) {
+        await c.send(request("INVITE", user, target, { localPort: c.port, callId: `${user}@faults` }));
+      }
+      await waitForOutput(s.output, /duplicate@faults: fault: duplicate/);
+      await waitForOutput(s.output, /garbage@faults: fault: garbage/);
+      const out = s.output();
+      expect(out).toMatch(/ garbage@faults: fault: garbage \(64 random octets instead of the 200\)\n/);
+      expect(out).toMatch(/ truncated@faults: fault: truncate \(the 486 cut after 40 octets\)\n/);
+      expect(out).toMatch(/ badstart@faults: fault: malformed \(the 486's start-line broken\)\n/);
+      expect(out).toMatch(/ duplicate@faults: fault: duplicate \(the 486 sent 2 more time\(s\)\)\n/);
+      // --verbose prints the 64 random octets whole: escaped: nothing but printable ASCII, tabs and line breaks.
+      expect(out).toMatch(/\\x[0-9a-f]{2}/);
+      expect(out).not.toMatch(/[^\x20-\x7e\n\t]/);
+    } finally {
+      await c.close();
+      s.child.kill("SIGTERM");
+    }
+  });
+
+  it("a missing or directory scenario path is said plainly, without a position", () => {
+    const serve = run(["serve", "--scenario", "no-such.yaml", "--listen", "udp:127.0.0.1:0"]);
+    expect(serve.status).toBe(1);
+    expect(serve.stderr).toBe("no-such.yaml: no such file; fix: check the path\n");
+    const validate = run(["validate", "no-such.yaml", "scenarios"]);
+    expect(validate.status).toBe(1);
+    expect(validate.stderr.trim().split("\n")).toEqual([
+      "no-such.yaml: no such file; fix: check the path",
+      "scenarios: is a directory, not a scenario file; fix: name a YAML file in it",
+    ]);
+  });
+
+  it("help texts say what the commands do", () => {
+    const flat = (args: string[]) => run([...args, "--help"]).stdout.replace(/\s+/g, " ");
+    expect(flat(["validate"])).toContain("every problem is printed as file:line:col: message; fix: hint");
+    expect(flat(["respond"])).toContain(
+      "every other request gets the built-in UAS (registrar, OPTIONS 200, BYE...) without dial-a-code, or the --scenario files when given",
+    );
+    const timeout = /--timeout <duration> (.*?) --junit/.exec(flat(["serve"]))![1]!;
+    expect(timeout).toBe("with --until-expectations: how long to wait (default: 60s)");
+    expect(flat(["serve"])).toMatch(/--watch with --scenario: reload the files on every save/);
   });
 
   it("serve --listen tls: prints the self-signed certificate's SHA-256 fingerprint", async () => {

@@ -98,19 +98,85 @@ describe("sipmock ctl", () => {
     expect(ctl(s.admin, ["scenario", "scenarios/busy.yaml"]).stdout).toBe("scenario now: busy\n");
     const bad = ctl(s.admin, ["scenario", "test/fixtures/scenarios/bad-top.yaml"]);
     expect(bad.status).toBe(1);
+    // Positions name the file given, not the "inline" text the server was sent.
     expect(bad.stderr.trim().split("\n")).toEqual([
-      'sipmock: PUT /__admin/scenario: Invalid scenario: inline:1:1: missing "rules"; fix: rules: [ ... ]',
-      'inline:2:1: unknown key "rulez"; fix: did you mean "rules"?',
+      "sipmock: test/fixtures/scenarios/bad-top.yaml refused; the running scenario stays",
+      'test/fixtures/scenarios/bad-top.yaml:1:1: missing "rules"; fix: rules: [ ... ]',
+      'test/fixtures/scenarios/bad-top.yaml:2:1: unknown key "rulez"; fix: did you mean "rules"?',
     ]);
+    // A missing file or a directory: said plainly, without a made-up position.
+    const missing = ctl(s.admin, ["scenario", "no-such.yaml"]);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toBe("sipmock: no-such.yaml: no such file; fix: check the path\n");
+    const directory = ctl(s.admin, ["scenario", "scenarios"]);
+    expect(directory.status).toBe(1);
+    expect(directory.stderr).toBe(
+      "sipmock: scenarios: is a directory, not a scenario file; fix: name a YAML file in it\n",
+    );
+    expect(ctl(s.admin, ["scenario", "scenarios/decline.yaml"]).stdout).toBe("scenario now: decline\n");
     s.child.kill("SIGTERM");
+  });
+
+  it("overrides: none is said; one is listed", async () => {
+    const s = await serveWithAdmin();
+    try {
+      expect(ctl(s.admin, ["overrides"])).toMatchObject({ status: 0, stdout: "no overrides\n" });
+      ctl(s.admin, ["respond", "486"]);
+      expect(ctl(s.admin, ["overrides"]).stdout).toMatch(/^o1 applied 0: \{.*"respond":486.*\}\n$/);
+    } finally {
+      s.child.kill("SIGTERM");
+    }
+  });
+
+  it("journal | head -1: ctl ends quietly when the reader goes away (no EPIPE stack trace)", async () => {
+    const s = await serveWithAdmin();
+    const target = { host: "127.0.0.1", port: s.port };
+    const c = await udpClient(target);
+    try {
+      await c.send(request("OPTIONS", "bob", target, { localPort: c.port, callId: "first@pipe" }));
+      await c.waitFor((m) => statusOf(m) === 200);
+      const pipeline = spawn(
+        "bash",
+        [
+          "-c",
+          `"${process.execPath}" "${BIN}" ctl --admin ${s.admin} journal --follow | head -1; echo "ctl exit \${PIPESTATUS[0]}" >&2`,
+        ],
+        { cwd: ROOT },
+      );
+      let stdout = "";
+      let stderr = "";
+      pipeline.stdout.on("data", (d) => (stdout += d));
+      pipeline.stderr.on("data", (d) => (stderr += d));
+      let exited = false;
+      const exit = new Promise<number | null>((r) =>
+        pipeline.on("exit", (code) => {
+          exited = true;
+          r(code);
+        }),
+      );
+      await waitForOutput(() => stdout, /\n/);
+      // head has its line and is gone: ctl's next write (of a new message) meets a closed pipe.
+      const deadline = Date.now() + 10_000;
+      for (let i = 0; !exited && Date.now() < deadline; i++) {
+        await c.send(request("OPTIONS", "bob", target, { localPort: c.port, callId: `more-${i}@pipe` }));
+        await Promise.race([exit, new Promise((r) => setTimeout(r, 200))]);
+      }
+      expect(await exit).toBe(0);
+      expect(stdout).toMatch(/^\S+ <- udp:127\.0\.0\.1:\d+ OPTIONS first@pipe \[[^\n]*\]\n$/);
+      expect(stderr).toBe("ctl exit 0\n");
+    } finally {
+      await c.close();
+      s.child.kill("SIGTERM");
+    }
   });
 
   it("a bearer token is required when the server has one", async () => {
     const s = await serveWithAdmin(["--admin-token", "t0ken"]);
     const denied = ctl(s.admin, ["overrides"]);
     expect(denied.status).toBe(1);
-    expect(denied.stderr.trim()).toMatch(
-      /^sipmock: GET \/__admin\/overrides: Unauthorized: send Authorization: Bearer <token>/,
+    // It names ctl's own ways to give the token (ctl has no --admin-token).
+    expect(denied.stderr).toBe(
+      "sipmock: GET /__admin/overrides: Unauthorized: the server wants its admin token; fix: ctl --token TOKEN, or SIPMOCK_ADMIN_TOKEN=TOKEN\n",
     );
     expect(ctl(s.admin, ["--token", "t0ken", "overrides"]).status).toBe(0);
     expect(ctl(s.admin, ["overrides"], { SIPMOCK_ADMIN_TOKEN: "t0ken" }).status).toBe(0);

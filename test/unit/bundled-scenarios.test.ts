@@ -41,7 +41,7 @@ describe("bundled scenarios", () => {
     const started = startSipMock({ scenario: "bussy", listen: ["udp:127.0.0.1:0"], logger: silentLogger });
     await expect(started).rejects.toBeInstanceOf(ScenarioLoadError);
     await expect(started).rejects.toThrow(
-      `bussy:1:1: no such file, and no bundled scenario named "bussy"; fix: did you mean "busy"? bundled scenarios: ${NAMES.join(", ")} (sipmock scenarios)`,
+      `bussy: no such file, and no bundled scenario named "bussy"; fix: did you mean "busy"? bundled scenarios: ${NAMES.join(", ")} (sipmock scenarios)`,
     );
   });
 });
