@@ -8,5 +8,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 20 * 60_000,
     pool: "forks",
+    // Both files build images: one at a time on a small machine.
+    fileParallelism: false,
   },
 });

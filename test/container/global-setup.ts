@@ -1,9 +1,19 @@
 /**
- * vitest globalSetup of the container test: the engine and the peers must be
+ * vitest globalSetup of the container tests: the engine and the peers must be
  * on PATH. Missing ones are installed when we are root; otherwise the run
- * stops with the one command that installs them. The test never skips.
+ * stops with the one command that installs them. The tests never skip.
+ * Then the base image both test files build on is made once (and removed at
+ * the end); SIPMOCK_CONTAINER_BASE names an existing one to reuse instead.
  */
 import { spawnSync } from "node:child_process";
+import type { TestProject } from "vitest/node";
+import { buildBase, removeConf, removeImages } from "./podman.js";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    containerBase: string;
+  }
+}
 
 /** Executable -> Debian package. */
 const NEEDED: Readonly<Record<string, string>> = {
@@ -11,6 +21,9 @@ const NEEDED: Readonly<Record<string, string>> = {
   // crun refuses cgroup v1 hosts with a populated cgroup2 mount; runc runs there and on cgroup v2.
   runc: "runc",
   debootstrap: "debootstrap",
+  "podman-compose": "podman-compose",
+  // podman's name resolution on a network (compose service names).
+  "/usr/lib/podman/aardvark-dns": "aardvark-dns",
   sipp: "sip-tester",
   sipsak: "sipsak",
 };
@@ -21,7 +34,7 @@ function missing(): string[] {
     .map(([, pkg]) => pkg);
 }
 
-export default function setup(): void {
+function ensurePackages(): void {
   let absent = missing();
   if (absent.length === 0) return;
   const install = `apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y ${absent.join(" ")}`;
@@ -31,4 +44,16 @@ export default function setup(): void {
     if (absent.length === 0) return;
   }
   throw new Error(`the container test needs root and: ${install}`);
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  ensurePackages();
+  const given = process.env.SIPMOCK_CONTAINER_BASE;
+  const base = given || `localhost/sipmock-node-base:test-${process.pid}`;
+  if (!given) await buildBase(base);
+  project.provide("containerBase", base);
+  return async () => {
+    if (!given) await removeImages([base]);
+    removeConf();
+  };
 }

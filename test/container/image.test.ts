@@ -8,15 +8,23 @@
  */
 import { spawnSync } from "node:child_process";
 import { connect as tlsConnect } from "node:tls";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import WebSocket from "ws";
 import { header, request, statusOf, udpClient, type WireClient } from "../helpers/wire-client.js";
 import { runSipp } from "../peers/sipp.js";
-import { buildImage, type Container, cleanUp, exec, podman, podmanOk, runContainer } from "./podman.js";
+import {
+  buildImage,
+  type Container,
+  exec,
+  podman,
+  podmanOk,
+  removeConf,
+  removeImages,
+  runContainer,
+} from "./podman.js";
 
 const IMAGE = `localhost/sipmock:test-${process.pid}`;
 const PORTS = ["5060/udp", "5060/tcp", "5061/tcp", "8088/tcp", "8089/tcp", "8080/tcp"];
-const images: string[] = [];
 let served: Container | undefined;
 let responder: Container | undefined;
 const clients: WireClient[] = [];
@@ -74,8 +82,7 @@ function overWs(url: string, text: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  const { base, madeBase } = await buildImage(IMAGE);
-  images.push(IMAGE, ...(madeBase ? [base] : []));
+  await buildImage(IMAGE, inject("containerBase"));
   served = await runContainer(IMAGE, `sipmock-test-${process.pid}-serve`, {
     ports: PORTS,
     ready: /admin API on/,
@@ -92,7 +99,8 @@ afterAll(async () => {
   for (const c of clients) await c.close();
   await served?.remove();
   await responder?.remove();
-  await cleanUp(images);
+  await removeImages([IMAGE]);
+  removeConf();
 }, 120_000);
 
 describe("the image (docker/Dockerfile), default command", () => {

@@ -41,12 +41,22 @@ writeFileSync(
     "",
   ].join("\n"),
 );
-const env = { ...process.env, CONTAINERS_CONF: conf };
+// BUILDAH_FORMAT: podman builds OCI images by default, and OCI has no HEALTHCHECK.
+const env = { ...process.env, CONTAINERS_CONF: conf, BUILDAH_FORMAT: "docker" };
 
 /** Runs a command to its end (asynchronously: the test's own sockets keep working meanwhile). */
-export function exec(command: string, args: readonly string[], timeoutMs = 60_000): Promise<Run> {
+export function exec(
+  command: string,
+  args: readonly string[],
+  timeoutMs = 60_000,
+  extraEnv: Readonly<Record<string, string>> = {},
+): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, {
+      cwd: ROOT,
+      env: { ...env, ...extraEnv },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => {
@@ -81,22 +91,19 @@ export async function podmanOk(args: readonly string[], timeoutMs?: number): Pro
 }
 
 /**
- * The base (Debian bookworm + Node 20 + npm) and the image built from
- * docker/Dockerfile on it. SIPMOCK_CONTAINER_BASE names an existing base to
- * reuse instead (for iterating by hand); by default both are made afresh.
+ * The base (Debian bookworm + Node 20 + npm) made by scripts/container-base.sh,
+ * the stand-in for node:20-bookworm-slim and debian:bookworm-slim.
  */
-export async function buildImage(tag: string): Promise<{ base: string; madeBase: boolean }> {
-  const given = process.env.SIPMOCK_CONTAINER_BASE;
-  const base = given || `localhost/sipmock-node-base:test-${process.pid}`;
-  if (!given) {
-    const made = await exec("bash", [join(ROOT, "scripts", "container-base.sh"), base], 10 * 60_000);
-    if (made.code !== 0) throw new Error(`scripts/container-base.sh: exit ${made.code}\n${made.stderr}`);
-  }
+export async function buildBase(tag: string): Promise<void> {
+  const made = await exec("bash", [join(ROOT, "scripts", "container-base.sh"), tag], 10 * 60_000);
+  if (made.code !== 0) throw new Error(`scripts/container-base.sh: exit ${made.code}\n${made.stderr}`);
+}
+
+/** The image of docker/Dockerfile built on `base`. */
+export async function buildImage(tag: string, base: string): Promise<void> {
   await podmanOk(
     [
       "build",
-      "--format",
-      "docker", // an OCI image has no HEALTHCHECK
       "--layers=false",
       "--build-arg",
       `NODE_IMAGE=${base}`,
@@ -108,7 +115,6 @@ export async function buildImage(tag: string): Promise<{ base: string; madeBase:
     ],
     10 * 60_000,
   );
-  return { base, madeBase: !given };
 }
 
 export interface Container {
@@ -187,7 +193,11 @@ export async function runContainer(
   };
 }
 
-export async function cleanUp(images: readonly string[]): Promise<void> {
+export async function removeImages(images: readonly string[]): Promise<void> {
   if (images.length > 0) await podman(["rmi", "--force", ...images]);
+}
+
+/** The containers.conf of this process. */
+export function removeConf(): void {
   rmSync(work, { recursive: true, force: true });
 }
