@@ -245,3 +245,40 @@ describe("the image with `respond 486`, SIPMOCK_FORCE_RPORT=0 and no admin API",
     expect(dead.stdout).toMatch(/^unhealthy: OPTIONS sip:127\.0\.0\.1:5999: no answer/);
   });
 });
+
+describe("the image's defaults give way", () => {
+  it("to SIPMOCK_LISTEN, to any --listen or --admin of yours; other commands run as given", async () => {
+    const fromEnv = await runContainer(IMAGE, `sipmock-test-${process.pid}-env`, {
+      ports: [],
+      env: { SIPMOCK_LISTEN: "udp:0.0.0.0:5070 tcp:0.0.0.0:5070" },
+      args: ["serve", "--admin", "127.0.0.1:9000"],
+      ready: /admin API on/,
+    });
+    try {
+      expect((await commandLine(fromEnv)).join(" ")).toMatch(
+        / serve --force-rport --listen udp:0\.0\.0\.0:5070 --listen tcp:0\.0\.0\.0:5070 --admin 127\.0\.0\.1:9000$/,
+      );
+      expect(fromEnv.output()).toContain("listening on udp:0.0.0.0:5070, tcp:0.0.0.0:5070\n");
+    } finally {
+      await fromEnv.remove();
+    }
+    const fromArgs = await runContainer(IMAGE, `sipmock-test-${process.pid}-args`, {
+      ports: [],
+      env: { SIPMOCK_LISTEN: "udp:0.0.0.0:5070" },
+      args: ["serve", "--listen=tcp:0.0.0.0:5080"],
+      ready: /admin API on/,
+    });
+    try {
+      expect((await commandLine(fromArgs)).join(" ")).toMatch(
+        / serve --force-rport --admin 0\.0\.0\.0:8080 --listen=tcp:0\.0\.0\.0:5080$/,
+      );
+    } finally {
+      await fromArgs.remove();
+    }
+    const validate = await podman(["run", "--rm", IMAGE, "validate", "/app/scenarios/busy.yaml"]);
+    expect(validate.code, validate.stdout + validate.stderr).toBe(0);
+    const codes = await podman(["run", "--rm", IMAGE, "codes", "--class", "6"]);
+    expect(codes.stdout).toMatch(/\b603\b/);
+    expect(codes.stdout).not.toMatch(/\b486\b/);
+  });
+});
