@@ -17,6 +17,7 @@ import { resolveTimers, type TimerConfig } from "../transaction/timers.js";
 import { TransactionLayer } from "../transaction/transaction-layer.js";
 import { type TlsOptions, tlsMaterial } from "../transport/certs.js";
 import { DEFAULT_LISTEN, type ListenSpec, parseListenSpec } from "../transport/listen-spec.js";
+import { ListenerTable } from "../transport/listener-table.js";
 import { responseFlow } from "../transport/response-route.js";
 import { listenTcp } from "../transport/tcp.js";
 import type { Flow, InboundMessage, Listener, ListenerInfo, TransportName } from "../transport/types.js";
@@ -318,13 +319,17 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
   let draining = false;
 
   const listeners: Listener[] = [];
-  const listenerKey = (transport: string, port: number) => `${transport}:${port}`;
-  const byKey = new Map<string, Listener>();
-  const listenerFor = (flow: Flow) => byKey.get(listenerKey(flow.transport, flow.local.port))?.info;
+  // Keyed by the real local address: 127.0.0.1:P and [::1]:P are two listeners.
+  const table = new ListenerTable();
+  const listenerOf = (flow: Flow) => table.find(flow);
+  const listenerFor = (flow: Flow) => listenerOf(flow)?.info;
 
   const sendRaw = (flow: Flow, bytes: Buffer, retransmission: boolean, failed?: (err: Error) => void) => {
-    const listener = byKey.get(listenerKey(flow.transport, flow.local.port));
-    if (!listener) return;
+    const listener = listenerOf(flow);
+    if (!listener) {
+      logger.warn(`no listener for ${flow.transport} ${hostPort(flow.local.address, flow.local.port)}`);
+      return;
+    }
     const { summary } = emit({ direction: "out", flow, bytes, retransmission, time: Date.now() });
     logLine(logger, "out", flow, summary, bytes, retransmission);
     listener.send(flow, bytes).catch((err: Error) => {
@@ -333,7 +338,6 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     });
   };
 
-  const listenerOf = (flow: Flow) => byKey.get(listenerKey(flow.transport, flow.local.port));
   const wire: FaultWire = {
     send: (flow, bytes) => sendRaw(flow, bytes, false),
     sendFromOtherPort: (flow, bytes) => {
@@ -532,7 +536,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
                   ...(spec.transport === "wss" && pem ? { tls: pem } : {}),
                 });
       listeners.push(listener);
-      byKey.set(listenerKey(listener.info.transport, listener.info.port), listener);
+      table.add(listener);
     }
   } catch (err) {
     await Promise.all(listeners.map((l) => l.close()));
