@@ -1,6 +1,7 @@
 /** Parsing and checking of CLI option values; every error is one line naming the flag and the fix. */
 import { InvalidArgumentError } from "commander";
 import { isLogLevel, type LogLevel } from "../control/logger.js";
+import type { ScenarioLimits } from "../scenario/bounds.js";
 import { ListenSpecError, parseListenSpec } from "../transport/listen-spec.js";
 
 export function collect(value: string, previous: string[] = []): string[] {
@@ -95,4 +96,18 @@ export function authOption(value: string, previous: Array<[string, string]> = []
   const i = value.indexOf(":");
   if (i <= 0) throw new InvalidArgumentError("expected USER:PASSWORD, e.g. --auth alice:secret");
   return [...previous, [value.slice(0, i), value.slice(i + 1)]];
+}
+
+/** The scenario bounds --max-scenario-size and --max-rules give (defaults where absent). */
+export function scenarioLimits(flags: { maxScenarioSize?: number; maxRules?: number }): ScenarioLimits {
+  return {
+    ...(flags.maxScenarioSize ? { maxBytes: flags.maxScenarioSize } : {}),
+    ...(flags.maxRules ? { maxRules: flags.maxRules } : {}),
+  };
+}
+
+/** Loopback addresses and names: an admin API there is reachable from this machine only. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
 }

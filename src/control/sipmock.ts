@@ -4,6 +4,7 @@
  * response builder -> transaction -> transport.
  */
 import { randomBytes } from "node:crypto";
+import type { ScenarioLimits } from "../scenario/bounds.js";
 import { defaultScenarioSource, type RespondOptions, respondScenarioSource } from "../scenario/builtin.js";
 import { DEFAULT_RING_TIMEOUT_MS } from "../scenario/dial-a-code.js";
 import { toMs } from "../scenario/duration.js";
@@ -81,6 +82,8 @@ export interface SipMockOptions {
   readonly advertise?: string;
   /** Largest accepted message in octets; larger ones get 513. Default 65535. */
   readonly maxMessageSize?: number;
+  /** Bounds on scenario files and YAML (size in octets, rule count); defaults 4 MiB and 10,000 rules. */
+  readonly scenarioLimits?: ScenarioLimits;
   /** How long sip:18x@ rings before 480; default 180 s. */
   readonly ringTimeoutMs?: number;
   /** OPTIONS keep-alive to every registered contact at this interval (off by default). */
@@ -207,7 +210,8 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
   const specs: ListenSpec[] = (
     options.listen && options.listen.length > 0 ? options.listen : DEFAULT_LISTEN
   ).map(parseListenSpec);
-  let scenario: Scenario = buildScenario(options.scenario, options.respond);
+  const limits = options.scenarioLimits ?? {};
+  let scenario: Scenario = buildScenario(options.scenario, options.respond, limits);
   /** From the options, else from the scenario; rebuilt when the scenario changes. */
   const authFor = (s: Scenario): Authenticator | undefined => {
     if (options.auth) return new Authenticator(options.auth);
@@ -691,8 +695,8 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     setScenario(next) {
       scenario =
         typeof next === "string" && next.includes("\n")
-          ? scenarioFromYaml(next)
-          : buildScenario(next, options.respond);
+          ? scenarioFromYaml(next, "inline", {}, limits)
+          : buildScenario(next, options.respond, limits);
       uas.cancelFollowUps();
       authenticator = authFor(scenario);
       logger.info(`${stamp()} scenario: ${scenario.name}`);
@@ -714,13 +718,18 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
 export class ListenError extends Error {}
 
 /** Files (validated, merged in order), a Scenario object, or the embedded default; `respond` goes first. */
-function buildScenario(spec: SipMockOptions["scenario"], respond?: RespondOptions): Scenario {
+function buildScenario(
+  spec: SipMockOptions["scenario"],
+  respond?: RespondOptions,
+  limits: ScenarioLimits = {},
+): Scenario {
   if (spec !== undefined && typeof spec !== "string" && !Array.isArray(spec)) {
     if (respond) throw new Error("respond and a Scenario object cannot be combined");
     return spec as Scenario;
   }
   const files = spec === undefined ? [] : typeof spec === "string" ? [spec] : (spec as readonly string[]);
-  const sources = files.length > 0 ? loadScenarioFiles(files) : [defaultScenarioSource()];
+  const sources =
+    files.length > 0 ? loadScenarioFiles(files, process.env, limits) : [defaultScenarioSource()];
   return new ScenarioEngine(respond ? [respondScenarioSource(respond), ...sources] : sources);
 }
 
@@ -729,8 +738,13 @@ function buildScenario(spec: SipMockOptions["scenario"], respond?: RespondOption
  * named "inline", but without the process environment (unless given) and
  * without body files, so a remote caller learns nothing of the host.
  */
-export function scenarioFromYaml(text: string, name = "inline", env: NodeJS.ProcessEnv = {}): ScenarioEngine {
-  const r = parseScenario(text, name, env, { allowFiles: false });
+export function scenarioFromYaml(
+  text: string,
+  name = "inline",
+  env: NodeJS.ProcessEnv = {},
+  limits: ScenarioLimits = {},
+): ScenarioEngine {
+  const r = parseScenario(text, name, env, { ...limits, allowFiles: false });
   if (!r.ok) throw new ScenarioLoadError(r.problems);
   return new ScenarioEngine([r.source]);
 }
