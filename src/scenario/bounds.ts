@@ -28,15 +28,6 @@ export interface ScenarioLimits {
  * (line start or after "[", "{", ",", ": ", "- ", "? ").
  */
 export function tooDeep(text: string, max = MAX_NESTING): number | undefined {
-  // Brackets counted regardless of quotes too, with a far higher bound: a
-  // text the quote tracking misreads still cannot nest without limit.
-  let raw = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x5b || c === 0x7b) {
-      if (++raw > MAX_RAW_NESTING) return i;
-    } else if ((c === 0x5d || c === 0x7d) && raw > 0) raw--;
-  }
   let depth = 0;
   let quote: string | undefined;
   /** The last character that is not a space or tab, on this line ("" at line start). */
@@ -81,6 +72,15 @@ export function tooDeep(text: string, max = MAX_NESTING): number | undefined {
     } else if ((c === "]" || c === "}") && depth > 0) depth--;
     prev = c;
     prevSpaced = false;
+  }
+  // Brackets counted regardless of quotes too, with a far higher bound: a
+  // text the quote tracking misreads still cannot nest without limit.
+  let raw = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5b || c === 0x7b) {
+      if (++raw > MAX_RAW_NESTING) return i;
+    } else if ((c === 0x5d || c === 0x7d) && raw > 0) raw--;
   }
   return undefined;
 }
