@@ -145,6 +145,42 @@ describe("two listeners on one port (127.0.0.1:P and [::1]:P)", () => {
   });
 });
 
+describe("wildcard listeners still own every address of their family", () => {
+  it.each([
+    ["udp", "0.0.0.0", "127.0.0.1"],
+    ["tcp", "0.0.0.0", "127.0.0.1"],
+    ["udp", "::", "::1"],
+    ["tcp", "::", "::1"],
+    // Dual stack: an IPv4 client of an IPv6 wildcard shows as ::ffff:127.0.0.1.
+    ["udp", "::", "127.0.0.1"],
+    ["tcp", "::", "127.0.0.1"],
+  ] as const)("%s on %s answers a client on %s", async (t, bind, host) => {
+    const mock = await startSipMock({
+      listen: [`${t}:${bind.includes(":") ? `[${bind}]` : bind}:0`],
+      logger: silentLogger,
+    });
+    try {
+      const port = mock.address(t).port;
+      const text = request(
+        "OPTIONS",
+        "wild",
+        { host: formatHostForUri(host), port },
+        {
+          transport: t === "udp" ? "UDP" : "TCP",
+          callId: `wild-${t}-${bind}-${host}`,
+        },
+      );
+      const answer = await exchange(t, host, port, text);
+      expect(answer).toMatch(/^SIP\/2\.0 200 /);
+      expect(answer).toContain(`\r\nCall-ID: wild-${t}-${bind}-${host}\r\n`);
+    } finally {
+      await mock.close();
+    }
+  });
+});
+
+const formatHostForUri = (h: string) => (h.includes(":") ? `[${h}]` : h);
+
 // --- the real server (the built CLI) under large and adversarial input -----
 
 /** Inputs that once stalled the server (issue 10), replayed as they were sent. */
