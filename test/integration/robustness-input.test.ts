@@ -11,9 +11,10 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { type SipMock, silentLogger, startSipMock } from "../../src/index.js";
+import { type SipMock, silentLogger, startAdmin, startSipMock } from "../../src/index.js";
 import { freeUdpPort, run, start, waitForOutput } from "../helpers/cli.js";
 import { header, request, statusOf, tcpClient, udpClient } from "../helpers/wire-client.js";
 
@@ -447,5 +448,58 @@ describe("--admin on an address other than loopback", () => {
     } finally {
       open.child.kill("SIGKILL");
     }
+  });
+});
+
+describe("every bad admin body gets a 4xx problem, never a 500", () => {
+  it("random JSON and YAML values, and random match blocks, on every endpoint that reads a body", async () => {
+    const mock = await startSipMock({ listen: ["udp:127.0.0.1:0"], logger: silentLogger });
+    const admin = await startAdmin(mock, { port: 0 });
+    const bad: string[] = [];
+    const send = async (method: string, path: string, body: string, type: string) => {
+      const r = await fetch(`${admin.url}${path}`, { method, body, headers: { "content-type": type } });
+      const text = await r.text();
+      const problem = (r.headers.get("content-type") ?? "").startsWith("application/problem+json");
+      if (r.status >= 500 || (r.status >= 400 && !problem)) {
+        bad.push(`${method} ${path} ${body.slice(0, 200)} -> ${r.status} ${text.slice(0, 200)}`);
+      }
+    };
+    try {
+      const routes = [
+        ["PUT", "/__admin/scenario"],
+        ["POST", "/__admin/overrides"],
+        ["POST", "/__admin/verify"],
+        ["POST", "/__admin/calls/x/reinvite"],
+        ["POST", "/__admin/registrations/alice/call"],
+        ["POST", "/__admin/registrations/alice/notify"],
+      ] as const;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom(...routes),
+          fc.jsonValue({ maxDepth: 6 }),
+          fc.constantFrom("application/json", "application/yaml"),
+          async ([method, path], value, type) => send(method, path, JSON.stringify(value) ?? "null", type),
+        ),
+        { numRuns: 200 },
+      );
+      const keys = ["method", "to", "from", "requestUri", "headers", "body", "source", "transport"];
+      await fc.assert(
+        fc.asyncProperty(
+          fc.dictionary(fc.constantFrom(...keys), fc.jsonValue({ maxDepth: 3 })),
+          fc.jsonValue({ maxDepth: 2 }),
+          async (match, respond) => {
+            await send("POST", "/__admin/overrides", JSON.stringify({ match, respond }), "application/json");
+            await send("POST", "/__admin/verify", JSON.stringify({ match }), "application/json");
+            const scenario = JSON.stringify({ name: "fuzz", rules: [{ match, respond }] });
+            await send("PUT", "/__admin/scenario", scenario, "application/json");
+          },
+        ),
+        { numRuns: 150 },
+      );
+    } finally {
+      await admin.close();
+      await mock.close();
+    }
+    expect(bad.slice(0, 10)).toEqual([]);
   });
 });
