@@ -413,6 +413,7 @@ function jsonToYaml(text: string): string {
   }
 }
 
+/** JSON or YAML, and not announced larger than MAX_BODY: else a 415 or 413 before the body is read. */
 function checkBodyType(req: IncomingMessage): void {
   const type = req.headers["content-type"] ?? "";
   const declared = req.headers["content-length"];
@@ -439,9 +440,8 @@ function checkBodyType(req: IncomingMessage): void {
   }
 }
 
-/** The body as text, at most MAX_BODY octets, and nested no deeper than a scenario needs. */
+/** The body (its type checked by handle) as text, at most MAX_BODY octets, nested no deeper than a scenario needs. */
 async function readText(req: IncomingMessage): Promise<string> {
-  checkBodyType(req);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
