@@ -148,7 +148,11 @@ function unsupportedTags(request: RequestLike, caps: Capabilities): string {
     .flatMap((v) => v.split(","))
     .map((t) => t.trim())
     .filter((t) => t !== "" && !supported.has(t.toLowerCase()));
-  return tags.length > 0 ? tags.join(", ") : "x-sipmock-unsupported";
+  // Each tag once (option tags compare case-insensitively): a Require that
+  // repeats one tag thousands of times gets a short answer that still fits a datagram.
+  const seen = new Set<string>();
+  const unique = tags.filter((t) => !seen.has(t.toLowerCase()) && seen.add(t.toLowerCase()));
+  return unique.length > 0 ? unique.join(", ") : "x-sipmock-unsupported";
 }
 
 function warnAgent(local: LocalIdentity): string {
