@@ -5,6 +5,8 @@
  * linear path takes ~8x longer, a quadratic one ~64x. Only the ratio is
  * asserted (no absolute time), with a generous bound.
  */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseDatagram } from "../../src/sip/parser.js";
 import { StreamFramer } from "../../src/sip/stream-framer.js";
@@ -108,4 +110,30 @@ describe("the 400 path is linear in the request size", () => {
       expect(slow).toEqual([]);
     });
   }
+});
+
+describe("the stalling inputs of issue 10 (test/corpus/stall)", () => {
+  const dir = join(import.meta.dirname, "..", "corpus", "stall");
+  it.each(readdirSync(dir))(
+    "%s gets a 400 whose reason names the problem in at most 200 characters",
+    (file) => {
+      const data = readFileSync(join(dir, file));
+      const framed = new StreamFramer({ maxMessageSize: 1 << 20 }).push(data);
+      for (const r of [
+        parseDatagram(data),
+        ...framed.map((f) => (f.type === "message" ? f.result : undefined)),
+      ]) {
+        if (!r || r.ok) throw new Error(`${file} parsed`);
+        expect(r.error.status).toBe(400);
+        expect(r.error.detail.length).toBeLessThanOrEqual(203);
+        const partial = r.error.partial!;
+        const built = buildResponse(
+          { method: partial.method!, headers: partial.headers },
+          { status: 400, reason: `Bad Request: ${r.error.detail}`, warning: r.error.detail },
+          CTX,
+        );
+        expect(built.bytes.toString("latin1")).toMatch(/^SIP\/2\.0 400 Bad Request: /);
+      }
+    },
+  );
 });
