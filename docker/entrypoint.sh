@@ -6,7 +6,10 @@
 #                   mapping a request's source port is not the one in its Via,
 #                   so answers go back to where the request came from
 #   --listen ...    unless a --listen is given: SIPMOCK_LISTEN (space-separated)
-#   --admin ...     unless an --admin is given: SIPMOCK_ADMIN ("" for none)
+#   --admin ...     unless an --admin is given: SIPMOCK_ADMIN ("" for none),
+#                   with --admin-insecure when SIPMOCK_ADMIN_TOKEN is not set
+#                   (inside a container the API must bind 0.0.0.0 to be mapped;
+#                   publish it on the host's loopback: -p 127.0.0.1:8080:8080)
 set -euo pipefail
 set -f # SIPMOCK_LISTEN is split on spaces, never globbed
 
@@ -36,6 +39,9 @@ if [ "$has_listen" = 0 ]; then
   done
 fi
 admin=${SIPMOCK_ADMIN-0.0.0.0:8080}
-[ "$has_admin" = 1 ] || [ -z "$admin" ] || defaults+=(--admin "$admin")
+if [ "$has_admin" = 0 ] && [ -n "$admin" ]; then
+  defaults+=(--admin "$admin")
+  [ -n "${SIPMOCK_ADMIN_TOKEN:-}" ] || defaults+=(--admin-insecure)
+fi
 
 exec node "$main" "$command" "${defaults[@]}" "$@"

@@ -2,6 +2,7 @@
 /** The `sipmock` command: commander wiring only. */
 import { Argument, Command, CommanderError, Option } from "commander";
 import { VERSION } from "../control/sipmock.js";
+import { DEFAULT_MAX_RULES, DEFAULT_MAX_SCENARIO_BYTES } from "../scenario/bounds.js";
 import { printCodes } from "./codes.js";
 import {
   type CtlFlags,
@@ -29,14 +30,31 @@ import {
   portOption,
   positiveIntOption,
   positiveMsOption,
+  scenarioLimits,
   statusCodeOption,
 } from "./options.js";
 import { printScenarios, type ScenariosFlags } from "./scenarios.js";
 import { runServer, type ServeFlags } from "./serve.js";
 import { runValidate } from "./validate.js";
 
-function serverOptions(cmd: Command): Command {
+/** --max-scenario-size and --max-rules, for serve, respond and validate. */
+function withScenarioLimits(cmd: Command): Command {
   return cmd
+    .addOption(
+      new Option(
+        "--max-scenario-size <octets>",
+        `largest scenario file or admin PUT (default ${DEFAULT_MAX_SCENARIO_BYTES})`,
+      ).argParser(positiveIntOption),
+    )
+    .addOption(
+      new Option("--max-rules <n>", `most rules in a scenario (default ${DEFAULT_MAX_RULES})`).argParser(
+        positiveIntOption,
+      ),
+    );
+}
+
+function serverOptions(cmd: Command): Command {
+  return withScenarioLimits(cmd)
     .addOption(
       new Option(
         "--listen <transport:host:port>",
@@ -141,6 +159,10 @@ function serverOptions(cmd: Command): Command {
         "SIPMOCK_ADMIN_TOKEN",
       ),
     )
+    .option(
+      "--admin-insecure",
+      "allow --admin on a non-loopback address without --admin-token (anyone who reaches it controls the mock)",
+    )
     .option("--journal <file.jsonl>", "append every message to this JSONL file")
     .option("--pcap <file.pcap>", "write every message to this pcap file (Wireshark, tshark, sngrep)")
     .addOption(
@@ -207,12 +229,11 @@ export function buildProgram(): Command {
         }),
     );
 
-  program
-    .command("validate")
+  withScenarioLimits(program.command("validate"))
     .description("check scenario files; every problem is printed as file:line:col: message; fix: hint")
     .argument("<files...>", "scenario YAML files or bundled names")
-    .action((files: string[]) => {
-      process.exitCode = runValidate(files);
+    .action((files: string[], flags: { maxScenarioSize?: number; maxRules?: number }) => {
+      process.exitCode = runValidate(files, scenarioLimits(flags));
     });
 
   const ctl = program

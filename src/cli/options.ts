@@ -1,6 +1,7 @@
 /** Parsing and checking of CLI option values; every error is one line naming the flag and the fix. */
 import { InvalidArgumentError } from "commander";
 import { isLogLevel, type LogLevel } from "../control/logger.js";
+import type { ScenarioLimits } from "../scenario/bounds.js";
 import { ListenSpecError, parseListenSpec } from "../transport/listen-spec.js";
 import { ALGORITHMS, type DigestAlgorithm } from "../ua/auth/digest.js";
 
@@ -121,4 +122,18 @@ export function authAlgorithmOption(value: string): DigestAlgorithm[] {
     out.push(algorithm);
   }
   return out;
+}
+
+/** The scenario bounds --max-scenario-size and --max-rules give (defaults where absent). */
+export function scenarioLimits(flags: { maxScenarioSize?: number; maxRules?: number }): ScenarioLimits {
+  return {
+    ...(flags.maxScenarioSize ? { maxBytes: flags.maxScenarioSize } : {}),
+    ...(flags.maxRules ? { maxRules: flags.maxRules } : {}),
+  };
+}
+
+/** Loopback addresses and names: an admin API there is reachable from this machine only. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
 }

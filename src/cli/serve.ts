@@ -11,6 +11,7 @@ import { ScenarioLoadError } from "../scenario/load.js";
 import { CertificateError } from "../transport/certs.js";
 import { CLI_LISTEN } from "../transport/listen-spec.js";
 import type { DigestAlgorithm } from "../ua/auth/digest.js";
+import { isLoopbackHost, scenarioLimits } from "./options.js";
 import { watchScenarios } from "./watch.js";
 
 export interface ServeFlags {
@@ -43,6 +44,9 @@ export interface ServeFlags {
   tlsHost?: string[];
   tlsMaxVersion?: "1.2" | "1.3";
   adminToken?: string;
+  adminInsecure?: boolean;
+  maxScenarioSize?: number;
+  maxRules?: number;
   journal?: string;
   pcap?: string;
   drainTimeout?: number;
@@ -57,6 +61,13 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
   let onSignal: (signal: string) => void = () => process.exit(0);
   process.on("SIGINT", () => onSignal("SIGINT"));
   process.on("SIGTERM", () => onSignal("SIGTERM"));
+  if (flags.admin && !isLoopbackHost(flags.admin.host) && !flags.adminToken && !flags.adminInsecure) {
+    // Whoever reaches the admin API can replace the scenario and send requests as the mock.
+    process.stderr.write(
+      `sipmock: --admin ${flags.admin.host}:${flags.admin.port} is reachable from other machines: give --admin-token <token> (or SIPMOCK_ADMIN_TOKEN), or --admin-insecure to run it open\n`,
+    );
+    process.exit(2);
+  }
   const logger = createLogger(flags.logLevel ?? "info", flags.verbose ?? false);
   const usage = flagConflict(flags);
   if (usage) {
@@ -91,6 +102,7 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
         ? { serverHeader: flags.serverHeader === "" ? false : flags.serverHeader }
         : {}),
       ...(flags.maxMessageSize ? { maxMessageSize: flags.maxMessageSize } : {}),
+      scenarioLimits: scenarioLimits(flags),
       ...(flags.ringTimeout ? { ringTimeoutMs: flags.ringTimeout } : {}),
       ...(flags.mediaPort ? { mediaPort: flags.mediaPort } : {}),
       ...(flags.pingInterval ? { pingIntervalMs: flags.pingInterval } : {}),

@@ -8,6 +8,7 @@ import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parse as parseYaml } from "yaml";
+import { MAX_ALIAS_COUNT, MAX_NESTING, tooDeep } from "../scenario/bounds.js";
 import { toMs } from "../scenario/duration.js";
 import { ScenarioEngine } from "../scenario/engine.js";
 import { ScenarioLoadError } from "../scenario/load.js";
@@ -106,6 +107,9 @@ async function handle(
       },
     );
   }
+  // Every body, whatever the endpoint, is JSON or YAML (a form or text/plain
+  // post is what a page can send without a CORS preflight).
+  checkBodyType(req);
   const route = `${method} ${path
     .replace(/^\/__admin\/overrides\/[^/]+$/, "/__admin/overrides/{id}")
     .replace(/^\/__admin\/calls\/[^/]+\/(bye|reinvite|update)$/, "/__admin/calls/{callId}/$1")
@@ -409,15 +413,35 @@ function jsonToYaml(text: string): string {
   }
 }
 
-async function readText(req: IncomingMessage): Promise<string> {
+/** JSON or YAML, and not announced larger than MAX_BODY: else a 415 or 413 before the body is read. */
+function checkBodyType(req: IncomingMessage): void {
   const type = req.headers["content-type"] ?? "";
+  const declared = req.headers["content-length"];
   const hasBody =
-    Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
-  // Only JSON or YAML bodies: a form or text/plain post (what a page can send
-  // without a CORS preflight) is refused.
-  if (hasBody && !/^application\/((.+\+)?json|(x-)?yaml)\b/i.test(type)) {
-    throw new HttpProblem(415, "Unsupported Media Type", "send application/json or application/yaml");
+    (declared !== undefined && declared !== "0") || req.headers["transfer-encoding"] !== undefined;
+  if (hasBody && !/^application\/([a-z0-9.-]+\+)?(json|(x-)?yaml)[ \t]*(;|$)/i.test(type)) {
+    throw new HttpProblem(
+      415,
+      "Unsupported Media Type",
+      "send application/json or application/yaml",
+      {},
+      { accept: "application/json, application/yaml", connection: "close" },
+    );
   }
+  if (declared !== undefined && Number(declared) > MAX_BODY) {
+    // Refused before a byte of it is read.
+    throw new HttpProblem(
+      413,
+      "Payload Too Large",
+      `the body is larger than ${MAX_BODY} octets`,
+      {},
+      { connection: "close" },
+    );
+  }
+}
+
+/** The body (its type checked by handle) as text, at most MAX_BODY octets, nested no deeper than a scenario needs. */
+async function readText(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -434,7 +458,17 @@ async function readText(req: IncomingMessage): Promise<string> {
     }
     chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  const text = Buffer.concat(chunks).toString("utf8");
+  // Checked before any parser sees it: deep nesting costs a YAML parser memory and stack.
+  const deep = tooDeep(text);
+  if (deep !== undefined) {
+    throw new HttpProblem(
+      400,
+      "Invalid body",
+      `[ ] and { } nest more than ${MAX_NESTING} deep (at offset ${deep})`,
+    );
+  }
+  return text;
 }
 
 /** A JSON (or YAML) object body; anything else is a 400. */
@@ -513,7 +547,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   const text = await readText(req);
   if (text.trim() === "") return {};
   try {
-    return isJson(req) ? JSON.parse(text) : parseYaml(text);
+    return isJson(req) ? JSON.parse(text) : parseYaml(text, { maxAliasCount: MAX_ALIAS_COUNT });
   } catch (e) {
     throw new HttpProblem(400, "Invalid body", `not valid JSON or YAML: ${(e as Error).message}`);
   }

@@ -4,6 +4,7 @@
  * response builder -> transaction -> transport.
  */
 import { randomBytes } from "node:crypto";
+import type { ScenarioLimits } from "../scenario/bounds.js";
 import {
   builtinUasSource,
   defaultScenarioSource,
@@ -27,6 +28,7 @@ import {
   parseListenSpec,
   sharedPortPair,
 } from "../transport/listen-spec.js";
+import { ListenerTable } from "../transport/listener-table.js";
 import { responseFlow } from "../transport/response-route.js";
 import { listenTcp } from "../transport/tcp.js";
 import type { Flow, InboundMessage, Listener, ListenerInfo, TransportName } from "../transport/types.js";
@@ -104,6 +106,8 @@ export interface SipMockOptions {
    * default 40000). Nothing listens there: no RTP is sent or received yet.
    */
   readonly mediaPort?: number;
+  /** Bounds on scenario files and YAML (size in octets, rule count); defaults 4 MiB and 10,000 rules. */
+  readonly scenarioLimits?: ScenarioLimits;
   /** How long sip:18x@ rings before 480; default 180 s. */
   readonly ringTimeoutMs?: number;
   /** OPTIONS keep-alive to every registered contact at this interval (off by default). */
@@ -237,7 +241,8 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
   }
   const sharedPort = !options.listen || options.listen.length === 0;
   const specs: ListenSpec[] = (sharedPort ? EMBEDDED_LISTEN : options.listen!).map(parseListenSpec);
-  let scenario: Scenario = buildScenario(options.scenario, options.respond);
+  const limits = options.scenarioLimits ?? {};
+  let scenario: Scenario = buildScenario(options.scenario, options.respond, limits);
   /** From the options, else from the scenario; rebuilt when the scenario changes. */
   const authFor = (s: Scenario): Authenticator | undefined => {
     if (options.auth) return new Authenticator(options.auth);
@@ -358,15 +363,19 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
   let draining = false;
 
   const listeners: Listener[] = [];
-  const listenerKey = (transport: string, port: number) => `${transport}:${port}`;
-  const byKey = new Map<string, Listener>();
-  const listenerFor = (flow: Flow) => byKey.get(listenerKey(flow.transport, flow.local.port))?.info;
+  // Keyed by the real local address: 127.0.0.1:P and [::1]:P are two listeners.
+  const table = new ListenerTable();
+  const listenerOf = (flow: Flow) => table.find(flow);
+  const listenerFor = (flow: Flow) => listenerOf(flow)?.info;
 
   /** Sends not completed yet: shutdown lets them finish before closing the sockets. */
   const inFlight = new Set<Promise<void>>();
   const sendRaw = (flow: Flow, bytes: Buffer, retransmission: boolean, failed?: (err: Error) => void) => {
-    const listener = byKey.get(listenerKey(flow.transport, flow.local.port));
-    if (!listener) return;
+    const listener = listenerOf(flow);
+    if (!listener) {
+      logger.warn(`no listener for ${flow.transport} ${hostPort(flow.local.address, flow.local.port)}`);
+      return;
+    }
     const { summary } = emit({ direction: "out", flow, bytes, retransmission, time: Date.now() });
     logLine(logger, "out", flow, summary, bytes, retransmission);
     const sent = listener.send(flow, bytes).catch((err: Error) => {
@@ -377,7 +386,6 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     void sent.finally(() => inFlight.delete(sent));
   };
 
-  const listenerOf = (flow: Flow) => byKey.get(listenerKey(flow.transport, flow.local.port));
   const wire: FaultWire = {
     send: (flow, bytes) => sendRaw(flow, bytes, false),
     sendFromOtherPort: (flow, bytes) => {
@@ -581,13 +589,13 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     if (sharedPort) {
       for (const listener of await sharedPortPair(specs[0]!.host, open)) {
         listeners.push(listener);
-        byKey.set(listenerKey(listener.info.transport, listener.info.port), listener);
+        table.add(listener);
       }
     }
     for (const spec of sharedPort ? [] : specs) {
       const listener = await open(spec);
       listeners.push(listener);
-      byKey.set(listenerKey(listener.info.transport, listener.info.port), listener);
+      table.add(listener);
     }
   } catch (err) {
     await Promise.all(listeners.map((l) => l.close()));
@@ -759,8 +767,8 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     setScenario(next) {
       scenario =
         typeof next === "string" && next.includes("\n")
-          ? scenarioFromYaml(next)
-          : buildScenario(next, options.respond);
+          ? scenarioFromYaml(next, "inline", {}, limits)
+          : buildScenario(next, options.respond, limits);
       uas.cancelFollowUps();
       authenticator = authFor(scenario);
       logger.info(`${stamp()} scenario: ${scenario.name}`);
@@ -789,14 +797,22 @@ const SEND_FLUSH_MS = 1000;
  * default; `respond` goes first, and without files it stands in front of
  * the built-in UAS alone: dial-a-code is not part of `respond`.
  */
-function buildScenario(spec: SipMockOptions["scenario"], respond?: RespondOptions): Scenario {
+function buildScenario(
+  spec: SipMockOptions["scenario"],
+  respond?: RespondOptions,
+  limits: ScenarioLimits = {},
+): Scenario {
   if (spec !== undefined && typeof spec !== "string" && !Array.isArray(spec)) {
     if (respond) throw new Error("respond and a Scenario object cannot be combined");
     return spec as Scenario;
   }
   const files = spec === undefined ? [] : typeof spec === "string" ? [spec] : (spec as readonly string[]);
   const sources =
-    files.length > 0 ? loadScenarioFiles(files) : respond ? [builtinUasSource()] : [defaultScenarioSource()];
+    files.length > 0
+      ? loadScenarioFiles(files, process.env, limits)
+      : respond
+        ? [builtinUasSource()]
+        : [defaultScenarioSource()];
   return new ScenarioEngine(respond ? [respondScenarioSource(respond), ...sources] : sources);
 }
 
@@ -805,8 +821,13 @@ function buildScenario(spec: SipMockOptions["scenario"], respond?: RespondOption
  * named "inline", but without the process environment (unless given) and
  * without body files, so a remote caller learns nothing of the host.
  */
-export function scenarioFromYaml(text: string, name = "inline", env: NodeJS.ProcessEnv = {}): ScenarioEngine {
-  const r = parseScenario(text, name, env, { allowFiles: false });
+export function scenarioFromYaml(
+  text: string,
+  name = "inline",
+  env: NodeJS.ProcessEnv = {},
+  limits: ScenarioLimits = {},
+): ScenarioEngine {
+  const r = parseScenario(text, name, env, { ...limits, allowFiles: false });
   if (!r.ok) throw new ScenarioLoadError(r.problems);
   return new ScenarioEngine([r.source]);
 }

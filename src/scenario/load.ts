@@ -8,6 +8,13 @@ import { dirname, relative, resolve } from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type Scalar, visit } from "yaml";
 import type { z } from "zod";
 import { isCatalogued, lookupCode } from "../catalog/index.js";
+import {
+  checkBounds,
+  DEFAULT_MAX_SCENARIO_BYTES,
+  MAX_ALIAS_COUNT,
+  type ScenarioLimits,
+  tooManyRules,
+} from "./bounds.js";
 import { bundledScenarios, looksLikeName, resolveScenarioPath } from "./bundled.js";
 import { toMs } from "./duration.js";
 import { compileMatch, compileSource } from "./matcher.js";
@@ -221,7 +228,7 @@ function keysFor(path: Path): readonly string[] {
 const ENV = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-((?:\{\{[^{}]*\}\}|[^{}])*))?\}/g;
 
 /** Parses and validates one scenario text. `file` is used in messages and to resolve body files. */
-export interface ParseOptions {
+export interface ParseOptions extends ScenarioLimits {
   /**
    * Whether `body: { file }` may read files (relative to the scenario file).
    * Off for scenarios that do not come from a file (admin API, overrides,
@@ -237,10 +244,15 @@ export function parseScenario(
   options: ParseOptions = { allowFiles: true },
 ): { ok: true; source: ScenarioSource } | { ok: false; problems: ScenarioProblem[] } {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const problems: ScenarioProblem[] = [];
   const at = (pos: { line: number; col: number }, message: string, hint?: string) =>
     problems.push({ file, line: pos.line, col: pos.col, message, ...(hint ? { hint } : {}) });
+  const bounded = checkBounds(text, options);
+  if (bounded) {
+    at(bounded.pos, bounded.message, bounded.hint);
+    return { ok: false, problems };
+  }
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
 
   // Only the first syntax error: the parser's later ones follow from it.
   const syntax = doc.errors[0];
@@ -283,7 +295,24 @@ export function parseScenario(
   if (problems.length > 0) return { ok: false, problems };
 
   const positions = new Positions(doc.contents as Node | null, lines);
-  const data = doc.toJS() ?? {};
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
+  } catch (e) {
+    // The yaml library refuses an alias that expands too much ("billion laughs").
+    at(
+      { line: 1, col: 1 },
+      `YAML: ${(e as Error).message}`,
+      "use fewer aliases (*name), or write the values out",
+    );
+    return { ok: false, problems };
+  }
+  const ruleCount = (data as { rules?: unknown }).rules;
+  const many = Array.isArray(ruleCount) ? tooManyRules(ruleCount.length, options) : undefined;
+  if (many) {
+    at(positions.at(["rules"], true), many, "split the scenario, or raise --max-rules");
+    return { ok: false, problems };
+  }
   const parsed = ScenarioFile.safeParse(data, { reportInput: true });
   const files = new Map<string, string>();
   const report: Report = (path, message, hint, key) => at(positions.at(path, key), message, hint);
@@ -414,6 +443,7 @@ function checkSemantics(
   allowFiles: boolean,
 ): void {
   const baseDir = allowFiles ? dirname(resolve(file)) : undefined;
+  const shadows = shadowingRules(rules);
   rules.forEach((rule, i) => {
     if (!rule) return;
     const here: Path = ["rules", i];
@@ -476,7 +506,7 @@ function checkSemantics(
       report(
         [...here, "match"],
         `rule ${label(rule, i)}: ${(e as Error).message}`,
-        "regular expressions use JavaScript syntax",
+        "regular expressions use RE2 syntax (linear time): no backreferences like \\1, no lookaround like (?=...)",
       );
     }
     if (rule.match?.source !== undefined) {
@@ -490,7 +520,7 @@ function checkSemantics(
         );
       }
     }
-    const shadow = shadowingRule(rules, i);
+    const shadow = shadows[i];
     if (shadow !== undefined) {
       const s = rules[shadow]!;
       report(
@@ -556,23 +586,36 @@ function label(rule: RuleT, i: number): string {
 }
 
 /** An earlier rule that always applies (no times, probability, state, fall-through) with a match at least as broad. */
-function shadowingRule(rules: ReadonlyArray<RuleT | undefined>, i: number): number | undefined {
-  const rule = rules[i]!;
-  for (let j = 0; j < i; j++) {
-    const r = rules[j];
-    if (!r) continue;
+/**
+ * For each rule, the first rule above it that takes every request it would
+ * (no match block, or the same one) and always applies. One pass: the
+ * first unconditional rule of each match block is remembered, so a file of
+ * n rules costs O(n), not O(n^2).
+ */
+function shadowingRules(rules: ReadonlyArray<RuleT | undefined>): Array<number | undefined> {
+  const firstByMatch = new Map<string, number>();
+  let firstCatchAll: number | undefined;
+  return rules.map((rule, i) => {
+    if (!rule) return undefined;
+    const key = JSON.stringify(rule.match ?? null);
+    const same = firstByMatch.get(key);
+    const shadow =
+      firstCatchAll === undefined ? same : same === undefined ? firstCatchAll : Math.min(same, firstCatchAll);
     const conditional =
-      r.times !== undefined ||
-      r.probability !== undefined ||
-      r.requireState !== undefined ||
-      r.dialACode !== undefined ||
+      rule.times !== undefined ||
+      rule.probability !== undefined ||
+      rule.requireState !== undefined ||
+      rule.dialACode !== undefined ||
       // Only a rule whose one action is a probabilistic drop lets the rest through.
-      (ACTIONS.every((a) => r[a] === undefined) && typeof r.fault?.drop === "number" && r.fault.drop < 1);
-    if (conditional) continue;
-    const broader = r.match === undefined || JSON.stringify(r.match) === JSON.stringify(rule.match);
-    if (broader) return j;
-  }
-  return undefined;
+      (ACTIONS.every((a) => rule[a] === undefined) &&
+        typeof rule.fault?.drop === "number" &&
+        rule.fault.drop < 1);
+    if (!conditional) {
+      if (rule.match === undefined) firstCatchAll ??= i;
+      if (!firstByMatch.has(key)) firstByMatch.set(key, i);
+    }
+    return shadow;
+  });
 }
 
 function checkSteps(
@@ -804,15 +847,25 @@ function checkTemplate(text: string, path: Path, report: Report): void {
 export function readScenarioFile(
   spec: string,
   env: NodeJS.ProcessEnv = process.env,
+  limits: ScenarioLimits = {},
 ): { ok: true; source: ScenarioSource } | { ok: false; problems: ScenarioProblem[] } {
   const path = resolveScenarioPath(spec);
   let text: string;
   try {
+    // Refused before it is read: a huge file must not be loaded to be measured.
+    const max = limits.maxBytes ?? DEFAULT_MAX_SCENARIO_BYTES;
+    const size = statSync(path).size;
+    if (size > max) {
+      const message = `scenario is ${size} octets, more than the ${max} accepted`;
+      const hint =
+        "split it into several files (--scenario a.yaml --scenario b.yaml), or raise --max-scenario-size";
+      return { ok: false, problems: [{ file: path, line: 1, col: 1, message, hint }] };
+    }
     text = readFileSync(path, "utf8");
   } catch (e) {
     return { ok: false, problems: [unreadableFile(spec, e)] };
   }
-  return parseScenario(text, path, env);
+  return parseScenario(text, path, env, { allowFiles: true, ...limits });
 }
 
 /**
@@ -847,11 +900,12 @@ export function unreadableFile(spec: string, e: unknown): ScenarioProblem {
 export function loadScenarioFiles(
   paths: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
+  limits: ScenarioLimits = {},
 ): ScenarioSource[] {
   const problems: ScenarioProblem[] = [];
   const sources: ScenarioSource[] = [];
   for (const path of paths) {
-    const r = readScenarioFile(path, env);
+    const r = readScenarioFile(path, env, limits);
     if (r.ok) sources.push(r.source);
     else problems.push(...r.problems);
   }

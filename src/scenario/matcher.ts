@@ -4,6 +4,7 @@
  * must hold.
  */
 import { BlockList, isIP } from "node:net";
+import { RE2JS } from "re2js";
 import { parse as parseSdp } from "sdp-transform";
 import type { NameAddr } from "../sip/message.js";
 import { isSipUri, type Uri, uriUser } from "../sip/uri.js";
@@ -13,11 +14,30 @@ import type { RequestFacts } from "./types.js";
 export type Predicate = (facts: RequestFacts) => boolean;
 type ValueTest = (value: string | undefined) => boolean;
 
+/**
+ * A user's regular expression, run by RE2 (re2js): time linear in the input
+ * whatever the pattern, so a pattern like ^(a+)+$ cannot freeze the server.
+ * RE2 has no backreferences or lookaround; such a pattern is refused here,
+ * at load time, with the reason.
+ */
+export function compileRegex(pattern: string): (input: string) => boolean {
+  let re: RE2JS;
+  try {
+    re = RE2JS.compile(pattern);
+  } catch (e) {
+    const why = (e as Error).message.replace(/^error parsing regexp: /, "");
+    throw new SyntaxError(
+      `invalid regular expression ${JSON.stringify(pattern)}: ${why} (RE2 syntax: no backreferences or lookaround)`,
+    );
+  }
+  return (input) => re.test(input);
+}
+
 /** A plain string is a regular expression; the object forms are explicit. */
 export function compileStringMatch(m: StringMatchT): ValueTest {
   if (typeof m === "string") {
-    const re = new RegExp(m);
-    return (v) => v !== undefined && re.test(v);
+    const test = compileRegex(m);
+    return (v) => v !== undefined && test(v);
   }
   const tests: ValueTest[] = [];
   if (m.absent !== undefined) tests.push((v) => (v === undefined) === m.absent);
@@ -28,8 +48,8 @@ export function compileStringMatch(m: StringMatchT): ValueTest {
   }
   if (m.contains !== undefined) tests.push((v) => v?.includes(m.contains!) ?? false);
   if (m.regex !== undefined) {
-    const re = new RegExp(m.regex);
-    tests.push((v) => v !== undefined && re.test(v));
+    const test = compileRegex(m.regex);
+    tests.push((v) => v !== undefined && test(v));
   }
   return (v) => tests.every((t) => t(v));
 }
@@ -139,8 +159,8 @@ export function compileMatch(m: MatchT | undefined): Predicate {
     if (b.empty !== undefined) preds.push((f) => (f.request.body.length === 0) === b.empty);
     if (b.contains !== undefined) preds.push((f) => f.request.body.toString("latin1").includes(b.contains!));
     if (b.regex !== undefined) {
-      const re = new RegExp(b.regex);
-      preds.push((f) => re.test(f.request.body.toString("latin1")));
+      const test = compileRegex(b.regex);
+      preds.push((f) => test(f.request.body.toString("latin1")));
     }
     if (b.sdpCodec !== undefined) preds.push((f) => sdpHasCodec(f.request.body, b.sdpCodec!));
   }

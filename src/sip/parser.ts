@@ -186,7 +186,11 @@ export function parseMessage(
   };
 }
 
-function fail(status: number, detail: string, partial?: PartialMessage): ParseResult {
+/** Longest problem description: it becomes a reason phrase and a Warning, not a copy of the request. */
+const MAX_DETAIL = 200;
+
+function fail(status: number, fullDetail: string, partial?: PartialMessage): ParseResult {
+  const detail = fullDetail.length > MAX_DETAIL ? `${fullDetail.slice(0, MAX_DETAIL)}...` : fullDetail;
   return { ok: false, error: partial ? { status, detail, partial } : { status, detail } };
 }
 
@@ -272,10 +276,11 @@ function parseHeaderLines(lines: string[]): { headers: Headers; problem?: string
   const fields: HeaderField[] = [];
   let problem: string | undefined;
   let pendingName: string | undefined;
-  let pendingValue = "";
+  /** The value's lines so far, joined at flush (repeated concatenation would be quadratic). */
+  let pendingValue: string[] = [];
   const flush = () => {
     if (pendingName !== undefined)
-      fields.push({ name: canonicalHeaderName(pendingName), value: pendingValue.trim() });
+      fields.push({ name: canonicalHeaderName(pendingName), value: pendingValue.join(" ").trim() });
   };
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
@@ -286,11 +291,15 @@ function parseHeaderLines(lines: string[]): { headers: Headers; problem?: string
         problem ??= "header continuation line without a header";
         continue;
       }
-      pendingValue = `${pendingValue.trimEnd()} ${line.trim()}`;
+      const more = line.trim();
+      if (more !== "") {
+        pendingValue[pendingValue.length - 1] = pendingValue[pendingValue.length - 1]!.trimEnd();
+        pendingValue.push(more);
+      }
       continue;
     }
     const colon = line.indexOf(":");
-    const name = colon < 0 ? "" : line.slice(0, colon).replace(/[ \t]+$/, "");
+    const name = colon < 0 ? "" : trimEndSpTab(line.slice(0, colon));
     if (colon < 0 || !isToken(name)) {
       // Keep reading: the other headers still let us answer with a 400.
       problem ??=
@@ -303,10 +312,17 @@ function parseHeaderLines(lines: string[]): { headers: Headers; problem?: string
     }
     flush();
     pendingName = name;
-    pendingValue = line.slice(colon + 1);
+    pendingValue = [line.slice(colon + 1)];
   }
   flush();
   return problem ? { headers: new Headers(fields), problem } : { headers: new Headers(fields) };
+}
+
+/** Drops trailing SP and HTAB (a regex like /[ \t]+$/ backtracks quadratically on inner runs). */
+function trimEndSpTab(s: string): string {
+  let end = s.length;
+  while (end > 0 && (s.charCodeAt(end - 1) === 0x20 || s.charCodeAt(end - 1) === 0x09)) end--;
+  return s.slice(0, end);
 }
 
 /** RFC 3261 8.1.1: To, From, CSeq, Call-ID, Max-Forwards and Via. */

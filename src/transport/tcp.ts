@@ -7,6 +7,7 @@
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer, connect as tlsConnect } from "node:tls";
 import { StreamFramer } from "../sip/stream-framer.js";
+import { localAddressOf } from "./listener-table.js";
 import { annotateTopVia } from "./received.js";
 import type { Flow, InboundHandler, Listener, ListenerInfo } from "./types.js";
 
@@ -64,10 +65,7 @@ export async function listenTcp(
     const flow: Flow = {
       transport: info.transport,
       // The address the peer reached (not the wildcard the listener bound).
-      local: {
-        address: socket.localAddress?.replace(/^::ffff:(?=\d+\.)/, "") || info.address,
-        port: info.port,
-      },
+      local: { address: localAddressOf(socket, info.address), port: info.port },
       remote: { address: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 },
       connectionId: id,
     };

@@ -11,6 +11,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
 import { parseDatagram } from "../sip/parser.js";
+import { localAddressOf } from "./listener-table.js";
 import { annotateTopVia } from "./received.js";
 import type { Flow, InboundHandler, Listener, ListenerInfo } from "./types.js";
 
@@ -90,7 +91,7 @@ export async function listenWs(
     alive.set(ws, true);
     const flow: Flow = {
       transport: info.transport,
-      local: { address: info.address, port: info.port },
+      local: { address: localAddressOf(req.socket, info.address), port: info.port },
       remote: { address: req.socket.remoteAddress ?? "", port: req.socket.remotePort ?? 0 },
       connectionId: id,
     };

@@ -5,6 +5,7 @@
 import { lookupCode, reasonPhrase } from "../catalog/index.js";
 import type { HeaderRule } from "../catalog/types.js";
 import { canonicalHeaderName } from "../sip/header-names.js";
+import { rawHasTag } from "../sip/headers/name-addr.js";
 import { Headers } from "../sip/message.js";
 import { type OutgoingMessage, sanitizeReasonPhrase, serialize } from "../sip/serializer.js";
 import { quote } from "../sip/tokens.js";
@@ -71,11 +72,15 @@ export function buildResponse(request: RequestLike, spec: ResponseSpec, ctx: Bui
   // request and MUST maintain the same ordering."
   for (const name of COPIED) {
     for (const value of request.headers.getRows(name)) {
+      if (name !== "To") {
+        out.append(name, value);
+        continue;
+      }
       // 8.2.6.2: "if the request contained no tag [in To], the UAS [...] MUST
       // add a tag to the To header field in the response (with the exception
       // of the 100 (Trying) response, in which a tag MAY be present)."
-      const tagged = request.hasToTag ?? /;\s*tag\s*=\s*[^;\s]/i.test(value.replace(/<[^>]*>|"[^"]*"/g, ""));
-      if (name === "To" && status !== 100 && !tagged) out.append(name, `${value};tag=${ctx.toTag}`);
+      const tagged = request.hasToTag ?? rawHasTag(value);
+      if (status !== 100 && !tagged) out.append(name, `${value};tag=${ctx.toTag}`);
       else out.append(name, value);
     }
   }
@@ -143,7 +148,11 @@ function unsupportedTags(request: RequestLike, caps: Capabilities): string {
     .flatMap((v) => v.split(","))
     .map((t) => t.trim())
     .filter((t) => t !== "" && !supported.has(t.toLowerCase()));
-  return tags.length > 0 ? tags.join(", ") : "x-sipmock-unsupported";
+  // Each tag once (option tags compare case-insensitively): a Require that
+  // repeats one tag thousands of times gets a short answer that still fits a datagram.
+  const seen = new Set<string>();
+  const unique = tags.filter((t) => !seen.has(t.toLowerCase()) && seen.add(t.toLowerCase()));
+  return unique.length > 0 ? unique.join(", ") : "x-sipmock-unsupported";
 }
 
 function warnAgent(local: LocalIdentity): string {

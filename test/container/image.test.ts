@@ -119,7 +119,7 @@ describe("the image (docker/Dockerfile), default command", () => {
     expect(args).toContain("--force-rport");
     expect(args.join(" ")).toContain(
       "serve --force-rport --listen udp:0.0.0.0:5060 --listen tcp:0.0.0.0:5060 --listen tls:0.0.0.0:5061 " +
-        "--listen ws:0.0.0.0:8088 --listen wss:0.0.0.0:8089 --admin 0.0.0.0:8080",
+        "--listen ws:0.0.0.0:8088 --listen wss:0.0.0.0:8089 --admin 0.0.0.0:8080 --admin-insecure",
     );
   });
 
@@ -270,7 +270,7 @@ describe("the image's defaults give way", () => {
     });
     try {
       expect((await commandLine(fromArgs)).join(" ")).toMatch(
-        / serve --force-rport --admin 0\.0\.0\.0:8080 --listen=tcp:0\.0\.0\.0:5080$/,
+        / serve --force-rport --admin 0\.0\.0\.0:8080 --admin-insecure --listen=tcp:0\.0\.0\.0:5080$/,
       );
     } finally {
       await fromArgs.remove();

@@ -153,7 +153,7 @@ describe("verification", () => {
     expect(() => checkPattern({ methd: "INVITE" })).toThrow(PatternError);
     expect(() => checkPattern({ methd: "INVITE" })).toThrow('invalid request pattern: unknown key "methd"');
     expect(() => checkPattern({ requestUri: { user: "(" } })).toThrow(
-      /invalid request pattern: Invalid regular expression/,
+      /invalid request pattern: invalid regular expression "\(": .*RE2 syntax/,
     );
   });
 });

@@ -126,6 +126,18 @@ describe("linear-time inputs", () => {
     expect(frames[0]!.type).toBe("message");
     if (frames[0]!.type === "message") expect(frames[0]!.bytes.equals(msg)).toBe(true);
   });
+
+  it("a Require repeating tags gets each unsupported tag once, so the 420 stays small", () => {
+    const req = parse(
+      invite("<sip:bob@h>").replace(
+        "\r\n\r\n",
+        `\r\nRequire: ${"foo, FOO, bar, ".repeat(5_000)}100rel\r\n\r\n`,
+      ),
+    );
+    const built = buildResponse({ method: "INVITE", headers: req.headers }, { status: 420 }, CTX);
+    expect(built.message.headers).toContainEqual({ name: "Unsupported", value: "foo, bar" });
+    expect(built.bytes.length).toBeLessThan(65_507 - 60_000);
+  });
 });
 
 describe("timers", () => {

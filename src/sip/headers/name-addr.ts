@@ -68,6 +68,34 @@ export function parseNameAddr(header: string, raw: string): NameAddr {
   return Object.assign(na, displayName !== undefined ? { displayName } : {}, tag ? { tag } : {});
 }
 
+/**
+ * Whether a To/From value that may not parse carries a non-empty tag
+ * parameter: a ";tag=" outside <...> and quoted strings (an unterminated
+ * one hides the rest). One pass, whatever the input.
+ */
+export function rawHasTag(value: string): boolean {
+  let inQuotes = false;
+  let inAngle = false;
+  const parts: string[] = [];
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i]!;
+    if (inQuotes) {
+      if (c === "\\") i++;
+      else if (c === '"') inQuotes = false;
+    } else if (inAngle) {
+      if (c === ">") inAngle = false;
+    } else if (c === '"') inQuotes = true;
+    else if (c === "<") inAngle = true;
+    else parts.push(c);
+  }
+  for (const param of parts.join("").split(";").slice(1)) {
+    const eq = param.indexOf("=");
+    if (eq < 0 || param.slice(0, eq).trim().toLowerCase() !== "tag") continue;
+    if (param.slice(eq + 1).trim() !== "") return true;
+  }
+  return false;
+}
+
 function findUnquoted(s: string, ch: string): number {
   let inQuotes = false;
   for (let i = 0; i < s.length; i++) {
