@@ -18,7 +18,7 @@ import type { Authenticator } from "./auth/authenticator.js";
 import { type Dialog, DialogStore } from "./dialogs.js";
 import { entityOf, eventBody, eventPackage, newETag, type Subscription } from "./events.js";
 import { type Capabilities, localIdentity, localUri } from "./local-context.js";
-import { allowsUpdate, MockRequests, targetFlow } from "./mock-requests.js";
+import { allowsUpdate, type ListenerLookup, MockRequests, targetFlow } from "./mock-requests.js";
 import { DEFAULT_REGISTRAR, Registrar, type RegistrarOptions } from "./registrar.js";
 import {
   type BuildContext,
@@ -66,6 +66,8 @@ export interface UasOptions {
   readonly timers: TimerConfig;
   readonly scheduler: Scheduler;
   readonly listenerFor: (flow: Flow) => ListenerInfo | undefined;
+  /** The first listener of a transport (IPv6 or not), for requests to a target on another transport. */
+  readonly listenerOn?: ListenerLookup;
 }
 
 /** What the UAS tells the outside world (logs, journal, tests). */
@@ -155,7 +157,7 @@ export class UserAgentServer implements TransactionUser {
       identity: (flow) => this.identityOfFlow(flow),
       sendRaw: (flow, bytes) => options.wire.send(flow, bytes),
       scheduler: options.scheduler,
-      route: (flow, uri) => targetFlow(flow, uri, options.forceRport === true),
+      route: (flow, uri) => targetFlow(flow, uri, options.forceRport === true, options.listenerOn),
       ...(options.server ? { userAgent: options.server } : {}),
     });
     this.requests = new MockRequests({
@@ -171,6 +173,7 @@ export class UserAgentServer implements TransactionUser {
       // (blocking every other INVITE of the dialog, 14.1) is cancelled sooner.
       inDialogNoAnswerMs: Math.min(options.ringTimeoutMs, 64 * options.timers.t1),
       natMode: options.forceRport === true,
+      ...(options.listenerOn ? { listenerOn: options.listenerOn } : {}),
       subscriptionsFor: (user, pkg) =>
         [...this.subscriptions.values()].filter(
           (sub) => sub.pkg === pkg && /^sip:([^@]*)@/.exec(sub.entity)?.[1] === user,
