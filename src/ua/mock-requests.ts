@@ -712,7 +712,11 @@ export function bindingFlow(
     (dest.port ?? (flow.transport === "tls" ? 5061 : 5060)) === flow.remote.port &&
     (dest.transport ?? flow.transport) === flow.transport;
   if (namesSource) return base;
-  if (dest.uri.params.has("ob")) return targetFlow(flow, contact, natMode, listenerOn);
+  if (dest.uri.params.has("ob")) {
+    // RFC 5626 5.3: the flow; over a connection that has closed, the Contact's address.
+    if (flow.transport === "udp" || (dest.transport && dest.transport !== flow.transport)) return base;
+    return { ...base, replyTo: { address, port: dest.port ?? (flow.transport === "tls" ? 5061 : 5060) } };
+  }
   const transport = dest.transport ?? (dest.uri.scheme === "sips" ? "tls" : "udp");
   const port = dest.port ?? (transport === "tls" ? 5061 : 5060);
   if (transport === "udp" && flow.transport === "udp") return { ...base, replyTo: { address, port } };
