@@ -18,8 +18,9 @@ import type { Authenticator } from "./auth/authenticator.js";
 import { type Dialog, DialogStore } from "./dialogs.js";
 import { entityOf, eventBody, eventPackage, newETag, type Subscription } from "./events.js";
 import { type Capabilities, localIdentity, localUri } from "./local-context.js";
-import { allowsUpdate, type ListenerLookup, MockRequests, targetFlow } from "./mock-requests.js";
+import { allowsUpdate, MockRequests } from "./mock-requests.js";
 import { DEFAULT_REGISTRAR, Registrar, type RegistrarOptions } from "./registrar.js";
+import { type ListenerLookup, targetFlow } from "./request-target.js";
 import {
   type BuildContext,
   type BuiltResponse,

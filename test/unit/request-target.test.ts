@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { Flow, ListenerInfo, TransportName } from "../../src/transport/types.js";
-import { bindingFlow, type ListenerLookup, targetFlow } from "../../src/ua/mock-requests.js";
+import { bindingFlow, type ListenerLookup, targetFlow } from "../../src/ua/request-target.js";
 
 const LISTENERS: ListenerInfo[] = [
   { transport: "udp", address: "127.0.0.1", port: 5060 },
