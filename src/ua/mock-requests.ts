@@ -14,7 +14,13 @@ import type { Dialog, DialogPeer, DialogStore } from "./dialogs.js";
 import { messageSummary, type Subscription } from "./events.js";
 import { type Capabilities, type LocalIdentity, localUri } from "./local-context.js";
 import type { Binding, Registrar } from "./registrar.js";
-import { bindingFlow, isWebSocket, type ListenerLookup, targetFlow } from "./request-target.js";
+import {
+  bindingFlow,
+  isWebSocket,
+  type ListenerLookup,
+  registeredFlow,
+  targetFlow,
+} from "./request-target.js";
 import { type CodecSpec, createOffer, DEFAULT_CODECS, newWebRtcIdentity, originOf } from "./sdp.js";
 import {
   addrSpecOf,
@@ -416,7 +422,13 @@ export class MockRequests {
    */
   async call(aorOrUser: string, options: CallOptions = {}): Promise<CallResult> {
     const { aor, binding, flow: registeredOn } = this.latestBinding(aorOrUser);
-    const flow = bindingFlow(registeredOn, binding.uri, this.deps.natMode, this.deps.listenerOn);
+    const flow = registeredFlow(
+      registeredOn,
+      binding.uri,
+      binding.path,
+      this.deps.natMode,
+      this.deps.listenerOn,
+    );
     const id = this.deps.identity(flow);
     const fromUri = fromUriOf(options.from, id.host);
     const localTag = newTag();
@@ -431,6 +443,8 @@ export class MockRequests {
       callId: newCallId(id.host),
       cseq: 1,
       contact: `<${localUri(id, "sipmock")}>`,
+      // RFC 3327 5.4: the Path is the request's Route set.
+      ...(binding.path ? { routeSet: binding.path } : {}),
       headers: [
         ["Allow", this.deps.capabilities.allow.join(", ")],
         ["Supported", this.deps.capabilities.supported.filter((t) => t !== "100rel").join(", ")],
@@ -449,6 +463,9 @@ export class MockRequests {
       const res = outcome.response;
       const remoteTag = res.core.to.tag ?? "";
       const contact = res.headers.get("Contact");
+      const target = addrSpecOf(contact, binding.uri);
+      // 12.1.2: the UAC's route set is the Record-Route list reversed.
+      const routeSet = res.headers.getAll("Record-Route").reverse();
       const dialog = this.deps.dialogs.add({
         callId: req.callId,
         localTag,
@@ -456,12 +473,14 @@ export class MockRequests {
         confirmed: true,
         uac: true,
         peer: {
-          target: addrSpecOf(contact, binding.uri),
+          target,
           from: req.from,
           to: res.headers.get("To") ?? req.to,
-          // 12.1.2: the UAC's route set is the Record-Route list reversed.
-          routeSet: res.headers.getAll("Record-Route").reverse(),
-          flow,
+          routeSet,
+          // Without a route set the dialog's requests go to the remote
+          // target itself, not down a Path proxy's connection.
+          flow:
+            routeSet.length > 0 ? flow : bindingFlow(flow, target, this.deps.natMode, this.deps.listenerOn),
           localCseq: 1,
           allowsUpdate: allowsUpdate(res.headers.getAll("Allow")),
         },
@@ -567,11 +586,18 @@ export class MockRequests {
     if (targets.length === 0) throw new MockRequestError(`${aorOrUser} is not registered`, "not-found");
     return Promise.all(
       targets.map(async ({ aor, binding, flow: registeredOn }) => {
-        const flow = bindingFlow(registeredOn, binding.uri, this.deps.natMode, this.deps.listenerOn);
+        const flow = registeredFlow(
+          registeredOn,
+          binding.uri,
+          binding.path,
+          this.deps.natMode,
+          this.deps.listenerOn,
+        );
         const id = this.deps.identity(flow);
         const outcome = await this.deps.uac.request(flow, {
           method,
           requestUri: binding.uri,
+          ...(binding.path ? { routeSet: binding.path } : {}),
           from: `<sip:sipmock@${id.host}>;tag=${newTag()}`,
           to: `<${aor}>`,
           callId: newCallId(id.host),

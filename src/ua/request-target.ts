@@ -4,6 +4,7 @@
  * within a dialog (or the ACK of a 2xx). Pure functions of the flow a
  * message came on, the target URI and the mock's listeners.
  */
+import { parseNameAddr } from "../sip/headers/name-addr.js";
 import { isSipUri, parseUri, type SipUri } from "../sip/uri.js";
 import type { Flow, ListenerInfo, TransportName } from "../transport/types.js";
 
@@ -134,4 +135,28 @@ export function bindingFlow(
 
 export function isWebSocket(flow: Flow): boolean {
   return flow.transport === "ws" || flow.transport === "wss";
+}
+
+/**
+ * The flow a request to a registered contact takes: with a Path (RFC 3327
+ * 5.4, its values the request's Route set), toward the first Path URI by the
+ * dialog rules (the proxy's connection while it is open, else its address);
+ * without one, bindingFlow.
+ */
+export function registeredFlow(
+  flow: Flow,
+  contact: string,
+  path: readonly string[] | undefined,
+  natMode: boolean,
+  listenerOn?: ListenerLookup,
+): Flow {
+  const first = path?.[0];
+  if (first === undefined) return bindingFlow(flow, contact, natMode, listenerOn);
+  let uri: string;
+  try {
+    uri = parseNameAddr("Path", first).uri.raw;
+  } catch {
+    return bindingFlow(flow, contact, natMode, listenerOn);
+  }
+  return targetFlow(flow, uri, natMode, listenerOn);
 }

@@ -519,6 +519,10 @@ export class UserAgentServer implements TransactionUser {
         const headers: Array<[string, string]> = this.registrar
           .contactRows(outcome.bindings)
           .map((c) => ["Contact", c] as [string, string]);
+        // RFC 3327 5.3: the Path stored, echoed to a UA that supports it.
+        const path = req.headers.getAll("Path");
+        if (path.length > 0 && listsTag(req, "Supported", "path"))
+          for (const p of path) headers.push(["Path", p]);
         // 10.3 step 8: "The response SHOULD include a Date header field."
         headers.push(["Date", new Date().toUTCString()]);
         this.send(tx, { status: 200, headers });

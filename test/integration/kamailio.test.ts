@@ -49,6 +49,7 @@ afterEach(async () => {
 async function startAll(
   mockLeg: "udp" | "tcp",
   phonePorts: readonly number[] = [],
+  path = false,
 ): Promise<{ mock: SipMock; proxy: Kamailio; pcap: string }> {
   const pcap = join(dir, "mock.pcap");
   mock = await startSipMock({
@@ -58,7 +59,7 @@ async function startAll(
     pcapFile: pcap,
   });
   const next = mock.address(mockLeg);
-  proxy = await startKamailio({ next: { host: "127.0.0.1", port: next.port, transport: mockLeg } });
+  proxy = await startKamailio({ next: { host: "127.0.0.1", port: next.port, transport: mockLeg }, path });
   // The mock's listeners, the proxy and the phone: every connection the mock opens goes to one of them.
   capture = await startCapture([
     mock.address("udp").port,
@@ -104,8 +105,8 @@ const SDP_ANSWER = [
   "a=rtpmap:0 PCMU/8000",
 ].join("\n");
 
-/** The called phone: INVITE, 180, 200 with SDP, ACK, then BYE answered 200. */
-const PHONE_UAS = `${HEAD}
+/** The called phone: INVITE, 180, 200 with SDP, ACK, then BYE answered 200 (`recordRoute`: the INVITE's Record-Route echoed). */
+const phoneUas = (recordRoute: boolean) => `${HEAD}
 <scenario name="phone">
   <recv request="INVITE"/>
   <send>
@@ -116,7 +117,7 @@ SIP/2.0 180 Ringing
 [last_To:];tag=[pid]phone[call_number]
 [last_Call-ID:]
 [last_CSeq:]
-Contact: <sip:phone@[local_ip]:[local_port];transport=[transport]>
+${recordRoute ? "[last_Record-Route:]\n" : ""}Contact: <sip:phone@[local_ip]:[local_port];transport=[transport]>
 Content-Length: 0
 
 ]]>
@@ -129,7 +130,7 @@ SIP/2.0 200 OK
 [last_To:];tag=[pid]phone[call_number]
 [last_Call-ID:]
 [last_CSeq:]
-Contact: <sip:phone@[local_ip]:[local_port];transport=[transport]>
+${recordRoute ? "[last_Record-Route:]\n" : ""}Contact: <sip:phone@[local_ip]:[local_port];transport=[transport]>
 Content-Type: application/sdp
 Content-Length: [len]
 
@@ -265,7 +266,7 @@ describe("the mock behind Kamailio", () => {
       const { mock, proxy, pcap } = await startAll(mockLeg, [phonePort]);
       const contact = `sip:phone@127.0.0.1:${phonePort};transport=${phoneTransport}`;
       const answering = runSipp({
-        scenarioXml: PHONE_UAS,
+        scenarioXml: phoneUas(false),
         target: `127.0.0.1:${proxy.port}`,
         transport: phone,
         localPort: phonePort,
@@ -308,6 +309,49 @@ describe("the mock behind Kamailio", () => {
       ).toEqual([`${phoneTransport} 127.0.0.1:${phonePort}`, `${phoneTransport} 127.0.0.1:${phonePort}`]);
     }, 60_000);
   }
+
+  it("a phone registered with a Path (RFC 3327): the mock's INVITE and BYE go along it, over a new connection once the proxy restarted", async () => {
+    const phonePort = await freeLocalPort("u1");
+    const { mock, proxy, pcap } = await startAll("tcp", [phonePort], true);
+    const contact = `sip:phone@127.0.0.1:${phonePort};transport=udp`;
+    const answering = runSipp({
+      scenarioXml: phoneUas(true),
+      target: `127.0.0.1:${proxy.port}`,
+      transport: "u1",
+      localPort: phonePort,
+      timeoutMs: 30_000,
+    });
+    const registered = await runSipp({
+      scenarioXml: registerScenario(contact),
+      target: `127.0.0.1:${proxy.port}`,
+      transport: "u1",
+    });
+    ok(registered, `REGISTER through Kamailio; kamailio log: ${proxy.log().slice(-1500)}`);
+    const register = mock.requests({ method: "REGISTER" })[0]!;
+    const path = /^Path:\s*(.*)$/im.exec(register.raw)?.[1]?.trim();
+    expect(path).toContain(`127.0.0.1:${proxy.port}`);
+
+    await proxy.restart();
+    const result = await mock.call("phone");
+    expect(result.status, JSON.stringify(result)).toBe(200);
+    expect(mock.bye(result.callId)).toBe(1);
+    ok(await answering, "the phone got INVITE and BYE through the proxy");
+
+    const out = mock.journal
+      .entries({ direction: "out" })
+      .filter((e) => e.method === "INVITE" || e.method === "BYE");
+    // To the proxy (the Path, then its Record-Route), from the mock's new connection.
+    for (const e of out) {
+      expect(`${e.method} ${e.transport} ${e.remote.address}:${e.remote.port}`).toBe(
+        `${e.method} tcp 127.0.0.1:${proxy.port}`,
+      );
+      expect(e.local.port).not.toBe(mock.address("tcp").port);
+    }
+    const invite = out.find((e) => e.method === "INVITE")!;
+    expect(invite.raw.startsWith(`INVITE ${contact} SIP/2.0\r\n`)).toBe(true);
+    expect(invite.raw).toMatch(new RegExp(`^Route: ${path!.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\r$`, "m"));
+    await capturesAgree(pcap, [proxy.port, phonePort, registered.localPort]);
+  }, 60_000);
 
   it("after the proxy restarted, the mock's BYE takes a new TCP connection; journal, log and pcap name it", async () => {
     const { mock, proxy, pcap } = await startAll("tcp");

@@ -18,6 +18,8 @@ import { join } from "node:path";
 export interface KamailioOptions {
   /** Where requests outside a dialog go: the mock's address and the transport of that leg. */
   readonly next: { readonly host: string; readonly port: number; readonly transport: "udp" | "tcp" };
+  /** Add a Path (RFC 3327, path module add_path()) to every REGISTER it relays. */
+  readonly path?: boolean;
   /** Hard bound on each run of the process. Default 60 s. */
   readonly lifetimeMs?: number;
 }
@@ -32,7 +34,10 @@ export interface Kamailio {
   stop(): Promise<void>;
 }
 
-export function kamailioConfig(port: number, next: KamailioOptions["next"]): string {
+const PATH_MODULE = 'loadmodule "path.so"\n';
+const ADD_PATH = '  if (is_method("REGISTER")) add_path();\n';
+
+export function kamailioConfig(port: number, next: KamailioOptions["next"], path = false): string {
   return `#!KAMAILIO
 debug=2
 log_stderror=yes
@@ -50,7 +55,7 @@ loadmodule "pv.so"
 loadmodule "maxfwd.so"
 loadmodule "siputils.so"
 loadmodule "textops.so"
-modparam("rr", "enable_double_rr", 1)
+${path ? PATH_MODULE : ""}modparam("rr", "enable_double_rr", 1)
 
 request_route {
   if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
@@ -61,8 +66,15 @@ request_route {
     exit;
   }
   if (is_method("CANCEL")) { if (t_check_trans()) t_relay(); exit; }
+  # Along a Path: the mock's request with this proxy as its preloaded Route goes to its Request-URI.
+  if (is_present_hf("Route")) {
+    remove_hf("Route");
+    if (is_method("INVITE")) record_route();
+    t_relay();
+    exit;
+  }
   if (is_method("INVITE")) record_route();
-  $du = "sip:${next.host}:${next.port};transport=${next.transport}";
+${path ? ADD_PATH : ""}  $du = "sip:${next.host}:${next.port};transport=${next.transport}";
   if (!t_relay()) sl_reply_error();
   exit;
 }
@@ -119,7 +131,7 @@ export async function startKamailio(options: KamailioOptions): Promise<Kamailio>
   const dir = mkdtempSync(join(tmpdir(), "sipmock-kamailio-"));
   const port = await freeUdpTcpPort();
   const cfg = join(dir, "kamailio.cfg");
-  writeFileSync(cfg, kamailioConfig(port, options.next));
+  writeFileSync(cfg, kamailioConfig(port, options.next, options.path));
   let stderr = "";
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { Flow, ListenerInfo, TransportName } from "../../src/transport/types.js";
-import { bindingFlow, type ListenerLookup, targetFlow } from "../../src/ua/request-target.js";
+import { bindingFlow, type ListenerLookup, registeredFlow, targetFlow } from "../../src/ua/request-target.js";
 
 const LISTENERS: ListenerInfo[] = [
   { transport: "udp", address: "127.0.0.1", port: 5060 },
@@ -111,5 +111,26 @@ describe("targetFlow: a request within a dialog", () => {
       local: { address: "127.0.0.1", port: 5060 },
       remote: { address: "127.0.0.1", port: 5090 },
     });
+  });
+});
+
+describe("registeredFlow: a registered contact with a Path (RFC 3327 5.4)", () => {
+  it("toward the first Path URI: the proxy's connection while it lives, else a new one to that address", () => {
+    expect(
+      registeredFlow(
+        proxyTcp,
+        "sip:x@127.0.0.1:5090;transport=udp",
+        ["<sip:127.0.0.1:5080;transport=tcp;lr>", "<sip:10.0.0.9;lr>"],
+        false,
+        listenerOn,
+      ),
+    ).toEqual({ ...proxyTcp, replyTo: { address: "127.0.0.1", port: 5080 } });
+  });
+
+  it("without a Path, or with one that does not parse, the Contact rules", () => {
+    const contact = "sip:x@127.0.0.1:5090;transport=udp";
+    const direct = bindingFlow(proxyTcp, contact, false, listenerOn);
+    expect(registeredFlow(proxyTcp, contact, undefined, false, listenerOn)).toEqual(direct);
+    expect(registeredFlow(proxyTcp, contact, ["<not a uri"], false, listenerOn)).toEqual(direct);
   });
 });
