@@ -117,17 +117,19 @@ export function bindingFlow(
   const dest = destinationOf(contact);
   if (!dest) return base;
   const address = sameForm(flow, dest.address);
+  // A sips URI is reached over TLS whatever its transport says (RFC 3261 26.2, RFC 5630).
+  const named = dest.uri.scheme === "sips" ? "tls" : dest.transport;
   const namesSource =
     address === flow.remote.address &&
     (dest.port ?? (flow.transport === "tls" ? 5061 : 5060)) === flow.remote.port &&
-    (dest.transport ?? flow.transport) === flow.transport;
+    (named ?? flow.transport) === flow.transport;
   if (namesSource) return base;
   if (dest.uri.params.has("ob")) {
     // RFC 5626 5.3: the flow; over a connection that has closed, the Contact's address.
     if (flow.transport === "udp" || (dest.transport && dest.transport !== flow.transport)) return base;
     return { ...base, replyTo: { address, port: dest.port ?? (flow.transport === "tls" ? 5061 : 5060) } };
   }
-  const transport = dest.transport ?? (dest.uri.scheme === "sips" ? "tls" : "udp");
+  const transport = named ?? "udp";
   const port = dest.port ?? (transport === "tls" ? 5061 : 5060);
   if (transport === "udp" && flow.transport === "udp") return { ...base, replyTo: { address, port } };
   return flowOver(base, transport, dest.address, port, listenerOn) ?? base;

@@ -65,6 +65,11 @@ describe("bindingFlow: a request to a registered contact", () => {
       transport: "tls",
       remote: { address: "127.0.0.1", port: 5061 },
     });
+    expect(bindingFlow(proxyUdp, "sips:x@127.0.0.1:5091;transport=tcp", false, listenerOn)).toMatchObject({
+      transport: "tls",
+      local: { port: 5071 },
+      remote: { address: "127.0.0.1", port: 5091 },
+    });
   });
 
   it("a UDP Contact registered over UDP through a proxy: to the Contact from the same socket", () => {
@@ -77,6 +82,8 @@ describe("bindingFlow: a request to a registered contact", () => {
   it("the registration's flow where the RFCs say so: the Contact names its source, ;ob, WebSocket, a host name, NAT mode", () => {
     expect(bindingFlow(proxyTcp, "sip:x@127.0.0.1:41234;transport=tcp", false, listenerOn)).toEqual(proxyTcp);
     expect(bindingFlow(proxyTcp, "sip:x@127.0.0.1:41234", false, listenerOn)).toEqual(proxyTcp);
+    const tls: Flow = { ...proxyTcp, transport: "tls", local: { address: "127.0.0.1", port: 5071 } };
+    expect(bindingFlow(tls, "sips:x@127.0.0.1:41234;transport=tcp", false, listenerOn)).toEqual(tls);
     // RFC 5626 5.3: the flow, with the Contact's address should it have closed (18.1.1).
     expect(bindingFlow(proxyTcp, "sip:x@127.0.0.1:5090;transport=tcp;ob", false, listenerOn)).toEqual({
       ...proxyTcp,
