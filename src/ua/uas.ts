@@ -20,7 +20,7 @@ import { entityOf, eventBody, eventPackage, newETag, type Subscription } from ".
 import { type Capabilities, localIdentity, localUri } from "./local-context.js";
 import { allowsUpdate, MockRequests } from "./mock-requests.js";
 import { DEFAULT_REGISTRAR, Registrar, type RegistrarOptions } from "./registrar.js";
-import { type ListenerLookup, targetFlow } from "./request-target.js";
+import { bindingFlow, type ListenerLookup, targetFlow } from "./request-target.js";
 import {
   type BuildContext,
   type BuiltResponse,
@@ -158,7 +158,8 @@ export class UserAgentServer implements TransactionUser {
       identity: (flow) => this.identityOfFlow(flow),
       sendRaw: (flow, bytes) => options.wire.send(flow, bytes),
       scheduler: options.scheduler,
-      route: (flow, uri) => targetFlow(flow, uri, options.forceRport === true, options.listenerOn),
+      route: (flow, uri, direct) =>
+        (direct ? bindingFlow : targetFlow)(flow, uri, options.forceRport === true, options.listenerOn),
       ...(options.server ? { userAgent: options.server } : {}),
     });
     this.requests = new MockRequests({

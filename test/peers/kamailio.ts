@@ -20,6 +20,8 @@ export interface KamailioOptions {
   readonly next: { readonly host: string; readonly port: number; readonly transport: "udp" | "tcp" };
   /** Add a Path (RFC 3327, path module add_path()) to every REGISTER it relays. */
   readonly path?: boolean;
+  /** Record-Route INVITEs (default true); without, a dialog's requests go end to end. */
+  readonly recordRoute?: boolean;
   /** Hard bound on each run of the process. Default 60 s. */
   readonly lifetimeMs?: number;
 }
@@ -37,7 +39,13 @@ export interface Kamailio {
 const PATH_MODULE = 'loadmodule "path.so"\n';
 const ADD_PATH = '  if (is_method("REGISTER")) add_path();\n';
 
-export function kamailioConfig(port: number, next: KamailioOptions["next"], path = false): string {
+export function kamailioConfig(
+  port: number,
+  next: KamailioOptions["next"],
+  path = false,
+  recordRoute = true,
+): string {
+  const rr = recordRoute ? 'if (is_method("INVITE")) record_route();' : "# no record_route()";
   return `#!KAMAILIO
 debug=2
 log_stderror=yes
@@ -69,11 +77,11 @@ request_route {
   # Along a Path: the mock's request with this proxy as its preloaded Route goes to its Request-URI.
   if (is_present_hf("Route")) {
     remove_hf("Route");
-    if (is_method("INVITE")) record_route();
+    ${rr}
     t_relay();
     exit;
   }
-  if (is_method("INVITE")) record_route();
+  ${rr}
 ${path ? ADD_PATH : ""}  $du = "sip:${next.host}:${next.port};transport=${next.transport}";
   if (!t_relay()) sl_reply_error();
   exit;
@@ -131,7 +139,7 @@ export async function startKamailio(options: KamailioOptions): Promise<Kamailio>
   const dir = mkdtempSync(join(tmpdir(), "sipmock-kamailio-"));
   const port = await freeUdpTcpPort();
   const cfg = join(dir, "kamailio.cfg");
-  writeFileSync(cfg, kamailioConfig(port, options.next, options.path));
+  writeFileSync(cfg, kamailioConfig(port, options.next, options.path, options.recordRoute));
   let stderr = "";
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
