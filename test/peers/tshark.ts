@@ -29,9 +29,16 @@ export async function startCapture(port: number | readonly number[], timeoutMs =
   const dir = mkdtempSync(join(tmpdir(), "sipmock-tshark-"));
   const file = join(dir, "capture.pcapng");
   const filter = (typeof port === "number" ? [port] : port).map((p) => `udp port ${p} or tcp port ${p}`);
+  // Its own process group, so a kill reaches dumpcap too (killed alone, tshark leaves it capturing).
   const child: ChildProcess = spawn("tshark", ["-i", "lo", "-f", filter.join(" or "), "-w", file], {
     stdio: ["ignore", "ignore", "pipe"],
+    detached: true,
   });
+  const killAll = () => {
+    try {
+      if (child.pid) process.kill(-child.pid, "SIGKILL");
+    } catch {}
+  };
   let stderr = "";
   let exited = false;
   const exit = new Promise<void>((resolve) =>
@@ -63,7 +70,7 @@ export async function startCapture(port: number | readonly number[], timeoutMs =
       });
     });
   } catch (err) {
-    if (!exited) child.kill("SIGKILL");
+    if (!exited) killAll();
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
@@ -98,12 +105,12 @@ export async function startCapture(port: number | readonly number[], timeoutMs =
     async stop() {
       if (exited) return;
       child.kill("SIGINT");
-      const killer = setTimeout(() => child.kill("SIGKILL"), 5000);
+      const killer = setTimeout(killAll, 5000);
       await exit;
       clearTimeout(killer);
     },
     dispose() {
-      if (!exited) child.kill("SIGKILL");
+      if (!exited) killAll();
       rmSync(dir, { recursive: true, force: true });
     },
   };
