@@ -176,8 +176,8 @@ export interface SipMock {
   /** An UPDATE without a body (RFC 3311) in every dialog of the call. */
   update(callId: string): Promise<ClientOutcome[]>;
   /**
-   * INVITE to a registered client (its most recent binding), over the
-   * socket or connection it registered on. Resolves with the final answer.
+   * INVITE to a registered client (its most recent binding), to its
+   * Contact (or along its Path, RFC 3327). Resolves with the final answer.
    */
   call(aorOrUser: string, options?: CallOptions): Promise<CallResult>;
   /** NOTIFY message-summary (RFC 3842): in its subscriptions, or unsolicited to its contacts. */

@@ -396,12 +396,7 @@ export class MockRequests {
     };
   }
 
-  /**
-   * Where a request goes (RFC 3261 8.1.2, 18.1.1): over a connection, on it
-   * (and, should it have closed, to the target); over UDP to the first
-   * Route or else the remote target's address, unless the mock runs in NAT
-   * mode (--force-rport), where requests follow the peer's source address.
-   */
+  /** Where a request within the dialog goes: its first Route, else the remote target (targetFlow). */
   private flowTo(peer: DialogPeer): Flow {
     return targetFlow(
       peer.flow,
@@ -415,8 +410,8 @@ export class MockRequests {
 
   /**
    * INVITE to a registered client (the most recently registered contact of
-   * the AOR), over the socket or connection it registered on, with an SDP
-   * offer. A 2xx makes a dialog (12.1.2) that BYE, re-INVITE and UPDATE
+   * the AOR), at its Contact or along its Path (request-target.ts), with an
+   * SDP offer. A 2xx makes a dialog (12.1.2) that BYE, re-INVITE and UPDATE
    * work on; the client's BYE is answered as usual. Unanswered, the INVITE
    * is cancelled after `cancelAfterMs` (default: the ring timeout).
    */
