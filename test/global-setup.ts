@@ -14,6 +14,8 @@ const PEERS: Readonly<Record<string, string>> = {
   baresip: "baresip-core",
   // The browser softphone test (JsSIP in headless Chromium, driven by playwright-core).
   chromium: "chromium",
+  // A stateful proxy in front of the mock (test/integration/kamailio.test.ts).
+  kamailio: "kamailio",
 };
 
 function onPath(command: string): boolean {

@@ -349,7 +349,7 @@ export function buildProgram(): Command {
     .action((callId: string) => ctlSend(ctlFlags(), "update", callId));
   ctl
     .command("call")
-    .description("the mock calls a registered client (INVITE over the flow it registered on)")
+    .description("the mock calls a registered client (INVITE to its Contact)")
     .argument("<aor>", "sip:user@domain or a user name")
     .option("--from <user-or-uri>", "From (default sip:sipmock@<address>)")
     .option("--cancel-after <duration>", 'CANCEL when unanswered after this ("10s")')

@@ -279,7 +279,7 @@ const DOC = {
     "/__admin/registrations/{aor}/call": {
       post: {
         summary:
-          "The mock calls a registered client: INVITE with an SDP offer to its latest contact, over the flow it registered on",
+          "The mock calls a registered client: INVITE with an SDP offer to its latest contact, at that Contact (RFC 3261 10.3, RFC 3263), or along its Path (RFC 3327)",
         parameters: [aorParam],
         requestBody: {
           content: {

@@ -32,7 +32,7 @@ import { ListenerTable } from "../transport/listener-table.js";
 import { responseFlow } from "../transport/response-route.js";
 import { listenTcp } from "../transport/tcp.js";
 import type { Flow, InboundMessage, Listener, ListenerInfo, TransportName } from "../transport/types.js";
-import { formatHost, hostPort, isSecure } from "../transport/types.js";
+import { destinationOf, formatHost, hostPort, isSecure } from "../transport/types.js";
 import { listenUdp } from "../transport/udp.js";
 import { listenWs } from "../transport/ws.js";
 import { type AuthConfig, Authenticator } from "../ua/auth/authenticator.js";
@@ -206,8 +206,8 @@ export interface SipMock {
   /** An UPDATE without a body (RFC 3311) in every dialog of the call. */
   update(callId: string): Promise<ClientOutcome[]>;
   /**
-   * INVITE to a registered client (its most recent binding), over the
-   * socket or connection it registered on. Resolves with the final answer.
+   * INVITE to a registered client (its most recent binding), to its
+   * Contact (or along its Path, RFC 3327). Resolves with the final answer.
    */
   call(aorOrUser: string, options?: CallOptions): Promise<CallResult>;
   /** NOTIFY message-summary (RFC 3842): in its subscriptions, or unsolicited to its contacts. */
@@ -332,13 +332,10 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       time: new Date(event.time).toISOString(),
       direction: event.direction,
       transport: event.flow.transport,
-      local: event.flow.local,
-      // Responses over UDP go where 18.2.2 says (replyTo), which is not always the source.
-      // Over a connection that is still open they go back on it (flow.remote).
-      remote:
-        event.direction === "out" && event.flow.transport === "udp"
-          ? (event.flow.replyTo ?? event.flow.remote)
-          : event.flow.remote,
+      // The addresses the message really used: a connection the mock opened
+      // has its own port, a datagram goes where 18.2.2 says (replyTo).
+      local: event.flow.localSocket ?? event.flow.local,
+      remote: event.direction === "out" ? destinationOf(event.flow) : event.flow.remote,
       raw,
       ...described,
       retransmission: event.retransmission,
@@ -376,14 +373,20 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       logger.warn(`no listener for ${flow.transport} ${hostPort(flow.local.address, flow.local.port)}`);
       return;
     }
+    // Journaled and logged with the flow the bytes really take (a new
+    // connection's, once the old one closed), right before they leave.
+    const sending = listener
+      .send(flow, bytes, (used) => sent(used, bytes, retransmission))
+      .catch((err: Error) => {
+        logger.warn(`send to ${peer(flow, "out")} failed: ${err.message}`);
+        failed?.(err);
+      });
+    inFlight.add(sending);
+    void sending.finally(() => inFlight.delete(sending));
+  };
+  const sent = (flow: Flow, bytes: Buffer, retransmission: boolean) => {
     const { summary } = emit({ direction: "out", flow, bytes, retransmission, time: Date.now() });
     logLine(logger, "out", flow, summary, bytes, retransmission);
-    const sent = listener.send(flow, bytes).catch((err: Error) => {
-      logger.warn(`send to ${peer(flow)} failed: ${err.message}`);
-      failed?.(err);
-    });
-    inFlight.add(sent);
-    void sent.finally(() => inFlight.delete(sent));
   };
 
   const wire: FaultWire = {
@@ -391,11 +394,9 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     sendFromOtherPort: (flow, bytes) => {
       const listener = listenerOf(flow);
       if (!listener?.sendFromOtherPort) return;
-      const { summary } = emit({ direction: "out", flow, bytes, retransmission: false, time: Date.now() });
-      logLine(logger, "out", flow, summary, bytes, false);
       listener
-        .sendFromOtherPort(flow, bytes)
-        .catch((err: Error) => logger.warn(`send to ${peer(flow)} failed: ${err.message}`));
+        .sendFromOtherPort(flow, bytes, (used) => sent(used, bytes, false))
+        .catch((err: Error) => logger.warn(`send to ${peer(flow, "out")} failed: ${err.message}`));
     },
     closeConnection: (flow, mode) => {
       logger.info(`${stamp()} fault: ${mode} the connection to ${peer(flow)}`);
@@ -420,6 +421,13 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       timers,
       scheduler,
       listenerFor,
+      listenerOn: (transport, ipv6) => {
+        const of = listeners.filter((l) => l.info.transport === transport);
+        // Same family, else a dual-stack wildcard.
+        return (
+          of.find((l) => l.info.address.includes(":") === ipv6) ?? of.find((l) => l.info.address === "::")
+        )?.info;
+      },
     },
     {
       decided: (tx, decision) => {
@@ -836,8 +844,10 @@ function stamp(): string {
   return new Date().toISOString();
 }
 
-function peer(flow: Flow): string {
-  return `${flow.transport}:${hostPort(flow.remote.address, flow.remote.port)}`;
+/** The other end of a message: for one sent, where it went (replyTo over UDP, 18.2.2). */
+function peer(flow: Flow, dir: Direction = "in"): string {
+  const to = dir === "out" ? destinationOf(flow) : flow.remote;
+  return `${flow.transport}:${hostPort(to.address, to.port)}`;
 }
 
 function logLine(
@@ -852,6 +862,6 @@ function logLine(
   const arrow = dir === "in" ? "<-" : "->";
   const extra = retrans ? " (retransmission)" : "";
   const what = `${s.what}${s.callId ? ` ${s.callId}` : ""}`;
-  logger.info(`${stamp()} ${arrow} ${peer(flow)} ${printable(what)}${extra}`);
+  logger.info(`${stamp()} ${arrow} ${peer(flow, dir)} ${printable(what)}${extra}`);
   if (logger.verbose) logger.info(printable(bytes.toString("latin1").replace(/\r\n$/, ""), true));
 }

@@ -69,6 +69,7 @@ export const LIST_HEADERS: ReadonlySet<string> = new Set(
     "Contact",
     "Route",
     "Record-Route",
+    "Path",
     "Allow",
     "Supported",
     "Require",

@@ -32,7 +32,7 @@ export async function listenTcp(
 ): Promise<Listener> {
   const connections = new Map<number, Socket>();
   /** Connections this listener opened (18.2.2), by destination. */
-  const outbound = new Map<string, Promise<Socket>>();
+  const outbound = new Map<string, Promise<{ socket: Socket; flow: Flow }>>();
   let nextId = 1;
   const secure = options.tls !== undefined;
   const server: Server = options.tls
@@ -54,7 +54,8 @@ export async function listenTcp(
   if (addr === null || typeof addr === "string") throw new Error("TCP listener has no address");
   const info: ListenerInfo = { transport: secure ? "tls" : "tcp", address: addr.address, port: addr.port };
 
-  const adopt = (socket: Socket): number => {
+  /** A connection's flow; `opened`: the mock opened it, from an ephemeral port of its own. */
+  const adopt = (socket: Socket, opened = false): Flow => {
     const id = nextId++;
     connections.set(id, socket);
     socket.setNoDelay(true);
@@ -68,6 +69,7 @@ export async function listenTcp(
       local: { address: localAddressOf(socket, info.address), port: info.port },
       remote: { address: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 },
       connectionId: id,
+      ...(opened ? { localSocket: { address: socket.localAddress ?? "", port: socket.localPort ?? 0 } } : {}),
     };
     socket.on("data", (chunk) => {
       let frames: ReturnType<StreamFramer["push"]>;
@@ -101,10 +103,10 @@ export async function listenTcp(
     });
     socket.on("error", () => {});
     socket.on("close", () => connections.delete(id));
-    return id;
+    return flow;
   };
   // A TLS server hands over the socket once the handshake is done.
-  server.on(secure ? "secureConnection" : "connection", adopt);
+  server.on(secure ? "secureConnection" : "connection", (socket: Socket) => adopt(socket));
 
   const sockets = new Set<Socket>();
   // Every raw connection, so shutdown can close those still in the TLS handshake.
@@ -115,27 +117,33 @@ export async function listenTcp(
 
   return {
     info,
-    async send(flow, bytes) {
+    async send(flow, bytes, onWire) {
       let socket = flow.connectionId !== undefined ? connections.get(flow.connectionId) : undefined;
+      /** The flow the bytes take: the given one while its connection lives. */
+      let used = flow;
       const to = flow.replyTo ?? flow.remote;
       const key = `${to.address}|${to.port}`;
       if (!socket || socket.destroyed) {
-        // One connection per destination, shared by every later response.
+        // One connection per destination, shared by every later message to it.
         const open = outbound.get(key);
-        if (open) socket = await open;
+        if (open) ({ socket, flow: used } = await open);
       }
       if (!socket || socket.destroyed) {
-        const connecting = new Promise<Socket>((resolve, reject) => {
+        const connecting = new Promise<{ socket: Socket; flow: Flow }>((resolve, reject) => {
           // 18.2.2: the connection is gone, so open one to the source address
           // and sent-by port (a client's certificate is not checked: a mock).
           const s: Socket = secure
-            ? tlsConnect({ host: to.address, port: to.port, rejectUnauthorized: false }, () => resolve(s))
-            : createConnection({ host: to.address, port: to.port }, () => resolve(s));
+            ? tlsConnect({ host: to.address, port: to.port, rejectUnauthorized: false }, () =>
+                resolve({ socket: s, flow: adopt(s, true) }),
+              )
+            : createConnection({ host: to.address, port: to.port }, () =>
+                resolve({ socket: s, flow: adopt(s, true) }),
+              );
           s.once("error", reject);
         });
         outbound.set(key, connecting);
         try {
-          socket = await connecting;
+          ({ socket, flow: used } = await connecting);
         } catch (e) {
           outbound.delete(key);
           throw e;
@@ -144,7 +152,6 @@ export async function listenTcp(
         opened.once("close", () => {
           if (outbound.get(key) === connecting) outbound.delete(key);
         });
-        adopt(opened);
         sockets.add(opened);
       }
       const target = socket;
@@ -153,6 +160,7 @@ export async function listenTcp(
         target.destroy();
         throw new Error(`peer is not reading (${target.writableLength} octets unsent); connection closed`);
       }
+      onWire?.(used);
       await new Promise<void>((resolve, reject) =>
         target.write(bytes, (err) => (err ? reject(err) : resolve())),
       );

@@ -27,6 +27,12 @@ export interface Flow {
   readonly connectionId?: number;
   /** Where responses go when it is not `remote` (RFC 3261 18.2.2 without rport). */
   readonly replyTo?: Endpoint;
+  /**
+   * A connection the mock opened (18.2.2, or for a request of its own): its
+   * own end, an ephemeral port. `local` stays the listener the connection
+   * belongs to (what Via and Contact name); captures record this one.
+   */
+  readonly localSocket?: Endpoint;
 }
 
 export interface InboundMessage {
@@ -44,16 +50,26 @@ export interface ListenerInfo {
 
 export interface Listener {
   readonly info: ListenerInfo;
-  /** Sends bytes on a flow: UDP to its remote, a stream on its connection (or a new one, 18.2.2). */
-  send(flow: Flow, bytes: Buffer): Promise<void>;
+  /**
+   * Sends bytes on a flow: UDP to its remote, a stream on its connection (or
+   * a new one, 18.2.2). `onWire` hears, right before the bytes are written,
+   * the flow they really take (a new connection's addresses, not the closed
+   * one's); it is not called when nothing could be sent.
+   */
+  send(flow: Flow, bytes: Buffer, onWire?: (used: Flow) => void): Promise<void>;
   /** Fault: sends from a fresh socket, so the peer sees another source port (datagram transports). */
-  sendFromOtherPort?(flow: Flow, bytes: Buffer): Promise<void>;
+  sendFromOtherPort?(flow: Flow, bytes: Buffer, onWire?: (used: Flow) => void): Promise<void>;
   /** Fault: closes (FIN) or resets (RST) the connection of a flow (stream transports). */
   closeConnection?(flow: Flow, mode: "close" | "reset"): void;
   close(): Promise<void>;
 }
 
 export type InboundHandler = (message: InboundMessage) => void;
+
+/** Where a message sent on a flow goes: a datagram to `replyTo` when set (18.2.2), else the remote end. */
+export function destinationOf(flow: Flow): Endpoint {
+  return flow.transport === "udp" ? (flow.replyTo ?? flow.remote) : flow.remote;
+}
 
 /** Formats host:port with brackets for IPv6 (RFC 3261 19.1.1, RFC 5118). */
 export function hostPort(address: string, port: number): string {

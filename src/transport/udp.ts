@@ -49,18 +49,22 @@ export async function listenUdp(
   let closed = false;
   return {
     info,
-    send(flow, bytes) {
+    send(flow, bytes, onWire) {
       if (closed) return Promise.resolve();
+      onWire?.(flow);
       return new Promise((resolve, reject) => {
         const to = flow.replyTo ?? flow.remote;
         socket.send(bytes, to.port, to.address, (err) => (err ? reject(err) : resolve()));
       });
     },
-    async sendFromOtherPort(flow, bytes) {
+    async sendFromOtherPort(flow, bytes, onWire) {
       if (closed) return;
       const to = flow.replyTo ?? flow.remote;
       const other = createSocket(to.address.includes(":") ? "udp6" : "udp4");
       try {
+        // Bound first, so the capture can name the port the datagram leaves from.
+        await new Promise<void>((resolve) => other.bind(0, () => resolve()));
+        onWire?.({ ...flow, localSocket: { address: info.address, port: other.address().port } });
         await new Promise<void>((resolve, reject) =>
           other.send(bytes, to.port, to.address, (err) => (err ? reject(err) : resolve())),
         );

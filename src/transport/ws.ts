@@ -135,7 +135,7 @@ export async function listenWs(
 
   return {
     info,
-    send(flow, bytes) {
+    send(flow, bytes, onWire) {
       const ws = flow.connectionId !== undefined ? connections.get(flow.connectionId) : undefined;
       // RFC 7118 5.3: responses can only go back on the connection; a browser
       // cannot be connected to.
@@ -146,6 +146,7 @@ export async function listenWs(
         ws.terminate();
         return Promise.reject(new Error("peer is not reading; connection closed"));
       }
+      onWire?.(flow);
       return new Promise((resolve, reject) =>
         // 5.1: a text frame for UTF-8 content, else binary.
         ws.send(bytes, { binary: !isUtf8(bytes) }, (err) => (err ? reject(err) : resolve())),

@@ -2,7 +2,7 @@
  * Requests the mock sends on its own, the other half of testing a
  * softphone: BYE, re-INVITE (hold, resume), UPDATE, session refreshes
  * (RFC 4028), NOTIFY for message waiting (RFC 3842), OPTIONS pings, and
- * INVITE to a registered client over the flow it registered on. Each goes
+ * INVITE to a registered client at its Contact. Each goes
  * through a client transaction (RFC 3261 17.1) via the UAC.
  */
 import type { Mailbox } from "../scenario/types.js";
@@ -14,6 +14,13 @@ import type { Dialog, DialogPeer, DialogStore } from "./dialogs.js";
 import { messageAccount, messageSummary, type Subscription } from "./events.js";
 import { type Capabilities, type LocalIdentity, localUri } from "./local-context.js";
 import type { Binding, Registrar } from "./registrar.js";
+import {
+  bindingFlow,
+  isWebSocket,
+  type ListenerLookup,
+  registeredFlow,
+  targetFlow,
+} from "./request-target.js";
 import { type CodecSpec, createOffer, DEFAULT_CODECS, newWebRtcIdentity, originOf } from "./sdp.js";
 import {
   addrSpecOf,
@@ -94,6 +101,8 @@ export interface MockRequestsDependencies {
   readonly inDialogNoAnswerMs: number;
   /** NAT mode (--force-rport): requests follow the peer's source address, not its Contact. */
   readonly natMode: boolean;
+  /** The mock's listeners, for a target on another transport than the flow it was learnt on. */
+  readonly listenerOn?: ListenerLookup;
   /** Active subscriptions of a package for a user (the entity's user part). */
   readonly subscriptionsFor: (user: string, pkg: string) => Subscription[];
   /** A NOTIFY inside a subscription (the UAS keeps subscription state). */
@@ -388,27 +397,34 @@ export class MockRequests {
     };
   }
 
-  /**
-   * Where a request goes (RFC 3261 8.1.2, 18.1.1): over a connection, on it
-   * (and, should it have closed, to the target); over UDP to the first
-   * Route or else the remote target's address, unless the mock runs in NAT
-   * mode (--force-rport), where requests follow the peer's source address.
-   */
+  /** Where a request within the dialog goes: its first Route, else the remote target (targetFlow). */
   private flowTo(peer: DialogPeer): Flow {
-    return targetFlow(peer.flow, addrSpecOf(peer.routeSet[0], peer.target), this.deps.natMode);
+    return targetFlow(
+      peer.flow,
+      addrSpecOf(peer.routeSet[0], peer.target),
+      this.deps.natMode,
+      this.deps.listenerOn,
+    );
   }
 
   // --- to registered clients ---------------------------------------------
 
   /**
    * INVITE to a registered client (the most recently registered contact of
-   * the AOR), over the socket or connection it registered on, with an SDP
-   * offer. A 2xx makes a dialog (12.1.2) that BYE, re-INVITE and UPDATE
+   * the AOR), at its Contact or along its Path (request-target.ts), with an
+   * SDP offer. A 2xx makes a dialog (12.1.2) that BYE, re-INVITE and UPDATE
    * work on; the client's BYE is answered as usual. Unanswered, the INVITE
    * is cancelled after `cancelAfterMs` (default: the ring timeout).
    */
   async call(aorOrUser: string, options: CallOptions = {}): Promise<CallResult> {
-    const { aor, binding, flow } = this.latestBinding(aorOrUser);
+    const { aor, binding, flow: registeredOn } = this.latestBinding(aorOrUser);
+    const flow = registeredFlow(
+      registeredOn,
+      binding.uri,
+      binding.path,
+      this.deps.natMode,
+      this.deps.listenerOn,
+    );
     const id = this.deps.identity(flow);
     const fromUri = fromUriOf(options.from, id.host);
     const localTag = newTag();
@@ -423,6 +439,8 @@ export class MockRequests {
       callId: newCallId(id.host),
       cseq: 1,
       contact: `<${localUri(id, "sipmock")}>`,
+      // RFC 3327 5.4: the Path is the request's Route set.
+      ...(binding.path ? { routeSet: binding.path } : {}),
       headers: [
         ["Allow", this.deps.capabilities.allow.join(", ")],
         ["Supported", this.deps.capabilities.supported.filter((t) => t !== "100rel").join(", ")],
@@ -431,7 +449,7 @@ export class MockRequests {
     };
     const provisional: number[] = [];
     const sent = this.deps.uac.invite(
-      targetFlow(flow, binding.uri, this.deps.natMode),
+      flow,
       req,
       { provisional: (r) => provisional.push(r.status) },
       { cancelAfterMs: options.cancelAfterMs ?? this.deps.noAnswerMs },
@@ -441,6 +459,9 @@ export class MockRequests {
       const res = outcome.response;
       const remoteTag = res.core.to.tag ?? "";
       const contact = res.headers.get("Contact");
+      const target = addrSpecOf(contact, binding.uri);
+      // 12.1.2: the UAC's route set is the Record-Route list reversed.
+      const routeSet = res.headers.getAll("Record-Route").reverse();
       const dialog = this.deps.dialogs.add({
         callId: req.callId,
         localTag,
@@ -448,12 +469,14 @@ export class MockRequests {
         confirmed: true,
         uac: true,
         peer: {
-          target: addrSpecOf(contact, binding.uri),
+          target,
           from: req.from,
           to: res.headers.get("To") ?? req.to,
-          // 12.1.2: the UAC's route set is the Record-Route list reversed.
-          routeSet: res.headers.getAll("Record-Route").reverse(),
-          flow,
+          routeSet,
+          // Without a route set the dialog's requests go to the remote
+          // target itself, not down a Path proxy's connection.
+          flow:
+            routeSet.length > 0 ? flow : bindingFlow(flow, target, this.deps.natMode, this.deps.listenerOn),
           localCseq: 1,
           allowsUpdate: allowsUpdate(res.headers.getAll("Allow")),
         },
@@ -561,11 +584,19 @@ export class MockRequests {
     );
     if (targets.length === 0) throw new MockRequestError(`${aorOrUser} is not registered`, "not-found");
     return Promise.all(
-      targets.map(async ({ aor, binding, flow }) => {
+      targets.map(async ({ aor, binding, flow: registeredOn }) => {
+        const flow = registeredFlow(
+          registeredOn,
+          binding.uri,
+          binding.path,
+          this.deps.natMode,
+          this.deps.listenerOn,
+        );
         const id = this.deps.identity(flow);
-        const outcome = await this.deps.uac.request(targetFlow(flow, binding.uri, this.deps.natMode), {
+        const outcome = await this.deps.uac.request(flow, {
           method,
           requestUri: binding.uri,
+          ...(binding.path ? { routeSet: binding.path } : {}),
           from: `<sip:sipmock@${id.host}>;tag=${newTag()}`,
           to: `<${aor}>`,
           callId: newCallId(id.host),
@@ -593,36 +624,6 @@ export class MockRequests {
 
 const MAX_REFRESH_ATTEMPTS = 10;
 
-/**
- * The flow a request to `uri` takes. Over a connection: the connection (RFC
- * 3261 18.1.1 allows reusing it), with the URI's address should it have
- * closed. Over UDP (RFC 3263): to the URI's IP address and port; the flow
- * the peer used when the URI is a name, asks for another transport, is a
- * sips or an outbound (`;ob`, RFC 5626 5.3) URI, or in NAT mode. A response
- * route (18.2.2 `replyTo`) never carries over to a request.
- */
-export function targetFlow(flow: Flow, uri: string, natMode: boolean): Flow {
-  const { replyTo: _responseRoute, ...base } = flow;
-  if (natMode || isWebSocket(flow)) return base;
-  let parsed: ReturnType<typeof parseUri>;
-  try {
-    parsed = parseUri(uri);
-  } catch {
-    return base;
-  }
-  if (!isSipUri(parsed) || parsed.scheme === "sips" || parsed.params.has("ob")) return base;
-  const transport = parsed.params.get("transport")?.toLowerCase();
-  if (transport && transport !== flow.transport) return base;
-  const literal = /^(\[[0-9a-fA-F:.]+\]|[0-9.]+)$/.test(parsed.host);
-  if (!literal) return base;
-  let address = parsed.host.replace(/^\[|\]$/g, "");
-  // A dual-stack socket sees IPv4 peers as ::ffff:a.b.c.d and sends to them so.
-  if (flow.remote.address.startsWith("::ffff:") && !address.includes(":")) address = `::ffff:${address}`;
-  const port = parsed.port ?? (flow.transport === "tls" ? 5061 : 5060);
-  if (address === flow.remote.address && port === flow.remote.port) return base;
-  return { ...base, replyTo: { address, port } };
-}
-
 /** A From user ("voicemail") or SIP URI; anything that could break the header is refused. */
 function fromUriOf(from: string | undefined, host: string): string {
   if (!from) return `sip:sipmock@${host}`;
@@ -638,10 +639,6 @@ function fromUriOf(from: string | undefined, host: string): string {
     throw new MockRequestError(`from: ${JSON.stringify(from)} is not a SIP user name`, "invalid");
   }
   return `sip:${from}@${host}`;
-}
-
-function isWebSocket(flow: Flow): boolean {
-  return flow.transport === "ws" || flow.transport === "wss";
 }
 
 function userOf(aorOrUser: string): string {

@@ -16,8 +16,13 @@ export interface Binding {
   readonly expiresAt: number;
   readonly callId: string;
   readonly cseq: number;
-  /** The connection or socket the REGISTER came in on: requests to this contact go back on it (RFC 5626 style). */
+  /**
+   * The connection or socket the REGISTER came in on; requests to the
+   * contact reuse it only where the RFCs say so (see request-target.ts).
+   */
   readonly flow?: Flow;
+  /** The REGISTER's Path values (RFC 3327): the route to the contact, first hop first. */
+  readonly path?: readonly string[];
 }
 
 export type RegisterOutcome =
@@ -86,6 +91,7 @@ export class Registrar {
       return { ok: true, bindings: [] };
     }
     const next = [...current];
+    const path = request.headers.getAll("Path");
     for (const value of contacts) {
       let na: ReturnType<typeof parseNameAddr>;
       let expires: number;
@@ -126,6 +132,7 @@ export class Registrar {
         callId: request.core.callId,
         cseq: request.core.cseq.seq,
         ...(flow ? { flow } : {}),
+        ...(path.length > 0 ? { path } : {}),
       });
     }
     while (next.length > this.options.maxBindingsPerAor) next.shift();

@@ -47,8 +47,12 @@ export interface UacDependencies {
   /** Sends bytes outside any transaction (the ACK for a 2xx). */
   readonly sendRaw: (flow: Flow, bytes: Buffer) => void;
   readonly scheduler: Scheduler;
-  /** Where a request to a URI goes from a flow (RFC 3261 8.1.2, 18.1.1). */
-  readonly route?: (flow: Flow, uri: string) => Flow;
+  /**
+   * Where a request to a URI goes from a flow (RFC 3261 8.1.2, 18.1.1);
+   * `direct`: the URI is a remote target learnt from a 2xx without a route
+   * set, not a hop the flow already leads to.
+   */
+  readonly route?: (flow: Flow, uri: string, direct: boolean) => Flow;
   readonly userAgent?: string;
 }
 
@@ -243,7 +247,9 @@ export class UserAgentClient {
     const target = addrSpecOf(contact, invite.requestUri);
     const routeSet = initial ? response.headers.getAll("Record-Route").reverse() : (invite.routeSet ?? []);
     // 13.2.2.4 -> 8.1.2: where the ACK goes follows its own Route and Request-URI.
-    const to = this.deps.route ? this.deps.route(flow, addrSpecOf(routeSet[0], target)) : flow;
+    const to = this.deps.route
+      ? this.deps.route(flow, addrSpecOf(routeSet[0], target), initial && routeSet.length === 0)
+      : flow;
     const bytes = this.serialize(
       to,
       {

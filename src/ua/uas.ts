@@ -18,8 +18,9 @@ import type { Authenticator } from "./auth/authenticator.js";
 import { type Dialog, DialogStore } from "./dialogs.js";
 import { entityOf, eventBody, eventPackage, messageAccount, newETag, type Subscription } from "./events.js";
 import { type Capabilities, localIdentity, localUri } from "./local-context.js";
-import { allowsUpdate, MockRequests, targetFlow } from "./mock-requests.js";
+import { allowsUpdate, MockRequests } from "./mock-requests.js";
 import { DEFAULT_REGISTRAR, Registrar, type RegistrarOptions } from "./registrar.js";
+import { bindingFlow, type ListenerLookup, targetFlow } from "./request-target.js";
 import {
   type BuildContext,
   type BuiltResponse,
@@ -68,6 +69,8 @@ export interface UasOptions {
   readonly timers: TimerConfig;
   readonly scheduler: Scheduler;
   readonly listenerFor: (flow: Flow) => ListenerInfo | undefined;
+  /** The first listener of a transport (IPv6 or not), for requests to a target on another transport. */
+  readonly listenerOn?: ListenerLookup;
 }
 
 /** What the UAS tells the outside world (logs, journal, tests). */
@@ -172,7 +175,8 @@ export class UserAgentServer implements TransactionUser {
       identity: (flow) => this.identityOfFlow(flow),
       sendRaw: (flow, bytes) => options.wire.send(flow, bytes),
       scheduler: options.scheduler,
-      route: (flow, uri) => targetFlow(flow, uri, options.forceRport === true),
+      route: (flow, uri, direct) =>
+        (direct ? bindingFlow : targetFlow)(flow, uri, options.forceRport === true, options.listenerOn),
       ...(options.server ? { userAgent: options.server } : {}),
     });
     this.requests = new MockRequests({
@@ -188,6 +192,7 @@ export class UserAgentServer implements TransactionUser {
       // (blocking every other INVITE of the dialog, 14.1) is cancelled sooner.
       inDialogNoAnswerMs: Math.min(options.ringTimeoutMs, 64 * options.timers.t1),
       natMode: options.forceRport === true,
+      ...(options.listenerOn ? { listenerOn: options.listenerOn } : {}),
       subscriptionsFor: (user, pkg) =>
         [...this.subscriptions.values()].filter(
           (sub) => sub.pkg === pkg && /^sip:([^@]*)@/.exec(sub.entity)?.[1] === user,
@@ -565,6 +570,10 @@ export class UserAgentServer implements TransactionUser {
         const headers: Array<[string, string]> = this.registrar
           .contactRows(outcome.bindings)
           .map((c) => ["Contact", c] as [string, string]);
+        // RFC 3327 5.3: the Path stored, echoed to a UA that supports it.
+        const path = req.headers.getAll("Path");
+        if (path.length > 0 && listsTag(req, "Supported", "path"))
+          for (const p of path) headers.push(["Path", p]);
         // 10.3 step 8: "The response SHOULD include a Date header field."
         headers.push(["Date", new Date().toUTCString()]);
         this.send(tx, { status: 200, headers });

@@ -72,4 +72,23 @@ describe("registrar limits", () => {
     expect(headerRows(all, "Contact")).toEqual([]);
     expect(mock.registrations()).toEqual([]);
   });
+
+  it("Path (RFC 3327 5.3): echoed in the 200 to a UA that says Supported: path, not to one that does not", async () => {
+    const path = ["Path: <sip:edge1.example.test;lr>", "Path: <sip:edge2.example.test;lr>"];
+    const supported = await register([
+      "Contact: <sip:dave@192.0.2.4>",
+      "Expires: 600",
+      "Supported: path",
+      ...path,
+    ]);
+    expect(statusOf(supported)).toBe(200);
+    expect(headerRows(supported, "Path")).toEqual([
+      "<sip:edge1.example.test;lr>",
+      "<sip:edge2.example.test;lr>",
+    ]);
+    const unsupported = await register(["Contact: <sip:dave@192.0.2.4>", "Expires: 600", ...path]);
+    expect(statusOf(unsupported)).toBe(200);
+    expect(headerRows(unsupported, "Path")).toEqual([]);
+    await register(["Contact: *", "Expires: 0"]);
+  });
 });

@@ -30,6 +30,8 @@ export interface SippOptions {
   /** CSV injection file contents (-inf), first line SEQUENTIAL/RANDOM/USER. */
   readonly injection?: string;
   readonly extraArgs?: readonly string[];
+  /** SIPp's own port (-p), e.g. a phone's that a REGISTER names; default a free one. */
+  readonly localPort?: number;
   /** Hard bound for the whole run; SIPp's own -timeout is set just below it. Default 10 s. */
   readonly timeoutMs?: number;
 }
@@ -151,7 +153,7 @@ async function runOnce(options: SippOptions): Promise<SippResult & { bindFailed:
       logs: join(dir, "logs.log"),
     };
     const timeoutMs = options.timeoutMs ?? 10_000;
-    const localPort = await freeLocalPort(options.transport);
+    const localPort = options.localPort ?? (await freeLocalPort(options.transport));
     const args = [
       options.target,
       "-sf",
@@ -240,7 +242,7 @@ async function runOnce(options: SippOptions): Promise<SippResult & { bindFailed:
 export async function runSipp(options: SippOptions): Promise<SippResult> {
   for (let attempt = 0; ; attempt++) {
     const { bindFailed, ...result } = await runOnce(options);
-    if (!bindFailed || attempt >= 3) return result;
+    if (!bindFailed || attempt >= 3 || options.localPort !== undefined) return result;
   }
 }
 
