@@ -16,6 +16,7 @@ export class NonInviteServerTransaction implements ServerTransaction {
   // 17.2.2: "The state machine is initialized in the "Trying" state".
   state: ServerTransactionState = "trying";
   lastResponse?: { status: number; bytes: Buffer };
+  cost = 0;
   private timerJ?: TimerHandle;
   /** Fault noRetransmit: request retransmissions get nothing back. */
   private silent = false;
