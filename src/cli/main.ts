@@ -14,6 +14,7 @@ import {
   ctlScenario,
   ctlSend,
 } from "./ctl.js";
+import { limitOptions } from "./limit-options.js";
 import {
   adminOption,
   authOption,
@@ -32,7 +33,12 @@ import {
 import { runServer, type ServeFlags } from "./serve.js";
 import { runValidate } from "./validate.js";
 
+/** Every `serve`/`respond` flag: the server's, then those of "Limits and hardening". */
 function serverOptions(cmd: Command): Command {
+  return limitOptions(baseServerOptions(cmd));
+}
+
+function baseServerOptions(cmd: Command): Command {
   return cmd
     .addOption(
       new Option(

@@ -9,8 +9,9 @@ import { describeLoadError, type RespondOptions } from "../scenario/builtin.js";
 import { ScenarioEngine } from "../scenario/engine.js";
 import { ScenarioLoadError } from "../scenario/load.js";
 import { CertificateError } from "../transport/certs.js";
+import { type LimitFlags, limitsFromFlags } from "./limit-options.js";
 
-export interface ServeFlags {
+export interface ServeFlags extends LimitFlags {
   listen?: string[];
   scenario?: string[];
   watch?: boolean;
@@ -107,6 +108,7 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
       },
       ...(flags.journal ? { journalFile: flags.journal } : {}),
       ...(flags.pcap ? { pcapFile: flags.pcap } : {}),
+      limits: limitsFromFlags(flags),
       logger,
     });
   } catch (e) {

@@ -75,7 +75,7 @@ export async function listenTcp(
       if (framer.buffered === 0) {
         if (started) clearTimeout(started);
         started = undefined;
-      } else if (!started && !socket.destroyed) {
+      } else if (!started && !socket.destroyed && limits.headerTimeoutMs > 0) {
         started = setTimeout(() => {
           gate.timedOut("header-timeout", peerName);
           socket.destroy();
@@ -147,7 +147,7 @@ export async function listenTcp(
     }
     sockets.add(s);
     const key = `${s.remoteAddress}|${s.remotePort}`;
-    if (secure) {
+    if (secure && limits.tlsHandshakeTimeoutMs > 0) {
       // A TLS connection that never completes its handshake is closed.
       const t = setTimeout(() => {
         gate.timedOut("tls-handshake-timeout", `${s.remoteAddress}:${s.remotePort}`);

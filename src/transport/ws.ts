@@ -95,12 +95,14 @@ export async function listenWs(
     raw.add(s);
     const key = `${s.remoteAddress}|${s.remotePort}`;
     // The TLS handshake (wss) and the HTTP upgrade must be done in time.
-    const t = setTimeout(() => {
-      gate.timedOut("ws-upgrade-timeout", `${s.remoteAddress}:${s.remotePort}`);
-      s.destroy();
-    }, gate.limits.wsUpgradeTimeoutMs);
-    t.unref();
-    upgrading.set(key, t);
+    if (gate.limits.wsUpgradeTimeoutMs > 0) {
+      const t = setTimeout(() => {
+        gate.timedOut("ws-upgrade-timeout", `${s.remoteAddress}:${s.remotePort}`);
+        s.destroy();
+      }, gate.limits.wsUpgradeTimeoutMs);
+      t.unref();
+      upgrading.set(key, t);
+    }
     s.on("close", () => {
       release();
       clearTimeout(upgrading.get(key));
