@@ -14,6 +14,7 @@ import {
   silentLogger,
   startSipMock,
 } from "../../src/index.js";
+import { run, start, waitForOutput } from "../helpers/cli.js";
 import {
   header,
   type Received,
@@ -69,7 +70,7 @@ describe("overload: 503 with Retry-After, retransmissions absorbed", () => {
     const invite = request("INVITE", "180", to, {
       localPort: c.port,
       callId: "ring-1",
-      extra: ["X-Pad: " + "p".repeat(300)],
+      extra: [`X-Pad: ${"p".repeat(300)}`],
     });
     await c.send(invite);
     await c.waitFor(answerTo("ring-1", 180));
@@ -347,5 +348,47 @@ describe("UDP answers too large for a datagram", () => {
         await c.waitFor((r) => answerTo("reg-big", 200)(r) && header(r, "CSeq") === `${i + 1} REGISTER`);
     }
     expect(await logged).toMatch(/\d+ octets do not fit in a UDP datagram \(at most 65507\)/);
+  });
+});
+
+describe("the CLI flags", () => {
+  it("serve --budget registrar=2KiB --retry-after 9: a second AOR gets 503 + Retry-After 9 and the log says so once", async () => {
+    const { child, output, port } = await start([
+      "serve",
+      "--listen",
+      "udp:127.0.0.1:0",
+      "--budget",
+      "registrar=2KiB",
+      "--retry-after",
+      "9",
+    ]);
+    open.push({ close: async () => void child.kill("SIGTERM") });
+    const to = { host: "127.0.0.1", port };
+    const c = await udpClient(to);
+    open.push(c);
+    for (const user of ["one", "two"]) {
+      await c.send(
+        request("REGISTER", user, to, {
+          localPort: c.port,
+          callId: `cli-${user}`,
+          extra: [`Contact: <sip:${user}@127.0.0.1:${c.port};x=${"z".repeat(600)}>`],
+        }),
+      );
+    }
+    expect(statusOf(await c.waitFor(answerTo("cli-one")))).toBe(200);
+    const refused = await c.waitFor(answerTo("cli-two"));
+    expect(statusOf(refused)).toBe(503);
+    expect(header(refused, "Retry-After")).toBe("9");
+    await waitForOutput(
+      output,
+      /overload: answered 503 \(Retry-After 9\) to new requests: 1 for the registrar budget/,
+    );
+  });
+
+  it("a malformed --budget is refused in one line naming the stores", () => {
+    const r = run(["serve", "--budget", "cache=1MiB"]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toContain("registrar, dialogs, subscriptions, transactions, journal, outbound");
   });
 });
