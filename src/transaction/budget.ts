@@ -30,22 +30,22 @@ export const DEFAULT_BUDGETS: Readonly<Record<StoreName, number>> = {
 };
 
 /**
- * Fixed overhead per item in octets (objects, maps, timers), measured with
- * `node --expose-gc` by keeping 20,000 items of each kind and dividing the
- * heap growth (see the README, "Limits and hardening"); the item's own octets
- * are added to it. A parsed request costs about twice its wire size.
+ * Fixed overhead per item in octets (objects, maps, timers, the response a
+ * transaction keeps for retransmissions), measured with bench/item-costs.ts
+ * (`node --expose-gc --import tsx bench/item-costs.ts`: 20,000 items of each
+ * kind kept, heap growth divided); the item's own octets are added to it.
  */
 export const ITEM_OVERHEAD: Readonly<Record<StoreName, number>> = {
-  registrar: 600,
+  registrar: 750,
   dialogs: 2_000,
-  subscriptions: 1_200,
-  transactions: 2_500,
-  journal: 400,
-  outbound: 1_500,
+  subscriptions: 1_500,
+  transactions: 4_700,
+  journal: 550,
+  outbound: 2_800,
 };
 
-/** Octets a parsed request costs per octet on the wire (strings, header rows, parsed URIs). */
-export const PARSED_FACTOR = 2;
+/** Octets a parsed request costs per octet on the wire (strings, header rows, parsed URIs, parameter maps). */
+export const PARSED_FACTOR = 3;
 
 export class ByteBudget {
   /** Octets charged now. */

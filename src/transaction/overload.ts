@@ -25,7 +25,7 @@ export interface OverloadOptions {
 }
 
 /** Octets a new transaction is assumed to need before it is charged (a small request). */
-const MIN_TRANSACTION_COST = 4096;
+const MIN_TRANSACTION_COST = 6144;
 const REPORT_EVERY_MS = 1000;
 
 export class OverloadDetector {

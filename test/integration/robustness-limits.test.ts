@@ -64,7 +64,7 @@ describe("overload: 503 with Retry-After, retransmissions absorbed", () => {
   it("with the transaction budget spent, a new request gets 503 + Retry-After while the ringing INVITE's retransmission still gets its 180", async () => {
     const mock = await mockWith({
       listen: ["udp:127.0.0.1:0"],
-      limits: { budgets: { transactions: 6000 }, retryAfterS: 7, maxEventLoopLagMs: 0 },
+      limits: { budgets: { transactions: 10_000 }, retryAfterS: 7, maxEventLoopLagMs: 0 },
     });
     const { c, to } = await udp(mock);
     const invite = request("INVITE", "180", to, {
@@ -352,13 +352,13 @@ describe("UDP answers too large for a datagram", () => {
 });
 
 describe("the CLI flags", () => {
-  it("serve --budget registrar=2KiB --retry-after 9: a second AOR gets 503 + Retry-After 9 and the log says so once", async () => {
+  it("serve --budget registrar=3KiB --retry-after 9: a second AOR gets 503 + Retry-After 9 and the log says so once", async () => {
     const { child, output, port } = await start([
       "serve",
       "--listen",
       "udp:127.0.0.1:0",
       "--budget",
-      "registrar=2KiB",
+      "registrar=3KiB",
       "--retry-after",
       "9",
     ]);
