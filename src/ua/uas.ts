@@ -732,8 +732,14 @@ export class UserAgentServer implements TransactionUser {
         expiresAt: 0,
       };
       if (this.subscriptions.size >= MAX_SUBSCRIPTIONS) {
-        const oldest = this.subscriptions.values().next().value;
-        if (oldest) this.endSubscription(oldest, false);
+        // Answered, not dropped: nobody else's subscription is ended to make room.
+        this.options.overload?.refused("subscriptions");
+        this.send(tx, {
+          status: 503,
+          headers: [["Retry-After", String(this.options.overload?.retryAfterS ?? 5)]],
+          warning: `${MAX_SUBSCRIPTIONS} subscriptions are active`,
+        });
+        return;
       }
       sub.cost = subscriptionCost(sub);
       this.options.budgets?.subscriptions.charge(sub.cost);
