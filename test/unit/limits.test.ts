@@ -14,6 +14,7 @@ import {
 } from "../../src/transaction/budget.js";
 import { OverloadDetector } from "../../src/transaction/overload.js";
 import { Scheduler } from "../../src/transaction/scheduler.js";
+import type { ServerTransaction } from "../../src/transaction/server-transaction.js";
 import { TransactionLayer } from "../../src/transaction/transaction-layer.js";
 import { ConnectionGate } from "../../src/transport/connection-limits.js";
 import { KnownPeers } from "../../src/transport/known-peers.js";
@@ -104,9 +105,18 @@ describe("transaction and outbound budgets", () => {
     let now = 0;
     const scheduler = new Scheduler({ now: () => now });
     const budgets = createBudgets();
+    const sent: string[] = [];
+    let kept: ServerTransaction | undefined;
     const layer = new TransactionLayer(
-      () => {},
-      { onRequest: (tx) => tx.respond(200, Buffer.from("SIP/2.0 200 OK\r\n\r\n")), onAck: () => {} },
+      (_f, bytes) => sent.push(bytes.toString()),
+      {
+        onRequest: (tx) => {
+          kept = tx;
+          expect(tx.request.headers.get("X-Pad")).toHaveLength(5000);
+          tx.respond(200, Buffer.from("SIP/2.0 200 OK\r\n\r\n"));
+        },
+        onAck: () => {},
+      },
       scheduler,
       T,
       budgets,
@@ -115,8 +125,12 @@ describe("transaction and outbound budgets", () => {
     layer.receive(request, udp, bytes.length);
     const cost = bytes.length * PARSED_FACTOR + ITEM_OVERHEAD.transactions;
     expect(budgets.transactions.used).toBe(cost);
-    // A retransmission is absorbed by the transaction: nothing more charged.
+    // Completed for 32 s, it keeps what identifies the request, not its header rows.
+    expect(kept!.request.headers.size).toBe(0);
+    expect(kept!.request.core.callId).toBe("z9hG4bK-b1@example.test");
+    // A retransmission is absorbed by the transaction (the 200 again): nothing more charged.
     layer.receive(request, udp, bytes.length);
+    expect(sent).toEqual(["SIP/2.0 200 OK\r\n\r\n", "SIP/2.0 200 OK\r\n\r\n"]);
     expect(budgets.transactions.used).toBe(cost);
     // Timer J (64*T1 over UDP) frees it.
     now += 64 * T.t1;
