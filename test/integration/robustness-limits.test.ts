@@ -385,6 +385,32 @@ describe("the CLI flags", () => {
     );
   });
 
+  it("serve --idle-timeout and --header-timeout reach the TCP listener", async () => {
+    const { child, output } = await start([
+      "serve",
+      "--listen",
+      "udp:127.0.0.1:0",
+      "--listen",
+      "tcp:127.0.0.1:0",
+      "--idle-timeout",
+      "1500ms",
+      "--header-timeout",
+      "200ms",
+      "--log-level",
+      "warn",
+    ]);
+    open.push({ close: async () => void child.kill("SIGTERM") });
+    await waitForOutput(output, /listening on .*tcp:127\.0\.0\.1:\d+/);
+    const port = Number(/tcp:127\.0\.0\.1:(\d+)/.exec(output())![1]);
+    const loris = await rawConnect(port);
+    loris.socket.write("REGISTER sip:127.0.0.1 SIP/2.0\r\n");
+    await loris.closed;
+    await waitForOutput(output, /closed: header timeout/);
+    const idle = await rawConnect(port);
+    await idle.closed;
+    await waitForOutput(output, /closed: idle/);
+  });
+
   it("a malformed --budget is refused in one line naming the stores", () => {
     const r = run(["serve", "--budget", "cache=1MiB"]);
     expect(r.status).not.toBe(0);
