@@ -425,8 +425,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
         ? {}
         : {
             mayRetransmit: (flow: Flow) => {
-              const to = flow.replyTo ?? flow.remote;
-              return knownPeers.has(to.address, to.port);
+              return knownPeers.has((flow.replyTo ?? flow.remote).address);
             },
             sentOnce: (flow: Flow, method: string) => {
               metrics.sentOnce++;
@@ -435,7 +434,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
               lastSentOnce = now;
               const to = flow.replyTo ?? flow.remote;
               logger.warn(
-                `${stamp()} ${method} to udp:${hostPort(to.address, to.port)} sent once, not retransmitted: that address never sent the mock a packet (--retransmit-to-unknown allows it)`,
+                `${stamp()} ${method} to udp:${hostPort(to.address, to.port)} sent once, not retransmitted: that address never sent the mock a datagram (--retransmit-to-unknown allows it)`,
               );
             },
           }),
@@ -480,7 +479,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     : undefined;
 
   const onInbound = (msg: InboundMessage) => {
-    if (msg.flow.transport === "udp") knownPeers.add(msg.flow.remote.address, msg.flow.remote.port);
+    if (msg.flow.transport === "udp") knownPeers.add(msg.flow.remote.address);
     const summary = summarizeParse(msg.result);
     const request =
       msg.result.ok && msg.result.message.kind === "request"

@@ -279,29 +279,38 @@ describe("connections: caps and timeouts", () => {
 });
 
 describe("reflection: the mock's own requests", () => {
-  const registerAt = (c: WireClient, to: { host: string; port: number }, user: string, contactPort: number) =>
+  // The third party is another loopback address (127.0.0.2): it never sent the mock anything.
+  const registerAt = (
+    c: WireClient,
+    to: { host: string; port: number },
+    user: string,
+    contact: { host: string; port: number },
+  ) =>
     request("REGISTER", user, to, {
       localPort: c.port,
       callId: `reg-${user}`,
-      extra: [`Contact: <sip:${user}@127.0.0.1:${contactPort}>`],
+      extra: [`Contact: <sip:${user}@${contact.host}:${contact.port}>`],
     });
 
   it("are sent once, not retransmitted, to a Contact that never sent the mock a packet; retransmitted to one that did", async () => {
     const mock = await mockWith({ listen: ["udp:127.0.0.1:0"], limits: { maxEventLoopLagMs: 0 } });
     const { c, to } = await udp(mock);
-    const victim = await udpClient({ host: "127.0.0.1", port: 9 });
+    const victim = await udpClient({ host: "127.0.0.1", port: 9 }, "127.0.0.2");
     open.push(victim);
-    await c.send(registerAt(c, to, "reflect", victim.port));
+    await c.send(registerAt(c, to, "reflect", { host: "127.0.0.2", port: victim.port }));
     await c.waitFor(answerTo("reg-reflect", 200));
-    await c.send(registerAt(c, to, "self", c.port));
+    // The client's own host, on another port than the one it sent from: still itself.
+    const self = await udpClient({ host: "127.0.0.1", port: 9 });
+    open.push(self);
+    await c.send(registerAt(c, to, "self", { host: "127.0.0.1", port: self.port }));
     await c.waitFor(answerTo("reg-self", 200));
 
     const [toVictim, toSelf] = await Promise.all([mock.ping("reflect"), mock.ping("self")]);
     expect(toVictim.map((o) => o.status)).toEqual([408]);
     expect(toSelf.map((o) => o.status)).toEqual([408]);
     expect(victim.received.filter((r) => r.text.startsWith("OPTIONS "))).toHaveLength(1);
-    // The registered client sent us packets: Timer E retransmits to it (RFC 3261 17.1.2.2).
-    expect(c.received.filter((r) => r.text.startsWith("OPTIONS ")).length).toBeGreaterThan(1);
+    // The registered client's address sent us packets: Timer E retransmits to it (RFC 3261 17.1.2.2).
+    expect(self.received.filter((r) => r.text.startsWith("OPTIONS ")).length).toBeGreaterThan(1);
     expect(render(mock)).toContain("sipmock_requests_sent_once_total 1");
   });
 
@@ -311,9 +320,9 @@ describe("reflection: the mock's own requests", () => {
       limits: { retransmitToUnknown: true, maxEventLoopLagMs: 0 },
     });
     const { c, to } = await udp(mock);
-    const other = await udpClient({ host: "127.0.0.1", port: 9 });
+    const other = await udpClient({ host: "127.0.0.1", port: 9 }, "127.0.0.2");
     open.push(other);
-    await c.send(registerAt(c, to, "lab", other.port));
+    await c.send(registerAt(c, to, "lab", { host: "127.0.0.2", port: other.port }));
     await c.waitFor(answerTo("reg-lab", 200));
     await mock.ping("lab");
     expect(other.received.filter((r) => r.text.startsWith("OPTIONS ")).length).toBeGreaterThan(1);
