@@ -421,6 +421,16 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       listenerFor,
       budgets,
       overload,
+      // RFC 3261 18.1.1: a TCP listener of the same address family carries
+      // the mock's UDP requests that are too big for UDP.
+      reliableFlow: (flow: Flow) => {
+        const to = flow.replyTo ?? flow.remote;
+        const tcp = listeners.find(
+          (l) => l.info.transport === "tcp" && l.info.address.includes(":") === to.address.includes(":"),
+        );
+        if (!tcp) return undefined;
+        return { transport: "tcp", local: { address: flow.local.address, port: tcp.info.port }, remote: to };
+      },
       ...(limits.retransmitToUnknown
         ? {}
         : {

@@ -58,7 +58,12 @@ export interface UacDependencies {
   readonly mayRetransmit?: (flow: Flow) => boolean;
   /** A request was sent once without retransmissions (for the log). */
   readonly sentOnce?: (flow: Flow, method: string) => void;
+  /** A TCP flow to the same destination as a UDP one, when the mock listens on TCP (RFC 3261 18.1.1). */
+  readonly reliableFlow?: (flow: Flow) => Flow | undefined;
 }
+
+/** RFC 3261 18.1.1: a request "larger than 1300 bytes" with the path MTU unknown goes over TCP. */
+export const UDP_SIZE_LIMIT = 1300;
 
 export interface InviteEvents {
   provisional?(response: ParsedResponse): void;
@@ -102,10 +107,25 @@ export class UserAgentClient {
     return transportFailed(new Error("the mock's pending outbound request budget is spent; not sent"));
   }
 
-  /** A non-INVITE request through a non-INVITE client transaction (17.1.2). */
+  /**
+   * A non-INVITE request through a non-INVITE client transaction (17.1.2).
+   * RFC 3261 18.1.1: over UDP, one larger than 1300 octets goes over TCP
+   * when the mock listens on TCP, and over UDP after all when the TCP
+   * connection cannot be made ("SHOULD retry the request, using UDP").
+   */
   request(flow: Flow, req: OutgoingRequest): Promise<ClientOutcome> {
     const branch = newBranch();
     const bytes = this.serialize(flow, req, branch);
+    const reliable =
+      flow.transport === "udp" && bytes.length > UDP_SIZE_LIMIT ? this.deps.reliableFlow?.(flow) : undefined;
+    if (!reliable) return this.send(flow, req, branch, bytes);
+    const tcpBranch = newBranch();
+    return this.send(reliable, req, tcpBranch, this.serialize(reliable, req, tcpBranch)).then((outcome) =>
+      outcome.transportError !== undefined ? this.send(flow, req, branch, bytes) : outcome,
+    );
+  }
+
+  private send(flow: Flow, req: OutgoingRequest, branch: string, bytes: Buffer): Promise<ClientOutcome> {
     const refused = this.overBudget(bytes);
     if (refused) return Promise.resolve(refused);
     const retransmit = this.retransmits(flow, req.method);

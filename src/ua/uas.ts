@@ -76,6 +76,8 @@ export interface UasOptions {
   readonly mayRetransmit?: (flow: Flow) => boolean;
   /** One of the mock's own requests went out once, unretransmitted (for the log). */
   readonly sentOnce?: (flow: Flow, method: string) => void;
+  /** A TCP flow to a UDP flow's destination, for the mock's requests over 1300 octets (RFC 3261 18.1.1). */
+  readonly reliableFlow?: (flow: Flow) => Flow | undefined;
 }
 
 /** What the UAS tells the outside world (logs, journal, tests). */
@@ -172,6 +174,7 @@ export class UserAgentServer implements TransactionUser {
       route: (flow, uri) => targetFlow(flow, uri, options.forceRport === true),
       ...(options.mayRetransmit ? { mayRetransmit: options.mayRetransmit } : {}),
       ...(options.sentOnce ? { sentOnce: options.sentOnce } : {}),
+      ...(options.reliableFlow ? { reliableFlow: options.reliableFlow } : {}),
       ...(options.server ? { userAgent: options.server } : {}),
     });
     this.requests = new MockRequests({

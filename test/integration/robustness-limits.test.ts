@@ -5,7 +5,7 @@
  * retransmission towards a destination that never sent a packet, and UDP
  * answers too large for a datagram named in the log.
  */
-import { connect as netConnect, type Socket } from "node:net";
+import { createServer, connect as netConnect, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   createLogger,
@@ -357,6 +357,64 @@ describe("UDP answers too large for a datagram", () => {
         await c.waitFor((r) => answerTo("reg-big", 200)(r) && header(r, "CSeq") === `${i + 1} REGISTER`);
     }
     expect(await logged).toMatch(/\d+ octets do not fit in a UDP datagram \(at most 65507\)/);
+  });
+});
+
+describe("the mock's own requests over 1300 octets (RFC 3261 18.1.1)", () => {
+  const subscribe = (c: WireClient, to: { host: string; port: number }, callId: string) =>
+    request("SUBSCRIBE", "alice", to, {
+      localPort: c.port,
+      callId,
+      // A long From comes back as the NOTIFY's To: the NOTIFY is over 1300 octets.
+      extra: [
+        `From: "${"L".repeat(1500)}" <sip:tester@example.test>;tag=big`,
+        "Event: message-summary",
+        "Expires: 60",
+        `Contact: <sip:tester@127.0.0.1:${c.port}>`,
+      ],
+    }).replace(/\r\nFrom: "Tester"[^\r]*/, "");
+
+  it("go over TCP when the mock listens on TCP, to the same address and port", async () => {
+    const mock = await mockWith({
+      listen: ["udp:127.0.0.1:0", "tcp:127.0.0.1:0"],
+      limits: { maxEventLoopLagMs: 0 },
+    });
+    const to = { host: "127.0.0.1", port: mock.address("udp").port };
+    const c = await udpClient(to);
+    open.push(c);
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(c.port, "127.0.0.1", () => r()));
+    open.push({ close: () => new Promise<void>((r) => server.close(() => r())) });
+    const notify = new Promise<string>((resolve) =>
+      server.on("connection", (sock) => {
+        let text = "";
+        sock.on("data", (d) => {
+          text += d.toString("latin1");
+          if (text.includes("\r\n\r\n")) resolve(text);
+        });
+        open.push({ close: async () => void sock.destroy() });
+      }),
+    );
+    await c.send(subscribe(c, to, "big-sub-1"));
+    await c.waitFor(answerTo("big-sub-1", 200));
+    const text = await notify;
+    expect(text).toMatch(/^NOTIFY /);
+    expect(text).toMatch(/\r\nVia: SIP\/2\.0\/TCP /);
+    expect(text.length).toBeGreaterThan(1300);
+    expect(c.received.filter((r) => r.text.startsWith("NOTIFY "))).toHaveLength(0);
+  });
+
+  it("go over UDP after all when no TCP connection can be made", async () => {
+    const mock = await mockWith({
+      listen: ["udp:127.0.0.1:0", "tcp:127.0.0.1:0"],
+      limits: { maxEventLoopLagMs: 0 },
+    });
+    const to = { host: "127.0.0.1", port: mock.address("udp").port };
+    const c = await udpClient(to);
+    open.push(c);
+    await c.send(subscribe(c, to, "big-sub-2"));
+    const notify = await c.waitFor((r) => r.text.startsWith("NOTIFY "));
+    expect(notify.text).toMatch(/\r\nVia: SIP\/2\.0\/UDP /);
   });
 });
 
