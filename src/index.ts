@@ -9,6 +9,7 @@ export { createLogger, type Logger, type LogLevel, silentLogger } from "./contro
 export { OverrideError, type OverrideInfo } from "./control/overrides.js";
 export {
   type Direction,
+  type LimitOptions,
   ListenError,
   type MessageEvent,
   type SipMock,

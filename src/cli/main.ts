@@ -15,6 +15,7 @@ import {
   ctlScenario,
   ctlSend,
 } from "./ctl.js";
+import { limitOptions } from "./limit-options.js";
 import {
   adminOption,
   authAlgorithmOption,
@@ -53,7 +54,12 @@ function withScenarioLimits(cmd: Command): Command {
     );
 }
 
+/** Every `serve`/`respond` flag: the server's, then those of "Limits and hardening". */
 function serverOptions(cmd: Command): Command {
+  return limitOptions(baseServerOptions(cmd));
+}
+
+function baseServerOptions(cmd: Command): Command {
   return withScenarioLimits(cmd)
     .addOption(
       new Option(

@@ -11,10 +11,11 @@ import { ScenarioLoadError } from "../scenario/load.js";
 import { CertificateError } from "../transport/certs.js";
 import { CLI_LISTEN } from "../transport/listen-spec.js";
 import type { DigestAlgorithm } from "../ua/auth/digest.js";
+import { type LimitFlags, limitsFromFlags } from "./limit-options.js";
 import { isLoopbackHost, scenarioLimits } from "./options.js";
 import { watchScenarios } from "./watch.js";
 
-export interface ServeFlags {
+export interface ServeFlags extends LimitFlags {
   listen?: string[];
   scenario?: string[];
   watch?: boolean;
@@ -132,6 +133,7 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
       },
       ...(flags.journal ? { journalFile: flags.journal } : {}),
       ...(flags.pcap ? { pcapFile: flags.pcap } : {}),
+      limits: limitsFromFlags(flags),
       logger,
     });
   } catch (e) {

@@ -4,6 +4,7 @@
  * belongs to and the scenario rule that answered it. Bounded in memory;
  * capture sinks (JSONL, pcap) see every entry.
  */
+import { DEFAULT_BUDGETS, ITEM_OVERHEAD } from "../transaction/budget.js";
 import type { Endpoint, TransportName } from "../transport/types.js";
 
 export interface JournalEntry {
@@ -109,13 +110,18 @@ export class Journal {
   /** Transaction key -> rule that answered it, so responses carry the rule too (bounded). */
   private readonly rules = new Map<string, string>();
 
-  /** Octets of raw messages held; bounded by maxBytes as well as maxEntries. */
+  /** Octets held (raw messages and a fixed overhead per entry); bounded by maxBytes as well as maxEntries. */
   private bytes = 0;
 
   constructor(
     readonly maxEntries = 10_000,
-    readonly maxBytes = 64 * 1024 * 1024,
+    readonly maxBytes = DEFAULT_BUDGETS.journal,
   ) {}
+
+  /** Octets the entries held now are estimated to take. */
+  get octets(): number {
+    return this.bytes;
+  }
 
   /** When the first request arrived (epoch ms), for expectations' `within`; reset by clear(). */
   firstRequestAt: number | undefined;
@@ -130,13 +136,13 @@ export class Journal {
       if (rule !== undefined) entry.rule = rule;
     }
     this.list.push(entry);
-    this.bytes += entry.raw.length;
+    this.bytes += entry.raw.length + ITEM_OVERHEAD.journal;
     let drop = 0;
     while (
       drop < this.list.length - 1 &&
       (this.list.length - drop > this.maxEntries || this.bytes > this.maxBytes)
     ) {
-      this.bytes -= this.list[drop]!.raw.length;
+      this.bytes -= this.list[drop]!.raw.length + ITEM_OVERHEAD.journal;
       drop++;
     }
     if (drop > 0) this.list.splice(0, drop);

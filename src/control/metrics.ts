@@ -8,7 +8,21 @@ export interface Gauges {
   readonly overrides: number;
 }
 
+/** Budgets, overload and connection figures (issue 10 items 3-5, 9). */
+export interface LimitGauges {
+  readonly stores: ReadonlyArray<{ name: string; used: number; limit: number; items: number }>;
+  readonly rejections: ReadonlyMap<string, number>;
+  readonly lagMs: number;
+  readonly connectionsOpen: number;
+  readonly connectionsRefused: ReadonlyMap<string, number>;
+  readonly connectionsClosed: ReadonlyMap<string, number>;
+}
+
 export class Metrics {
+  /** Where the budget and connection figures come from (set by the mock). */
+  limits?: () => LimitGauges;
+  /** The mock's own UDP requests sent once, unretransmitted, to a destination that never sent it a packet. */
+  sentOnce = 0;
   private readonly requests = new Map<string, number>();
   private readonly responses = new Map<string, number>();
   private readonly retransmissions = new Map<string, number>();
@@ -70,6 +84,46 @@ export class Metrics {
     gauge("sipmock_journal_entries", "Entries held in the in-memory journal.", g.journalEntries);
     gauge("sipmock_overrides_active", "Overrides in front of the scenario.", g.overrides);
     gauge("sipmock_uptime_seconds", "Seconds since start.", Math.round((Date.now() - this.started) / 1000));
+    const l = this.limits?.();
+    if (l) {
+      const perStore = (
+        name: string,
+        help: string,
+        type: string,
+        pick: (s: LimitGauges["stores"][0]) => number,
+      ) => {
+        out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+        for (const s of l.stores) out.push(`${name}{store="${s.name}"} ${pick(s)}`);
+      };
+      perStore("sipmock_store_bytes", "Octets a store is estimated to hold.", "gauge", (s) => s.used);
+      perStore("sipmock_store_budget_bytes", "The byte budget of a store.", "gauge", (s) => s.limit);
+      perStore("sipmock_store_items", "Items a store holds.", "gauge", (s) => s.items);
+      counter(
+        "sipmock_overload_rejections_total",
+        "New requests answered 503 with Retry-After because the mock was overloaded.",
+        "reason",
+        new Map(l.rejections),
+      );
+      gauge("sipmock_event_loop_lag_seconds", "Mean event-loop delay over the last second.", l.lagMs / 1000);
+      gauge("sipmock_connections_open", "Stream connections open (TCP, TLS, WS, WSS).", l.connectionsOpen);
+      counter(
+        "sipmock_connections_refused_total",
+        "Connections refused at accept by a cap.",
+        "cap",
+        new Map(l.connectionsRefused),
+      );
+      counter(
+        "sipmock_connections_timed_out_total",
+        "Connections closed by a timeout.",
+        "reason",
+        new Map(l.connectionsClosed),
+      );
+      out.push(
+        "# HELP sipmock_requests_sent_once_total The mock's own UDP requests not retransmitted: the destination never sent a packet.",
+        "# TYPE sipmock_requests_sent_once_total counter",
+        `sipmock_requests_sent_once_total ${this.sentOnce}`,
+      );
+    }
     return `${out.join("\n")}\n`;
   }
 }

@@ -18,10 +18,14 @@ import { loadScenarioFiles, parseScenario, ScenarioLoadError } from "../scenario
 import { compileMatch } from "../scenario/matcher.js";
 import type { Scenario } from "../scenario/types.js";
 import type { ParsedRequest, ParsedResponse } from "../sip/message.js";
+import { type Budgets, createBudgets, type StoreName } from "../transaction/budget.js";
+import { eventLoopLag, OverloadDetector } from "../transaction/overload.js";
 import { Scheduler } from "../transaction/scheduler.js";
 import { resolveTimers, type TimerConfig } from "../transaction/timers.js";
 import { TransactionLayer } from "../transaction/transaction-layer.js";
 import { type TlsOptions, tlsMaterial } from "../transport/certs.js";
+import { ConnectionGate, type ConnectionLimits } from "../transport/connection-limits.js";
+import { KnownPeers } from "../transport/known-peers.js";
 import {
   EMBEDDED_LISTEN,
   type ListenSpec,
@@ -132,6 +136,26 @@ export interface SipMockOptions {
   readonly pcapFile?: string;
   /** On close, how long in-flight transactions may take to finish (ms). Default 0: stop at once. */
   readonly drainMs?: number;
+  /** Memory budgets, overload control, connection caps and timeouts (README "Limits and hardening"). */
+  readonly limits?: LimitOptions;
+}
+
+export interface LimitOptions {
+  /** Byte budget per store; defaults in DEFAULT_BUDGETS (registrar 64 MiB, transactions 128 MiB...). */
+  readonly budgets?: Partial<Record<StoreName, number>>;
+  /** Mean event-loop delay (ms) over a second above which new requests get 503. Default 1000; 0: off. */
+  readonly maxEventLoopLagMs?: number;
+  /** The event-loop delay source (tests inject one); default perf_hooks.monitorEventLoopDelay. */
+  readonly eventLoopLag?: () => number;
+  /** Retry-After (seconds) of the 503s sent under overload. Default 5. */
+  readonly retryAfterS?: number;
+  /** Connection caps and timeouts of the TCP, TLS, WS and WSS listeners. */
+  readonly connections?: Partial<ConnectionLimits>;
+  /**
+   * Retransmit the mock's own UDP requests (Timer A/E) to destinations that
+   * never sent it a packet. Default false: those are sent once and logged.
+   */
+  readonly retransmitToUnknown?: boolean;
 }
 
 export type Direction = "in" | "out";
@@ -241,8 +265,8 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
   }
   const sharedPort = !options.listen || options.listen.length === 0;
   const specs: ListenSpec[] = (sharedPort ? EMBEDDED_LISTEN : options.listen!).map(parseListenSpec);
-  const limits = options.scenarioLimits ?? {};
-  let scenario: Scenario = buildScenario(options.scenario, options.respond, limits);
+  const scenarioBounds = options.scenarioLimits ?? {};
+  let scenario: Scenario = buildScenario(options.scenario, options.respond, scenarioBounds);
   /** From the options, else from the scenario; rebuilt when the scenario changes. */
   const authFor = (s: Scenario): Authenticator | undefined => {
     if (options.auth) return new Authenticator(options.auth);
@@ -292,8 +316,35 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
   const server = options.serverHeader === false ? undefined : (options.serverHeader ?? `sipmock/${VERSION}`);
   const realm = options.realm ?? "sipmock";
   const subscribers = new Set<(event: MessageEvent) => void>();
-  const journal = new Journal(options.journalSize ?? 10_000);
+  const limits = options.limits ?? {};
+  const budgets: Budgets = createBudgets(limits.budgets);
+  const journal = new Journal(options.journalSize ?? 10_000, budgets.journal.limit);
   const metrics = new Metrics();
+  const lagMonitor = limits.eventLoopLag ? undefined : eventLoopLag();
+  const overload = new OverloadDetector({
+    budgets,
+    maxLagMs: limits.maxEventLoopLagMs ?? 1000,
+    lag: limits.eventLoopLag ?? lagMonitor!.lag,
+    retryAfterS: limits.retryAfterS ?? 5,
+    clock: { now: () => performance.now() },
+    report: (message) => logger.warn(`${stamp()} ${message}`),
+  });
+  const gate = new ConnectionGate(limits.connections);
+  gate.report = (message) => logger.warn(`${stamp()} ${message}`);
+  const knownPeers = new KnownPeers();
+  let lastSentOnce = Number.NEGATIVE_INFINITY;
+  metrics.limits = () => ({
+    stores: Object.values(budgets).map((b) =>
+      b.name === "journal"
+        ? { name: b.name, used: journal.octets, limit: b.limit, items: journal.size }
+        : { name: b.name, used: b.used, limit: b.limit, items: b.items },
+    ),
+    rejections: overload.rejections,
+    lagMs: overload.lagMs,
+    connectionsOpen: gate.open,
+    connectionsRefused: gate.refused,
+    connectionsClosed: gate.closed,
+  });
   const overrides = new Overrides();
   const sinks: Array<{ write(e: JournalEntry): void; close(): void }> = [];
   if (options.journalFile) sinks.push(new JsonlSink(options.journalFile));
@@ -428,6 +479,35 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
           of.find((l) => l.info.address.includes(":") === ipv6) ?? of.find((l) => l.info.address === "::")
         )?.info;
       },
+      budgets,
+      overload,
+      // RFC 3261 18.1.1: a TCP listener of the same address family carries
+      // the mock's UDP requests that are too big for UDP.
+      reliableFlow: (flow: Flow) => {
+        const to = flow.replyTo ?? flow.remote;
+        const tcp = listeners.find(
+          (l) => l.info.transport === "tcp" && l.info.address.includes(":") === to.address.includes(":"),
+        );
+        if (!tcp) return undefined;
+        return { transport: "tcp", local: { address: flow.local.address, port: tcp.info.port }, remote: to };
+      },
+      ...(limits.retransmitToUnknown
+        ? {}
+        : {
+            mayRetransmit: (flow: Flow) => {
+              return knownPeers.has((flow.replyTo ?? flow.remote).address);
+            },
+            sentOnce: (flow: Flow, method: string) => {
+              metrics.sentOnce++;
+              const now = Date.now();
+              if (now - lastSentOnce < 1000) return;
+              lastSentOnce = now;
+              const to = flow.replyTo ?? flow.remote;
+              logger.warn(
+                `${stamp()} ${method} to udp:${hostPort(to.address, to.port)} sent once, not retransmitted: that address never sent the mock a datagram (--retransmit-to-unknown allows it)`,
+              );
+            },
+          }),
     },
     {
       decided: (tx, decision) => {
@@ -465,7 +545,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       },
     },
   );
-  const layer = new TransactionLayer(sendRaw, uas, scheduler, timers);
+  const layer = new TransactionLayer(sendRaw, uas, scheduler, timers, budgets);
   uas.layer = layer;
   const stopKeepAlive = options.pingIntervalMs
     ? uas.requests.keepAlive(options.pingIntervalMs, (aor, o) =>
@@ -474,6 +554,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     : undefined;
 
   const onInbound = (msg: InboundMessage) => {
+    if (msg.flow.transport === "udp") knownPeers.add(msg.flow.remote.address);
     const summary = summarizeParse(msg.result);
     const request =
       msg.result.ok && msg.result.message.kind === "request"
@@ -525,7 +606,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
         logger.debug(`${stamp()} shutting down: not taking ${request.method} from ${peer(flow)}`);
         return;
       }
-      layer.receive(request, responseFlow(flow, request.core.via[0], options.forceRport));
+      layer.receive(request, responseFlow(flow, request.core.via[0], options.forceRport), msg.bytes.length);
       return;
     }
     // 400/505/513 for requests we can answer: RFC 4475 3.1.2 and 21.4.1 ("The
@@ -573,6 +654,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
   } catch (err) {
     for (const sink of sinks) sink.close();
     scheduler.stop();
+    lagMonitor?.stop();
     throw err;
   }
   const pem = tls
@@ -586,11 +668,12 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     spec.transport === "udp"
       ? listenUdp(spec.host, spec.port, onInbound, { maxMessageSize })
       : spec.transport === "tcp"
-        ? listenTcp(spec.host, spec.port, onInbound, { maxMessageSize })
+        ? listenTcp(spec.host, spec.port, onInbound, { maxMessageSize, gate })
         : spec.transport === "tls"
-          ? listenTcp(spec.host, spec.port, onInbound, { maxMessageSize, ...(pem ? { tls: pem } : {}) })
+          ? listenTcp(spec.host, spec.port, onInbound, { maxMessageSize, gate, ...(pem ? { tls: pem } : {}) })
           : listenWs(spec.host, spec.port, onInbound, {
               maxMessageSize,
+              gate,
               ...(spec.transport === "wss" && pem ? { tls: pem } : {}),
             });
   try {
@@ -608,6 +691,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
   } catch (err) {
     await Promise.all(listeners.map((l) => l.close()));
     scheduler.stop();
+    lagMonitor?.stop();
     for (const sink of sinks) sink.close();
     const e = err as NodeJS.ErrnoException;
     if (e.code === "EADDRINUSE" || e.code === "EACCES" || e.code === "EADDRNOTAVAIL") {
@@ -654,6 +738,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       }),
     ]);
     clearTimeout(flushTimer);
+    lagMonitor?.stop();
     await Promise.all(listeners.map((l) => l.close()));
     drainPending();
     for (const sink of sinks) sink.close();
@@ -775,8 +860,8 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     setScenario(next) {
       scenario =
         typeof next === "string" && next.includes("\n")
-          ? scenarioFromYaml(next, "inline", {}, limits)
-          : buildScenario(next, options.respond, limits);
+          ? scenarioFromYaml(next, "inline", {}, scenarioBounds)
+          : buildScenario(next, options.respond, scenarioBounds);
       uas.cancelFollowUps();
       authenticator = authFor(scenario);
       logger.info(`${stamp()} scenario: ${scenario.name}`);

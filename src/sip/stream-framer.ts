@@ -34,6 +34,11 @@ export class StreamFramer {
 
   constructor(private readonly options: StreamFramerOptions) {}
 
+  /** Octets of a message not complete yet (0 between messages). */
+  get buffered(): number {
+    return this.end - this.start;
+  }
+
   private get buffer(): Buffer {
     return this.storage.subarray(this.start, this.end);
   }
@@ -101,7 +106,17 @@ export class StreamFramer {
     if (!boundary) {
       this.scanned = buffer.length;
       if (buffer.length > this.options.maxMessageSize) {
-        return { type: "fatal", status: 513, detail: "message head is larger than the server accepts" };
+        // The complete header lines received so far name the request and its
+        // Via, so the 513 can be answered before the close (RFC 3261 21.5.6).
+        const detail = `message head is larger than the ${this.options.maxMessageSize} octets the server accepts`;
+        const head = buffer.toString("latin1", 0, Math.max(0, buffer.lastIndexOf("\r\n")));
+        const parsed = parseMessage(head, () => ({ status: 513, detail }));
+        const partial = parsed.ok ? undefined : parsed.error.partial;
+        const result: ParseResult = {
+          ok: false,
+          error: { status: 513, detail, ...(partial ? { partial } : {}) },
+        };
+        return { type: "fatal", status: 513, detail, result };
       }
       return undefined;
     }

@@ -56,6 +56,8 @@ export class InviteClientTransaction {
     private readonly scheduler: Scheduler,
     private readonly timers: TimerConfig,
     private readonly callbacks: InviteClientCallbacks,
+    /** Timer A over UDP; false: the request is sent once (a destination that never sent us a packet). */
+    private readonly retransmit = true,
   ) {
     this.interval = timers.t1;
   }
@@ -71,7 +73,7 @@ export class InviteClientTransaction {
     this.send(this.flow, this.bytes, false, this.failed);
     // A transport that fails at once has ended the transaction already.
     if (this.state === "terminated") return;
-    if (!isReliable(this.flow)) this.scheduleA();
+    if (!isReliable(this.flow) && this.retransmit) this.scheduleA();
     this.timerB = this.scheduler.schedule(64 * this.timers.t1, () => {
       // "If the client transaction is still in the "Calling" state when timer
       // B fires, the client transaction SHOULD inform the TU that a timeout

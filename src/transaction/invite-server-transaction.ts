@@ -19,6 +19,7 @@ export class InviteServerTransaction implements ServerTransaction {
   readonly method = "INVITE";
   state: ServerTransactionState = "proceeding";
   lastResponse?: { status: number; bytes: Buffer };
+  cost = 0;
   /** Set when the final response went unacknowledged until Timer H. */
   ackReceived = false;
   private timerG?: TimerHandle;

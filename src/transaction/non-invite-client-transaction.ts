@@ -42,6 +42,8 @@ export class NonInviteClientTransaction {
     private readonly scheduler: Scheduler,
     private readonly timers: TimerConfig,
     private readonly callbacks: ClientCallbacks,
+    /** Timer E over UDP; false: the request is sent once (a destination that never sent us a packet). */
+    private readonly retransmit = true,
   ) {
     this.interval = timers.t1;
   }
@@ -51,7 +53,7 @@ export class NonInviteClientTransaction {
     this.send(this.flow, this.bytes, false, this.failed);
     // A transport that fails at once has ended the transaction already.
     if (this.state === "terminated") return;
-    if (!isReliable(this.flow)) this.scheduleE();
+    if (!isReliable(this.flow) && this.retransmit) this.scheduleE();
     this.timerF = this.scheduler.schedule(64 * this.timers.t1, () => {
       // 17.1.2.2: "If Timer F fires while the client transaction is still in
       // the "Trying" [or "Proceeding"] state, the client transaction SHOULD

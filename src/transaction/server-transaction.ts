@@ -46,6 +46,8 @@ export interface ServerTransaction {
   readonly state: ServerTransactionState;
   /** The To tag this transaction's responses carry (one per transaction). */
   readonly toTag: string;
+  /** Octets charged to the transaction budget for it (set by the transaction layer). */
+  cost: number;
   /** The last response sent, if any. */
   readonly lastResponse?: { status: number; bytes: Buffer };
   /** The TU sends a response through the transaction. */

@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { MAGIC_COOKIE } from "../sip/headers/via.js";
 import type { ParsedRequest, ParsedResponse, Via } from "../sip/message.js";
 import type { Flow } from "../transport/types.js";
+import { type Budgets, createBudgets, ITEM_OVERHEAD, PARSED_FACTOR } from "./budget.js";
 import { type InviteClientCallbacks, InviteClientTransaction } from "./invite-client-transaction.js";
 import { InviteServerTransaction } from "./invite-server-transaction.js";
 import { type ClientCallbacks, NonInviteClientTransaction } from "./non-invite-client-transaction.js";
@@ -23,6 +24,12 @@ export interface TransactionUser {
    * its own transaction and goes to the TU (17.1.1.3, RFC 6026 7.1).
    */
   onAck(ack: ParsedRequest, flow: Flow, invite?: InviteServerTransaction): void;
+  /**
+   * A request that would create a new transaction (not ACK, not CANCEL):
+   * true when the TU answered it statelessly (503 under overload), so no
+   * transaction is kept for it.
+   */
+  refuse?(request: ParsedRequest, flow: Flow): boolean;
   /** A retransmission of the request arrived (after the transaction handled it). */
   onRetransmission?(tx: ServerTransaction): void;
   /** A transaction ended; `reason` is "timer-h" when a final response was never acknowledged. */
@@ -40,10 +47,13 @@ export class TransactionLayer {
     private readonly tu: TransactionUser,
     private readonly scheduler: Scheduler,
     private readonly timers: TimerConfig,
+    /** Byte budgets: server transactions charge "transactions", client ones "outbound". */
+    readonly budgets: Budgets = createBudgets(),
   ) {
     this.env = {
       send,
       terminated: (tx, reason) => {
+        if (this.transactions.get(tx.id) === tx) this.budgets.transactions.release(tx.cost);
         this.transactions.delete(tx.id);
         const mk = mergeKey(tx.request);
         if (this.byDialogKey.get(mk) === tx) this.byDialogKey.delete(mk);
@@ -69,17 +79,31 @@ export class TransactionLayer {
     branch: string,
     method: string,
     callbacks: Omit<ClientCallbacks, "terminated">,
+    /** Timer E over UDP (false: sent once, for a destination that never sent us anything). */
+    retransmit = true,
   ): void {
     const key = `${branch}|${method}`;
     // One transaction per branch and method (17.1.3): a second one would
     // take the first one's responses.
     this.clients.get(key)?.abort();
-    const tx = new NonInviteClientTransaction(key, flow, bytes, this.env.send, this.scheduler, this.timers, {
-      ...callbacks,
-      terminated: () => {
-        if (this.clients.get(key) === tx) this.clients.delete(key);
+    const cost = bytes.length + ITEM_OVERHEAD.outbound;
+    this.budgets.outbound.charge(cost);
+    const tx = new NonInviteClientTransaction(
+      key,
+      flow,
+      bytes,
+      this.env.send,
+      this.scheduler,
+      this.timers,
+      {
+        ...callbacks,
+        terminated: () => {
+          this.budgets.outbound.release(cost);
+          if (this.clients.get(key) === tx) this.clients.delete(key);
+        },
       },
-    });
+      retransmit,
+    );
     this.clients.set(key, tx);
     tx.start();
   }
@@ -94,8 +118,12 @@ export class TransactionLayer {
     branch: string,
     ackFor: (response: ParsedResponse) => Buffer,
     callbacks: Omit<InviteClientCallbacks, "terminated">,
+    /** Timer A over UDP (false: sent once, for a destination that never sent us anything). */
+    retransmit = true,
   ): InviteClientTransaction {
     const key = `${branch}|INVITE`;
+    const cost = bytes.length + ITEM_OVERHEAD.outbound;
+    this.budgets.outbound.charge(cost);
     const tx = new InviteClientTransaction(
       key,
       flow,
@@ -106,8 +134,12 @@ export class TransactionLayer {
       this.timers,
       {
         ...callbacks,
-        terminated: () => this.clients.delete(key),
+        terminated: () => {
+          this.budgets.outbound.release(cost);
+          this.clients.delete(key);
+        },
       },
+      retransmit,
     );
     this.clients.set(key, tx);
     tx.start();
@@ -147,8 +179,16 @@ export class TransactionLayer {
     return this.transactions.has(transactionKey(request, request.method));
   }
 
-  /** Hands a request to its transaction, or creates one (17.2.3). */
-  receive(request: ParsedRequest, flow: Flow): void {
+  /** Whether a request the mock sends (`octets` long) fits in the pending outbound budget. */
+  outboundFits(octets: number): boolean {
+    return this.budgets.outbound.fits(octets + ITEM_OVERHEAD.outbound);
+  }
+
+  /**
+   * Hands a request to its transaction, or creates one (17.2.3). `size`: its
+   * octets on the wire, for the transaction budget.
+   */
+  receive(request: ParsedRequest, flow: Flow, size = 0): void {
     if (request.method === "ACK") {
       this.receiveAck(request, flow);
       return;
@@ -160,11 +200,14 @@ export class TransactionLayer {
       this.tu.onRetransmission?.(existing);
       return;
     }
+    if (request.method !== "CANCEL" && this.tu.refuse?.(request, flow)) return;
     const toTag = request.core.to.tag || newTag();
     const tx =
       request.method === "INVITE"
         ? new InviteServerTransaction(id, request, flow, toTag, this.env, this.scheduler, this.timers)
         : new NonInviteServerTransaction(id, request, flow, toTag, this.env, this.scheduler, this.timers);
+    tx.cost = size * PARSED_FACTOR + ITEM_OVERHEAD.transactions;
+    this.budgets.transactions.charge(tx.cost);
     this.transactions.set(id, tx);
     const mk = mergeKey(request);
     if (!request.core.to.tag && !this.byDialogKey.has(mk)) this.byDialogKey.set(mk, tx);

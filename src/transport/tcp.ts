@@ -7,6 +7,7 @@
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer, connect as tlsConnect } from "node:tls";
 import { StreamFramer } from "../sip/stream-framer.js";
+import { ConnectionGate } from "./connection-limits.js";
 import { localAddressOf } from "./listener-table.js";
 import { annotateTopVia } from "./received.js";
 import type { Flow, InboundHandler, Listener, ListenerInfo } from "./types.js";
@@ -15,12 +16,12 @@ export interface TcpOptions {
   readonly maxMessageSize: number;
   /** PEM key and certificate: listen with TLS instead of plain TCP. */
   readonly tls?: { readonly key: string; readonly cert: string; readonly maxVersion?: "TLSv1.2" | "TLSv1.3" };
+  /** Connection caps and timeouts, shared with the other stream listeners. */
+  readonly gate?: ConnectionGate;
 }
 
 /** How long a `tcp: reset` fault waits after the answer before the RST. */
 export const RESET_AFTER_MS = 50;
-/** TCP connections idle this long are closed (RFC 5626 keep-alives are far more frequent). */
-const IDLE_TIMEOUT_MS = 10 * 60_000;
 /** Octets queued to a peer that does not read before its connection is closed. */
 const MAX_UNSENT = 1024 * 1024;
 
@@ -35,6 +36,8 @@ export async function listenTcp(
   const outbound = new Map<string, Promise<{ socket: Socket; flow: Flow }>>();
   let nextId = 1;
   const secure = options.tls !== undefined;
+  const gate = options.gate ?? new ConnectionGate();
+  const limits = gate.limits;
   const server: Server = options.tls
     ? createTlsServer({
         key: options.tls.key,
@@ -59,10 +62,29 @@ export async function listenTcp(
     const id = nextId++;
     connections.set(id, socket);
     socket.setNoDelay(true);
-    // A connection that sends nothing for this long (a stalled or half-sent
-    // message, a forgotten client) is closed, so connections cannot pile up.
-    socket.setTimeout(IDLE_TIMEOUT_MS, () => socket.destroy());
+    const peerName = `${socket.remoteAddress}:${socket.remotePort}`;
+    // A connection with no traffic for this long (a forgotten client) is
+    // closed; CRLF keep-alives (RFC 5626 3.5.1) and their pongs are traffic.
+    socket.setTimeout(limits.idleTimeoutMs, () => {
+      gate.timedOut("idle", peerName);
+      socket.destroy();
+    });
     const framer = new StreamFramer({ maxMessageSize: options.maxMessageSize });
+    // A message started must be complete in time: a slow-loris sender that
+    // trickles a head byte by byte cannot hold the connection for ever.
+    let started: NodeJS.Timeout | undefined;
+    const watchPartial = () => {
+      if (framer.buffered === 0) {
+        if (started) clearTimeout(started);
+        started = undefined;
+      } else if (!started && !socket.destroyed && limits.headerTimeoutMs > 0) {
+        started = setTimeout(() => {
+          gate.timedOut("header-timeout", peerName);
+          socket.destroy();
+        }, limits.headerTimeoutMs);
+        started.unref();
+      }
+    };
     const flow: Flow = {
       transport: info.transport,
       // The address the peer reached (not the wildcard the listener bound).
@@ -100,20 +122,55 @@ export async function listenTcp(
           setImmediate(() => socket.end());
         }
       }
+      watchPartial();
     });
     socket.on("error", () => {});
-    socket.on("close", () => connections.delete(id));
+    socket.on("close", () => {
+      if (started) clearTimeout(started);
+      connections.delete(id);
+    });
     return flow;
   };
   // A TLS server hands over the socket once the handshake is done.
   server.on(secure ? "secureConnection" : "connection", (socket: Socket) => adopt(socket));
 
   const sockets = new Set<Socket>();
-  // Every raw connection, so shutdown can close those still in the TLS handshake.
+  /** TLS handshakes in progress: their deadline, by the peer's address and port. */
+  const handshakes = new Map<string, NodeJS.Timeout>();
+  // Every raw connection, so shutdown can close those still in the TLS
+  // handshake; the caps are applied here, before any byte is read.
   server.on("connection", (s: Socket) => {
+    const release = gate.admit(s.remoteAddress ?? "");
+    if (!release) {
+      s.destroy();
+      return;
+    }
     sockets.add(s);
-    s.on("close", () => sockets.delete(s));
+    const key = `${s.remoteAddress}|${s.remotePort}`;
+    if (secure && limits.tlsHandshakeTimeoutMs > 0) {
+      // A TLS connection that never completes its handshake is closed.
+      const t = setTimeout(() => {
+        gate.timedOut("tls-handshake-timeout", `${s.remoteAddress}:${s.remotePort}`);
+        s.destroy();
+      }, limits.tlsHandshakeTimeoutMs);
+      t.unref();
+      handshakes.set(key, t);
+    }
+    s.on("close", () => {
+      release();
+      clearTimeout(handshakes.get(key));
+      handshakes.delete(key);
+      sockets.delete(s);
+    });
   });
+  if (secure)
+    server.on("secureConnection", (s: Socket) => {
+      const key = `${s.remoteAddress}|${s.remotePort}`;
+      clearTimeout(handshakes.get(key));
+      handshakes.delete(key);
+    });
+  // A failed handshake is the peer's problem, not the listener's.
+  server.on("tlsClientError", () => {});
 
   return {
     info,

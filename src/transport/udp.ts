@@ -51,9 +51,14 @@ export async function listenUdp(
     info,
     send(flow, bytes, onWire) {
       if (closed) return Promise.resolve();
+      const to = flow.replyTo ?? flow.remote;
+      const max = maxDatagram(to.address);
+      if (bytes.length > max) {
+        // Node would fail with EMSGSIZE: say why, so the log names it.
+        return Promise.reject(new UdpTooLargeError(bytes.length, max));
+      }
       onWire?.(flow);
       return new Promise((resolve, reject) => {
-        const to = flow.replyTo ?? flow.remote;
         socket.send(bytes, to.port, to.address, (err) => (err ? reject(err) : resolve()));
       });
     },
@@ -78,4 +83,21 @@ export async function listenUdp(
       return new Promise((resolve) => socket.close(() => resolve()));
     },
   };
+}
+
+/** The largest UDP payload: 65,535 minus the IP (20, or 0 for IPv6 where the header is not counted) and UDP (8) headers. */
+export function maxDatagram(address: string): number {
+  return address.includes(":") ? 65_527 : 65_507;
+}
+
+/** A message larger than one UDP datagram can carry (issue 10 item 10); it is not sent. */
+export class UdpTooLargeError extends Error {
+  constructor(
+    readonly octets: number,
+    readonly max: number,
+  ) {
+    super(
+      `${octets} octets do not fit in a UDP datagram (at most ${max}); not sent (RFC 3261 18.1.1: such messages need TCP)`,
+    );
+  }
 }

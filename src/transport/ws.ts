@@ -8,9 +8,11 @@
 import { isUtf8 } from "node:buffer";
 import { createServer as createHttpServer, type IncomingMessage, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
 import { parseDatagram } from "../sip/parser.js";
+import { ConnectionGate } from "./connection-limits.js";
 import { localAddressOf } from "./listener-table.js";
 import { annotateTopVia } from "./received.js";
 import type { Flow, InboundHandler, Listener, ListenerInfo } from "./types.js";
@@ -21,6 +23,8 @@ export interface WsOptions {
   readonly tls?: { readonly key: string; readonly cert: string; readonly maxVersion?: "TLSv1.2" | "TLSv1.3" };
   /** Server pings this often; a connection that misses a pong is closed. */
   readonly pingIntervalMs?: number;
+  /** Connection caps and timeouts, shared with the other stream listeners. */
+  readonly gate?: ConnectionGate;
 }
 
 const SUBPROTOCOL = "sip";
@@ -79,13 +83,41 @@ export async function listenWs(
   const connections = new Map<number, WebSocket>();
   /** Raw sockets, so shutdown also ends those still in the TLS handshake or the HTTP upgrade. */
   const raw = new Set<Duplex>();
-  http.on("connection", (s: Duplex) => {
+  const gate = options.gate ?? new ConnectionGate();
+  /** Connections not upgraded yet: their deadline, by the peer's address and port. */
+  const upgrading = new Map<string, NodeJS.Timeout>();
+  http.on("connection", (s: Socket) => {
+    // The caps apply before any byte is read.
+    const release = gate.admit(s.remoteAddress ?? "");
+    if (!release) {
+      s.destroy();
+      return;
+    }
     raw.add(s);
-    s.on("close", () => raw.delete(s));
+    const key = `${s.remoteAddress}|${s.remotePort}`;
+    // The TLS handshake (wss) and the HTTP upgrade must be done in time.
+    if (gate.limits.wsUpgradeTimeoutMs > 0) {
+      const t = setTimeout(() => {
+        gate.timedOut("ws-upgrade-timeout", `${s.remoteAddress}:${s.remotePort}`);
+        s.destroy();
+      }, gate.limits.wsUpgradeTimeoutMs);
+      t.unref();
+      upgrading.set(key, t);
+    }
+    s.on("close", () => {
+      release();
+      clearTimeout(upgrading.get(key));
+      upgrading.delete(key);
+      raw.delete(s);
+    });
   });
+  http.on("tlsClientError", () => {});
   const alive = new WeakMap<WebSocket, boolean>();
   let nextId = 1;
   wss.on("connection", (ws: WebSocket, req: IncomingMessage) => {
+    const upgraded = `${req.socket.remoteAddress}|${req.socket.remotePort}`;
+    clearTimeout(upgrading.get(upgraded));
+    upgrading.delete(upgraded);
     const id = nextId++;
     connections.set(id, ws);
     alive.set(ws, true);

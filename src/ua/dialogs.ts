@@ -2,6 +2,7 @@
  * Dialogs the UAS took part in (RFC 3261 12), keyed by Call-ID, local tag and
  * remote tag, and the 2xx retransmission of 13.3.1.4 until the ACK arrives.
  */
+import { ByteBudget, DEFAULT_BUDGETS, ITEM_OVERHEAD } from "../transaction/budget.js";
 import type { Scheduler, TimerHandle } from "../transaction/scheduler.js";
 import type { TimerConfig } from "../transaction/timers.js";
 import type { Flow } from "../transport/types.js";
@@ -43,6 +44,8 @@ export interface Dialog {
   uac?: boolean;
   retransmit?: TimerHandle;
   giveUp?: TimerHandle;
+  /** Octets charged to the dialog budget for it. */
+  cost?: number;
 }
 
 export interface DialogPeer {
@@ -82,6 +85,8 @@ export class DialogStore {
   constructor(
     private readonly scheduler: Scheduler,
     private readonly timers: TimerConfig,
+    /** Byte budget of the dialogs (the UAS refuses a new INVITE with 503 when it is spent). */
+    readonly budget: ByteBudget = new ByteBudget("dialogs", DEFAULT_BUDGETS.dialogs),
   ) {}
 
   get size(): number {
@@ -121,6 +126,8 @@ export class DialogStore {
     remoteTag: string,
     resend: (() => void) | undefined,
     unacknowledged: (dialog: Dialog) => void,
+    /** Octets the dialog's state copies from the request (Contact, From, To, Record-Route, SDP). */
+    octets = 0,
   ): Dialog {
     const key = dialogKey(callId, localTag, remoteTag);
     let dialog = this.dialogs.get(key);
@@ -137,7 +144,7 @@ export class DialogStore {
         if (oldest) this.end(oldest);
       }
       dialog = { callId, localTag, remoteTag, confirmed: false };
-      this.dialogs.set(key, dialog);
+      this.store(key, dialog, octets);
     }
     const d = dialog;
     if (resend) {
@@ -171,8 +178,14 @@ export class DialogStore {
       const oldest = this.dialogs.values().next().value;
       if (oldest) this.end(oldest);
     }
-    this.dialogs.set(key, dialog);
+    this.store(key, dialog, 0);
     return dialog;
+  }
+
+  private store(key: string, dialog: Dialog, octets: number): void {
+    dialog.cost = ITEM_OVERHEAD.dialogs + key.length + octets;
+    this.budget.charge(dialog.cost);
+    this.dialogs.set(key, dialog);
   }
 
   /** Whether this dialog object is still the live one (not ended or replaced). */
@@ -215,7 +228,10 @@ export class DialogStore {
       dialog.hangUpTimer,
     ])
       t?.cancel();
-    if (wasAlive) this.dialogs.delete(dialogKey(dialog.callId, dialog.localTag, dialog.remoteTag));
+    if (wasAlive) {
+      this.dialogs.delete(dialogKey(dialog.callId, dialog.localTag, dialog.remoteTag));
+      this.budget.release(dialog.cost ?? 0);
+    }
     const waiting = dialog.waiting;
     dialog.waiting = undefined;
     for (const w of waiting ?? []) w(false);

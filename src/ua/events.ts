@@ -91,6 +91,8 @@ export interface Subscription {
   cseq: number;
   expiresAt: number;
   cancel?: () => void;
+  /** Octets charged to the subscription budget for it. */
+  cost?: number;
 }
 
 /** RFC 3842 5.2: Messages-Waiting, Message-Account, and the voice counts when given. */

@@ -7,6 +7,7 @@ import { parseNameAddr } from "../sip/headers/name-addr.js";
 import { parseDeltaSeconds } from "../sip/headers/scalars.js";
 import type { ParsedRequest } from "../sip/message.js";
 import { isSipUri, parseUri, type Uri } from "../sip/uri.js";
+import { ByteBudget, DEFAULT_BUDGETS, ITEM_OVERHEAD } from "../transaction/budget.js";
 import type { Flow } from "../transport/types.js";
 
 export interface Binding {
@@ -27,7 +28,13 @@ export interface Binding {
 
 export type RegisterOutcome =
   | { readonly ok: true; readonly bindings: readonly Binding[] }
-  | { readonly ok: false; readonly status: 400 | 423; readonly detail: string; readonly minExpires?: number };
+  | {
+      readonly ok: false;
+      /** 503: the registrar's byte budget (or its AOR count) is spent; retry later. */
+      readonly status: 400 | 423 | 503;
+      readonly detail: string;
+      readonly minExpires?: number;
+    };
 
 export interface RegistrarOptions {
   readonly defaultExpires: number;
@@ -43,8 +50,19 @@ export const DEFAULT_REGISTRAR: RegistrarOptions = {
   maxBindingsPerAor: 10,
 };
 
-/** Addresses-of-record kept at most (the least recently registered go first). */
+/** Addresses-of-record kept at most (a REGISTER for a new one beyond gets 503). */
 const MAX_AORS = 100_000;
+
+/** Octets a binding costs: what it copies from the REGISTER plus a fixed overhead. */
+function bindingCost(b: Binding): number {
+  return ITEM_OVERHEAD.registrar + b.contact.length + b.uri.length + b.callId.length;
+}
+
+function listCost(aor: string, list: readonly Binding[]): number {
+  let n = aor.length;
+  for (const b of list) n += bindingCost(b);
+  return list.length === 0 ? 0 : n;
+}
 
 export class Registrar {
   private readonly aors = new Map<string, Binding[]>();
@@ -52,7 +70,21 @@ export class Registrar {
   constructor(
     private readonly options: RegistrarOptions = DEFAULT_REGISTRAR,
     private readonly now: () => number = Date.now,
+    /** Byte budget: a REGISTER that would grow the bindings beyond it gets 503. */
+    readonly budget: ByteBudget = new ByteBudget("registrar", DEFAULT_BUDGETS.registrar),
   ) {}
+
+  /** Replaces the bindings of an AOR (none: removes it), keeping the budget's account. */
+  private put(aor: string, list: Binding[]): void {
+    const old = this.aors.get(aor);
+    if (old) {
+      this.budget.release(listCost(aor, old));
+      this.aors.delete(aor);
+    }
+    if (list.length === 0) return;
+    this.budget.charge(listCost(aor, list));
+    this.aors.set(aor, list);
+  }
 
   /** Canonical AOR key (10.3 step 5): scheme, user and host of the To URI. */
   static aorOf(uri: Uri): string {
@@ -87,7 +119,7 @@ export class Registrar {
       if (contacts.length !== 1 || headerExpires !== 0) {
         return { ok: false, status: 400, detail: 'Contact "*" requires Expires: 0 and no other Contact' };
       }
-      this.aors.delete(aor);
+      this.put(aor, []);
       return { ok: true, bindings: [] };
     }
     const next = [...current];
@@ -136,13 +168,16 @@ export class Registrar {
       });
     }
     while (next.length > this.options.maxBindingsPerAor) next.shift();
-    if (next.length === 0) this.aors.delete(aor);
-    else {
-      this.aors.delete(aor);
-      this.aors.set(aor, next);
-      // Bounded: AORs nobody refreshes are dropped oldest-first.
-      while (this.aors.size > MAX_AORS) this.aors.delete(this.aors.keys().next().value!);
+    // Bounded in octets and in AORs: a REGISTER that would grow the
+    // registrar beyond either is refused (503), nobody else's binding is dropped.
+    const growth = listCost(aor, next) - listCost(aor, current);
+    const newAor = current.length === 0 && next.length > 0;
+    if ((growth > 0 && !this.budget.fits(growth)) || (newAor && this.aors.size >= MAX_AORS)) this.sweep(now);
+    if ((growth > 0 && !this.budget.fits(growth)) || (newAor && this.aors.size >= MAX_AORS)) {
+      this.budget.refused++;
+      return { ok: false, status: 503, detail: "the registrar's memory budget is spent" };
     }
+    this.put(aor, next);
     return { ok: true, bindings: next };
   }
 
@@ -204,12 +239,27 @@ export class Registrar {
     return out;
   }
 
+  private lastSweep = Number.NEGATIVE_INFINITY;
+
+  /** Frees expired bindings nobody looked up (at most once a second: it visits every AOR). */
+  private sweep(now: number): void {
+    if (now - this.lastSweep < 1000) return;
+    this.lastSweep = now;
+    for (const aor of [...this.aors.keys()]) this.live(aor, now);
+  }
+
   private live(aor: string, now: number): Binding[] {
     const list = this.aors.get(aor);
     if (!list) return [];
     const alive = list.filter((b) => b.expiresAt > now);
-    if (alive.length === 0) this.aors.delete(aor);
-    else if (alive.length !== list.length) this.aors.set(aor, alive);
+    if (alive.length !== list.length) {
+      // Keeps the AOR's place in the map order (put would move it last).
+      this.budget.adjust(listCost(aor, list), listCost(aor, alive));
+      if (alive.length === 0) {
+        this.budget.items = Math.max(0, this.budget.items - 1);
+        this.aors.delete(aor);
+      } else this.aors.set(aor, alive);
+    }
     return alive;
   }
 }

@@ -54,7 +54,20 @@ export interface UacDependencies {
    */
   readonly route?: (flow: Flow, uri: string, direct: boolean) => Flow;
   readonly userAgent?: string;
+  /**
+   * Whether requests on this flow may be retransmitted (Timer A/E over UDP):
+   * false for a destination that never sent the mock a packet (issue 10
+   * item 9), so the mock does not amplify towards a third party.
+   */
+  readonly mayRetransmit?: (flow: Flow) => boolean;
+  /** A request was sent once without retransmissions (for the log). */
+  readonly sentOnce?: (flow: Flow, method: string) => void;
+  /** A TCP flow to the same destination as a UDP one, when the mock listens on TCP (RFC 3261 18.1.1). */
+  readonly reliableFlow?: (flow: Flow) => Flow | undefined;
 }
+
+/** RFC 3261 18.1.1: a request "larger than 1300 bytes" with the path MTU unknown goes over TCP. */
+export const UDP_SIZE_LIMIT = 1300;
 
 export interface InviteEvents {
   provisional?(response: ParsedResponse): void;
@@ -85,15 +98,54 @@ export function addrSpecOf(value: string | undefined, fallback: string): string 
 export class UserAgentClient {
   constructor(private readonly deps: UacDependencies) {}
 
-  /** A non-INVITE request through a non-INVITE client transaction (17.1.2). */
+  /** Timer A/E for this flow: always over reliable transports, over UDP only to a known peer. */
+  private retransmits(flow: Flow, method: string): boolean {
+    if (flow.transport !== "udp" || !this.deps.mayRetransmit || this.deps.mayRetransmit(flow)) return true;
+    this.deps.sentOnce?.(flow, method);
+    return false;
+  }
+
+  /** The pending outbound budget is spent: the request is not sent (a local 503, like 8.1.3.1). */
+  private overBudget(bytes: Buffer): ClientOutcome | undefined {
+    if (this.deps.layer().outboundFits(bytes.length)) return undefined;
+    return transportFailed(new Error("the mock's pending outbound request budget is spent; not sent"));
+  }
+
+  /**
+   * A non-INVITE request through a non-INVITE client transaction (17.1.2).
+   * RFC 3261 18.1.1: over UDP, one larger than 1300 octets goes over TCP
+   * when the mock listens on TCP, and over UDP after all when the TCP
+   * connection cannot be made ("SHOULD retry the request, using UDP").
+   */
   request(flow: Flow, req: OutgoingRequest): Promise<ClientOutcome> {
     const branch = newBranch();
+    const bytes = this.serialize(flow, req, branch);
+    const reliable =
+      flow.transport === "udp" && bytes.length > UDP_SIZE_LIMIT ? this.deps.reliableFlow?.(flow) : undefined;
+    if (!reliable) return this.send(flow, req, branch, bytes);
+    const tcpBranch = newBranch();
+    return this.send(reliable, req, tcpBranch, this.serialize(reliable, req, tcpBranch)).then((outcome) =>
+      outcome.transportError !== undefined ? this.send(flow, req, branch, bytes) : outcome,
+    );
+  }
+
+  private send(flow: Flow, req: OutgoingRequest, branch: string, bytes: Buffer): Promise<ClientOutcome> {
+    const refused = this.overBudget(bytes);
+    if (refused) return Promise.resolve(refused);
+    const retransmit = this.retransmits(flow, req.method);
     return new Promise((resolve) => {
-      this.deps.layer().sendRequest(flow, this.serialize(flow, req, branch), branch, req.method, {
-        final: (response) => resolve({ status: response.status, reason: response.reason, response }),
-        timeout: () => resolve(timedOut()),
-        transportError: (err) => resolve(transportFailed(err)),
-      });
+      this.deps.layer().sendRequest(
+        flow,
+        bytes,
+        branch,
+        req.method,
+        {
+          final: (response) => resolve({ status: response.status, reason: response.reason, response }),
+          timeout: () => resolve(timedOut()),
+          transportError: (err) => resolve(transportFailed(err)),
+        },
+        retransmit,
+      );
     });
   }
 
@@ -119,6 +171,9 @@ export class UserAgentClient {
   } {
     const branch = newBranch();
     const bytes = this.serialize(flow, req, branch);
+    const refused = this.overBudget(bytes);
+    if (refused) return { branch, outcome: Promise.resolve(refused), cancelled: () => false };
+    const retransmit = this.retransmits(flow, req.method);
     const acks = new Map<string, { readonly to: Flow; readonly bytes: Buffer }>();
     let timer: TimerHandle | undefined;
     let provisional = false;
@@ -142,9 +197,12 @@ export class UserAgentClient {
         }
         this.sendRaw(ack.to, ack.bytes);
       };
-      tx = this.deps
-        .layer()
-        .sendInvite(flow, bytes, branch, (response) => this.ackForFailure(flow, req, branch, response), {
+      tx = this.deps.layer().sendInvite(
+        flow,
+        bytes,
+        branch,
+        (response) => this.ackForFailure(flow, req, branch, response),
+        {
           provisional: (response) => {
             provisional = true;
             events.provisional?.(response);
@@ -166,7 +224,9 @@ export class UserAgentClient {
             timer?.cancel();
             resolve(transportFailed(err));
           },
-        });
+        },
+        retransmit,
+      );
     });
     if (options.cancelAfterMs !== undefined && !answered) {
       timer = this.deps.scheduler.schedule(options.cancelAfterMs, () => {
@@ -191,12 +251,20 @@ export class UserAgentClient {
       cseq: invite.cseq,
       ...(invite.routeSet ? { routeSet: invite.routeSet } : {}),
     };
+    const retransmit = this.retransmits(flow, "CANCEL");
     return new Promise((resolve) => {
-      this.deps.layer().sendRequest(flow, this.serialize(flow, cancel, branch), branch, "CANCEL", {
-        final: (response) => resolve({ status: response.status, reason: response.reason, response }),
-        timeout: () => resolve(timedOut()),
-        transportError: (err) => resolve(transportFailed(err)),
-      });
+      this.deps.layer().sendRequest(
+        flow,
+        this.serialize(flow, cancel, branch),
+        branch,
+        "CANCEL",
+        {
+          final: (response) => resolve({ status: response.status, reason: response.reason, response }),
+          timeout: () => resolve(timedOut()),
+          transportError: (err) => resolve(transportFailed(err)),
+        },
+        retransmit,
+      );
     });
   }
 

@@ -8,11 +8,13 @@ import { applyByteFaults } from "../scenario/faults.js";
 import type { Decision, FollowUp, PlanStep, ResponsePlan, Scenario, WireFault } from "../scenario/types.js";
 import type { ParsedRequest } from "../sip/message.js";
 import { isSipUri, isTelUri, uriUser } from "../sip/uri.js";
+import { type Budgets, ITEM_OVERHEAD } from "../transaction/budget.js";
 import { InviteServerTransaction } from "../transaction/invite-server-transaction.js";
+import type { OverloadDetector, OverloadReason } from "../transaction/overload.js";
 import type { Scheduler, TimerHandle } from "../transaction/scheduler.js";
 import type { ServerTransaction, TerminationReason } from "../transaction/server-transaction.js";
 import type { TimerConfig } from "../transaction/timers.js";
-import type { TransactionLayer, TransactionUser } from "../transaction/transaction-layer.js";
+import { newTag, type TransactionLayer, type TransactionUser } from "../transaction/transaction-layer.js";
 import type { Flow, ListenerInfo } from "../transport/types.js";
 import type { Authenticator } from "./auth/authenticator.js";
 import { type Dialog, DialogStore } from "./dialogs.js";
@@ -71,6 +73,16 @@ export interface UasOptions {
   readonly listenerFor: (flow: Flow) => ListenerInfo | undefined;
   /** The first listener of a transport (IPv6 or not), for requests to a target on another transport. */
   readonly listenerOn?: ListenerLookup;
+  /** Byte budgets of the registrar, dialogs and subscriptions (defaults when absent). */
+  readonly budgets?: Budgets;
+  /** When set, new requests are answered 503 with Retry-After while it says overloaded. */
+  readonly overload?: OverloadDetector;
+  /** Whether the mock's own requests on a UDP flow may be retransmitted (a destination that sent us a packet). */
+  readonly mayRetransmit?: (flow: Flow) => boolean;
+  /** One of the mock's own requests went out once, unretransmitted (for the log). */
+  readonly sentOnce?: (flow: Flow, method: string) => void;
+  /** A TCP flow to a UDP flow's destination, for the mock's requests over 1300 octets (RFC 3261 18.1.1). */
+  readonly reliableFlow?: (flow: Flow) => Flow | undefined;
 }
 
 /** What the UAS tells the outside world (logs, journal, tests). */
@@ -153,8 +165,12 @@ export class UserAgentServer implements TransactionUser {
     private readonly options: UasOptions,
     private readonly events: UasEvents = {},
   ) {
-    this.dialogs = new DialogStore(options.scheduler, options.timers);
-    this.registrar = new Registrar({ ...DEFAULT_REGISTRAR, ...options.registrar });
+    this.dialogs = new DialogStore(options.scheduler, options.timers, options.budgets?.dialogs);
+    this.registrar = new Registrar(
+      { ...DEFAULT_REGISTRAR, ...options.registrar },
+      Date.now,
+      options.budgets?.registrar,
+    );
     // 15.1.2: when a dialog ends, a re-INVITE of the peer still pending in
     // it is answered: "It is RECOMMENDED that a 487 (Request Terminated)
     // response be generated to those pending requests."
@@ -177,6 +193,9 @@ export class UserAgentServer implements TransactionUser {
       scheduler: options.scheduler,
       route: (flow, uri, direct) =>
         (direct ? bindingFlow : targetFlow)(flow, uri, options.forceRport === true, options.listenerOn),
+      ...(options.mayRetransmit ? { mayRetransmit: options.mayRetransmit } : {}),
+      ...(options.sentOnce ? { sentOnce: options.sentOnce } : {}),
+      ...(options.reliableFlow ? { reliableFlow: options.reliableFlow } : {}),
       ...(options.server ? { userAgent: options.server } : {}),
     });
     this.requests = new MockRequests({
@@ -199,6 +218,54 @@ export class UserAgentServer implements TransactionUser {
         ),
       notifyIn: (sub, state, content) => this.notify(sub, state, content),
     });
+  }
+
+  /**
+   * Issue 10 item 4: under overload a new request gets 503 with Retry-After
+   * (RFC 3261 21.5.4) at once and statelessly, so an overloaded mock keeps no
+   * transaction for it; retransmissions of requests in flight never get here
+   * (their transactions absorb them).
+   */
+  refuse(request: ParsedRequest, flow: Flow): boolean {
+    const overload = this.options.overload;
+    if (!overload) return false;
+    const initial = !request.core.to.tag;
+    const store =
+      initial && request.method === "INVITE"
+        ? "dialogs"
+        : initial && request.method === "SUBSCRIBE"
+          ? "subscriptions"
+          : undefined;
+    const cost = store ? ITEM_OVERHEAD[store] + request.body.length : 0;
+    const reason = overload.check(store, cost);
+    if (!reason) return false;
+    this.sendOverloaded(request, flow, reason);
+    return true;
+  }
+
+  /** A 503 with Retry-After outside any transaction (8.2.6, like a stateless UAS). */
+  private sendOverloaded(request: ParsedRequest, flow: Flow, reason: OverloadReason): void {
+    const overload = this.options.overload!;
+    const local = localIdentity(flow, this.options.listenerFor(flow), undefined, this.options.advertise);
+    const built = buildResponse(
+      { method: request.method, headers: request.headers, hasToTag: !!request.core.to.tag },
+      {
+        status: 503,
+        headers: [["Retry-After", String(overload.retryAfterS)]],
+        warning: `overloaded (${reason === "event-loop-lag" ? "event-loop lag" : `${reason} budget spent`})`,
+      },
+      {
+        local,
+        capabilities: this.capabilities(),
+        ...(this.options.server ? { server: this.options.server } : {}),
+        toTag: request.core.to.tag || newTag(),
+        realm: this.options.realm,
+        nonce: () => "",
+        opaque: this.opaque,
+      },
+    );
+    this.options.wire.send(flow, built.bytes);
+    overload.refused(reason);
   }
 
   onRequest(tx: ServerTransaction): void {
@@ -415,6 +482,7 @@ export class UserAgentServer implements TransactionUser {
     this.cancelFollowUps();
     for (const s of this.subscriptions.values()) s.cancel?.();
     this.subscriptions.clear();
+    this.options.budgets?.subscriptions.reset();
     for (const p of this.pending.values()) for (const t of p.timers) t.cancel();
     this.pending.clear();
     this.dialogs.clear();
@@ -559,6 +627,15 @@ export class UserAgentServer implements TransactionUser {
       case "REGISTER": {
         const outcome = this.registrar.register(req, tx.flow);
         if (!outcome.ok) {
+          if (outcome.status === 503) {
+            this.options.overload?.refused("registrar");
+            this.send(tx, {
+              status: 503,
+              headers: [["Retry-After", String(this.options.overload?.retryAfterS ?? 5)]],
+              warning: outcome.detail,
+            });
+            return;
+          }
           this.send(
             tx,
             outcome.status === 423
@@ -717,9 +794,17 @@ export class UserAgentServer implements TransactionUser {
         expiresAt: 0,
       };
       if (this.subscriptions.size >= MAX_SUBSCRIPTIONS) {
-        const oldest = this.subscriptions.values().next().value;
-        if (oldest) this.endSubscription(oldest, false);
+        // Answered, not dropped: nobody else's subscription is ended to make room.
+        this.options.overload?.refused("subscriptions");
+        this.send(tx, {
+          status: 503,
+          headers: [["Retry-After", String(this.options.overload?.retryAfterS ?? 5)]],
+          warning: `${MAX_SUBSCRIPTIONS} subscriptions are active`,
+        });
+        return;
       }
+      sub.cost = subscriptionCost(sub);
+      this.options.budgets?.subscriptions.charge(sub.cost);
       this.subscriptions.set(key, sub);
     }
     sub.target = target;
@@ -755,7 +840,10 @@ export class UserAgentServer implements TransactionUser {
 
   private endSubscription(sub: Subscription, notify: boolean, reason = "timeout"): void {
     sub.cancel?.();
-    this.subscriptions.delete(sub.key);
+    if (this.subscriptions.get(sub.key) === sub) {
+      this.subscriptions.delete(sub.key);
+      this.options.budgets?.subscriptions.release(sub.cost ?? 0);
+    }
     if (notify) void this.notify(sub, `terminated;reason=${reason}`, undefined);
   }
 
@@ -1144,11 +1232,17 @@ export class UserAgentServer implements TransactionUser {
         tx.flow.transport === "udp" && !fault?.noRetransmit
           ? () => tx.respond(built.status, bytes)
           : undefined;
-      const dialog = this.dialogs.accept(req.core.callId, toTag, req.core.from.tag ?? "", resend, (d) =>
-        // 13.3.1.4: "If the server retransmits the 2xx response for 64*T1
-        // seconds without receiving an ACK, the dialog is confirmed, but the
-        // session SHOULD be terminated. This is accomplished with a BYE".
-        this.bye(d, "ACK for the 2xx never received (RFC 3261 13.3.1.4)", true),
+      const dialog = this.dialogs.accept(
+        req.core.callId,
+        toTag,
+        req.core.from.tag ?? "",
+        resend,
+        (d) =>
+          // 13.3.1.4: "If the server retransmits the 2xx response for 64*T1
+          // seconds without receiving an ACK, the dialog is confirmed, but the
+          // session SHOULD be terminated. This is accomplished with a BYE".
+          this.bye(d, "ACK for the 2xx never received (RFC 3261 13.3.1.4)", true),
+        dialogOctets(req),
       );
       // No usable Contact, no remote target: the mock cannot send in this dialog.
       const target = addrSpecOf(req.headers.get("Contact"), "");
@@ -1233,6 +1327,22 @@ export class UserAgentServer implements TransactionUser {
       this.followUpTimers.add(timer);
     }
   }
+}
+
+/** Octets a dialog copies from its INVITE: Contact, From, To, Record-Route and the SDP. */
+function dialogOctets(req: ParsedRequest): number {
+  let n = req.body.length;
+  for (const name of ["Contact", "From", "To", "Record-Route"])
+    for (const v of req.headers.getRows(name)) n += v.length;
+  return n;
+}
+
+/** Octets a subscription costs: its strings and a fixed overhead. */
+function subscriptionCost(sub: Subscription): number {
+  let n = ITEM_OVERHEAD.subscriptions + sub.key.length + sub.event.length + sub.entity.length;
+  n += sub.target.length + sub.from.length + sub.to.length + sub.callId.length;
+  for (const r of sub.routeSet) n += r.length;
+  return n;
 }
 
 function summarize(outcomes: ReadonlyArray<{ status: number; reason: string }>): string {

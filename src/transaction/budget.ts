@@ -1,0 +1,122 @@
+/**
+ * Byte budgets for the stores that grow with what peers send (issue 10 item
+ * 3): every store charges an approximate cost for each item it keeps (the
+ * octets of what it copied from the message plus a fixed overhead measured
+ * for its objects) and releases it when the item goes. A store whose budget
+ * would be exceeded refuses the item; the UAS answers 503 with Retry-After.
+ */
+
+/** The stores with a budget, as named in flags, options and metrics. */
+export const STORE_NAMES = [
+  "registrar",
+  "dialogs",
+  "subscriptions",
+  "transactions",
+  "journal",
+  "outbound",
+] as const;
+export type StoreName = (typeof STORE_NAMES)[number];
+
+const MiB = 1024 * 1024;
+
+/** Defaults in octets: generous for a lab, far below what exhausts a default Node heap (~2-4 GB). */
+export const DEFAULT_BUDGETS: Readonly<Record<StoreName, number>> = {
+  registrar: 64 * MiB,
+  dialogs: 64 * MiB,
+  subscriptions: 32 * MiB,
+  transactions: 128 * MiB,
+  journal: 32 * MiB,
+  outbound: 16 * MiB,
+};
+
+/**
+ * Fixed overhead per item in octets (objects, maps, timers, the response a
+ * transaction keeps for retransmissions), measured with bench/item-costs.ts
+ * (`node --expose-gc --import tsx bench/item-costs.ts`: 20,000 items of each
+ * kind kept, heap growth divided); the item's own octets are added to it.
+ */
+export const ITEM_OVERHEAD: Readonly<Record<StoreName, number>> = {
+  registrar: 750,
+  dialogs: 2_000,
+  subscriptions: 1_500,
+  transactions: 4_700,
+  journal: 550,
+  outbound: 2_800,
+};
+
+/** Octets a parsed request costs per octet on the wire (strings, header rows, parsed URIs, parameter maps). */
+export const PARSED_FACTOR = 3;
+
+export class ByteBudget {
+  /** Octets charged now. */
+  used = 0;
+  /** Items charged now. */
+  items = 0;
+  /** Items refused because the budget was full. */
+  refused = 0;
+
+  constructor(
+    readonly name: StoreName,
+    readonly limit: number,
+  ) {}
+
+  /** Whether `octets` more still fit. */
+  fits(octets: number): boolean {
+    return this.used + octets <= this.limit;
+  }
+
+  /** Charges an item if it fits; false (and counted as refused) otherwise. */
+  tryCharge(octets: number): boolean {
+    if (!this.fits(octets)) {
+      this.refused++;
+      return false;
+    }
+    this.charge(octets);
+    return true;
+  }
+
+  /** Charges unconditionally (an item that must be kept, e.g. the refresh of an existing one). */
+  charge(octets: number): void {
+    this.used += octets;
+    this.items++;
+  }
+
+  release(octets: number): void {
+    this.used = Math.max(0, this.used - octets);
+    this.items = Math.max(0, this.items - 1);
+  }
+
+  /** Replaces an item's cost by another (an item that grew or shrank). */
+  adjust(from: number, to: number): void {
+    this.used = Math.max(0, this.used - from + to);
+  }
+
+  reset(): void {
+    this.used = 0;
+    this.items = 0;
+  }
+}
+
+export type Budgets = Readonly<Record<StoreName, ByteBudget>>;
+
+export function createBudgets(limits: Partial<Record<StoreName, number>> = {}): Budgets {
+  const out = {} as Record<StoreName, ByteBudget>;
+  for (const name of STORE_NAMES) out[name] = new ByteBudget(name, limits[name] ?? DEFAULT_BUDGETS[name]);
+  return out;
+}
+
+/** Parses "64MiB", "512KiB", "1GiB", "4096" (octets); undefined when malformed. */
+export function parseSize(value: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|K|M|G|KB|MB|GB)?$/i.exec(value.trim());
+  if (!m) return undefined;
+  const unit = (m[2] ?? "B").toUpperCase();
+  const mult = unit.startsWith("G")
+    ? 1024 ** 3
+    : unit.startsWith("M")
+      ? MiB
+      : unit.startsWith("K")
+        ? 1024
+        : 1;
+  const n = Math.round(Number(m[1]) * mult);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
