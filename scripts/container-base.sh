@@ -14,7 +14,10 @@
 set -euo pipefail
 
 image=${1:-localhost/sipmock-node-base:20}
-mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# The host's own Debian mirror (its apt sources), unless DEBIAN_MIRROR says otherwise.
+host_mirror=$(sed -n 's/^URIs: *\([^ ]*\/debian\)$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1)
+[ -n "$host_mirror" ] || host_mirror=$(sed -n 's/^deb  *\(\[[^]]*\] *\)\{0,1\}\(http[^ ]*\/debian\) .*/\2/p' /etc/apt/sources.list 2>/dev/null | head -n 1)
+mirror=${DEBIAN_MIRROR:-${host_mirror:-http://deb.debian.org/debian}}
 work=$(mktemp -d /var/tmp/sipmock-base.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 root=$work/rootfs
