@@ -145,7 +145,7 @@ export interface LimitOptions {
   readonly budgets?: Partial<Record<StoreName, number>>;
   /** Mean event-loop delay (ms) over a second above which new requests get 503. Default 1000; 0: off. */
   readonly maxEventLoopLagMs?: number;
-  /** The event-loop delay source (tests inject one); default perf_hooks.monitorEventLoopDelay. */
+  /** The event-loop delay source (tests inject one); default: how late a 100 ms timer fires, averaged over a second (overload.ts eventLoopLag). */
   readonly eventLoopLag?: () => number;
   /** Retry-After (seconds) of the 503s sent under overload. Default 5. */
   readonly retryAfterS?: number;

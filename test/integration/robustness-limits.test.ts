@@ -212,18 +212,19 @@ describe("connections: caps and timeouts", () => {
   it("CRLF keep-alives keep a TCP connection open past the idle timeout", async () => {
     const mock = await mockWith({
       listen: ["tcp:127.0.0.1:0"],
-      limits: { connections: { idleTimeoutMs: 1000 } },
+      limits: { connections: { idleTimeoutMs: 4000 } },
     });
     const to = { host: "127.0.0.1", port: mock.address("tcp").port };
     const c = await tcpClient(to);
     open.push(c);
     let closed = false;
     void c.closed.then(() => (closed = true));
-    // 15 pings 100 ms apart: 1.5 s, longer than the idle timeout.
-    for (let i = 1; i <= 15; i++) {
+    // 12 pings 500 ms apart: 6 s, longer than the idle timeout, each far
+    // inside it (a loaded machine delaying a ping by seconds cannot close it).
+    for (let i = 1; i <= 12; i++) {
       await c.send("\r\n\r\n");
       await c.waitFor(() => c.received.filter((r) => r.text === "\r\n").length >= i);
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 500));
     }
     expect(closed).toBe(false);
     await c.send(request("OPTIONS", "alice", to, { transport: "TCP", localPort: c.port, callId: "alive-1" }));
