@@ -53,9 +53,26 @@ export const DEFAULT_REGISTRAR: RegistrarOptions = {
 /** Addresses-of-record kept at most (a REGISTER for a new one beyond gets 503). */
 const MAX_AORS = 100_000;
 
-/** Octets a binding costs: what it copies from the REGISTER plus a fixed overhead. */
+/**
+ * The Path a REGISTER may ask the registrar to keep (RFC 3327): at most
+ * this many entries and octets. Real deployments have one to three proxies
+ * on the path; a REGISTER beyond either bound is refused with 400 and a
+ * Warning naming the limit (the request is malformed for this registrar,
+ * not too big to read: 413 is about bodies and 503 would invite a retry of
+ * the same request).
+ */
+export const MAX_PATH_ENTRIES = 10;
+export const MAX_PATH_OCTETS = 4096;
+
+function pathOctets(path: readonly string[] | undefined): number {
+  let n = 0;
+  if (path) for (const p of path) n += p.length;
+  return n;
+}
+
+/** Octets a binding costs: what it copies from the REGISTER (Path included) plus a fixed overhead. */
 function bindingCost(b: Binding): number {
-  return ITEM_OVERHEAD.registrar + b.contact.length + b.uri.length + b.callId.length;
+  return ITEM_OVERHEAD.registrar + b.contact.length + b.uri.length + b.callId.length + pathOctets(b.path);
 }
 
 function listCost(aor: string, list: readonly Binding[]): number {
@@ -124,6 +141,13 @@ export class Registrar {
     }
     const next = [...current];
     const path = request.headers.getAll("Path");
+    if (path.length > MAX_PATH_ENTRIES || pathOctets(path) > MAX_PATH_OCTETS) {
+      return {
+        ok: false,
+        status: 400,
+        detail: `Path too long: ${path.length} entries, ${pathOctets(path)} octets (at most ${MAX_PATH_ENTRIES} entries, ${MAX_PATH_OCTETS} octets)`,
+      };
+    }
     for (const value of contacts) {
       let na: ReturnType<typeof parseNameAddr>;
       let expires: number;
