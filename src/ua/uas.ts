@@ -829,7 +829,8 @@ export class UserAgentServer implements TransactionUser {
         pkg,
         sub.entity,
         this.options.scenario().messageSummary,
-        messageAccount(this.registrar, sub.entity),
+        // Only message-summary names an account: no registrar lookup for other packages.
+        pkg === "message-summary" ? messageAccount(this.registrar, sub.entity) : undefined,
       ),
     );
     const timer = this.options.scheduler.schedule(expires * 1000, () =>
