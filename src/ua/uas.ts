@@ -14,7 +14,11 @@ import type { OverloadDetector, OverloadReason } from "../transaction/overload.j
 import type { Scheduler, TimerHandle } from "../transaction/scheduler.js";
 import type { ServerTransaction, TerminationReason } from "../transaction/server-transaction.js";
 import type { TimerConfig } from "../transaction/timers.js";
-import { newTag, type TransactionLayer, type TransactionUser } from "../transaction/transaction-layer.js";
+import {
+  statelessTag,
+  type TransactionLayer,
+  type TransactionUser,
+} from "../transaction/transaction-layer.js";
 import type { Flow, ListenerInfo } from "../transport/types.js";
 import type { Authenticator } from "./auth/authenticator.js";
 import { type Dialog, DialogStore } from "./dialogs.js";
@@ -258,7 +262,7 @@ export class UserAgentServer implements TransactionUser {
         local,
         capabilities: this.capabilities(),
         ...(this.options.server ? { server: this.options.server } : {}),
-        toTag: request.core.to.tag || newTag(),
+        toTag: request.core.to.tag || statelessTag(request),
         realm: this.options.realm,
         nonce: () => "",
         opaque: this.opaque,

@@ -156,6 +156,28 @@ describe("overload: 503 with Retry-After, retransmissions absorbed", () => {
     expect(render(mock)).toContain('sipmock_overload_rejections_total{reason="event-loop-lag"} 1');
   });
 
+  it("the stateless overload 503 gives a retransmitted INVITE the same To tag (RFC 3261 8.2.7)", async () => {
+    const mock = await mockWith({
+      listen: ["udp:127.0.0.1:0"],
+      limits: { maxEventLoopLagMs: 500, eventLoopLag: () => 2000 },
+    });
+    const { c, to } = await udp(mock);
+    const invite = request("INVITE", "alice", to, { localPort: c.port, callId: "tag-1" });
+    await c.send(invite);
+    await c.waitFor(answerTo("tag-1", 503));
+    await c.send(invite);
+    await c.waitFor(() => c.received.filter(answerTo("tag-1", 503)).length === 2);
+    const tags = c.received
+      .filter(answerTo("tag-1", 503))
+      .map((r) => /;tag=([^;\s]+)/.exec(header(r, "To") ?? "")?.[1]);
+    expect(tags[0]).toMatch(/^[0-9a-f]{8,}$/);
+    expect(tags[1]).toBe(tags[0]);
+    // Another request gets another tag.
+    await c.send(request("INVITE", "alice", to, { localPort: c.port, callId: "tag-2" }));
+    const other = await c.waitFor(answerTo("tag-2", 503));
+    expect(header(other, "To")).not.toContain(`tag=${tags[0]}`);
+  });
+
   it("a flood of REGISTERs with big Contacts for new AORs is answered (200 or 503) and stays within the budget", async () => {
     const mock = await mockWith({
       listen: ["tcp:127.0.0.1:0"],
