@@ -560,11 +560,6 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       msg.result.ok && msg.result.message.kind === "request"
         ? (msg.result.message as ParsedRequest)
         : undefined;
-    // Shutting down: a new request is not taken, so it is not journaled either.
-    if (draining && request && !layer.knows(request)) {
-      logger.debug(`${stamp()} shutting down: not taking ${request.method} from ${peer(msg.flow)}`);
-      return;
-    }
     // Known before anyone is told, so onMessage and waitFor see the truth.
     const retransmission = request !== undefined && layer.isRetransmission(request);
     logLine(logger, "in", msg.flow, summary, msg.bytes, retransmission);
@@ -600,13 +595,16 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
         return;
       }
       const request = result.message as ParsedRequest;
+      const replyFlow = responseFlow(flow, request.core.via[0], options.forceRport);
       // Shutting down: requests of transactions in flight (retransmissions,
-      // ACK, CANCEL) are still handled; new ones are not taken.
+      // ACK, CANCEL) are still handled; a new one gets the overload
+      // refusals' stateless 503 + Retry-After (an ACK, nothing).
       if (draining && !layer.knows(request)) {
-        logger.debug(`${stamp()} shutting down: not taking ${request.method} from ${peer(flow)}`);
+        logger.debug(`${stamp()} shutting down: refusing ${request.method} from ${peer(flow)}`);
+        uas.refuseWhileDraining(request, replyFlow);
         return;
       }
-      layer.receive(request, responseFlow(flow, request.core.via[0], options.forceRport), msg.bytes.length);
+      layer.receive(request, replyFlow, msg.bytes.length);
       return;
     }
     // 400/505/513 for requests we can answer: RFC 4475 3.1.2 and 21.4.1 ("The

@@ -247,16 +247,35 @@ export class UserAgentServer implements TransactionUser {
     return true;
   }
 
-  /** A 503 with Retry-After outside any transaction (8.2.6, like a stateless UAS). */
+  /** Overloaded: a 503 with Retry-After outside any transaction (8.2.6, like a stateless UAS). */
   private sendOverloaded(request: ParsedRequest, flow: Flow, reason: OverloadReason): void {
-    const overload = this.options.overload!;
+    this.sendUnavailable(
+      request,
+      flow,
+      `overloaded (${reason === "event-loop-lag" ? "event-loop lag" : `${reason} budget spent`})`,
+    );
+    this.options.overload!.refused(reason);
+  }
+
+  /**
+   * Shutting down (the drain): a new request gets the overload refusals'
+   * stateless 503 with Retry-After, so its client tries again later or
+   * elsewhere instead of timing out. ACK is never answered (17.1.1.3).
+   */
+  refuseWhileDraining(request: ParsedRequest, flow: Flow): void {
+    if (request.method === "ACK") return;
+    this.sendUnavailable(request, flow, "sipmock is shutting down");
+  }
+
+  /** A 503 with Retry-After outside any transaction; the To tag per 8.2.7 (statelessTag). */
+  private sendUnavailable(request: ParsedRequest, flow: Flow, warning: string): void {
     const local = localIdentity(flow, this.options.listenerFor(flow), undefined, this.options.advertise);
     const built = buildResponse(
       { method: request.method, headers: request.headers, hasToTag: !!request.core.to.tag },
       {
         status: 503,
-        headers: [["Retry-After", String(overload.retryAfterS)]],
-        warning: `overloaded (${reason === "event-loop-lag" ? "event-loop lag" : `${reason} budget spent`})`,
+        headers: [["Retry-After", String(this.options.overload?.retryAfterS ?? 5)]],
+        warning,
       },
       {
         local,
@@ -269,7 +288,6 @@ export class UserAgentServer implements TransactionUser {
       },
     );
     this.options.wire.send(flow, built.bytes);
-    overload.refused(reason);
   }
 
   onRequest(tx: ServerTransaction): void {
