@@ -111,9 +111,9 @@ export class Registrar {
     this.budget.charge(listCost(aor, list));
     this.aors.set(aor, list);
     const user = userOf(aor);
-    let set = this.byUser.get(user);
-    if (!set) this.byUser.set(user, (set = new Set()));
-    set.add(aor);
+    const set = this.byUser.get(user);
+    if (set) set.add(aor);
+    else this.byUser.set(user, new Set([aor]));
   }
 
   /** Forgets an AOR in the map and in the user index. */
