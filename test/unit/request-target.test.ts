@@ -84,11 +84,16 @@ describe("bindingFlow: a request to a registered contact", () => {
     expect(bindingFlow(proxyTcp, "sip:x@127.0.0.1:41234", false, listenerOn)).toEqual(proxyTcp);
     const tls: Flow = { ...proxyTcp, transport: "tls", local: { address: "127.0.0.1", port: 5071 } };
     expect(bindingFlow(tls, "sips:x@127.0.0.1:41234;transport=tcp", false, listenerOn)).toEqual(tls);
-    // RFC 5626 5.3: the flow, with the Contact's address should it have closed (18.1.1).
+    // RFC 5626 5.3: the flow and only the flow (closed: 430 Flow Failed, no fallback to the Contact).
     expect(bindingFlow(proxyTcp, "sip:x@127.0.0.1:5090;transport=tcp;ob", false, listenerOn)).toEqual({
       ...proxyTcp,
-      replyTo: { address: "127.0.0.1", port: 5090 },
+      flowOnly: true,
     });
+    expect(bindingFlow(proxyTcp, "sip:x@127.0.0.1:5090;ob", false, listenerOn)).toEqual({
+      ...proxyTcp,
+      flowOnly: true,
+    });
+    expect(bindingFlow(proxyUdp, "sip:x@127.0.0.1:5090;ob", false, listenerOn)).toEqual(proxyUdp);
     const ws: Flow = { ...proxyTcp, transport: "ws" };
     expect(bindingFlow(ws, "sip:x@df7jal23ls0d.invalid;transport=ws", false, listenerOn)).toEqual(ws);
     expect(bindingFlow(proxyTcp, "sip:x@phone.example.com;transport=udp", false, listenerOn)).toEqual(
