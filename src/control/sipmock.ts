@@ -416,8 +416,15 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
   const listenerOf = (flow: Flow) => table.find(flow);
   const listenerFor = (flow: Flow) => listenerOf(flow)?.info;
 
-  /** Sends not completed yet: shutdown lets them finish before closing the sockets. */
-  const inFlight = new Set<Promise<void>>();
+  /**
+   * Sends not completed yet, so shutdown lets them finish before closing the
+   * sockets: a counter, and a waiter that exists only while closing.
+   */
+  let sending = 0;
+  let allSent: (() => void) | undefined;
+  const sendDone = () => {
+    if (--sending === 0) allSent?.();
+  };
   const sendRaw = (flow: Flow, bytes: Buffer, retransmission: boolean, failed?: (err: Error) => void) => {
     const listener = listenerOf(flow);
     if (!listener) {
@@ -426,14 +433,14 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     }
     // Journaled and logged with the flow the bytes really take (a new
     // connection's, once the old one closed), right before they leave.
-    const sending = listener
+    sending++;
+    listener
       .send(flow, bytes, (used) => sent(used, bytes, retransmission))
-      .catch((err: Error) => {
+      .then(sendDone, (err: Error) => {
+        sendDone();
         logger.warn(`send to ${peer(flow, "out")} failed: ${err.message}`);
         failed?.(err);
       });
-    inFlight.add(sending);
-    void sending.finally(() => inFlight.delete(sending));
   };
   const sent = (flow: Flow, bytes: Buffer, retransmission: boolean) => {
     const { summary } = emit({ direction: "out", flow, bytes, retransmission, time: Date.now() });
@@ -729,12 +736,16 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     scheduler.stop();
     // Answers just handed to the sockets go out before the sockets close (bounded).
     let flushTimer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.allSettled([...inFlight]),
-      new Promise((r) => {
-        flushTimer = setTimeout(r, SEND_FLUSH_MS);
-      }),
-    ]);
+    if (sending > 0) {
+      await Promise.race([
+        new Promise<void>((r) => {
+          allSent = r;
+        }),
+        new Promise((r) => {
+          flushTimer = setTimeout(r, SEND_FLUSH_MS);
+        }),
+      ]);
+    }
     clearTimeout(flushTimer);
     lagMonitor?.stop();
     await Promise.all(listeners.map((l) => l.close()));
