@@ -561,7 +561,8 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     : undefined;
 
   const onInbound = (msg: InboundMessage) => {
-    if (msg.flow.transport === "udp") knownPeers.add(msg.flow.remote.address);
+    // Every transport: the host of a phone (or proxy) that reached the mock over TCP is known too.
+    knownPeers.add(msg.flow.remote.address);
     const summary = summarizeParse(msg.result);
     const request =
       msg.result.ok && msg.result.message.kind === "request"

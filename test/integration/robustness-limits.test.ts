@@ -19,6 +19,7 @@ import {
   header,
   type Received,
   request,
+  responseTo,
   statusOf,
   tcpClient,
   udpClient,
@@ -335,6 +336,35 @@ describe("reflection: the mock's own requests", () => {
     // The registered client's address sent us packets: Timer E retransmits to it (RFC 3261 17.1.2.2).
     expect(self.received.filter((r) => r.text.startsWith("OPTIONS ")).length).toBeGreaterThan(1);
     expect(render(mock)).toContain("sipmock_requests_sent_once_total 1");
+  });
+
+  it("are retransmitted to a UDP Contact whose host reached the mock over TCP only (RFC 3261 17.1.1.2)", async () => {
+    const mock = await mockWith({
+      listen: ["udp:127.0.0.1:0", "tcp:127.0.0.1:0"],
+      limits: { maxEventLoopLagMs: 0 },
+    });
+    const tcpTo = { host: "127.0.0.1", port: mock.address("tcp").port };
+    const c = await tcpClient(tcpTo);
+    open.push(c);
+    // The phone answers the mock's UDP listener (its Via).
+    const phone = await udpClient({ host: "127.0.0.1", port: mock.address("udp").port });
+    open.push(phone);
+    await c.send(
+      request("REGISTER", "viatcp", tcpTo, {
+        transport: "TCP",
+        localPort: c.port,
+        callId: "reg-viatcp",
+        extra: [`Contact: <sip:viatcp@127.0.0.1:${phone.port};transport=udp>`],
+      }),
+    );
+    await c.waitFor(answerTo("reg-viatcp", 200));
+    const pending = mock.ping("viatcp");
+    const options = () => phone.received.filter((r) => r.text.startsWith("OPTIONS "));
+    // Timer E retransmits: the Contact's host sent the mock packets, over TCP.
+    await phone.waitFor(() => options().length >= 2);
+    await phone.send(responseTo(options()[0]!, 200, "OK", { toTag: "v1" }));
+    expect((await pending).map((o) => o.status)).toEqual([200]);
+    expect(render(mock)).toContain("sipmock_requests_sent_once_total 0");
   });
 
   it("are retransmitted to anyone with retransmitToUnknown (a lab that wants it)", async () => {

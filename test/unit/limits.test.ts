@@ -363,3 +363,16 @@ describe("sizes", () => {
     expect(DEFAULT_BUDGETS.transactions).toBe(128 * 1024 * 1024);
   });
 });
+
+describe("known peers", () => {
+  it("one key per host: a dual-stack socket's ::ffff:a.b.c.d is a.b.c.d", () => {
+    const peers = new KnownPeers();
+    peers.add("::ffff:127.0.0.1");
+    expect(peers.has("127.0.0.1")).toBe(true);
+    expect(peers.has("::ffff:127.0.0.1")).toBe(true);
+    peers.add("10.0.0.7");
+    expect(peers.has("::ffff:10.0.0.7")).toBe(true);
+    expect(peers.has("10.0.0.8")).toBe(false);
+    expect(peers.has("::1")).toBe(false);
+  });
+});
