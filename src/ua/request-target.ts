@@ -54,10 +54,18 @@ function flowOver(
   listenerOn: ListenerLookup | undefined,
 ): Flow | undefined {
   if (transport !== "udp" && transport !== "tcp" && transport !== "tls") return undefined;
-  const remote = { address, port };
-  if (transport === base.transport) return { transport, local: base.local, remote };
+  if (transport === base.transport) return { transport, local: base.local, remote: { address, port } };
   const listener = listenerOn?.(transport, address.includes(":"));
   if (!listener) return undefined;
+  // An IPv4 destination through a dual-stack [::] UDP socket: written
+  // ::ffff:a.b.c.d, the only form it sends to (an IPv4 one fails, EINVAL).
+  const remote = {
+    address:
+      transport === "udp" && listener.address.includes(":") && !address.includes(":")
+        ? `::ffff:${address}`
+        : address,
+    port,
+  };
   const wildcard = listener.address === "0.0.0.0" || listener.address === "::";
   const local = {
     address:

@@ -102,6 +102,23 @@ describe("bindingFlow: a request to a registered contact", () => {
     expect(bindingFlow(proxyTcp, "sip:x@127.0.0.1:5090;transport=udp", true, listenerOn)).toEqual(proxyTcp);
   });
 
+  it("an IPv4 UDP Contact through a dual-stack [::] UDP listener: written ::ffff:a.b.c.d (else EINVAL)", () => {
+    const dual: ListenerLookup = (t) => ({ transport: t, address: "::", port: t === "udp" ? 5060 : 5070 });
+    const tcpOnDual: Flow = { ...proxyTcp, remote: { address: "::ffff:127.0.0.1", port: 41234 } };
+    expect(bindingFlow(tcpOnDual, "sip:x@127.0.0.1:5090;transport=udp", false, dual)).toEqual({
+      transport: "udp",
+      local: { address: "127.0.0.1", port: 5060 },
+      remote: { address: "::ffff:127.0.0.1", port: 5090 },
+    });
+    expect(targetFlow(tcpOnDual, "sip:x@127.0.0.1:5090;transport=udp", false, dual)).toMatchObject({
+      remote: { address: "::ffff:127.0.0.1", port: 5090 },
+    });
+    // An IPv4 listener keeps the IPv4 form.
+    expect(
+      bindingFlow(proxyTcp, "sip:x@127.0.0.1:5090;transport=udp", false, listenerOn).remote.address,
+    ).toBe("127.0.0.1");
+  });
+
   it("without a listener for the Contact's transport, the registration's flow", () => {
     expect(bindingFlow(proxyTcp, "sip:x@127.0.0.1:5090;transport=udp", false, () => undefined)).toEqual(
       proxyTcp,
