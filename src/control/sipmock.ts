@@ -145,7 +145,7 @@ export interface LimitOptions {
   readonly budgets?: Partial<Record<StoreName, number>>;
   /** Mean event-loop delay (ms) over a second above which new requests get 503. Default 1000; 0: off. */
   readonly maxEventLoopLagMs?: number;
-  /** The event-loop delay source (tests inject one); default perf_hooks.monitorEventLoopDelay. */
+  /** The event-loop delay source (tests inject one); default: how late a 100 ms timer fires, averaged over a second (overload.ts eventLoopLag). */
   readonly eventLoopLag?: () => number;
   /** Retry-After (seconds) of the 503s sent under overload. Default 5. */
   readonly retryAfterS?: number;
@@ -416,8 +416,15 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
   const listenerOf = (flow: Flow) => table.find(flow);
   const listenerFor = (flow: Flow) => listenerOf(flow)?.info;
 
-  /** Sends not completed yet: shutdown lets them finish before closing the sockets. */
-  const inFlight = new Set<Promise<void>>();
+  /**
+   * Sends not completed yet, so shutdown lets them finish before closing the
+   * sockets: a counter, and a waiter that exists only while closing.
+   */
+  let sending = 0;
+  let allSent: (() => void) | undefined;
+  const sendDone = () => {
+    if (--sending === 0) allSent?.();
+  };
   const sendRaw = (flow: Flow, bytes: Buffer, retransmission: boolean, failed?: (err: Error) => void) => {
     const listener = listenerOf(flow);
     if (!listener) {
@@ -426,14 +433,14 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     }
     // Journaled and logged with the flow the bytes really take (a new
     // connection's, once the old one closed), right before they leave.
-    const sending = listener
+    sending++;
+    listener
       .send(flow, bytes, (used) => sent(used, bytes, retransmission))
-      .catch((err: Error) => {
+      .then(sendDone, (err: Error) => {
+        sendDone();
         logger.warn(`send to ${peer(flow, "out")} failed: ${err.message}`);
         failed?.(err);
       });
-    inFlight.add(sending);
-    void sending.finally(() => inFlight.delete(sending));
   };
   const sent = (flow: Flow, bytes: Buffer, retransmission: boolean) => {
     const { summary } = emit({ direction: "out", flow, bytes, retransmission, time: Date.now() });
@@ -554,17 +561,13 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     : undefined;
 
   const onInbound = (msg: InboundMessage) => {
-    if (msg.flow.transport === "udp") knownPeers.add(msg.flow.remote.address);
+    // Every transport: the host of a phone (or proxy) that reached the mock over TCP is known too.
+    knownPeers.add(msg.flow.remote.address);
     const summary = summarizeParse(msg.result);
     const request =
       msg.result.ok && msg.result.message.kind === "request"
         ? (msg.result.message as ParsedRequest)
         : undefined;
-    // Shutting down: a new request is not taken, so it is not journaled either.
-    if (draining && request && !layer.knows(request)) {
-      logger.debug(`${stamp()} shutting down: not taking ${request.method} from ${peer(msg.flow)}`);
-      return;
-    }
     // Known before anyone is told, so onMessage and waitFor see the truth.
     const retransmission = request !== undefined && layer.isRetransmission(request);
     logLine(logger, "in", msg.flow, summary, msg.bytes, retransmission);
@@ -600,13 +603,16 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
         return;
       }
       const request = result.message as ParsedRequest;
+      const replyFlow = responseFlow(flow, request.core.via[0], options.forceRport);
       // Shutting down: requests of transactions in flight (retransmissions,
-      // ACK, CANCEL) are still handled; new ones are not taken.
+      // ACK, CANCEL) are still handled; a new one gets the overload
+      // refusals' stateless 503 + Retry-After (an ACK, nothing).
       if (draining && !layer.knows(request)) {
-        logger.debug(`${stamp()} shutting down: not taking ${request.method} from ${peer(flow)}`);
+        logger.debug(`${stamp()} shutting down: refusing ${request.method} from ${peer(flow)}`);
+        uas.refuseWhileDraining(request, replyFlow);
         return;
       }
-      layer.receive(request, responseFlow(flow, request.core.via[0], options.forceRport), msg.bytes.length);
+      layer.receive(request, replyFlow, msg.bytes.length);
       return;
     }
     // 400/505/513 for requests we can answer: RFC 4475 3.1.2 and 21.4.1 ("The
@@ -731,12 +737,16 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     scheduler.stop();
     // Answers just handed to the sockets go out before the sockets close (bounded).
     let flushTimer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.allSettled([...inFlight]),
-      new Promise((r) => {
-        flushTimer = setTimeout(r, SEND_FLUSH_MS);
-      }),
-    ]);
+    if (sending > 0) {
+      await Promise.race([
+        new Promise<void>((r) => {
+          allSent = r;
+        }),
+        new Promise((r) => {
+          flushTimer = setTimeout(r, SEND_FLUSH_MS);
+        }),
+      ]);
+    }
     clearTimeout(flushTimer);
     lagMonitor?.stop();
     await Promise.all(listeners.map((l) => l.close()));

@@ -3,7 +3,7 @@
  * UAS core needs for CANCEL (9.2) and merged requests (8.2.2.2), and freeing
  * of terminated transactions so memory stays flat under load.
  */
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { MAGIC_COOKIE } from "../sip/headers/via.js";
 import type { ParsedRequest, ParsedResponse, Via } from "../sip/message.js";
 import type { Flow } from "../transport/types.js";
@@ -311,4 +311,20 @@ function defaultPort(transport: string): number {
 /** RFC 3261 19.3: tags need at least 32 bits of randomness. */
 export function newTag(): string {
   return randomBytes(6).toString("hex");
+}
+
+/** Per process: a stateless tag cannot be predicted from outside. */
+const STATELESS_SECRET = randomBytes(16);
+
+/**
+ * The To tag of a response sent without a transaction (the 503 of an
+ * overload or shutdown refusal): RFC 3261 8.2.7 wants a stateless UAS to
+ * give the same tag to the same request, so its retransmissions get it
+ * too. A keyed hash of the Call-ID, the From tag and the top Via branch.
+ */
+export function statelessTag(request: ParsedRequest): string {
+  return createHmac("sha256", STATELESS_SECRET)
+    .update(`${request.core.callId}\n${request.core.from.tag ?? ""}\n${request.core.via[0]?.branch ?? ""}`)
+    .digest("hex")
+    .slice(0, 12);
 }

@@ -1,5 +1,14 @@
+import { unmapIpv4 } from "./listener-table.js";
+
+/** One key per host: a dual-stack socket's ::ffff:a.b.c.d is a.b.c.d. */
+function normalise(address: string): string {
+  return address.startsWith("::ffff:") ? unmapIpv4(address) : address;
+}
+
 /**
- * Addresses that sent the mock a datagram (issue 10 item 9): the mock's own
+ * Addresses that sent the mock a packet, over any transport (issue 10 item
+ * 9; a phone registered over TCP, or a proxy that relayed over TCP, is as
+ * known as one that used UDP): the mock's own
  * requests over UDP are retransmitted (Timer A/E) only to these, so a
  * Contact pointing at a third party cannot turn a few requests into a stream
  * of retransmissions towards it. By address, not port: a client that sends
@@ -12,13 +21,14 @@ export class KnownPeers {
 
   constructor(private readonly max = 65_536) {}
 
-  add(address: string): void {
+  add(raw: string): void {
+    const address = normalise(raw);
     if (this.seen.has(address)) return;
     this.seen.add(address);
     if (this.seen.size > this.max) this.seen.delete(this.seen.values().next().value!);
   }
 
   has(address: string): boolean {
-    return this.seen.has(address);
+    return this.seen.has(normalise(address));
   }
 }

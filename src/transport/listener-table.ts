@@ -28,26 +28,45 @@ export function localAddressOf(socket: { readonly localAddress?: string }, bound
   return socket.localAddress ? unmapIpv4(socket.localAddress) : bound;
 }
 
-function key(transport: TransportName, address: string, port: number): string {
-  return `${transport}|${unmapIpv4(address).toLowerCase()}|${port}`;
+interface Entry {
+  readonly transport: TransportName;
+  /** Normalised once: IPv4 unmapped, lower case. */
+  readonly address: string;
+  readonly listener: Listener;
 }
 
+/** Called several times per message: no regex, no string building on the common path. */
 export class ListenerTable {
-  private readonly byKey = new Map<string, Listener>();
+  /** Port -> the listeners bound to it (a handful at most). */
+  private readonly byPort = new Map<number, Entry[]>();
 
   add(listener: Listener): void {
     const { transport, address, port } = listener.info;
-    this.byKey.set(key(transport, address, port), listener);
+    const normalised = unmapIpv4(address).toLowerCase();
+    const list = this.byPort.get(port) ?? [];
+    const same = list.findIndex((e) => e.transport === transport && e.address === normalised);
+    const entry = { transport, address: normalised, listener };
+    if (same >= 0) list[same] = entry;
+    else list.push(entry);
+    this.byPort.set(port, list);
   }
 
   find(flow: Flow): Listener | undefined {
+    const list = this.byPort.get(flow.local.port);
+    if (!list) return undefined;
     const { transport } = flow;
-    const { address, port } = flow.local;
-    const v6 = unmapIpv4(address).includes(":");
-    return (
-      this.byKey.get(key(transport, address, port)) ??
-      this.byKey.get(key(transport, v6 ? "::" : "0.0.0.0", port)) ??
-      (v6 ? undefined : this.byKey.get(key(transport, "::", port)))
-    );
+    let address = flow.local.address;
+    if (address.startsWith("::ffff:")) address = unmapIpv4(address);
+    const v6 = address.includes(":");
+    let v4Wildcard: Listener | undefined;
+    let v6Wildcard: Listener | undefined;
+    for (const e of list) {
+      if (e.transport !== transport) continue;
+      if (e.address === address) return e.listener;
+      if (e.address === "0.0.0.0") v4Wildcard = e.listener;
+      else if (e.address === "::") v6Wildcard = e.listener;
+    }
+    // The family's wildcard; for IPv4, a dual-stack :: too.
+    return v6 ? v6Wildcard : (v4Wildcard ?? v6Wildcard);
   }
 }

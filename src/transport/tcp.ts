@@ -10,7 +10,13 @@ import { StreamFramer } from "../sip/stream-framer.js";
 import { ConnectionGate } from "./connection-limits.js";
 import { localAddressOf } from "./listener-table.js";
 import { annotateTopVia } from "./received.js";
-import type { Flow, InboundHandler, Listener, ListenerInfo } from "./types.js";
+import {
+  type Flow,
+  FlowFailedError,
+  type InboundHandler,
+  type Listener,
+  type ListenerInfo,
+} from "./types.js";
 
 export interface TcpOptions {
   readonly maxMessageSize: number;
@@ -176,6 +182,8 @@ export async function listenTcp(
     info,
     async send(flow, bytes, onWire) {
       let socket = flow.connectionId !== undefined ? connections.get(flow.connectionId) : undefined;
+      // RFC 5626 5.3: an outbound flow that has failed is not replaced by a new connection.
+      if (flow.flowOnly && (!socket || socket.destroyed)) throw new FlowFailedError();
       /** The flow the bytes take: the given one while its connection lives. */
       let used = flow;
       const to = flow.replyTo ?? flow.remote;

@@ -33,6 +33,20 @@ export interface Flow {
    * belongs to (what Via and Contact name); captures record this one.
    */
   readonly localSocket?: Endpoint;
+  /**
+   * RFC 5626 5.3 (an outbound `;ob` contact): the request must take this
+   * flow's connection; once it has closed the send fails with
+   * FlowFailedError (430 Flow Failed), no new connection is opened.
+   */
+  readonly flowOnly?: boolean;
+}
+
+/** A flowOnly send whose connection has closed (RFC 5626 5.3: "430 (Flow Failed)"). */
+export class FlowFailedError extends Error {
+  constructor(message = "the outbound flow has closed (RFC 5626 5.3)") {
+    super(message);
+    this.name = "FlowFailedError";
+  }
 }
 
 export interface InboundMessage {

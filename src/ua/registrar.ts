@@ -53,9 +53,26 @@ export const DEFAULT_REGISTRAR: RegistrarOptions = {
 /** Addresses-of-record kept at most (a REGISTER for a new one beyond gets 503). */
 const MAX_AORS = 100_000;
 
-/** Octets a binding costs: what it copies from the REGISTER plus a fixed overhead. */
+/**
+ * The Path a REGISTER may ask the registrar to keep (RFC 3327): at most
+ * this many entries and octets. Real deployments have one to three proxies
+ * on the path; a REGISTER beyond either bound is refused with 400 and a
+ * Warning naming the limit (the request is malformed for this registrar,
+ * not too big to read: 413 is about bodies and 503 would invite a retry of
+ * the same request).
+ */
+export const MAX_PATH_ENTRIES = 10;
+export const MAX_PATH_OCTETS = 4096;
+
+function pathOctets(path: readonly string[] | undefined): number {
+  let n = 0;
+  if (path) for (const p of path) n += p.length;
+  return n;
+}
+
+/** Octets a binding costs: what it copies from the REGISTER (Path included) plus a fixed overhead. */
 function bindingCost(b: Binding): number {
-  return ITEM_OVERHEAD.registrar + b.contact.length + b.uri.length + b.callId.length;
+  return ITEM_OVERHEAD.registrar + b.contact.length + b.uri.length + b.callId.length + pathOctets(b.path);
 }
 
 function listCost(aor: string, list: readonly Binding[]): number {
@@ -64,8 +81,17 @@ function listCost(aor: string, list: readonly Binding[]): number {
   return list.length === 0 ? 0 : n;
 }
 
+/** The user part of an AOR key ("sip:alice@example.test" -> "alice"), the bare-user lookup's key. */
+function userOf(aor: string): string {
+  const rest = aor.startsWith("sips:") ? aor.slice(5) : aor.startsWith("sip:") ? aor.slice(4) : aor;
+  const at = rest.indexOf("@");
+  return at < 0 ? rest : rest.slice(0, at);
+}
+
 export class Registrar {
   private readonly aors = new Map<string, Binding[]>();
+  /** user -> its AORs, in registration order (most recent last): lookups by bare user stay O(1). */
+  private readonly byUser = new Map<string, Set<string>>();
 
   constructor(
     private readonly options: RegistrarOptions = DEFAULT_REGISTRAR,
@@ -79,11 +105,24 @@ export class Registrar {
     const old = this.aors.get(aor);
     if (old) {
       this.budget.release(listCost(aor, old));
-      this.aors.delete(aor);
+      this.remove(aor);
     }
     if (list.length === 0) return;
     this.budget.charge(listCost(aor, list));
     this.aors.set(aor, list);
+    const user = userOf(aor);
+    const set = this.byUser.get(user);
+    if (set) set.add(aor);
+    else this.byUser.set(user, new Set([aor]));
+  }
+
+  /** Forgets an AOR in the map and in the user index. */
+  private remove(aor: string): void {
+    this.aors.delete(aor);
+    const user = userOf(aor);
+    const set = this.byUser.get(user);
+    set?.delete(aor);
+    if (set?.size === 0) this.byUser.delete(user);
   }
 
   /** Canonical AOR key (10.3 step 5): scheme, user and host of the To URI. */
@@ -124,6 +163,13 @@ export class Registrar {
     }
     const next = [...current];
     const path = request.headers.getAll("Path");
+    if (path.length > MAX_PATH_ENTRIES || pathOctets(path) > MAX_PATH_OCTETS) {
+      return {
+        ok: false,
+        status: 400,
+        detail: `Path too long: ${path.length} entries, ${pathOctets(path)} octets (at most ${MAX_PATH_ENTRIES} entries, ${MAX_PATH_OCTETS} octets)`,
+      };
+    }
     for (const value of contacts) {
       let na: ReturnType<typeof parseNameAddr>;
       let expires: number;
@@ -201,10 +247,12 @@ export class Registrar {
         return [];
       }
     }
+    if (key !== undefined) {
+      const live = this.live(key, now);
+      return live.length > 0 ? [{ aor: key, bindings: live }] : [];
+    }
     const out: Array<{ aor: string; bindings: readonly Binding[] }> = [];
-    for (const aor of [...this.aors.keys()]) {
-      const match = key !== undefined ? aor === key : aor.replace(/^sips?:/, "").split("@")[0] === wanted;
-      if (!match) continue;
+    for (const aor of [...(this.byUser.get(wanted) ?? [])]) {
       const live = this.live(aor, now);
       if (live.length > 0) out.push({ aor, bindings: live });
     }
@@ -257,7 +305,7 @@ export class Registrar {
       this.budget.adjust(listCost(aor, list), listCost(aor, alive));
       if (alive.length === 0) {
         this.budget.items = Math.max(0, this.budget.items - 1);
-        this.aors.delete(aor);
+        this.remove(aor);
       } else this.aors.set(aor, alive);
     }
     return alive;

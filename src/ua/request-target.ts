@@ -54,10 +54,18 @@ function flowOver(
   listenerOn: ListenerLookup | undefined,
 ): Flow | undefined {
   if (transport !== "udp" && transport !== "tcp" && transport !== "tls") return undefined;
-  const remote = { address, port };
-  if (transport === base.transport) return { transport, local: base.local, remote };
+  if (transport === base.transport) return { transport, local: base.local, remote: { address, port } };
   const listener = listenerOn?.(transport, address.includes(":"));
   if (!listener) return undefined;
+  // An IPv4 destination through a dual-stack [::] UDP socket: written
+  // ::ffff:a.b.c.d, the only form it sends to (an IPv4 one fails, EINVAL).
+  const remote = {
+    address:
+      transport === "udp" && listener.address.includes(":") && !address.includes(":")
+        ? `::ffff:${address}`
+        : address,
+    port,
+  };
   const wildcard = listener.address === "0.0.0.0" || listener.address === "::";
   const local = {
     address:
@@ -104,7 +112,7 @@ export function targetFlow(flow: Flow, uri: string, natMode: boolean, listenerOn
  * contacts (`;ob`, RFC 5626 5.3), a contact that names the flow's own source
  * (the same transport, address and port), a host name (the mock does no
  * DNS), or NAT mode. A connection that has closed meanwhile falls back to
- * the contact's address (18.1.1).
+ * the contact's address (18.1.1), except for an outbound contact: 430.
  */
 export function bindingFlow(
   flow: Flow,
@@ -125,9 +133,10 @@ export function bindingFlow(
     (named ?? flow.transport) === flow.transport;
   if (namesSource) return base;
   if (dest.uri.params.has("ob")) {
-    // RFC 5626 5.3: the flow; over a connection that has closed, the Contact's address.
-    if (flow.transport === "udp" || (dest.transport && dest.transport !== flow.transport)) return base;
-    return { ...base, replyTo: { address, port: dest.port ?? (flow.transport === "tls" ? 5061 : 5060) } };
+    // RFC 5626 5.3: the flow, and only the flow: over a connection that has
+    // closed the request fails with 430 (Flow Failed), no fallback to the
+    // Contact's address.
+    return flow.transport === "udp" ? base : { ...base, flowOnly: true };
   }
   const transport = named ?? "udp";
   const port = dest.port ?? (transport === "tls" ? 5061 : 5060);

@@ -11,7 +11,7 @@ import type { ParsedResponse } from "../sip/message.js";
 import type { InviteClientTransaction } from "../transaction/invite-client-transaction.js";
 import type { Scheduler, TimerHandle } from "../transaction/scheduler.js";
 import type { TransactionLayer } from "../transaction/transaction-layer.js";
-import type { Flow } from "../transport/types.js";
+import { type Flow, FlowFailedError } from "../transport/types.js";
 import type { LocalIdentity } from "./local-context.js";
 
 /** A request to send: every header the RFC requires is derived from these fields. */
@@ -363,7 +363,12 @@ function timedOut(): ClientOutcome {
   return { status: 408, reason: "Request Timeout" };
 }
 
-/** 8.1.3.1: "treated as a 503 (Service Unavailable) status code". */
+/**
+ * 8.1.3.1: "treated as a 503 (Service Unavailable) status code"; an
+ * outbound flow that has failed, 430 (Flow Failed, RFC 5626 5.3).
+ */
 function transportFailed(err: Error): ClientOutcome {
+  if (err instanceof FlowFailedError)
+    return { status: 430, reason: "Flow Failed", transportError: err.message };
   return { status: 503, reason: "Service Unavailable", transportError: err.message };
 }

@@ -14,7 +14,11 @@ import type { OverloadDetector, OverloadReason } from "../transaction/overload.j
 import type { Scheduler, TimerHandle } from "../transaction/scheduler.js";
 import type { ServerTransaction, TerminationReason } from "../transaction/server-transaction.js";
 import type { TimerConfig } from "../transaction/timers.js";
-import { newTag, type TransactionLayer, type TransactionUser } from "../transaction/transaction-layer.js";
+import {
+  statelessTag,
+  type TransactionLayer,
+  type TransactionUser,
+} from "../transaction/transaction-layer.js";
 import type { Flow, ListenerInfo } from "../transport/types.js";
 import type { Authenticator } from "./auth/authenticator.js";
 import { type Dialog, DialogStore } from "./dialogs.js";
@@ -243,29 +247,47 @@ export class UserAgentServer implements TransactionUser {
     return true;
   }
 
-  /** A 503 with Retry-After outside any transaction (8.2.6, like a stateless UAS). */
+  /** Overloaded: a 503 with Retry-After outside any transaction (8.2.6, like a stateless UAS). */
   private sendOverloaded(request: ParsedRequest, flow: Flow, reason: OverloadReason): void {
-    const overload = this.options.overload!;
+    this.sendUnavailable(
+      request,
+      flow,
+      `overloaded (${reason === "event-loop-lag" ? "event-loop lag" : `${reason} budget spent`})`,
+    );
+    this.options.overload!.refused(reason);
+  }
+
+  /**
+   * Shutting down (the drain): a new request gets the overload refusals'
+   * stateless 503 with Retry-After, so its client tries again later or
+   * elsewhere instead of timing out. ACK is never answered (17.1.1.3).
+   */
+  refuseWhileDraining(request: ParsedRequest, flow: Flow): void {
+    if (request.method === "ACK") return;
+    this.sendUnavailable(request, flow, "sipmock is shutting down");
+  }
+
+  /** A 503 with Retry-After outside any transaction; the To tag per 8.2.7 (statelessTag). */
+  private sendUnavailable(request: ParsedRequest, flow: Flow, warning: string): void {
     const local = localIdentity(flow, this.options.listenerFor(flow), undefined, this.options.advertise);
     const built = buildResponse(
       { method: request.method, headers: request.headers, hasToTag: !!request.core.to.tag },
       {
         status: 503,
-        headers: [["Retry-After", String(overload.retryAfterS)]],
-        warning: `overloaded (${reason === "event-loop-lag" ? "event-loop lag" : `${reason} budget spent`})`,
+        headers: [["Retry-After", String(this.options.overload?.retryAfterS ?? 5)]],
+        warning,
       },
       {
         local,
         capabilities: this.capabilities(),
         ...(this.options.server ? { server: this.options.server } : {}),
-        toTag: request.core.to.tag || newTag(),
+        toTag: request.core.to.tag || statelessTag(request),
         realm: this.options.realm,
         nonce: () => "",
         opaque: this.opaque,
       },
     );
     this.options.wire.send(flow, built.bytes);
-    overload.refused(reason);
   }
 
   onRequest(tx: ServerTransaction): void {
@@ -829,7 +851,8 @@ export class UserAgentServer implements TransactionUser {
         pkg,
         sub.entity,
         this.options.scenario().messageSummary,
-        messageAccount(this.registrar, sub.entity),
+        // Only message-summary names an account: no registrar lookup for other packages.
+        pkg === "message-summary" ? messageAccount(this.registrar, sub.entity) : undefined,
       ),
     );
     const timer = this.options.scheduler.schedule(expires * 1000, () =>

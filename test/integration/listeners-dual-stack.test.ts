@@ -175,3 +175,51 @@ describe("wildcard listeners still own every address of their family", () => {
 });
 
 const formatHostForUri = (h: string) => (h.includes(":") ? `[${h}]` : h);
+
+describe("a dual-stack [::] mock's own requests to an IPv4 Contact", () => {
+  it("a TCP REGISTER with a ;transport=udp Contact on 127.0.0.1: the request reaches it, retransmitted while unanswered", async () => {
+    const mock = await startSipMock({
+      listen: ["udp:[::]:0", "tcp:[::]:0"],
+      logger: silentLogger,
+      timers: { t1: 50 },
+    });
+    const to = { host: "127.0.0.1", port: mock.address("tcp").port };
+    const c = await tcpClient(to);
+    // The phone answers the mock's UDP listener (its Via).
+    const phone = await udpClient({ host: "127.0.0.1", port: mock.address("udp").port });
+    try {
+      await c.send(
+        request("REGISTER", "dual4", to, {
+          transport: "TCP",
+          localPort: c.port,
+          callId: "reg-dual4",
+          extra: [`Contact: <sip:dual4@127.0.0.1:${phone.port};transport=udp>`],
+        }),
+      );
+      await c.waitFor((r) => statusOf(r) === 200 && header(r, "Call-ID") === "reg-dual4");
+      const pending = mock.ping("dual4");
+      const options = () => phone.received.filter((r) => r.text.startsWith("OPTIONS "));
+      // Sent (not EINVAL, not 503) and retransmitted (Timer E): the TCP client's
+      // ::ffff:127.0.0.1 and the Contact's 127.0.0.1 are one known host.
+      await phone.waitFor(() => options().length >= 2);
+      const first = options()[0]!;
+      await phone.send(
+        [
+          "SIP/2.0 200 OK",
+          ...first.text
+            .split("\r\n")
+            .filter((l) => /^(Via|From|To|Call-ID|CSeq):/i.test(l))
+            .map((l) => (/^To:/i.test(l) ? `${l};tag=d4` : l)),
+          "Content-Length: 0",
+          "",
+          "",
+        ].join("\r\n"),
+      );
+      expect((await pending)[0]).toMatchObject({ status: 200 });
+    } finally {
+      await c.close();
+      await phone.close();
+      await mock.close();
+    }
+  });
+});

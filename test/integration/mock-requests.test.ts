@@ -7,6 +7,7 @@
  * waiting (RFC 3842) in a subscription and unsolicited; OPTIONS pings. The
  * journal records the client's answers.
  */
+import { type AddressInfo, createServer, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MockRequestError, type SipMock, silentLogger, startAdmin, startSipMock } from "../../src/index.js";
 import {
@@ -334,6 +335,43 @@ describe("INVITE to a registered client", () => {
     expect(outcome).toMatchObject({ status: 503, reason: "Service Unavailable" });
     expect(outcome!.transportError).toMatch(/ECONNREFUSED|closed/);
     expect(Date.now() - started).toBeLessThan(64 * T1);
+  });
+
+  it("an outbound (;ob) contact whose flow has closed: 430 Flow Failed, nothing sent to the Contact (RFC 5626 5.3)", async () => {
+    // Something listens at the Contact's address: a fallback there would reach it.
+    const accepted: Socket[] = [];
+    const contactServer = createServer((s) => accepted.push(s));
+    await new Promise<void>((r) => contactServer.listen(0, "127.0.0.1", () => r()));
+    const contactPort = (contactServer.address() as AddressInfo).port;
+    const c = await tcpClient(tcp);
+    try {
+      await c.send(
+        request("REGISTER", "obi", tcp, {
+          transport: "TCP",
+          localPort: c.port,
+          extra: [
+            `Contact: <sip:obi@127.0.0.1:${contactPort};transport=tcp;ob>;reg-id=1;+sip.instance="<urn:uuid:00000000-0000-4000-8000-000000000001>"`,
+            "Supported: outbound, path",
+            "Expires: 600",
+          ],
+        }),
+      );
+      await c.waitFor((r) => statusOf(r) === 200 && /REGISTER/.test(header(r, "CSeq") ?? ""));
+      // While the flow lives, the request takes it.
+      const live = mock.ping("obi");
+      const options = await c.waitFor(isRequest("OPTIONS"));
+      await c.send(responseTo(options, 200, "OK", { toTag: "o1" }));
+      expect((await live)[0]).toMatchObject({ status: 200 });
+      await c.close();
+      await c.closed;
+      const [outcome] = await mock.ping("obi");
+      expect(outcome).toMatchObject({ status: 430, reason: "Flow Failed" });
+      expect(accepted).toHaveLength(0);
+    } finally {
+      await c.close();
+      for (const s of accepted) s.destroy();
+      await new Promise((r) => contactServer.close(r));
+    }
   });
 
   it("a 2xx that crosses the mock's CANCEL is ACKed, then the call is ended with BYE", async () => {

@@ -18,8 +18,12 @@ import { request, statusOf, tcpClient, udpClient } from "../helpers/wire-client.
 
 /** Inputs that once stalled the server (issue 10), replayed as they were sent. */
 const STALL = join(import.meta.dirname, "..", "corpus", "stall");
-/** Generous: each of these took 3 s or more before the fix, and takes milliseconds now. */
-const BUDGET_MS = 1000;
+/**
+ * Per input, wall time across process boundaries on a shared machine:
+ * generous, yet each of these took 3 s (33 s) or more before the fix, and
+ * takes milliseconds now.
+ */
+const BUDGET_MS = 2500;
 /** The server's resident memory must stay well under this after each input. */
 const MAX_RSS = 400 * 1024 * 1024;
 

@@ -19,6 +19,7 @@ import {
   header,
   type Received,
   request,
+  responseTo,
   statusOf,
   tcpClient,
   udpClient,
@@ -156,6 +157,28 @@ describe("overload: 503 with Retry-After, retransmissions absorbed", () => {
     expect(render(mock)).toContain('sipmock_overload_rejections_total{reason="event-loop-lag"} 1');
   });
 
+  it("the stateless overload 503 gives a retransmitted INVITE the same To tag (RFC 3261 8.2.7)", async () => {
+    const mock = await mockWith({
+      listen: ["udp:127.0.0.1:0"],
+      limits: { maxEventLoopLagMs: 500, eventLoopLag: () => 2000 },
+    });
+    const { c, to } = await udp(mock);
+    const invite = request("INVITE", "alice", to, { localPort: c.port, callId: "tag-1" });
+    await c.send(invite);
+    await c.waitFor(answerTo("tag-1", 503));
+    await c.send(invite);
+    await c.waitFor(() => c.received.filter(answerTo("tag-1", 503)).length === 2);
+    const tags = c.received
+      .filter(answerTo("tag-1", 503))
+      .map((r) => /;tag=([^;\s]+)/.exec(header(r, "To") ?? "")?.[1]);
+    expect(tags[0]).toMatch(/^[0-9a-f]{8,}$/);
+    expect(tags[1]).toBe(tags[0]);
+    // Another request gets another tag.
+    await c.send(request("INVITE", "alice", to, { localPort: c.port, callId: "tag-2" }));
+    const other = await c.waitFor(answerTo("tag-2", 503));
+    expect(header(other, "To")).not.toContain(`tag=${tags[0]}`);
+  });
+
   it("a flood of REGISTERs with big Contacts for new AORs is answered (200 or 503) and stays within the budget", async () => {
     const mock = await mockWith({
       listen: ["tcp:127.0.0.1:0"],
@@ -212,18 +235,19 @@ describe("connections: caps and timeouts", () => {
   it("CRLF keep-alives keep a TCP connection open past the idle timeout", async () => {
     const mock = await mockWith({
       listen: ["tcp:127.0.0.1:0"],
-      limits: { connections: { idleTimeoutMs: 1000 } },
+      limits: { connections: { idleTimeoutMs: 4000 } },
     });
     const to = { host: "127.0.0.1", port: mock.address("tcp").port };
     const c = await tcpClient(to);
     open.push(c);
     let closed = false;
     void c.closed.then(() => (closed = true));
-    // 15 pings 100 ms apart: 1.5 s, longer than the idle timeout.
-    for (let i = 1; i <= 15; i++) {
+    // 12 pings 500 ms apart: 6 s, longer than the idle timeout, each far
+    // inside it (a loaded machine delaying a ping by seconds cannot close it).
+    for (let i = 1; i <= 12; i++) {
       await c.send("\r\n\r\n");
       await c.waitFor(() => c.received.filter((r) => r.text === "\r\n").length >= i);
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 500));
     }
     expect(closed).toBe(false);
     await c.send(request("OPTIONS", "alice", to, { transport: "TCP", localPort: c.port, callId: "alive-1" }));
@@ -312,6 +336,35 @@ describe("reflection: the mock's own requests", () => {
     // The registered client's address sent us packets: Timer E retransmits to it (RFC 3261 17.1.2.2).
     expect(self.received.filter((r) => r.text.startsWith("OPTIONS ")).length).toBeGreaterThan(1);
     expect(render(mock)).toContain("sipmock_requests_sent_once_total 1");
+  });
+
+  it("are retransmitted to a UDP Contact whose host reached the mock over TCP only (RFC 3261 17.1.1.2)", async () => {
+    const mock = await mockWith({
+      listen: ["udp:127.0.0.1:0", "tcp:127.0.0.1:0"],
+      limits: { maxEventLoopLagMs: 0 },
+    });
+    const tcpTo = { host: "127.0.0.1", port: mock.address("tcp").port };
+    const c = await tcpClient(tcpTo);
+    open.push(c);
+    // The phone answers the mock's UDP listener (its Via).
+    const phone = await udpClient({ host: "127.0.0.1", port: mock.address("udp").port });
+    open.push(phone);
+    await c.send(
+      request("REGISTER", "viatcp", tcpTo, {
+        transport: "TCP",
+        localPort: c.port,
+        callId: "reg-viatcp",
+        extra: [`Contact: <sip:viatcp@127.0.0.1:${phone.port};transport=udp>`],
+      }),
+    );
+    await c.waitFor(answerTo("reg-viatcp", 200));
+    const pending = mock.ping("viatcp");
+    const options = () => phone.received.filter((r) => r.text.startsWith("OPTIONS "));
+    // Timer E retransmits: the Contact's host sent the mock packets, over TCP.
+    await phone.waitFor(() => options().length >= 2);
+    await phone.send(responseTo(options()[0]!, 200, "OK", { toTag: "v1" }));
+    expect((await pending).map((o) => o.status)).toEqual([200]);
+    expect(render(mock)).toContain("sipmock_requests_sent_once_total 0");
   });
 
   it("are retransmitted to anyone with retransmitToUnknown (a lab that wants it)", async () => {

@@ -116,4 +116,32 @@ describe("mock.close(drainMs)", () => {
       await mock.close();
     }
   });
+
+  it("during the drain a new OPTIONS gets the stateless 503 with Retry-After; an in-flight INVITE still gets its planned answer", async () => {
+    const file = join(dir, "held.yaml");
+    writeFileSync(
+      file,
+      "name: held\nrules:\n  - match: { method: INVITE }\n    steps: [{ send: 180 }, { wait: 1500ms }, { respond: 486 }]\n  - default: true\n",
+    );
+    const mock = await startSipMock({ listen: ["udp:127.0.0.1:0"], logger: silentLogger, scenario: file });
+    const udp = mock.address("udp");
+    const c = await udpClient(udp);
+    try {
+      await c.send(request("INVITE", "bob", udp, { localPort: c.port, callId: "held-invite" }));
+      await c.waitFor((m) => statusOf(m) === 180);
+      const closed = mock.close(10_000);
+      await c.send(request("OPTIONS", "bob", udp, { localPort: c.port, callId: "during-drain" }));
+      const refused = await c.waitFor((m) => header(m, "Call-ID") === "during-drain");
+      expect(refused.text.split("\r\n")[0]).toBe("SIP/2.0 503 Service Unavailable");
+      expect(header(refused, "Retry-After")).toBe("5");
+      expect(header(refused, "Warning")).toMatch(/"sipmock is shutting down"$/);
+      expect(header(refused, "To")).toMatch(/;tag=[0-9a-f]+/);
+      const planned = await c.waitFor((m) => header(m, "Call-ID") === "held-invite" && statusOf(m) >= 200);
+      expect(statusOf(planned)).toBe(486);
+      await closed;
+    } finally {
+      await c.close();
+      await mock.close();
+    }
+  });
 });

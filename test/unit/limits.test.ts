@@ -100,6 +100,62 @@ describe("registrar budget", () => {
   });
 });
 
+const registerWithPath = (user: string, path: readonly string[]) =>
+  wire(`REGISTER sip:127.0.0.1 SIP/2.0
+Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-${user}
+Max-Forwards: 70
+From: <sip:${user}@example.test>;tag=f1
+To: <sip:${user}@example.test>
+Call-ID: reg-${user}@example.test
+CSeq: 1 REGISTER
+Contact: <sip:${user}@10.0.0.1:5060>
+${path.map((p) => `Path: ${p}`).join("\n")}
+Expires: 3600
+Content-Length: 0
+
+`).request;
+
+describe("registrar Path", () => {
+  const limits = { defaultExpires: 3600, minExpires: 60, maxExpires: 86400, maxBindingsPerAor: 10 };
+
+  it("charges the Path kept with a binding: a big Path against a small budget gets 503", () => {
+    const path = [`<sip:proxy.example.test;lr;x=${"p".repeat(3000)}>`];
+    const budget = new ByteBudget("registrar", 2000);
+    const reg = new Registrar(limits, () => 0, budget);
+    // Without the Path the binding costs well under the budget...
+    const small = reg.register(registerWithPath("bob", []));
+    expect(small.ok).toBe(true);
+    const withoutPath = budget.used;
+    expect(withoutPath).toBeLessThan(1000);
+    // ...with a 3 KB one it does not fit.
+    const outcome = reg.register(registerWithPath("alice", path));
+    expect(outcome).toMatchObject({ ok: false, status: 503 });
+    expect(reg.size).toBe(1);
+    // Within a large budget it is charged octet for octet, and freed on removal.
+    const roomy = new ByteBudget("registrar", 200_000);
+    const reg2 = new Registrar(limits, () => 0, roomy);
+    expect(reg2.register(registerWithPath("bob", [])).ok).toBe(true);
+    const base = roomy.used;
+    expect(reg2.register(registerWithPath("bob", path)).ok).toBe(true);
+    expect(roomy.used - base).toBe(path[0]!.length);
+  });
+
+  it("refuses a REGISTER whose Path exceeds 10 entries or 4 KiB with 400", () => {
+    const reg = new Registrar(limits, () => 0, new ByteBudget("registrar", 10_000_000));
+    const eleven = Array.from({ length: 11 }, (_, i) => `<sip:p${i}.example.test;lr>`);
+    expect(reg.register(registerWithPath("alice", eleven))).toMatchObject({
+      ok: false,
+      status: 400,
+      detail: expect.stringContaining("Path too long: 11 entries"),
+    });
+    const huge = [`<sip:proxy.example.test;lr;x=${"p".repeat(60_000)}>`];
+    expect(reg.register(registerWithPath("alice", huge))).toMatchObject({ ok: false, status: 400 });
+    expect(reg.size).toBe(0);
+    const ten = eleven.slice(0, 10);
+    expect(reg.register(registerWithPath("alice", ten)).ok).toBe(true);
+  });
+});
+
 describe("transaction and outbound budgets", () => {
   it("charges a server transaction twice its wire octets plus the overhead until it terminates", () => {
     let now = 0;
@@ -305,5 +361,18 @@ describe("sizes", () => {
     expect(parseSize("123")).toBe(123);
     expect(parseSize("lots")).toBeUndefined();
     expect(DEFAULT_BUDGETS.transactions).toBe(128 * 1024 * 1024);
+  });
+});
+
+describe("known peers", () => {
+  it("one key per host: a dual-stack socket's ::ffff:a.b.c.d is a.b.c.d", () => {
+    const peers = new KnownPeers();
+    peers.add("::ffff:127.0.0.1");
+    expect(peers.has("127.0.0.1")).toBe(true);
+    expect(peers.has("::ffff:127.0.0.1")).toBe(true);
+    peers.add("10.0.0.7");
+    expect(peers.has("::ffff:10.0.0.7")).toBe(true);
+    expect(peers.has("10.0.0.8")).toBe(false);
+    expect(peers.has("::1")).toBe(false);
   });
 });

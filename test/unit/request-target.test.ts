@@ -84,17 +84,39 @@ describe("bindingFlow: a request to a registered contact", () => {
     expect(bindingFlow(proxyTcp, "sip:x@127.0.0.1:41234", false, listenerOn)).toEqual(proxyTcp);
     const tls: Flow = { ...proxyTcp, transport: "tls", local: { address: "127.0.0.1", port: 5071 } };
     expect(bindingFlow(tls, "sips:x@127.0.0.1:41234;transport=tcp", false, listenerOn)).toEqual(tls);
-    // RFC 5626 5.3: the flow, with the Contact's address should it have closed (18.1.1).
+    // RFC 5626 5.3: the flow and only the flow (closed: 430 Flow Failed, no fallback to the Contact).
     expect(bindingFlow(proxyTcp, "sip:x@127.0.0.1:5090;transport=tcp;ob", false, listenerOn)).toEqual({
       ...proxyTcp,
-      replyTo: { address: "127.0.0.1", port: 5090 },
+      flowOnly: true,
     });
+    expect(bindingFlow(proxyTcp, "sip:x@127.0.0.1:5090;ob", false, listenerOn)).toEqual({
+      ...proxyTcp,
+      flowOnly: true,
+    });
+    expect(bindingFlow(proxyUdp, "sip:x@127.0.0.1:5090;ob", false, listenerOn)).toEqual(proxyUdp);
     const ws: Flow = { ...proxyTcp, transport: "ws" };
     expect(bindingFlow(ws, "sip:x@df7jal23ls0d.invalid;transport=ws", false, listenerOn)).toEqual(ws);
     expect(bindingFlow(proxyTcp, "sip:x@phone.example.com;transport=udp", false, listenerOn)).toEqual(
       proxyTcp,
     );
     expect(bindingFlow(proxyTcp, "sip:x@127.0.0.1:5090;transport=udp", true, listenerOn)).toEqual(proxyTcp);
+  });
+
+  it("an IPv4 UDP Contact through a dual-stack [::] UDP listener: written ::ffff:a.b.c.d (else EINVAL)", () => {
+    const dual: ListenerLookup = (t) => ({ transport: t, address: "::", port: t === "udp" ? 5060 : 5070 });
+    const tcpOnDual: Flow = { ...proxyTcp, remote: { address: "::ffff:127.0.0.1", port: 41234 } };
+    expect(bindingFlow(tcpOnDual, "sip:x@127.0.0.1:5090;transport=udp", false, dual)).toEqual({
+      transport: "udp",
+      local: { address: "127.0.0.1", port: 5060 },
+      remote: { address: "::ffff:127.0.0.1", port: 5090 },
+    });
+    expect(targetFlow(tcpOnDual, "sip:x@127.0.0.1:5090;transport=udp", false, dual)).toMatchObject({
+      remote: { address: "::ffff:127.0.0.1", port: 5090 },
+    });
+    // An IPv4 listener keeps the IPv4 form.
+    expect(
+      bindingFlow(proxyTcp, "sip:x@127.0.0.1:5090;transport=udp", false, listenerOn).remote.address,
+    ).toBe("127.0.0.1");
   });
 
   it("without a listener for the Contact's transport, the registration's flow", () => {
