@@ -2,8 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { lookupCode } from "../../src/catalog/index.js";
 import { headerValues, viaEndpoint } from "../../ui/src/endpoints.js";
-import { headerDoc, headerTitle, type Line, tokenizeMessage } from "../../ui/src/headers.js";
-import { visible } from "../../ui/src/message-view.js";
+import { headerDoc, headerTitle, type Line, tokenizeMessage, visible } from "../../ui/src/headers.js";
 
 const HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "javascript:alert(1)"];
 

@@ -4,9 +4,10 @@ import { type ApiRequest, type CallAction, callActionRequest, describeResult } f
 import { controlPanel, dialogsView, registrationsView } from "./controls.js";
 import { h, replace } from "./dom.js";
 import type { CodeLookup } from "./headers.js";
+import { visible } from "./headers.js";
 import { ladderView } from "./ladder-view.js";
 import type { AdminClient, DialogInfo, Registration } from "./live.js";
-import { messageView, visible } from "./message-view.js";
+import { messageView } from "./message-view.js";
 import { type CallGroup, CallStore, callSummary, type Filter, filterCalls, parseTimeInput } from "./model.js";
 import type { CatalogCode, JournalEntry, PageData } from "./types.js";
 

@@ -1,5 +1,6 @@
 /** Draws a call's ladder (ladder.ts layout) as SVG, text in text nodes only. */
 import { h, s } from "./dom.js";
+import { visible } from "./headers.js";
 import {
   type Arrow,
   formatDelta,
@@ -8,7 +9,6 @@ import {
   type Lane,
   layoutLadder,
 } from "./ladder.js";
-import { visible } from "./message-view.js";
 import type { JournalEntry } from "./types.js";
 
 export const PAGE = 500;
