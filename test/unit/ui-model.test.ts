@@ -51,6 +51,10 @@ describe("calls from journal entries", () => {
     const before = s.version;
     expect(s.add(journal[0]!)).toBeUndefined();
     expect(s.version).toBe(before);
+    expect(s.upsert(journal[0]!)).toBe(false);
+    expect(s.upsert({ ...journal[0]!, rule: "r1", faults: ["drop (not answered)"] })).toBe(true);
+    expect(s.get("a")!.entries[0]).toMatchObject({ id: 1, rule: "r1", faults: ["drop (not answered)"] });
+    expect(s.get("a")!.entries).toHaveLength(3);
     s.clear();
     expect(s.size).toBe(0);
   });

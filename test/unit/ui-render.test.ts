@@ -239,4 +239,30 @@ describe("the UI bundle in report mode", () => {
     expect(problems).toEqual([]);
     await page.close();
   });
+
+  it("draws a call of 1,200 messages 500 arrows at a time, paging through it", async () => {
+    const call = entries(
+      Array.from({ length: 1200 }, (_, i) => ({
+        direction: i % 2 === 0 ? ("in" as const) : ("out" as const),
+        raw:
+          i % 2 === 0
+            ? request("MESSAGE", { callId: "chatty" })
+            : response(200, "OK", { callId: "chatty", method: "MESSAGE" }),
+        ms: i,
+      })),
+    );
+    const { page, problems } = await open(call);
+    await page.locator("[data-testid=call-row]").click();
+    await page.locator("[data-testid=ladder]").waitFor();
+    expect(await page.locator("[data-testid=arrow]").count()).toBe(500);
+    const firstId = () => page.locator("[data-testid=arrow]").first().getAttribute("data-entry-id");
+    expect(await firstId()).toBe("1");
+    await page.locator("[data-testid=ladder-next]").click();
+    await expect.poll(firstId).toBe("501");
+    await page.locator("[data-testid=ladder-next]").click();
+    await expect.poll(() => page.locator("[data-testid=arrow]").count()).toBe(200);
+    expect(await page.locator("[data-testid=ladder-next]").isDisabled()).toBe(true);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
 });

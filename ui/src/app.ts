@@ -147,6 +147,34 @@ export class App {
 
   add(e: JournalEntry): void {
     if (this.store.add(e)) this.schedule();
+    if (e.callId !== undefined && e.callId === this.selectedCall) this.refreshSelected();
+  }
+
+  private selectedTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * Live: the selected call's entries again from the journal, a moment
+   * after its last message, for what the journal added after streaming
+   * them (the rule that answered, faults).
+   */
+  refreshSelected(): void {
+    const client = this.client;
+    const callId = this.selectedCall;
+    if (!client || !callId) return;
+    clearTimeout(this.selectedTimer);
+    this.selectedTimer = setTimeout(async () => {
+      try {
+        const fresh = await client.get<JournalEntry[]>(`/journal?callId=${encodeURIComponent(callId)}`);
+        let changed = false;
+        for (const e of fresh) changed = this.store.upsert(e) || changed;
+        if (changed) {
+          this.drawnCall = { count: -1, offset: 0 };
+          this.schedule();
+        }
+      } catch {
+        // the stream keeps the view going; the next message retries
+      }
+    }, 250);
   }
 
   reset(): void {
@@ -171,6 +199,7 @@ export class App {
       this.selectedCall = callId;
       this.selectedEntry = undefined;
       this.ladderOffset = 0;
+      this.refreshSelected();
     }
     this.drawnVersion = -1;
     this.schedule();
