@@ -115,8 +115,8 @@ export class App {
       input("callid", "Call-ID", "part of a Call-ID"),
       input("peer", "Peer", "udp:127.0.0.1:5070"),
       h("label", {}, "Transport", transport),
-      input("since", "From", "", "datetime-local"),
-      input("until", "To", "", "datetime-local"),
+      input("since", "Since", "", "datetime-local"),
+      input("until", "Until", "", "datetime-local"),
     );
     let timer: ReturnType<typeof setTimeout> | undefined;
     const update = () => {
@@ -205,10 +205,23 @@ export class App {
     this.schedule();
   }
 
+  private listDrawnAt = 0;
+  private listTimer: ReturnType<typeof setTimeout> | undefined;
+
   private draw(): void {
     if (this.drawnVersion !== this.store.version) {
-      this.drawnVersion = this.store.version;
-      this.drawList();
+      // A flood of messages redraws the list four times a second, not every frame.
+      const wait = this.listDrawnAt + 250 - Date.now();
+      if (wait <= 0 || this.drawnVersion === -1) {
+        this.drawnVersion = this.store.version;
+        this.listDrawnAt = Date.now();
+        this.drawList();
+      } else if (!this.listTimer) {
+        this.listTimer = setTimeout(() => {
+          this.listTimer = undefined;
+          this.schedule();
+        }, wait);
+      }
     }
     this.drawLadder();
     replace(this.side, ...(this.client ? [dialogsView(this), registrationsView(this)] : []));
