@@ -1,12 +1,14 @@
 /**
- * The built UI bundle (dist/ui/app.js, app.css from scripts/build-ui.mjs) in
+ * The built UI bundle (app.js, app.css from scripts/build-ui.mjs) in
  * Chromium, in report mode under a strict Content-Security-Policy: hostile
  * message text renders as text, the ladder and raw message views, filters,
  * verdicts, and a 10,000-message journal.
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JournalEntry } from "../../ui/src/types.js";
@@ -17,9 +19,12 @@ let js: string;
 let css: string;
 
 beforeAll(async () => {
-  execFileSync(process.execPath, ["scripts/build-ui.mjs"], { stdio: "inherit" });
-  js = readFileSync("dist/ui/app.js", "utf8");
-  css = readFileSync("dist/ui/app.css", "utf8");
+  // Built as `npm run build` builds it, into a directory of its own (dist/ui may be in use).
+  const out = mkdtempSync(join(tmpdir(), "sipmock-ui-"));
+  execFileSync(process.execPath, ["scripts/build-ui.mjs", out], { stdio: "inherit" });
+  js = readFileSync(join(out, "app.js"), "utf8");
+  css = readFileSync(join(out, "app.css"), "utf8");
+  rmSync(out, { recursive: true, force: true });
   browser = await chromium.launch({
     executablePath: "/usr/bin/chromium",
     headless: true,
