@@ -22,7 +22,7 @@ function allSamples(): Int16Array {
 
 function le16(values: Int16Array): Buffer {
   const b = Buffer.alloc(values.length * 2);
-  values.forEach((v, i) => b.writeInt16LE(v, i * 2));
+  for (let i = 0; i < values.length; i++) b.writeInt16LE(values[i]!, i * 2);
   return b;
 }
 
