@@ -222,7 +222,7 @@ export class RtpSession implements MediaSession {
     if (this.plan?.faults?.oneWay === "no-receive") return;
     if (isEvent) {
       const ev = parseTelephoneEvent(p.payload);
-      if (ev) this.dtmfIn.receive(p.timestamp, ev);
+      if (ev) this.dtmfIn.receive(p.timestamp, ev, p.marker);
       else this.dropped.malformed++;
       return;
     }
