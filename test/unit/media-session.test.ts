@@ -7,7 +7,6 @@ import { parseTelephoneEvent, TelephoneEventReceiver } from "../../src/media/dtm
 import { decodeG711 } from "../../src/media/g711.js";
 import { buildRtcpCompound, parseRtcp } from "../../src/media/rtcp.js";
 import { goertzel, toneSamples } from "../../src/media/sources.js";
-import type { MediaEndpoint } from "../../src/media/types.js";
 import { encodeWav, readWav } from "../../src/media/wav.js";
 import { encodeFrame, harness, Peer, rtpPacket, until } from "../fixtures/media/harness.js";
 
