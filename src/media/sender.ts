@@ -90,8 +90,13 @@ export class RtpSender {
   /** (Re)starts pacing for a negotiation; timestamps and sequence continue. */
   start(negotiated: NegotiatedMedia, source: FrameSource | undefined, faults: MediaFaults | undefined): void {
     const now = this.env.clock.now();
-    if (this.everStarted) this.tsBase = this.timestampAt(now);
-    this.t0 = now;
+    if (this.everStarted) {
+      // Continue on the packet grid: the next frame keeps its time and timestamp (no overlap).
+      const nextAt = this.t0 + this.k * this.ptime;
+      const late = nextAt < now;
+      this.tsBase = late ? this.timestampAt(now) : (this.tsBase + this.k * this.spf) >>> 0;
+      this.t0 = late ? now : nextAt;
+    } else this.t0 = now;
     this.k = 0;
     this.negotiated = negotiated;
     this.stopped = false;

@@ -149,6 +149,61 @@ describe("media session over loopback, paced by a manual clock", () => {
   });
 });
 
+describe("restarts and plan changes", () => {
+  it("a re-start (183 -> 200, re-INVITE to PCMA) keeps SSRC, sequence and timestamp running", async () => {
+    const { clock, engine } = harness();
+    const peer = await Peer.open();
+    const s = await engine.allocate("127.0.0.1");
+    s.start(
+      { ...PCMU, remote: peer.endpoint },
+      { action: { kind: "tone", frequencies: [425], onMs: 1000, offMs: 4000 } },
+    );
+    clock.advance(190); // 10 packets: 0..180 ms
+    s.start(
+      { codec: "PCMA", payloadType: 8, remote: peer.endpoint },
+      { action: { kind: "tone", frequencies: [1000] } },
+    );
+    clock.advance(199); // 10 more, on the same 20 ms grid
+    await peer.waitFor(20);
+    const rtp = peer.rtp;
+    expect(rtp.length).toBe(20);
+    expect(new Set(rtp.map((p) => p.ssrc)).size).toBe(1);
+    for (let i = 1; i < 20; i++) expect(rtp[i]!.sequence).toBe((rtp[0]!.sequence + i) & 0xffff);
+    expect(rtp.slice(0, 10).every((p) => p.payloadType === 0)).toBe(true);
+    expect(rtp.slice(10).every((p) => p.payloadType === 8)).toBe(true);
+    // timestamps run on without a gap or an overlap
+    for (let i = 1; i < 20; i++) expect((rtp[i]!.timestamp - rtp[i - 1]!.timestamp) >>> 0).toBe(160);
+    expect(goertzel(pcmOf(rtp.slice(0, 10)), 425)).toBeGreaterThan(6000);
+    expect(goertzel(pcmOf(rtp.slice(10), "PCMA"), 1000)).toBeGreaterThan(6000);
+  });
+
+  it("setPlan switches what is sent without a restart", async () => {
+    const { clock, engine } = harness();
+    const peer = await Peer.open();
+    const s = await engine.allocate("127.0.0.1");
+    s.start({ ...PCMU, remote: peer.endpoint }, { action: { kind: "tone", frequencies: [1000] } });
+    clock.advance(90);
+    s.setPlan({ action: { kind: "silence" } });
+    clock.advance(100);
+    await peer.waitFor(10);
+    const rtp = peer.rtp;
+    expect(rtp.slice(0, 5).every((p) => p.payload.some((b) => b !== 0xff))).toBe(true);
+    expect(rtp.slice(5).every((p) => p.payload.every((b) => b === 0xff))).toBe(true);
+  });
+
+  it("counts a peer that changes SSRC as a new source, not as loss", async () => {
+    const { engine } = harness();
+    const peer = await Peer.open();
+    const s = await engine.allocate("127.0.0.1");
+    s.start({ ...PCMU, remote: peer.endpoint }, { action: { kind: "silence" } });
+    const f = new Uint8Array(160);
+    for (let i = 0; i < 5; i++) await peer.send(rtpPacket(0, 10 + i, i * 160, 0xa, f), s.local);
+    for (let i = 0; i < 5; i++) await peer.send(rtpPacket(0, 40000 + i, 9e8 + i * 160, 0xb, f), s.local);
+    await until(() => s.stats().received.packets === 10, "10 packets");
+    expect(s.stats().received).toMatchObject({ packets: 10, lost: 0, octets: 1600 });
+  });
+});
+
 describe("DTMF through a session", () => {
   it("sends RFC 4733 events: same timestamp per event, marker first, 3 end packets, no audio meanwhile", async () => {
     const { clock, engine } = harness();
