@@ -119,6 +119,23 @@ describe("tones", () => {
     expect(goertzel(s.subarray(8000, 12000), 425)).toBeGreaterThan(6000);
   });
 
+  it("ToneSource sends the same bytes from its shared loop as computed sample by sample", () => {
+    for (const spec of [
+      { frequencies: [425], onMs: 500, offMs: 500 },
+      { frequencies: [440, 480], onMs: 2000, offMs: 4000 },
+      { frequencies: [1000.5] }, // not periodic in a second: computed per frame
+    ]) {
+      const src = new ToneSource("PCMA", spec);
+      const frames = Buffer.alloc(160 * 400); // 8 s: past the loop's end
+      for (let i = 0; i < 400; i++) src.fill(frames, i * 160, 160);
+      const pcm = new Int16Array(frames.length);
+      toneSamples(spec, 0, pcm);
+      const expected = new Uint8Array(pcm.length);
+      encodeG711("PCMA", pcm, expected);
+      expect(frames.equals(Buffer.from(expected)), JSON.stringify(spec)).toBe(true);
+    }
+  });
+
   it("ToneSource frames continue the phase from packet to packet", () => {
     const src = new ToneSource("PCMU", { frequencies: [1000] });
     const frames = Buffer.alloc(160 * 10);
