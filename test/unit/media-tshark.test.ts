@@ -23,7 +23,7 @@ function pcap(packets: { data: Buffer; from: MediaEndpoint; to: MediaEndpoint }[
   head.writeUInt16LE(4, 6);
   head.writeUInt32LE(65535, 16);
   head.writeUInt32LE(101, 20);
-  const out = [head];
+  const out: Buffer[] = [head];
   packets.forEach((p, i) => {
     const ip = Buffer.alloc(28);
     ip[0] = 0x45;
