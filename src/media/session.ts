@@ -218,12 +218,15 @@ export class RtpSession implements MediaSession {
       this.latched = from;
       this.remote = from;
     }
+    const ev = isEvent ? parseTelephoneEvent(p.payload) : undefined;
+    if (isEvent && !ev) {
+      this.dropped.malformed++;
+      return;
+    }
     if (!this.count(p, isEvent)) return;
     if (this.plan?.faults?.oneWay === "no-receive") return;
-    if (isEvent) {
-      const ev = parseTelephoneEvent(p.payload);
-      if (ev) this.dtmfIn.receive(p.timestamp, ev, p.marker);
-      else this.dropped.malformed++;
+    if (ev) {
+      this.dtmfIn.receive(p.timestamp, ev, p.marker);
       return;
     }
     this.record(p);
