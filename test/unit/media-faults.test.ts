@@ -245,6 +245,14 @@ describe("addresses and ports", () => {
     expect([base + 2, base + 4]).toContain(d.local.port);
   });
 
+  it("an allocation racing the engine's close fails instead of leaking sockets", async () => {
+    const { engine } = harness();
+    const pending = engine.allocate("127.0.0.1");
+    await engine.close();
+    await expect(pending).rejects.toThrow(/media engine closed/);
+    await expect(engine.allocate("127.0.0.1")).rejects.toThrow(/media engine closed/);
+  });
+
   it("binds IPv6 too", async () => {
     const { engine } = harness();
     const s = await engine.allocate("::1");
