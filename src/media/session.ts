@@ -205,7 +205,12 @@ export class RtpSession implements MediaSession {
     }
     const p = parseRtp(msg);
     if (typeof p === "string") {
-      this.dropped.malformed++;
+      // RFC 5761 4: RTCP multiplexed on the RTP port is read as RTCP.
+      const c = p === "rtcp" ? parseRtcp(msg) : undefined;
+      if (c) {
+        this.rtcpReceived++;
+        this.noteRtcp(c);
+      } else this.dropped.malformed++;
       return;
     }
     const n = this.negotiated;

@@ -316,6 +316,16 @@ describe("RTCP", () => {
     await peerRtcp.send(rr, { address: "127.0.0.1", port: s.local.port + 1 });
     await until(() => s.stats().rtcp.received === 1, "the RR");
     expect(s.stats().sent).toMatchObject({ lost: 7, jitterMs: 10 });
+    // RFC 5761: the same report multiplexed on the RTP port is read too
+    const muxed = buildRtcpCompound({
+      ssrc: 0x5151,
+      cname: "peer",
+      reports: [{ ssrc, fractionLost: 0, cumulativeLost: 9, highestSeq: 0, jitter: 8, lsr: 0, dlsr: 0 }],
+    });
+    await peerRtcp.send(muxed, s.local);
+    await until(() => s.stats().rtcp.received === 2, "the muxed RR");
+    expect(s.stats().sent).toMatchObject({ lost: 9, jitterMs: 1 });
+    expect(s.stats().dropped.malformed).toBe(0);
     clock.advance(10_000);
     await peerRtcp.waitFor(3);
     const n = peerRtcp.received.length;
