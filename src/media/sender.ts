@@ -191,6 +191,8 @@ export class RtpSender {
 
   /** Applies the send-side faults, counts and transmits. */
   private emit(packet: Buffer, payloadLength: number, ts: number, now: number): void {
+    const dir = this.negotiated?.direction;
+    if (dir === "recvonly" || dir === "inactive") return; // RFC 3264 6.1: held, nothing to send
     this.seq = (this.seq + 1) & 0xffff;
     this.marker = false;
     const f = this.faults;

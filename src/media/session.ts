@@ -108,6 +108,12 @@ export class RtpSession implements MediaSession {
   start(negotiated: NegotiatedMedia, plan: MediaPlan): void {
     if (this.closed) return;
     const codecChanged = this.negotiated?.codec !== negotiated.codec;
+    const prev = this.negotiated?.remote;
+    if (prev && (prev.address !== negotiated.remote.address || prev.port !== negotiated.remote.port)) {
+      // The peer moved (re-INVITE with a new c=/m=): symmetric RTP latches afresh.
+      this.latched = undefined;
+      this.latchedRtcp = undefined;
+    }
     this.negotiated = negotiated;
     this.remote = this.latched ?? negotiated.remote;
     this.remoteRtcp = this.latchedRtcp ??
@@ -229,7 +235,8 @@ export class RtpSession implements MediaSession {
       return;
     }
     if (!this.count(p, isEvent)) return;
-    if (this.plan?.faults?.oneWay === "no-receive") return;
+    const dir = n.direction;
+    if (this.plan?.faults?.oneWay === "no-receive" || dir === "sendonly" || dir === "inactive") return;
     if (ev) {
       this.dtmfIn.receive(p.timestamp, ev, p.marker);
       return;

@@ -208,6 +208,42 @@ describe("addresses and ports", () => {
     expect(s.stats().latched).toBeUndefined();
   });
 
+  it("follows the negotiated direction (RFC 3264 6.1): recvonly sends nothing, sendonly ignores what arrives", async () => {
+    const { engine, clock } = harness();
+    const peer = await Peer.open();
+    const s = await engine.allocate("127.0.0.1");
+    s.start({ ...PCMU, remote: peer.endpoint, direction: "recvonly" }, { action: { kind: "echo" } });
+    await peer.send(rtpPacket(0, 1, 0, 9, new Uint8Array(160)), s.local);
+    await peer.send(rtpPacket(101, 2, 160, 9, Buffer.from("018a0640", "hex"), true), s.local);
+    await until(() => s.stats().received.packets === 2, "the packets");
+    expect(s.digits.map((d) => d.digit)).toEqual(["1"]); // received and processed
+    expect(s.stats().sent.packets).toBe(0); // but no echo goes out
+    s.start(
+      { ...PCMU, remote: peer.endpoint, direction: "sendonly" },
+      { action: { kind: "tone", frequencies: [1000] } },
+    );
+    await peer.send(rtpPacket(101, 3, 480, 9, Buffer.from("028a0640", "hex"), true), s.local);
+    await until(() => s.stats().received.packets === 3, "the packet");
+    expect(s.digits.map((d) => d.digit)).toEqual(["1"]);
+    clock.advance(100);
+    await peer.waitFor(5);
+  });
+
+  it("a re-INVITE moving the peer drops the symmetric latch", async () => {
+    const { engine } = harness();
+    const a = await Peer.open();
+    const b = await Peer.open();
+    const s = await engine.allocate("127.0.0.1");
+    s.start({ ...PCMU, remote: a.endpoint }, { action: { kind: "echo" }, symmetric: true });
+    await a.send(rtpPacket(0, 1, 0, 9, new Uint8Array(160)), s.local);
+    await a.waitFor(1);
+    s.start({ ...PCMU, remote: b.endpoint }, { action: { kind: "echo" }, symmetric: true });
+    expect(s.stats().latched).toBeUndefined();
+    await b.send(rtpPacket(0, 2, 160, 9, new Uint8Array(160)), s.local);
+    await b.waitFor(1);
+    expect(s.stats().latched).toEqual(b.endpoint);
+  });
+
   it("sends nothing to a held stream (c=0.0.0.0)", async () => {
     let out = 0;
     const { engine, clock } = harness({ capture: () => out++ });
