@@ -65,8 +65,6 @@ export class RtpSender {
   packets = 0;
   octets = 0;
   faultLoss = 0;
-  /** Timestamp and time of the last packet sent (for the SR's RTP timestamp). */
-  lastTs = 0;
 
   constructor(private readonly env: SenderEnv) {
     this.ssrc = rand32(env.random);
@@ -167,7 +165,7 @@ export class RtpSender {
     const pt = this.faults.wrongPayloadType ?? this.negotiated.payloadType;
     const packet = buildRtpHeader(spf, pt, this.marker, this.seq, ts, this.ssrc);
     this.source.fill(packet, RTP_HEADER_SIZE, spf);
-    this.emit(packet, spf, ts, now);
+    this.emit(packet, spf, now);
   }
 
   private changeSsrc(): void {
@@ -186,11 +184,11 @@ export class RtpSender {
     const ts = this.timestampAt(now);
     const packet = buildRtpHeader(payload.length, pt, this.marker, this.seq, ts, this.ssrc);
     payload.copy(packet, RTP_HEADER_SIZE);
-    this.emit(packet, payload.length, ts, now);
+    this.emit(packet, payload.length, now);
   }
 
   /** Applies the send-side faults, counts and transmits. */
-  private emit(packet: Buffer, payloadLength: number, ts: number, now: number): void {
+  private emit(packet: Buffer, payloadLength: number, now: number): void {
     const dir = this.negotiated?.direction;
     if (dir === "recvonly" || dir === "inactive") return; // RFC 3264 6.1: held, nothing to send
     this.seq = (this.seq + 1) & 0xffff;
@@ -203,7 +201,6 @@ export class RtpSender {
     }
     this.packets++;
     this.octets += payloadLength;
-    this.lastTs = ts;
     if (f.jitterMs && f.jitterMs > 0) {
       this.env.clock.setTimer(this.env.random() * f.jitterMs, () => {
         if (!this.stopped) this.env.transmit(packet);
@@ -262,7 +259,7 @@ export class RtpSender {
     const pt = this.negotiated!.telephoneEventPt!;
     const packet = buildRtpHeader(payload, pt, this.marker, this.seq, s.eventTs, this.ssrc);
     writeTelephoneEvent(packet, RTP_HEADER_SIZE, s.job.events[s.index]!, end, DTMF_VOLUME, s.sentSamples);
-    this.emit(packet, payload, s.eventTs, now);
+    this.emit(packet, payload, now);
     if (end && ++s.endSent >= DTMF_END_PACKETS) {
       s.index++;
       s.eventTs = undefined;

@@ -105,6 +105,22 @@ describe("media session over loopback, paced by a manual clock", () => {
     expect(samples.subarray(6400, 6560).every((v) => v === 0)).toBe(true);
   });
 
+  it("fills a pause in the peer's timestamps with silence, not a jump of over 10 s", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "sipmock-media-"));
+    const file = join(dir, "pause.wav");
+    const { engine } = harness();
+    const peer = await Peer.open();
+    const s = await engine.allocate("127.0.0.1");
+    s.start({ ...PCMU, remote: peer.endpoint }, { action: { kind: "silence" }, record: file });
+    const f = toneFrames(1000, 1)[0]!;
+    const stamps = [0, 160, 160 + 3 * 8000, 160 + 3 * 8000 + 160, 9e8, 9e8 + 160];
+    for (const [i, ts] of stamps.entries()) await peer.send(rtpPacket(0, i, ts, 5, f), s.local);
+    await until(() => s.stats().received.packets === 6, "6 packets");
+    await s.close();
+    // 6 frames + 3 s of pause (less the frame before it); nothing for the 9e8 jump
+    expect(readWav(readFileSync(file)).length).toBe(6 * 160 + 3 * 8000 - 160);
+  });
+
   it("plays a 16 kHz prompt (encoded to PCMU) once, then silence", async () => {
     const dir = await mkdtemp(join(tmpdir(), "sipmock-media-"));
     const file = join(dir, "prompt.wav");
