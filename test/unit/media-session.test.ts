@@ -88,11 +88,13 @@ describe("media session over loopback, paced by a manual clock", () => {
     const s = await engine.allocate("127.0.0.1");
     s.start({ ...PCMU, remote: peer.endpoint }, { action: { kind: "silence" }, record: file });
     const frames = toneFrames(425, 100);
+    let n = 0;
     for (let i = 0; i < 100; i++) {
       if (i === 40) continue; // lost
       await peer.send(rtpPacket(0, 7 + i, 5000 + i * 160, 42, frames[i]!), s.local);
+      n++;
+      await until(() => s.stats().received.packets === n, "the packet"); // no burst to overflow the socket buffer
     }
-    await until(() => s.stats().received.packets === 99, "99 packets");
     expect(s.stats().received.lost).toBe(1);
     await s.close();
     const wav = readFileSync(file);
@@ -147,6 +149,25 @@ describe("media session over loopback, paced by a manual clock", () => {
     const prompt = pcmOf(rtp.slice(first, first + 25));
     expect(goertzel(prompt, 1000)).toBeGreaterThan(6000);
     expect(rtp.slice(first + 25).every((p) => p.payload.every((b) => b === 0xff))).toBe(true);
+  });
+
+  it("reports a recording it cannot write, and the call's media goes on", async () => {
+    const { clock, engine, errors } = harness();
+    const peer = await Peer.open();
+    const s = await engine.allocate("127.0.0.1");
+    s.start(
+      { ...PCMU, remote: peer.endpoint },
+      { action: { kind: "echo" }, record: "/nonexistent/dir/call.wav" },
+    );
+    await until(() => errors.length > 0, "the error");
+    expect(errors[0]!.message).toMatch(/^record \/nonexistent\/dir\/call\.wav: ENOENT/);
+    for (let i = 0; i < 60; i++) {
+      await peer.send(rtpPacket(0, i, i * 160, 3, new Uint8Array(160)), s.local);
+      await peer.waitFor(i + 1); // the echo: one at a time, more than a second's worth of recording
+    }
+    clock.advance(100);
+    await s.close();
+    expect(errors).toHaveLength(1);
   });
 
   it("reports an unreadable prompt and keeps sending silence", async () => {
