@@ -5,8 +5,10 @@
  * token; errors are RFC 9457 problem details.
  */
 import { timingSafeEqual } from "node:crypto";
+import { existsSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { MAX_ALIAS_COUNT, MAX_NESTING, tooDeep } from "../scenario/bounds.js";
 import { toMs } from "../scenario/duration.js";
@@ -14,10 +16,12 @@ import { ScenarioEngine } from "../scenario/engine.js";
 import { ScenarioLoadError } from "../scenario/load.js";
 import { type MediaDirection, MockRequestError } from "../ua/mock-requests.js";
 import type { ClientOutcome } from "../ua/uac.js";
+import { EventStream } from "./event-stream.js";
 import type { JournalFilter } from "./journal.js";
 import { OPENAPI } from "./openapi.js";
 import { OverrideError } from "./overrides.js";
 import type { SipMock } from "./sipmock.js";
+import { SECURITY_HEADERS, sendAsset, sendShell, type UiAsset, UiNotBuiltError, uiDir } from "./ui-server.js";
 import { PatternError, VerificationError } from "./verify.js";
 
 export interface AdminOptions {
@@ -46,13 +50,22 @@ class HttpProblem extends Error {
 
 /** Paths that need no token. */
 const PUBLIC = new Set(["/__admin/health", "/__admin/openapi.json"]);
+/** The web UI's script and style sheet: static, no secret in them (a <script src> cannot send a token). */
+const UI_ASSET_PATH = /^\/__admin\/ui\/app\.(js|css)$/;
+/** A browser cannot set a header on a page load or an EventSource: these take ?token= as well. */
+const QUERY_TOKEN = new Set(["/__admin/ui", "/__admin/events"]);
 
 const MAX_BODY = 1024 * 1024;
 
+interface AdminState {
+  /** The YAML last PUT, shown by GET /__admin/scenario. */
+  source?: string;
+  readonly events: EventStream;
+}
+
 export async function startAdmin(mock: SipMock, options: AdminOptions): Promise<AdminServer> {
   const host = options.host ?? "127.0.0.1";
-  /** The YAML last PUT, shown by GET /__admin/scenario. */
-  const state: { source?: string } = {};
+  const state: AdminState = { events: new EventStream(mock.journal, { headers: SECURITY_HEADERS }) };
   const server: Server = createServer((req, res) => {
     handle(mock, options, state, req, res).catch((e: unknown) => sendError(res, e));
   });
@@ -66,6 +79,7 @@ export async function startAdmin(mock: SipMock, options: AdminOptions): Promise<
     url: `http://${h}:${addr.port}`,
     close: () =>
       new Promise((resolve) => {
+        state.events.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
@@ -75,15 +89,11 @@ export async function startAdmin(mock: SipMock, options: AdminOptions): Promise<
 async function handle(
   mock: SipMock,
   options: AdminOptions,
-  state: { source?: string },
+  state: AdminState,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
-  // A web page the developer has open must not drive the API: cross-origin
-  // requests (CSRF) and other Host names (DNS rebinding) are refused.
-  if (req.headers.origin !== undefined) {
-    throw new HttpProblem(403, "Forbidden", "cross-origin requests to the admin API are refused");
-  }
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
   const hostName = (req.headers.host ?? "")
     .replace(/:\d+$/, "")
     .replace(/^\[|\]$/g, "")
@@ -91,11 +101,24 @@ async function handle(
   if (!allowedHost(hostName, options.host ?? "127.0.0.1")) {
     throw new HttpProblem(403, "Forbidden", `Host "${hostName}" is not this admin API's address`);
   }
+  // A web page the developer has open must not drive the API: cross-origin
+  // requests (CSRF) and other Host names (DNS rebinding) are refused. The
+  // web UI's own requests (a POST carries Origin) come from this very origin.
+  const origin = req.headers.origin;
+  if (origin !== undefined && origin.toLowerCase() !== `http://${req.headers.host ?? ""}`.toLowerCase()) {
+    throw new HttpProblem(403, "Forbidden", "cross-origin requests to the admin API are refused");
+  }
   const url = new URL(req.url ?? "/", "http://admin");
   const path = url.pathname.replace(/\/+$/, "") || "/";
   // RFC 9110 9.3.2: HEAD is GET without the body (Node drops the body itself).
   const method = req.method === "HEAD" ? "GET" : (req.method ?? "GET");
-  if (options.token && !PUBLIC.has(path) && !authorized(req, options.token)) {
+  if (
+    options.token &&
+    !PUBLIC.has(path) &&
+    !UI_ASSET_PATH.test(path) &&
+    !authorized(req, options.token) &&
+    !(QUERY_TOKEN.has(path) && queryTokenMatches(url, options.token))
+  ) {
     // RFC 9110 11.6.1 / RFC 6750 3: a 401 names the scheme it wants.
     throw new HttpProblem(
       401,
@@ -316,6 +339,13 @@ async function handle(
       return;
     case "GET /__admin/openapi.json":
       return json(res, 200, OPENAPI);
+    case "GET /__admin/ui":
+      return ui(res, url, options.token ?? null);
+    case "GET /__admin/ui/app.js":
+    case "GET /__admin/ui/app.css":
+      return uiAsset(res, path.endsWith(".js") ? "app.js" : "app.css");
+    case "GET /__admin/events":
+      return state.events.open(req, res, lastEventId(req, url));
     default: {
       const documented = Object.entries(OPENAPI.paths).find(([p]) =>
         new RegExp(`^${p.replace(/\{[^}]+\}/g, "[^/]+")}$`).test(path),
@@ -343,6 +373,38 @@ async function handle(
   }
 }
 
+/** GET /__admin/ui: the page (/__admin/ui/ is sent there, its relative links resolve from it). */
+function ui(res: ServerResponse, url: URL, token: string | null): void {
+  if (url.pathname.endsWith("/")) {
+    res.writeHead(308, { location: `/__admin/ui${url.search}` });
+    res.end();
+    return;
+  }
+  if (!existsSync(join(uiDir(), "app.js"))) throw notBuilt(new UiNotBuiltError("dist/ui/app.js is missing"));
+  sendShell(res, token);
+}
+
+function uiAsset(res: ServerResponse, name: UiAsset): void {
+  try {
+    sendAsset(res, name);
+  } catch (e) {
+    throw e instanceof UiNotBuiltError ? notBuilt(e) : e;
+  }
+}
+
+function notBuilt(e: Error): HttpProblem {
+  return new HttpProblem(503, "Service Unavailable", `the web UI is not built: ${e.message}`);
+}
+
+/** Where an event stream resumes: Last-Event-ID (a browser reconnecting) or ?sinceId=. */
+function lastEventId(req: IncomingMessage, url: URL): number | undefined {
+  const header = req.headers["last-event-id"];
+  const v = typeof header === "string" && header !== "" ? header : url.searchParams.get("sinceId");
+  if (v === null) return undefined;
+  if (!/^\d+$/.test(v)) throw new HttpProblem(400, "Bad query", `sinceId must be an integer, got "${v}"`);
+  return Number(v);
+}
+
 function allowedHost(name: string, bound: string): boolean {
   if (name === "localhost" || name === "127.0.0.1" || name === "::1") return true;
   // Bound to a wildcard, the user chose to expose the API: any name reaches it.
@@ -353,8 +415,17 @@ function allowedHost(name: string, bound: string): boolean {
 function authorized(req: IncomingMessage, token: string): boolean {
   // RFC 9110 11.1: the auth scheme is case-insensitive.
   const m = /^bearer (.+)$/i.exec(req.headers.authorization ?? "");
-  if (!m) return false;
-  const a = Buffer.from(m[1]!);
+  return m !== null && sameSecret(m[1]!, token);
+}
+
+function queryTokenMatches(url: URL, token: string): boolean {
+  const given = url.searchParams.get("token");
+  return given !== null && sameSecret(given, token);
+}
+
+/** Constant-time comparison (the length alone may differ early). */
+function sameSecret(given: string, token: string): boolean {
+  const a = Buffer.from(given);
   const b = Buffer.from(token);
   return a.length === b.length && timingSafeEqual(a, b);
 }

@@ -107,6 +107,7 @@ export class Journal {
   private list: JournalEntry[] = [];
   private nextId = 1;
   private readonly listeners = new Set<(e: JournalEntry) => void>();
+  private readonly resetListeners = new Set<() => void>();
   /** Transaction key -> rule that answered it, so responses carry the rule too (bounded). */
   private readonly rules = new Map<string, string>();
 
@@ -192,6 +193,7 @@ export class Journal {
     this.bytes = 0;
     this.rules.clear();
     this.firstRequestAt = undefined;
+    for (const l of this.resetListeners) l();
   }
 
   /** Calls grouped by Call-ID, in order of their first message. */
@@ -219,5 +221,11 @@ export class Journal {
   subscribe(listener: (e: JournalEntry) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Called after clear() (DELETE /__admin/journal, reset): the web UI starts over. */
+  onClear(listener: () => void): () => void {
+    this.resetListeners.add(listener);
+    return () => this.resetListeners.delete(listener);
   }
 }
