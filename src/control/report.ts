@@ -77,6 +77,7 @@ export class ReportWriter {
 <meta http-equiv="Content-Security-Policy" content="${reportCsp(this.assets)}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title}</title>
+<link rel="icon" href="data:,">
 <style>${this.assets.css}</style>
 </head>
 <body>

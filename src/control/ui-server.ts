@@ -65,6 +65,7 @@ export function liveShell(token: string | null): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>sipmock</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="ui/app.css">
 </head>
 <body>
