@@ -224,6 +224,11 @@ describe("the live web UI in headless Chromium, SIPp traffic", () => {
     expect(answered.arrows.map(({ label, from, to }) => ({ label, from, to }))).toEqual(
       journalArrows(calls.answered),
     );
+    // The 200 OK with its SDP opened under the ladder (the README's picture, docs/ui.png).
+    await page.locator("svg[data-testid=ladder] [data-testid=arrow]").nth(3).click();
+    await expect
+      .poll(() => page.locator("[data-testid=message-raw]").textContent())
+      .toMatch(/^SIP\/2\.0 200 OK/);
     await screenshot(page, "ui-ladder-answered.png");
     const cancelled = await openLadder(calls.cancelled);
     expect(cancelled.arrows.map((a) => a.label)).toEqual([
