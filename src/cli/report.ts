@@ -42,7 +42,7 @@ export async function runReport(input: string, flags: ReportFlags): Promise<numb
     process.stderr.write(`${message}\n`);
     return 1;
   }
-  process.stderr.write(`sipmock: wrote ${flags.output} (${writer.entries} messages)\n`);
+  process.stderr.write(`sipmock: wrote ${flags.output} (${messages(writer.entries)})\n`);
   return 0;
 }
 
@@ -72,4 +72,8 @@ function parseEntry(line: string, where: string): JournalEntry {
               : undefined;
   if (problem) throw new JournalLineError(`${where}:1: not a journal entry: ${problem}; ${FIX}`);
   return o as JournalEntry;
+}
+
+function messages(n: number): string {
+  return `${n} message${n === 1 ? "" : "s"}`;
 }

@@ -237,7 +237,7 @@ function report(mock: SipMock, path: string, verdicts: readonly ExpectationResul
       : undefined);
   try {
     const n = writeReport(path, mock.journal.entries(), results ? verdictsOf(results) : null);
-    process.stderr.write(`sipmock: report ${path} written (${n} messages)\n`);
+    process.stderr.write(`sipmock: report ${path} written (${n} message${n === 1 ? "" : "s"})\n`);
     return true;
   } catch (e) {
     process.stderr.write(`sipmock: cannot write the report ${path}: ${(e as Error).message}\n`);
