@@ -193,7 +193,9 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
       );
       process.exit(1);
     }
-    process.stderr.write(`sipmock: admin API on ${admin.url} (OpenAPI: ${admin.url}/__admin/openapi.json)\n`);
+    process.stderr.write(
+      `sipmock: admin API on ${admin.url} (OpenAPI: ${admin.url}/__admin/openapi.json; web UI: ${admin.url}/__admin/ui${flags.adminToken ? "?token=TOKEN" : ""})\n`,
+    );
   }
 
   let stopping = false;

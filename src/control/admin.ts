@@ -123,7 +123,9 @@ async function handle(
     throw new HttpProblem(
       401,
       "Unauthorized",
-      "send Authorization: Bearer <token> (serve --admin-token)",
+      QUERY_TOKEN.has(path)
+        ? `open ${path}?token=<token> or send Authorization: Bearer <token> (serve --admin-token)`
+        : "send Authorization: Bearer <token> (serve --admin-token)",
       {},
       {
         "www-authenticate": 'Bearer realm="sipmock"',

@@ -147,6 +147,10 @@ describe("the page and its assets", () => {
       const res = await get(path);
       expect(res.status, path).toBe(401);
       expect(res.headers.get("www-authenticate")).toBe('Bearer realm="sipmock"');
+      const problem = (await res.json()) as { detail: string };
+      expect(problem.detail).toBe(
+        `open ${path.split("?")[0]}?token=<token> or send Authorization: Bearer <token> (serve --admin-token)`,
+      );
       // Errors carry the policy too.
       expectUiHeaders(res);
     }
