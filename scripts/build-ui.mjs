@@ -5,12 +5,13 @@
  * `sipmock report` inlines them. Run by `npm run build`.
  */
 import { mkdirSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const out = join(root, "dist", "ui");
+// `node scripts/build-ui.mjs [OUTDIR]`: dist/ui by default (tests build elsewhere).
+const out = process.argv[2] ? resolve(process.argv[2]) : join(root, "dist", "ui");
 mkdirSync(out, { recursive: true });
 
 await build({
@@ -41,7 +42,7 @@ for (const [file, tag] of [
 ]) {
   const text = readFileSync(join(out, file), "utf8");
   if (text.toLowerCase().includes(tag))
-    throw new Error(`dist/ui/${file} contains "${tag}": it cannot be inlined`);
+    throw new Error(`${join(out, file)} contains "${tag}": it cannot be inlined`);
   if (file === "app.js" && /\beval\(|new Function\(/.test(text))
-    throw new Error("dist/ui/app.js uses eval: the Content-Security-Policy forbids it");
+    throw new Error("app.js uses eval: the Content-Security-Policy forbids it");
 }

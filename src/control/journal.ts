@@ -33,6 +33,8 @@ export interface JournalEntry {
   /** The scenario rule that answered the request (requests and their responses). */
   rule?: string;
   readonly retransmission: boolean;
+  /** Faults a scenario injected into this message ("duplicate (the 486 sent 2 more time(s))"...). */
+  faults?: string[];
 }
 
 export interface JournalFilter {
@@ -110,6 +112,8 @@ export class Journal {
   private readonly resetListeners = new Set<() => void>();
   /** Transaction key -> rule that answered it, so responses carry the rule too (bounded). */
   private readonly rules = new Map<string, string>();
+  /** Transaction key -> the faulty response's status and its fault labels, for its copies (bounded). */
+  private readonly faulty = new Map<string, { status: number; labels: string[] }>();
 
   /** Octets held (raw messages and a fixed overhead per entry); bounded by maxBytes as well as maxEntries. */
   private bytes = 0;
@@ -136,6 +140,10 @@ export class Journal {
       const rule = this.rules.get(entry.transaction);
       if (rule !== undefined) entry.rule = rule;
     }
+    if (entry.direction === "out" && entry.transaction && entry.faults === undefined) {
+      const f = this.faulty.get(entry.transaction);
+      if (f && f.status === entry.status) entry.faults = f.labels;
+    }
     this.list.push(entry);
     this.bytes += entry.raw.length + ITEM_OVERHEAD.journal;
     let drop = 0;
@@ -158,6 +166,30 @@ export class Journal {
       this.rules.set(entry.transaction, rule);
       if (this.rules.size > this.maxEntries) this.rules.delete(this.rules.keys().next().value!);
     }
+  }
+
+  /**
+   * Records the faults a scenario put into a response just sent: the
+   * journaled response is marked, and so are its duplicates and
+   * retransmissions journaled after it.
+   */
+  faultFor(transaction: string, status: number, labels: readonly string[]): void {
+    if (labels.length === 0) return;
+    const f = { status, labels: [...labels] };
+    this.faulty.set(transaction, f);
+    if (this.faulty.size > this.maxEntries) this.faulty.delete(this.faulty.keys().next().value!);
+    for (let i = this.list.length - 1; i >= Math.max(0, this.list.length - 64); i--) {
+      const e = this.list[i]!;
+      if (e.direction === "out" && e.transaction === transaction && e.status === status) {
+        e.faults = f.labels;
+        break;
+      }
+    }
+  }
+
+  /** Marks a message as a fault's target (a request the scenario dropped). */
+  markFault(entry: JournalEntry, label: string): void {
+    entry.faults = [...(entry.faults ?? []), label];
   }
 
   entries(filter: JournalFilter = {}): JournalEntry[] {
@@ -192,6 +224,7 @@ export class Journal {
     this.list = [];
     this.bytes = 0;
     this.rules.clear();
+    this.faulty.clear();
     this.firstRequestAt = undefined;
     for (const l of this.resetListeners) l();
   }

@@ -122,6 +122,11 @@ const DOC = {
           dialog: { type: "string" },
           rule: { type: "string" },
           retransmission: { type: "boolean" },
+          faults: {
+            type: "array",
+            items: { type: "string" },
+            description: "Faults the scenario injected into this message (duplicate, truncate, drop...).",
+          },
         },
       },
       Override: {

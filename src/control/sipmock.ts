@@ -514,6 +514,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
         const callId = tx.request.core.callId;
         if (current) journal.ruleFor(current, decision.rule);
         if (decision.kind === "drop") metrics.fault("drop");
+        if (decision.kind === "drop" && current) journal.markFault(current, "drop (not answered)");
         if (decision.kind === "respond" && decision.fault) {
           for (const k of Object.keys(decision.fault)) metrics.fault(k);
         }
@@ -523,6 +524,12 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       },
       responded: (tx, built, fault) => {
         const labels = fault ? faultLabels(fault, built.status) : [];
+        const omitted =
+          built.omittedRequired.length > 0
+            ? [`omitHeaders (the ${built.status} without ${built.omittedRequired.join(", ")})`]
+            : [];
+        const branch = tx.request.core.via[0]?.branch;
+        if (branch) journal.faultFor(`${branch}/${tx.request.method}`, built.status, [...labels, ...omitted]);
         if (labels.length > 0)
           logger.info(`${stamp()} ${tx.request.core.callId}: fault: ${labels.join(", ")}`);
         if (built.omittedRequired.length > 0) {

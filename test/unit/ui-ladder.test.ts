@@ -85,6 +85,13 @@ describe("ladder arrows", () => {
       },
     ]);
     expect(layoutLadder(call).arrows.map((x) => x.rule)).toEqual(["busy-for-bob", "busy-for-bob", ""]);
+    // Streamed live, the request left before the scenario decided: its response tells the rule.
+    const [invite, busy] = call;
+    const { rule: _, ...streamed } = invite!;
+    expect(layoutLadder([streamed, busy!]).arrows.map((x) => x.rule)).toEqual([
+      "busy-for-bob",
+      "busy-for-bob",
+    ]);
   });
 
   it("pages a call with thousands of messages and keeps timing across the page edge", () => {

@@ -4,9 +4,10 @@ import { type ApiRequest, type CallAction, callActionRequest, describeResult } f
 import { controlPanel, dialogsView, registrationsView } from "./controls.js";
 import { h, replace } from "./dom.js";
 import type { CodeLookup } from "./headers.js";
+import { visible } from "./headers.js";
 import { ladderView } from "./ladder-view.js";
 import type { AdminClient, DialogInfo, Registration } from "./live.js";
-import { messageView, visible } from "./message-view.js";
+import { messageView } from "./message-view.js";
 import { type CallGroup, CallStore, callSummary, type Filter, filterCalls, parseTimeInput } from "./model.js";
 import type { CatalogCode, JournalEntry, PageData } from "./types.js";
 
@@ -114,8 +115,8 @@ export class App {
       input("callid", "Call-ID", "part of a Call-ID"),
       input("peer", "Peer", "udp:127.0.0.1:5070"),
       h("label", {}, "Transport", transport),
-      input("since", "From", "", "datetime-local"),
-      input("until", "To", "", "datetime-local"),
+      input("since", "Since", "", "datetime-local"),
+      input("until", "Until", "", "datetime-local"),
     );
     let timer: ReturnType<typeof setTimeout> | undefined;
     const update = () => {
@@ -146,6 +147,34 @@ export class App {
 
   add(e: JournalEntry): void {
     if (this.store.add(e)) this.schedule();
+    if (e.callId !== undefined && e.callId === this.selectedCall) this.refreshSelected();
+  }
+
+  private selectedTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * Live: the selected call's entries again from the journal, a moment
+   * after its last message, for what the journal added after streaming
+   * them (the rule that answered, faults).
+   */
+  refreshSelected(): void {
+    const client = this.client;
+    const callId = this.selectedCall;
+    if (!client || !callId) return;
+    clearTimeout(this.selectedTimer);
+    this.selectedTimer = setTimeout(async () => {
+      try {
+        const fresh = await client.get<JournalEntry[]>(`/journal?callId=${encodeURIComponent(callId)}`);
+        let changed = false;
+        for (const e of fresh) changed = this.store.upsert(e) || changed;
+        if (changed) {
+          this.drawnCall = { count: -1, offset: 0 };
+          this.schedule();
+        }
+      } catch {
+        // the stream keeps the view going; the next message retries
+      }
+    }, 250);
   }
 
   reset(): void {
@@ -170,15 +199,29 @@ export class App {
       this.selectedCall = callId;
       this.selectedEntry = undefined;
       this.ladderOffset = 0;
+      this.refreshSelected();
     }
     this.drawnVersion = -1;
     this.schedule();
   }
 
+  private listDrawnAt = 0;
+  private listTimer: ReturnType<typeof setTimeout> | undefined;
+
   private draw(): void {
     if (this.drawnVersion !== this.store.version) {
-      this.drawnVersion = this.store.version;
-      this.drawList();
+      // A flood of messages redraws the list four times a second, not every frame.
+      const wait = this.listDrawnAt + 250 - Date.now();
+      if (wait <= 0 || this.drawnVersion === -1) {
+        this.drawnVersion = this.store.version;
+        this.listDrawnAt = Date.now();
+        this.drawList();
+      } else if (!this.listTimer) {
+        this.listTimer = setTimeout(() => {
+          this.listTimer = undefined;
+          this.schedule();
+        }, wait);
+      }
     }
     this.drawLadder();
     replace(this.side, ...(this.client ? [dialogsView(this), registrationsView(this)] : []));

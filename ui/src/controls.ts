@@ -2,7 +2,7 @@
 import { callPhoneRequest, respondRequest } from "./api.js";
 import type { App } from "./app.js";
 import { h } from "./dom.js";
-import { visible } from "./message-view.js";
+import { visible } from "./headers.js";
 
 export function controlPanel(app: App): HTMLElement {
   const code = h("input", {

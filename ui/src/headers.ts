@@ -195,3 +195,11 @@ export function tokenizeMessage(raw: string, lookup: CodeLookup): Line[] {
   }
   return out;
 }
+
+/** Control characters other than tab shown as \xNN, so nothing invisible hides in the view. */
+export function visible(text: string): string {
+  return text.replace(
+    /[\x00-\x08\x0b-\x1f\x7f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+}

@@ -1,5 +1,6 @@
 /** Draws a call's ladder (ladder.ts layout) as SVG, text in text nodes only. */
 import { h, s } from "./dom.js";
+import { visible } from "./headers.js";
 import {
   type Arrow,
   formatDelta,
@@ -8,7 +9,6 @@ import {
   type Lane,
   layoutLadder,
 } from "./ladder.js";
-import { visible } from "./message-view.js";
 import type { JournalEntry } from "./types.js";
 
 export const PAGE = 500;
@@ -30,7 +30,12 @@ function laneHeader(l: Lane, height: number): SVGGElement {
   );
 }
 
-function arrowGroup(a: Arrow, lanes: Map<string, Lane>, selectedId: number | undefined): SVGGElement {
+function arrowGroup(
+  a: Arrow,
+  lanes: Map<string, Lane>,
+  selectedId: number | undefined,
+  width: number,
+): SVGGElement {
   const x1 = lanes.get(a.from)?.x ?? 0;
   const x2 = lanes.get(a.to)?.x ?? 0;
   const dir = x2 >= x1 ? 1 : -1;
@@ -67,13 +72,8 @@ function arrowGroup(a: Arrow, lanes: Map<string, Lane>, selectedId: number | und
       "aria-label": visible(title),
     },
     s("title", {}, visible(title)),
-    s("rect", {
-      x: Math.min(x1, tip) - 4,
-      y: a.y - 22,
-      width: Math.abs(tip - x1) + 8,
-      height: 30,
-      class: "hit",
-    }),
+    // The whole row is the click target, not only the thin arrow.
+    s("rect", { x: 0, y: a.y - 22, width, height: 34, class: "hit" }),
     s("text", { x: 8, y: a.y + 4, class: "delta" }, formatDelta(a.deltaMs)),
     self
       ? s("path", { d: `M${x1} ${a.y - 8} h30 v12 h-30`, class: "shaft" })
@@ -129,7 +129,7 @@ export function ladderView(entries: readonly JournalEntry[], o: LadderOptions): 
       "aria-label": `ladder diagram, ${layout.total} messages`,
     },
     ...layout.lanes.map((l) => laneHeader(l, layout.height)),
-    ...layout.arrows.map((a) => arrowGroup(a, lanes, o.selectedId)),
+    ...layout.arrows.map((a) => arrowGroup(a, lanes, o.selectedId, layout.width)),
   );
   const byId = new Map(layout.arrows.map((a) => [String(a.entry.id), a.entry]));
   const pick = (ev: Event) => {

@@ -45,6 +45,7 @@ export const LANE_WIDTH = 200;
 export const ROW_HEIGHT = 36;
 export const HEADER_HEIGHT = 56;
 const MARGIN = 110;
+const NOTES_WIDTH = 240;
 
 /** The lanes of a call, left to right: origin and proxies from Via, the peers, the mock. */
 export function deriveLanes(entries: readonly JournalEntry[]): Array<Omit<Lane, "x">> {
@@ -75,6 +76,18 @@ export function deriveLanes(entries: readonly JournalEntry[]): Array<Omit<Lane, 
   }
   for (const m of mocks) lanes.push({ endpoint: m, role: "mock" });
   return lanes;
+}
+
+/**
+ * The rule of each transaction, from whichever of its messages carries it:
+ * a request streamed live is sent before the scenario decides, its
+ * responses carry the rule.
+ */
+function rulesByTransaction(entries: readonly JournalEntry[]): Map<string, string> {
+  const rules = new Map<string, string>();
+  for (const e of entries)
+    if (e.rule && e.transaction && !rules.has(e.transaction)) rules.set(e.transaction, e.rule);
+  return rules;
 }
 
 /** The fault the journal recorded, or what an outgoing message itself shows was broken on purpose. */
@@ -110,6 +123,7 @@ export function layoutLadder(entries: readonly JournalEntry[], offset = 0, limit
   const start = Math.max(0, Math.min(offset, Math.max(0, entries.length - 1)));
   const shown = entries.slice(start, start + limit);
   let prev = start > 0 ? Date.parse(entries[start - 1]!.time) : undefined;
+  const rules = rulesByTransaction(entries);
   const arrows = shown.map((e, i): Arrow => {
     const t = Date.parse(e.time);
     const deltaMs = prev === undefined || Number.isNaN(t) || Number.isNaN(prev) ? 0 : t - prev;
@@ -123,7 +137,7 @@ export function layoutLadder(entries: readonly JournalEntry[], offset = 0, limit
       to: e.direction === "in" ? mock : peer,
       retransmission: e.retransmission,
       fault: faultOf(e),
-      rule: e.rule ?? "",
+      rule: e.rule ?? (e.transaction ? rules.get(e.transaction) : undefined) ?? "",
       deltaMs,
       y: HEADER_HEIGHT + (i + 1) * ROW_HEIGHT,
     };
@@ -131,7 +145,8 @@ export function layoutLadder(entries: readonly JournalEntry[], offset = 0, limit
   return {
     lanes,
     arrows,
-    width: MARGIN + Math.max(1, lanes.length) * LANE_WIDTH,
+    // Room on the right of the last lane for the notes (retransmission, rule).
+    width: MARGIN + Math.max(1, lanes.length) * LANE_WIDTH + NOTES_WIDTH,
     height: HEADER_HEIGHT + (arrows.length + 1) * ROW_HEIGHT,
     offset: start,
     total: entries.length,

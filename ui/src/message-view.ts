@@ -1,17 +1,9 @@
 /** The raw message panel: every line as text, header names marked with their RFC. */
 import { h } from "./dom.js";
-import { type CodeLookup, tokenizeMessage } from "./headers.js";
+import { type CodeLookup, tokenizeMessage, visible } from "./headers.js";
 import { faultOf } from "./ladder.js";
 import { entryLabel } from "./model.js";
 import type { JournalEntry } from "./types.js";
-
-/** Control characters other than tab shown as \xNN, so nothing invisible hides in the view. */
-export function visible(text: string): string {
-  return text.replace(
-    /[\x00-\x08\x0b-\x1f\x7f]/g,
-    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
-  );
-}
 
 export function messageView(e: JournalEntry, lookup: CodeLookup): HTMLElement {
   const lines = tokenizeMessage(e.raw, lookup).map((l) => {

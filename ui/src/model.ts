@@ -40,6 +40,27 @@ export class CallStore {
     for (const e of entries) this.add(e);
   }
 
+  /**
+   * Adds an entry, or replaces the one with its id when what the journal
+   * learnt since differs (the rule and faults are set after a message is
+   * streamed). Returns whether anything changed.
+   */
+  upsert(e: JournalEntry): boolean {
+    if (!this.ids.has(e.id)) return this.add(e) !== undefined;
+    const list = this.byId.get(e.callId ?? "")?.entries;
+    const i = list ? list.findIndex((x) => x.id === e.id) : -1;
+    if (!list || i < 0) return false;
+    const old = list[i]!;
+    if (
+      old.rule === e.rule &&
+      JSON.stringify(old.faults ?? old.fault) === JSON.stringify(e.faults ?? e.fault)
+    )
+      return false;
+    list[i] = e;
+    this.version++;
+    return true;
+  }
+
   clear(): void {
     this.byId.clear();
     this.ids.clear();
