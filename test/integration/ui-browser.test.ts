@@ -52,7 +52,8 @@ let browser: Browser;
 let page: Page;
 let problems: string[];
 let cspHeader: string | undefined;
-const calls: Record<"answered" | "busy" | "cancelled" | "register" | "evil", string> = {
+const calls: Record<"answered" | "busy" | "cancelled" | "register" | "evil" | "tcp", string> = {
+  tcp: "",
   answered: "",
   busy: "",
   cancelled: "",
@@ -60,11 +61,15 @@ const calls: Record<"answered" | "busy" | "cancelled" | "register" | "evil", str
   evil: "",
 };
 
-function sipp(scenarioXml: string, extraArgs: string[] = []): Promise<SippResult> {
+function sipp(
+  scenarioXml: string,
+  extraArgs: string[] = [],
+  transport: "udp" | "tcp" = "udp",
+): Promise<SippResult> {
   return runSipp({
     scenarioXml,
-    target: `127.0.0.1:${mock.address("udp").port}`,
-    transport: "u1",
+    target: `127.0.0.1:${mock.address(transport).port}`,
+    transport: transport === "udp" ? "u1" : "t1",
     extraArgs,
   });
 }
@@ -140,7 +145,7 @@ async function setFilter(id: string, value: string): Promise<void> {
 
 beforeAll(async () => {
   mock = await startSipMock({
-    listen: ["udp:127.0.0.1:0"],
+    listen: ["udp:127.0.0.1:0", "tcp:127.0.0.1:0"],
     logger: silentLogger,
     scenario: scenarioFromYaml(SCENARIO),
   });
@@ -164,6 +169,9 @@ beforeAll(async () => {
     requestScenario("OPTIONS", "carol", { code: 200, reason: "OK" }, [EVIL_HEADER, EVIL_CONTACT]),
   );
   expect(evil.exitCode, evil.summary).toBe(0);
+  const tcp = await sipp(requestScenario("OPTIONS", "erin", { code: 200, reason: "OK" }), [], "tcp");
+  expect(tcp.exitCode, tcp.summary).toBe(0);
+  calls.tcp = callIdOf(tcp);
   calls.answered = callIdOf(answered);
   calls.busy = callIdOf(busy);
   calls.cancelled = callIdOf(cancelled);
@@ -252,7 +260,7 @@ describe("the live web UI in headless Chromium, SIPp traffic", () => {
     ]);
   });
 
-  it("filters by method, status, text and Call-ID", async () => {
+  it("filters by method, status, text, Call-ID, peer and transport", async () => {
     await setFilter("method", "CANCEL");
     await expect.poll(visibleRows).toEqual([calls.cancelled]);
     await setFilter("method", "");
@@ -266,7 +274,23 @@ describe("the live web UI in headless Chromium, SIPp traffic", () => {
     await setFilter("callid", calls.answered.slice(0, 12));
     await expect.poll(visibleRows).toEqual([calls.answered]);
     await setFilter("callid", "");
-    await expect.poll(async () => (await visibleRows()).length).toBeGreaterThanOrEqual(5);
+    const busyPeer = journalArrows(calls.busy)[0]!.from;
+    await setFilter("peer", busyPeer);
+    await expect.poll(visibleRows).toEqual([calls.busy]);
+    await setFilter("peer", "");
+    await page.locator("[data-testid=filter-transport]").selectOption("tcp");
+    await expect.poll(visibleRows).toEqual([calls.tcp]);
+    await page.locator("[data-testid=filter-transport]").selectOption("udp");
+    await expect
+      .poll(async () => (await visibleRows()).sort())
+      .toEqual(
+        Object.entries(calls)
+          .filter(([k]) => k !== "tcp")
+          .map(([, id]) => id)
+          .sort(),
+      );
+    await page.locator("[data-testid=filter-transport]").selectOption("");
+    await expect.poll(async () => (await visibleRows()).length).toBe(6);
   });
 
   it("message text is inert: a header with <script>, an onerror <img> and a javascript: Contact show as text", async () => {
