@@ -16,6 +16,7 @@ import { type SipMock, scenarioFromYaml, silentLogger, startSipMock } from "../.
 import { launchChromium, screenshot, watchedPage } from "../helpers/chromium.js";
 import {
   answeredCallScenario,
+  answeredThenHungUpScenario,
   cancelScenario,
   headerOfText,
   inviteFinalScenario,
@@ -338,6 +339,28 @@ describe("the live web UI in headless Chromium, SIPp traffic", () => {
     const { arrows } = await openLadder(callId);
     expect(arrows.map((a) => a.label)).toEqual(["INVITE", "100 Trying", "486 Busy Here", "ACK"]);
     await screenshot(page, "ui-control-486.png");
+    expect(problems).toEqual([]);
+  });
+
+  it("the control panel's Hang up (POST /__admin/calls/{callId}/bye) ends SIPp's answered call: the mock's BYE, SIPp's 200", async () => {
+    await page.locator("[data-testid=respond-clear]").click();
+    await expect.poll(() => mock.overrides.all().length).toBe(0);
+    const running = sipp(answeredThenHungUpScenario("frank", 15_000));
+    await expect.poll(() => mock.dialogs().length, { timeout: 10_000 }).toBe(1);
+    const callId = mock.dialogs()[0]!.callId;
+    await page.locator(`[data-testid=call-row][data-call-id="${callId}"]`).click();
+    await page.locator("[data-testid=call-bye]").click();
+    const r = await running;
+    expect(r.exitCode, r.summary).toBe(0);
+    await expect.poll(() => mock.journal.entries({ callId, method: "BYE" }).length).toBe(2);
+    const { arrows } = await openLadder(callId);
+    const self = `udp:127.0.0.1:${mock.address("udp").port}`;
+    expect(
+      arrows.slice(-2).map(({ label, from, to }) => ({ label, from: from === self, to: to === self })),
+    ).toEqual([
+      { label: "BYE", from: true, to: false },
+      { label: "200 OK", from: false, to: true },
+    ]);
     expect(problems).toEqual([]);
   });
 });
