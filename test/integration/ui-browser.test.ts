@@ -95,6 +95,7 @@ interface ArrowInfo {
   readonly from: string;
   readonly to: string;
   readonly retransmission: string;
+  readonly rule: string;
 }
 
 /** Clicks a call's row and returns the ladder's arrows (originals only) and lanes. */
@@ -116,6 +117,7 @@ async function openLadder(callId: string): Promise<{ arrows: ArrowInfo[]; lanes:
         from: g.getAttribute("data-from") ?? "",
         to: g.getAttribute("data-to") ?? "",
         retransmission: g.getAttribute("data-retransmission") ?? "",
+        rule: g.getAttribute("data-rule") ?? "",
       }))
       .filter((a) => a.retransmission !== "true"),
     lanes: [...document.querySelectorAll("svg[data-testid=ladder] [data-testid=lane]")].map(
@@ -338,6 +340,9 @@ describe("the live web UI in headless Chromium, SIPp traffic", () => {
     await page.locator(`[data-testid=call-row][data-call-id="${callId}"]`).waitFor({ timeout: 10_000 });
     const { arrows } = await openLadder(callId);
     expect(arrows.map((a) => a.label)).toEqual(["INVITE", "100 Trying", "486 Busy Here", "ACK"]);
+    // The arrow names what answered: the override the button set, as the journal says.
+    expect(arrows[0]!.rule).toBe(mock.journal.entries({ callId })[0]!.rule);
+    expect(arrows[0]!.rule).toMatch(/override/);
     await screenshot(page, "ui-control-486.png");
     expect(problems).toEqual([]);
   });
