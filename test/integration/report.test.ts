@@ -320,6 +320,25 @@ expectations:
     }
   });
 
+  it("stopped by a signal, without expectations: the report holds the journal and no verdicts", async () => {
+    const report = join(dir, "signal.html");
+    const served = await serve(["--report", report], async (port) => {
+      const r = await sipp(port, requestScenario("OPTIONS", "bob", { code: 200, reason: "OK" }));
+      expect(r.exitCode, r.summary).toBe(0);
+    });
+    expect(served.code, served.output).toBe(0);
+    expect(served.output).toMatch(/sipmock: report .*signal\.html written \(2 messages\)/);
+    const html = readFileSync(report, "utf8");
+    const data = JSON.parse(
+      /<script id="sipmock-data" type="application\/json">([^<]*)<\/script>/.exec(html)![1]!,
+    );
+    expect(data.expectations).toBeNull();
+    expect(data.entries.map((e: JournalEntry) => `${e.direction} ${e.method ?? e.status}`)).toEqual([
+      "in OPTIONS",
+      "out 200",
+    ]);
+  });
+
   it("when the expectations hold, every verdict row is ok and the exit code stays 0", async () => {
     const scenario = join(dir, "pass.yaml");
     const report = join(dir, "pass.html");
