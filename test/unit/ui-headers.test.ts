@@ -2,7 +2,14 @@
 import { describe, expect, it } from "vitest";
 import { lookupCode } from "../../src/catalog/index.js";
 import { headerValues, viaEndpoint } from "../../ui/src/endpoints.js";
-import { headerDoc, headerTitle, type Line, tokenizeMessage, visible } from "../../ui/src/headers.js";
+import {
+  headerDoc,
+  headerTitle,
+  type Line,
+  tokenizeMessage,
+  visible,
+  wireText,
+} from "../../ui/src/headers.js";
 
 const HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "javascript:alert(1)"];
 
@@ -75,6 +82,13 @@ describe("message tokens", () => {
     expect(tokenizeMessage("SIP/2.0 499 Odd\r\n\r\n", lookupCode)[0]).toMatchObject({
       title: "status 499: not catalogued",
     });
+  });
+
+  it("shows UTF-8 text decoded, other octets as they are", () => {
+    const utf8 = Buffer.from('From: "Zoë 東京" <sip:z@h>', "utf8").toString("latin1");
+    expect(wireText(utf8)).toBe('From: "Zoë 東京" <sip:z@h>');
+    expect(wireText("caf\xe9 \xff")).toBe("caf\xe9 \xff");
+    expect(wireText("ascii")).toBe("ascii");
   });
 
   it("shows control characters as escapes", () => {

@@ -1,12 +1,11 @@
 /** The page: filters and call list on the left, ladder and raw message on the right. */
 import { lookupCode } from "../../src/catalog/index.js";
 import { type ApiRequest, type CallAction, callActionRequest, describeResult } from "./api.js";
-import { controlPanel, dialogsView, registrationsView } from "./controls.js";
+import { controlPanel, dialogsView, overridesView, registrationsView } from "./controls.js";
 import { h, replace } from "./dom.js";
-import type { CodeLookup } from "./headers.js";
-import { visible } from "./headers.js";
+import { type CodeLookup, visible } from "./headers.js";
 import { ladderView } from "./ladder-view.js";
-import type { AdminClient, DialogInfo, Registration } from "./live.js";
+import type { AdminClient, DialogInfo, OverrideInfo, Registration } from "./live.js";
 import { messageView } from "./message-view.js";
 import { type CallGroup, CallStore, callSummary, type Filter, filterCalls, parseTimeInput } from "./model.js";
 import type { CatalogCode, JournalEntry, PageData } from "./types.js";
@@ -22,6 +21,7 @@ export class App {
   ladderOffset = 0;
   dialogs: DialogInfo[] = [];
   registrations: Registration[] = [];
+  overrides: OverrideInfo[] = [];
   private readonly lookup: CodeLookup;
   private pending = false;
   private drawnVersion = -1;
@@ -224,7 +224,10 @@ export class App {
       }
     }
     this.drawLadder();
-    replace(this.side, ...(this.client ? [dialogsView(this), registrationsView(this)] : []));
+    replace(
+      this.side,
+      ...(this.client ? [overridesView(this), dialogsView(this), registrationsView(this)] : []),
+    );
     if (this.data.mode === "live") {
       this.status.textContent = `${this.store.entryCount} messages, ${this.store.size} calls`;
     }
@@ -343,12 +346,14 @@ export class App {
       this.sideTimer = undefined;
     }, 500);
     try {
-      const [dialogs, registrations] = await Promise.all([
+      const [dialogs, registrations, overrides] = await Promise.all([
         this.client.get<DialogInfo[]>("/dialogs"),
         this.client.get<Registration[]>("/registrations"),
+        this.client.get<OverrideInfo[]>("/overrides"),
       ]);
       this.dialogs = dialogs;
       this.registrations = registrations;
+      this.overrides = overrides;
       this.schedule();
     } catch (e) {
       this.status.textContent = (e as Error).message;

@@ -25,11 +25,13 @@ export function controlPanel(app: App): HTMLElement {
     placeholder: "catalogue's",
     size: 12,
   });
+  // The next request only, by default; empty: every matching request.
   const times = h("input", {
     type: "text",
     inputmode: "numeric",
     "data-testid": "respond-times",
     placeholder: "always",
+    value: "1",
     size: 5,
   });
   const apply = h("button", { type: "submit", "data-testid": "respond-apply" }, "Set answer");
@@ -83,6 +85,34 @@ export function controlPanel(app: App): HTMLElement {
       button("notify", "NOTIFY (message waiting)", "notify"),
     ),
     app.controlResult,
+  );
+}
+
+export function overridesView(app: App): HTMLElement {
+  const rows = app.overrides.map((o) => {
+    const remove = h("button", { type: "button", "data-testid": "override-remove" }, "Remove");
+    remove.addEventListener(
+      "click",
+      () =>
+        void app.run(`remove ${o.id}`, () => ({
+          method: "DELETE",
+          path: `/overrides/${encodeURIComponent(o.id)}`,
+        })),
+    );
+    const left = o.remaining !== undefined ? `, ${o.remaining} left` : "";
+    return h(
+      "li",
+      { "data-testid": "override-row", "data-id": o.id },
+      h("code", {}, visible(`${o.id}: ${JSON.stringify(o.rule)}`)),
+      ` applied ${o.applied}${left} `,
+      remove,
+    );
+  });
+  return h(
+    "section",
+    { class: "overrides" },
+    h("h2", {}, `Overrides (${rows.length})`),
+    h("ul", {}, ...rows),
   );
 }
 

@@ -203,3 +203,22 @@ export function visible(text: string): string {
     (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
   );
 }
+
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * The journal keeps a message as latin1 text (one character per octet);
+ * SIP text is UTF-8 (RFC 3261 7.1), so it is shown decoded when it is valid
+ * UTF-8, as the octets otherwise.
+ */
+export function wireText(latin1: string): string {
+  // Plain ASCII is the same either way.
+  if (!/[\x80-\xff]/.test(latin1)) return latin1;
+  const bytes = new Uint8Array(latin1.length);
+  for (let i = 0; i < latin1.length; i++) bytes[i] = latin1.charCodeAt(i) & 0xff;
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    return latin1;
+  }
+}

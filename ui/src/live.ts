@@ -14,6 +14,13 @@ export interface DialogInfo {
   readonly confirmed: boolean;
 }
 
+export interface OverrideInfo {
+  readonly id: string;
+  readonly rule: unknown;
+  readonly applied: number;
+  readonly remaining?: number;
+}
+
 export interface Registration {
   readonly aor: string;
   readonly contacts: ReadonlyArray<{ readonly uri: string; readonly expires: number }>;

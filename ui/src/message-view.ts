@@ -1,12 +1,12 @@
 /** The raw message panel: every line as text, header names marked with their RFC. */
 import { h } from "./dom.js";
-import { type CodeLookup, tokenizeMessage, visible } from "./headers.js";
+import { type CodeLookup, tokenizeMessage, visible, wireText } from "./headers.js";
 import { faultOf } from "./ladder.js";
 import { entryLabel } from "./model.js";
 import type { JournalEntry } from "./types.js";
 
 export function messageView(e: JournalEntry, lookup: CodeLookup): HTMLElement {
-  const lines = tokenizeMessage(e.raw, lookup).map((l) => {
+  const lines = tokenizeMessage(wireText(e.raw), lookup).map((l) => {
     if (l.kind === "start") return h("div", { class: "line start", title: l.title }, visible(l.text));
     if (l.kind === "header")
       return h(
