@@ -4,11 +4,8 @@
  * metrics and its own OpenAPI document. Loopback by default, optional bearer
  * token; errors are RFC 9457 problem details.
  */
-import { timingSafeEqual } from "node:crypto";
-import { existsSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { MAX_ALIAS_COUNT, MAX_NESTING, tooDeep } from "../scenario/bounds.js";
 import { toMs } from "../scenario/duration.js";
@@ -16,12 +13,14 @@ import { ScenarioEngine } from "../scenario/engine.js";
 import { ScenarioLoadError } from "../scenario/load.js";
 import { type MediaDirection, MockRequestError } from "../ua/mock-requests.js";
 import type { ClientOutcome } from "../ua/uac.js";
+import { allowedHost, authorized, queryTokenMatches } from "./admin-guard.js";
 import { EventStream } from "./event-stream.js";
+import { HttpProblem } from "./http-problem.js";
 import type { JournalFilter } from "./journal.js";
 import { OPENAPI } from "./openapi.js";
 import { OverrideError } from "./overrides.js";
 import type { SipMock } from "./sipmock.js";
-import { SECURITY_HEADERS, sendAsset, sendShell, type UiAsset, UiNotBuiltError, uiDir } from "./ui-server.js";
+import { lastEventId, SECURITY_HEADERS, serveAsset, serveShell } from "./ui-server.js";
 import { PatternError, VerificationError } from "./verify.js";
 
 export interface AdminOptions {
@@ -34,18 +33,6 @@ export interface AdminOptions {
 export interface AdminServer {
   readonly url: string;
   close(): Promise<void>;
-}
-
-class HttpProblem extends Error {
-  constructor(
-    readonly status: number,
-    readonly title: string,
-    detail: string,
-    readonly extra: Record<string, unknown> = {},
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(detail);
-  }
 }
 
 /** Paths that need no token. */
@@ -342,10 +329,10 @@ async function handle(
     case "GET /__admin/openapi.json":
       return json(res, 200, OPENAPI);
     case "GET /__admin/ui":
-      return ui(res, url, options.token ?? null);
+      return serveShell(res, url, options.token ?? null);
     case "GET /__admin/ui/app.js":
     case "GET /__admin/ui/app.css":
-      return uiAsset(res, path.endsWith(".js") ? "app.js" : "app.css");
+      return serveAsset(res, path.endsWith(".js") ? "app.js" : "app.css");
     case "GET /__admin/events":
       return state.events.open(req, res, lastEventId(req, url));
     default: {
@@ -373,63 +360,6 @@ async function handle(
       );
     }
   }
-}
-
-/** GET /__admin/ui: the page (/__admin/ui/ is sent there, its relative links resolve from it). */
-function ui(res: ServerResponse, url: URL, token: string | null): void {
-  if (url.pathname.endsWith("/")) {
-    res.writeHead(308, { location: `/__admin/ui${url.search}` });
-    res.end();
-    return;
-  }
-  if (!existsSync(join(uiDir(), "app.js"))) throw notBuilt(new UiNotBuiltError("dist/ui/app.js is missing"));
-  sendShell(res, token);
-}
-
-function uiAsset(res: ServerResponse, name: UiAsset): void {
-  try {
-    sendAsset(res, name);
-  } catch (e) {
-    throw e instanceof UiNotBuiltError ? notBuilt(e) : e;
-  }
-}
-
-function notBuilt(e: Error): HttpProblem {
-  return new HttpProblem(503, "Service Unavailable", `the web UI is not built: ${e.message}`);
-}
-
-/** Where an event stream resumes: Last-Event-ID (a browser reconnecting) or ?sinceId=. */
-function lastEventId(req: IncomingMessage, url: URL): number | undefined {
-  const header = req.headers["last-event-id"];
-  const v = typeof header === "string" && header !== "" ? header : url.searchParams.get("sinceId");
-  if (v === null) return undefined;
-  if (!/^\d+$/.test(v)) throw new HttpProblem(400, "Bad query", `sinceId must be an integer, got "${v}"`);
-  return Number(v);
-}
-
-function allowedHost(name: string, bound: string): boolean {
-  if (name === "localhost" || name === "127.0.0.1" || name === "::1") return true;
-  // Bound to a wildcard, the user chose to expose the API: any name reaches it.
-  if (bound === "0.0.0.0" || bound === "::") return true;
-  return name === bound.toLowerCase();
-}
-
-function authorized(req: IncomingMessage, token: string): boolean {
-  // RFC 9110 11.1: the auth scheme is case-insensitive.
-  const m = /^bearer (.+)$/i.exec(req.headers.authorization ?? "");
-  return m !== null && sameSecret(m[1]!, token);
-}
-
-function queryTokenMatches(url: URL, token: string): boolean {
-  const given = url.searchParams.get("token");
-  return given !== null && sameSecret(given, token);
-}
-
-/** Constant-time comparison (the length alone may differ early). */
-function sameSecret(given: string, token: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 function journalFilter(url: URL): JournalFilter {

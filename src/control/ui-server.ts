@@ -5,9 +5,10 @@
  * the admin API (same origin) and to /__admin/events.
  */
 import { existsSync, readFileSync } from "node:fs";
-import type { ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { HttpProblem } from "./http-problem.js";
 
 /** The live UI's policy: its own script and style sheet, fetches to its own origin, nothing else. */
 export const UI_CSP =
@@ -89,7 +90,7 @@ export function isUiAsset(name: string): name is UiAsset {
 }
 
 /** GET /__admin/ui. */
-export function sendShell(res: ServerResponse, token: string | null): void {
+function sendShell(res: ServerResponse, token: string | null): void {
   res.writeHead(200, {
     ...SECURITY_HEADERS,
     "content-type": "text/html; charset=utf-8",
@@ -100,7 +101,7 @@ export function sendShell(res: ServerResponse, token: string | null): void {
 }
 
 /** GET /__admin/ui/app.js and app.css (throws UiNotBuiltError when there is no build). */
-export function sendAsset(res: ServerResponse, name: UiAsset): void {
+function sendAsset(res: ServerResponse, name: UiAsset): void {
   const assets = readUiAssets();
   res.writeHead(200, {
     ...SECURITY_HEADERS,
@@ -108,4 +109,36 @@ export function sendAsset(res: ServerResponse, name: UiAsset): void {
     "cache-control": "no-cache",
   });
   res.end(name === "app.js" ? assets.js : assets.css);
+}
+
+/** GET /__admin/ui: the page (/__admin/ui/ is sent there, its relative links resolve from it). */
+export function serveShell(res: ServerResponse, url: URL, token: string | null): void {
+  if (url.pathname.endsWith("/")) {
+    res.writeHead(308, { location: `/__admin/ui${url.search}` });
+    res.end();
+    return;
+  }
+  if (!existsSync(join(uiDir(), "app.js"))) throw notBuilt(new UiNotBuiltError("dist/ui/app.js is missing"));
+  sendShell(res, token);
+}
+
+export function serveAsset(res: ServerResponse, name: UiAsset): void {
+  try {
+    sendAsset(res, name);
+  } catch (e) {
+    throw e instanceof UiNotBuiltError ? notBuilt(e) : e;
+  }
+}
+
+function notBuilt(e: Error): HttpProblem {
+  return new HttpProblem(503, "Service Unavailable", `the web UI is not built: ${e.message}`);
+}
+
+/** Where an event stream resumes: Last-Event-ID (a browser reconnecting) or ?sinceId=. */
+export function lastEventId(req: IncomingMessage, url: URL): number | undefined {
+  const header = req.headers["last-event-id"];
+  const v = typeof header === "string" && header !== "" ? header : url.searchParams.get("sinceId");
+  if (v === null) return undefined;
+  if (!/^\d+$/.test(v)) throw new HttpProblem(400, "Bad query", `sinceId must be an integer, got "${v}"`);
+  return Number(v);
 }
