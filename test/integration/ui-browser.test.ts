@@ -53,6 +53,8 @@ let browser: Browser;
 let page: Page;
 let problems: string[];
 let cspHeader: string | undefined;
+/** Every request the page made (path and query). */
+const requests: string[] = [];
 const calls: Record<"answered" | "busy" | "cancelled" | "register" | "evil" | "tcp", string> = {
   tcp: "",
   answered: "",
@@ -155,6 +157,10 @@ beforeAll(async () => {
   admin = await startAdmin(mock, { port: 0, token: TOKEN });
   browser = await launchChromium();
   ({ page, problems } = await watchedPage(browser));
+  page.on("request", (r) => {
+    const u = new URL(r.url());
+    requests.push(`${r.method()} ${u.pathname}${u.search}`);
+  });
   const res = await page.goto(`${admin.url}/__admin/ui?token=${TOKEN}`);
   cspHeader = res?.headers()["content-security-policy"];
   await page.locator("[data-testid=filters]").waitFor();
@@ -204,6 +210,9 @@ describe("the live web UI in headless Chromium, SIPp traffic", () => {
     );
     const rows = await visibleRows();
     expect(rows).toEqual(expect.arrayContaining(Object.values(calls)));
+    // They came over the event stream: the journal was read once, when the page opened, before any traffic.
+    expect(requests).toContain(`GET /__admin/events?token=${TOKEN}`);
+    expect(requests.filter((r) => r.startsWith("GET /__admin/journal"))).toEqual(["GET /__admin/journal"]);
     const aor = mock.registrations()[0]!.aor;
     await page.locator(`[data-testid=registration-row][data-aor="${aor}"]`).waitFor({ timeout: 10_000 });
     await expect(page.locator(`[data-testid=registration-row][data-aor="${aor}"]`).count()).resolves.toBe(1);
