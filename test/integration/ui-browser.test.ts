@@ -362,11 +362,15 @@ describe("the live web UI in headless Chromium, SIPp traffic", () => {
     const running = sipp(answeredThenHungUpScenario("frank", 15_000));
     await expect.poll(() => mock.dialogs().length, { timeout: 10_000 }).toBe(1);
     const callId = mock.dialogs()[0]!.callId;
+    // The dialog is listed while it lives, and gone once the BYE ended it.
+    const dialogRow = page.locator(`[data-testid=dialog-row][data-call-id="${callId}"]`);
+    await dialogRow.waitFor({ timeout: 10_000 });
     await page.locator(`[data-testid=call-row][data-call-id="${callId}"]`).click();
     await page.locator("[data-testid=call-bye]").click();
     const r = await running;
     expect(r.exitCode, r.summary).toBe(0);
     await expect.poll(() => mock.journal.entries({ callId, method: "BYE" }).length).toBe(2);
+    await dialogRow.waitFor({ state: "detached", timeout: 10_000 });
     const { arrows } = await openLadder(callId);
     const self = `udp:127.0.0.1:${mock.address("udp").port}`;
     expect(
