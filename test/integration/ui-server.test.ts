@@ -282,6 +282,14 @@ describe("GET /__admin/events", () => {
     }
   });
 
+  it("closing the admin server ends open streams (it does not wait for the browser)", async () => {
+    const stream = await openStream(`/__admin/events?token=${TOKEN}`);
+    await stream.next((e) => e.retry !== undefined);
+    const ended = new Promise<void>((resolve) => stream.res.once("close", () => resolve()));
+    await admin.close();
+    await ended;
+  });
+
   it("Last-Event-ID (a reconnecting browser) or ?sinceId= replays the entries after it first", async () => {
     await options("alice");
     await options("bob");
