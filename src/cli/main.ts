@@ -34,6 +34,7 @@ import {
   scenarioLimits,
   statusCodeOption,
 } from "./options.js";
+import { type ReportFlags, runReport } from "./report.js";
 import { printScenarios, type ScenariosFlags } from "./scenarios.js";
 import { runServer, type ServeFlags } from "./serve.js";
 import { runValidate } from "./validate.js";
@@ -170,6 +171,10 @@ function baseServerOptions(cmd: Command): Command {
       "allow --admin on a non-loopback address without --admin-token (anyone who reaches it controls the mock)",
     )
     .option("--journal <file.jsonl>", "append every message to this JSONL file")
+    .option(
+      "--report <file.html>",
+      "at exit, write the journal as one self-contained HTML report (ladder diagrams; with expectations, their verdicts at the top)",
+    )
     .option("--pcap <file.pcap>", "write every message to this pcap file (Wireshark, tshark, sngrep)")
     .addOption(
       new Option("--drain-timeout <ms>", "on SIGINT/SIGTERM, how long transactions in flight may finish")
@@ -398,6 +403,17 @@ export function buildProgram(): Command {
     .option("--json", "JSON array of { name, file, description }")
     .action((name: string | undefined, flags: ScenariosFlags) => {
       process.exitCode = printScenarios(name, flags);
+    });
+
+  program
+    .command("report")
+    .description(
+      "turn a JSONL journal (serve --journal) into one self-contained HTML report with ladder diagrams",
+    )
+    .argument("<journal.jsonl>", "the file serve --journal wrote")
+    .option("-o, --output <file.html>", "where to write the report", "report.html")
+    .action(async (input: string, flags: ReportFlags) => {
+      process.exitCode = await runReport(input, flags);
     });
 
   program

@@ -2,9 +2,11 @@
 import { writeFileSync } from "node:fs";
 import { isCatalogued } from "../catalog/index.js";
 import { type AdminServer, startAdmin } from "../control/admin.js";
-import { formatReport, junitXml } from "../control/expectations.js";
+import { type ExpectationResult, formatReport, junitXml } from "../control/expectations.js";
 import { createLogger, type Logger, type LogLevel } from "../control/logger.js";
+import { verdictsOf, writeReport } from "../control/report.js";
 import { ListenError, type SipMock, startSipMock, VERSION } from "../control/sipmock.js";
+import { readUiAssets } from "../control/ui-server.js";
 import { describeLoadError, RESPOND_SOURCE, type RespondOptions } from "../scenario/builtin.js";
 import { ScenarioEngine } from "../scenario/engine.js";
 import { ScenarioLoadError } from "../scenario/load.js";
@@ -49,6 +51,7 @@ export interface ServeFlags extends LimitFlags {
   maxScenarioSize?: number;
   maxRules?: number;
   journal?: string;
+  report?: string;
   pcap?: string;
   drainTimeout?: number;
   untilExpectations?: boolean;
@@ -74,6 +77,15 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
   if (usage) {
     process.stderr.write(`sipmock: ${usage}\n`);
     process.exit(2);
+  }
+  if (flags.report) {
+    // Found out now, not after the run the report was for.
+    try {
+      readUiAssets();
+    } catch (e) {
+      process.stderr.write(`sipmock: --report: ${(e as Error).message}\n`);
+      process.exit(1);
+    }
   }
   if (respond && !isCatalogued(respond.code)) {
     if (respond.reason === undefined) {
@@ -181,10 +193,14 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
       );
       process.exit(1);
     }
-    process.stderr.write(`sipmock: admin API on ${admin.url} (OpenAPI: ${admin.url}/__admin/openapi.json)\n`);
+    process.stderr.write(
+      `sipmock: admin API on ${admin.url} (OpenAPI: ${admin.url}/__admin/openapi.json; web UI: ${admin.url}/__admin/ui${flags.adminToken ? "?token=TOKEN" : ""})\n`,
+    );
   }
 
   let stopping = false;
+  /** The verdicts --until-expectations gave (the report shows those, not a later look). */
+  let verdicts: readonly ExpectationResult[] | undefined;
   const stop = async (why: string, code: number) => {
     if (stopping) {
       // A second signal: the user wants out now (captures are flushed on close already).
@@ -199,6 +215,7 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
       // Graceful (issue: no message, journal entry or capture lost): no new
       // requests, transactions in flight get --drain-timeout, captures flushed.
       await mock.close(flags.drainTimeout ?? 2000);
+      if (flags.report && !report(mock, flags.report, verdicts)) process.exit(code === 0 ? 1 : code);
       process.exit(code);
     } catch (e) {
       process.stderr.write(`sipmock: shutdown failed: ${(e as Error).message}\n`);
@@ -206,7 +223,28 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
     }
   };
   onSignal = (signal) => void stop(`${signal} received`, 0);
-  if (flags.untilExpectations) untilExpectations(mock, flags, logger, stop);
+  if (flags.untilExpectations)
+    untilExpectations(mock, flags, logger, stop, (results) => {
+      verdicts = results;
+    });
+}
+
+/** serve --report: the journal held in memory, and the expectations' verdicts when the scenario has some. */
+function report(mock: SipMock, path: string, verdicts: readonly ExpectationResult[] | undefined): boolean {
+  const scenario = mock.scenario;
+  const results =
+    verdicts ??
+    (scenario instanceof ScenarioEngine && scenario.expectations.length > 0
+      ? mock.checkExpectations()
+      : undefined);
+  try {
+    const n = writeReport(path, mock.journal.entries(), results ? verdictsOf(results) : null);
+    process.stderr.write(`sipmock: report ${path} written (${n} message${n === 1 ? "" : "s"})\n`);
+    return true;
+  } catch (e) {
+    process.stderr.write(`sipmock: cannot write the report ${path}: ${(e as Error).message}\n`);
+    return false;
+  }
 }
 
 /** `--until-expectations`: the mock itself gives the CI verdict. */
@@ -215,6 +253,7 @@ function untilExpectations(
   flags: ServeFlags,
   logger: Logger,
   stop: (why: string, code: number) => Promise<void>,
+  verdict: (results: readonly ExpectationResult[]) => void,
 ): void {
   const scenario = mock.scenario;
   if (!(scenario instanceof ScenarioEngine) || scenario.expectations.length === 0) {
@@ -232,6 +271,7 @@ function untilExpectations(
     unsubscribe();
     clearTimeout(check);
     const results = mock.checkExpectations();
+    verdict(results);
     process.stderr.write(`${formatReport(results)}\n`);
     if (flags.junit) {
       try {

@@ -4,7 +4,6 @@
  * metrics and its own OpenAPI document. Loopback by default, optional bearer
  * token; errors are RFC 9457 problem details.
  */
-import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parse as parseYaml } from "yaml";
@@ -14,10 +13,14 @@ import { ScenarioEngine } from "../scenario/engine.js";
 import { ScenarioLoadError } from "../scenario/load.js";
 import { type MediaDirection, MockRequestError } from "../ua/mock-requests.js";
 import type { ClientOutcome } from "../ua/uac.js";
+import { allowedHost, authorized, queryTokenMatches } from "./admin-guard.js";
+import { EventStream } from "./event-stream.js";
+import { HttpProblem } from "./http-problem.js";
 import type { JournalFilter } from "./journal.js";
 import { OPENAPI } from "./openapi.js";
 import { OverrideError } from "./overrides.js";
 import type { SipMock } from "./sipmock.js";
+import { lastEventId, SECURITY_HEADERS, serveAsset, serveShell } from "./ui-server.js";
 import { PatternError, VerificationError } from "./verify.js";
 
 export interface AdminOptions {
@@ -32,27 +35,24 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-class HttpProblem extends Error {
-  constructor(
-    readonly status: number,
-    readonly title: string,
-    detail: string,
-    readonly extra: Record<string, unknown> = {},
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(detail);
-  }
-}
-
 /** Paths that need no token. */
 const PUBLIC = new Set(["/__admin/health", "/__admin/openapi.json"]);
+/** The web UI's script and style sheet: static, no secret in them (a <script src> cannot send a token). */
+const UI_ASSET_PATH = /^\/__admin\/ui\/app\.(js|css)$/;
+/** A browser cannot set a header on a page load or an EventSource: these take ?token= as well. */
+const QUERY_TOKEN = new Set(["/__admin/ui", "/__admin/events"]);
 
 const MAX_BODY = 1024 * 1024;
 
+interface AdminState {
+  /** The YAML last PUT, shown by GET /__admin/scenario. */
+  source?: string;
+  readonly events: EventStream;
+}
+
 export async function startAdmin(mock: SipMock, options: AdminOptions): Promise<AdminServer> {
   const host = options.host ?? "127.0.0.1";
-  /** The YAML last PUT, shown by GET /__admin/scenario. */
-  const state: { source?: string } = {};
+  const state: AdminState = { events: new EventStream(mock.journal, { headers: SECURITY_HEADERS }) };
   const server: Server = createServer((req, res) => {
     handle(mock, options, state, req, res).catch((e: unknown) => sendError(res, e));
   });
@@ -66,6 +66,7 @@ export async function startAdmin(mock: SipMock, options: AdminOptions): Promise<
     url: `http://${h}:${addr.port}`,
     close: () =>
       new Promise((resolve) => {
+        state.events.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
@@ -75,15 +76,11 @@ export async function startAdmin(mock: SipMock, options: AdminOptions): Promise<
 async function handle(
   mock: SipMock,
   options: AdminOptions,
-  state: { source?: string },
+  state: AdminState,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
-  // A web page the developer has open must not drive the API: cross-origin
-  // requests (CSRF) and other Host names (DNS rebinding) are refused.
-  if (req.headers.origin !== undefined) {
-    throw new HttpProblem(403, "Forbidden", "cross-origin requests to the admin API are refused");
-  }
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
   const hostName = (req.headers.host ?? "")
     .replace(/:\d+$/, "")
     .replace(/^\[|\]$/g, "")
@@ -91,16 +88,31 @@ async function handle(
   if (!allowedHost(hostName, options.host ?? "127.0.0.1")) {
     throw new HttpProblem(403, "Forbidden", `Host "${hostName}" is not this admin API's address`);
   }
+  // A web page the developer has open must not drive the API: cross-origin
+  // requests (CSRF) and other Host names (DNS rebinding) are refused. The
+  // web UI's own requests (a POST carries Origin) come from this very origin.
+  const origin = req.headers.origin;
+  if (origin !== undefined && origin.toLowerCase() !== `http://${req.headers.host ?? ""}`.toLowerCase()) {
+    throw new HttpProblem(403, "Forbidden", "cross-origin requests to the admin API are refused");
+  }
   const url = new URL(req.url ?? "/", "http://admin");
   const path = url.pathname.replace(/\/+$/, "") || "/";
   // RFC 9110 9.3.2: HEAD is GET without the body (Node drops the body itself).
   const method = req.method === "HEAD" ? "GET" : (req.method ?? "GET");
-  if (options.token && !PUBLIC.has(path) && !authorized(req, options.token)) {
+  if (
+    options.token &&
+    !PUBLIC.has(path) &&
+    !UI_ASSET_PATH.test(path) &&
+    !authorized(req, options.token) &&
+    !(QUERY_TOKEN.has(path) && queryTokenMatches(url, options.token))
+  ) {
     // RFC 9110 11.6.1 / RFC 6750 3: a 401 names the scheme it wants.
     throw new HttpProblem(
       401,
       "Unauthorized",
-      "send Authorization: Bearer <token> (serve --admin-token)",
+      QUERY_TOKEN.has(path)
+        ? `open ${path}?token=<token> or send Authorization: Bearer <token> (serve --admin-token)`
+        : "send Authorization: Bearer <token> (serve --admin-token)",
       {},
       {
         "www-authenticate": 'Bearer realm="sipmock"',
@@ -316,6 +328,13 @@ async function handle(
       return;
     case "GET /__admin/openapi.json":
       return json(res, 200, OPENAPI);
+    case "GET /__admin/ui":
+      return serveShell(res, url, options.token ?? null);
+    case "GET /__admin/ui/app.js":
+    case "GET /__admin/ui/app.css":
+      return serveAsset(res, path.endsWith(".js") ? "app.js" : "app.css");
+    case "GET /__admin/events":
+      return state.events.open(req, res, lastEventId(req, url));
     default: {
       const documented = Object.entries(OPENAPI.paths).find(([p]) =>
         new RegExp(`^${p.replace(/\{[^}]+\}/g, "[^/]+")}$`).test(path),
@@ -341,22 +360,6 @@ async function handle(
       );
     }
   }
-}
-
-function allowedHost(name: string, bound: string): boolean {
-  if (name === "localhost" || name === "127.0.0.1" || name === "::1") return true;
-  // Bound to a wildcard, the user chose to expose the API: any name reaches it.
-  if (bound === "0.0.0.0" || bound === "::") return true;
-  return name === bound.toLowerCase();
-}
-
-function authorized(req: IncomingMessage, token: string): boolean {
-  // RFC 9110 11.1: the auth scheme is case-insensitive.
-  const m = /^bearer (.+)$/i.exec(req.headers.authorization ?? "");
-  if (!m) return false;
-  const a = Buffer.from(m[1]!);
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 function journalFilter(url: URL): JournalFilter {

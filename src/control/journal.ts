@@ -109,6 +109,7 @@ export class Journal {
   private list: JournalEntry[] = [];
   private nextId = 1;
   private readonly listeners = new Set<(e: JournalEntry) => void>();
+  private readonly resetListeners = new Set<() => void>();
   /** Transaction key -> rule that answered it, so responses carry the rule too (bounded). */
   private readonly rules = new Map<string, string>();
   /** Transaction key -> the faulty response's status and its fault labels, for its copies (bounded). */
@@ -225,6 +226,7 @@ export class Journal {
     this.rules.clear();
     this.faulty.clear();
     this.firstRequestAt = undefined;
+    for (const l of this.resetListeners) l();
   }
 
   /** Calls grouped by Call-ID, in order of their first message. */
@@ -252,5 +254,11 @@ export class Journal {
   subscribe(listener: (e: JournalEntry) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Called after clear() (DELETE /__admin/journal, reset): the web UI starts over. */
+  onClear(listener: () => void): () => void {
+    this.resetListeners.add(listener);
+    return () => this.resetListeners.delete(listener);
   }
 }

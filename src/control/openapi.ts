@@ -46,6 +46,13 @@ const journalQuery = [
   },
 ];
 
+const tokenQuery = {
+  name: "token",
+  in: "query",
+  schema: { type: "string" },
+  description: "The admin token, for a browser (instead of Authorization: Bearer)",
+};
+
 const DOC = {
   openapi: "3.1.0",
   info: {
@@ -363,6 +370,70 @@ const DOC = {
     },
     "/__admin/openapi.json": {
       get: { summary: "This document", security: [], responses: { "200": ok("OpenAPI 3.1") } },
+    },
+    "/__admin/ui": {
+      get: {
+        summary: "The web UI: calls, registrations, ladder diagrams, a control panel",
+        description:
+          "An HTML page (its script and style sheet from /__admin/ui/app.js and app.css) under a strict Content-Security-Policy. A browser cannot send a header on a page load: `?token=TOKEN` is accepted here instead of Authorization.",
+        parameters: [tokenQuery],
+        responses: {
+          "200": { description: "The page", content: { "text/html": { schema: { type: "string" } } } },
+          "503": problem,
+        },
+      },
+    },
+    "/__admin/ui/app.js": {
+      get: {
+        summary: "The web UI's script (static, no token needed)",
+        security: [],
+        responses: {
+          "200": {
+            description: "JavaScript",
+            content: { "text/javascript": { schema: { type: "string" } } },
+          },
+          "503": problem,
+        },
+      },
+    },
+    "/__admin/ui/app.css": {
+      get: {
+        summary: "The web UI's style sheet (static, no token needed)",
+        security: [],
+        responses: {
+          "200": { description: "CSS", content: { "text/css": { schema: { type: "string" } } } },
+          "503": problem,
+        },
+      },
+    },
+    "/__admin/events": {
+      get: {
+        summary: "New journal entries as Server-Sent Events",
+        description:
+          "`event: entry` with a JournalEntry as data (its id as the event id) for every message from now on, `event: reset` when the journal is cleared, a comment every 15 s. A reconnecting browser's Last-Event-ID (or `?sinceId=`) replays the entries after it first. A client that stops reading is dropped. Takes `?token=TOKEN` as well as Authorization (an EventSource cannot send headers).",
+        parameters: [
+          tokenQuery,
+          {
+            name: "sinceId",
+            in: "query",
+            schema: { type: "integer" },
+            description: "Replay the journal's entries after this id first",
+          },
+          {
+            name: "Last-Event-ID",
+            in: "header",
+            schema: { type: "integer" },
+            description: "Sent by a reconnecting EventSource: as sinceId",
+          },
+        ],
+        responses: {
+          "200": {
+            description: "The stream (it stays open)",
+            content: { "text/event-stream": { schema: { type: "string" } } },
+          },
+          "400": problem,
+        },
+      },
     },
     "/metrics": {
       get: {

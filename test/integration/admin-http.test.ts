@@ -73,8 +73,11 @@ async function call(
     ...(raw !== undefined ? { body: raw } : {}),
     signal: AbortSignal.timeout(5000),
   });
-  const text = await res.text();
   const type = res.headers.get("content-type") ?? "";
+  // An event stream stays open: its headers are the answer.
+  let text = "";
+  if (type.startsWith("text/event-stream")) await res.body?.cancel();
+  else text = await res.text();
   let body: unknown;
   if (/json/.test(type) && text !== "") body = JSON.parse(text);
   return { status: res.status, type, text, headers: res.headers, body };

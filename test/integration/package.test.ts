@@ -115,6 +115,36 @@ describe("the packed package, installed elsewhere", () => {
     expect(r.stdout).toBe(`${join(installed, "scenarios", "busy.yaml")}\n`);
   });
 
+  it("npx sipmock report finds the web UI's built app in the installed package and inlines it", () => {
+    const entry = {
+      id: 1,
+      time: "2026-01-01T00:00:00.000Z",
+      direction: "in",
+      transport: "udp",
+      local: { address: "127.0.0.1", port: 5060 },
+      remote: { address: "127.0.0.1", port: 5070 },
+      raw: "OPTIONS sip:bob@127.0.0.1 SIP/2.0\r\nCall-ID: one\r\n\r\n",
+      kind: "request",
+      method: "OPTIONS",
+      callId: "one",
+      retransmission: false,
+    };
+    writeFileSync(join(consumer, "calls.jsonl"), `${JSON.stringify(entry)}\n`);
+    const r = spawnSync("npx", ["--no", "sipmock", "report", "calls.jsonl", "-o", "report.html"], {
+      cwd: consumer,
+      env: ENV,
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    expect(r.stderr).toBe("sipmock: wrote report.html (1 message)\n");
+    expect(r.status).toBe(0);
+    const html = readFileSync(join(consumer, "report.html"), "utf8");
+    expect(html).toContain(
+      readFileSync(join(installed, "dist", "ui", "app.css"), "utf8").replace(/<\/(style)/gi, "<\\/$1"),
+    );
+    expect(html).toMatch(/<script>[\s\S]{1000,}<\/script>/);
+  });
+
   it('a consumer module imports startSipMock, gets 486 from scenario "busy", closes', () => {
     writeFileSync(join(consumer, "consumer.mjs"), CONSUMER);
     const r = spawnSync(process.execPath, ["consumer.mjs"], {

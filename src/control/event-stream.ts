@@ -1,0 +1,133 @@
+/**
+ * GET /__admin/events: the journal as Server-Sent Events for the web UI.
+ * `event: entry` with a JournalEntry for every new message, `event: reset`
+ * when the journal is cleared, a comment every 15 s so proxies and the
+ * browser keep the stream open. The journal is subscribed to only while a
+ * client is connected; a client that does not read (more than
+ * maxBufferedBytes waiting) is dropped and reconnects with Last-Event-ID,
+ * from where the journal replays what it missed.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Journal, JournalEntry } from "./journal.js";
+
+export interface EventStreamOptions {
+  /** Octets a client may leave unread before it is dropped (default 8 MiB). */
+  readonly maxBufferedBytes?: number;
+  /** Comment ping interval in ms (default 15000). */
+  readonly pingMs?: number;
+  /** Headers every stream response carries (the UI's security headers). */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** How long the browser waits before reconnecting (the SSE `retry:` field), ms. */
+const RETRY_MS = 1000;
+
+export class EventStream {
+  private readonly clients = new Set<ServerResponse>();
+  private pending: JournalEntry[] = [];
+  private detach: (() => void) | undefined;
+  private ping: NodeJS.Timeout | undefined;
+  private readonly maxBuffered: number;
+  private readonly pingMs: number;
+  /** Clients dropped for not reading. */
+  dropped = 0;
+
+  constructor(
+    private readonly journal: Journal,
+    private readonly options: EventStreamOptions = {},
+  ) {
+    this.maxBuffered = options.maxBufferedBytes ?? 8 * 1024 * 1024;
+    this.pingMs = options.pingMs ?? 15_000;
+  }
+
+  get size(): number {
+    return this.clients.size;
+  }
+
+  /**
+   * Starts a stream. `after`: replay the journal's entries with a greater id
+   * first (Last-Event-ID on a reconnect, or ?sinceId=).
+   */
+  open(req: IncomingMessage, res: ServerResponse, after: number | undefined): void {
+    res.writeHead(200, {
+      ...this.options.headers,
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-store",
+      // Tells nginx and friends not to buffer the stream.
+      "x-accel-buffering": "no",
+    });
+    if (req.method === "HEAD") {
+      res.end();
+      return;
+    }
+    res.socket?.setNoDelay(true);
+    const replay = after === undefined ? [] : this.journal.entries({ sinceId: after });
+    res.write(`retry: ${RETRY_MS}\n\n${replay.map(frame).join("")}`);
+    this.clients.add(res);
+    res.once("close", () => this.remove(res));
+    if (this.clients.size === 1) this.attach();
+  }
+
+  /** Ends every stream (the admin server is closing). */
+  close(): void {
+    for (const res of this.clients) res.end();
+    this.clients.clear();
+    this.release();
+  }
+
+  private attach(): void {
+    const stopEntries = this.journal.subscribe((e) => {
+      // After this turn of the event loop: the request's entry then names the rule that answered it.
+      if (this.pending.push(e) === 1) setImmediate(this.flush);
+    });
+    const stopClear = this.journal.onClear(() => {
+      this.flush();
+      this.broadcast("event: reset\ndata: {}\n\n");
+    });
+    this.detach = () => {
+      stopEntries();
+      stopClear();
+    };
+    this.ping = setInterval(() => this.broadcast(": ping\n\n"), this.pingMs);
+    this.ping.unref();
+  }
+
+  private release(): void {
+    this.detach?.();
+    this.detach = undefined;
+    clearInterval(this.ping);
+    this.ping = undefined;
+    this.pending = [];
+  }
+
+  private remove(res: ServerResponse): void {
+    if (this.clients.delete(res) && this.clients.size === 0) this.release();
+  }
+
+  private readonly flush = (): void => {
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    // Serialised once for every client.
+    this.broadcast(batch.map(frame).join(""));
+  };
+
+  private broadcast(text: string): void {
+    for (const res of this.clients) {
+      if (res.writableLength > this.maxBuffered) {
+        // It has stopped reading: drop it rather than hold the journal twice over.
+        this.dropped++;
+        this.clients.delete(res);
+        res.destroy();
+        continue;
+      }
+      res.write(text);
+    }
+    if (this.clients.size === 0 && this.detach) this.release();
+  }
+}
+
+function frame(e: JournalEntry): string {
+  // JSON.stringify escapes line breaks inside strings: one data line per entry.
+  return `id: ${e.id}\nevent: entry\ndata: ${JSON.stringify(e)}\n\n`;
+}
