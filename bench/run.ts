@@ -9,6 +9,7 @@ import { createSocket } from "node:dgram";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
+import { type FloodResult, flood, floodTable } from "./flood.js";
 
 const HERE = import.meta.dirname;
 const ROOT = join(HERE, "..");
@@ -217,6 +218,15 @@ async function main(): Promise<void> {
       `| ${r.flow} | ${capped(a)} | ${fmt(a?.p50)} | ${fmt(a?.p99)} | ${capped(b)} | ${fmt(b?.p50)} | ${fmt(b?.p99)} | ${ratio} | ${r.sipmock.peakRssMiB ?? "-"} MiB |`,
     );
   }
+  // Issue 10: overload is answered, not dropped. Above capacity with a small
+  // transaction budget, count the 503s, the INVITEs left without an answer,
+  // the p99 and the RSS.
+  const floods: FloodResult[] = [];
+  for (const rate of (process.env.BENCH_FLOOD_RATES ?? "4000,8000").split(",").map(Number)) {
+    floods.push(await flood(rate, STEP_SECONDS));
+    process.stderr.write(`  flood ${rate}/s done\n`);
+  }
+  lines.push("", floodTable(floods));
   const header = `sipmock benchmark, ${new Date().toISOString()}, ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`;
   const text = `${header}\n\n${lines.join("\n")}\n`;
   process.stdout.write(`\n${text}`);
