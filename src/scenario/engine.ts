@@ -18,6 +18,8 @@ import type {
   ExpectationT,
   FaultT,
   FollowUpT,
+  MediaActionT,
+  MediaT,
   RuleT,
   StepT,
 } from "./schema.js";
@@ -26,6 +28,8 @@ import type {
   Decision,
   FollowUp,
   Mailbox,
+  MediaActionPlan,
+  MediaDirective,
   PlanStep,
   RequestFacts,
   ResponsePlan,
@@ -75,6 +79,7 @@ interface CompiledRule {
   readonly setState?: string;
   readonly action: Action;
   readonly followUps?: readonly FollowUp[];
+  readonly media?: MediaDirective;
   readonly summary: string;
 }
 
@@ -160,9 +165,12 @@ export class ScenarioEngine implements Scenario {
       this.applied[i]! += 1;
       if (rule.setState !== undefined) this.state = rule.setState;
       const decision = this.decision(rule, i, facts);
-      return rule.followUps && decision.kind !== "drop"
-        ? { ...decision, followUps: rule.followUps }
-        : decision;
+      if (decision.kind === "drop") return decision;
+      return {
+        ...decision,
+        ...(rule.followUps ? { followUps: rule.followUps } : {}),
+        ...(rule.media ? { media: rule.media } : {}),
+      };
     }
     return { kind: "default", rule: NO_MATCH_RULE };
   }
@@ -409,6 +417,7 @@ function compileRule(rule: RuleT, index: number, source: ScenarioSource): Compil
     ...(rule.setState !== undefined ? { setState: rule.setState } : {}),
     action,
     ...(rule.then ? { followUps: rule.then.map(compileFollowUp) } : {}),
+    ...(rule.media ? { media: compileMedia(rule.media, source) } : {}),
     summary: summarize(rule),
   };
 }
@@ -444,7 +453,55 @@ function compileFollowUp(f: FollowUpT): FollowUp {
       };
     case "OPTIONS":
       return { send: f.send, afterMs };
+    case "DTMF":
+      return { send: f.send, afterMs, digits: f.digits ?? "" };
   }
+}
+
+const TONES: Record<string, MediaActionPlan> = {
+  // ITU-T E.180 / ETSI TR 101 041: 425 Hz ringback 1 s on 4 s off, busy 0.5 s on 0.5 s off.
+  ringback: { kind: "tone", frequencies: [425], onMs: 1000, offMs: 4000 },
+  busy: { kind: "tone", frequencies: [425], onMs: 500, offMs: 500 },
+  "1khz": { kind: "tone", frequencies: [1000] },
+};
+
+function compileMediaAction(a: MediaActionT, source: ScenarioSource): MediaActionPlan {
+  if (a === "echo" || a === "silence") return { kind: a };
+  if ("tone" in a) {
+    if (typeof a.tone === "string") return TONES[a.tone]!;
+    return {
+      kind: "tone",
+      frequencies: a.tone.frequencies,
+      ...(a.tone.on !== undefined ? { onMs: toMs(a.tone.on) } : {}),
+      ...(a.tone.off !== undefined ? { offMs: toMs(a.tone.off) } : {}),
+    };
+  }
+  return { kind: "play", file: source.mediaFiles?.get(a.play) ?? a.play, loop: a.loop ?? false };
+}
+
+function compileMedia(m: MediaT, source: ScenarioSource): MediaDirective {
+  if (typeof m === "string" || "tone" in m || "play" in m) {
+    const action = compileMediaAction(m, source);
+    return { early: action, answered: action };
+  }
+  const f = m.faults;
+  const faults = f
+    ? {
+        ...(f.rtpTimeout !== undefined ? { rtpTimeoutMs: toMs(f.rtpTimeout) } : {}),
+        ...(f.oneWay !== undefined ? { oneWay: f.oneWay } : {}),
+        ...(f.wrongPayloadType !== undefined ? { wrongPayloadType: f.wrongPayloadType } : {}),
+        ...(f.ssrcChangeAfter !== undefined ? { ssrcChangeAfterMs: toMs(f.ssrcChangeAfter) } : {}),
+        ...(f.loss !== undefined ? { lossPercent: f.loss } : {}),
+        ...(f.jitter !== undefined ? { jitterMs: toMs(f.jitter) } : {}),
+        ...(f.firstPacketDelay !== undefined ? { firstPacketDelayMs: toMs(f.firstPacketDelay) } : {}),
+      }
+    : undefined;
+  return {
+    ...(m.early ? { early: compileMediaAction(m.early, source) } : {}),
+    ...(m.answered ? { answered: compileMediaAction(m.answered, source) } : {}),
+    ...(m.record ? { record: source.mediaFiles?.get(m.record) ?? m.record } : {}),
+    ...(faults ? { faults } : {}),
+  };
 }
 
 /** " name: what -> does (extra)", to follow the rule's number in the banner. */
