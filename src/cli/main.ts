@@ -29,6 +29,7 @@ import {
   methodsOption,
   nonNegativeIntOption,
   portOption,
+  portRangeOption,
   positiveIntOption,
   positiveMsOption,
   scenarioLimits,
@@ -87,8 +88,18 @@ function baseServerOptions(cmd: Command): Command {
     .addOption(
       new Option(
         "--media-port <port>",
-        "RTP port named in the SDP (default 40000); nothing listens there: no RTP is sent or received",
+        "signalling only (deprecated, use --rtp-ports): the SDP names this RTP port and the mock opens no RTP socket",
       ).argParser(portOption),
+    )
+    .addOption(
+      new Option(
+        "--rtp-ports <from-to>",
+        "RTP/RTCP port range of the calls' media, e.g. 20000-20999 (default: ephemeral ports)",
+      ).argParser(portRangeOption),
+    )
+    .option(
+      "--symmetric-rtp",
+      "send RTP to where the peer's RTP comes from (NAT), not only to its SDP address",
     )
     .addOption(
       new Option("--ring-timeout <ms>", "how long sip:18x@ rings before 480 (default 180000)").argParser(
@@ -171,6 +182,7 @@ function baseServerOptions(cmd: Command): Command {
     )
     .option("--journal <file.jsonl>", "append every message to this JSONL file")
     .option("--pcap <file.pcap>", "write every message to this pcap file (Wireshark, tshark, sngrep)")
+    .option("--pcap-rtp", "with --pcap: the calls' RTP and RTCP too (Wireshark's RTP player plays them)")
     .addOption(
       new Option("--drain-timeout <ms>", "on SIGINT/SIGTERM, how long transactions in flight may finish")
         .argParser(nonNegativeIntOption)

@@ -29,6 +29,9 @@ export interface ServeFlags extends LimitFlags {
   maxMessageSize?: number;
   ringTimeout?: number;
   mediaPort?: number;
+  rtpPorts?: [number, number];
+  symmetricRtp?: boolean;
+  pcapRtp?: boolean;
   pingInterval?: number;
   forceRport?: boolean;
   admin?: { host: string; port: number };
@@ -106,6 +109,9 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
       scenarioLimits: scenarioLimits(flags),
       ...(flags.ringTimeout ? { ringTimeoutMs: flags.ringTimeout } : {}),
       ...(flags.mediaPort ? { mediaPort: flags.mediaPort } : {}),
+      ...(flags.rtpPorts ? { rtpPorts: flags.rtpPorts } : {}),
+      ...(flags.symmetricRtp ? { symmetricRtp: true } : {}),
+      ...(flags.pcapRtp ? { pcapRtp: true } : {}),
       ...(flags.pingInterval ? { pingIntervalMs: flags.pingInterval } : {}),
       ...(flags.forceRport ? { forceRport: true } : {}),
       ...(flags.realm ? { realm: flags.realm } : {}),

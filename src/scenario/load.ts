@@ -861,7 +861,11 @@ function checkMedia(
     for (const [path, name] of plays) {
       const full = resolve(baseDir, name);
       if (!existsSync(full) || !statSync(full).isFile())
-        report(path, `WAV file ${name} does not exist (looked at ${relative(process.cwd(), full) || full})`, "paths are relative to the scenario file");
+        report(
+          path,
+          `WAV file ${name} does not exist (looked at ${relative(process.cwd(), full) || full})`,
+          "paths are relative to the scenario file",
+        );
       else mediaFiles.set(name, full);
     }
     if (record !== undefined) mediaFiles.set(record, resolve(baseDir, record));

@@ -205,11 +205,14 @@ const TONE_PRESETS = ["ringback", "busy", "1khz"] as const;
 
 export const MediaAction = z
   .union([
-    z.enum(["echo", "silence"]).meta({ description: "echo: send back what arrives; silence: comfort silence." }),
+    z
+      .enum(["echo", "silence"])
+      .meta({ description: "echo: send back what arrives; silence: comfort silence." }),
     z.strictObject({
       tone: z.union([
         z.enum(TONE_PRESETS).meta({
-          description: "ringback: 425 Hz 1 s on 4 s off; busy: 425 Hz 0.5 s on 0.5 s off; 1khz: 1000 Hz steady.",
+          description:
+            "ringback: 425 Hz 1 s on 4 s off; busy: 425 Hz 0.5 s on 0.5 s off; 1khz: 1000 Hz steady.",
         }),
         z.strictObject({
           frequencies: z.array(z.number().min(20).max(3900)).min(1).max(4),
@@ -219,7 +222,10 @@ export const MediaAction = z
       ]),
     }),
     z.strictObject({
-      play: z.string().min(1).meta({ description: "A PCM WAV file (8 or 16 kHz, 16 bit), relative to the scenario file." }),
+      play: z
+        .string()
+        .min(1)
+        .meta({ description: "A PCM WAV file (8 or 16 kHz, 16 bit), relative to the scenario file." }),
       loop: z.boolean().optional(),
     }),
   ])
@@ -232,9 +238,20 @@ export const MediaFaults = z
       .enum(["no-send", "no-receive"])
       .optional()
       .meta({ description: "One-way audio: the mock sends no RTP, or ignores what arrives." }),
-    wrongPayloadType: z.number().int().min(0).max(127).optional().meta({ description: "Send audio with this payload type." }),
+    wrongPayloadType: z
+      .number()
+      .int()
+      .min(0)
+      .max(127)
+      .optional()
+      .meta({ description: "Send audio with this payload type." }),
     ssrcChangeAfter: Duration.optional().meta({ description: "Change the SSRC this long after the start." }),
-    loss: z.number().min(0).max(100).optional().meta({ description: "Drop this percentage of outgoing packets." }),
+    loss: z
+      .number()
+      .min(0)
+      .max(100)
+      .optional()
+      .meta({ description: "Drop this percentage of outgoing packets." }),
     jitter: Duration.optional().meta({ description: "Delay outgoing packets randomly by up to this much." }),
     firstPacketDelay: Duration.optional().meta({ description: "Send the first packet this late." }),
   })
@@ -247,12 +264,16 @@ export const Media = z
       early: MediaAction.optional().meta({ description: "While the call is in early media (183 with SDP)." }),
       answered: MediaAction.optional().meta({ description: "Once answered (2xx). Default silence." }),
       record: z.string().min(1).optional().meta({
-        description: 'Record what the peer sends to this WAV file ({callId} is replaced), e.g. "call-{callId}.wav".',
+        description:
+          'Record what the peer sends to this WAV file ({callId} is replaced), e.g. "call-{callId}.wav".',
       }),
       faults: MediaFaults.optional(),
     }),
   ])
-  .meta({ description: "RTP for the calls this rule answers: an action for the whole call, or early/answered/record/faults." });
+  .meta({
+    description:
+      "RTP for the calls this rule answers: an action for the whole call, or early/answered/record/faults.",
+  });
 
 /** Requests the mock sends after a rule answered (its `then:` list). */
 export const MOCK_REQUESTS = ["BYE", "re-INVITE", "UPDATE", "INVITE", "NOTIFY", "OPTIONS", "DTMF"] as const;

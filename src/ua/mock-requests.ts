@@ -92,8 +92,10 @@ export interface MockRequestsDependencies {
   readonly registrar: Registrar;
   readonly scheduler: Scheduler;
   readonly capabilities: Capabilities;
-  /** The RTP port its offers name (nothing listens there yet). */
-  readonly mediaPort: () => number;
+  /** The RTP port its offers name: the call's real one when it has media. */
+  readonly mediaPort: (callId?: string) => number;
+  /** The codecs its offers may name (only those the media layer encodes, when media is on). */
+  readonly offerable?: (codecs: readonly CodecSpec[]) => readonly CodecSpec[];
   readonly identity: (flow: Flow) => LocalIdentity;
   /** How long an INVITE of the mock may ring before it is cancelled (9.1). */
   readonly noAnswerMs: number;
@@ -211,11 +213,16 @@ export class MockRequests {
     // fingerprint in every offer of the dialog (new ones would restart ICE
     // and DTLS).
     if (isWebSocket(peer.flow)) dialog.webrtc ??= newWebRtcIdentity();
-    const sdp = createOffer(id.host, this.deps.mediaPort(), codecs, {
-      ...(origin ? { origin } : {}),
-      direction,
-      ...(dialog.webrtc ? { webrtc: dialog.webrtc } : {}),
-    });
+    const sdp = createOffer(
+      id.host,
+      this.deps.mediaPort(dialog.callId),
+      this.deps.offerable?.(codecs) ?? codecs,
+      {
+        ...(origin ? { origin } : {}),
+        direction,
+        ...(dialog.webrtc ? { webrtc: dialog.webrtc } : {}),
+      },
+    );
     const o = originOf(sdp);
     if (o) dialog.sdpOrigin = o;
     const req = this.inDialog(dialog, peer, "INVITE", this.refreshHeaders(refresh, minSE), {
