@@ -1,9 +1,66 @@
 /**
  * The media engine: allocates RTP/RTCP socket pairs (RFC 3550 11: even RTP
- * port, RTCP on the next odd one) and creates sessions.
+ * port, RTCP on the next odd one; ports.ts) and creates sessions; prompts are
+ * read and decoded once per file and shared by every call that plays them.
  */
-import type { MediaEngine, MediaEngineOptions } from "./types.js";
+import { readFile } from "node:fs/promises";
+import { realMediaClock } from "./clock.js";
+import { PortAllocator } from "./ports.js";
+import { RtpSession } from "./session.js";
+import type { MediaCodec, MediaEngine, MediaEngineOptions, MediaSession } from "./types.js";
+import { readWav } from "./wav.js";
 
-export function createMediaEngine(_options: MediaEngineOptions = {}): MediaEngine {
-  throw new Error("media engine: not implemented yet");
+/** What the mock can encode and decode, in offer order. */
+export const SUPPORTED_CODECS: readonly MediaCodec[] = ["PCMU", "PCMA"];
+
+/** Reads and decodes a prompt (8/16 kHz 16-bit PCM WAV) to 8 kHz samples; rejects naming the problem. */
+export async function loadPrompt(file: string): Promise<Int16Array> {
+  return readWav(await readFile(file));
+}
+
+export function createMediaEngine(options: MediaEngineOptions = {}): MediaEngine {
+  const clock = options.clock ?? realMediaClock;
+  const random = options.random ?? Math.random;
+  const onError = options.onError ?? ((err: Error) => console.error(`sipmock media: ${err.message}`));
+  const ports = new PortAllocator(options.portRange);
+  const sessions = new Set<RtpSession>();
+  const prompts = new Map<string, Promise<Int16Array>>();
+  const wallOffsetMs = Date.now() - clock.now();
+  let closed = false;
+
+  const prompt = (file: string): Promise<Int16Array> => {
+    let p = prompts.get(file);
+    if (!p) {
+      p = loadPrompt(file);
+      p.catch(() => prompts.delete(file)); // a file fixed later is read again
+      prompts.set(file, p);
+    }
+    return p;
+  };
+
+  return {
+    codecs: SUPPORTED_CODECS,
+    async allocate(address: string): Promise<MediaSession> {
+      if (closed) throw new Error("media engine closed");
+      const pair = await ports.allocate(address);
+      const session = new RtpSession(pair, address, {
+        clock,
+        random,
+        capture: options.capture,
+        onError,
+        wallOffsetMs,
+        loadPrompt: prompt,
+        released: (s) => {
+          sessions.delete(s);
+          ports.release(pair.port);
+        },
+      });
+      sessions.add(session);
+      return session;
+    },
+    async close(): Promise<void> {
+      closed = true;
+      await Promise.all([...sessions].map((s) => s.close()));
+    },
+  };
 }

@@ -1,0 +1,96 @@
+/**
+ * RTP/RTCP socket pairs (RFC 3550 11: RTP on an even port, RTCP on the next
+ * higher odd port) from a configured range, rotating through it, or from
+ * ephemeral ports: bind 0, keep it when it is even and port + 1 is free.
+ */
+import { createSocket, type Socket } from "node:dgram";
+import { isIPv6 } from "node:net";
+
+export interface SocketPair {
+  readonly rtp: Socket;
+  readonly rtcp: Socket;
+  readonly port: number;
+}
+
+const EPHEMERAL_ATTEMPTS = 64;
+
+function bind(address: string, port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket({ type: isIPv6(address) ? "udp6" : "udp4" });
+    const onError = (err: Error) => {
+      s.close();
+      reject(err);
+    };
+    s.once("error", onError);
+    s.bind({ address, port, exclusive: true }, () => {
+      s.off("error", onError);
+      resolve(s);
+    });
+  });
+}
+
+export class PortAllocator {
+  private cursor: number;
+  private readonly inUse = new Set<number>();
+
+  constructor(private readonly range?: readonly [number, number]) {
+    if (range) {
+      const [lo, hi] = range;
+      if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 1 || hi > 65535 || hi - lo < 1)
+        throw new Error(`RTP port range ${lo}-${hi}: need two ports or more within 1-65535`);
+    }
+    this.cursor = range ? range[0] + (range[0] & 1) : 0;
+  }
+
+  async allocate(address: string): Promise<SocketPair> {
+    const pair = this.range ? await this.fromRange(address, this.range) : await this.ephemeral(address);
+    this.inUse.add(pair.port);
+    return pair;
+  }
+
+  release(port: number): void {
+    this.inUse.delete(port);
+  }
+
+  private async fromRange(address: string, [lo, hi]: readonly [number, number]): Promise<SocketPair> {
+    const first = lo + (lo & 1);
+    const count = Math.floor((hi - first + 1) / 2);
+    let lastError: unknown;
+    for (let i = 0; i < count; i++) {
+      const port = this.cursor;
+      this.cursor = port + 2 + 1 > hi ? first : port + 2;
+      if (this.inUse.has(port)) continue;
+      const pair = await this.tryPair(address, port).catch((err: unknown) => {
+        lastError = err;
+        return undefined;
+      });
+      if (pair) return pair;
+    }
+    const why = lastError instanceof Error ? ` (last: ${lastError.message})` : "";
+    throw new Error(`no free RTP/RTCP port pair in ${lo}-${hi} on ${address}${why}`);
+  }
+
+  private async ephemeral(address: string): Promise<SocketPair> {
+    for (let i = 0; i < EPHEMERAL_ATTEMPTS; i++) {
+      const rtp = await bind(address, 0);
+      const port = rtp.address().port;
+      if (port % 2 === 0 && port < 65535 && !this.inUse.has(port)) {
+        const rtcp = await bind(address, port + 1).catch(() => undefined);
+        if (rtcp) return { rtp, rtcp, port };
+      }
+      rtp.close();
+    }
+    throw new Error(`no even ephemeral RTP port with a free RTCP port on ${address}`);
+  }
+
+  private async tryPair(address: string, port: number): Promise<SocketPair> {
+    const rtp = await bind(address, port);
+    try {
+      const rtcp = await bind(address, port + 1);
+      return { rtp, rtcp, port };
+    } catch (err) {
+      rtp.close();
+      throw err;
+    }
+  }
+}

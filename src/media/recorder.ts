@@ -1,0 +1,104 @@
+/**
+ * Recording of what the peer sends: received G.711 payloads (RFC 3551 4.5.14)
+ * decoded to an 8 kHz 16-bit mono WAV, streamed to disk in ~1 s writes; the
+ * RIFF and data sizes are patched into the header when the call ends.
+ */
+import { type FileHandle, open } from "node:fs/promises";
+import { g711DecodeTable } from "./g711.js";
+import type { MediaCodec } from "./types.js";
+import { MEDIA_RATE, wavHeader } from "./wav.js";
+
+const FLUSH_BYTES = MEDIA_RATE * 2; // one second
+const MAX_DATA = 0xffffffff - 44;
+/** A timestamp jump longer than this is not filled with silence (the peer restarted its clock). */
+const MAX_GAP_SAMPLES = MEDIA_RATE * 2;
+
+export class WavRecorder {
+  private readonly file: Promise<FileHandle | undefined>;
+  private chunks: Buffer[] = [];
+  private chunkBytes = 0;
+  private dataBytes = 0;
+  private chain: Promise<void> = Promise.resolve();
+  private closed = false;
+  private failed = false;
+
+  constructor(
+    readonly path: string,
+    private readonly onError: (err: Error) => void,
+  ) {
+    this.file = open(path, "w").then(
+      async (fh) => {
+        await fh.write(wavHeader(0), 0, 44, 0);
+        return fh;
+      },
+      (err: Error) => {
+        onError(new Error(`record ${path}: ${err.message}`));
+        return undefined;
+      },
+    );
+  }
+
+  get samples(): number {
+    return (this.dataBytes + this.chunkBytes) / 2;
+  }
+
+  /** Decodes a G.711 payload and appends it. */
+  writePayload(codec: MediaCodec, payload: Uint8Array): void {
+    if (this.closed) return;
+    const table = g711DecodeTable(codec);
+    const out = Buffer.allocUnsafe(payload.length * 2);
+    for (let i = 0; i < payload.length; i++) out.writeInt16LE(table[payload[i]!]!, i * 2);
+    this.append(out);
+  }
+
+  /** Appends n zero samples (lost packets, a gap in the peer's timestamps). */
+  writeSilence(n: number): void {
+    if (this.closed || n <= 0) return;
+    this.append(Buffer.alloc(Math.min(n, MAX_GAP_SAMPLES) * 2));
+  }
+
+  private append(b: Buffer): void {
+    if (this.dataBytes + this.chunkBytes + b.length > MAX_DATA) return;
+    this.chunks.push(b);
+    this.chunkBytes += b.length;
+    if (this.chunkBytes >= FLUSH_BYTES) this.flush();
+  }
+
+  private flush(): void {
+    if (this.chunkBytes === 0) return;
+    const data = Buffer.concat(this.chunks, this.chunkBytes);
+    const at = 44 + this.dataBytes;
+    this.dataBytes += data.length;
+    this.chunks = [];
+    this.chunkBytes = 0;
+    this.chain = this.chain.then(async () => {
+      const fh = await this.file;
+      if (fh && !this.failed) await fh.write(data, 0, data.length, at).catch((err: Error) => this.fail(err));
+    });
+  }
+
+  private fail(err: Error): void {
+    if (!this.failed) this.onError(new Error(`record ${this.path}: ${err.message}`));
+    this.failed = true;
+  }
+
+  /** Writes what is buffered, the final header sizes, and closes the file. */
+  async close(): Promise<void> {
+    if (this.closed) return this.chain;
+    this.flush();
+    this.closed = true;
+    const dataBytes = this.dataBytes;
+    this.chain = this.chain
+      .then(async () => {
+        const fh = await this.file;
+        if (!fh) return;
+        try {
+          if (!this.failed) await fh.write(wavHeader(dataBytes), 0, 44, 0);
+        } finally {
+          await fh.close();
+        }
+      })
+      .catch((err: Error) => this.fail(err));
+    return this.chain;
+  }
+}
