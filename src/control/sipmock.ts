@@ -576,6 +576,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       decided: (tx, decision) => {
         const callId = tx.request.core.callId;
         if (current) journal.ruleFor(current, decision.rule);
+        else logger.info(`${stamp()} ${callId}: a DTMF digit re-decided the call: ${decision.rule}`);
         if (decision.kind === "drop") metrics.fault("drop");
         if (decision.kind === "respond" && decision.fault) {
           for (const k of Object.keys(decision.fault)) metrics.fault(k);
