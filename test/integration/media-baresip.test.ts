@@ -1,0 +1,87 @@
+/**
+ * Media against baresip (a softphone we did not write): it places a call
+ * with its audio from a WAV file (ausrc aufile, a 1 kHz tone). With
+ * `record:` the mock's recording holds that tone; with `media: echo`
+ * baresip's own dump of what it decoded (sndfile) holds it too. Compared by
+ * energy at the frequency (Goertzel), never by bytes.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { silentLogger, startSipMock } from "../../src/index.js";
+import { readWav, rms, toneShare, writeToneWav } from "../helpers/audio.js";
+import { startBaresip, writeBaresipConfig } from "../peers/baresip.js";
+
+const dir = mkdtempSync(join(tmpdir(), "sipmock-media-baresip-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** baresip with a 1 kHz 8 kHz-mono WAV as its microphone and a dump of what it plays. */
+async function phone(name: string) {
+  const home = join(dir, name);
+  mkdirSync(home, { recursive: true });
+  const tone = join(home, "tone.wav");
+  writeToneWav(tone, 1000, 10);
+  writeBaresipConfig(home, "<sip:caller@127.0.0.1>;regint=0", [
+    `audio_source aufile,${tone}`,
+    "ausrc_srate 8000",
+    "ausrc_channels 1",
+    "auplay_srate 8000",
+    "auplay_channels 1",
+    "module aufile.so",
+    "module sndfile.so",
+    `snd_path ${home}`,
+  ]);
+  return { home, baresip: await startBaresip(home) };
+}
+
+describe("media with baresip", () => {
+  it("records the caller's 1 kHz tone (record:) and echoes it back (echo), measured at both ends", async () => {
+    await using mock = await startSipMock({ listen: ["udp:127.0.0.1:0"], logger: silentLogger });
+    const scenario = join(dir, "media.yaml");
+    writeFileSync(
+      scenario,
+      [
+        "name: media",
+        "rules:",
+        "  - match: { method: INVITE }",
+        "    respond: 200",
+        '    media: { answered: echo, record: "rec-{callId}.wav" }',
+        "",
+      ].join("\n"),
+    );
+    mock.setScenario(scenario);
+    const { home, baresip } = await phone("echo");
+    try {
+      const port = mock.address("udp").port;
+      baresip.send(`dial sip:echo@127.0.0.1:${port}`);
+      await baresip.waitFor(/Call established/, 0);
+      const callId = (await mock.waitFor({ method: "INVITE" })).callId!;
+      // Two seconds of audio each way, counted by the mock's receiver.
+      await expect
+        .poll(() => mock.media(callId)[0]?.stats?.received.packets ?? 0, { timeout: 8000, interval: 100 })
+        .toBeGreaterThan(100);
+      mock.bye(callId);
+      await baresip.waitFor(/session closed|terminated/i, 0);
+      await expect.poll(() => mock.media(callId)[0]?.stats?.sent.packets ?? 0).toBeGreaterThan(100);
+    } finally {
+      await baresip.stop();
+    }
+    const recording = join(
+      dir,
+      `rec-${mock.journal.entries({ method: "INVITE" })[0]!.callId!.replace(/[^A-Za-z0-9._-]/g, "_")}.wav`,
+    );
+    await expect.poll(() => existsSync(recording)).toBe(true);
+    const rec = readWav(recording);
+    expect(rec.samples.length).toBeGreaterThan(8000);
+    expect(rms(rec.samples)).toBeGreaterThan(0.1);
+    expect(toneShare(rec.samples, rec.rate, 1000)).toBeGreaterThan(0.5);
+    expect(toneShare(rec.samples, rec.rate, 425)).toBeLessThan(0.05);
+    // baresip's sndfile dump of what it decoded from the mock: the echo.
+    const dec = readdirSync(home).find((f) => /dec\.wav$/.test(f));
+    expect(dec, readdirSync(home).join(", ")).toBeDefined();
+    const echoed = readWav(join(home, dec!));
+    expect(rms(echoed.samples)).toBeGreaterThan(0.05);
+    expect(toneShare(echoed.samples, echoed.rate, 1000)).toBeGreaterThan(0.3);
+  });
+});
