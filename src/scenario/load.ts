@@ -400,7 +400,7 @@ function describeIssue(issue: Issue, path: Path): string {
 function hintFor(issue: Issue, path: Path): string | undefined {
   const last = path[path.length - 1];
   if (last === "send" && path.includes("then"))
-    return "send: BYE, re-INVITE, UPDATE (in the call) or INVITE, NOTIFY, OPTIONS (to the registered client)";
+    return "send: BYE, re-INVITE, UPDATE, DTMF (in the call) or INVITE, NOTIFY, OPTIONS (to the registered client)";
   if (last === "after" || last === "cancelAfter" || last === "hangUpAfter")
     return 'milliseconds or "500ms", "2s"';
   if (last === "respond" || last === "send") return "a status code 100..699, e.g. respond: 486";
