@@ -232,7 +232,9 @@ const DOC = {
     "/__admin/media": {
       get: {
         summary: "Every call's media: DTMF digits received (RFC 4733, SIP INFO) and RTP statistics each way",
-        responses: { "200": ok("Per call: callId, dtmf, digits, stats") },
+        responses: {
+          "200": ok("Per call: callId, dtmf, digits, stats", { type: "array", items: { type: "object" } }),
+        },
       },
     },
     "/__admin/calls/{callId}/media": {
