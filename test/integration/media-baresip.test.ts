@@ -3,8 +3,12 @@
  * with its audio from a WAV file (ausrc aufile, a 1 kHz tone). With
  * `record:` the mock's recording holds that tone; with `media: echo`
  * baresip's own dump of what it decoded (sndfile) holds it too. Compared by
- * energy at the frequency (Goertzel), never by bytes.
+ * energy at the frequency (Goertzel), never by bytes. The mock's sendDtmf
+ * reaches baresip as RFC 4733 events, and --pcap-rtp puts them and the
+ * audio in the capture, where tshark decodes them.
  */
+
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -83,5 +87,56 @@ describe("media with baresip", () => {
     const echoed = readWav(join(home, dec!));
     expect(rms(echoed.samples)).toBeGreaterThan(0.05);
     expect(toneShare(echoed.samples, echoed.rate, 1000)).toBeGreaterThan(0.3);
+  });
+
+  it('sendDtmf(callId, "1#") reaches baresip as RFC 4733 events; --pcap-rtp puts the call\'s RTP in the capture', async () => {
+    const pcap = join(dir, "call.pcap");
+    await using mock = await startSipMock({
+      listen: ["udp:127.0.0.1:0"],
+      logger: silentLogger,
+      pcapFile: pcap,
+      pcapRtp: true,
+    });
+    const { baresip } = await phone("dtmf");
+    let callId = "";
+    try {
+      baresip.send(`dial sip:alice@127.0.0.1:${mock.address("udp").port}`);
+      await baresip.waitFor(/Call established/, 0);
+      callId = (await mock.waitFor({ method: "INVITE" })).callId!;
+      await mock.sendDtmf(callId, "1#");
+      await baresip.waitFor(/received event: '1' \(end=1\)[\s\S]*received event: '#' \(end=1\)/, 0);
+      await expect(mock.sendDtmf(callId, "x")).rejects.toThrow(/DTMF digits/);
+      mock.bye(callId);
+      await baresip.waitFor(/session closed|terminated/i, 0);
+    } finally {
+      await baresip.stop();
+    }
+    await mock.close();
+    // tshark decodes the RTP (heuristically, as Wireshark's RTP player does) and the events.
+    const out = execFileSync(
+      "tshark",
+      [
+        "-r",
+        pcap,
+        "-o",
+        "rtp.heuristic_rtp:TRUE",
+        "-Y",
+        "rtp",
+        "-T",
+        "fields",
+        "-e",
+        "rtp.p_type",
+        "-e",
+        "rtpevent.event_id",
+      ],
+      { encoding: "utf8" },
+    );
+    const rows = out
+      .trim()
+      .split("\n")
+      .map((l) => l.split("\t"));
+    expect(rows.filter((r) => r[0] === "0").length).toBeGreaterThan(20);
+    const events = new Set(rows.filter((r) => r[1] !== undefined && r[1] !== "").map((r) => r[1]));
+    expect([...events].sort()).toEqual(["1", "11"]);
   });
 });
