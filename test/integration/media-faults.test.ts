@@ -1,0 +1,119 @@
+/**
+ * Media faults and bad input through the whole stack: a scenario rule's
+ * `media.faults` reach the RTP the mock sends (wrong payload type, RTP that
+ * stops: rtpTimeout), and malformed, oversized or unknown-payload-type
+ * packets sent to the mock are counted and dropped while the call goes on.
+ */
+import { createSocket, type Socket } from "node:dgram";
+import { describe, expect, it } from "vitest";
+import { type SipMock, silentLogger, startSipMock } from "../../src/index.js";
+import { ackFor, header, request, statusOf, udpClient } from "../helpers/wire-client.js";
+
+async function rtpSocket(): Promise<{ socket: Socket; port: number; packets: Buffer[] }> {
+  const socket = createSocket("udp4");
+  const packets: Buffer[] = [];
+  socket.on("message", (m) => packets.push(m));
+  await new Promise<void>((r) => socket.bind(0, "127.0.0.1", r));
+  return { socket, port: socket.address().port, packets };
+}
+
+function offer(port: number): string {
+  return [
+    "v=0",
+    "o=t 1 1 IN IP4 127.0.0.1",
+    "s=-",
+    "c=IN IP4 127.0.0.1",
+    "t=0 0",
+    `m=audio ${port} RTP/AVP 8 101`,
+    "a=rtpmap:8 PCMA/8000",
+    "a=rtpmap:101 telephone-event/8000",
+    "",
+  ].join("\r\n");
+}
+
+/** An answered call from a wire client whose SDP names `rtpPort`; returns the mock's RTP port. */
+async function call(mock: SipMock, rtpPort: number, callId: string) {
+  const udp = mock.address("udp");
+  const c = await udpClient(udp);
+  await c.send(
+    request("INVITE", "alice", udp, {
+      localPort: c.port,
+      callId,
+      body: offer(rtpPort),
+      extra: [`Contact: <sip:caller@127.0.0.1:${c.port}>`, "Content-Type: application/sdp"],
+    }),
+  );
+  const ok = await c.waitFor((r) => statusOf(r) === 200 && header(r, "Call-ID") === callId);
+  await c.send(ackFor(ok, udp, { localPort: c.port }));
+  return { client: c, mockPort: Number(/\r\nm=audio (\d+) /.exec(ok.text)![1]) };
+}
+
+describe("media faults and bad RTP", () => {
+  it("faults: wrongPayloadType on every audio packet, rtpTimeout stops the RTP", async () => {
+    await using mock = await startSipMock({ listen: ["udp:127.0.0.1:0"], logger: silentLogger });
+    mock.setScenario(
+      [
+        "rules:",
+        "  - match: { method: INVITE }",
+        "    respond: 200",
+        "    media: { answered: { tone: 1khz }, faults: { wrongPayloadType: 96, rtpTimeout: 300ms } }",
+        "",
+      ].join("\n"),
+    );
+    const rtp = await rtpSocket();
+    const callId = `faults-${process.pid}`;
+    const { client } = await call(mock, rtp.port, callId);
+    try {
+      await expect.poll(() => rtp.packets.length, { timeout: 3000 }).toBeGreaterThan(5);
+      expect(new Set(rtp.packets.map((p) => p[1]! & 0x7f))).toEqual(new Set([96]));
+      // rtpTimeout: the mock's sending stops, its count settles well below 1 s of packets.
+      await expect
+        .poll(() => mock.media(callId)[0]!.stats!.sent.packets, { timeout: 3000 })
+        .toBeGreaterThan(0);
+      const settled = async () => {
+        const a = mock.media(callId)[0]!.stats!.sent.packets;
+        await new Promise((r) => setTimeout(r, 400));
+        return mock.media(callId)[0]!.stats!.sent.packets === a ? a : -1;
+      };
+      await expect.poll(settled, { timeout: 5000, interval: 0 }).toBeGreaterThan(0);
+      expect(mock.media(callId)[0]!.stats!.sent.packets).toBeLessThan(30);
+      mock.bye(callId);
+    } finally {
+      await client.close();
+      rtp.socket.close();
+    }
+  });
+
+  it("malformed, oversized and unknown-payload-type packets are counted and dropped; the call goes on", async () => {
+    await using mock = await startSipMock({ listen: ["udp:127.0.0.1:0"], logger: silentLogger });
+    const rtp = await rtpSocket();
+    const callId = `bad-rtp-${process.pid}`;
+    const { client, mockPort } = await call(mock, rtp.port, callId);
+    try {
+      const send = (b: Buffer) =>
+        new Promise<void>((r) => rtp.socket.send(b, mockPort, "127.0.0.1", () => r()));
+      const header = (pt: number, seq: number) => {
+        const h = Buffer.alloc(12);
+        h[0] = 0x80;
+        h[1] = pt;
+        h.writeUInt16BE(seq, 2);
+        h.writeUInt32BE(seq * 160, 4);
+        h.writeUInt32BE(0x1234, 8);
+        return h;
+      };
+      await send(Buffer.from([1, 2, 3]));
+      await send(Buffer.concat([header(8, 1), Buffer.alloc(3000)]));
+      await send(Buffer.concat([header(77, 2), Buffer.alloc(160, 0xd5)]));
+      for (let i = 3; i < 8; i++) await send(Buffer.concat([header(8, i), Buffer.alloc(160, 0xd5)]));
+      await expect.poll(() => mock.media(callId)[0]!.stats!.received.packets, { timeout: 3000 }).toBe(5);
+      const dropped = mock.media(callId)[0]!.stats!.dropped;
+      expect(dropped.malformed).toBe(1);
+      expect(dropped.oversized).toBe(1);
+      expect(dropped.unknownPayloadType).toBe(1);
+      expect(mock.bye(callId)).toBe(1);
+    } finally {
+      await client.close();
+      rtp.socket.close();
+    }
+  });
+});
