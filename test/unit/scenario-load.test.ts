@@ -153,6 +153,8 @@ describe("shipped scenarios", () => {
         "default.yaml",
         "dropped.yaml",
         "early-media.yaml",
+        "echo.yaml",
+        "ivr.yaml",
         "hangup.yaml",
         "voicemail.yaml",
         "every-code.yaml",
