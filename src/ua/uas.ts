@@ -236,6 +236,17 @@ export class UserAgentServer implements TransactionUser {
         const ok = codecs.filter((c) => this.media.codecs().some((m) => m.name === c.name));
         return ok.length > 0 ? ok : this.media.codecs();
       },
+      media: {
+        prepare: async (callId, host, directive) => {
+          if (!this.mediaOn()) return false;
+          await this.media.prepare(callId, host);
+          this.media.direct(callId, directive ?? {});
+          return this.media.portOf(callId) !== undefined;
+        },
+        answered: (callId, offer, answer, final) =>
+          this.media.negotiated(callId, offer, answer, false, final),
+        close: (callId) => this.media.close(callId),
+      },
       identity: (flow) => this.identityOfFlow(flow),
       noAnswerMs: options.ringTimeoutMs,
       // A re-INVITE is answered at once by any UA; one held in Proceeding

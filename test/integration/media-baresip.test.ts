@@ -21,12 +21,12 @@ const dir = mkdtempSync(join(tmpdir(), "sipmock-media-baresip-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** baresip with a 1 kHz 8 kHz-mono WAV as its microphone and a dump of what it plays. */
-async function phone(name: string) {
+async function phone(name: string, account = "<sip:caller@127.0.0.1>;regint=0", hz = 1000) {
   const home = join(dir, name);
   mkdirSync(home, { recursive: true });
   const tone = join(home, "tone.wav");
-  writeToneWav(tone, 1000, 10);
-  writeBaresipConfig(home, "<sip:caller@127.0.0.1>;regint=0", [
+  writeToneWav(tone, hz, 10);
+  writeBaresipConfig(home, account, [
     `audio_source aufile,${tone}`,
     "ausrc_srate 8000",
     "ausrc_channels 1",
@@ -138,5 +138,41 @@ describe("media with baresip", () => {
     expect(rows.filter((r) => r[0] === "0").length).toBeGreaterThan(20);
     const events = new Set(rows.filter((r) => r[1] !== undefined && r[1] !== "").map((r) => r[1]));
     expect([...events].sort()).toEqual(["1", "11"]);
+  });
+
+  it("baresip answers the mock's call (mock.call with media): it hears the mock's 1 kHz tone, the mock records its 600 Hz", async () => {
+    await using mock = await startSipMock({ listen: ["udp:127.0.0.1:0"], logger: silentLogger });
+    const port = mock.address("udp").port;
+    const { home, baresip } = await phone(
+      "answer",
+      `<sip:bob@127.0.0.1:${port}>;regint=60;answermode=auto`,
+      600,
+    );
+    try {
+      await baresip.waitFor(/All 1 useragent registered successfully/, 0);
+      const record = join(dir, "mock-called-bob.wav");
+      const calling = mock.call("bob", {
+        media: { answered: { kind: "tone", frequencies: [1000] }, record },
+      });
+      const answered = await calling;
+      expect(answered.status).toBe(200);
+      await expect
+        .poll(() => mock.media(answered.callId)[0]?.stats?.received.packets ?? 0, {
+          timeout: 8000,
+          interval: 100,
+        })
+        .toBeGreaterThan(75);
+      mock.bye(answered.callId);
+      await baresip.waitFor(/session closed|terminated/i, 0);
+      await expect.poll(() => existsSync(record)).toBe(true);
+      const rec = readWav(record);
+      expect(toneShare(rec.samples, rec.rate, 600)).toBeGreaterThan(0.5);
+      const dec = readdirSync(home).find((f) => /dec\.wav$/.test(f));
+      expect(dec, readdirSync(home).join(", ")).toBeDefined();
+      const heard = readWav(join(home, dec!));
+      expect(toneShare(heard.samples, heard.rate, 1000)).toBeGreaterThan(0.3);
+    } finally {
+      await baresip.stop();
+    }
   });
 });
