@@ -56,6 +56,23 @@ export interface Call {
   /** "in INVITE", "out 100 Trying"... in order. */
   readonly flow: readonly string[];
   readonly entries: readonly JournalEntry[];
+  /** DTMF digits received in the call (RFC 4733, SIP INFO), when any. */
+  readonly dtmf?: string;
+  /** RTP statistics each way (packets, octets, loss, jitter), when the call had media. */
+  readonly media?: {
+    readonly sent: {
+      readonly packets: number;
+      readonly octets: number;
+      readonly lost: number;
+      readonly jitterMs: number;
+    };
+    readonly received: {
+      readonly packets: number;
+      readonly octets: number;
+      readonly lost: number;
+      readonly jitterMs: number;
+    };
+  };
 }
 
 const HEAD_LIMIT = 4096;

@@ -864,7 +864,16 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       return findRequests(journal, checkPattern(pattern));
     },
     calls(filter) {
-      return journal.calls(filter);
+      // Each call with its digits and RTP statistics (journal entries are SIP messages only).
+      return journal.calls(filter).map((c) => {
+        const dtmf = uas.media.digits(c.callId);
+        const stats = uas.media.stats(c.callId);
+        return {
+          ...c,
+          ...(dtmf !== "" ? { dtmf } : {}),
+          ...(stats ? { media: { sent: stats.sent, received: stats.received } } : {}),
+        };
+      });
     },
     verify(pattern, count = {}) {
       return verify(journal, checkPattern(pattern), count);

@@ -147,6 +147,9 @@ describe("media with SIPp", () => {
       const callId = /\r?\nCall-ID: *([^\r\n]+)/i.exec(ok.text)![1]!.trim();
       await expect.poll(() => mock.dtmf(callId), { timeout: 3000 }).toBe("123#");
       expect(mock.verifyDtmf("123#").callId).toBe(callId);
+      const journaled = mock.calls({ callId })[0]!;
+      expect(journaled.dtmf).toBe("123#");
+      expect(journaled.media!.received.packets).toBeGreaterThanOrEqual(4);
       const [m] = mock.media(callId);
       expect(m!.digits.every((d) => d.via === "rfc4733")).toBe(true);
       // The call is over (BYE): its last statistics are kept.
