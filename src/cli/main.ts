@@ -8,6 +8,7 @@ import {
   type CtlFlags,
   ctlDialogs,
   ctlJournal,
+  ctlMedia,
   ctlOverrides,
   ctlRegistrations,
   ctlReset,
@@ -324,6 +325,17 @@ export function buildProgram(): Command {
     .description("the mock hangs up: BYE in every dialog of the call")
     .argument("<call-id>")
     .action((callId: string) => ctlSend(ctlFlags(), "bye", callId));
+  ctl
+    .command("dtmf")
+    .description("the mock sends DTMF digits in the call's RTP (RFC 4733 telephone-events)")
+    .argument("<call-id>")
+    .argument("<digits>", "0-9, *, #, A-D, e.g. 123#")
+    .action((callId: string, digits: string) => ctlSend(ctlFlags(), "dtmf", callId, { digits }));
+  ctl
+    .command("media")
+    .description("DTMF digits received and RTP packets each way, per call (or one call)")
+    .argument("[call-id]")
+    .action((callId?: string) => ctlMedia(ctlFlags(), callId));
   ctl
     .command("hold")
     .description("the mock puts the peer on hold: re-INVITE with a=sendonly (--inactive: a=inactive)")
