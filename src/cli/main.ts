@@ -3,6 +3,7 @@
 import { Argument, Command, CommanderError, Option } from "commander";
 import { VERSION } from "../control/sipmock.js";
 import { DEFAULT_MAX_RULES, DEFAULT_MAX_SCENARIO_BYTES } from "../scenario/bounds.js";
+import type { RespondOptions } from "../scenario/builtin.js";
 import { printCodes } from "./codes.js";
 import {
   type CtlFlags,
@@ -235,16 +236,31 @@ export function buildProgram(): Command {
     .addOption(
       new Option("--header <Name: value>", "header to add or replace, repeatable").argParser(headerOption),
     )
+    .addOption(
+      new Option("--media <action>", "RTP of the answered (or 183) calls: echo, silence or a tone").choices([
+        "echo",
+        "silence",
+        "ringback",
+        "busy",
+        "1khz",
+      ]),
+    )
     .action(
       async (
         code: number,
-        flags: ServeFlags & { reason?: string; method: string[]; header?: Array<[string, string]> },
+        flags: ServeFlags & {
+          reason?: string;
+          method: string[];
+          header?: Array<[string, string]>;
+          media?: RespondOptions["media"];
+        },
       ) =>
         runServer(flags, {
           code,
           methods: flags.method,
           ...(flags.reason !== undefined ? { reason: flags.reason } : {}),
           ...(flags.header ? { headers: flags.header } : {}),
+          ...(flags.media ? { media: flags.media } : {}),
         }),
     );
 

@@ -108,4 +108,40 @@ describe("sipmock ctl dtmf / media", () => {
       s.child.kill("SIGTERM");
     }
   });
+
+  it("sipmock respond 200 --media echo: the call's RTP comes back", async () => {
+    const port = await freeUdpPort();
+    const s = await start(["respond", "200", "--media", "echo", "--listen", `udp:127.0.0.1:${port}`]);
+    const target = { host: "127.0.0.1", port };
+    const c = await udpClient(target);
+    const rtp = createSocket("udp4");
+    const back: Buffer[] = [];
+    rtp.on("message", (m) => back.push(m));
+    await new Promise<void>((r) => rtp.bind(0, "127.0.0.1", r));
+    try {
+      const sdp = `v=0\r\no=t 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio ${rtp.address().port} RTP/AVP 8\r\n`;
+      await c.send(
+        request("INVITE", "alice", target, {
+          localPort: c.port,
+          body: sdp,
+          extra: [`Contact: <sip:caller@127.0.0.1:${c.port}>`, "Content-Type: application/sdp"],
+        }),
+      );
+      const ok = await c.waitFor((r) => statusOf(r) === 200);
+      await c.send(ackFor(ok, target, { localPort: c.port }));
+      const mockRtp = Number(/\r\nm=audio (\d+) /.exec(ok.text)![1]);
+      // A PCMA payload with a marker pattern: the echo sends it back decoded and re-encoded.
+      for (let i = 0; i < 10; i++) {
+        const h = Buffer.from([0x80, 8, 0, i, 0, 0, 0, i * 160, 0, 0, 0x12, 0x34]);
+        rtp.send(Buffer.concat([h, Buffer.alloc(160, 0x55)]), mockRtp, "127.0.0.1");
+      }
+      await expect
+        .poll(() => back.filter((b) => b[1]! === 8 && b[12] === 0x55).length, { timeout: 3000 })
+        .toBeGreaterThan(5);
+    } finally {
+      rtp.close();
+      await c.close();
+      s.child.kill("SIGTERM");
+    }
+  });
 });
