@@ -34,6 +34,8 @@ interface CallMedia {
   directive?: MediaDirective;
   negotiated?: NegotiatedMedia;
   answered?: boolean;
+  /** RFC 3264 6.1: our side may not send (we are recvonly or inactive: the peer holds the call). */
+  mute?: boolean;
   /** Our offer (in a 2xx to an INVITE without one), until the ACK's answer. */
   offer?: string;
 }
@@ -115,6 +117,7 @@ export class MediaCalls {
     const n = negotiate(local, remote, weAnswered);
     if (!n) return;
     call.negotiated = n;
+    call.mute = !sends(local);
     call.answered = call.answered || answered;
     call.session.start(n, this.plan(callId, call));
   }
@@ -203,12 +206,26 @@ export class MediaCalls {
     const d = call.directive ?? {};
     const chosen = call.answered ? d.answered : (d.early ?? d.answered);
     const record = d.record?.replaceAll("{callId}", callId.replace(/[^A-Za-z0-9._-]/g, "_"));
+    // On hold (our description says recvonly or inactive): nothing is sent.
+    const faults = call.mute ? { ...d.faults, oneWay: "no-send" as const } : d.faults;
     return {
       action: toAction(chosen ?? { kind: "silence" }),
       ...(record ? { record } : {}),
-      ...(d.faults ? { faults: d.faults } : {}),
+      ...(faults ? { faults } : {}),
       symmetric: this.symmetric,
     };
+  }
+}
+
+/** Whether our description lets us send RTP (RFC 3264 6.1: not when recvonly or inactive). */
+function sends(local: string): boolean {
+  try {
+    const sdp = sdpTransform.parse(local);
+    const m = sdp.media?.find((x) => x.type === "audio" && x.port !== 0);
+    const dir = m?.direction ?? sdp.direction ?? "sendrecv";
+    return dir === "sendrecv" || dir === "sendonly";
+  } catch {
+    return true;
   }
 }
 

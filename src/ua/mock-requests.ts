@@ -254,7 +254,13 @@ export class MockRequests {
       dialog.localInviteInProgress = false;
     }
     // 14.1: a rejected re-INVITE leaves the session as it was.
-    if (outcome.status >= 200 && outcome.status < 300) dialog.direction = direction;
+    if (outcome.status >= 200 && outcome.status < 300) {
+      dialog.direction = direction;
+      // The new answer restarts the media (hold: inactive sends nothing; a new codec or address).
+      const body = outcome.response?.body;
+      if (body && body.length > 0)
+        this.deps.media?.answered(dialog.callId, sdp, body.toString("latin1"), true);
+    }
     this.afterInDialog(dialog, outcome);
     return outcome;
   }

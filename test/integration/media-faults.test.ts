@@ -17,7 +17,7 @@ async function rtpSocket(): Promise<{ socket: Socket; port: number; packets: Buf
   return { socket, port: socket.address().port, packets };
 }
 
-function offer(port: number): string {
+function offer(port: number, direction = "sendrecv"): string {
   return [
     "v=0",
     "o=t 1 1 IN IP4 127.0.0.1",
@@ -27,8 +27,19 @@ function offer(port: number): string {
     `m=audio ${port} RTP/AVP 8 101`,
     "a=rtpmap:8 PCMA/8000",
     "a=rtpmap:101 telephone-event/8000",
+    `a=${direction}`,
     "",
   ].join("\r\n");
+}
+
+/** Resolves once `count()` has not moved for 400 ms; returns its value. */
+async function settled(count: () => number): Promise<number> {
+  for (let round = 0; round < 10; round++) {
+    const a = count();
+    await new Promise((r) => setTimeout(r, 400));
+    if (count() === a) return a;
+  }
+  throw new Error(`still moving after 4 s: ${count()}`);
 }
 
 /** An answered call from a wire client whose SDP names `rtpPort`; returns the mock's RTP port. */
@@ -45,7 +56,7 @@ async function call(mock: SipMock, rtpPort: number, callId: string) {
   );
   const ok = await c.waitFor((r) => statusOf(r) === 200 && header(r, "Call-ID") === callId);
   await c.send(ackFor(ok, udp, { localPort: c.port }));
-  return { client: c, mockPort: Number(/\r\nm=audio (\d+) /.exec(ok.text)![1]) };
+  return { client: c, ok, mockPort: Number(/\r\nm=audio (\d+) /.exec(ok.text)![1]) };
 }
 
 describe("media faults and bad RTP", () => {
@@ -114,6 +125,70 @@ describe("media faults and bad RTP", () => {
     } finally {
       await client.close();
       rtp.socket.close();
+    }
+  });
+
+  it("hold (RFC 3264 6.1): a re-INVITE with a=sendonly gets a=recvonly and the mock stops sending; sendrecv resumes", async () => {
+    await using mock = await startSipMock({ listen: ["udp:127.0.0.1:0"], logger: silentLogger });
+    const rtp = await rtpSocket();
+    const callId = `hold-${process.pid}`;
+    const { client: c, ok } = await call(mock, rtp.port, callId);
+    const udp = mock.address("udp");
+    const toTag = /;tag=([^;>\s]+)/.exec(header(ok, "To") ?? "")![1]!;
+    const reinvite = async (cseq: number, direction: string) => {
+      await c.send(
+        request("INVITE", "alice", udp, {
+          localPort: c.port,
+          callId,
+          cseq,
+          toTag,
+          body: offer(rtp.port, direction),
+          extra: [`Contact: <sip:caller@127.0.0.1:${c.port}>`, "Content-Type: application/sdp"],
+        }).replace(/^From: .*$/m, `From: ${header(ok, "From")}`),
+      );
+      const answer = await c.waitFor((r) => statusOf(r) === 200 && header(r, "CSeq") === `${cseq} INVITE`);
+      await c.send(ackFor(answer, udp, { localPort: c.port }));
+      return answer;
+    };
+    try {
+      await expect.poll(() => rtp.packets.length, { timeout: 3000 }).toBeGreaterThan(5);
+      const held = await reinvite(2, "sendonly");
+      expect(held.text).toMatch(/\r\na=recvonly\r\n/);
+      const frozen = await settled(() => rtp.packets.length);
+      expect(await settled(() => rtp.packets.length)).toBe(frozen);
+      const resumed = await reinvite(3, "sendrecv");
+      expect(resumed.text).toMatch(/\r\na=sendrecv\r\n/);
+      await expect.poll(() => rtp.packets.length, { timeout: 3000 }).toBeGreaterThan(frozen + 5);
+      mock.bye(callId);
+    } finally {
+      await c.close();
+      rtp.socket.close();
+    }
+  });
+
+  it("symmetricRtp: the mock sends to where the peer's RTP comes from, not to its SDP port", async () => {
+    await using mock = await startSipMock({
+      listen: ["udp:127.0.0.1:0"],
+      logger: silentLogger,
+      symmetricRtp: true,
+    });
+    mock.setScenario("rules:\n  - match: { method: INVITE }\n    respond: 200\n    media: echo\n");
+    const advertised = await rtpSocket();
+    const real = await rtpSocket();
+    const callId = `symmetric-${process.pid}`;
+    const { client, mockPort } = await call(mock, advertised.port, callId);
+    try {
+      for (let i = 0; i < 10; i++) {
+        const h = Buffer.from([0x80, 8, 0, i, 0, 0, 0, i * 160, 0, 0, 0x56, 0x78]);
+        real.socket.send(Buffer.concat([h, Buffer.alloc(160, 0x55)]), mockPort, "127.0.0.1");
+      }
+      await expect.poll(() => real.packets.length, { timeout: 3000 }).toBeGreaterThan(5);
+      expect(mock.media(callId)[0]!.stats!.latched).toEqual({ address: "127.0.0.1", port: real.port });
+      mock.bye(callId);
+    } finally {
+      await client.close();
+      advertised.socket.close();
+      real.socket.close();
     }
   });
 });
