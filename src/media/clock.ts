@@ -8,7 +8,8 @@ import type { MediaClock, MediaTimer } from "./types.js";
 export const realMediaClock: MediaClock = {
   now: () => performance.now(),
   setTimer(delayMs, fn) {
-    const t = setTimeout(fn, Math.max(0, delayMs));
+    // Whole milliseconds: Node keeps one timer list per distinct duration.
+    const t = setTimeout(fn, Math.max(0, Math.round(delayMs)));
     return { cancel: () => clearTimeout(t) };
   },
 };

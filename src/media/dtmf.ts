@@ -62,8 +62,15 @@ export class TelephoneEventReceiver {
     private readonly clockRate = 8000,
   ) {}
 
-  receive(timestamp: number, ev: TelephoneEvent): void {
-    if (this.endedTs.includes(timestamp)) return; // a redundant end packet of a reported event
+  /** marker: the RTP M bit, set on the first packet of an event (RFC 4733 2.5.1.3). */
+  receive(timestamp: number, ev: TelephoneEvent, marker = false): void {
+    const ended = this.endedTs.indexOf(timestamp);
+    if (ended >= 0) {
+      // A redundant (end) packet of a reported event; only a marked start packet reusing the
+      // timestamp (a sender replaying one recording per digit) begins a new event.
+      if (ev.end || !marker) return;
+      this.endedTs.splice(ended, 1);
+    }
     if (this.currentTs !== undefined && this.currentTs !== timestamp) this.finish();
     if (ev.event > 15) return; // not DTMF (e.g. 16 flash): ignored
     this.currentTs = timestamp;

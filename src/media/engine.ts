@@ -43,6 +43,12 @@ export function createMediaEngine(options: MediaEngineOptions = {}): MediaEngine
     async allocate(address: string): Promise<MediaSession> {
       if (closed) throw new Error("media engine closed");
       const pair = await ports.allocate(address);
+      if (closed) {
+        pair.rtp.close();
+        pair.rtcp.close();
+        ports.release(pair.port);
+        throw new Error("media engine closed");
+      }
       const session = new RtpSession(pair, address, {
         clock,
         random,

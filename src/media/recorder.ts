@@ -10,8 +10,8 @@ import { MEDIA_RATE, wavHeader } from "./wav.js";
 
 const FLUSH_BYTES = MEDIA_RATE * 2; // one second
 const MAX_DATA = 0xffffffff - 44;
-/** A timestamp jump longer than this is not filled with silence (the peer restarted its clock). */
-const MAX_GAP_SAMPLES = MEDIA_RATE * 2;
+/** A timestamp jump longer than this is a discontinuity (the peer restarted its clock), not a pause. */
+const MAX_GAP_SAMPLES = MEDIA_RATE * 10;
 
 export class WavRecorder {
   private readonly file: Promise<FileHandle | undefined>;
@@ -51,10 +51,10 @@ export class WavRecorder {
     this.append(out);
   }
 
-  /** Appends n zero samples (lost packets, a gap in the peer's timestamps). */
+  /** Appends n zero samples (lost packets, a pause in the peer's timestamps); a jump over 10 s adds none. */
   writeSilence(n: number): void {
-    if (this.closed || n <= 0) return;
-    this.append(Buffer.alloc(Math.min(n, MAX_GAP_SAMPLES) * 2));
+    if (this.closed || n <= 0 || n > MAX_GAP_SAMPLES) return;
+    this.append(Buffer.alloc(n * 2));
   }
 
   private append(b: Buffer): void {

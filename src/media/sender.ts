@@ -65,8 +65,6 @@ export class RtpSender {
   packets = 0;
   octets = 0;
   faultLoss = 0;
-  /** Timestamp and time of the last packet sent (for the SR's RTP timestamp). */
-  lastTs = 0;
 
   constructor(private readonly env: SenderEnv) {
     this.ssrc = rand32(env.random);
@@ -90,8 +88,13 @@ export class RtpSender {
   /** (Re)starts pacing for a negotiation; timestamps and sequence continue. */
   start(negotiated: NegotiatedMedia, source: FrameSource | undefined, faults: MediaFaults | undefined): void {
     const now = this.env.clock.now();
-    if (this.everStarted) this.tsBase = this.timestampAt(now);
-    this.t0 = now;
+    if (this.everStarted) {
+      // Continue on the packet grid: the next frame keeps its time and timestamp (no overlap).
+      const nextAt = this.t0 + this.k * this.ptime;
+      const late = nextAt < now;
+      this.tsBase = late ? this.timestampAt(now) : (this.tsBase + this.k * this.spf) >>> 0;
+      this.t0 = late ? now : nextAt;
+    } else this.t0 = now;
     this.k = 0;
     this.negotiated = negotiated;
     this.stopped = false;
@@ -162,7 +165,7 @@ export class RtpSender {
     const pt = this.faults.wrongPayloadType ?? this.negotiated.payloadType;
     const packet = buildRtpHeader(spf, pt, this.marker, this.seq, ts, this.ssrc);
     this.source.fill(packet, RTP_HEADER_SIZE, spf);
-    this.emit(packet, spf, ts, now);
+    this.emit(packet, spf, now);
   }
 
   private changeSsrc(): void {
@@ -181,11 +184,13 @@ export class RtpSender {
     const ts = this.timestampAt(now);
     const packet = buildRtpHeader(payload.length, pt, this.marker, this.seq, ts, this.ssrc);
     payload.copy(packet, RTP_HEADER_SIZE);
-    this.emit(packet, payload.length, ts, now);
+    this.emit(packet, payload.length, now);
   }
 
   /** Applies the send-side faults, counts and transmits. */
-  private emit(packet: Buffer, payloadLength: number, ts: number, now: number): void {
+  private emit(packet: Buffer, payloadLength: number, now: number): void {
+    const dir = this.negotiated?.direction;
+    if (dir === "recvonly" || dir === "inactive") return; // RFC 3264 6.1: held, nothing to send
     this.seq = (this.seq + 1) & 0xffff;
     this.marker = false;
     const f = this.faults;
@@ -196,7 +201,6 @@ export class RtpSender {
     }
     this.packets++;
     this.octets += payloadLength;
-    this.lastTs = ts;
     if (f.jitterMs && f.jitterMs > 0) {
       this.env.clock.setTimer(this.env.random() * f.jitterMs, () => {
         if (!this.stopped) this.env.transmit(packet);
@@ -255,7 +259,7 @@ export class RtpSender {
     const pt = this.negotiated!.telephoneEventPt!;
     const packet = buildRtpHeader(payload, pt, this.marker, this.seq, s.eventTs, this.ssrc);
     writeTelephoneEvent(packet, RTP_HEADER_SIZE, s.job.events[s.index]!, end, DTMF_VOLUME, s.sentSamples);
-    this.emit(packet, payload, s.eventTs, now);
+    this.emit(packet, payload, now);
     if (end && ++s.endSent >= DTMF_END_PACKETS) {
       s.index++;
       s.eventTs = undefined;

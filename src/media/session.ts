@@ -108,6 +108,12 @@ export class RtpSession implements MediaSession {
   start(negotiated: NegotiatedMedia, plan: MediaPlan): void {
     if (this.closed) return;
     const codecChanged = this.negotiated?.codec !== negotiated.codec;
+    const prev = this.negotiated?.remote;
+    if (prev && (prev.address !== negotiated.remote.address || prev.port !== negotiated.remote.port)) {
+      // The peer moved (re-INVITE with a new c=/m=): symmetric RTP latches afresh.
+      this.latched = undefined;
+      this.latchedRtcp = undefined;
+    }
     this.negotiated = negotiated;
     this.remote = this.latched ?? negotiated.remote;
     this.remoteRtcp = this.latchedRtcp ??
@@ -205,7 +211,12 @@ export class RtpSession implements MediaSession {
     }
     const p = parseRtp(msg);
     if (typeof p === "string") {
-      this.dropped.malformed++;
+      // RFC 5761 4: RTCP multiplexed on the RTP port is read as RTCP.
+      const c = p === "rtcp" ? parseRtcp(msg) : undefined;
+      if (c) {
+        this.rtcpReceived++;
+        this.noteRtcp(c);
+      } else this.dropped.malformed++;
       return;
     }
     const n = this.negotiated;
@@ -218,12 +229,16 @@ export class RtpSession implements MediaSession {
       this.latched = from;
       this.remote = from;
     }
+    const ev = isEvent ? parseTelephoneEvent(p.payload) : undefined;
+    if (isEvent && !ev) {
+      this.dropped.malformed++;
+      return;
+    }
     if (!this.count(p, isEvent)) return;
-    if (this.plan?.faults?.oneWay === "no-receive") return;
-    if (isEvent) {
-      const ev = parseTelephoneEvent(p.payload);
-      if (ev) this.dtmfIn.receive(p.timestamp, ev);
-      else this.dropped.malformed++;
+    const dir = n.direction;
+    if (this.plan?.faults?.oneWay === "no-receive" || dir === "sendonly" || dir === "inactive") return;
+    if (ev) {
+      this.dtmfIn.receive(p.timestamp, ev, p.marker);
       return;
     }
     this.record(p);

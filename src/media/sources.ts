@@ -51,14 +51,56 @@ export function toneSamples(spec: ToneSpec, start: number, out: Int16Array, coun
   }
 }
 
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+const MAX_LOOP_MS = 10_000;
+const loops = new Map<string, Uint8Array>();
+
+/**
+ * Integer frequencies repeat every second, a cadence every on+off ms: the
+ * tone over the least common multiple is encoded once and shared by every
+ * call sending it (at most 10 s, 80 KB); other tones are computed per frame.
+ */
+function toneLoop(codec: MediaCodec, spec: ToneSpec): Uint8Array | undefined {
+  if (!spec.frequencies.every((f) => Number.isInteger(f))) return undefined;
+  const cycle = spec.onMs && spec.offMs ? spec.onMs + spec.offMs : 1000;
+  if (!Number.isInteger(cycle)) return undefined;
+  const ms = (1000 * cycle) / gcd(1000, cycle);
+  if (ms > MAX_LOOP_MS) return undefined;
+  const key = `${codec}/${spec.frequencies.join(",")}/${spec.onMs ?? 0}/${spec.offMs ?? 0}`;
+  let loop = loops.get(key);
+  if (!loop) {
+    const pcm = new Int16Array((ms * MEDIA_RATE) / 1000);
+    toneSamples(spec, 0, pcm);
+    loop = new Uint8Array(pcm.length);
+    encodeG711(codec, pcm, loop);
+    if (loops.size >= 64) loops.delete(loops.keys().next().value!);
+    loops.set(key, loop);
+  }
+  return loop;
+}
+
 export class ToneSource implements FrameSource {
   private n = 0;
   private scratch = new Int16Array(160);
+  private readonly loop: Uint8Array | undefined;
   constructor(
     private readonly codec: MediaCodec,
     private readonly spec: ToneSpec,
-  ) {}
+  ) {
+    this.loop = toneLoop(codec, spec);
+  }
   fill(out: Buffer, offset: number, samples: number): void {
+    const loop = this.loop;
+    if (loop) {
+      for (let written = 0; written < samples; ) {
+        const pos = this.n % loop.length;
+        const k = Math.min(samples - written, loop.length - pos);
+        out.set(loop.subarray(pos, pos + k), offset + written);
+        written += k;
+        this.n += k;
+      }
+      return;
+    }
     if (this.scratch.length < samples) this.scratch = new Int16Array(samples);
     toneSamples(this.spec, this.n, this.scratch, samples);
     this.n += samples;

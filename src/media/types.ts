@@ -54,6 +54,11 @@ export interface NegotiatedMedia {
   readonly telephoneEventPt?: number;
   /** Packetisation time; default 20. */
   readonly ptimeMs?: number;
+  /**
+   * The mock's direction as the offer/answer decided (RFC 3264 6.1), default sendrecv:
+   * recvonly/inactive send no RTP (RTCP goes on); sendonly/inactive ignore what arrives (counted only).
+   */
+  readonly direction?: "sendrecv" | "sendonly" | "recvonly" | "inactive";
 }
 
 export interface MediaPlan {
