@@ -34,8 +34,6 @@ interface CallMedia {
   directive?: MediaDirective;
   negotiated?: NegotiatedMedia;
   answered?: boolean;
-  /** RFC 3264 6.1: our side may not send (we are recvonly or inactive: the peer holds the call). */
-  mute?: boolean;
   /** Our offer (in a 2xx to an INVITE without one), until the ACK's answer. */
   offer?: string;
 }
@@ -117,7 +115,6 @@ export class MediaCalls {
     const n = negotiate(local, remote, weAnswered);
     if (!n) return;
     call.negotiated = n;
-    call.mute = !sends(local);
     call.answered = call.answered || answered;
     call.session.start(n, this.plan(callId, call));
   }
@@ -206,26 +203,13 @@ export class MediaCalls {
     const d = call.directive ?? {};
     const chosen = call.answered ? d.answered : (d.early ?? d.answered);
     const record = d.record?.replaceAll("{callId}", callId.replace(/[^A-Za-z0-9._-]/g, "_"));
-    // On hold (our description says recvonly or inactive): nothing is sent.
-    const faults = call.mute ? { ...d.faults, oneWay: "no-send" as const } : d.faults;
+    const faults = d.faults;
     return {
       action: toAction(chosen ?? { kind: "silence" }),
       ...(record ? { record } : {}),
       ...(faults ? { faults } : {}),
       symmetric: this.symmetric,
     };
-  }
-}
-
-/** Whether our description lets us send RTP (RFC 3264 6.1: not when recvonly or inactive). */
-function sends(local: string): boolean {
-  try {
-    const sdp = sdpTransform.parse(local);
-    const m = sdp.media?.find((x) => x.type === "audio" && x.port !== 0);
-    const dir = m?.direction ?? sdp.direction ?? "sendrecv";
-    return dir === "sendrecv" || dir === "sendonly";
-  } catch {
-    return true;
   }
 }
 
@@ -265,6 +249,8 @@ export function negotiate(local: string, remote: string, weAnswered: boolean): N
   if (pt === undefined) return undefined;
   const te = answer.rtp.find((x) => x.codec.toLowerCase() === "telephone-event" && (x.rate ?? 8000) === 8000);
   const rtcp = rm.rtcp;
+  // RFC 3264 6.1: our own description's direction (recvonly/inactive: the peer holds the call).
+  const direction = lm.direction ?? l.direction ?? "sendrecv";
   return {
     remote: { address: ip, port: rm.port },
     ...(rtcp?.port ? { remoteRtcp: { address: rtcp.address ?? ip, port: rtcp.port } } : {}),
@@ -272,5 +258,6 @@ export function negotiate(local: string, remote: string, weAnswered: boolean): N
     payloadType: pt,
     ...(te ? { telephoneEventPt: te.payload } : {}),
     ptimeMs: Number(rm.ptime ?? lm.ptime ?? 20),
+    direction,
   };
 }
