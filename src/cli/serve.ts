@@ -280,5 +280,9 @@ function flagConflict(flags: ServeFlags): string | undefined {
     return "--junit writes the verdict of --until-expectations: add --until-expectations, or drop --junit";
   if (flags.authAlgorithm && !flags.auth?.length)
     return "--auth-algorithm applies to --auth users; add --auth USER:PASSWORD (a scenario's auth: takes algorithms: instead)";
+  if (flags.pcapRtp && !flags.pcap)
+    return "--pcap-rtp adds RTP to the --pcap capture: add --pcap FILE, or drop --pcap-rtp";
+  if (flags.mediaPort && (flags.rtpPorts || flags.symmetricRtp))
+    return "--media-port turns media off (signalling only), so --rtp-ports and --symmetric-rtp would do nothing: drop one of them";
   return undefined;
 }

@@ -64,6 +64,15 @@ describe("media port in the SDP answer", () => {
     }
   });
 
+  it("flags that cannot work together: --pcap-rtp without --pcap, --media-port with --rtp-ports", () => {
+    const a = run(["serve", "--pcap-rtp"]);
+    expect(a.status).toBe(2);
+    expect(a.stderr).toMatch(/--pcap-rtp adds RTP to the --pcap capture: add --pcap FILE/);
+    const b = run(["serve", "--media-port", "4000", "--rtp-ports", "20000-20999"]);
+    expect(b.status).toBe(2);
+    expect(b.stderr).toMatch(/--media-port turns media off/);
+  });
+
   it("--media-port outside 1..65535 is a one-line usage error (exit 2)", () => {
     for (const bad of ["0", "65536", "abc"]) {
       const r = run(["serve", "--media-port", bad]);
