@@ -5,6 +5,7 @@
  * DTMF captures (play_pcap_audio) to that port and the digits show in the
  * mock's media record, verifyDtmf and the admin API. An IVR: a call to
  * sip:ivr@ is in early media (183) until the caller presses 1, then 486.
+ * SIPp's SIP INFO application/dtmf-relay digits are recorded too.
  */
 import { describe, expect, it } from "vitest";
 import { type SipMock, silentLogger, startAdmin, startSipMock } from "../../src/index.js";
@@ -51,8 +52,30 @@ function play(digit: string): string {
 
 const HEAD = `<?xml version="1.0" encoding="ISO-8859-1" ?>`;
 
-/** An answered call that sends the digits as RFC 4733 events, then BYE. */
-function dtmfCallScenario(digits: readonly string[]): string {
+/** SIP INFO application/dtmf-relay for one digit, in the dialog (CSeq `cseq`). */
+function info(signal: string, cseq: number): string {
+  return `  <send retrans="500">
+    <![CDATA[
+INFO [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: ${cseq} INFO
+Max-Forwards: 70
+Content-Type: application/dtmf-relay
+Content-Length: [len]
+
+Signal=${signal}
+Duration=160
+]]>
+  </send>
+  <recv response="200"/>
+`;
+}
+
+/** An answered call that sends the digits as RFC 4733 events (or SIP INFO), then BYE. */
+function dtmfCallScenario(digits: readonly string[], via: "rtp" | "info" = "rtp"): string {
   return `${HEAD}
 <scenario name="rfc 4733 dtmf">
 ${invite("alice")}  <recv response="100" optional="true"/>
@@ -71,14 +94,14 @@ Content-Length: 0
 
 ]]>
   </send>
-${digits.map(play).join("")}  <send retrans="500">
+${via === "rtp" ? digits.map(play).join("") : digits.map((d, i) => info(d, 2 + i)).join("")}  <send retrans="500">
     <![CDATA[
 BYE [next_url] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
 From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
 [last_To:]
 Call-ID: [call_id]
-CSeq: 2 BYE
+CSeq: ${digits.length + 2} BYE
 Max-Forwards: 70
 Content-Length: 0
 
@@ -166,6 +189,15 @@ describe("media with SIPp", () => {
     } finally {
       await admin.close();
     }
+  });
+
+  it("SIP INFO application/dtmf-relay from SIPp: the digits reach dtmf() and verifyDtmf, via info", async () => {
+    await using mock = await startSipMock({ listen: ["udp:127.0.0.1:0"], logger: silentLogger });
+    const r = await sipp(mock, dtmfCallScenario(["4", "2", "*"], "info"));
+    const ok = r.parsed.find((m) => m.direction === "received" && statusOfText(m.text) === 200)!;
+    const callId = /\r?\nCall-ID: *([^\r\n]+)/i.exec(ok.text)![1]!.trim();
+    expect(mock.dtmf(callId)).toBe("42*");
+    expect(mock.verifyDtmf("42*", { callId }).digits.map((d) => d.via)).toEqual(["info", "info", "info"]);
   });
 
   it("the bundled ivr scenario: early media until the caller presses 1, then 486 (match: { dtmf })", async () => {
