@@ -121,6 +121,8 @@ export function describeMessage(
 }
 
 export class Journal {
+  /** The DTMF digits a call received (set by the mock), for `dtmf` in verify and expectations. */
+  digitsOf?: (callId: string) => string;
   private list: JournalEntry[] = [];
   private nextId = 1;
   private readonly listeners = new Set<(e: JournalEntry) => void>();

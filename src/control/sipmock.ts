@@ -621,6 +621,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       },
     },
   );
+  journal.digitsOf = (callId) => uas.media.digits(callId);
   const layer = new TransactionLayer(sendRaw, uas, scheduler, timers, budgets);
   uas.layer = layer;
   const stopKeepAlive = options.pingIntervalMs
@@ -908,7 +909,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
         }, timeout);
         const stop = journal.subscribe((e) => {
           if (e.retransmission) return;
-          const f = factsOf(e);
+          const f = factsOf(e, journal.digitsOf);
           if (f && test(f)) {
             clearTimeout(timer);
             stop();

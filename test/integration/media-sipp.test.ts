@@ -198,6 +198,11 @@ describe("media with SIPp", () => {
     const callId = /\r?\nCall-ID: *([^\r\n]+)/i.exec(ok.text)![1]!.trim();
     expect(mock.dtmf(callId)).toBe("42*");
     expect(mock.verifyDtmf("42*", { callId }).digits.map((d) => d.via)).toEqual(["info", "info", "info"]);
+    // verify and scenario expectations match on the call's digits too.
+    expect(mock.verify({ method: "BYE", dtmf: { equals: "42*" } })).toHaveLength(1);
+    expect(() => mock.verify({ method: "BYE", dtmf: { equals: "43*" } })).toThrow(
+      /dtmf \{"equals":"43\*"\}: was "42\*"/,
+    );
   });
 
   it("the bundled ivr scenario: early media until the caller presses 1, then 486 (match: { dtmf })", async () => {
