@@ -3,6 +3,7 @@
  * `media.faults` reach the RTP the mock sends (wrong payload type, RTP that
  * stops: rtpTimeout), and malformed, oversized or unknown-payload-type
  * packets sent to the mock are counted and dropped while the call goes on.
+ * Hold (RFC 3264 6.1), symmetric RTP and `then: DTMF` through the same path.
  */
 import { createSocket, type Socket } from "node:dgram";
 import { describe, expect, it } from "vitest";
@@ -189,6 +190,25 @@ describe("media faults and bad RTP", () => {
       await client.close();
       advertised.socket.close();
       real.socket.close();
+    }
+  });
+
+  it("then: [{ send: DTMF, digits }] sends RFC 4733 events on the negotiated telephone-event type", async () => {
+    await using mock = await startSipMock({ listen: ["udp:127.0.0.1:0"], logger: silentLogger });
+    mock.setScenario(
+      "rules:\n  - match: { method: INVITE }\n    respond: 200\n    then: [{ send: DTMF, digits: '5#', after: 100ms }]\n",
+    );
+    const rtp = await rtpSocket();
+    const callId = `then-dtmf-${process.pid}`;
+    const { client } = await call(mock, rtp.port, callId);
+    try {
+      const ends = () => rtp.packets.filter((p) => (p[1]! & 0x7f) === 101 && (p[13]! & 0x80) !== 0);
+      await expect.poll(() => new Set(ends().map((p) => p[12])).size, { timeout: 3000 }).toBe(2);
+      expect([...new Set(ends().map((p) => p[12]))]).toEqual([5, 11]);
+      mock.bye(callId);
+    } finally {
+      await client.close();
+      rtp.socket.close();
     }
   });
 });
