@@ -5,7 +5,9 @@
  * baresip's own dump of what it decoded (sndfile) holds it too. Compared by
  * energy at the frequency (Goertzel), never by bytes. The mock's sendDtmf
  * reaches baresip as RFC 4733 events, and --pcap-rtp puts them and the
- * audio in the capture, where tshark decodes them.
+ * audio in the capture, where tshark decodes them. baresip answers the
+ * mock's own call (mock.call with media), and in the bundled ivr it hears
+ * the ringback as early media, presses 1 and gets 486.
  */
 
 import { execFileSync } from "node:child_process";
@@ -174,5 +176,33 @@ describe("media with baresip", () => {
     } finally {
       await baresip.stop();
     }
+  });
+
+  it("the bundled ivr: baresip hears the ringback in early media, presses 1 (RFC 4733) and gets 486", async () => {
+    await using mock = await startSipMock({
+      listen: ["udp:127.0.0.1:0"],
+      logger: silentLogger,
+      scenario: "ivr",
+    });
+    const { home, baresip } = await phone("ivr");
+    try {
+      baresip.send(`dial sip:ivr@127.0.0.1:${mock.address("udp").port}`);
+      await baresip.waitFor(/183 Session Progress/, 0);
+      const callId = (await mock.waitFor({ method: "INVITE" })).callId!;
+      // A second of early media (the ringback's first 1 s tone) before the key press.
+      await expect
+        .poll(() => mock.media(callId)[0]?.stats?.sent.packets ?? 0, { timeout: 5000, interval: 100 })
+        .toBeGreaterThan(50);
+      baresip.keys("1");
+      await baresip.waitFor(/session closed: 486 Busy Here/, 0);
+      expect(mock.dtmf(callId)).toBe("1");
+      expect(mock.media(callId)[0]!.digits[0]!.via).toBe("rfc4733");
+    } finally {
+      await baresip.stop();
+    }
+    const dec = readdirSync(home).find((f) => /dec\.wav$/.test(f));
+    expect(dec, readdirSync(home).join(", ")).toBeDefined();
+    const heard = readWav(join(home, dec!));
+    expect(toneShare(heard.samples, heard.rate, 425)).toBeGreaterThan(0.3);
   });
 });
