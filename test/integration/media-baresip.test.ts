@@ -205,4 +205,30 @@ describe("media with baresip", () => {
     const heard = readWav(join(home, dec!));
     expect(toneShare(heard.samples, heard.rate, 425)).toBeGreaterThan(0.3);
   });
+
+  it("play: a 16 kHz WAV prompt (relative to the scenario file) reaches baresip, encoded to its codec", async () => {
+    writeToneWav(join(dir, "prompt.wav"), 700, 3, 16000);
+    const scenario = join(dir, "prompt.yaml");
+    writeFileSync(
+      scenario,
+      "name: prompt\nrules:\n  - match: { method: INVITE }\n    respond: 200\n    media: { play: prompt.wav, loop: true }\n",
+    );
+    await using mock = await startSipMock({ listen: ["udp:127.0.0.1:0"], logger: silentLogger, scenario });
+    const { home, baresip } = await phone("prompt");
+    try {
+      baresip.send(`dial sip:prompt@127.0.0.1:${mock.address("udp").port}`);
+      await baresip.waitFor(/Call established/, 0);
+      const callId = (await mock.waitFor({ method: "INVITE" })).callId!;
+      await expect
+        .poll(() => mock.media(callId)[0]?.stats?.sent.packets ?? 0, { timeout: 5000, interval: 100 })
+        .toBeGreaterThan(75);
+      mock.bye(callId);
+      await baresip.waitFor(/session closed|terminated/i, 0);
+    } finally {
+      await baresip.stop();
+    }
+    const dec = readdirSync(home).find((f) => /dec\.wav$/.test(f));
+    const heard = readWav(join(home, dec!));
+    expect(toneShare(heard.samples, heard.rate, 700)).toBeGreaterThan(0.3);
+  });
 });
