@@ -168,8 +168,13 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
   const tlsLine = mock.tlsFingerprint
     ? [`  TLS certificate${flags.cert ? ` ${flags.cert}` : " (self-signed)"}: SHA-256 ${mock.tlsFingerprint}`]
     : [];
+  const mediaLine = flags.mediaPort
+    ? [`  media: off (signalling only), the SDP names port ${flags.mediaPort}`]
+    : [
+        `  media: RTP/RTCP per call on ${flags.rtpPorts ? `ports ${flags.rtpPorts.join("-")}` : "ephemeral ports"} (PCMU, PCMA, telephone-event)${flags.symmetricRtp ? ", symmetric" : ""}`,
+      ];
   process.stderr.write(
-    `${[`sipmock ${VERSION} listening on ${where.join(", ")}`, ...tlsLine, ...mock.scenario.describe().map((l) => `  ${l}`)].join("\n")}\n`,
+    `${[`sipmock ${VERSION} listening on ${where.join(", ")}`, ...tlsLine, ...mediaLine, ...mock.scenario.describe().map((l) => `  ${l}`)].join("\n")}\n`,
   );
   const watcher =
     flags.watch && flags.scenario?.length ? watchScenarios(mock, flags.scenario, logger) : undefined;

@@ -462,6 +462,7 @@ function summarize(rule: RuleT): string {
   const what = [
     m?.method ? (Array.isArray(m.method) ? m.method.join("/") : m.method) : "any request",
     m?.requestUri?.user !== undefined ? `to user ${JSON.stringify(m.requestUri.user)}` : "",
+    m?.dtmf !== undefined ? `on DTMF ${JSON.stringify(m.dtmf)}` : "",
     rule.requireState ? `in state ${rule.requireState}` : "",
   ]
     .filter(Boolean)
@@ -482,6 +483,9 @@ function summarize(rule: RuleT): string {
     rule.times !== undefined ? `${rule.times} time(s)` : "",
     rule.probability !== undefined ? `${rule.probability * 100}% of the time` : "",
     rule.fault ? "with faults" : "",
+    rule.media
+      ? `media ${typeof rule.media === "string" ? rule.media : Object.keys(rule.media).join("/")}`
+      : "",
     rule.then
       ? `then ${rule.then.map((f) => `${f.send}${f.after !== undefined ? ` after ${f.after}` : ""}`).join(", ")}`
       : "",
