@@ -211,4 +211,35 @@ describe("media faults and bad RTP", () => {
       rtp.socket.close();
     }
   });
+
+  it("every RTP port of rtpPorts in use: the next call gets 503 with Retry-After, the first goes on", async () => {
+    await using mock = await startSipMock({
+      listen: ["udp:127.0.0.1:0"],
+      logger: silentLogger,
+      rtpPorts: [31600, 31601],
+    });
+    const rtp = await rtpSocket();
+    const first = await call(mock, rtp.port, `full-1-${process.pid}`);
+    const udp = mock.address("udp");
+    const c = await udpClient(udp);
+    try {
+      expect(first.mockPort).toBe(31600);
+      await c.send(
+        request("INVITE", "alice", udp, {
+          localPort: c.port,
+          callId: `full-2-${process.pid}`,
+          body: offer(rtp.port),
+          extra: [`Contact: <sip:caller@127.0.0.1:${c.port}>`, "Content-Type: application/sdp"],
+        }),
+      );
+      const refused = await c.waitFor((r) => statusOf(r) >= 200);
+      expect(statusOf(refused)).toBe(503);
+      expect(header(refused, "Retry-After")).toBe("5");
+      expect(mock.bye(`full-1-${process.pid}`)).toBe(1);
+    } finally {
+      await c.close();
+      await first.client.close();
+      rtp.socket.close();
+    }
+  });
 });
