@@ -177,6 +177,12 @@ describe("media with SIPp", () => {
       expect(m!.digits.every((d) => d.via === "rfc4733")).toBe(true);
       // The call is over (BYE): its last statistics are kept.
       expect(m!.stats!.received.packets).toBeGreaterThanOrEqual(4);
+      const metrics = await (await fetch(`${admin.url}/metrics`)).text();
+      expect(metrics).toMatch(/\nsipmock_dtmf_digits_received_total\{via="rfc4733"\} 4\n/);
+      expect(metrics).toMatch(/\nsipmock_media_calls_total 1\n/);
+      expect(
+        Number(/\nsipmock_rtp_packets_received_total (\d+)\n/.exec(metrics)?.[1]),
+      ).toBeGreaterThanOrEqual(4);
       const res = await fetch(`${admin.url}/__admin/calls/${encodeURIComponent(callId)}/media`);
       expect(res.status).toBe(200);
       expect(((await res.json()) as { dtmf: string }).dtmf).toBe("123#");
