@@ -96,6 +96,28 @@ describe("media faults and bad RTP", () => {
     }
   });
 
+  it("faults: loss drops a share of the mock's packets (counted), ssrcChangeAfter switches the SSRC", async () => {
+    await using mock = await startSipMock({ listen: ["udp:127.0.0.1:0"], logger: silentLogger });
+    mock.setScenario(
+      "rules:\n  - match: { method: INVITE }\n    respond: 200\n    media: { answered: silence, faults: { loss: 50, ssrcChangeAfter: 200ms } }\n",
+    );
+    const rtp = await rtpSocket();
+    const callId = `loss-ssrc-${process.pid}`;
+    const { client } = await call(mock, rtp.port, callId);
+    try {
+      const ssrcs = () => new Set(rtp.packets.map((p) => p.readUInt32BE(8)));
+      await expect.poll(() => ssrcs().size, { timeout: 3000 }).toBe(2);
+      await expect.poll(() => rtp.packets.length, { timeout: 3000 }).toBeGreaterThan(20);
+      const st = mock.media(callId)[0]!.stats!;
+      expect(st.dropped.faultLoss).toBeGreaterThan(0);
+      expect(st.sent.packets).toBeGreaterThan(0);
+      mock.bye(callId);
+    } finally {
+      await client.close();
+      rtp.socket.close();
+    }
+  });
+
   it("malformed, oversized and unknown-payload-type packets are counted and dropped; the call goes on", async () => {
     await using mock = await startSipMock({ listen: ["udp:127.0.0.1:0"], logger: silentLogger });
     const rtp = await rtpSocket();
