@@ -41,6 +41,8 @@ interface CallMedia {
 /** Calls whose digits are kept after the call ended (for verify), oldest forgotten first. */
 const MAX_CALLS_KEPT = 10_000;
 const MAX_DIGITS_PER_CALL = 256;
+/** Calls with an RTP session at once (two sockets each); more get 503. */
+const MAX_SESSIONS = 10_000;
 
 const STATIC: Record<number, MediaCodec> = { 0: "PCMU", 8: "PCMA" };
 
@@ -66,6 +68,9 @@ export class MediaCalls {
     return (this.engine?.codecs ?? []).map((c) => ({ name: c, rate: 8000, staticPt: c === "PCMU" ? 0 : 8 }));
   }
 
+  /** Calls holding (or allocating) RTP sockets now. */
+  private sessions = 0;
+
   /** The local RTP port of the call, when allocated. */
   portOf(callId: string): number | undefined {
     return this.calls.get(callId)?.session?.local.port;
@@ -78,9 +83,12 @@ export class MediaCalls {
     let call = this.calls.get(callId);
     if (call?.session) return Promise.resolve();
     if (call?.allocating) return call.allocating;
+    if (this.sessions >= MAX_SESSIONS)
+      return Promise.reject(new Error(`${MAX_SESSIONS} calls have media already`));
     call = call ?? {};
     this.calls.set(callId, call);
     const c = call;
+    this.sessions++;
     c.allocating = engine.allocate(address.replace(/^\[|\]$/g, "")).then((session) => {
       c.allocating = undefined;
       if (this.calls.get(callId) !== c) {
@@ -178,6 +186,7 @@ export class MediaCalls {
     const call = this.calls.get(callId);
     if (!call) return;
     this.calls.delete(callId);
+    if (call.session || call.allocating) this.sessions--;
     const session = call.session;
     if (!session) return;
     const stats = session.stats();

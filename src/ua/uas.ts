@@ -1095,7 +1095,15 @@ export class UserAgentServer implements TransactionUser {
     ) {
       // The SDP names the real port: allocate the call's RTP/RTCP pair first.
       this.media.prepare(callId, this.identity(tx).host).then(
-        () => this.runPlan(tx, steps, final, fault),
+        () => {
+          // Answered meanwhile (CANCEL's 487, shutdown's 503): the port is not needed.
+          const answered = tx.lastResponse !== undefined && tx.lastResponse.status >= 200;
+          if (tx.state === "terminated" || answered) {
+            if (!tx.request.core.to.tag) this.media.close(callId);
+            return;
+          }
+          this.runPlan(tx, steps, final, fault);
+        },
         (e: Error) => {
           this.events.note?.(`${callId}: no RTP port: ${e.message}`);
           this.send(tx, { status: 503, headers: [["Retry-After", "5"]], warning: "no RTP port free" });
