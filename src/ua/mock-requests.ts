@@ -64,7 +64,7 @@ export interface CallOptions {
 /** The media of the mock's own calls (media-calls.ts), when media is on. */
 export interface UacMedia {
   /** Allocates the call's RTP port; false when media is off. */
-  prepare(callId: string, host: string, directive?: MediaDirective): Promise<boolean>;
+  prepare(callId: string, flow: Flow, directive?: MediaDirective): Promise<boolean>;
   /** The answer to our offer arrived (2xx, or 183 with SDP): start the media. */
   answered(callId: string, offer: string, answer: string, final: boolean): void;
   close(callId: string): void;
@@ -457,7 +457,7 @@ export class MockRequests {
     const webrtc = isWebSocket(flow) ? newWebRtcIdentity() : undefined;
     const callId = newCallId(id.host);
     // Media on: the offer names the call's real RTP port and only codecs the mock encodes.
-    const media = !webrtc && (await this.deps.media?.prepare(callId, id.host, options.media)) === true;
+    const media = !webrtc && (await this.deps.media?.prepare(callId, flow, options.media)) === true;
     const sdp = createOffer(
       id.host,
       this.deps.mediaPort(media ? callId : undefined),

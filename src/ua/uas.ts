@@ -237,9 +237,9 @@ export class UserAgentServer implements TransactionUser {
         return ok.length > 0 ? ok : this.media.codecs();
       },
       media: {
-        prepare: async (callId, host, directive) => {
+        prepare: async (callId, flow, directive) => {
           if (!this.mediaOn()) return false;
-          await this.media.prepare(callId, host);
+          await this.media.prepare(callId, this.rtpBindAddress(flow));
           this.media.direct(callId, directive ?? {});
           return this.media.portOf(callId) !== undefined;
         },
@@ -1094,7 +1094,7 @@ export class UserAgentServer implements TransactionUser {
       this.media.portOf(callId) === undefined
     ) {
       // The SDP names the real port: allocate the call's RTP/RTCP pair first.
-      this.media.prepare(callId, this.identity(tx).host).then(
+      this.media.prepare(callId, this.rtpBindAddress(tx.flow)).then(
         () => {
           // Answered meanwhile (CANCEL's 487, shutdown's 503): the port is not needed.
           const answered = tx.lastResponse !== undefined && tx.lastResponse.status >= 200;
@@ -1178,6 +1178,15 @@ export class UserAgentServer implements TransactionUser {
       this.options.mediaPort === undefined &&
       this.options.scenario().mediaPort === undefined
     );
+  }
+
+  /**
+   * Where the call's RTP sockets bind: the SIP listener's own address (a
+   * wildcard stays a wildcard). The SDP names the advertised address
+   * (--advertise), which may not be local (NAT, a container).
+   */
+  private rtpBindAddress(flow: Flow): string {
+    return this.options.listenerFor(flow)?.address ?? flow.local.address;
   }
 
   private isWebRtc(tx: ServerTransaction): boolean {

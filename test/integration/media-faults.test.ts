@@ -264,4 +264,25 @@ describe("media faults and bad RTP", () => {
       rtp.socket.close();
     }
   });
+
+  it("--advertise: the SDP names the advertised address, the RTP sockets bind to the listener's", async () => {
+    await using mock = await startSipMock({
+      listen: ["udp:127.0.0.1:0"],
+      logger: silentLogger,
+      advertise: "192.0.2.10",
+    });
+    const rtp = await rtpSocket();
+    const callId = `advertise-${process.pid}`;
+    const { client, ok, mockPort } = await call(mock, rtp.port, callId);
+    try {
+      expect(ok.text).toMatch(/\r\nc=IN IP4 192\.0\.2\.10\r\n/);
+      const h = Buffer.from([0x80, 8, 0, 1, 0, 0, 0, 160, 0, 0, 0x9a, 0xbc]);
+      rtp.socket.send(Buffer.concat([h, Buffer.alloc(160, 0xd5)]), mockPort, "127.0.0.1");
+      await expect.poll(() => mock.media(callId)[0]!.stats!.received.packets, { timeout: 3000 }).toBe(1);
+      mock.bye(callId);
+    } finally {
+      await client.close();
+      rtp.socket.close();
+    }
+  });
 });
