@@ -8,6 +8,7 @@ export type { Call, JournalEntry, JournalFilter } from "./control/journal.js";
 export { createLogger, type Logger, type LogLevel, silentLogger } from "./control/logger.js";
 export { OverrideError, type OverrideInfo } from "./control/overrides.js";
 export {
+  type CallMedia,
   type Direction,
   type LimitOptions,
   ListenError,
@@ -24,6 +25,7 @@ export {
   type RequestPattern,
   VerificationError,
 } from "./control/verify.js";
+export type { MediaStats } from "./media/index.js";
 export type { RespondOptions } from "./scenario/builtin.js";
 export { type BundledScenario, bundledScenarios } from "./scenario/bundled.js";
 export { ScenarioEngine } from "./scenario/engine.js";

@@ -176,15 +176,19 @@ function outcomeLine(o: OutcomeJson): string {
 /** Requests the mock sends: `ctl bye|reinvite|update CALL-ID`, `ctl call|mwi|ping AOR`. */
 export async function ctlSend(
   flags: CtlFlags,
-  what: "bye" | "reinvite" | "update" | "call" | "notify" | "options",
+  what: "bye" | "reinvite" | "update" | "dtmf" | "call" | "notify" | "options",
   target: string,
   body: Record<string, unknown> = {},
 ): Promise<void> {
-  const inCall = what === "bye" || what === "reinvite" || what === "update";
+  const inCall = what === "bye" || what === "reinvite" || what === "update" || what === "dtmf";
   const path = `/__admin/${inCall ? "calls" : "registrations"}/${encodeURIComponent(target)}/${what}`;
   const r = await call(flags, "POST", path, JSON.stringify(body));
   if (what === "bye") {
     process.stdout.write(`BYE sent in ${(r as { byes: number }).byes} dialog(s) of ${target}\n`);
+    return;
+  }
+  if (what === "dtmf") {
+    process.stdout.write(`DTMF ${(r as { sent: string }).sent} sent in ${target} (RFC 4733)\n`);
     return;
   }
   if (what === "call") {
@@ -222,5 +226,25 @@ export async function ctlRegistrations(flags: CtlFlags): Promise<void> {
   if (list.length === 0) process.stdout.write("no registrations\n");
   for (const r of list) {
     process.stdout.write(`${r.aor} ${r.contacts.map((c) => `${c.uri} (${c.expires} s)`).join(", ")}\n`);
+  }
+}
+
+/** `ctl media [CALL-ID]`: digits received and RTP packets each way, one line per call. */
+export async function ctlMedia(flags: CtlFlags, callId?: string): Promise<void> {
+  type Media = {
+    callId: string;
+    dtmf: string;
+    stats?: { sent: { packets: number }; received: { packets: number; lost: number; jitterMs: number } };
+  };
+  const list = callId
+    ? [(await call(flags, "GET", `/__admin/calls/${encodeURIComponent(callId)}/media`)) as Media]
+    : ((await call(flags, "GET", "/__admin/media")) as Media[]);
+  if (list.length === 0) process.stdout.write("no calls with media\n");
+  for (const m of list) {
+    const s = m.stats;
+    const rtp = s
+      ? ` sent ${s.sent.packets} received ${s.received.packets} lost ${s.received.lost} jitter ${s.received.jitterMs.toFixed(1)} ms`
+      : "";
+    process.stdout.write(`${m.callId} dtmf="${m.dtmf}"${rtp}\n`);
   }
 }

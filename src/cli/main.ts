@@ -3,11 +3,13 @@
 import { Argument, Command, CommanderError, Option } from "commander";
 import { VERSION } from "../control/sipmock.js";
 import { DEFAULT_MAX_RULES, DEFAULT_MAX_SCENARIO_BYTES } from "../scenario/bounds.js";
+import type { RespondOptions } from "../scenario/builtin.js";
 import { printCodes } from "./codes.js";
 import {
   type CtlFlags,
   ctlDialogs,
   ctlJournal,
+  ctlMedia,
   ctlOverrides,
   ctlRegistrations,
   ctlReset,
@@ -29,6 +31,7 @@ import {
   methodsOption,
   nonNegativeIntOption,
   portOption,
+  portRangeOption,
   positiveIntOption,
   positiveMsOption,
   scenarioLimits,
@@ -88,8 +91,18 @@ function baseServerOptions(cmd: Command): Command {
     .addOption(
       new Option(
         "--media-port <port>",
-        "RTP port named in the SDP (default 40000); nothing listens there: no RTP is sent or received",
+        "signalling only (deprecated, use --rtp-ports): the SDP names this RTP port and the mock opens no RTP socket",
       ).argParser(portOption),
+    )
+    .addOption(
+      new Option(
+        "--rtp-ports <from-to>",
+        "RTP/RTCP port range of the calls' media, e.g. 20000-20999 (default: ephemeral ports)",
+      ).argParser(portRangeOption),
+    )
+    .option(
+      "--symmetric-rtp",
+      "send RTP to where the peer's RTP comes from (NAT), not only to its SDP address",
     )
     .addOption(
       new Option("--ring-timeout <ms>", "how long sip:18x@ rings before 480 (default 180000)").argParser(
@@ -176,6 +189,7 @@ function baseServerOptions(cmd: Command): Command {
       "at exit, write the journal as one self-contained HTML report (ladder diagrams; with expectations, their verdicts at the top)",
     )
     .option("--pcap <file.pcap>", "write every message to this pcap file (Wireshark, tshark, sngrep)")
+    .option("--pcap-rtp", "with --pcap: the calls' RTP and RTCP too (Wireshark's RTP player plays them)")
     .addOption(
       new Option("--drain-timeout <ms>", "on SIGINT/SIGTERM, how long transactions in flight may finish")
         .argParser(nonNegativeIntOption)
@@ -227,16 +241,31 @@ export function buildProgram(): Command {
     .addOption(
       new Option("--header <Name: value>", "header to add or replace, repeatable").argParser(headerOption),
     )
+    .addOption(
+      new Option("--media <action>", "RTP of the answered (or 183) calls: echo, silence or a tone").choices([
+        "echo",
+        "silence",
+        "ringback",
+        "busy",
+        "1khz",
+      ]),
+    )
     .action(
       async (
         code: number,
-        flags: ServeFlags & { reason?: string; method: string[]; header?: Array<[string, string]> },
+        flags: ServeFlags & {
+          reason?: string;
+          method: string[];
+          header?: Array<[string, string]>;
+          media?: RespondOptions["media"];
+        },
       ) =>
         runServer(flags, {
           code,
           methods: flags.method,
           ...(flags.reason !== undefined ? { reason: flags.reason } : {}),
           ...(flags.header ? { headers: flags.header } : {}),
+          ...(flags.media ? { media: flags.media } : {}),
         }),
     );
 
@@ -317,6 +346,17 @@ export function buildProgram(): Command {
     .description("the mock hangs up: BYE in every dialog of the call")
     .argument("<call-id>")
     .action((callId: string) => ctlSend(ctlFlags(), "bye", callId));
+  ctl
+    .command("dtmf")
+    .description("the mock sends DTMF digits in the call's RTP (RFC 4733 telephone-events)")
+    .argument("<call-id>")
+    .argument("<digits>", "0-9, *, #, A-D, e.g. 123#")
+    .action((callId: string, digits: string) => ctlSend(ctlFlags(), "dtmf", callId, { digits }));
+  ctl
+    .command("media")
+    .description("DTMF digits received and RTP packets each way, per call (or one call)")
+    .argument("[call-id]")
+    .action((callId?: string) => ctlMedia(ctlFlags(), callId));
   ctl
     .command("hold")
     .description("the mock puts the peer on hold: re-INVITE with a=sendonly (--inactive: a=inactive)")

@@ -61,6 +61,18 @@ export function portOption(value: string): number {
   return n;
 }
 
+/** "20000-20999": an RTP port range of at least two ports within 1024..65535. */
+export function portRangeOption(value: string): [number, number] {
+  const m = /^(\d+)-(\d+)$/.exec(value);
+  const a = Number(m?.[1]);
+  const b = Number(m?.[2]);
+  if (!m || a < 1024 || b > 65535 || b - a < 1)
+    throw new InvalidArgumentError(
+      "expected a port range like 20000-20999 (at least 2 ports, within 1024-65535)",
+    );
+  return [a, b];
+}
+
 export function positiveIntOption(value: string): number {
   const n = Number(value);
   if (!/^[0-9]+$/.test(value) || n <= 0) throw new InvalidArgumentError("expected a positive whole number");

@@ -31,6 +31,9 @@ export interface ServeFlags extends LimitFlags {
   maxMessageSize?: number;
   ringTimeout?: number;
   mediaPort?: number;
+  rtpPorts?: [number, number];
+  symmetricRtp?: boolean;
+  pcapRtp?: boolean;
   pingInterval?: number;
   forceRport?: boolean;
   admin?: { host: string; port: number };
@@ -118,6 +121,9 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
       scenarioLimits: scenarioLimits(flags),
       ...(flags.ringTimeout ? { ringTimeoutMs: flags.ringTimeout } : {}),
       ...(flags.mediaPort ? { mediaPort: flags.mediaPort } : {}),
+      ...(flags.rtpPorts ? { rtpPorts: flags.rtpPorts } : {}),
+      ...(flags.symmetricRtp ? { symmetricRtp: true } : {}),
+      ...(flags.pcapRtp ? { pcapRtp: true } : {}),
       ...(flags.pingInterval ? { pingIntervalMs: flags.pingInterval } : {}),
       ...(flags.forceRport ? { forceRport: true } : {}),
       ...(flags.realm ? { realm: flags.realm } : {}),
@@ -174,8 +180,13 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
   const tlsLine = mock.tlsFingerprint
     ? [`  TLS certificate${flags.cert ? ` ${flags.cert}` : " (self-signed)"}: SHA-256 ${mock.tlsFingerprint}`]
     : [];
+  const mediaLine = flags.mediaPort
+    ? [`  media: off (signalling only), the SDP names port ${flags.mediaPort}`]
+    : [
+        `  media: RTP/RTCP per call on ${flags.rtpPorts ? `ports ${flags.rtpPorts.join("-")}` : "ephemeral ports"} (PCMU, PCMA, telephone-event)${flags.symmetricRtp ? ", symmetric" : ""}`,
+      ];
   process.stderr.write(
-    `${[`sipmock ${VERSION} listening on ${where.join(", ")}`, ...tlsLine, ...mock.scenario.describe().map((l) => `  ${l}`)].join("\n")}\n`,
+    `${[`sipmock ${VERSION} listening on ${where.join(", ")}`, ...tlsLine, ...mediaLine, ...mock.scenario.describe().map((l) => `  ${l}`)].join("\n")}\n`,
   );
   const watcher =
     flags.watch && flags.scenario?.length ? watchScenarios(mock, flags.scenario, logger) : undefined;
@@ -314,5 +325,9 @@ function flagConflict(flags: ServeFlags): string | undefined {
     return "--junit writes the verdict of --until-expectations: add --until-expectations, or drop --junit";
   if (flags.authAlgorithm && !flags.auth?.length)
     return "--auth-algorithm applies to --auth users; add --auth USER:PASSWORD (a scenario's auth: takes algorithms: instead)";
+  if (flags.pcapRtp && !flags.pcap)
+    return "--pcap-rtp adds RTP to the --pcap capture: add --pcap FILE, or drop --pcap-rtp";
+  if (flags.mediaPort && (flags.rtpPorts || flags.symmetricRtp))
+    return "--media-port turns media off (signalling only), so --rtp-ports and --symmetric-rtp would do nothing: drop one of them";
   return undefined;
 }

@@ -124,7 +124,7 @@ async function handle(
   checkBodyType(req);
   const route = `${method} ${path
     .replace(/^\/__admin\/overrides\/[^/]+$/, "/__admin/overrides/{id}")
-    .replace(/^\/__admin\/calls\/[^/]+\/(bye|reinvite|update)$/, "/__admin/calls/{callId}/$1")
+    .replace(/^\/__admin\/calls\/[^/]+\/(bye|reinvite|update|dtmf|media)$/, "/__admin/calls/{callId}/$1")
     .replace(/^\/__admin\/registrations\/[^/]+\/(call|notify|options)$/, "/__admin/registrations/{aor}/$1")}`;
   switch (route) {
     case "GET /__admin/health":
@@ -234,6 +234,53 @@ async function handle(
       return json(res, 200, mock.registrations());
     case "GET /__admin/dialogs":
       return json(res, 200, mock.dialogs());
+    case "GET /__admin/media":
+      return json(res, 200, mock.media());
+    case "GET /__admin/calls/{callId}/media": {
+      const callId = pathParam(path, "Call-ID");
+      const m = mock.media(callId)[0]!;
+      if (!m.stats && m.digits.length === 0)
+        throw new HttpProblem(404, "Not Found", `no media and no DTMF in call ${callId}`);
+      return json(res, 200, m);
+    }
+    case "POST /__admin/calls/{callId}/dtmf": {
+      const body = await readObject(req);
+      const digits = body.digits;
+      if (typeof digits !== "string" || !/^[0-9*#A-Da-d]+$/.test(digits))
+        throw new HttpProblem(
+          400,
+          "Invalid body",
+          'digits must be DTMF digits 0-9, *, #, A-D, e.g. {"digits": "123#"}',
+        );
+      const callId = pathParam(path, "Call-ID");
+      try {
+        await mock.sendDtmf(callId, digits);
+      } catch (e) {
+        throw new HttpProblem(409, "Conflict", `${callId}: ${(e as Error).message}`);
+      }
+      return json(res, 200, { sent: digits });
+    }
+    case "POST /__admin/verify/dtmf": {
+      const body = await readObject(req);
+      if (typeof body.digits !== "string")
+        throw new HttpProblem(
+          400,
+          "Invalid body",
+          'digits is required, e.g. {"digits": "1234#", "callId": "..."}',
+        );
+      if (body.callId !== undefined && typeof body.callId !== "string")
+        throw new HttpProblem(400, "Invalid body", "callId must be a string");
+      try {
+        const m = mock.verifyDtmf(
+          body.digits,
+          body.callId !== undefined ? { callId: body.callId as string } : {},
+        );
+        return json(res, 200, { ok: true, callId: m.callId });
+      } catch (e) {
+        if (e instanceof VerificationError) throw new HttpProblem(409, "Verification failed", e.message);
+        throw e;
+      }
+    }
     case "POST /__admin/calls/{callId}/bye": {
       const callId = pathParam(path, "Call-ID");
       const n = mock.bye(callId);

@@ -58,6 +58,23 @@ export interface Call {
   /** "in INVITE", "out 100 Trying"... in order. */
   readonly flow: readonly string[];
   readonly entries: readonly JournalEntry[];
+  /** DTMF digits received in the call (RFC 4733, SIP INFO), when any. */
+  readonly dtmf?: string;
+  /** RTP statistics each way (packets, octets, loss, jitter), when the call had media. */
+  readonly media?: {
+    readonly sent: {
+      readonly packets: number;
+      readonly octets: number;
+      readonly lost: number;
+      readonly jitterMs: number;
+    };
+    readonly received: {
+      readonly packets: number;
+      readonly octets: number;
+      readonly lost: number;
+      readonly jitterMs: number;
+    };
+  };
 }
 
 const HEAD_LIMIT = 4096;
@@ -106,6 +123,8 @@ export function describeMessage(
 }
 
 export class Journal {
+  /** The DTMF digits a call received (set by the mock), for `dtmf` in verify and expectations. */
+  digitsOf?: (callId: string) => string;
   private list: JournalEntry[] = [];
   private nextId = 1;
   private readonly listeners = new Set<(e: JournalEntry) => void>();

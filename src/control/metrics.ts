@@ -28,6 +28,8 @@ export class Metrics {
   private readonly retransmissions = new Map<string, number>();
   private readonly faults = new Map<string, number>();
   private unparsable = 0;
+  private readonly dtmfDigits = new Map<string, number>();
+  private readonly rtp = { calls: 0, sent: 0, received: 0, lost: 0, dropped: 0 };
   private readonly started = Date.now();
 
   observe(e: JournalEntry): void {
@@ -40,6 +42,24 @@ export class Metrics {
     else if (e.direction === "in" && e.kind === "request")
       inc(this.requests, KNOWN_METHODS.has(e.method ?? "") ? e.method! : "other");
     else if (e.direction === "out" && e.kind === "response") inc(this.responses, String(e.status));
+  }
+
+  /** A DTMF digit received (via rfc4733 or info). */
+  dtmf(via: string): void {
+    inc(this.dtmfDigits, via);
+  }
+
+  /** A call's media ended: its RTP counts join the totals. */
+  mediaClosed(st: {
+    sent: { packets: number };
+    received: { packets: number; lost: number };
+    dropped: { malformed: number; unknownPayloadType: number; oversized: number };
+  }): void {
+    this.rtp.calls++;
+    this.rtp.sent += st.sent.packets;
+    this.rtp.received += st.received.packets;
+    this.rtp.lost += Math.max(0, st.received.lost);
+    this.rtp.dropped += st.dropped.malformed + st.dropped.unknownPayloadType + st.dropped.oversized;
   }
 
   fault(kind: string): void {
@@ -78,6 +98,27 @@ export class Metrics {
       "# HELP sipmock_unparsable_messages_total Messages that could not be parsed.",
       "# TYPE sipmock_unparsable_messages_total counter",
       `sipmock_unparsable_messages_total ${this.unparsable}`,
+    );
+    counter(
+      "sipmock_dtmf_digits_received_total",
+      "DTMF digits received, by RFC 4733 or SIP INFO.",
+      "via",
+      this.dtmfDigits,
+    );
+    const plain = (name: string, help: string, v: number) =>
+      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`, `${name} ${v}`);
+    plain("sipmock_media_calls_total", "Calls whose media (RTP session) ended.", this.rtp.calls);
+    plain("sipmock_rtp_packets_sent_total", "RTP packets sent in ended calls.", this.rtp.sent);
+    plain("sipmock_rtp_packets_received_total", "RTP packets received in ended calls.", this.rtp.received);
+    plain(
+      "sipmock_rtp_packets_lost_total",
+      "RTP packets lost on the way in (RFC 3550 A.3), ended calls.",
+      this.rtp.lost,
+    );
+    plain(
+      "sipmock_rtp_packets_dropped_total",
+      "Malformed, oversized or unknown-payload-type packets dropped, ended calls.",
+      this.rtp.dropped,
     );
     gauge("sipmock_transactions_active", "Server transactions alive.", g.transactions);
     gauge("sipmock_dialogs_active", "Dialogs alive.", g.dialogs);

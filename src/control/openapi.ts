@@ -241,6 +241,58 @@ const DOC = {
         responses: { "200": ok("Bindings", { type: "array" }) },
       },
     },
+    "/__admin/media": {
+      get: {
+        summary: "Every call's media: DTMF digits received (RFC 4733, SIP INFO) and RTP statistics each way",
+        responses: {
+          "200": ok("Per call: callId, dtmf, digits, stats", { type: "array", items: { type: "object" } }),
+        },
+      },
+    },
+    "/__admin/calls/{callId}/media": {
+      get: {
+        summary: "One call's media: digits received and packets/octets/loss/jitter each way",
+        parameters: [callIdParam],
+        responses: { "200": ok("callId, dtmf, digits, stats"), "404": problem },
+      },
+    },
+    "/__admin/calls/{callId}/dtmf": {
+      post: {
+        summary: "The mock sends DTMF digits as RFC 4733 telephone-events in the call's RTP",
+        parameters: [callIdParam],
+        requestBody: {
+          required: true,
+          content: {
+            "application/json": {
+              schema: {
+                type: "object",
+                required: ["digits"],
+                properties: { digits: { type: "string", pattern: "^[0-9*#A-Da-d]+$", example: "123#" } },
+              },
+            },
+          },
+        },
+        responses: { "200": ok("Digits sent"), "400": problem, "409": problem },
+      },
+    },
+    "/__admin/verify/dtmf": {
+      post: {
+        summary: "409 unless a call (or the callId given) received exactly these DTMF digits",
+        requestBody: {
+          required: true,
+          content: {
+            "application/json": {
+              schema: {
+                type: "object",
+                required: ["digits"],
+                properties: { digits: { type: "string", example: "1234#" }, callId: { type: "string" } },
+              },
+            },
+          },
+        },
+        responses: { "200": ok("Verified"), "400": problem, "409": problem },
+      },
+    },
     "/__admin/calls/{callId}/bye": {
       post: {
         summary: "The mock hangs up: BYE in every dialog of this call",

@@ -4,6 +4,7 @@
  * response builder -> transaction -> transport.
  */
 import { randomBytes } from "node:crypto";
+import { createMediaEngine, type MediaStats } from "../media/index.js";
 import type { ScenarioLimits } from "../scenario/bounds.js";
 import {
   builtinUasSource,
@@ -110,6 +111,15 @@ export interface SipMockOptions {
    * default 40000). Nothing listens there: no RTP is sent or received yet.
    */
   readonly mediaPort?: number;
+  /**
+   * RTP/RTCP ports of the calls' media, inclusive (`--rtp-ports 20000-20999`);
+   * default: ephemeral ports. Ignored with mediaPort (signalling only).
+   */
+  readonly rtpPorts?: readonly [number, number];
+  /** Symmetric RTP: send to where the peer's RTP comes from (behind NAT). */
+  readonly symmetricRtp?: boolean;
+  /** With pcapFile: the RTP and RTCP of every call go into the capture too. */
+  readonly pcapRtp?: boolean;
   /** Bounds on scenario files and YAML (size in octets, rule count); defaults 4 MiB and 10,000 rules. */
   readonly scenarioLimits?: ScenarioLimits;
   /** How long sip:18x@ rings before 480; default 180 s. */
@@ -238,6 +248,14 @@ export interface SipMock {
   notifyMessageWaiting(aorOrUser: string, mwi: MessageWaiting): Promise<ContactOutcome[]>;
   /** OPTIONS to every registered contact of the AOR. */
   ping(aorOrUser: string): Promise<ContactOutcome[]>;
+  /** RFC 4733 DTMF in the call's RTP ("123#"); rejects when the call has no media or no telephone-event. */
+  sendDtmf(callId: string, digits: string): Promise<void>;
+  /** The DTMF digits received in a call (RFC 4733 and SIP INFO), as a string. */
+  dtmf(callId: string): string;
+  /** Per call: digits received and RTP statistics each way (live, or the last of an ended call). */
+  media(callId?: string): CallMedia[];
+  /** Throws a VerificationError unless the call (or, without callId, some call) received exactly these digits. */
+  verifyDtmf(digits: string, options?: { callId?: string }): CallMedia;
   /** Dialogs alive (established by a 2xx to INVITE): Call-ID, tags, ACK received, the peer's last SDP. */
   dialogs(): DialogInfo[];
   /** Registrar bindings per address-of-record. */
@@ -251,6 +269,20 @@ export interface SipMock {
   /** Stops: no new requests, in-flight transactions get `drainMs` to finish, captures flushed. */
   close(drainMs?: number): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** A call's media as the journal and the admin API show it. */
+export interface CallMedia {
+  readonly callId: string;
+  readonly dtmf: string;
+  readonly digits: ReadonlyArray<{
+    digit: string;
+    durationMs: number;
+    volume: number;
+    via: "rfc4733" | "info";
+    at: string;
+  }>;
+  readonly stats?: MediaStats;
 }
 
 export async function startSipMock(options: SipMockOptions = {}): Promise<SipMock> {
@@ -348,7 +380,36 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
   const overrides = new Overrides();
   const sinks: Array<{ write(e: JournalEntry): void; close(): void }> = [];
   if (options.journalFile) sinks.push(new JsonlSink(options.journalFile));
-  if (options.pcapFile) sinks.push(new PcapWriter(options.pcapFile));
+  const pcap = options.pcapFile ? new PcapWriter(options.pcapFile) : undefined;
+  if (pcap) sinks.push(pcap);
+  const rtpPorts = options.rtpPorts;
+  if (
+    rtpPorts &&
+    !(
+      rtpPorts[0] >= 1024 &&
+      rtpPorts[1] <= 65535 &&
+      rtpPorts[1] - rtpPorts[0] >= 1 &&
+      Number.isInteger(rtpPorts[0])
+    )
+  ) {
+    throw new RangeError(
+      `rtpPorts must be a range of at least 2 ports within 1024-65535, not ${rtpPorts.join("-")}`,
+    );
+  }
+  // Media off with a signalling-only port (--media-port): the SDP names it, no socket opens.
+  const mediaEngine =
+    options.mediaPort === undefined
+      ? mediaEngineOrNone(
+          {
+            ...(rtpPorts ? { portRange: [rtpPorts[0], rtpPorts[1]] as const } : {}),
+            ...(pcap && options.pcapRtp
+              ? { capture: (packet, from, to) => pcap.writeUdp(packet, from, to) }
+              : {}),
+            onError: (err) => logger.warn(`${stamp()} media: ${err.message}`),
+          },
+          logger,
+        )
+      : undefined;
   // Metrics and captures see an entry after its turn of the event loop, when
   // it is complete (the rule that answered, whether it was a retransmission).
   let pending: JournalEntry[] = [];
@@ -476,6 +537,8 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       realm,
       ringTimeoutMs: options.ringTimeoutMs ?? DEFAULT_RING_TIMEOUT_MS,
       ...(options.mediaPort !== undefined ? { mediaPort: options.mediaPort } : {}),
+      ...(mediaEngine ? { mediaEngine } : {}),
+      ...(options.symmetricRtp ? { symmetricRtp: true } : {}),
       timers,
       scheduler,
       listenerFor,
@@ -520,6 +583,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       decided: (tx, decision) => {
         const callId = tx.request.core.callId;
         if (current) journal.ruleFor(current, decision.rule);
+        else logger.info(`${stamp()} ${callId}: a DTMF digit re-decided the call: ${decision.rule}`);
         if (decision.kind === "drop") metrics.fault("drop");
         if (decision.kind === "drop" && current) journal.markFault(current, "drop (not answered)");
         if (decision.kind === "respond" && decision.fault) {
@@ -550,6 +614,18 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
         failedLogins.record({ username, reason, method: tx.request.method, peer: peer(tx.flow) }),
       note: (message) => logger.warn(`${stamp()} ${message}`),
       followUp: (f, outcome) => logger.info(`${stamp()} then: ${f.send}: ${outcome}`),
+      dtmf: (callId, d) => {
+        metrics.dtmf(d.via);
+        logger.info(
+          `${stamp()} ${callId}: DTMF ${d.digit} (${d.via === "info" ? "SIP INFO" : "RFC 4733"}, ${d.durationMs} ms)`,
+        );
+      },
+      mediaClosed: (callId, st) => {
+        metrics.mediaClosed(st);
+        logger.info(
+          `${stamp()} ${callId}: media: sent ${st.sent.packets} packets, received ${st.received.packets} (lost ${st.received.lost}, jitter ${st.received.jitterMs.toFixed(1)} ms)`,
+        );
+      },
       terminated: (tx, reason) => {
         if (reason === "timer-h") {
           logger.info(
@@ -559,6 +635,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       },
     },
   );
+  journal.digitsOf = (callId) => uas.media.digits(callId);
   const layer = new TransactionLayer(sendRaw, uas, scheduler, timers, budgets);
   uas.layer = layer;
   const stopKeepAlive = options.pingIntervalMs
@@ -739,6 +816,8 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     // The drain is over: every INVITE still unanswered gets its 503 too.
     uas.answerOnShutdown(true);
     uas.close();
+    await uas.media.closeAll();
+    await mediaEngine?.close();
     layer.terminateAll();
     failedLogins.flush();
     scheduler.stop();
@@ -759,6 +838,21 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     await Promise.all(listeners.map((l) => l.close()));
     drainPending();
     for (const sink of sinks) sink.close();
+  };
+  const mediaOf = (callId: string): CallMedia => {
+    const stats = uas.media.stats(callId);
+    return {
+      callId,
+      dtmf: uas.media.digits(callId),
+      digits: uas.media.digitList(callId).map((d) => ({
+        digit: d.digit,
+        durationMs: d.durationMs,
+        volume: d.volume,
+        via: d.via,
+        at: new Date(d.at).toISOString(),
+      })),
+      ...(stats ? { stats } : {}),
+    };
   };
   const first = (transport?: TransportName) => {
     const l = transport ? listeners.find((x) => x.info.transport === transport) : listeners[0];
@@ -788,7 +882,16 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       return findRequests(journal, checkPattern(pattern));
     },
     calls(filter) {
-      return journal.calls(filter);
+      // Each call with its digits and RTP statistics (journal entries are SIP messages only).
+      return journal.calls(filter).map((c) => {
+        const dtmf = uas.media.digits(c.callId);
+        const stats = uas.media.stats(c.callId);
+        return {
+          ...c,
+          ...(dtmf !== "" ? { dtmf } : {}),
+          ...(stats ? { media: { sent: stats.sent, received: stats.received } } : {}),
+        };
+      });
     },
     verify(pattern, count = {}) {
       return verify(journal, checkPattern(pattern), count);
@@ -823,7 +926,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
         }, timeout);
         const stop = journal.subscribe((e) => {
           if (e.retransmission) return;
-          const f = factsOf(e);
+          const f = factsOf(e, journal.digitsOf);
           if (f && test(f)) {
             clearTimeout(timer);
             stop();
@@ -847,6 +950,28 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     dialogs() {
       return uas.dialogs.list();
     },
+    sendDtmf(callId, digits) {
+      if (!/^[0-9*#A-Da-d]+$/.test(digits))
+        return Promise.reject(
+          new RangeError(`DTMF digits are 0-9, *, #, A-D, not ${JSON.stringify(digits)}`),
+        );
+      return uas.sendDtmf(callId, digits.toUpperCase());
+    },
+    dtmf(callId) {
+      return uas.media.digits(callId);
+    },
+    media(callId) {
+      return (callId === undefined ? uas.media.callIds() : [callId]).map(mediaOf);
+    },
+    verifyDtmf(digits, opts = {}) {
+      const all = (opts.callId === undefined ? uas.media.callIds() : [opts.callId]).map(mediaOf);
+      const hit = all.find((c) => c.dtmf === digits);
+      if (hit) return hit;
+      const seen = all.filter((c) => c.dtmf !== "").map((c) => `  ${c.callId}: "${c.dtmf}"`);
+      throw new VerificationError(
+        `expected DTMF "${digits}"${opts.callId ? ` in call ${opts.callId}` : " in some call"}; ${seen.length ? `received:\n${seen.join("\n")}` : "no digits received"}`,
+      );
+    },
     bye(callId) {
       return uas.hangUp(callId);
     },
@@ -867,6 +992,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     },
     reset() {
       journal.clear();
+      uas.media.clear();
       overrides.clear();
       uas.cancelFollowUps();
       if (scenario instanceof ScenarioEngine) scenario.reset();
@@ -940,6 +1066,16 @@ export function scenarioFromYaml(
   const r = parseScenario(text, name, env, { ...limits, allowFiles: false });
   if (!r.ok) throw new ScenarioLoadError(r.problems);
   return new ScenarioEngine([r.source]);
+}
+
+/** The media engine; when it cannot start, the mock runs signalling only and says so. */
+function mediaEngineOrNone(o: Parameters<typeof createMediaEngine>[0], logger: Logger) {
+  try {
+    return createMediaEngine(o);
+  } catch (e) {
+    logger.warn(`${stamp()} media off (signalling only): ${(e as Error).message}`);
+    return undefined;
+  }
 }
 
 function stamp(): string {

@@ -56,7 +56,10 @@ export function checkPattern(pattern: unknown): RequestPattern {
 }
 
 /** The facts a pattern is matched against, rebuilt from a journal entry's bytes. */
-export function factsOf(entry: JournalEntry): RequestFacts | undefined {
+export function factsOf(
+  entry: JournalEntry,
+  digitsOf?: (callId: string) => string,
+): RequestFacts | undefined {
   if (entry.direction !== "in" || entry.kind !== "request") return undefined;
   const r = parseDatagram(Buffer.from(entry.raw, "latin1"), Number.MAX_SAFE_INTEGER);
   if (!r.ok || r.message.kind !== "request") return undefined;
@@ -71,6 +74,8 @@ export function factsOf(entry: JournalEntry): RequestFacts | undefined {
     sourcePort: entry.remote.port,
     hasBody: request.body.length > 0,
     request,
+    // The digits the call received by the time of the check.
+    ...(digitsOf ? { dtmf: digitsOf(request.core.callId) } : {}),
   };
 }
 
@@ -81,7 +86,7 @@ export function findRequests(journal: Journal, pattern: RequestPattern): Journal
     .entries({ direction: "in" })
     .filter((e) => !e.retransmission && e.kind === "request")
     .filter((e) => {
-      const f = factsOf(e);
+      const f = factsOf(e, journal.digitsOf);
       return f !== undefined && matches(f);
     });
 }
@@ -187,6 +192,12 @@ function conditions(p: RequestPattern): Condition[] {
       pattern: { source: p.source },
       actual: (f) => f.sourceAddress,
     });
+  if (p.dtmf !== undefined)
+    out.push({
+      label: `dtmf ${JSON.stringify(p.dtmf)}`,
+      pattern: { dtmf: p.dtmf },
+      actual: (f) => f.dtmf ?? "",
+    });
   return out;
 }
 
@@ -204,7 +215,7 @@ export function nearMisses(journal: Journal, pattern: RequestPattern): NearMiss[
   const out: NearMiss[] = [];
   for (const e of journal.entries({ direction: "in" })) {
     if (e.retransmission || e.kind !== "request") continue;
-    const f = factsOf(e);
+    const f = factsOf(e, journal.digitsOf);
     if (!f || all(f)) continue;
     const differences: string[] = [];
     let passed = 0;

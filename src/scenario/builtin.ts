@@ -26,6 +26,8 @@ export interface RespondOptions {
   /** Methods the rule applies to; default INVITE. */
   readonly methods?: readonly string[];
   readonly headers?: ReadonlyArray<readonly [string, string]>;
+  /** RTP of the calls it answers: echo, silence, or a tone preset (ringback, busy, 1khz). */
+  readonly media?: "echo" | "silence" | "ringback" | "busy" | "1khz";
 }
 
 /** The "file" of problems in `sipmock respond`'s flags: they have no position. */
@@ -56,6 +58,7 @@ export function respondScenarioSource(o: RespondOptions): ScenarioSource {
     respond: o.code,
     ...(o.reason !== undefined ? { reason: o.reason } : {}),
     ...(o.headers?.length ? { headers: Object.fromEntries(o.headers.map(([n, v]) => [n, v])) } : {}),
+    ...(o.media ? { media: o.media === "echo" || o.media === "silence" ? o.media : { tone: o.media } } : {}),
   };
   const def: ScenarioFileT = { name: `respond ${o.code}`, rules: [rule] };
   const r = parseScenario(stringify(def), RESPOND_SOURCE, {});

@@ -10,6 +10,7 @@ import { codeForUser, planForCode } from "./dial-a-code.js";
 import { toMs } from "./duration.js";
 import type { ScenarioSource } from "./load.js";
 import { compileMatch, type Predicate } from "./matcher.js";
+import { compileMedia } from "./media.js";
 import type {
   AnswerT,
   AuthT,
@@ -26,6 +27,7 @@ import type {
   Decision,
   FollowUp,
   Mailbox,
+  MediaDirective,
   PlanStep,
   RequestFacts,
   ResponsePlan,
@@ -75,6 +77,7 @@ interface CompiledRule {
   readonly setState?: string;
   readonly action: Action;
   readonly followUps?: readonly FollowUp[];
+  readonly media?: MediaDirective;
   readonly summary: string;
 }
 
@@ -160,9 +163,12 @@ export class ScenarioEngine implements Scenario {
       this.applied[i]! += 1;
       if (rule.setState !== undefined) this.state = rule.setState;
       const decision = this.decision(rule, i, facts);
-      return rule.followUps && decision.kind !== "drop"
-        ? { ...decision, followUps: rule.followUps }
-        : decision;
+      if (decision.kind === "drop") return decision;
+      return {
+        ...decision,
+        ...(rule.followUps ? { followUps: rule.followUps } : {}),
+        ...(rule.media ? { media: rule.media } : {}),
+      };
     }
     return { kind: "default", rule: NO_MATCH_RULE };
   }
@@ -409,6 +415,7 @@ function compileRule(rule: RuleT, index: number, source: ScenarioSource): Compil
     ...(rule.setState !== undefined ? { setState: rule.setState } : {}),
     action,
     ...(rule.then ? { followUps: rule.then.map(compileFollowUp) } : {}),
+    ...(rule.media ? { media: compileMedia(rule.media, source) } : {}),
     summary: summarize(rule),
   };
 }
@@ -444,6 +451,8 @@ function compileFollowUp(f: FollowUpT): FollowUp {
       };
     case "OPTIONS":
       return { send: f.send, afterMs };
+    case "DTMF":
+      return { send: f.send, afterMs, digits: f.digits ?? "" };
   }
 }
 
@@ -453,6 +462,7 @@ function summarize(rule: RuleT): string {
   const what = [
     m?.method ? (Array.isArray(m.method) ? m.method.join("/") : m.method) : "any request",
     m?.requestUri?.user !== undefined ? `to user ${JSON.stringify(m.requestUri.user)}` : "",
+    m?.dtmf !== undefined ? `on DTMF ${JSON.stringify(m.dtmf)}` : "",
     rule.requireState ? `in state ${rule.requireState}` : "",
   ]
     .filter(Boolean)
@@ -473,6 +483,9 @@ function summarize(rule: RuleT): string {
     rule.times !== undefined ? `${rule.times} time(s)` : "",
     rule.probability !== undefined ? `${rule.probability * 100}% of the time` : "",
     rule.fault ? "with faults" : "",
+    rule.media
+      ? `media ${typeof rule.media === "string" ? rule.media : Object.keys(rule.media).join("/")}`
+      : "",
     rule.then
       ? `then ${rule.then.map((f) => `${f.send}${f.after !== undefined ? ` after ${f.after}` : ""}`).join(", ")}`
       : "",

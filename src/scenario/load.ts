@@ -58,6 +58,8 @@ export interface ScenarioSource {
   readonly definition: ScenarioFileT;
   /** Bodies given as `file:`, read at load time, by the path as written. */
   readonly files: ReadonlyMap<string, string>;
+  /** `media: { play: FILE }` and `record: FILE`: the path as written -> the absolute path (relative to the scenario file). */
+  readonly mediaFiles?: ReadonlyMap<string, string>;
 }
 
 type Path = ReadonlyArray<string | number>;
@@ -346,8 +348,10 @@ export function parseScenario(
   }
   const def = parsed.data;
   checkSemantics(def.rules, file, report, files, options.allowFiles === true);
+  const mediaFiles = new Map<string, string>();
+  checkMedia(def.rules, file, report, mediaFiles, options.allowFiles === true);
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, source: { file, definition: def, files } };
+  return { ok: true, source: { file, definition: def, files, mediaFiles } };
 }
 
 type Issue = z.core.$ZodIssue;
@@ -396,7 +400,7 @@ function describeIssue(issue: Issue, path: Path): string {
 function hintFor(issue: Issue, path: Path): string | undefined {
   const last = path[path.length - 1];
   if (last === "send" && path.includes("then"))
-    return "send: BYE, re-INVITE, UPDATE (in the call) or INVITE, NOTIFY, OPTIONS (to the registered client)";
+    return "send: BYE, re-INVITE, UPDATE, DTMF (in the call) or INVITE, NOTIFY, OPTIONS (to the registered client)";
   if (last === "after" || last === "cancelAfter" || last === "hangUpAfter")
     return 'milliseconds or "500ms", "2s"';
   if (last === "respond" || last === "send") return "a status code 100..699, e.g. respond: 486";
@@ -542,6 +546,7 @@ const FOLLOW_UP_OPTIONS: Record<string, readonly string[]> = {
   messagesWaiting: ["NOTIFY"],
   newMessages: ["NOTIFY"],
   oldMessages: ["NOTIFY"],
+  digits: ["DTMF"],
 };
 
 function checkFollowUp(rule: RuleT, f: FollowUpT, path: Path, report: Report): void {
@@ -555,6 +560,8 @@ function checkFollowUp(rule: RuleT, f: FollowUpT, path: Path, report: Report): v
       );
     }
   }
+  if (f.send === "DTMF" && f.digits === undefined)
+    report([...path, "send"], "send: DTMF needs digits:", 'send: DTMF, digits: "123#"');
   // BYE, re-INVITE and UPDATE need the dialog a 2xx to INVITE creates.
   const methods = methodsOf(rule);
   if ((IN_DIALOG_REQUESTS as readonly string[]).includes(f.send) && methods && !methods.includes("INVITE")) {
@@ -821,6 +828,48 @@ function checkBodyAndHeaders(
       checkTemplate(text, [...path, "body", "file"], report);
     }
   }
+}
+
+/** `media:` of each rule: play files exist (relative to the scenario file); no files at all in inline scenarios. */
+function checkMedia(
+  rules: ReadonlyArray<RuleT | undefined>,
+  file: string,
+  report: Report,
+  mediaFiles: Map<string, string>,
+  allowFiles: boolean,
+): void {
+  const baseDir = dirname(resolve(file));
+  rules.forEach((rule, i) => {
+    const m = rule?.media;
+    if (m === undefined || typeof m === "string") return;
+    const here: Path = ["rules", i, "media"];
+    const plays: Array<[Path, string]> = [];
+    if ("play" in m) plays.push([[...here, "play"], m.play]);
+    for (const k of ["early", "answered"] as const) {
+      const a = "play" in m || "tone" in m ? undefined : m[k];
+      if (a && typeof a === "object" && "play" in a) plays.push([[...here, k, "play"], a.play]);
+    }
+    const record = "play" in m || "tone" in m ? undefined : m.record;
+    if (!allowFiles && (plays.length > 0 || record !== undefined)) {
+      report(
+        plays[0]?.[0] ?? [...here, "record"],
+        "media files (play:, record:) can only be used by scenarios loaded from a file",
+        "load the scenario from a file (--scenario), or use echo, silence or tone",
+      );
+      return;
+    }
+    for (const [path, name] of plays) {
+      const full = resolve(baseDir, name);
+      if (!existsSync(full) || !statSync(full).isFile())
+        report(
+          path,
+          `WAV file ${name} does not exist (looked at ${relative(process.cwd(), full) || full})`,
+          "paths are relative to the scenario file",
+        );
+      else mediaFiles.set(name, full);
+    }
+    if (record !== undefined) mediaFiles.set(record, resolve(baseDir, record));
+  });
 }
 
 function checkTemplate(text: string, path: Path, report: Report): void {

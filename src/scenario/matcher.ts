@@ -127,7 +127,7 @@ function sdpHasCodec(body: Buffer, codec: string): boolean {
 
 /** Compiles a match block; throws (with a message naming the field) on a bad regex or CIDR. */
 export function compileMatch(m: MatchT | undefined): Predicate {
-  if (!m) return () => true;
+  if (!m) return (f) => f.trigger !== "dtmf";
   const preds: Predicate[] = [];
   if (m.method !== undefined) {
     const methods = new Set((Array.isArray(m.method) ? m.method : [m.method]).map((x) => x.toUpperCase()));
@@ -171,6 +171,13 @@ export function compileMatch(m: MatchT | undefined): Predicate {
   if (m.source !== undefined) {
     const test = compileSource(Array.isArray(m.source) ? m.source : [m.source]);
     preds.push((f) => test(f.sourceAddress));
+  }
+  if (m.dtmf !== undefined) {
+    const test = compileStringMatch(m.dtmf);
+    preds.push((f) => test(f.dtmf ?? ""));
+  } else {
+    // A digit arriving re-asks only the rules that look at digits.
+    preds.push((f) => f.trigger !== "dtmf");
   }
   return (f) => preds.every((p) => p(f));
 }

@@ -80,6 +80,10 @@ export const Match = z
       .union([z.string(), z.array(z.string()).min(1)])
       .optional()
       .meta({ description: "Source address or CIDR (127.0.0.1, 10.0.0.0/8, ::1, fd00::/8)." }),
+    dtmf: StringMatch.optional().meta({
+      description:
+        'The DTMF digits received so far in this call (RFC 4733 or SIP INFO), e.g. "^1" or { equals: "1234#" }. A rule with dtmf is also tried each time a digit arrives while the INVITE is unanswered (an IVR: "press 1 for 486").',
+    }),
   })
   .meta({ description: "Every condition given must hold. No match: every request." });
 
@@ -197,8 +201,82 @@ export const Sequence = z.union([
   }),
 ]);
 
+const TONE_PRESETS = ["ringback", "busy", "1khz"] as const;
+
+export const MediaAction = z
+  .union([
+    z
+      .enum(["echo", "silence"])
+      .meta({ description: "echo: send back what arrives; silence: comfort silence." }),
+    z.strictObject({
+      tone: z.union([
+        z.enum(TONE_PRESETS).meta({
+          description:
+            "ringback: 425 Hz 1 s on 4 s off; busy: 425 Hz 0.5 s on 0.5 s off; 1khz: 1000 Hz steady.",
+        }),
+        z.strictObject({
+          frequencies: z.array(z.number().min(20).max(3900)).min(1).max(4),
+          on: Duration.optional().meta({ description: "Tone on per cadence (default: steady)." }),
+          off: Duration.optional().meta({ description: "Silence per cadence (default 0)." }),
+        }),
+      ]),
+    }),
+    z.strictObject({
+      play: z
+        .string()
+        .min(1)
+        .meta({ description: "A PCM WAV file (8 or 16 kHz, 16 bit), relative to the scenario file." }),
+      loop: z.boolean().optional(),
+    }),
+  ])
+  .meta({ description: "What the mock sends as RTP: echo, silence, a tone or a WAV file." });
+
+export const MediaFaults = z
+  .strictObject({
+    rtpTimeout: Duration.optional().meta({ description: "Stop sending RTP this long after it started." }),
+    oneWay: z
+      .enum(["no-send", "no-receive"])
+      .optional()
+      .meta({ description: "One-way audio: the mock sends no RTP, or ignores what arrives." }),
+    wrongPayloadType: z
+      .number()
+      .int()
+      .min(0)
+      .max(127)
+      .optional()
+      .meta({ description: "Send audio with this payload type." }),
+    ssrcChangeAfter: Duration.optional().meta({ description: "Change the SSRC this long after the start." }),
+    loss: z
+      .number()
+      .min(0)
+      .max(100)
+      .optional()
+      .meta({ description: "Drop this percentage of outgoing packets." }),
+    jitter: Duration.optional().meta({ description: "Delay outgoing packets randomly by up to this much." }),
+    firstPacketDelay: Duration.optional().meta({ description: "Send the first packet this late." }),
+  })
+  .meta({ description: "Media faults a client should survive (see README: Media)." });
+
+export const Media = z
+  .union([
+    MediaAction,
+    z.strictObject({
+      early: MediaAction.optional().meta({ description: "While the call is in early media (183 with SDP)." }),
+      answered: MediaAction.optional().meta({ description: "Once answered (2xx). Default silence." }),
+      record: z.string().min(1).optional().meta({
+        description:
+          'Record what the peer sends to this WAV file ({callId} is replaced), e.g. "call-{callId}.wav".',
+      }),
+      faults: MediaFaults.optional(),
+    }),
+  ])
+  .meta({
+    description:
+      "RTP for the calls this rule answers: an action for the whole call, or early/answered/record/faults.",
+  });
+
 /** Requests the mock sends after a rule answered (its `then:` list). */
-export const MOCK_REQUESTS = ["BYE", "re-INVITE", "UPDATE", "INVITE", "NOTIFY", "OPTIONS"] as const;
+export const MOCK_REQUESTS = ["BYE", "re-INVITE", "UPDATE", "INVITE", "NOTIFY", "OPTIONS", "DTMF"] as const;
 export const IN_DIALOG_REQUESTS = ["BYE", "re-INVITE", "UPDATE"] as const;
 
 export const FollowUp = z
@@ -227,6 +305,11 @@ export const FollowUp = z
       .meta({ description: "NOTIFY: Messages-Waiting yes/no (RFC 3842)." }),
     newMessages: z.number().int().min(0).optional().meta({ description: "NOTIFY: new voice messages." }),
     oldMessages: z.number().int().min(0).optional().meta({ description: "NOTIFY: old voice messages." }),
+    digits: z
+      .string()
+      .regex(/^[0-9*#A-Da-d]+$/, "DTMF digits 0-9, *, #, A-D")
+      .optional()
+      .meta({ description: "DTMF: the digits sent as RFC 4733 telephone-events in the call's RTP." }),
   })
   .meta({ description: "A request the mock sends after the rule's answer (a scripted call event)." });
 
@@ -256,6 +339,7 @@ export const Rule = z.strictObject({
     .optional()
     .meta({ description: "Answer the code named by the Request-URI user (sip:486@host -> 486)." }),
   default: z.literal(true).optional().meta({ description: "Let the built-in behaviour answer." }),
+  media: Media.optional(),
   // biome-ignore lint/suspicious/noThenProperty: the YAML key "then:", plain data, never awaited
   then: z.array(FollowUp).min(1).optional().meta({
     description: "Requests the mock sends after this rule answered: BYE after talk time, hold, MWI...",
@@ -355,7 +439,7 @@ export const ScenarioFile = z.strictObject({
   }),
   mediaPort: z.number().int().min(1).max(65535).optional().meta({
     description:
-      "The RTP port the mock's SDP names (m=audio; a second stream gets +2, and so on). Default 40000; --media-port wins. Nothing listens there: the mock sends and receives no RTP yet.",
+      "Signalling only: the SDP names this RTP port (m=audio; a second stream gets +2) and the mock opens no RTP socket (media is off). --media-port wins. Without it the mock allocates real RTP ports (--rtp-ports).",
   }),
   rules: z.array(Rule),
   expectations: z.array(Expectation).optional(),
@@ -373,6 +457,8 @@ export type AuthT = z.infer<typeof Auth>;
 export type BodyT = z.infer<typeof Body>;
 export type FollowUpT = z.infer<typeof FollowUp>;
 export type DelayT = z.infer<typeof DelaySpec>;
+export type MediaT = z.infer<typeof Media>;
+export type MediaActionT = z.infer<typeof MediaAction>;
 
 /** The JSON Schema published for editors. */
 export function scenarioJsonSchema(): Record<string, unknown> {

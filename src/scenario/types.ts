@@ -66,7 +66,40 @@ export type FollowUp = { readonly afterMs: number } & (
       readonly oldMessages?: number;
     }
   | { readonly send: "OPTIONS" }
+  | { readonly send: "DTMF"; readonly digits: string }
 );
+
+/** What the mock sends as RTP (scenario `media:`). */
+export type MediaActionPlan =
+  | { readonly kind: "echo" }
+  | { readonly kind: "silence" }
+  | {
+      readonly kind: "tone";
+      readonly frequencies: readonly number[];
+      /** Tone on per cadence; absent: steady. */
+      readonly onMs?: number;
+      readonly offMs?: number;
+    }
+  | { readonly kind: "play"; readonly file: string; readonly loop: boolean };
+
+export interface MediaFaultPlan {
+  readonly rtpTimeoutMs?: number;
+  readonly oneWay?: "no-send" | "no-receive";
+  readonly wrongPayloadType?: number;
+  readonly ssrcChangeAfterMs?: number;
+  readonly lossPercent?: number;
+  readonly jitterMs?: number;
+  readonly firstPacketDelayMs?: number;
+}
+
+/** A rule's media: the actions in early media and once answered, a recording, faults. */
+export interface MediaDirective {
+  readonly early?: MediaActionPlan;
+  readonly answered?: MediaActionPlan;
+  /** WAV file to record the peer's audio to ({callId} already replaced by the UAS). */
+  readonly record?: string;
+  readonly faults?: MediaFaultPlan;
+}
 
 export type Decision =
   /** Answer with these steps and this final response. No final: keep ringing until CANCEL or ringTimeoutMs. */
@@ -77,9 +110,15 @@ export type Decision =
       readonly final?: ResponsePlan;
       readonly fault?: WireFault;
       readonly followUps?: readonly FollowUp[];
+      readonly media?: MediaDirective;
     }
   /** Let the UAS's built-in behaviour for the method answer (call, registrar, OPTIONS...). */
-  | { readonly kind: "default"; readonly rule: string; readonly followUps?: readonly FollowUp[] }
+  | {
+      readonly kind: "default";
+      readonly rule: string;
+      readonly followUps?: readonly FollowUp[];
+      readonly media?: MediaDirective;
+    }
   /** Fault: no answer at all, not even 100 Trying. */
   | { readonly kind: "drop"; readonly rule: string };
 
@@ -94,6 +133,10 @@ export interface RequestFacts {
   readonly hasBody: boolean;
   /** The whole parsed request, for matchers and templates (read only). */
   readonly request: ParsedRequest;
+  /** DTMF digits received so far in this call (RTP telephone-events and SIP INFO). */
+  readonly dtmf?: string;
+  /** "dtmf": asked again because a digit arrived while the INVITE is unanswered; only rules with `match.dtmf` apply. */
+  readonly trigger?: "dtmf";
 }
 
 /** A mailbox as RFC 3842 5.2 describes it (Messages-Waiting, Voice-Message counts). */
@@ -113,7 +156,7 @@ export interface Scenario {
   readonly eventPackages?: readonly string[];
   /** RFC 3262: when 18x go reliably (default "required": when the INVITE requires 100rel). */
   readonly reliableProvisionals?: "required" | "supported" | "never";
-  /** The RTP port the mock's SDP names (default 40000; nothing listens there yet). */
+  /** Signalling only: the RTP port the mock's SDP names; no RTP socket is opened (media off). */
   readonly mediaPort?: number;
   decide(facts: RequestFacts): Decision;
   /** Human description for the start-up banner. */

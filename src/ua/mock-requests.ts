@@ -5,7 +5,7 @@
  * INVITE to a registered client at its Contact. Each goes
  * through a client transaction (RFC 3261 17.1) via the UAC.
  */
-import type { Mailbox } from "../scenario/types.js";
+import type { Mailbox, MediaDirective } from "../scenario/types.js";
 import { isSipUri, parseUri } from "../sip/uri.js";
 import type { Scheduler, TimerHandle } from "../transaction/scheduler.js";
 import { newTag } from "../transaction/transaction-layer.js";
@@ -57,6 +57,17 @@ export interface CallOptions {
   readonly cancelAfterMs?: number;
   /** Send BYE this long after the call was answered. */
   readonly hangUpAfterMs?: number;
+  /** What the mock sends as RTP in the call (default silence), a recording, faults. */
+  readonly media?: MediaDirective;
+}
+
+/** The media of the mock's own calls (media-calls.ts), when media is on. */
+export interface UacMedia {
+  /** Allocates the call's RTP port; false when media is off. */
+  prepare(callId: string, flow: Flow, directive?: MediaDirective): Promise<boolean>;
+  /** The answer to our offer arrived (2xx, or 183 with SDP): start the media. */
+  answered(callId: string, offer: string, answer: string, final: boolean): void;
+  close(callId: string): void;
 }
 
 export interface CallResult extends ClientOutcome {
@@ -92,8 +103,11 @@ export interface MockRequestsDependencies {
   readonly registrar: Registrar;
   readonly scheduler: Scheduler;
   readonly capabilities: Capabilities;
-  /** The RTP port its offers name (nothing listens there yet). */
-  readonly mediaPort: () => number;
+  /** The RTP port its offers name: the call's real one when it has media. */
+  readonly mediaPort: (callId?: string) => number;
+  /** The codecs its offers may name (only those the media layer encodes, when media is on). */
+  readonly offerable?: (codecs: readonly CodecSpec[]) => readonly CodecSpec[];
+  readonly media?: UacMedia;
   readonly identity: (flow: Flow) => LocalIdentity;
   /** How long an INVITE of the mock may ring before it is cancelled (9.1). */
   readonly noAnswerMs: number;
@@ -211,11 +225,16 @@ export class MockRequests {
     // fingerprint in every offer of the dialog (new ones would restart ICE
     // and DTLS).
     if (isWebSocket(peer.flow)) dialog.webrtc ??= newWebRtcIdentity();
-    const sdp = createOffer(id.host, this.deps.mediaPort(), codecs, {
-      ...(origin ? { origin } : {}),
-      direction,
-      ...(dialog.webrtc ? { webrtc: dialog.webrtc } : {}),
-    });
+    const sdp = createOffer(
+      id.host,
+      this.deps.mediaPort(dialog.callId),
+      this.deps.offerable?.(codecs) ?? codecs,
+      {
+        ...(origin ? { origin } : {}),
+        direction,
+        ...(dialog.webrtc ? { webrtc: dialog.webrtc } : {}),
+      },
+    );
     const o = originOf(sdp);
     if (o) dialog.sdpOrigin = o;
     const req = this.inDialog(dialog, peer, "INVITE", this.refreshHeaders(refresh, minSE), {
@@ -235,7 +254,13 @@ export class MockRequests {
       dialog.localInviteInProgress = false;
     }
     // 14.1: a rejected re-INVITE leaves the session as it was.
-    if (outcome.status >= 200 && outcome.status < 300) dialog.direction = direction;
+    if (outcome.status >= 200 && outcome.status < 300) {
+      dialog.direction = direction;
+      // The new answer restarts the media (hold: inactive sends nothing; a new codec or address).
+      const body = outcome.response?.body;
+      if (body && body.length > 0)
+        this.deps.media?.answered(dialog.callId, sdp, body.toString("latin1"), true);
+    }
     this.afterInDialog(dialog, outcome);
     return outcome;
   }
@@ -430,13 +455,21 @@ export class MockRequests {
     const localTag = newTag();
     // WebSocket peers are browsers (RFC 7118): they only accept a WebRTC offer.
     const webrtc = isWebSocket(flow) ? newWebRtcIdentity() : undefined;
-    const sdp = createOffer(id.host, this.deps.mediaPort(), DEFAULT_CODECS, webrtc ? { webrtc } : {});
+    const callId = newCallId(id.host);
+    // Media on: the offer names the call's real RTP port and only codecs the mock encodes.
+    const media = !webrtc && (await this.deps.media?.prepare(callId, flow, options.media)) === true;
+    const sdp = createOffer(
+      id.host,
+      this.deps.mediaPort(media ? callId : undefined),
+      media ? (this.deps.offerable?.(DEFAULT_CODECS) ?? DEFAULT_CODECS) : DEFAULT_CODECS,
+      webrtc ? { webrtc } : {},
+    );
     const req: OutgoingRequest = {
       method: "INVITE",
       requestUri: binding.uri,
       from: `<${fromUri}>;tag=${localTag}`,
       to: `<${aor}>`,
-      callId: newCallId(id.host),
+      callId,
       cseq: 1,
       contact: `<${localUri(id, "sipmock")}>`,
       // RFC 3327 5.4: the Path is the request's Route set.
@@ -451,12 +484,22 @@ export class MockRequests {
     const sent = this.deps.uac.invite(
       flow,
       req,
-      { provisional: (r) => provisional.push(r.status) },
+      {
+        provisional: (r) => {
+          provisional.push(r.status);
+          // Early media: a 183 with the answer (RFC 3261 13.3.1.1).
+          if (media && r.body.length > 0 && r.status > 100)
+            this.deps.media?.answered(callId, sdp, r.body.toString("latin1"), false);
+        },
+      },
       { cancelAfterMs: options.cancelAfterMs ?? this.deps.noAnswerMs },
     );
     const outcome = await sent.outcome;
+    if (media && !(outcome.status >= 200 && outcome.status < 300)) this.deps.media?.close(callId);
     if (outcome.status >= 200 && outcome.status < 300 && outcome.response) {
       const res = outcome.response;
+      if (media && res.body.length > 0)
+        this.deps.media?.answered(callId, sdp, res.body.toString("latin1"), true);
       const remoteTag = res.core.to.tag ?? "";
       const contact = res.headers.get("Contact");
       const target = addrSpecOf(contact, binding.uri);

@@ -4,6 +4,7 @@
  * from the catalogue and sent through the server transaction.
  */
 import { randomBytes } from "node:crypto";
+import { type DtmfDigit, type MediaEngine, type MediaStats, parseDtmfRelay } from "../media/index.js";
 import { applyByteFaults } from "../scenario/faults.js";
 import type { Decision, FollowUp, PlanStep, ResponsePlan, Scenario, WireFault } from "../scenario/types.js";
 import type { ParsedRequest } from "../sip/message.js";
@@ -24,6 +25,7 @@ import type { Authenticator } from "./auth/authenticator.js";
 import { type Dialog, DialogStore } from "./dialogs.js";
 import { entityOf, eventBody, eventPackage, messageAccount, newETag, type Subscription } from "./events.js";
 import { type Capabilities, localIdentity, localUri } from "./local-context.js";
+import { MediaCalls } from "./media-calls.js";
 import { allowsUpdate, MockRequests } from "./mock-requests.js";
 import { DEFAULT_REGISTRAR, Registrar, type RegistrarOptions } from "./registrar.js";
 import { bindingFlow, type ListenerLookup, targetFlow } from "./request-target.js";
@@ -70,8 +72,12 @@ export interface UasOptions {
   readonly advertise?: string;
   readonly realm: string;
   readonly ringTimeoutMs: number;
-  /** The RTP port the SDP names (--media-port); else the scenario's `mediaPort:`, else 40000. */
+  /** Signalling only: the RTP port the SDP names (--media-port), no RTP socket; else the scenario's `mediaPort:`. */
   readonly mediaPort?: number;
+  /** Real RTP per call (--rtp-ports); absent: media off, the SDP names mediaPort or 40000. */
+  readonly mediaEngine?: MediaEngine;
+  /** Symmetric RTP: send to where the peer's RTP comes from (--symmetric-rtp). */
+  readonly symmetricRtp?: boolean;
   readonly timers: TimerConfig;
   readonly scheduler: Scheduler;
   readonly listenerFor: (flow: Flow) => ListenerInfo | undefined;
@@ -104,6 +110,10 @@ export interface UasEvents {
   note?(message: string): void;
   /** A scenario `then:` request was sent (its answers) or could not be. */
   followUp?(followUp: FollowUp, outcome: string): void;
+  /** A DTMF digit arrived in a call (RFC 4733 or SIP INFO). */
+  dtmf?(callId: string, digit: DtmfDigit): void;
+  /** A call's media ended, with its statistics. */
+  mediaClosed?(callId: string, stats: MediaStats): void;
 }
 
 interface PendingInvite {
@@ -164,12 +174,27 @@ export class UserAgentServer implements TransactionUser {
   /** Requests held back by the afterRetransmissions fault. */
   private readonly awaiting = new Map<string, { remaining: number; answer: () => void }>();
   private readonly opaque = randomBytes(8).toString("hex");
+  /** RTP sessions and DTMF digits per call. */
+  readonly media: MediaCalls;
+  /** The initial INVITE of each call with media, for decisions a digit triggers. */
+  private readonly invites = new Map<string, ParsedRequest>();
 
   constructor(
     private readonly options: UasOptions,
     private readonly events: UasEvents = {},
   ) {
     this.dialogs = new DialogStore(options.scheduler, options.timers, options.budgets?.dialogs);
+    this.media = new MediaCalls(options.mediaEngine, options.symmetricRtp === true, {
+      digit: (callId, d) => {
+        this.events.dtmf?.(callId, d);
+        this.onDigit(callId);
+      },
+      closed: (callId, stats) => {
+        this.invites.delete(callId);
+        this.events.mediaClosed?.(callId, stats);
+      },
+      error: (e) => this.events.note?.(`media: ${e.message}`),
+    });
     this.registrar = new Registrar(
       { ...DEFAULT_REGISTRAR, ...options.registrar },
       Date.now,
@@ -179,6 +204,7 @@ export class UserAgentServer implements TransactionUser {
     // it is answered: "It is RECOMMENDED that a 487 (Request Terminated)
     // response be generated to those pending requests."
     this.dialogs.onEnded = (dialog) => {
+      if (this.dialogs.byCallId(dialog.callId).length <= 1) this.media.close(dialog.callId);
       if (this.closing) return;
       for (const { dialog: d, tx } of [...this.reInvites.values()]) {
         if (d !== dialog || (tx.lastResponse?.status !== undefined && tx.lastResponse.status >= 200))
@@ -208,7 +234,23 @@ export class UserAgentServer implements TransactionUser {
       registrar: this.registrar,
       scheduler: options.scheduler,
       capabilities: options.capabilities,
-      mediaPort: () => this.mediaPort(),
+      mediaPort: (callId?: string) => this.mediaPort(callId),
+      offerable: (codecs) => {
+        if (!this.mediaOn()) return codecs;
+        const ok = codecs.filter((c) => this.media.codecs().some((m) => m.name === c.name));
+        return ok.length > 0 ? ok : this.media.codecs();
+      },
+      media: {
+        prepare: async (callId, flow, directive) => {
+          if (!this.mediaOn()) return false;
+          await this.media.prepare(callId, this.rtpBindAddress(flow));
+          this.media.direct(callId, directive ?? {});
+          return this.media.portOf(callId) !== undefined;
+        },
+        answered: (callId, offer, answer, final) =>
+          this.media.negotiated(callId, offer, answer, false, final),
+        close: (callId) => this.media.close(callId),
+      },
       identity: (flow) => this.identityOfFlow(flow),
       noAnswerMs: options.ringTimeoutMs,
       // A re-INVITE is answered at once by any UA; one held in Proceeding
@@ -322,17 +364,13 @@ export class UserAgentServer implements TransactionUser {
         return;
       }
     }
-    const decision = this.options.scenario().decide({
-      method: req.method,
-      ...(uriUser(req.uri) !== undefined ? { requestUser: uriUser(req.uri) } : {}),
-      ...(isSipUri(req.uri) ? { requestHost: req.uri.host } : {}),
-      transport: tx.flow.transport,
-      sourceAddress: tx.flow.remote.address,
-      sourcePort: tx.flow.remote.port,
-      hasBody: req.body.length > 0,
-      request: req,
-    });
+    if (req.method === "INFO") this.infoDigit(req);
+    const decision = this.decide(tx);
     this.events.decided?.(tx, decision);
+    if (req.method === "INVITE" && decision.kind !== "drop" && this.mediaOn()) {
+      if (!req.core.to.tag) this.invites.set(req.core.callId, req);
+      this.media.direct(req.core.callId, decision.media);
+    }
     if (decision.kind === "drop") {
       this.dropped.add(tx.id);
       // Fault: no answer at all. The transaction absorbs the client's
@@ -358,6 +396,70 @@ export class UserAgentServer implements TransactionUser {
       return;
     }
     answer();
+  }
+
+  private decide(tx: ServerTransaction, trigger?: "dtmf"): Decision {
+    const req = tx.request;
+    return this.decideFor(req, tx.flow, trigger);
+  }
+
+  private decideFor(req: ParsedRequest, flow: Flow, trigger?: "dtmf"): Decision {
+    const dtmf = this.media.digits(req.core.callId);
+    return this.options.scenario().decide({
+      method: req.method,
+      ...(uriUser(req.uri) !== undefined ? { requestUser: uriUser(req.uri) } : {}),
+      ...(isSipUri(req.uri) ? { requestHost: req.uri.host } : {}),
+      transport: flow.transport,
+      sourceAddress: flow.remote.address,
+      sourcePort: flow.remote.port,
+      hasBody: req.body.length > 0,
+      request: req,
+      dtmf,
+      ...(trigger ? { trigger } : {}),
+    });
+  }
+
+  /** SIP INFO with application/dtmf-relay (Signal=, Duration=): a digit of the call. */
+  private infoDigit(req: ParsedRequest): void {
+    const type = (req.headers.get("Content-Type") ?? "").split(";")[0]!.trim().toLowerCase();
+    if (type !== "application/dtmf-relay") return;
+    const relay = parseDtmfRelay(req.body.toString("latin1"));
+    if (relay) this.media.noteInfoDigit(req.core.callId, relay.digit, relay.durationMs);
+    else this.events.note?.(`${req.core.callId}: INFO application/dtmf-relay without a valid Signal=`);
+  }
+
+  /**
+   * A digit arrived: the rules with `match: { dtmf }` are asked again. While
+   * the INVITE is unanswered their answer replaces the pending plan (an IVR:
+   * "press 1 for 486"); in an answered call only their `then:` requests run.
+   */
+  private onDigit(callId: string): void {
+    if (this.closing) return;
+    const pending = this.layer
+      ?.pendingInvites()
+      .find((t) => t.request.core.callId === callId && !t.request.core.to.tag);
+    if (pending) {
+      const decision = this.decide(pending, "dtmf");
+      if (decision.kind !== "respond") return;
+      this.events.decided?.(pending, decision);
+      if (decision.media) this.media.direct(callId, decision.media);
+      this.cancelPending(pending);
+      if (decision.followUps) this.followUps.set(pending.id, decision.followUps);
+      this.runPlan(pending, decision.steps, decision.final, decision.fault);
+      return;
+    }
+    const invite = this.invites.get(callId);
+    const dialog = this.dialogs.byCallId(callId)[0];
+    if (!invite || !dialog?.peer) return;
+    const decision = this.decideFor(invite, dialog.peer.flow, "dtmf");
+    if (decision.kind === "drop") return;
+    if (decision.media) this.media.direct(callId, decision.media);
+    if (decision.followUps) this.runFollowUps(decision.followUps, invite);
+  }
+
+  /** RFC 4733 digits in the call's RTP (API, then: DTMF). */
+  sendDtmf(callId: string, digits: string): Promise<void> {
+    return this.media.sendDtmf(callId, digits);
   }
 
   onRetransmission(tx: ServerTransaction): void {
@@ -432,8 +534,10 @@ export class UserAgentServer implements TransactionUser {
       // 13.2.1: "If the initial offer is in the first reliable non-failure
       // message from the UAS back to the UAC, the answer MUST be in the
       // acknowledgement for that message".
-      if (ack.body.length > 0) dialog.remoteSdp = ack.body.toString("latin1");
-      else if (dialog.offeredIn2xx) {
+      if (ack.body.length > 0) {
+        dialog.remoteSdp = ack.body.toString("latin1");
+        if (dialog.offeredIn2xx) this.media.remoteAnswer(dialog.callId, dialog.remoteSdp);
+      } else if (dialog.offeredIn2xx) {
         this.events.note?.(
           `${ack.core.callId}: the ACK carries no SDP answer to the offer in our 2xx (RFC 3261 13.2.1)`,
         );
@@ -508,6 +612,7 @@ export class UserAgentServer implements TransactionUser {
     for (const p of this.pending.values()) for (const t of p.timers) t.cancel();
     this.pending.clear();
     this.dialogs.clear();
+    this.invites.clear();
   }
 
   /**
@@ -1004,6 +1109,31 @@ export class UserAgentServer implements TransactionUser {
     // 488 at once (13.3.1.3) instead of ringing first.
     const plans = [...steps.flatMap((s) => ("send" in s ? [s.send] : [])), ...(final ? [final] : [])];
     let sdp: Buffer | undefined;
+    const callId = tx.request.core.callId;
+    if (
+      plans.some((p) => p.body === "sdp") &&
+      this.mediaOn() &&
+      !this.isWebRtc(tx) &&
+      this.media.portOf(callId) === undefined
+    ) {
+      // The SDP names the real port: allocate the call's RTP/RTCP pair first.
+      this.media.prepare(callId, this.rtpBindAddress(tx.flow)).then(
+        () => {
+          // Answered meanwhile (CANCEL's 487, shutdown's 503): the port is not needed.
+          const answered = tx.lastResponse !== undefined && tx.lastResponse.status >= 200;
+          if (tx.state === "terminated" || answered) {
+            if (!tx.request.core.to.tag) this.media.close(callId);
+            return;
+          }
+          this.runPlan(tx, steps, final, fault);
+        },
+        (e: Error) => {
+          this.events.note?.(`${callId}: no RTP port: ${e.message}`);
+          this.send(tx, { status: 503, headers: [["Retry-After", "5"]], warning: "no RTP port free" });
+        },
+      );
+      return;
+    }
     if (plans.some((p) => p.body === "sdp")) {
       // RFC 3261 21.4.7 / RFC 4475 3.3.15: when Accept rules out SDP, the
       // answer cannot be formulated: 406 with a Warning saying why.
@@ -1054,9 +1184,37 @@ export class UserAgentServer implements TransactionUser {
     at(delay, finish);
   }
 
-  /** The RTP port our SDP names: the option, else the scenario's, else the default. Nothing listens there (no RTP yet). */
-  private mediaPort(): number {
-    return this.options.mediaPort ?? this.options.scenario().mediaPort ?? DEFAULT_MEDIA_PORT;
+  /**
+   * The RTP port our SDP names: the call's real one when media is on;
+   * else the signalling-only port (option, scenario, or 40000, where
+   * nothing listens; WebRTC media is not supported either).
+   */
+  private mediaPort(callId?: string): number {
+    const real = callId !== undefined ? this.media.portOf(callId) : undefined;
+    return real ?? this.options.mediaPort ?? this.options.scenario().mediaPort ?? DEFAULT_MEDIA_PORT;
+  }
+
+  /** Real RTP: an engine, and no signalling-only port asked for (--media-port, `mediaPort:`). */
+  private mediaOn(): boolean {
+    return (
+      this.media.enabled &&
+      this.options.mediaPort === undefined &&
+      this.options.scenario().mediaPort === undefined
+    );
+  }
+
+  /**
+   * Where the call's RTP sockets bind: the SIP listener's own address (a
+   * wildcard stays a wildcard). The SDP names the advertised address
+   * (--advertise), which may not be local (NAT, a container).
+   */
+  private rtpBindAddress(flow: Flow): string {
+    return this.options.listenerFor(flow)?.address ?? flow.local.address;
+  }
+
+  private isWebRtc(tx: ServerTransaction): boolean {
+    const ws = tx.flow.transport === "ws" || tx.flow.transport === "wss";
+    return ws || /SAVPF/i.test(tx.request.body.toString("latin1"));
   }
 
   /** The dialog's WebRTC identity, or one kept for the transaction until its 2xx makes the dialog. */
@@ -1090,15 +1248,17 @@ export class UserAgentServer implements TransactionUser {
     // credentials and fingerprint stay the same for the whole dialog.
     const ws = tx.flow.transport === "ws" || tx.flow.transport === "wss";
     const webrtc = ws || /SAVPF/i.test(offer) ? this.webrtcIdentity(tx, dialog) : undefined;
+    const port = this.mediaPort(req.core.callId);
+    const codecs = this.mediaOn() && !webrtc ? this.media.codecs() : undefined;
     const result =
       offer.trim() === ""
         ? {
-            sdp: createOffer(local.host, this.mediaPort(), undefined, {
+            sdp: createOffer(local.host, port, codecs, {
               ...origin,
               ...(ws && webrtc ? { webrtc } : {}),
             }),
           }
-        : answerOffer(offer, local.host, this.mediaPort(), undefined, {
+        : answerOffer(offer, local.host, port, codecs, {
             ...origin,
             ...(webrtc ? { webrtc } : {}),
           });
@@ -1139,13 +1299,23 @@ export class UserAgentServer implements TransactionUser {
     // RFC 3261 13.2.1 / RFC 6337 2.1: with no offer in the INVITE, the offer
     // goes in the 2xx, never in an unreliable provisional response.
     const offerInInvite = tx.request.body.length > 0;
+    let mediaSdp: Buffer | undefined;
     if (plan.body === "sdp" && sdp && (plan.status >= 200 || offerInInvite)) {
       spec.body = { contentType: "application/sdp", data: sdp };
+      mediaSdp = sdp;
     } else if (plan.body && plan.body !== "sdp") {
       // Template output is already octets (see scenario/template.ts toWire).
       spec.body = { contentType: plan.body.contentType, data: Buffer.from(plan.body.content, "latin1") };
     }
     this.send(tx, spec, tx.toTag, fault);
+    if (mediaSdp && plan.status < 300 && this.mediaOn()) {
+      const callId = tx.request.core.callId;
+      const local = mediaSdp.toString("latin1");
+      if (offerInInvite) {
+        const answered = plan.status >= 200;
+        this.media.negotiated(callId, local, tx.request.body.toString("latin1"), true, answered);
+      } else this.media.offered(callId, local);
+    }
   }
 
   /**
@@ -1294,6 +1464,8 @@ export class UserAgentServer implements TransactionUser {
       this.webrtcIds.delete(tx.id);
       dialog.remoteCseq = Math.max(dialog.remoteCseq ?? 0, req.core.cseq.seq);
     }
+    // An INVITE refused (486, 487 after CANCEL...): its early media ends.
+    if (req.method === "INVITE" && !req.core.to.tag && built.status >= 300) this.media.close(req.core.callId);
     if (built.status >= 200) this.scheduleFollowUps(tx);
   }
 
@@ -1302,7 +1474,10 @@ export class UserAgentServer implements TransactionUser {
     const list = this.followUps.get(tx.id);
     if (!list) return;
     this.followUps.delete(tx.id);
-    const req = tx.request;
+    this.runFollowUps(list, tx.request);
+  }
+
+  private runFollowUps(list: readonly FollowUp[], req: ParsedRequest): void {
     const callId = req.core.callId;
     const aor = isSipUri(req.core.to.uri) ? Registrar.aorOf(req.core.to.uri) : req.core.to.uri.raw;
     for (const f of list) {
@@ -1343,6 +1518,9 @@ export class UserAgentServer implements TransactionUser {
               );
             case "OPTIONS":
               return summarize(await this.requests.ping(aor));
+            case "DTMF":
+              await this.media.sendDtmf(callId, f.digits);
+              return `${f.digits} sent as RFC 4733 telephone-events in ${callId}`;
           }
         };
         run().then(report, (e: Error) => report(`not sent: ${e.message}`));

@@ -1,7 +1,9 @@
 /**
- * The RTP port the mock's SDP names: `--media-port`, the scenario's
- * `mediaPort:`, or 40000. SIPp places the call against the real CLI and
- * the answer it receives names the port. (Nothing listens there yet.)
+ * The RTP port the mock's SDP names: by default the call's real RTP port
+ * (ephemeral, or within --rtp-ports); `--media-port` or the scenario's
+ * `mediaPort:` switch media off (signalling only) and name that port. SIPp
+ * places the call against the real CLI and the answer it receives names
+ * the port.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -43,12 +45,32 @@ function scenarioFile(name: string, mediaPort: number | string): string {
 }
 
 describe("media port in the SDP answer", () => {
-  it("default 40000; --media-port N; the scenario's mediaPort:; the flag wins over the scenario", async () => {
-    expect(await answeredPort([])).toBe(40000);
+  it("default: a real port (within --rtp-ports); --media-port N; the scenario's mediaPort:; the flag wins over the scenario", async () => {
+    const real = await answeredPort(["--rtp-ports", "32000-32099"]);
+    expect(real).toBeGreaterThanOrEqual(32000);
+    expect(real).toBeLessThanOrEqual(32099);
     expect(await answeredPort(["--media-port", "41000"])).toBe(41000);
     const file = scenarioFile("ok.yaml", 42000);
     expect(await answeredPort(["--scenario", file])).toBe(42000);
     expect(await answeredPort(["--scenario", file, "--media-port", "41000"])).toBe(41000);
+  });
+
+  it("--rtp-ports must be a range within 1024-65535: a one-line usage error (exit 2)", () => {
+    for (const bad of ["20000", "20000-20000", "80-90", "20000-70000", "a-b"]) {
+      const r = run(["serve", "--rtp-ports", bad]);
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).toMatch(/--rtp-ports.*expected a port range like 20000-20999/);
+    }
+  });
+
+  it("flags that cannot work together: --pcap-rtp without --pcap, --media-port with --rtp-ports", () => {
+    const a = run(["serve", "--pcap-rtp"]);
+    expect(a.status).toBe(2);
+    expect(a.stderr).toMatch(/--pcap-rtp adds RTP to the --pcap capture: add --pcap FILE/);
+    const b = run(["serve", "--media-port", "4000", "--rtp-ports", "20000-20999"]);
+    expect(b.status).toBe(2);
+    expect(b.stderr).toMatch(/--media-port turns media off/);
   });
 
   it("--media-port outside 1..65535 is a one-line usage error (exit 2)", () => {

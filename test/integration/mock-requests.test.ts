@@ -74,7 +74,8 @@ describe("INVITE to a registered client", () => {
       expect(header(invite, "CSeq")).toBe("1 INVITE");
       expect(header(invite, "Contact")).toMatch(/^<sip:sipmock@127\.0\.0\.1:\d+;transport=udp>$/);
       expect(header(invite, "Content-Type")).toBe("application/sdp");
-      expect(invite.text).toMatch(/\r\nm=audio \d+ RTP\/AVP 0 8 9 /);
+      // Only what the mock encodes (PCMU, PCMA) and telephone-event: media is on.
+      expect(invite.text).toMatch(/\r\nm=audio \d+ RTP\/AVP 0 8 101\r\n/);
       await c.send(responseTo(invite, 180, "Ringing", { toTag: "bob1" }));
       await c.send(
         responseTo(invite, 200, "OK", {

@@ -53,6 +53,11 @@ export class Baresip {
     }
   }
 
+  /** Key presses of the stdio UI (in a call, 0-9 * # send DTMF digits). */
+  keys(chars: string): void {
+    this.child.stdin.write(chars);
+  }
+
   /** /quit, then SIGKILL if it has not exited within the bound. */
   async stop(timeoutMs = WAIT_MS): Promise<void> {
     if (this.exited) return;

@@ -67,10 +67,10 @@ describe("validation messages (file:line:col: message; fix: ...)", () => {
       `${f("bad-then.yaml")}:10:22: send: re-INVITE needs a dialog, but this rule answers 486 (only a 2xx to INVITE makes one); fix: answer 200, or drop this then: entry`,
     ]);
     expect(problems("bad-then-keys.yaml")).toEqual([
-      `${f("bad-then-keys.yaml")}:5:9: missing "send"; fix: send: BYE, re-INVITE, UPDATE (in the call) or INVITE, NOTIFY, OPTIONS (to the registered client)`,
+      `${f("bad-then-keys.yaml")}:5:9: missing "send"; fix: send: BYE, re-INVITE, UPDATE, DTMF (in the call) or INVITE, NOTIFY, OPTIONS (to the registered client)`,
       `${f("bad-then-keys.yaml")}:5:11: unknown key "sned"; fix: did you mean "send"?`,
       `${f("bad-then-keys.yaml")}:6:18: "after": a duration like "500ms", "2s" or "1m"; fix: milliseconds or "500ms", "2s"`,
-      `${f("bad-then-keys.yaml")}:7:17: "send": Invalid option: expected one of "BYE"|"re-INVITE"|"UPDATE"|"INVITE"|"NOTIFY"|"OPTIONS"; fix: send: BYE, re-INVITE, UPDATE (in the call) or INVITE, NOTIFY, OPTIONS (to the registered client)`,
+      `${f("bad-then-keys.yaml")}:7:17: "send": Invalid option: expected one of "BYE"|"re-INVITE"|"UPDATE"|"INVITE"|"NOTIFY"|"OPTIONS"|"DTMF"; fix: send: BYE, re-INVITE, UPDATE, DTMF (in the call) or INVITE, NOTIFY, OPTIONS (to the registered client)`,
     ]);
   });
 
@@ -153,6 +153,8 @@ describe("shipped scenarios", () => {
         "default.yaml",
         "dropped.yaml",
         "early-media.yaml",
+        "echo.yaml",
+        "ivr.yaml",
         "hangup.yaml",
         "voicemail.yaml",
         "every-code.yaml",

@@ -71,6 +71,23 @@ export class PcapWriter {
     }
   }
 
+  /** A UDP datagram outside SIP (RTP/RTCP, `--pcap-rtp`): Wireshark's RTP player plays the call. */
+  writeUdp(
+    payload: Buffer,
+    src: { address: string; port: number },
+    dst: { address: string; port: number },
+    timeMs = Date.now(),
+  ): void {
+    if (this.closed) return;
+    const { a: srcIp, b: dstIp } = sameFamily(src.address, dst.address);
+    const headers = srcIp.length === 4 ? 28 : 48;
+    this.packet(
+      timeMs,
+      ip(srcIp, dstIp, 17, udp(srcIp, dstIp, src.port, dst.port, payload), this.ipId++),
+      payload.length + headers,
+    );
+  }
+
   private packet(timeMs: number, data: Buffer, originalLength = data.length): void {
     const h = Buffer.alloc(16);
     h.writeUInt32LE(Math.floor(timeMs / 1000), 0);

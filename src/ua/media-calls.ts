@@ -1,0 +1,272 @@
+/**
+ * Media per call: the UA's side of the media layer. The UAS allocates an
+ * RTP/RTCP pair before it writes the SDP (so the SDP names the real port),
+ * and starts the session with what the offer/answer decided (RFC 3264):
+ * the peer's address and port, the codec of the answer, telephone-event.
+ * Digits received (RFC 4733 or SIP INFO application/dtmf-relay) are kept per
+ * Call-ID for the scenario, the journal and verify.
+ */
+import * as sdpTransform from "sdp-transform";
+import type {
+  DtmfDigit,
+  MediaAction,
+  MediaCodec,
+  MediaEngine,
+  MediaPlan,
+  MediaSession,
+  MediaStats,
+  NegotiatedMedia,
+} from "../media/index.js";
+import type { MediaActionPlan, MediaDirective } from "../scenario/types.js";
+import type { CodecSpec } from "./sdp.js";
+
+export interface MediaCallEvents {
+  /** A digit arrived (RTP or INFO). */
+  digit?(callId: string, digit: DtmfDigit): void;
+  /** A call's media ended: its statistics. */
+  closed?(callId: string, stats: MediaStats): void;
+  error?(err: Error): void;
+}
+
+interface CallMedia {
+  session?: MediaSession;
+  allocating?: Promise<void>;
+  directive?: MediaDirective;
+  negotiated?: NegotiatedMedia;
+  answered?: boolean;
+  /** Our offer (in a 2xx to an INVITE without one), until the ACK's answer. */
+  offer?: string;
+}
+
+/** Calls whose digits are kept after the call ended (for verify), oldest forgotten first. */
+const MAX_CALLS_KEPT = 10_000;
+const MAX_DIGITS_PER_CALL = 256;
+/** Calls with an RTP session at once (two sockets each); more get 503. */
+const MAX_SESSIONS = 10_000;
+
+const STATIC: Record<number, MediaCodec> = { 0: "PCMU", 8: "PCMA" };
+
+export class MediaCalls {
+  private readonly calls = new Map<string, CallMedia>();
+  private readonly digitsOf = new Map<string, DtmfDigit[]>();
+  private readonly statsOf = new Map<string, MediaStats>();
+
+  constructor(
+    /** Undefined: media off (signalling only, --media-port). */
+    readonly engine: MediaEngine | undefined,
+    private readonly symmetric: boolean,
+    private readonly events: MediaCallEvents = {},
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get enabled(): boolean {
+    return this.engine !== undefined;
+  }
+
+  /** The codecs the SDP may name: only those the engine encodes. */
+  codecs(): CodecSpec[] {
+    return (this.engine?.codecs ?? []).map((c) => ({ name: c, rate: 8000, staticPt: c === "PCMU" ? 0 : 8 }));
+  }
+
+  /** Calls holding (or allocating) RTP sockets now. */
+  private sessions = 0;
+
+  /** The local RTP port of the call, when allocated. */
+  portOf(callId: string): number | undefined {
+    return this.calls.get(callId)?.session?.local.port;
+  }
+
+  /** Allocates the call's RTP/RTCP pair on the address the SDP advertises (once per call). */
+  prepare(callId: string, address: string): Promise<void> {
+    const engine = this.engine;
+    if (!engine) return Promise.resolve();
+    let call = this.calls.get(callId);
+    if (call?.session) return Promise.resolve();
+    if (call?.allocating) return call.allocating;
+    if (this.sessions >= MAX_SESSIONS)
+      return Promise.reject(new Error(`${MAX_SESSIONS} calls have media already`));
+    call = call ?? {};
+    this.calls.set(callId, call);
+    const c = call;
+    this.sessions++;
+    c.allocating = engine.allocate(address.replace(/^\[|\]$/g, "")).then((session) => {
+      c.allocating = undefined;
+      if (this.calls.get(callId) !== c) {
+        void session.close();
+        return;
+      }
+      c.session = session;
+      session.onDigit((d) => this.noteDigit(callId, d));
+    });
+    return c.allocating;
+  }
+
+  /** The scenario's media for the call (from the rule that answered its INVITE). */
+  direct(callId: string, directive: MediaDirective | undefined): void {
+    if (!this.engine || !directive) return;
+    let call = this.calls.get(callId);
+    if (!call) {
+      call = {};
+      this.calls.set(callId, call);
+    }
+    call.directive = directive;
+    if (call.session && call.negotiated) call.session.setPlan(this.plan(callId, call));
+  }
+
+  /**
+   * An SDP exchange completed: start (or re-start) the call's media.
+   * `answered`: a 2xx went out or came in; otherwise early media (183).
+   */
+  negotiated(callId: string, local: string, remote: string, weAnswered: boolean, answered: boolean): void {
+    const call = this.calls.get(callId);
+    if (!call?.session) return;
+    const n = negotiate(local, remote, weAnswered);
+    if (!n) return;
+    call.negotiated = n;
+    call.answered = call.answered || answered;
+    call.session.start(n, this.plan(callId, call));
+  }
+
+  /** We offered (RFC 3261 13.2.1: in the 2xx); the answer comes in the ACK. */
+  offered(callId: string, local: string): void {
+    const call = this.calls.get(callId);
+    if (call) call.offer = local;
+  }
+
+  remoteAnswer(callId: string, remote: string): void {
+    const offer = this.calls.get(callId)?.offer;
+    if (offer) this.negotiated(callId, offer, remote, false, true);
+  }
+
+  /** A SIP INFO application/dtmf-relay digit (RFC 2976 INFO, the de-facto relay body). */
+  noteInfoDigit(callId: string, digit: string, durationMs: number): void {
+    this.noteDigit(callId, { digit, durationMs, volume: 0, via: "info", at: this.now() });
+  }
+
+  private noteDigit(callId: string, d: DtmfDigit): void {
+    let list = this.digitsOf.get(callId);
+    if (!list) {
+      list = [];
+      this.digitsOf.set(callId, list);
+      if (this.digitsOf.size > MAX_CALLS_KEPT) this.digitsOf.delete(this.digitsOf.keys().next().value!);
+    }
+    if (list.length >= MAX_DIGITS_PER_CALL) list.shift();
+    list.push({ ...d, at: this.now() });
+    this.events.digit?.(callId, d);
+  }
+
+  /** The digits received so far in the call, as a string ("1234#"). */
+  digits(callId: string): string {
+    return (this.digitsOf.get(callId) ?? []).map((d) => d.digit).join("");
+  }
+
+  digitList(callId: string): readonly DtmfDigit[] {
+    return this.digitsOf.get(callId) ?? [];
+  }
+
+  /** Statistics of a call: live, or the last ones of an ended call. */
+  stats(callId: string): MediaStats | undefined {
+    return this.calls.get(callId)?.session?.stats() ?? this.statsOf.get(callId);
+  }
+
+  /** Every call with media or digits: live ones first. */
+  callIds(): string[] {
+    return [...new Set([...this.calls.keys(), ...this.statsOf.keys(), ...this.digitsOf.keys()])];
+  }
+
+  /** RFC 4733 digits in the call's RTP. */
+  async sendDtmf(callId: string, digits: string): Promise<void> {
+    const call = this.calls.get(callId);
+    if (!call?.session || !call.negotiated) throw new Error(`no media session in call ${callId}`);
+    await call.session.sendDtmf(digits);
+  }
+
+  /** The call ended (BYE, a final non-2xx answer, shutdown). */
+  close(callId: string): void {
+    const call = this.calls.get(callId);
+    if (!call) return;
+    this.calls.delete(callId);
+    if (call.session || call.allocating) this.sessions--;
+    const session = call.session;
+    if (!session) return;
+    const stats = session.stats();
+    this.statsOf.set(callId, stats);
+    if (this.statsOf.size > MAX_CALLS_KEPT) this.statsOf.delete(this.statsOf.keys().next().value!);
+    this.events.closed?.(callId, stats);
+    session.close().catch((e: Error) => this.events.error?.(e));
+  }
+
+  async closeAll(): Promise<void> {
+    const ids = [...this.calls.keys()];
+    const sessions = ids.map((id) => this.calls.get(id)?.session);
+    for (const id of ids) this.close(id);
+    await Promise.allSettled(sessions.map((s) => s?.close()));
+  }
+
+  clear(): void {
+    this.digitsOf.clear();
+    this.statsOf.clear();
+  }
+
+  private plan(callId: string, call: CallMedia): MediaPlan {
+    const d = call.directive ?? {};
+    const chosen = call.answered ? d.answered : (d.early ?? d.answered);
+    const record = d.record?.replaceAll("{callId}", callId.replace(/[^A-Za-z0-9._-]/g, "_"));
+    const faults = d.faults;
+    return {
+      action: toAction(chosen ?? { kind: "silence" }),
+      ...(record ? { record } : {}),
+      ...(faults ? { faults } : {}),
+      symmetric: this.symmetric,
+    };
+  }
+}
+
+function toAction(a: MediaActionPlan): MediaAction {
+  return a.kind === "play" ? { kind: "play", file: a.file, loop: a.loop } : a;
+}
+
+/**
+ * RFC 3264 6.1: the codec is the first one of the answer that the mock can
+ * encode (the answerer's choice); the peer's address and port come from its
+ * own description (c= of the m= line, else of the session).
+ */
+export function negotiate(local: string, remote: string, weAnswered: boolean): NegotiatedMedia | undefined {
+  let l: sdpTransform.SessionDescription;
+  let r: sdpTransform.SessionDescription;
+  try {
+    l = sdpTransform.parse(local);
+    r = sdpTransform.parse(remote);
+  } catch {
+    return undefined;
+  }
+  const rm = r.media?.find((m) => m.type === "audio" && m.port !== 0);
+  const lm = l.media?.find((m) => m.type === "audio" && m.port !== 0);
+  if (!rm || !lm) return undefined;
+  const answer = weAnswered ? lm : rm;
+  const ip = rm.connection?.ip ?? r.connection?.ip;
+  if (!ip) return undefined;
+  const pts = String(answer.payloads ?? "")
+    .split(" ")
+    .filter(Boolean)
+    .map(Number);
+  const name = (pt: number) => answer.rtp.find((x) => x.payload === pt)?.codec ?? STATIC[pt];
+  const pt = pts.find((p) => {
+    const n = name(p)?.toUpperCase();
+    return n === "PCMU" || n === "PCMA";
+  });
+  if (pt === undefined) return undefined;
+  const te = answer.rtp.find((x) => x.codec.toLowerCase() === "telephone-event" && (x.rate ?? 8000) === 8000);
+  const rtcp = rm.rtcp;
+  // RFC 3264 6.1: our own description's direction (recvonly/inactive: the peer holds the call).
+  const direction = lm.direction ?? l.direction ?? "sendrecv";
+  return {
+    remote: { address: ip, port: rm.port },
+    ...(rtcp?.port ? { remoteRtcp: { address: rtcp.address ?? ip, port: rtcp.port } } : {}),
+    codec: name(pt)!.toUpperCase() as MediaCodec,
+    payloadType: pt,
+    ...(te ? { telephoneEventPt: te.payload } : {}),
+    ptimeMs: Number(rm.ptime ?? lm.ptime ?? 20),
+    direction,
+  };
+}
