@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto";
 import { closeSync, openSync, writeSync } from "node:fs";
 import type { ExpectationResult } from "./expectations.js";
-import type { JournalEntry } from "./journal.js";
+import type { JournalRecord } from "./journal.js";
 import { readUiAssets, scriptJson, type UiAssets } from "./ui-server.js";
 
 /** One expectation's verdict at the top of the report. */
@@ -86,7 +86,7 @@ export class ReportWriter {
   }
 
   /** Appends one entry; ids that do not increase (two runs appended to one JSONL) are numbered on. */
-  entry(e: JournalEntry): void {
+  entry(e: JournalRecord): void {
     const id = e.id > this.lastId ? e.id : this.lastId + 1;
     this.lastId = id;
     const text = scriptJson(id === e.id ? e : { ...e, id });
@@ -132,7 +132,7 @@ export class ReportWriter {
 /** A whole report from entries held in memory (serve --report). */
 export function writeReport(
   path: string,
-  entries: Iterable<JournalEntry>,
+  entries: Iterable<JournalRecord>,
   expectations: readonly ReportVerdict[] | null,
   assets?: UiAssets,
 ): number {

@@ -59,6 +59,8 @@ export class RtpSession implements MediaSession {
   private remote: MediaEndpoint | undefined;
   private remoteRtcp: MediaEndpoint | undefined;
   private latched: MediaEndpoint | undefined;
+  /** Where the last telephone-event packet came from (the digit's source in the journal). */
+  private eventSource: MediaEndpoint | undefined;
   private latchedRtcp: MediaEndpoint | undefined;
   private source: SourceStats | undefined;
   private priorPackets = 0;
@@ -101,7 +103,13 @@ export class RtpSession implements MediaSession {
 
   private newDtmfReceiver(): TelephoneEventReceiver {
     return new TelephoneEventReceiver((d) =>
-      this.addDigit({ ...d, via: "rfc4733", at: this.env.clock.now() }),
+      this.addDigit({
+        ...d,
+        via: "rfc4733",
+        at: this.env.clock.now(),
+        ...(this.eventSource ? { source: this.eventSource } : {}),
+        local: this.local,
+      }),
     );
   }
 
@@ -238,6 +246,7 @@ export class RtpSession implements MediaSession {
     const dir = n.direction;
     if (this.plan?.faults?.oneWay === "no-receive" || dir === "sendonly" || dir === "inactive") return;
     if (ev) {
+      this.eventSource = from;
       this.dtmfIn.receive(p.timestamp, ev, p.marker);
       return;
     }

@@ -104,6 +104,10 @@ export interface DtmfDigit {
   readonly via: "rfc4733" | "info";
   /** MediaClock.now() when the digit was complete. */
   readonly at: number;
+  /** RFC 4733: the source address of the event's RTP packets. */
+  readonly source?: MediaEndpoint;
+  /** RFC 4733: the session's RTP socket that received them. */
+  readonly local?: MediaEndpoint;
 }
 
 export interface MediaSession {
