@@ -42,7 +42,9 @@ export async function runReport(input: string, flags: ReportFlags): Promise<numb
     process.stderr.write(`${message}\n`);
     return 1;
   }
-  process.stderr.write(`sipmock: wrote ${flags.output} (${messages(writer.entries)})\n`);
+  const media = writer.mediaEntries;
+  const extra = media > 0 ? `, ${media} media entr${media === 1 ? "y" : "ies"}` : "";
+  process.stderr.write(`sipmock: wrote ${flags.output} (${messages(writer.entries - media)}${extra})\n`);
   return 0;
 }
 

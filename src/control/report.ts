@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto";
 import { closeSync, openSync, writeSync } from "node:fs";
 import type { ExpectationResult } from "./expectations.js";
-import type { JournalRecord } from "./journal.js";
+import { isMessage, type JournalRecord } from "./journal.js";
 import { readUiAssets, scriptJson, type UiAssets } from "./ui-server.js";
 
 /** One expectation's verdict at the top of the report. */
@@ -54,6 +54,7 @@ export class ReportWriter {
   private buffer: string[] = [];
   private buffered = 0;
   private count = 0;
+  private media = 0;
   private lastId = 0;
   private readonly assets: UiAssets;
 
@@ -91,10 +92,16 @@ export class ReportWriter {
     this.lastId = id;
     const text = scriptJson(id === e.id ? e : { ...e, id });
     this.push(this.count++ === 0 ? text : `,${text}`);
+    if (!isMessage(e)) this.media++;
   }
 
   get entries(): number {
     return this.count;
+  }
+
+  /** Entries of kind dtmf and media among them. */
+  get mediaEntries(): number {
+    return this.media;
   }
 
   end(): void {
