@@ -177,6 +177,10 @@ export class RtpSession implements MediaSession {
     this.addDigit({ digit, durationMs, volume: 0, via: "info", at: this.env.clock.now() });
   }
 
+  flushDigits(): void {
+    if (!this.closed) this.dtmfIn.flush();
+  }
+
   onDigit(listener: (d: DtmfDigit) => void): void {
     this.listeners.push(listener);
   }

@@ -122,6 +122,8 @@ export interface MediaSession {
   noteInfoDigit(digit: string, durationMs: number): void;
   readonly digits: readonly DtmfDigit[];
   onDigit(listener: (d: DtmfDigit) => void): void;
+  /** Reports now an RFC 4733 digit whose end packets never came (before the call's last stats). */
+  flushDigits(): void;
   stats(): MediaStats;
   /** Stops timers, sends RTCP BYE, closes sockets, finishes the recording (WAV header sizes). */
   close(): Promise<void>;

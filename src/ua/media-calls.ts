@@ -200,6 +200,8 @@ export class MediaCalls {
     if (call.session || call.allocating) this.sessions--;
     const session = call.session;
     if (!session) return;
+    // A digit cut short by the hangup is journaled before the call's statistics.
+    session.flushDigits();
     const stats = session.stats();
     this.statsOf.set(callId, stats);
     if (this.statsOf.size > MAX_CALLS_KEPT) this.statsOf.delete(this.statsOf.keys().next().value!);

@@ -389,5 +389,12 @@ describe("media with SIPp", () => {
     const callId = mock.journal.entries({ method: "INVITE" })[0]!.callId!;
     expect(mock.dtmf(callId)).toBe("1");
     expect(mock.journal.entries({ callId, status: 486 }).filter((e) => !e.retransmission)).toHaveLength(1);
+    // The final non-2xx ended the early media: its statistics are journaled after the 486.
+    const records = mock.journal.records({ callId });
+    const media = records.findIndex((e) => e.kind === "media");
+    expect(media).toBeGreaterThan(records.findIndex((e) => e.kind === "response" && e.status === 486));
+    const m = records[media] as MediaEntry;
+    expect(m.received.packets).toBeGreaterThanOrEqual(pcapRtp(["1"]).distinct);
+    expect(m.sent.packets).toBeGreaterThan(0);
   });
 });
