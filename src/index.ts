@@ -4,7 +4,17 @@ export type { ResponseCodeInfo } from "./catalog/types.js";
 export type { AdminOptions, AdminServer } from "./control/admin.js";
 export { startAdmin } from "./control/admin.js";
 export type { ExpectationResult } from "./control/expectations.js";
-export type { Call, JournalEntry, JournalFilter } from "./control/journal.js";
+export type {
+  Call,
+  DtmfEntry,
+  JournalEntry,
+  JournalFilter,
+  JournalKind,
+  JournalRecord,
+  MediaDirectionStats,
+  MediaEntry,
+} from "./control/journal.js";
+export { isMessage } from "./control/journal.js";
 export { createLogger, type Logger, type LogLevel, silentLogger } from "./control/logger.js";
 export { OverrideError, type OverrideInfo } from "./control/overrides.js";
 export {

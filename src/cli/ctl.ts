@@ -1,6 +1,6 @@
 /** `sipmock ctl ...`: talks to a running server's admin API. */
 import { readFileSync } from "node:fs";
-import type { JournalEntry } from "../control/journal.js";
+import type { JournalRecord } from "../control/journal.js";
 import { printable } from "../control/logger.js";
 import { resolveScenarioPath } from "../scenario/bundled.js";
 import { formatProblem, type ScenarioProblem, unreadableFile } from "../scenario/load.js";
@@ -121,7 +121,17 @@ export async function ctlOverrides(flags: CtlFlags, clear: boolean): Promise<voi
   }
 }
 
-function line(e: JournalEntry): string {
+function line(r: JournalRecord): string {
+  if (r.kind === "dtmf") {
+    const from = r.remote ? ` ${r.transport}:${r.remote.address}:${r.remote.port}` : "";
+    return `${r.time} <-${from} DTMF ${printable(r.digit)} (${r.via}, ${r.durationMs} ms) ${printable(r.callId)}`;
+  }
+  if (r.kind === "media") {
+    const s = r.sent;
+    const v = r.received;
+    return `${r.time} media ${printable(r.callId)}: sent ${s.packets} packets, received ${v.packets} (lost ${v.lost}, jitter ${v.jitterMs.toFixed(1)} ms)`;
+  }
+  const e = r;
   const what = e.kind === "response" ? `${e.status} ${e.reason}` : (e.method ?? "(unparsable)");
   const arrow = e.direction === "in" ? "<-" : "->";
   // What a peer sent is escaped: control characters never reach the terminal.
@@ -142,7 +152,7 @@ export async function ctlJournal(
     return `/__admin/journal${s ? `?${s}` : ""}`;
   };
   const print = async () => {
-    const entries = (await call(flags, "GET", query())) as JournalEntry[];
+    const entries = (await call(flags, "GET", query())) as JournalRecord[];
     for (const e of entries) {
       process.stdout.write(`${o.json ? JSON.stringify(e) : line(e)}\n`);
       sinceId = Math.max(sinceId, e.id);

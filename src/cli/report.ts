@@ -1,7 +1,7 @@
 /** `sipmock report journal.jsonl -o report.html`: the JSONL `serve --journal` wrote, as one offline HTML file. */
 import { createReadStream, rmSync } from "node:fs";
 import { createInterface } from "node:readline";
-import type { JournalEntry } from "../control/journal.js";
+import type { JournalRecord } from "../control/journal.js";
 import { ReportWriter } from "../control/report.js";
 import { UiNotBuiltError } from "../control/ui-server.js";
 
@@ -42,13 +42,15 @@ export async function runReport(input: string, flags: ReportFlags): Promise<numb
     process.stderr.write(`${message}\n`);
     return 1;
   }
-  process.stderr.write(`sipmock: wrote ${flags.output} (${messages(writer.entries)})\n`);
+  const media = writer.mediaEntries;
+  const extra = media > 0 ? `, ${media} media entr${media === 1 ? "y" : "ies"}` : "";
+  process.stderr.write(`sipmock: wrote ${flags.output} (${messages(writer.entries - media)}${extra})\n`);
   return 0;
 }
 
 const FIX = "fix: give the JSONL file serve --journal wrote (one journal entry per line)";
 
-function parseEntry(line: string, where: string): JournalEntry {
+function parseEntry(line: string, where: string): JournalRecord {
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -57,21 +59,29 @@ function parseEntry(line: string, where: string): JournalEntry {
     const col = at ? Number(at[1]) + 1 : 1;
     throw new JournalLineError(`${where}:${col}: not JSON (${(e as Error).message}); ${FIX}`);
   }
-  const o = value as Partial<Record<keyof JournalEntry, unknown>> | null;
+  const o = value as Record<string, unknown> | null;
+  // A call's DTMF digit or media statistics (kind dtmf, media) carries no message text.
+  const media = o !== null && typeof o === "object" && (o.kind === "dtmf" || o.kind === "media");
   const problem =
     o === null || typeof o !== "object" || Array.isArray(o)
       ? "not a JSON object"
       : typeof o.id !== "number" || !Number.isInteger(o.id)
         ? "no integer id"
-        : typeof o.raw !== "string"
-          ? "no raw message text"
-          : o.direction !== "in" && o.direction !== "out"
-            ? 'direction is not "in" or "out"'
+        : media
+          ? typeof o.callId !== "string"
+            ? `no callId in a ${String(o.kind)} entry`
             : typeof o.time !== "string"
               ? "no time"
-              : undefined;
+              : undefined
+          : typeof o.raw !== "string"
+            ? "no raw message text"
+            : o.direction !== "in" && o.direction !== "out"
+              ? 'direction is not "in" or "out"'
+              : typeof o.time !== "string"
+                ? "no time"
+                : undefined;
   if (problem) throw new JournalLineError(`${where}:1: not a journal entry: ${problem}; ${FIX}`);
-  return o as JournalEntry;
+  return o as unknown as JournalRecord;
 }
 
 function messages(n: number): string {

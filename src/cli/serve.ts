@@ -249,7 +249,7 @@ function report(mock: SipMock, path: string, verdicts: readonly ExpectationResul
       ? mock.checkExpectations()
       : undefined);
   try {
-    const n = writeReport(path, mock.journal.entries(), results ? verdictsOf(results) : null);
+    const n = writeReport(path, mock.journal.records(), results ? verdictsOf(results) : null);
     process.stderr.write(`sipmock: report ${path} written (${n} message${n === 1 ? "" : "s"})\n`);
     return true;
   } catch (e) {

@@ -16,7 +16,7 @@ import type { ClientOutcome } from "../ua/uac.js";
 import { allowedHost, authorized, queryTokenMatches } from "./admin-guard.js";
 import { EventStream } from "./event-stream.js";
 import { HttpProblem } from "./http-problem.js";
-import type { JournalFilter } from "./journal.js";
+import { JOURNAL_KINDS, type JournalFilter, type JournalKind } from "./journal.js";
 import { OPENAPI } from "./openapi.js";
 import { OverrideError } from "./overrides.js";
 import type { SipMock } from "./sipmock.js";
@@ -135,7 +135,7 @@ async function handle(
         dialogs: mock.activeDialogs,
       });
     case "GET /__admin/journal":
-      return json(res, 200, mock.journal.entries(journalFilter(url)));
+      return json(res, 200, mock.journal.records(journalFilter(url)));
     case "DELETE /__admin/journal":
       mock.journal.clear();
       return empty(res);
@@ -429,6 +429,18 @@ function journalFilter(url: URL): JournalFilter {
   if (direction !== null && direction !== "in" && direction !== "out") {
     throw new HttpProblem(400, "Bad query", 'direction must be "in" or "out"');
   }
+  const kinds = q
+    .get("kind")
+    ?.split(",")
+    .filter((k) => k !== "");
+  const badKind = kinds?.find((k) => !(JOURNAL_KINDS as readonly string[]).includes(k));
+  if (badKind !== undefined) {
+    throw new HttpProblem(
+      400,
+      "Bad query",
+      `kind must be one of ${JOURNAL_KINDS.join(", ")} (comma-separated), got "${badKind}"`,
+    );
+  }
   const code = num("code");
   const sinceId = num("sinceId");
   const limit = num("limit");
@@ -440,6 +452,7 @@ function journalFilter(url: URL): JournalFilter {
     ...(limit !== undefined ? { limit } : {}),
     ...(since !== null ? { since: /^\d+$/.test(since) ? Number(since) : since } : {}),
     ...(direction ? { direction } : {}),
+    ...(kinds && kinds.length > 0 ? { kind: kinds as JournalKind[] } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 /**
  * GET /__admin/events: the journal as Server-Sent Events for the web UI.
- * `event: entry` with a JournalEntry for every new message, `event: reset`
+ * `event: entry` with a journal record for every new message, DTMF digit
+ * and call media summary (narrow on `kind`), `event: reset`
  * when the journal is cleared, a comment every 15 s so proxies and the
  * browser keep the stream open. The journal is subscribed to only while a
  * client is connected; a client that does not read (more than
@@ -8,7 +9,7 @@
  * from where the journal replays what it missed.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Journal, JournalEntry } from "./journal.js";
+import type { Journal, JournalRecord } from "./journal.js";
 
 export interface EventStreamOptions {
   /** Octets a client may leave unread before it is dropped (default 8 MiB). */
@@ -24,7 +25,7 @@ const RETRY_MS = 1000;
 
 export class EventStream {
   private readonly clients = new Set<ServerResponse>();
-  private pending: JournalEntry[] = [];
+  private pending: JournalRecord[] = [];
   private detach: (() => void) | undefined;
   private ping: NodeJS.Timeout | undefined;
   private readonly maxBuffered: number;
@@ -61,7 +62,7 @@ export class EventStream {
       return;
     }
     res.socket?.setNoDelay(true);
-    const replay = after === undefined ? [] : this.journal.entries({ sinceId: after });
+    const replay = after === undefined ? [] : this.journal.records({ sinceId: after });
     res.write(`retry: ${RETRY_MS}\n\n${replay.map(frame).join("")}`);
     this.clients.add(res);
     res.once("close", () => this.remove(res));
@@ -127,7 +128,7 @@ export class EventStream {
   }
 }
 
-function frame(e: JournalEntry): string {
+function frame(e: JournalRecord): string {
   // JSON.stringify escapes line breaks inside strings: one data line per entry.
   return `id: ${e.id}\nevent: entry\ndata: ${JSON.stringify(e)}\n\n`;
 }

@@ -1,14 +1,18 @@
 /**
  * The journal (WireMock's request journal): every message in and out, with
  * where it went, its bytes, a parsed summary, the transaction and dialog it
- * belongs to and the scenario rule that answered it. Bounded in memory;
- * capture sinks (JSONL, pcap) see every entry.
+ * belongs to and the scenario rule that answered it; and, between them, the
+ * media events of a call: each DTMF digit received (`kind: "dtmf"`) and the
+ * RTP statistics when its media ended (`kind: "media"`). Consumers narrow on
+ * `kind` ({@link isMessage}). Bounded in memory; capture sinks (JSONL, pcap)
+ * see every entry (pcap writes messages only).
  */
 import { DEFAULT_BUDGETS, ITEM_OVERHEAD } from "../transaction/budget.js";
 import type { Endpoint, TransportName } from "../transport/types.js";
 
+/** A SIP message in or out (kind request, response or unparsable). */
 export interface JournalEntry {
-  /** 1, 2, 3... in the order messages were received or sent. */
+  /** 1, 2, 3... in the order messages were received or sent (media entries share the sequence). */
   readonly id: number;
   /** ISO 8601 time. */
   readonly time: string;
@@ -37,7 +41,90 @@ export interface JournalEntry {
   faults?: string[];
 }
 
+/** RTP counts of one direction of a call (RFC 3550 6.4, A.3, A.8). */
+export interface MediaDirectionStats {
+  readonly packets: number;
+  /** Payload octets. */
+  readonly octets: number;
+  /** received: lost as computed here; sent: as the peer's last RTCP report said. */
+  readonly lost: number;
+  readonly jitterMs: number;
+}
+
+/** A DTMF digit the call received: RFC 4733 telephone-event in its RTP, or SIP INFO application/dtmf-relay. */
+export interface DtmfEntry {
+  readonly id: number;
+  /** ISO 8601 time the digit was complete. */
+  readonly time: string;
+  readonly kind: "dtmf";
+  readonly direction: "in";
+  readonly callId: string;
+  /** The call's dialog (Call-ID;from-tag;to-tag), when the journal saw it established. */
+  readonly dialog?: string;
+  readonly digit: string;
+  readonly durationMs: number;
+  /** RFC 4733 volume 0..63 (-dBm0); 0 for SIP INFO. */
+  readonly volume: number;
+  readonly via: "rfc4733" | "info";
+  /** udp for RFC 4733 (the RTP socket), the SIP transport for INFO. */
+  readonly transport: TransportName;
+  /** The mock's RTP socket (rfc4733) or SIP listener (info). */
+  readonly local?: Endpoint;
+  /** Where the digit came from: the RTP packets' source, or the INFO's sender. */
+  readonly remote?: Endpoint;
+}
+
+/** A call's RTP statistics, journaled when its media ended (BYE, CANCEL, final non-2xx, shutdown). */
+export interface MediaEntry {
+  readonly id: number;
+  readonly time: string;
+  readonly kind: "media";
+  readonly callId: string;
+  readonly dialog?: string;
+  readonly transport: "udp";
+  /** The mock's RTP socket (RTCP on port + 1). */
+  readonly local: Endpoint;
+  /** The peer's RTP address: latched by symmetric RTP, else from its SDP (absent: never negotiated). */
+  readonly remote?: Endpoint;
+  /** The negotiated audio codec and payload type, when negotiated. */
+  readonly codec?: string;
+  readonly payloadType?: number;
+  readonly sent: MediaDirectionStats;
+  readonly received: MediaDirectionStats;
+  /** Packets that arrived and were counted and dropped; outgoing ones a loss fault dropped. */
+  readonly dropped: {
+    readonly malformed: number;
+    readonly unknownPayloadType: number;
+    readonly oversized: number;
+    readonly faultLoss: number;
+  };
+  readonly rtcp: { readonly sent: number; readonly received: number };
+}
+
+/**
+ * Any journal entry: a SIP message ({@link JournalEntry}) or a call's media
+ * event; narrow on `kind` (request | response | unparsable | dtmf | media).
+ */
+export type JournalRecord = JournalEntry | DtmfEntry | MediaEntry;
+export type JournalKind = JournalRecord["kind"];
+export const JOURNAL_KINDS: readonly JournalKind[] = ["request", "response", "unparsable", "dtmf", "media"];
+
+/** A SIP message (not a DTMF or media entry). */
+export function isMessage(e: JournalRecord): e is JournalEntry {
+  return e.kind === "request" || e.kind === "response" || e.kind === "unparsable";
+}
+
+/** A new entry's fields (the journal numbers it). */
+type Unnumbered<T> = T extends unknown ? Omit<T, "id"> : never;
+
+/** Octets an entry is counted as holding: a message's bytes, a media entry's JSON estimate. */
+function sizeOf(e: JournalRecord): number {
+  return (isMessage(e) ? e.raw.length : 256) + ITEM_OVERHEAD.journal;
+}
+
 export interface JournalFilter {
+  /** Entries of these kinds only (default: all). */
+  readonly kind?: JournalKind | readonly JournalKind[];
   readonly direction?: "in" | "out";
   readonly method?: string;
   readonly status?: number;
@@ -125,9 +212,9 @@ export function describeMessage(
 export class Journal {
   /** The DTMF digits a call received (set by the mock), for `dtmf` in verify and expectations. */
   digitsOf?: (callId: string) => string;
-  private list: JournalEntry[] = [];
+  private list: JournalRecord[] = [];
   private nextId = 1;
-  private readonly listeners = new Set<(e: JournalEntry) => void>();
+  private readonly listeners = new Set<(e: JournalRecord) => void>();
   private readonly resetListeners = new Set<() => void>();
   /** Transaction key -> rule that answered it, so responses carry the rule too (bounded). */
   private readonly rules = new Map<string, string>();
@@ -152,6 +239,7 @@ export class Journal {
 
   add(fields: Omit<JournalEntry, "id">): JournalEntry {
     const entry: JournalEntry = { id: this.nextId++, ...fields };
+    if (entry.callId && entry.dialog) this.noteDialog(entry.callId, entry.dialog);
     if (this.firstRequestAt === undefined && entry.direction === "in" && entry.kind === "request") {
       this.firstRequestAt = Date.parse(entry.time);
     }
@@ -163,19 +251,45 @@ export class Journal {
       const f = this.faulty.get(entry.transaction);
       if (f && f.status === entry.status) entry.faults = f.labels;
     }
+    this.push(entry);
+    return entry;
+  }
+
+  /**
+   * Journals a call's media event (a DTMF digit, the RTP statistics at its
+   * end), numbered in sequence with the messages. Its dialog is the last one
+   * the call's messages established, unless given.
+   */
+  addMedia<T extends Unnumbered<DtmfEntry | MediaEntry>>(fields: T): T & { id: number } {
+    const dialog = fields.dialog ?? this.dialogs.get(fields.callId);
+    const entry = { id: this.nextId++, ...fields, ...(dialog ? { dialog } : {}) };
+    this.push(entry as JournalRecord);
+    return entry;
+  }
+
+  private push(entry: JournalRecord): void {
     this.list.push(entry);
-    this.bytes += entry.raw.length + ITEM_OVERHEAD.journal;
+    this.bytes += sizeOf(entry);
     let drop = 0;
     while (
       drop < this.list.length - 1 &&
       (this.list.length - drop > this.maxEntries || this.bytes > this.maxBytes)
     ) {
-      this.bytes -= this.list[drop]!.raw.length + ITEM_OVERHEAD.journal;
+      this.bytes -= sizeOf(this.list[drop]!);
       drop++;
     }
     if (drop > 0) this.list.splice(0, drop);
     for (const l of this.listeners) l(entry);
-    return entry;
+  }
+
+  /** Call-ID -> its last dialog, for the media entries (bounded). */
+  private readonly dialogs = new Map<string, string>();
+
+  private noteDialog(callId: string, dialog: string): void {
+    if (this.dialogs.get(callId) === dialog) return;
+    this.dialogs.delete(callId);
+    this.dialogs.set(callId, dialog);
+    if (this.dialogs.size > this.maxEntries) this.dialogs.delete(this.dialogs.keys().next().value!);
   }
 
   /** Records the rule that answered a request (and, through its transaction key, its responses). */
@@ -199,7 +313,7 @@ export class Journal {
     if (this.faulty.size > this.maxEntries) this.faulty.delete(this.faulty.keys().next().value!);
     for (let i = this.list.length - 1; i >= Math.max(0, this.list.length - 64); i--) {
       const e = this.list[i]!;
-      if (e.direction === "out" && e.transaction === transaction && e.status === status) {
+      if (isMessage(e) && e.direction === "out" && e.transaction === transaction && e.status === status) {
         e.faults = f.labels;
         break;
       }
@@ -211,7 +325,13 @@ export class Journal {
     entry.faults = [...(entry.faults ?? []), label];
   }
 
+  /** The SIP messages (request, response, unparsable) matching the filter. */
   entries(filter: JournalFilter = {}): JournalEntry[] {
+    return this.records(filter).filter(isMessage);
+  }
+
+  /** Every kind of entry (messages, dtmf, media) matching the filter, in order. */
+  records(filter: JournalFilter = {}): JournalRecord[] {
     const since =
       filter.since === undefined
         ? undefined
@@ -219,11 +339,14 @@ export class Journal {
           ? filter.since
           : Date.parse(filter.since);
     const method = filter.method?.toUpperCase();
+    const kinds = filter.kind === undefined ? undefined : ([] as JournalKind[]).concat(filter.kind);
     const found = this.list.filter(
       (e) =>
-        (filter.direction === undefined || e.direction === filter.direction) &&
-        (method === undefined || e.method === method || e.cseq?.split(/\s+/)[1] === method) &&
-        (filter.status === undefined || e.status === filter.status) &&
+        (kinds === undefined || kinds.includes(e.kind)) &&
+        (filter.direction === undefined || (e.kind !== "media" && e.direction === filter.direction)) &&
+        (method === undefined ||
+          (isMessage(e) && (e.method === method || e.cseq?.split(/\s+/)[1] === method))) &&
+        (filter.status === undefined || (isMessage(e) && e.status === filter.status)) &&
         (filter.callId === undefined || e.callId === filter.callId) &&
         (filter.sinceId === undefined || e.id > filter.sinceId) &&
         (since === undefined || Date.parse(e.time) >= since),
@@ -244,11 +367,12 @@ export class Journal {
     this.bytes = 0;
     this.rules.clear();
     this.faulty.clear();
+    this.dialogs.clear();
     this.firstRequestAt = undefined;
     for (const l of this.resetListeners) l();
   }
 
-  /** Calls grouped by Call-ID, in order of their first message. */
+  /** Calls grouped by Call-ID, in order of their first message (their SIP messages; records() has the rest). */
   calls(filter: JournalFilter = {}): Call[] {
     const byId = new Map<string, JournalEntry[]>();
     for (const e of this.entries(filter)) {
@@ -262,15 +386,13 @@ export class Journal {
       first: entries[0]!.time,
       last: entries[entries.length - 1]!.time,
       messages: entries.length,
-      flow: entries.map(
-        (e) =>
-          `${e.direction} ${e.kind === "response" ? `${e.status} ${e.reason}` : (e.method ?? "?")}${e.retransmission ? " (retransmission)" : ""}`,
-      ),
+      flow: entries.map(flowLine),
       entries,
     }));
   }
 
-  subscribe(listener: (e: JournalEntry) => void): () => void {
+  /** Every new entry, of every kind (narrow on `kind`). */
+  subscribe(listener: (e: JournalRecord) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -280,4 +402,9 @@ export class Journal {
     this.resetListeners.add(listener);
     return () => this.resetListeners.delete(listener);
   }
+}
+
+function flowLine(e: JournalEntry): string {
+  const what = e.kind === "response" ? `${e.status} ${e.reason}` : (e.method ?? "?");
+  return `${e.direction} ${what}${e.retransmission ? " (retransmission)" : ""}`;
 }

@@ -31,6 +31,13 @@ const journalQuery = [
   { name: "code", in: "query", schema: { type: "integer" }, description: "Responses with this status code" },
   { name: "callId", in: "query", schema: { type: "string" } },
   { name: "direction", in: "query", schema: { type: "string", enum: ["in", "out"] } },
+  {
+    name: "kind",
+    in: "query",
+    schema: { type: "string" },
+    description:
+      "Entries of these kinds, comma-separated: request, response, unparsable, dtmf, media (default: all; /calls groups SIP messages only)",
+  },
   { name: "since", in: "query", schema: { type: "string" }, description: "ISO time or epoch milliseconds" },
   {
     name: "sinceId",
@@ -129,6 +136,107 @@ const DOC = {
           },
         },
       },
+      DtmfEntry: {
+        type: "object",
+        description:
+          "A DTMF digit the call received: RFC 4733 telephone-event in its RTP (remote: the packets' source) or SIP INFO application/dtmf-relay (remote: the INFO's sender). Journaled when the digit is complete.",
+        required: [
+          "id",
+          "time",
+          "kind",
+          "direction",
+          "callId",
+          "digit",
+          "durationMs",
+          "volume",
+          "via",
+          "transport",
+        ],
+        properties: {
+          id: { type: "integer" },
+          time: { type: "string", format: "date-time" },
+          kind: { type: "string", enum: ["dtmf"] },
+          direction: { type: "string", enum: ["in"] },
+          callId: { type: "string" },
+          dialog: { type: "string" },
+          digit: { type: "string", pattern: "^[0-9*#A-D]$" },
+          durationMs: { type: "number" },
+          volume: { type: "integer", minimum: 0, maximum: 63, description: "RFC 4733 -dBm0; 0 for SIP INFO" },
+          via: { type: "string", enum: ["rfc4733", "info"] },
+          transport: { type: "string", enum: ["udp", "tcp", "tls", "ws", "wss"] },
+          local: { type: "object" },
+          remote: { type: "object" },
+        },
+      },
+      MediaEntry: {
+        type: "object",
+        description:
+          "A call's RTP statistics, journaled when its media ended (BYE, CANCEL, a final non-2xx answer, shutdown). received: counted here (RFC 3550 A.3 loss, A.8 jitter); sent: the mock's counts, loss and jitter as the peer's last RTCP report said.",
+        required: [
+          "id",
+          "time",
+          "kind",
+          "callId",
+          "transport",
+          "local",
+          "sent",
+          "received",
+          "dropped",
+          "rtcp",
+        ],
+        properties: {
+          id: { type: "integer" },
+          time: { type: "string", format: "date-time" },
+          kind: { type: "string", enum: ["media"] },
+          callId: { type: "string" },
+          dialog: { type: "string" },
+          transport: { type: "string", enum: ["udp"] },
+          local: { type: "object", description: "The mock's RTP socket (RTCP on port + 1)" },
+          remote: { type: "object", description: "The peer's RTP address (latched, else from its SDP)" },
+          codec: { type: "string", enum: ["PCMU", "PCMA"] },
+          payloadType: { type: "integer" },
+          sent: { $ref: "#/components/schemas/RtpCounts" },
+          received: { $ref: "#/components/schemas/RtpCounts" },
+          dropped: {
+            type: "object",
+            properties: {
+              malformed: { type: "integer" },
+              unknownPayloadType: { type: "integer" },
+              oversized: { type: "integer" },
+              faultLoss: { type: "integer" },
+            },
+          },
+          rtcp: { type: "object", properties: { sent: { type: "integer" }, received: { type: "integer" } } },
+        },
+      },
+      RtpCounts: {
+        type: "object",
+        required: ["packets", "octets", "lost", "jitterMs"],
+        properties: {
+          packets: { type: "integer" },
+          octets: { type: "integer" },
+          lost: { type: "integer" },
+          jitterMs: { type: "number" },
+        },
+      },
+      JournalRecord: {
+        description: "A journal entry of any kind: a SIP message, a DTMF digit or a call's RTP statistics.",
+        oneOf: [
+          { $ref: "#/components/schemas/JournalEntry" },
+          { $ref: "#/components/schemas/DtmfEntry" },
+          { $ref: "#/components/schemas/MediaEntry" },
+        ],
+        discriminator: {
+          propertyName: "kind",
+          mapping: {
+            request: "#/components/schemas/JournalEntry",
+            response: "#/components/schemas/JournalEntry",
+            unparsable: "#/components/schemas/JournalEntry",
+            dtmf: "#/components/schemas/DtmfEntry",
+            media: "#/components/schemas/MediaEntry",
+          },
+        },
+      },
       Override: {
         type: "object",
         description:
@@ -148,12 +256,12 @@ const DOC = {
     },
     "/__admin/journal": {
       get: {
-        summary: "Journal entries, filtered",
+        summary: "Journal entries (SIP messages, DTMF digits, calls' RTP statistics), filtered",
         parameters: journalQuery,
         responses: {
           "200": ok("Entries, oldest first", {
             type: "array",
-            items: { $ref: "#/components/schemas/JournalEntry" },
+            items: { $ref: "#/components/schemas/JournalRecord" },
           }),
           "400": problem,
         },
@@ -462,7 +570,7 @@ const DOC = {
       get: {
         summary: "New journal entries as Server-Sent Events",
         description:
-          "`event: entry` with a JournalEntry as data (its id as the event id) for every message from now on, `event: reset` when the journal is cleared, a comment every 15 s. A reconnecting browser's Last-Event-ID (or `?sinceId=`) replays the entries after it first. A client that stops reading is dropped. Takes `?token=TOKEN` as well as Authorization (an EventSource cannot send headers).",
+          "`event: entry` with a JournalRecord as data (its id as the event id) for every message, DTMF digit and call media summary from now on (narrow on kind), `event: reset` when the journal is cleared, a comment every 15 s. A reconnecting browser's Last-Event-ID (or `?sinceId=`) replays the entries after it first. A client that stops reading is dropped. Takes `?token=TOKEN` as well as Authorization (an EventSource cannot send headers).",
         parameters: [
           tokenQuery,
           {

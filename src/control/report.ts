@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto";
 import { closeSync, openSync, writeSync } from "node:fs";
 import type { ExpectationResult } from "./expectations.js";
-import type { JournalEntry } from "./journal.js";
+import { isMessage, type JournalRecord } from "./journal.js";
 import { readUiAssets, scriptJson, type UiAssets } from "./ui-server.js";
 
 /** One expectation's verdict at the top of the report. */
@@ -54,6 +54,7 @@ export class ReportWriter {
   private buffer: string[] = [];
   private buffered = 0;
   private count = 0;
+  private media = 0;
   private lastId = 0;
   private readonly assets: UiAssets;
 
@@ -86,15 +87,21 @@ export class ReportWriter {
   }
 
   /** Appends one entry; ids that do not increase (two runs appended to one JSONL) are numbered on. */
-  entry(e: JournalEntry): void {
+  entry(e: JournalRecord): void {
     const id = e.id > this.lastId ? e.id : this.lastId + 1;
     this.lastId = id;
     const text = scriptJson(id === e.id ? e : { ...e, id });
     this.push(this.count++ === 0 ? text : `,${text}`);
+    if (!isMessage(e)) this.media++;
   }
 
   get entries(): number {
     return this.count;
+  }
+
+  /** Entries of kind dtmf and media among them. */
+  get mediaEntries(): number {
+    return this.media;
   }
 
   end(): void {
@@ -132,7 +139,7 @@ export class ReportWriter {
 /** A whole report from entries held in memory (serve --report). */
 export function writeReport(
   path: string,
-  entries: Iterable<JournalEntry>,
+  entries: Iterable<JournalRecord>,
   expectations: readonly ReportVerdict[] | null,
   assets?: UiAssets,
 ): number {

@@ -4,7 +4,7 @@
  * response builder -> transaction -> transport.
  */
 import { randomBytes } from "node:crypto";
-import { createMediaEngine, type MediaStats } from "../media/index.js";
+import { createMediaEngine, type DtmfDigit, type MediaStats } from "../media/index.js";
 import type { ScenarioLimits } from "../scenario/bounds.js";
 import {
   builtinUasSource,
@@ -60,7 +60,15 @@ import { VERSION } from "../version.js";
 import { JsonlSink } from "./capture/jsonl.js";
 import { PcapWriter } from "./capture/pcap.js";
 import { checkExpectations, type ExpectationResult } from "./expectations.js";
-import { type Call, describeMessage, Journal, type JournalEntry, type JournalFilter } from "./journal.js";
+import {
+  type Call,
+  describeMessage,
+  isMessage,
+  Journal,
+  type JournalEntry,
+  type JournalFilter,
+  type JournalRecord,
+} from "./journal.js";
 import { type Logger, printable, silentLogger } from "./logger.js";
 import { faultLabels, type MessageSummary, summarizeOutgoing, summarizeParse } from "./message-summary.js";
 import { Metrics } from "./metrics.js";
@@ -378,7 +386,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     connectionsClosed: gate.closed,
   });
   const overrides = new Overrides();
-  const sinks: Array<{ write(e: JournalEntry): void; close(): void }> = [];
+  const sinks: Array<{ write(e: JournalRecord): void; close(): void }> = [];
   if (options.journalFile) sinks.push(new JsonlSink(options.journalFile));
   const pcap = options.pcapFile ? new PcapWriter(options.pcapFile) : undefined;
   if (pcap) sinks.push(pcap);
@@ -412,12 +420,12 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       : undefined;
   // Metrics and captures see an entry after its turn of the event loop, when
   // it is complete (the rule that answered, whether it was a retransmission).
-  let pending: JournalEntry[] = [];
+  let pending: JournalRecord[] = [];
   const drainPending = () => {
     const batch = pending;
     pending = [];
     for (const e of batch) {
-      metrics.observe(e);
+      if (isMessage(e)) metrics.observe(e);
       for (const sink of sinks) {
         try {
           sink.write(e);
@@ -469,6 +477,31 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
   };
   /** The inbound request being handled now, so the decision can name its rule in the journal. */
   let current: JournalEntry | undefined;
+  /**
+   * A digit in the journal: an RFC 4733 one with the RTP socket and the
+   * packets' source, a SIP INFO one with the INFO's transport and addresses.
+   */
+  const journalDigit = (callId: string, d: DtmfDigit) => {
+    const info = d.via === "info" && current?.callId === callId ? current : undefined;
+    const where = info
+      ? { transport: info.transport, local: info.local, remote: info.remote }
+      : {
+          transport: "udp" as const,
+          ...(d.local ? { local: d.local } : {}),
+          ...(d.source ? { remote: d.source } : {}),
+        };
+    journal.addMedia({
+      time: new Date().toISOString(),
+      kind: "dtmf",
+      direction: "in",
+      callId,
+      digit: d.digit,
+      durationMs: d.durationMs,
+      volume: d.volume,
+      via: d.via,
+      ...where,
+    });
+  };
   let draining = false;
 
   const listeners: Listener[] = [];
@@ -616,12 +649,29 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       followUp: (f, outcome) => logger.info(`${stamp()} then: ${f.send}: ${outcome}`),
       dtmf: (callId, d) => {
         metrics.dtmf(d.via);
+        journalDigit(callId, d);
         logger.info(
           `${stamp()} ${callId}: DTMF ${d.digit} (${d.via === "info" ? "SIP INFO" : "RFC 4733"}, ${d.durationMs} ms)`,
         );
       },
-      mediaClosed: (callId, st) => {
+      mediaClosed: (callId, st, info) => {
         metrics.mediaClosed(st);
+        // Only a call whose media was negotiated had media to report.
+        if (info.codec)
+          journal.addMedia({
+            time: new Date().toISOString(),
+            kind: "media",
+            callId,
+            transport: "udp",
+            local: info.local,
+            ...(info.remote ? { remote: info.remote } : {}),
+            codec: info.codec,
+            ...(info.payloadType !== undefined ? { payloadType: info.payloadType } : {}),
+            sent: st.sent,
+            received: st.received,
+            dropped: st.dropped,
+            rtcp: st.rtcp,
+          });
         logger.info(
           `${stamp()} ${callId}: media: sent ${st.sent.packets} packets, received ${st.received.packets} (lost ${st.received.lost}, jitter ${st.received.jitterMs.toFixed(1)} ms)`,
         );
@@ -925,7 +975,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
           );
         }, timeout);
         const stop = journal.subscribe((e) => {
-          if (e.retransmission) return;
+          if (!isMessage(e) || e.retransmission) return;
           const f = factsOf(e, journal.digitsOf);
           if (f && test(f)) {
             clearTimeout(timer);

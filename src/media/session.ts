@@ -59,6 +59,8 @@ export class RtpSession implements MediaSession {
   private remote: MediaEndpoint | undefined;
   private remoteRtcp: MediaEndpoint | undefined;
   private latched: MediaEndpoint | undefined;
+  /** Where the last telephone-event packet came from (the digit's source in the journal). */
+  private eventSource: MediaEndpoint | undefined;
   private latchedRtcp: MediaEndpoint | undefined;
   private source: SourceStats | undefined;
   private priorPackets = 0;
@@ -101,7 +103,13 @@ export class RtpSession implements MediaSession {
 
   private newDtmfReceiver(): TelephoneEventReceiver {
     return new TelephoneEventReceiver((d) =>
-      this.addDigit({ ...d, via: "rfc4733", at: this.env.clock.now() }),
+      this.addDigit({
+        ...d,
+        via: "rfc4733",
+        at: this.env.clock.now(),
+        ...(this.eventSource ? { source: this.eventSource } : {}),
+        local: this.local,
+      }),
     );
   }
 
@@ -167,6 +175,10 @@ export class RtpSession implements MediaSession {
 
   noteInfoDigit(digit: string, durationMs: number): void {
     this.addDigit({ digit, durationMs, volume: 0, via: "info", at: this.env.clock.now() });
+  }
+
+  flushDigits(): void {
+    if (!this.closed) this.dtmfIn.flush();
   }
 
   onDigit(listener: (d: DtmfDigit) => void): void {
@@ -238,6 +250,7 @@ export class RtpSession implements MediaSession {
     const dir = n.direction;
     if (this.plan?.faults?.oneWay === "no-receive" || dir === "sendonly" || dir === "inactive") return;
     if (ev) {
+      this.eventSource = from;
       this.dtmfIn.receive(p.timestamp, ev, p.marker);
       return;
     }

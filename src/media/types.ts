@@ -104,6 +104,10 @@ export interface DtmfDigit {
   readonly via: "rfc4733" | "info";
   /** MediaClock.now() when the digit was complete. */
   readonly at: number;
+  /** RFC 4733: the source address of the event's RTP packets. */
+  readonly source?: MediaEndpoint;
+  /** RFC 4733: the session's RTP socket that received them. */
+  readonly local?: MediaEndpoint;
 }
 
 export interface MediaSession {
@@ -118,6 +122,8 @@ export interface MediaSession {
   noteInfoDigit(digit: string, durationMs: number): void;
   readonly digits: readonly DtmfDigit[];
   onDigit(listener: (d: DtmfDigit) => void): void;
+  /** Reports now an RFC 4733 digit whose end packets never came (before the call's last stats). */
+  flushDigits(): void;
   stats(): MediaStats;
   /** Stops timers, sends RTCP BYE, closes sockets, finishes the recording (WAV header sizes). */
   close(): Promise<void>;

@@ -11,6 +11,7 @@ import type {
   DtmfDigit,
   MediaAction,
   MediaCodec,
+  MediaEndpoint,
   MediaEngine,
   MediaPlan,
   MediaSession,
@@ -23,9 +24,19 @@ import type { CodecSpec } from "./sdp.js";
 export interface MediaCallEvents {
   /** A digit arrived (RTP or INFO). */
   digit?(callId: string, digit: DtmfDigit): void;
-  /** A call's media ended: its statistics. */
-  closed?(callId: string, stats: MediaStats): void;
+  /** A call's media ended: its statistics, and what its last negotiation decided. */
+  closed?(callId: string, stats: MediaStats, info: MediaCallInfo): void;
   error?(err: Error): void;
+}
+
+/** A call's RTP endpoints and codec, for the journal's media entry. */
+export interface MediaCallInfo {
+  /** The mock's RTP socket. */
+  readonly local: MediaEndpoint;
+  /** The peer's RTP address: latched by symmetric RTP, else from its SDP; absent when never negotiated. */
+  readonly remote?: MediaEndpoint;
+  readonly codec?: MediaCodec;
+  readonly payloadType?: number;
 }
 
 interface CallMedia {
@@ -189,10 +200,18 @@ export class MediaCalls {
     if (call.session || call.allocating) this.sessions--;
     const session = call.session;
     if (!session) return;
+    // A digit cut short by the hangup is journaled before the call's statistics.
+    session.flushDigits();
     const stats = session.stats();
     this.statsOf.set(callId, stats);
     if (this.statsOf.size > MAX_CALLS_KEPT) this.statsOf.delete(this.statsOf.keys().next().value!);
-    this.events.closed?.(callId, stats);
+    const n = call.negotiated;
+    const remote = stats.latched ?? n?.remote;
+    this.events.closed?.(callId, stats, {
+      local: session.local,
+      ...(remote ? { remote } : {}),
+      ...(n ? { codec: n.codec, payloadType: n.payloadType } : {}),
+    });
     session.close().catch((e: Error) => this.events.error?.(e));
   }
 

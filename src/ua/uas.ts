@@ -25,7 +25,7 @@ import type { Authenticator } from "./auth/authenticator.js";
 import { type Dialog, DialogStore } from "./dialogs.js";
 import { entityOf, eventBody, eventPackage, messageAccount, newETag, type Subscription } from "./events.js";
 import { type Capabilities, localIdentity, localUri } from "./local-context.js";
-import { MediaCalls } from "./media-calls.js";
+import { type MediaCallInfo, MediaCalls } from "./media-calls.js";
 import { allowsUpdate, MockRequests } from "./mock-requests.js";
 import { DEFAULT_REGISTRAR, Registrar, type RegistrarOptions } from "./registrar.js";
 import { bindingFlow, type ListenerLookup, targetFlow } from "./request-target.js";
@@ -113,7 +113,7 @@ export interface UasEvents {
   /** A DTMF digit arrived in a call (RFC 4733 or SIP INFO). */
   dtmf?(callId: string, digit: DtmfDigit): void;
   /** A call's media ended, with its statistics. */
-  mediaClosed?(callId: string, stats: MediaStats): void;
+  mediaClosed?(callId: string, stats: MediaStats, info: MediaCallInfo): void;
 }
 
 interface PendingInvite {
@@ -189,9 +189,9 @@ export class UserAgentServer implements TransactionUser {
         this.events.dtmf?.(callId, d);
         this.onDigit(callId);
       },
-      closed: (callId, stats) => {
+      closed: (callId, stats, info) => {
         this.invites.delete(callId);
-        this.events.mediaClosed?.(callId, stats);
+        this.events.mediaClosed?.(callId, stats, info);
       },
       error: (e) => this.events.note?.(`media: ${e.message}`),
     });

@@ -99,6 +99,12 @@ describe("sipmock ctl dtmf / media", () => {
       expect(media.stdout).toMatch(
         new RegExp(`^${callId} dtmf="5" sent \\d+ received 0 lost 0 jitter 0\\.0 ms\\n$`),
       );
+      // The INFO digit is a journal line of its own, after the INFO, from the INFO's sender.
+      const journal = (await ctl(admin, ["journal", "--call-id", callId])).stdout.trim().split("\n");
+      const infoAt = journal.findIndex((l) => / INFO /.test(l));
+      expect(journal[infoAt + 1]).toMatch(
+        new RegExp(`^\\S+ <- udp:127\\.0\\.0\\.1:${c.port} DTMF 5 \\(info, 100 ms\\) ${callId}$`),
+      );
       const bad = await ctl(admin, ["dtmf", callId, "12x"]);
       expect(bad.status).not.toBe(0);
       expect(bad.stderr).toMatch(/digits must be DTMF digits/);

@@ -7,8 +7,14 @@
  * sip:ivr@ is in early media (183) until the caller presses 1, then 486.
  * SIPp's SIP INFO application/dtmf-relay digits are recorded too.
  */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import type { DtmfEntry, JournalRecord, MediaEntry } from "../../src/control/journal.js";
 import { type SipMock, silentLogger, startAdmin, startSipMock } from "../../src/index.js";
+import { freeUdpPort, run, start } from "../helpers/cli.js";
 import { runSipp, statusOfText } from "../peers/sipp.js";
 
 const PCAPS = "/usr/share/sip-tester";
@@ -136,10 +142,40 @@ Content-Length: 0
 `;
 }
 
-async function sipp(mock: SipMock, xml: string) {
+/**
+ * The RTP packets of the DTMF pcaps SIPp plays, as tshark (not the mock)
+ * reads them: how many records, and how many distinct sequence numbers (the
+ * captures repeat the sequence number of their redundant end packets).
+ */
+function pcapRtp(digits: readonly string[]): { packets: number; distinct: number } {
+  let packets = 0;
+  let distinct = 0;
+  for (const d of digits) {
+    const r = spawnSync(
+      "tshark",
+      ["-r", `${PCAPS}/dtmf_2833_${d}.pcap`, "-d", "udp.port==49176,rtp", "-T", "fields", "-e", "rtp.seq"],
+      { encoding: "utf8", timeout: 30_000 },
+    );
+    if (r.error) throw new Error(`tshark could not run (${r.error.message}); apt-get install -y tshark`);
+    const seqs = r.stdout.split("\n").filter((l) => /^\d+$/.test(l));
+    packets += seqs.length;
+    distinct += new Set(seqs).size;
+  }
+  return { packets, distinct };
+}
+
+/** The m= port and c= address of an SDP inside a SIP message's text. */
+function sdpMedia(text: string): { address: string; port: number } {
+  return {
+    address: /\nc=IN IP4 ([^\r\n]+)/.exec(text)![1]!.trim(),
+    port: Number(/\nm=audio (\d+) /.exec(text)![1]),
+  };
+}
+
+async function sipp(mock: SipMock | number, xml: string) {
   const r = await runSipp({
     scenarioXml: xml,
-    target: `127.0.0.1:${mock.address("udp").port}`,
+    target: `127.0.0.1:${typeof mock === "number" ? mock : mock.address("udp").port}`,
     transport: "u1",
     extraArgs: ["-mi", "127.0.0.1"],
     timeoutMs: 15_000,
@@ -186,6 +222,37 @@ describe("media with SIPp", () => {
       const res = await fetch(`${admin.url}/__admin/calls/${encodeURIComponent(callId)}/media`);
       expect(res.status).toBe(200);
       expect(((await res.json()) as { dtmf: string }).dtmf).toBe("123#");
+      // The journal: one dtmf entry per digit, in order, from SIPp's RTP, then the media entry.
+      const invite = r.parsed.find((m) => m.direction === "sent" && m.text.startsWith("INVITE"))!;
+      const records = mock.journal.records({ callId });
+      const digits = records.filter((e): e is DtmfEntry => e.kind === "dtmf");
+      expect(digits.map((d) => d.digit).join("")).toBe("123#");
+      expect(digits.every((d) => d.via === "rfc4733" && d.transport === "udp")).toBe(true);
+      expect(digits.map((d) => d.remote?.port)).toEqual(Array(4).fill(sdpMedia(invite.text).port));
+      expect(digits.map((d) => d.local?.port)).toEqual(Array(4).fill(port));
+      const media = records.filter((e): e is MediaEntry => e.kind === "media");
+      expect(media).toHaveLength(1);
+      const bye = records.findIndex((e) => e.kind === "request" && e.method === "BYE");
+      expect(records.indexOf(media[0]!)).toBeGreaterThan(bye);
+      expect(media[0]!.codec).toBe("PCMU");
+      expect(media[0]!.local.port).toBe(port);
+      const played = pcapRtp(["1", "2", "3", "pound"]);
+      expect(media[0]!.received.packets).toBeGreaterThanOrEqual(played.distinct);
+      expect(media[0]!.received.packets).toBeLessThanOrEqual(played.packets);
+      expect(media[0]!.sent.packets).toBeGreaterThan(0);
+      // Messages-only readers are unchanged: entries() and verify see SIP messages only.
+      expect(mock.journal.entries({ callId }).every((e) => typeof e.raw === "string")).toBe(true);
+      const listed = (await (
+        await fetch(`${admin.url}/__admin/journal?kind=dtmf,media&callId=${encodeURIComponent(callId)}`)
+      ).json()) as JournalRecord[];
+      expect(listed.map((e) => (e.kind === "dtmf" ? e.digit : e.kind))).toEqual([
+        "1",
+        "2",
+        "3",
+        "#",
+        "media",
+      ]);
+      expect((await fetch(`${admin.url}/__admin/journal?kind=digits`)).status).toBe(400);
       const bad = await fetch(`${admin.url}/__admin/verify/dtmf`, {
         method: "POST",
         headers: { "content-type": "application/json" },
@@ -197,6 +264,82 @@ describe("media with SIPp", () => {
     }
   });
 
+  it("serve --journal: the JSONL holds the digits SIPp played as dtmf entries in order and, after the BYE, the call's RTP counts each way; sipmock report reads it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sipmock-media-journal-"));
+    try {
+      const jsonl = join(dir, "journal.jsonl");
+      const port = await freeUdpPort();
+      const s = await start([
+        "serve",
+        "--listen",
+        `udp:127.0.0.1:${port}`,
+        "--journal",
+        jsonl,
+        "--log-level",
+        "warn",
+      ]);
+      const exit = new Promise<number | null>((res) => s.child.on("exit", (code) => res(code)));
+      let r: Awaited<ReturnType<typeof sipp>>;
+      try {
+        r = await sipp(port, dtmfCallScenario(["4", "2", "star", "pound"]));
+      } finally {
+        s.child.kill("SIGTERM");
+      }
+      expect(await exit).toBe(0);
+      const ok = r.parsed.find((m) => m.direction === "received" && statusOfText(m.text) === 200)!;
+      const invite = r.parsed.find((m) => m.direction === "sent" && m.text.startsWith("INVITE"))!;
+      const callId = /\r?\nCall-ID: *([^\r\n]+)/i.exec(ok.text)![1]!.trim();
+      const lines = readFileSync(jsonl, "utf8")
+        .split("\n")
+        .filter((l) => l !== "")
+        .map((l) => JSON.parse(l) as JournalRecord);
+      expect(lines.map((e) => e.id)).toEqual([...lines.map((e) => e.id)].sort((a, b) => a - b));
+      const call = lines.filter((e) => e.callId === callId);
+      const kinds = call.map((e) =>
+        e.kind === "request" ? e.method : e.kind === "response" ? "resp" : e.kind,
+      );
+      // The digits sit between the ACK and the BYE, the media entry after the BYE.
+      const ack = kinds.indexOf("ACK");
+      const bye = kinds.indexOf("BYE");
+      expect(kinds.slice(ack + 1, bye)).toEqual(["dtmf", "dtmf", "dtmf", "dtmf"]);
+      expect(kinds.filter((k) => k === "media")).toHaveLength(1);
+      expect(kinds.indexOf("media")).toBeGreaterThan(bye);
+      const digits = call.filter((e): e is DtmfEntry => e.kind === "dtmf");
+      expect(digits.map((d) => d.digit).join("")).toBe("42*#");
+      expect(new Set(digits.map((d) => d.via))).toEqual(new Set(["rfc4733"]));
+      const sippMedia = sdpMedia(invite.text);
+      const mockMedia = sdpMedia(ok.text);
+      for (const d of digits) {
+        expect(d.remote).toEqual({ address: "127.0.0.1", port: sippMedia.port });
+        expect(d.local?.port).toBe(mockMedia.port);
+        expect(d.volume).toBeGreaterThanOrEqual(0);
+        expect(d.durationMs).toBeGreaterThan(0);
+        expect(d.dialog).toMatch(new RegExp(`^${callId.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")};`));
+      }
+      const media = call.find((e): e is MediaEntry => e.kind === "media")!;
+      const played = pcapRtp(["4", "2", "star", "pound"]);
+      expect(media.received.packets).toBeGreaterThanOrEqual(played.distinct);
+      expect(media.received.packets).toBeLessThanOrEqual(played.packets);
+      // RFC 4733 2.3: 4 octets of payload per telephone-event packet.
+      expect(media.received.octets).toBe(4 * media.received.packets);
+      expect(media.sent.packets).toBeGreaterThan(0);
+      expect(media.sent.octets).toBeGreaterThan(0);
+      expect(media.local.port).toBe(mockMedia.port);
+      expect(media.remote).toEqual({ address: "127.0.0.1", port: sippMedia.port });
+      expect(media.codec).toBe("PCMU");
+
+      // The offline report takes the new kinds as they are.
+      const html = join(dir, "report.html");
+      const rep = run(["report", jsonl, "-o", html]);
+      expect(rep.status, rep.stderr).toBe(0);
+      const page = readFileSync(html, "utf8");
+      expect(page).toContain('"kind":"dtmf"');
+      expect(page).toContain('"kind":"media"');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("SIP INFO application/dtmf-relay from SIPp: the digits reach dtmf() and verifyDtmf, via info", async () => {
     await using mock = await startSipMock({ listen: ["udp:127.0.0.1:0"], logger: silentLogger });
     const r = await sipp(mock, dtmfCallScenario(["4", "2", "*"], "info"));
@@ -204,6 +347,30 @@ describe("media with SIPp", () => {
     const callId = /\r?\nCall-ID: *([^\r\n]+)/i.exec(ok.text)![1]!.trim();
     expect(mock.dtmf(callId)).toBe("42*");
     expect(mock.verifyDtmf("42*", { callId }).digits.map((d) => d.via)).toEqual(["info", "info", "info"]);
+    // Journaled after each INFO, from the INFO's sender over its transport.
+    const records = mock.journal.records({ callId, kind: ["request", "dtmf"] });
+    const order = records.map((e) =>
+      e.kind === "dtmf" ? `dtmf ${e.digit}` : e.kind === "request" ? e.method : e.kind,
+    );
+    expect(order.filter((x) => x !== "ACK")).toEqual([
+      "INVITE",
+      "INFO",
+      "dtmf 4",
+      "INFO",
+      "dtmf 2",
+      "INFO",
+      "dtmf *",
+      "BYE",
+    ]);
+    const info = records.find((e) => e.kind === "request" && e.method === "INFO")!;
+    const first = records.find((e): e is DtmfEntry => e.kind === "dtmf")!;
+    expect(first).toMatchObject({
+      via: "info",
+      transport: "udp",
+      remote: info.remote,
+      volume: 0,
+      durationMs: 160,
+    });
     // verify and scenario expectations match on the call's digits too.
     expect(mock.verify({ method: "BYE", dtmf: { equals: "42*" } })).toHaveLength(1);
     expect(() => mock.verify({ method: "BYE", dtmf: { equals: "43*" } })).toThrow(
@@ -222,5 +389,12 @@ describe("media with SIPp", () => {
     const callId = mock.journal.entries({ method: "INVITE" })[0]!.callId!;
     expect(mock.dtmf(callId)).toBe("1");
     expect(mock.journal.entries({ callId, status: 486 }).filter((e) => !e.retransmission)).toHaveLength(1);
+    // The final non-2xx ended the early media: its statistics are journaled after the 486.
+    const records = mock.journal.records({ callId });
+    const media = records.findIndex((e) => e.kind === "media");
+    expect(media).toBeGreaterThan(records.findIndex((e) => e.kind === "response" && e.status === 486));
+    const m = records[media] as MediaEntry;
+    expect(m.received.packets).toBeGreaterThanOrEqual(pcapRtp(["1"]).distinct);
+    expect(m.sent.packets).toBeGreaterThan(0);
   });
 });

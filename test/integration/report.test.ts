@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { JournalEntry } from "../../src/control/journal.js";
+import { isMessage, type JournalEntry, type JournalRecord } from "../../src/control/journal.js";
 import { launchChromium, screenshot } from "../helpers/chromium.js";
 import { freeUdpPort, run, start } from "../helpers/cli.js";
 import {
@@ -164,14 +164,17 @@ describe("sipmock report journal.jsonl -o report.html", () => {
       ids.evil = callIdOf(evil);
     });
     expect(served.code, served.output).toBe(0);
-    const entries = readFileSync(journal, "utf8")
+    const records = readFileSync(journal, "utf8")
       .trim()
       .split("\n")
-      .map((l) => JSON.parse(l) as JournalEntry);
+      .map((l) => JSON.parse(l) as JournalRecord);
+    // The SIP messages are the arrows; the answered call's RTP statistics (kind media) are a note.
+    const entries = records.filter(isMessage);
+    expect(records.filter((e) => e.kind === "media").map((e) => e.callId)).toEqual([ids.answered]);
 
     const r = run(["report", journal, "-o", report]);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toBe(`sipmock: wrote ${report} (${entries.length} messages)\n`);
+    expect(r.stderr).toBe(`sipmock: wrote ${report} (${entries.length} messages, 1 media entry)\n`);
 
     const { context, page, requests } = await openReport(report);
     try {
@@ -194,6 +197,8 @@ describe("sipmock report journal.jsonl -o report.html", () => {
         "BYE",
         "200 OK",
       ]);
+      // Its RTP statistics under the ladder, not as an arrow.
+      await expect.poll(() => page.locator("[data-testid=note-media]").count()).toBe(1);
       await openCall(page, ids.evil!, 2);
       await page.locator("svg[data-testid=ladder] [data-testid=arrow]").first().click();
       const text = await page.locator("[data-testid=message-raw]").textContent();

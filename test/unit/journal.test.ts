@@ -214,3 +214,77 @@ describe("journal bounds", () => {
     expect(j.entries({ limit: 1 }).map((e) => e.callId)).toEqual(["b4"]);
   });
 });
+
+describe("media entries (kind dtmf and media) among the messages", () => {
+  const stats = { packets: 10, octets: 40, lost: 0, jitterMs: 0.5 };
+  const dropped = { malformed: 0, unknownPayloadType: 0, oversized: 0, faultLoss: 0 };
+  function call(j: Journal) {
+    add(j, "in", request("INVITE", "alice", { callId: "m1" }));
+    const ok = request("INVITE", "alice", { callId: "m1" })
+      .replace(/^INVITE [^\r]*/, "SIP/2.0 200 OK")
+      .replace("To: <sip:alice@127.0.0.1>", "To: <sip:alice@127.0.0.1>;tag=b2");
+    add(j, "out", ok);
+    j.addMedia({
+      time: "2026-11-26T10:00:01.000Z",
+      kind: "dtmf",
+      direction: "in",
+      callId: "m1",
+      digit: "5",
+      durationMs: 100,
+      volume: 10,
+      via: "rfc4733",
+      transport: "udp",
+      remote: { address: "192.0.2.7", port: 4000 },
+    });
+    add(j, "in", request("BYE", "alice", { callId: "m1" }), "2026-11-26T10:00:02.000Z");
+    j.addMedia({
+      time: "2026-11-26T10:00:02.000Z",
+      kind: "media",
+      callId: "m1",
+      transport: "udp",
+      local: { address: "127.0.0.1", port: 20000 },
+      codec: "PCMU",
+      sent: stats,
+      received: stats,
+      dropped,
+      rtcp: { sent: 1, received: 0 },
+    });
+  }
+
+  it("numbers them in sequence with the messages, names the call's dialog and filters by kind", () => {
+    const j = new Journal();
+    call(j);
+    const all = j.records();
+    expect(all.map((e) => [e.id, e.kind])).toEqual([
+      [1, "request"],
+      [2, "response"],
+      [3, "dtmf"],
+      [4, "request"],
+      [5, "media"],
+    ]);
+    expect(all[2]!.dialog).toBe("m1;a1;b2");
+    expect(j.entries().map((e) => e.id)).toEqual([1, 2, 4]);
+    expect(j.records({ kind: "dtmf" }).map((e) => e.id)).toEqual([3]);
+    expect(j.records({ kind: ["dtmf", "media"], callId: "m1" }).map((e) => e.id)).toEqual([3, 5]);
+    // Message filters select messages only.
+    expect(j.records({ method: "BYE" }).map((e) => e.id)).toEqual([4]);
+    expect(j.records({ status: 200 }).map((e) => e.id)).toEqual([2]);
+    expect(j.records({ direction: "in" }).map((e) => e.id)).toEqual([1, 3, 4]);
+    // calls() and verify count SIP messages only.
+    expect(j.calls()[0]!.messages).toBe(3);
+    expect(verify(j, { method: "BYE" }, { times: 1 })).toHaveLength(1);
+  });
+
+  it("count against the byte budget, drop oldest first and go with clear()", () => {
+    const j = new Journal(3);
+    const seen: string[] = [];
+    j.subscribe((e) => seen.push(e.kind));
+    call(j);
+    expect(seen).toEqual(["request", "response", "dtmf", "request", "media"]);
+    expect(j.records().map((e) => e.id)).toEqual([3, 4, 5]);
+    expect(j.octets).toBeGreaterThan(512);
+    j.clear();
+    expect(j.records()).toEqual([]);
+    expect(j.octets).toBe(0);
+  });
+});

@@ -319,6 +319,27 @@ describe("DTMF through a session", () => {
     ]);
     expect(heard).toEqual(["5:rfc4733", "#:info"]);
   });
+
+  it("names the events' RTP source; a digit without end packets is reported by flushDigits, once", async () => {
+    const { engine } = harness();
+    const peer = await Peer.open();
+    const s = await engine.allocate("127.0.0.1");
+    s.start({ ...PCMU, remote: peer.endpoint }, { action: { kind: "silence" } });
+    const raw = readFileSync("/usr/share/sip-tester/dtmf_2833_7.pcap");
+    // The first seven frames only: the three end packets (E bit) never arrive.
+    for (let i = 0; i < 7; i++) {
+      const at = 24 + i * (16 + 58) + 16 + 42;
+      await peer.send(raw.subarray(at, at + 16), s.local);
+    }
+    await until(() => s.stats().received.packets === 7, "the event packets");
+    expect(s.digits).toHaveLength(0);
+    s.flushDigits();
+    expect(s.digits.map((d) => [d.digit, d.via, d.source, d.local])).toEqual([
+      ["7", "rfc4733", peer.endpoint, s.local],
+    ]);
+    await s.close();
+    expect(s.digits).toHaveLength(1);
+  });
 });
 
 describe("RTCP", () => {

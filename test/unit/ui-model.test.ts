@@ -1,6 +1,13 @@
 /** The browser UI's call grouping and list filters (ui/src/model.ts), and its page data check. */
 import { describe, expect, it } from "vitest";
-import { CallStore, callSummary, entryMatches, filterCalls, parseTimeInput } from "../../ui/src/model.js";
+import {
+  CallStore,
+  callSummary,
+  entryMatches,
+  filterCalls,
+  noteText,
+  parseTimeInput,
+} from "../../ui/src/model.js";
 import { parsePageData } from "../../ui/src/types.js";
 import { entries, request, response } from "./ui-fixtures.js";
 
@@ -113,5 +120,41 @@ describe("page data", () => {
     expect(() => parsePageData('{"mode":"live"}')).toThrow(/"api"/);
     expect(() => parsePageData('{"mode":"live","api":"/x","token":5}')).toThrow(/token/);
     expect(() => parsePageData('{"mode":"other"}')).toThrow(/mode/);
+  });
+});
+
+describe("DTMF and media records", () => {
+  it("become notes of their call, not ladder entries; a text line each", () => {
+    const s = store();
+    s.add({
+      id: 100,
+      time: "2026-11-26T10:00:01.250Z",
+      kind: "dtmf",
+      callId: "a",
+      digit: "7",
+      durationMs: 120,
+      volume: 10,
+      via: "rfc4733",
+      remote: { address: "127.0.0.1", port: 6000 },
+    });
+    s.add({
+      id: 101,
+      time: "2026-11-26T10:00:02.000Z",
+      kind: "media",
+      callId: "a",
+      codec: "PCMU",
+      sent: { packets: 50, octets: 8000, lost: 0, jitterMs: 0 },
+      received: { packets: 48, octets: 7680, lost: 2, jitterMs: 1.25 },
+    });
+    const a = s.get("a")!;
+    expect(a.entries.every((e) => e.kind === "request" || e.kind === "response")).toBe(true);
+    expect(a.notes.map((n) => n.id)).toEqual([100, 101]);
+    expect(noteText(a.notes[0]!)).toBe("10:00:01.250 DTMF 7 (rfc4733, 120 ms) from 127.0.0.1:6000");
+    expect(noteText(a.notes[1]!)).toBe(
+      "10:00:02.000 RTP PCMU: sent 50 packets, 8000 octets, lost 0, jitter 0.0 ms; received 48 packets, 7680 octets, lost 2, jitter 1.3 ms",
+    );
+    // Seen once by id; upsert of a record changes nothing.
+    expect(s.add({ ...a.notes[0]! })).toBeUndefined();
+    expect(s.upsert({ ...a.notes[1]! })).toBe(false);
   });
 });

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { JournalEntry } from "../../ui/src/types.js";
+import type { JournalEntry, JournalRecord } from "../../ui/src/types.js";
 import { entries, request, response } from "./ui-fixtures.js";
 
 let browser: Browser;
@@ -50,7 +50,7 @@ interface Opened {
   readonly problems: string[];
 }
 
-async function open(list: readonly JournalEntry[], expectations: unknown = null): Promise<Opened> {
+async function open(list: readonly JournalRecord[], expectations: unknown = null): Promise<Opened> {
   const page = await browser.newPage();
   page.setDefaultTimeout(5000);
   const problems: string[] = [];
@@ -122,6 +122,51 @@ describe("the UI bundle in report mode", () => {
     expect(await page.locator("[data-testid=arrow]").first().getAttribute("data-rule")).toBe(
       `rule ${HOSTILE.img}`,
     );
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("shows a call's DTMF and media entries as notes under its ladder, not arrows, as inert text", async () => {
+    const call = hostileCall();
+    const callId = call[0]!.callId!;
+    const at = (ms: number) => new Date(Date.parse(call[0]!.time) + ms).toISOString();
+    const notes: JournalRecord[] = [
+      { id: 3, time: at(20), kind: "dtmf", callId, digit: "1", durationMs: 100, volume: 10, via: "rfc4733" },
+      // A JSONL edited by hand: whatever the digit says stays text.
+      {
+        id: 4,
+        time: at(30),
+        kind: "dtmf",
+        callId,
+        digit: HOSTILE.img,
+        durationMs: 90,
+        volume: 0,
+        via: "info",
+      },
+      {
+        id: 5,
+        time: at(40),
+        kind: "media",
+        callId,
+        codec: "PCMU",
+        remote: { address: "127.0.0.1", port: 6000 },
+        sent: { packets: 50, octets: 8000, lost: 0, jitterMs: 0 },
+        received: { packets: 40, octets: 160, lost: 1, jitterMs: 2 },
+      },
+    ];
+    const { page, problems } = await open([...call, ...notes]);
+    await page.locator("[data-testid=call-row]").first().click();
+    await page.locator("[data-testid=media-notes]").waitFor();
+    expect(await page.locator("[data-testid=arrow]").count()).toBe(2);
+    expect(await page.locator("[data-testid=note-dtmf]").count()).toBe(2);
+    expect(await page.locator("[data-testid=dtmf-digits]").textContent()).toBe(
+      `DTMF received: 1${HOSTILE.img}`,
+    );
+    expect(await page.locator("[data-testid=note-media]").textContent()).toMatch(
+      /RTP PCMU: sent 50 packets, 8000 octets, lost 0, jitter 0\.0 ms; received 40 packets, 160 octets, lost 1, jitter 2\.0 ms$/,
+    );
+    expect(await page.evaluate(`window.__pwned`)).toBeUndefined();
+    expect(await page.locator("#app img").count()).toBe(0);
     expect(problems).toEqual([]);
     await page.close();
   });

@@ -4,11 +4,11 @@ import { type ApiRequest, type CallAction, callActionRequest, describeResult } f
 import { controlPanel, dialogsView, overridesView, registrationsView } from "./controls.js";
 import { h, replace } from "./dom.js";
 import { type CodeLookup, visible } from "./headers.js";
-import { ladderView } from "./ladder-view.js";
+import { ladderView, mediaNotes } from "./ladder-view.js";
 import type { AdminClient, DialogInfo, OverrideInfo, Registration } from "./live.js";
 import { messageView } from "./message-view.js";
 import { type CallGroup, CallStore, callSummary, type Filter, filterCalls, parseTimeInput } from "./model.js";
-import type { CatalogCode, JournalEntry, PageData } from "./types.js";
+import type { CatalogCode, JournalRecord, PageData } from "./types.js";
 
 /** Rows drawn in the call list at most (the filters narrow the rest down). */
 export const LIST_LIMIT = 1000;
@@ -145,7 +145,7 @@ export class App {
     return form;
   }
 
-  add(e: JournalEntry): void {
+  add(e: JournalRecord): void {
     if (this.store.add(e)) this.schedule();
     if (e.callId !== undefined && e.callId === this.selectedCall) this.refreshSelected();
   }
@@ -164,7 +164,7 @@ export class App {
     clearTimeout(this.selectedTimer);
     this.selectedTimer = setTimeout(async () => {
       try {
-        const fresh = await client.get<JournalEntry[]>(`/journal?callId=${encodeURIComponent(callId)}`);
+        const fresh = await client.get<JournalRecord[]>(`/journal?callId=${encodeURIComponent(callId)}`);
         let changed = false;
         for (const e of fresh) changed = this.store.upsert(e) || changed;
         if (changed) {
@@ -273,7 +273,7 @@ export class App {
     const g = this.selectedCall === undefined ? undefined : this.store.get(this.selectedCall);
     const key = {
       id: g?.callId,
-      count: g?.entries.length ?? 0,
+      count: (g?.entries.length ?? 0) + (g?.notes.length ?? 0),
       offset: this.ladderOffset,
       entry: this.selectedEntry,
     };
@@ -300,6 +300,7 @@ export class App {
           this.schedule();
         },
       }),
+      mediaNotes(g.notes),
     );
     const entry = g.entries.find((e) => e.id === this.selectedEntry);
     replace(

@@ -9,7 +9,8 @@ import {
   type Lane,
   layoutLadder,
 } from "./ladder.js";
-import type { JournalEntry } from "./types.js";
+import { noteText } from "./model.js";
+import type { DtmfRecord, JournalEntry, MediaRecord } from "./types.js";
 
 export const PAGE = 500;
 
@@ -168,4 +169,22 @@ export function ladderView(entries: readonly JournalEntry[], o: LadderOptions): 
     next?.addEventListener("click", () => o.onPage(layout.offset + PAGE));
   }
   return h("div", { class: "ladder-wrap" }, paging, h("div", { class: "ladder-scroll" }, svg));
+}
+
+/** The call's DTMF digits and RTP statistics under its ladder (absent when it had none). */
+export function mediaNotes(notes: ReadonlyArray<DtmfRecord | MediaRecord>): HTMLElement | null {
+  if (notes.length === 0) return null;
+  const digits = notes.flatMap((n) => (n.kind === "dtmf" ? [n.digit] : [])).join("");
+  return h(
+    "div",
+    { class: "media-notes", "data-testid": "media-notes" },
+    digits ? h("p", { "data-testid": "dtmf-digits" }, `DTMF received: ${visible(digits)}`) : null,
+    h(
+      "ul",
+      {},
+      ...notes.map((n) =>
+        h("li", { "data-testid": `note-${n.kind}`, "data-entry-id": n.id }, visible(noteText(n))),
+      ),
+    ),
+  );
 }

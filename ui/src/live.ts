@@ -1,6 +1,6 @@
 /** The live mode's link to the admin API: fetch with the bearer token, and the events stream. */
 import type { ApiRequest } from "./api.js";
-import type { JournalEntry } from "./types.js";
+import type { JournalRecord } from "./types.js";
 
 export interface ApiResult {
   readonly status: number;
@@ -61,13 +61,13 @@ export class AdminClient {
     return r.body as T;
   }
 
-  journal(sinceId = 0): Promise<JournalEntry[]> {
-    return this.get<JournalEntry[]>(`/journal${sinceId > 0 ? `?sinceId=${sinceId}` : ""}`);
+  journal(sinceId = 0): Promise<JournalRecord[]> {
+    return this.get<JournalRecord[]>(`/journal${sinceId > 0 ? `?sinceId=${sinceId}` : ""}`);
   }
 
   /** The events stream: one `entry` per journal message, `reset` when the journal is cleared. */
   events(handlers: {
-    entry: (e: JournalEntry) => void;
+    entry: (e: JournalRecord) => void;
     reset: () => void;
     open: () => void;
     error: () => void;
@@ -76,7 +76,7 @@ export class AdminClient {
     const es = new EventSource(url);
     es.addEventListener("entry", (ev) => {
       try {
-        handlers.entry(JSON.parse((ev as MessageEvent<string>).data) as JournalEntry);
+        handlers.entry(JSON.parse((ev as MessageEvent<string>).data) as JournalRecord);
       } catch {
         // a malformed event is skipped; the next journal fetch fills the gap
       }

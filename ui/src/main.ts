@@ -38,7 +38,8 @@ function start(): void {
     entry: (e) => {
       lastId = Math.max(lastId, e.id);
       app.add(e);
-      if (e.method === "REGISTER" || e.method === "INVITE" || e.method === "BYE" || e.kind === "response")
+      const m = e.kind === "request" ? e.method : undefined;
+      if (m === "REGISTER" || m === "INVITE" || m === "BYE" || e.kind === "response" || e.kind === "media")
         void app.refreshSide();
     },
     reset: () => {

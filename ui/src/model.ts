@@ -1,11 +1,19 @@
 /** Journal entries grouped into calls (by Call-ID), and the list filters. */
 import { peerKey } from "./endpoints.js";
-import type { JournalEntry } from "./types.js";
+import {
+  type DtmfRecord,
+  isMessage,
+  type JournalEntry,
+  type JournalRecord,
+  type MediaRecord,
+} from "./types.js";
 
 export interface CallGroup {
   /** "" for messages without a readable Call-ID. */
   readonly callId: string;
   readonly entries: JournalEntry[];
+  /** The call's DTMF digits and media statistics, in journal order (not arrows of the ladder). */
+  readonly notes: Array<DtmfRecord | MediaRecord>;
   /** Peers (transport:ip:port) and transports seen, for the list and the filters. */
   readonly peers: Set<string>;
 }
@@ -17,15 +25,24 @@ export class CallStore {
   /** Bumped on every change, so views know when to redraw. */
   version = 0;
 
-  add(e: JournalEntry): CallGroup | undefined {
-    if (this.ids.has(e.id)) return undefined;
-    this.ids.add(e.id);
-    const key = e.callId ?? "";
+  add(r: JournalRecord): CallGroup | undefined {
+    if (this.ids.has(r.id)) return undefined;
+    this.ids.add(r.id);
+    const key = r.callId ?? "";
     let g = this.byId.get(key);
     if (!g) {
-      g = { callId: key, entries: [], peers: new Set() };
+      g = { callId: key, entries: [], notes: [], peers: new Set() };
       this.byId.set(key, g);
     }
+    if (!isMessage(r)) {
+      // A digit or the media statistics: a note on the call, not an arrow.
+      if (r.kind !== "dtmf" && r.kind !== "media") return undefined;
+      g.notes.push(r);
+      g.notes.sort((a, b) => a.id - b.id);
+      this.version++;
+      return g;
+    }
+    const e = r;
     const last = g.entries[g.entries.length - 1];
     if (last && last.id > e.id) {
       g.entries.push(e);
@@ -36,7 +53,7 @@ export class CallStore {
     return g;
   }
 
-  addAll(entries: readonly JournalEntry[]): void {
+  addAll(entries: readonly JournalRecord[]): void {
     for (const e of entries) this.add(e);
   }
 
@@ -45,8 +62,10 @@ export class CallStore {
    * learnt since differs (the rule and faults are set after a message is
    * streamed). Returns whether anything changed.
    */
-  upsert(e: JournalEntry): boolean {
-    if (!this.ids.has(e.id)) return this.add(e) !== undefined;
+  upsert(r: JournalRecord): boolean {
+    if (!this.ids.has(r.id)) return this.add(r) !== undefined;
+    if (!isMessage(r)) return false;
+    const e = r;
     const list = this.byId.get(e.callId ?? "")?.entries;
     const i = list ? list.findIndex((x) => x.id === e.id) : -1;
     if (!list || i < 0) return false;
@@ -180,4 +199,14 @@ export function parseTimeInput(value: string): number | undefined {
   if (!value.trim()) return undefined;
   const t = Date.parse(value);
   return Number.isNaN(t) ? undefined : t;
+}
+
+/** One line for a call's DTMF digit or media statistics (the UI's notes under the ladder). */
+export function noteText(n: DtmfRecord | MediaRecord): string {
+  const t = n.time.slice(11, 23);
+  const at = (e?: { address: string; port: number }) => (e ? ` from ${e.address}:${e.port}` : "");
+  if (n.kind === "dtmf") return `${t} DTMF ${n.digit} (${n.via}, ${n.durationMs} ms)${at(n.remote)}`;
+  const d = (x: MediaRecord["sent"]) =>
+    `${x.packets} packets, ${x.octets} octets, lost ${x.lost}, jitter ${Number(x.jitterMs).toFixed(1)} ms`;
+  return `${t} RTP${n.codec ? ` ${n.codec}` : ""}: sent ${d(n.sent)}; received ${d(n.received)}`;
 }

@@ -34,6 +34,47 @@ export interface JournalEntry {
   readonly faults?: readonly string[];
 }
 
+interface DirectionStats {
+  readonly packets: number;
+  readonly octets: number;
+  readonly lost: number;
+  readonly jitterMs: number;
+}
+
+/** A DTMF digit a call received (journal kind "dtmf"). */
+export interface DtmfRecord {
+  readonly id: number;
+  readonly time: string;
+  readonly kind: "dtmf";
+  readonly callId: string;
+  readonly digit: string;
+  readonly durationMs: number;
+  readonly volume: number;
+  readonly via: string;
+  readonly transport?: string;
+  readonly remote?: Endpoint;
+}
+
+/** A call's RTP statistics when its media ended (journal kind "media"). */
+export interface MediaRecord {
+  readonly id: number;
+  readonly time: string;
+  readonly kind: "media";
+  readonly callId: string;
+  readonly codec?: string;
+  readonly local?: Endpoint;
+  readonly remote?: Endpoint;
+  readonly sent: DirectionStats;
+  readonly received: DirectionStats;
+}
+
+/** Anything the journal holds: a SIP message, or a call's DTMF digit or media statistics. */
+export type JournalRecord = JournalEntry | DtmfRecord | MediaRecord;
+
+export function isMessage(r: JournalRecord): r is JournalEntry {
+  return r.kind !== "dtmf" && r.kind !== "media";
+}
+
 export interface Expectation {
   readonly description: string;
   readonly ok: boolean;
@@ -58,7 +99,7 @@ export type PageData =
     }
   | {
       readonly mode: "report";
-      readonly entries: readonly JournalEntry[];
+      readonly entries: readonly JournalRecord[];
       readonly expectations: readonly Expectation[] | null;
       readonly generatedAt: string;
       readonly catalog?: CatalogCode[];

@@ -1,14 +1,15 @@
 /**
- * `--journal FILE.jsonl`: one JSON object per message, appended. Writes are
+ * `--journal FILE.jsonl`: one JSON object per journal entry (SIP messages,
+ * DTMF digits, call media statistics; see `kind`), appended. Writes are
  * batched per event-loop turn and flushed synchronously on close, so a
  * clean shutdown loses nothing.
  */
 import { closeSync, openSync, writeSync } from "node:fs";
-import type { JournalEntry } from "../journal.js";
+import type { JournalRecord } from "../journal.js";
 
 export class JsonlSink {
   private readonly fd: number;
-  private queue: JournalEntry[] = [];
+  private queue: JournalRecord[] = [];
   private scheduled = false;
   private closed = false;
 
@@ -16,7 +17,7 @@ export class JsonlSink {
     this.fd = openSync(path, "a");
   }
 
-  write(entry: JournalEntry): void {
+  write(entry: JournalRecord): void {
     if (this.closed) return;
     this.queue.push(entry);
     if (!this.scheduled) {

@@ -7,7 +7,7 @@
  */
 import { closeSync, openSync, writeSync } from "node:fs";
 import { isIP } from "node:net";
-import type { JournalEntry } from "../journal.js";
+import { isMessage, type JournalRecord } from "../journal.js";
 
 const LINKTYPE_RAW = 101;
 const SNAPLEN = 262_144;
@@ -33,8 +33,9 @@ export class PcapWriter {
     writeSync(this.fd, h);
   }
 
-  write(e: JournalEntry): void {
-    if (this.closed) return;
+  /** A SIP message (DTMF and media entries are not packets: their RTP is written by writeUdp). */
+  write(e: JournalRecord): void {
+    if (this.closed || !isMessage(e)) return;
     const whole = Buffer.from(e.raw, "latin1");
     const [src, dst] = e.direction === "in" ? [e.remote, e.local] : [e.local, e.remote];
     const { a: srcIp, b: dstIp } = sameFamily(src.address, dst.address);
