@@ -266,6 +266,8 @@ export interface SipMock {
   /** Server transactions alive now (terminated ones are freed). */
   readonly activeTransactions: number;
   readonly activeDialogs: number;
+  /** Calls the UA keeps state for (the initial INVITE of calls with media on); 0 once every call ended. */
+  readonly trackedCalls: number;
   /** Stops: no new requests, in-flight transactions get `drainMs` to finish, captures flushed. */
   close(drainMs?: number): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -1017,6 +1019,9 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     },
     get activeDialogs() {
       return uas.dialogs.size;
+    },
+    get trackedCalls() {
+      return uas.trackedCalls;
     },
     close,
     [Symbol.asyncDispose]: () => close(),
