@@ -1272,6 +1272,8 @@ export class UserAgentServer implements TransactionUser {
         : answerOffer(offer, local.host, port, codecs, {
             ...origin,
             ...(webrtc ? { webrtc } : {}),
+            // Real media: the call's one RTP socket goes to the first accepted audio line.
+            ...(codecs ? { singleStream: true } : {}),
           });
     if (result.sdp) {
       const origin = originOf(result.sdp);

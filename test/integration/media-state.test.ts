@@ -3,6 +3,7 @@
  * initial INVITE, its RTP session) is freed when the call ends, also when the
  * call never had an RTP session (rejected without SDP, 2xx without SDP).
  */
+import { createSocket } from "node:dgram";
 import { describe, expect, it } from "vitest";
 import { silentLogger, startSipMock } from "../../src/index.js";
 import { ackFor, header, request, statusOf, udpClient } from "../helpers/wire-client.js";
@@ -56,6 +57,55 @@ describe("call state is freed when calls end", () => {
       await c.waitFor((r) => statusOf(r) === 200 && (header(r, "CSeq") ?? "").endsWith("BYE"));
       expect(mock.trackedCalls).toBe(0);
     } finally {
+      await c.close();
+    }
+  });
+});
+
+describe("the SDP answer names the call's RTP socket", () => {
+  it("a video-first offer: the audio line gets the socket's port (the RTP source), video and a second audio line port 0", async () => {
+    await using mock = await startSipMock({ listen: ["udp:127.0.0.1:0"], logger: silentLogger });
+    const udp = mock.address("udp");
+    const c = await udpClient(udp);
+    const rtp = createSocket("udp4");
+    await new Promise<void>((r) => rtp.bind(0, "127.0.0.1", () => r()));
+    const sources: number[] = [];
+    rtp.on("message", (_m, rinfo) => sources.push(rinfo.port));
+    const p = rtp.address().port;
+    const body = [
+      "v=0",
+      "o=- 1 1 IN IP4 127.0.0.1",
+      "s=-",
+      "c=IN IP4 127.0.0.1",
+      "t=0 0",
+      `m=video ${p + 10} RTP/AVP 96`,
+      "a=rtpmap:96 H264/90000",
+      `m=audio ${p} RTP/AVP 0`,
+      `m=audio ${p + 20} RTP/AVP 0`,
+      "",
+    ].join("\r\n");
+    try {
+      const callId = `video-first-${process.pid}`;
+      await c.send(
+        request("INVITE", "bob", udp, {
+          localPort: c.port,
+          callId,
+          body,
+          extra: [`Contact: <sip:caller@127.0.0.1:${c.port}>`, "Content-Type: application/sdp"],
+        }),
+      );
+      const ok = await c.waitFor((r) => statusOf(r) === 200 && header(r, "Call-ID") === callId);
+      await c.send(ackFor(ok, udp, { localPort: c.port }));
+      const ports = [...ok.text.matchAll(/\r\nm=(\w+) (\d+) /g)].map((m) => [m[1], Number(m[2])]);
+      expect(ports.map(([t]) => t)).toEqual(["video", "audio", "audio"]);
+      expect(ports[0]![1]).toBe(0);
+      expect(ports[2]![1]).toBe(0);
+      const audio = ports[1]![1] as number;
+      expect(audio).toBeGreaterThan(0);
+      await expect.poll(() => sources.length, { timeout: 3000 }).toBeGreaterThan(0);
+      expect(new Set(sources)).toEqual(new Set([audio]));
+    } finally {
+      rtp.close();
       await c.close();
     }
   });
