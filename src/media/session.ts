@@ -6,6 +6,7 @@
  * peer's packets come from). Bad input is counted and dropped, never thrown.
  */
 import type { RemoteInfo } from "node:dgram";
+import { isIPv4, isIPv6 } from "node:net";
 import { parseTelephoneEvent, TelephoneEventReceiver } from "./dtmf.js";
 import type { SocketPair } from "./ports.js";
 import { SourceStats } from "./receive-stats.js";
@@ -77,6 +78,8 @@ export class RtpSession implements MediaSession {
   private sendErrorReported = false;
   private closed = false;
   private closing: Promise<void> | undefined;
+  /** The sockets are udp6 (bound to an IPv6 address, possibly dual-stack `::`). */
+  private readonly udp6: boolean;
 
   constructor(
     private readonly pair: SocketPair,
@@ -84,6 +87,7 @@ export class RtpSession implements MediaSession {
     private readonly env: SessionEnv,
   ) {
     this.local = { address, port: pair.port };
+    this.udp6 = isIPv6(address);
     this.localRtcp = { address, port: pair.port + 1 };
     this.sender = new RtpSender({
       clock: env.clock,
@@ -193,12 +197,17 @@ export class RtpSession implements MediaSession {
     // No destination, or a held stream (RFC 3264 8.4 c=0.0.0.0 / port 0): nothing leaves.
     if (this.closed || !to || to.port === 0 || to.address === "0.0.0.0" || to.address === "::") return;
     this.env.capture?.(packet, from, to, "out");
-    socket.send(packet, to.port, to.address, (err) => {
+    socket.send(packet, to.port, this.wire(to.address), (err) => {
       if (err && !this.sendErrorReported) {
         this.sendErrorReported = true;
         this.env.onError(new Error(`RTP send to ${to.address}:${to.port}: ${err.message}`));
       }
     });
+  }
+
+  /** A udp6 socket (dual-stack `::`) reaches an IPv4 peer at its IPv4-mapped address (RFC 4291 2.5.5.2). */
+  private wire(address: string): string {
+    return this.udp6 && isIPv4(address) ? `::ffff:${address}` : address;
   }
 
   private onRtp(msg: Buffer, rinfo: RemoteInfo): void {
@@ -355,7 +364,7 @@ export class RtpSession implements MediaSession {
     }
     this.rtcpSent++;
     this.env.capture?.(packet, this.localRtcp, to, "out");
-    this.pair.rtcp.send(packet, to.port, to.address, () => done?.());
+    this.pair.rtcp.send(packet, to.port, this.wire(to.address), () => done?.());
   }
 
   stats(): MediaStats {

@@ -123,6 +123,20 @@ describe("media session over loopback, paced by a manual clock", () => {
     expect(readWav(readFileSync(file)).length).toBe(6 * 160 + 3 * 8000 - 160);
   });
 
+  it("a session on the dual-stack [::] sends RTP to an IPv4 peer (IPv4-mapped destination)", async () => {
+    const errors: string[] = [];
+    const { clock, engine } = harness({ onError: (e) => errors.push(e.message) });
+    const peer = await Peer.open();
+    const s = await engine.allocate("::");
+    s.start({ ...PCMU, remote: peer.endpoint }, { action: { kind: "silence" } });
+    clock.advance(100);
+    await peer.waitFor(5);
+    expect(peer.rtp.length).toBeGreaterThanOrEqual(5);
+    expect(peer.from[0]!.port).toBe(s.local.port);
+    await s.close();
+    expect(errors).toEqual([]);
+  });
+
   it("plays a 16 kHz prompt (encoded to PCMU) once, then silence", async () => {
     const dir = await mkdtemp(join(tmpdir(), "sipmock-media-"));
     const file = join(dir, "prompt.wav");
