@@ -18,7 +18,7 @@ import type {
   NegotiatedMedia,
 } from "../media/index.js";
 import type { MediaActionPlan, MediaDirective } from "../scenario/types.js";
-import type { CodecSpec } from "./sdp.js";
+import { type CodecSpec, clampPtime } from "./sdp.js";
 
 export interface MediaCallEvents {
   /** A digit arrived (RTP or INFO). */
@@ -266,7 +266,7 @@ export function negotiate(local: string, remote: string, weAnswered: boolean): N
     codec: name(pt)!.toUpperCase() as MediaCodec,
     payloadType: pt,
     ...(te ? { telephoneEventPt: te.payload } : {}),
-    ptimeMs: Number(rm.ptime ?? lm.ptime ?? 20),
+    ptimeMs: clampPtime(rm.ptime ?? lm.ptime),
     direction,
   };
 }

@@ -147,7 +147,7 @@ export function answerOffer(
       fmtp: chosen?.dtmf ? (m.fmtp ?? []).filter((f) => f.payload === chosen.dtmf?.payload) : [],
     };
     if (chosen) answer.direction = (OPPOSITE[dir] ?? "sendrecv") as sdpTransform.MediaAttributes["direction"];
-    if (chosen) answer.ptime = m.ptime ?? 20;
+    if (chosen) answer.ptime = clampPtime(m.ptime);
     if (m.mid !== undefined) answer.mid = m.mid;
     if (chosen && webrtc) {
       webrtcAnswer = true;
@@ -186,6 +186,15 @@ export function answerOffer(
     if (bundle && acceptedMids.length > 0) desc.groups = [{ type: "BUNDLE", mids: acceptedMids.join(" ") }];
   }
   return { sdp: ensureCrlf(sdpTransform.write(desc)) };
+}
+
+/**
+ * The packetization time (RFC 4566 a=ptime, ms) the media uses: 10..120 ms
+ * (what G.711 peers send); absent, not a number or outside: 20 ms.
+ */
+export function clampPtime(ptime: unknown): number {
+  const v = Number(ptime);
+  return Number.isFinite(v) && v >= 10 && v <= 120 ? Math.round(v) : 20;
 }
 
 function randomToken(n: number): string {
