@@ -258,8 +258,9 @@ export function negotiate(local: string, remote: string, weAnswered: boolean): N
   if (pt === undefined) return undefined;
   const te = answer.rtp.find((x) => x.codec.toLowerCase() === "telephone-event" && (x.rate ?? 8000) === 8000);
   const rtcp = rm.rtcp;
-  // RFC 3264 6.1: our own description's direction (recvonly/inactive: the peer holds the call).
-  const direction = lm.direction ?? l.direction ?? "sendrecv";
+  // RFC 3264 6.1: our own description's direction (recvonly/inactive: the peer holds the call),
+  // narrowed by the peer's (an answer of sendonly/inactive to our offer: we must not send).
+  const direction = combine(lm.direction ?? l.direction, rm.direction ?? r.direction);
   return {
     remote: { address: ip, port: rm.port },
     ...(rtcp?.port ? { remoteRtcp: { address: rtcp.address ?? ip, port: rtcp.port } } : {}),
@@ -269,4 +270,15 @@ export function negotiate(local: string, remote: string, weAnswered: boolean): N
     ptimeMs: clampPtime(rm.ptime ?? lm.ptime),
     direction,
   };
+}
+
+type Direction = NonNullable<NegotiatedMedia["direction"]>;
+
+/** We send if we may send and the peer receives; we receive if we receive and the peer sends. */
+function combine(ours: string | undefined, theirs: string | undefined): Direction {
+  const o = ours ?? "sendrecv";
+  const t = theirs ?? "sendrecv";
+  const send = (o === "sendrecv" || o === "sendonly") && (t === "sendrecv" || t === "recvonly");
+  const recv = (o === "sendrecv" || o === "recvonly") && (t === "sendrecv" || t === "sendonly");
+  return send ? (recv ? "sendrecv" : "sendonly") : recv ? "recvonly" : "inactive";
 }

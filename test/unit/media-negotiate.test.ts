@@ -45,3 +45,26 @@ describe("ptime", () => {
     expect(negotiate(ours, sdp(40000, ["a=ptime:99999"]), false)?.ptimeMs).toBe(20);
   });
 });
+
+describe("direction when the mock offered (RFC 3264 6.1)", () => {
+  it("the peer's answer narrows ours: sendonly -> we only receive, inactive -> nothing, recvonly -> we only send", () => {
+    const ours = sdp(50000);
+    const dir = (local: string, remote: string, weAnswered = false) =>
+      negotiate(local, remote, weAnswered)?.direction;
+    expect(dir(ours, sdp(40000, ["a=sendonly"]))).toBe("recvonly");
+    expect(dir(ours, sdp(40000, ["a=inactive"]))).toBe("inactive");
+    expect(dir(ours, sdp(40000, ["a=recvonly"]))).toBe("sendonly");
+    expect(dir(ours, sdp(40000, ["a=sendrecv"]))).toBe("sendrecv");
+    expect(dir(ours, sdp(40000))).toBe("sendrecv");
+    // our hold offer (sendonly) answered recvonly: we send; answered inactive: nothing
+    expect(dir(sdp(50000, ["a=sendonly"]), sdp(40000, ["a=recvonly"]))).toBe("sendonly");
+    expect(dir(sdp(50000, ["a=sendonly"]), sdp(40000, ["a=inactive"]))).toBe("inactive");
+  });
+
+  it("when the mock answered, its answer's direction stands (already the offer's opposite)", () => {
+    const offer = sdp(40000, ["a=sendonly"]);
+    const answer = answerOffer(offer, "127.0.0.1", 50000).sdp!;
+    expect(answer).toContain("a=recvonly");
+    expect(negotiate(answer, offer, true)?.direction).toBe("recvonly");
+  });
+});
