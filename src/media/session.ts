@@ -68,6 +68,8 @@ export class RtpSession implements MediaSession {
   private dtmfIn: TelephoneEventReceiver;
   private recorder: WavRecorder | undefined;
   private recordNextTs: number | undefined;
+  /** The session clock when the last recorded packet arrived. */
+  private recordLastAt: number | undefined;
   private readonly dropped = { malformed: 0, unknownPayloadType: 0, oversized: 0 };
   private rtcpSent = 0;
   private rtcpReceived = 0;
@@ -282,11 +284,16 @@ export class RtpSession implements MediaSession {
     const r = this.recorder;
     if (!r || !this.negotiated) return;
     const next = this.recordNextTs;
+    const now = this.env.clock.now();
     if (next !== undefined) {
       const gap = (p.timestamp - next) | 0;
       if (gap < 0) return; // late or duplicate: already past it
-      if (gap > 0) r.writeSilence(gap);
+      // Lost packets or a pause: silence, but no more than the time that passed
+      // since the last packet (a peer's timestamp jumps cannot fill the disk).
+      const elapsed = Math.floor(((now - (this.recordLastAt ?? now)) * MEDIA_RATE) / 1000);
+      if (gap > 0) r.writeSilence(gap, elapsed);
     }
+    this.recordLastAt = now;
     r.writePayload(this.negotiated.codec, p.payload);
     this.recordNextTs = (p.timestamp + p.payload.length) >>> 0;
   }
