@@ -118,6 +118,11 @@ export interface SipMockOptions {
   readonly rtpPorts?: readonly [number, number];
   /** Symmetric RTP: send to where the peer's RTP comes from (behind NAT). */
   readonly symmetricRtp?: boolean;
+  /**
+   * An answered call that receives no RTP or RTCP for this long is hung up
+   * (media closed, BYE with a Reason); default 60 s; 0: never.
+   */
+  readonly rtpInactivityTimeoutMs?: number;
   /** With pcapFile: the RTP and RTCP of every call go into the capture too. */
   readonly pcapRtp?: boolean;
   /** Bounds on scenario files and YAML (size in octets, rule count); defaults 4 MiB and 10,000 rules. */
@@ -541,6 +546,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       ...(options.mediaPort !== undefined ? { mediaPort: options.mediaPort } : {}),
       ...(mediaEngine ? { mediaEngine } : {}),
       ...(options.symmetricRtp ? { symmetricRtp: true } : {}),
+      rtpInactivityMs: options.rtpInactivityTimeoutMs ?? DEFAULT_RTP_INACTIVITY_MS,
       timers,
       scheduler,
       listenerFor,
@@ -1029,6 +1035,9 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
 }
 
 export class ListenError extends Error {}
+
+/** An answered call with no RTP/RTCP for this long is hung up (--rtp-inactivity-timeout). */
+const DEFAULT_RTP_INACTIVITY_MS = 60_000;
 
 /** How long shutdown waits for sends in progress before closing the sockets. */
 const SEND_FLUSH_MS = 1000;

@@ -68,6 +68,9 @@ export class RtpSession implements MediaSession {
   private dtmfIn: TelephoneEventReceiver;
   private recorder: WavRecorder | undefined;
   private recordNextTs: number | undefined;
+  /** The session clock when the last RTP or RTCP datagram arrived. */
+  private lastRxAt = 0;
+  private inactivity: { ms: number; expired: () => void; timer?: MediaTimer } | undefined;
   /** The session clock when the last recorded packet arrived. */
   private recordLastAt: number | undefined;
   private readonly dropped = { malformed: 0, unknownPayloadType: 0, oversized: 0 };
@@ -212,8 +215,34 @@ export class RtpSession implements MediaSession {
     return this.udp6 && isIPv4(address) ? `::ffff:${address}` : address;
   }
 
+  watchInactivity(ms: number, expired: () => void): void {
+    this.inactivity?.timer?.cancel();
+    this.inactivity = undefined;
+    if (this.closed || !(ms > 0)) return;
+    this.lastRxAt = this.env.clock.now();
+    this.inactivity = { ms, expired };
+    this.armInactivity(ms);
+  }
+
+  private armInactivity(delay: number): void {
+    const w = this.inactivity;
+    if (!w) return;
+    w.timer = this.env.clock.setTimer(delay, () => {
+      if (this.closed || this.inactivity !== w) return;
+      const now = this.env.clock.now();
+      const dir = this.negotiated?.direction;
+      // Held by us or the peer (we receive nothing by agreement): not silence.
+      if (dir === "sendonly" || dir === "inactive") this.lastRxAt = now;
+      const idle = now - this.lastRxAt;
+      if (idle < w.ms) return this.armInactivity(w.ms - idle);
+      this.inactivity = undefined;
+      w.expired();
+    });
+  }
+
   private onRtp(msg: Buffer, rinfo: RemoteInfo): void {
     if (this.closed) return;
+    this.lastRxAt = this.env.clock.now();
     const from = { address: rinfo.address, port: rinfo.port };
     this.env.capture?.(msg, from, this.local, "in");
     if (msg.length > MAX_RTP_PACKET) {
@@ -300,6 +329,7 @@ export class RtpSession implements MediaSession {
 
   private onRtcp(msg: Buffer, rinfo: RemoteInfo): void {
     if (this.closed) return;
+    this.lastRxAt = this.env.clock.now();
     const from = { address: rinfo.address, port: rinfo.port };
     this.env.capture?.(msg, from, this.localRtcp, "in");
     if (msg.length > MAX_RTP_PACKET) {
@@ -407,6 +437,8 @@ export class RtpSession implements MediaSession {
     this.dtmfIn.flush();
     this.rtcpTimer?.cancel();
     this.rtcpTimer = undefined;
+    this.inactivity?.timer?.cancel();
+    this.inactivity = undefined;
     if (byeDue) {
       await new Promise<void>((resolve) => {
         const guard = setTimeout(resolve, BYE_WAIT_MS);

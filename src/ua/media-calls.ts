@@ -26,6 +26,8 @@ export interface MediaCallEvents {
   /** A call's media ended: its statistics. */
   closed?(callId: string, stats: MediaStats): void;
   error?(err: Error): void;
+  /** An answered call received no RTP/RTCP for `inactivityMs`. */
+  inactive?(callId: string, ms: number): void;
 }
 
 interface CallMedia {
@@ -67,6 +69,9 @@ export class MediaCalls {
   codecs(): CodecSpec[] {
     return (this.engine?.codecs ?? []).map((c) => ({ name: c, rate: 8000, staticPt: c === "PCMU" ? 0 : 8 }));
   }
+
+  /** An answered call with nothing received for this long ends (0: never). */
+  inactivityMs = 0;
 
   /** Calls holding (or allocating) RTP sockets now. */
   private sessions = 0;
@@ -125,6 +130,8 @@ export class MediaCalls {
     call.negotiated = n;
     call.answered = call.answered || answered;
     call.session.start(n, this.plan(callId, call));
+    const ms = this.inactivityMs;
+    if (call.answered) call.session.watchInactivity(ms, () => this.events.inactive?.(callId, ms));
   }
 
   /** We offered (RFC 3261 13.2.1: in the 2xx); the answer comes in the ACK. */

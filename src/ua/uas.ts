@@ -78,6 +78,8 @@ export interface UasOptions {
   readonly mediaEngine?: MediaEngine;
   /** Symmetric RTP: send to where the peer's RTP comes from (--symmetric-rtp). */
   readonly symmetricRtp?: boolean;
+  /** An answered call with no RTP/RTCP received for this long is hung up (BYE with a Reason); 0 or absent: never. */
+  readonly rtpInactivityMs?: number;
   readonly timers: TimerConfig;
   readonly scheduler: Scheduler;
   readonly listenerFor: (flow: Flow) => ListenerInfo | undefined;
@@ -194,7 +196,14 @@ export class UserAgentServer implements TransactionUser {
         this.events.mediaClosed?.(callId, stats);
       },
       error: (e) => this.events.note?.(`media: ${e.message}`),
+      inactive: (callId, ms) => {
+        const why = `no RTP received for ${ms / 1000} s`;
+        this.events.note?.(`${callId}: ${why}: hanging up`);
+        this.endMedia(callId);
+        this.requests.hangUp(callId, why);
+      },
     });
+    this.media.inactivityMs = options.rtpInactivityMs ?? 0;
     this.registrar = new Registrar(
       { ...DEFAULT_REGISTRAR, ...options.registrar },
       Date.now,

@@ -6,7 +6,8 @@
 import { createSocket } from "node:dgram";
 import { describe, expect, it } from "vitest";
 import { silentLogger, startSipMock } from "../../src/index.js";
-import { ackFor, header, request, statusOf, udpClient } from "../helpers/wire-client.js";
+import { run, start, waitForOutput } from "../helpers/cli.js";
+import { ackFor, header, request, responseTo, statusOf, udpClient } from "../helpers/wire-client.js";
 
 describe("call state is freed when calls end", () => {
   it("INVITEs rejected without SDP (486) leave nothing tracked", async () => {
@@ -108,5 +109,56 @@ describe("the SDP answer names the call's RTP socket", () => {
       rtp.close();
       await c.close();
     }
+  });
+});
+
+describe("--rtp-inactivity-timeout", () => {
+  it("an answered call that receives no RTP is hung up: BYE with a Reason, logged (real CLI)", async () => {
+    const s = await start(["serve", "--listen", "udp:127.0.0.1:0", "--rtp-inactivity-timeout", "300ms"]);
+    const udp = { host: "127.0.0.1", port: s.port };
+    const c = await udpClient(udp);
+    const rtp = createSocket("udp4");
+    await new Promise<void>((r) => rtp.bind(0, "127.0.0.1", () => r()));
+    try {
+      const callId = `silent-${process.pid}`;
+      const body = [
+        "v=0",
+        "o=- 1 1 IN IP4 127.0.0.1",
+        "s=-",
+        "c=IN IP4 127.0.0.1",
+        "t=0 0",
+        `m=audio ${rtp.address().port} RTP/AVP 0`,
+        "",
+      ].join("\r\n");
+      await c.send(
+        request("INVITE", "bob", udp, {
+          localPort: c.port,
+          callId,
+          body,
+          extra: [`Contact: <sip:caller@127.0.0.1:${c.port}>`, "Content-Type: application/sdp"],
+        }),
+      );
+      const ok = await c.waitFor((r) => statusOf(r) === 200 && header(r, "Call-ID") === callId);
+      await c.send(ackFor(ok, udp, { localPort: c.port }));
+      const bye = await c.waitFor(
+        (r) => r.text.startsWith("BYE ") && header(r, "Call-ID") === callId,
+        10_000,
+      );
+      expect(header(bye, "Reason")).toBe('SIP;text="no RTP received for 0.3 s"');
+      await c.send(responseTo(bye, 200, "OK"));
+      await waitForOutput(s.output, new RegExp(`${callId}: no RTP received for 0\\.3 s: hanging up`));
+    } finally {
+      rtp.close();
+      await c.close();
+      const exit = new Promise((r) => s.child.on("exit", r));
+      s.child.kill("SIGTERM");
+      await exit;
+    }
+  });
+
+  it("a usage error for a bad duration", () => {
+    const r = run(["serve", "--rtp-inactivity-timeout", "soon"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--rtp-inactivity-timeout.*expected a duration/);
   });
 });

@@ -161,6 +161,38 @@ describe("media session over loopback, paced by a manual clock", () => {
     expect(errors).toEqual([]);
   });
 
+  it("inactivity: expires once nothing arrived for the time given; each packet restarts the wait", async () => {
+    const { clock, engine } = harness();
+    const peer = await Peer.open();
+    const s = await engine.allocate("127.0.0.1");
+    s.start({ ...PCMU, remote: peer.endpoint }, { action: { kind: "silence" } });
+    let expired = 0;
+    s.watchInactivity(1000, () => expired++);
+    clock.advance(900);
+    await peer.send(rtpPacket(0, 1, 160, 9, toneFrames(1000, 1)[0]!), s.local);
+    await until(() => s.stats().received.packets === 1, "the packet");
+    clock.advance(999);
+    expect(expired).toBe(0);
+    clock.advance(1);
+    expect(expired).toBe(1);
+    clock.advance(5000);
+    expect(expired).toBe(1);
+    s.watchInactivity(0, () => expired++); // off
+    clock.advance(5000);
+    expect(expired).toBe(1);
+  });
+
+  it("inactivity: a call on hold (we only send) is not watched", async () => {
+    const { clock, engine } = harness();
+    const peer = await Peer.open();
+    const s = await engine.allocate("127.0.0.1");
+    s.start({ ...PCMU, remote: peer.endpoint, direction: "sendonly" }, { action: { kind: "silence" } });
+    let expired = 0;
+    s.watchInactivity(1000, () => expired++);
+    clock.advance(10_000);
+    expect(expired).toBe(0);
+  });
+
   it("plays a 16 kHz prompt (encoded to PCMU) once, then silence", async () => {
     const dir = await mkdtemp(join(tmpdir(), "sipmock-media-"));
     const file = join(dir, "prompt.wav");
