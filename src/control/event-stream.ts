@@ -103,8 +103,8 @@ export class EventStream {
       let chunk = "";
       while (r.next < r.entries.length && chunk.length < REPLAY_CHUNK) chunk += frame(r.entries[r.next++]!);
       if (!res.write(chunk) && r.next < r.entries.length) {
-        if (res.writableLength > this.maxBuffered) return this.drop(res);
-        res.once("drain", () => this.pump(res, r));
+        if (res.writableLength > this.maxBuffered) this.drop(res);
+        else res.once("drain", () => this.pump(res, r));
         return;
       }
     }
