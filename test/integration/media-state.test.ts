@@ -5,9 +5,17 @@
  */
 import { createSocket } from "node:dgram";
 import { describe, expect, it } from "vitest";
-import { silentLogger, startSipMock } from "../../src/index.js";
+import { silentLogger, startAdmin, startSipMock } from "../../src/index.js";
 import { run, start, waitForOutput } from "../helpers/cli.js";
-import { ackFor, header, request, responseTo, statusOf, udpClient } from "../helpers/wire-client.js";
+import {
+  ackFor,
+  header,
+  headerRows,
+  request,
+  responseTo,
+  statusOf,
+  udpClient,
+} from "../helpers/wire-client.js";
 
 describe("call state is freed when calls end", () => {
   it("INVITEs rejected without SDP (486) leave nothing tracked", async () => {
@@ -160,5 +168,62 @@ describe("--rtp-inactivity-timeout", () => {
     const r = run(["serve", "--rtp-inactivity-timeout", "soon"]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--rtp-inactivity-timeout.*expected a duration/);
+  });
+});
+
+/** An even port P with P and P+1 free, P held by the returned socket (the range P-P+1 is then full). */
+async function blockedPair(): Promise<{ port: number; close: () => void }> {
+  for (let i = 0; i < 50; i++) {
+    const port = 30000 + 2 * Math.floor(Math.random() * 10000);
+    const s = createSocket("udp4");
+    const ok = await new Promise<boolean>((resolve) => {
+      s.once("error", () => resolve(false));
+      s.bind(port, "127.0.0.1", () => resolve(true));
+    });
+    if (ok) return { port, close: () => s.close() };
+    s.close();
+  }
+  throw new Error("no free port");
+}
+
+describe("mock.call with the RTP port range full", () => {
+  it("POST /__admin/registrations/alice/call answers 503 problem with Retry-After (each time), no INVITE sent", async () => {
+    const blocked = await blockedPair();
+    await using mock = await startSipMock({
+      listen: ["udp:127.0.0.1:0"],
+      logger: silentLogger,
+      rtpPorts: [blocked.port, blocked.port + 1],
+    });
+    const admin = await startAdmin(mock, { port: 0 });
+    const udp = mock.address("udp");
+    const c = await udpClient(udp);
+    try {
+      await c.send(
+        request("REGISTER", "alice", udp, {
+          localPort: c.port,
+          extra: [`Contact: <sip:alice@127.0.0.1:${c.port}>`, "Expires: 600"],
+        }),
+      );
+      const reg = await c.waitFor((r) => statusOf(r) === 200 && /REGISTER/.test(header(r, "CSeq") ?? ""));
+      expect(headerRows(reg, "Contact")).toHaveLength(1);
+      for (let i = 0; i < 2; i++) {
+        const res = await fetch(`${admin.url}/__admin/registrations/alice/call`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: "{}",
+        });
+        expect(res.status).toBe(503);
+        expect(res.headers.get("retry-after")).toBe("5");
+        expect(res.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+        const problem = (await res.json()) as { status: number; detail: string };
+        expect(problem.status).toBe(503);
+        expect(problem.detail).toMatch(/no RTP port for the call: no free RTP\/RTCP port pair/);
+      }
+      expect(c.received.filter((r) => r.text.startsWith("INVITE "))).toEqual([]);
+    } finally {
+      blocked.close();
+      await c.close();
+      await admin.close();
+    }
   });
 });
