@@ -105,6 +105,12 @@ function baseServerOptions(cmd: Command): Command {
       "send RTP to where the peer's RTP comes from (NAT), not only to its SDP address",
     )
     .addOption(
+      new Option(
+        "--rtp-inactivity-timeout <duration>",
+        'hang up an answered call (BYE) that received no RTP/RTCP for this long ("60s" default; 0: never)',
+      ).argParser(durationOption),
+    )
+    .addOption(
       new Option("--ring-timeout <ms>", "how long sip:18x@ rings before 480 (default 180000)").argParser(
         positiveMsOption,
       ),

@@ -33,6 +33,7 @@ export interface ServeFlags extends LimitFlags {
   mediaPort?: number;
   rtpPorts?: [number, number];
   symmetricRtp?: boolean;
+  rtpInactivityTimeout?: number;
   pcapRtp?: boolean;
   pingInterval?: number;
   forceRport?: boolean;
@@ -123,6 +124,9 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
       ...(flags.mediaPort ? { mediaPort: flags.mediaPort } : {}),
       ...(flags.rtpPorts ? { rtpPorts: flags.rtpPorts } : {}),
       ...(flags.symmetricRtp ? { symmetricRtp: true } : {}),
+      ...(flags.rtpInactivityTimeout !== undefined
+        ? { rtpInactivityTimeoutMs: flags.rtpInactivityTimeout }
+        : {}),
       ...(flags.pcapRtp ? { pcapRtp: true } : {}),
       ...(flags.pingInterval ? { pingIntervalMs: flags.pingInterval } : {}),
       ...(flags.forceRport ? { forceRport: true } : {}),

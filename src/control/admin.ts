@@ -552,6 +552,8 @@ async function mockRequest<T>(send: () => Promise<T>): Promise<T> {
     return await send();
   } catch (e) {
     if (e instanceof MockRequestError) {
+      if (e.kind === "unavailable")
+        throw new HttpProblem(503, "Service Unavailable", e.message, {}, { "retry-after": "5" });
       const [status, title] =
         e.kind === "not-found"
           ? [404, "Not Found"]

@@ -126,6 +126,11 @@ export interface SipMockOptions {
   readonly rtpPorts?: readonly [number, number];
   /** Symmetric RTP: send to where the peer's RTP comes from (behind NAT). */
   readonly symmetricRtp?: boolean;
+  /**
+   * An answered call that receives no RTP or RTCP for this long is hung up
+   * (media closed, BYE with a Reason); default 60 s; 0: never.
+   */
+  readonly rtpInactivityTimeoutMs?: number;
   /** With pcapFile: the RTP and RTCP of every call go into the capture too. */
   readonly pcapRtp?: boolean;
   /** Bounds on scenario files and YAML (size in octets, rule count); defaults 4 MiB and 10,000 rules. */
@@ -274,6 +279,8 @@ export interface SipMock {
   /** Server transactions alive now (terminated ones are freed). */
   readonly activeTransactions: number;
   readonly activeDialogs: number;
+  /** Calls the UA keeps state for (the initial INVITE of calls with media on); 0 once every call ended. */
+  readonly trackedCalls: number;
   /** Stops: no new requests, in-flight transactions get `drainMs` to finish, captures flushed. */
   close(drainMs?: number): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -572,6 +579,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       ...(options.mediaPort !== undefined ? { mediaPort: options.mediaPort } : {}),
       ...(mediaEngine ? { mediaEngine } : {}),
       ...(options.symmetricRtp ? { symmetricRtp: true } : {}),
+      rtpInactivityMs: options.rtpInactivityTimeoutMs ?? DEFAULT_RTP_INACTIVITY_MS,
       timers,
       scheduler,
       listenerFor,
@@ -1068,12 +1076,18 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     get activeDialogs() {
       return uas.dialogs.size;
     },
+    get trackedCalls() {
+      return uas.trackedCalls;
+    },
     close,
     [Symbol.asyncDispose]: () => close(),
   };
 }
 
 export class ListenError extends Error {}
+
+/** An answered call with no RTP/RTCP for this long is hung up (--rtp-inactivity-timeout). */
+const DEFAULT_RTP_INACTIVITY_MS = 60_000;
 
 /** How long shutdown waits for sends in progress before closing the sockets. */
 const SEND_FLUSH_MS = 1000;

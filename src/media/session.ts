@@ -6,6 +6,7 @@
  * peer's packets come from). Bad input is counted and dropped, never thrown.
  */
 import type { RemoteInfo } from "node:dgram";
+import { isIPv4, isIPv6 } from "node:net";
 import { parseTelephoneEvent, TelephoneEventReceiver } from "./dtmf.js";
 import type { SocketPair } from "./ports.js";
 import { SourceStats } from "./receive-stats.js";
@@ -69,6 +70,11 @@ export class RtpSession implements MediaSession {
   private dtmfIn: TelephoneEventReceiver;
   private recorder: WavRecorder | undefined;
   private recordNextTs: number | undefined;
+  /** The session clock when the last RTP or RTCP datagram arrived. */
+  private lastRxAt = 0;
+  private inactivity: { ms: number; expired: () => void; timer?: MediaTimer } | undefined;
+  /** The session clock when the last recorded packet arrived. */
+  private recordLastAt: number | undefined;
   private readonly dropped = { malformed: 0, unknownPayloadType: 0, oversized: 0 };
   private rtcpSent = 0;
   private rtcpReceived = 0;
@@ -79,6 +85,8 @@ export class RtpSession implements MediaSession {
   private sendErrorReported = false;
   private closed = false;
   private closing: Promise<void> | undefined;
+  /** The sockets are udp6 (bound to an IPv6 address, possibly dual-stack `::`). */
+  private readonly udp6: boolean;
 
   constructor(
     private readonly pair: SocketPair,
@@ -86,6 +94,7 @@ export class RtpSession implements MediaSession {
     private readonly env: SessionEnv,
   ) {
     this.local = { address, port: pair.port };
+    this.udp6 = isIPv6(address);
     this.localRtcp = { address, port: pair.port + 1 };
     this.sender = new RtpSender({
       clock: env.clock,
@@ -205,7 +214,7 @@ export class RtpSession implements MediaSession {
     // No destination, or a held stream (RFC 3264 8.4 c=0.0.0.0 / port 0): nothing leaves.
     if (this.closed || !to || to.port === 0 || to.address === "0.0.0.0" || to.address === "::") return;
     this.env.capture?.(packet, from, to, "out");
-    socket.send(packet, to.port, to.address, (err) => {
+    socket.send(packet, to.port, this.wire(to.address), (err) => {
       if (err && !this.sendErrorReported) {
         this.sendErrorReported = true;
         this.env.onError(new Error(`RTP send to ${to.address}:${to.port}: ${err.message}`));
@@ -213,8 +222,39 @@ export class RtpSession implements MediaSession {
     });
   }
 
+  /** A udp6 socket (dual-stack `::`) reaches an IPv4 peer at its IPv4-mapped address (RFC 4291 2.5.5.2). */
+  private wire(address: string): string {
+    return this.udp6 && isIPv4(address) ? `::ffff:${address}` : address;
+  }
+
+  watchInactivity(ms: number, expired: () => void): void {
+    this.inactivity?.timer?.cancel();
+    this.inactivity = undefined;
+    if (this.closed || !(ms > 0)) return;
+    this.lastRxAt = this.env.clock.now();
+    this.inactivity = { ms, expired };
+    this.armInactivity(ms);
+  }
+
+  private armInactivity(delay: number): void {
+    const w = this.inactivity;
+    if (!w) return;
+    w.timer = this.env.clock.setTimer(delay, () => {
+      if (this.closed || this.inactivity !== w) return;
+      const now = this.env.clock.now();
+      const dir = this.negotiated?.direction;
+      // Held by us or the peer (we receive nothing by agreement): not silence.
+      if (dir === "sendonly" || dir === "inactive") this.lastRxAt = now;
+      const idle = now - this.lastRxAt;
+      if (idle < w.ms) return this.armInactivity(w.ms - idle);
+      this.inactivity = undefined;
+      w.expired();
+    });
+  }
+
   private onRtp(msg: Buffer, rinfo: RemoteInfo): void {
     if (this.closed) return;
+    this.lastRxAt = this.env.clock.now();
     const from = { address: rinfo.address, port: rinfo.port };
     this.env.capture?.(msg, from, this.local, "in");
     if (msg.length > MAX_RTP_PACKET) {
@@ -286,17 +326,23 @@ export class RtpSession implements MediaSession {
     const r = this.recorder;
     if (!r || !this.negotiated) return;
     const next = this.recordNextTs;
+    const now = this.env.clock.now();
     if (next !== undefined) {
       const gap = (p.timestamp - next) | 0;
       if (gap < 0) return; // late or duplicate: already past it
-      if (gap > 0) r.writeSilence(gap);
+      // Lost packets or a pause: silence, but no more than the time that passed
+      // since the last packet (a peer's timestamp jumps cannot fill the disk).
+      const elapsed = Math.floor(((now - (this.recordLastAt ?? now)) * MEDIA_RATE) / 1000);
+      if (gap > 0) r.writeSilence(gap, elapsed);
     }
+    this.recordLastAt = now;
     r.writePayload(this.negotiated.codec, p.payload);
     this.recordNextTs = (p.timestamp + p.payload.length) >>> 0;
   }
 
   private onRtcp(msg: Buffer, rinfo: RemoteInfo): void {
     if (this.closed) return;
+    this.lastRxAt = this.env.clock.now();
     const from = { address: rinfo.address, port: rinfo.port };
     this.env.capture?.(msg, from, this.localRtcp, "in");
     if (msg.length > MAX_RTP_PACKET) {
@@ -368,7 +414,7 @@ export class RtpSession implements MediaSession {
     }
     this.rtcpSent++;
     this.env.capture?.(packet, this.localRtcp, to, "out");
-    this.pair.rtcp.send(packet, to.port, to.address, () => done?.());
+    this.pair.rtcp.send(packet, to.port, this.wire(to.address), () => done?.());
   }
 
   stats(): MediaStats {
@@ -404,6 +450,8 @@ export class RtpSession implements MediaSession {
     this.dtmfIn.flush();
     this.rtcpTimer?.cancel();
     this.rtcpTimer = undefined;
+    this.inactivity?.timer?.cancel();
+    this.inactivity = undefined;
     if (byeDue) {
       await new Promise<void>((resolve) => {
         const guard = setTimeout(resolve, BYE_WAIT_MS);

@@ -124,6 +124,12 @@ export interface MediaSession {
   onDigit(listener: (d: DtmfDigit) => void): void;
   /** Reports now an RFC 4733 digit whose end packets never came (before the call's last stats). */
   flushDigits(): void;
+  /**
+   * Calls `expired` once nothing (RTP or RTCP) has arrived for `ms` (0: off).
+   * A stream on which the peer does not send (sendonly, inactive) is not watched.
+   * Calling again restarts the watch.
+   */
+  watchInactivity(ms: number, expired: () => void): void;
   stats(): MediaStats;
   /** Stops timers, sends RTCP BYE, closes sockets, finishes the recording (WAV header sizes). */
   close(): Promise<void>;

@@ -19,7 +19,7 @@ import type {
   NegotiatedMedia,
 } from "../media/index.js";
 import type { MediaActionPlan, MediaDirective } from "../scenario/types.js";
-import type { CodecSpec } from "./sdp.js";
+import { type CodecSpec, clampPtime } from "./sdp.js";
 
 export interface MediaCallEvents {
   /** A digit arrived (RTP or INFO). */
@@ -27,6 +27,8 @@ export interface MediaCallEvents {
   /** A call's media ended: its statistics, and what its last negotiation decided. */
   closed?(callId: string, stats: MediaStats, info: MediaCallInfo): void;
   error?(err: Error): void;
+  /** An answered call received no RTP/RTCP for `inactivityMs`. */
+  inactive?(callId: string, ms: number): void;
 }
 
 /** A call's RTP endpoints and codec, for the journal's media entry. */
@@ -78,6 +80,9 @@ export class MediaCalls {
   codecs(): CodecSpec[] {
     return (this.engine?.codecs ?? []).map((c) => ({ name: c, rate: 8000, staticPt: c === "PCMU" ? 0 : 8 }));
   }
+
+  /** An answered call with nothing received for this long ends (0: never). */
+  inactivityMs = 0;
 
   /** Calls holding (or allocating) RTP sockets now. */
   private sessions = 0;
@@ -136,6 +141,8 @@ export class MediaCalls {
     call.negotiated = n;
     call.answered = call.answered || answered;
     call.session.start(n, this.plan(callId, call));
+    const ms = this.inactivityMs;
+    if (call.answered) call.session.watchInactivity(ms, () => this.events.inactive?.(callId, ms));
   }
 
   /** We offered (RFC 3261 13.2.1: in the 2xx); the answer comes in the ACK. */
@@ -277,15 +284,27 @@ export function negotiate(local: string, remote: string, weAnswered: boolean): N
   if (pt === undefined) return undefined;
   const te = answer.rtp.find((x) => x.codec.toLowerCase() === "telephone-event" && (x.rate ?? 8000) === 8000);
   const rtcp = rm.rtcp;
-  // RFC 3264 6.1: our own description's direction (recvonly/inactive: the peer holds the call).
-  const direction = lm.direction ?? l.direction ?? "sendrecv";
+  // RFC 3264 6.1: our own description's direction (recvonly/inactive: the peer holds the call),
+  // narrowed by the peer's (an answer of sendonly/inactive to our offer: we must not send).
+  const direction = combine(lm.direction ?? l.direction, rm.direction ?? r.direction);
   return {
     remote: { address: ip, port: rm.port },
     ...(rtcp?.port ? { remoteRtcp: { address: rtcp.address ?? ip, port: rtcp.port } } : {}),
     codec: name(pt)!.toUpperCase() as MediaCodec,
     payloadType: pt,
     ...(te ? { telephoneEventPt: te.payload } : {}),
-    ptimeMs: Number(rm.ptime ?? lm.ptime ?? 20),
+    ptimeMs: clampPtime(rm.ptime ?? lm.ptime),
     direction,
   };
+}
+
+type Direction = NonNullable<NegotiatedMedia["direction"]>;
+
+/** We send if we may send and the peer receives; we receive if we receive and the peer sends. */
+function combine(ours: string | undefined, theirs: string | undefined): Direction {
+  const o = ours ?? "sendrecv";
+  const t = theirs ?? "sendrecv";
+  const send = (o === "sendrecv" || o === "sendonly") && (t === "sendrecv" || t === "recvonly");
+  const recv = (o === "sendrecv" || o === "recvonly") && (t === "sendrecv" || t === "sendonly");
+  return send ? (recv ? "sendrecv" : "sendonly") : recv ? "recvonly" : "inactive";
 }

@@ -91,7 +91,8 @@ export interface ContactOutcome extends ClientOutcome {
 export class MockRequestError extends Error {
   constructor(
     message: string,
-    readonly kind: "not-found" | "conflict" | "invalid",
+    /** unavailable: a resource is exhausted for now (no RTP port): retry later. */
+    readonly kind: "not-found" | "conflict" | "invalid" | "unavailable",
   ) {
     super(message);
   }
@@ -441,6 +442,16 @@ export class MockRequests {
    * work on; the client's BYE is answered as usual. Unanswered, the INVITE
    * is cancelled after `cancelAfterMs` (default: the ring timeout).
    */
+  /** The call's RTP/RTCP pair (media on); none free (port range full): `unavailable`. */
+  private async prepareMedia(callId: string, flow: Flow, options: CallOptions): Promise<boolean> {
+    try {
+      return (await this.deps.media?.prepare(callId, flow, options.media)) === true;
+    } catch (e) {
+      this.deps.media?.close(callId);
+      throw new MockRequestError(`no RTP port for the call: ${(e as Error).message}`, "unavailable");
+    }
+  }
+
   async call(aorOrUser: string, options: CallOptions = {}): Promise<CallResult> {
     const { aor, binding, flow: registeredOn } = this.latestBinding(aorOrUser);
     const flow = registeredFlow(
@@ -457,7 +468,7 @@ export class MockRequests {
     const webrtc = isWebSocket(flow) ? newWebRtcIdentity() : undefined;
     const callId = newCallId(id.host);
     // Media on: the offer names the call's real RTP port and only codecs the mock encodes.
-    const media = !webrtc && (await this.deps.media?.prepare(callId, flow, options.media)) === true;
+    const media = !webrtc && (await this.prepareMedia(callId, flow, options));
     const sdp = createOffer(
       id.host,
       this.deps.mediaPort(media ? callId : undefined),

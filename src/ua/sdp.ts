@@ -51,6 +51,12 @@ const OPPOSITE: Record<string, string> = {
 };
 
 export interface AnswerOptions {
+  /**
+   * Real media: one RTP socket per call, on `mediaPort`. The first accepted
+   * audio line gets it; other lines are refused (port 0). Absent (signalling
+   * only, --media-port): line i is answered mediaPort + 2*i.
+   */
+  readonly singleStream?: boolean;
   /** SHA-256 certificate fingerprint for DTLS-SRTP answers (WebRTC); random when absent. */
   readonly fingerprint?: string;
   /**
@@ -116,11 +122,13 @@ export function answerOffer(
     // profiles with keys we cannot provide (SAVP with SDES, RFC 4568) are
     // refused the same way rather than answered without them.
     const usable = m.port !== 0 && (webrtc || !/SAVP/i.test(m.protocol));
-    const chosen = m.type === "audio" && usable ? chooseCodec(m, codecs) : undefined;
+    const single = options.singleStream === true;
+    const chosen =
+      m.type === "audio" && usable && !(single && accepted > 0) ? chooseCodec(m, codecs) : undefined;
     // Bundled m= sections share one transport (RFC 9143): the first accepted one's port.
     const bundled = /SAVPF/i.test(m.protocol) && m.mid !== undefined && bundleMids.has(String(m.mid));
     if (chosen && bundled && bundlePort === undefined) bundlePort = mediaPort + 2 * index;
-    const port = chosen ? (bundled ? bundlePort! : mediaPort + 2 * index) : 0;
+    const port = chosen ? (bundled ? bundlePort! : single ? mediaPort : mediaPort + 2 * index) : 0;
     if (chosen) accepted++;
     const rtp = chosen ? [chosen.rtp, ...(chosen.dtmf ? [chosen.dtmf] : [])] : [];
     const payloads = chosen ? rtp.map((r) => r.payload).join(" ") : String(m.payloads ?? "0").split(" ")[0];
@@ -139,7 +147,7 @@ export function answerOffer(
       fmtp: chosen?.dtmf ? (m.fmtp ?? []).filter((f) => f.payload === chosen.dtmf?.payload) : [],
     };
     if (chosen) answer.direction = (OPPOSITE[dir] ?? "sendrecv") as sdpTransform.MediaAttributes["direction"];
-    if (chosen) answer.ptime = m.ptime ?? 20;
+    if (chosen) answer.ptime = clampPtime(m.ptime);
     if (m.mid !== undefined) answer.mid = m.mid;
     if (chosen && webrtc) {
       webrtcAnswer = true;
@@ -178,6 +186,15 @@ export function answerOffer(
     if (bundle && acceptedMids.length > 0) desc.groups = [{ type: "BUNDLE", mids: acceptedMids.join(" ") }];
   }
   return { sdp: ensureCrlf(sdpTransform.write(desc)) };
+}
+
+/**
+ * The packetization time (RFC 4566 a=ptime, ms) the media uses: 10..120 ms
+ * (what G.711 peers send); absent, not a number or outside: 20 ms.
+ */
+export function clampPtime(ptime: unknown): number {
+  const v = Number(ptime);
+  return Number.isFinite(v) && v >= 10 && v <= 120 ? Math.round(v) : 20;
 }
 
 function randomToken(n: number): string {

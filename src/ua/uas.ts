@@ -78,6 +78,8 @@ export interface UasOptions {
   readonly mediaEngine?: MediaEngine;
   /** Symmetric RTP: send to where the peer's RTP comes from (--symmetric-rtp). */
   readonly symmetricRtp?: boolean;
+  /** An answered call with no RTP/RTCP received for this long is hung up (BYE with a Reason); 0 or absent: never. */
+  readonly rtpInactivityMs?: number;
   readonly timers: TimerConfig;
   readonly scheduler: Scheduler;
   readonly listenerFor: (flow: Flow) => ListenerInfo | undefined;
@@ -194,7 +196,14 @@ export class UserAgentServer implements TransactionUser {
         this.events.mediaClosed?.(callId, stats, info);
       },
       error: (e) => this.events.note?.(`media: ${e.message}`),
+      inactive: (callId, ms) => {
+        const why = `no RTP received for ${ms / 1000} s`;
+        this.events.note?.(`${callId}: ${why}: hanging up`);
+        this.endMedia(callId);
+        this.requests.hangUp(callId, why);
+      },
     });
+    this.media.inactivityMs = options.rtpInactivityMs ?? 0;
     this.registrar = new Registrar(
       { ...DEFAULT_REGISTRAR, ...options.registrar },
       Date.now,
@@ -204,7 +213,7 @@ export class UserAgentServer implements TransactionUser {
     // it is answered: "It is RECOMMENDED that a 487 (Request Terminated)
     // response be generated to those pending requests."
     this.dialogs.onEnded = (dialog) => {
-      if (this.dialogs.byCallId(dialog.callId).length <= 1) this.media.close(dialog.callId);
+      if (this.dialogs.byCallId(dialog.callId).length <= 1) this.endMedia(dialog.callId);
       if (this.closing) return;
       for (const { dialog: d, tx } of [...this.reInvites.values()]) {
         if (d !== dialog || (tx.lastResponse?.status !== undefined && tx.lastResponse.status >= 200))
@@ -249,7 +258,7 @@ export class UserAgentServer implements TransactionUser {
         },
         answered: (callId, offer, answer, final) =>
           this.media.negotiated(callId, offer, answer, false, final),
-        close: (callId) => this.media.close(callId),
+        close: (callId) => this.endMedia(callId),
       },
       identity: (flow) => this.identityOfFlow(flow),
       noAnswerMs: options.ringTimeoutMs,
@@ -600,6 +609,17 @@ export class UserAgentServer implements TransactionUser {
     let n = 0;
     for (const tx of this.shutdownAnswered) if (tx.state === "completed") n++;
     return n;
+  }
+
+  /** Calls whose initial INVITE is kept for digit decisions (tests, metrics). */
+  get trackedCalls(): number {
+    return this.invites.size;
+  }
+
+  /** The call ended: its media closes and its INVITE is forgotten (with or without an RTP session). */
+  private endMedia(callId: string): void {
+    this.invites.delete(callId);
+    this.media.close(callId);
   }
 
   close(): void {
@@ -1122,7 +1142,7 @@ export class UserAgentServer implements TransactionUser {
           // Answered meanwhile (CANCEL's 487, shutdown's 503): the port is not needed.
           const answered = tx.lastResponse !== undefined && tx.lastResponse.status >= 200;
           if (tx.state === "terminated" || answered) {
-            if (!tx.request.core.to.tag) this.media.close(callId);
+            if (!tx.request.core.to.tag) this.endMedia(callId);
             return;
           }
           this.runPlan(tx, steps, final, fault);
@@ -1261,6 +1281,8 @@ export class UserAgentServer implements TransactionUser {
         : answerOffer(offer, local.host, port, codecs, {
             ...origin,
             ...(webrtc ? { webrtc } : {}),
+            // Real media: the call's one RTP socket goes to the first accepted audio line.
+            ...(codecs ? { singleStream: true } : {}),
           });
     if (result.sdp) {
       const origin = originOf(result.sdp);
@@ -1465,7 +1487,7 @@ export class UserAgentServer implements TransactionUser {
       dialog.remoteCseq = Math.max(dialog.remoteCseq ?? 0, req.core.cseq.seq);
     }
     // An INVITE refused (486, 487 after CANCEL...): its early media ends.
-    if (req.method === "INVITE" && !req.core.to.tag && built.status >= 300) this.media.close(req.core.callId);
+    if (req.method === "INVITE" && !req.core.to.tag && built.status >= 300) this.endMedia(req.core.callId);
     if (built.status >= 200) this.scheduleFollowUps(tx);
   }
 

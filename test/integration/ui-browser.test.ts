@@ -197,6 +197,8 @@ afterAll(async () => {
 describe("the live web UI in headless Chromium, SIPp traffic", () => {
   it("is served with the strict CSP, and nothing on the page breaks it", async () => {
     expect(cspHeader).toBe(CSP);
+    // The token left the address bar once the page had it.
+    expect(page.url()).toBe(`${admin.url}/__admin/ui`);
     const violations = await page.evaluate(() => (window as unknown as { __csp?: string[] }).__csp ?? []);
     expect(violations).toEqual([]);
     expect(problems).toEqual([]);

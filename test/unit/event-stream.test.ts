@@ -9,6 +9,7 @@ import { connect } from "node:net";
 import { setImmediate as turn } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { EventStream } from "../../src/control/event-stream.js";
+import { HttpProblem } from "../../src/control/http-problem.js";
 import { Journal } from "../../src/control/journal.js";
 
 let server: Server | undefined;
@@ -18,8 +19,21 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function serve(stream: EventStream): Promise<number> {
-  server = createServer((req, res) => stream.open(req, res, undefined));
+async function serve(
+  stream: EventStream,
+  after?: number,
+  opened?: (res: import("node:http").ServerResponse) => void,
+): Promise<number> {
+  server = createServer((req, res) => {
+    try {
+      stream.open(req, res, after);
+      opened?.(res);
+    } catch (e) {
+      if (!(e instanceof HttpProblem)) throw e;
+      res.writeHead(e.status, e.headers);
+      res.end(e.message);
+    }
+  });
   await new Promise<void>((r) => server!.listen(0, "127.0.0.1", () => r()));
   return (server.address() as AddressInfo).port;
 }
@@ -127,5 +141,72 @@ describe("EventStream", () => {
     expect(ids).toEqual(Array.from({ length: count }, (_, i) => i + 1));
     stalled.destroy();
     good.close();
+  });
+
+  it("at most maxClients streams: the next one gets 503 with Retry-After", async () => {
+    const stream = new EventStream(new Journal(10, 1024 * 1024), { maxClients: 2 });
+    const port = await serve(stream);
+    const a = reader(port);
+    const b = reader(port);
+    await a.until((t) => t.startsWith("retry:"));
+    await b.until((t) => t.startsWith("retry:"));
+    const third = await new Promise<{ status: number; retryAfter: string | undefined; body: string }>(
+      (resolve) => {
+        request({ host: "127.0.0.1", port, path: "/" }, (res) => {
+          let body = "";
+          res.setEncoding("utf8");
+          res.on("data", (d: string) => (body += d));
+          res.on("end", () =>
+            resolve({ status: res.statusCode!, retryAfter: res.headers["retry-after"] as string, body }),
+          );
+        }).end();
+      },
+    );
+    expect(third.status).toBe(503);
+    expect(third.retryAfter).toBe("5");
+    expect(third.body).toMatch(/2 event streams are open already/);
+    expect(stream.size).toBe(2);
+    a.close();
+    b.close();
+  });
+
+  it("replays a large journal in chunks as the client reads; a paused client is not dropped and gets all in order", async () => {
+    const journal = new Journal(1000, 1024 * 1024 * 1024);
+    const big = "x".repeat(100 * 1024);
+    const count = 60; // 6 MB of journal, a 1 MiB bound
+    for (let i = 1; i <= count; i++) entry(journal, `OPTIONS sip:${i}@x SIP/2.0\r\nX-Pad: ${big}\r\n\r\n`);
+    const stream = new EventStream(journal, { maxBufferedBytes: 1024 * 1024 });
+    const buffered: number[] = [];
+    const port = await serve(stream, 0, (res) => buffered.push(res.writableLength));
+    let text = "";
+    let resume: () => void = () => {};
+    const done = new Promise<void>((resolve) => {
+      const req = request({ host: "127.0.0.1", port, path: "/" }, (res) => {
+        res.setEncoding("utf8");
+        res.pause();
+        resume = () => {
+          res.on("data", (d: string) => {
+            text += d;
+            if (text.includes(`id: ${count + 1}\n`)) {
+              req.destroy();
+              resolve();
+            }
+          });
+          res.resume();
+        };
+      });
+      req.end();
+    });
+    while (stream.size < 1) await turn();
+    // open() queued one chunk, not the whole journal
+    expect(buffered[0]).toBeLessThan(1024 * 1024);
+    entry(journal, "OPTIONS sip:live@x SIP/2.0\r\n\r\n");
+    for (let i = 0; i < 20; i++) await turn();
+    expect(stream.dropped).toBe(0);
+    resume();
+    await done;
+    const ids = [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+    expect(ids).toEqual(Array.from({ length: count + 1 }, (_, i) => i + 1));
+    expect(stream.dropped).toBe(0);
   });
 });

@@ -83,13 +83,14 @@ describe("media session over loopback, paced by a manual clock", () => {
   it("records the decoded audio with lost packets as silence; the WAV header has the final sizes", async () => {
     const dir = await mkdtemp(join(tmpdir(), "sipmock-media-"));
     const file = join(dir, "call-1.wav");
-    const { engine } = harness();
+    const { clock, engine } = harness();
     const peer = await Peer.open();
     const s = await engine.allocate("127.0.0.1");
     s.start({ ...PCMU, remote: peer.endpoint }, { action: { kind: "silence" }, record: file });
     const frames = toneFrames(425, 100);
     let n = 0;
     for (let i = 0; i < 100; i++) {
+      if (i > 0) clock.advance(20); // the peer's pace: the lost packet's 20 ms pass too
       if (i === 40) continue; // lost
       await peer.send(rtpPacket(0, 7 + i, 5000 + i * 160, 42, frames[i]!), s.local);
       n++;
@@ -110,17 +111,86 @@ describe("media session over loopback, paced by a manual clock", () => {
   it("fills a pause in the peer's timestamps with silence, not a jump of over 10 s", async () => {
     const dir = await mkdtemp(join(tmpdir(), "sipmock-media-"));
     const file = join(dir, "pause.wav");
-    const { engine } = harness();
+    const { clock, engine } = harness();
     const peer = await Peer.open();
     const s = await engine.allocate("127.0.0.1");
     s.start({ ...PCMU, remote: peer.endpoint }, { action: { kind: "silence" }, record: file });
     const f = toneFrames(1000, 1)[0]!;
     const stamps = [0, 160, 160 + 3 * 8000, 160 + 3 * 8000 + 160, 9e8, 9e8 + 160];
-    for (const [i, ts] of stamps.entries()) await peer.send(rtpPacket(0, i, ts, 5, f), s.local);
-    await until(() => s.stats().received.packets === 6, "6 packets");
+    const at = [0, 20, 3020, 3040, 3060, 3080]; // ms after the first, when each arrives
+    const t0 = clock.now();
+    for (const [i, ts] of stamps.entries()) {
+      clock.advance(t0 + at[i]! - clock.now());
+      await peer.send(rtpPacket(0, i, ts, 5, f), s.local);
+      await until(() => s.stats().received.packets === i + 1, "the packet");
+    }
     await s.close();
     // 6 frames + 3 s of pause (less the frame before it); nothing for the 9e8 jump
     expect(readWav(readFileSync(file)).length).toBe(6 * 160 + 3 * 8000 - 160);
+  });
+
+  it("a timestamp jump is filled with no more silence than the time that passed (40 ms, not 5 s)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "sipmock-media-"));
+    const file = join(dir, "jump.wav");
+    const { clock, engine } = harness();
+    const peer = await Peer.open();
+    const s = await engine.allocate("127.0.0.1");
+    s.start({ ...PCMU, remote: peer.endpoint }, { action: { kind: "silence" }, record: file });
+    const f = toneFrames(1000, 1)[0]!;
+    const t0 = clock.now();
+    for (const [i, ts] of [0, 160 + 5 * 8000].entries()) {
+      clock.advance(t0 + i * 40 - clock.now());
+      await peer.send(rtpPacket(0, i, ts, 5, f), s.local);
+      await until(() => s.stats().received.packets === i + 1, "the packet");
+    }
+    await s.close();
+    expect(readWav(readFileSync(file)).length).toBe(2 * 160 + 320);
+  });
+
+  it("a session on the dual-stack [::] sends RTP to an IPv4 peer (IPv4-mapped destination)", async () => {
+    const errors: string[] = [];
+    const { clock, engine } = harness({ onError: (e) => errors.push(e.message) });
+    const peer = await Peer.open();
+    const s = await engine.allocate("::");
+    s.start({ ...PCMU, remote: peer.endpoint }, { action: { kind: "silence" } });
+    clock.advance(100);
+    await peer.waitFor(5);
+    expect(peer.rtp.length).toBeGreaterThanOrEqual(5);
+    expect(peer.from[0]!.port).toBe(s.local.port);
+    await s.close();
+    expect(errors).toEqual([]);
+  });
+
+  it("inactivity: expires once nothing arrived for the time given; each packet restarts the wait", async () => {
+    const { clock, engine } = harness();
+    const peer = await Peer.open();
+    const s = await engine.allocate("127.0.0.1");
+    s.start({ ...PCMU, remote: peer.endpoint }, { action: { kind: "silence" } });
+    let expired = 0;
+    s.watchInactivity(1000, () => expired++);
+    clock.advance(900);
+    await peer.send(rtpPacket(0, 1, 160, 9, toneFrames(1000, 1)[0]!), s.local);
+    await until(() => s.stats().received.packets === 1, "the packet");
+    clock.advance(999);
+    expect(expired).toBe(0);
+    clock.advance(1);
+    expect(expired).toBe(1);
+    clock.advance(5000);
+    expect(expired).toBe(1);
+    s.watchInactivity(0, () => expired++); // off
+    clock.advance(5000);
+    expect(expired).toBe(1);
+  });
+
+  it("inactivity: a call on hold (we only send) is not watched", async () => {
+    const { clock, engine } = harness();
+    const peer = await Peer.open();
+    const s = await engine.allocate("127.0.0.1");
+    s.start({ ...PCMU, remote: peer.endpoint, direction: "sendonly" }, { action: { kind: "silence" } });
+    let expired = 0;
+    s.watchInactivity(1000, () => expired++);
+    clock.advance(10_000);
+    expect(expired).toBe(0);
   });
 
   it("plays a 16 kHz prompt (encoded to PCMU) once, then silence", async () => {

@@ -20,6 +20,7 @@ function start(): void {
   const client = new AdminClient(data.api.replace(/\/+$/, ""), data.token);
   const app = new App(data, client);
   app.mount(root);
+  forgetToken();
   let lastId = 0;
   let broken = false;
   const load = async () => {
@@ -59,6 +60,14 @@ function start(): void {
   void load();
   void app.refreshSide();
   setInterval(() => void app.refreshSide(), 5000);
+}
+
+/** The page has its token (in the page data): ?token= leaves the address bar and the history. */
+function forgetToken(): void {
+  const url = new URL(location.href);
+  if (!url.searchParams.has("token")) return;
+  url.searchParams.delete("token");
+  history.replaceState(null, "", url.pathname + url.search + url.hash);
 }
 
 start();
