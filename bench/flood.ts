@@ -27,7 +27,8 @@ export interface FloodResult {
   readonly peakRssMiB?: number;
 }
 
-async function freeUdpPort(): Promise<number> {
+/** A free UDP port on loopback (shared with run.ts). */
+export async function freeUdpPort(): Promise<number> {
   const s = createSocket("udp4");
   await new Promise<void>((r) => s.bind(0, "127.0.0.1", () => r()));
   const p = s.address().port;
@@ -50,7 +51,8 @@ async function metric(admin: number, name: string): Promise<number> {
   return sum;
 }
 
-function peakRss(pid: number | undefined): number | undefined {
+/** The process's peak resident set (VmHWM) in MiB (shared with run.ts). */
+export function peakRss(pid: number | undefined): number | undefined {
   try {
     const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
     return m ? Math.round(Number(m[1]) / 1024) : undefined;

@@ -9,7 +9,7 @@ import { createSocket } from "node:dgram";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
-import { type FloodResult, flood, floodTable } from "./flood.js";
+import { type FloodResult, flood, floodTable, freeUdpPort, peakRss } from "./flood.js";
 
 const HERE = import.meta.dirname;
 const ROOT = join(HERE, "..");
@@ -57,14 +57,6 @@ interface ServerResult {
   readonly best?: StepResult;
   readonly steps: StepResult[];
   readonly peakRssMiB?: number;
-}
-
-async function freePort(): Promise<number> {
-  const s = createSocket("udp4");
-  await new Promise<void>((r) => s.bind(0, "127.0.0.1", () => r()));
-  const p = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
 }
 
 function startServer(kind: "sipmock" | "sipp", flow: Flow, port: number): ChildProcess {
@@ -157,18 +149,8 @@ async function runStep(flow: Flow, port: number, rate: number): Promise<StepResu
   };
 }
 
-function peakRss(pid: number | undefined): number | undefined {
-  if (!pid) return undefined;
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Math.round(Number(m[1]) / 1024) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 async function measure(kind: "sipmock" | "sipp", flow: Flow): Promise<ServerResult> {
-  const port = await freePort();
+  const port = await freeUdpPort();
   const server = startServer(kind, flow, port);
   await new Promise((r) => setTimeout(r, 700));
   const steps: StepResult[] = [];
