@@ -46,3 +46,22 @@ export async function waitForOutput(output: () => string, re: RegExp, timeoutMs 
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** `sipmock ctl` without blocking this process (the test's client may have to answer the mock meanwhile). */
+export function ctlAsync(
+  admin: string,
+  args: string[],
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, "ctl", "--admin", admin, ...args], { cwd: ROOT });
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (d) => (stdout += d));
+    child.stderr!.on("data", (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill(), 10_000);
+    child.on("exit", (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}

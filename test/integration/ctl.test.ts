@@ -4,7 +4,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { BIN, freeUdpPort, ROOT, start, waitForOutput } from "../helpers/cli.js";
+import { BIN, ctlAsync, freeUdpPort, ROOT, start, waitForOutput } from "../helpers/cli.js";
 import { header, request, responseTo, statusOf, udpClient } from "../helpers/wire-client.js";
 
 function ctl(admin: string, args: string[], env: Record<string, string> = {}) {
@@ -13,25 +13,6 @@ function ctl(admin: string, args: string[], env: Record<string, string> = {}) {
     timeout: 10_000,
     cwd: ROOT,
     env: { ...process.env, ...env },
-  });
-}
-
-/** ctl without blocking this process: the test's client must answer the mock meanwhile. */
-function ctlAsync(
-  admin: string,
-  args: string[],
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, "ctl", "--admin", admin, ...args], { cwd: ROOT });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill(), 10_000);
-    child.on("exit", (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
   });
 }
 

@@ -4,29 +4,12 @@
  * negotiated payload type and end bits), and `ctl media` shows the digits a
  * SIP INFO application/dtmf-relay delivered and the packets each way.
  */
-import { spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { describe, expect, it } from "vitest";
-import { BIN, freeUdpPort, ROOT, start, waitForOutput } from "../helpers/cli.js";
+import { ctlAsync, freeUdpPort, start, waitForOutput } from "../helpers/cli.js";
 import { ackFor, header, request, statusOf, udpClient } from "../helpers/wire-client.js";
 
-function ctl(
-  admin: string,
-  args: string[],
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, "ctl", "--admin", admin, ...args], { cwd: ROOT });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill(), 10_000);
-    child.on("exit", (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
+const ctl = ctlAsync;
 
 describe("sipmock ctl dtmf / media", () => {
   it("ctl dtmf sends RFC 4733 events on the negotiated payload type; ctl media shows INFO digits and packets", async () => {

@@ -15,25 +15,12 @@ import { describe, expect, it } from "vitest";
 import type { DtmfEntry, JournalRecord, MediaEntry } from "../../src/control/journal.js";
 import { type SipMock, silentLogger, startAdmin, startSipMock } from "../../src/index.js";
 import { freeUdpPort, run, start } from "../helpers/cli.js";
-import { runSipp, statusOfText } from "../peers/sipp.js";
+import { inviteSend, runSipp, statusOfText } from "../peers/sipp.js";
 
 const PCAPS = "/usr/share/sip-tester";
 
-function invite(user: string): string {
-  return `  <send retrans="500">
-    <![CDATA[
-INVITE sip:${user}@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
-To: <sip:${user}@[remote_ip]:[remote_port]>
-Call-ID: [call_id]
-CSeq: 1 INVITE
-Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>
-Max-Forwards: 70
-Content-Type: application/sdp
-Content-Length: [len]
-
-v=0
+/** The offer SIPp sends: G722 first (refused: the mock cannot encode it), G.711, telephone-event. */
+const MEDIA_OFFER = `v=0
 o=sipp 1 1 IN IP4 [media_ip]
 s=-
 c=IN IP4 [media_ip]
@@ -43,11 +30,10 @@ a=rtpmap:9 G722/8000
 a=rtpmap:0 PCMU/8000
 a=rtpmap:8 PCMA/8000
 a=rtpmap:101 telephone-event/8000
-a=fmtp:101 0-16
+a=fmtp:101 0-16`;
 
-]]>
-  </send>
-`;
+function invite(user: string): string {
+  return inviteSend(user, MEDIA_OFFER);
 }
 
 function play(digit: string): string {

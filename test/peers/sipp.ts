@@ -291,7 +291,8 @@ const SDP_OFFER = [
   "a=sendrecv",
 ].join("\n");
 
-function inviteSend(user: string, withSdp = true): string {
+/** SIPp's initial INVITE to `user`, with an SDP offer (`false`: no body). */
+export function inviteSend(user: string, sdp: string | false = SDP_OFFER): string {
   return `  <send retrans="500">
     <![CDATA[
 INVITE sip:${user}@[remote_ip]:[remote_port] SIP/2.0
@@ -302,7 +303,7 @@ Call-ID: [call_id]
 CSeq: 1 INVITE
 Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>
 Max-Forwards: 70
-${withSdp ? `Content-Type: application/sdp\nContent-Length: [len]\n\n${SDP_OFFER}` : "Content-Length: 0\n"}
+${sdp !== false ? `Content-Type: application/sdp\nContent-Length: [len]\n\n${sdp}` : "Content-Length: 0\n"}
 ]]>
   </send>
 `;
