@@ -5,7 +5,7 @@
  * NOTIFY with a sipfrag. The mock's NOTIFYs go through client transactions.
  */
 import { randomBytes } from "node:crypto";
-import type { Mailbox } from "../scenario/types.js";
+import type { Mailbox } from "./ports.js";
 import type { ParsedRequest } from "../sip/message.js";
 import { isSipUri, uriUser } from "../sip/uri.js";
 import type { Flow } from "../transport/types.js";

@@ -18,7 +18,7 @@ import type {
   MediaStats,
   NegotiatedMedia,
 } from "../media/index.js";
-import type { MediaActionPlan, MediaDirective } from "../scenario/types.js";
+import type { MediaActionPlan, MediaDirective } from "./ports.js";
 import { type CodecSpec, clampPtime } from "./sdp.js";
 
 export interface MediaCallEvents {

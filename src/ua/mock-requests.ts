@@ -5,7 +5,7 @@
  * INVITE to a registered client at its Contact. Each goes
  * through a client transaction (RFC 3261 17.1) via the UAC.
  */
-import type { Mailbox, MediaDirective } from "../scenario/types.js";
+import type { Mailbox, MediaDirective } from "./ports.js";
 import { isSipUri, parseUri } from "../sip/uri.js";
 import type { Scheduler, TimerHandle } from "../transaction/scheduler.js";
 import { newTag } from "../transaction/transaction-layer.js";

@@ -5,8 +5,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { type DtmfDigit, type MediaEngine, type MediaStats, parseDtmfRelay } from "../media/index.js";
-import { applyByteFaults } from "../scenario/faults.js";
-import type { Decision, FollowUp, PlanStep, ResponsePlan, Scenario, WireFault } from "../scenario/types.js";
+import { applyByteFaults } from "./wire-faults.js";
+import type { Decision, FollowUp, PlanStep, ResponsePlan, Scenario, WireFault } from "./ports.js";
 import type { ParsedRequest } from "../sip/message.js";
 import { isSipUri, isTelUri, uriUser } from "../sip/uri.js";
 import { type Budgets, ITEM_OVERHEAD } from "../transaction/budget.js";

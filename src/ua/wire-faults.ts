@@ -2,7 +2,7 @@
  * Byte-level faults on an outgoing response: what a scenario's `fault:` asks
  * to break, broken exactly that way. Pure functions over the serialized bytes.
  */
-import type { WireFault } from "./types.js";
+import type { WireFault } from "./ports.js";
 
 const CRLF = "\r\n";
 
