@@ -36,7 +36,7 @@ import {
 import { ListenerTable } from "../transport/listener-table.js";
 import { responseFlow } from "../transport/response-route.js";
 import { listenTcp } from "../transport/tcp.js";
-import type { Flow, InboundMessage, Listener, ListenerInfo, TransportName } from "../transport/types.js";
+import type { Flow, InboundHandler, InboundMessage, Listener, ListenerInfo, TransportName } from "../transport/types.js";
 import { destinationOf, formatHost, hostPort, isSecure } from "../transport/types.js";
 import { listenUdp } from "../transport/udp.js";
 import { listenWs } from "../transport/ws.js";
@@ -161,6 +161,19 @@ export interface SipMockOptions {
   readonly drainMs?: number;
   /** Memory budgets, overload control, connection caps and timeouts (README "Limits and hardening"). */
   readonly limits?: LimitOptions;
+  /** Deterministic tests (test/harness): a manual scheduler and clock, in-memory listeners instead of sockets. */
+  readonly seams?: TestSeams;
+}
+
+/**
+ * What a deterministic test replaces: every SIP timer runs on `scheduler`
+ * (built with a manual clock, `new Scheduler(clock, onError, true)`), wall
+ * time is `now`, and `openListener` opens a listener without a socket.
+ */
+export interface TestSeams {
+  readonly scheduler?: Scheduler;
+  readonly now?: () => number;
+  readonly openListener?: (spec: ListenSpec, onInbound: InboundHandler) => Promise<Listener>;
 }
 
 export interface LimitOptions {
@@ -302,6 +315,7 @@ export interface CallMedia {
 
 export async function startSipMock(options: SipMockOptions = {}): Promise<SipMock> {
   const logger = options.logger ?? silentLogger;
+  const wallNow = options.seams?.now ?? Date.now;
   const timers = resolveTimers(options.timers);
   const maxMessageSize = options.maxMessageSize ?? 65535;
   if (
@@ -316,7 +330,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
   let scenario: Scenario = buildScenario(options.scenario, options.respond, scenarioBounds);
   /** From the options, else from the scenario; rebuilt when the scenario changes. */
   const authFor = (s: Scenario): Authenticator | undefined => {
-    if (options.auth) return new Authenticator(options.auth);
+    if (options.auth) return new Authenticator(options.auth, wallNow);
     const a = s instanceof ScenarioEngine ? s.auth : undefined;
     if (!a) return undefined;
     return new Authenticator({
@@ -328,7 +342,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       ...(a.proxy !== undefined ? { proxy: a.proxy } : {}),
       ...(a.nonceTtl !== undefined ? { nonceTtlMs: toMs(a.nonceTtl) } : {}),
       ...(a.wrongPassword ? { wrongPassword: a.wrongPassword } : {}),
-    });
+    }, wallNow);
   };
   let authenticator = authFor(scenario);
   const withOverrides: Scenario = {
@@ -350,13 +364,14 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       return scenario.mediaPort;
     },
   };
-  const scheduler = new Scheduler(undefined, (err) =>
-    logger.error(`internal error in a timer: ${(err as Error).stack ?? err}`),
-  );
+  const scheduler =
+    options.seams?.scheduler ??
+    new Scheduler(undefined, (err) => logger.error(`internal error in a timer: ${(err as Error).stack ?? err}`));
+  const monotonic = options.seams?.scheduler ? () => scheduler.now() : () => performance.now();
   // Warnings, at most one line a second: a guessing client cannot flood the log.
   const failedLogins = new FailedLoginLog({
     warn: (line) => logger.warn(`${stamp()} ${line}`),
-    now: () => performance.now(),
+    now: monotonic,
     schedule: (ms, fn) => scheduler.schedule(ms, fn),
   });
   const capabilities: Capabilities = DEFAULT_CAPABILITIES;
@@ -373,7 +388,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     maxLagMs: limits.maxEventLoopLagMs ?? 1000,
     lag: limits.eventLoopLag ?? lagMonitor!.lag,
     retryAfterS: limits.retryAfterS ?? 5,
-    clock: { now: () => performance.now() },
+    clock: { now: monotonic },
     report: (message) => logger.warn(`${stamp()} ${message}`),
   });
   const gate = new ConnectionGate(limits.connections);
@@ -580,6 +595,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       ...(mediaEngine ? { mediaEngine } : {}),
       ...(options.symmetricRtp ? { symmetricRtp: true } : {}),
       rtpInactivityMs: options.rtpInactivityTimeoutMs ?? DEFAULT_RTP_INACTIVITY_MS,
+      now: wallNow,
       timers,
       scheduler,
       listenerFor,
@@ -812,8 +828,11 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
         ...(options.tls?.maxVersion ? { maxVersion: options.tls.maxVersion } : {}),
       }
     : undefined;
+  const openListener = options.seams?.openListener;
   const open = (spec: ListenSpec): Promise<Listener> =>
-    spec.transport === "udp"
+    openListener
+      ? openListener(spec, onInbound)
+      : spec.transport === "udp"
       ? listenUdp(spec.host, spec.port, onInbound, { maxMessageSize })
       : spec.transport === "tcp"
         ? listenTcp(spec.host, spec.port, onInbound, { maxMessageSize, gate })

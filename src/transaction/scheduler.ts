@@ -32,7 +32,14 @@ export class Scheduler {
     private readonly clock: Clock = { now: () => performance.now() },
     /** A timer callback threw: reported here; the scheduler and the process go on. */
     private readonly onError: (err: unknown) => void = (err) => console.error(err),
+    /** Manual: no Node timer is armed; whoever drives the clock calls runDue() (test/harness). */
+    private readonly manual = false,
   ) {}
+
+  /** The clock's time, in ms: what every deadline is measured against. */
+  now(): number {
+    return this.clock.now();
+  }
 
   get pending(): number {
     return this.live;
@@ -89,6 +96,7 @@ export class Scheduler {
 
   private arm(): void {
     while (this.heap[0]?.cancelled) this.pop();
+    if (this.manual) return;
     const top = this.heap[0];
     if (!top) {
       if (this.timer) clearTimeout(this.timer);

@@ -95,6 +95,8 @@ export interface UasOptions {
   readonly sentOnce?: (flow: Flow, method: string) => void;
   /** A TCP flow to a UDP flow's destination, for the mock's requests over 1300 octets (RFC 3261 18.1.1). */
   readonly reliableFlow?: (flow: Flow) => Flow | undefined;
+  /** Wall-clock time in ms (registrations, subscriptions); Date.now unless a test drives a clock. */
+  readonly now?: () => number;
 }
 
 /** What the UAS tells the outside world (logs, journal, tests). */
@@ -206,7 +208,7 @@ export class UserAgentServer implements TransactionUser {
     this.media.inactivityMs = options.rtpInactivityMs ?? 0;
     this.registrar = new Registrar(
       { ...DEFAULT_REGISTRAR, ...options.registrar },
-      Date.now,
+      options.now ?? Date.now,
       options.budgets?.registrar,
     );
     // 15.1.2: when a dialog ends, a re-INVITE of the peer still pending in
@@ -968,7 +970,7 @@ export class UserAgentServer implements TransactionUser {
       this.endSubscription(sub, true, "timeout");
       return;
     }
-    sub.expiresAt = Date.now() + expires * 1000;
+    sub.expiresAt = (this.options.now ?? Date.now)() + expires * 1000;
     void this.notify(
       sub,
       `active;expires=${expires}`,
