@@ -36,7 +36,14 @@ import {
 import { ListenerTable } from "../transport/listener-table.js";
 import { responseFlow } from "../transport/response-route.js";
 import { listenTcp } from "../transport/tcp.js";
-import type { Flow, InboundHandler, InboundMessage, Listener, ListenerInfo, TransportName } from "../transport/types.js";
+import type {
+  Flow,
+  InboundHandler,
+  InboundMessage,
+  Listener,
+  ListenerInfo,
+  TransportName,
+} from "../transport/types.js";
 import { destinationOf, formatHost, hostPort, isSecure } from "../transport/types.js";
 import { listenUdp } from "../transport/udp.js";
 import { listenWs } from "../transport/ws.js";
@@ -333,16 +340,19 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     if (options.auth) return new Authenticator(options.auth, wallNow);
     const a = s instanceof ScenarioEngine ? s.auth : undefined;
     if (!a) return undefined;
-    return new Authenticator({
-      realm: a.realm ?? options.realm ?? "sipmock",
-      users: a.users,
-      ...(a.algorithms ? { algorithms: a.algorithms } : {}),
-      ...(a.qop ? { qop: a.qop } : {}),
-      ...(a.methods ? { methods: a.methods } : {}),
-      ...(a.proxy !== undefined ? { proxy: a.proxy } : {}),
-      ...(a.nonceTtl !== undefined ? { nonceTtlMs: toMs(a.nonceTtl) } : {}),
-      ...(a.wrongPassword ? { wrongPassword: a.wrongPassword } : {}),
-    }, wallNow);
+    return new Authenticator(
+      {
+        realm: a.realm ?? options.realm ?? "sipmock",
+        users: a.users,
+        ...(a.algorithms ? { algorithms: a.algorithms } : {}),
+        ...(a.qop ? { qop: a.qop } : {}),
+        ...(a.methods ? { methods: a.methods } : {}),
+        ...(a.proxy !== undefined ? { proxy: a.proxy } : {}),
+        ...(a.nonceTtl !== undefined ? { nonceTtlMs: toMs(a.nonceTtl) } : {}),
+        ...(a.wrongPassword ? { wrongPassword: a.wrongPassword } : {}),
+      },
+      wallNow,
+    );
   };
   let authenticator = authFor(scenario);
   const withOverrides: Scenario = {
@@ -366,7 +376,9 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
   };
   const scheduler =
     options.seams?.scheduler ??
-    new Scheduler(undefined, (err) => logger.error(`internal error in a timer: ${(err as Error).stack ?? err}`));
+    new Scheduler(undefined, (err) =>
+      logger.error(`internal error in a timer: ${(err as Error).stack ?? err}`),
+    );
   const monotonic = options.seams?.scheduler ? () => scheduler.now() : () => performance.now();
   // Warnings, at most one line a second: a guessing client cannot flood the log.
   const failedLogins = new FailedLoginLog({
@@ -833,16 +845,20 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     openListener
       ? openListener(spec, onInbound)
       : spec.transport === "udp"
-      ? listenUdp(spec.host, spec.port, onInbound, { maxMessageSize })
-      : spec.transport === "tcp"
-        ? listenTcp(spec.host, spec.port, onInbound, { maxMessageSize, gate })
-        : spec.transport === "tls"
-          ? listenTcp(spec.host, spec.port, onInbound, { maxMessageSize, gate, ...(pem ? { tls: pem } : {}) })
-          : listenWs(spec.host, spec.port, onInbound, {
-              maxMessageSize,
-              gate,
-              ...(spec.transport === "wss" && pem ? { tls: pem } : {}),
-            });
+        ? listenUdp(spec.host, spec.port, onInbound, { maxMessageSize })
+        : spec.transport === "tcp"
+          ? listenTcp(spec.host, spec.port, onInbound, { maxMessageSize, gate })
+          : spec.transport === "tls"
+            ? listenTcp(spec.host, spec.port, onInbound, {
+                maxMessageSize,
+                gate,
+                ...(pem ? { tls: pem } : {}),
+              })
+            : listenWs(spec.host, spec.port, onInbound, {
+                maxMessageSize,
+                gate,
+                ...(spec.transport === "wss" && pem ? { tls: pem } : {}),
+              });
   try {
     if (sharedPort) {
       for (const listener of await sharedPortPair(specs[0]!.host, open)) {

@@ -5,8 +5,6 @@
  */
 import { randomBytes } from "node:crypto";
 import { type DtmfDigit, type MediaEngine, type MediaStats, parseDtmfRelay } from "../media/index.js";
-import { applyByteFaults } from "./wire-faults.js";
-import type { Decision, FollowUp, PlanStep, ResponsePlan, Scenario, WireFault } from "./ports.js";
 import type { ParsedRequest } from "../sip/message.js";
 import { isSipUri, isTelUri, uriUser } from "../sip/uri.js";
 import { type Budgets, ITEM_OVERHEAD } from "../transaction/budget.js";
@@ -27,6 +25,7 @@ import { entityOf, eventBody, eventPackage, messageAccount, newETag, type Subscr
 import { type Capabilities, localIdentity, localUri } from "./local-context.js";
 import { type MediaCallInfo, MediaCalls } from "./media-calls.js";
 import { allowsUpdate, MockRequests } from "./mock-requests.js";
+import type { Decision, FollowUp, PlanStep, ResponsePlan, Scenario, WireFault } from "./ports.js";
 import { DEFAULT_REGISTRAR, Registrar, type RegistrarOptions } from "./registrar.js";
 import { bindingFlow, type ListenerLookup, targetFlow } from "./request-target.js";
 import {
@@ -45,6 +44,7 @@ import {
   type WebRtcIdentity,
 } from "./sdp.js";
 import { addrSpecOf, type ClientOutcome, UserAgentClient } from "./uac.js";
+import { applyByteFaults } from "./wire-faults.js";
 
 /** Transport access the UAS needs only to carry out scenario faults. */
 export interface FaultWire {
