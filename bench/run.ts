@@ -1,29 +1,38 @@
 /**
- * `npm run bench`: drives sipmock and, as the reference, SIPp's own UAS with
- * SIPp UAC scenarios at increasing call rates. For each flow it reports the
- * highest rate with zero failed calls, p50/p99 response times at that rate,
- * sipmock's peak memory, and the ratio to SIPp. Loopback only, bounded.
+ * `npm run bench`: sipmock against SIPp's own UAS (`sipp -sn uas` and two
+ * small UAS scenarios), flow by flow and transport by transport, back to back
+ * in the same run. Each server is driven by SIPp UAC instances at doubling
+ * call rates until a step fails; a step passes with 0 failed calls and p99 <=
+ * BENCH_P99_MS (50). Per step: CPU µs per call (the server process's user +
+ * system time over the step, from /proc), p50/p99, retransmissions, kernel
+ * UDP receive drops, RSS. Then a memory soak, start-up times and the flood
+ * (issue 10). Writes bench/results/latest.{md,json}. Loopback only, bounded.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
-import { type FloodResult, flood, floodTable, freeUdpPort, peakRss } from "./flood.js";
+import { type FloodResult, flood, floodTable } from "./flood.js";
+import { cpuSeconds, load1, peakRssMiB, rmemMax, rssMiB, udpDrops } from "./lib/procfs.js";
+import { type MeasuredServer, measuredTable, type Row, ratioTable, type Step } from "./lib/report.js";
+import { type BenchFlow, freePort, type ServerKind, startServer, stopServer } from "./lib/servers.js";
+import { type BenchTransport, percentile, runUac } from "./lib/sipp.js";
+import { type SoakResult, soak, soakTable } from "./lib/soak.js";
+import { startupTable, startupTimes } from "./startup.js";
 
 const HERE = import.meta.dirname;
 const ROOT = join(HERE, "..");
-const STEP_SECONDS = Number(process.env.BENCH_STEP_SECONDS ?? 3);
-const RATES = (process.env.BENCH_RATES ?? "100,200,400,800,1600,3200,6400").split(",").map(Number);
+const SCENARIOS = join(HERE, "scenarios");
+const env = process.env;
+const STEP_SECONDS = Number(env.BENCH_STEP_SECONDS ?? 5);
+const RATES = (env.BENCH_RATES ?? "250,500,1000,2000,4000,8000,16000,32000").split(",").map(Number);
+const P99_MS = Number(env.BENCH_P99_MS ?? 50);
+/** The rate one SIPp UAC process is given at most; above it the rate is shared by several. */
+const UAC_RATE = Number(env.BENCH_UAC_RATE ?? 6000);
+const TRANSPORTS = (env.BENCH_TRANSPORTS ?? "udp,tcp").split(",") as BenchTransport[];
+const FLOW_FILTER = env.BENCH_FLOWS?.split(",");
 
-interface Flow {
-  readonly name: string;
-  readonly uac: string;
-  readonly service: string;
-  /** How SIPp plays the reference server for this flow. */
-  readonly referenceUas: string[];
-}
-
-const FLOWS: Flow[] = [
+const FLOWS: BenchFlow[] = [
   {
     name: "INVITE/200/ACK/BYE",
     uac: "uac-invite-answer.xml",
@@ -34,186 +43,132 @@ const FLOWS: Flow[] = [
     name: "INVITE/486/ACK",
     uac: "uac-invite-486.xml",
     service: "486",
-    referenceUas: ["-sf", join(HERE, "scenarios", "uas-486.xml")],
+    referenceUas: ["-sf", join(SCENARIOS, "uas-486.xml")],
   },
   {
     name: "OPTIONS/200",
     uac: "uac-options.xml",
     service: "bench",
-    referenceUas: ["-sf", join(HERE, "scenarios", "uas-options.xml")],
+    referenceUas: ["-sf", join(SCENARIOS, "uas-options.xml")],
   },
 ];
 
-interface StepResult {
-  readonly rate: number;
-  readonly calls: number;
-  readonly failed: number;
-  readonly p50?: number;
-  readonly p99?: number;
-}
-
-interface ServerResult {
-  readonly best?: StepResult;
-  readonly steps: StepResult[];
-  readonly peakRssMiB?: number;
-}
-
-function startServer(kind: "sipmock" | "sipp", flow: Flow, port: number): ChildProcess {
-  const cwd = mkdtempSync(join(tmpdir(), "sipmock-bench-uas-"));
-  const child =
-    kind === "sipmock"
-      ? spawn(
-          process.execPath,
-          [
-            join(ROOT, "dist", "cli", "main.js"),
-            "serve",
-            "--listen",
-            `udp:127.0.0.1:${port}`,
-            "--log-level",
-            "warn",
-          ],
-          {
-            stdio: ["ignore", "ignore", "pipe"],
-          },
-        )
-      : spawn("sipp", [...flow.referenceUas, "-i", "127.0.0.1", "-p", String(port), "-nostdin", "-t", "u1"], {
-          stdio: ["ignore", "ignore", "pipe"],
-          cwd,
-        });
-  child.stderr?.on("data", () => {});
-  child.on("exit", () => rmSync(cwd, { recursive: true, force: true }));
-  return child;
-}
-
-function percentile(sorted: number[], p: number): number | undefined {
-  if (sorted.length === 0) return undefined;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-async function runStep(flow: Flow, port: number, rate: number): Promise<StepResult> {
-  const dir = mkdtempSync(join(tmpdir(), "sipmock-bench-"));
-  const calls = rate * STEP_SECONDS;
-  const args = [
-    `127.0.0.1:${port}`,
-    "-sf",
-    join(HERE, "scenarios", flow.uac),
-    "-s",
-    flow.service,
-    "-i",
-    "127.0.0.1",
-    "-t",
-    "u1",
-    "-r",
-    String(rate),
-    "-m",
-    String(calls),
-    "-l",
-    String(rate * 4),
-    "-nostdin",
-    "-trace_rtt",
-    "-rtt_freq",
-    "1",
-    "-timeout",
-    `${STEP_SECONDS + 15}s`,
-    "-timeout_error",
-    "-recv_timeout",
-    "5000",
-  ];
-  const code = await new Promise<number>((resolve) => {
-    const child = spawn("sipp", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
-    child.stderr.on("data", () => {});
-    child.on("exit", (c) => resolve(c ?? -1));
-  });
-  const rttFile = readdirSync(dir).find((f) => f.endsWith("_rtt.csv"));
-  const times: number[] = [];
-  if (rttFile) {
-    for (const line of readFileSync(join(dir, rttFile), "utf8").split("\n").slice(1)) {
-      const cols = line.split(";");
-      const ms = Number(cols[1]);
-      if (cols.length >= 2 && Number.isFinite(ms)) times.push(ms);
-    }
-  }
-  rmSync(dir, { recursive: true, force: true });
-  times.sort((a, b) => a - b);
-  // SIPp exits 0 only when every call succeeded.
-  const failed = code === 0 ? 0 : Math.max(1, calls - times.length);
-  const p50 = percentile(times, 50);
-  const p99 = percentile(times, 99);
+async function step(
+  pid: number | undefined,
+  flow: BenchFlow,
+  transport: BenchTransport,
+  port: number,
+  rate: number,
+): Promise<Step> {
+  const cpu0 = cpuSeconds(pid);
+  const drops0 = udpDrops();
+  const instances = Math.ceil(rate / UAC_RATE);
+  const r = await runUac(
+    { scenario: flow.uac, service: flow.service, transport, port, rate, seconds: STEP_SECONDS, instances },
+    SCENARIOS,
+  );
+  const cpu = cpuSeconds(pid) - cpu0;
+  const p50 = percentile(r.times, 50);
+  const p99 = percentile(r.times, 99);
+  const rss = rssMiB(pid);
   return {
     rate,
-    calls,
-    failed,
+    calls: r.calls,
+    failed: r.failed,
+    retransmissions: r.retransmissions,
+    drops: udpDrops() - drops0,
+    cpuUsPerCall: Math.round((cpu * 1e6) / Math.max(1, r.calls)),
+    cpuShare: Math.round((cpu / STEP_SECONDS) * 100),
+    instances,
+    pass: r.failed === 0 && p99 !== undefined && p99 <= P99_MS,
     ...(p50 !== undefined ? { p50 } : {}),
     ...(p99 !== undefined ? { p99 } : {}),
+    ...(rss !== undefined ? { rssMiB: rss } : {}),
   };
 }
 
-async function measure(kind: "sipmock" | "sipp", flow: Flow): Promise<ServerResult> {
-  const port = await freeUdpPort();
-  const server = startServer(kind, flow, port);
-  await new Promise((r) => setTimeout(r, 700));
-  const steps: StepResult[] = [];
-  let best: StepResult | undefined;
+async function measure(
+  kind: ServerKind,
+  flow: BenchFlow,
+  transport: BenchTransport,
+): Promise<MeasuredServer> {
+  const port = await freePort();
+  const server = await startServer(kind, flow, transport, port, ROOT);
+  const steps: Step[] = [];
+  let peak: number | undefined;
   try {
     for (const rate of RATES) {
-      const step = await runStep(flow, port, rate);
-      steps.push(step);
+      const s = await step(server.pid, flow, transport, port, rate);
+      steps.push(s);
       process.stderr.write(
-        `  ${kind.padEnd(7)} ${flow.name.padEnd(20)} ${String(rate).padStart(5)}/s failed=${step.failed} p50=${fmt(step.p50)} p99=${fmt(step.p99)}\n`,
+        `  ${kind.padEnd(7)} ${transport} ${flow.name.padEnd(19)} ${String(rate).padStart(5)}/s failed=${s.failed} p50=${s.p50 ?? "-"} p99=${s.p99 ?? "-"} cpu=${s.cpuUsPerCall}µs/call (${s.cpuShare}%) retrans=${s.retransmissions} drops=${s.drops}\n`,
       );
-      if (step.failed > 0) break;
-      best = step;
+      if (!s.pass) break;
     }
-  } catch (e) {
-    process.stderr.write(`  ${kind} ${flow.name}: step failed to run: ${(e as Error).message}\n`);
+  } finally {
+    peak = peakRssMiB(server.pid);
+    await stopServer(server);
   }
-  const rss = kind === "sipmock" ? peakRss(server.pid) : undefined;
-  server.kill("SIGTERM");
-  await new Promise((r) => setTimeout(r, 300));
-  return { ...(best ? { best } : {}), steps, ...(rss !== undefined ? { peakRssMiB: rss } : {}) };
+  return { kind, steps, ...(peak !== undefined ? { peakRssMiB: peak } : {}) };
 }
 
-function fmt(ms: number | undefined): string {
-  return ms === undefined ? "-" : `${ms.toFixed(ms < 10 ? 2 : 1)}ms`;
+function sippVersion(): string {
+  try {
+    return /SIPp v?([\w.-]+)/.exec(execFileSync("sipp", ["-v"], { encoding: "utf8" }))?.[1] ?? "?";
+  } catch (e) {
+    return /SIPp v?([\w.-]+)/.exec(String((e as { stdout?: string }).stdout))?.[1] ?? "?";
+  }
 }
 
 async function main(): Promise<void> {
-  const rows: Array<{ flow: string; sipmock: ServerResult; sipp: ServerResult }> = [];
-  process.stderr.write(`rates ${RATES.join(", ")} calls/s, ${STEP_SECONDS} s per step, UDP on loopback\n`);
-  for (const flow of FLOWS) {
-    const sipmock = await measure("sipmock", flow);
-    const sipp = await measure("sipp", flow);
-    rows.push({ flow: flow.name, sipmock, sipp });
+  const loadBefore = load1();
+  const started = new Date().toISOString();
+  process.stderr.write(
+    `rates ${RATES.join(", ")} calls/s, ${STEP_SECONDS} s a step, pass: 0 failed and p99 <= ${P99_MS} ms, ${TRANSPORTS.join("+")} on loopback\n`,
+  );
+  const rows: Row[] = [];
+  for (const transport of TRANSPORTS) {
+    for (const flow of FLOWS.filter((f) => !FLOW_FILTER || FLOW_FILTER.includes(f.name))) {
+      const sipp = await measure("sipp", flow, transport);
+      const sipmock = await measure("sipmock", flow, transport);
+      rows.push({ flow: flow.name, transport, sipmock, sipp });
+    }
   }
-  const lines = [
-    `| flow | sipmock max calls/s (0 failed) | p50 | p99 | sipp -sn uas max calls/s | p50 | p99 | ratio | sipmock peak RSS |`,
-    `|---|---|---|---|---|---|---|---|---|`,
-  ];
-  for (const r of rows) {
-    const a = r.sipmock.best;
-    const b = r.sipp.best;
-    const ratio = a && b ? (a.rate / b.rate).toFixed(2) : "-";
-    const capped = (x: StepResult | undefined) =>
-      x && x.rate === RATES[RATES.length - 1] ? `>= ${x.rate}` : String(x?.rate ?? 0);
-    lines.push(
-      `| ${r.flow} | ${capped(a)} | ${fmt(a?.p50)} | ${fmt(a?.p99)} | ${capped(b)} | ${fmt(b?.p50)} | ${fmt(b?.p99)} | ${ratio} | ${r.sipmock.peakRssMiB ?? "-"} MiB |`,
-    );
+  const soaks: SoakResult[] = [];
+  const soakCalls = Number(env.BENCH_SOAK_CALLS ?? 200_000);
+  if (soakCalls > 0) {
+    const flow = FLOWS[1]!;
+    const cap = rows.find((r) => r.flow === flow.name && r.transport === "udp");
+    const capacity = cap ? [...cap.sipmock.steps].reverse().find((s) => s.pass)?.rate : undefined;
+    const rate = Math.max(100, Math.round((capacity ?? 500) / 2));
+    soaks.push(await soak({ flow, rate, calls: soakCalls, root: ROOT, scenarios: SCENARIOS }));
   }
-  // Issue 10: overload is answered, not dropped. Above capacity with a small
-  // transaction budget, count the 503s, the INVITEs left without an answer,
-  // the p99 and the RSS.
+  const startup = env.BENCH_STARTUP === "0" ? undefined : await startupTimes(ROOT);
   const floods: FloodResult[] = [];
-  for (const rate of (process.env.BENCH_FLOOD_RATES ?? "4000,8000").split(",").map(Number)) {
-    floods.push(await flood(rate, STEP_SECONDS));
-    process.stderr.write(`  flood ${rate}/s done\n`);
+  for (const rate of (env.BENCH_FLOOD_RATES ?? "4000,8000").split(",").filter(Boolean).map(Number)) {
+    floods.push(await flood(rate, 3));
   }
-  lines.push("", floodTable(floods));
-  const header = `sipmock benchmark, ${new Date().toISOString()}, ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`;
-  const text = `${header}\n\n${lines.join("\n")}\n`;
+  const header = [
+    `sipmock benchmark, started ${started}, ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${Math.round(totalmem() / 2 ** 30)} GiB`,
+    `node ${process.version}, SIPp ${sippVersion()}, load average ${loadBefore} before and ${load1()} after, net.core.rmem_max ${rmemMax() ?? "?"}`,
+    `steps of ${STEP_SECONDS} s at ${RATES.join(", ")} calls/s; a step passes with 0 failed calls and p99 <= ${P99_MS} ms; at most ${UAC_RATE} calls/s per SIPp UAC process`,
+  ].join("\n");
+  const sections = [
+    header,
+    ratioTable(rows),
+    measuredTable(rows),
+    ...(soaks.length ? [soakTable(soaks)] : []),
+    ...(startup ? [startupTable(startup)] : []),
+    ...(floods.length ? [floodTable(floods)] : []),
+  ];
+  const text = `${sections.join("\n\n")}\n`;
   process.stdout.write(`\n${text}`);
   mkdirSync(join(HERE, "results"), { recursive: true });
   writeFileSync(join(HERE, "results", "latest.md"), text);
-  writeFileSync(join(HERE, "results", "latest.json"), JSON.stringify({ header, rows }, null, 2));
+  writeFileSync(
+    join(HERE, "results", "latest.json"),
+    JSON.stringify({ header, rows, soaks, startup, floods }, null, 2),
+  );
 }
 
 await main();

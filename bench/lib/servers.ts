@@ -1,0 +1,111 @@
+/**
+ * The two servers the benchmark compares, started the same way on the same
+ * transport: sipmock's CLI (built, `--log-level error` as the README says for
+ * load tests, the journal on at its default bound) and SIPp's own UAS.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createSocket } from "node:dgram";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type BenchTransport, SIPP_TRANSPORT } from "./sipp.js";
+
+export type ServerKind = "sipmock" | "sipp";
+
+export interface BenchFlow {
+  readonly name: string;
+  /** SIPp UAC scenario file (bench/scenarios). */
+  readonly uac: string;
+  /** Request-URI user: what sipmock's default dial-a-code answers. */
+  readonly service: string;
+  /** How SIPp plays the reference server for this flow. */
+  readonly referenceUas: readonly string[];
+}
+
+/** A port free on loopback for both UDP and TCP at the moment of asking. */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const s = createSocket("udp4");
+    await new Promise<void>((r) => s.bind(0, "127.0.0.1", () => r()));
+    const port = s.address().port;
+    await new Promise<void>((r) => s.close(() => r()));
+    const t = createServer();
+    const ok = await new Promise<boolean>((r) => {
+      t.once("error", () => r(false));
+      t.listen(port, "127.0.0.1", () => r(true));
+    });
+    if (ok) {
+      await new Promise<void>((r) => t.close(() => r()));
+      return port;
+    }
+  }
+}
+
+/** Whether a socket is bound (UDP) or listening (TCP) on 127.0.0.1:port, from /proc/net. */
+function bound(transport: BenchTransport, port: number): boolean {
+  const hex = `0100007F:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+  const rows = readFileSync(`/proc/net/${transport}`, "utf8").split("\n").slice(1);
+  return rows.some((row) => {
+    const cols = row.trim().split(/\s+/);
+    return cols[1] === hex && (transport === "udp" || cols[3] === "0A");
+  });
+}
+
+async function waitBound(transport: BenchTransport, port: number, child: ChildProcess): Promise<void> {
+  const until = Date.now() + 15_000;
+  while (!bound(transport, port)) {
+    if (child.exitCode !== null) throw new Error(`the server exited (${child.exitCode}) before listening`);
+    if (Date.now() > until) throw new Error(`nothing listening on ${transport}:127.0.0.1:${port} after 15 s`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export async function startServer(
+  kind: ServerKind,
+  flow: BenchFlow,
+  transport: BenchTransport,
+  port: number,
+  root: string,
+): Promise<ChildProcess> {
+  const cwd = mkdtempSync(join(tmpdir(), "sipmock-bench-uas-"));
+  const extra = (process.env.BENCH_SIPMOCK_ARGS ?? "").split(" ").filter(Boolean);
+  const child =
+    kind === "sipmock"
+      ? spawn(
+          process.execPath,
+          [
+            ...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean),
+            join(root, "dist", "cli", "main.js"),
+            ...["serve", "--listen", `${transport}:127.0.0.1:${port}`, "--log-level", "error", ...extra],
+          ],
+          { stdio: ["ignore", "ignore", "pipe"], cwd },
+        )
+      : spawn(
+          "sipp",
+          [
+            ...flow.referenceUas,
+            "-i",
+            "127.0.0.1",
+            "-p",
+            String(port),
+            "-nostdin",
+            "-t",
+            SIPP_TRANSPORT[transport],
+          ],
+          { stdio: ["ignore", "ignore", "pipe"], cwd },
+        );
+  child.stderr?.on("data", () => {});
+  child.on("exit", () => rmSync(cwd, { recursive: true, force: true }));
+  await waitBound(transport, port, child);
+  return child;
+}
+
+export async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+  await exited;
+  clearTimeout(timer);
+}
