@@ -1,0 +1,165 @@
+/**
+ * Micro-benchmarks (ops/s) that guard the hot path against regressions,
+ * without sockets or SIPp: the parser on an INVITE with SDP, the serializer
+ * on a 200 OK, and whole requests through `startSipMock()` on in-memory
+ * listeners (the seams the deterministic harness uses): INVITE -> 486 -> ACK
+ * and OPTIONS -> 200, journal on, in µs of this process's CPU per call.
+ * `npm run bench:micro`; compare runs on the same machine only.
+ */
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+
+const ROOT = join(import.meta.dirname, "..");
+const DIST = (p: string) => pathToFileURL(join(ROOT, "dist", p)).href;
+
+type Parse = (b: Buffer) => { ok: boolean };
+type Serialize = (m: {
+  startLine: string;
+  headers: Iterable<{ name: string; value: string }>;
+  body: Buffer;
+}) => Buffer;
+
+const SDP = [
+  "v=0",
+  "o=alice 2890844526 2890844526 IN IP4 192.0.2.10",
+  "s=-",
+  "c=IN IP4 192.0.2.10",
+  "t=0 0",
+  "m=audio 49170 RTP/AVP 0 8 101",
+  "a=rtpmap:0 PCMU/8000",
+  "a=rtpmap:8 PCMA/8000",
+  "a=rtpmap:101 telephone-event/8000",
+  "a=fmtp:101 0-16",
+  "",
+].join("\r\n");
+
+function request(method: string, user: string, i: number, body = ""): Buffer {
+  return Buffer.from(
+    [
+      `${method} sip:${user}@127.0.0.1:5060 SIP/2.0`,
+      `Via: SIP/2.0/UDP 192.0.2.10:5062;branch=z9hG4bK-${i}-micro;rport`,
+      "Max-Forwards: 70",
+      `From: "Alice" <sip:alice@example.test>;tag=f${i}`,
+      `To: <sip:${user}@example.test>`,
+      `Call-ID: ${i}-micro@192.0.2.10`,
+      `CSeq: 1 ${method}`,
+      "Contact: <sip:alice@192.0.2.10:5062>",
+      "User-Agent: micro/1.0",
+      ...(body ? ["Content-Type: application/sdp"] : []),
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      "",
+      body,
+    ].join("\r\n"),
+    "latin1",
+  );
+}
+
+function ops(name: string, n: number, fn: (i: number) => void): string {
+  for (let i = 0; i < Math.min(n, 2000); i++) fn(i);
+  const t0 = process.cpuUsage();
+  const w0 = performance.now();
+  for (let i = 0; i < n; i++) fn(i);
+  const cpu = process.cpuUsage(t0);
+  const wall = performance.now() - w0;
+  const us = (cpu.user + cpu.system) / n;
+  return `| ${name} | ${Math.round((n / wall) * 1000).toLocaleString("en")} | ${us.toFixed(2)} |`;
+}
+
+interface Fake {
+  inject(b: Buffer): void;
+  sent: number;
+}
+
+async function inProcess(kind: "486" | "options", n: number): Promise<string> {
+  const { startSipMock } = (await import(DIST("index.js"))) as {
+    startSipMock: (o: object) => Promise<{ close(): Promise<void> }>;
+  };
+  const { parseDatagram } = (await import(DIST("sip/index.js"))) as { parseDatagram: Parse };
+  const fake: Fake = { inject: () => {}, sent: 0 };
+  const from = { address: "192.0.2.10", port: 5062 };
+  const mock = await startSipMock({
+    listen: ["udp:127.0.0.1:5060"],
+    seams: {
+      openListener: async (
+        spec: { transport: "udp"; host: string; port: number },
+        onInbound: (m: object) => void,
+      ) => {
+        const info = { transport: spec.transport, address: spec.host, port: spec.port || 5060 };
+        fake.inject = (bytes) =>
+          onInbound({
+            flow: { transport: "udp", local: { address: info.address, port: info.port }, remote: from },
+            bytes,
+            result: parseDatagram(bytes),
+            receivedAt: Date.now(),
+          });
+        return {
+          info,
+          send: async (flow: object, _b: Buffer, onWire?: (f: object) => void) => {
+            fake.sent++;
+            onWire?.(flow);
+          },
+          close: async () => {},
+        };
+      },
+    },
+  });
+  const one = (i: number) => {
+    if (kind === "options") fake.inject(request("OPTIONS", "bench", i));
+    else {
+      fake.inject(request("INVITE", "486", i));
+      fake.inject(request("ACK", "486", i));
+    }
+  };
+  // Let the journal's and metrics' deferred work run between batches, as the event loop would.
+  const batch = async (count: number, base: number) => {
+    for (let i = 0; i < count; i += 500) {
+      for (let j = i; j < Math.min(count, i + 500); j++) one(base + j);
+      await new Promise((r) => setImmediate(r));
+    }
+  };
+  await batch(2000, 0);
+  const t0 = process.cpuUsage();
+  const w0 = performance.now();
+  await batch(n, 1_000_000);
+  const cpu = process.cpuUsage(t0);
+  const wall = performance.now() - w0;
+  await mock.close();
+  if (fake.sent < n) throw new Error(`only ${fake.sent} responses for ${n} calls: is dist/ built with the seams?`);
+  const name = kind === "options" ? "OPTIONS -> 200, in process" : "INVITE -> 486 -> ACK, in process";
+  return `| ${name} | ${Math.round((n / wall) * 1000).toLocaleString("en")} calls/s | ${((cpu.user + cpu.system) / n).toFixed(1)} µs/call |`;
+}
+
+async function main(): Promise<void> {
+  const { parseDatagram, serialize } = (await import(DIST("sip/index.js"))) as {
+    parseDatagram: Parse;
+    serialize: Serialize;
+  };
+  const invite = request("INVITE", "bench", 1, SDP);
+  const headers = [
+    {
+      name: "Via",
+      value: "SIP/2.0/UDP 192.0.2.10:5062;branch=z9hG4bK-1-micro;rport=5062;received=192.0.2.10",
+    },
+    { name: "From", value: '"Alice" <sip:alice@example.test>;tag=f1' },
+    { name: "To", value: "<sip:bench@example.test>;tag=abcdef123456" },
+    { name: "Call-ID", value: "1-micro@192.0.2.10" },
+    { name: "CSeq", value: "1 INVITE" },
+    { name: "Contact", value: "<sip:sipmock@127.0.0.1:5060>" },
+    { name: "Server", value: "sipmock/0.1.0" },
+    { name: "Content-Type", value: "application/sdp" },
+    { name: "Content-Length", value: String(SDP.length) },
+  ];
+  const body = Buffer.from(SDP, "latin1");
+  const n = Number(process.env.MICRO_N ?? 50_000);
+  const lines = [
+    "| micro-benchmark | ops/s | CPU µs/op |",
+    "|---|---|---|",
+    ops("parse an INVITE with SDP (parseDatagram)", n, () => parseDatagram(invite)),
+    ops("serialize a 200 OK with SDP", n, () => serialize({ startLine: "SIP/2.0 200 OK", headers, body })),
+    await inProcess("486", Math.round(n / 5)),
+    await inProcess("options", Math.round(n / 5)),
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+await main();
