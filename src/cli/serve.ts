@@ -64,11 +64,37 @@ export interface ServeFlags extends LimitFlags {
 }
 
 export async function runServer(flags: ServeFlags, respond?: RespondOptions): Promise<void> {
-  // Signals are handled from the first moment: before the server is up a
-  // signal simply ends the process; afterwards it shuts down gracefully.
-  let onSignal: (signal: string) => void = () => process.exit(0);
-  process.on("SIGINT", () => onSignal("SIGINT"));
-  process.on("SIGTERM", () => onSignal("SIGTERM"));
+  const signals = catchSignals();
+  const logger = checkFlags(flags, respond);
+  const mock = await start(flags, respond, logger);
+  process.stderr.write(banner(mock, flags));
+  const watcher =
+    flags.watch && flags.scenario?.length ? watchScenarios(mock, flags.scenario, logger) : undefined;
+  const admin = flags.admin ? await serveAdmin(mock, flags.admin, flags.adminToken) : undefined;
+  /** The verdicts --until-expectations gave (the report shows those, not a later look). */
+  let verdicts: readonly ExpectationResult[] | undefined;
+  const stop = stopper(mock, flags, logger, [watcher, admin], () => verdicts);
+  signals.onSignal = (signal) => void stop(`${signal} received`, 0);
+  if (flags.untilExpectations)
+    untilExpectations(mock, flags, logger, stop, (results) => {
+      verdicts = results;
+    });
+}
+
+/**
+ * Signals are handled from the first moment: before the server is up a
+ * signal simply ends the process; afterwards (once `onSignal` is set) it
+ * shuts down gracefully.
+ */
+function catchSignals(): { onSignal: (signal: string) => void } {
+  const signals = { onSignal: (_signal: string): void => process.exit(0) };
+  process.on("SIGINT", () => signals.onSignal("SIGINT"));
+  process.on("SIGTERM", () => signals.onSignal("SIGTERM"));
+  return signals;
+}
+
+/** Flags refused before anything starts (the process exits); the logger the flags ask for. */
+function checkFlags(flags: ServeFlags, respond: RespondOptions | undefined): Logger {
   if (flags.admin && !isLoopbackHost(flags.admin.host) && !flags.adminToken && !flags.adminInsecure) {
     // Whoever reaches the admin API can replace the scenario and send requests as the mock.
     process.stderr.write(
@@ -102,62 +128,17 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
       `note: ${respond.code} is not in the catalogue; it is sent as uncatalogued with reason "${respond.reason}"`,
     );
   }
-  let mock: SipMock;
+  return logger;
+}
+
+/** The mock the flags describe, started; a certificate, listener or scenario problem ends the process. */
+async function start(
+  flags: ServeFlags,
+  respond: RespondOptions | undefined,
+  logger: Logger,
+): Promise<SipMock> {
   try {
-    mock = await startSipMock({
-      // The CLI stands in for a SIP server: every interface, port 5060 (embedded: loopback, a free port).
-      listen: flags.listen?.length ? flags.listen : CLI_LISTEN,
-      ...(flags.scenario?.length ? { scenario: flags.scenario } : {}),
-      ...(respond ? { respond } : {}),
-      timers: {
-        ...(flags.t1 ? { t1: flags.t1 } : {}),
-        ...(flags.t2 ? { t2: flags.t2 } : {}),
-        ...(flags.t4 ? { t4: flags.t4 } : {}),
-      },
-      ...(flags.advertise ? { advertise: flags.advertise } : {}),
-      ...(flags.serverHeader !== undefined
-        ? { serverHeader: flags.serverHeader === "" ? false : flags.serverHeader }
-        : {}),
-      ...(flags.maxMessageSize ? { maxMessageSize: flags.maxMessageSize } : {}),
-      scenarioLimits: scenarioLimits(flags),
-      ...(flags.ringTimeout ? { ringTimeoutMs: flags.ringTimeout } : {}),
-      ...(flags.mediaPort ? { mediaPort: flags.mediaPort } : {}),
-      ...(flags.rtpPorts ? { rtpPorts: flags.rtpPorts } : {}),
-      ...(flags.symmetricRtp ? { symmetricRtp: true } : {}),
-      ...(flags.rtpInactivityTimeout !== undefined
-        ? { rtpInactivityTimeoutMs: flags.rtpInactivityTimeout }
-        : {}),
-      ...(flags.pcapRtp ? { pcapRtp: true } : {}),
-      ...(flags.pingInterval ? { pingIntervalMs: flags.pingInterval } : {}),
-      ...(flags.forceRport ? { forceRport: true } : {}),
-      ...(flags.realm ? { realm: flags.realm } : {}),
-      ...(flags.minSe ? { minSE: flags.minSe } : {}),
-      registrar: {
-        ...(flags.minExpires ? { minExpires: flags.minExpires } : {}),
-        ...(flags.maxExpires ? { maxExpires: flags.maxExpires } : {}),
-        ...(flags.maxBindings ? { maxBindingsPerAor: flags.maxBindings } : {}),
-      },
-      ...(flags.auth?.length
-        ? {
-            auth: {
-              realm: flags.realm ?? "sipmock",
-              users: Object.fromEntries(flags.auth),
-              ...(flags.authAlgorithm ? { algorithms: flags.authAlgorithm } : {}),
-              ...(flags.authProxy ? { proxy: true } : {}),
-            },
-          }
-        : {}),
-      tls: {
-        ...(flags.cert ? { certFile: flags.cert } : {}),
-        ...(flags.key ? { keyFile: flags.key } : {}),
-        ...(flags.tlsHost ? { hosts: flags.tlsHost } : {}),
-        ...(flags.tlsMaxVersion === "1.2" ? { maxVersion: "TLSv1.2" as const } : {}),
-      },
-      ...(flags.journal ? { journalFile: flags.journal } : {}),
-      ...(flags.pcap ? { pcapFile: flags.pcap } : {}),
-      limits: limitsFromFlags(flags),
-      logger,
-    });
+    return await startSipMock(mockOptions(flags, respond, logger));
   } catch (e) {
     if (e instanceof CertificateError) {
       process.stderr.write(`sipmock: ${e.message}\n`);
@@ -176,11 +157,84 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
     }
     throw e;
   }
+}
+
+type MockOptions = NonNullable<Parameters<typeof startSipMock>[0]>;
+
+/** The flags as startSipMock's options (a flag not given leaves the library's default). */
+function mockOptions(flags: ServeFlags, respond: RespondOptions | undefined, logger: Logger): MockOptions {
+  return {
+    // The CLI stands in for a SIP server: every interface, port 5060 (embedded: loopback, a free port).
+    listen: flags.listen?.length ? flags.listen : CLI_LISTEN,
+    ...(flags.scenario?.length ? { scenario: flags.scenario } : {}),
+    ...(respond ? { respond } : {}),
+    timers: {
+      ...(flags.t1 ? { t1: flags.t1 } : {}),
+      ...(flags.t2 ? { t2: flags.t2 } : {}),
+      ...(flags.t4 ? { t4: flags.t4 } : {}),
+    },
+    ...(flags.advertise ? { advertise: flags.advertise } : {}),
+    ...(flags.serverHeader !== undefined
+      ? { serverHeader: flags.serverHeader === "" ? false : flags.serverHeader }
+      : {}),
+    ...(flags.maxMessageSize ? { maxMessageSize: flags.maxMessageSize } : {}),
+    scenarioLimits: scenarioLimits(flags),
+    ...(flags.ringTimeout ? { ringTimeoutMs: flags.ringTimeout } : {}),
+    ...mediaOptions(flags),
+    ...(flags.pingInterval ? { pingIntervalMs: flags.pingInterval } : {}),
+    ...(flags.forceRport ? { forceRport: true } : {}),
+    ...(flags.realm ? { realm: flags.realm } : {}),
+    ...(flags.minSe ? { minSE: flags.minSe } : {}),
+    registrar: {
+      ...(flags.minExpires ? { minExpires: flags.minExpires } : {}),
+      ...(flags.maxExpires ? { maxExpires: flags.maxExpires } : {}),
+      ...(flags.maxBindings ? { maxBindingsPerAor: flags.maxBindings } : {}),
+    },
+    ...(flags.auth?.length
+      ? {
+          auth: {
+            realm: flags.realm ?? "sipmock",
+            users: Object.fromEntries(flags.auth),
+            ...(flags.authAlgorithm ? { algorithms: flags.authAlgorithm } : {}),
+            ...(flags.authProxy ? { proxy: true } : {}),
+          },
+        }
+      : {}),
+    tls: {
+      ...(flags.cert ? { certFile: flags.cert } : {}),
+      ...(flags.key ? { keyFile: flags.key } : {}),
+      ...(flags.tlsHost ? { hosts: flags.tlsHost } : {}),
+      ...(flags.tlsMaxVersion === "1.2" ? { maxVersion: "TLSv1.2" as const } : {}),
+    },
+    ...(flags.journal ? { journalFile: flags.journal } : {}),
+    ...(flags.pcap ? { pcapFile: flags.pcap } : {}),
+    limits: limitsFromFlags(flags),
+    logger,
+  };
+}
+
+/** --media-port, --rtp-ports, --symmetric-rtp, --rtp-inactivity-timeout, --pcap-rtp. */
+function mediaOptions(flags: ServeFlags): Partial<MockOptions> {
+  return {
+    ...(flags.mediaPort ? { mediaPort: flags.mediaPort } : {}),
+    ...(flags.rtpPorts ? { rtpPorts: flags.rtpPorts } : {}),
+    ...(flags.symmetricRtp ? { symmetricRtp: true } : {}),
+    ...(flags.rtpInactivityTimeout !== undefined
+      ? { rtpInactivityTimeoutMs: flags.rtpInactivityTimeout }
+      : {}),
+    ...(flags.pcapRtp ? { pcapRtp: true } : {}),
+  };
+}
+
+/**
+ * Where the mock listens, its certificate, media and scenario: one write, so
+ * whoever reads the banner gets all of it at once; printed at every log
+ * level, since it says where the server listens.
+ */
+function banner(mock: SipMock, flags: ServeFlags): string {
   const where = mock.listeners.map(
     (l) => `${l.transport}:${l.address.includes(":") ? `[${l.address}]` : l.address}:${l.port}`,
   );
-  // One write, so whoever reads the banner gets all of it at once; printed
-  // at every log level, since it says where the server listens.
   const tlsLine = mock.tlsFingerprint
     ? [`  TLS certificate${flags.cert ? ` ${flags.cert}` : " (self-signed)"}: SHA-256 ${mock.tlsFingerprint}`]
     : [];
@@ -189,34 +243,48 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
     : [
         `  media: RTP/RTCP per call on ${flags.rtpPorts ? `ports ${flags.rtpPorts.join("-")}` : "ephemeral ports"} (PCMU, PCMA, telephone-event)${flags.symmetricRtp ? ", symmetric" : ""}`,
       ];
-  process.stderr.write(
-    `${[`sipmock ${VERSION} listening on ${where.join(", ")}`, ...tlsLine, ...mediaLine, ...mock.scenario.describe().map((l) => `  ${l}`)].join("\n")}\n`,
-  );
-  const watcher =
-    flags.watch && flags.scenario?.length ? watchScenarios(mock, flags.scenario, logger) : undefined;
-  let admin: AdminServer | undefined;
-  if (flags.admin) {
-    try {
-      admin = await startAdmin(mock, {
-        ...flags.admin,
-        ...(flags.adminToken ? { token: flags.adminToken } : {}),
-      });
-    } catch (e) {
-      await mock.close();
-      process.stderr.write(
-        `sipmock: cannot serve the admin API on ${flags.admin.host}:${flags.admin.port}: ${(e as Error).message}\n`,
-      );
-      process.exit(1);
-    }
-    process.stderr.write(
-      `sipmock: admin API on ${admin.url} (OpenAPI: ${admin.url}/__admin/openapi.json; web UI: ${admin.url}/__admin/ui${flags.adminToken ? "?token=TOKEN" : ""})\n`,
-    );
-  }
+  return `${[`sipmock ${VERSION} listening on ${where.join(", ")}`, ...tlsLine, ...mediaLine, ...mock.scenario.describe().map((l) => `  ${l}`)].join("\n")}\n`;
+}
 
+/** --admin: the admin API started and announced; when it cannot start, the mock is closed and the process ends. */
+async function serveAdmin(
+  mock: SipMock,
+  where: { host: string; port: number },
+  token: string | undefined,
+): Promise<AdminServer> {
+  let admin: AdminServer;
+  try {
+    admin = await startAdmin(mock, { ...where, ...(token ? { token } : {}) });
+  } catch (e) {
+    await mock.close();
+    process.stderr.write(
+      `sipmock: cannot serve the admin API on ${where.host}:${where.port}: ${(e as Error).message}\n`,
+    );
+    process.exit(1);
+  }
+  process.stderr.write(
+    `sipmock: admin API on ${admin.url} (OpenAPI: ${admin.url}/__admin/openapi.json; web UI: ${admin.url}/__admin/ui${token ? "?token=TOKEN" : ""})\n`,
+  );
+  return admin;
+}
+
+/** What shutting down closes first: the watcher, the admin API (either may be absent). */
+type Closable = { close(): unknown } | undefined;
+
+/**
+ * The shutdown: once (a second signal exits at once), graceful (issue: no
+ * message, journal entry or capture lost): no new requests, transactions in
+ * flight get --drain-timeout, captures flushed, then --report.
+ */
+function stopper(
+  mock: SipMock,
+  flags: ServeFlags,
+  logger: Logger,
+  [watcher, admin]: [Closable, Closable],
+  verdicts: () => readonly ExpectationResult[] | undefined,
+): (why: string, code: number) => Promise<void> {
   let stopping = false;
-  /** The verdicts --until-expectations gave (the report shows those, not a later look). */
-  let verdicts: readonly ExpectationResult[] | undefined;
-  const stop = async (why: string, code: number) => {
+  return async (why, code) => {
     if (stopping) {
       // A second signal: the user wants out now (captures are flushed on close already).
       if (why.endsWith("received")) process.exit(code === 0 ? 130 : code);
@@ -227,21 +295,14 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
     logger.warn(`sipmock: ${why}, shutting down`);
     try {
       await admin?.close();
-      // Graceful (issue: no message, journal entry or capture lost): no new
-      // requests, transactions in flight get --drain-timeout, captures flushed.
       await mock.close(flags.drainTimeout ?? 2000);
-      if (flags.report && !report(mock, flags.report, verdicts)) process.exit(code === 0 ? 1 : code);
+      if (flags.report && !report(mock, flags.report, verdicts())) process.exit(code === 0 ? 1 : code);
       process.exit(code);
     } catch (e) {
       process.stderr.write(`sipmock: shutdown failed: ${(e as Error).message}\n`);
       process.exit(1);
     }
   };
-  onSignal = (signal) => void stop(`${signal} received`, 0);
-  if (flags.untilExpectations)
-    untilExpectations(mock, flags, logger, stop, (results) => {
-      verdicts = results;
-    });
 }
 
 /** serve --report: the journal held in memory, and the expectations' verdicts when the scenario has some. */

@@ -140,6 +140,83 @@ describe("validation messages (file:line:col: message; fix: ...)", () => {
   });
 });
 
+describe("unknown keys: what is allowed comes from the schema", () => {
+  const unknownKeyHints = (yaml: string) => {
+    const r = parseScenario(yaml, "k.yaml", {});
+    if (r.ok) throw new Error("expected a problem");
+    return r.problems.filter((p) => p.message.startsWith("unknown key")).map((p) => p.hint);
+  };
+
+  it("suggests keys a hand-kept table forgot (media, dtmf, digits, media's own keys)", () => {
+    expect(unknownKeyHints("rules:\n  - respond: 200\n    medai: echo\n")).toEqual(['did you mean "media"?']);
+    expect(unknownKeyHints("rules:\n  - match: { dtfm: '1' }\n    respond: 200\n")).toEqual([
+      'did you mean "dtmf"?',
+    ]);
+    expect(
+      unknownKeyHints(
+        "rules:\n  - match: { method: INVITE }\n    respond: 200\n    then: [{ send: DTMF, digts: '1' }]\n",
+      ),
+    ).toEqual(['did you mean "digits"?']);
+    expect(unknownKeyHints("rules:\n  - respond: 200\n    media: { early: echo, answerd: echo }\n")).toEqual([
+      'did you mean "answered"?',
+    ]);
+  });
+
+  /** The object keys the published JSON Schema allows at a path (every anyOf branch): a second, independent reading. */
+  function jsonSchemaKeys(path: ReadonlyArray<string | number>): string[] {
+    type J = { properties?: Record<string, J>; items?: J; anyOf?: J[]; additionalProperties?: J | boolean };
+    const branches = (j: J): J[] => (j.anyOf ? j.anyOf.flatMap(branches) : [j]);
+    let here = branches(scenarioJsonSchema() as J);
+    for (const seg of path) {
+      here = here.flatMap((j) => {
+        const next =
+          typeof seg === "number"
+            ? j.items
+            : (j.properties?.[seg] ??
+              (typeof j.additionalProperties === "object" ? j.additionalProperties : undefined));
+        return next ? branches(next) : [];
+      });
+    }
+    return [...new Set(here.flatMap((j) => Object.keys(j.properties ?? {})))];
+  }
+
+  it.each([
+    ["zzz: 1\nrules: []\n", []],
+    ["rules:\n  - respond: 200\n    zzz: 1\n", ["rules", 0]],
+    ["rules:\n  - respond: 200\n    match: { zzz: 1 }\n", ["rules", 0, "match"]],
+    ["rules:\n  - respond: 200\n    match: { to: { zzz: 1 } }\n", ["rules", 0, "match", "to"]],
+    [
+      "rules:\n  - respond: 200\n    match: { to: { user: { zzz: 1 } } }\n",
+      ["rules", 0, "match", "to", "user"],
+    ],
+    [
+      "rules:\n  - respond: 200\n    match: { headers: { X-A: { zzz: 1 } } }\n",
+      ["rules", 0, "match", "headers", "X-A"],
+    ],
+    ["rules:\n  - respond: 200\n    match: { body: { zzz: 1 } }\n", ["rules", 0, "match", "body"]],
+    ["rules:\n  - respond: 200\n    fault: { zzz: 1 }\n", ["rules", 0, "fault"]],
+    ["rules:\n  - respond: 200\n    body: { zzz: 1 }\n", ["rules", 0, "body"]],
+    ["rules:\n  - respond: 200\n    delay: { zzz: 1 }\n", ["rules", 0, "delay"]],
+    ["rules:\n  - respond: 200\n    media: { zzz: 1 }\n", ["rules", 0, "media"]],
+    [
+      "rules:\n  - respond: 200\n    media: { early: { tone: { zzz: 1 } } }\n",
+      ["rules", 0, "media", "early", "tone"],
+    ],
+    ["rules:\n  - respond: 200\n    media: { faults: { zzz: 1 } }\n", ["rules", 0, "media", "faults"]],
+    ["rules:\n  - respond: 200\n    then: [{ send: BYE, zzz: 1 }]\n", ["rules", 0, "then", 0]],
+    ["rules:\n  - match: { method: INVITE }\n    steps: [{ zzz: 1 }]\n", ["rules", 0, "steps", 0]],
+    ["rules:\n  - sequence: { answers: [{ respond: 200 }], zzz: 1 }\n", ["rules", 0, "sequence"]],
+    ["rules:\n  - sequence: [{ respond: 200, zzz: 1 }]\n", ["rules", 0, "sequence", 0]],
+    ["auth: { users: {}, zzz: 1 }\nrules: []\n", ["auth"]],
+    ["messageSummary: { messagesWaiting: true, zzz: 1 }\nrules: []\n", ["messageSummary"]],
+    ["rules: []\nexpectations: [{ match: {}, zzz: 1 }]\n", ["expectations", 0]],
+  ] as const)("%j lists the keys the schema allows there", (yaml, path) => {
+    const allowed = jsonSchemaKeys(path);
+    expect(allowed.length).toBeGreaterThan(0);
+    expect(unknownKeyHints(yaml)).toEqual([`allowed here: ${allowed.join(", ")}`]);
+  });
+});
+
 describe("shipped scenarios", () => {
   const dir = join(ROOT, "scenarios");
   const files = readdirSync(dir).filter((f) => f.endsWith(".yaml"));
