@@ -83,6 +83,7 @@ describe("INVITE answered (RFC 3261 13.3.1.4)", () => {
     expect(b.headers.get("From")).toBe(`<sip:alice@127.0.0.1:5060>;tag=${tag}`);
     expect(b.headers.get("To")).toBe(`<sip:caller@example.test>;tag=${p.fromTag}`);
     expect(b.core.callId).toBe(p.callId);
+    expect(b.headers.get("CSeq")).toMatch(/^\d+ BYE$/);
     expect(b.headers.get("Reason")).toMatch(/^SIP;text=".*13\.3\.1\.4.*"$/);
     expect(b.headers.get("Via")).toMatch(/^SIP\/2\.0\/UDP [^;]+;branch=z9hG4bK/);
     await h.send(responseTo(b, 200));
