@@ -67,6 +67,8 @@ export interface RequestOptions {
   toTag?: string | null;
   /** With rport in Via (default true). */
   rport?: boolean;
+  /** Without the peer's Contact (a registrar query, a non-dialog request). */
+  noContact?: boolean;
 }
 
 const hostPort = (e: Endpoint) =>
@@ -86,7 +88,11 @@ export function request(p: Peer, method: string, o: RequestOptions = {}): string
     `To: <sip:${to}@${p.target}>${toTag ? `;tag=${toTag}` : ""}`,
     `Call-ID: ${p.callId}`,
     `CSeq: ${cseq} ${method}`,
-    `Contact: <sip:${p.user}@${hostPort(p.from)}${p.transport === "UDP" ? "" : `;transport=${p.transport.toLowerCase()}`}>`,
+    ...(o.noContact
+      ? []
+      : [
+          `Contact: <sip:${p.user}@${hostPort(p.from)}${p.transport === "UDP" ? "" : `;transport=${p.transport.toLowerCase()}`}>`,
+        ]),
     ...(o.headers ?? []),
     ...(body ? [`Content-Type: ${o.contentType ?? "application/sdp"}`] : []),
     `Content-Length: ${Buffer.byteLength(crlfBody(body), "latin1")}`,
