@@ -5,6 +5,7 @@
  * wall-clock version was in test/integration/digest-auth.test.ts).
  */
 import { afterEach, describe, expect, it } from "vitest";
+import type { AuthConfig } from "../../src/ua/auth/authenticator.js";
 import { digestResponse, parseCredentials } from "../../src/ua/auth/digest.js";
 import { createHarness, type Harness, res } from "../harness/harness.js";
 import { invite, type Peer, peer, register } from "../harness/messages.js";
@@ -17,9 +18,9 @@ afterEach(async () => {
 const AUTH = {
   realm: "example.test",
   users: { alice: "secret" },
-  algorithms: ["SHA-512-256", "SHA-256", "MD5"],
+  algorithms: ["SHA-512-256", "SHA-256", "MD5"] as const,
   nonceTtlMs: 30_000,
-};
+} satisfies AuthConfig;
 
 /** Answers a challenge as a client computes it. */
 function authorize(challenge: string, method: string, uri: string, nc = "00000001", password = "secret") {
@@ -100,7 +101,9 @@ describe("digest authentication", () => {
   });
 
   it("a proxy challenges INVITE with 407 and reads Proxy-Authorization; ACK of the 407 is not challenged", async () => {
-    h = await createHarness({ auth: { ...AUTH, algorithms: ["MD5"], proxy: true, methods: ["INVITE"] } });
+    h = await createHarness({
+      auth: { ...AUTH, algorithms: ["MD5"] as const, proxy: true, methods: ["INVITE"] },
+    });
     const p = peer({ user: "alice" });
     await h.send(invite(p, { to: "486" }).text);
     const challenge = h.next({ status: 407 });
