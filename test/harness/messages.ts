@@ -146,9 +146,14 @@ export function invite(p: Peer, o: RequestOptions & { sdp?: boolean } = {}): Inv
  * ACK: for a non-2xx final response, in the INVITE's transaction (its branch,
  * 17.1.1.3); for a 2xx, a new transaction in the dialog (13.2.2.4).
  */
-export function ack(p: Peer, inv: Invite, o: { to?: string; for2xx?: boolean; toTag?: string } = {}): string {
+export function ack(
+  p: Peer,
+  inv: Invite,
+  o: { to?: string; for2xx?: boolean; toTag?: string; uri?: string } = {},
+): string {
   return request(p, "ACK", {
     ...(o.to ? { to: o.to } : {}),
+    ...(o.uri ? { uri: o.uri } : {}),
     cseq: inv.cseq,
     ...(o.for2xx === false ? { branch: inv.branch } : {}),
     ...(o.toTag ? { toTag: o.toTag } : {}),
