@@ -66,7 +66,10 @@ export interface HarnessOptions extends SipMockOptions {
 /** T1 and friends as in RFC 3261 (500 ms, 4 s, 5 s) unless the options say otherwise. */
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
   const clock = new ManualClock();
-  const wire = new MemoryWire(() => clock.now());
+  const wire = new MemoryWire(
+    () => clock.now(),
+    () => clock.wall(),
+  );
   if (options.maxMessageSize !== undefined) wire.maxMessageSize = options.maxMessageSize;
   const { media, scenario, ...rest } = options;
   // YAML text (with a newline) is what mock.setScenario takes; startSipMock takes files or objects.

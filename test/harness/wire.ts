@@ -82,7 +82,12 @@ export class MemoryWire {
   private readonly conns = new Map<number, Connection>();
   private readonly subscribers = new Set<(s: Sent) => void>();
 
-  constructor(private readonly now: () => number) {}
+  constructor(
+    /** Monotonic ms: when a message was sent (Sent.at) or a connection event happened. */
+    private readonly now: () => number,
+    /** Wall time in ms: a received message's receivedAt, as the real listeners give (Date.now()). */
+    private readonly wall: () => number = now,
+  ) {}
 
   /** For `startSipMock({ seams: { openListener } })`. */
   readonly openListener = async (spec: ListenSpec, onInbound: InboundHandler): Promise<Listener> => {
@@ -187,7 +192,7 @@ export class MemoryWire {
     result: InboundMessage["result"],
   ): void {
     if (result.ok && result.message.kind === "request") annotateTopVia(result.message.headers, flow.remote);
-    onInbound({ flow, bytes, result, receivedAt: this.now() });
+    onInbound({ flow, bytes, result, receivedAt: this.wall() });
   }
 
   private listenerFor(transport: TransportName, to?: Endpoint) {

@@ -170,6 +170,26 @@ describe("harness: the mock on an in-memory wire", () => {
     expect(again.flow.connectionId).not.toBe(ok.flow.connectionId);
   });
 
+  it("journals messages in and out at the manual clock's wall time", async () => {
+    h = await createHarness();
+    await h.advance(1500);
+    await h.send(options(peer()));
+    const times = h.mock.journal.entries().map((e) => `${e.direction} ${e.time}`);
+    const at = new Date(h.clock.wall()).toISOString();
+    expect(times).toEqual([`in ${at}`, `out ${at}`]);
+    expect(at).toBe("2026-01-01T00:00:01.500Z");
+  });
+
+  it("carries WebSocket messages on their connection", async () => {
+    h = await createHarness({ listen: ["ws:127.0.0.1:0"] });
+    expect(h.mock.listeners.map((l) => l.transport)).toEqual(["ws"]);
+    const flow = h.wire.inject(options(peer({ transport: "WS" })), { transport: "ws" });
+    await h.advance(0);
+    const ok = h.next({ status: 200 });
+    expect(ok.flow.transport).toBe("ws");
+    expect(ok.flow.connectionId).toBe(flow.connectionId);
+  });
+
   it("records a datagram sent from another port (the fromOtherPort fault)", async () => {
     h = await createHarness({
       scenario:
