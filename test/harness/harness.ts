@@ -51,9 +51,23 @@ export interface Harness {
   advance(ms: number): Promise<void>;
   /** Now, in the clock's monotonic ms (0 at start). */
   now(): number;
+  /**
+   * Follows a promise of the mock (mock.call(), ping()...) without awaiting
+   * it: awaiting one whose answer needs time to pass would wait for ever on
+   * a manual clock. `at` is the clock time it settled at.
+   */
+  track<T>(promise: Promise<T>): Tracked<T>;
   /** A first line per sent message, for failure messages. */
   ladder(): string;
   close(): Promise<void>;
+}
+
+export interface Tracked<T> {
+  readonly settled: boolean;
+  readonly value?: T;
+  readonly error?: unknown;
+  /** Monotonic ms when it settled. */
+  readonly at?: number;
 }
 
 export interface HarnessOptions extends SipMockOptions {
@@ -107,6 +121,14 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       return hit;
     },
     advance: (ms) => clock.advance(ms),
+    track<T>(promise: Promise<T>): Tracked<T> {
+      const state: { settled: boolean; value?: T; error?: unknown; at?: number } = { settled: false };
+      promise.then(
+        (value) => Object.assign(state, { settled: true, value, at: clock.now() }),
+        (error: unknown) => Object.assign(state, { settled: true, error, at: clock.now() }),
+      );
+      return state;
+    },
     now: () => clock.now(),
     ladder,
     async close() {

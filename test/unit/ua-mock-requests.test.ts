@@ -6,7 +6,6 @@
  * versions of wall-clock tests of test/integration/mock-requests.test.ts.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import type { CallResult } from "../../src/ua/mock-requests.js";
 import { createHarness, type Harness, req } from "../harness/harness.js";
 import { peer, register, responseTo } from "../harness/messages.js";
 
@@ -25,39 +24,32 @@ async function registered(user: string) {
   return p;
 }
 
-/** mock.call(), with the clock time it settled at. */
-function call(user: string, options?: Parameters<Harness["mock"]["call"]>[1]) {
-  const state: { result?: CallResult; at?: number } = {};
-  const promise = h.mock.call(user, options).then((r) => {
-    state.result = r;
-    state.at = h.now();
-    return r;
-  });
-  return { state, promise };
-}
+/** mock.call(), followed without awaiting it (its answers need the clock to move). */
+const call = (user: string, options?: Parameters<Harness["mock"]["call"]>[1]) =>
+  h.track(h.mock.call(user, options));
 
 describe("mock.call(): INVITE to a registered contact", () => {
   it("nobody answers: the INVITE on Timer A (T1, doubling, uncapped), 408 at exactly Timer B = 64*T1", async () => {
     h = await createHarness();
     await registered("fay");
-    const { state } = call("fay");
+    const state = call("fay");
     await h.advance(0);
     const first = h.next({ method: "INVITE", request: true });
     expect(first.text.split("\r\n", 1)[0]).toBe("INVITE sip:fay@192.0.2.10:5062 SIP/2.0");
     await h.advance(64 * T1 - 1);
-    expect(state.result).toBeUndefined();
+    expect(state.value).toBeUndefined();
     // 17.1.1.2: A = T1, 2T1, 4T1... (no T2 cap for INVITE).
     expect(invites().map((s) => s.at)).toEqual([0, 500, 1500, 3500, 7500, 15500, 31500]);
     expect(new Set(invites().map((s) => s.text)).size).toBe(1);
     await h.advance(1);
-    expect(state.result).toMatchObject({ status: 408, reason: "Request Timeout" });
+    expect(state.value).toMatchObject({ status: 408, reason: "Request Timeout" });
     expect(state.at).toBe(64 * T1);
   });
 
   it("a provisional stops Timer A; ringing outlives Timer B; CANCEL at exactly cancelAfterMs (9.1); the 487 ACKed", async () => {
     h = await createHarness();
     await registered("gil");
-    const { state } = call("gil", { cancelAfterMs: 64 * T1 + 1000 });
+    const state = call("gil", { cancelAfterMs: 64 * T1 + 1000 });
     await h.advance(0);
     const inv = req(h.next({ method: "INVITE", request: true }));
     await h.advance(100);
@@ -75,8 +67,8 @@ describe("mock.call(): INVITE to a registered contact", () => {
     expect(cancelSent.text.split("\r\n", 1)[0]).toBe("CANCEL sip:gil@192.0.2.10:5062 SIP/2.0");
     await h.send(responseTo(cancel, 200, { toTag: "gil1" }));
     await h.send(responseTo(inv, 487, { toTag: "gil1" }));
-    expect(state.result?.status).toBe(487);
-    expect(state.result?.provisional).toEqual([180]);
+    expect(state.value?.status).toBe(487);
+    expect(state.value?.provisional).toEqual([180]);
     const ack = req(h.next({ method: "ACK", request: true }));
     expect(ack.headers.get("Via")).toBe(inv.headers.get("Via"));
   });
@@ -84,7 +76,7 @@ describe("mock.call(): INVITE to a registered contact", () => {
   it("a CANCEL wanted before any provisional goes once, right after the first one (9.1)", async () => {
     h = await createHarness();
     await registered("hank");
-    const { state } = call("hank", { cancelAfterMs: 50 });
+    const state = call("hank", { cancelAfterMs: 50 });
     await h.advance(0);
     const inv = req(h.next({ method: "INVITE", request: true }));
     await h.advance(200);
@@ -97,7 +89,7 @@ describe("mock.call(): INVITE to a registered contact", () => {
     await h.send(responseTo(inv, 183, { toTag: "h1", reason: "Session Progress" }));
     await h.send(responseTo(req(cancelSent), 200, { toTag: "h1" }));
     await h.send(responseTo(inv, 487, { toTag: "h1" }));
-    expect(state.result?.status).toBe(487);
+    expect(state.value?.status).toBe(487);
     await h.advance(64 * T1);
     expect(h.sent({ method: "CANCEL", request: true })).toHaveLength(1);
     // One CANCEL transaction in the journal.
@@ -110,12 +102,12 @@ describe("mock.call(): INVITE to a registered contact", () => {
   it("a failure over UDP is ACKed in its transaction, and its retransmission ACKed again", async () => {
     h = await createHarness();
     await registered("dan");
-    const { state } = call("dan");
+    const state = call("dan");
     await h.advance(0);
     const inv = req(h.next({ method: "INVITE", request: true }));
     const busy = responseTo(inv, 603, { toTag: "dan1", reason: "Decline" });
     await h.send(busy);
-    expect(state.result?.status).toBe(603);
+    expect(state.value?.status).toBe(603);
     const ack = req(h.next({ method: "ACK", request: true }));
     expect(ack.headers.get("Via")).toBe(inv.headers.get("Via"));
     await h.send(busy);
@@ -125,12 +117,12 @@ describe("mock.call(): INVITE to a registered contact", () => {
   it("answered: ACK at once, BYE at exactly hangUpAfterMs", async () => {
     h = await createHarness();
     await registered("ivy");
-    const { state } = call("ivy", { hangUpAfterMs: 10_000 });
+    const state = call("ivy", { hangUpAfterMs: 10_000 });
     await h.advance(0);
     const inv = req(h.next({ method: "INVITE", request: true }));
     await h.advance(1000);
     await h.send(responseTo(inv, 200, { toTag: "i1", contact: "<sip:ivy@192.0.2.10:5062>" }));
-    expect(state.result?.status).toBe(200);
+    expect(state.value?.status).toBe(200);
     expect(h.next({ method: "ACK", request: true }).at).toBe(1000);
     await h.advance(9_999);
     expect(h.sent({ method: "BYE", request: true })).toEqual([]);
