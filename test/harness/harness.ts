@@ -5,7 +5,7 @@
  * (test/unit/ua-*.test.ts).
  *
  *   const h = await createHarness();
- *   h.send(invite(p).text);
+ *   await h.send(invite(p).text);
  *   expect(h.next({ status: 200 }).at).toBe(0);
  *   await h.advance(500);               // Timer G: the 200 again at T1
  */
