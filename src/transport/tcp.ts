@@ -8,9 +8,8 @@ import { createConnection, createServer, type Server, type Socket } from "node:n
 import { createServer as createTlsServer, connect as tlsConnect } from "node:tls";
 import { type Frame, StreamFramer } from "../sip/stream-framer.js";
 import { admitConnections, ConnectionGate } from "./connection-limits.js";
-import { localAddressOf } from "./listener-table.js";
 import { annotateTopVia } from "./received.js";
-import { listenOn } from "./stream-listen.js";
+import { ConnectionTable, connectionFlow, listenOn } from "./stream-listen.js";
 import {
   type Endpoint,
   type Flow,
@@ -89,8 +88,7 @@ export async function listenTcp(
 
 /** The listener's connections, accepted or opened, by connection id. */
 class TcpConnections {
-  private readonly byId = new Map<number, Socket>();
-  private nextId = 1;
+  private readonly table = new ConnectionTable<Socket>();
 
   constructor(
     private readonly info: ListenerInfo,
@@ -100,13 +98,12 @@ class TcpConnections {
   ) {}
 
   socketOf(flow: Flow): Socket | undefined {
-    return flow.connectionId !== undefined ? this.byId.get(flow.connectionId) : undefined;
+    return this.table.of(flow);
   }
 
   /** A connection's flow; `opened`: the mock opened it, from an ephemeral port of its own. */
   adopt(socket: Socket, opened = false): Flow {
-    const id = this.nextId++;
-    this.byId.set(id, socket);
+    const id = this.table.add(socket);
     socket.setNoDelay(true);
     const peerName = `${socket.remoteAddress}:${socket.remotePort}`;
     // A connection with no traffic for this long (a forgotten client) is
@@ -133,18 +130,14 @@ class TcpConnections {
     socket.on("error", () => {});
     socket.on("close", () => {
       partial.clear();
-      this.byId.delete(id);
+      this.table.delete(id);
     });
     return flow;
   }
 
   private flowOf(socket: Socket, id: number, opened: boolean): Flow {
     return {
-      transport: this.info.transport,
-      // The address the peer reached (not the wildcard the listener bound).
-      local: { address: localAddressOf(socket, this.info.address), port: this.info.port },
-      remote: { address: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 },
-      connectionId: id,
+      ...connectionFlow(this.info, socket, id),
       ...(opened ? { localSocket: { address: socket.localAddress ?? "", port: socket.localPort ?? 0 } } : {}),
     };
   }

@@ -12,9 +12,8 @@ import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
 import { parseDatagram } from "../sip/parser.js";
 import { admitConnections, ConnectionGate } from "./connection-limits.js";
-import { localAddressOf } from "./listener-table.js";
 import { annotateTopVia } from "./received.js";
-import { listenOn } from "./stream-listen.js";
+import { ConnectionTable, connectionFlow, listenOn } from "./stream-listen.js";
 import type { Flow, InboundHandler, Listener, ListenerInfo } from "./types.js";
 
 export interface WsOptions {
@@ -117,9 +116,8 @@ function upgrade(wss: WebSocketServer, req: IncomingMessage, socket: Duplex, hea
 
 /** The listener's WebSocket connections, by connection id, and their keep-alive. */
 class WsConnections {
-  private readonly byId = new Map<number, WebSocket>();
+  private readonly table = new ConnectionTable<WebSocket>();
   private readonly alive = new WeakMap<WebSocket, boolean>();
-  private nextId = 1;
 
   constructor(
     private readonly info: ListenerInfo,
@@ -128,23 +126,17 @@ class WsConnections {
   ) {}
 
   socketOf(flow: Flow): WebSocket | undefined {
-    return flow.connectionId !== undefined ? this.byId.get(flow.connectionId) : undefined;
+    return this.table.of(flow);
   }
 
   adopt(ws: WebSocket, req: IncomingMessage): void {
-    const id = this.nextId++;
-    this.byId.set(id, ws);
+    const id = this.table.add(ws);
     this.alive.set(ws, true);
-    const flow: Flow = {
-      transport: this.info.transport,
-      local: { address: localAddressOf(req.socket, this.info.address), port: this.info.port },
-      remote: { address: req.socket.remoteAddress ?? "", port: req.socket.remotePort ?? 0 },
-      connectionId: id,
-    };
+    const flow = connectionFlow(this.info, req.socket, id);
     ws.on("pong", () => this.alive.set(ws, true));
     ws.on("message", (data: Buffer | ArrayBuffer | Buffer[]) => this.receive(flow, data));
     ws.on("error", () => {});
-    ws.on("close", () => this.byId.delete(id));
+    ws.on("close", () => this.table.delete(id));
   }
 
   /** 5.1: one WebSocket message is one SIP message. */
@@ -173,7 +165,7 @@ class WsConnections {
    */
   heartbeat(intervalMs: number): NodeJS.Timeout {
     const timer = setInterval(() => {
-      for (const ws of this.byId.values()) {
+      for (const ws of this.table.values()) {
         if (this.alive.get(ws) === false) {
           ws.terminate();
           continue;
@@ -205,10 +197,10 @@ class WsConnections {
   }
 
   closeAll(): void {
-    for (const ws of this.byId.values()) ws.close(1001, "sipmock shutting down");
+    for (const ws of this.table.values()) ws.close(1001, "sipmock shutting down");
   }
 
   terminateAll(): void {
-    for (const ws of this.byId.values()) ws.terminate();
+    for (const ws of this.table.values()) ws.terminate();
   }
 }

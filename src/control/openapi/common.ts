@@ -60,3 +60,9 @@ export const tokenQuery = param(
   STRING,
   "The admin token, for a browser (instead of Authorization: Bearer)",
 );
+
+/** A JSON request body of this schema; `required`: an operation that needs one. */
+export const jsonBody = (schema: object, required = false) => ({
+  ...(required ? { required: true } : {}),
+  content: { "application/json": { schema } },
+});

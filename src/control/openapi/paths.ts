@@ -3,6 +3,7 @@ import {
   aorParam,
   callIdParam,
   journalQuery,
+  jsonBody,
   noContent,
   ok,
   outcomes,
@@ -39,21 +40,15 @@ export const PATHS = {
   "/__admin/verify": {
     post: {
       summary: "Verify a count of requests matching a pattern",
-      requestBody: {
-        content: {
-          "application/json": {
-            schema: {
-              type: "object",
-              properties: {
-                match: { type: "object" },
-                times: { type: "integer" },
-                atLeast: { type: "integer" },
-                atMost: { type: "integer" },
-              },
-            },
-          },
+      requestBody: jsonBody({
+        type: "object",
+        properties: {
+          match: { type: "object" },
+          times: { type: "integer" },
+          atLeast: { type: "integer" },
+          atMost: { type: "integer" },
         },
-      },
+      }),
       responses: { "200": ok("The count holds"), "409": problem, "400": problem },
     },
   },
@@ -90,9 +85,7 @@ export const PATHS = {
     get: { summary: "Overrides, newest first", responses: { "200": ok("Overrides", { type: "array" }) } },
     post: {
       summary: "Add an override",
-      requestBody: {
-        content: { "application/json": { schema: { $ref: "#/components/schemas/Override" } } },
-      },
+      requestBody: jsonBody({ $ref: "#/components/schemas/Override" }),
       responses: { "201": ok("Added"), "400": problem },
     },
     delete: { summary: "Remove every override", responses: { "204": noContent } },
@@ -129,36 +122,28 @@ export const PATHS = {
     post: {
       summary: "The mock sends DTMF digits as RFC 4733 telephone-events in the call's RTP",
       parameters: [callIdParam],
-      requestBody: {
-        required: true,
-        content: {
-          "application/json": {
-            schema: {
-              type: "object",
-              required: ["digits"],
-              properties: { digits: { type: "string", pattern: "^[0-9*#A-Da-d]+$", example: "123#" } },
-            },
-          },
+      requestBody: jsonBody(
+        {
+          type: "object",
+          required: ["digits"],
+          properties: { digits: { type: "string", pattern: "^[0-9*#A-Da-d]+$", example: "123#" } },
         },
-      },
+        true,
+      ),
       responses: { "200": ok("Digits sent"), "400": problem, "409": problem },
     },
   },
   "/__admin/verify/dtmf": {
     post: {
       summary: "409 unless a call (or the callId given) received exactly these DTMF digits",
-      requestBody: {
-        required: true,
-        content: {
-          "application/json": {
-            schema: {
-              type: "object",
-              required: ["digits"],
-              properties: { digits: { type: "string", example: "1234#" }, callId: { type: "string" } },
-            },
-          },
+      requestBody: jsonBody(
+        {
+          type: "object",
+          required: ["digits"],
+          properties: { digits: { type: "string", example: "1234#" }, callId: { type: "string" } },
         },
-      },
+        true,
+      ),
       responses: { "200": ok("Verified"), "400": problem, "409": problem },
     },
   },
@@ -174,23 +159,17 @@ export const PATHS = {
       summary:
         "The mock re-INVITEs with a new SDP offer: direction sendonly or inactive holds, sendrecv resumes; waits for the answer",
       parameters: [callIdParam],
-      requestBody: {
-        content: {
-          "application/json": {
-            schema: {
-              type: "object",
-              properties: {
-                direction: { enum: ["sendrecv", "sendonly", "recvonly", "inactive"] },
-                codecs: {
-                  type: "array",
-                  items: { enum: ["PCMU", "PCMA", "G722", "opus"] },
-                  description: "The codecs offered, in order (a codec change)",
-                },
-              },
-            },
+      requestBody: jsonBody({
+        type: "object",
+        properties: {
+          direction: { enum: ["sendrecv", "sendonly", "recvonly", "inactive"] },
+          codecs: {
+            type: "array",
+            items: { enum: ["PCMU", "PCMA", "G722", "opus"] },
+            description: "The codecs offered, in order (a codec change)",
           },
         },
-      },
+      }),
       responses: {
         "200": outcomes("Final answers, one per dialog"),
         "400": problem,
@@ -214,23 +193,17 @@ export const PATHS = {
       summary:
         "The mock calls a registered client: INVITE with an SDP offer to its latest contact, at that Contact (RFC 3261 10.3, RFC 3263), or along its Path (RFC 3327)",
       parameters: [aorParam],
-      requestBody: {
-        content: {
-          "application/json": {
-            schema: {
-              type: "object",
-              properties: {
-                from: { type: "string", description: "From user or URI" },
-                cancelAfter: {
-                  type: ["string", "number"],
-                  description: 'CANCEL if unanswered after this ("5s" or ms)',
-                },
-                hangUpAfter: { type: ["string", "number"], description: "BYE this long after the answer" },
-              },
-            },
+      requestBody: jsonBody({
+        type: "object",
+        properties: {
+          from: { type: "string", description: "From user or URI" },
+          cancelAfter: {
+            type: ["string", "number"],
+            description: 'CANCEL if unanswered after this ("5s" or ms)',
           },
+          hangUpAfter: { type: ["string", "number"], description: "BYE this long after the answer" },
         },
-      },
+      }),
       responses: {
         "200": ok("The final answer, Call-ID and provisional codes"),
         "400": problem,
@@ -243,23 +216,17 @@ export const PATHS = {
       summary:
         "Message waiting (RFC 3842): NOTIFY message-summary in the user's subscriptions, or unsolicited to its contacts",
       parameters: [aorParam],
-      requestBody: {
-        content: {
-          "application/json": {
-            schema: {
-              type: "object",
-              required: ["waiting"],
-              properties: {
-                waiting: { type: "boolean" },
-                new: { type: "integer", minimum: 0 },
-                old: { type: "integer", minimum: 0 },
-                urgentNew: { type: "integer", minimum: 0 },
-                urgentOld: { type: "integer", minimum: 0 },
-              },
-            },
-          },
+      requestBody: jsonBody({
+        type: "object",
+        required: ["waiting"],
+        properties: {
+          waiting: { type: "boolean" },
+          new: { type: "integer", minimum: 0 },
+          old: { type: "integer", minimum: 0 },
+          urgentNew: { type: "integer", minimum: 0 },
+          urgentOld: { type: "integer", minimum: 0 },
         },
-      },
+      }),
       responses: {
         "200": outcomes("Answers per contact"),
         "400": problem,
