@@ -67,105 +67,149 @@ export class Metrics {
   }
 
   render(g: Gauges): string {
-    const out: string[] = [];
-    const counter = (name: string, help: string, label: string, m: Map<string, number>) => {
-      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`);
-      for (const [k, v] of [...m].sort()) out.push(`${name}{${label}="${escapeLabel(k)}"} ${v}`);
-    };
-    const gauge = (name: string, help: string, v: number) => {
-      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${v}`);
-    };
-    counter(
+    const out = new Exposition();
+    this.sipSeries(out);
+    this.mediaSeries(out);
+    out.gauge("sipmock_transactions_active", "Server transactions alive.", g.transactions);
+    out.gauge("sipmock_dialogs_active", "Dialogs alive.", g.dialogs);
+    out.gauge("sipmock_journal_entries", "Entries held in the in-memory journal.", g.journalEntries);
+    out.gauge("sipmock_overrides_active", "Overrides in front of the scenario.", g.overrides);
+    out.gauge(
+      "sipmock_uptime_seconds",
+      "Seconds since start.",
+      Math.round((Date.now() - this.started) / 1000),
+    );
+    const l = this.limits?.();
+    if (l) this.limitSeries(out, l);
+    return out.text();
+  }
+
+  /** SIP messages, retransmissions, faults, unparsable messages and DTMF digits. */
+  private sipSeries(out: Exposition): void {
+    out.counter(
       "sipmock_requests_received_total",
       "SIP requests received (retransmissions excluded).",
       "method",
       this.requests,
     );
-    counter(
+    out.counter(
       "sipmock_responses_sent_total",
       "SIP responses sent (retransmissions excluded).",
       "code",
       this.responses,
     );
-    counter(
+    out.counter(
       "sipmock_retransmissions_total",
       "Retransmissions received and sent.",
       "direction",
       this.retransmissions,
     );
-    counter("sipmock_faults_injected_total", "Faults injected by scenario rules.", "fault", this.faults);
-    out.push(
-      "# HELP sipmock_unparsable_messages_total Messages that could not be parsed.",
-      "# TYPE sipmock_unparsable_messages_total counter",
-      `sipmock_unparsable_messages_total ${this.unparsable}`,
-    );
-    counter(
+    out.counter("sipmock_faults_injected_total", "Faults injected by scenario rules.", "fault", this.faults);
+    out.total("sipmock_unparsable_messages_total", "Messages that could not be parsed.", this.unparsable);
+    out.counter(
       "sipmock_dtmf_digits_received_total",
       "DTMF digits received, by RFC 4733 or SIP INFO.",
       "via",
       this.dtmfDigits,
     );
-    const plain = (name: string, help: string, v: number) =>
-      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`, `${name} ${v}`);
-    plain("sipmock_media_calls_total", "Calls whose media (RTP session) ended.", this.rtp.calls);
-    plain("sipmock_rtp_packets_sent_total", "RTP packets sent in ended calls.", this.rtp.sent);
-    plain("sipmock_rtp_packets_received_total", "RTP packets received in ended calls.", this.rtp.received);
-    plain(
+  }
+
+  /** The RTP totals of ended calls. */
+  private mediaSeries(out: Exposition): void {
+    out.total("sipmock_media_calls_total", "Calls whose media (RTP session) ended.", this.rtp.calls);
+    out.total("sipmock_rtp_packets_sent_total", "RTP packets sent in ended calls.", this.rtp.sent);
+    out.total(
+      "sipmock_rtp_packets_received_total",
+      "RTP packets received in ended calls.",
+      this.rtp.received,
+    );
+    out.total(
       "sipmock_rtp_packets_lost_total",
       "RTP packets lost on the way in (RFC 3550 A.3), ended calls.",
       this.rtp.lost,
     );
-    plain(
+    out.total(
       "sipmock_rtp_packets_dropped_total",
       "Malformed, oversized or unknown-payload-type packets dropped, ended calls.",
       this.rtp.dropped,
     );
-    gauge("sipmock_transactions_active", "Server transactions alive.", g.transactions);
-    gauge("sipmock_dialogs_active", "Dialogs alive.", g.dialogs);
-    gauge("sipmock_journal_entries", "Entries held in the in-memory journal.", g.journalEntries);
-    gauge("sipmock_overrides_active", "Overrides in front of the scenario.", g.overrides);
-    gauge("sipmock_uptime_seconds", "Seconds since start.", Math.round((Date.now() - this.started) / 1000));
-    const l = this.limits?.();
-    if (l) {
-      const perStore = (
-        name: string,
-        help: string,
-        type: string,
-        pick: (s: LimitGauges["stores"][0]) => number,
-      ) => {
-        out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-        for (const s of l.stores) out.push(`${name}{store="${s.name}"} ${pick(s)}`);
-      };
-      perStore("sipmock_store_bytes", "Octets a store is estimated to hold.", "gauge", (s) => s.used);
-      perStore("sipmock_store_budget_bytes", "The byte budget of a store.", "gauge", (s) => s.limit);
-      perStore("sipmock_store_items", "Items a store holds.", "gauge", (s) => s.items);
-      counter(
-        "sipmock_overload_rejections_total",
-        "New requests answered 503 with Retry-After because the mock was overloaded.",
-        "reason",
-        new Map(l.rejections),
-      );
-      gauge("sipmock_event_loop_lag_seconds", "Mean event-loop delay over the last second.", l.lagMs / 1000);
-      gauge("sipmock_connections_open", "Stream connections open (TCP, TLS, WS, WSS).", l.connectionsOpen);
-      counter(
-        "sipmock_connections_refused_total",
-        "Connections refused at accept by a cap.",
-        "cap",
-        new Map(l.connectionsRefused),
-      );
-      counter(
-        "sipmock_connections_timed_out_total",
-        "Connections closed by a timeout.",
-        "reason",
-        new Map(l.connectionsClosed),
-      );
-      out.push(
-        "# HELP sipmock_requests_sent_once_total The mock's own UDP requests not retransmitted: the destination never sent a packet.",
-        "# TYPE sipmock_requests_sent_once_total counter",
-        `sipmock_requests_sent_once_total ${this.sentOnce}`,
-      );
-    }
-    return `${out.join("\n")}\n`;
+  }
+
+  /** Budgets, overload, event-loop lag, connections and requests sent once. */
+  private limitSeries(out: Exposition, l: LimitGauges): void {
+    out.perStore(l.stores, "sipmock_store_bytes", "Octets a store is estimated to hold.", (s) => s.used);
+    out.perStore(l.stores, "sipmock_store_budget_bytes", "The byte budget of a store.", (s) => s.limit);
+    out.perStore(l.stores, "sipmock_store_items", "Items a store holds.", (s) => s.items);
+    out.counter(
+      "sipmock_overload_rejections_total",
+      "New requests answered 503 with Retry-After because the mock was overloaded.",
+      "reason",
+      new Map(l.rejections),
+    );
+    out.gauge(
+      "sipmock_event_loop_lag_seconds",
+      "Mean event-loop delay over the last second.",
+      l.lagMs / 1000,
+    );
+    out.gauge("sipmock_connections_open", "Stream connections open (TCP, TLS, WS, WSS).", l.connectionsOpen);
+    out.counter(
+      "sipmock_connections_refused_total",
+      "Connections refused at accept by a cap.",
+      "cap",
+      new Map(l.connectionsRefused),
+    );
+    out.counter(
+      "sipmock_connections_timed_out_total",
+      "Connections closed by a timeout.",
+      "reason",
+      new Map(l.connectionsClosed),
+    );
+    out.total(
+      "sipmock_requests_sent_once_total",
+      "The mock's own UDP requests not retransmitted: the destination never sent a packet.",
+      this.sentOnce,
+    );
+  }
+}
+
+/** The text exposition format 0.0.4, one metric family at a time. */
+class Exposition {
+  private readonly lines: string[] = [];
+
+  /** A counter with one label, its series sorted by label value. */
+  counter(name: string, help: string, label: string, m: Map<string, number>): void {
+    this.family(name, help, "counter");
+    for (const [k, v] of [...m].sort()) this.lines.push(`${name}{${label}="${escapeLabel(k)}"} ${v}`);
+  }
+
+  /** A counter without labels. */
+  total(name: string, help: string, v: number): void {
+    this.family(name, help, "counter");
+    this.lines.push(`${name} ${v}`);
+  }
+
+  gauge(name: string, help: string, v: number): void {
+    this.family(name, help, "gauge");
+    this.lines.push(`${name} ${v}`);
+  }
+
+  /** A gauge per store, labelled with its name. */
+  perStore(
+    stores: LimitGauges["stores"],
+    name: string,
+    help: string,
+    pick: (s: LimitGauges["stores"][0]) => number,
+  ): void {
+    this.family(name, help, "gauge");
+    for (const s of stores) this.lines.push(`${name}{store="${s.name}"} ${pick(s)}`);
+  }
+
+  text(): string {
+    return `${this.lines.join("\n")}\n`;
+  }
+
+  private family(name: string, help: string, type: string): void {
+    this.lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
   }
 }
 

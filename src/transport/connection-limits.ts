@@ -4,6 +4,7 @@
  * listener, and how long a connection may stay idle, take to complete a
  * message head, a TLS handshake or a WebSocket upgrade.
  */
+import type { Socket } from "node:net";
 
 export interface ConnectionLimits {
   /** Connections open at once, all stream listeners together. */
@@ -101,4 +102,60 @@ export class ConnectionGate {
     this.lastReport = now;
     this.report?.(message);
   }
+}
+
+/** A deadline a new connection must meet (its TLS handshake, its WebSocket upgrade). */
+export interface ConnectionDeadline {
+  readonly reason: ConnectionCloseReason;
+  readonly ms: number;
+}
+
+/** A socket's peer, as the accept and the deadline know it. */
+interface Peer {
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
+}
+
+/**
+ * Applies the gate to every raw connection `server` accepts, before any byte
+ * is read: a refused one is destroyed; an admitted one stays in `sockets`
+ * until it closes (so shutdown can end it) and, given a deadline (ms > 0), is
+ * closed unless the returned `met` is called for it in time.
+ */
+export function admitConnections(
+  server: { on(event: "connection", listener: (s: Socket) => void): unknown },
+  gate: ConnectionGate,
+  sockets: { add(s: Socket): void; delete(s: Socket): void },
+  deadline?: ConnectionDeadline,
+): (s: Peer) => void {
+  /** Deadlines running, by the peer's address and port. */
+  const pending = new Map<string, NodeJS.Timeout>();
+  const keyOf = (s: Peer) => `${s.remoteAddress}|${s.remotePort}`;
+  const clear = (key: string) => {
+    clearTimeout(pending.get(key));
+    pending.delete(key);
+  };
+  server.on("connection", (s: Socket) => {
+    const release = gate.admit(s.remoteAddress ?? "");
+    if (!release) {
+      s.destroy();
+      return;
+    }
+    sockets.add(s);
+    const key = keyOf(s);
+    if (deadline && deadline.ms > 0) {
+      const t = setTimeout(() => {
+        gate.timedOut(deadline.reason, `${s.remoteAddress}:${s.remotePort}`);
+        s.destroy();
+      }, deadline.ms);
+      t.unref();
+      pending.set(key, t);
+    }
+    s.on("close", () => {
+      release();
+      clear(key);
+      sockets.delete(s);
+    });
+  });
+  return (s) => clear(keyOf(s));
 }

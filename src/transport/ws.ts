@@ -8,13 +8,12 @@
 import { isUtf8 } from "node:buffer";
 import { createServer as createHttpServer, type IncomingMessage, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
 import { parseDatagram } from "../sip/parser.js";
-import { ConnectionGate } from "./connection-limits.js";
-import { localAddressOf } from "./listener-table.js";
+import { admitConnections, ConnectionGate } from "./connection-limits.js";
 import { annotateTopVia } from "./received.js";
+import { ConnectionTable, connectionFlow, listenOn } from "./stream-listen.js";
 import type { Flow, InboundHandler, Listener, ListenerInfo } from "./types.js";
 
 export interface WsOptions {
@@ -55,137 +54,30 @@ export async function listenWs(
     maxPayload: options.maxMessageSize,
     handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
   });
-  http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    // Subprotocol names are compared exactly (RFC 6455 4.1), as handleProtocols does.
-    const offered = String(req.headers["sec-websocket-protocol"] ?? "")
-      .split(",")
-      .map((p) => p.trim());
-    if (!offered.includes(SUBPROTOCOL)) {
-      // RFC 7118 4: the "sip" subprotocol is required.
-      socket.end(
-        'HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nSec-WebSocket-Protocol must offer "sip" (RFC 7118 4)\n',
-      );
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
-  });
-  await new Promise<void>((resolve, reject) => {
-    http.once("error", reject);
-    http.listen(port, host, () => {
-      http.off("error", reject);
-      resolve();
-    });
-  });
-  const addr = http.address();
-  if (addr === null || typeof addr === "string") throw new Error("WebSocket listener has no address");
-  const info: ListenerInfo = { transport: secure ? "wss" : "ws", address: addr.address, port: addr.port };
-
-  const connections = new Map<number, WebSocket>();
+  http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => upgrade(wss, req, socket, head));
+  const bound = await listenOn(http, host, port, "WebSocket");
+  const info: ListenerInfo = { transport: secure ? "wss" : "ws", ...bound };
   /** Raw sockets, so shutdown also ends those still in the TLS handshake or the HTTP upgrade. */
   const raw = new Set<Duplex>();
   const gate = options.gate ?? new ConnectionGate();
-  /** Connections not upgraded yet: their deadline, by the peer's address and port. */
-  const upgrading = new Map<string, NodeJS.Timeout>();
-  http.on("connection", (s: Socket) => {
-    // The caps apply before any byte is read.
-    const release = gate.admit(s.remoteAddress ?? "");
-    if (!release) {
-      s.destroy();
-      return;
-    }
-    raw.add(s);
-    const key = `${s.remoteAddress}|${s.remotePort}`;
-    // The TLS handshake (wss) and the HTTP upgrade must be done in time.
-    if (gate.limits.wsUpgradeTimeoutMs > 0) {
-      const t = setTimeout(() => {
-        gate.timedOut("ws-upgrade-timeout", `${s.remoteAddress}:${s.remotePort}`);
-        s.destroy();
-      }, gate.limits.wsUpgradeTimeoutMs);
-      t.unref();
-      upgrading.set(key, t);
-    }
-    s.on("close", () => {
-      release();
-      clearTimeout(upgrading.get(key));
-      upgrading.delete(key);
-      raw.delete(s);
-    });
+  // The caps apply before any byte is read; the TLS handshake (wss) and the
+  // HTTP upgrade must be done in time.
+  const upgraded = admitConnections(http, gate, raw, {
+    reason: "ws-upgrade-timeout",
+    ms: gate.limits.wsUpgradeTimeoutMs,
   });
   http.on("tlsClientError", () => {});
-  const alive = new WeakMap<WebSocket, boolean>();
-  let nextId = 1;
+  const connections = new WsConnections(info, options.maxMessageSize, onMessage);
   wss.on("connection", (ws: WebSocket, req: IncomingMessage) => {
-    const upgraded = `${req.socket.remoteAddress}|${req.socket.remotePort}`;
-    clearTimeout(upgrading.get(upgraded));
-    upgrading.delete(upgraded);
-    const id = nextId++;
-    connections.set(id, ws);
-    alive.set(ws, true);
-    const flow: Flow = {
-      transport: info.transport,
-      local: { address: localAddressOf(req.socket, info.address), port: info.port },
-      remote: { address: req.socket.remoteAddress ?? "", port: req.socket.remotePort ?? 0 },
-      connectionId: id,
-    };
-    ws.on("pong", () => alive.set(ws, true));
-    ws.on("message", (data: Buffer | ArrayBuffer | Buffer[]) => {
-      const bytes = Buffer.isBuffer(data)
-        ? data
-        : Array.isArray(data)
-          ? Buffer.concat(data)
-          : Buffer.from(data);
-      let result: ReturnType<typeof parseDatagram>;
-      try {
-        result = parseDatagram(bytes, options.maxMessageSize);
-        if (result.ok && result.message.kind === "request")
-          annotateTopVia(result.message.headers, flow.remote);
-      } catch (err) {
-        result = {
-          ok: false,
-          error: { status: 400, detail: `internal parser error: ${(err as Error).message}` },
-        };
-      }
-      onMessage({ flow, bytes, result, receivedAt: Date.now() });
-    });
-    ws.on("error", () => {});
-    ws.on("close", () => connections.delete(id));
+    upgraded(req.socket);
+    connections.adopt(ws, req);
   });
-
-  // Keep-alive (RFC 7118 relies on WebSocket ping/pong): a peer that stops
-  // answering pings is dropped. The ws library answers the peer's pings.
-  const heartbeat = setInterval(() => {
-    for (const ws of connections.values()) {
-      if (alive.get(ws) === false) {
-        ws.terminate();
-        continue;
-      }
-      alive.set(ws, false);
-      ws.ping();
-    }
-  }, options.pingIntervalMs ?? 30_000);
-  heartbeat.unref();
-
+  const heartbeat = connections.heartbeat(options.pingIntervalMs ?? 30_000);
   return {
     info,
-    send(flow, bytes, onWire) {
-      const ws = flow.connectionId !== undefined ? connections.get(flow.connectionId) : undefined;
-      // RFC 7118 5.3: responses can only go back on the connection; a browser
-      // cannot be connected to.
-      if (!ws || ws.readyState !== ws.OPEN) {
-        return Promise.reject(new Error("the WebSocket connection is closed"));
-      }
-      if (ws.bufferedAmount > 1024 * 1024) {
-        ws.terminate();
-        return Promise.reject(new Error("peer is not reading; connection closed"));
-      }
-      onWire?.(flow);
-      return new Promise((resolve, reject) =>
-        // 5.1: a text frame for UTF-8 content, else binary.
-        ws.send(bytes, { binary: !isUtf8(bytes) }, (err) => (err ? reject(err) : resolve())),
-      );
-    },
+    send: (flow, bytes, onWire) => connections.send(flow, bytes, onWire),
     closeConnection(flow, mode) {
-      const ws = flow.connectionId !== undefined ? connections.get(flow.connectionId) : undefined;
+      const ws = connections.socketOf(flow);
       if (!ws) return;
       if (mode === "close") ws.close(1000, "sipmock fault: close");
       else ws.terminate();
@@ -193,15 +85,122 @@ export async function listenWs(
     close() {
       clearInterval(heartbeat);
       return new Promise((resolve) => {
-        for (const ws of connections.values()) ws.close(1001, "sipmock shutting down");
+        connections.closeAll();
         wss.close();
         http.close(() => resolve());
         http.closeAllConnections();
         setTimeout(() => {
-          for (const ws of connections.values()) ws.terminate();
+          connections.terminateAll();
           for (const s of raw) s.destroy();
         }, 200).unref();
       });
     },
   };
+}
+
+/** An HTTP upgrade: to WebSocket when it offers the "sip" subprotocol, else a 400. */
+function upgrade(wss: WebSocketServer, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  // Subprotocol names are compared exactly (RFC 6455 4.1), as handleProtocols does.
+  const offered = String(req.headers["sec-websocket-protocol"] ?? "")
+    .split(",")
+    .map((p) => p.trim());
+  if (!offered.includes(SUBPROTOCOL)) {
+    // RFC 7118 4: the "sip" subprotocol is required.
+    socket.end(
+      'HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nSec-WebSocket-Protocol must offer "sip" (RFC 7118 4)\n',
+    );
+    return;
+  }
+  wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
+}
+
+/** The listener's WebSocket connections, by connection id, and their keep-alive. */
+class WsConnections {
+  private readonly table = new ConnectionTable<WebSocket>();
+  private readonly alive = new WeakMap<WebSocket, boolean>();
+
+  constructor(
+    private readonly info: ListenerInfo,
+    private readonly maxMessageSize: number,
+    private readonly onMessage: InboundHandler,
+  ) {}
+
+  socketOf(flow: Flow): WebSocket | undefined {
+    return this.table.of(flow);
+  }
+
+  adopt(ws: WebSocket, req: IncomingMessage): void {
+    const id = this.table.add(ws);
+    this.alive.set(ws, true);
+    const flow = connectionFlow(this.info, req.socket, id);
+    ws.on("pong", () => this.alive.set(ws, true));
+    ws.on("message", (data: Buffer | ArrayBuffer | Buffer[]) => this.receive(flow, data));
+    ws.on("error", () => {});
+    ws.on("close", () => this.table.delete(id));
+  }
+
+  /** 5.1: one WebSocket message is one SIP message. */
+  private receive(flow: Flow, data: Buffer | ArrayBuffer | Buffer[]): void {
+    const bytes = Buffer.isBuffer(data)
+      ? data
+      : Array.isArray(data)
+        ? Buffer.concat(data)
+        : Buffer.from(data);
+    let result: ReturnType<typeof parseDatagram>;
+    try {
+      result = parseDatagram(bytes, this.maxMessageSize);
+      if (result.ok && result.message.kind === "request") annotateTopVia(result.message.headers, flow.remote);
+    } catch (err) {
+      result = {
+        ok: false,
+        error: { status: 400, detail: `internal parser error: ${(err as Error).message}` },
+      };
+    }
+    this.onMessage({ flow, bytes, result, receivedAt: Date.now() });
+  }
+
+  /**
+   * Keep-alive (RFC 7118 relies on WebSocket ping/pong): a peer that stops
+   * answering pings is dropped. The ws library answers the peer's pings.
+   */
+  heartbeat(intervalMs: number): NodeJS.Timeout {
+    const timer = setInterval(() => {
+      for (const ws of this.table.values()) {
+        if (this.alive.get(ws) === false) {
+          ws.terminate();
+          continue;
+        }
+        this.alive.set(ws, false);
+        ws.ping();
+      }
+    }, intervalMs);
+    timer.unref();
+    return timer;
+  }
+
+  send(flow: Flow, bytes: Buffer, onWire?: (used: Flow) => void): Promise<void> {
+    const ws = this.socketOf(flow);
+    // RFC 7118 5.3: responses can only go back on the connection; a browser
+    // cannot be connected to.
+    if (!ws || ws.readyState !== ws.OPEN) {
+      return Promise.reject(new Error("the WebSocket connection is closed"));
+    }
+    if (ws.bufferedAmount > 1024 * 1024) {
+      ws.terminate();
+      return Promise.reject(new Error("peer is not reading; connection closed"));
+    }
+    onWire?.(flow);
+    return new Promise((resolve, reject) =>
+      // 5.1: a text frame for UTF-8 content, else binary.
+      ws.send(bytes, { binary: !isUtf8(bytes) }, (err) => (err ? reject(err) : resolve())),
+    );
+  }
+
+  closeAll(): void {
+    for (const ws of this.table.values()) ws.close(1001, "sipmock shutting down");
+  }
+
+  terminateAll(): void {
+    for (const ws of this.table.values()) ws.terminate();
+  }
 }
