@@ -12,6 +12,7 @@ import { type InviteClientCallbacks, InviteClientTransaction } from "./invite-cl
 import { InviteServerTransaction } from "./invite-server-transaction.js";
 import { type ClientCallbacks, NonInviteClientTransaction } from "./non-invite-client-transaction.js";
 import { NonInviteServerTransaction } from "./non-invite-server-transaction.js";
+import { randomHex } from "./random-pool.js";
 import type { Scheduler } from "./scheduler.js";
 import type { ServerTransaction, TerminationReason, TransactionEnvironment } from "./server-transaction.js";
 import type { TimerConfig } from "./timers.js";
@@ -310,7 +311,7 @@ function defaultPort(transport: string): number {
 
 /** RFC 3261 19.3: tags need at least 32 bits of randomness. */
 export function newTag(): string {
-  return randomBytes(6).toString("hex");
+  return randomHex(6);
 }
 
 /** Per process: a stateless tag cannot be predicted from outside. */
