@@ -27,7 +27,7 @@ import { checkOptions, type SipMock, type SipMockOptions } from "./mock/options.
 import { openCaptures, Recorder, type Sink } from "./mock/recorder.js";
 import { ScenarioSlot } from "./mock/scenario-slot.js";
 import { Lifecycle } from "./mock/shutdown.js";
-import { createUserAgent } from "./mock/user-agent.js";
+import { createUserAgent, type MockIdentity } from "./mock/user-agent.js";
 import { Wire } from "./mock/wire.js";
 import { Overrides } from "./overrides.js";
 
@@ -46,57 +46,78 @@ export { scenarioFromYaml } from "./mock/scenario-slot.js";
 
 export async function startSipMock(options: SipMockOptions = {}): Promise<SipMock> {
   checkOptions(options);
-  const logger = options.logger ?? silentLogger;
-  const { wallNow, scheduler, monotonic } = clocks(options, logger);
   const { specs, sharedPort } = listenSpecs(options.listen);
-  const overrides = new Overrides();
-  const slot = new ScenarioSlot(options, overrides, wallNow);
-  // Warnings, at most one line a second: a guessing client cannot flood the log.
-  const failedLogins = new FailedLoginLog({
-    warn: (line) => logger.warn(`${stamp()} ${line}`),
-    now: monotonic,
-    schedule: (ms, fn) => scheduler.schedule(ms, fn),
+  const base = foundation(options);
+  const { guards, wire } = base;
+  const { uas, layer, stopKeepAlive } = createUserAgent({
+    ...base,
+    options,
+    timers: resolveTimers(options.timers),
   });
-  const guards = new Guards(options.limits ?? {}, logger, monotonic);
-  const journal = new Journal(options.journalSize ?? 10_000, guards.budgets.journal.limit);
-  const metrics = new Metrics();
-  guards.report(metrics, journal);
-  const { sinks, pcap } = openCaptures(options);
-  const mediaEngine = mediaEngineOf(options, pcap, logger);
-  const recorder = new Recorder(journal, metrics, logger, sinks);
-  const wire = new Wire(logger, recorder);
-  const server = options.serverHeader === false ? undefined : (options.serverHeader ?? `sipmock/${VERSION}`);
-  const realm = options.realm ?? "sipmock";
-  const capabilities = DEFAULT_CAPABILITIES;
-  const ua = createUserAgent({
-    ...{ options, logger, slot, wire, guards, metrics, recorder, failedLogins, mediaEngine },
-    ...{ capabilities, server, realm, timers: resolveTimers(options.timers), scheduler, wallNow },
-  });
-  const lifecycle = new Lifecycle({
-    ...{ ...ua, wire, recorder, guards, scheduler, failedLogins, mediaEngine },
-    drainMs: options.drainMs ?? 0,
-  });
+  const lifecycle = new Lifecycle({ ...base, uas, layer, stopKeepAlive, drainMs: options.drainMs ?? 0 });
   const inbound = new Inbound({
-    ...{ logger, recorder, wire, layer: ua.layer, uas: ua.uas, knownPeers: guards.knownPeers, lifecycle },
+    ...base,
+    layer,
+    uas,
+    lifecycle,
+    knownPeers: guards.knownPeers,
     forceRport: options.forceRport,
-    identity: {
-      capabilities,
-      realm,
-      ...(server ? { server } : {}),
-      ...(options.advertise ? { advertise: options.advertise } : {}),
-    },
   });
-  const cleanUp = () => stopBeforeStart(sinks, scheduler, guards);
+  const cleanUp = () => stopBeforeStart(base.sinks, base.scheduler, guards);
   const tls = await secureMaterial(specs, options).catch((err) => {
     cleanUp();
     throw err;
   });
   const open = listenerOpener(options, options.maxMessageSize ?? 65535, guards.gate, tls, inbound.handle);
   await openListeners(wire, specs, sharedPort, open, cleanUp);
-  return sipMockApi({
-    ...{ logger, recorder, metrics, overrides, slot, uas: ua.uas, wire, lifecycle, tls },
-    activeTransactions: () => ua.layer.size,
+  return sipMockApi({ ...base, uas, activeTransactions: () => layer.size, lifecycle, tls });
+}
+
+/**
+ * What the UA and the wire stand on: the log, the clocks, the scenario and
+ * its overrides, the limits, the journal with its metrics and captures,
+ * the media engine, the (not yet open) wire, and who the mock says it is.
+ */
+function foundation(options: SipMockOptions) {
+  const logger = options.logger ?? silentLogger;
+  const clock = clocks(options, logger);
+  const overrides = new Overrides();
+  const slot = new ScenarioSlot(options, overrides, clock.wallNow);
+  // Warnings, at most one line a second: a guessing client cannot flood the log.
+  const failedLogins = new FailedLoginLog({
+    warn: (line) => logger.warn(`${stamp()} ${line}`),
+    now: clock.monotonic,
+    schedule: (ms, fn) => clock.scheduler.schedule(ms, fn),
   });
+  const guards = new Guards(options.limits ?? {}, logger, clock.monotonic);
+  const journal = new Journal(options.journalSize ?? 10_000, guards.budgets.journal.limit);
+  const metrics = new Metrics();
+  guards.report(metrics, journal);
+  const { sinks, pcap } = openCaptures(options);
+  const mediaEngine = mediaEngineOf(options, pcap, logger);
+  const recorder = new Recorder(journal, metrics, logger, sinks);
+  const server = options.serverHeader === false ? undefined : (options.serverHeader ?? `sipmock/${VERSION}`);
+  const identity: MockIdentity = {
+    capabilities: DEFAULT_CAPABILITIES,
+    realm: options.realm ?? "sipmock",
+    ...(server ? { server } : {}),
+    ...(options.advertise ? { advertise: options.advertise } : {}),
+  };
+  const wire = new Wire(logger, recorder);
+  return {
+    logger,
+    ...clock,
+    overrides,
+    slot,
+    failedLogins,
+    guards,
+    metrics,
+    sinks,
+    mediaEngine,
+    recorder,
+    wire,
+    identity,
+  };
 }
 
 /**

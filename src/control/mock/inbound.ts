@@ -12,11 +12,12 @@ import type { KnownPeers } from "../../transport/known-peers.js";
 import { responseFlow } from "../../transport/response-route.js";
 import type { Flow, InboundMessage } from "../../transport/types.js";
 import type { UserAgentServer } from "../../ua/uas.js";
-import { answerUnparsable, type UnparsableContext } from "../../ua/unparsable.js";
+import { answerUnparsable } from "../../ua/unparsable.js";
 import { type Logger, printable } from "../logger.js";
 import { summarizeParse } from "../message-summary.js";
 import { logLine, peer, stamp } from "./log.js";
 import type { Recorder } from "./recorder.js";
+import type { MockIdentity } from "./user-agent.js";
 import type { Wire } from "./wire.js";
 
 export interface InboundParts {
@@ -31,7 +32,7 @@ export interface InboundParts {
   /** Whether the mock is shutting down (new requests are refused). */
   readonly lifecycle: { readonly draining: boolean };
   /** Who the mock is, for the answer to an unparsable request (the listener comes from the flow). */
-  readonly identity: Omit<UnparsableContext, "listener">;
+  readonly identity: MockIdentity;
 }
 
 export class Inbound {

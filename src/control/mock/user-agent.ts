@@ -9,8 +9,8 @@ import type { Scheduler } from "../../transaction/scheduler.js";
 import type { TimerConfig } from "../../transaction/timers.js";
 import { TransactionLayer } from "../../transaction/transaction-layer.js";
 import type { FailedLoginLog } from "../../ua/auth/failed-logins.js";
-import type { Capabilities } from "../../ua/local-context.js";
 import { type UasEvents, UserAgentServer } from "../../ua/uas.js";
+import type { UnparsableContext } from "../../ua/unparsable.js";
 import type { Journal } from "../journal.js";
 import type { Logger } from "../logger.js";
 import { faultLabels } from "../message-summary.js";
@@ -21,6 +21,9 @@ import type { SipMockOptions } from "./options.js";
 import type { Recorder } from "./recorder.js";
 import type { ScenarioSlot } from "./scenario-slot.js";
 import type { Wire } from "./wire.js";
+
+/** Who the mock is on every flow (the listener aside): what its answers say about it. */
+export type MockIdentity = Omit<UnparsableContext, "listener">;
 
 /** An answered call with no RTP/RTCP for this long is hung up (--rtp-inactivity-timeout). */
 const DEFAULT_RTP_INACTIVITY_MS = 60_000;
@@ -35,10 +38,8 @@ export interface UserAgentParts {
   readonly recorder: Recorder;
   readonly failedLogins: FailedLoginLog;
   readonly mediaEngine: MediaEngine | undefined;
-  readonly capabilities: Capabilities;
-  /** Server header value; undefined for none. */
-  readonly server: string | undefined;
-  readonly realm: string;
+  /** Who the mock is: capabilities, Server header, digest realm, --advertise. */
+  readonly identity: MockIdentity;
   readonly timers: TimerConfig;
   readonly scheduler: Scheduler;
   readonly wallNow: () => number;
@@ -60,10 +61,10 @@ export function createUserAgent(p: UserAgentParts): {
       ...(options.registrar ? { registrar: options.registrar } : {}),
       ...(options.minSE !== undefined ? { minSE: options.minSE } : {}),
       ...(options.forceRport ? { forceRport: true } : {}),
-      capabilities: p.capabilities,
-      ...(p.server ? { server: p.server } : {}),
+      capabilities: p.identity.capabilities,
+      ...(p.identity.server ? { server: p.identity.server } : {}),
       ...(options.advertise ? { advertise: options.advertise } : {}),
-      realm: p.realm,
+      realm: p.identity.realm,
       ringTimeoutMs: options.ringTimeoutMs ?? DEFAULT_RING_TIMEOUT_MS,
       ...(options.mediaPort !== undefined ? { mediaPort: options.mediaPort } : {}),
       ...(p.mediaEngine ? { mediaEngine: p.mediaEngine } : {}),
