@@ -76,28 +76,23 @@ export type MessageFields = Pick<
 export function describeParsed(result: ParseResult, text: string): MessageFields {
   if (result.ok) {
     const m = result.message;
-    const via = m.core.via[0];
-    const common = commonFields(m.headers, via?.branch, m.core.cseq.method, m.core.from.tag, m.core.to.tag);
-    return m.kind === "response"
-      ? { kind: "response", status: m.status, reason: m.reason, ...common }
-      : { kind: "request", method: m.method, ...common };
+    const { via, cseq, from, to } = m.core;
+    const start: Start =
+      m.kind === "response"
+        ? { kind: "response", status: m.status, reason: m.reason }
+        : { kind: "request", method: m.method };
+    return withHeaders(start, m.headers, via[0]?.branch, cseq.method, from.tag, to.tag);
   }
   const headers = result.error.partial?.headers ?? headersAfterStartLine(text);
   const cseq = headers.get("CSeq");
-  const common = commonFields(
+  return withHeaders(
+    startOf(text),
     headers,
     attempt(() => parseViaValue(headers.getAll("Via")[0] ?? "")[0]?.branch),
     cseq ? attempt(() => parseCSeq(cseq).method) : undefined,
     attempt(() => parseNameAddr("From", headers.get("From") ?? "").tag),
     attempt(() => parseNameAddr("To", headers.get("To") ?? "").tag),
   );
-  const nl = text.indexOf("\r\n");
-  const startLine = nl < 0 ? text : text.slice(0, nl);
-  const start = parseStartLine(startLine);
-  if (typeof start !== "string" && start.kind === "response")
-    return { kind: "response", status: start.status, reason: start.reason, ...common };
-  const method = typeof start !== "string" ? start.method : requestLineMethod(startLine);
-  return method !== undefined ? { kind: "request", method, ...common } : { kind: "unparsable", ...common };
 }
 
 /**
@@ -109,28 +104,45 @@ export function describeMessage(message: Buffer | string, text?: string): Messag
   return describeParsed(parseDatagram(bytes), text ?? bytes.toString("latin1"));
 }
 
-function commonFields(
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+type Start = Mutable<Pick<MessageFields, "kind" | "method" | "status" | "reason">>;
+
+/**
+ * The start line's fields, then the headers' (built in place, in the
+ * order the journal's JSON has always had: a hot path, once per message).
+ */
+function withHeaders(
+  start: Start,
   headers: Headers,
   branch: string | undefined,
   cseqMethod: string | undefined,
   fromTag: string | undefined,
   toTag: string | undefined,
-): Omit<MessageFields, "kind" | "method" | "status" | "reason"> {
-  const callId = headers.get("Call-ID") || undefined;
-  const cseq = headers.get("CSeq") || undefined;
-  const from = headers.get("From") || undefined;
-  const to = headers.get("To") || undefined;
-  return {
-    ...(callId ? { callId } : {}),
-    ...(cseq ? { cseq } : {}),
-    ...(from ? { from } : {}),
-    ...(to ? { to } : {}),
-    // RFC 3261 17.2.3: the ACK for a non-2xx response belongs to the INVITE transaction.
-    ...(branch && cseqMethod
-      ? { transaction: `${branch}/${cseqMethod === "ACK" ? "INVITE" : cseqMethod}` }
-      : {}),
-    ...(callId && fromTag && toTag ? { dialog: `${callId};${fromTag};${toTag}` } : {}),
-  };
+): MessageFields {
+  const f: Mutable<MessageFields> = start;
+  const callId = headers.get("Call-ID");
+  const cseq = headers.get("CSeq");
+  const from = headers.get("From");
+  const to = headers.get("To");
+  if (callId) f.callId = callId;
+  if (cseq) f.cseq = cseq;
+  if (from) f.from = from;
+  if (to) f.to = to;
+  // RFC 3261 17.2.3: the ACK for a non-2xx response belongs to the INVITE transaction.
+  if (branch && cseqMethod) f.transaction = `${branch}/${cseqMethod === "ACK" ? "INVITE" : cseqMethod}`;
+  if (callId && fromTag && toTag) f.dialog = `${callId};${fromTag};${toTag}`;
+  return f;
+}
+
+/** The start line of a message the parser refused, as far as it reads. */
+function startOf(text: string): Start {
+  const nl = text.indexOf("\r\n");
+  const line = nl < 0 ? text : text.slice(0, nl);
+  const start = parseStartLine(line);
+  if (typeof start !== "string" && start.kind === "response")
+    return { kind: "response", status: start.status, reason: start.reason };
+  const method = typeof start !== "string" ? start.method : requestLineMethod(line);
+  return method !== undefined ? { kind: "request", method } : { kind: "unparsable" };
 }
 
 /** A value read from a header that may be broken; undefined when it is. */

@@ -95,7 +95,7 @@ function foundation(options: SipMockOptions) {
   guards.report(metrics, journal);
   const { sinks, pcap } = openCaptures(options);
   const mediaEngine = mediaEngineOf(options, pcap, logger);
-  const recorder = new Recorder(journal, metrics, logger, sinks);
+  const recorder = new Recorder(journal, metrics, logger, sinks, clock.wallNow);
   const server = options.serverHeader === false ? undefined : (options.serverHeader ?? `sipmock/${VERSION}`);
   const identity: MockIdentity = {
     capabilities: DEFAULT_CAPABILITIES,

@@ -136,6 +136,9 @@ describe("startSipMock through its seams", () => {
       "in OPTIONS",
       "out 200",
     ]);
+    // Both at the seams' wall clock: what was received and what was sent.
+    const at = new Date(1_800_000_000_000).toISOString();
+    expect(h.mock.journal.entries().map((e) => e.time)).toEqual([at, at]);
   });
 
   it("close() rejects a pending waitFor; a new request while draining gets 503 with Retry-After", async () => {

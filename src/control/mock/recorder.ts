@@ -66,6 +66,8 @@ export class Recorder {
     private readonly metrics: Metrics,
     private readonly logger: Logger,
     private readonly sinks: readonly Sink[],
+    /** Wall time of the messages sent (the test seams' clock, else Date.now). */
+    private readonly now: () => number = Date.now,
   ) {
     // Metrics and captures see an entry after its turn of the event loop, when
     // it is complete (the rule that answered, whether it was a retransmission).
@@ -115,7 +117,7 @@ export class Recorder {
 
   /** Journals a message the mock sent, on the flow it really took, and tells the subscribers. */
   sent(flow: Flow, bytes: Buffer, retransmission: boolean): MessageEvent {
-    const time = Date.now();
+    const time = this.now();
     let d = this.outbound.get(bytes);
     if (!d) {
       const raw = bytes.toString("latin1");
