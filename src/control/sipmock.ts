@@ -23,7 +23,7 @@ import { Guards } from "./mock/guards.js";
 import { Inbound } from "./mock/inbound.js";
 import { listenerOpener, listenSpecs, openListeners, secureMaterial } from "./mock/listen.js";
 import { stamp } from "./mock/log.js";
-import { checkOptions, type SipMock, type SipMockOptions } from "./mock/options.js";
+import { checkMediaPort, checkRtpPorts, type SipMock, type SipMockOptions } from "./mock/options.js";
 import { openCaptures, Recorder, type Sink } from "./mock/recorder.js";
 import { ScenarioSlot } from "./mock/scenario-slot.js";
 import { Lifecycle } from "./mock/shutdown.js";
@@ -45,7 +45,7 @@ export type {
 export { scenarioFromYaml } from "./mock/scenario-slot.js";
 
 export async function startSipMock(options: SipMockOptions = {}): Promise<SipMock> {
-  checkOptions(options);
+  checkMediaPort(options.mediaPort);
   const { specs, sharedPort } = listenSpecs(options.listen);
   const base = foundation(options);
   const { guards, wire } = base;
@@ -83,6 +83,7 @@ function foundation(options: SipMockOptions) {
   const clock = clocks(options, logger);
   const overrides = new Overrides();
   const slot = new ScenarioSlot(options, overrides, clock.wallNow);
+  checkRtpPorts(options.rtpPorts);
   // Warnings, at most one line a second: a guessing client cannot flood the log.
   const failedLogins = new FailedLoginLog({
     warn: (line) => logger.warn(`${stamp()} ${line}`),

@@ -260,12 +260,15 @@ export interface CallMedia {
   readonly stats?: MediaStats;
 }
 
-/** Options that cannot work, refused before anything opens (RangeError). */
-export function checkOptions(options: SipMockOptions): void {
-  const { mediaPort, rtpPorts } = options;
+/** A media port that is no port: refused first, before the listen specs and the scenario are read. */
+export function checkMediaPort(mediaPort: number | undefined): void {
   if (mediaPort !== undefined && !(Number.isInteger(mediaPort) && mediaPort >= 1 && mediaPort <= 65535)) {
     throw new RangeError(`mediaPort must be a port from 1 to 65535, not ${mediaPort}`);
   }
+}
+
+/** An RTP port range that cannot work: refused once the scenario loaded, before anything opens. */
+export function checkRtpPorts(rtpPorts: SipMockOptions["rtpPorts"]): void {
   if (
     rtpPorts &&
     !(
