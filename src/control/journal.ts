@@ -7,6 +7,8 @@
  * `kind` ({@link isMessage}). Bounded in memory; capture sinks (JSONL, pcap)
  * see every entry (pcap writes messages only).
  */
+import type { ParsedRequest } from "../sip/message.js";
+import { parseDatagram } from "../sip/parser.js";
 import { DEFAULT_BUDGETS, ITEM_OVERHEAD } from "../transaction/budget.js";
 import type { Endpoint, TransportName } from "../transport/types.js";
 
@@ -164,50 +166,8 @@ export interface Call {
   };
 }
 
-const HEAD_LIMIT = 4096;
-
-/** Summary fields of raw message bytes, read with light regexes (the message may be broken). */
-export function describeMessage(
-  message: Buffer | string,
-): Pick<
-  JournalEntry,
-  "kind" | "method" | "status" | "reason" | "callId" | "cseq" | "from" | "to" | "transaction" | "dialog"
-> {
-  // The journal already holds the message as latin1 text: no second copy of it.
-  const head =
-    typeof message === "string"
-      ? message.slice(0, HEAD_LIMIT)
-      : message.toString("latin1", 0, Math.min(message.length, HEAD_LIMIT));
-  const end = head.indexOf("\r\n");
-  const start = end < 0 ? head : head.slice(0, end);
-  const h = (re: RegExp) => re.exec(head)?.[1]?.trim();
-  const callId = h(/\r\n(?:Call-ID|i)[ \t]*:[ \t]*([^\r\n]*)/i);
-  const cseq = h(/\r\n(?:CSeq)[ \t]*:[ \t]*([^\r\n]*)/i);
-  const from = h(/\r\n(?:From|f)[ \t]*:[ \t]*([^\r\n]*)/i);
-  const to = h(/\r\n(?:To|t)[ \t]*:[ \t]*([^\r\n]*)/i);
-  const via = h(/\r\n(?:Via|v)[ \t]*:[ \t]*([^\r\n,]*)/i);
-  const branch = via ? /;[ \t]*branch[ \t]*=[ \t]*([^;, \t]+)/i.exec(via)?.[1] : undefined;
-  const cseqMethod = cseq?.split(/\s+/)[1];
-  const tag = (v?: string) => (v ? /;[ \t]*tag[ \t]*=[ \t]*([^;, \t>]+)/i.exec(v)?.[1] : undefined);
-  const fromTag = tag(from);
-  const toTag = tag(to);
-  const common = {
-    ...(callId ? { callId } : {}),
-    ...(cseq ? { cseq } : {}),
-    ...(from ? { from } : {}),
-    ...(to ? { to } : {}),
-    // RFC 3261 17.2.3: the ACK for a non-2xx response belongs to the INVITE transaction.
-    ...(branch && cseqMethod
-      ? { transaction: `${branch}/${cseqMethod === "ACK" ? "INVITE" : cseqMethod}` }
-      : {}),
-    ...(callId && fromTag && toTag ? { dialog: `${callId};${fromTag};${toTag}` } : {}),
-  };
-  const status = /^SIP\/2\.0 ([1-6]\d\d) ?(.*)$/.exec(start);
-  if (status) return { kind: "response", status: Number(status[1]), reason: status[2] ?? "", ...common };
-  const request = /^([A-Za-z0-9.!%*_+`'~-]+) \S+ SIP\/\d\.\d$/.exec(start);
-  if (request) return { kind: "request", method: request[1]!, ...common };
-  return { kind: "unparsable", ...common };
-}
+/** A message's journal fields are read by the SIP parser (message-summary.ts). */
+export { describeMessage, type MessageFields } from "./message-summary.js";
 
 export class Journal {
   /** The DTMF digits a call received (set by the mock), for `dtmf` in verify and expectations. */
@@ -237,8 +197,14 @@ export class Journal {
   /** When the first request arrived (epoch ms), for expectations' `within`; reset by clear(). */
   firstRequestAt: number | undefined;
 
-  add(fields: Omit<JournalEntry, "id">): JournalEntry {
+  /**
+   * Journals a message. `request`: the inbound request as the stack parsed
+   * it, kept beside the entry (not in it: the entry's JSON stays the same)
+   * for verify and waitFor.
+   */
+  add(fields: Omit<JournalEntry, "id">, request?: ParsedRequest): JournalEntry {
     const entry: JournalEntry = { id: this.nextId++, ...fields };
+    if (request) this.requests.set(entry, request);
     if (entry.callId && entry.dialog) this.noteDialog(entry.callId, entry.dialog);
     if (this.firstRequestAt === undefined && entry.direction === "in" && entry.kind === "request") {
       this.firstRequestAt = Date.parse(entry.time);
@@ -280,6 +246,25 @@ export class Journal {
     }
     if (drop > 0) this.list.splice(0, drop);
     for (const l of this.listeners) l(entry);
+  }
+
+  /** Entry -> the parsed inbound request (null: its bytes are no request); freed with the entry. */
+  private readonly requests = new WeakMap<JournalEntry, ParsedRequest | null>();
+
+  /**
+   * The inbound request of an entry as the stack parsed it. An entry added
+   * without it (a test's, or one the stack refused, e.g. over the size
+   * limit) is parsed from its bytes once, without a size limit, and kept.
+   */
+  requestOf(entry: JournalEntry): ParsedRequest | undefined {
+    if (entry.direction !== "in" || entry.kind !== "request") return undefined;
+    let known = this.requests.get(entry);
+    if (known === undefined) {
+      const r = parseDatagram(Buffer.from(entry.raw, "latin1"));
+      known = r.ok && r.message.kind === "request" ? r.message : null;
+      this.requests.set(entry, known);
+    }
+    return known ?? undefined;
   }
 
   /** Call-ID -> its last dialog, for the media entries (bounded). */

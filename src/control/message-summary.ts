@@ -1,6 +1,15 @@
-/** A one-line summary of a SIP message, for logs and events. */
+/**
+ * A SIP message summarised for logs and events (one line), and for the
+ * journal (its fields), from what the SIP parser read: no second reader.
+ */
 import type { WireFault } from "../scenario/types.js";
-import type { ParseResult } from "../sip/parser.js";
+import { parseNameAddr } from "../sip/headers/name-addr.js";
+import { parseCSeq } from "../sip/headers/scalars.js";
+import { parseViaValue } from "../sip/headers/via.js";
+import { Headers } from "../sip/message.js";
+import { type ParseResult, parseDatagram, parseMessage, parseStartLine } from "../sip/parser.js";
+import { isToken } from "../sip/tokens.js";
+import type { JournalEntry } from "./journal.js";
 
 export interface MessageSummary {
   /** Method for requests, status code for responses, or "?" when unparsable. */
@@ -50,4 +59,126 @@ export function faultLabels(fault: WireFault, status: number): string[] {
   if (fault.noRetransmit) labels.push(`noRetransmit (the ${status} never retransmitted)`);
   if (fault.fromOtherPort) labels.push(`fromOtherPort (the ${status} sent from another port)`);
   return labels;
+}
+
+/** The fields of a journal entry read from a message (the rest say where and when it went). */
+export type MessageFields = Pick<
+  JournalEntry,
+  "kind" | "method" | "status" | "reason" | "callId" | "cseq" | "from" | "to" | "transaction" | "dialog"
+>;
+
+/**
+ * A message's journal fields from what the parser made of it: the parsed
+ * message, or, for one it refused, the start line and the headers it could
+ * still read (a broken message is journaled with what it says). Header
+ * values are the first field row as received (folding unfolded).
+ */
+export function describeParsed(result: ParseResult, text: string): MessageFields {
+  if (result.ok) {
+    const m = result.message;
+    const { via, cseq, from, to } = m.core;
+    const start: Start =
+      m.kind === "response"
+        ? { kind: "response", status: m.status, reason: m.reason }
+        : { kind: "request", method: m.method };
+    return withHeaders(start, m.headers, via[0]?.branch, cseq.method, from.tag, to.tag);
+  }
+  const headers = result.error.partial?.headers ?? headersAfterStartLine(text);
+  const cseq = headers.get("CSeq");
+  return withHeaders(
+    startOf(text),
+    headers,
+    attempt(() => parseViaValue(headers.getAll("Via")[0] ?? "")[0]?.branch),
+    cseq ? attempt(() => parseCSeq(cseq).method) : undefined,
+    attempt(() => parseNameAddr("From", headers.get("From") ?? "").tag),
+    attempt(() => parseNameAddr("To", headers.get("To") ?? "").tag),
+  );
+}
+
+/**
+ * The journal fields of message bytes (those the mock sends), parsed once
+ * with the SIP parser; `text`: the bytes as latin1, when already decoded.
+ */
+export function describeMessage(message: Buffer | string, text?: string): MessageFields {
+  const bytes = typeof message === "string" ? Buffer.from(message, "latin1") : message;
+  return describeParsed(parseDatagram(bytes), text ?? bytes.toString("latin1"));
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+type Start = Mutable<Pick<MessageFields, "kind" | "method" | "status" | "reason">>;
+
+/**
+ * The start line's fields, then the headers' (built in place, in the
+ * order the journal's JSON has always had: a hot path, once per message).
+ */
+function withHeaders(
+  start: Start,
+  headers: Headers,
+  branch: string | undefined,
+  cseqMethod: string | undefined,
+  fromTag: string | undefined,
+  toTag: string | undefined,
+): MessageFields {
+  const f: Mutable<MessageFields> = start;
+  const callId = headers.get("Call-ID");
+  const cseq = headers.get("CSeq");
+  const from = headers.get("From");
+  const to = headers.get("To");
+  if (callId) f.callId = callId;
+  if (cseq) f.cseq = cseq;
+  if (from) f.from = from;
+  if (to) f.to = to;
+  // RFC 3261 17.2.3: the ACK for a non-2xx response belongs to the INVITE transaction.
+  if (branch && cseqMethod) f.transaction = `${branch}/${cseqMethod === "ACK" ? "INVITE" : cseqMethod}`;
+  if (callId && fromTag && toTag) f.dialog = `${callId};${fromTag};${toTag}`;
+  return f;
+}
+
+/** The start line of a message the parser refused, as far as it reads. */
+function startOf(text: string): Start {
+  const nl = text.indexOf("\r\n");
+  const line = nl < 0 ? text : text.slice(0, nl);
+  const start = parseStartLine(line);
+  if (typeof start !== "string" && start.kind === "response")
+    return { kind: "response", status: start.status, reason: start.reason };
+  const method = typeof start !== "string" ? start.method : requestLineMethod(line);
+  return method !== undefined ? { kind: "request", method } : { kind: "unparsable" };
+}
+
+/** A value read from a header that may be broken; undefined when it is. */
+function attempt<T>(read: () => T | undefined): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The headers of a message whose start line the parser refused (it keeps
+ * none then): the same header reader, behind a placeholder start line.
+ */
+function headersAfterStartLine(text: string): Headers {
+  const end = text.indexOf("\r\n\r\n");
+  const head = end < 0 ? text : text.slice(0, end);
+  const nl = head.indexOf("\r\n");
+  if (nl < 0) return new Headers();
+  const r = parseMessage(`SIP/2.0 100 -${head.slice(nl)}`, () => EMPTY);
+  return r.ok ? r.message.headers : (r.error.partial?.headers ?? new Headers());
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Method SP Request-URI SP SIP-Version with a Request-URI the parser refused:
+ * still a request, journaled with its method.
+ */
+function requestLineMethod(line: string): string | undefined {
+  const parts = line.split(" ");
+  if (parts.length !== 3 || parts[1] === "") return undefined;
+  const [method, , version] = parts as [string, string, string];
+  const digit = (i: number) => version.charCodeAt(i) >= 0x30 && version.charCodeAt(i) <= 0x39;
+  const isVersion =
+    version.length === 7 && version.startsWith("SIP/") && digit(4) && version[5] === "." && digit(6);
+  return isToken(method) && isVersion ? method : undefined;
 }

@@ -1,13 +1,12 @@
 /**
  * Verification against the journal (WireMock's verify and near misses):
- * request patterns are the scenario `match` block; a failed verification
- * says what was expected, what arrived, and which requests came closest.
+ * request patterns are the scenario `match` block, matched against the
+ * requests as the stack parsed them; a failed verification says what was
+ * expected, what arrived, and which requests came closest.
  */
 import { compileMatch } from "../scenario/matcher.js";
 import { Match, type MatchT } from "../scenario/schema.js";
 import type { RequestFacts } from "../scenario/types.js";
-import type { ParsedRequest } from "../sip/message.js";
-import { parseDatagram } from "../sip/parser.js";
 import { isSipUri, uriUser } from "../sip/uri.js";
 import type { TransportName } from "../transport/types.js";
 import type { Journal, JournalEntry } from "./journal.js";
@@ -55,15 +54,18 @@ export function checkPattern(pattern: unknown): RequestPattern {
   return r.data;
 }
 
-/** The facts a pattern is matched against, rebuilt from a journal entry's bytes. */
+/**
+ * The facts a pattern is matched against: the request as the stack parsed
+ * it (kept by the journal beside the entry), where it came from, and the
+ * digits its call received by now.
+ */
 export function factsOf(
   entry: JournalEntry,
-  digitsOf?: (callId: string) => string,
+  journal: Pick<Journal, "requestOf" | "digitsOf">,
 ): RequestFacts | undefined {
-  if (entry.direction !== "in" || entry.kind !== "request") return undefined;
-  const r = parseDatagram(Buffer.from(entry.raw, "latin1"), Number.MAX_SAFE_INTEGER);
-  if (!r.ok || r.message.kind !== "request") return undefined;
-  const request = r.message as ParsedRequest;
+  const request = journal.requestOf(entry);
+  if (!request) return undefined;
+  const digitsOf = journal.digitsOf;
   const user = uriUser(request.uri);
   return {
     method: request.method,
@@ -86,7 +88,7 @@ export function findRequests(journal: Journal, pattern: RequestPattern): Journal
     .entries({ direction: "in" })
     .filter((e) => !e.retransmission && e.kind === "request")
     .filter((e) => {
-      const f = factsOf(e, journal.digitsOf);
+      const f = factsOf(e, journal);
       return f !== undefined && matches(f);
     });
 }
@@ -215,7 +217,7 @@ export function nearMisses(journal: Journal, pattern: RequestPattern): NearMiss[
   const out: NearMiss[] = [];
   for (const e of journal.entries({ direction: "in" })) {
     if (e.retransmission || e.kind !== "request") continue;
-    const f = factsOf(e, journal.digitsOf);
+    const f = factsOf(e, journal);
     if (!f || all(f)) continue;
     const differences: string[] = [];
     let passed = 0;

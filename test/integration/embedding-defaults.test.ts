@@ -99,7 +99,7 @@ describe("startSipMock() defaults, embedded in a test suite", () => {
   });
 
   it("the README's option table documents every startSipMock option", () => {
-    const source = readFileSync(join(ROOT, "src", "control", "sipmock.ts"), "utf8");
+    const source = readFileSync(join(ROOT, "src", "control", "mock", "options.ts"), "utf8");
     const body = /export interface SipMockOptions \{([\s\S]*?)\n\}/.exec(source)![1]!;
     const options = [...body.matchAll(/^ {2}readonly (\w+)\?:/gm)].map((m) => m[1]!);
     expect(options.length).toBeGreaterThan(15);

@@ -1,0 +1,221 @@
+/**
+ * Journal wiring: every message in and out becomes a journal entry and a
+ * MessageEvent for the onMessage subscribers; DTMF digits and a call's RTP
+ * statistics become media entries; metrics and the capture sinks (JSONL,
+ * pcap) see each entry once it is complete.
+ *
+ * A message's fields come from the SIP parser: an inbound one from the
+ * parse the transport already did, an outbound one parsed once (its
+ * retransmissions, the same bytes, are not parsed again).
+ */
+import type { DtmfDigit } from "../../media/index.js";
+import type { ParseResult } from "../../sip/parser.js";
+import { destinationOf, type Flow } from "../../transport/types.js";
+import type { UasEvents } from "../../ua/uas.js";
+import { JsonlSink } from "../capture/jsonl.js";
+import { PcapWriter } from "../capture/pcap.js";
+import { isMessage, type Journal, type JournalEntry, type JournalRecord } from "../journal.js";
+import type { Logger } from "../logger.js";
+import {
+  describeMessage,
+  describeParsed,
+  type MessageFields,
+  type MessageSummary,
+  summarizeOutgoing,
+} from "../message-summary.js";
+import type { Metrics } from "../metrics.js";
+import type { MessageEvent, SipMockOptions } from "./options.js";
+
+/** Where entries are written besides the journal. */
+export interface Sink {
+  write(e: JournalRecord): void;
+  close(): void;
+}
+
+/** The capture files the options ask for; `pcap` also takes the calls' RTP (pcapRtp). */
+export function openCaptures(options: Pick<SipMockOptions, "journalFile" | "pcapFile">): {
+  sinks: Sink[];
+  pcap?: PcapWriter;
+} {
+  const sinks: Sink[] = [];
+  if (options.journalFile) sinks.push(new JsonlSink(options.journalFile));
+  const pcap = options.pcapFile ? new PcapWriter(options.pcapFile) : undefined;
+  if (pcap) sinks.push(pcap);
+  return pcap ? { sinks, pcap } : { sinks };
+}
+
+type MediaInfo = Parameters<NonNullable<UasEvents["mediaClosed"]>>[2];
+type MediaStatsOf = Parameters<NonNullable<UasEvents["mediaClosed"]>>[1];
+
+/** An outbound message's text and fields, kept for its retransmissions (same Buffer). */
+interface Described {
+  readonly raw: string;
+  readonly fields: MessageFields;
+}
+
+export class Recorder {
+  private readonly subscribers = new Set<(event: MessageEvent) => void>();
+  /** Entries journaled but not yet seen by metrics and captures (this turn of the event loop). */
+  private pending: JournalRecord[] = [];
+  private readonly outbound = new WeakMap<Buffer, Described>();
+  /** The inbound request being handled now, so the decision can name its rule in the journal. */
+  current: JournalEntry | undefined;
+
+  constructor(
+    readonly journal: Journal,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+    private readonly sinks: readonly Sink[],
+    /** Wall time of the messages sent (the test seams' clock, else Date.now). */
+    private readonly now: () => number = Date.now,
+  ) {
+    // Metrics and captures see an entry after its turn of the event loop, when
+    // it is complete (the rule that answered, whether it was a retransmission).
+    journal.subscribe((e) => {
+      if (this.pending.push(e) === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  /** Subscribes to every message in and out; returns the unsubscribe function. */
+  onMessage(listener: (event: MessageEvent) => void): () => void {
+    this.subscribers.add(listener);
+    return () => this.subscribers.delete(listener);
+  }
+
+  /** Journals a message received, with the parse the transport made of it, and tells the subscribers. */
+  received(
+    m: { flow: Flow; bytes: Buffer; result: ParseResult; receivedAt: number },
+    summary: MessageSummary,
+    retransmission: boolean,
+  ): MessageEvent {
+    const raw = m.bytes.toString("latin1");
+    const fields = describeParsed(m.result, raw);
+    const request = m.result.ok && m.result.message.kind === "request" ? m.result.message : undefined;
+    const entry = this.journal.add(
+      {
+        time: new Date(m.receivedAt).toISOString(),
+        direction: "in",
+        transport: m.flow.transport,
+        local: m.flow.localSocket ?? m.flow.local,
+        remote: m.flow.remote,
+        raw,
+        ...fields,
+        retransmission,
+      },
+      request,
+    );
+    return this.tell({
+      direction: "in",
+      flow: m.flow,
+      bytes: m.bytes,
+      summary,
+      retransmission,
+      time: m.receivedAt,
+      entry,
+    });
+  }
+
+  /** Journals a message the mock sent, on the flow it really took, and tells the subscribers. */
+  sent(flow: Flow, bytes: Buffer, retransmission: boolean): MessageEvent {
+    const time = this.now();
+    let d = this.outbound.get(bytes);
+    if (!d) {
+      const raw = bytes.toString("latin1");
+      d = { raw, fields: describeMessage(bytes, raw) };
+      this.outbound.set(bytes, d);
+    }
+    const entry = this.journal.add({
+      time: new Date(time).toISOString(),
+      direction: "out",
+      transport: flow.transport,
+      // The addresses the message really used: a connection the mock opened
+      // has its own port, a datagram goes where 18.2.2 says (replyTo).
+      local: flow.localSocket ?? flow.local,
+      remote: destinationOf(flow),
+      raw: d.raw,
+      ...d.fields,
+      retransmission,
+    });
+    const summary = summarizeOutgoing(d.raw, d.fields.callId);
+    return this.tell({ direction: "out", flow, bytes, summary, retransmission, time, entry });
+  }
+
+  private tell(event: MessageEvent): MessageEvent {
+    for (const s of this.subscribers) {
+      try {
+        s(event);
+      } catch (err) {
+        // A subscriber's bug (a test's callback) must not break the server.
+        this.logger.error(`onMessage subscriber threw: ${(err as Error).stack ?? err}`);
+      }
+    }
+    return event;
+  }
+
+  /**
+   * A digit in the journal: an RFC 4733 one with the RTP socket and the
+   * packets' source, a SIP INFO one with the INFO's transport and addresses.
+   */
+  digit(callId: string, d: DtmfDigit): void {
+    const current = this.current;
+    const info = d.via === "info" && current?.callId === callId ? current : undefined;
+    const where = info
+      ? { transport: info.transport, local: info.local, remote: info.remote }
+      : {
+          transport: "udp" as const,
+          ...(d.local ? { local: d.local } : {}),
+          ...(d.source ? { remote: d.source } : {}),
+        };
+    this.journal.addMedia({
+      time: new Date().toISOString(),
+      kind: "dtmf",
+      direction: "in",
+      callId,
+      digit: d.digit,
+      durationMs: d.durationMs,
+      volume: d.volume,
+      via: d.via,
+      ...where,
+    });
+  }
+
+  /** A call's RTP statistics when its media ended; only a call whose media was negotiated had media to report. */
+  mediaClosed(callId: string, st: MediaStatsOf, info: MediaInfo): void {
+    if (!info.codec) return;
+    this.journal.addMedia({
+      time: new Date().toISOString(),
+      kind: "media",
+      callId,
+      transport: "udp",
+      local: info.local,
+      ...(info.remote ? { remote: info.remote } : {}),
+      codec: info.codec,
+      ...(info.payloadType !== undefined ? { payloadType: info.payloadType } : {}),
+      sent: st.sent,
+      received: st.received,
+      dropped: st.dropped,
+      rtcp: st.rtcp,
+    });
+  }
+
+  /** Hands the entries journaled so far to the metrics and the capture sinks. */
+  flush(): void {
+    const batch = this.pending;
+    this.pending = [];
+    for (const e of batch) {
+      if (isMessage(e)) this.metrics.observe(e);
+      for (const sink of this.sinks) {
+        try {
+          sink.write(e);
+        } catch (err) {
+          // A full disk or an odd message must not take the server down.
+          this.logger.error(`capture write failed: ${(err as Error).message}`);
+        }
+      }
+    }
+  }
+
+  closeSinks(): void {
+    for (const sink of this.sinks) sink.close();
+  }
+}

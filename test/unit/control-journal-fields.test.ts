@@ -1,0 +1,121 @@
+/**
+ * A journal entry's fields come from the SIP parser (message-summary.ts
+ * describeParsed / describeMessage), also for the broken messages a fault
+ * makes and for the torture tests of RFC 4475: no regex reader of its own.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { Journal } from "../../src/control/journal.js";
+import { describeMessage, describeParsed } from "../../src/control/message-summary.js";
+import { parseDatagram } from "../../src/sip/parser.js";
+import { applyByteFaults } from "../../src/ua/wire-faults.js";
+
+const BUSY = [
+  "SIP/2.0 486 Busy Here",
+  "Via: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bK-x",
+  "From: <sip:alice@example.test>;tag=a1",
+  "To: <sip:486@127.0.0.1>;tag=m9",
+  "Call-ID: call-1",
+  "CSeq: 1 INVITE",
+  "Content-Length: 0",
+  "",
+  "",
+].join("\r\n");
+
+const WHOLE = {
+  callId: "call-1",
+  cseq: "1 INVITE",
+  from: "<sip:alice@example.test>;tag=a1",
+  to: "<sip:486@127.0.0.1>;tag=m9",
+  transaction: "z9hG4bK-x/INVITE",
+  dialog: "call-1;a1;m9",
+};
+
+const faulty = (fault: object) =>
+  describeMessage(applyByteFaults(Buffer.from(BUSY, "latin1"), fault as never, () => 0.5));
+
+describe("journal fields from the parser", () => {
+  it("a parsed message: the same fields whether from the transport's parse or parsed here", () => {
+    const bytes = Buffer.from(BUSY, "latin1");
+    const fields = describeParsed(parseDatagram(bytes), BUSY);
+    expect(fields).toEqual({ kind: "response", status: 486, reason: "Busy Here", ...WHOLE });
+    expect(describeMessage(bytes)).toEqual(fields);
+  });
+
+  it("folded header lines are read unfolded (RFC 3261 7.3.1), as the UA reads them (RFC 4475 3.1.1.1 wsinv)", () => {
+    const wsinv = readFileSync(join(import.meta.dirname, "..", "fixtures", "rfc4475", "wsinv.dat"));
+    expect(describeMessage(wsinv)).toMatchObject({
+      kind: "request",
+      method: "INVITE",
+      cseq: "0009 INVITE",
+      transaction: "390skdjuw/INVITE",
+      dialog: "wsinv.ndaksdj@192.0.2.1;98asjd8;1918181833n",
+    });
+  });
+
+  it("a response a fault broke keeps what it still says: status, Call-ID, transaction", () => {
+    // The CSeq line without its colon is no header: no transaction key.
+    const { transaction: _t, cseq: _c, ...withoutCseq } = WHOLE;
+    expect(faulty({ malformed: "header" })).toEqual({
+      kind: "response",
+      status: 486,
+      reason: "Busy Here",
+      ...withoutCseq,
+    });
+    // No SP in the status line: unparsable, the headers still read.
+    expect(faulty({ malformed: "start-line" })).toEqual({ kind: "unparsable", ...WHOLE });
+    expect(faulty({ contentLength: 50 })).toEqual({
+      kind: "response",
+      status: 486,
+      reason: "Busy Here",
+      ...WHOLE,
+    });
+    expect(faulty({ truncate: 40 })).toEqual({ kind: "response", status: 486, reason: "Busy Here" });
+    expect(faulty({ garbage: 16 }).kind).toBe("unparsable");
+  });
+
+  it("a request line with a Request-URI the parser refuses is still a request with its method", () => {
+    const text =
+      "INVITE sip:a@[b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKq\r\nCall-ID: q\r\nCSeq: 1 INVITE\r\n\r\n";
+    expect(describeMessage(text)).toEqual({
+      kind: "request",
+      method: "INVITE",
+      callId: "q",
+      cseq: "1 INVITE",
+      transaction: "z9hG4bKq/INVITE",
+    });
+  });
+});
+
+describe("the parsed request beside a journal entry", () => {
+  const text = `OPTIONS sip:200@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bK-o\r\nFrom: <sip:a@example.test>;tag=a1\r\nTo: <sip:200@127.0.0.1>\r\nCall-ID: o-1\r\nCSeq: 1 OPTIONS\r\n\r\n`;
+  const fields = (direction: "in" | "out") => ({
+    time: "2026-12-04T10:00:00.000Z",
+    direction,
+    transport: "udp" as const,
+    local: { address: "127.0.0.1", port: 5060 },
+    remote: { address: "192.0.2.7", port: 5070 },
+    raw: text,
+    ...describeMessage(text),
+    retransmission: false,
+  });
+
+  it("is the object the stack parsed, not in the entry's JSON", () => {
+    const j = new Journal();
+    const r = parseDatagram(Buffer.from(text, "latin1"));
+    if (!r.ok || r.message.kind !== "request") throw new Error("expected a request");
+    const e = j.add(fields("in"), r.message);
+    expect(j.requestOf(e)).toBe(r.message);
+    expect(Object.keys(JSON.parse(JSON.stringify(e)))).not.toContain("request");
+  });
+
+  it("an entry added without it is parsed from its bytes once; outbound entries have none", () => {
+    const j = new Journal();
+    const e = j.add(fields("in"));
+    const first = j.requestOf(e);
+    expect(first?.method).toBe("OPTIONS");
+    expect(j.requestOf(e)).toBe(first);
+    expect(j.requestOf(j.add(fields("out")))).toBeUndefined();
+  });
+});
