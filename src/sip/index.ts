@@ -1,5 +1,6 @@
 export * from "./header-names.js";
 export { acceptsMediaType } from "./headers/accept.js";
+export { type AuthHeader, parseAuthHeader } from "./headers/credentials.js";
 export { HeaderParseError, tryParse } from "./headers/errors.js";
 export {
   type EventHeader,

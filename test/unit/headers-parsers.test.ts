@@ -7,7 +7,9 @@ import { describe, expect, it } from "vitest";
 import {
   acceptsMediaType,
   HeaderParseError,
+  indexOfUnquoted,
   listsOptionTag,
+  parseAuthHeader,
   parseDatagram,
   parseEvent,
   parseMinSE,
@@ -16,7 +18,11 @@ import {
   parseRSeq,
   parseSessionExpires,
   parseSubscriptionState,
+  quotedStringEnd,
+  quotesBalanced,
+  splitTopLevel,
   tryParse,
+  unquote,
 } from "../../src/sip/index.js";
 
 /** The Headers of an OPTIONS carrying `rows` (raw header lines, compact forms allowed). */
@@ -202,5 +208,50 @@ describe("tryParse", () => {
         throw new TypeError("bug");
       }),
     ).toThrow(TypeError);
+  });
+});
+
+describe("the quoted-string scanner (RFC 3261 25.1), one for every parser", () => {
+  it("finds the closing quote past quoted-pairs, or -1", () => {
+    expect(quotedStringEnd('"a\\"b" x', 0)).toBe(5);
+    expect(quotedStringEnd('x "" y', 2)).toBe(3);
+    expect(quotedStringEnd('"open \\"', 0)).toBe(-1);
+    expect(quotedStringEnd('"ends in \\', 0)).toBe(-1);
+  });
+
+  it("drives splitting, balance, unquoting and search outside quotes", () => {
+    expect(splitTopLevel('"a,b" <sip:x;y,z>, c', ",")).toEqual(['"a,b" <sip:x;y,z>', "c"]);
+    expect(splitTopLevel('a, "b, c', ",")).toEqual(["a", '"b, c']);
+    expect(quotesBalanced('"a\\"" b')).toBe(true);
+    expect(quotesBalanced('"a\\" b')).toBe(false);
+    expect(unquote('"al\\"ice\\\\"')).toBe('al"ice\\');
+    expect(indexOfUnquoted('"<x>" <sip:a@b>', "<")).toBe(6);
+    expect(indexOfUnquoted('"<x> <sip:a@b>', "<")).toBe(-1);
+  });
+});
+
+describe("Authorization and WWW-Authenticate (RFC 3261 25.1, RFC 7616)", () => {
+  it("reads the scheme and the parameters, quoted or not", () => {
+    const h = headersOf(
+      'Authorization: Digest username="bob", realm="atlanta.example.com", nonce="ea9c8e88df84f1cec4341ae6cbe5a359", uri="sips:ss2.biloxi.example.com", response="dfe56131d1958046689d83306477ecc", qop=auth, nc=00000001, cnonce="0a4f113b"',
+    );
+    const a = parseAuthHeader("Authorization", h.get("Authorization")!);
+    expect(a.scheme).toBe("Digest");
+    expect(a.params.get("username")).toBe("bob");
+    expect(a.params.get("nc")).toBe("00000001");
+    expect(a.params.get("cnonce")).toBe("0a4f113b");
+    expect(parseAuthHeader("WWW-Authenticate", 'Digest realm="a\\"b", stale=TRUE').params).toEqual(
+      new Map([
+        ["realm", 'a"b'],
+        ["stale", "TRUE"],
+      ]),
+    );
+  });
+
+  it("keeps the parameters before a malformed one, and needs a scheme", () => {
+    expect([...parseAuthHeader("Authorization", "Digest a=1, =2, b=3").params]).toEqual([["a", "1"]]);
+    expect(parseAuthHeader("Authorization", 'Digest a="open').params.get("a")).toBe("open");
+    rejects(() => parseAuthHeader("Authorization", ""), "Authorization");
+    rejects(() => parseAuthHeader("Proxy-Authorization", '"Digest"'), "Proxy-Authorization");
   });
 });
