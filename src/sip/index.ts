@@ -22,6 +22,7 @@ export {
 export { parseMinSE, parseSessionExpires, type SessionExpires } from "./headers/session-timer.js";
 export { MAGIC_COOKIE, parseViaParm, parseViaValue } from "./headers/via.js";
 export * from "./message.js";
+export * from "./methods.js";
 export * from "./parser.js";
 export * from "./serializer.js";
 export * from "./stream-framer.js";

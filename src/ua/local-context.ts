@@ -1,5 +1,6 @@
 /** What the UAS knows about itself when it writes a response: where it listens, what it implements. */
 import { networkInterfaces } from "node:os";
+import { SIP_METHODS } from "../sip/methods.js";
 import { isIpLiteralHost, isWildcard, stripBrackets, unmapIpv4 } from "../transport/address.js";
 import type { Flow, ListenerInfo, TransportName } from "../transport/types.js";
 import { formatHost } from "../transport/types.js";
@@ -18,21 +19,8 @@ export interface Capabilities {
 }
 
 export const DEFAULT_CAPABILITIES: Capabilities = {
-  allow: [
-    "INVITE",
-    "ACK",
-    "CANCEL",
-    "BYE",
-    "OPTIONS",
-    "REGISTER",
-    "PRACK",
-    "UPDATE",
-    "INFO",
-    "MESSAGE",
-    "SUBSCRIBE",
-    "PUBLISH",
-    "REFER",
-  ],
+  // Every registered method but NOTIFY: the mock sends NOTIFY (RFC 6665 notifier) but never subscribes.
+  allow: SIP_METHODS.filter((m) => m !== "NOTIFY"),
   supported: ["100rel", "timer"],
   accept: ["application/sdp"],
   acceptEncoding: ["identity"],
