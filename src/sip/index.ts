@@ -8,7 +8,7 @@ export {
   parseSubscriptionState,
   type SubscriptionState,
 } from "./headers/event.js";
-export { parseNameAddr } from "./headers/name-addr.js";
+export { parseNameAddr, rawHasTag, withoutHeaderParam } from "./headers/name-addr.js";
 export { listsOptionTag, parseOptionTags } from "./headers/option-tags.js";
 export { splitValueParams, type ValueWithParams } from "./headers/params.js";
 export { parseRAck, parseRSeq, type RAck } from "./headers/reliable.js";

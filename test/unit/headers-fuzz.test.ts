@@ -19,6 +19,7 @@ import {
   parseRSeq,
   parseSessionExpires,
   parseSubscriptionState,
+  withoutHeaderParam,
 } from "../../src/sip/index.js";
 import { perCall } from "../helpers/per-call.js";
 
@@ -33,6 +34,7 @@ const PARSERS: Record<string, [(v: string) => unknown, string]> = {
   Accept: [(v) => acceptsMediaType([v], "application", "sdp"), "application/sdp"],
   Event: [parseEvent, "presence"],
   "Subscription-State": [parseSubscriptionState, "active"],
+  "Contact (without expires)": [(v) => withoutHeaderParam(v, "expires"), "<sip:a@b>;expires=1"],
   Authorization: [(v) => parseAuthHeader("Authorization", v), 'Digest username="a"'],
 };
 

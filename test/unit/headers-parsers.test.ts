@@ -23,6 +23,7 @@ import {
   splitTopLevel,
   tryParse,
   unquote,
+  withoutHeaderParam,
 } from "../../src/sip/index.js";
 
 /** The Headers of an OPTIONS carrying `rows` (raw header lines, compact forms allowed). */
@@ -253,5 +254,21 @@ describe("Authorization and WWW-Authenticate (RFC 3261 25.1, RFC 7616)", () => {
     expect(parseAuthHeader("Authorization", 'Digest a="open').params.get("a")).toBe("open");
     rejects(() => parseAuthHeader("Authorization", ""), "Authorization");
     rejects(() => parseAuthHeader("Proxy-Authorization", '"Digest"'), "Proxy-Authorization");
+  });
+});
+
+describe("withoutHeaderParam (the registrar's stored Contact)", () => {
+  it("drops the header parameter, wherever it stands, and keeps the rest byte for byte", () => {
+    const h = headersOf(
+      'Contact: "Al;ice" <sip:alice@192.0.2.4;transport=tcp>;Expires = 3600;q=0.7;+sip.instance="<urn:x>"',
+    );
+    expect(withoutHeaderParam(h.get("Contact")!, "expires")).toBe(
+      '"Al;ice" <sip:alice@192.0.2.4;transport=tcp>;q=0.7;+sip.instance="<urn:x>"',
+    );
+    expect(withoutHeaderParam("<sip:a@b>;expires=60", "expires")).toBe("<sip:a@b>");
+    expect(withoutHeaderParam("sip:a@b;expires=60;q=1", "expires")).toBe("sip:a@b;q=1");
+    expect(withoutHeaderParam("<sip:a@b;expires=1>;q=1", "expires")).toBe("<sip:a@b;expires=1>;q=1");
+    expect(withoutHeaderParam("<sip:a@b>;expiresx=1", "expires")).toBe("<sip:a@b>;expiresx=1");
+    expect(withoutHeaderParam("<sip:a@b>", "expires")).toBe("<sip:a@b>");
   });
 });
