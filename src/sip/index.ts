@@ -8,9 +8,14 @@ export {
   parseSubscriptionState,
   type SubscriptionState,
 } from "./headers/event.js";
-export { parseNameAddr, rawHasTag, withoutHeaderParam } from "./headers/name-addr.js";
+export { parseNameAddr, rawHasTag } from "./headers/name-addr.js";
 export { listsOptionTag, parseOptionTags } from "./headers/option-tags.js";
-export { splitValueParams, type ValueWithParams } from "./headers/params.js";
+export {
+  fillValuelessParam,
+  splitValueParams,
+  type ValueWithParams,
+  withoutHeaderParam,
+} from "./headers/params.js";
 export { parseRAck, parseRSeq, type RAck } from "./headers/reliable.js";
 export {
   parseCallId,

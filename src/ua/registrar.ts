@@ -3,7 +3,8 @@
  * expiry, queries, removal by Expires 0 and "Contact: *".
  */
 import { HeaderParseError } from "../sip/headers/errors.js";
-import { parseNameAddr, withoutHeaderParam } from "../sip/headers/name-addr.js";
+import { parseNameAddr } from "../sip/headers/name-addr.js";
+import { withoutHeaderParam } from "../sip/headers/params.js";
 import { parseDeltaSeconds } from "../sip/headers/scalars.js";
 import type { ParsedRequest } from "../sip/message.js";
 import { isSipUri, parseUri, type Uri } from "../sip/uri.js";

@@ -9,6 +9,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   acceptsMediaType,
+  fillValuelessParam,
   HeaderParseError,
   listsOptionTag,
   parseAuthHeader,
@@ -35,6 +36,7 @@ const PARSERS: Record<string, [(v: string) => unknown, string]> = {
   Event: [parseEvent, "presence"],
   "Subscription-State": [parseSubscriptionState, "active"],
   "Contact (without expires)": [(v) => withoutHeaderParam(v, "expires"), "<sip:a@b>;expires=1"],
+  "Via (rport filled)": [(v) => fillValuelessParam(v, "rport", "5060"), "SIP/2.0/UDP h;rport"],
   Authorization: [(v) => parseAuthHeader("Authorization", v), 'Digest username="a"'],
 };
 

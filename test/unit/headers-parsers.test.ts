@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import {
   acceptsMediaType,
+  fillValuelessParam,
   HeaderParseError,
   indexOfUnquoted,
   listsOptionTag,
@@ -270,5 +271,18 @@ describe("withoutHeaderParam (the registrar's stored Contact)", () => {
     expect(withoutHeaderParam("<sip:a@b;expires=1>;q=1", "expires")).toBe("<sip:a@b;expires=1>;q=1");
     expect(withoutHeaderParam("<sip:a@b>;expiresx=1", "expires")).toBe("<sip:a@b>;expiresx=1");
     expect(withoutHeaderParam("<sip:a@b>", "expires")).toBe("<sip:a@b>");
+  });
+});
+
+describe("fillValuelessParam (RFC 3581 4: the rport the server fills in)", () => {
+  it("gives the first valueless parameter a value, and nothing else", () => {
+    expect(fillValuelessParam("SIP/2.0/UDP 192.0.2.1;rport;branch=z9hG4bK1", "rport", "5062")).toBe(
+      "SIP/2.0/UDP 192.0.2.1;rport=5062;branch=z9hG4bK1",
+    );
+    expect(fillValuelessParam("SIP/2.0/UDP h; RPort ;x", "rport", "9")).toBe("SIP/2.0/UDP h;rport=9 ;x");
+    expect(fillValuelessParam("SIP/2.0/UDP h;rport=1;rport", "rport", "9")).toBe(
+      "SIP/2.0/UDP h;rport=1;rport=9",
+    );
+    expect(fillValuelessParam("SIP/2.0/UDP h;rportx", "rport", "9")).toBe("SIP/2.0/UDP h;rportx");
   });
 });

@@ -100,33 +100,3 @@ export function rawHasTag(value: string): boolean {
   }
   return false;
 }
-
-/**
- * The value with every header parameter `name` removed (";name" or
- * ";name=value" outside <...> and quoted strings, case-insensitive), the
- * rest kept byte for byte. One pass.
- */
-export function withoutHeaderParam(value: string, name: string): string {
-  const wanted = name.toLowerCase();
-  const semis: number[] = [];
-  let inAngle = false;
-  for (let i = 0; i < value.length; i++) {
-    const c = value[i];
-    if (inAngle) {
-      if (c === ">") inAngle = false;
-    } else if (c === '"') {
-      i = quotedStringEnd(value, i);
-      if (i < 0) break;
-    } else if (c === "<") inAngle = true;
-    else if (c === ";") semis.push(i);
-  }
-  if (semis.length === 0) return value;
-  let out = value.slice(0, semis[0]);
-  for (let k = 0; k < semis.length; k++) {
-    const param = value.slice(semis[k]!, semis[k + 1] ?? value.length);
-    const eq = param.indexOf("=");
-    const key = (eq < 0 ? param.slice(1) : param.slice(1, eq)).trim().toLowerCase();
-    if (key !== wanted) out += param;
-  }
-  return out;
-}

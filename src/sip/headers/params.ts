@@ -2,7 +2,7 @@
  * The shape most extension headers share: a leading value, then
  * *( SEMI generic-param ) (RFC 3261 section 25.1).
  */
-import { parseParams } from "../tokens.js";
+import { parseParams, quotedStringEnd } from "../tokens.js";
 import { HeaderParseError } from "./errors.js";
 
 export interface ValueWithParams {
@@ -20,4 +20,62 @@ export function splitValueParams(header: string, value: string): ValueWithParams
   const params = parseParams(semi < 0 ? "" : v.slice(semi + 1));
   if (!params) throw new HeaderParseError(header, `malformed parameters in ${header}`);
   return { head, params };
+}
+
+/**
+ * The ";" that start header parameters: outside <...> and quoted strings
+ * (an unterminated one hides the rest). One pass.
+ */
+function paramStarts(value: string): number[] {
+  const semis: number[] = [];
+  let inAngle = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (inAngle) {
+      if (c === ">") inAngle = false;
+    } else if (c === '"') {
+      i = quotedStringEnd(value, i);
+      if (i < 0) break;
+    } else if (c === "<") inAngle = true;
+    else if (c === ";") semis.push(i);
+  }
+  return semis;
+}
+
+/**
+ * Rewrites the header parameters of a value (name-addr, Via, ...), the rest
+ * kept byte for byte: `edit` gets each ";name[=value]" segment with its
+ * lower-cased name and whether it has a value, and returns its replacement.
+ */
+function editParams(value: string, edit: (segment: string, name: string, valued: boolean) => string): string {
+  const semis = paramStarts(value);
+  if (semis.length === 0) return value;
+  let out = value.slice(0, semis[0]);
+  for (let k = 0; k < semis.length; k++) {
+    const segment = value.slice(semis[k]!, semis[k + 1] ?? value.length);
+    const eq = segment.indexOf("=");
+    const name = (eq < 0 ? segment.slice(1) : segment.slice(1, eq)).trim().toLowerCase();
+    out += edit(segment, name, eq >= 0);
+  }
+  return out;
+}
+
+/** The value with every header parameter `name` (";name" or ";name=value", any case) removed. */
+export function withoutHeaderParam(value: string, name: string): string {
+  const wanted = name.toLowerCase();
+  return editParams(value, (segment, n) => (n === wanted ? "" : segment));
+}
+
+/**
+ * The value with the first valueless header parameter `name` given a value
+ * (";rport" -> ";rport=5060", RFC 3581 4); whitespace after it is kept.
+ */
+export function fillValuelessParam(value: string, name: string, paramValue: string): string {
+  const wanted = name.toLowerCase();
+  let done = false;
+  return editParams(value, (segment, n, valued) => {
+    if (done || valued || n !== wanted) return segment;
+    done = true;
+    return `;${wanted}=${paramValue}${segment.slice(segment.trimEnd().length)}`;
+  });
 }
