@@ -21,9 +21,15 @@ export type DigestAlgorithm = (typeof ALGORITHMS)[number];
 const HASH: Record<string, string> = { MD5: "md5", "SHA-256": "sha256", "SHA-512-256": "sha512-256" };
 
 export function hashOf(algorithm: string, data: string | Buffer): string {
-  const name = HASH[algorithm.replace(/-sess$/i, "").toUpperCase()] ?? HASH[algorithm.replace(/-sess$/i, "")];
+  const base = isSess(algorithm) ? algorithm.slice(0, -5) : algorithm;
+  const name = HASH[base.toUpperCase()] ?? HASH[base];
   if (!name) throw new RangeError(`unsupported digest algorithm ${algorithm}`);
   return createHash(name).update(data).digest("hex");
+}
+
+/** RFC 7616 3.4.2: the -sess variants hash the nonce and cnonce into HA1. */
+function isSess(algorithm: string): boolean {
+  return algorithm.toLowerCase().endsWith("-sess");
 }
 
 export interface DigestInput {
@@ -45,7 +51,7 @@ export interface DigestInput {
 export function digestResponse(i: DigestInput): string {
   const h = (s: string | Buffer) => hashOf(i.algorithm, s);
   let ha1 = h(`${i.username}:${i.realm}:${i.password}`);
-  if (/-sess$/i.test(i.algorithm)) ha1 = h(`${ha1}:${i.nonce}:${i.cnonce ?? ""}`);
+  if (isSess(i.algorithm)) ha1 = h(`${ha1}:${i.nonce}:${i.cnonce ?? ""}`);
   const ha2 =
     i.qop === "auth-int"
       ? h(`${i.method}:${i.uri}:${h(i.body ?? Buffer.alloc(0))}`)
