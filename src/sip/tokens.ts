@@ -47,6 +47,26 @@ export function indexOfUnquoted(input: string, ch: string, from = 0): number {
 }
 
 /**
+ * Calls `visit` with the index of every character of a header value that is
+ * outside <...> and quoted strings (the delimiters excluded). Inside <...> a
+ * DQUOTE is an ordinary character; an unterminated quoted string hides the
+ * rest. One pass.
+ */
+export function forEachTopLevel(input: string, visit: (index: number) => void): void {
+  let inAngle = false;
+  for (let i = 0; i < input.length; i++) {
+    const c = input[i];
+    if (inAngle) {
+      if (c === ">") inAngle = false;
+    } else if (c === '"') {
+      i = quotedStringEnd(input, i);
+      if (i < 0) return;
+    } else if (c === "<") inAngle = true;
+    else visit(i);
+  }
+}
+
+/**
  * Splits on `sep` where it is not inside a quoted string (with \-escapes) or
  * inside <...>. Parts are trimmed. Unbalanced quotes yield the rest as one part.
  */

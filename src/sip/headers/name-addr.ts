@@ -8,10 +8,10 @@
  */
 import type { NameAddr } from "../message.js";
 import {
+  forEachTopLevel,
   indexOfUnquoted,
   isToken,
   parseParams,
-  quotedStringEnd,
   quotesBalanced,
   unquote,
 } from "../tokens.js";
@@ -81,18 +81,8 @@ export function parseNameAddr(header: string, raw: string): NameAddr {
  * one hides the rest). One pass, whatever the input.
  */
 export function rawHasTag(value: string): boolean {
-  let inAngle = false;
   const parts: string[] = [];
-  for (let i = 0; i < value.length; i++) {
-    const c = value[i]!;
-    if (inAngle) {
-      if (c === ">") inAngle = false;
-    } else if (c === '"') {
-      i = quotedStringEnd(value, i);
-      if (i < 0) break;
-    } else if (c === "<") inAngle = true;
-    else parts.push(c);
-  }
+  forEachTopLevel(value, (i) => parts.push(value[i]!));
   for (const param of parts.join("").split(";").slice(1)) {
     const eq = param.indexOf("=");
     if (eq < 0 || param.slice(0, eq).trim().toLowerCase() !== "tag") continue;

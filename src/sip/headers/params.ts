@@ -2,7 +2,7 @@
  * The shape most extension headers share: a leading value, then
  * *( SEMI generic-param ) (RFC 3261 section 25.1).
  */
-import { parseParams, quotedStringEnd } from "../tokens.js";
+import { forEachTopLevel, parseParams } from "../tokens.js";
 import { HeaderParseError } from "./errors.js";
 
 export interface ValueWithParams {
@@ -28,17 +28,9 @@ export function splitValueParams(header: string, value: string): ValueWithParams
  */
 function paramStarts(value: string): number[] {
   const semis: number[] = [];
-  let inAngle = false;
-  for (let i = 0; i < value.length; i++) {
-    const c = value[i];
-    if (inAngle) {
-      if (c === ">") inAngle = false;
-    } else if (c === '"') {
-      i = quotedStringEnd(value, i);
-      if (i < 0) break;
-    } else if (c === "<") inAngle = true;
-    else if (c === ";") semis.push(i);
-  }
+  forEachTopLevel(value, (i) => {
+    if (value[i] === ";") semis.push(i);
+  });
   return semis;
 }
 
