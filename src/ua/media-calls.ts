@@ -18,6 +18,7 @@ import type {
   MediaStats,
   NegotiatedMedia,
 } from "../media/index.js";
+import { stripBrackets } from "../transport/address.js";
 import type { MediaActionPlan, MediaDirective } from "./ports.js";
 import { type CodecSpec, clampPtime } from "./sdp.js";
 
@@ -105,7 +106,7 @@ export class MediaCalls {
     this.calls.set(callId, call);
     const c = call;
     this.sessions++;
-    c.allocating = engine.allocate(address.replace(/^\[|\]$/g, "")).then((session) => {
+    c.allocating = engine.allocate(stripBrackets(address)).then((session) => {
       c.allocating = undefined;
       if (this.calls.get(callId) !== c) {
         void session.close();

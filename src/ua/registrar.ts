@@ -4,6 +4,7 @@
  */
 import { HeaderParseError } from "../sip/headers/errors.js";
 import { parseNameAddr } from "../sip/headers/name-addr.js";
+import { withoutHeaderParam } from "../sip/headers/params.js";
 import { parseDeltaSeconds } from "../sip/headers/scalars.js";
 import type { ParsedRequest } from "../sip/message.js";
 import { isSipUri, parseUri, type Uri } from "../sip/uri.js";
@@ -202,7 +203,7 @@ export class Registrar {
       const idx = next.findIndex((b) => b.uri === uri);
       if (idx >= 0) next.splice(idx, 1);
       if (expires === 0) continue;
-      const contact = value.replace(/;\s*expires\s*=\s*[^;]*/i, "");
+      const contact = withoutHeaderParam(value, "expires");
       next.push({
         contact,
         uri,

@@ -7,6 +7,7 @@
  */
 import { randomBytes } from "node:crypto";
 import * as sdpTransform from "sdp-transform";
+import { stripBrackets } from "../transport/address.js";
 
 /**
  * The RTP port the mock's SDP names by default (--media-port, `mediaPort:`).
@@ -73,10 +74,36 @@ export interface SdpOrigin {
   readonly version: number;
 }
 
-/** The o= line's session id and version of a description we wrote. */
+/**
+ * The o= line's session id and version of a description we wrote (RFC 4566
+ * 5.2). Only that line goes to sdp-transform: answers and re-INVITEs call
+ * this once each, and a whole parse costs twenty times more.
+ */
 export function originOf(sdp: string): SdpOrigin | undefined {
-  const m = /^o=\S+ (\d+) (\d+) /m.exec(sdp);
-  return m ? { sessionId: Number(m[1]), version: Number(m[2]) } : undefined;
+  const start = sdp.startsWith("o=") ? 0 : sdp.indexOf("\no=") + 1;
+  if (start === 0 && !sdp.startsWith("o=")) return undefined;
+  const end = sdp.indexOf("\n", start);
+  let origin: sdpTransform.SessionDescription["origin"];
+  try {
+    origin = sdpTransform.parse(sdp.slice(start, end < 0 ? sdp.length : end)).origin;
+  } catch {
+    return undefined;
+  }
+  const sessionId = digits(origin?.sessionId);
+  const version = digits(origin?.sessionVersion);
+  if (!origin?.username || sessionId === undefined || version === undefined) return undefined;
+  return { sessionId, version };
+}
+
+/** 1*DIGIT as a number; undefined for anything else. */
+function digits(value: unknown): number | undefined {
+  const text = String(value ?? "");
+  if (text === "") return undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined;
+  }
+  return Number(text);
 }
 
 export function answerOffer(
@@ -95,97 +122,143 @@ export function answerOffer(
   if (!offer.media || offer.media.length === 0) {
     return { warning: { code: 304, text: "Media type not available: the offer has no m= line" } };
   }
-  const ip6 = address.includes(":");
-  const conn = address.replace(/^\[|\]$/g, "");
-  const sessionDirection = offer.direction;
-  let accepted = 0;
-  const ice = options.webrtc ?? { ufrag: randomToken(8), pwd: randomToken(24) };
-  const fingerprint = options.webrtc?.fingerprint ?? options.fingerprint ?? randomFingerprint();
-  let webrtcAnswer = false;
-  // sdp-transform gives a lone mid as a number: String() it.
-  const bundleMids = new Set(
-    String(offer.groups?.find((g) => g.type === "BUNDLE")?.mids ?? "")
-      .split(" ")
-      .filter(Boolean),
-  );
-  let bundlePort: number | undefined;
-  const acceptedMids: string[] = [];
-  const media = offer.media.map((m, index) => {
-    // A WebRTC offer (DTLS-SRTP, RFC 5763; ICE, RFC 8839): answered with a
-    // fingerprint, ICE credentials and one host candidate, so a browser
-    // accepts the answer. No media flows (sipmock sends no RTP).
-    const webrtc =
-      /SAVPF/i.test(m.protocol) &&
-      (m.fingerprint ?? offer.fingerprint) !== undefined &&
-      (m.iceUfrag ?? offer.iceUfrag) !== undefined;
-    // RFC 3264 6: a stream offered with port 0 is answered with port 0; RTP
-    // profiles with keys we cannot provide (SAVP with SDES, RFC 4568) are
-    // refused the same way rather than answered without them.
-    const usable = m.port !== 0 && (webrtc || !/SAVP/i.test(m.protocol));
-    const single = options.singleStream === true;
-    const chosen =
-      m.type === "audio" && usable && !(single && accepted > 0) ? chooseCodec(m, codecs) : undefined;
-    // Bundled m= sections share one transport (RFC 9143): the first accepted one's port.
-    const bundled = /SAVPF/i.test(m.protocol) && m.mid !== undefined && bundleMids.has(String(m.mid));
-    if (chosen && bundled && bundlePort === undefined) bundlePort = mediaPort + 2 * index;
-    const port = chosen ? (bundled ? bundlePort! : single ? mediaPort : mediaPort + 2 * index) : 0;
-    if (chosen) accepted++;
-    const rtp = chosen ? [chosen.rtp, ...(chosen.dtmf ? [chosen.dtmf] : [])] : [];
-    const payloads = chosen ? rtp.map((r) => r.payload).join(" ") : String(m.payloads ?? "0").split(" ")[0];
-    const dir = m.direction ?? sessionDirection ?? "sendrecv";
-    const answer: sdpTransform.MediaDescription = {
-      type: m.type,
-      port,
-      protocol: m.protocol,
-      payloads: payloads ?? "0",
-      rtp: rtp.map((r) => ({
-        payload: r.payload,
-        codec: r.codec,
-        rate: r.rate,
-        ...(r.encoding ? { encoding: r.encoding } : {}),
-      })),
-      fmtp: chosen?.dtmf ? (m.fmtp ?? []).filter((f) => f.payload === chosen.dtmf?.payload) : [],
-    };
-    if (chosen) answer.direction = (OPPOSITE[dir] ?? "sendrecv") as sdpTransform.MediaAttributes["direction"];
-    if (chosen) answer.ptime = clampPtime(m.ptime);
-    if (m.mid !== undefined) answer.mid = m.mid;
-    if (chosen && webrtc) {
-      webrtcAnswer = true;
-      if (m.mid !== undefined) acceptedMids.push(String(m.mid));
-      answer.iceUfrag = ice.ufrag;
-      answer.icePwd = ice.pwd;
-      answer.fingerprint = { type: "sha-256", hash: fingerprint };
-      // RFC 5763 5 / RFC 8842: the answerer to "actpass" picks a role (passive:
-      // the browser connects); to "passive" it must be active, and vice versa.
-      const offered = m.setup ?? offer.setup;
-      answer.setup = offered === "passive" ? "active" : "passive";
-      if (m.rtcpMux) answer.rtcpMux = "rtcp-mux";
-      answer.candidates = [
-        {
-          foundation: "1",
-          component: 1,
-          transport: "udp",
-          priority: 2130706431,
-          ip: conn,
-          port,
-          type: "host",
-        },
-      ];
-      answer.endOfCandidates = "end-of-candidates";
-    }
-    return answer;
-  });
-  if (accepted === 0) {
+  const conn = stripBrackets(address);
+  const ctx: AnswerContext = {
+    offer,
+    conn,
+    mediaPort,
+    codecs,
+    single: options.singleStream === true,
+    ice: options.webrtc ?? { ufrag: randomToken(8), pwd: randomToken(24) },
+    fingerprint: options.webrtc?.fingerprint ?? options.fingerprint ?? randomFingerprint(),
+    // sdp-transform gives a lone mid as a number: String() it.
+    bundleMids: new Set(
+      String(offer.groups?.find((g) => g.type === "BUNDLE")?.mids ?? "")
+        .split(" ")
+        .filter(Boolean),
+    ),
+    accepted: 0,
+    acceptedMids: [],
+    webrtcAnswer: false,
+  };
+  const media = offer.media.map((m, index) => answerStream(ctx, m, index));
+  if (ctx.accepted === 0) {
     return { warning: { code: 305, text: "Incompatible media format: no offered codec is accepted" } };
   }
-  const desc = session(conn, ip6, media, options.origin);
-  if (webrtcAnswer) {
+  const desc = session(conn, address.includes(":"), media, options.origin);
+  if (ctx.webrtcAnswer) {
     // RFC 8445 2.5: a server with a public address may be ICE lite.
     desc.icelite = "ice-lite";
     const bundle = offer.groups?.find((g) => g.type === "BUNDLE");
-    if (bundle && acceptedMids.length > 0) desc.groups = [{ type: "BUNDLE", mids: acceptedMids.join(" ") }];
+    if (bundle && ctx.acceptedMids.length > 0) {
+      desc.groups = [{ type: "BUNDLE", mids: ctx.acceptedMids.join(" ") }];
+    }
   }
   return { sdp: ensureCrlf(sdpTransform.write(desc)) };
+}
+
+/** What answering one offer needs across its m= lines, and what the lines answered so far decided. */
+interface AnswerContext {
+  readonly offer: sdpTransform.SessionDescription;
+  readonly conn: string;
+  readonly mediaPort: number;
+  readonly codecs: readonly CodecSpec[];
+  readonly single: boolean;
+  readonly ice: { readonly ufrag: string; readonly pwd: string };
+  readonly fingerprint: string;
+  readonly bundleMids: ReadonlySet<string>;
+  accepted: number;
+  /** The port of the first accepted bundled line (RFC 9143: bundled lines share it). */
+  bundlePort?: number;
+  readonly acceptedMids: string[];
+  webrtcAnswer: boolean;
+}
+
+/** The answer to one offered m= line (RFC 3264 6): a codec and a port, or port 0. */
+function answerStream(
+  ctx: AnswerContext,
+  m: sdpTransform.MediaDescription,
+  index: number,
+): sdpTransform.MediaDescription {
+  const { offer } = ctx;
+  // A WebRTC offer (DTLS-SRTP, RFC 5763; ICE, RFC 8839): answered with a
+  // fingerprint, ICE credentials and one host candidate, so a browser
+  // accepts the answer. No media flows (sipmock sends no RTP).
+  const webrtc =
+    /SAVPF/i.test(m.protocol) &&
+    (m.fingerprint ?? offer.fingerprint) !== undefined &&
+    (m.iceUfrag ?? offer.iceUfrag) !== undefined;
+  // RFC 3264 6: a stream offered with port 0 is answered with port 0; RTP
+  // profiles with keys we cannot provide (SAVP with SDES, RFC 4568) are
+  // refused the same way rather than answered without them.
+  const usable = m.port !== 0 && (webrtc || !/SAVP/i.test(m.protocol));
+  const chosen =
+    m.type === "audio" && usable && !(ctx.single && ctx.accepted > 0)
+      ? chooseCodec(m, ctx.codecs)
+      : undefined;
+  // Bundled m= sections share one transport (RFC 9143): the first accepted one's port.
+  const bundled = /SAVPF/i.test(m.protocol) && m.mid !== undefined && ctx.bundleMids.has(String(m.mid));
+  if (chosen && bundled && ctx.bundlePort === undefined) ctx.bundlePort = ctx.mediaPort + 2 * index;
+  const port = chosen
+    ? bundled
+      ? ctx.bundlePort!
+      : ctx.single
+        ? ctx.mediaPort
+        : ctx.mediaPort + 2 * index
+    : 0;
+  if (chosen) ctx.accepted++;
+  const rtp = chosen ? [chosen.rtp, ...(chosen.dtmf ? [chosen.dtmf] : [])] : [];
+  const payloads = chosen ? rtp.map((r) => r.payload).join(" ") : String(m.payloads ?? "0").split(" ")[0];
+  const dir = m.direction ?? offer.direction ?? "sendrecv";
+  const answer: sdpTransform.MediaDescription = {
+    type: m.type,
+    port,
+    protocol: m.protocol,
+    payloads: payloads ?? "0",
+    rtp: rtp.map((r) => ({
+      payload: r.payload,
+      codec: r.codec,
+      rate: r.rate,
+      ...(r.encoding ? { encoding: r.encoding } : {}),
+    })),
+    fmtp: chosen?.dtmf ? (m.fmtp ?? []).filter((f) => f.payload === chosen.dtmf?.payload) : [],
+  };
+  if (chosen) answer.direction = (OPPOSITE[dir] ?? "sendrecv") as sdpTransform.MediaAttributes["direction"];
+  if (chosen) answer.ptime = clampPtime(m.ptime);
+  if (m.mid !== undefined) answer.mid = m.mid;
+  if (chosen && webrtc) answerWebRtc(ctx, m, answer, port);
+  return answer;
+}
+
+/** The WebRTC attributes of an accepted line: ICE lite credentials, DTLS role, one host candidate. */
+function answerWebRtc(
+  ctx: AnswerContext,
+  m: sdpTransform.MediaDescription,
+  answer: sdpTransform.MediaDescription,
+  port: number,
+): void {
+  ctx.webrtcAnswer = true;
+  if (m.mid !== undefined) ctx.acceptedMids.push(String(m.mid));
+  answer.iceUfrag = ctx.ice.ufrag;
+  answer.icePwd = ctx.ice.pwd;
+  answer.fingerprint = { type: "sha-256", hash: ctx.fingerprint };
+  // RFC 5763 5 / RFC 8842: the answerer to "actpass" picks a role (passive:
+  // the browser connects); to "passive" it must be active, and vice versa.
+  const offered = m.setup ?? ctx.offer.setup;
+  answer.setup = offered === "passive" ? "active" : "passive";
+  if (m.rtcpMux) answer.rtcpMux = "rtcp-mux";
+  answer.candidates = [
+    {
+      foundation: "1",
+      component: 1,
+      transport: "udp",
+      priority: 2130706431,
+      ip: ctx.conn,
+      port,
+      type: "host",
+    },
+  ];
+  answer.endOfCandidates = "end-of-candidates";
 }
 
 /**
@@ -229,7 +302,7 @@ export function createOffer(
   } = {},
 ): string {
   const ip6 = address.includes(":");
-  const conn = address.replace(/^\[|\]$/g, "");
+  const conn = stripBrackets(address);
   const rtp = codecs.map((c, i) => ({
     payload: c.staticPt ?? 96 + i,
     codec: c.name,

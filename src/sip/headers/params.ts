@@ -1,0 +1,73 @@
+/**
+ * The shape most extension headers share: a leading value, then
+ * *( SEMI generic-param ) (RFC 3261 section 25.1).
+ */
+import { forEachTopLevel, parseParams } from "../tokens.js";
+import { HeaderParseError } from "./errors.js";
+
+export interface ValueWithParams {
+  /** The text before the first ";", trimmed. */
+  readonly head: string;
+  /** generic-params, names lower-cased, values as written. */
+  readonly params: ReadonlyMap<string, string | null>;
+}
+
+/** Splits `value` at its first ";" and parses the parameters; throws on a malformed one. */
+export function splitValueParams(header: string, value: string): ValueWithParams {
+  const v = value.trim();
+  const semi = v.indexOf(";");
+  const head = (semi < 0 ? v : v.slice(0, semi)).trim();
+  const params = parseParams(semi < 0 ? "" : v.slice(semi + 1));
+  if (!params) throw new HeaderParseError(header, `malformed parameters in ${header}`);
+  return { head, params };
+}
+
+/**
+ * The ";" that start header parameters: outside <...> and quoted strings
+ * (an unterminated one hides the rest). One pass.
+ */
+function paramStarts(value: string): number[] {
+  const semis: number[] = [];
+  forEachTopLevel(value, (i) => {
+    if (value[i] === ";") semis.push(i);
+  });
+  return semis;
+}
+
+/**
+ * Rewrites the header parameters of a value (name-addr, Via, ...), the rest
+ * kept byte for byte: `edit` gets each ";name[=value]" segment with its
+ * lower-cased name and whether it has a value, and returns its replacement.
+ */
+function editParams(value: string, edit: (segment: string, name: string, valued: boolean) => string): string {
+  const semis = paramStarts(value);
+  if (semis.length === 0) return value;
+  let out = value.slice(0, semis[0]);
+  for (let k = 0; k < semis.length; k++) {
+    const segment = value.slice(semis[k]!, semis[k + 1] ?? value.length);
+    const eq = segment.indexOf("=");
+    const name = (eq < 0 ? segment.slice(1) : segment.slice(1, eq)).trim().toLowerCase();
+    out += edit(segment, name, eq >= 0);
+  }
+  return out;
+}
+
+/** The value with every header parameter `name` (";name" or ";name=value", any case) removed. */
+export function withoutHeaderParam(value: string, name: string): string {
+  const wanted = name.toLowerCase();
+  return editParams(value, (segment, n) => (n === wanted ? "" : segment));
+}
+
+/**
+ * The value with the first valueless header parameter `name` given a value
+ * (";rport" -> ";rport=5060", RFC 3581 4); whitespace after it is kept.
+ */
+export function fillValuelessParam(value: string, name: string, paramValue: string): string {
+  const wanted = name.toLowerCase();
+  let done = false;
+  return editParams(value, (segment, n, valued) => {
+    if (done || valued || n !== wanted) return segment;
+    done = true;
+    return `;${wanted}=${paramValue}${segment.slice(segment.trimEnd().length)}`;
+  });
+}
