@@ -2,6 +2,7 @@
 import { InvalidArgumentError } from "commander";
 import { isLogLevel, type LogLevel } from "../control/logger.js";
 import type { ScenarioLimits } from "../scenario/bounds.js";
+import { stripBrackets } from "../transport/address.js";
 import { ListenSpecError, parseListenSpec } from "../transport/listen-spec.js";
 import { ALGORITHMS, type DigestAlgorithm } from "../ua/auth/digest.js";
 
@@ -95,7 +96,7 @@ export function adminOption(value: string): { host: string; port: number } {
   const port = Number(m?.[2]);
   if (!m || port > 65535)
     throw new InvalidArgumentError("expected PORT or HOST:PORT, e.g. --admin 8080 or --admin 127.0.0.1:8080");
-  return { host: (m[1] ?? "127.0.0.1").replace(/^\[|\]$/g, ""), port };
+  return { host: stripBrackets(m[1] ?? "127.0.0.1"), port };
 }
 
 /** A duration: milliseconds, or "500ms", "30s", "2m". */
@@ -146,6 +147,6 @@ export function scenarioLimits(flags: { maxScenarioSize?: number; maxRules?: num
 
 /** Loopback addresses and names: an admin API there is reachable from this machine only. */
 export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  const h = stripBrackets(host).toLowerCase();
   return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
 }

@@ -1,6 +1,7 @@
 /** Who may use the admin API: its Host names, the bearer token (a header, or ?token= where a browser cannot send one). */
 import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
+import { stripBrackets } from "../transport/address.js";
 import { HttpProblem } from "./http-problem.js";
 
 /** Paths that need no token. */
@@ -16,10 +17,7 @@ const QUERY_TOKEN = new Set(["/__admin/ui", "/__admin/events"]);
  * `bound`: the address the API listens on.
  */
 export function checkOrigin(req: IncomingMessage, bound: string): void {
-  const hostName = (req.headers.host ?? "")
-    .replace(/:\d+$/, "")
-    .replace(/^\[|\]$/g, "")
-    .toLowerCase();
+  const hostName = stripBrackets((req.headers.host ?? "").replace(/:\d+$/, "")).toLowerCase();
   if (!allowedHost(hostName, bound)) {
     throw new HttpProblem(403, "Forbidden", `Host "${hostName}" is not this admin API's address`);
   }

@@ -1,4 +1,6 @@
 /** Prometheus metrics (text exposition format 0.0.4), counted from the journal and the UAS. */
+
+import { isRegisteredMethod } from "../sip/methods.js";
 import type { JournalEntry } from "./journal.js";
 
 export interface Gauges {
@@ -40,7 +42,7 @@ export class Metrics {
     if (e.kind === "unparsable") this.unparsable++;
     // Methods are tokens any peer chooses: only registered ones get their own series.
     else if (e.direction === "in" && e.kind === "request")
-      inc(this.requests, KNOWN_METHODS.has(e.method ?? "") ? e.method! : "other");
+      inc(this.requests, isRegisteredMethod(e.method ?? "") ? e.method! : "other");
     else if (e.direction === "out" && e.kind === "response") inc(this.responses, String(e.status));
   }
 
@@ -212,24 +214,6 @@ class Exposition {
     this.lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
   }
 }
-
-/** IANA "Methods" registry (RFC 3261 and extensions). */
-const KNOWN_METHODS = new Set([
-  "ACK",
-  "BYE",
-  "CANCEL",
-  "INFO",
-  "INVITE",
-  "MESSAGE",
-  "NOTIFY",
-  "OPTIONS",
-  "PRACK",
-  "PUBLISH",
-  "REFER",
-  "REGISTER",
-  "SUBSCRIBE",
-  "UPDATE",
-]);
 
 function inc(m: Map<string, number>, k: string): void {
   m.set(k, (m.get(k) ?? 0) + 1);
