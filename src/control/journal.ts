@@ -172,7 +172,14 @@ export { describeMessage, type MessageFields } from "./message-summary.js";
 export class Journal {
   /** The DTMF digits a call received (set by the mock), for `dtmf` in verify and expectations. */
   digitsOf?: (callId: string) => string;
+  /**
+   * The entries, oldest first, from `head`: evicting advances `head` (O(1)),
+   * and the array is compacted once the evicted prefix is as long as what
+   * remains (amortised O(1) per entry; the old `splice(0, n)` moved every
+   * entry on every message once the journal was full).
+   */
   private list: JournalRecord[] = [];
+  private head = 0;
   private nextId = 1;
   private readonly listeners = new Set<(e: JournalRecord) => void>();
   private readonly resetListeners = new Set<() => void>();
@@ -234,17 +241,21 @@ export class Journal {
   }
 
   private push(entry: JournalRecord): void {
-    this.list.push(entry);
+    const list = this.list;
+    list.push(entry);
     this.bytes += sizeOf(entry);
-    let drop = 0;
     while (
-      drop < this.list.length - 1 &&
-      (this.list.length - drop > this.maxEntries || this.bytes > this.maxBytes)
+      this.head < list.length - 1 &&
+      (list.length - this.head > this.maxEntries || this.bytes > this.maxBytes)
     ) {
-      this.bytes -= sizeOf(this.list[drop]!);
-      drop++;
+      this.bytes -= sizeOf(list[this.head]!);
+      list[this.head] = undefined as unknown as JournalRecord; // let the evicted entry be collected now
+      this.head++;
     }
-    if (drop > 0) this.list.splice(0, drop);
+    if (this.head >= 1024 && this.head * 2 >= list.length) {
+      this.list = list.slice(this.head);
+      this.head = 0;
+    }
     for (const l of this.listeners) l(entry);
   }
 
@@ -296,7 +307,7 @@ export class Journal {
     const f = { status, labels: [...labels] };
     this.faulty.set(transaction, f);
     if (this.faulty.size > this.maxEntries) this.faulty.delete(this.faulty.keys().next().value!);
-    for (let i = this.list.length - 1; i >= Math.max(0, this.list.length - 64); i--) {
+    for (let i = this.list.length - 1; i >= Math.max(this.head, this.list.length - 64); i--) {
       const e = this.list[i]!;
       if (isMessage(e) && e.direction === "out" && e.transaction === transaction && e.status === status) {
         e.faults = f.labels;
@@ -325,7 +336,7 @@ export class Journal {
           : Date.parse(filter.since);
     const method = filter.method?.toUpperCase();
     const kinds = filter.kind === undefined ? undefined : ([] as JournalKind[]).concat(filter.kind);
-    const found = this.list.filter(
+    const found = this.live().filter(
       (e) =>
         (kinds === undefined || kinds.includes(e.kind)) &&
         (filter.direction === undefined || (e.kind !== "media" && e.direction === filter.direction)) &&
@@ -340,7 +351,12 @@ export class Journal {
   }
 
   get size(): number {
-    return this.list.length;
+    return this.list.length - this.head;
+  }
+
+  /** The entries held, oldest first (a copy when some were evicted since the last compaction). */
+  private live(): JournalRecord[] {
+    return this.head === 0 ? this.list : this.list.slice(this.head);
   }
 
   get lastId(): number {
@@ -349,6 +365,7 @@ export class Journal {
 
   clear(): void {
     this.list = [];
+    this.head = 0;
     this.bytes = 0;
     this.rules.clear();
     this.faulty.clear();

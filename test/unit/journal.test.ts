@@ -108,6 +108,20 @@ describe("journal entries", () => {
       ["c2", ["in INVITE", "out 100 Trying", "out 200 OK"]],
     ]);
   });
+
+  it("keeps the newest maxEntries across many evictions and compactions, in order", () => {
+    const j = new Journal(5);
+    const raw = request("OPTIONS", "a", { callId: "c" });
+    for (let i = 0; i < 5000; i++) add(j, "in", raw);
+    expect(j.size).toBe(5);
+    expect(j.entries().map((e) => e.id)).toEqual([4996, 4997, 4998, 4999, 5000]);
+    add(j, "in", raw);
+    expect(j.entries({ limit: 2 }).map((e) => e.id)).toEqual([5000, 5001]);
+    j.clear();
+    expect(j.size).toBe(0);
+    add(j, "in", raw);
+    expect(j.entries().map((e) => e.id)).toEqual([5002]);
+  });
 });
 
 describe("verification", () => {
