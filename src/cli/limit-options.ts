@@ -18,6 +18,16 @@ export interface LimitFlags {
   tlsHandshakeTimeout?: number;
   wsUpgradeTimeout?: number;
   retransmitToUnknown?: boolean;
+  udpRecvBuffer?: number;
+  udpSendBuffer?: number;
+}
+
+/** A size in octets: 4096, 512KiB, 8MiB. */
+export function sizeOption(value: string): number {
+  const size = parseSize(value);
+  if (size === undefined || size <= 0)
+    throw new InvalidArgumentError("expected a size such as 212992, 512KiB or 8MiB");
+  return size;
 }
 
 /** --budget STORE=SIZE, repeatable. */
@@ -41,6 +51,18 @@ const budgetDefaults = STORE_NAMES.map((s) => `${s} ${DEFAULT_BUDGETS[s] / 1024 
 
 export function limitOptions(cmd: Command): Command {
   return cmd
+    .addOption(
+      new Option(
+        "--udp-recv-buffer <size>",
+        "UDP receive buffer (SO_RCVBUF); the kernel caps it at net.core.rmem_max and the log says so (default 4MiB)",
+      ).argParser(sizeOption),
+    )
+    .addOption(
+      new Option(
+        "--udp-send-buffer <size>",
+        "UDP send buffer (SO_SNDBUF), capped at net.core.wmem_max (default 1MiB)",
+      ).argParser(sizeOption),
+    )
     .addOption(
       new Option(
         "--budget <store=size>",
@@ -114,5 +136,13 @@ export function limitsFromFlags(flags: LimitFlags): LimitOptions {
     ...(flags.retryAfter !== undefined ? { retryAfterS: flags.retryAfter } : {}),
     connections,
     ...(flags.retransmitToUnknown ? { retransmitToUnknown: true } : {}),
+    ...(flags.udpRecvBuffer || flags.udpSendBuffer
+      ? {
+          udpBuffers: {
+            ...(flags.udpRecvBuffer ? { receive: flags.udpRecvBuffer } : {}),
+            ...(flags.udpSendBuffer ? { send: flags.udpSendBuffer } : {}),
+          },
+        }
+      : {}),
   };
 }

@@ -45,7 +45,7 @@ export async function secureMaterial(
 
 /** How one listener is opened: the test seam's opener, else a socket of the spec's transport. */
 export function listenerOpener(
-  options: Pick<SipMockOptions, "tls" | "seams">,
+  options: Pick<SipMockOptions, "tls" | "seams" | "limits" | "logger">,
   maxMessageSize: number,
   gate: ConnectionGate,
   tls: TlsMaterial | undefined,
@@ -59,11 +59,17 @@ export function listenerOpener(
       }
     : undefined;
   const seam = options.seams?.openListener;
+  const buffers = options.limits?.udpBuffers;
   return (spec) => {
     if (seam) return seam(spec, onInbound);
     switch (spec.transport) {
       case "udp":
-        return listenUdp(spec.host, spec.port, onInbound, { maxMessageSize });
+        return listenUdp(spec.host, spec.port, onInbound, {
+          maxMessageSize,
+          ...(buffers?.receive ? { recvBufferSize: buffers.receive } : {}),
+          ...(buffers?.send ? { sendBufferSize: buffers.send } : {}),
+          report: (message) => options.logger?.warn(message),
+        });
       case "tcp":
         return listenTcp(spec.host, spec.port, onInbound, { maxMessageSize, gate });
       case "tls":
