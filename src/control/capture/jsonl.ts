@@ -1,20 +1,20 @@
 /**
  * `--journal FILE.jsonl`: one JSON object per journal entry (SIP messages,
  * DTMF digits, call media statistics; see `kind`), appended. Writes are
- * batched per event-loop turn and flushed synchronously on close, so a
- * clean shutdown loses nothing.
+ * batched per event-loop turn and written asynchronously (file-writer.ts); close waits for
+ * them, so a clean shutdown loses nothing.
  */
-import { closeSync, openSync, writeSync } from "node:fs";
 import type { JournalRecord } from "../journal.js";
+import { AsyncFileWriter } from "./file-writer.js";
 
 export class JsonlSink {
-  private readonly fd: number;
+  private readonly file: AsyncFileWriter;
   private queue: JournalRecord[] = [];
   private scheduled = false;
   private closed = false;
 
   constructor(readonly path: string) {
-    this.fd = openSync(path, "a");
+    this.file = new AsyncFileWriter(path, "a");
   }
 
   write(entry: JournalRecord): void {
@@ -32,13 +32,13 @@ export class JsonlSink {
     if (this.queue.length === 0) return;
     const text = this.queue.map((e) => `${JSON.stringify(e)}\n`).join("");
     this.queue = [];
-    writeSync(this.fd, text);
+    this.file.write(Buffer.from(text, "utf8"));
   }
 
-  close(): void {
-    if (this.closed) return;
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
     this.flush();
     this.closed = true;
-    closeSync(this.fd);
+    return this.file.close();
   }
 }

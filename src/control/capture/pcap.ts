@@ -5,10 +5,10 @@
  * per-direction TCP sequence numbers) so Wireshark, tshark and sngrep
  * decode the SIP inside. Written synchronously: nothing is lost on exit.
  */
-import { closeSync, openSync, writeSync } from "node:fs";
 import { isIP } from "node:net";
 import { unmapIpv4 } from "../../transport/address.js";
 import { isMessage, type JournalRecord } from "../journal.js";
+import { AsyncFileWriter } from "./file-writer.js";
 
 const LINKTYPE_RAW = 101;
 const SNAPLEN = 262_144;
@@ -16,13 +16,13 @@ const SNAPLEN = 262_144;
 const MAX_SEGMENT = 60_000;
 
 export class PcapWriter {
-  private readonly fd: number;
+  private readonly file: AsyncFileWriter;
   private readonly tcpSeq = new Map<string, number>();
   private ipId = 1;
   private closed = false;
 
   constructor(readonly path: string) {
-    this.fd = openSync(path, "w");
+    this.file = new AsyncFileWriter(path, "w");
     const h = Buffer.alloc(24);
     h.writeUInt32LE(0xa1b2c3d4, 0); // microsecond timestamps, little-endian file
     h.writeUInt16LE(2, 4);
@@ -31,7 +31,7 @@ export class PcapWriter {
     h.writeUInt32LE(0, 12);
     h.writeUInt32LE(SNAPLEN, 16);
     h.writeUInt32LE(LINKTYPE_RAW, 20);
-    writeSync(this.fd, h);
+    this.file.write(h);
   }
 
   /** A SIP message (DTMF and media entries are not packets: their RTP is written by writeUdp). */
@@ -96,13 +96,15 @@ export class PcapWriter {
     h.writeUInt32LE((timeMs % 1000) * 1000, 4);
     h.writeUInt32LE(data.length, 8);
     h.writeUInt32LE(originalLength, 12);
-    writeSync(this.fd, Buffer.concat([h, data]));
+    this.file.write(h);
+    this.file.write(data);
   }
 
-  close(): void {
-    if (this.closed) return;
+  /** Waits for the writes in flight and writes the rest (file-writer.ts). */
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
     this.closed = true;
-    closeSync(this.fd);
+    return this.file.close();
   }
 }
 

@@ -29,7 +29,7 @@ import type { MessageEvent, SipMockOptions } from "./options.js";
 /** Where entries are written besides the journal. */
 export interface Sink {
   write(e: JournalRecord): void;
-  close(): void;
+  close(): void | Promise<void>;
 }
 
 /** The capture files the options ask for; `pcap` also takes the calls' RTP (pcapRtp). */
@@ -215,7 +215,8 @@ export class Recorder {
     }
   }
 
-  closeSinks(): void {
-    for (const sink of this.sinks) sink.close();
+  /** Closes the captures once their queued writes are on disk. */
+  async closeSinks(): Promise<void> {
+    await Promise.all(this.sinks.map((sink) => sink.close()));
   }
 }

@@ -72,6 +72,6 @@ export class Lifecycle {
     this.p.guards.stop();
     await wire.close();
     recorder.flush();
-    recorder.closeSinks();
+    await recorder.closeSinks();
   }
 }

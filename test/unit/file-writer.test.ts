@@ -1,0 +1,57 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { AsyncFileWriter } from "../../src/control/capture/file-writer.js";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+function path(): string {
+  const d = mkdtempSync(join(tmpdir(), "sipmock-writer-"));
+  dirs.push(d);
+  return join(d, "out.bin");
+}
+
+describe("capture file writer", () => {
+  it("writes nothing on the caller's turn, then everything in order; close loses nothing", async () => {
+    const p = path();
+    const w = new AsyncFileWriter(p, "w");
+    const expected: string[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const line = `line ${i}\n`;
+      expected.push(line);
+      w.write(Buffer.from(line));
+      if (i === 0) expect(readFileSync(p, "utf8")).toBe("");
+      // Between turns, so several batches are written while one is in flight.
+      if (i % 300 === 0) await new Promise((r) => setImmediate(r));
+    }
+    await w.close();
+    expect(readFileSync(p, "utf8")).toBe(expected.join(""));
+    w.write(Buffer.from("after close\n"));
+    expect(readFileSync(p, "utf8")).toBe(expected.join(""));
+  });
+
+  it("holds at most maxBacklog octets: past it the queue is written at once", () => {
+    const p = path();
+    const w = new AsyncFileWriter(p, "w", undefined, 1000);
+    w.write(Buffer.alloc(600, 0x61));
+    expect(w.backlog).toBe(600);
+    w.write(Buffer.alloc(600, 0x62));
+    expect(w.backlog).toBe(0);
+    expect(readFileSync(p).length).toBe(1200);
+    return w.close();
+  });
+
+  it("appends to an existing file with flag a", async () => {
+    const p = path();
+    const a = new AsyncFileWriter(p, "w");
+    a.write(Buffer.from("one\n"));
+    await a.close();
+    const b = new AsyncFileWriter(p, "a");
+    b.write(Buffer.from("two\n"));
+    await b.close();
+    expect(readFileSync(p, "utf8")).toBe("one\ntwo\n");
+  });
+});
