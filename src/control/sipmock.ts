@@ -15,6 +15,7 @@ import {
 import { DEFAULT_RING_TIMEOUT_MS } from "../scenario/dial-a-code.js";
 import { toMs } from "../scenario/duration.js";
 import { ScenarioEngine } from "../scenario/engine.js";
+import { FollowUpExecutor } from "../scenario/follow-ups.js";
 import { loadScenarioFiles, parseScenario, ScenarioLoadError } from "../scenario/load.js";
 import { compileMatch } from "../scenario/matcher.js";
 import type { Scenario } from "../scenario/types.js";
@@ -594,6 +595,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
     {
       scenario: () => withOverrides,
       wire,
+      followUps: new FollowUpExecutor(),
       auth: () => authenticator,
       ...(options.registrar ? { registrar: options.registrar } : {}),
       ...(options.minSE !== undefined ? { minSE: options.minSE } : {}),
