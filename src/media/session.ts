@@ -6,7 +6,8 @@
  * peer's packets come from). Bad input is counted and dropped, never thrown.
  */
 import type { RemoteInfo } from "node:dgram";
-import { isIPv4, isIPv6 } from "node:net";
+import { isIPv6 } from "node:net";
+import { isWildcard, mapIpv4 } from "../transport/address.js";
 import { parseTelephoneEvent, TelephoneEventReceiver } from "./dtmf.js";
 import type { SocketPair } from "./ports.js";
 import { SourceStats } from "./receive-stats.js";
@@ -212,7 +213,7 @@ export class RtpSession implements MediaSession {
     to: MediaEndpoint | undefined,
   ): void {
     // No destination, or a held stream (RFC 3264 8.4 c=0.0.0.0 / port 0): nothing leaves.
-    if (this.closed || !to || to.port === 0 || to.address === "0.0.0.0" || to.address === "::") return;
+    if (this.closed || !to || to.port === 0 || isWildcard(to.address)) return;
     this.env.capture?.(packet, from, to, "out");
     socket.send(packet, to.port, this.wire(to.address), (err) => {
       if (err && !this.sendErrorReported) {
@@ -224,7 +225,7 @@ export class RtpSession implements MediaSession {
 
   /** A udp6 socket (dual-stack `::`) reaches an IPv4 peer at its IPv4-mapped address (RFC 4291 2.5.5.2). */
   private wire(address: string): string {
-    return this.udp6 && isIPv4(address) ? `::ffff:${address}` : address;
+    return this.udp6 ? mapIpv4(address) : address;
   }
 
   watchInactivity(ms: number, expired: () => void): void {
@@ -408,7 +409,7 @@ export class RtpSession implements MediaSession {
       bye,
     });
     const to = this.remoteRtcp;
-    if (!to || to.port === 0 || to.address === "0.0.0.0" || to.address === "::") {
+    if (!to || to.port === 0 || isWildcard(to.address)) {
       done?.();
       return;
     }

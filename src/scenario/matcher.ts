@@ -8,6 +8,7 @@ import { RE2JS } from "re2js";
 import { parse as parseSdp } from "sdp-transform";
 import type { NameAddr } from "../sip/message.js";
 import { isSipUri, type Uri, uriUser } from "../sip/uri.js";
+import { unmapIpv4 } from "../transport/address.js";
 import type { MatchT, StringMatchT } from "./schema.js";
 import type { RequestFacts } from "./types.js";
 
@@ -108,7 +109,7 @@ export function compileSource(sources: readonly string[]): (address: string) => 
   }
   return (raw) => {
     // An IPv4 client on a dual-stack (::) listener shows as ::ffff:a.b.c.d.
-    const address = raw.startsWith("::ffff:") && raw.includes(".") ? raw.slice(7) : raw;
+    const address = unmapIpv4(raw);
     const family = isIP(address);
     if (family === 0) return false;
     return list.check(address, family === 6 ? "ipv6" : "ipv4");

@@ -16,6 +16,7 @@ import { parseNameAddr } from "./headers/name-addr.js";
 import { parseCallId, parseContentLength, parseCSeq, parseMaxForwards } from "./headers/scalars.js";
 import { parseViaValue } from "./headers/via.js";
 import { type CoreHeaders, type HeaderField, Headers, type ParsedMessage, type Via } from "./message.js";
+import { isRegisteredMethod } from "./methods.js";
 import { isToken } from "./tokens.js";
 import { parseUri, UriError } from "./uri.js";
 
@@ -141,7 +142,7 @@ export function parseMessage(
   if (!Buffer.isBuffer(b)) return fail(b.status, b.detail, partial);
 
   if (start.kind === "request") {
-    if (core.cseq.method !== start.method && RFC_METHODS.has(start.method)) {
+    if (core.cseq.method !== start.method && isRegisteredMethod(start.method)) {
       // RFC 3261 8.1.1.5 / RFC 4475 3.1.2.17: "the method MUST match that of the request".
       // For a method we do not know, RFC 4475 3.1.2.18 prefers 501 (Not
       // Implemented) to 400, so the mismatch is left for the UAS to answer 501.
@@ -249,24 +250,6 @@ export function parseStartLine(line: string): StartLine | string {
   }
   return { kind: "request", method, uri, uriRaw, version };
 }
-
-/** Methods of RFC 3261 and its extensions (IANA "Methods" registry). */
-const RFC_METHODS = new Set([
-  "INVITE",
-  "ACK",
-  "CANCEL",
-  "BYE",
-  "OPTIONS",
-  "REGISTER",
-  "PRACK",
-  "SUBSCRIBE",
-  "NOTIFY",
-  "PUBLISH",
-  "INFO",
-  "REFER",
-  "MESSAGE",
-  "UPDATE",
-]);
 
 /**
  * header = field-name HCOLON field-value; a line starting with SP or HTAB

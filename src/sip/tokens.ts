@@ -19,21 +19,47 @@ export function isToken(s: string): boolean {
 }
 
 /**
+ * The one quoted-string scanner (25.1):
+ *   quoted-string = SWS DQUOTE *(qdtext / quoted-pair ) DQUOTE
+ *   quoted-pair   = "\" (%x00-09 / %x0B-0C / %x0E-7F)
+ * With input[open] the opening DQUOTE: the index of the closing one, or -1
+ * when the string is not terminated (it then runs to the end of the input).
+ */
+export function quotedStringEnd(input: string, open: number): number {
+  for (let i = open + 1; i < input.length; i++) {
+    const c = input.charCodeAt(i);
+    if (c === 0x5c) i++;
+    else if (c === 0x22) return i;
+  }
+  return -1;
+}
+
+/** The index of `ch` outside quoted strings, or -1 (an unterminated string hides the rest). */
+export function indexOfUnquoted(input: string, ch: string, from = 0): number {
+  for (let i = from; i < input.length; i++) {
+    const c = input[i];
+    if (c === '"') {
+      i = quotedStringEnd(input, i);
+      if (i < 0) return -1;
+    } else if (c === ch) return i;
+  }
+  return -1;
+}
+
+/**
  * Splits on `sep` where it is not inside a quoted string (with \-escapes) or
  * inside <...>. Parts are trimmed. Unbalanced quotes yield the rest as one part.
  */
 export function splitTopLevel(input: string, sep: string): string[] {
   const out: string[] = [];
   let start = 0;
-  let inQuotes = false;
   let inAngle = false;
   for (let i = 0; i < input.length; i++) {
     const ch = input[i];
-    if (inQuotes) {
-      if (ch === "\\") i++;
-      else if (ch === '"') inQuotes = false;
-    } else if (ch === '"') inQuotes = true;
-    else if (ch === "<") inAngle = true;
+    if (ch === '"') {
+      i = quotedStringEnd(input, i);
+      if (i < 0) break;
+    } else if (ch === "<") inAngle = true;
     else if (ch === ">") inAngle = false;
     else if (ch === sep && !inAngle) {
       out.push(input.slice(start, i).trim());
@@ -46,15 +72,13 @@ export function splitTopLevel(input: string, sep: string): string[] {
 
 /** True when the quoted strings in `input` are all terminated. */
 export function quotesBalanced(input: string): boolean {
-  let inQuotes = false;
   for (let i = 0; i < input.length; i++) {
-    const ch = input[i];
-    if (inQuotes) {
-      if (ch === "\\") i++;
-      else if (ch === '"') inQuotes = false;
-    } else if (ch === '"') inQuotes = true;
+    if (input[i] === '"') {
+      i = quotedStringEnd(input, i);
+      if (i < 0) return false;
+    }
   }
-  return !inQuotes;
+  return true;
 }
 
 /**
@@ -80,11 +104,17 @@ export function parseParams(input: string): Map<string, string | null> | undefin
 /** Removes the surrounding quotes of a quoted-string and its \-escapes. */
 export function unquote(value: string): string {
   if (value.length < 2 || value[0] !== '"' || value[value.length - 1] !== '"') return value;
+  return unescapeQuotedPairs(value.slice(1, -1));
+}
+
+/** The text of a quoted-string's inside: each quoted-pair becomes its character; a lone final backslash stays. */
+export function unescapeQuotedPairs(inside: string): string {
+  if (!inside.includes("\\")) return inside;
   let out = "";
-  for (let i = 1; i < value.length - 1; i++) {
-    const ch = value[i];
-    if (ch === "\\" && i + 1 < value.length - 1) {
-      out += value[i + 1];
+  for (let i = 0; i < inside.length; i++) {
+    const ch = inside[i];
+    if (ch === "\\" && i + 1 < inside.length) {
+      out += inside[i + 1];
       i++;
     } else out += ch;
   }

@@ -1,9 +1,4 @@
-import { unmapIpv4 } from "./listener-table.js";
-
-/** One key per host: a dual-stack socket's ::ffff:a.b.c.d is a.b.c.d. */
-function normalise(address: string): string {
-  return address.startsWith("::ffff:") ? unmapIpv4(address) : address;
-}
+import { unmapIpv4 } from "./address.js";
 
 /**
  * Addresses that sent the mock a packet, over any transport (issue 10 item
@@ -22,13 +17,14 @@ export class KnownPeers {
   constructor(private readonly max = 65_536) {}
 
   add(raw: string): void {
-    const address = normalise(raw);
+    // One key per host: a dual-stack socket's ::ffff:a.b.c.d is a.b.c.d.
+    const address = unmapIpv4(raw);
     if (this.seen.has(address)) return;
     this.seen.add(address);
     if (this.seen.size > this.max) this.seen.delete(this.seen.values().next().value!);
   }
 
   has(address: string): boolean {
-    return this.seen.has(normalise(address));
+    return this.seen.has(unmapIpv4(address));
   }
 }

@@ -5,18 +5,8 @@
  * listener bound to a wildcard (0.0.0.0, ::) owns every address of its
  * family (and, for ::, IPv4 too on a dual-stack socket).
  */
+import { isWildcard, unmapIpv4 } from "./address.js";
 import type { Flow, Listener, TransportName } from "./types.js";
-
-const WILDCARDS = new Set(["0.0.0.0", "::"]);
-
-export function isWildcard(address: string): boolean {
-  return WILDCARDS.has(address);
-}
-
-/** An IPv4-mapped IPv6 address (::ffff:a.b.c.d) written as IPv4. */
-export function unmapIpv4(address: string): string {
-  return address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, "");
-}
 
 /**
  * The local address of a connection as a flow names it: the address the
@@ -55,8 +45,7 @@ export class ListenerTable {
     const list = this.byPort.get(flow.local.port);
     if (!list) return undefined;
     const { transport } = flow;
-    let address = flow.local.address;
-    if (address.startsWith("::ffff:")) address = unmapIpv4(address);
+    const address = unmapIpv4(flow.local.address);
     const v6 = address.includes(":");
     let v4Wildcard: Listener | undefined;
     let v6Wildcard: Listener | undefined;

@@ -1,5 +1,7 @@
 /** What the UAS knows about itself when it writes a response: where it listens, what it implements. */
 import { networkInterfaces } from "node:os";
+import { SIP_METHODS } from "../sip/methods.js";
+import { isIpLiteralHost, isWildcard, stripBrackets, unmapIpv4 } from "../transport/address.js";
 import type { Flow, ListenerInfo, TransportName } from "../transport/types.js";
 import { formatHost } from "../transport/types.js";
 
@@ -17,21 +19,8 @@ export interface Capabilities {
 }
 
 export const DEFAULT_CAPABILITIES: Capabilities = {
-  allow: [
-    "INVITE",
-    "ACK",
-    "CANCEL",
-    "BYE",
-    "OPTIONS",
-    "REGISTER",
-    "PRACK",
-    "UPDATE",
-    "INFO",
-    "MESSAGE",
-    "SUBSCRIBE",
-    "PUBLISH",
-    "REFER",
-  ],
+  // Every registered method but NOTIFY: the mock sends NOTIFY (RFC 6665 notifier) but never subscribes.
+  allow: SIP_METHODS.filter((m) => m !== "NOTIFY"),
   supported: ["100rel", "timer"],
   accept: ["application/sdp"],
   acceptEncoding: ["identity"],
@@ -67,13 +56,13 @@ export function localIdentity(
   const bound = listener?.address ?? flow.local.address;
   let host: string;
   if (advertise) host = advertise;
-  else if (bound !== "0.0.0.0" && bound !== "::") host = bound;
+  else if (!isWildcard(bound)) host = bound;
   // A connection knows which of our addresses the peer reached.
-  else if (flow.local.address !== "0.0.0.0" && flow.local.address !== "::") host = flow.local.address;
-  else if (requestUriHost && /^(\[[0-9a-fA-F:.]+\]|[0-9.]+)$/.test(requestUriHost)) host = requestUriHost;
+  else if (!isWildcard(flow.local.address)) host = flow.local.address;
+  else if (requestUriHost && isIpLiteralHost(requestUriHost)) host = requestUriHost;
   else host = reachableAddress(flow.remote.address, bound === "::");
   return {
-    host: formatHost(host.replace(/^\[|\]$/g, "")),
+    host: formatHost(stripBrackets(host)),
     port,
     transport: flow.transport,
     ...(sips ? { sips: true } : {}),
@@ -86,7 +75,7 @@ export function localIdentity(
  * address of the peer's family (a remote client cannot reach our 127.0.0.1).
  */
 function reachableAddress(remote: string, ipv6Listener: boolean): string {
-  const peer = remote.startsWith("::ffff:") ? remote.slice(7) : remote;
+  const peer = unmapIpv4(remote);
   const v6 = peer.includes(":");
   if (peer === "::1" || peer.startsWith("127.")) return v6 ? "::1" : "127.0.0.1";
   for (const list of Object.values(networkInterfaces())) {

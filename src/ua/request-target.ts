@@ -6,6 +6,7 @@
  */
 import { parseNameAddr } from "../sip/headers/name-addr.js";
 import { isSipUri, parseUri, type SipUri } from "../sip/uri.js";
+import { isIpLiteralHost, isIpv4Mapped, isWildcard, mapIpv4, stripBrackets } from "../transport/address.js";
 import type { Flow, ListenerInfo, TransportName } from "../transport/types.js";
 
 /** A listener of a transport (IPv6 or not), so a request can leave on another transport than a flow's. */
@@ -26,10 +27,10 @@ function destinationOf(uri: string): Destination | undefined {
   } catch {
     return undefined;
   }
-  if (!isSipUri(parsed) || !/^(\[[0-9a-fA-F:.]+\]|[0-9.]+)$/.test(parsed.host)) return undefined;
+  if (!isSipUri(parsed) || !isIpLiteralHost(parsed.host)) return undefined;
   return {
     uri: parsed,
-    address: parsed.host.replace(/^\[|\]$/g, ""),
+    address: stripBrackets(parsed.host),
     port: parsed.port,
     transport: parsed.params.get("transport")?.toLowerCase(),
   };
@@ -37,7 +38,7 @@ function destinationOf(uri: string): Destination | undefined {
 
 /** A dual-stack socket sees IPv4 peers as ::ffff:a.b.c.d and sends to them so. */
 function sameForm(flow: Flow, address: string): string {
-  return flow.remote.address.startsWith("::ffff:") && !address.includes(":") ? `::ffff:${address}` : address;
+  return isIpv4Mapped(flow.remote.address) ? mapIpv4(address) : address;
 }
 
 /**
@@ -60,13 +61,10 @@ function flowOver(
   // An IPv4 destination through a dual-stack [::] UDP socket: written
   // ::ffff:a.b.c.d, the only form it sends to (an IPv4 one fails, EINVAL).
   const remote = {
-    address:
-      transport === "udp" && listener.address.includes(":") && !address.includes(":")
-        ? `::ffff:${address}`
-        : address,
+    address: transport === "udp" && listener.address.includes(":") ? mapIpv4(address) : address,
     port,
   };
-  const wildcard = listener.address === "0.0.0.0" || listener.address === "::";
+  const wildcard = isWildcard(listener.address);
   const local = {
     address:
       wildcard && base.local.address.includes(":") === address.includes(":")

@@ -12,6 +12,7 @@ import { parseDatagram } from "../../src/sip/parser.js";
 import { StreamFramer } from "../../src/sip/stream-framer.js";
 import { DEFAULT_CAPABILITIES } from "../../src/ua/local-context.js";
 import { type BuildContext, buildResponse } from "../../src/ua/response-builder.js";
+import { perCall } from "../helpers/per-call.js";
 
 const CTX: BuildContext = {
   local: { host: "127.0.0.1", port: 5060, transport: "udp" },
@@ -71,21 +72,6 @@ function serve(data: Buffer): void {
 function serveStream(data: Buffer): void {
   const framer = new StreamFramer({ maxMessageSize: 1 << 20 });
   for (const f of framer.push(data)) if (f.type === "message") serve(f.bytes);
-}
-
-/** Milliseconds per call: the best of 3 batches, each at least 5 ms long. */
-function perCall(fn: () => void): number {
-  let best = Number.POSITIVE_INFINITY;
-  for (let batch = 0; batch < 3; batch++) {
-    const start = performance.now();
-    let n = 0;
-    do {
-      fn();
-      n++;
-    } while (performance.now() - start < 5);
-    best = Math.min(best, (performance.now() - start) / n);
-  }
-  return best;
 }
 
 const COPIED = ["Via", "From", "To", "Call-ID", "CSeq"];

@@ -7,6 +7,7 @@
  */
 import { closeSync, openSync, writeSync } from "node:fs";
 import { isIP } from "node:net";
+import { unmapIpv4 } from "../../transport/address.js";
 import { isMessage, type JournalRecord } from "../journal.js";
 
 const LINKTYPE_RAW = 101;
@@ -107,9 +108,8 @@ export class PcapWriter {
 
 /** Both ends in one family: IPv4-mapped IPv6 is unmapped, a wildcard takes the other's family. */
 function sameFamily(a: string, b: string): { a: Buffer; b: Buffer } {
-  const unmap = (x: string) => (x.startsWith("::ffff:") && x.includes(".") ? x.slice(7) : x);
-  let x = unmap(a);
-  let y = unmap(b);
+  let x = unmapIpv4(a);
+  let y = unmapIpv4(b);
   if (isIP(x) !== isIP(y)) {
     if (isIP(x) === 4) y = y === "::" || y === "::1" ? (y === "::" ? "0.0.0.0" : "127.0.0.1") : "0.0.0.0";
     else x = x === "::" || x === "::1" ? (x === "::" ? "0.0.0.0" : "127.0.0.1") : "0.0.0.0";

@@ -7,3 +7,16 @@ export class HeaderParseError extends Error {
     super(message);
   }
 }
+
+/**
+ * A strict parser made tolerant at a call site: its value, or undefined when
+ * the input is malformed (HeaderParseError). Any other error still throws.
+ */
+export function tryParse<A extends unknown[], T>(parse: (...args: A) => T, ...args: A): T | undefined {
+  try {
+    return parse(...args);
+  } catch (e) {
+    if (e instanceof HeaderParseError) return undefined;
+    throw e;
+  }
+}

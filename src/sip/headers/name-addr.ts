@@ -7,7 +7,14 @@
  * must not contain "," "?" or ";" of its own (section 20.10).
  */
 import type { NameAddr } from "../message.js";
-import { isToken, parseParams, quotesBalanced, unquote } from "../tokens.js";
+import {
+  indexOfUnquoted,
+  isToken,
+  parseParams,
+  quotedStringEnd,
+  quotesBalanced,
+  unquote,
+} from "../tokens.js";
 import { parseUri, UriError } from "../uri.js";
 import { HeaderParseError } from "./errors.js";
 
@@ -19,7 +26,7 @@ export function parseNameAddr(header: string, raw: string): NameAddr {
   let displayName: string | undefined;
   let uriText: string;
   let paramsText: string;
-  const lt = findUnquoted(value, "<");
+  const lt = indexOfUnquoted(value, "<");
   if (lt >= 0) {
     const gt = value.indexOf(">", lt);
     if (gt < 0) throw new HeaderParseError(header, `missing ">" in ${header}`);
@@ -74,18 +81,16 @@ export function parseNameAddr(header: string, raw: string): NameAddr {
  * one hides the rest). One pass, whatever the input.
  */
 export function rawHasTag(value: string): boolean {
-  let inQuotes = false;
   let inAngle = false;
   const parts: string[] = [];
   for (let i = 0; i < value.length; i++) {
     const c = value[i]!;
-    if (inQuotes) {
-      if (c === "\\") i++;
-      else if (c === '"') inQuotes = false;
-    } else if (inAngle) {
+    if (inAngle) {
       if (c === ">") inAngle = false;
-    } else if (c === '"') inQuotes = true;
-    else if (c === "<") inAngle = true;
+    } else if (c === '"') {
+      i = quotedStringEnd(value, i);
+      if (i < 0) break;
+    } else if (c === "<") inAngle = true;
     else parts.push(c);
   }
   for (const param of parts.join("").split(";").slice(1)) {
@@ -94,17 +99,4 @@ export function rawHasTag(value: string): boolean {
     if (param.slice(eq + 1).trim() !== "") return true;
   }
   return false;
-}
-
-function findUnquoted(s: string, ch: string): number {
-  let inQuotes = false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i];
-    if (inQuotes) {
-      if (c === "\\") i++;
-      else if (c === '"') inQuotes = false;
-    } else if (c === '"') inQuotes = true;
-    else if (c === ch) return i;
-  }
-  return -1;
 }

@@ -3,6 +3,10 @@
  * SHA-256 and SHA-512-256, their -sess variants, qop auth and auth-int.
  */
 import { createHash } from "node:crypto";
+import { type AuthHeader, parseAuthHeader } from "../../sip/headers/credentials.js";
+import { tryParse } from "../../sip/headers/errors.js";
+
+export type Credentials = AuthHeader;
 
 export const ALGORITHMS = [
   "SHA-256",
@@ -50,45 +54,7 @@ export function digestResponse(i: DigestInput): string {
   return h(`${ha1}:${i.nonce}:${ha2}`);
 }
 
-export interface Credentials {
-  readonly scheme: string;
-  readonly params: ReadonlyMap<string, string>;
-}
-
-/**
- * Authorization / Proxy-Authorization: `Scheme k=v, k="v"...` (RFC 3261
- * 25.1 credentials). Parameter names are lower-cased; quoted values unescaped.
- */
+/** Authorization / Proxy-Authorization: `Scheme k=v, k="v"...`; undefined without a scheme. */
 export function parseCredentials(value: string): Credentials | undefined {
-  const m = /^\s*([A-Za-z0-9!#$%&'*+.^_`|~-]+)\s*(.*)$/s.exec(value);
-  if (!m) return undefined;
-  const params = new Map<string, string>();
-  const rest = m[2]!;
-  let i = 0;
-  while (i < rest.length) {
-    while (i < rest.length && /[\s,]/.test(rest[i]!)) i++;
-    const nameStart = i;
-    while (i < rest.length && /[A-Za-z0-9!#$%&'*+.^_`|~-]/.test(rest[i]!)) i++;
-    const name = rest.slice(nameStart, i).toLowerCase();
-    while (i < rest.length && /\s/.test(rest[i]!)) i++;
-    if (!name || rest[i] !== "=") break;
-    i++;
-    while (i < rest.length && /\s/.test(rest[i]!)) i++;
-    let val = "";
-    if (rest[i] === '"') {
-      i++;
-      while (i < rest.length && rest[i] !== '"') {
-        if (rest[i] === "\\" && i + 1 < rest.length) i++;
-        val += rest[i];
-        i++;
-      }
-      i++;
-    } else {
-      const start = i;
-      while (i < rest.length && rest[i] !== "," && !/\s/.test(rest[i]!)) i++;
-      val = rest.slice(start, i);
-    }
-    params.set(name, val);
-  }
-  return { scheme: m[1]!, params };
+  return tryParse(parseAuthHeader, "Authorization", value);
 }
