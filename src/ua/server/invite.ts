@@ -100,13 +100,23 @@ function setPeer(dialog: Dialog, tx: ServerTransaction, toTag: string): void {
   else
     dialog.peer = {
       target,
-      from: `${req.headers.get("To")!.replace(/;\s*tag\s*=[^;]*/i, "")};tag=${toTag}`,
+      from: toWithTag(req, toTag),
       to: req.headers.get("From")!,
       routeSet: req.headers.getAll("Record-Route"),
       flow: tx.flow,
       localCseq: 0,
       allowsUpdate: allowsUpdate(req.headers.getAll("Allow")),
     };
+}
+
+/**
+ * Our side of a dialog the request makes: its To with our tag. A To that
+ * already has a tag names this transaction's tag (the layer reuses it), so
+ * it is taken as it is.
+ */
+export function toWithTag(req: ParsedRequest, toTag: string): string {
+  const to = req.headers.get("To")!;
+  return req.core.to.tag ? to : `${to};tag=${toTag}`;
 }
 
 /** Octets a dialog copies from its INVITE: Contact, From, To, Record-Route and the SDP. */

@@ -2,6 +2,8 @@
  * RFC 3262: reliable provisional responses (RSeq, retransmission at T1
  * doubling until PRACK, 504 after 64*T1) and the PRACK that acknowledges one.
  */
+import { tryParse } from "../../sip/headers/errors.js";
+import { parseRAck } from "../../sip/headers/reliable.js";
 import type { ServerTransaction } from "../../transaction/server-transaction.js";
 import type { ServerContext } from "./context.js";
 import type { ServerCore } from "./core.js";
@@ -59,20 +61,23 @@ export function retransmitReliably(
 /** RFC 3262 7.2: PRACK names the response it acknowledges in RAck: "rseq cseq method". */
 export function handlePrack(core: ServerCore, tx: ServerTransaction): void {
   const req = tx.request;
-  const m = /^\s*(\d+)\s+(\d+)\s+INVITE\s*$/i.exec(req.headers.get("RAck") ?? "");
-  const key = m ? prackKey(req.core.callId, Number(m[1]), Number(m[2])) : undefined;
+  // A malformed RAck, or one for another method than INVITE, matches nothing.
+  const value = req.headers.get("RAck");
+  const parsed = value === undefined ? undefined : tryParse(parseRAck, value);
+  const rack = parsed?.method.toUpperCase() === "INVITE" ? parsed : undefined;
+  const key = rack ? prackKey(req.core.callId, rack.rseq, rack.cseq) : undefined;
   const invite = key ? core.contexts.byPrack(key) : undefined;
-  if (!m || !key || !invite) {
+  if (!rack || !key || !invite) {
     // 3262 3: a PRACK that matches no unacknowledged reliable provisional gets 481.
     core.send(tx, {
       status: 481,
-      warning: m
+      warning: rack
         ? "no unacknowledged reliable provisional response matches RAck"
         : "missing or malformed RAck",
     });
     return;
   }
   core.contexts.unindexPrack(key);
-  invite.reliable?.timers.get(Number(m[1]))?.cancel();
+  invite.reliable?.timers.get(rack.rseq)?.cancel();
   core.send(tx, { status: 200 });
 }

@@ -3,6 +3,7 @@
  * offer, an offer when it had none (13.2.1), or a 488; its origin and WebRTC
  * identity kept for the dialog.
  */
+import { acceptsMediaType } from "../../sip/headers/accept.js";
 import type { ParsedRequest } from "../../sip/message.js";
 import type { ServerTransaction } from "../../transaction/server-transaction.js";
 import type { Dialog } from "../dialogs.js";
@@ -20,9 +21,7 @@ export function isWebRtc(tx: ServerTransaction): boolean {
 // An empty Accept means no body type is acceptable at all.
 export function acceptsSdp(headers: ParsedRequest["headers"]): boolean {
   if (!headers.has("Accept")) return true;
-  return headers
-    .getAll("Accept")
-    .some((v) => /^\s*(application\/sdp|application\/\*|\*\/\*)\s*(;|$)/i.test(v));
+  return acceptsMediaType(headers.getAll("Accept"), "application", "sdp");
 }
 
 /** The dialog's WebRTC identity, or one kept for the transaction until its 2xx makes the dialog. */

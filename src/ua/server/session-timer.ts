@@ -3,27 +3,32 @@
  * from a request: the 422 check, the Session-Expires of a 2xx, whether
  * provisionals go reliably.
  */
+import { tryParse } from "../../sip/headers/errors.js";
+import { listsOptionTag } from "../../sip/headers/option-tags.js";
+import { parseMinSE, parseSessionExpires, type SessionExpires } from "../../sip/headers/session-timer.js";
 import type { ParsedRequest } from "../../sip/message.js";
 import type { ResponseSpec } from "../response-builder.js";
 
 /** RFC 4028 4: the smallest session interval we accept (the RFC's floor is 90 s). */
 export const MIN_SE = 90;
 
-/** Session-Expires (or "x") of a request: delta-seconds and the refresher parameter. */
-function sessionExpires(req: ParsedRequest): { seconds: number; refresher?: string } | undefined {
+/**
+ * Session-Expires (or "x") of a request: delta-seconds and the refresher
+ * parameter. A malformed value counts as absent (no session timer), as it
+ * did before the parser existed for values without leading digits.
+ */
+function sessionExpires(req: ParsedRequest): SessionExpires | undefined {
   const value = req.headers.get("Session-Expires");
-  if (value === undefined) return undefined;
-  const m = /^\s*(\d+)\s*(.*)$/.exec(value);
-  if (!m) return undefined;
-  const refresher = /;\s*refresher\s*=\s*(uac|uas)/i.exec(m[2] ?? "")?.[1]?.toLowerCase();
-  return { seconds: Number(m[1]), ...(refresher ? { refresher } : {}) };
+  return value === undefined ? undefined : tryParse(parseSessionExpires, value);
 }
 
 /** RFC 4028 6: an interval below our minimum (or the request's Min-SE) gets 422 with Min-SE. */
 export function sessionIntervalTooSmall(req: ParsedRequest, minSE = MIN_SE): ResponseSpec | undefined {
   const se = sessionExpires(req);
   if (!se) return undefined;
-  const theirMin = Number(/^\s*(\d+)/.exec(req.headers.get("Min-SE") ?? "")?.[1] ?? 0);
+  // A malformed Min-SE names no minimum of its own.
+  const value = req.headers.get("Min-SE");
+  const theirMin = (value === undefined ? undefined : tryParse(parseMinSE, value)) ?? 0;
   const min = Math.max(minSE, theirMin);
   if (se.seconds >= min) return undefined;
   return { status: 422, headers: [["Min-SE", String(min)]] };
@@ -36,11 +41,11 @@ export function sessionIntervalTooSmall(req: ParsedRequest, minSE = MIN_SE): Res
  */
 export function withSessionTimer(req: ParsedRequest, spec: ResponseSpec): ResponseSpec {
   const se = sessionExpires(req);
-  if (!se || spec.headers?.some(([n]) => /^(session-expires|x)$/i.test(n))) return spec;
-  const uacSupports = req.headers
-    .getAll("Supported")
-    .concat(req.headers.getAll("Require"))
-    .some((t) => t.trim().toLowerCase() === "timer");
+  if (!se || spec.headers?.some(([n]) => isSessionExpiresName(n))) return spec;
+  const uacSupports = listsOptionTag(
+    req.headers.getAll("Supported").concat(req.headers.getAll("Require")),
+    "timer",
+  );
   const refresher = se.refresher ?? (uacSupports ? "uac" : "uas");
   const headers: Array<readonly [string, string]> = [
     ...(spec.headers ?? []),
@@ -52,7 +57,13 @@ export function withSessionTimer(req: ParsedRequest, spec: ResponseSpec): Respon
 
 /** RFC 3262 3: the INVITE requires reliable provisional responses. */
 export function listsTag(req: ParsedRequest, header: string, tag: string): boolean {
-  return req.headers.getAll(header).some((t) => t.trim().toLowerCase() === tag);
+  return listsOptionTag(req.headers.getAll(header), tag);
+}
+
+/** Session-Expires under its long or compact name ("x", RFC 4028 4). */
+function isSessionExpiresName(name: string): boolean {
+  const n = name.toLowerCase();
+  return n === "session-expires" || n === "x";
 }
 
 /**

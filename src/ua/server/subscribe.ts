@@ -2,6 +2,8 @@
  * SUBSCRIBE and the NOTIFYs of a subscription (RFC 6665): accept, answer
  * 200 with Expires, NOTIFY at once and when it ends; Expires 0 ends it.
  */
+import { tryParse } from "../../sip/headers/errors.js";
+import { parseDeltaSeconds } from "../../sip/headers/scalars.js";
 import type { ParsedRequest } from "../../sip/message.js";
 import { ITEM_OVERHEAD } from "../../transaction/budget.js";
 import type { ServerTransaction } from "../../transaction/server-transaction.js";
@@ -9,14 +11,16 @@ import { entityOf, eventBody, eventPackage, messageAccount, type Subscription } 
 import { localUri } from "../local-context.js";
 import { addrSpecOf, type ClientOutcome } from "../uac.js";
 import type { ServerCore } from "./core.js";
+import { toWithTag } from "./invite.js";
 
 const DEFAULT_SUBSCRIPTION_S = 3600;
 export const MAX_SUBSCRIPTION_S = 86_400;
 export const MAX_SUBSCRIPTIONS = 10_000;
 
-/** The request's Expires in seconds (its leading digits), or `fallback` when it has none. */
+/** The request's Expires in seconds, or `fallback` when it has none (or a malformed one). */
 export function requestedExpires(req: ParsedRequest, fallback: number): number {
-  return Number(/^\s*(\d+)/.exec(req.headers.get("Expires") ?? "")?.[1] ?? fallback);
+  const value = req.headers.get("Expires");
+  return (value === undefined ? undefined : tryParse(parseDeltaSeconds, "Expires", value)) ?? fallback;
 }
 
 /** Active subscriptions (RFC 6665), by Call-ID and tags, and the NOTIFYs they send. */
@@ -76,7 +80,7 @@ export class Subscriptions {
       event: req.headers.get("Event")!,
       entity: entityOf(req),
       target,
-      from: `${req.headers.get("To")!.replace(/;\s*tag\s*=[^;]*/i, "")};tag=${tx.toTag}`,
+      from: toWithTag(req, tx.toTag),
       to: req.headers.get("From")!,
       callId: req.core.callId,
       routeSet: req.headers.getAll("Record-Route"),
