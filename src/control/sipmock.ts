@@ -572,7 +572,7 @@ export async function startSipMock(options: SipMockOptions = {}): Promise<SipMoc
       });
   };
   const sent = (flow: Flow, bytes: Buffer, retransmission: boolean) => {
-    const { summary } = emit({ direction: "out", flow, bytes, retransmission, time: Date.now() });
+    const { summary } = emit({ direction: "out", flow, bytes, retransmission, time: wallNow() });
     logLine(logger, "out", flow, summary, bytes, retransmission);
   };
 

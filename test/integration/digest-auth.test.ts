@@ -183,21 +183,6 @@ describe("our client, byte by byte", () => {
     await c.close();
   });
 
-  it("an expired nonce with the right answer gets stale=true (RFC 7616 3.3)", async () => {
-    const c = await udpClient({ host: "127.0.0.1", port: modern.address("udp").port });
-    const challenge = await register(c, modern);
-    const row = challenge.text
-      .split("\r\n")
-      .find((l) => l.startsWith("WWW-Authenticate: "))!
-      .slice(18);
-    await new Promise((r) => setTimeout(r, 400));
-    const uri = `sip:alice@127.0.0.1:${modern.address("udp").port}`;
-    const stale = await register(c, modern, [`Authorization: ${authorize(row, "REGISTER", uri)}`], 2);
-    expect(statusOf(stale)).toBe(401);
-    expect(stale.text).toMatch(/\r\nWWW-Authenticate: Digest [^\r]*, stale=true\r\n/);
-    await c.close();
-  });
-
   it("an unknown scheme is challenged, not crashed on (RFC 4475 3.3.13)", async () => {
     const c = await udpClient({ host: "127.0.0.1", port: modern.address("udp").port });
     const r = await register(c, modern, ["Authorization: NewAuthScheme param1=val1, param2=val2"]);
