@@ -13,6 +13,7 @@ import type { Decision } from "../ports.js";
 import type { ResponseSpec } from "../response-builder.js";
 import { handleCancel } from "./cancel.js";
 import type { ServerCore } from "./core.js";
+import { clearExpectedAnswer, recordRemoteSdp } from "./dialog-ops.js";
 import { builtIn } from "./handlers.js";
 import { sessionIntervalTooSmall } from "./session-timer.js";
 import { checkDialog, validate } from "./validate.js";
@@ -163,14 +164,15 @@ export function onAck(core: ServerCore, ack: ParsedRequest): void {
     // message from the UAS back to the UAC, the answer MUST be in the
     // acknowledgement for that message".
     if (ack.body.length > 0) {
-      dialog.remoteSdp = ack.body.toString("latin1");
-      if (dialog.offeredIn2xx) core.media.remoteAnswer(dialog.callId, dialog.remoteSdp);
+      const sdp = ack.body.toString("latin1");
+      recordRemoteSdp(dialog, sdp);
+      if (dialog.offeredIn2xx) core.media.remoteAnswer(dialog.callId, sdp);
     } else if (dialog.offeredIn2xx) {
       core.events.note?.(
         `${ack.core.callId}: the ACK carries no SDP answer to the offer in our 2xx (RFC 3261 13.2.1)`,
       );
     }
-    dialog.offeredIn2xx = false;
+    clearExpectedAnswer(dialog);
   }
   core.events.ack?.(ack, dialog ? "dialog" : "none");
 }

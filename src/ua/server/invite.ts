@@ -10,6 +10,15 @@ import type { Dialog } from "../dialogs.js";
 import { allowsUpdate } from "../mock-requests.js";
 import { addrSpecOf } from "../uac.js";
 import type { ServerCore } from "./core.js";
+import {
+  ensureWebrtc,
+  expectAnswerInAck,
+  receiveCseq,
+  recordRemoteSdp,
+  recordSdpOrigin,
+  retarget,
+  setPeer,
+} from "./dialog-ops.js";
 import type { SentResponse } from "./pipeline.js";
 
 /** The built-in INVITE: 180 then 200 with the SDP; a re-INVITE gets its 200 at once (14.2). */
@@ -74,31 +83,31 @@ export function establishDialog(core: ServerCore, tx: ServerTransaction, sent: S
       core.requests.bye(d, "ACK for the 2xx never received (RFC 3261 13.3.1.4)", true),
     dialogOctets(req),
   );
-  setPeer(dialog, tx, toTag);
+  learnPeer(dialog, tx, toTag);
   core.armSessionTimer(dialog, spec);
-  if (req.body.length > 0) dialog.remoteSdp = req.body.toString("latin1");
-  else if (spec.body?.contentType === "application/sdp") dialog.offeredIn2xx = true;
+  if (req.body.length > 0) recordRemoteSdp(dialog, req.body.toString("latin1"));
+  else if (spec.body?.contentType === "application/sdp") expectAnswerInAck(dialog);
   const ctx = core.contexts.get(tx.id);
   const origin = ctx?.sdpOrigin;
-  if (origin && !dialog.sdpOrigin) dialog.sdpOrigin = origin;
+  if (origin && !dialog.sdpOrigin) recordSdpOrigin(dialog, origin);
   const webrtc = ctx?.webrtcId;
-  if (webrtc && !dialog.webrtc) dialog.webrtc = webrtc;
+  if (webrtc) ensureWebrtc(dialog, () => webrtc);
   if (ctx) {
     ctx.sdpOrigin = undefined;
     ctx.webrtcId = undefined;
   }
-  dialog.remoteCseq = Math.max(dialog.remoteCseq ?? 0, req.core.cseq.seq);
+  receiveCseq(dialog, req.core.cseq.seq);
 }
 
 /** 12.1.1: remote target from Contact, route set from Record-Route. */
-function setPeer(dialog: Dialog, tx: ServerTransaction, toTag: string): void {
+function learnPeer(dialog: Dialog, tx: ServerTransaction, toTag: string): void {
   const req = tx.request;
   // No usable Contact, no remote target: the mock cannot send in this dialog.
   const target = addrSpecOf(req.headers.get("Contact"), "");
   if (!target) return;
-  if (dialog.peer) dialog.peer.target = target;
+  if (dialog.peer) retarget(dialog, target);
   else
-    dialog.peer = {
+    setPeer(dialog, {
       target,
       from: toWithTag(req, toTag),
       to: req.headers.get("From")!,
@@ -106,7 +115,7 @@ function setPeer(dialog: Dialog, tx: ServerTransaction, toTag: string): void {
       flow: tx.flow,
       localCseq: 0,
       allowsUpdate: allowsUpdate(req.headers.getAll("Allow")),
-    };
+    });
 }
 
 /**

@@ -4,6 +4,7 @@ import { entityOf, type Subscription } from "../events.js";
 import { localUri } from "../local-context.js";
 import { addrSpecOf } from "../uac.js";
 import type { ServerCore } from "./core.js";
+import { nextLocalCseq } from "./dialog-ops.js";
 
 export function handleRefer(core: ServerCore, tx: ServerTransaction): void {
   const req = tx.request;
@@ -14,8 +15,9 @@ export function handleRefer(core: ServerCore, tx: ServerTransaction): void {
   core.send(tx, { status: 200, headers: [["Contact", `<${localUri(core.identity(tx), "sipmock")}>`]] });
   const contact = req.headers.get("Contact");
   // In a dialog, the NOTIFY takes the dialog's next local CSeq (12.2.1.1).
-  const peer = core.dialogs.find(req.core.callId, req.core.to.tag, req.core.from.tag)?.peer;
-  const cseq = peer ? peer.localCseq++ : 0;
+  const dialog = core.dialogs.find(req.core.callId, req.core.to.tag, req.core.from.tag);
+  const peer = dialog?.peer;
+  const cseq = dialog && peer ? nextLocalCseq(dialog) - 1 : 0;
   const sub: Subscription = {
     key: `refer|${req.core.callId}|${req.core.cseq.seq}`,
     pkg: "refer",

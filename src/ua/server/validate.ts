@@ -6,6 +6,7 @@ import { isSipUri, isTelUri } from "../../sip/uri.js";
 import type { ServerTransaction } from "../../transaction/server-transaction.js";
 import type { ResponseSpec } from "../response-builder.js";
 import type { ServerCore } from "./core.js";
+import { receiveCseq, startRemoteInvite } from "./dialog-ops.js";
 
 /** Option tags this UAS understands in Require (8.2.2.3). */
 const UNDERSTOOD_OPTION_TAGS = new Set<string>(["timer", "100rel"]);
@@ -88,13 +89,13 @@ export function checkDialog(core: ServerCore, tx: ServerTransaction): ResponseSp
   const dialog = core.dialogs.find(req.core.callId, req.core.to.tag, req.core.from.tag);
   if (!dialog) return undefined;
   const seq = req.core.cseq.seq;
-  if (dialog.remoteCseq !== undefined && seq < dialog.remoteCseq) {
+  const highest = dialog.remoteCseq;
+  if (!receiveCseq(dialog, seq)) {
     return {
       status: 500,
-      warning: `CSeq ${seq} is lower than ${dialog.remoteCseq}, already seen in this dialog`,
+      warning: `CSeq ${seq} is lower than ${highest}, already seen in this dialog`,
     };
   }
-  dialog.remoteCseq = Math.max(seq, dialog.remoteCseq ?? 0);
   // 14.2: "A UAS that receives an INVITE on a dialog while an INVITE it
   // had sent on that dialog is in progress MUST return a 491 (Request
   // Pending)"; RFC 3311 5.2 says the same of an UPDATE with an offer.
@@ -112,7 +113,7 @@ export function checkDialog(core: ServerCore, tx: ServerTransaction): ResponseSp
         warning: "another INVITE of this dialog is still in progress",
       };
     }
-    dialog.inviteInProgress = true;
+    startRemoteInvite(dialog);
     core.contexts.of(tx).reInvite = dialog;
   }
   return undefined;
