@@ -10,21 +10,13 @@
  * (plan.ts) and the staged response pipeline (pipeline.ts).
  */
 import type { ParsedRequest } from "../sip/message.js";
-import { ITEM_OVERHEAD } from "../transaction/budget.js";
-import type { OverloadReason } from "../transaction/overload.js";
 import type { ServerTransaction, TerminationReason } from "../transaction/server-transaction.js";
-import {
-  statelessTag,
-  type TransactionLayer,
-  type TransactionUser,
-} from "../transaction/transaction-layer.js";
+import type { TransactionLayer, TransactionUser } from "../transaction/transaction-layer.js";
 import type { Flow } from "../transport/types.js";
 import type { Dialog, DialogStore } from "./dialogs.js";
-import { localIdentity } from "./local-context.js";
 import type { MediaCalls } from "./media-calls.js";
 import type { MockRequests } from "./mock-requests.js";
 import type { Registrar } from "./registrar.js";
-import { buildResponse } from "./response-builder.js";
 import { ServerCore } from "./server/core.js";
 import { onAck, onDigit, onRequest, onRetransmission, onTerminated } from "./server/incoming.js";
 import type { UasEvents, UasOptions } from "./server/options.js";
@@ -35,6 +27,7 @@ import {
   closeServer,
   unacknowledgedShutdownAnswers,
 } from "./server/shutdown.js";
+import { refuseOverloaded, refuseWhileDraining } from "./server/stateless.js";
 
 export type { FaultWire, UasEvents, UasOptions } from "./server/options.js";
 export { MIN_SE } from "./server/session-timer.js";
@@ -73,30 +66,7 @@ export class UserAgentServer implements TransactionUser {
    * (their transactions absorb them).
    */
   refuse(request: ParsedRequest, flow: Flow): boolean {
-    const overload = this.core.options.overload;
-    if (!overload) return false;
-    const initial = !request.core.to.tag;
-    const store =
-      initial && request.method === "INVITE"
-        ? "dialogs"
-        : initial && request.method === "SUBSCRIBE"
-          ? "subscriptions"
-          : undefined;
-    const cost = store ? ITEM_OVERHEAD[store] + request.body.length : 0;
-    const reason = overload.check(store, cost);
-    if (!reason) return false;
-    this.sendOverloaded(request, flow, reason);
-    return true;
-  }
-
-  /** Overloaded: a 503 with Retry-After outside any transaction (8.2.6, like a stateless UAS). */
-  private sendOverloaded(request: ParsedRequest, flow: Flow, reason: OverloadReason): void {
-    this.sendUnavailable(
-      request,
-      flow,
-      `overloaded (${reason === "event-loop-lag" ? "event-loop lag" : `${reason} budget spent`})`,
-    );
-    this.core.options.overload!.refused(reason);
+    return refuseOverloaded(this.core, request, flow);
   }
 
   /**
@@ -105,36 +75,7 @@ export class UserAgentServer implements TransactionUser {
    * elsewhere instead of timing out. ACK is never answered (17.1.1.3).
    */
   refuseWhileDraining(request: ParsedRequest, flow: Flow): void {
-    if (request.method === "ACK") return;
-    this.sendUnavailable(request, flow, "sipmock is shutting down");
-  }
-
-  /** A 503 with Retry-After outside any transaction; the To tag per 8.2.7 (statelessTag). */
-  private sendUnavailable(request: ParsedRequest, flow: Flow, warning: string): void {
-    const local = localIdentity(
-      flow,
-      this.core.options.listenerFor(flow),
-      undefined,
-      this.core.options.advertise,
-    );
-    const built = buildResponse(
-      { method: request.method, headers: request.headers, hasToTag: !!request.core.to.tag },
-      {
-        status: 503,
-        headers: [["Retry-After", String(this.core.options.overload?.retryAfterS ?? 5)]],
-        warning,
-      },
-      {
-        local,
-        capabilities: this.core.capabilities(),
-        ...(this.core.options.server ? { server: this.core.options.server } : {}),
-        toTag: request.core.to.tag || statelessTag(request),
-        realm: this.core.options.realm,
-        nonce: () => "",
-        opaque: this.core.opaque,
-      },
-    );
-    this.core.options.wire.send(flow, built.bytes);
+    refuseWhileDraining(this.core, request, flow);
   }
 
   onRequest(tx: ServerTransaction): void {
