@@ -162,3 +162,53 @@ export interface Scenario {
   /** Human description for the start-up banner. */
   describe(): string[];
 }
+
+/** How one of the mock's own requests was answered, as a `then:` report names it. */
+export interface SentOutcome {
+  readonly status: number;
+  readonly reason: string;
+}
+
+/**
+ * What the UA can send for a `then:` follow-up. The UA implements it; the
+ * scenario's executor (scenario/follow-ups.ts) decides what to call.
+ */
+export interface FollowUpActions {
+  /** Runs `fn` after `ms` on the UA's scheduler. */
+  schedule(ms: number, fn: () => void): { cancel(): void };
+  /** BYE in every dialog of the call; how many. */
+  hangUp(callId: string, why: string): number;
+  reinvite(
+    callId: string,
+    offer: { readonly direction: FollowUpDirection; readonly codecs?: readonly string[] },
+  ): Promise<readonly SentOutcome[]>;
+  update(callId: string): Promise<readonly SentOutcome[]>;
+  call(
+    aor: string,
+    options: { readonly from?: string; readonly cancelAfterMs?: number; readonly hangUpAfterMs?: number },
+  ): Promise<SentOutcome & { readonly callId: string }>;
+  notifyMessageWaiting(aor: string, mwi: Mailbox): Promise<readonly SentOutcome[]>;
+  ping(aor: string): Promise<readonly SentOutcome[]>;
+  sendDtmf(callId: string, digits: string): Promise<void>;
+}
+
+export type FollowUpDirection = "sendrecv" | "sendonly" | "recvonly" | "inactive";
+
+/** Where a rule's `then:` requests go: the request's call and the AOR of its To. */
+export interface FollowUpTarget {
+  readonly callId: string;
+  readonly aor: string;
+}
+
+/** The `then:` executor the UA is given (UasOptions.followUps); the scenario implements it. */
+export interface FollowUpRunner {
+  /** Sends each follow-up `afterMs` from now; `report` gets its outcome (answers, or why not sent). */
+  run(
+    list: readonly FollowUp[],
+    target: FollowUpTarget,
+    actions: FollowUpActions,
+    report: (followUp: FollowUp, outcome: string) => void,
+  ): void;
+  /** Forgets the follow-ups not sent yet (reset, a new scenario, shutdown). */
+  cancelAll(): void;
+}

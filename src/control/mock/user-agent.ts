@@ -5,6 +5,7 @@
  */
 import type { MediaEngine } from "../../media/index.js";
 import { DEFAULT_RING_TIMEOUT_MS } from "../../scenario/dial-a-code.js";
+import { FollowUpExecutor } from "../../scenario/follow-ups.js";
 import type { Scheduler } from "../../transaction/scheduler.js";
 import type { TimerConfig } from "../../transaction/timers.js";
 import { TransactionLayer } from "../../transaction/transaction-layer.js";
@@ -56,6 +57,7 @@ export function createUserAgent(p: UserAgentParts): {
   const uas = new UserAgentServer(
     {
       scenario: () => p.slot.view,
+      followUps: new FollowUpExecutor(),
       wire: wire.faultWire(),
       auth: () => p.slot.authenticator,
       ...(options.registrar ? { registrar: options.registrar } : {}),

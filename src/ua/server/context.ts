@@ -1,0 +1,137 @@
+/**
+ * One context per server transaction: everything the UAS keeps while it
+ * answers a request (its answer plan's timers, RFC 3262 reliable
+ * provisionals, held-back answers, `then:` requests, the re-INVITE's
+ * dialog, the SDP identity before the dialog exists), and one dispose()
+ * that cancels and forgets all of it when the transaction ends.
+ */
+import type { TimerHandle } from "../../transaction/scheduler.js";
+import type { ServerTransaction } from "../../transaction/server-transaction.js";
+import type { Dialog } from "../dialogs.js";
+import type { FollowUp } from "../ports.js";
+import type { SdpOrigin, WebRtcIdentity } from "../sdp.js";
+import { endRemoteInvite } from "./dialog-ops.js";
+
+/** The answer plan's timers (steps, final, ring timeout) or the abandon timer. */
+export interface PendingPlan {
+  readonly timers: TimerHandle[];
+  /** No final answer is planned: it rings until CANCEL (or the ring timeout). */
+  ringing?: boolean;
+}
+
+/** RFC 3262 state of an INVITE transaction: the next RSeq and each unacknowledged one's timer. */
+export interface ReliableState {
+  next: number;
+  readonly timers: Map<number, TimerHandle>;
+  /** prackIndex keys of this transaction. */
+  readonly keys: Set<string>;
+}
+
+export class ServerContext {
+  /** The answer plan's (or abandon) timers, while any may still fire. */
+  pending: PendingPlan | undefined;
+  /** Dropped by a fault: a CANCEL for it gets its 200, the INVITE stays unanswered. */
+  dropped = false;
+  reliable: ReliableState | undefined;
+  /** A rule's `then:` requests, sent once its final answer went out. */
+  followUps: readonly FollowUp[] | undefined;
+  /** Held back by the afterRetransmissions fault: answered after `remaining` retransmissions. */
+  awaiting: { remaining: number; readonly answer: () => void } | undefined;
+  /** An in-dialog INVITE in progress: its dialog, whose flag clears when it ends (14.2). */
+  reInvite: Dialog | undefined;
+  /** The SDP origin of an initial INVITE's answer, until its 2xx makes the dialog. */
+  sdpOrigin: SdpOrigin | undefined;
+  /** The WebRTC identity of an initial INVITE's answer, until its 2xx makes the dialog. */
+  webrtcId: WebRtcIdentity | undefined;
+  /** Answered 503 by the shutdown; the drain waits for its ACK. */
+  shutdownAnswered = false;
+
+  constructor(
+    readonly tx: ServerTransaction,
+    private readonly index: Map<string, ServerContext>,
+  ) {}
+
+  /** Cancels the answer plan's timers (the plan is over or replaced). */
+  cancelPending(): void {
+    const p = this.pending;
+    if (!p) return;
+    for (const t of p.timers) t.cancel();
+    this.pending = undefined;
+  }
+
+  /** The 14.2 flag of the re-INVITE's dialog clears: its INVITE is answered or gone. */
+  releaseDialog(): void {
+    if (!this.reInvite) return;
+    endRemoteInvite(this.reInvite);
+    this.reInvite = undefined;
+  }
+
+  /** Registers a reliable provisional for PRACK matching (Call-ID|RSeq|CSeq). */
+  indexPrack(key: string): void {
+    this.reliable?.keys.add(key);
+    this.index.set(key, this);
+  }
+
+  /** Ends RFC 3262 retransmissions and PRACK matching. */
+  stopReliable(): void {
+    const state = this.reliable;
+    if (!state) return;
+    for (const t of state.timers.values()) t.cancel();
+    for (const k of state.keys) if (this.index.get(k) === this) this.index.delete(k);
+    this.reliable = undefined;
+  }
+
+  /** The transaction ended: every timer stops, everything is forgotten. */
+  dispose(): void {
+    this.sdpOrigin = undefined;
+    this.webrtcId = undefined;
+    this.followUps = undefined;
+    this.stopReliable();
+    this.releaseDialog();
+    this.cancelPending();
+    this.awaiting = undefined;
+    this.dropped = false;
+  }
+}
+
+/** The live contexts by transaction id, and reliable provisionals by Call-ID|RSeq|CSeq (PRACK's RAck). */
+export class ServerContexts {
+  private readonly byTx = new Map<string, ServerContext>();
+  private readonly byRAck = new Map<string, ServerContext>();
+
+  /** The transaction's context, made on first use. */
+  of(tx: ServerTransaction): ServerContext {
+    let ctx = this.byTx.get(tx.id);
+    if (!ctx) {
+      ctx = new ServerContext(tx, this.byRAck);
+      this.byTx.set(tx.id, ctx);
+    }
+    return ctx;
+  }
+
+  get(txId: string): ServerContext | undefined {
+    return this.byTx.get(txId);
+  }
+
+  /** The INVITE context whose reliable provisional a PRACK's RAck names. */
+  byPrack(key: string): ServerContext | undefined {
+    return this.byRAck.get(key);
+  }
+
+  /** A PRACK matched: the provisional is acknowledged, no second PRACK matches it. */
+  unindexPrack(key: string): void {
+    this.byRAck.delete(key);
+  }
+
+  /** Disposes of and forgets the transaction's context. */
+  end(txId: string): void {
+    const ctx = this.byTx.get(txId);
+    if (!ctx) return;
+    ctx.dispose();
+    this.byTx.delete(txId);
+  }
+
+  all(): IterableIterator<ServerContext> {
+    return this.byTx.values();
+  }
+}

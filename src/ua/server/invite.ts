@@ -1,0 +1,137 @@
+/**
+ * INVITE (RFC 3261 13, 14): the built-in answer (ring then 200 with SDP,
+ * a re-INVITE answered at once), the dialog a 2xx makes (12.1.1), and the
+ * re-INVITEs a dialog's end leaves unanswered (15.1.2).
+ */
+import type { ParsedRequest } from "../../sip/message.js";
+import { InviteServerTransaction } from "../../transaction/invite-server-transaction.js";
+import type { ServerTransaction } from "../../transaction/server-transaction.js";
+import type { Dialog } from "../dialogs.js";
+import { allowsUpdate } from "../mock-requests.js";
+import { addrSpecOf } from "../uac.js";
+import type { ServerCore } from "./core.js";
+import {
+  ensureWebrtc,
+  expectAnswerInAck,
+  receiveCseq,
+  recordRemoteSdp,
+  recordSdpOrigin,
+  retarget,
+  setPeer,
+} from "./dialog-ops.js";
+import type { SentResponse } from "./pipeline.js";
+
+/** The built-in INVITE: 180 then 200 with the SDP; a re-INVITE gets its 200 at once (14.2). */
+export function handleInvite(core: ServerCore, tx: ServerTransaction): void {
+  const req = tx.request;
+  if (req.core.to.tag) {
+    // 14.2: a re-INVITE (hold, resume, new codecs) is answered at once
+    // with an SDP answer; one for a dialog we do not know gets 481 (12.2.2).
+    if (!core.inDialog(tx)) {
+      core.send(tx, { status: 481 });
+      return;
+    }
+    core.runPlan(tx, [], { status: 200, body: "sdp" });
+    return;
+  }
+  core.runPlan(tx, [{ send: { status: 180 } }], { status: 200, body: "sdp" });
+}
+
+/**
+ * 15.1.2: when a dialog ends, a re-INVITE of the peer still pending in it
+ * is answered: "It is RECOMMENDED that a 487 (Request Terminated) response
+ * be generated to those pending requests."
+ */
+export function answerPendingReInvites(core: ServerCore, dialog: Dialog): void {
+  for (const ctx of [...core.contexts.all()]) {
+    const tx = ctx.tx;
+    if (ctx.reInvite !== dialog || (tx.lastResponse?.status !== undefined && tx.lastResponse.status >= 200))
+      continue;
+    ctx.cancelPending();
+    ctx.awaiting = undefined;
+    ctx.dropped = false;
+    ctx.followUps = undefined;
+    core.send(tx, { status: 487, warning: "the dialog ended before this re-INVITE was answered" });
+  }
+}
+
+/** A first 2xx to an INVITE makes (or confirms) the dialog; 13.3.1.4 retransmits it until the ACK. */
+export function establishDialog(core: ServerCore, tx: ServerTransaction, sent: SentResponse): void {
+  const req = tx.request;
+  const { built, bytes, spec, toTag, fault } = sent;
+  if (
+    req.method !== "INVITE" ||
+    built.status < 200 ||
+    built.status >= 300 ||
+    !sent.firstFinal ||
+    !(tx instanceof InviteServerTransaction)
+  )
+    return;
+  // 13.3.1.4: the UAS core retransmits the 2xx until the ACK; the
+  // transport is reliable for TCP, where only the give-up timer runs.
+  const resend =
+    tx.flow.transport === "udp" && !fault?.noRetransmit ? () => tx.respond(built.status, bytes) : undefined;
+  const dialog = core.dialogs.accept(
+    req.core.callId,
+    toTag,
+    req.core.from.tag ?? "",
+    resend,
+    (d) =>
+      // 13.3.1.4: "If the server retransmits the 2xx response for 64*T1
+      // seconds without receiving an ACK, the dialog is confirmed, but the
+      // session SHOULD be terminated. This is accomplished with a BYE".
+      core.requests.bye(d, "ACK for the 2xx never received (RFC 3261 13.3.1.4)", true),
+    dialogOctets(req),
+  );
+  learnPeer(dialog, tx, toTag);
+  core.armSessionTimer(dialog, spec);
+  if (req.body.length > 0) recordRemoteSdp(dialog, req.body.toString("latin1"));
+  else if (spec.body?.contentType === "application/sdp") expectAnswerInAck(dialog);
+  const ctx = core.contexts.get(tx.id);
+  const origin = ctx?.sdpOrigin;
+  if (origin && !dialog.sdpOrigin) recordSdpOrigin(dialog, origin);
+  const webrtc = ctx?.webrtcId;
+  if (webrtc) ensureWebrtc(dialog, () => webrtc);
+  if (ctx) {
+    ctx.sdpOrigin = undefined;
+    ctx.webrtcId = undefined;
+  }
+  receiveCseq(dialog, req.core.cseq.seq);
+}
+
+/** 12.1.1: remote target from Contact, route set from Record-Route. */
+function learnPeer(dialog: Dialog, tx: ServerTransaction, toTag: string): void {
+  const req = tx.request;
+  // No usable Contact, no remote target: the mock cannot send in this dialog.
+  const target = addrSpecOf(req.headers.get("Contact"), "");
+  if (!target) return;
+  if (dialog.peer) retarget(dialog, target);
+  else
+    setPeer(dialog, {
+      target,
+      from: toWithTag(req, toTag),
+      to: req.headers.get("From")!,
+      routeSet: req.headers.getAll("Record-Route"),
+      flow: tx.flow,
+      localCseq: 0,
+      allowsUpdate: allowsUpdate(req.headers.getAll("Allow")),
+    });
+}
+
+/**
+ * Our side of a dialog the request makes: its To with our tag. A To that
+ * already has a tag names this transaction's tag (the layer reuses it), so
+ * it is taken as it is.
+ */
+export function toWithTag(req: ParsedRequest, toTag: string): string {
+  const to = req.headers.get("To")!;
+  return req.core.to.tag ? to : `${to};tag=${toTag}`;
+}
+
+/** Octets a dialog copies from its INVITE: Contact, From, To, Record-Route and the SDP. */
+function dialogOctets(req: ParsedRequest): number {
+  let n = req.body.length;
+  for (const name of ["Contact", "From", "To", "Record-Route"])
+    for (const v of req.headers.getRows(name)) n += v.length;
+  return n;
+}

@@ -1,0 +1,164 @@
+/**
+ * The response pipeline: every response the UAS sends goes through the
+ * same stages, in this order:
+ *   1. decide   what the response must carry besides the plan (RFC 4028
+ *               Session-Expires, RFC 3262 Require: 100rel and RSeq);
+ *   2. build    it from the catalogue (response-builder.ts);
+ *   3. fault    break its bytes as the scenario asked (wire-faults.ts);
+ *   4. send     it through the server transaction (and duplicates, a
+ *               closed connection: the fault's wire part);
+ *   5. journal  it (UasEvents.responded) and do what it implies: reliable
+ *               retransmissions, the dialog a 2xx makes, early media ending,
+ *               the rule's `then:` requests.
+ */
+import { randomBytes } from "node:crypto";
+import { uriUser } from "../../sip/uri.js";
+import type { ServerTransaction } from "../../transaction/server-transaction.js";
+import type { WireFault } from "../ports.js";
+import {
+  type BuildContext,
+  type BuiltResponse,
+  buildResponse,
+  type ResponseSpec,
+} from "../response-builder.js";
+import { applyByteFaults } from "../wire-faults.js";
+import type { ServerCore } from "./core.js";
+import { establishDialog } from "./invite.js";
+import { nextRSeq, retransmitReliably } from "./prack.js";
+import { sendsReliably, withSessionTimer } from "./session-timer.js";
+
+/** Sends `spec` as the transaction's response (nothing once the transaction ended). */
+export function sendResponse(
+  core: ServerCore,
+  tx: ServerTransaction,
+  spec: ResponseSpec,
+  toTag = tx.toTag,
+  fault?: WireFault,
+): void {
+  if (tx.state === "terminated") return;
+  const decided = decide(core, tx, spec);
+  const built = build(core, tx, decided.spec, toTag);
+  const bytes = applyFaults(core, built.bytes, fault);
+  const firstFinal = tx.state === "proceeding";
+  transmit(core, tx, built.status, bytes, fault);
+  core.events.responded?.(tx, built, fault);
+  afterSend(core, tx, { built, bytes, spec: decided.spec, rseq: decided.rseq, toTag, fault, firstFinal });
+}
+
+/** Stage 1: RFC 4028 9 on a 2xx to a session refresh; RFC 3262 3 on a reliable provisional. */
+function decide(
+  core: ServerCore,
+  tx: ServerTransaction,
+  spec: ResponseSpec,
+): { spec: ResponseSpec; rseq?: number } {
+  const req = tx.request;
+  // RFC 4028 9: a 2xx to a session refresh (INVITE or UPDATE) carries Session-Expires.
+  if ((req.method === "INVITE" || req.method === "UPDATE") && spec.status >= 200 && spec.status < 300)
+    spec = withSessionTimer(req, spec);
+  // RFC 3262 3: when the INVITE requires 100rel, provisionals (but 100) are
+  // sent reliably: Require: 100rel and an RSeq, retransmitted until PRACK.
+  if (
+    req.method === "INVITE" &&
+    spec.status > 100 &&
+    spec.status < 200 &&
+    sendsReliably(req, core.options.scenario().reliableProvisionals ?? "required")
+  ) {
+    const rseq = nextRSeq(core.contexts.of(tx));
+    spec = { ...spec, headers: [...(spec.headers ?? []), ["Require", "100rel"], ["RSeq", String(rseq)]] };
+    return { spec, rseq };
+  }
+  return { spec };
+}
+
+/** Stage 2: the response as the catalogue says (8.2.6). */
+function build(core: ServerCore, tx: ServerTransaction, spec: ResponseSpec, toTag: string): BuiltResponse {
+  const req = tx.request;
+  const ctx: BuildContext = {
+    local: core.identity(tx),
+    capabilities: core.capabilities(),
+    ...(core.options.server ? { server: core.options.server } : {}),
+    toTag,
+    realm: core.options.realm,
+    nonce: () => randomBytes(16).toString("hex"),
+    opaque: core.opaque,
+  };
+  const user = uriUser(req.uri);
+  return buildResponse(
+    {
+      method: req.method,
+      headers: req.headers,
+      hasToTag: req.core.to.tag !== undefined && req.core.to.tag !== "",
+      ...(user !== undefined ? { requestUser: user } : {}),
+    },
+    spec,
+    ctx,
+  );
+}
+
+/** Stage 3: the scenario's byte faults. */
+function applyFaults(core: ServerCore, bytes: Buffer, fault: WireFault | undefined): Buffer {
+  return fault ? applyByteFaults(bytes, fault, core.options.random ?? Math.random) : bytes;
+}
+
+/** Stage 4: through the transaction, from another port when the fault says so. */
+function transmit(
+  core: ServerCore,
+  tx: ServerTransaction,
+  status: number,
+  bytes: Buffer,
+  fault: WireFault | undefined,
+): void {
+  const wire = core.options.wire;
+  tx.respond(status, bytes, {
+    ...(fault?.noRetransmit ? { noRetransmit: true } : {}),
+    ...(fault?.fromOtherPort && tx.flow.transport === "udp"
+      ? { deliver: (b: Buffer) => wire.sendFromOtherPort(tx.flow, b) }
+      : {}),
+  });
+}
+
+/** What a sent response leaves for stage 5. */
+export interface SentResponse {
+  readonly built: BuiltResponse;
+  readonly bytes: Buffer;
+  /** The spec as sent (with stage 1's headers). */
+  readonly spec: ResponseSpec;
+  readonly rseq: number | undefined;
+  readonly toTag: string;
+  readonly fault: WireFault | undefined;
+  /** The transaction was in Proceeding: this is its first final response. */
+  readonly firstFinal: boolean;
+}
+
+/** Stage 5: what the response implies. */
+function afterSend(core: ServerCore, tx: ServerTransaction, sent: SentResponse): void {
+  const { built, bytes, fault } = sent;
+  const req = tx.request;
+  if (sent.rseq !== undefined) retransmitReliably(core, tx, sent.rseq, built.status, bytes);
+  if (built.status >= 200) {
+    const ctx = core.contexts.get(tx.id);
+    // 3262 3: a final response ends the reliable provisionals'
+    // retransmissions; a PRACK for one of them that arrives afterwards
+    // still matches (it is acknowledged, not unknown) until the
+    // transaction ends.
+    for (const t of ctx?.reliable?.timers.values() ?? []) t.cancel();
+    // 14.2: the dialog's INVITE is no longer in progress once it is answered.
+    ctx?.releaseDialog();
+  }
+  const wire = core.options.wire;
+  for (let i = 0; i < (fault?.duplicate ?? 0); i++) wire.send(tx.flow, bytes);
+  if (fault?.tcp && tx.flow.transport !== "udp") wire.closeConnection(tx.flow, fault.tcp);
+  establishDialog(core, tx, sent);
+  // An INVITE refused (486, 487 after CANCEL...): its early media ends.
+  if (req.method === "INVITE" && !req.core.to.tag && built.status >= 300) core.endMedia(req.core.callId);
+  if (built.status >= 200) scheduleFollowUps(core, tx);
+}
+
+/** A rule's `then:` list: each request `afterMs` after the final answer. */
+function scheduleFollowUps(core: ServerCore, tx: ServerTransaction): void {
+  const ctx = core.contexts.get(tx.id);
+  const list = ctx?.followUps;
+  if (!ctx || !list) return;
+  ctx.followUps = undefined;
+  core.runFollowUps(list, tx.request);
+}

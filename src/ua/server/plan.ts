@@ -1,0 +1,151 @@
+/**
+ * The answer plan: a decision's steps (responses, waits) and its final
+ * response, timed on the scheduler; the SDP they carry is computed once
+ * before the first (RFC 3264: one answer per offer).
+ */
+import type { TimerHandle } from "../../transaction/scheduler.js";
+import type { ServerTransaction } from "../../transaction/server-transaction.js";
+import type { PlanStep, ResponsePlan, WireFault } from "../ports.js";
+import type { ResponseSpec } from "../response-builder.js";
+import type { PendingPlan } from "./context.js";
+import type { ServerCore } from "./core.js";
+import { acceptsSdp, isWebRtc, sessionDescription } from "./sdp-answer.js";
+
+export function runPlan(
+  core: ServerCore,
+  tx: ServerTransaction,
+  steps: readonly PlanStep[],
+  final: ResponsePlan | undefined,
+  fault?: WireFault,
+): void {
+  // RFC 3264: one answer per offer, computed before any response so that a
+  // 183 and the 2xx carry the same answer, and an unacceptable offer gets
+  // 488 at once (13.3.1.3) instead of ringing first.
+  const plans = [...steps.flatMap((s) => ("send" in s ? [s.send] : [])), ...(final ? [final] : [])];
+  const callId = tx.request.core.callId;
+  const wantsSdp = plans.some((p) => p.body === "sdp");
+  if (wantsSdp && core.mediaOn() && !isWebRtc(tx) && core.media.portOf(callId) === undefined) {
+    prepareMediaThenRun(core, tx, () => runPlan(core, tx, steps, final, fault));
+    return;
+  }
+  let sdp: Buffer | undefined;
+  if (wantsSdp) {
+    // RFC 3261 21.4.7 / RFC 4475 3.3.15: when Accept rules out SDP, the
+    // answer cannot be formulated: 406 with a Warning saying why.
+    if (!acceptsSdp(tx.request.headers)) {
+      core.send(tx, {
+        status: 406,
+        warning: "Accept does not include application/sdp; cannot send the session answer",
+      });
+      return;
+    }
+    const made = sessionDescription(core, tx);
+    if (!Buffer.isBuffer(made)) {
+      core.send(tx, made);
+      return;
+    }
+    sdp = made;
+  }
+  schedulePlan(core, tx, steps, final, sdp, fault);
+}
+
+/** The SDP names the real port: allocate the call's RTP/RTCP pair first, then run the plan. */
+function prepareMediaThenRun(core: ServerCore, tx: ServerTransaction, run: () => void): void {
+  const callId = tx.request.core.callId;
+  core.media.prepare(callId, core.rtpBindAddress(tx.flow)).then(
+    () => {
+      // Answered meanwhile (CANCEL's 487, shutdown's 503): the port is not needed.
+      const answered = tx.lastResponse !== undefined && tx.lastResponse.status >= 200;
+      if (tx.state === "terminated" || answered) {
+        if (!tx.request.core.to.tag) core.endMedia(callId);
+        return;
+      }
+      run();
+    },
+    (e: Error) => {
+      core.events.note?.(`${callId}: no RTP port: ${e.message}`);
+      core.send(tx, { status: 503, headers: [["Retry-After", "5"]], warning: "no RTP port free" });
+    },
+  );
+}
+
+/** The steps and the final response on the scheduler; with no final, it rings until CANCEL or the ring timeout. */
+function schedulePlan(
+  core: ServerCore,
+  tx: ServerTransaction,
+  steps: readonly PlanStep[],
+  final: ResponsePlan | undefined,
+  sdp: Buffer | undefined,
+  fault: WireFault | undefined,
+): void {
+  const ctx = core.contexts.of(tx);
+  const timers: TimerHandle[] = [];
+  const entry: PendingPlan = { timers };
+  ctx.pending = entry;
+  const scheduler = core.options.scheduler;
+  let delay = 0;
+  const at = (ms: number, fn: () => void) => {
+    if (ms === 0) fn();
+    else timers.push(scheduler.schedule(ms, fn));
+  };
+  for (const step of steps) {
+    if ("waitMs" in step) delay += step.waitMs;
+    else {
+      const plan = step.send;
+      at(delay, () => sendPlan(core, tx, plan, sdp));
+    }
+  }
+  const finish = final
+    ? () => {
+        ctx.pending = undefined;
+        sendPlan(core, tx, final, sdp, fault);
+      }
+    : () => {
+        // No final answer: ring until CANCEL, then give up with 480.
+        entry.ringing = true;
+        timers.push(
+          scheduler.schedule(core.options.ringTimeoutMs, () => {
+            ctx.pending = undefined;
+            core.send(tx, { status: 480, warning: "no answer: ring timeout" });
+          }),
+        );
+      };
+  at(delay, finish);
+}
+
+/** One planned response: its body (the SDP, or the rule's), then the media it negotiates. */
+export function sendPlan(
+  core: ServerCore,
+  tx: ServerTransaction,
+  plan: ResponsePlan,
+  sdp: Buffer | undefined,
+  fault?: WireFault,
+): void {
+  if (tx.state === "terminated") return;
+  const spec: { -readonly [K in keyof ResponseSpec]: ResponseSpec[K] } = {
+    status: plan.status,
+    ...(plan.reason !== undefined ? { reason: plan.reason } : {}),
+    ...(plan.headers ? { headers: plan.headers } : {}),
+    ...(plan.removeHeaders ? { removeHeaders: plan.removeHeaders } : {}),
+  };
+  // RFC 3261 13.2.1 / RFC 6337 2.1: with no offer in the INVITE, the offer
+  // goes in the 2xx, never in an unreliable provisional response.
+  const offerInInvite = tx.request.body.length > 0;
+  let mediaSdp: Buffer | undefined;
+  if (plan.body === "sdp" && sdp && (plan.status >= 200 || offerInInvite)) {
+    spec.body = { contentType: "application/sdp", data: sdp };
+    mediaSdp = sdp;
+  } else if (plan.body && plan.body !== "sdp") {
+    // Template output is already octets (see scenario/template.ts toWire).
+    spec.body = { contentType: plan.body.contentType, data: Buffer.from(plan.body.content, "latin1") };
+  }
+  core.send(tx, spec, tx.toTag, fault);
+  if (mediaSdp && plan.status < 300 && core.mediaOn()) {
+    const callId = tx.request.core.callId;
+    const local = mediaSdp.toString("latin1");
+    if (offerInInvite) {
+      const answered = plan.status >= 200;
+      core.media.negotiated(callId, local, tx.request.body.toString("latin1"), true, answered);
+    } else core.media.offered(callId, local);
+  }
+}

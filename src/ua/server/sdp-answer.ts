@@ -1,0 +1,83 @@
+/**
+ * The UAS's session description (RFC 3264): the answer to the request's
+ * offer, an offer when it had none (13.2.1), or a 488; its origin and WebRTC
+ * identity kept for the dialog.
+ */
+import { acceptsMediaType } from "../../sip/headers/accept.js";
+import type { ParsedRequest } from "../../sip/message.js";
+import type { ServerTransaction } from "../../transaction/server-transaction.js";
+import type { Dialog } from "../dialogs.js";
+import type { ResponseSpec } from "../response-builder.js";
+import { answerOffer, createOffer, newWebRtcIdentity, originOf, type WebRtcIdentity } from "../sdp.js";
+import type { ServerCore } from "./core.js";
+import { ensureWebrtc, recordSdpOrigin } from "./dialog-ops.js";
+
+/** A WebSocket peer (a browser) or an RTP/SAVPF offer: only WebRTC media will do. */
+export function isWebRtc(tx: ServerTransaction): boolean {
+  const ws = tx.flow.transport === "ws" || tx.flow.transport === "wss";
+  return ws || /SAVPF/i.test(tx.request.body.toString("latin1"));
+}
+
+// 20.1: an absent Accept means application/sdp; otherwise it must list it (or application/*, or any type).
+// An empty Accept means no body type is acceptable at all.
+export function acceptsSdp(headers: ParsedRequest["headers"]): boolean {
+  if (!headers.has("Accept")) return true;
+  return acceptsMediaType(headers.getAll("Accept"), "application", "sdp");
+}
+
+/** The dialog's WebRTC identity, or one kept for the transaction until its 2xx makes the dialog. */
+function webrtcIdentity(core: ServerCore, tx: ServerTransaction, dialog: Dialog | undefined): WebRtcIdentity {
+  if (dialog) {
+    return ensureWebrtc(dialog, newWebRtcIdentity);
+  }
+  const ctx = core.contexts.of(tx);
+  ctx.webrtcId ??= newWebRtcIdentity();
+  return ctx.webrtcId;
+}
+
+/** The SDP answer to the request's offer, an offer when it had none, or a 488 (RFC 3264, RFC 3261 13.2.1). */
+export function sessionDescription(core: ServerCore, tx: ServerTransaction): Buffer | ResponseSpec {
+  const local = core.identity(tx);
+  const offer = tx.request.body.toString("latin1");
+  // RFC 3264 8: inside a dialog, our next description keeps the session id
+  // of the last one and increments its version.
+  const req = tx.request;
+  const dialog = req.core.to.tag
+    ? core.dialogs.find(req.core.callId, req.core.to.tag, req.core.from.tag)
+    : undefined;
+  const origin = dialog?.sdpOrigin
+    ? { origin: { sessionId: dialog.sdpOrigin.sessionId, version: dialog.sdpOrigin.version + 1 } }
+    : {};
+  // A WebSocket peer is a browser: only a WebRTC offer will do. Its ICE
+  // credentials and fingerprint stay the same for the whole dialog.
+  const ws = tx.flow.transport === "ws" || tx.flow.transport === "wss";
+  const webrtc = ws || /SAVPF/i.test(offer) ? webrtcIdentity(core, tx, dialog) : undefined;
+  const port = core.mediaPort(req.core.callId);
+  const codecs = core.mediaOn() && !webrtc ? core.media.codecs() : undefined;
+  const result =
+    offer.trim() === ""
+      ? {
+          sdp: createOffer(local.host, port, codecs, {
+            ...origin,
+            ...(ws && webrtc ? { webrtc } : {}),
+          }),
+        }
+      : answerOffer(offer, local.host, port, codecs, {
+          ...origin,
+          ...(webrtc ? { webrtc } : {}),
+          // Real media: the call's one RTP socket goes to the first accepted audio line.
+          ...(codecs ? { singleStream: true } : {}),
+        });
+  if (result.sdp) {
+    const made = originOf(result.sdp);
+    if (made) {
+      if (dialog) recordSdpOrigin(dialog, made);
+      else core.contexts.of(tx).sdpOrigin = made;
+    }
+    return Buffer.from(result.sdp);
+  }
+  // 21.4.26: 488 "SHOULD include a Warning header field value explaining
+  // why the offer was rejected" (codes 304/305, 20.43).
+  const w = result.warning!;
+  return { status: 488, headers: [["Warning", `${w.code} ${local.host}:${local.port} "${w.text}"`]] };
+}
