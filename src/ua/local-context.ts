@@ -78,13 +78,51 @@ function reachableAddress(remote: string, ipv6Listener: boolean): string {
   const peer = unmapIpv4(remote);
   const v6 = peer.includes(":");
   if (peer === "::1" || peer.startsWith("127.")) return v6 ? "::1" : "127.0.0.1";
-  for (const list of Object.values(networkInterfaces())) {
+  const found = machineAddresses.get()[v6 ? "v6" : "v4"];
+  return found ?? (v6 || ipv6Listener ? "::1" : "127.0.0.1");
+}
+
+type Interfaces = ReturnType<typeof networkInterfaces>;
+
+/**
+ * This machine's first non-internal IPv4 and IPv6 (not link-local) address,
+ * read from the OS at most once per `ttlMs` (os.networkInterfaces() costs
+ * tens of µs: not once per response), so an address that changes is seen
+ * within the TTL.
+ */
+export class AddressCache {
+  private value: { v4?: string; v6?: string } | undefined;
+  private readAt = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly source: () => Interfaces = networkInterfaces,
+    private readonly ttlMs = 5000,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  get(): { v4?: string; v6?: string } {
+    const t = this.now();
+    if (this.value === undefined || t - this.readAt >= this.ttlMs) {
+      this.value = firstAddresses(this.source());
+      this.readAt = t;
+    }
+    return this.value;
+  }
+}
+
+function firstAddresses(interfaces: Interfaces): { v4?: string; v6?: string } {
+  const out: { v4?: string; v6?: string } = {};
+  for (const list of Object.values(interfaces)) {
     for (const a of list ?? []) {
-      if (!a.internal && (a.family === "IPv6") === v6 && !a.address.startsWith("fe80")) return a.address;
+      if (a.internal || a.address.startsWith("fe80")) continue;
+      if (a.family === "IPv6") out.v6 ??= a.address;
+      else out.v4 ??= a.address;
     }
   }
-  return v6 || ipv6Listener ? "::1" : "127.0.0.1";
+  return out;
 }
+
+const machineAddresses = new AddressCache();
 
 /**
  * sip:[user@]host:port;transport=T, or sips: for a SIPS request (RFC 3261
