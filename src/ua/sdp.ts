@@ -129,8 +129,11 @@ export function answerOffer(
     mediaPort,
     codecs,
     single: options.singleStream === true,
-    ice: options.webrtc ?? { ufrag: randomToken(8), pwd: randomToken(24) },
-    fingerprint: options.webrtc?.fingerprint ?? options.fingerprint ?? randomFingerprint(),
+    // Drawn only when a line is answered as WebRTC (answerWebRtc), not for every plain SDP answer.
+    ...(options.webrtc ? { ice: options.webrtc } : {}),
+    ...((options.webrtc?.fingerprint ?? options.fingerprint)
+      ? { fingerprint: options.webrtc?.fingerprint ?? options.fingerprint }
+      : {}),
     // sdp-transform gives a lone mid as a number: String() it.
     bundleMids: new Set(
       String(offer.groups?.find((g) => g.type === "BUNDLE")?.mids ?? "")
@@ -164,8 +167,9 @@ interface AnswerContext {
   readonly mediaPort: number;
   readonly codecs: readonly CodecSpec[];
   readonly single: boolean;
-  readonly ice: { readonly ufrag: string; readonly pwd: string };
-  readonly fingerprint: string;
+  /** ICE credentials and DTLS fingerprint: the dialog's, else drawn at the first WebRTC line. */
+  ice?: { readonly ufrag: string; readonly pwd: string };
+  fingerprint?: string;
   readonly bundleMids: ReadonlySet<string>;
   accepted: number;
   /** The port of the first accepted bundled line (RFC 9143: bundled lines share it). */
@@ -239,6 +243,8 @@ function answerWebRtc(
 ): void {
   ctx.webrtcAnswer = true;
   if (m.mid !== undefined) ctx.acceptedMids.push(String(m.mid));
+  ctx.ice ??= { ufrag: randomToken(8), pwd: randomToken(24) };
+  ctx.fingerprint ??= randomFingerprint();
   answer.iceUfrag = ctx.ice.ufrag;
   answer.icePwd = ctx.ice.pwd;
   answer.fingerprint = { type: "sha-256", hash: ctx.fingerprint };
