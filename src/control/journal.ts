@@ -169,6 +169,9 @@ export interface Call {
 /** A message's journal fields are read by the SIP parser (message-summary.ts). */
 export { describeMessage, type MessageFields } from "./message-summary.js";
 
+/** How many parsed requests requestOf keeps (about 4 KiB each). */
+const REQUEST_CACHE = 512;
+
 export class Journal {
   /** The DTMF digits a call received (set by the mock), for `dtmf` in verify and expectations. */
   digitsOf?: (callId: string) => string;
@@ -204,14 +207,9 @@ export class Journal {
   /** When the first request arrived (epoch ms), for expectations' `within`; reset by clear(). */
   firstRequestAt: number | undefined;
 
-  /**
-   * Journals a message. `request`: the inbound request as the stack parsed
-   * it, kept beside the entry (not in it: the entry's JSON stays the same)
-   * for verify and waitFor.
-   */
-  add(fields: Omit<JournalEntry, "id">, request?: ParsedRequest): JournalEntry {
+  /** Journals a message. */
+  add(fields: Omit<JournalEntry, "id">): JournalEntry {
     const entry: JournalEntry = { id: this.nextId++, ...fields };
-    if (request) this.requests.set(entry, request);
     if (entry.callId && entry.dialog) this.noteDialog(entry.callId, entry.dialog);
     if (this.firstRequestAt === undefined && entry.direction === "in" && entry.kind === "request") {
       this.firstRequestAt = Date.parse(entry.time);
@@ -259,13 +257,17 @@ export class Journal {
     for (const l of this.listeners) l(entry);
   }
 
-  /** Entry -> the parsed inbound request (null: its bytes are no request); freed with the entry. */
-  private readonly requests = new WeakMap<JournalEntry, ParsedRequest | null>();
+  /**
+   * Entry -> its request parsed from the journaled bytes, for the last
+   * REQUEST_CACHE entries asked about (waitFor and verify ask again and
+   * again): bounded, so the journal's memory stays its octets.
+   */
+  private readonly requests = new Map<JournalEntry, ParsedRequest | null>();
 
   /**
-   * The inbound request of an entry as the stack parsed it. An entry added
-   * without it (a test's, or one the stack refused, e.g. over the size
-   * limit) is parsed from its bytes once, without a size limit, and kept.
+   * The inbound request of an entry, parsed by the SIP parser from the bytes
+   * as they arrived (not the stack's copy, whose top Via the transport
+   * annotated with received/rport: verify matches what the peer sent).
    */
   requestOf(entry: JournalEntry): ParsedRequest | undefined {
     if (entry.direction !== "in" || entry.kind !== "request") return undefined;
@@ -274,6 +276,7 @@ export class Journal {
       const r = parseDatagram(Buffer.from(entry.raw, "latin1"));
       known = r.ok && r.message.kind === "request" ? r.message : null;
       this.requests.set(entry, known);
+      if (this.requests.size > REQUEST_CACHE) this.requests.delete(this.requests.keys().next().value!);
     }
     return known ?? undefined;
   }
@@ -367,6 +370,7 @@ export class Journal {
     this.list = [];
     this.head = 0;
     this.bytes = 0;
+    this.requests.clear();
     this.rules.clear();
     this.faulty.clear();
     this.dialogs.clear();

@@ -89,7 +89,8 @@ export function describeParsed(result: ParseResult, text: string): MessageFields
     startOf(text),
     headers,
     attempt(() => parseViaValue(headers.getAll("Via")[0] ?? "")[0]?.branch),
-    cseq ? attempt(() => parseCSeq(cseq).method) : undefined,
+    // A CSeq the parser refuses (number too large, not a number) still names its method (second word).
+    cseq ? (attempt(() => parseCSeq(cseq).method) ?? cseq.trim().split(/\s+/)[1]) : undefined,
     attempt(() => parseNameAddr("From", headers.get("From") ?? "").tag),
     attempt(() => parseNameAddr("To", headers.get("To") ?? "").tag),
   );

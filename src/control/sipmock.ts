@@ -45,15 +45,13 @@ export type {
 export { scenarioFromYaml } from "./mock/scenario-slot.js";
 
 export async function startSipMock(options: SipMockOptions = {}): Promise<SipMock> {
+  // Every option is checked before anything opens (a capture file, a timer).
+  const timers = resolveTimers(options.timers);
   checkMediaPort(options.mediaPort);
   const { specs, sharedPort } = listenSpecs(options.listen);
   const base = foundation(options);
   const { guards, wire } = base;
-  const { uas, layer, stopKeepAlive } = createUserAgent({
-    ...base,
-    options,
-    timers: resolveTimers(options.timers),
-  });
+  const { uas, layer, stopKeepAlive } = createUserAgent({ ...base, options, timers });
   const lifecycle = new Lifecycle({ ...base, uas, layer, stopKeepAlive, drainMs: options.drainMs ?? 0 });
   const inbound = new Inbound({
     ...base,

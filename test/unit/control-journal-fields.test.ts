@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { Journal } from "../../src/control/journal.js";
 import { describeMessage, describeParsed } from "../../src/control/message-summary.js";
 import { parseDatagram } from "../../src/sip/parser.js";
+import { annotateTopVia } from "../../src/transport/received.js";
 import { applyByteFaults } from "../../src/ua/wire-faults.js";
 
 const BUSY = [
@@ -75,6 +76,16 @@ describe("journal fields from the parser", () => {
     expect(faulty({ garbage: 16 }).kind).toBe("unparsable");
   });
 
+  it("a CSeq the parser refuses (number of 2**31 or more, RFC 4475 scalar02) still names the transaction", () => {
+    const text =
+      "REGISTER sip:example.test SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKbig\r\nCall-ID: s2\r\nCSeq: 36893488147419103232 REGISTER\r\n\r\n";
+    expect(describeMessage(text)).toMatchObject({
+      kind: "request",
+      cseq: "36893488147419103232 REGISTER",
+      transaction: "z9hG4bKbig/REGISTER",
+    });
+  });
+
   it("a request line with a Request-URI the parser refuses is still a request with its method", () => {
     const text =
       "INVITE sip:a@[b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKq\r\nCall-ID: q\r\nCSeq: 1 INVITE\r\n\r\n";
@@ -101,12 +112,15 @@ describe("the parsed request beside a journal entry", () => {
     retransmission: false,
   });
 
-  it("is the object the stack parsed, not in the entry's JSON", () => {
+  it("is the request as the peer sent it (the transport's received/rport annotation is not in it), not in the entry's JSON", () => {
     const j = new Journal();
-    const r = parseDatagram(Buffer.from(text, "latin1"));
-    if (!r.ok || r.message.kind !== "request") throw new Error("expected a request");
-    const e = j.add(fields("in"), r.message);
-    expect(j.requestOf(e)).toBe(r.message);
+    const e = j.add(fields("in"));
+    const stack = parseDatagram(Buffer.from(text, "latin1"));
+    if (!stack.ok || stack.message.kind !== "request") throw new Error("expected a request");
+    annotateTopVia(stack.message.headers, { address: "198.51.100.9", port: 6000 });
+    const sent = /\r\nVia: ([^\r]*)/.exec(text)![1];
+    expect(j.requestOf(e)?.headers.get("Via")).toBe(sent);
+    expect(stack.message.headers.get("Via")).not.toBe(sent);
     expect(Object.keys(JSON.parse(JSON.stringify(e)))).not.toContain("request");
   });
 

@@ -90,20 +90,16 @@ export class Recorder {
   ): MessageEvent {
     const raw = m.bytes.toString("latin1");
     const fields = describeParsed(m.result, raw);
-    const request = m.result.ok && m.result.message.kind === "request" ? m.result.message : undefined;
-    const entry = this.journal.add(
-      {
-        time: new Date(m.receivedAt).toISOString(),
-        direction: "in",
-        transport: m.flow.transport,
-        local: m.flow.localSocket ?? m.flow.local,
-        remote: m.flow.remote,
-        raw,
-        ...fields,
-        retransmission,
-      },
-      request,
-    );
+    const entry = this.journal.add({
+      time: new Date(m.receivedAt).toISOString(),
+      direction: "in",
+      transport: m.flow.transport,
+      local: m.flow.localSocket ?? m.flow.local,
+      remote: m.flow.remote,
+      raw,
+      ...fields,
+      retransmission,
+    });
     return this.tell({
       direction: "in",
       flow: m.flow,
