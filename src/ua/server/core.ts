@@ -5,8 +5,7 @@
  * (who we are on a flow, what we support, where media goes).
  */
 import { randomBytes } from "node:crypto";
-import { tryParse } from "../../sip/headers/errors.js";
-import { parseSessionExpires } from "../../sip/headers/session-timer.js";
+import { lenientSessionExpires } from "../../sip/headers/lenient.js";
 import type { ParsedRequest } from "../../sip/message.js";
 import { isSipUri } from "../../sip/uri.js";
 import type { ServerTransaction } from "../../transaction/server-transaction.js";
@@ -84,7 +83,7 @@ export class ServerCore {
   /** RFC 4028 10 from the Session-Expires our 2xx carried: "uac" is the caller, "uas" the mock. */
   armSessionTimer(dialog: Dialog, spec: ResponseSpec): void {
     const se = spec.headers?.find(([n]) => n === "Session-Expires")?.[1];
-    if (se) this.requests.armSessionTimer(dialog, se, tryParse(parseSessionExpires, se)?.refresher === "uas");
+    if (se) this.requests.armSessionTimer(dialog, se, lenientSessionExpires(se)?.refresher === "uas");
   }
 
   /** Frees an unanswered transaction after 64*T1, when any client has given up. */

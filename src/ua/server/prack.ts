@@ -2,8 +2,7 @@
  * RFC 3262: reliable provisional responses (RSeq, retransmission at T1
  * doubling until PRACK, 504 after 64*T1) and the PRACK that acknowledges one.
  */
-import { tryParse } from "../../sip/headers/errors.js";
-import { parseRAck } from "../../sip/headers/reliable.js";
+import { lenientRAck } from "../../sip/headers/lenient.js";
 import type { ServerTransaction } from "../../transaction/server-transaction.js";
 import type { ServerContext } from "./context.js";
 import type { ServerCore } from "./core.js";
@@ -63,7 +62,7 @@ export function handlePrack(core: ServerCore, tx: ServerTransaction): void {
   const req = tx.request;
   // A malformed RAck, or one for another method than INVITE, matches nothing.
   const value = req.headers.get("RAck");
-  const parsed = value === undefined ? undefined : tryParse(parseRAck, value);
+  const parsed = value === undefined ? undefined : lenientRAck(value);
   const rack = parsed?.method.toUpperCase() === "INVITE" ? parsed : undefined;
   const key = rack ? prackKey(req.core.callId, rack.rseq, rack.cseq) : undefined;
   const invite = key ? core.contexts.byPrack(key) : undefined;

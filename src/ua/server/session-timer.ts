@@ -3,9 +3,9 @@
  * from a request: the 422 check, the Session-Expires of a 2xx, whether
  * provisionals go reliably.
  */
-import { tryParse } from "../../sip/headers/errors.js";
+import { leadingDeltaSeconds, lenientSessionExpires } from "../../sip/headers/lenient.js";
 import { listsOptionTag } from "../../sip/headers/option-tags.js";
-import { parseMinSE, parseSessionExpires, type SessionExpires } from "../../sip/headers/session-timer.js";
+import type { SessionExpires } from "../../sip/headers/session-timer.js";
 import type { ParsedRequest } from "../../sip/message.js";
 import type { ResponseSpec } from "../response-builder.js";
 
@@ -19,7 +19,7 @@ export const MIN_SE = 90;
  */
 function sessionExpires(req: ParsedRequest): SessionExpires | undefined {
   const value = req.headers.get("Session-Expires");
-  return value === undefined ? undefined : tryParse(parseSessionExpires, value);
+  return value === undefined ? undefined : lenientSessionExpires(value);
 }
 
 /** RFC 4028 6: an interval below our minimum (or the request's Min-SE) gets 422 with Min-SE. */
@@ -28,7 +28,7 @@ export function sessionIntervalTooSmall(req: ParsedRequest, minSE = MIN_SE): Res
   if (!se) return undefined;
   // A malformed Min-SE names no minimum of its own.
   const value = req.headers.get("Min-SE");
-  const theirMin = (value === undefined ? undefined : tryParse(parseMinSE, value)) ?? 0;
+  const theirMin = (value === undefined ? undefined : leadingDeltaSeconds(value)) ?? 0;
   const min = Math.max(minSE, theirMin);
   if (se.seconds >= min) return undefined;
   return { status: 422, headers: [["Min-SE", String(min)]] };

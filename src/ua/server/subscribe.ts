@@ -2,8 +2,7 @@
  * SUBSCRIBE and the NOTIFYs of a subscription (RFC 6665): accept, answer
  * 200 with Expires, NOTIFY at once and when it ends; Expires 0 ends it.
  */
-import { tryParse } from "../../sip/headers/errors.js";
-import { parseDeltaSeconds } from "../../sip/headers/scalars.js";
+import { leadingDeltaSeconds } from "../../sip/headers/lenient.js";
 import type { ParsedRequest } from "../../sip/message.js";
 import { ITEM_OVERHEAD } from "../../transaction/budget.js";
 import type { ServerTransaction } from "../../transaction/server-transaction.js";
@@ -17,10 +16,10 @@ const DEFAULT_SUBSCRIPTION_S = 3600;
 export const MAX_SUBSCRIPTION_S = 86_400;
 export const MAX_SUBSCRIPTIONS = 10_000;
 
-/** The request's Expires in seconds, or `fallback` when it has none (or a malformed one). */
+/** The request's Expires in seconds (its leading digits, as peers send "3600;x" too), or `fallback` when it has none. */
 export function requestedExpires(req: ParsedRequest, fallback: number): number {
   const value = req.headers.get("Expires");
-  return (value === undefined ? undefined : tryParse(parseDeltaSeconds, "Expires", value)) ?? fallback;
+  return (value === undefined ? undefined : leadingDeltaSeconds(value)) ?? fallback;
 }
 
 /** Active subscriptions (RFC 6665), by Call-ID and tags, and the NOTIFYs they send. */
