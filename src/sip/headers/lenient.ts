@@ -21,8 +21,8 @@ export function leadingDeltaSeconds(value: string): number | undefined {
 /** Session-Expires (RFC 4028 4) strictly, else its leading seconds and a `;refresher=uac|uas` anywhere after them. */
 export function lenientSessionExpires(value: string): SessionExpires | undefined {
   const strict = tryParse(parseSessionExpires, value);
-  if (strict) return strict;
-  const seconds = leadingDeltaSeconds(value);
+  if (strict?.refresher) return strict;
+  const seconds = strict?.seconds ?? leadingDeltaSeconds(value);
   if (seconds === undefined) return undefined;
   const refresher = /;\s*refresher\s*=\s*(uac|uas)/i.exec(value)?.[1]?.toLowerCase() as
     | "uac"
