@@ -122,6 +122,17 @@ describe("then:", () => {
     await h.send(responseTo(req(bye), 200));
   });
 
+  it("after a REGISTER over TCP (its transaction ends with the 200, Timer J = 0): the NOTIFY still goes at 100 ms", async () => {
+    h = await createHarness({ scenario: SCENARIO });
+    const p = peer({ user: "tcpuser", transport: "TCP" });
+    await h.send(register(p, 600), { transport: "tcp" });
+    const registered = h.next({ method: "REGISTER", status: 200 });
+    await h.advance(100);
+    const notify = h.next({ method: "NOTIFY", request: true });
+    expect(notify.at - registered.at).toBe(100);
+    expect(notify.flow.transport).toBe("tcp");
+  });
+
   it("messageSummary: the first NOTIFY of a subscription; then: NOTIFY changes it in the subscription at 200 ms", async () => {
     h = await createHarness({ scenario: SCENARIO });
     const p = peer({ user: "vm" });

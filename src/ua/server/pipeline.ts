@@ -14,7 +14,7 @@
 import { randomBytes } from "node:crypto";
 import { uriUser } from "../../sip/uri.js";
 import type { ServerTransaction } from "../../transaction/server-transaction.js";
-import type { WireFault } from "../ports.js";
+import type { FollowUp, WireFault } from "../ports.js";
 import {
   type BuildContext,
   type BuiltResponse,
@@ -40,9 +40,13 @@ export function sendResponse(
   const built = build(core, tx, decided.spec, toTag);
   const bytes = applyFaults(core, built.bytes, fault);
   const firstFinal = tx.state === "proceeding";
+  // Taken before sending: a non-INVITE transaction over TCP ends with its
+  // final response (Timer J = 0) and its context with it.
+  const followUps = built.status >= 200 ? takeFollowUps(core, tx) : undefined;
   transmit(core, tx, built.status, bytes, fault);
   core.events.responded?.(tx, built, fault);
   afterSend(core, tx, { built, bytes, spec: decided.spec, rseq: decided.rseq, toTag, fault, firstFinal });
+  if (followUps) core.runFollowUps(followUps, tx.request);
 }
 
 /** Stage 1: RFC 4028 9 on a 2xx to a session refresh; RFC 3262 3 on a reliable provisional. */
@@ -151,14 +155,12 @@ function afterSend(core: ServerCore, tx: ServerTransaction, sent: SentResponse):
   establishDialog(core, tx, sent);
   // An INVITE refused (486, 487 after CANCEL...): its early media ends.
   if (req.method === "INVITE" && !req.core.to.tag && built.status >= 300) core.endMedia(req.core.callId);
-  if (built.status >= 200) scheduleFollowUps(core, tx);
 }
 
-/** A rule's `then:` list: each request `afterMs` after the final answer. */
-function scheduleFollowUps(core: ServerCore, tx: ServerTransaction): void {
+/** A rule's `then:` list, run (each request `afterMs` after it) once the final answer is sent. */
+function takeFollowUps(core: ServerCore, tx: ServerTransaction): readonly FollowUp[] | undefined {
   const ctx = core.contexts.get(tx.id);
   const list = ctx?.followUps;
-  if (!ctx || !list) return;
-  ctx.followUps = undefined;
-  core.runFollowUps(list, tx.request);
+  if (ctx) ctx.followUps = undefined;
+  return list;
 }
