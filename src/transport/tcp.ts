@@ -215,9 +215,14 @@ class OutboundConnections {
     return this.byDestination.get(keyOf(to));
   }
 
-  async open(to: Endpoint): Promise<Opened> {
+  /**
+   * Opens a connection to `to`. Every sender to `to` awaits the one promise
+   * stored here (not a wrapper around it), so their writes go out in the
+   * order they were asked for: an ACK before the BYE that follows it.
+   */
+  open(to: Endpoint): Promise<Opened> {
     const key = keyOf(to);
-    const connecting = new Promise<Opened>((resolve, reject) => {
+    const connecting: Promise<Opened> = new Promise<Opened>((resolve, reject) => {
       // 18.2.2: the connection is gone, so open one to the source address
       // and sent-by port (a client's certificate is not checked: a mock).
       const s: Socket = this.secure
@@ -228,20 +233,21 @@ class OutboundConnections {
             resolve({ socket: s, flow: this.connections.adopt(s, true) }),
           );
       s.once("error", reject);
-    });
+    }).then(
+      (opened) => {
+        opened.socket.once("close", () => {
+          if (this.byDestination.get(key) === connecting) this.byDestination.delete(key);
+        });
+        this.sockets.add(opened.socket);
+        return opened;
+      },
+      (e: unknown) => {
+        this.byDestination.delete(key);
+        throw e;
+      },
+    );
     this.byDestination.set(key, connecting);
-    let opened: Opened;
-    try {
-      opened = await connecting;
-    } catch (e) {
-      this.byDestination.delete(key);
-      throw e;
-    }
-    opened.socket.once("close", () => {
-      if (this.byDestination.get(key) === connecting) this.byDestination.delete(key);
-    });
-    this.sockets.add(opened.socket);
-    return opened;
+    return connecting;
   }
 }
 
