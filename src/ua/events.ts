@@ -5,10 +5,10 @@
  * NOTIFY with a sipfrag. The mock's NOTIFYs go through client transactions.
  */
 import { randomBytes } from "node:crypto";
-import type { Mailbox } from "./ports.js";
 import type { ParsedRequest } from "../sip/message.js";
 import { isSipUri, uriUser } from "../sip/uri.js";
 import type { Flow } from "../transport/types.js";
+import type { Mailbox } from "./ports.js";
 import { Registrar } from "./registrar.js";
 
 /** Bodies of the first NOTIFY per package (RFC 3842, RFC 3863, RFC 4235). */

@@ -274,6 +274,7 @@ export class UserAgentServer implements TransactionUser {
           (sub) => sub.pkg === pkg && /^sip:([^@]*)@/.exec(sub.entity)?.[1] === user,
         ),
       notifyIn: (sub, state, content) => this.notify(sub, state, content),
+      now: options.now ?? Date.now,
     });
   }
 
@@ -496,13 +497,12 @@ export class UserAgentServer implements TransactionUser {
     const dialog = this.dialogs.find(req.core.callId, req.core.to.tag, req.core.from.tag);
     if (!dialog) return undefined;
     const seq = req.core.cseq.seq;
-    if (dialog.remoteCseq !== undefined && seq < dialog.remoteCseq) {
+    if (!dialog.receiveCseq(seq)) {
       return {
         status: 500,
         warning: `CSeq ${seq} is lower than ${dialog.remoteCseq}, already seen in this dialog`,
       };
     }
-    dialog.remoteCseq = Math.max(seq, dialog.remoteCseq ?? 0);
     // 14.2: "A UAS that receives an INVITE on a dialog while an INVITE it
     // had sent on that dialog is in progress MUST return a 491 (Request
     // Pending)"; RFC 3311 5.2 says the same of an UPDATE with an offer.
@@ -520,7 +520,7 @@ export class UserAgentServer implements TransactionUser {
           warning: "another INVITE of this dialog is still in progress",
         };
       }
-      dialog.inviteInProgress = true;
+      dialog.startRemoteInvite();
       this.reInvites.set(tx.id, { dialog, tx });
     }
     return undefined;
@@ -546,14 +546,14 @@ export class UserAgentServer implements TransactionUser {
       // message from the UAS back to the UAC, the answer MUST be in the
       // acknowledgement for that message".
       if (ack.body.length > 0) {
-        dialog.remoteSdp = ack.body.toString("latin1");
-        if (dialog.offeredIn2xx) this.media.remoteAnswer(dialog.callId, dialog.remoteSdp);
+        dialog.recordRemoteSdp(ack.body.toString("latin1"));
+        if (dialog.offeredIn2xx) this.media.remoteAnswer(dialog.callId, dialog.remoteSdp!);
       } else if (dialog.offeredIn2xx) {
         this.events.note?.(
           `${ack.core.callId}: the ACK carries no SDP answer to the offer in our 2xx (RFC 3261 13.2.1)`,
         );
       }
-      dialog.offeredIn2xx = false;
+      dialog.clearExpectedAnswer();
     }
     this.events.ack?.(ack, dialog ? "dialog" : "none");
   }
@@ -565,7 +565,7 @@ export class UserAgentServer implements TransactionUser {
     this.stopReliable(tx);
     const dialog = this.reInvites.get(tx.id)?.dialog;
     if (dialog) {
-      dialog.inviteInProgress = false;
+      dialog.endRemoteInvite();
       this.reInvites.delete(tx.id);
     }
     this.cancelPending(tx);
@@ -739,7 +739,7 @@ export class UserAgentServer implements TransactionUser {
         this.runPlan(tx, [], req.body.length > 0 ? { status: 200, body: "sdp" } : { status: 200 });
         // RFC 4028 7.4: an UPDATE can refresh the session too.
         const dlg = this.dialogs.find(req.core.callId, req.core.to.tag, req.core.from.tag);
-        if (dlg && req.body.length > 0) dlg.remoteSdp = req.body.toString("latin1");
+        if (dlg && req.body.length > 0) dlg.recordRemoteSdp(req.body.toString("latin1"));
         if (dlg) this.armSessionTimer(dlg, withSessionTimer(req, { status: 200 }));
         return;
       }
@@ -1092,8 +1092,9 @@ export class UserAgentServer implements TransactionUser {
     this.send(tx, { status: 200, headers: [["Contact", `<${localUri(this.identity(tx), "sipmock")}>`]] });
     const contact = req.headers.get("Contact");
     // In a dialog, the NOTIFY takes the dialog's next local CSeq (12.2.1.1).
-    const peer = this.dialogs.find(req.core.callId, req.core.to.tag, req.core.from.tag)?.peer;
-    const cseq = peer ? peer.localCseq++ : 0;
+    const dialog = this.dialogs.find(req.core.callId, req.core.to.tag, req.core.from.tag);
+    const peer = dialog?.peer;
+    const cseq = peer ? dialog!.nextLocalCseq() - 1 : 0;
     const sub: Subscription = {
       key: `refer|${req.core.callId}|${req.core.cseq.seq}`,
       pkg: "refer",
@@ -1242,8 +1243,7 @@ export class UserAgentServer implements TransactionUser {
   /** The dialog's WebRTC identity, or one kept for the transaction until its 2xx makes the dialog. */
   private webrtcIdentity(tx: ServerTransaction, dialog: Dialog | undefined): WebRtcIdentity {
     if (dialog) {
-      dialog.webrtc ??= newWebRtcIdentity();
-      return dialog.webrtc;
+      return dialog.ensureWebrtc(newWebRtcIdentity);
     }
     let id = this.webrtcIds.get(tx.id);
     if (!id) {
@@ -1289,7 +1289,7 @@ export class UserAgentServer implements TransactionUser {
     if (result.sdp) {
       const origin = originOf(result.sdp);
       if (origin) {
-        if (dialog) dialog.sdpOrigin = origin;
+        if (dialog) dialog.recordSdpOrigin(origin);
         else this.sdpOrigins.set(tx.id, origin);
       }
       return Buffer.from(result.sdp);
@@ -1430,7 +1430,7 @@ export class UserAgentServer implements TransactionUser {
       // 14.2: the dialog's INVITE is no longer in progress once it is answered.
       const dialog = this.reInvites.get(tx.id)?.dialog;
       if (dialog) {
-        dialog.inviteInProgress = false;
+        dialog.endRemoteInvite();
         this.reInvites.delete(tx.id);
       }
     }
@@ -1465,9 +1465,9 @@ export class UserAgentServer implements TransactionUser {
       const target = addrSpecOf(req.headers.get("Contact"), "");
       if (target) {
         // 12.1.1: remote target from Contact, route set from Record-Route.
-        if (dialog.peer) dialog.peer.target = target;
+        if (dialog.peer) dialog.retarget(target);
         else
-          dialog.peer = {
+          dialog.setPeer({
             target,
             from: `${req.headers.get("To")!.replace(/;\s*tag\s*=[^;]*/i, "")};tag=${toTag}`,
             to: req.headers.get("From")!,
@@ -1475,18 +1475,18 @@ export class UserAgentServer implements TransactionUser {
             flow: tx.flow,
             localCseq: 0,
             allowsUpdate: allowsUpdate(req.headers.getAll("Allow")),
-          };
+          });
       }
       this.armSessionTimer(dialog, spec);
-      if (req.body.length > 0) dialog.remoteSdp = req.body.toString("latin1");
-      else if (spec.body?.contentType === "application/sdp") dialog.offeredIn2xx = true;
+      if (req.body.length > 0) dialog.recordRemoteSdp(req.body.toString("latin1"));
+      else if (spec.body?.contentType === "application/sdp") dialog.expectAnswerInAck();
       const origin = this.sdpOrigins.get(tx.id);
-      if (origin && !dialog.sdpOrigin) dialog.sdpOrigin = origin;
+      if (origin && !dialog.sdpOrigin) dialog.recordSdpOrigin(origin);
       this.sdpOrigins.delete(tx.id);
       const webrtc = this.webrtcIds.get(tx.id);
-      if (webrtc && !dialog.webrtc) dialog.webrtc = webrtc;
+      if (webrtc) dialog.ensureWebrtc(() => webrtc);
       this.webrtcIds.delete(tx.id);
-      dialog.remoteCseq = Math.max(dialog.remoteCseq ?? 0, req.core.cseq.seq);
+      dialog.receiveCseq(req.core.cseq.seq);
     }
     // An INVITE refused (486, 487 after CANCEL...): its early media ends.
     if (req.method === "INVITE" && !req.core.to.tag && built.status >= 300) this.endMedia(req.core.callId);
