@@ -31,6 +31,8 @@ const MAX_DIALOGS = 100_000;
 export class DialogStore {
   private readonly dialogs = new Map<string, Dialog>();
 
+  private readonly isAlive = (dialog: Dialog) => this.alive(dialog);
+
   /** Told when a dialog ends, whoever ends it (the UAS answers a pending re-INVITE, 15.1.2). */
   onEnded?: (dialog: Dialog) => void;
 
@@ -82,14 +84,7 @@ export class DialogStore {
   ): Dialog {
     const key = dialogKey(callId, localTag, remoteTag);
     const dialog = this.dialogs.get(key) ?? this.store(key, { callId, localTag, remoteTag }, octets);
-    dialog.awaitAck({
-      t1: this.timers.t1,
-      t2: this.timers.t2,
-      ...(resend ? { resend } : {}),
-      unacknowledged: () => {
-        if (this.alive(dialog)) unacknowledged(dialog);
-      },
-    });
+    dialog.awaitAck(this.timers, resend, unacknowledged, this.isAlive);
     return dialog;
   }
 

@@ -45,24 +45,12 @@ export interface DialogInit {
   readonly cost?: number;
 }
 
-/** 13.3.1.4: how the 2xx is retransmitted until its ACK arrives. */
-export interface AckWait {
-  readonly t1: number;
-  readonly t2: number;
-  /** Sends the 2xx again (absent over reliable transports: only the give-up timer runs). */
-  readonly resend?: () => void;
-  /** 64*T1 passed without the ACK. */
-  readonly unacknowledged: () => void;
-}
-
 export class Dialog {
   readonly callId: string;
   readonly localTag: string;
   readonly remoteTag: string;
   readonly uac: boolean;
   readonly cost: number;
-  /** RFC 4028: the refresh (when the mock refreshes) or the BYE before expiry (when the peer does). */
-  readonly session: SessionTimer;
   private isConfirmed: boolean;
   private highestRemoteCseq: number | undefined;
   private remoteInvite = false;
@@ -76,7 +64,8 @@ export class Dialog {
   private retransmit: TimerHandle | undefined;
   private giveUp: TimerHandle | undefined;
   private hangUpTimer: TimerHandle | undefined;
-  private waiting: Array<(confirmed: boolean) => void> = [];
+  private waiting: Array<(confirmed: boolean) => void> | undefined;
+  private sessionTimer: SessionTimer | undefined;
 
   constructor(
     init: DialogInit,
@@ -92,7 +81,12 @@ export class Dialog {
     this.webrtcIdentity = init.webrtc;
     this.origin = init.sdpOrigin;
     this.lastRemoteSdp = init.remoteSdp;
-    this.session = new SessionTimer(scheduler);
+  }
+
+  /** RFC 4028: the refresh (when the mock refreshes) or the BYE before expiry (when the peer does). */
+  get session(): SessionTimer {
+    this.sessionTimer ??= new SessionTimer(this.scheduler);
+    return this.sessionTimer;
   }
 
   /** The ACK for our 2xx arrived (or the mock's own INVITE's 2xx was acknowledged). */
@@ -244,26 +238,36 @@ export class Dialog {
    * session SHOULD be terminated" (`unacknowledged`). A 2xx to a re-INVITE
    * restarts this on the same dialog.
    */
-  awaitAck(wait: AckWait): void {
+  awaitAck(
+    timers: { readonly t1: number; readonly t2: number },
+    /** Sends the 2xx again (undefined over reliable transports: only the give-up timer runs). */
+    resend: (() => void) | undefined,
+    /** 64*T1 passed without the ACK, and `current` says the dialog is still the live one. */
+    unacknowledged: (dialog: Dialog) => void,
+    current: (dialog: Dialog) => boolean,
+  ): void {
+    // Positional parameters, no options object: the closures below live as
+    // long as the dialog waits, and a retained options object costs
+    // hundreds of bytes per dialog (bench/item-costs.ts).
     this.retransmit?.cancel();
     this.giveUp?.cancel();
     this.isConfirmed = false;
-    const resend = wait.resend;
+    const { t1, t2 } = timers;
     if (resend) {
-      let interval = wait.t1;
+      let interval = t1;
       const tick = () => {
         this.retransmit = this.scheduler.schedule(interval, () => {
           if (this.isConfirmed) return;
           resend();
-          interval = Math.min(2 * interval, wait.t2);
+          interval = Math.min(2 * interval, t2);
           tick();
         });
       };
       tick();
     }
-    this.giveUp = this.scheduler.schedule(64 * wait.t1, () => {
+    this.giveUp = this.scheduler.schedule(64 * t1, () => {
       this.retransmit?.cancel();
-      if (!this.isConfirmed) wait.unacknowledged();
+      if (!this.isConfirmed && current(this)) unacknowledged(this);
     });
   }
 
@@ -283,6 +287,7 @@ export class Dialog {
   whenConfirmed(): Promise<boolean> {
     if (this.isConfirmed) return Promise.resolve(true);
     return new Promise((resolve) => {
+      this.waiting ??= [];
       this.waiting.push(resolve);
     });
   }
@@ -296,13 +301,13 @@ export class Dialog {
   /** The dialog ended: every timer it owns stops, requests waiting for the ACK give up. */
   terminate(): void {
     for (const t of [this.retransmit, this.giveUp, this.hangUpTimer]) t?.cancel();
-    this.session.stop();
+    this.sessionTimer?.stop();
     this.release(false);
   }
 
   private release(confirmed: boolean): void {
     const waiting = this.waiting;
-    this.waiting = [];
-    for (const w of waiting) w(confirmed);
+    this.waiting = undefined;
+    for (const w of waiting ?? []) w(confirmed);
   }
 }

@@ -59,8 +59,8 @@ export class SessionTimer {
 
   constructor(
     private readonly scheduler: Scheduler,
-    /** Read at each use (not captured), so a test may stub Math.random. */
-    private readonly random: () => number = () => Math.random(),
+    /** Math.random when absent, read at each use so that a test may stub it. */
+    private readonly random?: () => number,
   ) {}
 
   /** A session interval is running (a refresh or a BYE is scheduled). */
@@ -134,10 +134,12 @@ export class SessionTimer {
       return;
     }
     switch (outcome.status) {
-      case 491:
+      case 491: {
         // 14.1: retry after a random time: 2.1-4 s if we chose the Call-ID, else 0-2 s.
-        retry(actions.choseCallId ? 2100 + this.random() * 1900 : this.random() * 2000);
+        const random = this.random?.() ?? Math.random();
+        retry(actions.choseCallId ? 2100 + random * 1900 : random * 2000);
         return;
+      }
       case 422: {
         // RFC 4028 7.4: too small; retry with the 422's Min-SE as the
         // interval and as the request's own Min-SE.
