@@ -105,14 +105,14 @@ measure("dialog (store only)", 300, ITEM_OVERHEAD.dialogs + 350, () => {
       () => {},
       300,
     );
-    dialog.peer = {
+    dialog.setPeer({
       target: `sip:u${i}@10.0.0.1:5060`,
       from: `<sip:u${i}@example.test>;tag=lt${i}`,
       to: `"Alice" <sip:alice${i}@example.test>;tag=f${i}`,
       routeSet: [],
       flow,
       localCseq: 0,
-    };
+    });
   }
   return [d, scheduler];
 });

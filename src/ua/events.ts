@@ -5,10 +5,10 @@
  * NOTIFY with a sipfrag. The mock's NOTIFYs go through client transactions.
  */
 import { randomBytes } from "node:crypto";
-import type { Mailbox } from "./ports.js";
 import type { ParsedRequest } from "../sip/message.js";
-import { isSipUri, uriUser } from "../sip/uri.js";
+import { isSipUri, parseUri, uriUser } from "../sip/uri.js";
 import type { Flow } from "../transport/types.js";
+import type { Mailbox } from "./ports.js";
 import { Registrar } from "./registrar.js";
 
 /** Bodies of the first NOTIFY per package (RFC 3842, RFC 3863, RFC 4235). */
@@ -68,9 +68,17 @@ export function entityOf(req: ParsedRequest): string {
  * the AOR its SUBSCRIBE named, in the same form.
  */
 export function messageAccount(registrar: Registrar, named: string): string {
-  const user = /^sips?:([^@]*)@/i.exec(named)?.[1] ?? named;
-  const found = registrar.lookup(user);
+  const found = registrar.lookup(userOf(named));
   return found.find((f) => f.aor === named)?.aor ?? found.at(-1)?.aor ?? named;
+}
+
+/** The user part of a sip/sips AOR as written (the registrar's key), else the text itself. */
+function userOf(aor: string): string {
+  try {
+    const uri = parseUri(aor);
+    if (isSipUri(uri) && uri.user !== undefined) return uri.user;
+  } catch {}
+  return aor;
 }
 
 export interface Subscription {

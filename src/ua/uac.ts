@@ -7,7 +7,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { parseNameAddr } from "../sip/headers/name-addr.js";
-import type { ParsedResponse } from "../sip/message.js";
+import type { HeaderField, ParsedResponse } from "../sip/message.js";
+import { serialize } from "../sip/serializer.js";
 import type { InviteClientTransaction } from "../transaction/invite-client-transaction.js";
 import type { Scheduler, TimerHandle } from "../transaction/scheduler.js";
 import type { TransactionLayer } from "../transaction/transaction-layer.js";
@@ -334,28 +335,32 @@ export class UserAgentClient {
     return { to, bytes };
   }
 
-  /** 8.1.1: Request-URI, Via, Max-Forwards, Route, From, To, Call-ID, CSeq, Contact, then the rest. */
+  /**
+   * 8.1.1: Request-URI, Via, Max-Forwards, Route, From, To, Call-ID, CSeq,
+   * Contact, then the rest; written by the one serializer (sip/serializer.ts),
+   * which keeps a value from ending its header line early.
+   */
   serialize(flow: Flow, req: OutgoingRequest, branch: string): Buffer {
     const id = this.deps.identity(flow);
     const body = Buffer.from(req.body?.content ?? "", "utf8");
-    const lines = [
-      `${req.method} ${req.requestUri} SIP/2.0`,
-      `Via: SIP/2.0/${flow.transport.toUpperCase()} ${id.host}:${id.port};branch=${branch};rport`,
-      "Max-Forwards: 70",
-      ...(req.routeSet ?? []).map((r) => `Route: ${r}`),
-      `From: ${req.from}`,
-      `To: ${req.to}`,
-      `Call-ID: ${req.callId}`,
-      `CSeq: ${req.cseq} ${req.method}`,
-      ...(req.contact ? [`Contact: ${req.contact}`] : []),
-      ...(req.headers ?? []).map(([n, v]) => `${n}: ${v}`),
-      ...(this.deps.userAgent ? [`User-Agent: ${this.deps.userAgent}`] : []),
-      ...(req.body ? [`Content-Type: ${req.body.contentType}`] : []),
-      `Content-Length: ${body.length}`,
-      "",
-      "",
+    const headers: HeaderField[] = [
+      {
+        name: "Via",
+        value: `SIP/2.0/${flow.transport.toUpperCase()} ${id.host}:${id.port};branch=${branch};rport`,
+      },
+      { name: "Max-Forwards", value: "70" },
+      ...(req.routeSet ?? []).map((value) => ({ name: "Route", value })),
+      { name: "From", value: req.from },
+      { name: "To", value: req.to },
+      { name: "Call-ID", value: req.callId },
+      { name: "CSeq", value: `${req.cseq} ${req.method}` },
+      ...(req.contact ? [{ name: "Contact", value: req.contact }] : []),
+      ...(req.headers ?? []).map(([name, value]) => ({ name, value })),
+      ...(this.deps.userAgent ? [{ name: "User-Agent", value: this.deps.userAgent }] : []),
+      ...(req.body ? [{ name: "Content-Type", value: req.body.contentType }] : []),
+      { name: "Content-Length", value: String(body.length) },
     ];
-    return Buffer.concat([Buffer.from(lines.join("\r\n"), "latin1"), body]);
+    return serialize({ startLine: `${req.method} ${req.requestUri} SIP/2.0`, headers, body });
   }
 }
 

@@ -71,6 +71,7 @@ function createMedia(core: ServerCore, onDigit: (callId: string) => void): Media
 function createRequests(core: ServerCore): MockRequests {
   const options = core.options;
   return new MockRequests({
+    now: options.now ?? Date.now,
     uac: core.uac,
     dialogs: core.dialogs,
     registrar: core.registrar,
