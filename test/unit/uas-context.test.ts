@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { Scheduler } from "../../src/transaction/scheduler.js";
 import type { ServerTransaction } from "../../src/transaction/server-transaction.js";
-import type { Dialog } from "../../src/ua/dialogs.js";
+import { Dialog } from "../../src/ua/dialogs.js";
 import { ServerContexts } from "../../src/ua/server/context.js";
 import { nextRSeq } from "../../src/ua/server/prack.js";
 
@@ -46,7 +46,9 @@ describe("ServerContext", () => {
     );
     ctx.indexPrack(`c|${rseq}|1`);
     expect(contexts.byPrack(`c|${rseq}|1`)).toBe(ctx);
-    const dialog = { inviteInProgress: true } as Dialog;
+    const dialog = new Dialog({ callId: "c", localTag: "l", remoteTag: "r" }, scheduler);
+    dialog.startRemoteInvite();
+    expect(dialog.inviteInProgress).toBe(true);
     ctx.reInvite = dialog;
     ctx.followUps = [{ afterMs: 0, send: "BYE" }];
     ctx.awaiting = { remaining: 2, answer: () => fired.push("answer") };
