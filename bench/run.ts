@@ -21,7 +21,8 @@ import { type SoakResult, soak, soakTable } from "./lib/soak.js";
 import { startupTable, startupTimes } from "./startup.js";
 
 const HERE = import.meta.dirname;
-const ROOT = join(HERE, "..");
+/** Which build to measure (BENCH_ROOT: another checkout, e.g. the commit before a change). */
+const ROOT = process.env.BENCH_ROOT ?? join(HERE, "..");
 const SCENARIOS = join(HERE, "scenarios");
 const env = process.env;
 const STEP_SECONDS = Number(env.BENCH_STEP_SECONDS ?? 5);
