@@ -6,26 +6,34 @@
  * (10). When the mock refreshes, that BYE still guards a session no refresh
  * could keep alive.
  */
+import { leadingDeltaSeconds, lenientSessionExpires } from "../../sip/headers/lenient.js";
 import type { Scheduler, TimerHandle } from "../../transaction/scheduler.js";
 import type { ClientOutcome } from "../uac.js";
 
 /** At most this many retries of one refresh (491, 422, a failure). */
 export const MAX_REFRESH_ATTEMPTS = 10;
 
-/** What the session timer does in its dialog; the in-dialog requests provide it. */
-export interface SessionActions {
+/**
+ * What the session timer does in its dialog; the in-dialog requests provide
+ * it. `subject` is the dialog the timer was started for: one actions object
+ * serves every dialog (a per-dialog object of closures cost ~1 KiB each).
+ */
+export interface SessionActions<T = void> {
   /** The dialog is still the live one (not ended or replaced). */
-  alive(): boolean;
+  alive(subject: T): boolean;
   /**
    * Sends a refresh carrying these headers (UPDATE when the peer allows it,
    * else a re-INVITE with the last direction). "conflict": an INVITE is in
    * progress in the dialog (14.1); "gone": nothing could be sent.
    */
-  refresh(headers: ReadonlyArray<readonly [string, string]>): Promise<ClientOutcome | "conflict" | "gone">;
+  refresh(
+    headers: ReadonlyArray<readonly [string, string]>,
+    subject: T,
+  ): Promise<ClientOutcome | "conflict" | "gone">;
   /** Ends the dialog with a BYE whose Reason says why. */
-  bye(why: string): void;
+  bye(why: string, subject: T): void;
   /** 14.1: the mock chose the Call-ID (its 491 back-off is 2.1-4 s, else 0-2 s). */
-  readonly choseCallId: boolean;
+  readonly choseCallId: boolean | ((subject: T) => boolean);
 }
 
 /** Session-Expires as the mock reads it: the interval and who refreshes. */
@@ -73,24 +81,25 @@ export class SessionTimer {
    * side): every earlier timer and refresh in flight is obsolete.
    * `mockRefreshes`: the mock is the refresher.
    */
-  start(seconds: number, mockRefreshes: boolean, actions: SessionActions): void {
+  start<T>(seconds: number, mockRefreshes: boolean, actions: SessionActions<T>, subject?: T): void {
     if (!seconds) return;
+    const of = subject as T;
     this.generation += 1;
     const generation = this.generation;
     this.stop();
     const beforeExpiry = byeBeforeExpiryMs(seconds);
     if (!mockRefreshes) {
       this.timer = this.scheduler.schedule(beforeExpiry, () => {
-        actions.bye(`no session refresh within ${seconds} s (RFC 4028 10)`);
+        actions.bye(`no session refresh within ${seconds} s (RFC 4028 10)`, of);
       });
       return;
     }
     // The refresher too ends a session no refresh could keep alive.
     this.guard = this.scheduler.schedule(beforeExpiry, () => {
-      actions.bye(`session expired: no refresh succeeded within ${seconds} s (RFC 4028 10)`);
+      actions.bye(`session expired: no refresh succeeded within ${seconds} s (RFC 4028 10)`, of);
     });
     this.timer = this.scheduler.schedule((seconds / 2) * 1000, () => {
-      void this.refresh(actions, seconds, 0, generation);
+      void this.refresh(actions, of, seconds, 0, generation);
     });
   }
 
@@ -102,23 +111,24 @@ export class SessionTimer {
   }
 
   /** RFC 4028 7.4: one refresh attempt, then the next interval or a retry. */
-  private async refresh(
-    actions: SessionActions,
+  private async refresh<T>(
+    actions: SessionActions<T>,
+    subject: T,
     seconds: number,
     attempt: number,
     generation: number,
     minSE?: number,
   ): Promise<void> {
-    const current = () => actions.alive() && this.generation === generation;
+    const current = () => actions.alive(subject) && this.generation === generation;
     if (!current()) return;
     const retry = (ms: number, interval = seconds, min?: number) => {
       if (attempt >= MAX_REFRESH_ATTEMPTS || !current()) return;
       this.timer?.cancel();
       this.timer = this.scheduler.schedule(ms, () => {
-        void this.refresh(actions, interval, attempt + 1, generation, min);
+        void this.refresh(actions, subject, interval, attempt + 1, generation, min);
       });
     };
-    const outcome = await actions.refresh(refreshHeaders(seconds, minSE));
+    const outcome = await actions.refresh(refreshHeaders(seconds, minSE), subject);
     if (outcome === "conflict") {
       // The peer's INVITE is in progress (14.1): try again a little later.
       retry(1000);
@@ -130,14 +140,16 @@ export class SessionTimer {
       const se = outcome.response?.headers.get("Session-Expires");
       const interval = se !== undefined ? readSessionExpires(se) : { seconds };
       // In the 2xx to our request, "uas" names the peer as the refresher.
-      if (interval) this.start(interval.seconds, interval.refresher !== "uas", actions);
+      if (interval) this.start(interval.seconds, interval.refresher !== "uas", actions, subject);
       return;
     }
     switch (outcome.status) {
       case 491: {
         // 14.1: retry after a random time: 2.1-4 s if we chose the Call-ID, else 0-2 s.
         const random = this.random?.() ?? Math.random();
-        retry(actions.choseCallId ? 2100 + random * 1900 : random * 2000);
+        const chose =
+          typeof actions.choseCallId === "function" ? actions.choseCallId(subject) : actions.choseCallId;
+        retry(chose ? 2100 + random * 1900 : random * 2000);
         return;
       }
       case 422: {
@@ -160,15 +172,11 @@ export class SessionTimer {
  * interval (undefined when it has none, or 0) and the refresher parameter.
  */
 export function readSessionExpires(value: string | undefined): SessionInterval | undefined {
-  if (value === undefined) return undefined;
-  const m = /^\s*(\d+)/.exec(value);
-  const seconds = Number(m?.[1] ?? 0);
-  if (!seconds) return undefined;
-  const refresher = /refresher\s*=\s*(uac|uas)/i.exec(value)?.[1]?.toLowerCase() as "uac" | "uas" | undefined;
-  return { seconds, ...(refresher ? { refresher } : {}) };
+  const se = value === undefined ? undefined : lenientSessionExpires(value);
+  return se?.seconds ? se : undefined;
 }
 
 /** Min-SE of a 422, read tolerantly (0 when absent or malformed). */
 export function readMinSE(value: string | undefined): number {
-  return Number(/^\s*(\d+)/.exec(value ?? "")?.[1] ?? 0);
+  return (value === undefined ? undefined : leadingDeltaSeconds(value)) ?? 0;
 }

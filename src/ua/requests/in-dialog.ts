@@ -92,26 +92,24 @@ export class InDialogRequests {
   armSessionTimer(dialog: Dialog, sessionExpires: string | undefined, mockRefreshes: boolean): void {
     if (!sessionExpires || !dialog.peer || !this.deps.dialogs.alive(dialog)) return;
     const interval = readSessionExpires(sessionExpires);
-    if (interval) dialog.session.start(interval.seconds, mockRefreshes, this.sessionActions(dialog));
+    if (interval) dialog.session.start(interval.seconds, mockRefreshes, this.sessionActions, dialog);
   }
 
-  /** What the dialog's session timer sends: UPDATE when the peer allows it (RFC 4028 7.4), else a re-INVITE. */
-  private sessionActions(dialog: Dialog): SessionActions {
-    return {
-      alive: () => this.deps.dialogs.alive(dialog) && dialog.peer !== undefined,
-      refresh: async (headers) => {
-        try {
-          return dialog.peer?.allowsUpdate
-            ? await this.updateDialog(dialog, headers)
-            : await this.reinviteDialog(dialog, dialog.direction ?? "sendrecv", headers);
-        } catch (e) {
-          return e instanceof MockRequestError && e.kind === "conflict" ? "conflict" : "gone";
-        }
-      },
-      bye: (why) => this.bye(dialog, why),
-      choseCallId: dialog.uac,
-    };
-  }
+  /** What a dialog's session timer sends: UPDATE when the peer allows it (RFC 4028 7.4), else a re-INVITE. One for every dialog. */
+  private readonly sessionActions: SessionActions<Dialog> = {
+    alive: (dialog) => this.deps.dialogs.alive(dialog) && dialog.peer !== undefined,
+    refresh: async (headers, dialog) => {
+      try {
+        return dialog.peer?.allowsUpdate
+          ? await this.updateDialog(dialog, headers)
+          : await this.reinviteDialog(dialog, dialog.direction ?? "sendrecv", headers);
+      } catch (e) {
+        return e instanceof MockRequestError && e.kind === "conflict" ? "conflict" : "gone";
+      }
+    },
+    bye: (why, dialog) => this.bye(dialog, why),
+    choseCallId: (dialog) => dialog.uac,
+  };
 
   private async reinviteDialog(
     dialog: Dialog,
