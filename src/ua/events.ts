@@ -5,6 +5,7 @@
  * NOTIFY with a sipfrag. The mock's NOTIFYs go through client transactions.
  */
 import { randomBytes } from "node:crypto";
+import { lenientEventPackage } from "../sip/headers/lenient.js";
 import type { ParsedRequest } from "../sip/message.js";
 import { isSipUri, parseUri, uriUser } from "../sip/uri.js";
 import type { Flow } from "../transport/types.js";
@@ -39,7 +40,7 @@ export function eventBody(
 /** The package of an Event header value ("presence;id=1" -> "presence"). */
 export function eventPackage(req: ParsedRequest): string | undefined {
   const v = req.headers.get("Event");
-  return v?.split(";")[0]?.trim().toLowerCase() || undefined;
+  return v === undefined ? undefined : lenientEventPackage(v);
 }
 
 export function newETag(): string {

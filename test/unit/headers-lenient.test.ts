@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { leadingDeltaSeconds, lenientRAck, lenientSessionExpires } from "../../src/sip/headers/lenient.js";
+import {
+  leadingDeltaSeconds,
+  lenientEventPackage,
+  lenientRAck,
+  lenientSessionExpires,
+} from "../../src/sip/headers/lenient.js";
 
 describe("lenient header readings (what peers send beyond the ABNF)", () => {
   it.each([
@@ -26,5 +31,12 @@ describe("lenient header readings (what peers send beyond the ABNF)", () => {
     expect(lenientRAck("1 1 INVITE")).toEqual({ rseq: 1, cseq: 1, method: "INVITE" });
     expect(lenientRAck("000000000001 2 invite")).toEqual({ rseq: 1, cseq: 2, method: "invite" });
     expect(lenientRAck("1 INVITE")).toBeUndefined();
+  });
+
+  it("Event: the package (RFC 6665), else what precedes the first ';' so the 489 names it", () => {
+    expect(lenientEventPackage("Presence;id=7")).toBe("presence");
+    expect(lenientEventPackage("message-summary")).toBe("message-summary");
+    expect(lenientEventPackage("pres ence;id=1")).toBe("pres ence");
+    expect(lenientEventPackage(" ;id=1")).toBeUndefined();
   });
 });

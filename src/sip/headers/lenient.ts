@@ -6,6 +6,7 @@
  * strict parser first and these only as the fallback.
  */
 import { tryParse } from "./errors.js";
+import { parseEvent } from "./event.js";
 import { parseRAck, type RAck } from "./reliable.js";
 import { parseSessionExpires, type SessionExpires } from "./session-timer.js";
 
@@ -37,4 +38,12 @@ export function lenientRAck(value: string): RAck | undefined {
   if (strict) return strict;
   const m = /^\s*(\d+)\s+(\d+)\s+([A-Za-z]+)\s*$/.exec(value);
   return m ? { rseq: Number(m[1]), cseq: Number(m[2]), method: m[3]! } : undefined;
+}
+
+/** The package of an Event header (RFC 6665 8.2.1), else what precedes its first ";" (lower-cased), so a 489 can name it. */
+export function lenientEventPackage(value: string): string | undefined {
+  const strict = tryParse(parseEvent, value);
+  if (strict) return strict.package;
+  const head = value.split(";")[0]!.trim().toLowerCase();
+  return head === "" ? undefined : head;
 }
