@@ -12,6 +12,7 @@ import { serialize } from "../sip/serializer.js";
 import type { InviteClientTransaction } from "../transaction/invite-client-transaction.js";
 import type { Scheduler, TimerHandle } from "../transaction/scheduler.js";
 import type { TransactionLayer } from "../transaction/transaction-layer.js";
+import { stripBrackets } from "../transport/address.js";
 import { type Flow, FlowFailedError } from "../transport/types.js";
 import type { LocalIdentity } from "./local-context.js";
 
@@ -79,7 +80,7 @@ export function newBranch(): string {
 }
 
 export function newCallId(host: string): string {
-  return `${randomBytes(12).toString("hex")}@${host.replace(/^\[|\]$/g, "")}`;
+  return `${randomBytes(12).toString("hex")}@${stripBrackets(host)}`;
 }
 
 /**
