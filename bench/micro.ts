@@ -124,7 +124,8 @@ async function inProcess(kind: "486" | "options", n: number): Promise<string> {
   const cpu = process.cpuUsage(t0);
   const wall = performance.now() - w0;
   await mock.close();
-  if (fake.sent < n) throw new Error(`only ${fake.sent} responses for ${n} calls: is dist/ built with the seams?`);
+  if (fake.sent < n)
+    throw new Error(`only ${fake.sent} responses for ${n} calls: is dist/ built with the seams?`);
   const name = kind === "options" ? "OPTIONS -> 200, in process" : "INVITE -> 486 -> ACK, in process";
   return `| ${name} | ${Math.round((n / wall) * 1000).toLocaleString("en")} calls/s | ${((cpu.user + cpu.system) / n).toFixed(1)} µs/call |`;
 }
