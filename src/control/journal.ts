@@ -7,6 +7,7 @@
  * `kind` ({@link isMessage}). Bounded in memory; capture sinks (JSONL, pcap)
  * see every entry (pcap writes messages only).
  */
+import type { DirectionStats, MediaStats } from "../media/types.js";
 import type { ParsedRequest } from "../sip/message.js";
 import { parseDatagram } from "../sip/parser.js";
 import { DEFAULT_BUDGETS, ITEM_OVERHEAD } from "../transaction/budget.js";
@@ -43,15 +44,8 @@ export interface JournalEntry {
   faults?: string[];
 }
 
-/** RTP counts of one direction of a call (RFC 3550 6.4, A.3, A.8). */
-export interface MediaDirectionStats {
-  readonly packets: number;
-  /** Payload octets. */
-  readonly octets: number;
-  /** received: lost as computed here; sent: as the peer's last RTCP report said. */
-  readonly lost: number;
-  readonly jitterMs: number;
-}
+/** RTP counts of one direction of a call (RFC 3550 6.4, A.3, A.8), as the media engine counts them. */
+export type MediaDirectionStats = DirectionStats;
 
 /** A DTMF digit the call received: RFC 4733 telephone-event in its RTP, or SIP INFO application/dtmf-relay. */
 export interface DtmfEntry {
@@ -94,13 +88,8 @@ export interface MediaEntry {
   readonly sent: MediaDirectionStats;
   readonly received: MediaDirectionStats;
   /** Packets that arrived and were counted and dropped; outgoing ones a loss fault dropped. */
-  readonly dropped: {
-    readonly malformed: number;
-    readonly unknownPayloadType: number;
-    readonly oversized: number;
-    readonly faultLoss: number;
-  };
-  readonly rtcp: { readonly sent: number; readonly received: number };
+  readonly dropped: MediaStats["dropped"];
+  readonly rtcp: MediaStats["rtcp"];
 }
 
 /**
@@ -150,20 +139,7 @@ export interface Call {
   /** DTMF digits received in the call (RFC 4733, SIP INFO), when any. */
   readonly dtmf?: string;
   /** RTP statistics each way (packets, octets, loss, jitter), when the call had media. */
-  readonly media?: {
-    readonly sent: {
-      readonly packets: number;
-      readonly octets: number;
-      readonly lost: number;
-      readonly jitterMs: number;
-    };
-    readonly received: {
-      readonly packets: number;
-      readonly octets: number;
-      readonly lost: number;
-      readonly jitterMs: number;
-    };
-  };
+  readonly media?: { readonly sent: MediaDirectionStats; readonly received: MediaDirectionStats };
 }
 
 /** A message's journal fields are read by the SIP parser (message-summary.ts). */

@@ -1,3 +1,4 @@
+import type { MediaFaults } from "../media/types.js";
 import type { ParsedRequest } from "../sip/message.js";
 
 /**
@@ -82,15 +83,8 @@ export type MediaActionPlan =
     }
   | { readonly kind: "play"; readonly file: string; readonly loop: boolean };
 
-export interface MediaFaultPlan {
-  readonly rtpTimeoutMs?: number;
-  readonly oneWay?: "no-send" | "no-receive";
-  readonly wrongPayloadType?: number;
-  readonly ssrcChangeAfterMs?: number;
-  readonly lossPercent?: number;
-  readonly jitterMs?: number;
-  readonly firstPacketDelayMs?: number;
-}
+/** A rule's media faults: what the media engine carries out (src/media/types.ts MediaFaults). */
+export type MediaFaultPlan = MediaFaults;
 
 /** A rule's media: the actions in early media and once answered, a recording, faults. */
 export interface MediaDirective {

@@ -10,7 +10,6 @@ import type { ServerTransaction } from "../../transaction/server-transaction.js"
 import type { Dialog } from "../dialogs.js";
 import type { FollowUp } from "../ports.js";
 import type { SdpOrigin, WebRtcIdentity } from "../sdp.js";
-import { endRemoteInvite } from "./dialog-ops.js";
 
 /** The answer plan's timers (steps, final, ring timeout) or the abandon timer. */
 export interface PendingPlan {
@@ -62,7 +61,7 @@ export class ServerContext {
   /** The 14.2 flag of the re-INVITE's dialog clears: its INVITE is answered or gone. */
   releaseDialog(): void {
     if (!this.reInvite) return;
-    endRemoteInvite(this.reInvite);
+    this.reInvite.endRemoteInvite();
     this.reInvite = undefined;
   }
 

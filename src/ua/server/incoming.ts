@@ -13,7 +13,6 @@ import type { Decision } from "../ports.js";
 import type { ResponseSpec } from "../response-builder.js";
 import { handleCancel } from "./cancel.js";
 import type { ServerCore } from "./core.js";
-import { clearExpectedAnswer, recordRemoteSdp } from "./dialog-ops.js";
 import { builtIn } from "./handlers.js";
 import { sessionIntervalTooSmall } from "./session-timer.js";
 import { checkDialog, validate } from "./validate.js";
@@ -165,14 +164,14 @@ export function onAck(core: ServerCore, ack: ParsedRequest): void {
     // acknowledgement for that message".
     if (ack.body.length > 0) {
       const sdp = ack.body.toString("latin1");
-      recordRemoteSdp(dialog, sdp);
+      dialog.recordRemoteSdp(sdp);
       if (dialog.offeredIn2xx) core.media.remoteAnswer(dialog.callId, sdp);
     } else if (dialog.offeredIn2xx) {
       core.events.note?.(
         `${ack.core.callId}: the ACK carries no SDP answer to the offer in our 2xx (RFC 3261 13.2.1)`,
       );
     }
-    clearExpectedAnswer(dialog);
+    dialog.clearExpectedAnswer();
   }
   core.events.ack?.(ack, dialog ? "dialog" : "none");
 }

@@ -10,15 +10,6 @@ import type { Dialog } from "../dialogs.js";
 import { allowsUpdate } from "../mock-requests.js";
 import { addrSpecOf } from "../uac.js";
 import type { ServerCore } from "./core.js";
-import {
-  ensureWebrtc,
-  expectAnswerInAck,
-  receiveCseq,
-  recordRemoteSdp,
-  recordSdpOrigin,
-  retarget,
-  setPeer,
-} from "./dialog-ops.js";
 import type { SentResponse } from "./pipeline.js";
 
 /** The built-in INVITE: 180 then 200 with the SDP; a re-INVITE gets its 200 at once (14.2). */
@@ -85,18 +76,18 @@ export function establishDialog(core: ServerCore, tx: ServerTransaction, sent: S
   );
   learnPeer(dialog, tx, toTag);
   core.armSessionTimer(dialog, spec);
-  if (req.body.length > 0) recordRemoteSdp(dialog, req.body.toString("latin1"));
-  else if (spec.body?.contentType === "application/sdp") expectAnswerInAck(dialog);
+  if (req.body.length > 0) dialog.recordRemoteSdp(req.body.toString("latin1"));
+  else if (spec.body?.contentType === "application/sdp") dialog.expectAnswerInAck();
   const ctx = core.contexts.get(tx.id);
   const origin = ctx?.sdpOrigin;
-  if (origin && !dialog.sdpOrigin) recordSdpOrigin(dialog, origin);
+  if (origin && !dialog.sdpOrigin) dialog.recordSdpOrigin(origin);
   const webrtc = ctx?.webrtcId;
-  if (webrtc) ensureWebrtc(dialog, () => webrtc);
+  if (webrtc) dialog.ensureWebrtc(() => webrtc);
   if (ctx) {
     ctx.sdpOrigin = undefined;
     ctx.webrtcId = undefined;
   }
-  receiveCseq(dialog, req.core.cseq.seq);
+  dialog.receiveCseq(req.core.cseq.seq);
 }
 
 /** 12.1.1: remote target from Contact, route set from Record-Route. */
@@ -105,9 +96,9 @@ function learnPeer(dialog: Dialog, tx: ServerTransaction, toTag: string): void {
   // No usable Contact, no remote target: the mock cannot send in this dialog.
   const target = addrSpecOf(req.headers.get("Contact"), "");
   if (!target) return;
-  if (dialog.peer) retarget(dialog, target);
+  if (dialog.peer) dialog.retarget(target);
   else
-    setPeer(dialog, {
+    dialog.setPeer({
       target,
       from: toWithTag(req, toTag),
       to: req.headers.get("From")!,

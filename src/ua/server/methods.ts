@@ -5,7 +5,6 @@
  */
 import type { ServerTransaction } from "../../transaction/server-transaction.js";
 import type { ServerCore } from "./core.js";
-import { recordRemoteSdp } from "./dialog-ops.js";
 import { listsTag, withSessionTimer } from "./session-timer.js";
 
 export function handleRegister(core: ServerCore, tx: ServerTransaction): void {
@@ -91,7 +90,7 @@ export function handleUpdate(core: ServerCore, tx: ServerTransaction): void {
   core.runPlan(tx, [], req.body.length > 0 ? { status: 200, body: "sdp" } : { status: 200 });
   // RFC 4028 7.4: an UPDATE can refresh the session too.
   const dlg = core.dialogs.find(req.core.callId, req.core.to.tag, req.core.from.tag);
-  if (dlg && req.body.length > 0) recordRemoteSdp(dlg, req.body.toString("latin1"));
+  if (dlg && req.body.length > 0) dlg.recordRemoteSdp(req.body.toString("latin1"));
   if (dlg) core.armSessionTimer(dlg, withSessionTimer(req, { status: 200 }));
 }
 

@@ -4,7 +4,6 @@ import { entityOf, type Subscription } from "../events.js";
 import { localUri } from "../local-context.js";
 import { addrSpecOf } from "../uac.js";
 import type { ServerCore } from "./core.js";
-import { nextLocalCseq } from "./dialog-ops.js";
 
 export function handleRefer(core: ServerCore, tx: ServerTransaction): void {
   const req = tx.request;
@@ -17,7 +16,7 @@ export function handleRefer(core: ServerCore, tx: ServerTransaction): void {
   // In a dialog, the NOTIFY takes the dialog's next local CSeq (12.2.1.1).
   const dialog = core.dialogs.find(req.core.callId, req.core.to.tag, req.core.from.tag);
   const peer = dialog?.peer;
-  const cseq = dialog && peer ? nextLocalCseq(dialog) - 1 : 0;
+  const cseq = dialog && peer ? dialog.nextLocalCseq() - 1 : 0;
   const sub: Subscription = {
     key: `refer|${req.core.callId}|${req.core.cseq.seq}`,
     pkg: "refer",

@@ -10,7 +10,6 @@ import type { Dialog } from "../dialogs.js";
 import type { ResponseSpec } from "../response-builder.js";
 import { answerOffer, createOffer, newWebRtcIdentity, originOf, type WebRtcIdentity } from "../sdp.js";
 import type { ServerCore } from "./core.js";
-import { ensureWebrtc, recordSdpOrigin } from "./dialog-ops.js";
 
 /** A WebSocket peer (a browser) or an RTP/SAVPF offer: only WebRTC media will do. */
 export function isWebRtc(tx: ServerTransaction): boolean {
@@ -28,7 +27,7 @@ export function acceptsSdp(headers: ParsedRequest["headers"]): boolean {
 /** The dialog's WebRTC identity, or one kept for the transaction until its 2xx makes the dialog. */
 function webrtcIdentity(core: ServerCore, tx: ServerTransaction, dialog: Dialog | undefined): WebRtcIdentity {
   if (dialog) {
-    return ensureWebrtc(dialog, newWebRtcIdentity);
+    return dialog.ensureWebrtc(newWebRtcIdentity);
   }
   const ctx = core.contexts.of(tx);
   ctx.webrtcId ??= newWebRtcIdentity();
@@ -71,7 +70,7 @@ export function sessionDescription(core: ServerCore, tx: ServerTransaction): Buf
   if (result.sdp) {
     const made = originOf(result.sdp);
     if (made) {
-      if (dialog) recordSdpOrigin(dialog, made);
+      if (dialog) dialog.recordSdpOrigin(made);
       else core.contexts.of(tx).sdpOrigin = made;
     }
     return Buffer.from(result.sdp);

@@ -6,7 +6,6 @@ import { isSipUri, isTelUri } from "../../sip/uri.js";
 import type { ServerTransaction } from "../../transaction/server-transaction.js";
 import type { ResponseSpec } from "../response-builder.js";
 import type { ServerCore } from "./core.js";
-import { receiveCseq, startRemoteInvite } from "./dialog-ops.js";
 
 /** Option tags this UAS understands in Require (8.2.2.3). */
 const UNDERSTOOD_OPTION_TAGS = new Set<string>(["timer", "100rel"]);
@@ -90,7 +89,7 @@ export function checkDialog(core: ServerCore, tx: ServerTransaction): ResponseSp
   if (!dialog) return undefined;
   const seq = req.core.cseq.seq;
   const highest = dialog.remoteCseq;
-  if (!receiveCseq(dialog, seq)) {
+  if (!dialog.receiveCseq(seq)) {
     return {
       status: 500,
       warning: `CSeq ${seq} is lower than ${highest}, already seen in this dialog`,
@@ -113,7 +112,7 @@ export function checkDialog(core: ServerCore, tx: ServerTransaction): ResponseSp
         warning: "another INVITE of this dialog is still in progress",
       };
     }
-    startRemoteInvite(dialog);
+    dialog.startRemoteInvite();
     core.contexts.of(tx).reInvite = dialog;
   }
   return undefined;
