@@ -44,6 +44,18 @@ describe("capture file writer", () => {
     return w.close();
   });
 
+  it("stays bounded while a write is in flight, and the file keeps the order", async () => {
+    const p = path();
+    const w = new AsyncFileWriter(p, "w", undefined, 1000);
+    w.write(Buffer.alloc(600, 0x61));
+    await new Promise((r) => setImmediate(r)); // the first batch is now being written
+    w.write(Buffer.alloc(600, 0x62));
+    w.write(Buffer.alloc(600, 0x63)); // 1200 queued: written at once, behind the first
+    expect(w.backlog).toBe(0);
+    await w.close();
+    expect(readFileSync(p, "latin1")).toBe(`${"a".repeat(600)}${"b".repeat(600)}${"c".repeat(600)}`);
+  });
+
   it("appends to an existing file with flag a", async () => {
     const p = path();
     const a = new AsyncFileWriter(p, "w");

@@ -1,22 +1,25 @@
 /**
  * A capture file written off the hot path: `write()` queues the octets and
- * one asynchronous `writev` per event-loop turn writes the batch (at most one
- * in flight, so the file keeps the order). Memory is bounded: past
- * `maxBacklog` queued octets (a disk slower than the traffic) the batch is
- * written synchronously, which slows the mock down instead of losing
- * messages or growing without bound. `close()` waits for the write in
+ * one asynchronous `writev` per event-loop turn writes the batch. Every
+ * batch is written at its own file position, handed out in order, so the
+ * file keeps the order whichever write completes first. Memory is bounded:
+ * past `maxBacklog` queued octets (a disk slower than the traffic) the queue
+ * is written synchronously, which slows the mock down instead of losing
+ * messages or growing without bound. `close()` waits for the writes in
  * flight and writes the rest: a clean shutdown loses nothing.
  */
-import { closeSync, openSync, writev, writevSync } from "node:fs";
+import { closeSync, fstatSync, openSync, writev, writevSync } from "node:fs";
 
 export const DEFAULT_CAPTURE_BACKLOG = 16 * 1024 * 1024;
 
 export class AsyncFileWriter {
   private readonly fd: number;
+  /** Where the next batch goes. */
+  private position: number;
   private queue: Buffer[] = [];
   private queued = 0;
   private scheduled = false;
-  private inFlight: Promise<void> | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
   private closed = false;
 
   constructor(
@@ -25,7 +28,11 @@ export class AsyncFileWriter {
     private readonly onError: (err: Error) => void = () => {},
     private readonly maxBacklog = DEFAULT_CAPTURE_BACKLOG,
   ) {
-    this.fd = openSync(path, flags);
+    // Appending: the file is created if absent and written from its end
+    // (not O_APPEND, which would ignore the positions).
+    if (flags === "a") closeSync(openSync(path, "a"));
+    this.fd = openSync(path, flags === "a" ? "r+" : "w");
+    this.position = flags === "a" ? fstatSync(this.fd).size : 0;
   }
 
   /** Octets queued and not yet handed to the kernel. */
@@ -37,7 +44,7 @@ export class AsyncFileWriter {
     if (this.closed) return;
     this.queue.push(data);
     this.queued += data.length;
-    if (this.queued > this.maxBacklog && !this.inFlight) {
+    if (this.queued > this.maxBacklog) {
       this.writeQueuedSync();
       return;
     }
@@ -49,28 +56,33 @@ export class AsyncFileWriter {
 
   private flush(): void {
     this.scheduled = false;
-    if (this.inFlight || this.queue.length === 0) return;
-    const batch = this.take();
-    this.inFlight = new Promise<void>((resolve) => {
-      writev(this.fd, batch, (err) => {
-        this.inFlight = undefined;
+    if (this.queue.length === 0) return;
+    const { batch, at } = this.take();
+    const done = new Promise<void>((resolve) => {
+      writev(this.fd, batch, at, (err) => {
+        this.inFlight.delete(done);
         if (err) this.onError(err);
         resolve();
-        if (this.queue.length > 0 && !this.closed) this.flush();
       });
     });
+    this.inFlight.add(done);
   }
 
-  private take(): Buffer[] {
+  /** The queued octets and the file position they are written at. */
+  private take(): { batch: Buffer[]; at: number } {
     const batch = this.queue;
+    const at = this.position;
+    this.position += this.queued;
     this.queue = [];
     this.queued = 0;
-    return batch;
+    return { batch, at };
   }
 
   private writeQueuedSync(): void {
+    if (this.queue.length === 0) return;
+    const { batch, at } = this.take();
     try {
-      if (this.queue.length > 0) writevSync(this.fd, this.take());
+      writevSync(this.fd, batch, at);
     } catch (err) {
       this.onError(err as Error);
     }
@@ -79,7 +91,7 @@ export class AsyncFileWriter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.inFlight;
+    await Promise.all(this.inFlight);
     this.writeQueuedSync();
     closeSync(this.fd);
   }
