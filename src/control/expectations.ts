@@ -5,6 +5,7 @@
 import { toMs } from "../scenario/duration.js";
 import type { ExpectationT } from "../scenario/schema.js";
 import type { Journal } from "./journal.js";
+import { timeOf } from "./journal-entry.js";
 import { countHolds, describeCount, findRequests, VerificationError, verify } from "./verify.js";
 
 export interface ExpectationResult {
@@ -31,7 +32,7 @@ export function checkExpectations(
     let found = findRequests(journal, x.match);
     if (x.within !== undefined && first !== undefined) {
       const limit = first + toMs(x.within);
-      found = found.filter((e) => Date.parse(e.time) <= limit);
+      found = found.filter((e) => timeOf(e) <= limit);
     }
     const expected = `${describeCount(count)}${x.within !== undefined ? ` within ${x.within}` : ""}`;
     if (countHolds(found.length, count)) return { name, ok: true, received: found.length, expected };

@@ -12,6 +12,8 @@ import type { ParsedRequest } from "../sip/message.js";
 import { parseDatagram } from "../sip/parser.js";
 import { DEFAULT_BUDGETS, ITEM_OVERHEAD } from "../transaction/budget.js";
 import type { Endpoint, TransportName } from "../transport/types.js";
+import { JournalMessage, type MessagePlace, timeOf } from "./journal-entry.js";
+import type { MessageFields } from "./message-summary.js";
 
 /** A SIP message in or out (kind request, response or unparsable). */
 export interface JournalEntry {
@@ -110,7 +112,7 @@ type Unnumbered<T> = T extends unknown ? Omit<T, "id"> : never;
 
 /** Octets an entry is counted as holding: a message's bytes, a media entry's JSON estimate. */
 function sizeOf(e: JournalRecord): number {
-  return (isMessage(e) ? e.raw.length : 256) + ITEM_OVERHEAD.journal;
+  return (e instanceof JournalMessage ? e.octets : isMessage(e) ? e.raw.length : 256) + ITEM_OVERHEAD.journal;
 }
 
 export interface JournalFilter {
@@ -142,6 +144,7 @@ export interface Call {
   readonly media?: { readonly sent: MediaDirectionStats; readonly received: MediaDirectionStats };
 }
 
+export { JournalMessage, type MessagePlace } from "./journal-entry.js";
 /** A message's journal fields are read by the SIP parser (message-summary.ts). */
 export { describeMessage, type MessageFields } from "./message-summary.js";
 
@@ -183,20 +186,33 @@ export class Journal {
   /** When the first request arrived (epoch ms), for expectations' `within`; reset by clear(). */
   firstRequestAt: number | undefined;
 
-  /** Journals a message. */
+  /** Journals a message given as a plain entry's fields (time as ISO text, raw as latin1 text). */
   add(fields: Omit<JournalEntry, "id">): JournalEntry {
-    const entry: JournalEntry = { id: this.nextId++, ...fields };
-    if (entry.callId && entry.dialog) this.noteDialog(entry.callId, entry.dialog);
+    const { time, raw, rule, faults, ...rest } = fields;
+    const e = this.addMessage(Date.parse(time), fields, raw, rest);
+    if (rule !== undefined) e.rule = rule;
+    if (faults !== undefined) e.faults = faults;
+    return e;
+  }
+
+  /**
+   * Journals a message: where and when it went, its octets and the fields
+   * the parser read (the hot path: no copy of the octets, no date text).
+   */
+  addMessage(at: number, place: MessagePlace, wire: Buffer | string, fields: MessageFields): JournalMessage {
+    const entry = new JournalMessage(this.nextId++, at, place, wire, fields);
+    if (entry.callId !== undefined && entry.dialog !== undefined) this.noteDialog(entry.callId, entry.dialog);
     if (this.firstRequestAt === undefined && entry.direction === "in" && entry.kind === "request") {
-      this.firstRequestAt = Date.parse(entry.time);
+      this.firstRequestAt = at;
     }
-    if (entry.rule === undefined && entry.transaction) {
-      const rule = this.rules.get(entry.transaction);
+    const key = entry.transaction;
+    if (key !== undefined) {
+      const rule = this.rules.get(key);
       if (rule !== undefined) entry.rule = rule;
-    }
-    if (entry.direction === "out" && entry.transaction && entry.faults === undefined) {
-      const f = this.faulty.get(entry.transaction);
-      if (f && f.status === entry.status) entry.faults = f.labels;
+      if (entry.direction === "out") {
+        const f = this.faulty.get(key);
+        if (f && f.status === entry.status) entry.faults = f.labels;
+      }
     }
     this.push(entry);
     return entry;
@@ -249,7 +265,9 @@ export class Journal {
     if (entry.direction !== "in" || entry.kind !== "request") return undefined;
     let known = this.requests.get(entry);
     if (known === undefined) {
-      const r = parseDatagram(Buffer.from(entry.raw, "latin1"));
+      const r = parseDatagram(
+        entry instanceof JournalMessage ? entry.bytes : Buffer.from(entry.raw, "latin1"),
+      );
       known = r.ok && r.message.kind === "request" ? r.message : null;
       this.requests.set(entry, known);
       if (this.requests.size > REQUEST_CACHE) this.requests.delete(this.requests.keys().next().value!);
@@ -324,7 +342,7 @@ export class Journal {
         (filter.status === undefined || (isMessage(e) && e.status === filter.status)) &&
         (filter.callId === undefined || e.callId === filter.callId) &&
         (filter.sinceId === undefined || e.id > filter.sinceId) &&
-        (since === undefined || Date.parse(e.time) >= since),
+        (since === undefined || timeOf(e) >= since),
     );
     return filter.limit !== undefined ? found.slice(Math.max(0, found.length - filter.limit)) : found;
   }

@@ -30,14 +30,22 @@ export function summarizeParse(result: ParseResult): MessageSummary {
 }
 
 /**
- * Summary of bytes we wrote, from their latin1 text: the status line (or
- * the method) and the Call-ID the journal entry already found.
+ * Summary of bytes we wrote, from their journal fields: the status line (or
+ * the method) and the Call-ID; bytes the parser refused (a fault) by their
+ * first line's text.
  */
-export function summarizeOutgoing(text: string, callId: string | undefined): MessageSummary {
-  const nl = text.indexOf("\r\n");
-  const start = nl < 0 ? text : text.slice(0, nl);
-  const what = start.startsWith("SIP/2.0 ") ? start.slice(8) : (start.split(" ")[0] ?? "?");
-  return { what, ...(callId ? { callId } : {}) };
+export function summarizeOutgoing(fields: MessageFields, bytes: Buffer): MessageSummary {
+  const callId = fields.callId;
+  let what: string;
+  if (fields.kind === "response") what = `${fields.status} ${fields.reason}`;
+  else if (fields.kind === "request") what = fields.method ?? "?";
+  else {
+    const text = bytes.toString("latin1", 0, Math.min(bytes.length, 512));
+    const nl = text.indexOf("\r\n");
+    const start = nl < 0 ? text : text.slice(0, nl);
+    what = start.startsWith("SIP/2.0 ") ? start.slice(8) : (start.split(" ")[0] ?? "?");
+  }
+  return callId ? { what, callId } : { what };
 }
 
 /**
@@ -73,7 +81,7 @@ export type MessageFields = Pick<
  * still read (a broken message is journaled with what it says). Header
  * values are the first field row as received (folding unfolded).
  */
-export function describeParsed(result: ParseResult, text: string): MessageFields {
+export function describeParsed(result: ParseResult, message: Buffer | string): MessageFields {
   if (result.ok) {
     const m = result.message;
     const { via, cseq, from, to } = m.core;
@@ -83,6 +91,7 @@ export function describeParsed(result: ParseResult, text: string): MessageFields
         : { kind: "request", method: m.method };
     return withHeaders(start, m.headers, via[0]?.branch, cseq.method, from.tag, to.tag);
   }
+  const text = typeof message === "string" ? message : message.toString("latin1");
   const headers = result.error.partial?.headers ?? headersAfterStartLine(text);
   const cseq = headers.get("CSeq");
   return withHeaders(
@@ -100,9 +109,9 @@ export function describeParsed(result: ParseResult, text: string): MessageFields
  * The journal fields of message bytes (those the mock sends), parsed once
  * with the SIP parser; `text`: the bytes as latin1, when already decoded.
  */
-export function describeMessage(message: Buffer | string, text?: string): MessageFields {
+export function describeMessage(message: Buffer | string): MessageFields {
   const bytes = typeof message === "string" ? Buffer.from(message, "latin1") : message;
-  return describeParsed(parseDatagram(bytes), text ?? bytes.toString("latin1"));
+  return describeParsed(parseDatagram(bytes), bytes);
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };

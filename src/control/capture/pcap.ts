@@ -8,6 +8,7 @@
 import { isIP } from "node:net";
 import { unmapIpv4 } from "../../transport/address.js";
 import { isMessage, type JournalRecord } from "../journal.js";
+import { JournalMessage, timeOf } from "../journal-entry.js";
 import { AsyncFileWriter } from "./file-writer.js";
 
 const LINKTYPE_RAW = 101;
@@ -37,10 +38,10 @@ export class PcapWriter {
   /** A SIP message (DTMF and media entries are not packets: their RTP is written by writeUdp). */
   write(e: JournalRecord): void {
     if (this.closed || !isMessage(e)) return;
-    const whole = Buffer.from(e.raw, "latin1");
+    const whole = e instanceof JournalMessage ? e.bytes : Buffer.from(e.raw, "latin1");
     const [src, dst] = e.direction === "in" ? [e.remote, e.local] : [e.local, e.remote];
     const { a: srcIp, b: dstIp } = sameFamily(src.address, dst.address);
-    const time = Date.parse(e.time);
+    const time = timeOf(e);
     if (e.transport === "udp") {
       // The IP and UDP length fields are 16 bits: a larger message is
       // recorded truncated (incl_len < orig_len), as a capture would.

@@ -47,17 +47,12 @@ export function openCaptures(options: Pick<SipMockOptions, "journalFile" | "pcap
 type MediaInfo = Parameters<NonNullable<UasEvents["mediaClosed"]>>[2];
 type MediaStatsOf = Parameters<NonNullable<UasEvents["mediaClosed"]>>[1];
 
-/** An outbound message's text and fields, kept for its retransmissions (same Buffer). */
-interface Described {
-  readonly raw: string;
-  readonly fields: MessageFields;
-}
-
 export class Recorder {
   private readonly subscribers = new Set<(event: MessageEvent) => void>();
   /** Entries journaled but not yet seen by metrics and captures (this turn of the event loop). */
   private pending: JournalRecord[] = [];
-  private readonly outbound = new WeakMap<Buffer, Described>();
+  /** An outbound message's fields, kept for its retransmissions (same Buffer). */
+  private readonly outbound = new WeakMap<Buffer, MessageFields>();
   /** The inbound request being handled now, so the decision can name its rule in the journal. */
   current: JournalEntry | undefined;
 
@@ -82,27 +77,24 @@ export class Recorder {
     return () => this.subscribers.delete(listener);
   }
 
-  /** Journals a message received, with the parse the transport made of it, and tells the subscribers. */
+  /** Journals a message received, with the parse the transport already made of it, and tells the subscribers. */
   received(
     m: { flow: Flow; bytes: Buffer; result: ParseResult; receivedAt: number },
     summary: MessageSummary,
     retransmission: boolean,
   ): MessageEvent {
-    const raw = m.bytes.toString("latin1");
-    const fields = describeParsed(m.result, raw);
-    const entry = this.journal.add({
-      time: new Date(m.receivedAt).toISOString(),
-      direction: "in",
-      transport: m.flow.transport,
-      local: m.flow.localSocket ?? m.flow.local,
-      remote: m.flow.remote,
-      raw,
-      ...fields,
+    const flow = m.flow;
+    const place = {
+      direction: "in" as const,
+      transport: flow.transport,
+      local: flow.localSocket ?? flow.local,
+      remote: flow.remote,
       retransmission,
-    });
+    };
+    const entry = this.journal.addMessage(m.receivedAt, place, m.bytes, describeParsed(m.result, m.bytes));
     return this.tell({
       direction: "in",
-      flow: m.flow,
+      flow,
       bytes: m.bytes,
       summary,
       retransmission,
@@ -114,25 +106,22 @@ export class Recorder {
   /** Journals a message the mock sent, on the flow it really took, and tells the subscribers. */
   sent(flow: Flow, bytes: Buffer, retransmission: boolean): MessageEvent {
     const time = this.now();
-    let d = this.outbound.get(bytes);
-    if (!d) {
-      const raw = bytes.toString("latin1");
-      d = { raw, fields: describeMessage(bytes, raw) };
-      this.outbound.set(bytes, d);
+    let fields = this.outbound.get(bytes);
+    if (!fields) {
+      fields = describeMessage(bytes);
+      this.outbound.set(bytes, fields);
     }
-    const entry = this.journal.add({
-      time: new Date(time).toISOString(),
-      direction: "out",
+    const place = {
+      direction: "out" as const,
       transport: flow.transport,
       // The addresses the message really used: a connection the mock opened
       // has its own port, a datagram goes where 18.2.2 says (replyTo).
       local: flow.localSocket ?? flow.local,
       remote: destinationOf(flow),
-      raw: d.raw,
-      ...d.fields,
       retransmission,
-    });
-    const summary = summarizeOutgoing(d.raw, d.fields.callId);
+    };
+    const entry = this.journal.addMessage(time, place, bytes, fields);
+    const summary = summarizeOutgoing(fields, bytes);
     return this.tell({ direction: "out", flow, bytes, summary, retransmission, time, entry });
   }
 
