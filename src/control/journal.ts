@@ -8,6 +8,7 @@
  * see every entry (pcap writes messages only).
  */
 import type { DirectionStats, MediaStats } from "../media/types.js";
+import { BoundedMap } from "../sip/bounded-map.js";
 import type { ParsedRequest } from "../sip/message.js";
 import { parseDatagram } from "../sip/parser.js";
 import { DEFAULT_BUDGETS, ITEM_OVERHEAD } from "../transaction/budget.js";
@@ -166,9 +167,9 @@ export class Journal {
   private readonly listeners = new Set<(e: JournalRecord) => void>();
   private readonly resetListeners = new Set<() => void>();
   /** Transaction key -> rule that answered it, so responses carry the rule too (bounded). */
-  private readonly rules = new Map<string, string>();
+  private readonly rules: BoundedMap<string, string>;
   /** Transaction key -> the faulty response's status and its fault labels, for its copies (bounded). */
-  private readonly faulty = new Map<string, { status: number; labels: string[] }>();
+  private readonly faulty: BoundedMap<string, { status: number; labels: string[] }>;
 
   /** Octets held (raw messages and a fixed overhead per entry); bounded by maxBytes as well as maxEntries. */
   private bytes = 0;
@@ -176,7 +177,11 @@ export class Journal {
   constructor(
     readonly maxEntries = 10_000,
     readonly maxBytes = DEFAULT_BUDGETS.journal,
-  ) {}
+  ) {
+    this.rules = new BoundedMap(maxEntries);
+    this.faulty = new BoundedMap(maxEntries);
+    this.dialogs = new BoundedMap(maxEntries);
+  }
 
   /** Octets the entries held now are estimated to take. */
   get octets(): number {
@@ -254,7 +259,7 @@ export class Journal {
    * REQUEST_CACHE entries asked about (waitFor and verify ask again and
    * again): bounded, so the journal's memory stays its octets.
    */
-  private readonly requests = new Map<JournalEntry, ParsedRequest | null>();
+  private readonly requests = new BoundedMap<JournalEntry, ParsedRequest | null>(REQUEST_CACHE);
 
   /**
    * The inbound request of an entry, parsed by the SIP parser from the bytes
@@ -270,19 +275,17 @@ export class Journal {
       );
       known = r.ok && r.message.kind === "request" ? r.message : null;
       this.requests.set(entry, known);
-      if (this.requests.size > REQUEST_CACHE) this.requests.delete(this.requests.keys().next().value!);
     }
     return known ?? undefined;
   }
 
   /** Call-ID -> its last dialog, for the media entries (bounded). */
-  private readonly dialogs = new Map<string, string>();
+  private readonly dialogs: BoundedMap<string, string>;
 
   private noteDialog(callId: string, dialog: string): void {
     if (this.dialogs.get(callId) === dialog) return;
     this.dialogs.delete(callId);
     this.dialogs.set(callId, dialog);
-    if (this.dialogs.size > this.maxEntries) this.dialogs.delete(this.dialogs.keys().next().value!);
   }
 
   /** Records the rule that answered a request (and, through its transaction key, its responses). */
@@ -290,7 +293,6 @@ export class Journal {
     entry.rule = rule;
     if (entry.transaction) {
       this.rules.set(entry.transaction, rule);
-      if (this.rules.size > this.maxEntries) this.rules.delete(this.rules.keys().next().value!);
     }
   }
 
@@ -303,7 +305,6 @@ export class Journal {
     if (labels.length === 0) return;
     const f = { status, labels: [...labels] };
     this.faulty.set(transaction, f);
-    if (this.faulty.size > this.maxEntries) this.faulty.delete(this.faulty.keys().next().value!);
     for (let i = this.list.length - 1; i >= Math.max(this.head, this.list.length - 64); i--) {
       const e = this.list[i]!;
       if (isMessage(e) && e.direction === "out" && e.transaction === transaction && e.status === status) {

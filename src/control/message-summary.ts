@@ -8,7 +8,8 @@ import { parseCSeq } from "../sip/headers/scalars.js";
 import { parseViaValue } from "../sip/headers/via.js";
 import { Headers } from "../sip/message.js";
 import { type ParseResult, parseDatagram, parseMessage, parseStartLine } from "../sip/parser.js";
-import { isToken } from "../sip/tokens.js";
+import type { WrittenHead } from "../sip/serializer.js";
+import { isToken, splitTopLevel } from "../sip/tokens.js";
 import type { JournalEntry } from "./journal.js";
 
 export interface MessageSummary {
@@ -89,19 +90,48 @@ export function describeParsed(result: ParseResult, message: Buffer | string): M
       m.kind === "response"
         ? { kind: "response", status: m.status, reason: m.reason }
         : { kind: "request", method: m.method };
-    return withHeaders(start, m.headers, via[0]?.branch, cseq.method, from.tag, to.tag);
+    return withHeaders(start, valuesOf(m.headers), via[0]?.branch, cseq.method, from.tag, to.tag);
   }
   const text = typeof message === "string" ? message : message.toString("latin1");
   const headers = result.error.partial?.headers ?? headersAfterStartLine(text);
-  const cseq = headers.get("CSeq");
+  return fromValues(startOf(text), valuesOf(headers), headers.getAll("Via")[0]);
+}
+
+/**
+ * The journal fields of a message the serializer wrote, from its start line
+ * and first header rows as written: what describeMessage would read from
+ * the bytes, without parsing them again.
+ */
+export function describeWritten(head: WrittenHead): MessageFields {
+  const via = head.via === undefined ? undefined : splitTopLevel(head.via, ",")[0];
+  return fromValues(startOf(head.startLine), head, via);
+}
+
+/** The header values the journal keeps: first rows, as the parser read them. */
+function valuesOf(headers: Headers): Omit<WrittenHead, "startLine" | "via"> {
+  return {
+    callId: headers.get("Call-ID"),
+    cseq: headers.get("CSeq"),
+    from: headers.get("From"),
+    to: headers.get("To"),
+  };
+}
+
+/** The fields of a message read header by header (one the parser refused, or one we wrote). */
+function fromValues(
+  start: Start,
+  v: Omit<WrittenHead, "startLine" | "via">,
+  via: string | undefined,
+): MessageFields {
+  const { cseq, from, to } = v;
   return withHeaders(
-    startOf(text),
-    headers,
-    attempt(() => parseViaValue(headers.getAll("Via")[0] ?? "")[0]?.branch),
+    start,
+    v,
+    attempt(() => parseViaValue(via ?? "")[0]?.branch),
     // A CSeq the parser refuses (number too large, not a number) still names its method (second word).
     cseq ? (attempt(() => parseCSeq(cseq).method) ?? cseq.trim().split(/\s+/)[1]) : undefined,
-    attempt(() => parseNameAddr("From", headers.get("From") ?? "").tag),
-    attempt(() => parseNameAddr("To", headers.get("To") ?? "").tag),
+    attempt(() => parseNameAddr("From", from ?? "").tag),
+    attempt(() => parseNameAddr("To", to ?? "").tag),
   );
 }
 
@@ -123,17 +153,14 @@ type Start = Mutable<Pick<MessageFields, "kind" | "method" | "status" | "reason"
  */
 function withHeaders(
   start: Start,
-  headers: Headers,
+  values: Omit<WrittenHead, "startLine" | "via">,
   branch: string | undefined,
   cseqMethod: string | undefined,
   fromTag: string | undefined,
   toTag: string | undefined,
 ): MessageFields {
   const f: Mutable<MessageFields> = start;
-  const callId = headers.get("Call-ID");
-  const cseq = headers.get("CSeq");
-  const from = headers.get("From");
-  const to = headers.get("To");
+  const { callId, cseq, from, to } = values;
   if (callId) f.callId = callId;
   if (cseq) f.cseq = cseq;
   if (from) f.from = from;

@@ -4,6 +4,8 @@
  * answer sequences per scope. It turns a request into a Decision and never
  * touches sockets or transactions.
  */
+
+import { BoundedMap } from "../sip/bounded-map.js";
 import { isSipUri, uriUser } from "../sip/uri.js";
 import { Registrar } from "../ua/registrar.js";
 import { codeForUser, planForCode } from "./dial-a-code.js";
@@ -121,7 +123,7 @@ export class ScenarioEngine implements Scenario {
   private readonly now: () => Date;
   private state: string;
   private applied: number[];
-  private positions: Array<Map<string, number>>;
+  private positions: Array<BoundedMap<string, number>>;
 
   constructor(sources: readonly ScenarioSource[], options: EngineOptions = {}) {
     const first = sources[0]?.definition;
@@ -147,7 +149,7 @@ export class ScenarioEngine implements Scenario {
     }
     this.state = this.initialState;
     this.applied = this.rules.map(() => 0);
-    this.positions = this.rules.map(() => new Map());
+    this.positions = this.rules.map(() => new BoundedMap(MAX_SCOPE_KEYS));
   }
 
   decide(facts: RequestFacts): Decision {
@@ -193,7 +195,6 @@ export class ScenarioEngine implements Scenario {
         const n = positions.get(key) ?? 0;
         positions.delete(key);
         positions.set(key, n + 1);
-        if (positions.size > MAX_SCOPE_KEYS) positions.delete(positions.keys().next().value!);
         const idx =
           action.after === "cycle" ? n % action.answers.length : Math.min(n, action.answers.length - 1);
         return this.answerDecision(`${rule.label} answer ${idx + 1}`, action.answers[idx]!, [], facts, ctx);
@@ -245,7 +246,7 @@ export class ScenarioEngine implements Scenario {
   reset(): void {
     this.state = this.initialState;
     this.applied = this.rules.map(() => 0);
-    this.positions = this.rules.map(() => new Map());
+    this.positions = this.rules.map(() => new BoundedMap(MAX_SCOPE_KEYS));
   }
 
   status(): RuleStatus[] {

@@ -4,6 +4,7 @@
  * Content-Length is written by the caller (the response builder decides,
  * because a fault may ask for a wrong one).
  */
+import { canonicalHeaderName } from "./header-names.js";
 import type { HeaderField } from "./message.js";
 
 export interface OutgoingMessage {
@@ -12,16 +13,64 @@ export interface OutgoingMessage {
   readonly body: Buffer;
 }
 
+/**
+ * The start line and the header values a journal reads (first rows, as
+ * written) of a message this serializer made, kept by its bytes: the
+ * journal describes what the mock sent without parsing it again. Bytes
+ * changed after serialisation (faults) are new Buffers, not found here.
+ */
+export interface WrittenHead {
+  readonly startLine: string;
+  readonly via?: string;
+  readonly from?: string;
+  readonly to?: string;
+  readonly callId?: string;
+  readonly cseq?: string;
+}
+
+const written = new WeakMap<Buffer, WrittenHead>();
+
+/** What serialize() wrote into these bytes, when it made them. */
+export function writtenHead(bytes: Buffer): WrittenHead | undefined {
+  return written.get(bytes);
+}
+
 export function serialize(msg: OutgoingMessage): Buffer {
   let head = `${msg.startLine}\r\n`;
-  // A header value never ends the line early (RFC 3261 7.3.1, 25.1): values
-  // built from request parts (percent-decoded users) or scenario text could
-  // otherwise inject header lines. Deliberately broken messages are made by
-  // the fault layer after serialisation, not here.
-  for (const h of msg.headers) head += `${h.name}: ${h.value.replace(/[\r\n\0]+/g, " ")}\r\n`;
+  const seen: { -readonly [K in keyof WrittenHead]: WrittenHead[K] } = { startLine: msg.startLine };
+  for (const h of msg.headers) {
+    // A header value never ends the line early (RFC 3261 7.3.1, 25.1): values
+    // built from request parts (percent-decoded users) or scenario text could
+    // otherwise inject header lines. Deliberately broken messages are made by
+    // the fault layer after serialisation, not here.
+    const value = hasLineBreak(h.value) ? h.value.replace(/[\r\n\0]+/g, " ") : h.value;
+    head += `${h.name}: ${value}\r\n`;
+    const key = JOURNALED[canonicalHeaderName(h.name)];
+    if (key !== undefined && seen[key] === undefined) seen[key] = value.trim();
+  }
   head += "\r\n";
   const headBuf = Buffer.from(head, "latin1");
-  return msg.body.length === 0 ? headBuf : Buffer.concat([headBuf, msg.body]);
+  const bytes = msg.body.length === 0 ? headBuf : Buffer.concat([headBuf, msg.body]);
+  written.set(bytes, seen);
+  return bytes;
+}
+
+const JOURNALED: Readonly<Record<string, "via" | "from" | "to" | "callId" | "cseq">> = {
+  __proto__: null,
+  Via: "via",
+  From: "from",
+  To: "to",
+  "Call-ID": "callId",
+  CSeq: "cseq",
+} as never;
+
+/** CR, LF or NUL in a value (one pass, no regex on the common clean value). */
+function hasLineBreak(v: string): boolean {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 0x0d || c === 0x0a || c === 0) return true;
+  }
+  return false;
 }
 
 /** reason-phrase allows neither quotes, angle brackets nor control characters (RFC 3261 25.1). */

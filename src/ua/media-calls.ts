@@ -18,6 +18,7 @@ import type {
   MediaStats,
   NegotiatedMedia,
 } from "../media/index.js";
+import { BoundedMap } from "../sip/bounded-map.js";
 import { stripBrackets } from "../transport/address.js";
 import type { MediaActionPlan, MediaDirective } from "./ports.js";
 import { type CodecSpec, clampPtime } from "./sdp.js";
@@ -62,8 +63,8 @@ const STATIC: Record<number, MediaCodec> = { 0: "PCMU", 8: "PCMA" };
 
 export class MediaCalls {
   private readonly calls = new Map<string, CallMedia>();
-  private readonly digitsOf = new Map<string, DtmfDigit[]>();
-  private readonly statsOf = new Map<string, MediaStats>();
+  private readonly digitsOf = new BoundedMap<string, DtmfDigit[]>(MAX_CALLS_KEPT);
+  private readonly statsOf = new BoundedMap<string, MediaStats>(MAX_CALLS_KEPT);
 
   constructor(
     /** Undefined: media off (signalling only, --media-port). */
@@ -167,7 +168,6 @@ export class MediaCalls {
     if (!list) {
       list = [];
       this.digitsOf.set(callId, list);
-      if (this.digitsOf.size > MAX_CALLS_KEPT) this.digitsOf.delete(this.digitsOf.keys().next().value!);
     }
     if (list.length >= MAX_DIGITS_PER_CALL) list.shift();
     list.push({ ...d, at: this.now() });
@@ -212,7 +212,6 @@ export class MediaCalls {
     session.flushDigits();
     const stats = session.stats();
     this.statsOf.set(callId, stats);
-    if (this.statsOf.size > MAX_CALLS_KEPT) this.statsOf.delete(this.statsOf.keys().next().value!);
     const n = call.negotiated;
     const remote = stats.latched ?? n?.remote;
     this.events.closed?.(callId, stats, {

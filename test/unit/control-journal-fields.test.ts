@@ -3,12 +3,13 @@
  * describeParsed / describeMessage), also for the broken messages a fault
  * makes and for the torture tests of RFC 4475: no regex reader of its own.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Journal } from "../../src/control/journal.js";
-import { describeMessage, describeParsed } from "../../src/control/message-summary.js";
+import { describeMessage, describeParsed, describeWritten } from "../../src/control/message-summary.js";
 import { parseDatagram } from "../../src/sip/parser.js";
+import { serialize, writtenHead } from "../../src/sip/serializer.js";
 import { annotateTopVia } from "../../src/transport/received.js";
 import { applyByteFaults } from "../../src/ua/wire-faults.js";
 
@@ -131,5 +132,69 @@ describe("the parsed request beside a journal entry", () => {
     expect(first?.method).toBe("OPTIONS");
     expect(j.requestOf(e)).toBe(first);
     expect(j.requestOf(j.add(fields("out")))).toBeUndefined();
+  });
+});
+
+describe("journal fields of what the mock sent (serializer pieces, no second parse)", () => {
+  const dir = join(import.meta.dirname, "..", "fixtures", "rfc4475");
+  const rows = (text: string) =>
+    text
+      .split("\r\n\r\n")[0]!
+      .split("\r\n")
+      .slice(1)
+      .map((l) => ({ name: l.slice(0, l.indexOf(":")), value: l.slice(l.indexOf(":") + 1) }));
+
+  const same = (
+    startLine: string,
+    headers: { name: string; value: string }[],
+    body: Buffer = Buffer.alloc(0),
+  ) => {
+    const bytes = serialize({ startLine, headers, body });
+    const head = writtenHead(bytes);
+    expect(head).toBeDefined();
+    expect(describeWritten(head!)).toEqual(describeMessage(bytes));
+    return describeWritten(head!);
+  };
+
+  it("a response as built: the fields the parser reads from its bytes", () => {
+    expect(same("SIP/2.0 486 Busy Here", rows(BUSY))).toEqual({
+      kind: "response",
+      status: 486,
+      reason: "Busy Here",
+      ...WHOLE,
+    });
+  });
+
+  it("scenario-made oddities read the same: missing, repeated, broken, compact and folded-away values", () => {
+    const base = rows(BUSY);
+    const without = (name: string) => base.filter((h) => h.name !== name);
+    same("SIP/2.0 486 Busy Here", without("Call-ID"));
+    same("SIP/2.0 486 Busy Here", without("Via"));
+    same("SIP/2.0 486 Busy Here", without("CSeq"));
+    same("SIP/2.0 486 Busy Here", [...base, { name: "From", value: "<sip:b@x>;tag=other" }]);
+    same("SIP/2.0 486 Busy Here", [{ name: "To", value: "not <a uri" }, ...without("To")]);
+    same("SIP/2.0 486 Busy Here", [{ name: "CSeq", value: "99999999999 INVITE" }, ...without("CSeq")]);
+    same("SIP/2.0 486 Busy Here", [{ name: "i", value: "compact-id" }, ...without("Call-ID")]);
+    same("SIP/2.0 486 Busy Here", [{ name: "Call-ID", value: "a\r\nInjected: x" }, ...without("Call-ID")]);
+    same("SIP/2.0 486 Busy Here", [
+      { name: "Via", value: "SIP/2.0/UDP a.test;branch=z9hG4bK-1, SIP/2.0/TCP b.test;branch=z9hG4bK-2" },
+      ...without("Via"),
+    ]);
+    same("SIP/2.0 1000 Too Big", base);
+    same("OPTIONS sip:bob@example.test SIP/2.0", base);
+    same("garbage", base);
+  });
+
+  it("every RFC 4475 torture message, re-serialized: the same fields as parsing its bytes", () => {
+    let compared = 0;
+    for (const file of readdirSync(dir).filter((f) => f.endsWith(".dat"))) {
+      const text = readFileSync(join(dir, file)).toString("latin1");
+      const r = parseDatagram(Buffer.from(text, "latin1"));
+      const headers = r.ok ? r.message.headers : r.error.partial?.headers;
+      if (!headers) continue;
+      same(text.slice(0, text.indexOf("\r\n")), [...headers], r.ok ? r.message.body : Buffer.alloc(0));
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(40);
   });
 });

@@ -6,6 +6,7 @@
  * decode the SIP inside. Written synchronously: nothing is lost on exit.
  */
 import { isIP } from "node:net";
+import { BoundedMap } from "../../sip/bounded-map.js";
 import { unmapIpv4 } from "../../transport/address.js";
 import { isMessage, type JournalRecord } from "../journal.js";
 import { JournalMessage, timeOf } from "../journal-entry.js";
@@ -18,7 +19,7 @@ const MAX_SEGMENT = 60_000;
 
 export class PcapWriter {
   private readonly file: AsyncFileWriter;
-  private readonly tcpSeq = new Map<string, number>();
+  private readonly tcpSeq = new BoundedMap<string, number>(10_000);
   private ipId = 1;
   private closed = false;
 
@@ -65,7 +66,6 @@ export class PcapWriter {
       this.tcpSeq.delete(key);
       this.tcpSeq.set(key, (seq + chunk.length) >>> 0);
       // Bounded: the directions not seen for longest are forgotten first.
-      if (this.tcpSeq.size > 10_000) this.tcpSeq.delete(this.tcpSeq.keys().next().value!);
       this.packet(
         time,
         ip(srcIp, dstIp, 6, tcp(srcIp, dstIp, src.port, dst.port, seq, ack, chunk), this.ipId++),

@@ -10,6 +10,7 @@
  */
 import type { DtmfDigit } from "../../media/index.js";
 import type { ParseResult } from "../../sip/parser.js";
+import { writtenHead } from "../../sip/serializer.js";
 import { destinationOf, type Flow } from "../../transport/types.js";
 import type { UasEvents } from "../../ua/uas.js";
 import { JsonlSink } from "../capture/jsonl.js";
@@ -19,6 +20,7 @@ import type { Logger } from "../logger.js";
 import {
   describeMessage,
   describeParsed,
+  describeWritten,
   type MessageFields,
   type MessageSummary,
   summarizeOutgoing,
@@ -108,7 +110,9 @@ export class Recorder {
     const time = this.now();
     let fields = this.outbound.get(bytes);
     if (!fields) {
-      fields = describeMessage(bytes);
+      // What the serializer wrote is described from its pieces; bytes a fault made are parsed.
+      const head = writtenHead(bytes);
+      fields = head ? describeWritten(head) : describeMessage(bytes);
       this.outbound.set(bytes, fields);
     }
     const place = {

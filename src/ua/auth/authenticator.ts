@@ -6,6 +6,7 @@
  * refuse replays.
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { BoundedMap } from "../../sip/bounded-map.js";
 import type { ParsedRequest } from "../../sip/message.js";
 import type { ResponseSpec } from "../response-builder.js";
 import { type DigestAlgorithm, digestResponse, parseCredentials } from "./digest.js";
@@ -50,7 +51,7 @@ export class Authenticator {
   private readonly secret = randomBytes(32);
   private readonly opaque = randomBytes(8).toString("hex");
   /** nonce -> highest nonce-count seen (RFC 7616 3.4.5: replays are refused). */
-  private readonly counts = new Map<string, number>();
+  private readonly counts = new BoundedMap<string, number>(MAX_NONCES);
   private readonly methods: ReadonlySet<string>;
 
   constructor(
@@ -178,7 +179,6 @@ export class Authenticator {
       }
       this.counts.delete(nonce);
       this.counts.set(nonce, nc);
-      if (this.counts.size > MAX_NONCES) this.counts.delete(this.counts.keys().next().value!);
     }
     return { ok: true, username };
   }
