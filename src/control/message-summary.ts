@@ -8,7 +8,7 @@ import { parseCSeq } from "../sip/headers/scalars.js";
 import { parseViaValue } from "../sip/headers/via.js";
 import { Headers } from "../sip/message.js";
 import { type ParseResult, parseDatagram, parseMessage, parseStartLine } from "../sip/parser.js";
-import type { WrittenHead } from "../sip/serializer.js";
+import type { KnownParse, WrittenHead } from "../sip/serializer.js";
 import { isToken, splitTopLevel } from "../sip/tokens.js";
 import type { JournalEntry } from "./journal.js";
 
@@ -103,8 +103,20 @@ export function describeParsed(result: ParseResult, message: Buffer | string): M
  * the bytes, without parsing them again.
  */
 export function describeWritten(head: WrittenHead): MessageFields {
-  const via = head.via === undefined ? undefined : splitTopLevel(head.via, ",")[0];
-  return fromValues(startOf(head.startLine), head, via);
+  const k = head.known;
+  const same = (p: KnownParse | undefined, value: string | undefined) => p !== undefined && p.value === value;
+  if (
+    !k ||
+    !same(k.via, head.via) ||
+    !same(k.from, head.from) ||
+    !same(k.to, head.to) ||
+    !same(k.cseq, head.cseq)
+  ) {
+    const via = head.via === undefined ? undefined : splitTopLevel(head.via, ",")[0];
+    return fromValues(startOf(head.startLine), head, via);
+  }
+  // The rows are the ones the writer had parsed (a response copying its request's): no parse again.
+  return withHeaders(startOf(head.startLine), head, k.via!.param, k.cseq!.param, k.from!.param, k.to!.param);
 }
 
 /** The header values the journal keeps: first rows, as the parser read them. */

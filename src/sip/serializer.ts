@@ -26,6 +26,26 @@ export interface WrittenHead {
   readonly to?: string;
   readonly callId?: string;
   readonly cseq?: string;
+  /** What the writer already knew of those values from a parse (see KnownParses). */
+  readonly known?: KnownParses;
+}
+
+/**
+ * The parse a writer already has of a value it copies (a request's From,
+ * its top Via row, its CSeq) or builds (To plus a tag): the value and the
+ * one parameter the journal reads of it (tag, branch, CSeq method). Used
+ * only while the value written is exactly `value`.
+ */
+export interface KnownParse {
+  readonly value: string;
+  readonly param: string | undefined;
+}
+
+export interface KnownParses {
+  readonly via?: KnownParse;
+  readonly from?: KnownParse;
+  readonly to?: KnownParse;
+  readonly cseq?: KnownParse;
 }
 
 const written = new WeakMap<Buffer, WrittenHead>();
@@ -35,7 +55,7 @@ export function writtenHead(bytes: Buffer): WrittenHead | undefined {
   return written.get(bytes);
 }
 
-export function serialize(msg: OutgoingMessage): Buffer {
+export function serialize(msg: OutgoingMessage, known?: KnownParses): Buffer {
   let head = `${msg.startLine}\r\n`;
   const seen: { -readonly [K in keyof WrittenHead]: WrittenHead[K] } = { startLine: msg.startLine };
   for (const h of msg.headers) {
@@ -51,6 +71,7 @@ export function serialize(msg: OutgoingMessage): Buffer {
   head += "\r\n";
   const headBuf = Buffer.from(head, "latin1");
   const bytes = msg.body.length === 0 ? headBuf : Buffer.concat([headBuf, msg.body]);
+  if (known) seen.known = known;
   written.set(bytes, seen);
   return bytes;
 }

@@ -6,8 +6,14 @@ import { lookupCode, reasonPhrase } from "../catalog/index.js";
 import type { HeaderRule } from "../catalog/types.js";
 import { canonicalHeaderName } from "../sip/header-names.js";
 import { rawHasTag } from "../sip/headers/name-addr.js";
-import { Headers } from "../sip/message.js";
-import { type OutgoingMessage, sanitizeReasonPhrase, serialize } from "../sip/serializer.js";
+import { type CoreHeaders, Headers } from "../sip/message.js";
+import {
+  type KnownParse,
+  type KnownParses,
+  type OutgoingMessage,
+  sanitizeReasonPhrase,
+  serialize,
+} from "../sip/serializer.js";
 import { quote } from "../sip/tokens.js";
 import type { Capabilities, LocalIdentity } from "./local-context.js";
 import { localUri } from "./local-context.js";
@@ -19,6 +25,8 @@ export interface RequestLike {
   readonly requestUser?: string;
   /** Whether the request's To has a tag, as parsed; when unknown (a failed parse) the raw text decides. */
   readonly hasToTag?: boolean;
+  /** The request's core headers, when it parsed: what the journal would otherwise parse again. */
+  readonly core?: CoreHeaders;
 }
 
 export interface ResponseSpec {
@@ -70,6 +78,7 @@ export function buildResponse(request: RequestLike, spec: ResponseSpec, ctx: Bui
   // field of the request. The Call-ID [...] CSeq [...] Via header field
   // values in the response MUST equal the Via header field values in the
   // request and MUST maintain the same ordering."
+  const known = request.core ? knownOf(request.core, request.headers) : undefined;
   for (const name of COPIED) {
     for (const value of request.headers.getRows(name)) {
       if (name !== "To") {
@@ -80,8 +89,12 @@ export function buildResponse(request: RequestLike, spec: ResponseSpec, ctx: Bui
       // add a tag to the To header field in the response (with the exception
       // of the 100 (Trying) response, in which a tag MAY be present)."
       const tagged = request.hasToTag ?? rawHasTag(value);
-      if (status !== 100 && !tagged) out.append(name, `${value};tag=${ctx.toTag}`);
-      else out.append(name, value);
+      if (status !== 100 && !tagged) {
+        const to = `${value};tag=${ctx.toTag}`;
+        out.append(name, to);
+        // A parsed To without any tag parameter, plus a token tag: its tag is ours.
+        if (known && request.core?.to.params.has("tag") === false) known.to = { value: to, param: ctx.toTag };
+      } else out.append(name, value);
     }
   }
   // 8.2.6.1: a 100 (Trying) MUST copy the Timestamp header of the request.
@@ -133,7 +146,21 @@ export function buildResponse(request: RequestLike, spec: ResponseSpec, ctx: Bui
   if (!removed.has("content-length") && !out.has("Content-Length"))
     out.append("Content-Length", String(body.length));
   const message: OutgoingMessage = { startLine: `SIP/2.0 ${status} ${reason}`, headers: out, body };
-  return { status, reason, message, omittedRequired, bytes: serialize(message) };
+  return { status, reason, message, omittedRequired, bytes: serialize(message, known) };
+}
+
+/** What the request's parse says of the rows a response copies (the journal reads the same). */
+function knownOf(core: CoreHeaders, headers: Headers): { -readonly [K in keyof KnownParses]: KnownParse } {
+  const via = headers.get("Via");
+  const from = headers.get("From");
+  const to = headers.get("To");
+  const cseq = headers.get("CSeq");
+  return {
+    ...(via !== undefined ? { via: { value: via, param: core.via[0]?.branch } } : {}),
+    ...(from !== undefined ? { from: { value: from, param: core.from.tag } } : {}),
+    ...(to !== undefined ? { to: { value: to, param: core.to.tag } } : {}),
+    ...(cseq !== undefined ? { cseq: { value: cseq, param: core.cseq.method } } : {}),
+  };
 }
 
 /**

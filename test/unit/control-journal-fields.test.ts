@@ -11,6 +11,8 @@ import { describeMessage, describeParsed, describeWritten } from "../../src/cont
 import { parseDatagram } from "../../src/sip/parser.js";
 import { serialize, writtenHead } from "../../src/sip/serializer.js";
 import { annotateTopVia } from "../../src/transport/received.js";
+import { DEFAULT_CAPABILITIES } from "../../src/ua/local-context.js";
+import { type BuildContext, buildResponse, type ResponseSpec } from "../../src/ua/response-builder.js";
 import { applyByteFaults } from "../../src/ua/wire-faults.js";
 
 const BUSY = [
@@ -196,5 +198,55 @@ describe("journal fields of what the mock sent (serializer pieces, no second par
       compared++;
     }
     expect(compared).toBeGreaterThan(40);
+  });
+});
+
+describe("journal fields of a response built from a parsed request (the request's parse reused)", () => {
+  const CTX: BuildContext = {
+    local: { host: "127.0.0.1", port: 5060, transport: "udp" },
+    capabilities: DEFAULT_CAPABILITIES,
+    toTag: "mt1",
+    realm: "r",
+    nonce: () => "n",
+    opaque: "o",
+  };
+  const dir = join(import.meta.dirname, "..", "fixtures", "rfc4475");
+  const requests = readdirSync(dir)
+    .filter((f) => f.endsWith(".dat"))
+    .map((f) => parseDatagram(readFileSync(join(dir, f))))
+    .flatMap((r) => (r.ok && r.message.kind === "request" ? [r.message] : []));
+  const specs: ResponseSpec[] = [
+    { status: 100 },
+    { status: 180 },
+    { status: 486 },
+    { status: 200 },
+    { status: 486, headers: [["To", "<sip:other@example.test>;tag=given"]] },
+    { status: 486, headers: [["From", "broken <"]] },
+    { status: 486, headers: [["Via", "SIP/2.0/UDP h.test;branch=z9hG4bK-over"]] },
+    { status: 486, headers: [["CSeq", "7 BYE"]] },
+    { status: 486, removeHeaders: ["Via", "To"] },
+  ];
+
+  it("every parsed RFC 4475 request, answered in several ways: the fields the parser reads from the bytes", () => {
+    expect(requests.length).toBeGreaterThan(15);
+    let reused = 0;
+    for (const req of requests) {
+      for (const spec of specs) {
+        const request = {
+          method: req.method,
+          headers: req.headers,
+          core: req.core,
+          hasToTag: !!req.core.to.tag,
+        };
+        const { bytes } = buildResponse(request, spec, CTX);
+        const head = writtenHead(bytes)!;
+        expect(describeWritten(head), `${req.core.callId} ${JSON.stringify(spec)}`).toEqual(
+          describeMessage(bytes),
+        );
+        if (head.known?.to?.value === head.to && head.known?.from?.value === head.from) reused++;
+      }
+    }
+    // The reused parse is the common case, not a path no message takes.
+    expect(reused).toBeGreaterThan(requests.length * 4);
   });
 });

@@ -92,6 +92,7 @@ function build(core: ServerCore, tx: ServerTransaction, spec: ResponseSpec, toTa
       method: req.method,
       headers: req.headers,
       hasToTag: req.core.to.tag !== undefined && req.core.to.tag !== "",
+      core: req.core,
       ...(user !== undefined ? { requestUser: user } : {}),
     },
     spec,
