@@ -22,8 +22,8 @@ export interface MessageSummary {
 export function summarizeParse(result: ParseResult): MessageSummary {
   if (result.ok) {
     const m = result.message;
-    const base = { callId: m.core.callId, cseq: `${m.core.cseq.seq} ${m.core.cseq.method}` };
-    return m.kind === "request" ? { what: m.method, ...base } : { what: `${m.status} ${m.reason}`, ...base };
+    const what = m.kind === "request" ? m.method : `${m.status} ${m.reason}`;
+    return { what, callId: m.core.callId, cseq: `${m.core.cseq.seq} ${m.core.cseq.method}` };
   }
   const p = result.error.partial;
   const callId = p?.headers.get("Call-ID");

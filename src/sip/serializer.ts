@@ -69,8 +69,10 @@ export function serialize(msg: OutgoingMessage, known?: KnownParses): Buffer {
     if (key !== undefined && seen[key] === undefined) seen[key] = value.trim();
   }
   head += "\r\n";
-  const headBuf = Buffer.from(head, "latin1");
-  const bytes = msg.body.length === 0 ? headBuf : Buffer.concat([headBuf, msg.body]);
+  // One buffer for head and body (no concat of two).
+  const bytes = Buffer.allocUnsafe(head.length + msg.body.length);
+  bytes.write(head, 0, "latin1");
+  if (msg.body.length > 0) msg.body.copy(bytes, head.length);
   if (known) seen.known = known;
   written.set(bytes, seen);
   return bytes;

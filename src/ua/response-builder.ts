@@ -68,11 +68,16 @@ const COPIED = ["Via", "From", "To", "Call-ID", "CSeq"] as const;
 export function buildResponse(request: RequestLike, spec: ResponseSpec, ctx: BuildContext): BuiltResponse {
   const { status } = spec;
   const info = lookupCode(status);
-  const reason = sanitizeReasonPhrase(spec.reason ?? reasonPhrase(status)) || reasonPhrase(status);
+  const reason =
+    spec.reason === undefined
+      ? catalogueReason(status)
+      : sanitizeReasonPhrase(spec.reason) || reasonPhrase(status);
   const out = new Headers();
   // Canonical names, so compact forms ("l", "m") name the same headers.
-  const removed = new Set((spec.removeHeaders ?? []).map((n) => canonicalHeaderName(n).toLowerCase()));
-  const overridden = new Set((spec.headers ?? []).map(([n]) => canonicalHeaderName(n)));
+  const removed = spec.removeHeaders?.length
+    ? new Set(spec.removeHeaders.map((n) => canonicalHeaderName(n).toLowerCase()))
+    : NONE;
+  const overridden = spec.headers?.length ? new Set(spec.headers.map(([n]) => canonicalHeaderName(n))) : NONE;
 
   // 8.2.6.2: "The From field of the response MUST equal the From header
   // field of the request. The Call-ID [...] CSeq [...] Via header field
@@ -149,18 +154,33 @@ export function buildResponse(request: RequestLike, spec: ResponseSpec, ctx: Bui
   return { status, reason, message, omittedRequired, bytes: serialize(message, known) };
 }
 
+const NONE: ReadonlySet<string> = new Set();
+
+/** The catalogue's reason phrase of a code, sanitised once. */
+const reasons = new Map<number, string>();
+function catalogueReason(status: number): string {
+  let r = reasons.get(status);
+  if (r === undefined) {
+    r = sanitizeReasonPhrase(reasonPhrase(status)) || reasonPhrase(status);
+    if (reasons.size < 1000) reasons.set(status, r);
+  }
+  return r;
+}
+
+type Known = { -readonly [K in keyof KnownParses]: KnownParse };
+
 /** What the request's parse says of the rows a response copies (the journal reads the same). */
-function knownOf(core: CoreHeaders, headers: Headers): { -readonly [K in keyof KnownParses]: KnownParse } {
+function knownOf(core: CoreHeaders, headers: Headers): Known {
+  const known: Known = {};
   const via = headers.get("Via");
+  if (via !== undefined) known.via = { value: via, param: core.via[0]?.branch };
   const from = headers.get("From");
+  if (from !== undefined) known.from = { value: from, param: core.from.tag };
   const to = headers.get("To");
+  if (to !== undefined) known.to = { value: to, param: core.to.tag };
   const cseq = headers.get("CSeq");
-  return {
-    ...(via !== undefined ? { via: { value: via, param: core.via[0]?.branch } } : {}),
-    ...(from !== undefined ? { from: { value: from, param: core.from.tag } } : {}),
-    ...(to !== undefined ? { to: { value: to, param: core.to.tag } } : {}),
-    ...(cseq !== undefined ? { cseq: { value: cseq, param: core.cseq.method } } : {}),
-  };
+  if (cseq !== undefined) known.cseq = { value: cseq, param: core.cseq.method };
+  return known;
 }
 
 /**

@@ -113,14 +113,21 @@ function transmit(
   bytes: Buffer,
   fault: WireFault | undefined,
 ): void {
+  if (!fault) {
+    tx.respond(status, bytes, PLAIN);
+    return;
+  }
   const wire = core.options.wire;
   tx.respond(status, bytes, {
-    ...(fault?.noRetransmit ? { noRetransmit: true } : {}),
-    ...(fault?.fromOtherPort && tx.flow.transport === "udp"
+    ...(fault.noRetransmit ? { noRetransmit: true } : {}),
+    ...(fault.fromOtherPort && tx.flow.transport === "udp"
       ? { deliver: (b: Buffer) => wire.sendFromOtherPort(tx.flow, b) }
       : {}),
   });
 }
+
+/** A response without faults: sent and retransmitted as RFC 3261 says. */
+const PLAIN = {};
 
 /** What a sent response leaves for stage 5. */
 export interface SentResponse {
