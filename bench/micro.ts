@@ -6,6 +6,7 @@
  * and OPTIONS -> 200, journal on, in µs of this process's CPU per call.
  * `npm run bench:micro`; compare runs on the same machine only.
  */
+import { createSocket } from "node:dgram";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 
@@ -33,16 +34,23 @@ const SDP = [
   "",
 ].join("\r\n");
 
-function request(method: string, user: string, i: number, body = ""): Buffer {
+/** In-dialog requests: the To tag the mock chose, the CSeq number, a branch of their own. */
+interface InDialog {
+  readonly toTag: string;
+  readonly cseq: number;
+  readonly branch: string;
+}
+
+function request(method: string, user: string, i: number, body = "", dialog?: InDialog): Buffer {
   return Buffer.from(
     [
       `${method} sip:${user}@127.0.0.1:5060 SIP/2.0`,
-      `Via: SIP/2.0/UDP 192.0.2.10:5062;branch=z9hG4bK-${i}-micro;rport`,
+      `Via: SIP/2.0/UDP 192.0.2.10:5062;branch=z9hG4bK-${i}-${dialog?.branch ?? "micro"};rport`,
       "Max-Forwards: 70",
       `From: "Alice" <sip:alice@example.test>;tag=f${i}`,
-      `To: <sip:${user}@example.test>`,
+      `To: <sip:${user}@example.test>${dialog ? `;tag=${dialog.toTag}` : ""}`,
       `Call-ID: ${i}-micro@192.0.2.10`,
-      `CSeq: 1 ${method}`,
+      `CSeq: ${dialog?.cseq ?? 1} ${method}`,
       "Contact: <sip:alice@192.0.2.10:5062>",
       "User-Agent: micro/1.0",
       ...(body ? ["Content-Type: application/sdp"] : []),
@@ -76,7 +84,9 @@ interface Fake {
   shed: number;
 }
 
-async function inProcess(kind: "486" | "options", n: number): Promise<string> {
+type Kind = "486" | "options" | "call";
+
+async function inProcess(kind: Kind, n: number): Promise<string> {
   const { startSipMock } = (await import(DIST("index.js"))) as {
     startSipMock: (o: object) => Promise<{ close(): Promise<void> }>;
   };
@@ -89,6 +99,10 @@ async function inProcess(kind: "486" | "options", n: number): Promise<string> {
     ) => { runDue(): void; pending: number };
   };
   const fake: Fake = { inject: () => {}, sent: 0, shed: 0 };
+  // The caller's RTP goes to a socket of ours that reads and drops it.
+  const sink = createSocket("udp4").on("message", () => {});
+  await new Promise<void>((r) => sink.bind(0, "127.0.0.1", () => r()));
+  const sdp = SDP.replaceAll("192.0.2.10", "127.0.0.1").replace("49170", String(sink.address().port));
   const from = { address: "192.0.2.10", port: 5062 };
   // Simulated time: the RFC 3261 timers (Timer H/I/J/K...) fire as they would at
   // MICRO_RATE calls/s, so transactions end and the live set is what a real
@@ -116,6 +130,7 @@ async function inProcess(kind: "486" | "options", n: number): Promise<string> {
           info,
           send: async (flow: object, b: Buffer, onWire?: (f: object) => void) => {
             fake.sent++;
+            if (kind === "call") answered(b);
             if (b[8] === 0x35 && b[9] === 0x30 && b[10] === 0x33) fake.shed++; // "SIP/2.0 503"
             onWire?.(flow);
           },
@@ -124,18 +139,42 @@ async function inProcess(kind: "486" | "options", n: number): Promise<string> {
       },
     },
   });
+  // The answered call: the 200 to each INVITE names the mock's To tag; ACK and BYE follow it.
+  const toTags = new Map<number, string>();
+  const answered = (b: Buffer) => {
+    if (b[8] !== 0x32 || b[9] !== 0x30 || b[10] !== 0x30) return; // "SIP/2.0 200"
+    const text = b.toString("latin1");
+    if (!text.includes("\r\nCSeq: 1 INVITE\r\n")) return;
+    const tag = /\r\nTo: [^\r]*;tag=([^;\r]+)/.exec(text)?.[1];
+    const call = /\r\nCall-ID: (\d+)-micro/.exec(text)?.[1];
+    if (tag && call) toTags.set(Number(call), tag);
+  };
   const one = (i: number) => {
     if (kind === "options") fake.inject(request("OPTIONS", "bench", i));
+    else if (kind === "call") fake.inject(request("INVITE", "bench", i, sdp));
     else {
       fake.inject(request("INVITE", "486", i));
       fake.inject(request("ACK", "486", i));
     }
   };
+  // An answered call's 200 comes once its RTP sockets are bound: then the ACK and the BYE.
+  const hangUp = async (from: number, to: number) => {
+    for (let k = 0; k < 1000 && toTags.size < to - from; k++) await new Promise((r) => setImmediate(r));
+    for (let i = from; i < to; i++) {
+      const toTag = toTags.get(i);
+      if (!toTag) throw new Error(`call ${i} was not answered`);
+      fake.inject(request("ACK", "bench", i, "", { toTag, cseq: 1, branch: "ack" }));
+      fake.inject(request("BYE", "bench", i, "", { toTag, cseq: 2, branch: "bye" }));
+    }
+    toTags.clear();
+  };
   // Let the journal's and metrics' deferred work run between batches, as the event loop would,
   // and move the simulated clock on by the batch's share of a second.
   const batch = async (count: number, base: number) => {
     for (let i = 0; i < count; i += 100) {
-      for (let j = i; j < Math.min(count, i + 100); j++) one(base + j);
+      const end = Math.min(count, i + 100);
+      for (let j = i; j < end; j++) one(base + j);
+      if (kind === "call") await hangUp(base + i, base + end);
       clock += (100 / RATE) * 1000;
       scheduler.runDue();
       await new Promise((r) => setImmediate(r));
@@ -151,7 +190,13 @@ async function inProcess(kind: "486" | "options", n: number): Promise<string> {
   if (fake.shed > 0) throw new Error(`the mock shed ${fake.shed} requests with 503: lower MICRO_RATE`);
   if (fake.sent < n)
     throw new Error(`only ${fake.sent} responses for ${n} calls: is dist/ built with the seams?`);
-  const name = `${kind === "options" ? "OPTIONS -> 200" : "INVITE -> 486 -> ACK"}, in process at ${RATE}/s simulated`;
+  sink.close();
+  const flow = {
+    options: "OPTIONS -> 200",
+    "486": "INVITE -> 486 -> ACK",
+    call: "INVITE -> 200 -> ACK -> BYE (RTP on)",
+  };
+  const name = `${flow[kind]}, in process at ${RATE}/s simulated`;
   return `| ${name} | ${Math.round((n / wall) * 1000).toLocaleString("en")} calls/s | ${((cpu.user + cpu.system) / n).toFixed(1)} µs/call |`;
 }
 
@@ -189,6 +234,7 @@ async function main(): Promise<void> {
     );
   if (want("486")) lines.push(await inProcess("486", Math.round(n / 5)));
   if (want("options")) lines.push(await inProcess("options", Math.round(n / 5)));
+  if (want("call")) lines.push(await inProcess("call", Math.round(n / 20)));
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 

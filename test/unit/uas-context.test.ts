@@ -49,7 +49,8 @@ describe("ServerContext", () => {
     const dialog = new Dialog({ callId: "c", localTag: "l", remoteTag: "r" }, scheduler);
     dialog.startRemoteInvite();
     expect(dialog.inviteInProgress).toBe(true);
-    ctx.reInvite = dialog;
+    ctx.startReInvite(dialog);
+    expect(contexts.reInviteOf(dialog)).toBe(ctx);
     ctx.followUps = [{ afterMs: 0, send: "BYE" }];
     ctx.awaiting = { remaining: 2, answer: () => fired.push("answer") };
     ctx.dropped = true;
@@ -60,6 +61,7 @@ describe("ServerContext", () => {
     expect(contexts.get("t1")).toBeUndefined();
     expect(contexts.byPrack(`c|${rseq}|1`)).toBeUndefined();
     expect(dialog.inviteInProgress).toBe(false);
+    expect(contexts.reInviteOf(dialog)).toBeUndefined();
     expect(ctx.pending).toBeUndefined();
     expect(ctx.reliable).toBeUndefined();
     expect(ctx.followUps).toBeUndefined();

@@ -37,7 +37,10 @@ export class ServerContext {
   /** Held back by the afterRetransmissions fault: answered after `remaining` retransmissions. */
   awaiting: { remaining: number; readonly answer: () => void } | undefined;
   /** An in-dialog INVITE in progress: its dialog, whose flag clears when it ends (14.2). */
-  reInvite: Dialog | undefined;
+  get reInvite(): Dialog | undefined {
+    return this.reInviteOf;
+  }
+  private reInviteOf: Dialog | undefined;
   /** The SDP origin of an initial INVITE's answer, until its 2xx makes the dialog. */
   sdpOrigin: SdpOrigin | undefined;
   /** The WebRTC identity of an initial INVITE's answer, until its 2xx makes the dialog. */
@@ -48,7 +51,16 @@ export class ServerContext {
   constructor(
     readonly tx: ServerTransaction,
     private readonly index: Map<string, ServerContext>,
+    /** Dialog -> the context of its re-INVITE in progress (found without a scan when the dialog ends). */
+    private readonly reInvites: Map<Dialog, ServerContext>,
   ) {}
+
+  /** This transaction is the dialog's re-INVITE in progress (14.2). */
+  startReInvite(dialog: Dialog): void {
+    this.releaseDialog();
+    this.reInviteOf = dialog;
+    this.reInvites.set(dialog, this);
+  }
 
   /** Cancels the answer plan's timers (the plan is over or replaced). */
   cancelPending(): void {
@@ -60,9 +72,11 @@ export class ServerContext {
 
   /** The 14.2 flag of the re-INVITE's dialog clears: its INVITE is answered or gone. */
   releaseDialog(): void {
-    if (!this.reInvite) return;
-    this.reInvite.endRemoteInvite();
-    this.reInvite = undefined;
+    const dialog = this.reInviteOf;
+    if (!dialog) return;
+    dialog.endRemoteInvite();
+    if (this.reInvites.get(dialog) === this) this.reInvites.delete(dialog);
+    this.reInviteOf = undefined;
   }
 
   /** Registers a reliable provisional for PRACK matching (Call-ID|RSeq|CSeq). */
@@ -97,12 +111,13 @@ export class ServerContext {
 export class ServerContexts {
   private readonly byTx = new Map<string, ServerContext>();
   private readonly byRAck = new Map<string, ServerContext>();
+  private readonly byReInvite = new Map<Dialog, ServerContext>();
 
   /** The transaction's context, made on first use. */
   of(tx: ServerTransaction): ServerContext {
     let ctx = this.byTx.get(tx.id);
     if (!ctx) {
-      ctx = new ServerContext(tx, this.byRAck);
+      ctx = new ServerContext(tx, this.byRAck, this.byReInvite);
       this.byTx.set(tx.id, ctx);
     }
     return ctx;
@@ -110,6 +125,11 @@ export class ServerContexts {
 
   get(txId: string): ServerContext | undefined {
     return this.byTx.get(txId);
+  }
+
+  /** The context of the dialog's re-INVITE in progress, if any. */
+  reInviteOf(dialog: Dialog): ServerContext | undefined {
+    return this.byReInvite.get(dialog);
   }
 
   /** The INVITE context whose reliable provisional a PRACK's RAck names. */

@@ -34,10 +34,11 @@ export function handleInvite(core: ServerCore, tx: ServerTransaction): void {
  * be generated to those pending requests."
  */
 export function answerPendingReInvites(core: ServerCore, dialog: Dialog): void {
-  for (const ctx of [...core.contexts.all()]) {
+  // At most one: a dialog has one remote INVITE in progress (14.2; a second gets 500).
+  const ctx = core.contexts.reInviteOf(dialog);
+  if (ctx) {
     const tx = ctx.tx;
-    if (ctx.reInvite !== dialog || (tx.lastResponse?.status !== undefined && tx.lastResponse.status >= 200))
-      continue;
+    if (tx.lastResponse?.status !== undefined && tx.lastResponse.status >= 200) return;
     ctx.cancelPending();
     ctx.awaiting = undefined;
     ctx.dropped = false;

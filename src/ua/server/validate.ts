@@ -113,7 +113,7 @@ export function checkDialog(core: ServerCore, tx: ServerTransaction): ResponseSp
       };
     }
     dialog.startRemoteInvite();
-    core.contexts.of(tx).reInvite = dialog;
+    core.contexts.of(tx).startReInvite(dialog);
   }
   return undefined;
 }
