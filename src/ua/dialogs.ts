@@ -30,6 +30,8 @@ const MAX_DIALOGS = 100_000;
 
 export class DialogStore {
   private readonly dialogs = new Map<string, Dialog>();
+  /** The live dialogs of each Call-ID (forks share one), so a call's dialogs are found without a scan. */
+  private readonly byCall = new Map<string, Dialog[]>();
 
   private readonly isAlive = (dialog: Dialog) => this.alive(dialog);
 
@@ -48,7 +50,7 @@ export class DialogStore {
   }
 
   byCallId(callId: string): Dialog[] {
-    return [...this.dialogs.values()].filter((d) => d.callId === callId);
+    return this.byCall.get(callId)?.slice() ?? [];
   }
 
   /** The dialogs alive: Call-ID, tags, and whether the ACK for the 2xx arrived. */
@@ -105,6 +107,9 @@ export class DialogStore {
     const dialog = new Dialog({ ...init, cost: ITEM_OVERHEAD.dialogs + key.length + octets }, this.scheduler);
     this.budget.charge(dialog.cost);
     this.dialogs.set(key, dialog);
+    const ofCall = this.byCall.get(dialog.callId);
+    if (ofCall) ofCall.push(dialog);
+    else this.byCall.set(dialog.callId, [dialog]);
     return dialog;
   }
 
@@ -131,9 +136,18 @@ export class DialogStore {
     if (wasAlive) {
       this.dialogs.delete(dialogKey(dialog.callId, dialog.localTag, dialog.remoteTag));
       this.budget.release(dialog.cost);
+      this.forget(dialog);
     }
     dialog.terminate();
     if (wasAlive) this.onEnded?.(dialog);
+  }
+
+  private forget(dialog: Dialog): void {
+    const ofCall = this.byCall.get(dialog.callId);
+    if (!ofCall) return;
+    const i = ofCall.indexOf(dialog);
+    if (i >= 0) ofCall.splice(i, 1);
+    if (ofCall.length === 0) this.byCall.delete(dialog.callId);
   }
 
   clear(): void {

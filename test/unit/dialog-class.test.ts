@@ -230,3 +230,26 @@ describe("DialogStore", () => {
     ]);
   });
 });
+
+describe("DialogStore: a call's dialogs", () => {
+  it("byCallId finds the live dialogs of a Call-ID (forks too), and forgets each as it ends or is replaced", () => {
+    const { scheduler } = clock();
+    const store = new DialogStore(scheduler, T);
+    const ended: string[] = [];
+    store.onEnded = (d) => ended.push(`${d.remoteTag}:${store.byCallId(d.callId).length}`);
+    const a = store.add({ callId: "c1", localTag: "l", remoteTag: "fork-a" });
+    const b = store.add({ callId: "c1", localTag: "l", remoteTag: "fork-b" });
+    store.add({ callId: "c2", localTag: "l", remoteTag: "x" });
+    expect(store.byCallId("c1")).toEqual([a, b]);
+    const b2 = store.add({ callId: "c1", localTag: "l", remoteTag: "fork-b" });
+    expect(store.byCallId("c1")).toEqual([a, b2]);
+    store.end(a);
+    store.end(a);
+    expect(store.byCallId("c1")).toEqual([b2]);
+    store.end(b2);
+    expect(store.byCallId("c1")).toEqual([]);
+    expect(store.byCallId("c2")).toHaveLength(1);
+    // Told after the dialog left the store: the count is of the others.
+    expect(ended).toEqual(["fork-b:1", "fork-a:1", "fork-b:0"]);
+  });
+});
