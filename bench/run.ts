@@ -13,6 +13,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { type FloodResult, flood, floodTable } from "./flood.js";
+import { FLOWS } from "./lib/flows.js";
 import { cpuSeconds, load1, peakRssMiB, rmemMax, rssMiB, udpDrops } from "./lib/procfs.js";
 import { type MeasuredServer, measuredTable, type Row, ratioTable, type Step } from "./lib/report.js";
 import { type BenchFlow, freePort, type ServerKind, startServer, stopServer } from "./lib/servers.js";
@@ -32,27 +33,6 @@ const P99_MS = Number(env.BENCH_P99_MS ?? 50);
 const UAC_RATE = Number(env.BENCH_UAC_RATE ?? 6000);
 const TRANSPORTS = (env.BENCH_TRANSPORTS ?? "udp,tcp").split(",") as BenchTransport[];
 const FLOW_FILTER = env.BENCH_FLOWS?.split(",");
-
-const FLOWS: BenchFlow[] = [
-  {
-    name: "INVITE/200/ACK/BYE",
-    uac: "uac-invite-answer.xml",
-    service: "bench",
-    referenceUas: ["-sn", "uas"],
-  },
-  {
-    name: "INVITE/486/ACK",
-    uac: "uac-invite-486.xml",
-    service: "486",
-    referenceUas: ["-sf", join(SCENARIOS, "uas-486.xml")],
-  },
-  {
-    name: "OPTIONS/200",
-    uac: "uac-options.xml",
-    service: "bench",
-    referenceUas: ["-sf", join(SCENARIOS, "uas-options.xml")],
-  },
-];
 
 async function step(
   pid: number | undefined,
