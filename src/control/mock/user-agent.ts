@@ -120,9 +120,11 @@ function answerEvents(
         for (const k of Object.keys(decision.fault)) metrics.fault(k);
       }
       if (decision.kind === "drop") logger.info(`${stamp()} ${callId}: dropped by ${decision.rule} (fault)`);
-      else logger.debug(`${stamp()} ${callId}: ${tx.request.method} answered by ${decision.rule}`);
+      else if (logger.level === "debug")
+        logger.debug(`${stamp()} ${callId}: ${tx.request.method} answered by ${decision.rule}`);
     },
     responded: (tx, built, fault) => {
+      if (!fault && built.omittedRequired.length === 0) return; // the common case: nothing to note
       const labels = fault ? faultLabels(fault, built.status) : [];
       const omitted =
         built.omittedRequired.length > 0
