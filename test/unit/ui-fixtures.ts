@@ -55,7 +55,10 @@ export interface Msg {
   readonly rule?: string;
 }
 
-/** Journal entries for the messages, `ms` milliseconds after a fixed start. */
+/**
+ * Journal entries for the messages, `ms` milliseconds after a fixed start,
+ * as the browser gets them: the journal's JSON (plain objects).
+ */
 export function entries(messages: readonly Msg[]): JournalEntry[] {
   const j = new Journal();
   const start = Date.parse("2026-12-04T10:00:00.000Z");
@@ -71,6 +74,6 @@ export function entries(messages: readonly Msg[]): JournalEntry[] {
       retransmission: m.retransmission ?? false,
     });
     if (m.rule) j.ruleFor(e, m.rule);
-    return e;
+    return JSON.parse(JSON.stringify(e)) as JournalEntry;
   });
 }
