@@ -17,7 +17,7 @@ export interface HeaderField {
 
 /** Ordered, case-insensitive header list that keeps repeated fields as separate rows. */
 export class Headers implements Iterable<HeaderField> {
-  private readonly fields: HeaderField[];
+  private fields: HeaderField[];
 
   constructor(fields: Iterable<HeaderField | [string, string]> = []) {
     this.fields = [];
@@ -25,6 +25,16 @@ export class Headers implements Iterable<HeaderField> {
       if (Array.isArray(f)) this.append(f[0], f[1]);
       else this.fields.push({ name: canonicalHeaderName(f.name), value: f.value });
     }
+  }
+
+  /**
+   * Headers over `fields`, taken as they are (not copied): for the parser,
+   * whose rows already have canonical names and are not shared.
+   */
+  static adopt(fields: HeaderField[]): Headers {
+    const headers = new Headers();
+    headers.fields = fields;
+    return headers;
   }
 
   [Symbol.iterator](): Iterator<HeaderField> {

@@ -8,6 +8,11 @@ for (const ch of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789
   TOKEN_CHARS[ch.charCodeAt(0)] = 1;
 }
 
+/** Whether code unit `c` may appear in a token. */
+export function isTokenChar(c: number): boolean {
+  return c < 128 && TOKEN_CHARS[c] === 1;
+}
+
 /** token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~") */
 export function isToken(s: string): boolean {
   if (s.length === 0) return false;
@@ -159,7 +164,11 @@ export function parseParams(input: string): Map<string, string | null> | undefin
 }
 
 /** parseParams(input.slice(from, to)), without copying the slice or splitting it into an array. */
-export function parseParamsIn(input: string, from: number, to: number): Map<string, string | null> | undefined {
+export function parseParamsIn(
+  input: string,
+  from: number,
+  to: number,
+): Map<string, string | null> | undefined {
   const params = new Map<string, string | null>();
   const first = skipSpace(input, from, to);
   const end = trimEndIndex(input, first, to);

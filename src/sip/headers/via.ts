@@ -5,17 +5,26 @@
  * SLASH is SWS "/" SWS, so "SIP / 2.0 / UDP" is legal (RFC 4475 3.1.1.1).
  */
 import type { Via } from "../message.js";
-import { isToken, parseParams, splitTopLevel } from "../tokens.js";
+import { isToken, nextTopLevel, parseParams, trimmedSlice } from "../tokens.js";
 import { parseHostPort, UriError } from "../uri.js";
 import { HeaderParseError } from "./errors.js";
 
 export function parseViaValue(value: string): Via[] {
   const out: Via[] = [];
-  for (const part of splitTopLevel(value, ",")) {
+  parseViaInto(value, out);
+  return out;
+}
+
+/** parseViaValue appending to `out`: the via-parms of one Via row, split on top-level commas. */
+export function parseViaInto(value: string, out: Via[]): void {
+  for (let start = 0; ; ) {
+    const end = nextTopLevel(value, 0x2c, start, value.length);
+    const part = trimmedSlice(value, start, end);
     if (part === "") throw new HeaderParseError("Via", "empty Via value");
     out.push(parseViaParm(part));
+    if (end >= value.length) return;
+    start = end + 1;
   }
-  return out;
 }
 
 export function parseViaParm(raw: string): Via {
