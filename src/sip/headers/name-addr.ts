@@ -10,9 +10,12 @@ import type { NameAddr } from "../message.js";
 import {
   forEachTopLevel,
   indexOfUnquoted,
-  isToken,
-  parseParams,
+  isTokenChar,
+  parseParamsIn,
   quotesBalanced,
+  skipSpace,
+  trimEndIndex,
+  trimmedSlice,
   unquote,
 } from "../tokens.js";
 import { parseUri, UriError } from "../uri.js";
@@ -25,54 +28,84 @@ export function parseNameAddr(header: string, raw: string): NameAddr {
 
   let displayName: string | undefined;
   let uriText: string;
-  let paramsText: string;
+  /** Where the parameters start (after their first ";"), value.length when there are none. */
+  let paramsFrom: number;
   const lt = indexOfUnquoted(value, "<");
   if (lt >= 0) {
     const gt = value.indexOf(">", lt);
     if (gt < 0) throw new HeaderParseError(header, `missing ">" in ${header}`);
-    const dn = value.slice(0, lt).trim();
-    if (dn !== "") {
-      if (dn.startsWith('"')) {
-        if (!dn.endsWith('"') || dn.length < 2) {
-          throw new HeaderParseError(header, `malformed display name in ${header}`);
-        }
-        displayName = unquote(dn);
-      } else {
-        // *(token LWS): every word must be a token (RFC 4475 3.1.2.15).
-        for (const word of dn.split(/[ \t]+/)) {
-          if (!isToken(word)) {
-            throw new HeaderParseError(header, `display name in ${header} must be a token or quoted string`);
-          }
-        }
-        displayName = dn;
-      }
-    }
+    displayName = displayNameBefore(header, value, lt);
     uriText = value.slice(lt + 1, gt);
-    paramsText = value.slice(gt + 1).trim();
-    if (paramsText !== "" && !paramsText.startsWith(";")) {
-      throw new HeaderParseError(header, `unexpected text after ">" in ${header}`);
+    paramsFrom = skipSpace(value, gt + 1, value.length);
+    if (paramsFrom < value.length) {
+      if (value.charCodeAt(paramsFrom) !== 0x3b) {
+        throw new HeaderParseError(header, `unexpected text after ">" in ${header}`);
+      }
+      paramsFrom++;
     }
   } else {
     // addr-spec form: the URI ends at the first ";" (RFC 3261 20.10).
     const semi = value.indexOf(";");
-    uriText = (semi < 0 ? value : value.slice(0, semi)).trim();
-    paramsText = semi < 0 ? "" : value.slice(semi);
-    if (/[?,]/.test(uriText)) {
+    uriText = semi < 0 ? value : trimmedSlice(value, 0, semi);
+    paramsFrom = semi < 0 ? value.length : semi + 1;
+    if (hasAny(uriText, 0x3f, 0x2c)) {
       throw new HeaderParseError(header, `URI with "?" or "," in ${header} must be enclosed in <>`);
     }
   }
-  if (/[ \t]/.test(uriText)) throw new HeaderParseError(header, `whitespace inside the URI of ${header}`);
+  if (hasAny(uriText, 0x20, 0x09))
+    throw new HeaderParseError(header, `whitespace inside the URI of ${header}`);
   let uri: NameAddr["uri"];
   try {
     uri = parseUri(uriText);
   } catch (e) {
     throw new HeaderParseError(header, `${header}: ${e instanceof UriError ? e.message : "invalid URI"}`);
   }
-  const params = parseParams(paramsText.replace(/^;/, ""));
+  const params = parseParamsIn(value, paramsFrom, value.length);
   if (!params) throw new HeaderParseError(header, `malformed parameters in ${header}`);
+  const na: {
+    uri: NameAddr["uri"];
+    params: NameAddr["params"];
+    raw: string;
+    displayName?: string;
+    tag?: string;
+  } = { uri, params, raw: value };
+  if (displayName !== undefined) na.displayName = displayName;
   const tag = params.get("tag");
-  const na: NameAddr = { uri, params, raw: value };
-  return Object.assign(na, displayName !== undefined ? { displayName } : {}, tag ? { tag } : {});
+  if (tag) na.tag = tag;
+  return na;
+}
+
+/**
+ * display-name = *(token LWS) / quoted-string, before the "<" at `lt` of a
+ * trimmed value: undefined when there is none.
+ */
+function displayNameBefore(header: string, value: string, lt: number): string | undefined {
+  const dn = value.slice(0, trimEndIndex(value, 0, lt));
+  if (dn === "") return undefined;
+  if (dn.charCodeAt(0) === 0x22) {
+    if (!dn.endsWith('"') || dn.length < 2) {
+      throw new HeaderParseError(header, `malformed display name in ${header}`);
+    }
+    return unquote(dn);
+  }
+  // *(token LWS): every word must be a token (RFC 4475 3.1.2.15); dn is
+  // trimmed, so that is every character a token one, SP or HTAB.
+  for (let i = 0; i < dn.length; i++) {
+    const c = dn.charCodeAt(i);
+    if (!isTokenChar(c) && c !== 0x20 && c !== 0x09) {
+      throw new HeaderParseError(header, `display name in ${header} must be a token or quoted string`);
+    }
+  }
+  return dn;
+}
+
+/** Whether `s` holds code unit a or b. */
+function hasAny(s: string, a: number, b: number): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === a || c === b) return true;
+  }
+  return false;
 }
 
 /**
