@@ -10,7 +10,7 @@
  * folding, case, leading CRLFs, bare LF, RFC 2543 Vias, unknown URI schemes).
  */
 
-import { canonicalHeaderName } from "./header-names.js";
+import { canonicalNameIn } from "./header-names.js";
 import { HeaderParseError } from "./headers/errors.js";
 import { parseNameAddr } from "./headers/name-addr.js";
 import { parseCallId, parseContentLength, parseCSeq, parseMaxForwards } from "./headers/scalars.js";
@@ -321,7 +321,7 @@ function readHeaderFields(head: string, from: number, fields: HeaderField[]): st
       flush();
       folded = undefined;
       if (colon >= 0) {
-        name = canonicalHeaderName(head.slice(pos, colon));
+        name = canonicalNameIn(head, pos, colon);
         valueStart = head.indexOf(":", colon) + 1;
         valueEnd = end;
       } else {

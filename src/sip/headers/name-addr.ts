@@ -9,10 +9,9 @@
 import type { NameAddr } from "../message.js";
 import {
   forEachTopLevel,
-  indexOfUnquoted,
   isTokenChar,
   parseParamsIn,
-  quotesBalanced,
+  quotedStringEnd,
   skipSpace,
   trimEndIndex,
   trimmedSlice,
@@ -24,13 +23,13 @@ import { HeaderParseError } from "./errors.js";
 export function parseNameAddr(header: string, raw: string): NameAddr {
   const value = raw.trim();
   if (value === "") throw new HeaderParseError(header, `empty ${header} header`);
-  if (!quotesBalanced(value)) throw new HeaderParseError(header, `unterminated quoted string in ${header}`);
+  const lt = firstUnquotedLt(value);
+  if (lt === UNBALANCED) throw new HeaderParseError(header, `unterminated quoted string in ${header}`);
 
   let displayName: string | undefined;
   let uriText: string;
   /** Where the parameters start (after their first ";"), value.length when there are none. */
   let paramsFrom: number;
-  const lt = indexOfUnquoted(value, "<");
   if (lt >= 0) {
     const gt = value.indexOf(">", lt);
     if (gt < 0) throw new HeaderParseError(header, `missing ">" in ${header}`);
@@ -97,6 +96,25 @@ function displayNameBefore(header: string, value: string, lt: number): string | 
     }
   }
   return dn;
+}
+
+const UNBALANCED = -2;
+
+/**
+ * One pass for what quotesBalanced and indexOfUnquoted(value, "<") would
+ * tell in two: UNBALANCED when a quoted string is not terminated, else the
+ * index of the first "<" outside quoted strings, or -1.
+ */
+function firstUnquotedLt(value: string): number {
+  let lt = -1;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 0x22) {
+      i = quotedStringEnd(value, i);
+      if (i < 0) return UNBALANCED;
+    } else if (c === 0x3c && lt < 0) lt = i;
+  }
+  return lt;
 }
 
 /** Whether `s` holds code unit a or b. */
