@@ -15,12 +15,15 @@ export interface HeaderField {
   readonly value: string;
 }
 
+const NO_FIELDS: readonly HeaderField[] = [];
+
 /** Ordered, case-insensitive header list that keeps repeated fields as separate rows. */
 export class Headers implements Iterable<HeaderField> {
   private fields: HeaderField[];
 
-  constructor(fields: Iterable<HeaderField | [string, string]> = []) {
+  constructor(fields: Iterable<HeaderField | [string, string]> = NO_FIELDS) {
     this.fields = [];
+    if (fields === NO_FIELDS) return;
     for (const f of fields) {
       if (Array.isArray(f)) this.append(f[0], f[1]);
       else this.fields.push({ name: canonicalHeaderName(f.name), value: f.value });

@@ -218,7 +218,7 @@ export function parseStartLine(line: string): StartLine | string {
   const uriRaw = line.slice(sp1 + 1, sp2);
   const versionRaw = line.slice(sp2 + 1);
   if (!isToken(method)) return `request method "${method.slice(0, 20)}" is not a token`;
-  const version = versionRaw.toUpperCase();
+  const version = versionRaw === SUPPORTED_VERSION ? SUPPORTED_VERSION : versionRaw.toUpperCase();
   if (!isSipVersion(version)) return `malformed SIP version "${versionRaw.slice(0, 20)}"`;
   if (uriRaw.startsWith("<")) return "Request-URI must not be enclosed in <>";
   let uri: ReturnType<typeof parseUri>;
@@ -249,7 +249,8 @@ function startsWithSipSlash(line: string): boolean {
 function parseStatusLine(line: string): StatusLine | string {
   const sp1 = line.indexOf(" ");
   if (sp1 < 0) return "malformed status line";
-  const version = line.slice(0, sp1).toUpperCase();
+  const version =
+    line.startsWith(SUPPORTED_VERSION) && sp1 === 7 ? SUPPORTED_VERSION : line.slice(0, sp1).toUpperCase();
   const sp2 = line.indexOf(" ", sp1 + 1);
   const codeText = line.slice(sp1 + 1, sp2 < 0 ? line.length : sp2);
   // Status-Code = 3DIGIT (RFC 4475 3.1.2.19: overlarge codes are invalid).

@@ -155,21 +155,44 @@ export function quotesBalanced(input: string): boolean {
 }
 
 /**
+ * The parameters of a value that has none, shared by every parsed URI, Via
+ * and name-addr without parameters (their type is ReadonlyMap): a Map whose
+ * set, delete and clear throw, so that sharing it cannot leak an entry.
+ */
+export const NO_PARAMS: ReadonlyMap<string, string | null> = readOnlyEmptyMap();
+
+function readOnlyEmptyMap(): ReadonlyMap<string, string | null> {
+  const map = new Map<string, string | null>();
+  for (const method of ["set", "delete", "clear"]) {
+    Object.defineProperty(map, method, {
+      value: () => {
+        throw new TypeError(`${method}() on the shared empty parameter map`);
+      },
+    });
+  }
+  return Object.freeze(map);
+}
+
+/**
  * generic-param list: `;name[=value]` repeated (RFC 3261 section 25.1).
  * Names are lower-cased (parameter names are case-insensitive); values keep
  * their case and quotes. Returns undefined when a name is not a token.
  */
 export function parseParams(input: string): Map<string, string | null> | undefined {
-  return parseParamsIn(input, 0, input.length);
+  const params = parseParamsIn(input, 0, input.length);
+  return params === NO_PARAMS ? new Map() : (params as Map<string, string | null> | undefined);
 }
 
-/** parseParams(input.slice(from, to)), without copying the slice or splitting it into an array. */
+/**
+ * parseParams(input.slice(from, to)), without copying the slice or splitting
+ * it into an array; NO_PARAMS when there are none.
+ */
 export function parseParamsIn(
   input: string,
   from: number,
   to: number,
-): Map<string, string | null> | undefined {
-  const params = new Map<string, string | null>();
+): ReadonlyMap<string, string | null> | undefined {
+  let params: Map<string, string | null> | undefined;
   const first = skipSpace(input, from, to);
   const end = trimEndIndex(input, first, to);
   for (let start = first; start < end; ) {
@@ -181,11 +204,12 @@ export function parseParamsIn(
       while (eq < pe && input.charCodeAt(eq) !== 0x3d) eq++;
       const name = input.slice(ps, trimEndIndex(input, ps, eq)).toLowerCase();
       if (!isToken(name)) return undefined;
+      params ??= new Map();
       if (!params.has(name)) params.set(name, eq < pe ? input.slice(skipSpace(input, eq + 1, pe), pe) : null);
     }
     start = sep + 1;
   }
-  return params;
+  return params ?? NO_PARAMS;
 }
 
 /** Removes the surrounding quotes of a quoted-string and its \-escapes. */

@@ -4,7 +4,7 @@
  * RFC 3261 section 8.2.2.1 has the UAS answer 416 for a Request-URI scheme it
  * does not understand, and proxies must pass other URIs through (RFC 4475 3.3.4).
  */
-import { isJsSpace, isToken } from "./tokens.js";
+import { isJsSpace, isToken, NO_PARAMS } from "./tokens.js";
 
 export interface SipUri {
   readonly scheme: "sip" | "sips";
@@ -122,7 +122,7 @@ function parseSipUri(scheme: "sip" | "sips", raw: string, from: number): SipUri 
     scheme,
     host,
     params: sipUriParams(raw, hostportEnd + 1, hostEnd),
-    headers: q >= 0 ? sipUriHeaders(raw.slice(q + 1)) : [],
+    headers: q >= 0 ? sipUriHeaders(raw.slice(q + 1)) : NO_HEADERS,
     raw,
   };
   if (at > from) {
@@ -136,8 +136,8 @@ function parseSipUri(scheme: "sip" | "sips", raw: string, from: number): SipUri 
 }
 
 /** uri-parameters in raw.slice(from, to), names lower-cased, the first of a name kept. */
-function sipUriParams(raw: string, from: number, to: number): Map<string, string | null> {
-  const params = new Map<string, string | null>();
+function sipUriParams(raw: string, from: number, to: number): ReadonlyMap<string, string | null> {
+  let params: Map<string, string | null> | undefined;
   for (let start = from; start < to; ) {
     let end = raw.indexOf(";", start);
     if (end < 0 || end > to) end = to;
@@ -147,12 +147,16 @@ function sipUriParams(raw: string, from: number, to: number): Map<string, string
       const valued = eq < end;
       const name = raw.slice(start, valued ? eq : end).toLowerCase();
       if (name === "") throw new UriError(`invalid URI "${raw}": empty parameter name`);
+      params ??= new Map();
       if (!params.has(name)) params.set(name, valued ? raw.slice(eq + 1, end) : null);
     }
     start = end + 1;
   }
-  return params;
+  return params ?? NO_PARAMS;
 }
+
+/** The ?headers of a sip URI that has none, shared (frozen). */
+const NO_HEADERS: ReadonlyArray<readonly [string, string]> = Object.freeze([]);
 
 function sipUriHeaders(headersPart: string): Array<[string, string]> {
   const headers: Array<[string, string]> = [];

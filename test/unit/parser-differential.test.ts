@@ -487,3 +487,31 @@ describe("header parsers: same value or same error as before", () => {
     });
   }
 });
+
+describe("what parses share", () => {
+  it("the empty parameter map of URIs, Vias and name-addrs cannot be written through", () => {
+    const r = now.parseDatagram(
+      Buffer.from(
+        "OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h\r\nFrom: <sip:c@d>\r\nTo: <sip:e@f>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\n\r\n",
+      ),
+    );
+    if (!r.ok) throw new Error(r.error.detail);
+    const maps = [
+      r.message.core.via[0]!.params,
+      r.message.core.to.params,
+      (r.message.core.from.uri as now.SipUri).params,
+    ];
+    for (const m of maps) {
+      expect(m).toStrictEqual(new Map());
+      const writable = m as Map<string, string | null>;
+      expect(() => writable.set("lr", null)).toThrow(TypeError);
+      expect(() => writable.delete("lr")).toThrow(TypeError);
+      expect(() => writable.clear()).toThrow(TypeError);
+      expect(m.size).toBe(0);
+    }
+    expect(now.parseParams("")).not.toBe(now.parseParams(""));
+    expect(() =>
+      (now.parseUri("sip:a@b") as unknown as { headers: unknown[] }).headers.push(["x", "y"]),
+    ).toThrow(TypeError);
+  });
+});

@@ -8,6 +8,7 @@ import type { Via } from "../message.js";
 import {
   isJsSpace,
   isToken,
+  NO_PARAMS,
   nextTopLevel,
   parseParamsIn,
   skipSpace,
@@ -61,11 +62,11 @@ export function parseViaParm(raw: string): Via {
   } catch (e) {
     throw new HeaderParseError("Via", e instanceof UriError ? e.message : `invalid Via sent-by "${sentBy}"`);
   }
-  const params = semi < 0 ? new Map<string, string | null>() : parseParamsIn(raw, semi + 1, restEnd);
+  const params = semi < 0 ? NO_PARAMS : parseParamsIn(raw, semi + 1, restEnd);
   if (!params) throw new HeaderParseError("Via", `malformed Via parameters in "${raw}"`);
   const via: { -readonly [K in keyof Via]: Via[K] } = {
     protocol: name === "SIP" && version === "2.0" ? "SIP/2.0" : `${name.toUpperCase()}/${version}`,
-    transport: transport.toUpperCase(),
+    transport: isUpperCase(transport) ? transport : transport.toUpperCase(),
     host: hp.host,
     params,
     raw,
@@ -74,6 +75,15 @@ export function parseViaParm(raw: string): Via {
   const branch = params.get("branch");
   if (branch) via.branch = branch;
   return via;
+}
+
+/** Whether an ASCII token has no lower-case letter (toUpperCase would copy it unchanged). */
+function isUpperCase(token: string): boolean {
+  for (let i = 0; i < token.length; i++) {
+    const c = token.charCodeAt(i);
+    if (c >= 0x61 && c <= 0x7a) return false;
+  }
+  return true;
 }
 
 function isSpTab(c: number): boolean {
