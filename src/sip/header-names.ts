@@ -161,6 +161,12 @@ export const LIST_HEADERS: ReadonlySet<string> = new Set(
   ].map((n) => n.toLowerCase()),
 );
 
+const listCache = new Map<string, boolean>();
+
 export function isListHeader(canonicalName: string): boolean {
-  return LIST_HEADERS.has(canonicalName.toLowerCase());
+  const cached = listCache.get(canonicalName);
+  if (cached !== undefined) return cached;
+  const list = LIST_HEADERS.has(canonicalName.toLowerCase());
+  if (listCache.size < 4096) listCache.set(canonicalName, list);
+  return list;
 }

@@ -50,7 +50,8 @@ export class Headers implements Iterable<HeaderField> {
 
   has(name: string): boolean {
     const key = canonicalHeaderName(name);
-    return this.fields.some((f) => f.name === key);
+    for (const f of this.fields) if (f.name === key) return true;
+    return false;
   }
 
   /** First field row's value, or undefined. */

@@ -293,13 +293,8 @@ function readHeaderFields(head: string, from: number, fields: HeaderField[]): st
   let name: string | undefined;
   let valueStart = 0;
   let valueEnd = 0;
-  /** A folded value's lines so far, joined at flush (repeated concatenation would be quadratic). */
+  /** A folded value's lines so far, joined at the end (repeated concatenation would be quadratic). */
   let folded: string[] | undefined;
-  const flush = () => {
-    if (name === undefined) return;
-    const value = folded ? folded.join(" ").trim() : trimmedSlice(head, valueStart, valueEnd);
-    fields.push({ name, value });
-  };
   for (let pos = from; pos <= head.length; ) {
     const nl = head.indexOf("\n", pos);
     const lineEnd = nl < 0 ? head.length : nl;
@@ -309,18 +304,11 @@ function readHeaderFields(head: string, from: number, fields: HeaderField[]): st
       // empty line: skipped
     } else if (first === 0x20 || first === 0x09) {
       if (name === undefined) problem ??= "header continuation line without a header";
-      else {
-        const more = trimmedSlice(head, pos, end);
-        if (more !== "") {
-          folded ??= [head.slice(valueStart, valueEnd)];
-          folded[folded.length - 1] = folded[folded.length - 1]!.trimEnd();
-          folded.push(more);
-        }
-      }
+      else folded = fold(folded ?? [head.slice(valueStart, valueEnd)], head, pos, end);
     } else {
-      const colon = fieldNameEnd(head, pos, end);
-      flush();
+      if (name !== undefined) fields.push(field(name, head, valueStart, valueEnd, folded));
       folded = undefined;
+      const colon = fieldNameEnd(head, pos, end);
       if (colon >= 0) {
         name = canonicalNameIn(head, pos, colon);
         valueStart = head.indexOf(":", colon) + 1;
@@ -333,8 +321,29 @@ function readHeaderFields(head: string, from: number, fields: HeaderField[]): st
     if (nl < 0) break;
     pos = nl + 1;
   }
-  flush();
+  if (name !== undefined) fields.push(field(name, head, valueStart, valueEnd, folded));
   return problem;
+}
+
+/** A header row: the value is head.slice(valueStart, valueEnd) trimmed, or the folded lines joined by SP. */
+function field(
+  name: string,
+  head: string,
+  valueStart: number,
+  valueEnd: number,
+  folded: string[] | undefined,
+): HeaderField {
+  return { name, value: folded ? folded.join(" ").trim() : trimmedSlice(head, valueStart, valueEnd) };
+}
+
+/** Adds the continuation line head.slice(pos, end) to the value's lines (the fold becomes one SP). */
+function fold(lines: string[], head: string, pos: number, end: number): string[] {
+  const more = trimmedSlice(head, pos, end);
+  if (more !== "") {
+    lines[lines.length - 1] = lines[lines.length - 1]!.trimEnd();
+    lines.push(more);
+  }
+  return lines;
 }
 
 /** With head.slice(pos, end) a line "token *(SP / HTAB) : ...": the end of the token; else -1. */
