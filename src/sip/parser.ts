@@ -47,8 +47,7 @@ const SUPPORTED_VERSION = "SIP/2.0";
 
 /** Finds the empty line that ends the head: CRLF CRLF, or bare LF LF (tolerated). */
 export function findHeadBoundary(buf: Buffer, from = 0): HeadBoundary | undefined {
-  for (let i = from; i < buf.length; i++) {
-    if (buf[i] !== 0x0a) continue;
+  for (let i = buf.indexOf(0x0a, Math.max(0, from)); i >= 0; i = buf.indexOf(0x0a, i + 1)) {
     const headEnd = i > from && buf[i - 1] === 0x0d ? i - 1 : i;
     if (buf[i + 1] === 0x0a) return { headEnd, bodyStart: i + 2 };
     if (buf[i + 1] === 0x0d && buf[i + 2] === 0x0a) return { headEnd, bodyStart: i + 3 };

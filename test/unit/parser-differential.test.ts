@@ -312,6 +312,19 @@ describe("parser: same ParseResult as before the optimisation", () => {
     );
   });
 
+  it("findHeadBoundary from any offset", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(message, fc.constantFrom(...seeds)),
+        fc.integer({ min: -5, max: 700 }),
+        (m, from) => {
+          expect(canon(now.findHeadBoundary(m, from))).toBe(canon(beforeParser.findHeadBoundary(m, from)));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
   it("parseMessage with each kind of body answer, and parseStartLine", () => {
     const answers = [Buffer.from("b"), "body problem", { status: 513, detail: "too big" }];
     fc.assert(
