@@ -118,21 +118,32 @@ function parseSipUri(scheme: "sip" | "sips", raw: string, from: number): SipUri 
   const host = hostOf(raw.slice(hostStart, hostportEnd), raw);
   const port = lastPort;
   if (at === from) throw new UriError(`invalid URI "${raw}": empty user part`);
+  const params = sipUriParams(raw, hostportEnd + 1, hostEnd);
+  const headers = q >= 0 ? sipUriHeaders(raw.slice(q + 1)) : NO_HEADERS;
+  // One literal per shape, keys in the order they always had: the object is
+  // allocated at its final size instead of growing when user or port is added.
+  if (at <= from) {
+    return port === undefined
+      ? { scheme, host, params, headers, raw }
+      : { scheme, host, params, headers, raw, port };
+  }
+  const pc = raw.indexOf(":", from);
+  if (pc < 0 || pc > at) {
+    const user = raw.slice(from, at);
+    return port === undefined
+      ? { scheme, host, params, headers, raw, user }
+      : { scheme, host, params, headers, raw, user, port };
+  }
   const uri: SipUri = {
     scheme,
     host,
-    params: sipUriParams(raw, hostportEnd + 1, hostEnd),
-    headers: q >= 0 ? sipUriHeaders(raw.slice(q + 1)) : NO_HEADERS,
+    params,
+    headers,
     raw,
+    user: raw.slice(from, pc),
+    password: raw.slice(pc + 1, at),
   };
-  if (at > from) {
-    const pc = raw.indexOf(":", from);
-    const extended = uri as { user?: string; password?: string };
-    extended.user = raw.slice(from, pc >= 0 && pc < at ? pc : at);
-    if (pc >= 0 && pc < at) extended.password = raw.slice(pc + 1, at);
-  }
-  if (port !== undefined) (uri as { port?: number }).port = port;
-  return uri;
+  return port === undefined ? uri : Object.assign(uri, { port });
 }
 
 /** uri-parameters in raw.slice(from, to), names lower-cased, the first of a name kept. */

@@ -61,17 +61,14 @@ export function parseNameAddr(header: string, raw: string): NameAddr {
   }
   const params = parseParamsIn(value, paramsFrom, value.length);
   if (!params) throw new HeaderParseError(header, `malformed parameters in ${header}`);
-  const na: {
-    uri: NameAddr["uri"];
-    params: NameAddr["params"];
-    raw: string;
-    displayName?: string;
-    tag?: string;
-  } = { uri, params, raw: value };
-  if (displayName !== undefined) na.displayName = displayName;
-  const tag = params.get("tag");
-  if (tag) na.tag = tag;
-  return na;
+  const tag = params.get("tag") || undefined;
+  // One literal per shape (keys in their usual order), allocated at its final size.
+  if (displayName === undefined) {
+    return tag === undefined ? { uri, params, raw: value } : { uri, params, raw: value, tag };
+  }
+  return tag === undefined
+    ? { uri, params, raw: value, displayName }
+    : { uri, params, raw: value, displayName, tag };
 }
 
 /**

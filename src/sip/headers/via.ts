@@ -64,17 +64,19 @@ export function parseViaParm(raw: string): Via {
   }
   const params = semi < 0 ? NO_PARAMS : parseParamsIn(raw, semi + 1, restEnd);
   if (!params) throw new HeaderParseError("Via", `malformed Via parameters in "${raw}"`);
-  const via: { -readonly [K in keyof Via]: Via[K] } = {
-    protocol: name === "SIP" && version === "2.0" ? "SIP/2.0" : `${name.toUpperCase()}/${version}`,
-    transport: isUpperCase(transport) ? transport : transport.toUpperCase(),
-    host: hp.host,
-    params,
-    raw,
-  };
-  if (hp.port !== undefined) via.port = hp.port;
-  const branch = params.get("branch");
-  if (branch) via.branch = branch;
-  return via;
+  const protocol = name === "SIP" && version === "2.0" ? "SIP/2.0" : `${name.toUpperCase()}/${version}`;
+  const upper = isUpperCase(transport) ? transport : transport.toUpperCase();
+  const { host, port } = hp;
+  const branch = params.get("branch") || undefined;
+  // One literal per shape (keys in their usual order), allocated at its final size.
+  if (port === undefined) {
+    return branch === undefined
+      ? { protocol, transport: upper, host, params, raw }
+      : { protocol, transport: upper, host, params, raw, branch };
+  }
+  return branch === undefined
+    ? { protocol, transport: upper, host, params, raw, port }
+    : { protocol, transport: upper, host, params, raw, port, branch };
 }
 
 /** Whether an ASCII token has no lower-case letter (toUpperCase would copy it unchanged). */
