@@ -12,7 +12,7 @@
 
 import { canonicalNameIn } from "./header-names.js";
 import { HeaderParseError } from "./headers/errors.js";
-import { parseNameAddr } from "./headers/name-addr.js";
+import { checkNameAddr, parseNameAddr } from "./headers/name-addr.js";
 import { parseCallId, parseContentLength, parseCSeq, parseMaxForwards } from "./headers/scalars.js";
 import { parseViaInto } from "./headers/via.js";
 import { type CoreHeaders, type HeaderField, Headers, type ParsedMessage, type Via } from "./message.js";
@@ -448,7 +448,7 @@ function validateContacts(fields: readonly HeaderField[]): void {
     for (let start = 0; ; ) {
       const end = nextTopLevel(row, 0x2c, start, row.length);
       const value = trimmedSlice(row, start, end);
-      if (value !== "" && value !== "*") parseNameAddr("Contact", value);
+      if (value !== "" && value !== "*") checkNameAddr("Contact", value);
       if (end >= row.length) break;
       start = end + 1;
     }

@@ -54,6 +54,13 @@ export function trimmedSlice(s: string, from: number, to: number): string {
   return s.slice(start, trimEndIndex(s, start, to));
 }
 
+/** Whether input.slice(from, to) is a token (read in place). */
+function tokenIn(input: string, from: number, to: number): boolean {
+  if (from >= to) return false;
+  for (let i = from; i < to; i++) if (!isTokenChar(input.charCodeAt(i))) return false;
+  return true;
+}
+
 /**
  * The one quoted-string scanner (25.1):
  *   quoted-string = SWS DQUOTE *(qdtext / quoted-pair ) DQUOTE
@@ -185,12 +192,14 @@ export function parseParams(input: string): Map<string, string | null> | undefin
 
 /**
  * parseParams(input.slice(from, to)), without copying the slice or splitting
- * it into an array; NO_PARAMS when there are none.
+ * it into an array; NO_PARAMS when there are none. Unless `build`, the
+ * parameters are only checked: NO_PARAMS when they are well formed.
  */
 export function parseParamsIn(
   input: string,
   from: number,
   to: number,
+  build = true,
 ): ReadonlyMap<string, string | null> | undefined {
   let params: Map<string, string | null> | undefined;
   const first = skipSpace(input, from, to);
@@ -202,10 +211,17 @@ export function parseParamsIn(
     if (ps < pe) {
       let eq = ps;
       while (eq < pe && input.charCodeAt(eq) !== 0x3d) eq++;
-      const name = input.slice(ps, trimEndIndex(input, ps, eq)).toLowerCase();
-      if (!isToken(name)) return undefined;
-      params ??= new Map();
-      if (!params.has(name)) params.set(name, eq < pe ? input.slice(skipSpace(input, eq + 1, pe), pe) : null);
+      const nameEnd = trimEndIndex(input, ps, eq);
+      if (build) {
+        const name = input.slice(ps, nameEnd).toLowerCase();
+        if (!isToken(name)) return undefined;
+        params ??= new Map();
+        if (!params.has(name))
+          params.set(name, eq < pe ? input.slice(skipSpace(input, eq + 1, pe), pe) : null);
+      } else if (!tokenIn(input, ps, nameEnd) && !isToken(input.slice(ps, nameEnd).toLowerCase())) {
+        // (lower-cased first, as when building: a few non-ASCII letters lower-case to ASCII ones)
+        return undefined;
+      }
     }
     start = sep + 1;
   }

@@ -87,14 +87,24 @@ function hasSpaceOrAngle(raw: string): boolean {
 
 /** Parses any absolute URI; throws UriError with the reason when malformed. */
 export function parseUri(raw: string): Uri {
+  return uriOf(raw, true)!;
+}
+
+/** Throws what parseUri(raw) would throw, without building the URI (for values only validated). */
+export function checkUri(raw: string): void {
+  uriOf(raw, false);
+}
+
+/** parseUri when `build`, else only its checks (undefined). */
+function uriOf(raw: string, build: boolean): Uri | undefined {
   if (hasSpaceOrAngle(raw)) throw new UriError(`invalid URI "${raw}": contains whitespace or <>`);
   const colon = raw.indexOf(":");
   if (colon <= 0) throw new UriError(`invalid URI "${raw}": no scheme`);
   const scheme = schemeOf(raw, colon);
   if (!isScheme(scheme)) throw new UriError(`invalid URI scheme "${raw.slice(0, colon)}"`);
-  if (scheme === "sip" || scheme === "sips") return parseSipUri(scheme, raw, colon + 1);
+  if (scheme === "sip" || scheme === "sips") return parseSipUri(scheme, raw, colon + 1, build);
   if (scheme === "tel") return parseTelUri(raw.slice(colon + 1), raw);
-  return { scheme, raw };
+  return build ? { scheme, raw } : undefined;
 }
 
 /** The lower-cased scheme, without a copy for the usual lower-case "sip" and "sips". */
@@ -104,8 +114,8 @@ function schemeOf(raw: string, colon: number): string {
   return raw.slice(0, colon).toLowerCase();
 }
 
-/** The sip/sips URI in raw.slice(from) (after "scheme:"). */
-function parseSipUri(scheme: "sip" | "sips", raw: string, from: number): SipUri {
+/** The sip/sips URI in raw.slice(from) (after "scheme:"); only checked, not built, unless `build`. */
+function parseSipUri(scheme: "sip" | "sips", raw: string, from: number, build: boolean): SipUri | undefined {
   // userinfo ends at the last "@" before any ";" or "?" of the hostport
   // part; the user part itself may contain ";" (RFC 4475 3.1.1.9).
   const at = raw.lastIndexOf("@");
@@ -118,7 +128,8 @@ function parseSipUri(scheme: "sip" | "sips", raw: string, from: number): SipUri 
   const host = hostOf(raw.slice(hostStart, hostportEnd), raw);
   const port = lastPort;
   if (at === from) throw new UriError(`invalid URI "${raw}": empty user part`);
-  const params = sipUriParams(raw, hostportEnd + 1, hostEnd);
+  const params = sipUriParams(raw, hostportEnd + 1, hostEnd, build);
+  if (!build) return undefined;
   const headers = q >= 0 ? sipUriHeaders(raw.slice(q + 1)) : NO_HEADERS;
   // One literal per shape, keys in the order they always had: the object is
   // allocated at its final size instead of growing when user or port is added.
@@ -146,8 +157,16 @@ function parseSipUri(scheme: "sip" | "sips", raw: string, from: number): SipUri 
   return port === undefined ? uri : Object.assign(uri, { port });
 }
 
-/** uri-parameters in raw.slice(from, to), names lower-cased, the first of a name kept. */
-function sipUriParams(raw: string, from: number, to: number): ReadonlyMap<string, string | null> {
+/**
+ * uri-parameters in raw.slice(from, to), names lower-cased, the first of a
+ * name kept; only checked (NO_PARAMS returned) unless `build`.
+ */
+function sipUriParams(
+  raw: string,
+  from: number,
+  to: number,
+  build: boolean,
+): ReadonlyMap<string, string | null> {
   let params: Map<string, string | null> | undefined;
   for (let start = from; start < to; ) {
     let end = raw.indexOf(";", start);
@@ -156,10 +175,13 @@ function sipUriParams(raw: string, from: number, to: number): ReadonlyMap<string
       let eq = start;
       while (eq < end && raw.charCodeAt(eq) !== 0x3d) eq++;
       const valued = eq < end;
-      const name = raw.slice(start, valued ? eq : end).toLowerCase();
-      if (name === "") throw new UriError(`invalid URI "${raw}": empty parameter name`);
-      params ??= new Map();
-      if (!params.has(name)) params.set(name, valued ? raw.slice(eq + 1, end) : null);
+      // The lower-cased name is empty exactly when the text is.
+      if (eq === start) throw new UriError(`invalid URI "${raw}": empty parameter name`);
+      if (build) {
+        const name = raw.slice(start, valued ? eq : end).toLowerCase();
+        params ??= new Map();
+        if (!params.has(name)) params.set(name, valued ? raw.slice(eq + 1, end) : null);
+      }
     }
     start = end + 1;
   }

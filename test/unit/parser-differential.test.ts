@@ -10,6 +10,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { checkNameAddr } from "../../src/sip/headers/name-addr.js";
 import * as now from "../../src/sip/index.js";
 import * as beforeNames from "../fixtures/parser-before/header-names.js";
 import * as beforeNameAddr from "../fixtures/parser-before/headers/name-addr.js";
@@ -357,6 +358,18 @@ describe("header parsers: same value or same error as before", () => {
       (v) => beforeNameAddr.parseNameAddr("To", v),
       nameAddr,
     ],
+    [
+      "checkNameAddr (throws what parseNameAddr throws)",
+      (v) => checkNameAddr("Contact", v) ?? "valid",
+      (v) => beforeNameAddr.parseNameAddr("Contact", v) && "valid",
+      nameAddr,
+    ],
+    [
+      "checkUri (throws what parseUri throws)",
+      (v) => now.checkUri(v) ?? "valid",
+      (v) => beforeUri.parseUri(v) && "valid",
+      fc.constantFrom(...URIS),
+    ],
     ["parseViaValue", now.parseViaValue, beforeVia.parseViaValue, fc.constantFrom(...VIAS)],
     ["parseViaParm", now.parseViaParm, beforeVia.parseViaParm, fc.constantFrom(...VIAS)],
     ["parseUri", now.parseUri, beforeUri.parseUri, fc.constantFrom(...URIS)],
@@ -462,6 +475,11 @@ describe("header parsers: same value or same error as before", () => {
       [now.parseCallId, beforeScalars.parseCallId],
       [now.parseMaxForwards, beforeScalars.parseMaxForwards],
       [(v) => now.parseNameAddr("From", v), (v) => beforeNameAddr.parseNameAddr("From", v)],
+      [
+        (v) => checkNameAddr("Contact", v) ?? "valid",
+        (v) => beforeNameAddr.parseNameAddr("Contact", v) && "valid",
+      ],
+      [(v) => now.checkUri(v) ?? "valid", (v) => beforeUri.parseUri(v) && "valid"],
       [now.parseParams, beforeTokens.parseParams],
       [now.canonicalHeaderName, beforeNames.canonicalHeaderName],
     ];

@@ -17,10 +17,24 @@ import {
   trimmedSlice,
   unquote,
 } from "../tokens.js";
-import { parseUri, UriError } from "../uri.js";
+import { checkUri, parseUri, UriError } from "../uri.js";
 import { HeaderParseError } from "./errors.js";
 
 export function parseNameAddr(header: string, raw: string): NameAddr {
+  return nameAddrOf(header, raw, true)!;
+}
+
+/**
+ * Throws the HeaderParseError parseNameAddr(header, raw) would throw, without
+ * building the value: for Contacts, validated on every request (RFC 4475
+ * 3.1.2.13) but not kept.
+ */
+export function checkNameAddr(header: string, raw: string): void {
+  nameAddrOf(header, raw, false);
+}
+
+/** parseNameAddr when `build`, else only its checks (undefined). */
+function nameAddrOf(header: string, raw: string, build: boolean): NameAddr | undefined {
   const value = raw.trim();
   if (value === "") throw new HeaderParseError(header, `empty ${header} header`);
   const lt = firstUnquotedLt(value);
@@ -33,7 +47,7 @@ export function parseNameAddr(header: string, raw: string): NameAddr {
   if (lt >= 0) {
     const gt = value.indexOf(">", lt);
     if (gt < 0) throw new HeaderParseError(header, `missing ">" in ${header}`);
-    displayName = displayNameBefore(header, value, lt);
+    displayName = displayNameBefore(header, value, lt, build);
     uriText = value.slice(lt + 1, gt);
     paramsFrom = skipSpace(value, gt + 1, value.length);
     if (paramsFrom < value.length) {
@@ -53,14 +67,16 @@ export function parseNameAddr(header: string, raw: string): NameAddr {
   }
   if (hasAny(uriText, 0x20, 0x09))
     throw new HeaderParseError(header, `whitespace inside the URI of ${header}`);
-  let uri: NameAddr["uri"];
+  let uri: NameAddr["uri"] | undefined;
   try {
-    uri = parseUri(uriText);
+    if (build) uri = parseUri(uriText);
+    else checkUri(uriText);
   } catch (e) {
     throw new HeaderParseError(header, `${header}: ${e instanceof UriError ? e.message : "invalid URI"}`);
   }
-  const params = parseParamsIn(value, paramsFrom, value.length);
+  const params = parseParamsIn(value, paramsFrom, value.length, build);
   if (!params) throw new HeaderParseError(header, `malformed parameters in ${header}`);
+  if (uri === undefined) return undefined;
   const tag = params.get("tag") || undefined;
   // One literal per shape (keys in their usual order), allocated at its final size.
   if (displayName === undefined) {
@@ -75,14 +91,14 @@ export function parseNameAddr(header: string, raw: string): NameAddr {
  * display-name = *(token LWS) / quoted-string, before the "<" at `lt` of a
  * trimmed value: undefined when there is none.
  */
-function displayNameBefore(header: string, value: string, lt: number): string | undefined {
+function displayNameBefore(header: string, value: string, lt: number, build: boolean): string | undefined {
   const dn = value.slice(0, trimEndIndex(value, 0, lt));
   if (dn === "") return undefined;
   if (dn.charCodeAt(0) === 0x22) {
     if (!dn.endsWith('"') || dn.length < 2) {
       throw new HeaderParseError(header, `malformed display name in ${header}`);
     }
-    return unquote(dn);
+    return build ? unquote(dn) : undefined;
   }
   // *(token LWS): every word must be a token (RFC 4475 3.1.2.15); dn is
   // trimmed, so that is every character a token one, SP or HTAB.
