@@ -4,7 +4,11 @@
  * in test/fixtures/parser-before/. "Exactly" is the same ParseResult for every
  * input (fields, their order, their types: Map, Buffer, Headers; the error
  * status, detail and partial headers), and for the exported header parsers the
- * same value or the same error (class, header, message).
+ * same value or the same error (class, header, message); checkNameAddr and
+ * checkUri, which only validate, throw what the old parsers threw. Inputs: every
+ * RFC 4475 torture message and parser corpus file, mutations of them,
+ * generated SIP-ish messages and values, and every code unit of Latin-1 (and
+ * the other whitespace and case-mapping oddities) in each place of templates.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
