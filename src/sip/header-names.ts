@@ -58,6 +58,66 @@ export function canonicalHeaderName(name: string): string {
   return canonical;
 }
 
+/** Names most messages carry, in their canonical spelling (also with compact forms, either case). */
+const USUAL_NAMES = [
+  "Via",
+  "From",
+  "To",
+  "Call-ID",
+  "CSeq",
+  "Contact",
+  "Max-Forwards",
+  "Content-Type",
+  "Content-Length",
+  "User-Agent",
+  "Server",
+  "Allow",
+  "Supported",
+  "Require",
+  "Route",
+  "Record-Route",
+  "Expires",
+  "Accept",
+  "Event",
+  "Subject",
+  "Date",
+  "Authorization",
+  "Proxy-Authorization",
+  "WWW-Authenticate",
+  "Proxy-Authenticate",
+  "Session-Expires",
+  "Min-SE",
+  "RSeq",
+  "RAck",
+  "Allow-Events",
+  "Subscription-State",
+  "P-Asserted-Identity",
+  "Privacy",
+  "Reason",
+  "Warning",
+];
+
+/** [spelling, canonical name] by the spelling's first code unit, for canonicalNameIn. */
+const IN_PLACE: Array<Array<readonly [string, string]>> = Array.from({ length: 128 }, () => []);
+for (const text of [...USUAL_NAMES, ...Object.keys(COMPACT_FORMS).flatMap((c) => [c, c.toUpperCase()])]) {
+  IN_PLACE[text.charCodeAt(0)]!.push([text, canonicalHeaderName(text)]);
+}
+
+/**
+ * canonicalHeaderName(text.slice(from, to)), without copying the name when it
+ * is spelt as one of the usual names or a compact form.
+ */
+export function canonicalNameIn(text: string, from: number, to: number): string {
+  const candidates = IN_PLACE[text.charCodeAt(from)];
+  if (candidates !== undefined) {
+    const length = to - from;
+    for (const [spelling, canonical] of candidates) {
+      if (spelling.length === length && text.startsWith(spelling, from)) return canonical;
+    }
+  }
+  return canonicalHeaderName(text.slice(from, to));
+}
+
 /**
  * Headers whose grammar is a comma-separated list (RFC 3261 section 7.3.1: "it
  * MUST be possible to combine the multiple header field rows into one
@@ -101,6 +161,12 @@ export const LIST_HEADERS: ReadonlySet<string> = new Set(
   ].map((n) => n.toLowerCase()),
 );
 
+const listCache = new Map<string, boolean>();
+
 export function isListHeader(canonicalName: string): boolean {
-  return LIST_HEADERS.has(canonicalName.toLowerCase());
+  const cached = listCache.get(canonicalName);
+  if (cached !== undefined) return cached;
+  const list = LIST_HEADERS.has(canonicalName.toLowerCase());
+  if (listCache.size < 4096) listCache.set(canonicalName, list);
+  return list;
 }

@@ -15,16 +15,29 @@ export interface HeaderField {
   readonly value: string;
 }
 
+const NO_FIELDS: readonly HeaderField[] = [];
+
 /** Ordered, case-insensitive header list that keeps repeated fields as separate rows. */
 export class Headers implements Iterable<HeaderField> {
-  private readonly fields: HeaderField[];
+  private fields: HeaderField[];
 
-  constructor(fields: Iterable<HeaderField | [string, string]> = []) {
+  constructor(fields: Iterable<HeaderField | [string, string]> = NO_FIELDS) {
     this.fields = [];
+    if (fields === NO_FIELDS) return;
     for (const f of fields) {
       if (Array.isArray(f)) this.append(f[0], f[1]);
       else this.fields.push({ name: canonicalHeaderName(f.name), value: f.value });
     }
+  }
+
+  /**
+   * Headers over `fields`, taken as they are (not copied): for the parser,
+   * whose rows already have canonical names and are not shared.
+   */
+  static adopt(fields: HeaderField[]): Headers {
+    const headers = new Headers();
+    headers.fields = fields;
+    return headers;
   }
 
   [Symbol.iterator](): Iterator<HeaderField> {
@@ -37,7 +50,8 @@ export class Headers implements Iterable<HeaderField> {
 
   has(name: string): boolean {
     const key = canonicalHeaderName(name);
-    return this.fields.some((f) => f.name === key);
+    for (const f of this.fields) if (f.name === key) return true;
+    return false;
   }
 
   /** First field row's value, or undefined. */

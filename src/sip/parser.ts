@@ -10,15 +10,23 @@
  * folding, case, leading CRLFs, bare LF, RFC 2543 Vias, unknown URI schemes).
  */
 
-import { canonicalHeaderName } from "./header-names.js";
+import { canonicalNameIn } from "./header-names.js";
 import { HeaderParseError } from "./headers/errors.js";
-import { parseNameAddr } from "./headers/name-addr.js";
+import { checkNameAddr, parseNameAddr } from "./headers/name-addr.js";
 import { parseCallId, parseContentLength, parseCSeq, parseMaxForwards } from "./headers/scalars.js";
-import { parseViaValue } from "./headers/via.js";
+import { parseViaInto } from "./headers/via.js";
 import { type CoreHeaders, type HeaderField, Headers, type ParsedMessage, type Via } from "./message.js";
 import { isRegisteredMethod } from "./methods.js";
-import { isToken } from "./tokens.js";
-import { parseUri, UriError } from "./uri.js";
+import {
+  parseStartLine,
+  type RequestLine,
+  type StartLine,
+  type StatusLine,
+  SUPPORTED_VERSION,
+} from "./start-line.js";
+import { isTokenChar, nextTopLevel, trimmedSlice } from "./tokens.js";
+
+export { parseStartLine };
 
 export interface ParseFailure {
   /** Status a UAS answers a request with: 400, or 505 for an unsupported version. */
@@ -43,13 +51,9 @@ export interface HeadBoundary {
   readonly bodyStart: number;
 }
 
-const SINGLE_VALUED = ["From", "To", "Call-ID", "CSeq", "Max-Forwards", "Content-Length", "Content-Type"];
-const SUPPORTED_VERSION = "SIP/2.0";
-
 /** Finds the empty line that ends the head: CRLF CRLF, or bare LF LF (tolerated). */
 export function findHeadBoundary(buf: Buffer, from = 0): HeadBoundary | undefined {
-  for (let i = from; i < buf.length; i++) {
-    if (buf[i] !== 0x0a) continue;
+  for (let i = buf.indexOf(0x0a, Math.max(0, from)); i >= 0; i = buf.indexOf(0x0a, i + 1)) {
     const headEnd = i > from && buf[i - 1] === 0x0d ? i - 1 : i;
     if (buf[i + 1] === 0x0a) return { headEnd, bodyStart: i + 2 };
     if (buf[i + 1] === 0x0d && buf[i + 2] === 0x0a) return { headEnd, bodyStart: i + 3 };
@@ -101,9 +105,11 @@ export function parseMessage(
   head: string,
   body: (declaredLength: number | undefined) => Buffer | BodyProblem,
 ): ParseResult {
-  const lines = head.split(/\r?\n/);
-  const startLine = lines[0] ?? "";
-  const { headers, problem } = parseHeaderLines(lines);
+  const nl = head.indexOf("\n");
+  const startLine = nl < 0 ? head : head.slice(0, nl > 0 && head.charCodeAt(nl - 1) === 0x0d ? nl - 1 : nl);
+  const fields: HeaderField[] = [];
+  const problem = nl < 0 ? undefined : readHeaderFields(head, nl + 1, fields);
+  const headers = Headers.adopt(fields);
   const start = parseStartLine(startLine);
 
   if (typeof start === "string") {
@@ -116,75 +122,55 @@ export function parseMessage(
       method && !/^SIP$/i.test(method) ? { kind: "request", method, headers } : undefined,
     );
   }
-  const partial: PartialMessage =
-    start.kind === "request"
-      ? { kind: "request", method: start.method, headers }
-      : { kind: "response", headers };
-  if (problem) return fail(400, problem, partial);
-
-  for (const name of SINGLE_VALUED) {
-    if (headers.getRows(name).length > 1) return fail(400, `multiple ${name} header fields`, partial);
-  }
-  const core = parseCoreHeaders(headers, start.kind === "request");
-  if (typeof core === "string") return fail(400, core, partial);
+  if (problem) return fail(400, problem, partialOf(start, headers));
+  const core = parseCoreFields(fields, start.kind === "request");
+  if (typeof core === "string") return fail(400, core, partialOf(start, headers));
 
   let declared: number | undefined;
-  const cl = headers.get("Content-Length");
+  const cl = firstValue(fields, "Content-Length");
   if (cl !== undefined) {
     try {
       declared = parseContentLength(cl);
     } catch (e) {
-      return fail(400, (e as Error).message, partial);
+      return fail(400, (e as Error).message, partialOf(start, headers));
     }
   }
   const b = body(declared);
-  if (typeof b === "string") return fail(400, b, partial);
-  if (!Buffer.isBuffer(b)) return fail(b.status, b.detail, partial);
+  if (typeof b === "string") return fail(400, b, partialOf(start, headers));
+  if (!Buffer.isBuffer(b)) return fail(b.status, b.detail, partialOf(start, headers));
+  return start.kind === "request" ? request(start, headers, b, core) : response(start, headers, b, core);
+}
 
-  if (start.kind === "request") {
-    if (core.cseq.method !== start.method && isRegisteredMethod(start.method)) {
-      // RFC 3261 8.1.1.5 / RFC 4475 3.1.2.17: "the method MUST match that of the request".
-      // For a method we do not know, RFC 4475 3.1.2.18 prefers 501 (Not
-      // Implemented) to 400, so the mismatch is left for the UAS to answer 501.
-      return fail(
-        400,
-        `CSeq method ${core.cseq.method} does not match request method ${start.method}`,
-        partial,
-      );
-    }
-    if (start.version !== SUPPORTED_VERSION) {
-      // RFC 3261 21.5.7 / RFC 4475 3.1.2.16.
-      return fail(505, `SIP version ${start.version} is not supported`, partial);
-    }
-    const uri = start.uri;
-    return {
-      ok: true,
-      message: {
-        kind: "request",
-        method: start.method,
-        uri,
-        uriRaw: start.uriRaw,
-        version: start.version,
-        headers,
-        body: b,
-        core,
-      },
-    };
+function request(start: RequestLine, headers: Headers, body: Buffer, core: CoreHeaders): ParseResult {
+  if (core.cseq.method !== start.method && isRegisteredMethod(start.method)) {
+    // RFC 3261 8.1.1.5 / RFC 4475 3.1.2.17: "the method MUST match that of the request".
+    // For a method we do not know, RFC 4475 3.1.2.18 prefers 501 (Not
+    // Implemented) to 400, so the mismatch is left for the UAS to answer 501.
+    return fail(
+      400,
+      `CSeq method ${core.cseq.method} does not match request method ${start.method}`,
+      partialOf(start, headers),
+    );
   }
+  if (start.version !== SUPPORTED_VERSION) {
+    // RFC 3261 21.5.7 / RFC 4475 3.1.2.16.
+    return fail(505, `SIP version ${start.version} is not supported`, partialOf(start, headers));
+  }
+  const { method, uri, uriRaw, version } = start;
+  return { ok: true, message: { kind: "request", method, uri, uriRaw, version, headers, body, core } };
+}
+
+function response(start: StatusLine, headers: Headers, body: Buffer, core: CoreHeaders): ParseResult {
   if (start.version !== SUPPORTED_VERSION)
-    return fail(505, `SIP version ${start.version} is not supported`, partial);
-  return {
-    ok: true,
-    message: {
-      kind: "response",
-      status: start.status,
-      reason: start.reason,
-      version: start.version,
-      headers,
-      body: b,
-      core,
-    },
-  };
+    return fail(505, `SIP version ${start.version} is not supported`, partialOf(start, headers));
+  const { status, reason, version } = start;
+  return { ok: true, message: { kind: "response", status, reason, version, headers, body, core } };
+}
+
+function partialOf(start: StartLine, headers: Headers): PartialMessage {
+  return start.kind === "request"
+    ? { kind: "request", method: start.method, headers }
+    : { kind: "response", headers };
 }
 
 /** Longest problem description: it becomes a reason phrase and a Warning, not a copy of the request. */
@@ -195,110 +181,85 @@ function fail(status: number, fullDetail: string, partial?: PartialMessage): Par
   return { ok: false, error: partial ? { status, detail, partial } : { status, detail } };
 }
 
-type StartLine =
-  | { kind: "request"; method: string; uri: ReturnType<typeof parseUri>; uriRaw: string; version: string }
-  | { kind: "response"; status: number; reason: string; version: string };
-
-/**
- * Request-Line = Method SP Request-URI SP SIP-Version CRLF (RFC 3261 25.1):
- * exactly one SP between elements (RFC 4475 3.1.2.9, 3.1.2.10).
- * Status-Line = SIP-Version SP Status-Code SP Reason-Phrase CRLF.
- */
-export function parseStartLine(line: string): StartLine | string {
-  if (line === "") return "empty start line";
-  if (/^SIP\//i.test(line)) {
-    const sp1 = line.indexOf(" ");
-    if (sp1 < 0) return "malformed status line";
-    const version = line.slice(0, sp1).toUpperCase();
-    const rest = line.slice(sp1 + 1);
-    const sp2 = rest.indexOf(" ");
-    const codeText = sp2 < 0 ? rest : rest.slice(0, sp2);
-    // Status-Code = 3DIGIT (RFC 4475 3.1.2.19: overlarge codes are invalid).
-    if (!/^[1-6][0-9][0-9]$/.test(codeText)) return `invalid status code "${codeText.slice(0, 20)}"`;
-    if (!/^SIP\/[0-9]+\.[0-9]+$/.test(version)) return `malformed SIP version "${version.slice(0, 20)}"`;
-    return {
-      kind: "response",
-      status: Number(codeText),
-      reason: sp2 < 0 ? "" : rest.slice(sp2 + 1),
-      version,
-    };
-  }
-  const parts = line.split(" ");
-  if (parts.length !== 3 || parts.some((p) => p === "")) {
-    if (parts.some((p) => p === "")) return "request line has extra whitespace between or after its elements";
-    // RFC 4475 3.1.2.8: whitespace inside the Request-URI is not allowed (25.1).
-    if (parts.length > 3 && /^SIP\/\d+\.\d+$/i.test(parts[parts.length - 1]!)) {
-      return "Request-URI contains whitespace";
-    }
-    return "malformed request line: expected Method SP Request-URI SP SIP-Version";
-  }
-  const [method, uriRaw, versionRaw] = parts as [string, string, string];
-  if (!isToken(method)) return `request method "${method.slice(0, 20)}" is not a token`;
-  const version = versionRaw.toUpperCase();
-  if (!/^SIP\/[0-9]+\.[0-9]+$/.test(version)) return `malformed SIP version "${versionRaw.slice(0, 20)}"`;
-  if (uriRaw.startsWith("<")) return "Request-URI must not be enclosed in <>";
-  let uri: ReturnType<typeof parseUri>;
-  try {
-    uri = parseUri(uriRaw);
-  } catch (e) {
-    return `malformed Request-URI: ${e instanceof UriError ? e.message : "invalid"}`;
-  }
-  // RFC 3261 19.1.1 (table 1): the headers component is not allowed in a
-  // Request-URI; RFC 4475 3.1.2.11 finds rejecting it with 400 acceptable.
-  if ((uri.scheme === "sip" || uri.scheme === "sips") && "headers" in uri && uri.headers.length > 0) {
-    return "Request-URI must not contain headers (?name=value)";
-  }
-  return { kind: "request", method, uri, uriRaw, version };
-}
-
 /**
  * header = field-name HCOLON field-value; a line starting with SP or HTAB
  * continues the previous one and the fold becomes one SP (RFC 3261 7.3.1).
+ * Lines end at LF, a CR before it dropped. Reads head.slice(from) into
+ * `fields` (canonical names, values unfolded and trimmed); returns the first
+ * problem, if any, having read on so that a 400 can still echo the headers.
  */
-function parseHeaderLines(lines: string[]): { headers: Headers; problem?: string } {
-  const fields: HeaderField[] = [];
+function readHeaderFields(head: string, from: number, fields: HeaderField[]): string | undefined {
   let problem: string | undefined;
-  let pendingName: string | undefined;
-  /** The value's lines so far, joined at flush (repeated concatenation would be quadratic). */
-  let pendingValue: string[] = [];
-  const flush = () => {
-    if (pendingName !== undefined)
-      fields.push({ name: canonicalHeaderName(pendingName), value: pendingValue.join(" ").trim() });
-  };
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line === "") continue;
-    const first = line.charCodeAt(0);
-    if (first === 0x20 || first === 0x09) {
-      if (pendingName === undefined) {
-        problem ??= "header continuation line without a header";
-        continue;
+  let name: string | undefined;
+  let valueStart = 0;
+  let valueEnd = 0;
+  /** A folded value's lines so far, joined at the end (repeated concatenation would be quadratic). */
+  let folded: string[] | undefined;
+  for (let pos = from; pos <= head.length; ) {
+    const nl = head.indexOf("\n", pos);
+    const lineEnd = nl < 0 ? head.length : nl;
+    const end = nl > pos && head.charCodeAt(nl - 1) === 0x0d ? nl - 1 : lineEnd;
+    const first = head.charCodeAt(pos);
+    if (end === pos) {
+      // empty line: skipped
+    } else if (first === 0x20 || first === 0x09) {
+      if (name === undefined) problem ??= "header continuation line without a header";
+      else folded = fold(folded ?? [head.slice(valueStart, valueEnd)], head, pos, end);
+    } else {
+      if (name !== undefined) fields.push(field(name, head, valueStart, valueEnd, folded));
+      folded = undefined;
+      const colon = fieldNameEnd(head, pos, end);
+      if (colon >= 0) {
+        name = canonicalNameIn(head, pos, colon);
+        valueStart = head.indexOf(":", colon) + 1;
+        valueEnd = end;
+      } else {
+        name = undefined;
+        problem ??= malformedFieldLine(head.slice(pos, end));
       }
-      const more = line.trim();
-      if (more !== "") {
-        pendingValue[pendingValue.length - 1] = pendingValue[pendingValue.length - 1]!.trimEnd();
-        pendingValue.push(more);
-      }
-      continue;
     }
-    const colon = line.indexOf(":");
-    const name = colon < 0 ? "" : trimEndSpTab(line.slice(0, colon));
-    if (colon < 0 || !isToken(name)) {
-      // Keep reading: the other headers still let us answer with a 400.
-      problem ??=
-        colon < 0
-          ? `malformed header line "${line.slice(0, 40)}" (no colon)`
-          : `malformed header name "${name.slice(0, 40)}"`;
-      flush();
-      pendingName = undefined;
-      continue;
-    }
-    flush();
-    pendingName = name;
-    pendingValue = [line.slice(colon + 1)];
+    if (nl < 0) break;
+    pos = nl + 1;
   }
-  flush();
-  return problem ? { headers: new Headers(fields), problem } : { headers: new Headers(fields) };
+  if (name !== undefined) fields.push(field(name, head, valueStart, valueEnd, folded));
+  return problem;
+}
+
+/** A header row: the value is head.slice(valueStart, valueEnd) trimmed, or the folded lines joined by SP. */
+function field(
+  name: string,
+  head: string,
+  valueStart: number,
+  valueEnd: number,
+  folded: string[] | undefined,
+): HeaderField {
+  return { name, value: folded ? folded.join(" ").trim() : trimmedSlice(head, valueStart, valueEnd) };
+}
+
+/** Adds the continuation line head.slice(pos, end) to the value's lines (the fold becomes one SP). */
+function fold(lines: string[], head: string, pos: number, end: number): string[] {
+  const more = trimmedSlice(head, pos, end);
+  if (more !== "") {
+    lines[lines.length - 1] = lines[lines.length - 1]!.trimEnd();
+    lines.push(more);
+  }
+  return lines;
+}
+
+/** With head.slice(pos, end) a line "token *(SP / HTAB) : ...": the end of the token; else -1. */
+function fieldNameEnd(head: string, pos: number, end: number): number {
+  let i = pos;
+  while (i < end && isTokenChar(head.charCodeAt(i))) i++;
+  const nameEnd = i;
+  while (i < end && (head.charCodeAt(i) === 0x20 || head.charCodeAt(i) === 0x09)) i++;
+  return nameEnd > pos && i < end && head.charCodeAt(i) === 0x3a ? nameEnd : -1;
+}
+
+/** The problem with a header line that is not field-name HCOLON. */
+function malformedFieldLine(line: string): string {
+  const colon = line.indexOf(":");
+  if (colon < 0) return `malformed header line "${line.slice(0, 40)}" (no colon)`;
+  return `malformed header name "${trimEndSpTab(line.slice(0, colon)).slice(0, 40)}"`;
 }
 
 /** Drops trailing SP and HTAB (a regex like /[ \t]+$/ backtracks quadratically on inner runs). */
@@ -308,26 +269,89 @@ function trimEndSpTab(s: string): string {
   return s.slice(0, end);
 }
 
-/** RFC 3261 8.1.1: To, From, CSeq, Call-ID, Max-Forwards and Via. */
-function parseCoreHeaders(headers: Headers, isRequest: boolean): CoreHeaders | string {
-  for (const name of ["Via", "From", "To", "Call-ID", "CSeq"]) {
-    if (!headers.has(name)) return `missing ${name} header field`;
+/** The first row's value of `name` (a canonical name), or undefined. */
+function firstValue(fields: readonly HeaderField[], name: string): string | undefined {
+  for (const f of fields) if (f.name === name) return f.value;
+  return undefined;
+}
+
+/** RFC 3261 7.3.1: these may appear once only; with two of several, the first listed is named. */
+const SINGLE_VALUED = ["From", "To", "Call-ID", "CSeq", "Max-Forwards", "Content-Length", "Content-Type"];
+
+/** Index in SINGLE_VALUED, or -1. */
+function singleValuedIndex(name: string): number {
+  switch (name) {
+    case "From":
+      return 0;
+    case "To":
+      return 1;
+    case "Call-ID":
+      return 2;
+    case "CSeq":
+      return 3;
+    case "Max-Forwards":
+      return 4;
+    case "Content-Length":
+      return 5;
+    case "Content-Type":
+      return 6;
+    default:
+      return -1;
   }
+}
+
+/**
+ * RFC 3261 8.1.1: To, From, CSeq, Call-ID, Max-Forwards and Via, and the
+ * Contacts validated (a malformed one gets 400, RFC 4475 3.1.2.13). One pass
+ * over the rows finds them and the repeated single-valued ones; the rows of
+ * each are then parsed in a fixed order, so the first problem named does not
+ * depend on the order of the header fields.
+ */
+function parseCoreFields(fields: readonly HeaderField[], isRequest: boolean): CoreHeaders | string {
+  /** Row of the first From, To, Call-ID, CSeq, Max-Forwards, Content-Length, Content-Type. */
+  const at = [-1, -1, -1, -1, -1, -1, -1];
+  let repeated = -1;
+  let hasVia = false;
+  let hasContact = false;
+  for (let i = 0; i < fields.length; i++) {
+    const name = fields[i]!.name;
+    const k = singleValuedIndex(name);
+    if (k >= 0) {
+      if (at[k]! < 0) at[k] = i;
+      else if (repeated < 0 || k < repeated) repeated = k;
+    } else if (name === "Via") hasVia = true;
+    else if (name === "Contact") hasContact = true;
+  }
+  if (repeated >= 0) return `multiple ${SINGLE_VALUED[repeated]} header fields`;
+  if (!hasVia) return "missing Via header field";
+  for (let k = 0; k < 4; k++) if (at[k]! < 0) return `missing ${SINGLE_VALUED[k]} header field`;
   try {
     const via: Via[] = [];
-    for (const row of headers.getRows("Via")) via.push(...parseViaValue(row));
-    const from = parseNameAddr("From", headers.get("From")!);
-    const to = parseNameAddr("To", headers.get("To")!);
-    const callId = parseCallId(headers.get("Call-ID")!);
-    const cseq = parseCSeq(headers.get("CSeq")!);
-    // Contact is validated here too: a malformed one must get 400 (RFC 4475 3.1.2.13).
-    for (const value of headers.getAll("Contact")) if (value !== "*") parseNameAddr("Contact", value);
-    const mf = headers.get("Max-Forwards");
-    const core: CoreHeaders = { via, from, to, callId, cseq };
-    if (isRequest && mf !== undefined) return { ...core, maxForwards: parseMaxForwards(mf) };
-    return core;
+    for (const f of fields) if (f.name === "Via") parseViaInto(f.value, via);
+    const from = parseNameAddr("From", fields[at[0]!]!.value);
+    const to = parseNameAddr("To", fields[at[1]!]!.value);
+    const callId = parseCallId(fields[at[2]!]!.value);
+    const cseq = parseCSeq(fields[at[3]!]!.value);
+    if (hasContact) validateContacts(fields);
+    if (!isRequest || at[4]! < 0) return { via, from, to, callId, cseq };
+    return { via, from, to, callId, cseq, maxForwards: parseMaxForwards(fields[at[4]!]!.value) };
   } catch (e) {
     if (e instanceof HeaderParseError) return e.message;
     throw e;
+  }
+}
+
+/** Each Contact value but "*" must parse as a name-addr or addr-spec; throws HeaderParseError. */
+function validateContacts(fields: readonly HeaderField[]): void {
+  for (const f of fields) {
+    if (f.name !== "Contact") continue;
+    const row = f.value;
+    for (let start = 0; ; ) {
+      const end = nextTopLevel(row, 0x2c, start, row.length);
+      const value = trimmedSlice(row, start, end);
+      if (value !== "" && value !== "*") checkNameAddr("Contact", value);
+      if (end >= row.length) break;
+      start = end + 1;
+    }
   }
 }

@@ -8,6 +8,11 @@ for (const ch of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789
   TOKEN_CHARS[ch.charCodeAt(0)] = 1;
 }
 
+/** Whether code unit `c` may appear in a token. */
+export function isTokenChar(c: number): boolean {
+  return c < 128 && TOKEN_CHARS[c] === 1;
+}
+
 /** token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~") */
 export function isToken(s: string): boolean {
   if (s.length === 0) return false;
@@ -19,6 +24,44 @@ export function isToken(s: string): boolean {
 }
 
 /**
+ * Whether the UTF-16 code unit `c` is whitespace to String.prototype.trim and
+ * to the regex class \s (the same set): TAB, LF, VT, FF, CR, SP, NBSP, the
+ * other Unicode space separators, LS, PS and the BOM. Index scans use it to
+ * trim without first copying a substring.
+ */
+export function isJsSpace(c: number): boolean {
+  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+  if (c < 0xa0) return false;
+  if (c === 0xa0 || c === 0x1680 || c === 0xfeff || c === 0x3000) return true;
+  return (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f;
+}
+
+/** First index in [from, to) that is not trim() whitespace, or `to`. */
+export function skipSpace(s: string, from: number, to: number): number {
+  while (from < to && isJsSpace(s.charCodeAt(from))) from++;
+  return from;
+}
+
+/** The end of [from, to) once trailing trim() whitespace is dropped. */
+export function trimEndIndex(s: string, from: number, to: number): number {
+  while (to > from && isJsSpace(s.charCodeAt(to - 1))) to--;
+  return to;
+}
+
+/** s.slice(from, to).trim(), copying once. */
+export function trimmedSlice(s: string, from: number, to: number): string {
+  const start = skipSpace(s, from, to);
+  return s.slice(start, trimEndIndex(s, start, to));
+}
+
+/** Whether input.slice(from, to) is a token (read in place). */
+function tokenIn(input: string, from: number, to: number): boolean {
+  if (from >= to) return false;
+  for (let i = from; i < to; i++) if (!isTokenChar(input.charCodeAt(i))) return false;
+  return true;
+}
+
+/**
  * The one quoted-string scanner (25.1):
  *   quoted-string = SWS DQUOTE *(qdtext / quoted-pair ) DQUOTE
  *   quoted-pair   = "\" (%x00-09 / %x0B-0C / %x0E-7F)
@@ -26,7 +69,12 @@ export function isToken(s: string): boolean {
  * when the string is not terminated (it then runs to the end of the input).
  */
 export function quotedStringEnd(input: string, open: number): number {
-  for (let i = open + 1; i < input.length; i++) {
+  return quotedEndBefore(input, open, input.length);
+}
+
+/** quotedStringEnd within input.slice(0, to). */
+function quotedEndBefore(input: string, open: number, to: number): number {
+  for (let i = open + 1; i < to; i++) {
     const c = input.charCodeAt(i);
     if (c === 0x5c) i++;
     else if (c === 0x22) return i;
@@ -36,12 +84,13 @@ export function quotedStringEnd(input: string, open: number): number {
 
 /** The index of `ch` outside quoted strings, or -1 (an unterminated string hides the rest). */
 export function indexOfUnquoted(input: string, ch: string, from = 0): number {
+  const code = ch.length === 1 ? ch.charCodeAt(0) : -1;
   for (let i = from; i < input.length; i++) {
-    const c = input[i];
-    if (c === '"') {
-      i = quotedStringEnd(input, i);
+    const c = input.charCodeAt(i);
+    if (c === 0x22) {
+      i = quotedEndBefore(input, i, input.length);
       if (i < 0) return -1;
-    } else if (c === ch) return i;
+    } else if (c === code) return i;
   }
   return -1;
 }
@@ -67,38 +116,68 @@ export function forEachTopLevel(input: string, visit: (index: number) => void): 
 }
 
 /**
+ * The index in [from, to) of the next `sep` code unit that is outside quoted
+ * strings and <...> (a DQUOTE opens a quoted string even inside <...>), or
+ * `to` when there is none or an unterminated quoted string hides the rest.
+ * Scanning from one separator to the next is splitTopLevel without its array.
+ */
+export function nextTopLevel(input: string, sep: number, from: number, to: number): number {
+  let inAngle = false;
+  for (let i = from; i < to; i++) {
+    const c = input.charCodeAt(i);
+    if (c === 0x22) {
+      i = quotedEndBefore(input, i, to);
+      if (i < 0) return to;
+    } else if (c === 0x3c) inAngle = true;
+    else if (c === 0x3e) inAngle = false;
+    else if (c === sep && !inAngle) return i;
+  }
+  return to;
+}
+
+/**
  * Splits on `sep` where it is not inside a quoted string (with \-escapes) or
  * inside <...>. Parts are trimmed. Unbalanced quotes yield the rest as one part.
  */
 export function splitTopLevel(input: string, sep: string): string[] {
+  const code = sep.length === 1 ? sep.charCodeAt(0) : -1;
   const out: string[] = [];
-  let start = 0;
-  let inAngle = false;
-  for (let i = 0; i < input.length; i++) {
-    const ch = input[i];
-    if (ch === '"') {
-      i = quotedStringEnd(input, i);
-      if (i < 0) break;
-    } else if (ch === "<") inAngle = true;
-    else if (ch === ">") inAngle = false;
-    else if (ch === sep && !inAngle) {
-      out.push(input.slice(start, i).trim());
-      start = i + 1;
-    }
+  for (let start = 0; ; ) {
+    const end = nextTopLevel(input, code, start, input.length);
+    out.push(trimmedSlice(input, start, end));
+    if (end >= input.length) return out;
+    start = end + 1;
   }
-  out.push(input.slice(start).trim());
-  return out;
 }
 
 /** True when the quoted strings in `input` are all terminated. */
 export function quotesBalanced(input: string): boolean {
   for (let i = 0; i < input.length; i++) {
-    if (input[i] === '"') {
-      i = quotedStringEnd(input, i);
+    if (input.charCodeAt(i) === 0x22) {
+      i = quotedEndBefore(input, i, input.length);
       if (i < 0) return false;
     }
   }
   return true;
+}
+
+/**
+ * The parameters of a value that has none, shared by every parsed URI, Via
+ * and name-addr without parameters (their type is ReadonlyMap): a Map whose
+ * set, delete and clear throw, so that sharing it cannot leak an entry.
+ */
+export const NO_PARAMS: ReadonlyMap<string, string | null> = readOnlyEmptyMap();
+
+function readOnlyEmptyMap(): ReadonlyMap<string, string | null> {
+  const map = new Map<string, string | null>();
+  for (const method of ["set", "delete", "clear"]) {
+    Object.defineProperty(map, method, {
+      value: () => {
+        throw new TypeError(`${method}() on the shared empty parameter map`);
+      },
+    });
+  }
+  return Object.freeze(map);
 }
 
 /**
@@ -107,18 +186,46 @@ export function quotesBalanced(input: string): boolean {
  * their case and quotes. Returns undefined when a name is not a token.
  */
 export function parseParams(input: string): Map<string, string | null> | undefined {
-  const params = new Map<string, string | null>();
-  const trimmed = input.trim();
-  if (trimmed === "") return params;
-  for (const part of splitTopLevel(trimmed, ";")) {
-    if (part === "") continue;
-    const eq = part.indexOf("=");
-    const name = (eq < 0 ? part : part.slice(0, eq)).trim().toLowerCase();
-    if (!isToken(name)) return undefined;
-    const value = eq < 0 ? null : part.slice(eq + 1).trim();
-    if (!params.has(name)) params.set(name, value);
+  const params = parseParamsIn(input, 0, input.length);
+  return params === NO_PARAMS ? new Map() : (params as Map<string, string | null> | undefined);
+}
+
+/**
+ * parseParams(input.slice(from, to)), without copying the slice or splitting
+ * it into an array; NO_PARAMS when there are none. Unless `build`, the
+ * parameters are only checked: NO_PARAMS when they are well formed.
+ */
+export function parseParamsIn(
+  input: string,
+  from: number,
+  to: number,
+  build = true,
+): ReadonlyMap<string, string | null> | undefined {
+  let params: Map<string, string | null> | undefined;
+  const first = skipSpace(input, from, to);
+  const end = trimEndIndex(input, first, to);
+  for (let start = first; start < end; ) {
+    const sep = nextTopLevel(input, 0x3b, start, end);
+    const ps = skipSpace(input, start, sep);
+    const pe = trimEndIndex(input, ps, sep);
+    if (ps < pe) {
+      let eq = ps;
+      while (eq < pe && input.charCodeAt(eq) !== 0x3d) eq++;
+      const nameEnd = trimEndIndex(input, ps, eq);
+      if (build) {
+        const name = input.slice(ps, nameEnd).toLowerCase();
+        if (!isToken(name)) return undefined;
+        params ??= new Map();
+        if (!params.has(name))
+          params.set(name, eq < pe ? input.slice(skipSpace(input, eq + 1, pe), pe) : null);
+      } else if (!tokenIn(input, ps, nameEnd) && !isToken(input.slice(ps, nameEnd).toLowerCase())) {
+        // (lower-cased first, as when building: a few non-ASCII letters lower-case to ASCII ones)
+        return undefined;
+      }
+    }
+    start = sep + 1;
   }
-  return params;
+  return params ?? NO_PARAMS;
 }
 
 /** Removes the surrounding quotes of a quoted-string and its \-escapes. */

@@ -4,7 +4,7 @@
  * RFC 3261 section 8.2.2.1 has the UAS answer 416 for a Request-URI scheme it
  * does not understand, and proxies must pass other URIs through (RFC 4475 3.3.4).
  */
-import { isToken } from "./tokens.js";
+import { isJsSpace, isToken, NO_PARAMS } from "./tokens.js";
 
 export interface SipUri {
   readonly scheme: "sip" | "sips";
@@ -43,7 +43,23 @@ export function isTelUri(uri: Uri): uri is TelUri {
 
 export class UriError extends Error {}
 
-const SCHEME_RE = /^[A-Za-z][A-Za-z0-9+.-]*$/;
+/** scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) (RFC 3986 3.1). */
+function isScheme(s: string): boolean {
+  if (s.length === 0 || !isAlpha(s.charCodeAt(0))) return false;
+  for (let i = 1; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (!isAlpha(c) && !isDigit(c) && c !== 0x2b && c !== 0x2d && c !== 0x2e) return false;
+  }
+  return true;
+}
+
+function isAlpha(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a);
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
 
 /** Decodes %HH escapes; invalid escapes are left as they are (RFC 4475 3.1.1.5). */
 export function percentDecode(s: string): string {
@@ -59,101 +75,202 @@ export function percentDecode(s: string): string {
   return out;
 }
 
-/** Parses any absolute URI; throws UriError with the reason when malformed. */
-export function parseUri(raw: string): Uri {
-  if (raw === "" || /[\s<>]/.test(raw)) throw new UriError(`invalid URI "${raw}": contains whitespace or <>`);
-  const colon = raw.indexOf(":");
-  if (colon <= 0) throw new UriError(`invalid URI "${raw}": no scheme`);
-  const scheme = raw.slice(0, colon).toLowerCase();
-  if (!SCHEME_RE.test(scheme)) throw new UriError(`invalid URI scheme "${raw.slice(0, colon)}"`);
-  const rest = raw.slice(colon + 1);
-  if (scheme === "sip" || scheme === "sips") return parseSipUri(scheme, rest, raw);
-  if (scheme === "tel") return parseTelUri(rest, raw);
-  return { scheme, raw };
+/** Whether `raw` is empty or has whitespace (as /\s/ means it), "<" or ">". */
+function hasSpaceOrAngle(raw: string): boolean {
+  if (raw === "") return true;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === 0x3c || c === 0x3e || isJsSpace(c)) return true;
+  }
+  return false;
 }
 
-function parseSipUri(scheme: "sip" | "sips", rest: string, raw: string): SipUri {
+/** Parses any absolute URI; throws UriError with the reason when malformed. */
+export function parseUri(raw: string): Uri {
+  return uriOf(raw, true)!;
+}
+
+/** Throws what parseUri(raw) would throw, without building the URI (for values only validated). */
+export function checkUri(raw: string): void {
+  uriOf(raw, false);
+}
+
+/** parseUri when `build`, else only its checks (undefined). */
+function uriOf(raw: string, build: boolean): Uri | undefined {
+  if (hasSpaceOrAngle(raw)) throw new UriError(`invalid URI "${raw}": contains whitespace or <>`);
+  const colon = raw.indexOf(":");
+  if (colon <= 0) throw new UriError(`invalid URI "${raw}": no scheme`);
+  const scheme = schemeOf(raw, colon);
+  if (!isScheme(scheme)) throw new UriError(`invalid URI scheme "${raw.slice(0, colon)}"`);
+  if (scheme === "sip" || scheme === "sips") return parseSipUri(scheme, raw, colon + 1, build);
+  if (scheme === "tel") return parseTelUri(raw.slice(colon + 1), raw);
+  return build ? { scheme, raw } : undefined;
+}
+
+/** The lower-cased scheme, without a copy for the usual lower-case "sip" and "sips". */
+function schemeOf(raw: string, colon: number): string {
+  if (colon === 3 && raw.startsWith("sip")) return "sip";
+  if (colon === 4 && raw.startsWith("sips")) return "sips";
+  return raw.slice(0, colon).toLowerCase();
+}
+
+/** The sip/sips URI in raw.slice(from) (after "scheme:"); only checked, not built, unless `build`. */
+function parseSipUri(scheme: "sip" | "sips", raw: string, from: number, build: boolean): SipUri | undefined {
   // userinfo ends at the last "@" before any ";" or "?" of the hostport
   // part; the user part itself may contain ";" (RFC 4475 3.1.1.9).
-  let userinfo: string | undefined;
-  let hostPart = rest;
-  const at = rest.lastIndexOf("@");
-  if (at >= 0) {
-    userinfo = rest.slice(0, at);
-    hostPart = rest.slice(at + 1);
-  }
-  let headersPart = "";
-  const q = hostPart.indexOf("?");
-  if (q >= 0) {
-    headersPart = hostPart.slice(q + 1);
-    hostPart = hostPart.slice(0, q);
-  }
-  const semi = hostPart.indexOf(";");
-  const hostport = semi >= 0 ? hostPart.slice(0, semi) : hostPart;
-  const paramsPart = semi >= 0 ? hostPart.slice(semi + 1) : "";
+  const at = raw.lastIndexOf("@");
+  const hostStart = at >= from ? at + 1 : from;
+  const q = raw.indexOf("?", hostStart);
+  const hostEnd = q >= 0 ? q : raw.length;
+  const semi = raw.indexOf(";", hostStart);
+  const hostportEnd = semi >= 0 && semi < hostEnd ? semi : hostEnd;
 
-  const { host, port } = parseHostPort(hostport, raw);
-  let user: string | undefined;
-  let password: string | undefined;
-  if (userinfo !== undefined) {
-    if (userinfo === "") throw new UriError(`invalid URI "${raw}": empty user part`);
-    const pc = userinfo.indexOf(":");
-    user = pc >= 0 ? userinfo.slice(0, pc) : userinfo;
-    if (pc >= 0) password = userinfo.slice(pc + 1);
+  const host = hostOf(raw.slice(hostStart, hostportEnd), raw);
+  const port = lastPort;
+  if (at === from) throw new UriError(`invalid URI "${raw}": empty user part`);
+  const params = sipUriParams(raw, hostportEnd + 1, hostEnd, build);
+  if (!build) return undefined;
+  const headers = q >= 0 ? sipUriHeaders(raw.slice(q + 1)) : NO_HEADERS;
+  // One literal per shape, keys in the order they always had: the object is
+  // allocated at its final size instead of growing when user or port is added.
+  if (at <= from) {
+    return port === undefined
+      ? { scheme, host, params, headers, raw }
+      : { scheme, host, params, headers, raw, port };
   }
-  const params = new Map<string, string | null>();
-  if (paramsPart !== "") {
-    for (const p of paramsPart.split(";")) {
-      if (p === "") continue;
-      const eq = p.indexOf("=");
-      const name = (eq < 0 ? p : p.slice(0, eq)).toLowerCase();
-      if (name === "") throw new UriError(`invalid URI "${raw}": empty parameter name`);
-      if (!params.has(name)) params.set(name, eq < 0 ? null : p.slice(eq + 1));
+  const pc = raw.indexOf(":", from);
+  if (pc < 0 || pc > at) {
+    const user = raw.slice(from, at);
+    return port === undefined
+      ? { scheme, host, params, headers, raw, user }
+      : { scheme, host, params, headers, raw, user, port };
+  }
+  const uri: SipUri = {
+    scheme,
+    host,
+    params,
+    headers,
+    raw,
+    user: raw.slice(from, pc),
+    password: raw.slice(pc + 1, at),
+  };
+  return port === undefined ? uri : Object.assign(uri, { port });
+}
+
+/**
+ * uri-parameters in raw.slice(from, to), names lower-cased, the first of a
+ * name kept; only checked (NO_PARAMS returned) unless `build`.
+ */
+function sipUriParams(
+  raw: string,
+  from: number,
+  to: number,
+  build: boolean,
+): ReadonlyMap<string, string | null> {
+  let params: Map<string, string | null> | undefined;
+  for (let start = from; start < to; ) {
+    let end = raw.indexOf(";", start);
+    if (end < 0 || end > to) end = to;
+    if (end > start) {
+      let eq = start;
+      while (eq < end && raw.charCodeAt(eq) !== 0x3d) eq++;
+      const valued = eq < end;
+      // The lower-cased name is empty exactly when the text is.
+      if (eq === start) throw new UriError(`invalid URI "${raw}": empty parameter name`);
+      if (build) {
+        const name = raw.slice(start, valued ? eq : end).toLowerCase();
+        params ??= new Map();
+        if (!params.has(name)) params.set(name, valued ? raw.slice(eq + 1, end) : null);
+      }
     }
+    start = end + 1;
   }
+  return params ?? NO_PARAMS;
+}
+
+/** The ?headers of a sip URI that has none, shared (frozen). */
+const NO_HEADERS: ReadonlyArray<readonly [string, string]> = Object.freeze([]);
+
+function sipUriHeaders(headersPart: string): Array<[string, string]> {
   const headers: Array<[string, string]> = [];
-  if (headersPart !== "") {
-    for (const h of headersPart.split("&")) {
-      const eq = h.indexOf("=");
-      headers.push(eq < 0 ? [h, ""] : [h.slice(0, eq), h.slice(eq + 1)]);
-    }
+  if (headersPart === "") return headers;
+  for (const h of headersPart.split("&")) {
+    const eq = h.indexOf("=");
+    headers.push(eq < 0 ? [h, ""] : [h.slice(0, eq), h.slice(eq + 1)]);
   }
-  const uri: SipUri = { scheme, host, params, headers, raw };
-  return Object.assign(
-    uri,
-    user !== undefined ? { user } : {},
-    password !== undefined ? { password } : {},
-    port !== undefined ? { port } : {},
-  );
+  return headers;
 }
 
 export function parseHostPort(hostport: string, context: string): { host: string; port?: number } {
+  const host = hostOf(hostport, context);
+  return lastPort === undefined ? { host } : { host, port: lastPort };
+}
+
+/** The port hostOf() read last (undefined: none); read right after the call, nothing runs in between. */
+let lastPort: number | undefined;
+
+/** parseHostPort without its result object: returns the host and leaves the port in lastPort. */
+function hostOf(hostport: string, context: string): string {
   let host: string;
-  let portText: string | undefined;
+  let portFrom = -1;
   if (hostport.startsWith("[")) {
     const close = hostport.indexOf("]");
     if (close < 0) throw new UriError(`invalid host in "${context}": unterminated IPv6 reference`);
     host = hostport.slice(0, close + 1);
-    const after = hostport.slice(close + 1);
-    if (after !== "") {
-      if (!after.startsWith(":")) throw new UriError(`invalid host in "${context}"`);
-      portText = after.slice(1);
+    if (close + 1 < hostport.length) {
+      if (hostport.charCodeAt(close + 1) !== 0x3a) throw new UriError(`invalid host in "${context}"`);
+      portFrom = close + 2;
     }
-    if (!/^\[[0-9A-Fa-f:.]+\]$/.test(host))
-      throw new UriError(`invalid IPv6 reference ${host} in "${context}"`);
+    if (!isIpv6Reference(host)) throw new UriError(`invalid IPv6 reference ${host} in "${context}"`);
   } else {
     const colon = hostport.indexOf(":");
     host = colon >= 0 ? hostport.slice(0, colon) : hostport;
-    if (colon >= 0) portText = hostport.slice(colon + 1);
-    if (!/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9.])?$/.test(host)) {
-      throw new UriError(`invalid host "${host}" in "${context}"`);
+    if (colon >= 0) portFrom = colon + 1;
+    if (!isHostname(host)) throw new UriError(`invalid host "${host}" in "${context}"`);
+  }
+  lastPort = portFrom < 0 ? undefined : portIn(hostport, portFrom, context);
+  return host;
+}
+
+/** ^\[[0-9A-Fa-f:.]+\]$ */
+function isIpv6Reference(host: string): boolean {
+  if (host.length < 3 || host.charCodeAt(host.length - 1) !== 0x5d) return false;
+  for (let i = 1; i < host.length - 1; i++) {
+    const c = host.charCodeAt(i);
+    const hex = isDigit(c) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
+    if (!hex && c !== 0x3a && c !== 0x2e) return false;
+  }
+  return true;
+}
+
+/** ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9.])?$ */
+function isHostname(host: string): boolean {
+  const n = host.length;
+  if (n === 0) return false;
+  for (let i = 0; i < n; i++) {
+    const c = host.charCodeAt(i);
+    if (isAlpha(c) || isDigit(c)) continue;
+    if (i === 0 || (c !== 0x2e && (c !== 0x2d || i === n - 1))) return false;
+  }
+  return true;
+}
+
+/** port = 1*5DIGIT, at most 65535, in hostport.slice(from). */
+function portIn(hostport: string, from: number, context: string): number {
+  const n = hostport.length - from;
+  let port = 0;
+  for (let i = from; i < hostport.length && n <= 5; i++) {
+    const c = hostport.charCodeAt(i);
+    if (!isDigit(c)) {
+      port = -1;
+      break;
     }
+    port = port * 10 + (c - 0x30);
   }
-  if (portText === undefined) return { host };
-  if (!/^[0-9]{1,5}$/.test(portText) || Number(portText) > 65535) {
-    throw new UriError(`invalid port "${portText}" in "${context}"`);
+  if (n < 1 || n > 5 || port < 0 || port > 65535) {
+    throw new UriError(`invalid port "${hostport.slice(from)}" in "${context}"`);
   }
-  return { host, port: Number(portText) };
+  return port;
 }
 
 function parseTelUri(rest: string, raw: string): TelUri {

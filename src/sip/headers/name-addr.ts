@@ -9,70 +9,134 @@
 import type { NameAddr } from "../message.js";
 import {
   forEachTopLevel,
-  indexOfUnquoted,
-  isToken,
-  parseParams,
-  quotesBalanced,
+  isTokenChar,
+  parseParamsIn,
+  quotedStringEnd,
+  skipSpace,
+  trimEndIndex,
+  trimmedSlice,
   unquote,
 } from "../tokens.js";
-import { parseUri, UriError } from "../uri.js";
+import { checkUri, parseUri, UriError } from "../uri.js";
 import { HeaderParseError } from "./errors.js";
 
 export function parseNameAddr(header: string, raw: string): NameAddr {
+  return nameAddrOf(header, raw, true)!;
+}
+
+/**
+ * Throws the HeaderParseError parseNameAddr(header, raw) would throw, without
+ * building the value: for Contacts, validated on every request (RFC 4475
+ * 3.1.2.13) but not kept.
+ */
+export function checkNameAddr(header: string, raw: string): void {
+  nameAddrOf(header, raw, false);
+}
+
+/** parseNameAddr when `build`, else only its checks (undefined). */
+function nameAddrOf(header: string, raw: string, build: boolean): NameAddr | undefined {
   const value = raw.trim();
   if (value === "") throw new HeaderParseError(header, `empty ${header} header`);
-  if (!quotesBalanced(value)) throw new HeaderParseError(header, `unterminated quoted string in ${header}`);
+  const lt = firstUnquotedLt(value);
+  if (lt === UNBALANCED) throw new HeaderParseError(header, `unterminated quoted string in ${header}`);
 
   let displayName: string | undefined;
   let uriText: string;
-  let paramsText: string;
-  const lt = indexOfUnquoted(value, "<");
+  /** Where the parameters start (after their first ";"), value.length when there are none. */
+  let paramsFrom: number;
   if (lt >= 0) {
     const gt = value.indexOf(">", lt);
     if (gt < 0) throw new HeaderParseError(header, `missing ">" in ${header}`);
-    const dn = value.slice(0, lt).trim();
-    if (dn !== "") {
-      if (dn.startsWith('"')) {
-        if (!dn.endsWith('"') || dn.length < 2) {
-          throw new HeaderParseError(header, `malformed display name in ${header}`);
-        }
-        displayName = unquote(dn);
-      } else {
-        // *(token LWS): every word must be a token (RFC 4475 3.1.2.15).
-        for (const word of dn.split(/[ \t]+/)) {
-          if (!isToken(word)) {
-            throw new HeaderParseError(header, `display name in ${header} must be a token or quoted string`);
-          }
-        }
-        displayName = dn;
-      }
-    }
+    displayName = displayNameBefore(header, value, lt, build);
     uriText = value.slice(lt + 1, gt);
-    paramsText = value.slice(gt + 1).trim();
-    if (paramsText !== "" && !paramsText.startsWith(";")) {
-      throw new HeaderParseError(header, `unexpected text after ">" in ${header}`);
+    paramsFrom = skipSpace(value, gt + 1, value.length);
+    if (paramsFrom < value.length) {
+      if (value.charCodeAt(paramsFrom) !== 0x3b) {
+        throw new HeaderParseError(header, `unexpected text after ">" in ${header}`);
+      }
+      paramsFrom++;
     }
   } else {
     // addr-spec form: the URI ends at the first ";" (RFC 3261 20.10).
     const semi = value.indexOf(";");
-    uriText = (semi < 0 ? value : value.slice(0, semi)).trim();
-    paramsText = semi < 0 ? "" : value.slice(semi);
-    if (/[?,]/.test(uriText)) {
+    uriText = semi < 0 ? value : trimmedSlice(value, 0, semi);
+    paramsFrom = semi < 0 ? value.length : semi + 1;
+    if (hasAny(uriText, 0x3f, 0x2c)) {
       throw new HeaderParseError(header, `URI with "?" or "," in ${header} must be enclosed in <>`);
     }
   }
-  if (/[ \t]/.test(uriText)) throw new HeaderParseError(header, `whitespace inside the URI of ${header}`);
-  let uri: NameAddr["uri"];
+  if (hasAny(uriText, 0x20, 0x09))
+    throw new HeaderParseError(header, `whitespace inside the URI of ${header}`);
+  let uri: NameAddr["uri"] | undefined;
   try {
-    uri = parseUri(uriText);
+    if (build) uri = parseUri(uriText);
+    else checkUri(uriText);
   } catch (e) {
     throw new HeaderParseError(header, `${header}: ${e instanceof UriError ? e.message : "invalid URI"}`);
   }
-  const params = parseParams(paramsText.replace(/^;/, ""));
+  const params = parseParamsIn(value, paramsFrom, value.length, build);
   if (!params) throw new HeaderParseError(header, `malformed parameters in ${header}`);
-  const tag = params.get("tag");
-  const na: NameAddr = { uri, params, raw: value };
-  return Object.assign(na, displayName !== undefined ? { displayName } : {}, tag ? { tag } : {});
+  if (uri === undefined) return undefined;
+  const tag = params.get("tag") || undefined;
+  // One literal per shape (keys in their usual order), allocated at its final size.
+  if (displayName === undefined) {
+    return tag === undefined ? { uri, params, raw: value } : { uri, params, raw: value, tag };
+  }
+  return tag === undefined
+    ? { uri, params, raw: value, displayName }
+    : { uri, params, raw: value, displayName, tag };
+}
+
+/**
+ * display-name = *(token LWS) / quoted-string, before the "<" at `lt` of a
+ * trimmed value: undefined when there is none.
+ */
+function displayNameBefore(header: string, value: string, lt: number, build: boolean): string | undefined {
+  const dn = value.slice(0, trimEndIndex(value, 0, lt));
+  if (dn === "") return undefined;
+  if (dn.charCodeAt(0) === 0x22) {
+    if (!dn.endsWith('"') || dn.length < 2) {
+      throw new HeaderParseError(header, `malformed display name in ${header}`);
+    }
+    return build ? unquote(dn) : undefined;
+  }
+  // *(token LWS): every word must be a token (RFC 4475 3.1.2.15); dn is
+  // trimmed, so that is every character a token one, SP or HTAB.
+  for (let i = 0; i < dn.length; i++) {
+    const c = dn.charCodeAt(i);
+    if (!isTokenChar(c) && c !== 0x20 && c !== 0x09) {
+      throw new HeaderParseError(header, `display name in ${header} must be a token or quoted string`);
+    }
+  }
+  return dn;
+}
+
+const UNBALANCED = -2;
+
+/**
+ * One pass for what quotesBalanced and indexOfUnquoted(value, "<") would
+ * tell in two: UNBALANCED when a quoted string is not terminated, else the
+ * index of the first "<" outside quoted strings, or -1.
+ */
+function firstUnquotedLt(value: string): number {
+  let lt = -1;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 0x22) {
+      i = quotedStringEnd(value, i);
+      if (i < 0) return UNBALANCED;
+    } else if (c === 0x3c && lt < 0) lt = i;
+  }
+  return lt;
+}
+
+/** Whether `s` holds code unit a or b. */
+function hasAny(s: string, a: number, b: number): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === a || c === b) return true;
+  }
+  return false;
 }
 
 /**

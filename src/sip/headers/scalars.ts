@@ -3,20 +3,39 @@
  * Content-Length (20.14), Call-ID (20.8), Expires (20.19).
  */
 import type { CSeq } from "../message.js";
-import { isToken } from "../tokens.js";
+import { isToken, skipSpace, trimEndIndex } from "../tokens.js";
 import { HeaderParseError } from "./errors.js";
 
 const DIGITS = /^[0-9]+$/;
 
 /** RFC 3261 8.1.1.5: "The sequence number MUST be expressible as a 32-bit unsigned integer and MUST be less than 2**31." */
 export function parseCSeq(value: string): CSeq {
-  const m = /^([0-9]+)[ \t]+([^ \t]+)$/.exec(value.trim());
-  if (!m) throw new HeaderParseError("CSeq", `malformed CSeq "${value}"`);
-  const seq = Number(m[1]);
-  if (m[1]!.length > 10 || seq >= 2 ** 31) throw new HeaderParseError("CSeq", "CSeq number is 2**31 or more");
-  const method = m[2]!;
+  // ^([0-9]+)[ \t]+([^ \t]+)$ once trimmed, read by index.
+  const start = skipSpace(value, 0, value.length);
+  const end = trimEndIndex(value, start, value.length);
+  let i = start;
+  while (i < end && isDigit(value.charCodeAt(i))) i++;
+  const digitsEnd = i;
+  while (i < end && isSpTab(value.charCodeAt(i))) i++;
+  const methodStart = i;
+  while (i < end && !isSpTab(value.charCodeAt(i))) i++;
+  if (digitsEnd === start || methodStart === digitsEnd || methodStart === end || i < end) {
+    throw new HeaderParseError("CSeq", `malformed CSeq "${value}"`);
+  }
+  const seq = Number(value.slice(start, digitsEnd));
+  if (digitsEnd - start > 10 || seq >= 2 ** 31)
+    throw new HeaderParseError("CSeq", "CSeq number is 2**31 or more");
+  const method = value.slice(methodStart, end);
   if (!isToken(method)) throw new HeaderParseError("CSeq", `CSeq method "${method}" is not a token`);
   return { seq, method };
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+function isSpTab(c: number): boolean {
+  return c === 0x20 || c === 0x09;
 }
 
 /** Max-Forwards = 1*DIGIT, 0..255 (RFC 3261 20.22, RFC 4475 3.1.2.4). */
@@ -38,7 +57,9 @@ export function parseContentLength(value: string): number {
 /** callid = word [ "@" word ]; we only require a non-empty value without whitespace. */
 export function parseCallId(value: string): string {
   const v = value.trim();
-  if (v === "" || /[ \t]/.test(v)) throw new HeaderParseError("Call-ID", `malformed Call-ID "${value}"`);
+  let blank = v === "";
+  for (let i = 0; i < v.length && !blank; i++) blank = isSpTab(v.charCodeAt(i));
+  if (blank) throw new HeaderParseError("Call-ID", `malformed Call-ID "${value}"`);
   return v;
 }
 
