@@ -63,16 +63,17 @@ interface AddressParts {
 }
 
 function uriParts(uri: Uri): AddressParts {
+  const parts: AddressParts = { uri: uri.raw };
   const user = uriUser(uri);
-  return {
-    ...(user !== undefined ? { user } : {}),
-    ...(isSipUri(uri) ? { host: uri.host } : {}),
-    uri: uri.raw,
-  };
+  if (user !== undefined) parts.user = user;
+  if (isSipUri(uri)) parts.host = uri.host;
+  return parts;
 }
 
 function nameAddrParts(na: NameAddr): AddressParts {
-  return { ...uriParts(na.uri), ...(na.displayName !== undefined ? { displayName: na.displayName } : {}) };
+  const parts = uriParts(na.uri);
+  if (na.displayName !== undefined) parts.displayName = na.displayName;
+  return parts;
 }
 
 function compileAddress(
