@@ -69,12 +69,10 @@ export async function listenUdp(
   const info: ListenerInfo = { transport: "udp", address: addr.address, port: addr.port };
   // A socket error (ICMP port unreachable on some platforms) must not crash the server.
   socket.on("error", () => {});
+  // Every datagram's flow names the same local endpoint: one object, never changed.
+  const local = Object.freeze({ address: info.address, port: info.port });
   socket.on("message", (data, rinfo) => {
-    const flow: Flow = {
-      transport: "udp",
-      local: { address: info.address, port: info.port },
-      remote: { address: rinfo.address, port: rinfo.port },
-    };
+    const flow: Flow = { transport: "udp", local, remote: { address: rinfo.address, port: rinfo.port } };
     let result: ReturnType<typeof parseDatagram>;
     try {
       result = parseDatagram(data, options.maxMessageSize);
