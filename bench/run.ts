@@ -82,7 +82,7 @@ async function measure(
       const s = await step(server.pid, flow, transport, port, rate);
       steps.push(s);
       process.stderr.write(
-        `  ${kind.padEnd(7)} ${transport} ${flow.name.padEnd(19)} ${String(rate).padStart(5)}/s failed=${s.failed} p50=${s.p50 ?? "-"} p99=${s.p99 ?? "-"} cpu=${s.cpuUsPerCall}µs/call (${s.cpuShare}%) retrans=${s.retransmissions} drops=${s.drops}\n`,
+        `  ${kind.padEnd(7)} ${transport} ${flow.name.padEnd(25)} ${String(rate).padStart(5)}/s failed=${s.failed} p50=${s.p50 ?? "-"} p99=${s.p99 ?? "-"} cpu=${s.cpuUsPerCall}µs/call (${s.cpuShare}%) retrans=${s.retransmissions} drops=${s.drops}\n`,
       );
       if (!s.pass) break;
     }

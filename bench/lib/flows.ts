@@ -1,4 +1,9 @@
-/** The three flows the benchmark measures, each with how SIPp plays the reference UAS. */
+/**
+ * The flows the benchmark measures, each with how SIPp plays the reference
+ * UAS. The answered call runs twice: with sipmock's default media (RTP
+ * silence, RTCP, a socket pair per call: work `sipp -sn uas` does not do)
+ * and signalling only (`--media-port`), which is the like-for-like one.
+ */
 import { join } from "node:path";
 import type { BenchFlow } from "./servers.js";
 
@@ -10,6 +15,15 @@ export const FLOWS: BenchFlow[] = [
     uac: "uac-invite-answer.xml",
     service: "bench",
     referenceUas: ["-sn", "uas"],
+  },
+  {
+    // The same call without RTP: what `sipp -sn uas` does (its SDP names a
+    // port, nothing is sent), so the CPU per call compares like with like.
+    name: "INVITE/200/ACK/BYE-no-RTP",
+    uac: "uac-invite-answer.xml",
+    service: "bench",
+    referenceUas: ["-sn", "uas"],
+    sipmockArgs: ["--media-port", "40000"],
   },
   {
     name: "INVITE/486/ACK",

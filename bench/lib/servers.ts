@@ -21,6 +21,8 @@ export interface BenchFlow {
   readonly service: string;
   /** How SIPp plays the reference server for this flow. */
   readonly referenceUas: readonly string[];
+  /** sipmock flags of this flow (besides --log-level error and BENCH_SIPMOCK_ARGS). */
+  readonly sipmockArgs?: readonly string[];
 }
 
 /** A port free on loopback for both UDP and TCP at the moment of asking. */
@@ -69,7 +71,10 @@ export async function startServer(
   root: string,
 ): Promise<ChildProcess> {
   const cwd = mkdtempSync(join(tmpdir(), "sipmock-bench-uas-"));
-  const extra = (process.env.BENCH_SIPMOCK_ARGS ?? "").split(" ").filter(Boolean);
+  const extra = [
+    ...(flow.sipmockArgs ?? []),
+    ...(process.env.BENCH_SIPMOCK_ARGS ?? "").split(" ").filter(Boolean),
+  ];
   const child =
     kind === "sipmock"
       ? spawn(
