@@ -208,13 +208,14 @@ async function drive(r: Rig, kind: Kind, from: number, count: number, rate: numb
   for (const [n] of byes) finishCall(r, n, "BYE");
 }
 
-async function measure(): Promise<{ heap: number; rss: number }> {
+/** heap: V8's live heap; buffers: ArrayBuffer backing stores (off the V8 heap: Buffers); rss: the process. */
+async function measure(): Promise<{ heap: number; buffers: number; rss: number }> {
   for (let i = 0; i < 3; i++) {
     await new Promise((res) => setImmediate(res));
     gc!();
   }
   const m = process.memoryUsage();
-  return { heap: m.heapUsed, rss: m.rss };
+  return { heap: m.heapUsed, buffers: m.arrayBuffers, rss: m.rss };
 }
 
 const fmt = (b: number) => `${(b / MIB).toFixed(1)} MiB`;
@@ -239,13 +240,15 @@ async function flow(kind: Kind, calls: number, rate: number): Promise<void> {
   const idle = await measure();
   if (snap) writeHeapSnapshot(`${snap}/${kind}-idle.heapsnapshot`);
   const perTx = live > 0 ? (e.heap - idle.heap) / live : 0;
+  const perTxBuffers = live > 0 ? (e.buffers - idle.buffers) / live : 0;
   console.log(
     [
       `## ${kind}: ${calls.toLocaleString("en")} calls at ${rate}/s after ${warm.toLocaleString("en")} warm-up (${r.sent.toLocaleString("en")} messages sent)`,
       `live heap: warm ${fmt(w.heap)} -> end ${fmt(e.heap)} (${signed(e.heap - w.heap)}); idle after the timers ran out ${fmt(idle.heap)}`,
+      `buffers:   warm ${fmt(w.buffers)} -> end ${fmt(e.buffers)} (${signed(e.buffers - w.buffers)}); idle ${fmt(idle.buffers)}`,
       `RSS:       warm ${fmt(w.rss)} -> end ${fmt(e.rss)} (${signed(e.rss - w.rss)}); idle ${fmt(idle.rss)}`,
       `live transactions: warm ${liveWarm}, end ${live}, idle ${r.active()}; dialogs at end ${dialogs}, idle ${r.dialogs()}; pending timers idle ${r.pendingTimers()}`,
-      `heap per live transaction${kind === "call" ? " (and dialog)" : ""}: ${Math.round(perTx)} B (end - idle, / ${live})`,
+      `per live transaction${kind === "call" ? " (and dialog)" : ""}: ${Math.round(perTx)} B of heap + ${Math.round(perTxBuffers)} B of buffers (end - idle, / ${live})`,
     ].join("\n"),
   );
   await r.close();
