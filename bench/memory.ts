@@ -12,17 +12,26 @@
  * bytes per live transaction and per live dialog (heap with them alive
  * minus heap once they ended, divided by how many there were).
  *
- *   node --expose-gc --import tsx bench/memory.ts [flow] [calls] [rate]
+ *   npm run build && node --expose-gc --import tsx bench/memory.ts [flow] [calls] [rate]
  *   flow: 486 | options | call | all (default all); calls default 200000; rate default 1000/s
  *   MEMORY_SNAPSHOT=dir: writes heap snapshots after the warm-up and at the end.
  *   MEMORY_JOURNAL=n: journal size (default the mock's, 10,000).
  *   MEMORY_BUDGETS=default: the mock's byte budgets (else 4 GiB each: no 503 for a spent budget).
  */
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { writeHeapSnapshot } from "node:v8";
-import { startSipMock } from "../src/control/sipmock.js";
-import { parseDatagram } from "../src/sip/parser.js";
-import { Scheduler } from "../src/transaction/scheduler.js";
+import type * as Mock from "../src/control/sipmock.js";
+import type * as Parser from "../src/sip/parser.js";
+import type * as Sched from "../src/transaction/scheduler.js";
 import type { Flow, InboundHandler, Listener } from "../src/transport/types.js";
+
+// The built package (npm run build), as the CLI runs it: tsx's transform of
+// src/ adds a name property to every function, which costs memory per closure.
+const DIST = (p: string) => pathToFileURL(join(import.meta.dirname, "..", "dist", p)).href;
+const { startSipMock } = (await import(DIST("control/sipmock.js"))) as typeof Mock;
+const { parseDatagram } = (await import(DIST("sip/parser.js"))) as typeof Parser;
+const { Scheduler } = (await import(DIST("transaction/scheduler.js"))) as typeof Sched;
 
 type Kind = "486" | "options" | "call";
 
