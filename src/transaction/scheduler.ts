@@ -7,11 +7,30 @@ export interface TimerHandle {
   cancel(): void;
 }
 
-interface Entry {
-  at: number;
-  seq: number;
-  fn: () => void;
-  cancelled: boolean;
+const NOOP = () => {};
+
+/**
+ * A scheduled timer: its heap entry is its handle, so a timer costs one
+ * object (no closure per handle); a transaction holds several for 64*T1.
+ */
+class Entry implements TimerHandle {
+  cancelled = false;
+
+  constructor(
+    readonly at: number,
+    readonly seq: number,
+    public fn: () => void,
+    private readonly owner: Scheduler,
+  ) {}
+
+  cancel(): void {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    this.owner.cancelled();
+    // The entry stays in the heap until its deadline (a session timer:
+    // up to Session-Expires); what the callback holds must not.
+    this.fn = NOOP;
+  }
 }
 
 export interface Clock {
@@ -19,7 +38,6 @@ export interface Clock {
 }
 
 const MAX_TIMEOUT = 2 ** 31 - 1;
-const NOOP = () => {};
 
 export class Scheduler {
   private heap: Entry[] = [];
@@ -46,26 +64,16 @@ export class Scheduler {
   }
 
   schedule(delayMs: number, fn: () => void): TimerHandle {
-    const entry: Entry = {
-      at: this.clock.now() + Math.max(0, delayMs),
-      seq: this.seq++,
-      fn,
-      cancelled: false,
-    };
+    const entry = new Entry(this.clock.now() + Math.max(0, delayMs), this.seq++, fn, this);
     this.push(entry);
     this.live++;
     this.arm();
-    return {
-      cancel: () => {
-        if (!entry.cancelled) {
-          entry.cancelled = true;
-          this.live--;
-          // The entry stays in the heap until its deadline (a session timer:
-          // up to Session-Expires); what the callback holds must not.
-          entry.fn = NOOP;
-        }
-      },
-    };
+    return entry;
+  }
+
+  /** A live timer was cancelled (Entry.cancel). */
+  cancelled(): void {
+    this.live--;
   }
 
   /** Runs every due timer; exposed for tests that drive a manual clock. */
@@ -78,8 +86,11 @@ export class Scheduler {
       if (top.cancelled) continue;
       top.cancelled = true;
       this.live--;
+      const fn = top.fn;
+      // Its handle may be kept (a transaction's timer fields): the callback's captures need not be.
+      top.fn = NOOP;
       try {
-        top.fn();
+        fn();
       } catch (err) {
         this.onError(err);
       }
