@@ -31,7 +31,7 @@ describe("an INVITE server transaction lets its request go once answered", () =>
     const txs = inviteTransactions();
     h = await createHarness();
     const p = peer();
-    const inv = invite(p, { to: "486" });
+    const inv = invite(p, { to: "486", uri: "sip:486@127.0.0.1:5060;user=phone" });
     await h.send(inv.text);
     h.next({ status: 486 });
     const [tx] = txs();
@@ -41,6 +41,14 @@ describe("an INVITE server transaction lets its request go once answered", () =>
     expect(tx!.request.core.callId).toBe(p.callId);
     expect(tx!.request.core.cseq).toEqual({ seq: inv.cseq, method: "INVITE" });
     expect(tx!.request.core.via.map((v) => v.branch)).toEqual([inv.branch]);
+    expect(tx!.request.core.from.tag).toBe(p.fromTag);
+    // Not the parsed parameter maps (~400 octets each, even empty): URIs keep scheme, user and host.
+    const { uri, core } = tx!.request;
+    const maps = [uri, core.from, core.from.uri, core.to, core.to.uri, core.via[0]!].map((x) => x.params);
+    expect(maps.map((m) => m.size)).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(new Set(maps).size).toBe(1);
+    expect(uri).toMatchObject({ scheme: "sip", user: "486", host: "127.0.0.1", port: 5060 });
+    expect(core.to.uri).toMatchObject({ scheme: "sip", user: "486" });
     // The 486 kept for Timer G is in a buffer of its own size, not a slice of a shared pool slab.
     const sent486 = h.sent({ status: 486 })[0]!.bytes;
     expect(tx!.lastResponse!.bytes.equals(sent486)).toBe(true);
