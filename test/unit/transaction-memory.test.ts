@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { InviteServerTransaction } from "../../src/transaction/invite-server-transaction.js";
+import { Scheduler } from "../../src/transaction/scheduler.js";
 import { createHarness, type Harness, toTag } from "../harness/harness.js";
 import { ack, invite, options, peer } from "../harness/messages.js";
 
@@ -44,7 +45,9 @@ describe("an INVITE server transaction lets its request go once answered", () =>
     expect(tx!.request.core.from.tag).toBe(p.fromTag);
     // Not the parsed parameter maps (~400 octets each, even empty): URIs keep scheme, user and host.
     const { uri, core } = tx!.request;
-    const maps = [uri, core.from, core.from.uri, core.to, core.to.uri, core.via[0]!].map((x) => x.params);
+    const maps = [uri, core.from, core.from.uri, core.to, core.to.uri, core.via[0]!].map(
+      (x) => (x as { params: ReadonlyMap<string, string | null> }).params,
+    );
     expect(maps.map((m) => m.size)).toEqual([0, 0, 0, 0, 0, 0]);
     expect(new Set(maps).size).toBe(1);
     expect(uri).toMatchObject({ scheme: "sip", user: "486", host: "127.0.0.1", port: 5060 });
@@ -124,5 +127,35 @@ describe("a completed transaction's fault marks in the journal", () => {
       ["duplicate (the 486 sent 2 more time(s))"],
       ["duplicate (the 486 sent 2 more time(s))"],
     ]);
+  });
+});
+
+describe("the scheduler's heap under cancelled timers", () => {
+  it("stays within twice the live timers when most are cancelled (Timer H of every ACKed 486), deadlines exact", () => {
+    let now = 0;
+    const s = new Scheduler(
+      { now: () => now },
+      (e) => {
+        throw e;
+      },
+      true,
+    );
+    const fired: Array<[number, number]> = [];
+    // 1000 calls a second for 10 s: Timer H (32 s) cancelled by each ACK, Timer I (5 s) kept.
+    for (let i = 0; i < 10_000; i++) {
+      now = i;
+      s.schedule(32_000, () => fired.push([i, now])).cancel();
+      s.schedule(5_000, () => fired.push([i, now]));
+      s.runDue();
+    }
+    expect(s.pending).toBe(5_000);
+    expect(s.queued).toBeLessThanOrEqual(2 * 5_000);
+    now = 40_000;
+    s.runDue();
+    expect(fired).toHaveLength(10_000);
+    // Each in deadline order, the ones due before the jump at their exact time.
+    expect(fired.slice(0, 5_000).every(([i, at]) => at === i + 5_000)).toBe(true);
+    expect(fired.map(([i]) => i)).toEqual([...Array(10_000).keys()]);
+    expect(s.queued).toBe(0);
   });
 });
