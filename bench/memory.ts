@@ -13,7 +13,8 @@
  * minus heap once they ended, divided by how many there were).
  *
  *   npm run build && node --expose-gc --import tsx bench/memory.ts [flow] [calls] [rate]
- *   flow: 486 | options | call | all (default all); calls default 200000; rate default 1000/s
+ *   flow: 486 | options | call | dialogs | all (default all); calls default 200000; rate default 1000/s
+ *   (dialogs: bytes per answered call kept up, `calls` of them, default 20000)
  *   MEMORY_SNAPSHOT=dir: writes heap snapshots after the warm-up and at the end.
  *   MEMORY_JOURNAL=n: journal size (default the mock's, 10,000).
  *   MEMORY_BUDGETS=default: the mock's byte budgets (else 4 GiB each: no 503 for a spent budget).
@@ -130,7 +131,9 @@ async function rig(kind: Kind): Promise<Rig> {
               const text = bytes.toString("latin1");
               const callId = /\r\nCall-ID: ([^\r]+)/i.exec(text)?.[1];
               const tag = /\r\nTo: [^\r]*;tag=([^;\r]+)/i.exec(text)?.[1];
-              if (callId && tag && /CSeq: \d+ INVITE/.test(text)) toTags.set(callId, tag);
+              // Copies: a regex match is a slice that would keep the whole response alive.
+              if (callId && tag && /CSeq: \d+ INVITE/.test(text))
+                toTags.set(` ${callId}`.slice(1), ` ${tag}`.slice(1));
             }
             onWire?.(flow);
           },
@@ -265,12 +268,51 @@ async function flow(kind: Kind, calls: number, rate: number): Promise<void> {
   statuses.clear();
 }
 
+/**
+ * Bytes per live dialog: `n` answered and acknowledged calls kept up (no
+ * BYE) once their transactions ended, against the same mock after a BYE
+ * for each and their transactions ended too.
+ */
+async function dialogCost(n: number): Promise<void> {
+  // A journal of one entry: the last 10,000 messages differ in size between the two measures.
+  process.env.MEMORY_JOURNAL ??= "1";
+  const r = await rig("call");
+  for (let i = 0; i < n; i += 10) {
+    for (let j = i; j < Math.min(n, i + 10); j++) oneCall(r, "call", j);
+    await r.advance(10);
+    for (let j = i; j < Math.min(n, i + 10); j++) finishCall(r, j, "ACK");
+  }
+  await r.advance(40_000);
+  await r.advance(40_000);
+  const up = await measure();
+  const snap = process.env.MEMORY_SNAPSHOT;
+  if (snap) writeHeapSnapshot(`${snap}/dialogs-up.heapsnapshot`);
+  const dialogs = r.dialogs();
+  for (let i = 0; i < n; i++) finishCall(r, i, "BYE");
+  await r.advance(40_000);
+  await r.advance(40_000);
+  const down = await measure();
+  if (snap) writeHeapSnapshot(`${snap}/dialogs-down.heapsnapshot`);
+  console.log(
+    [
+      `## dialogs: ${dialogs.toLocaleString("en")} answered calls up (transactions ended: ${r.active()})`,
+      `per live dialog: ${Math.round((up.heap - down.heap) / dialogs)} B of heap + ${Math.round((up.buffers - down.buffers) / dialogs)} B of buffers (up - after BYE, / ${dialogs}; ${r.dialogs()} left)`,
+    ].join("\n"),
+  );
+  await r.close();
+}
+
 async function main(): Promise<void> {
   const [which = "all", callsArg, rateArg] = process.argv.slice(2);
   const calls = Number(callsArg ?? 200_000);
   const rate = Number(rateArg ?? 1000);
+  if (which === "dialogs") {
+    await dialogCost(Number(callsArg ?? 20_000));
+    return;
+  }
   const kinds: Kind[] = which === "all" ? ["486", "options", "call"] : [which as Kind];
   for (const k of kinds) await flow(k, calls, rate);
+  if (which === "all") await dialogCost(20_000);
 }
 
 await main();
