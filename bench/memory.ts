@@ -14,7 +14,8 @@
  *
  *   npm run build && node --expose-gc --import tsx bench/memory.ts [flow] [calls] [rate]
  *   flow: 486 | options | call | dialogs | all (default all); calls default 200000; rate default 1000/s
- *   (dialogs: bytes per answered call kept up, `calls` of them, default 20000)
+ *   (dialogs: bytes per answered call kept up, `calls` of them, default 20000;
+ *   udp: the 486 flow over real UDP sockets in real time, `calls` = seconds, default 60)
  *   MEMORY_SNAPSHOT=dir: writes heap snapshots after the warm-up and at the end.
  *   MEMORY_JOURNAL=n: journal size (default the mock's, 10,000).
  *   MEMORY_BUDGETS=default: the mock's byte budgets (else 4 GiB each: no 503 for a spent budget).
@@ -302,10 +303,76 @@ async function dialogCost(n: number): Promise<void> {
   await r.close();
 }
 
+/**
+ * The 486 flow over real UDP sockets and real time (the mock's own scheduler,
+ * setTimeout): a client on 127.0.0.1 sends INVITE and, on the 486, the ACK,
+ * at `rate` calls/s for `seconds`; the live heap (after a forced GC), the
+ * buffers and RSS every 10 s. Tells V8 not returning memory (RSS grows, the
+ * live heap does not) from a leak.
+ */
+async function udpSoak(seconds: number, rate: number): Promise<void> {
+  const { createSocket } = await import("node:dgram");
+  const mock = await startSipMock({ listen: ["udp:127.0.0.1:0"], mediaPort: 40000 });
+  const port = mock.address("udp").port;
+  const sock = createSocket("udp4");
+  await new Promise<void>((res) => sock.bind(0, "127.0.0.1", () => res()));
+  const me = sock.address().port;
+  let answered = 0;
+  sock.on("message", (msg) => {
+    if (msg.subarray(8, 11).toString() !== "486") return;
+    const i = Number(/branch=z9hG4bK-(\d+)-/.exec(msg.toString("latin1"))?.[1]);
+    const tag = /\r\nTo: [^\r]*;tag=([^;\r]+)/i.exec(msg.toString("latin1"))?.[1] ?? "";
+    answered++;
+    sock.send(udpRequest("ACK", i, me, tag), port, "127.0.0.1");
+  });
+  const t0 = performance.now();
+  let sent = 0;
+  const rows: string[] = [];
+  for (let tick = 0; performance.now() - t0 < seconds * 1000; tick++) {
+    const due = Math.floor(((performance.now() - t0) / 1000) * rate);
+    while (sent < due) sock.send(udpRequest("INVITE", sent++, me), port, "127.0.0.1");
+    await new Promise((res) => setTimeout(res, 5));
+    if (tick % 2000 === 1999 || performance.now() - t0 >= seconds * 1000) {
+      // As the server lives (no forced GC), then the live heap after one.
+      const raw = process.memoryUsage();
+      const m = await measure();
+      rows.push(
+        `t=${Math.round((performance.now() - t0) / 1000)} s calls ${sent.toLocaleString("en")} answered ${answered.toLocaleString("en")}: RSS ${fmt(raw.rss)}, heap used ${fmt(raw.heapUsed)} of ${fmt(raw.heapTotal)}; after GC: live heap ${fmt(m.heap)}, buffers ${fmt(m.buffers)}, RSS ${fmt(m.rss)}; transactions ${mock.activeTransactions}`,
+      );
+      console.log(rows.at(-1));
+    }
+  }
+  sock.close();
+  await mock.close();
+}
+
+function udpRequest(method: string, i: number, port: number, toTag = ""): Buffer {
+  return Buffer.from(
+    [
+      `${method} sip:486@127.0.0.1 SIP/2.0`,
+      `Via: SIP/2.0/UDP 127.0.0.1:${port};branch=z9hG4bK-${i}-soak;rport`,
+      "Max-Forwards: 70",
+      `From: <sip:alice@example.test>;tag=f${i}`,
+      `To: <sip:486@example.test>${toTag ? `;tag=${toTag}` : ""}`,
+      `Call-ID: ${i}-soak@127.0.0.1`,
+      `CSeq: 1 ${method}`,
+      `Contact: <sip:alice@127.0.0.1:${port}>`,
+      "Content-Length: 0",
+      "",
+      "",
+    ].join("\r\n"),
+    "latin1",
+  );
+}
+
 async function main(): Promise<void> {
   const [which = "all", callsArg, rateArg] = process.argv.slice(2);
   const calls = Number(callsArg ?? 200_000);
   const rate = Number(rateArg ?? 1000);
+  if (which === "udp") {
+    await udpSoak(Number(callsArg ?? 60), Number(rateArg ?? 1000));
+    return;
+  }
   if (which === "dialogs") {
     await dialogCost(Number(callsArg ?? 20_000));
     return;

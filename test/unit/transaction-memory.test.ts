@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { InviteServerTransaction } from "../../src/transaction/invite-server-transaction.js";
 import { Scheduler } from "../../src/transaction/scheduler.js";
-import { createHarness, type Harness, toTag } from "../harness/harness.js";
+import { ServerContexts } from "../../src/ua/server/context.js";
+import { createHarness, type Harness, res, toTag } from "../harness/harness.js";
 import { ack, invite, options, peer } from "../harness/messages.js";
 
 const SCENARIOS = join(import.meta.dirname, "..", "..", "scenarios");
@@ -66,6 +67,20 @@ describe("an INVITE server transaction lets its request go once answered", () =>
     await h.advance(1);
     expect(h.mock.activeTransactions).toBe(0);
     expect(h.sent({ status: 486 })).toHaveLength(2);
+  });
+
+  it("an answer sent at once (486 by dial-a-code) keeps no UAS context for the transaction's 64*T1", async () => {
+    const made = vi.spyOn(ServerContexts.prototype, "of");
+    h = await createHarness();
+    const p = peer();
+    const inv = invite(p, { to: "486", sdp: false });
+    await h.send(inv.text);
+    expect(h.sent().map((s) => res(s).status)).toEqual([100, 486]);
+    expect(made).not.toHaveBeenCalled();
+    // A plan that waits (a 180 ringing until CANCEL) still keeps one.
+    await h.send(invite(peer(), { to: "180" }).text);
+    h.next({ status: 180 });
+    expect(made).toHaveBeenCalled();
   });
 
   it("after a 2xx (Accepted, 64*T1): released once the dialog is made from it; 2xx retransmissions unchanged", async () => {
