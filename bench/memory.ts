@@ -18,6 +18,7 @@
  *   udp: the 486 flow over real UDP sockets in real time, `calls` = seconds, default 60)
  *   MEMORY_SNAPSHOT=dir: writes heap snapshots after the warm-up and at the end.
  *   MEMORY_JOURNAL=n: journal size (default the mock's, 10,000).
+ *   MEMORY_NOGC=1 (udp): no forced GC at all, as the server runs.
  *   MEMORY_BUDGETS=default: the mock's byte budgets (else 4 GiB each: no 503 for a spent budget).
  */
 import { join } from "node:path";
@@ -236,7 +237,8 @@ const signed = (b: number) => `${b >= 0 ? "+" : ""}${(b / MIB).toFixed(1)} MiB`;
 
 async function flow(kind: Kind, calls: number, rate: number): Promise<void> {
   const r = await rig(kind);
-  const warm = 20_000;
+  // Past 64*T1 of simulated time, so every flow has reached its steady number of live transactions.
+  const warm = Math.max(20_000, rate * 40);
   await drive(r, kind, 0, warm, rate);
   const w = await measure();
   const snap = process.env.MEMORY_SNAPSHOT;
@@ -326,6 +328,7 @@ async function udpSoak(seconds: number, rate: number): Promise<void> {
     sock.send(udpRequest("ACK", i, me, tag), port, "127.0.0.1");
   });
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   let sent = 0;
   const rows: string[] = [];
   for (let tick = 0; performance.now() - t0 < seconds * 1000; tick++) {
@@ -335,15 +338,22 @@ async function udpSoak(seconds: number, rate: number): Promise<void> {
     if (tick % 2000 === 1999 || performance.now() - t0 >= seconds * 1000) {
       // As the server lives (no forced GC), then the live heap after one.
       const raw = process.memoryUsage();
-      const m = await measure();
+      const m = process.env.MEMORY_NOGC
+        ? { heap: Number.NaN, buffers: raw.arrayBuffers, rss: raw.rss }
+        : await measure();
       rows.push(
-        `t=${Math.round((performance.now() - t0) / 1000)} s calls ${sent.toLocaleString("en")} answered ${answered.toLocaleString("en")}: RSS ${fmt(raw.rss)}, heap used ${fmt(raw.heapUsed)} of ${fmt(raw.heapTotal)}; after GC: live heap ${fmt(m.heap)}, buffers ${fmt(m.buffers)}, RSS ${fmt(m.rss)}; transactions ${mock.activeTransactions}`,
+        `t=${Math.round((performance.now() - t0) / 1000)} s calls ${sent.toLocaleString("en")} answered ${answered.toLocaleString("en")} (${cpuPerCall(cpu0, answered)} µs CPU/call, client included): RSS ${fmt(raw.rss)}, heap used ${fmt(raw.heapUsed)} of ${fmt(raw.heapTotal)}; after GC: live heap ${fmt(m.heap)}, buffers ${fmt(m.buffers)}, RSS ${fmt(m.rss)}; transactions ${mock.activeTransactions}`,
       );
       console.log(rows.at(-1));
     }
   }
   sock.close();
   await mock.close();
+}
+
+function cpuPerCall(since: NodeJS.CpuUsage, calls: number): string {
+  const c = process.cpuUsage(since);
+  return ((c.user + c.system) / Math.max(1, calls)).toFixed(0);
 }
 
 function udpRequest(method: string, i: number, port: number, toTag = ""): Buffer {
