@@ -7,6 +7,8 @@ import type { Flow } from "../transport/types.js";
 import type { Scheduler, TimerHandle } from "./scheduler.js";
 import {
   isReliable,
+  ownCopy,
+  retainedRequest,
   type SendOptions,
   type ServerTransaction,
   type ServerTransactionState,
@@ -14,6 +16,8 @@ import {
   type TransactionEnvironment,
 } from "./server-transaction.js";
 import type { TimerConfig } from "./timers.js";
+
+const NO_BYTES = Buffer.alloc(0);
 
 export class InviteServerTransaction implements ServerTransaction {
   readonly method = "INVITE";
@@ -32,7 +36,8 @@ export class InviteServerTransaction implements ServerTransaction {
 
   constructor(
     readonly id: string,
-    readonly request: ParsedRequest,
+    /** The request; once the final response is sent, only what identifies it (retainedRequest). */
+    public request: ParsedRequest,
     readonly flow: Flow,
     readonly toTag: string,
     private readonly env: TransactionEnvironment,
@@ -80,6 +85,11 @@ export class InviteServerTransaction implements ServerTransaction {
     // seconds for all transports."
     this.transmit(bytes, status, false, options.deliver);
     this.state = "completed";
+    // Completed lasts until the ACK and T4 after it, or 64*T1 (Timer H), and
+    // only resends bytes: the header rows and body are not kept that long,
+    // and the bytes are kept in a buffer of their own (ownCopy).
+    this.lastResponse = { status, bytes: ownCopy(bytes) };
+    this.releaseRequest();
     this.silent = options.noRetransmit === true;
     if (!isReliable(this.flow) && !this.silent) this.scheduleG();
     this.timerH = this.scheduler.schedule(64 * this.timers.t1, () => {
@@ -127,6 +137,19 @@ export class InviteServerTransaction implements ServerTransaction {
 
   terminate(reason: TerminationReason): void {
     this.end(reason);
+  }
+
+  /**
+   * After a 2xx the UAS core still reads the request (the dialog it makes,
+   * 12.1.1) and calls this once done; a 300-699 releases it at once.
+   */
+  releaseRequest(): void {
+    this.request = retainedRequest(this.request);
+    // RFC 6026 7.1: Accepted absorbs retransmissions of the INVITE and sends
+    // only what the TU passes: a 2xx's bytes are never resent from here (the
+    // UAS core's dialog retransmits it until the ACK, 13.3.1.4).
+    if (this.state === "accepted" && this.lastResponse)
+      this.lastResponse = { status: this.lastResponse.status, bytes: NO_BYTES };
   }
 
   private scheduleG(): void {

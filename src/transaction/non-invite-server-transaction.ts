@@ -1,9 +1,11 @@
 /** Non-INVITE server transaction: RFC 3261 section 17.2.2 (Figure 8). */
-import { Headers, type ParsedRequest } from "../sip/message.js";
+import type { ParsedRequest } from "../sip/message.js";
 import type { Flow } from "../transport/types.js";
 import type { Scheduler, TimerHandle } from "./scheduler.js";
 import {
   isReliable,
+  ownCopy,
+  retainedRequest,
   type SendOptions,
   type ServerTransaction,
   type ServerTransactionState,
@@ -23,7 +25,7 @@ export class NonInviteServerTransaction implements ServerTransaction {
 
   constructor(
     readonly id: string,
-    /** The request; once the final response is sent, only what identifies it (see `retained`). */
+    /** The request; once the final response is sent, only what identifies it (retainedRequest). */
     public request: ParsedRequest,
     readonly flow: Flow,
     readonly toTag: string,
@@ -57,10 +59,14 @@ export class NonInviteServerTransaction implements ServerTransaction {
     // zero seconds for reliable transports."
     this.state = "completed";
     // Completed lasts 32 s over UDP (Timer J) and only resends bytes: the
-    // parsed header rows and body are not kept that long (issue 10 item 3).
-    this.request = retained(this.request);
+    // parsed header rows and body are not kept that long (issue 10 item 3),
+    // and the bytes are kept in a buffer of their own (ownCopy).
+    this.releaseRequest();
     if (isReliable(this.flow)) this.end("completed");
-    else this.timerJ = this.scheduler.schedule(64 * this.timers.t1, () => this.end("timer-j"));
+    else {
+      this.lastResponse = { status, bytes: ownCopy(bytes) };
+      this.timerJ = this.scheduler.schedule(64 * this.timers.t1, () => this.end("timer-j"));
+    }
   }
 
   receiveRetransmission(): void {
@@ -78,6 +84,10 @@ export class NonInviteServerTransaction implements ServerTransaction {
     this.end(reason);
   }
 
+  releaseRequest(): void {
+    this.request = retainedRequest(this.request);
+  }
+
   private end(reason: TerminationReason): void {
     if (this.state === "terminated") return;
     // 17.2.2: "The server transaction remains in this state until Timer J
@@ -86,26 +96,4 @@ export class NonInviteServerTransaction implements ServerTransaction {
     this.timerJ?.cancel();
     this.env.terminated(this, reason);
   }
-}
-
-const NO_HEADERS = new Headers();
-const NO_BODY = Buffer.alloc(0);
-
-/**
- * What a completed transaction still needs of its request: the method,
- * Request-URI, Call-ID, CSeq, From and To (merged-request detection, logs,
- * a rule's `then:`); header rows, Via list and body are let go. A parsed
- * 340-octet OPTIONS drops from about 4.4 KB to 2.2 KB.
- */
-function retained(r: ParsedRequest): ParsedRequest {
-  return {
-    kind: r.kind,
-    version: r.version,
-    method: r.method,
-    uri: r.uri,
-    uriRaw: r.uriRaw,
-    headers: NO_HEADERS,
-    body: NO_BODY,
-    core: { via: [], from: r.core.from, to: r.core.to, callId: r.core.callId, cseq: r.core.cseq },
-  };
 }

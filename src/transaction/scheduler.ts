@@ -1,17 +1,38 @@
 /**
  * One Node timer for every SIP timer: a binary min-heap of deadlines. Timers
- * are cancelled lazily (a flag), so cancelling is O(1) and the heap only holds
- * entries until their deadline, at most 64*T1 ahead.
+ * are cancelled lazily (a flag), so cancelling is O(1) amortised; when the
+ * cancelled entries outnumber the live ones (Timer H cancelled by every ACK,
+ * 64*T1 ahead), the heap is rebuilt without them, so it stays within twice
+ * the live timers.
  */
 export interface TimerHandle {
   cancel(): void;
 }
 
-interface Entry {
-  at: number;
-  seq: number;
-  fn: () => void;
-  cancelled: boolean;
+const NOOP = () => {};
+
+/**
+ * A scheduled timer: its heap entry is its handle, so a timer costs one
+ * object (no closure per handle); a transaction holds several for 64*T1.
+ */
+class Entry implements TimerHandle {
+  cancelled = false;
+
+  constructor(
+    readonly at: number,
+    readonly seq: number,
+    public fn: () => void,
+    private readonly owner: Scheduler,
+  ) {}
+
+  cancel(): void {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    this.owner.cancelled();
+    // The entry stays in the heap until its deadline (a session timer:
+    // up to Session-Expires); what the callback holds must not.
+    this.fn = NOOP;
+  }
 }
 
 export interface Clock {
@@ -19,7 +40,8 @@ export interface Clock {
 }
 
 const MAX_TIMEOUT = 2 ** 31 - 1;
-const NOOP = () => {};
+/** Below this many cancelled entries the heap is never rebuilt. */
+const COMPACT_MIN = 1024;
 
 export class Scheduler {
   private heap: Entry[] = [];
@@ -45,27 +67,31 @@ export class Scheduler {
     return this.live;
   }
 
+  /** Entries in the heap, cancelled ones not yet dropped included. */
+  get queued(): number {
+    return this.heap.length;
+  }
+
   schedule(delayMs: number, fn: () => void): TimerHandle {
-    const entry: Entry = {
-      at: this.clock.now() + Math.max(0, delayMs),
-      seq: this.seq++,
-      fn,
-      cancelled: false,
-    };
+    const entry = new Entry(this.clock.now() + Math.max(0, delayMs), this.seq++, fn, this);
     this.push(entry);
     this.live++;
     this.arm();
-    return {
-      cancel: () => {
-        if (!entry.cancelled) {
-          entry.cancelled = true;
-          this.live--;
-          // The entry stays in the heap until its deadline (a session timer:
-          // up to Session-Expires); what the callback holds must not.
-          entry.fn = NOOP;
-        }
-      },
-    };
+    return entry;
+  }
+
+  /** A live timer was cancelled (Entry.cancel). */
+  cancelled(): void {
+    this.live--;
+    const dead = this.heap.length - this.live;
+    if (dead > COMPACT_MIN && dead > this.live) this.compact();
+  }
+
+  /** Drops the cancelled entries and restores the heap order (O(n), bottom-up). */
+  private compact(): void {
+    const h = this.heap.filter((e) => !e.cancelled);
+    this.heap = h;
+    for (let i = (h.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
   }
 
   /** Runs every due timer; exposed for tests that drive a manual clock. */
@@ -78,8 +104,11 @@ export class Scheduler {
       if (top.cancelled) continue;
       top.cancelled = true;
       this.live--;
+      const fn = top.fn;
+      // Its handle may be kept (a transaction's timer fields): the callback's captures need not be.
+      top.fn = NOOP;
       try {
-        top.fn();
+        fn();
       } catch (err) {
         this.onError(err);
       }
@@ -135,7 +164,12 @@ export class Scheduler {
     const last = h.pop();
     if (!last || h.length === 0) return;
     h[0] = last;
-    let i = 0;
+    this.siftDown(0);
+  }
+
+  private siftDown(start: number): void {
+    const h = this.heap;
+    let i = start;
     for (;;) {
       const l = 2 * i + 1;
       const r = l + 1;

@@ -1,5 +1,6 @@
 /** What both server transaction kinds share (RFC 3261 17.2). */
-import type { ParsedRequest } from "../sip/message.js";
+import { Headers, type NameAddr, type ParsedRequest, type Via } from "../sip/message.js";
+import { isSipUri, isTelUri, type Uri } from "../sip/uri.js";
 import type { Flow } from "../transport/types.js";
 
 export type ServerTransactionState =
@@ -56,8 +57,97 @@ export interface ServerTransaction {
   receiveRetransmission(): void;
   /** Stops timers without sending anything (shutdown). */
   terminate(reason: TerminationReason): void;
+  /**
+   * The TU is done with the request (its final response is sent): from now
+   * on `request` keeps only what identifies it (see retainedRequest).
+   */
+  releaseRequest(): void;
 }
 
 export function isReliable(flow: Flow): boolean {
   return flow.transport !== "udp";
+}
+
+const NO_HEADERS = new Headers();
+const NO_BODY = Buffer.alloc(0);
+const NO_PARAMS: ReadonlyMap<string, string | null> = new Map();
+
+/**
+ * What a transaction whose final response is sent still needs of its
+ * request for the rest of its life (Timer H/I/J/L, up to 64*T1): the method,
+ * Request-URI, the top Via's branch (the journal's transaction key),
+ * Call-ID, CSeq, the From and To URIs and tags (merged-request detection,
+ * logs, a rule's `then:`). Header rows, the other Vias, the body and the
+ * parameter maps of the headers and URIs are let go (an empty parsed Map
+ * alone costs ~400 octets).
+ * Already retained: returned as is.
+ */
+export function retainedRequest(r: ParsedRequest): ParsedRequest {
+  if (r.headers === NO_HEADERS) return r;
+  const top = r.core.via[0];
+  return {
+    kind: r.kind,
+    version: r.version,
+    method: r.method,
+    uri: leanUri(r.uri),
+    uriRaw: r.uriRaw,
+    headers: NO_HEADERS,
+    body: NO_BODY,
+    core: {
+      via: top ? [leanVia(top)] : [],
+      from: leanNameAddr(r.core.from),
+      to: leanNameAddr(r.core.to),
+      callId: r.core.callId,
+      cseq: r.core.cseq,
+    },
+  };
+}
+
+// Fixed shapes (no conditional spreads): an object literal whose keys vary
+// gets its own hidden class, or a dictionary, per variant.
+function leanVia(v: Via): Via {
+  return {
+    protocol: v.protocol,
+    transport: v.transport,
+    host: v.host,
+    port: v.port,
+    params: NO_PARAMS,
+    branch: v.branch,
+    raw: v.raw,
+  };
+}
+
+function leanNameAddr(n: NameAddr): NameAddr {
+  return { displayName: n.displayName, uri: leanUri(n.uri), params: NO_PARAMS, tag: n.tag, raw: n.raw };
+}
+
+const NO_URI_HEADERS: ReadonlyArray<readonly [string, string]> = [];
+
+/** A URI without its parameter map and ?headers (the scheme, user, host and port stay). */
+function leanUri(u: Uri): Uri {
+  if (isSipUri(u))
+    return {
+      scheme: u.scheme,
+      user: u.user,
+      password: u.password,
+      host: u.host,
+      port: u.port,
+      params: NO_PARAMS,
+      headers: NO_URI_HEADERS,
+      raw: u.raw,
+    };
+  if (isTelUri(u)) return { scheme: u.scheme, number: u.number, params: NO_PARAMS, raw: u.raw };
+  return u;
+}
+
+/**
+ * The final response a transaction keeps for retransmissions (up to 64*T1),
+ * in a buffer of its own size: a small Buffer is a slice of an 8 KiB pool
+ * slab, and one kept slice keeps the whole slab (and whatever the journal
+ * derived from those exact bytes) alive.
+ */
+export function ownCopy(bytes: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(copy);
+  return copy;
 }

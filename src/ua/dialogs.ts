@@ -106,7 +106,8 @@ export class DialogStore {
     }
     const dialog = new Dialog({ ...init, cost: ITEM_OVERHEAD.dialogs + key.length + octets }, this.scheduler);
     this.budget.charge(dialog.cost);
-    this.dialogs.set(key, dialog);
+    // The key of the dialog's own strings: the one given is made of slices of the message.
+    this.dialogs.set(dialogKey(dialog.callId, dialog.localTag, dialog.remoteTag), dialog);
     const ofCall = this.byCall.get(dialog.callId);
     if (ofCall) ofCall.push(dialog);
     else this.byCall.set(dialog.callId, [dialog]);

@@ -5,6 +5,8 @@
  * the 2xx retransmission until the ACK (13.3.1.4), and its session timer
  * (RFC 4028, session-timer.ts). Every field changes through a method here.
  */
+
+import { detach } from "../../transaction/detach.js";
 import type { Scheduler, TimerHandle } from "../../transaction/scheduler.js";
 import type { Flow } from "../../transport/types.js";
 import type { SdpOrigin, WebRtcIdentity } from "../sdp.js";
@@ -71,13 +73,15 @@ export class Dialog {
     init: DialogInit,
     private readonly scheduler: Scheduler,
   ) {
-    this.callId = init.callId;
-    this.localTag = init.localTag;
-    this.remoteTag = init.remoteTag;
+    // Strings of their own: slices would keep the whole dialog-creating
+    // message alive as long as the dialog (transaction/detach.ts).
+    this.callId = detach(init.callId);
+    this.localTag = detach(init.localTag);
+    this.remoteTag = detach(init.remoteTag);
     this.uac = init.uac === true;
     this.cost = init.cost ?? 0;
     this.isConfirmed = init.confirmed === true;
-    this.peerState = init.peer ? { ...init.peer } : undefined;
+    this.peerState = init.peer ? ownPeer(init.peer) : undefined;
     this.webrtcIdentity = init.webrtc;
     this.origin = init.sdpOrigin;
     this.lastRemoteSdp = init.remoteSdp;
@@ -168,12 +172,12 @@ export class Dialog {
 
   /** 12.1.1: the UAS learnt the remote target and route set from the dialog-creating request. */
   setPeer(peer: DialogPeer): void {
-    this.peerState = { ...peer };
+    this.peerState = ownPeer(peer);
   }
 
   /** 12.2.1.2 / 12.2.2: a target refresh (re-INVITE, UPDATE, or its 2xx) replaces the remote target. */
   retarget(target: string): void {
-    if (this.peerState) this.peerState.target = target;
+    if (this.peerState) this.peerState.target = detach(target);
   }
 
   // --- INVITE transactions in progress (14.1, 14.2) -------------------------
@@ -276,6 +280,8 @@ export class Dialog {
     this.isConfirmed = true;
     this.retransmit?.cancel();
     this.giveUp?.cancel();
+    this.retransmit = undefined;
+    this.giveUp = undefined;
     this.release(true);
   }
 
@@ -310,4 +316,17 @@ export class Dialog {
     this.waiting = undefined;
     for (const w of waiting ?? []) w(confirmed);
   }
+}
+
+/** The peer's strings in strings of their own (detach), not slices of the message they came from. */
+function ownPeer(p: DialogPeer): { -readonly [K in keyof DialogPeer]: DialogPeer[K] } {
+  return {
+    target: detach(p.target),
+    from: detach(p.from),
+    to: detach(p.to),
+    routeSet: p.routeSet.map(detach),
+    flow: p.flow,
+    localCseq: p.localCseq,
+    allowsUpdate: p.allowsUpdate,
+  };
 }

@@ -52,9 +52,15 @@ export class ServerCore {
     this.subscriptions = new Subscriptions(this);
   }
 
-  /** Sends a response through the pipeline (pipeline.ts). */
+  /**
+   * Sends a response through the pipeline (pipeline.ts). Once a 2xx to an
+   * INVITE has made its dialog, the transaction lets the request go: the
+   * Accepted state lasts 64*T1 (RFC 6026 7.1) and only absorbs
+   * retransmissions (a 300-699 lets it go in the transaction itself).
+   */
   send(tx: ServerTransaction, spec: ResponseSpec, toTag = tx.toTag, fault?: WireFault): void {
     sendResponse(this, tx, spec, toTag, fault);
+    if (tx.state === "accepted") tx.releaseRequest();
   }
 
   /** Runs an answer plan (plan.ts). */

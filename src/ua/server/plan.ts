@@ -78,6 +78,15 @@ function schedulePlan(
   sdp: Buffer | undefined,
   fault: WireFault | undefined,
 ): void {
+  if (final && steps.every((step) => !("waitMs" in step) || step.waitMs <= 0)) {
+    // Nothing waits: all sent now, in order, and no plan (context, timers,
+    // closures) is kept for the transaction's remaining 64*T1.
+    for (const step of steps) if ("send" in step) sendPlan(core, tx, step.send, sdp);
+    const known = core.contexts.get(tx.id);
+    if (known) known.pending = undefined;
+    sendPlan(core, tx, final, sdp, fault);
+    return;
+  }
   const ctx = core.contexts.of(tx);
   const timers: TimerHandle[] = [];
   const entry: PendingPlan = { timers };
