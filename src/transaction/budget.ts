@@ -24,7 +24,7 @@ export const DEFAULT_BUDGETS: Readonly<Record<StoreName, number>> = {
   registrar: 64 * MiB,
   dialogs: 64 * MiB,
   subscriptions: 32 * MiB,
-  transactions: 128 * MiB,
+  transactions: 256 * MiB,
   journal: 32 * MiB,
   outbound: 16 * MiB,
 };
@@ -43,6 +43,15 @@ export const ITEM_OVERHEAD: Readonly<Record<StoreName, number>> = {
   journal: 550,
   outbound: 2_800,
 };
+
+/**
+ * What a server transaction costs once its final response is sent and it
+ * only absorbs retransmissions (Timer H/I/J/L, up to 64*T1): the request
+ * reduced to what identifies it, the final response's bytes (added to this),
+ * its timers and map entries. Measured with bench/memory.ts (2.56-2.64 KB of
+ * heap per live completed transaction on the three flows, 2026-12-04).
+ */
+export const COMPLETED_TRANSACTION_OVERHEAD = 2_700;
 
 /** Octets a parsed request costs per octet on the wire (strings, header rows, parsed URIs, parameter maps). */
 export const PARSED_FACTOR = 3;

@@ -144,12 +144,14 @@ export class InviteServerTransaction implements ServerTransaction {
    * 12.1.1) and calls this once done; a 300-699 releases it at once.
    */
   releaseRequest(): void {
-    this.request = retainedRequest(this.request);
+    const before = this.request;
+    this.request = retainedRequest(before);
     // RFC 6026 7.1: Accepted absorbs retransmissions of the INVITE and sends
     // only what the TU passes: a 2xx's bytes are never resent from here (the
     // UAS core's dialog retransmits it until the ACK, 13.3.1.4).
     if (this.state === "accepted" && this.lastResponse)
       this.lastResponse = { status: this.lastResponse.status, bytes: NO_BYTES };
+    if (this.request !== before) this.env.compacted?.(this);
   }
 
   private scheduleG(): void {

@@ -61,10 +61,12 @@ export class NonInviteServerTransaction implements ServerTransaction {
     // Completed lasts 32 s over UDP (Timer J) and only resends bytes: the
     // parsed header rows and body are not kept that long (issue 10 item 3),
     // and the bytes are kept in a buffer of their own (ownCopy).
-    this.releaseRequest();
-    if (isReliable(this.flow)) this.end("completed");
-    else {
+    if (isReliable(this.flow)) {
+      this.releaseRequest();
+      this.end("completed");
+    } else {
       this.lastResponse = { status, bytes: ownCopy(bytes) };
+      this.releaseRequest();
       this.timerJ = this.scheduler.schedule(64 * this.timers.t1, () => this.end("timer-j"));
     }
   }
@@ -85,7 +87,9 @@ export class NonInviteServerTransaction implements ServerTransaction {
   }
 
   releaseRequest(): void {
-    this.request = retainedRequest(this.request);
+    const before = this.request;
+    this.request = retainedRequest(before);
+    if (this.request !== before) this.env.compacted?.(this);
   }
 
   private end(reason: TerminationReason): void {

@@ -17,6 +17,8 @@ export interface TransactionEnvironment {
   send(flow: Flow, bytes: Buffer, retransmission: boolean, failed?: (err: Error) => void): void;
   /** The transaction reached Terminated; `reason` says why. */
   terminated(tx: ServerTransaction, reason: TerminationReason): void;
+  /** The transaction let go of its request (its final response is sent): it costs less from now on. */
+  compacted?(tx: ServerTransaction): void;
 }
 
 export type TerminationReason =

@@ -7,7 +7,13 @@ import { createHmac, randomBytes } from "node:crypto";
 import { MAGIC_COOKIE } from "../sip/headers/via.js";
 import type { ParsedRequest, ParsedResponse, Via } from "../sip/message.js";
 import type { Flow } from "../transport/types.js";
-import { type Budgets, createBudgets, ITEM_OVERHEAD, PARSED_FACTOR } from "./budget.js";
+import {
+  type Budgets,
+  COMPLETED_TRANSACTION_OVERHEAD,
+  createBudgets,
+  ITEM_OVERHEAD,
+  PARSED_FACTOR,
+} from "./budget.js";
 import { type InviteClientCallbacks, InviteClientTransaction } from "./invite-client-transaction.js";
 import { InviteServerTransaction } from "./invite-server-transaction.js";
 import { type ClientCallbacks, NonInviteClientTransaction } from "./non-invite-client-transaction.js";
@@ -59,6 +65,15 @@ export class TransactionLayer {
         const mk = mergeKey(tx.request);
         if (this.byDialogKey.get(mk) === tx) this.byDialogKey.delete(mk);
         this.tu.onTerminated?.(tx, reason);
+      },
+      // From its final response on, a transaction is charged what it still
+      // keeps (issue 12): the request's rows and body are gone.
+      compacted: (tx) => {
+        if (this.transactions.get(tx.id) !== tx) return;
+        const cost = COMPLETED_TRANSACTION_OVERHEAD + (tx.lastResponse?.bytes.length ?? 0);
+        if (cost >= tx.cost) return;
+        this.budgets.transactions.release(tx.cost - cost);
+        tx.cost = cost;
       },
     };
   }

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { type ParsedRequest, parseDatagram } from "../../src/sip/index.js";
 import {
   ByteBudget,
+  COMPLETED_TRANSACTION_OVERHEAD,
   createBudgets,
   DEFAULT_BUDGETS,
   ITEM_OVERHEAD,
@@ -157,18 +158,20 @@ describe("registrar Path", () => {
 });
 
 describe("transaction and outbound budgets", () => {
-  it("charges a server transaction twice its wire octets plus the overhead until it terminates", () => {
+  it("charges a server transaction PARSED_FACTOR x its wire octets plus the overhead until its final response, then what it keeps until it terminates", () => {
     let now = 0;
     const scheduler = new Scheduler({ now: () => now });
     const budgets = createBudgets();
     const sent: string[] = [];
     let kept: ServerTransaction | undefined;
+    let whileTrying = 0;
     const layer = new TransactionLayer(
       (_f, bytes) => sent.push(bytes.toString()),
       {
         onRequest: (tx) => {
           kept = tx;
           expect(tx.request.headers.get("X-Pad")).toHaveLength(5000);
+          whileTrying = budgets.transactions.used;
           tx.respond(200, Buffer.from("SIP/2.0 200 OK\r\n\r\n"));
         },
         onAck: () => {},
@@ -179,9 +182,11 @@ describe("transaction and outbound budgets", () => {
     );
     const { bytes, request } = options("z9hG4bK-b1", "x".repeat(5000));
     layer.receive(request, udp, bytes.length);
-    const cost = bytes.length * PARSED_FACTOR + ITEM_OVERHEAD.transactions;
+    expect(whileTrying).toBe(bytes.length * PARSED_FACTOR + ITEM_OVERHEAD.transactions);
+    // Completed for 32 s, it keeps what identifies the request, not its header rows,
+    // and the final response's bytes: it is charged that from now on.
+    const cost = COMPLETED_TRANSACTION_OVERHEAD + "SIP/2.0 200 OK\r\n\r\n".length;
     expect(budgets.transactions.used).toBe(cost);
-    // Completed for 32 s, it keeps what identifies the request, not its header rows.
     expect(kept!.request.headers.size).toBe(0);
     expect(kept!.request.core.callId).toBe("z9hG4bK-b1@example.test");
     // A retransmission is absorbed by the transaction (the 200 again): nothing more charged.
@@ -360,7 +365,7 @@ describe("sizes", () => {
     expect(parseSize("1.5k")).toBe(1536);
     expect(parseSize("123")).toBe(123);
     expect(parseSize("lots")).toBeUndefined();
-    expect(DEFAULT_BUDGETS.transactions).toBe(128 * 1024 * 1024);
+    expect(DEFAULT_BUDGETS.transactions).toBe(256 * 1024 * 1024);
   });
 });
 

@@ -126,7 +126,7 @@ export interface TestSeams {
 export interface LimitOptions {
   /** UDP socket buffers in octets (SO_RCVBUF, SO_SNDBUF); default 4 MiB and 1 MiB, capped by the kernel (logged). */
   readonly udpBuffers?: { readonly receive?: number; readonly send?: number };
-  /** Byte budget per store; defaults in DEFAULT_BUDGETS (registrar 64 MiB, transactions 128 MiB...). */
+  /** Byte budget per store; defaults in DEFAULT_BUDGETS (registrar 64 MiB, transactions 256 MiB...). */
   readonly budgets?: Partial<Record<StoreName, number>>;
   /** Mean event-loop delay (ms) over a second above which new requests get 503. Default 1000; 0: off. */
   readonly maxEventLoopLagMs?: number;
