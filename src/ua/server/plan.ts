@@ -148,13 +148,14 @@ export function sendPlan(
     // Template output is already octets (see scenario/template.ts toWire).
     spec.body = { contentType: plan.body.contentType, data: Buffer.from(plan.body.content, "latin1") };
   }
+  // Read before sending: once its 2xx is sent, the transaction lets the request's body go.
+  const media = mediaSdp !== undefined && plan.status < 300 && core.mediaOn();
+  const offer = media && offerInInvite ? tx.request.body.toString("latin1") : undefined;
+  const callId = tx.request.core.callId;
   core.send(tx, spec, tx.toTag, fault);
-  if (mediaSdp && plan.status < 300 && core.mediaOn()) {
-    const callId = tx.request.core.callId;
+  if (media && mediaSdp) {
     const local = mediaSdp.toString("latin1");
-    if (offerInInvite) {
-      const answered = plan.status >= 200;
-      core.media.negotiated(callId, local, tx.request.body.toString("latin1"), true, answered);
-    } else core.media.offered(callId, local);
+    if (offer !== undefined) core.media.negotiated(callId, local, offer, true, plan.status >= 200);
+    else core.media.offered(callId, local);
   }
 }
