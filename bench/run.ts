@@ -118,7 +118,7 @@ async function main(): Promise<void> {
   const soaks: SoakResult[] = [];
   const soakCalls = Number(env.BENCH_SOAK_CALLS ?? 200_000);
   if (soakCalls > 0) {
-    const flow = FLOWS[1]!;
+    const flow = FLOWS.find((f) => f.name === "INVITE/486/ACK")!;
     const cap = rows.find((r) => r.flow === flow.name && r.transport === "udp");
     const capacity = cap ? [...cap.sipmock.steps].reverse().find((s) => s.pass)?.rate : undefined;
     const rate = Math.max(100, Math.round((capacity ?? 500) / 2));

@@ -42,7 +42,9 @@ export async function soak(o: {
       o.scenarios,
     );
   try {
-    const warmupCalls = Math.min(20_000, o.calls / 10);
+    // Past 64*T1 (32 s) of traffic, so the live set (transactions, dialogs)
+    // has stopped growing before the "after warm-up" reading; at least 20,000 calls.
+    const warmupCalls = Math.max(Math.min(20_000, o.calls / 10), Math.round(o.rate * 40));
     await run(warmupCalls);
     const rssAfterWarmupMiB = rssMiB(server.pid);
     process.stderr.write(`  soak: ${o.rate}/s, RSS after ${warmupCalls} calls: ${rssAfterWarmupMiB} MiB\n`);
