@@ -194,27 +194,33 @@ export class Journal {
   /** Journals a message given as a plain entry's fields (time as ISO text, raw as latin1 text). */
   add(fields: Omit<JournalEntry, "id">): JournalEntry {
     const { time, raw, rule, faults, ...rest } = fields;
-    const e = this.addMessage(Date.parse(time), fields, raw, rest);
-    if (rule !== undefined) e.rule = rule;
-    if (faults !== undefined) e.faults = faults;
-    return e;
+    return this.addMessage(Date.parse(time), fields, raw, rest, rule, faults);
   }
 
   /**
    * Journals a message: where and when it went, its octets and the fields
    * the parser read (the hot path: no copy of the octets, no date text).
    */
-  addMessage(at: number, place: MessagePlace, wire: Buffer | string, fields: MessageFields): JournalMessage {
+  addMessage(
+    at: number,
+    place: MessagePlace,
+    wire: Buffer | string,
+    fields: MessageFields,
+    /** Given (a JSONL entry read back): kept instead of what the transaction key finds. */
+    rule?: string,
+    faults?: string[],
+  ): JournalMessage {
     const entry = new JournalMessage(this.nextId++, at, place, wire, fields);
+    entry.rule = rule;
+    entry.faults = faults;
     if (entry.callId !== undefined && entry.dialog !== undefined) this.noteDialog(entry.callId, entry.dialog);
     if (this.firstRequestAt === undefined && entry.direction === "in" && entry.kind === "request") {
       this.firstRequestAt = at;
     }
     const key = entry.transaction;
     if (key !== undefined) {
-      const rule = this.rules.get(key);
-      if (rule !== undefined) entry.rule = rule;
-      if (entry.direction === "out") {
+      entry.rule ??= this.rules.get(key);
+      if (entry.direction === "out" && entry.faults === undefined) {
         const f = this.faulty.get(key);
         if (f && f.status === entry.status) entry.faults = f.labels;
       }
