@@ -2,8 +2,12 @@
  * A journaled SIP message as the journal holds it: the octets as they went
  * on the wire and the fields the SIP parser read, in one object of a fixed
  * shape. What only a reader needs (the latin1 text, the ISO time) is
- * derived when read, so journaling a message costs no copy, no date
- * formatting and no spread on the hot path (issue 12).
+ * derived when read, so journaling a message costs no copy and no date
+ * formatting on the hot path (issue 12).
+ *
+ * `raw` and `time` are own enumerable properties (accessors), so the entry
+ * still spreads, structuredClones, lists its keys and compares like the
+ * plain object it used to be; the octets and the epoch time are private.
  */
 import type { Endpoint, TransportName } from "../transport/types.js";
 import type { JournalEntry } from "./journal.js";
@@ -19,68 +23,92 @@ export interface MessagePlace {
 }
 
 export class JournalMessage implements JournalEntry {
-  readonly direction: "in" | "out";
-  readonly transport: TransportName;
-  readonly local: Endpoint;
-  readonly remote: Endpoint;
-  readonly kind: "request" | "response" | "unparsable";
-  readonly method: string | undefined;
-  readonly status: number | undefined;
-  readonly reason: string | undefined;
-  readonly callId: string | undefined;
-  readonly cseq: string | undefined;
-  readonly from: string | undefined;
-  readonly to: string | undefined;
-  readonly transaction: string | undefined;
-  readonly dialog: string | undefined;
-  rule: string | undefined = undefined;
-  readonly retransmission: boolean;
-  faults: string[] | undefined = undefined;
+  // Assigned in the constructor, in the order the journal's entries have
+  // always had their keys (declared only: no class-field definitions first).
+  declare readonly id: number;
+  declare readonly time: string;
+  declare readonly direction: "in" | "out";
+  declare readonly transport: TransportName;
+  declare readonly local: Endpoint;
+  declare readonly remote: Endpoint;
+  declare readonly raw: string;
+  declare readonly kind: "request" | "response" | "unparsable";
+  declare readonly method: string | undefined;
+  declare readonly status: number | undefined;
+  declare readonly reason: string | undefined;
+  declare readonly callId: string | undefined;
+  declare readonly cseq: string | undefined;
+  declare readonly from: string | undefined;
+  declare readonly to: string | undefined;
+  declare readonly transaction: string | undefined;
+  declare readonly dialog: string | undefined;
+  declare readonly retransmission: boolean;
+  declare rule: string | undefined;
+  declare faults: string[] | undefined;
+  readonly #at: number;
+  /** The message's octets (latin1 text for entries given as text). */
+  readonly #wire: Buffer | string;
+  /** The time as given, when it was not an ISO time this could format back. */
+  readonly #timeText: string | undefined;
 
   constructor(
-    readonly id: number,
+    id: number,
     /** Epoch ms. */
-    readonly at: number,
+    at: number,
     place: MessagePlace,
-    /** The message's octets (latin1 text for entries built from JSON). */
-    private readonly wire: Buffer | string,
+    wire: Buffer | string,
     fields: MessageFields,
+    timeText?: string,
   ) {
-    this.direction = place.direction;
-    this.transport = place.transport;
-    this.local = place.local;
-    this.remote = place.remote;
-    this.retransmission = place.retransmission;
-    this.kind = fields.kind;
-    this.method = fields.method;
-    this.status = fields.status;
-    this.reason = fields.reason;
-    this.callId = fields.callId;
-    this.cseq = fields.cseq;
-    this.from = fields.from;
-    this.to = fields.to;
-    this.transaction = fields.transaction;
-    this.dialog = fields.dialog;
+    this.#at = at;
+    this.#wire = wire;
+    this.#timeText = timeText;
+    const self = this as unknown as Record<string, unknown>;
+    self.id = id;
+    Object.defineProperty(this, "time", TIME);
+    self.direction = place.direction;
+    self.transport = place.transport;
+    self.local = place.local;
+    self.remote = place.remote;
+    Object.defineProperty(this, "raw", RAW);
+    self.kind = fields.kind;
+    self.method = fields.method;
+    self.status = fields.status;
+    self.reason = fields.reason;
+    self.callId = fields.callId;
+    self.cseq = fields.cseq;
+    self.from = fields.from;
+    self.to = fields.to;
+    self.transaction = fields.transaction;
+    self.dialog = fields.dialog;
+    self.retransmission = place.retransmission;
+    self.rule = undefined;
+    self.faults = undefined;
   }
 
-  /** ISO 8601 time. */
-  get time(): string {
-    return new Date(this.at).toISOString();
-  }
-
-  /** The message exactly as on the wire, as latin1 text (octets 0-255 map 1:1). */
-  get raw(): string {
-    return typeof this.wire === "string" ? this.wire : this.wire.toString("latin1");
+  /** Epoch ms (NaN for an entry given a time that is not a date). */
+  get at(): number {
+    return this.#at;
   }
 
   /** The message's octets. */
   get bytes(): Buffer {
-    return typeof this.wire === "string" ? Buffer.from(this.wire, "latin1") : this.wire;
+    return typeof this.#wire === "string" ? Buffer.from(this.#wire, "latin1") : this.#wire;
   }
 
   /** Its length in octets. */
   get octets(): number {
-    return this.wire.length;
+    return this.#wire.length;
+  }
+
+  /** The time as ISO 8601 text. */
+  static timeOf(e: JournalMessage): string {
+    return e.#timeText ?? new Date(e.#at).toISOString();
+  }
+
+  /** The octets as latin1 text (0-255 map 1:1). */
+  static textOf(e: JournalMessage): string {
+    return typeof e.#wire === "string" ? e.#wire : e.#wire.toString("latin1");
   }
 
   /** The entry as the journal's JSON has always had it (the same keys, in the same order). */
@@ -103,6 +131,22 @@ export class JournalMessage implements JournalEntry {
   }
 }
 
+/** Shared descriptors: an accessor per entry costs no closure. */
+const TIME: PropertyDescriptor = {
+  get(this: JournalMessage) {
+    return JournalMessage.timeOf(this);
+  },
+  enumerable: true,
+  configurable: true,
+};
+const RAW: PropertyDescriptor = {
+  get(this: JournalMessage) {
+    return JournalMessage.textOf(this);
+  },
+  enumerable: true,
+  configurable: true,
+};
+
 const OPTIONAL = [
   "method",
   "status",
@@ -120,7 +164,7 @@ export function timeOf(e: { readonly time: string }): number {
   return e instanceof JournalMessage ? e.at : Date.parse(e.time);
 }
 
-/** A plain object with every field of an entry (getters included), for copying with changes. */
+/** A plain object with every field of an entry, for copying with changes. */
 export function plainRecord<T extends object>(e: T): T {
   return e instanceof JournalMessage ? (e.toJSON() as unknown as T) : e;
 }

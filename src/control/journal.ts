@@ -194,7 +194,10 @@ export class Journal {
   /** Journals a message given as a plain entry's fields (time as ISO text, raw as latin1 text). */
   add(fields: Omit<JournalEntry, "id">): JournalEntry {
     const { time, raw, rule, faults, ...rest } = fields;
-    return this.addMessage(Date.parse(time), fields, raw, rest, rule, faults);
+    const at = Date.parse(time);
+    // A time that is not the ISO text it would be written back as is kept as given.
+    const asGiven = Number.isNaN(at) || new Date(at).toISOString() !== time ? time : undefined;
+    return this.addMessage(at, fields, raw, rest, rule, faults, asGiven);
   }
 
   /**
@@ -209,8 +212,9 @@ export class Journal {
     /** Given (a JSONL entry read back): kept instead of what the transaction key finds. */
     rule?: string,
     faults?: string[],
+    timeText?: string,
   ): JournalMessage {
-    const entry = new JournalMessage(this.nextId++, at, place, wire, fields);
+    const entry = new JournalMessage(this.nextId++, at, place, wire, fields, timeText);
     entry.rule = rule;
     entry.faults = faults;
     if (entry.callId !== undefined && entry.dialog !== undefined) this.noteDialog(entry.callId, entry.dialog);

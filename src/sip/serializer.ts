@@ -75,12 +75,16 @@ export function serialize(msg: OutgoingMessage, known?: KnownParses): Buffer {
     if (key !== undefined && seen[key] === undefined) seen[key] = value.trim();
   }
   head += "\r\n";
-  // One buffer for head and body (no concat of two).
-  const bytes = Buffer.allocUnsafe(head.length + msg.body.length);
+  // One buffer for head and body (no concat of two), of its own: a small
+  // Buffer from the pool is a slice of a shared 8 KiB slab, and the journal
+  // and the transactions keep sent messages, which would keep whole slabs
+  // (RTP packets come from the same pool) alive.
+  const bytes = Buffer.allocUnsafeSlow(head.length + msg.body.length);
   bytes.write(head, 0, "latin1");
   if (msg.body.length > 0) msg.body.copy(bytes, head.length);
   if (known) seen.known = known;
-  (bytes as Marked)[WRITTEN] = seen;
+  // Not enumerable: the Buffer still compares and inspects as its octets.
+  Object.defineProperty(bytes, WRITTEN, { value: seen, writable: true, configurable: true });
   return bytes;
 }
 

@@ -136,8 +136,11 @@ export class StreamFramer {
       return { type: "fatal", status: 513, detail, result };
     }
     if (buffer.length < total) return undefined;
-    const bytes = Buffer.from(buffer.subarray(0, total));
-    const body = Buffer.from(buffer.subarray(boundary.bodyStart, total));
+    // A buffer of its own (not a slice of a pool slab: the journal keeps it),
+    // the body a view of it (no second copy).
+    const bytes = Buffer.allocUnsafeSlow(total);
+    buffer.copy(bytes, 0, 0, total);
+    const body = bytes.subarray(boundary.bodyStart, total);
     this.consume(total);
     return { type: "message", result: parseMessage(head, () => body), bytes };
   }

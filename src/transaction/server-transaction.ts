@@ -1,5 +1,6 @@
 /** What both server transaction kinds share (RFC 3261 17.2). */
 import { Headers, type NameAddr, type ParsedRequest, type Via } from "../sip/message.js";
+import { ownBuffer } from "../sip/own-buffer.js";
 import { isSipUri, isTelUri, type Uri } from "../sip/uri.js";
 import type { Flow } from "../transport/types.js";
 
@@ -149,7 +150,6 @@ function leanUri(u: Uri): Uri {
  * derived from those exact bytes) alive.
  */
 export function ownCopy(bytes: Buffer): Buffer {
-  const copy = Buffer.allocUnsafeSlow(bytes.length);
-  bytes.copy(copy);
-  return copy;
+  // The serializer's output already is its own (and keeps what the journal knows of it).
+  return ownBuffer(bytes);
 }

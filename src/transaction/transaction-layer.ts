@@ -72,7 +72,7 @@ export class TransactionLayer {
         if (this.transactions.get(tx.id) !== tx) return;
         const cost = COMPLETED_TRANSACTION_OVERHEAD + (tx.lastResponse?.bytes.length ?? 0);
         if (cost >= tx.cost) return;
-        this.budgets.transactions.release(tx.cost - cost);
+        this.budgets.transactions.adjust(tx.cost, cost);
         tx.cost = cost;
       },
     };

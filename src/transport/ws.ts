@@ -10,6 +10,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server } f
 import { createServer as createHttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
+import { ownBuffer } from "../sip/own-buffer.js";
 import { parseDatagram } from "../sip/parser.js";
 import { admitConnections, ConnectionGate } from "./connection-limits.js";
 import { annotateTopVia } from "./received.js";
@@ -141,11 +142,10 @@ class WsConnections {
 
   /** 5.1: one WebSocket message is one SIP message. */
   private receive(flow: Flow, data: Buffer | ArrayBuffer | Buffer[]): void {
-    const bytes = Buffer.isBuffer(data)
-      ? data
-      : Array.isArray(data)
-        ? Buffer.concat(data)
-        : Buffer.from(data);
+    // Of its own size: the journal keeps it (a slice would keep its slab or read chunk).
+    const bytes = ownBuffer(
+      Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data),
+    );
     let result: ReturnType<typeof parseDatagram>;
     try {
       result = parseDatagram(bytes, this.maxMessageSize);

@@ -3,6 +3,7 @@
  * describeParsed / describeMessage), also for the broken messages a fault
  * makes and for the torture tests of RFC 4475: no regex reader of its own.
  */
+import { deepStrictEqual } from "node:assert";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -10,6 +11,7 @@ import { Journal } from "../../src/control/journal.js";
 import { describeMessage, describeParsed, describeWritten } from "../../src/control/message-summary.js";
 import { parseDatagram } from "../../src/sip/parser.js";
 import { serialize, writtenHead } from "../../src/sip/serializer.js";
+import { StreamFramer } from "../../src/sip/stream-framer.js";
 import { annotateTopVia } from "../../src/transport/received.js";
 import { DEFAULT_CAPABILITIES } from "../../src/ua/local-context.js";
 import { type BuildContext, buildResponse, type ResponseSpec } from "../../src/ua/response-builder.js";
@@ -248,5 +250,35 @@ describe("journal fields of a response built from a parsed request (the request'
     }
     // The reused parse is the common case, not a path no message takes.
     expect(reused).toBeGreaterThan(requests.length * 4);
+  });
+});
+
+describe("sent and received octets the journal keeps are Buffers of their own", () => {
+  it("the serializer's output owns its memory (no pool slab kept alive) and compares as its octets", () => {
+    const parsed = parseDatagram(Buffer.from(BUSY, "latin1"));
+    if (!parsed.ok) throw new Error(parsed.error.detail);
+    const bytes = serialize({
+      startLine: "SIP/2.0 486 Busy Here",
+      headers: parsed.message.headers,
+      body: Buffer.alloc(0),
+    });
+    expect(bytes.byteOffset).toBe(0);
+    expect(bytes.buffer.byteLength).toBe(bytes.length);
+    expect(writtenHead(bytes)).toBeDefined();
+    deepStrictEqual(bytes, Buffer.from(bytes.toString("latin1"), "latin1"));
+  });
+
+  it("a message framed from a stream owns its memory; its body is a view of it", () => {
+    const framer = new StreamFramer({ maxMessageSize: 65535 });
+    const invite =
+      "INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK-1\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:b@h>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\nContent-Length: 4\r\n\r\nbody";
+    const frames = framer.push(Buffer.from(`${invite}${invite}`, "latin1"));
+    expect(frames).toHaveLength(2);
+    for (const f of frames) {
+      if (f.type !== "message") throw new Error(f.type);
+      expect(f.bytes.byteOffset).toBe(0);
+      expect(f.bytes.buffer.byteLength).toBe(f.bytes.length);
+      expect(f.result.ok && f.result.message.body.toString()).toBe("body");
+    }
   });
 });

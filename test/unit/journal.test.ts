@@ -302,3 +302,53 @@ describe("media entries (kind dtmf and media) among the messages", () => {
     expect(j.octets).toBe(0);
   });
 });
+
+describe("journal entries as objects (issue 12: octets kept, text and time derived when read)", () => {
+  it("spread, structuredClone, Object.keys and JSON see the entry's fields, raw and time included; nothing private", () => {
+    const j = new Journal();
+    const raw = request("OPTIONS", "bob");
+    const at = Date.parse("2026-11-26T10:00:00.000Z");
+    const e = j.addMessage(
+      at,
+      { direction: "in", transport: "udp", local, remote, retransmission: false },
+      Buffer.from(raw, "latin1"),
+      describeMessage(Buffer.from(raw, "latin1")),
+    );
+    const copy = { ...e };
+    expect(copy.raw).toBe(raw);
+    expect(copy.time).toBe("2026-11-26T10:00:00.000Z");
+    expect(structuredClone(e)).toMatchObject({ raw, time: "2026-11-26T10:00:00.000Z", method: "OPTIONS" });
+    expect(Object.keys(e).slice(0, 8)).toEqual([
+      "id",
+      "time",
+      "direction",
+      "transport",
+      "local",
+      "remote",
+      "raw",
+      "kind",
+    ]);
+    expect(Object.keys(e)).not.toContain("wire");
+    expect(Object.keys(e)).not.toContain("at");
+    expect(JSON.parse(JSON.stringify(e))).toEqual({
+      id: 1,
+      time: "2026-11-26T10:00:00.000Z",
+      direction: "in",
+      transport: "udp",
+      local,
+      remote,
+      raw,
+      ...describeMessage(Buffer.from(raw, "latin1")),
+      retransmission: false,
+    });
+  });
+
+  it("an entry given a time that is not ISO text keeps it as given (and still serialises)", () => {
+    const j = new Journal();
+    const e = add(j, "in", request("OPTIONS", "bob"), "yesterday");
+    expect(e.time).toBe("yesterday");
+    expect(JSON.parse(JSON.stringify(e)).time).toBe("yesterday");
+    const f = add(j, "in", request("OPTIONS", "bob"), "2026-11-26T10:00:00Z");
+    expect(f.time).toBe("2026-11-26T10:00:00Z");
+  });
+});

@@ -187,6 +187,7 @@ describe("transaction and outbound budgets", () => {
     // and the final response's bytes: it is charged that from now on.
     const cost = COMPLETED_TRANSACTION_OVERHEAD + "SIP/2.0 200 OK\r\n\r\n".length;
     expect(budgets.transactions.used).toBe(cost);
+    expect(budgets.transactions.items).toBe(1);
     expect(kept!.request.headers.size).toBe(0);
     expect(kept!.request.core.callId).toBe("z9hG4bK-b1@example.test");
     // A retransmission is absorbed by the transaction (the 200 again): nothing more charged.
@@ -198,6 +199,7 @@ describe("transaction and outbound budgets", () => {
     scheduler.runDue();
     expect(layer.size).toBe(0);
     expect(budgets.transactions.used).toBe(0);
+    expect(budgets.transactions.items).toBe(0);
   });
 
   it("a request the TU refuses (503 under overload) leaves no transaction and no charge", () => {

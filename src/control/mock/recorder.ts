@@ -119,7 +119,8 @@ export class Recorder {
       // What the serializer wrote is described from its pieces; bytes a fault made are parsed.
       const head = writtenHead(bytes);
       fields = head ? describeWritten(head) : describeMessage(bytes);
-      (bytes as Described)[FIELDS] = fields;
+      // Not enumerable: the Buffer still compares and inspects as its octets.
+      Object.defineProperty(bytes, FIELDS, { value: fields, writable: true, configurable: true });
     }
     const place = {
       direction: "out" as const,
