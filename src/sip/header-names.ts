@@ -54,7 +54,9 @@ export function canonicalHeaderName(name: string): string {
   if (lower.length === 1 && COMPACT_FORMS[lower]) canonical = COMPACT_FORMS[lower];
   else if (SPECIAL_CASE[lower]) canonical = SPECIAL_CASE[lower];
   else canonical = lower.replace(/(^|-)([a-z])/g, (_m, dash: string, ch: string) => dash + ch.toUpperCase());
-  if (canonicalCache.size < 4096) canonicalCache.set(name, canonical);
+  // The key in a string of its own: `name` is often a slice of a message's
+  // head, and a cached slice would keep that whole head alive.
+  if (canonicalCache.size < 4096) canonicalCache.set(` ${name}`.slice(1), canonical);
   return canonical;
 }
 

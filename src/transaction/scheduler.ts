@@ -119,6 +119,8 @@ export class Scheduler {
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    // Marked cancelled: a handle cancelled after the stop changes no count.
+    for (const e of this.heap) e.cancelled = true;
     this.heap = [];
     this.live = 0;
   }

@@ -173,4 +173,14 @@ describe("the scheduler's heap under cancelled timers", () => {
     expect(fired.map(([i]) => i)).toEqual([...Array(10_000).keys()]);
     expect(s.queued).toBe(0);
   });
+
+  it("a timer cancelled after the scheduler stopped changes no count (shutdown order)", () => {
+    const s = new Scheduler({ now: () => 0 }, undefined, true);
+    const handles = [s.schedule(10, () => {}), s.schedule(20, () => {})];
+    s.stop();
+    for (const h of handles) h.cancel();
+    expect(s.pending).toBe(0);
+    s.schedule(5, () => {});
+    expect(s.pending).toBe(1);
+  });
 });
