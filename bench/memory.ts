@@ -28,6 +28,7 @@ import type * as Mock from "../src/control/sipmock.js";
 import type * as Parser from "../src/sip/parser.js";
 import type * as Sched from "../src/transaction/scheduler.js";
 import type { Flow, InboundHandler, Listener } from "../src/transport/types.js";
+import { benchRequest, SDP } from "./lib/messages.js";
 
 // The built package (npm run build), as the CLI runs it: tsx's transform of
 // src/ adds a name property to every function, which costs memory per closure.
@@ -44,46 +45,21 @@ if (!gc) throw new Error("run with node --expose-gc --import tsx bench/memory.ts
 const PEER = { address: "192.0.2.10", port: 5062 };
 const MIB = 1024 * 1024;
 
-const SDP = [
-  "v=0",
-  "o=alice 2890844526 2890844526 IN IP4 192.0.2.10",
-  "s=-",
-  "c=IN IP4 192.0.2.10",
-  "t=0 0",
-  "m=audio 49170 RTP/AVP 0 8 101",
-  "a=rtpmap:0 PCMU/8000",
-  "a=rtpmap:8 PCMA/8000",
-  "a=rtpmap:101 telephone-event/8000",
-  "a=fmtp:101 0-16",
-  "",
-].join("\r\n");
-
 function request(
   method: string,
   user: string,
   i: number,
   extra: { toTag?: string; cseq?: number; sdp?: boolean } = {},
 ): Buffer {
-  const cseq = extra.cseq ?? 1;
-  const body = extra.sdp ? SDP : "";
-  return Buffer.from(
-    [
-      `${method} sip:${user}@127.0.0.1:5060 SIP/2.0`,
-      `Via: SIP/2.0/UDP 192.0.2.10:5062;branch=z9hG4bK-${i}-${method === "ACK" && !extra.toTag ? "INVITE" : method}-mem;rport`,
-      "Max-Forwards: 70",
-      `From: "Alice" <sip:alice@example.test>;tag=f${i}`,
-      `To: <sip:${user}@example.test>${extra.toTag ? `;tag=${extra.toTag}` : ""}`,
-      `Call-ID: ${i}-mem@192.0.2.10`,
-      `CSeq: ${cseq} ${method}`,
-      "Contact: <sip:alice@192.0.2.10:5062>",
-      "User-Agent: memory/1.0",
-      ...(body ? ["Content-Type: application/sdp"] : []),
-      `Content-Length: ${body.length}`,
-      "",
-      body,
-    ].join("\r\n"),
-    "latin1",
-  );
+  // An ACK to a non-2xx is in its INVITE's transaction (its branch).
+  const branch = `${method === "ACK" && !extra.toTag ? "INVITE" : method}-mem`;
+  return benchRequest(method, user, i, {
+    label: "mem",
+    branch,
+    ...(extra.toTag ? { toTag: extra.toTag } : {}),
+    ...(extra.cseq ? { cseq: extra.cseq } : {}),
+    ...(extra.sdp ? { body: SDP } : {}),
+  });
 }
 
 interface Rig {

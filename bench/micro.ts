@@ -9,6 +9,7 @@
 import { createSocket } from "node:dgram";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { benchRequest, SDP } from "./lib/messages.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const DIST = (p: string) => pathToFileURL(join(ROOT, "dist", p)).href;
@@ -20,20 +21,6 @@ type Serialize = (m: {
   body: Buffer;
 }) => Buffer;
 
-const SDP = [
-  "v=0",
-  "o=alice 2890844526 2890844526 IN IP4 192.0.2.10",
-  "s=-",
-  "c=IN IP4 192.0.2.10",
-  "t=0 0",
-  "m=audio 49170 RTP/AVP 0 8 101",
-  "a=rtpmap:0 PCMU/8000",
-  "a=rtpmap:8 PCMA/8000",
-  "a=rtpmap:101 telephone-event/8000",
-  "a=fmtp:101 0-16",
-  "",
-].join("\r\n");
-
 /** In-dialog requests: the To tag the mock chose, the CSeq number, a branch of their own. */
 interface InDialog {
   readonly toTag: string;
@@ -42,24 +29,7 @@ interface InDialog {
 }
 
 function request(method: string, user: string, i: number, body = "", dialog?: InDialog): Buffer {
-  return Buffer.from(
-    [
-      `${method} sip:${user}@127.0.0.1:5060 SIP/2.0`,
-      `Via: SIP/2.0/UDP 192.0.2.10:5062;branch=z9hG4bK-${i}-${dialog?.branch ?? "micro"};rport`,
-      "Max-Forwards: 70",
-      `From: "Alice" <sip:alice@example.test>;tag=f${i}`,
-      `To: <sip:${user}@example.test>${dialog ? `;tag=${dialog.toTag}` : ""}`,
-      `Call-ID: ${i}-micro@192.0.2.10`,
-      `CSeq: ${dialog?.cseq ?? 1} ${method}`,
-      "Contact: <sip:alice@192.0.2.10:5062>",
-      "User-Agent: micro/1.0",
-      ...(body ? ["Content-Type: application/sdp"] : []),
-      `Content-Length: ${Buffer.byteLength(body)}`,
-      "",
-      body,
-    ].join("\r\n"),
-    "latin1",
-  );
+  return benchRequest(method, user, i, { label: "micro", body, ...dialog });
 }
 
 function ops(name: string, n: number, fn: (i: number) => void): string {

@@ -163,8 +163,3 @@ const OPTIONAL = [
 export function timeOf(e: { readonly time: string }): number {
   return e instanceof JournalMessage ? e.at : Date.parse(e.time);
 }
-
-/** A plain object with every field of an entry, for copying with changes. */
-export function plainRecord<T extends object>(e: T): T {
-  return e instanceof JournalMessage ? (e.toJSON() as unknown as T) : e;
-}

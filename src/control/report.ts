@@ -10,7 +10,6 @@ import { createHash } from "node:crypto";
 import { closeSync, openSync, writeSync } from "node:fs";
 import type { ExpectationResult } from "./expectations.js";
 import { isMessage, type JournalRecord } from "./journal.js";
-import { plainRecord } from "./journal-entry.js";
 import { readUiAssets, scriptJson, type UiAssets } from "./ui-server.js";
 
 /** One expectation's verdict at the top of the report. */
@@ -91,7 +90,7 @@ export class ReportWriter {
   entry(e: JournalRecord): void {
     const id = e.id > this.lastId ? e.id : this.lastId + 1;
     this.lastId = id;
-    const text = scriptJson(id === e.id ? e : { ...plainRecord(e), id });
+    const text = scriptJson(id === e.id ? e : { ...e, id });
     this.push(this.count++ === 0 ? text : `,${text}`);
     if (!isMessage(e)) this.media++;
   }

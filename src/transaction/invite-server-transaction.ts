@@ -3,11 +3,11 @@
  * "Accepted" state of RFC 6026 section 7.1 for 2xx responses.
  */
 import type { ParsedRequest } from "../sip/message.js";
+import { ownBuffer } from "../sip/own-buffer.js";
 import type { Flow } from "../transport/types.js";
 import type { Scheduler, TimerHandle } from "./scheduler.js";
 import {
   isReliable,
-  ownCopy,
   retainedRequest,
   type SendOptions,
   type ServerTransaction,
@@ -87,8 +87,8 @@ export class InviteServerTransaction implements ServerTransaction {
     this.state = "completed";
     // Completed lasts until the ACK and T4 after it, or 64*T1 (Timer H), and
     // only resends bytes: the header rows and body are not kept that long,
-    // and the bytes are kept in a buffer of their own (ownCopy).
-    this.lastResponse = { status, bytes: ownCopy(bytes) };
+    // and the bytes are kept in a buffer of their own (ownBuffer: a pool slice would keep its whole 8 KiB slab alive).
+    this.lastResponse = { status, bytes: ownBuffer(bytes) };
     this.releaseRequest();
     this.silent = options.noRetransmit === true;
     if (!isReliable(this.flow) && !this.silent) this.scheduleG();

@@ -1,10 +1,10 @@
 /** Non-INVITE server transaction: RFC 3261 section 17.2.2 (Figure 8). */
 import type { ParsedRequest } from "../sip/message.js";
+import { ownBuffer } from "../sip/own-buffer.js";
 import type { Flow } from "../transport/types.js";
 import type { Scheduler, TimerHandle } from "./scheduler.js";
 import {
   isReliable,
-  ownCopy,
   retainedRequest,
   type SendOptions,
   type ServerTransaction,
@@ -60,12 +60,12 @@ export class NonInviteServerTransaction implements ServerTransaction {
     this.state = "completed";
     // Completed lasts 32 s over UDP (Timer J) and only resends bytes: the
     // parsed header rows and body are not kept that long (issue 10 item 3),
-    // and the bytes are kept in a buffer of their own (ownCopy).
+    // and the bytes are kept in a buffer of their own (ownBuffer: a pool slice would keep its whole 8 KiB slab alive).
     if (isReliable(this.flow)) {
       this.releaseRequest();
       this.end("completed");
     } else {
-      this.lastResponse = { status, bytes: ownCopy(bytes) };
+      this.lastResponse = { status, bytes: ownBuffer(bytes) };
       this.releaseRequest();
       this.timerJ = this.scheduler.schedule(64 * this.timers.t1, () => this.end("timer-j"));
     }

@@ -1,6 +1,5 @@
 /** What both server transaction kinds share (RFC 3261 17.2). */
 import { Headers, type NameAddr, type ParsedRequest, type Via } from "../sip/message.js";
-import { ownBuffer } from "../sip/own-buffer.js";
 import { isSipUri, isTelUri, type Uri } from "../sip/uri.js";
 import type { Flow } from "../transport/types.js";
 
@@ -141,15 +140,4 @@ function leanUri(u: Uri): Uri {
     };
   if (isTelUri(u)) return { scheme: u.scheme, number: u.number, params: NO_PARAMS, raw: u.raw };
   return u;
-}
-
-/**
- * The final response a transaction keeps for retransmissions (up to 64*T1),
- * in a buffer of its own size: a small Buffer is a slice of an 8 KiB pool
- * slab, and one kept slice keeps the whole slab (and whatever the journal
- * derived from those exact bytes) alive.
- */
-export function ownCopy(bytes: Buffer): Buffer {
-  // The serializer's output already is its own (and keeps what the journal knows of it).
-  return ownBuffer(bytes);
 }

@@ -83,23 +83,20 @@ export function buildResponse(request: RequestLike, spec: ResponseSpec, ctx: Bui
   // field of the request. The Call-ID [...] CSeq [...] Via header field
   // values in the response MUST equal the Via header field values in the
   // request and MUST maintain the same ordering."
-  const known = request.core ? knownOf(request.core, request.headers) : undefined;
+  const core = request.core;
+  const known: Known | undefined = core ? {} : undefined;
   for (const name of COPIED) {
+    let first = true;
     for (const value of request.headers.getRows(name)) {
-      if (name !== "To") {
-        out.append(name, value);
-        continue;
-      }
+      let written = value;
       // 8.2.6.2: "if the request contained no tag [in To], the UAS [...] MUST
       // add a tag to the To header field in the response (with the exception
       // of the 100 (Trying) response, in which a tag MAY be present)."
-      const tagged = request.hasToTag ?? rawHasTag(value);
-      if (status !== 100 && !tagged) {
-        const to = `${value};tag=${ctx.toTag}`;
-        out.append(name, to);
-        // A parsed To without any tag parameter, plus a token tag: its tag is ours.
-        if (known && request.core?.to.params.has("tag") === false) known.to = { value: to, param: ctx.toTag };
-      } else out.append(name, value);
+      if (name === "To" && status !== 100 && !(request.hasToTag ?? rawHasTag(value)))
+        written = `${value};tag=${ctx.toTag}`;
+      out.append(name, written);
+      if (known && core && first) noteKnown(known, name, written, written !== value, core, ctx.toTag);
+      first = false;
     }
   }
   // 8.2.6.1: a 100 (Trying) MUST copy the Timestamp header of the request.
@@ -169,18 +166,21 @@ function catalogueReason(status: number): string {
 
 type Known = { -readonly [K in keyof KnownParses]: KnownParse };
 
-/** What the request's parse says of the rows a response copies (the journal reads the same). */
-function knownOf(core: CoreHeaders, headers: Headers): Known {
-  const known: Known = {};
-  const via = headers.get("Via");
-  if (via !== undefined) known.via = { value: via, param: core.via[0]?.branch };
-  const from = headers.get("From");
-  if (from !== undefined) known.from = { value: from, param: core.from.tag };
-  const to = headers.get("To");
-  if (to !== undefined) known.to = { value: to, param: core.to.tag };
-  const cseq = headers.get("CSeq");
-  if (cseq !== undefined) known.cseq = { value: cseq, param: core.cseq.method };
-  return known;
+/** What the request's parse says of the first row of a copied header as written (the journal reads the same). */
+function noteKnown(
+  known: Known,
+  name: (typeof COPIED)[number],
+  written: string,
+  tagAdded: boolean,
+  core: CoreHeaders,
+  toTag: string,
+): void {
+  if (name === "Via") known.via = { value: written, param: core.via[0]?.branch };
+  else if (name === "From") known.from = { value: written, param: core.from.tag };
+  else if (name === "CSeq") known.cseq = { value: written, param: core.cseq.method };
+  // A parsed To without any tag parameter, plus a token tag: its tag is ours.
+  else if (name === "To" && (!tagAdded || !core.to.params.has("tag")))
+    known.to = { value: written, param: tagAdded ? toTag : core.to.tag };
 }
 
 /**

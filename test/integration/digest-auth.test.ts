@@ -7,7 +7,7 @@
 import { execFile } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SipMock, silentLogger, startSipMock } from "../../src/index.js";
-import { digestResponse, parseCredentials } from "../../src/ua/auth/digest.js";
+import { authorize } from "../helpers/digest-client.js";
 import { header, request, statusOf, udpClient, type WireClient } from "../helpers/wire-client.js";
 import { registerWithAuthScenario, runSipp } from "../peers/sipp.js";
 
@@ -103,34 +103,6 @@ describe("real clients", () => {
   });
 });
 
-/** Answers the first challenge of `res` for `req` (a fresh client-side computation). */
-function authorize(
-  challenge: string,
-  method: string,
-  uri: string,
-  password = "secret",
-  nc = "00000001",
-  scheme = "Digest",
-) {
-  const c = parseCredentials(challenge)!;
-  const algorithm = c.params.get("algorithm")!;
-  const nonce = c.params.get("nonce")!;
-  const cnonce = "0a4f113b";
-  const response = digestResponse({
-    algorithm,
-    username: "alice",
-    realm: "example.test",
-    password,
-    method,
-    uri,
-    nonce,
-    cnonce,
-    nc,
-    qop: "auth",
-  });
-  return `${scheme} username="alice", realm="example.test", nonce="${nonce}", uri="${uri}", response="${response}", algorithm=${algorithm}, cnonce="${cnonce}", nc=${nc}, qop=auth, opaque="${c.params.get("opaque")}"`;
-}
-
 async function register(c: WireClient, mock: SipMock, extra: string[] = [], cseq = 1) {
   const target = { host: "127.0.0.1", port: mock.address("udp").port };
   const n = c.received.length;
@@ -176,7 +148,7 @@ describe("our client, byte by byte", () => {
     const next = await register(
       c,
       modern,
-      [`Authorization: ${authorize(rows[1]!.slice(18), "REGISTER", uri, "secret", "00000002")}`],
+      [`Authorization: ${authorize(rows[1]!.slice(18), "REGISTER", uri, { nc: "00000002" })}`],
       4,
     );
     expect(statusOf(next)).toBe(200);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import * as sip from "../../src/sip/index.js";
 import { type ParsedRequest, parseDatagram, parseUri, StreamFramer } from "../../src/sip/index.js";
 
 const crlf = (s: string) => Buffer.from(s.replace(/\r?\n/g, "\r\n"), "latin1");
@@ -199,5 +200,33 @@ describe("stream framing (RFC 3261 18.3)", () => {
     const framer = new StreamFramer({ maxMessageSize: 65535 });
     const frames = framer.push(crlf(BASE.replace("Content-Length: 0", "Content-Length: abc")));
     expect(frames[0]).toMatchObject({ type: "fatal", status: 400 });
+  });
+});
+
+describe("what parses share", () => {
+  it("the empty parameter map of URIs, Vias and name-addrs cannot be written through", () => {
+    const r = sip.parseDatagram(
+      Buffer.from(
+        "OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h\r\nFrom: <sip:c@d>\r\nTo: <sip:e@f>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\n\r\n",
+      ),
+    );
+    if (!r.ok) throw new Error(r.error.detail);
+    const maps = [
+      r.message.core.via[0]!.params,
+      r.message.core.to.params,
+      (r.message.core.from.uri as sip.SipUri).params,
+    ];
+    for (const m of maps) {
+      expect(m).toStrictEqual(new Map());
+      const writable = m as Map<string, string | null>;
+      expect(() => writable.set("lr", null)).toThrow(TypeError);
+      expect(() => writable.delete("lr")).toThrow(TypeError);
+      expect(() => writable.clear()).toThrow(TypeError);
+      expect(m.size).toBe(0);
+    }
+    expect(sip.parseParams("")).not.toBe(sip.parseParams(""));
+    expect(() =>
+      (sip.parseUri("sip:a@b") as unknown as { headers: unknown[] }).headers.push(["x", "y"]),
+    ).toThrow(TypeError);
   });
 });

@@ -6,9 +6,9 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { AuthConfig } from "../../src/ua/auth/authenticator.js";
-import { digestResponse, parseCredentials } from "../../src/ua/auth/digest.js";
 import { createHarness, type Harness, res } from "../harness/harness.js";
 import { invite, type Peer, peer, register } from "../harness/messages.js";
+import { authorize } from "../helpers/digest-client.js";
 
 let h: Harness;
 afterEach(async () => {
@@ -21,27 +21,6 @@ const AUTH = {
   algorithms: ["SHA-512-256", "SHA-256", "MD5"] as const,
   nonceTtlMs: 30_000,
 } satisfies AuthConfig;
-
-/** Answers a challenge as a client computes it. */
-function authorize(challenge: string, method: string, uri: string, nc = "00000001", password = "secret") {
-  const c = parseCredentials(challenge)!;
-  const algorithm = c.params.get("algorithm")!;
-  const nonce = c.params.get("nonce")!;
-  const cnonce = "0a4f113b";
-  const response = digestResponse({
-    algorithm,
-    username: "alice",
-    realm: "example.test",
-    password,
-    method,
-    uri,
-    nonce,
-    cnonce,
-    nc,
-    qop: "auth",
-  });
-  return `Digest username="alice", realm="example.test", nonce="${nonce}", uri="${uri}", response="${response}", algorithm=${algorithm}, cnonce="${cnonce}", nc=${nc}, qop=auth, opaque="${c.params.get("opaque")}"`;
-}
 
 const URI = "sip:127.0.0.1:5060";
 
@@ -69,7 +48,9 @@ describe("digest authentication", () => {
     expect(res(replay).status).toBe(401);
     expect(res(replay).headers.get("Warning")).toMatch(/nonce count replayed/);
     // A higher count on the same nonce is fine.
-    expect(res(await registerWith(p, authorize(rows[1]!, "REGISTER", URI, "00000002"))).status).toBe(200);
+    expect(res(await registerWith(p, authorize(rows[1]!, "REGISTER", URI, { nc: "00000002" }))).status).toBe(
+      200,
+    );
     expect(h.mock.registrations()).toHaveLength(1);
   });
 
@@ -78,9 +59,9 @@ describe("digest authentication", () => {
     const p = peer({ user: "alice" });
     const [row] = challenges(await registerWith(p));
     await h.advance(30_000);
-    expect(res(await registerWith(p, authorize(row!, "REGISTER", URI, "00000001"))).status).toBe(200);
+    expect(res(await registerWith(p, authorize(row!, "REGISTER", URI, { nc: "00000001" }))).status).toBe(200);
     await h.advance(1);
-    const stale = await registerWith(p, authorize(row!, "REGISTER", URI, "00000002"));
+    const stale = await registerWith(p, authorize(row!, "REGISTER", URI, { nc: "00000002" }));
     expect(res(stale).status).toBe(401);
     expect(stale.text).toMatch(/\r\nWWW-Authenticate: Digest [^\r]*, stale=true\r\n/);
     // The fresh nonce of that challenge works.
@@ -92,9 +73,10 @@ describe("digest authentication", () => {
     h = await createHarness({ auth: AUTH });
     const p = peer({ user: "alice" });
     const [row] = challenges(await registerWith(p));
-    expect(res(await registerWith(p, authorize(row!, "REGISTER", URI, "00000001", "wrong"))).status).toBe(
-      403,
-    );
+    expect(
+      res(await registerWith(p, authorize(row!, "REGISTER", URI, { nc: "00000001", password: "wrong" })))
+        .status,
+    ).toBe(403);
     const other = await registerWith(p, "NewAuthScheme param1=val1, param2=val2");
     expect(res(other).status).toBe(401);
     expect(other.text).toMatch(/\r\nWWW-Authenticate: Digest /);
