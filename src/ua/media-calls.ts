@@ -6,7 +6,7 @@
  * Digits received (RFC 4733 or SIP INFO application/dtmf-relay) are kept per
  * Call-ID for the scenario, the journal and verify.
  */
-import * as sdpTransform from "sdp-transform";
+import type * as sdpTransform from "sdp-transform";
 import type {
   DtmfDigit,
   MediaAction,
@@ -22,6 +22,7 @@ import { BoundedMap } from "../sip/bounded-map.js";
 import { stripBrackets } from "../transport/address.js";
 import type { MediaActionPlan, MediaDirective } from "./ports.js";
 import { type CodecSpec, clampPtime } from "./sdp.js";
+import { parseSdp } from "./sdp-codec.js";
 
 export interface MediaCallEvents {
   /** A digit arrived (RTP or INFO). */
@@ -261,8 +262,8 @@ export function negotiate(local: string, remote: string, weAnswered: boolean): N
   let l: sdpTransform.SessionDescription;
   let r: sdpTransform.SessionDescription;
   try {
-    l = sdpTransform.parse(local);
-    r = sdpTransform.parse(remote);
+    l = parseSdp(local);
+    r = parseSdp(remote);
   } catch {
     return undefined;
   }

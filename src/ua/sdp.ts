@@ -8,6 +8,7 @@
 import { randomBytes } from "node:crypto";
 import * as sdpTransform from "sdp-transform";
 import { stripBrackets } from "../transport/address.js";
+import { parseSdp, writeSdp } from "./sdp-codec.js";
 
 /**
  * The RTP port the mock's SDP names by default (--media-port, `mediaPort:`).
@@ -115,7 +116,7 @@ export function answerOffer(
 ): SdpAnswerResult {
   let offer: sdpTransform.SessionDescription;
   try {
-    offer = sdpTransform.parse(offerText);
+    offer = parseSdp(offerText);
   } catch {
     return { warning: { code: 305, text: "Incompatible media format: unparsable SDP offer" } };
   }
@@ -157,7 +158,7 @@ export function answerOffer(
       desc.groups = [{ type: "BUNDLE", mids: ctx.acceptedMids.join(" ") }];
     }
   }
-  return { sdp: ensureCrlf(sdpTransform.write(desc)) };
+  return { sdp: writeSdp(desc) };
 }
 
 /** What answering one offer needs across its m= lines, and what the lines answered so far decided. */
@@ -356,7 +357,7 @@ export function createOffer(
     offer.icelite = "ice-lite";
     offer.groups = [{ type: "BUNDLE", mids: "0" }];
   }
-  return ensureCrlf(sdpTransform.write(offer));
+  return writeSdp(offer);
 }
 
 /** The session-level lines sipmock writes in every offer and answer (RFC 4566 5). */
@@ -425,8 +426,4 @@ function chooseCodec(
     if (match) return dtmf ? { rtp: d, dtmf } : { rtp: d };
   }
   return undefined;
-}
-
-function ensureCrlf(text: string): string {
-  return text.replace(/\r?\n/g, "\r\n");
 }
