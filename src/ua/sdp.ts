@@ -81,6 +81,8 @@ export interface SdpOrigin {
  * this once each, and a whole parse costs twenty times more.
  */
 export function originOf(sdp: string): SdpOrigin | undefined {
+  // The description just written (sessionDescription reads it back at once).
+  if (sdp === lastWritten.text) return lastWritten.origin;
   const start = sdp.startsWith("o=") ? 0 : sdp.indexOf("\no=") + 1;
   if (start === 0 && !sdp.startsWith("o=")) return undefined;
   const end = sdp.indexOf("\n", start);
@@ -94,6 +96,23 @@ export function originOf(sdp: string): SdpOrigin | undefined {
   const version = digits(origin?.sessionVersion);
   if (!origin?.username || sessionId === undefined || version === undefined) return undefined;
   return { sessionId, version };
+}
+
+/** The last description written here and its origin, read as originOf would read it from the text. */
+let lastWritten: { text: string; origin: SdpOrigin | undefined } = { text: "", origin: undefined };
+
+/** Writes one of our descriptions, remembering its origin for originOf. */
+function written(desc: sdpTransform.SessionDescription): string {
+  const text = writeSdp(desc);
+  const o = desc.origin;
+  const sessionId = digits(o?.sessionId);
+  const version = digits(o?.sessionVersion);
+  const origin =
+    o?.username && sessionId !== undefined && version !== undefined
+      ? Object.freeze({ sessionId, version })
+      : undefined;
+  lastWritten = { text, origin };
+  return text;
 }
 
 /** 1*DIGIT as a number; undefined for anything else. */
@@ -158,7 +177,7 @@ export function answerOffer(
       desc.groups = [{ type: "BUNDLE", mids: ctx.acceptedMids.join(" ") }];
     }
   }
-  return { sdp: writeSdp(desc) };
+  return { sdp: written(desc) };
 }
 
 /** What answering one offer needs across its m= lines, and what the lines answered so far decided. */
@@ -357,7 +376,7 @@ export function createOffer(
     offer.icelite = "ice-lite";
     offer.groups = [{ type: "BUNDLE", mids: "0" }];
   }
-  return writeSdp(offer);
+  return written(offer);
 }
 
 /** The session-level lines sipmock writes in every offer and answer (RFC 4566 5). */

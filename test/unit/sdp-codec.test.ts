@@ -7,7 +7,7 @@
 import fc from "fast-check";
 import * as sdpTransform from "sdp-transform";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { answerOffer, createOffer, newWebRtcIdentity } from "../../src/ua/sdp.js";
+import { answerOffer, createOffer, newWebRtcIdentity, originOf } from "../../src/ua/sdp.js";
 import { parseSdp, writeSdp } from "../../src/ua/sdp-codec.js";
 
 type Session = sdpTransform.SessionDescription;
@@ -221,6 +221,22 @@ describe("writeSdp: what sdp-transform writes", () => {
     expect(writeSdp(desc)).toBe(reference(desc));
     expect(writeSdp(desc)).toContain("b=AS:64\r\n");
     expect(desc).toEqual(before);
+  });
+});
+
+describe("originOf", () => {
+  it("of the description just written is what reading its o= line gives", () => {
+    for (const make of [
+      () => createOffer("127.0.0.1", 40000),
+      () => createOffer("[::1]", 40000, undefined, { origin: { sessionId: 77, version: 4 } }),
+      () => answerOffer(OFFERS["WebRTC (DTLS-SRTP, ICE, BUNDLE)"]!, "127.0.0.1", 40002).sdp!,
+    ]) {
+      const text = make();
+      const justWritten = originOf(text);
+      createOffer("127.0.0.1", 2); // another description written since: originOf reads the text
+      expect(originOf(text)).toEqual(justWritten);
+      expect(justWritten?.sessionId).toBeGreaterThan(0);
+    }
   });
 });
 
