@@ -124,7 +124,15 @@ class TcpConnections {
         socket.destroy();
         return;
       }
-      for (const frame of frames) this.deliver(socket, flow, frame, chunk);
+      // The answers to a chunk's messages leave in one write (writev), not a
+      // system call each: SIPp and proxies send many messages per segment.
+      const batch = frames.length > 1;
+      if (batch) socket.cork();
+      try {
+        for (const frame of frames) this.deliver(socket, flow, frame, chunk);
+      } finally {
+        if (batch) socket.uncork();
+      }
       partial.watch();
     });
     socket.on("error", () => {});
