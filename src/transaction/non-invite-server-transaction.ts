@@ -2,7 +2,7 @@
 import type { ParsedRequest } from "../sip/message.js";
 import { ownBuffer } from "../sip/own-buffer.js";
 import type { Flow } from "../transport/types.js";
-import type { Scheduler, TimerHandle } from "./scheduler.js";
+import type { Scheduler, TimerHandle, TimerTarget } from "./scheduler.js";
 import {
   isReliable,
   retainedRequest,
@@ -14,11 +14,12 @@ import {
 } from "./server-transaction.js";
 import type { TimerConfig } from "./timers.js";
 
-export class NonInviteServerTransaction implements ServerTransaction {
+export class NonInviteServerTransaction implements ServerTransaction, TimerTarget {
   // 17.2.2: "The state machine is initialized in the "Trying" state".
   state: ServerTransactionState = "trying";
   lastResponse?: { status: number; bytes: Buffer };
   cost = 0;
+  mergeKey: string | undefined = undefined;
   private timerJ?: TimerHandle;
   /** Fault noRetransmit: request retransmissions get nothing back. */
   private silent = false;
@@ -67,8 +68,13 @@ export class NonInviteServerTransaction implements ServerTransaction {
     } else {
       this.lastResponse = { status, bytes: ownBuffer(bytes) };
       this.releaseRequest();
-      this.timerJ = this.scheduler.schedule(64 * this.timers.t1, () => this.end("timer-j"));
+      this.timerJ = this.scheduler.schedule(64 * this.timers.t1, this);
     }
+  }
+
+  /** Timer J fired (its only timer; the scheduler calls the transaction, no closure per timer). */
+  onTimer(): void {
+    this.end("timer-j");
   }
 
   receiveRetransmission(): void {

@@ -51,6 +51,11 @@ export interface ServerTransaction {
   readonly toTag: string;
   /** Octets charged to the transaction budget for it (set by the transaction layer). */
   cost: number;
+  /**
+   * Its From tag, Call-ID and CSeq as one string, for merged-request
+   * detection (8.2.2.2); set by the transaction layer when the request has no To tag.
+   */
+  mergeKey: string | undefined;
   /** The last response sent, if any. */
   readonly lastResponse?: { status: number; bytes: Buffer };
   /** The TU sends a response through the transaction. */

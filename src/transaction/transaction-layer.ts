@@ -60,10 +60,12 @@ export class TransactionLayer {
     this.env = {
       send,
       terminated: (tx, reason) => {
-        if (this.transactions.get(tx.id) === tx) this.budgets.transactions.release(tx.cost);
-        this.transactions.delete(tx.id);
-        const mk = mergeKey(tx.request);
-        if (this.byDialogKey.get(mk) === tx) this.byDialogKey.delete(mk);
+        if (this.transactions.get(tx.id) === tx) {
+          this.budgets.transactions.release(tx.cost);
+          this.transactions.delete(tx.id);
+        }
+        const mk = tx.mergeKey;
+        if (mk !== undefined && this.byDialogKey.get(mk) === tx) this.byDialogKey.delete(mk);
         this.tu.onTerminated?.(tx, reason);
       },
       // From its final response on, a transaction is charged what it still
@@ -186,13 +188,26 @@ export class TransactionLayer {
 
   /** Whether a request is a retransmission of one whose transaction is alive (17.2.3). */
   isRetransmission(request: ParsedRequest): boolean {
-    return request.method !== "ACK" && this.transactions.has(transactionKey(request, request.method));
+    return request.method !== "ACK" && this.transactions.has(this.keyOf(request));
   }
 
   /** Whether a request belongs to a transaction in flight (a retransmission, an ACK or a CANCEL). */
   knows(request: ParsedRequest): boolean {
     if (request.method === "ACK" || request.method === "CANCEL") return true;
-    return this.transactions.has(transactionKey(request, request.method));
+    return this.transactions.has(this.keyOf(request));
+  }
+
+  /** The last request keyed and its key: isRetransmission() then receive() build it once. */
+  private keyed: ParsedRequest | undefined;
+  private lastKey = "";
+
+  /** transactionKey(request, request.method), built once per request. */
+  private keyOf(request: ParsedRequest): string {
+    if (request !== this.keyed) {
+      this.lastKey = transactionKey(request, request.method);
+      this.keyed = request;
+    }
+    return this.lastKey;
   }
 
   /** Whether a request the mock sends (`octets` long) fits in the pending outbound budget. */
@@ -209,7 +224,9 @@ export class TransactionLayer {
       this.receiveAck(request, flow);
       return;
     }
-    const id = transactionKey(request, request.method);
+    const id = this.keyOf(request);
+    // Not kept beyond its own handling (a reference to the whole message).
+    this.keyed = undefined;
     const existing = this.transactions.get(id);
     if (existing) {
       existing.receiveRetransmission();
@@ -225,8 +242,12 @@ export class TransactionLayer {
     tx.cost = size * PARSED_FACTOR + ITEM_OVERHEAD.transactions;
     this.budgets.transactions.charge(tx.cost);
     this.transactions.set(id, tx);
-    const mk = mergeKey(request);
-    if (!request.core.to.tag && !this.byDialogKey.has(mk)) this.byDialogKey.set(mk, tx);
+    if (!request.core.to.tag) {
+      // Built once, kept by the transaction: findMergedWith and its end use it again.
+      const mk = mergeKey(request);
+      tx.mergeKey = mk;
+      if (!this.byDialogKey.has(mk)) this.byDialogKey.set(mk, tx);
+    }
     this.tu.onRequest(tx);
   }
 
@@ -246,7 +267,8 @@ export class TransactionLayer {
    */
   findMergedWith(request: ParsedRequest, own: ServerTransaction): ServerTransaction | undefined {
     if (request.core.to.tag) return undefined;
-    const other = this.byDialogKey.get(mergeKey(request));
+    const mk = request === own.request && own.mergeKey !== undefined ? own.mergeKey : mergeKey(request);
+    const other = this.byDialogKey.get(mk);
     return other && other !== own ? other : undefined;
   }
 
