@@ -8,6 +8,7 @@ import type { Flow } from "../transport/types.js";
 import type { Scheduler, TimerHandle, TimerTarget } from "./scheduler.js";
 import {
   isReliable,
+  NO_OPTIONS,
   retainedRequest,
   type SendOptions,
   type ServerTransaction,
@@ -50,7 +51,7 @@ export class InviteServerTransaction implements ServerTransaction, TimerTarget {
     this.gInterval = timers.t1;
   }
 
-  respond(status: number, bytes: Buffer, options: SendOptions = {}): void {
+  respond(status: number, bytes: Buffer, options: SendOptions = NO_OPTIONS): void {
     if (this.state === "accepted" && status >= 200 && status < 300) {
       // RFC 6026 7.1: "While in the "Accepted" state, any 2xx responses
       // passed from the TU to the transaction MUST be passed to the
@@ -84,12 +85,11 @@ export class InviteServerTransaction implements ServerTransaction, TimerTarget {
     // transports, timer G is set to fire in T1 seconds [...]. When the
     // "Completed" state is entered, timer H MUST be set to fire in 64*T1
     // seconds for all transports."
-    this.transmit(bytes, status, false, options.deliver);
-    this.state = "completed";
     // Completed lasts until the ACK and T4 after it, or 64*T1 (Timer H), and
     // only resends bytes: the header rows and body are not kept that long,
     // and the bytes are kept in a buffer of their own (ownBuffer: a pool slice would keep its whole 8 KiB slab alive).
-    this.lastResponse = { status, bytes: ownBuffer(bytes) };
+    this.transmit(bytes, status, false, options.deliver, ownBuffer(bytes));
+    this.state = "completed";
     this.releaseRequest();
     this.silent = options.noRetransmit === true;
     if (!isReliable(this.flow) && !this.silent) this.scheduleG();
@@ -192,8 +192,10 @@ export class InviteServerTransaction implements ServerTransaction, TimerTarget {
     status: number,
     retransmission: boolean,
     deliver?: (b: Buffer) => void,
+    /** What to keep as the last response (the same octets, maybe in a buffer of their own). */
+    keep: Buffer = bytes,
   ): void {
-    if (!retransmission) this.lastResponse = { status, bytes };
+    if (!retransmission) this.lastResponse = { status, bytes: keep };
     if (deliver) deliver(bytes);
     else this.env.send(this.flow, bytes, retransmission);
   }
