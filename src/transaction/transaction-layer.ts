@@ -100,7 +100,7 @@ export class TransactionLayer {
     /** Timer E over UDP (false: sent once, for a destination that never sent us anything). */
     retransmit = true,
   ): void {
-    const key = `${branch}|${method}`;
+    const key = flat(`${branch}|${method}`);
     // One transaction per branch and method (17.1.3): a second one would
     // take the first one's responses.
     this.clients.get(key)?.abort();
@@ -139,7 +139,7 @@ export class TransactionLayer {
     /** Timer A over UDP (false: sent once, for a destination that never sent us anything). */
     retransmit = true,
   ): InviteClientTransaction {
-    const key = `${branch}|INVITE`;
+    const key = flat(`${branch}|INVITE`);
     const cost = bytes.length + ITEM_OVERHEAD.outbound;
     this.budgets.outbound.charge(cost);
     const tx = new InviteClientTransaction(
@@ -319,8 +319,7 @@ export function transactionKey(request: ParsedRequest, method: string): string {
   const top = request.core.via[0];
   const m = method === "ACK" ? "INVITE" : method;
   if (top && isRfc3261Branch(top)) {
-    const sentBy = `${top.host.toLowerCase()}:${top.port ?? defaultPort(top.transport)}`;
-    return `${top.branch}|${sentBy}|${m}`;
+    return flat(`${top.branch}|${top.host.toLowerCase()}:${top.port ?? defaultPort(top.transport)}|${m}`);
   }
   // For an INVITE/ACK pair only the ACK carries our To tag, so RFC 2543 keys
   // leave the To tag out for INVITE transactions and the ACK is checked
@@ -339,7 +338,20 @@ export function transactionKey(request: ParsedRequest, method: string): string {
 }
 
 function mergeKey(request: ParsedRequest): string {
-  return `${request.core.from.tag ?? ""}|${request.core.callId}|${request.core.cseq.seq}|${request.core.cseq.method}`;
+  const c = request.core;
+  return flat(`${c.from.tag ?? ""}|${c.callId}|${c.cseq.seq}|${c.cseq.method}`);
+}
+
+/**
+ * A key built by concatenation, as one string. V8 keeps `a + b` as a pair
+ * of references (a "cons string"), and a Map does not flatten its keys: a
+ * transaction key kept for 64*T1 would be a tree of five such pairs and
+ * their pieces, a dozen objects each GC traces. Reading a character
+ * flattens it in place (the pairs left are dropped by the next scavenge).
+ */
+function flat(s: string): string {
+  // (compared, so that no compiler drops the read as unused; it is never -1)
+  return s.charCodeAt(0) === -1 ? "" : s;
 }
 
 function defaultPort(transport: string): number {
