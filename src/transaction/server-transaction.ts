@@ -57,7 +57,8 @@ export interface ServerTransaction {
   cost: number;
   /**
    * Its From tag, Call-ID and CSeq as one string, for merged-request
-   * detection (8.2.2.2); set by the transaction layer when the request has no To tag.
+   * detection (8.2.2.2); set by the transaction layer when the request has
+   * no To tag and no other live transaction has that key (until it ends).
    */
   mergeKey: string | undefined;
   /** The last response sent, if any. */

@@ -59,13 +59,15 @@ export class TransactionLayer {
   ) {
     this.env = {
       send,
+      // A transaction terminates once and is the only one under its id
+      // (receive() makes none while one lives) and, when it has a
+      // mergeKey, under that key: no lookup before each delete.
       terminated: (tx, reason) => {
-        if (this.transactions.get(tx.id) === tx) {
-          this.budgets.transactions.release(tx.cost);
-          this.transactions.delete(tx.id);
+        if (this.transactions.delete(tx.id)) this.budgets.transactions.release(tx.cost);
+        if (tx.mergeKey !== undefined) {
+          this.byDialogKey.delete(tx.mergeKey);
+          tx.mergeKey = undefined;
         }
-        const mk = tx.mergeKey;
-        if (mk !== undefined && this.byDialogKey.get(mk) === tx) this.byDialogKey.delete(mk);
         this.tu.onTerminated?.(tx, reason);
       },
       // From its final response on, a transaction is charged what it still
@@ -243,10 +245,13 @@ export class TransactionLayer {
     this.budgets.transactions.charge(tx.cost);
     this.transactions.set(id, tx);
     if (!request.core.to.tag) {
-      // Built once, kept by the transaction: findMergedWith and its end use it again.
+      // Built once; kept by the transaction that merged requests are found
+      // under (findMergedWith and its end use it again).
       const mk = mergeKey(request);
-      tx.mergeKey = mk;
-      if (!this.byDialogKey.has(mk)) this.byDialogKey.set(mk, tx);
+      if (!this.byDialogKey.has(mk)) {
+        this.byDialogKey.set(mk, tx);
+        tx.mergeKey = mk;
+      }
     }
     this.tu.onRequest(tx);
   }
@@ -267,8 +272,9 @@ export class TransactionLayer {
    */
   findMergedWith(request: ParsedRequest, own: ServerTransaction): ServerTransaction | undefined {
     if (request.core.to.tag) return undefined;
-    const mk = request === own.request && own.mergeKey !== undefined ? own.mergeKey : mergeKey(request);
-    const other = this.byDialogKey.get(mk);
+    // The transaction merged requests are found under: none is found for it.
+    if (request === own.request && own.mergeKey !== undefined) return undefined;
+    const other = this.byDialogKey.get(mergeKey(request));
     return other && other !== own ? other : undefined;
   }
 
