@@ -100,9 +100,14 @@ export class Scheduler {
 
   /** Drops the cancelled entries and restores the heap order (O(n), bottom-up). */
   private compact(): void {
-    const h = this.heap.filter((e) => !e.cancelled);
-    this.heap = h;
-    for (let i = (h.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
+    const h = this.heap;
+    let n = 0;
+    for (let i = 0; i < h.length; i++) {
+      const e = h[i]!;
+      if (!e.cancelled) h[n++] = e;
+    }
+    h.length = n;
+    for (let i = (n >> 1) - 1; i >= 0; i--) this.siftDown(i);
   }
 
   /** Runs every due timer; exposed for tests that drive a manual clock. */
