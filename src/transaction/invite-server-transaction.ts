@@ -5,9 +5,10 @@
 import type { ParsedRequest } from "../sip/message.js";
 import { ownBuffer } from "../sip/own-buffer.js";
 import type { Flow } from "../transport/types.js";
-import type { Scheduler, TimerHandle } from "./scheduler.js";
+import type { Scheduler, TimerHandle, TimerTarget } from "./scheduler.js";
 import {
   isReliable,
+  NO_OPTIONS,
   retainedRequest,
   type SendOptions,
   type ServerTransaction,
@@ -19,11 +20,12 @@ import type { TimerConfig } from "./timers.js";
 
 const NO_BYTES = Buffer.alloc(0);
 
-export class InviteServerTransaction implements ServerTransaction {
+export class InviteServerTransaction implements ServerTransaction, TimerTarget {
   readonly method = "INVITE";
   state: ServerTransactionState = "proceeding";
   lastResponse?: { status: number; bytes: Buffer };
   cost = 0;
+  mergeKey: string | undefined = undefined;
   /** Set when the final response went unacknowledged until Timer H. */
   ackReceived = false;
   private timerG?: TimerHandle;
@@ -49,7 +51,7 @@ export class InviteServerTransaction implements ServerTransaction {
     this.gInterval = timers.t1;
   }
 
-  respond(status: number, bytes: Buffer, options: SendOptions = {}): void {
+  respond(status: number, bytes: Buffer, options: SendOptions = NO_OPTIONS): void {
     if (this.state === "accepted" && status >= 200 && status < 300) {
       // RFC 6026 7.1: "While in the "Accepted" state, any 2xx responses
       // passed from the TU to the transaction MUST be passed to the
@@ -73,7 +75,7 @@ export class InviteServerTransaction implements ServerTransaction {
       // and start Timer L with a value of 64*T1.
       this.transmit(bytes, status, false, options.deliver);
       this.state = "accepted";
-      this.timerL = this.scheduler.schedule(64 * this.timers.t1, () => this.end("timer-l"));
+      this.timerL = this.scheduler.schedule(64 * this.timers.t1, this);
       return;
     }
     // 17.2.1: "While in the "Proceeding" state, if the TU passes a response
@@ -83,22 +85,36 @@ export class InviteServerTransaction implements ServerTransaction {
     // transports, timer G is set to fire in T1 seconds [...]. When the
     // "Completed" state is entered, timer H MUST be set to fire in 64*T1
     // seconds for all transports."
-    this.transmit(bytes, status, false, options.deliver);
-    this.state = "completed";
     // Completed lasts until the ACK and T4 after it, or 64*T1 (Timer H), and
     // only resends bytes: the header rows and body are not kept that long,
     // and the bytes are kept in a buffer of their own (ownBuffer: a pool slice would keep its whole 8 KiB slab alive).
-    this.lastResponse = { status, bytes: ownBuffer(bytes) };
+    this.transmit(bytes, status, false, options.deliver, ownBuffer(bytes));
+    this.state = "completed";
     this.releaseRequest();
     this.silent = options.noRetransmit === true;
     if (!isReliable(this.flow) && !this.silent) this.scheduleG();
-    this.timerH = this.scheduler.schedule(64 * this.timers.t1, () => {
+    this.timerH = this.scheduler.schedule(64 * this.timers.t1, this);
+  }
+
+  /** One of its timers fired: the scheduler calls the transaction with the handle (no closure per timer). */
+  onTimer(timer: TimerHandle): void {
+    if (timer === this.timerG) this.fireG();
+    else if (timer === this.timerH) {
       // 17.2.1: "If timer H fires while in the "Completed" state, it implies
       // that the ACK was never received. In this case, the server
       // transaction MUST transition to the "Terminated" state, and MUST
       // indicate to the TU that a transaction failure has occurred."
       this.end("timer-h");
-    });
+    } else if (timer === this.timerI) {
+      // 17.2.1: "Once timer I fires, the server MUST transition to the
+      // "Terminated" state."
+      this.end("timer-i");
+    } else if (timer === this.timerL) {
+      // RFC 6026 7.1: "If Timer L fires while the INVITE server transaction
+      // is in the "Accepted" state, the transaction MUST transition to the
+      // "Terminated" state."
+      this.end("timer-l");
+    }
   }
 
   receiveRetransmission(): void {
@@ -132,7 +148,7 @@ export class InviteServerTransaction implements ServerTransaction {
     }
     // 17.2.1: "The purpose of the "Confirmed" state is to absorb any
     // additional ACK messages that arrive".
-    this.timerI = this.scheduler.schedule(this.timers.t4, () => this.end("timer-i"));
+    this.timerI = this.scheduler.schedule(this.timers.t4, this);
   }
 
   terminate(reason: TerminationReason): void {
@@ -155,18 +171,20 @@ export class InviteServerTransaction implements ServerTransaction {
   }
 
   private scheduleG(): void {
-    this.timerG = this.scheduler.schedule(this.gInterval, () => {
-      if (this.state !== "completed" || !this.lastResponse) return;
-      // 17.2.1: "If timer G fires, the response is passed to the transport
-      // layer once more for retransmission, and timer G is set to fire in
-      // MIN(2*T1, T2) seconds. From then on, when timer G fires, the
-      // response is passed to the transport again for transmission, and
-      // timer G is reset with a value that doubles, unless that value
-      // exceeds T2, in which case it is reset with the value of T2."
-      this.transmit(this.lastResponse.bytes, this.lastResponse.status, true);
-      this.gInterval = Math.min(2 * this.gInterval, this.timers.t2);
-      this.scheduleG();
-    });
+    this.timerG = this.scheduler.schedule(this.gInterval, this);
+  }
+
+  private fireG(): void {
+    if (this.state !== "completed" || !this.lastResponse) return;
+    // 17.2.1: "If timer G fires, the response is passed to the transport
+    // layer once more for retransmission, and timer G is set to fire in
+    // MIN(2*T1, T2) seconds. From then on, when timer G fires, the
+    // response is passed to the transport again for transmission, and
+    // timer G is reset with a value that doubles, unless that value
+    // exceeds T2, in which case it is reset with the value of T2."
+    this.transmit(this.lastResponse.bytes, this.lastResponse.status, true);
+    this.gInterval = Math.min(2 * this.gInterval, this.timers.t2);
+    this.scheduleG();
   }
 
   private transmit(
@@ -174,8 +192,10 @@ export class InviteServerTransaction implements ServerTransaction {
     status: number,
     retransmission: boolean,
     deliver?: (b: Buffer) => void,
+    /** What to keep as the last response (the same octets, maybe in a buffer of their own). */
+    keep: Buffer = bytes,
   ): void {
-    if (!retransmission) this.lastResponse = { status, bytes };
+    if (!retransmission) this.lastResponse = { status, bytes: keep };
     if (deliver) deliver(bytes);
     else this.env.send(this.flow, bytes, retransmission);
   }
@@ -183,7 +203,10 @@ export class InviteServerTransaction implements ServerTransaction {
   private end(reason: TerminationReason): void {
     if (this.state === "terminated") return;
     this.state = "terminated";
-    for (const t of [this.timerG, this.timerH, this.timerI, this.timerL]) t?.cancel();
+    this.timerG?.cancel();
+    this.timerH?.cancel();
+    this.timerI?.cancel();
+    this.timerL?.cancel();
     this.env.terminated(this, reason);
   }
 }

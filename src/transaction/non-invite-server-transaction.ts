@@ -2,9 +2,10 @@
 import type { ParsedRequest } from "../sip/message.js";
 import { ownBuffer } from "../sip/own-buffer.js";
 import type { Flow } from "../transport/types.js";
-import type { Scheduler, TimerHandle } from "./scheduler.js";
+import type { Scheduler, TimerHandle, TimerTarget } from "./scheduler.js";
 import {
   isReliable,
+  NO_OPTIONS,
   retainedRequest,
   type SendOptions,
   type ServerTransaction,
@@ -14,11 +15,12 @@ import {
 } from "./server-transaction.js";
 import type { TimerConfig } from "./timers.js";
 
-export class NonInviteServerTransaction implements ServerTransaction {
+export class NonInviteServerTransaction implements ServerTransaction, TimerTarget {
   // 17.2.2: "The state machine is initialized in the "Trying" state".
   state: ServerTransactionState = "trying";
   lastResponse?: { status: number; bytes: Buffer };
   cost = 0;
+  mergeKey: string | undefined = undefined;
   private timerJ?: TimerHandle;
   /** Fault noRetransmit: request retransmissions get nothing back. */
   private silent = false;
@@ -38,9 +40,12 @@ export class NonInviteServerTransaction implements ServerTransaction {
     return this.request.method;
   }
 
-  respond(status: number, bytes: Buffer, options: SendOptions = {}): void {
+  respond(status: number, bytes: Buffer, options: SendOptions = NO_OPTIONS): void {
     if (this.state !== "trying" && this.state !== "proceeding") return;
-    this.lastResponse = { status, bytes };
+    // A final response over UDP is kept for Timer J's 32 s in a buffer of
+    // its own (ownBuffer: a pool slice would keep its whole 8 KiB slab alive).
+    const keep = status >= 200 && !isReliable(this.flow) ? ownBuffer(bytes) : bytes;
+    this.lastResponse = { status, bytes: keep };
     this.silent = options.noRetransmit === true;
     if (options.deliver) options.deliver(bytes);
     else this.env.send(this.flow, bytes, false);
@@ -59,16 +64,19 @@ export class NonInviteServerTransaction implements ServerTransaction {
     // zero seconds for reliable transports."
     this.state = "completed";
     // Completed lasts 32 s over UDP (Timer J) and only resends bytes: the
-    // parsed header rows and body are not kept that long (issue 10 item 3),
-    // and the bytes are kept in a buffer of their own (ownBuffer: a pool slice would keep its whole 8 KiB slab alive).
+    // parsed header rows and body are not kept that long (issue 10 item 3).
     if (isReliable(this.flow)) {
       this.releaseRequest();
       this.end("completed");
     } else {
-      this.lastResponse = { status, bytes: ownBuffer(bytes) };
       this.releaseRequest();
-      this.timerJ = this.scheduler.schedule(64 * this.timers.t1, () => this.end("timer-j"));
+      this.timerJ = this.scheduler.schedule(64 * this.timers.t1, this);
     }
+  }
+
+  /** Timer J fired (its only timer; the scheduler calls the transaction, no closure per timer). */
+  onTimer(): void {
+    this.end("timer-j");
   }
 
   receiveRetransmission(): void {

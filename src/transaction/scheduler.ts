@@ -9,6 +9,16 @@ export interface TimerHandle {
   cancel(): void;
 }
 
+/**
+ * What a timer may call instead of a closure: an object told which of its
+ * timers fired (the handle schedule() returned). A transaction is its own
+ * target, so its Timer J/H/I costs one heap entry, not an entry, a closure
+ * and the closure's context, all kept for 64*T1.
+ */
+export interface TimerTarget {
+  onTimer(timer: TimerHandle): void;
+}
+
 const NOOP = () => {};
 
 /**
@@ -21,7 +31,7 @@ class Entry implements TimerHandle {
   constructor(
     readonly at: number,
     readonly seq: number,
-    public fn: () => void,
+    public fn: (() => void) | TimerTarget,
     private readonly owner: Scheduler,
   ) {}
 
@@ -72,7 +82,8 @@ export class Scheduler {
     return this.heap.length;
   }
 
-  schedule(delayMs: number, fn: () => void): TimerHandle {
+  /** Calls `fn` (or `fn.onTimer(handle)`) once `delayMs` have passed, unless cancelled first. */
+  schedule(delayMs: number, fn: (() => void) | TimerTarget): TimerHandle {
     const entry = new Entry(this.clock.now() + Math.max(0, delayMs), this.seq++, fn, this);
     this.push(entry);
     this.live++;
@@ -89,9 +100,14 @@ export class Scheduler {
 
   /** Drops the cancelled entries and restores the heap order (O(n), bottom-up). */
   private compact(): void {
-    const h = this.heap.filter((e) => !e.cancelled);
-    this.heap = h;
-    for (let i = (h.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
+    const h = this.heap;
+    let n = 0;
+    for (let i = 0; i < h.length; i++) {
+      const e = h[i]!;
+      if (!e.cancelled) h[n++] = e;
+    }
+    h.length = n;
+    for (let i = (n >> 1) - 1; i >= 0; i--) this.siftDown(i);
   }
 
   /** Runs every due timer; exposed for tests that drive a manual clock. */
@@ -108,7 +124,8 @@ export class Scheduler {
       // Its handle may be kept (a transaction's timer fields): the callback's captures need not be.
       top.fn = NOOP;
       try {
-        fn();
+        if (typeof fn === "function") fn();
+        else fn.onTimer(top);
       } catch (err) {
         this.onError(err);
       }
@@ -149,16 +166,20 @@ export class Scheduler {
     );
   }
 
+  // Sifting moves the hole, not pairs: a destructuring swap may allocate an
+  // array per step (log2 of the live timers per timer, 64*T1 of them live).
   private push(e: Entry): void {
     const h = this.heap;
+    let i = h.length;
     h.push(e);
-    let i = h.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!less(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
+      const parent = h[p]!;
+      if (!less(e, parent)) break;
+      h[i] = parent;
       i = p;
     }
+    h[i] = e;
   }
 
   private pop(): void {
@@ -171,17 +192,20 @@ export class Scheduler {
 
   private siftDown(start: number): void {
     const h = this.heap;
+    const n = h.length;
+    const e = h[start]!;
     let i = start;
     for (;;) {
       const l = 2 * i + 1;
+      if (l >= n) break;
       const r = l + 1;
-      let m = i;
-      if (l < h.length && less(h[l]!, h[m]!)) m = l;
-      if (r < h.length && less(h[r]!, h[m]!)) m = r;
-      if (m === i) break;
-      [h[i], h[m]] = [h[m]!, h[i]!];
+      const m = r < n && less(h[r]!, h[l]!) ? r : l;
+      const child = h[m]!;
+      if (!less(child, e)) break;
+      h[i] = child;
       i = m;
     }
+    h[i] = e;
   }
 }
 

@@ -1,5 +1,6 @@
 /** What both server transaction kinds share (RFC 3261 17.2). */
 import { Headers, type NameAddr, type ParsedRequest, type Via } from "../sip/message.js";
+import { NO_PARAMS } from "../sip/tokens.js";
 import { isSipUri, isTelUri, type Uri } from "../sip/uri.js";
 import type { Flow } from "../transport/types.js";
 
@@ -41,6 +42,9 @@ export interface SendOptions {
   readonly deliver?: (bytes: Buffer) => void;
 }
 
+/** respond() without options: one shared object, not one per response. */
+export const NO_OPTIONS: SendOptions = Object.freeze({});
+
 export interface ServerTransaction {
   readonly id: string;
   readonly method: string;
@@ -51,6 +55,12 @@ export interface ServerTransaction {
   readonly toTag: string;
   /** Octets charged to the transaction budget for it (set by the transaction layer). */
   cost: number;
+  /**
+   * Its From tag, Call-ID and CSeq as one string, for merged-request
+   * detection (8.2.2.2); set by the transaction layer when the request has
+   * no To tag and no other live transaction has that key (until it ends).
+   */
+  mergeKey: string | undefined;
   /** The last response sent, if any. */
   readonly lastResponse?: { status: number; bytes: Buffer };
   /** The TU sends a response through the transaction. */
@@ -72,7 +82,7 @@ export function isReliable(flow: Flow): boolean {
 
 const NO_HEADERS = new Headers();
 const NO_BODY = Buffer.alloc(0);
-const NO_PARAMS: ReadonlyMap<string, string | null> = new Map();
+const NO_VIAS: readonly Via[] = [];
 
 /**
  * What a transaction whose final response is sent still needs of its
@@ -81,12 +91,13 @@ const NO_PARAMS: ReadonlyMap<string, string | null> = new Map();
  * Call-ID, CSeq, the From and To URIs and tags (merged-request detection,
  * logs, a rule's `then:`). Header rows, the other Vias, the body and the
  * parameter maps of the headers and URIs are let go (an empty parsed Map
- * alone costs ~400 octets).
+ * alone costs ~400 octets); a part that has none of these (a To without
+ * tag, a URI without parameters) is kept as parsed, not copied.
  * Already retained: returned as is.
  */
 export function retainedRequest(r: ParsedRequest): ParsedRequest {
   if (r.headers === NO_HEADERS) return r;
-  const top = r.core.via[0];
+  const c = r.core;
   return {
     kind: r.kind,
     version: r.version,
@@ -96,48 +107,63 @@ export function retainedRequest(r: ParsedRequest): ParsedRequest {
     headers: NO_HEADERS,
     body: NO_BODY,
     core: {
-      via: top ? [leanVia(top)] : [],
-      from: leanNameAddr(r.core.from),
-      to: leanNameAddr(r.core.to),
-      callId: r.core.callId,
-      cseq: r.core.cseq,
+      via: leanVias(c.via),
+      from: leanNameAddr(c.from),
+      to: leanNameAddr(c.to),
+      callId: c.callId,
+      cseq: c.cseq,
     },
   };
 }
 
-// Fixed shapes (no conditional spreads): an object literal whose keys vary
-// gets its own hidden class, or a dictionary, per variant.
+/** The top Via alone; the parsed array itself when that is all it holds and it has no parameters. */
+function leanVias(vias: readonly Via[]): readonly Via[] {
+  const top = vias[0];
+  if (!top) return NO_VIAS;
+  const lean = leanVia(top);
+  return lean === top && vias.length === 1 ? vias : [lean];
+}
+
+// Fixed shapes (no conditional spreads), keys in the parser's order: an
+// object literal whose keys vary gets its own hidden class, or a dictionary,
+// per variant. NO_PARAMS is the parser's shared empty map.
 function leanVia(v: Via): Via {
+  if (v.params === NO_PARAMS) return v;
   return {
     protocol: v.protocol,
     transport: v.transport,
     host: v.host,
-    port: v.port,
     params: NO_PARAMS,
-    branch: v.branch,
     raw: v.raw,
+    port: v.port,
+    branch: v.branch,
   };
 }
 
 function leanNameAddr(n: NameAddr): NameAddr {
-  return { displayName: n.displayName, uri: leanUri(n.uri), params: NO_PARAMS, tag: n.tag, raw: n.raw };
+  const uri = leanUri(n.uri);
+  if (n.params === NO_PARAMS && uri === n.uri) return n;
+  return { uri, params: NO_PARAMS, raw: n.raw, displayName: n.displayName, tag: n.tag };
 }
 
 const NO_URI_HEADERS: ReadonlyArray<readonly [string, string]> = [];
 
 /** A URI without its parameter map and ?headers (the scheme, user, host and port stay). */
 function leanUri(u: Uri): Uri {
-  if (isSipUri(u))
+  if (isSipUri(u)) {
+    if (u.params === NO_PARAMS && u.headers.length === 0) return u;
     return {
       scheme: u.scheme,
-      user: u.user,
-      password: u.password,
       host: u.host,
-      port: u.port,
       params: NO_PARAMS,
       headers: NO_URI_HEADERS,
       raw: u.raw,
+      user: u.user,
+      port: u.port,
+      password: u.password,
     };
-  if (isTelUri(u)) return { scheme: u.scheme, number: u.number, params: NO_PARAMS, raw: u.raw };
+  }
+  if (isTelUri(u))
+    return u.params === NO_PARAMS ? u : { scheme: u.scheme, number: u.number, params: NO_PARAMS, raw: u.raw };
   return u;
 }

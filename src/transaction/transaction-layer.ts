@@ -59,11 +59,15 @@ export class TransactionLayer {
   ) {
     this.env = {
       send,
+      // A transaction terminates once and is the only one under its id
+      // (receive() makes none while one lives) and, when it has a
+      // mergeKey, under that key: no lookup before each delete.
       terminated: (tx, reason) => {
-        if (this.transactions.get(tx.id) === tx) this.budgets.transactions.release(tx.cost);
-        this.transactions.delete(tx.id);
-        const mk = mergeKey(tx.request);
-        if (this.byDialogKey.get(mk) === tx) this.byDialogKey.delete(mk);
+        if (this.transactions.delete(tx.id)) this.budgets.transactions.release(tx.cost);
+        if (tx.mergeKey !== undefined) {
+          this.byDialogKey.delete(tx.mergeKey);
+          tx.mergeKey = undefined;
+        }
         this.tu.onTerminated?.(tx, reason);
       },
       // From its final response on, a transaction is charged what it still
@@ -98,7 +102,7 @@ export class TransactionLayer {
     /** Timer E over UDP (false: sent once, for a destination that never sent us anything). */
     retransmit = true,
   ): void {
-    const key = `${branch}|${method}`;
+    const key = flat(`${branch}|${method}`);
     // One transaction per branch and method (17.1.3): a second one would
     // take the first one's responses.
     this.clients.get(key)?.abort();
@@ -137,7 +141,7 @@ export class TransactionLayer {
     /** Timer A over UDP (false: sent once, for a destination that never sent us anything). */
     retransmit = true,
   ): InviteClientTransaction {
-    const key = `${branch}|INVITE`;
+    const key = flat(`${branch}|INVITE`);
     const cost = bytes.length + ITEM_OVERHEAD.outbound;
     this.budgets.outbound.charge(cost);
     const tx = new InviteClientTransaction(
@@ -186,13 +190,26 @@ export class TransactionLayer {
 
   /** Whether a request is a retransmission of one whose transaction is alive (17.2.3). */
   isRetransmission(request: ParsedRequest): boolean {
-    return request.method !== "ACK" && this.transactions.has(transactionKey(request, request.method));
+    return request.method !== "ACK" && this.transactions.has(this.keyOf(request));
   }
 
   /** Whether a request belongs to a transaction in flight (a retransmission, an ACK or a CANCEL). */
   knows(request: ParsedRequest): boolean {
     if (request.method === "ACK" || request.method === "CANCEL") return true;
-    return this.transactions.has(transactionKey(request, request.method));
+    return this.transactions.has(this.keyOf(request));
+  }
+
+  /** The last request keyed and its key: isRetransmission() then receive() build it once. */
+  private keyed: ParsedRequest | undefined;
+  private lastKey = "";
+
+  /** transactionKey(request, request.method), built once per request. */
+  private keyOf(request: ParsedRequest): string {
+    if (request !== this.keyed) {
+      this.lastKey = transactionKey(request, request.method);
+      this.keyed = request;
+    }
+    return this.lastKey;
   }
 
   /** Whether a request the mock sends (`octets` long) fits in the pending outbound budget. */
@@ -209,7 +226,9 @@ export class TransactionLayer {
       this.receiveAck(request, flow);
       return;
     }
-    const id = transactionKey(request, request.method);
+    const id = this.keyOf(request);
+    // Not kept beyond its own handling (a reference to the whole message).
+    this.keyed = undefined;
     const existing = this.transactions.get(id);
     if (existing) {
       existing.receiveRetransmission();
@@ -225,8 +244,15 @@ export class TransactionLayer {
     tx.cost = size * PARSED_FACTOR + ITEM_OVERHEAD.transactions;
     this.budgets.transactions.charge(tx.cost);
     this.transactions.set(id, tx);
-    const mk = mergeKey(request);
-    if (!request.core.to.tag && !this.byDialogKey.has(mk)) this.byDialogKey.set(mk, tx);
+    if (!request.core.to.tag) {
+      // Built once; kept by the transaction that merged requests are found
+      // under (findMergedWith and its end use it again).
+      const mk = mergeKey(request);
+      if (!this.byDialogKey.has(mk)) {
+        this.byDialogKey.set(mk, tx);
+        tx.mergeKey = mk;
+      }
+    }
     this.tu.onRequest(tx);
   }
 
@@ -246,6 +272,8 @@ export class TransactionLayer {
    */
   findMergedWith(request: ParsedRequest, own: ServerTransaction): ServerTransaction | undefined {
     if (request.core.to.tag) return undefined;
+    // The transaction merged requests are found under: none is found for it.
+    if (request === own.request && own.mergeKey !== undefined) return undefined;
     const other = this.byDialogKey.get(mergeKey(request));
     return other && other !== own ? other : undefined;
   }
@@ -297,8 +325,7 @@ export function transactionKey(request: ParsedRequest, method: string): string {
   const top = request.core.via[0];
   const m = method === "ACK" ? "INVITE" : method;
   if (top && isRfc3261Branch(top)) {
-    const sentBy = `${top.host.toLowerCase()}:${top.port ?? defaultPort(top.transport)}`;
-    return `${top.branch}|${sentBy}|${m}`;
+    return flat(`${top.branch}|${top.host.toLowerCase()}:${top.port ?? defaultPort(top.transport)}|${m}`);
   }
   // For an INVITE/ACK pair only the ACK carries our To tag, so RFC 2543 keys
   // leave the To tag out for INVITE transactions and the ACK is checked
@@ -317,7 +344,20 @@ export function transactionKey(request: ParsedRequest, method: string): string {
 }
 
 function mergeKey(request: ParsedRequest): string {
-  return `${request.core.from.tag ?? ""}|${request.core.callId}|${request.core.cseq.seq}|${request.core.cseq.method}`;
+  const c = request.core;
+  return flat(`${c.from.tag ?? ""}|${c.callId}|${c.cseq.seq}|${c.cseq.method}`);
+}
+
+/**
+ * A key built by concatenation, as one string. V8 keeps `a + b` as a pair
+ * of references (a "cons string"), and a Map does not flatten its keys: a
+ * transaction key kept for 64*T1 would be a tree of five such pairs and
+ * their pieces, a dozen objects each GC traces. Reading a character
+ * flattens it in place (the pairs left are dropped by the next scavenge).
+ */
+function flat(s: string): string {
+  // (compared, so that no compiler drops the read as unused; it is never -1)
+  return s.charCodeAt(0) === -1 ? "" : s;
 }
 
 function defaultPort(transport: string): number {

@@ -1,0 +1,76 @@
+/**
+ * The SIP timers' scheduler on a manual clock: deadline order (ties in the
+ * order scheduled) whatever the insertion order, and a timer whose callback
+ * is an object (a transaction) told which of its handles fired.
+ */
+import { describe, expect, it } from "vitest";
+import { Scheduler, type TimerHandle } from "../../src/transaction/scheduler.js";
+
+function manual() {
+  let now = 0;
+  const s = new Scheduler(
+    { now: () => now },
+    (e) => {
+      throw e;
+    },
+    true,
+  );
+  return {
+    s,
+    at: () => now,
+    advanceTo(t: number) {
+      now = t;
+      s.runDue();
+    },
+  };
+}
+
+describe("Scheduler", () => {
+  it("fires timers in deadline order, ties in the order scheduled, each at its deadline", () => {
+    const m = manual();
+    const fired: Array<[number, number]> = [];
+    // A fixed pseudo-random sequence of delays with many ties (0..49 ms).
+    let x = 12345;
+    const delays: number[] = [];
+    for (let i = 0; i < 2000; i++) {
+      x = (x * 1103515245 + 12345) % 2 ** 31;
+      delays.push(x % 50);
+    }
+    const handles = delays.map((d, i) => m.s.schedule(d, () => fired.push([i, m.at()])));
+    // Every third one cancelled: the rest keep their order.
+    handles.forEach((h, i) => {
+      if (i % 3 === 0) h.cancel();
+    });
+    for (let t = 0; t <= 50; t++) m.advanceTo(t);
+    const expected = delays
+      .map((d, i) => [i, d] as [number, number])
+      .filter(([i]) => i % 3 !== 0)
+      .sort((a, b) => a[1] - b[1] || a[0] - b[0]);
+    expect(fired).toEqual(expected);
+    expect(m.s.pending).toBe(0);
+  });
+
+  it("calls a target's onTimer with the handle that fired, once, and not after cancel", () => {
+    const m = manual();
+    const calls: Array<[string, number]> = [];
+    const target = {
+      a: undefined as TimerHandle | undefined,
+      b: undefined as TimerHandle | undefined,
+      onTimer(h: TimerHandle) {
+        calls.push([h === this.a ? "a" : h === this.b ? "b" : "?", m.at()]);
+      },
+    };
+    target.a = m.s.schedule(10, target);
+    target.b = m.s.schedule(5, target);
+    const c = m.s.schedule(7, target);
+    c.cancel();
+    m.advanceTo(20);
+    expect(calls).toEqual([
+      ["b", 20],
+      ["a", 20],
+    ]);
+    m.advanceTo(40);
+    expect(calls).toHaveLength(2);
+    expect(m.s.pending).toBe(0);
+  });
+});
