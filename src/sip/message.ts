@@ -44,6 +44,11 @@ export class Headers implements Iterable<HeaderField> {
     return this.fields[Symbol.iterator]();
   }
 
+  /** The rows themselves, in order (not a copy: for readers that index them, not to be changed). */
+  rows(): readonly HeaderField[] {
+    return this.fields;
+  }
+
   get size(): number {
     return this.fields.length;
   }
