@@ -269,6 +269,22 @@ function unsupportedTags(request: RequestLike, caps: Capabilities): string {
   return unique.length > 0 ? unique.join(", ") : "x-sipmock-unsupported";
 }
 
+/**
+ * list.join(", "), made once per list: capability lists live as long as
+ * the mock or its scenario (and are never changed), and a 200 to OPTIONS
+ * writes five of them.
+ */
+export function listText(list: readonly string[]): string {
+  let text = joinedLists.get(list);
+  if (text === undefined) {
+    text = list.join(", ");
+    joinedLists.set(list, text);
+  }
+  return text;
+}
+
+const joinedLists = new WeakMap<readonly string[], string>();
+
 function warnAgent(local: LocalIdentity): string {
   return `${local.host}:${local.port}`;
 }
@@ -292,19 +308,19 @@ export function substitute(template: string, request: RequestLike, ctx: BuildCon
       case "opaque":
         return ctx.opaque;
       case "allow":
-        return caps.allow.join(", ");
+        return listText(caps.allow);
       case "supported":
-        return caps.supported.join(", ");
+        return listText(caps.supported);
       case "accept":
-        return caps.accept.join(", ");
+        return listText(caps.accept);
       case "acceptEncoding":
-        return caps.acceptEncoding.join(", ");
+        return listText(caps.acceptEncoding);
       case "acceptLanguage":
-        return caps.acceptLanguage.join(", ");
+        return listText(caps.acceptLanguage);
       case "allowEvents":
         // RFC 6665 grammar: Allow-Events needs at least one event-type; with
         // no event package implemented, a reserved-looking token says so.
-        return caps.allowEvents.length > 0 ? caps.allowEvents.join(", ") : "x-sipmock-none";
+        return caps.allowEvents.length > 0 ? listText(caps.allowEvents) : "x-sipmock-none";
       case "host":
         return ctx.local.host;
       case "hostport":

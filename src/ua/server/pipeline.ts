@@ -19,6 +19,7 @@ import {
   type BuildContext,
   type BuiltResponse,
   buildResponse,
+  type RequestLike,
   type ResponseSpec,
 } from "../response-builder.js";
 import { applyByteFaults } from "../wire-faults.js";
@@ -80,24 +81,25 @@ function build(core: ServerCore, tx: ServerTransaction, spec: ResponseSpec, toTa
   const ctx: BuildContext = {
     local: core.identity(tx),
     capabilities: core.capabilities(),
-    ...(core.options.server ? { server: core.options.server } : {}),
+    server: core.options.server,
     toTag,
     realm: core.options.realm,
-    nonce: () => randomBytes(16).toString("hex"),
+    nonce: newNonce,
     opaque: core.opaque,
   };
-  const user = uriUser(req.uri);
-  return buildResponse(
-    {
-      method: req.method,
-      headers: req.headers,
-      hasToTag: req.core.to.tag !== undefined && req.core.to.tag !== "",
-      core: req.core,
-      ...(user !== undefined ? { requestUser: user } : {}),
-    },
-    spec,
-    ctx,
-  );
+  const request: RequestLike = {
+    method: req.method,
+    headers: req.headers,
+    requestUser: uriUser(req.uri),
+    hasToTag: req.core.to.tag !== undefined && req.core.to.tag !== "",
+    core: req.core,
+  };
+  return buildResponse(request, spec, ctx);
+}
+
+/** A fresh nonce for a challenge (RFC 7616 3.3). */
+function newNonce(): string {
+  return randomBytes(16).toString("hex");
 }
 
 /** Stage 3: the scenario's byte faults. */
