@@ -187,7 +187,8 @@ function addCatalogued(
 
 /** Whether the scenario gives a row of `name` (a canonical name) itself. */
 function overrides(spec: ResponseSpec, name: string): boolean {
-  for (const [n] of spec.headers ?? NO_ROWS) if (canonicalHeaderName(n) === name) return true;
+  const given = spec.headers ?? NO_ROWS;
+  for (let i = 0; i < given.length; i++) if (canonicalHeaderName(given[i]![0]) === name) return true;
   return false;
 }
 
@@ -206,8 +207,9 @@ class GivenRow implements HeaderField {
  * rows of the same name are added (several challenges, RFC 8760 2.4).
  */
 function addGiven(out: HeaderField[], given: ReadonlyArray<readonly [string, string]>): void {
-  for (const [name, value] of given) {
-    const key = canonicalHeaderName(name);
+  for (let g = 0; g < given.length; g++) {
+    const value = given[g]![1];
+    const key = canonicalHeaderName(given[g]![0]);
     let at = -1;
     let givenBefore = false;
     for (let i = 0; i < out.length && !givenBefore; i++) {

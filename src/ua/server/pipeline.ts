@@ -14,6 +14,7 @@
 import { randomBytes } from "node:crypto";
 import { uriUser } from "../../sip/uri.js";
 import type { ServerTransaction } from "../../transaction/server-transaction.js";
+import type { Capabilities, LocalIdentity } from "../local-context.js";
 import type { FollowUp, WireFault } from "../ports.js";
 import {
   type BuildContext,
@@ -78,15 +79,6 @@ function decide(
 /** Stage 2: the response as the catalogue says (8.2.6). */
 function build(core: ServerCore, tx: ServerTransaction, spec: ResponseSpec, toTag: string): BuiltResponse {
   const req = tx.request;
-  const ctx: BuildContext = {
-    local: core.identity(tx),
-    capabilities: core.capabilities(),
-    server: core.options.server,
-    toTag,
-    realm: core.options.realm,
-    nonce: newNonce,
-    opaque: core.opaque,
-  };
   const request: RequestLike = {
     method: req.method,
     headers: req.headers,
@@ -94,12 +86,50 @@ function build(core: ServerCore, tx: ServerTransaction, spec: ResponseSpec, toTa
     hasToTag: req.core.to.tag !== undefined && req.core.to.tag !== "",
     core: req.core,
   };
-  return buildResponse(request, spec, ctx);
+  return buildResponse(request, spec, new ServerBuildContext(core, tx, toTag));
 }
 
-/** A fresh nonce for a challenge (RFC 7616 3.3). */
-function newNonce(): string {
-  return randomBytes(16).toString("hex");
+/**
+ * What the builder reads of the server, each part made when first read:
+ * most responses need neither who we are on the flow (Contact, Warning)
+ * nor what we support (a 405's Allow).
+ */
+class ServerBuildContext implements BuildContext {
+  private identity: LocalIdentity | undefined;
+  private caps: Capabilities | undefined;
+
+  constructor(
+    private readonly core: ServerCore,
+    private readonly tx: ServerTransaction,
+    readonly toTag: string,
+  ) {}
+
+  get local(): LocalIdentity {
+    if (this.identity === undefined) this.identity = this.core.identity(this.tx);
+    return this.identity;
+  }
+
+  get capabilities(): Capabilities {
+    if (this.caps === undefined) this.caps = this.core.capabilities();
+    return this.caps;
+  }
+
+  get server(): string | undefined {
+    return this.core.options.server;
+  }
+
+  get realm(): string {
+    return this.core.options.realm;
+  }
+
+  get opaque(): string {
+    return this.core.opaque;
+  }
+
+  /** A fresh nonce for a challenge (RFC 7616 3.3). */
+  nonce(): string {
+    return randomBytes(16).toString("hex");
+  }
 }
 
 /** Stage 3: the scenario's byte faults. */
