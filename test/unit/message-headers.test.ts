@@ -4,6 +4,7 @@
  * or built by hand, and keeps repeated rows apart.
  */
 import { describe, expect, it } from "vitest";
+import { canonicalHeaderName } from "../../src/sip/header-names.js";
 import { Headers } from "../../src/sip/message.js";
 import { parseDatagram } from "../../src/sip/parser.js";
 
@@ -80,5 +81,48 @@ describe("Headers lookups by any spelling", () => {
     expect(h.get("Contact")).toBe("<sip:a@192.0.2.1>");
     expect(h.delete("CONTACT")).toBe(true);
     expect(h.has("m")).toBe(false);
+  });
+});
+
+describe("canonicalHeaderName", () => {
+  const CANONICAL = [
+    "Via",
+    "From",
+    "To",
+    "Call-ID",
+    "CSeq",
+    "Contact",
+    "Max-Forwards",
+    "Content-Type",
+    "Content-Length",
+    "User-Agent",
+    "Allow",
+    "Accept",
+    "Accept-Encoding",
+    "Accept-Language",
+    "Supported",
+    "Record-Route",
+    "WWW-Authenticate",
+    "Proxy-Authenticate",
+    "Session-Expires",
+    "Min-SE",
+    "RSeq",
+    "RAck",
+    "Allow-Events",
+    "Subscription-State",
+    "P-Asserted-Identity",
+    "X-Not-Usual",
+  ];
+
+  it("gives the canonical spelling of any spelling, and a canonical one unchanged", () => {
+    for (const name of CANONICAL) {
+      expect(canonicalHeaderName(name)).toBe(name);
+      expect(canonicalHeaderName(name.toLowerCase())).toBe(name);
+      expect(canonicalHeaderName(name.toUpperCase())).toBe(name);
+      // A string of its own (not the literal): the same answer.
+      expect(canonicalHeaderName(` ${name}`.slice(1))).toBe(name);
+    }
+    expect(canonicalHeaderName("v")).toBe("Via");
+    expect(canonicalHeaderName("K")).toBe("Supported");
   });
 });
