@@ -67,8 +67,9 @@ const COPIED = ["Via", "From", "To", "Call-ID", "CSeq"] as const;
 
 export function buildResponse(request: RequestLike, spec: ResponseSpec, ctx: BuildContext): BuiltResponse {
   const { status } = spec;
-  const [reason, startLine] =
-    spec.reason === undefined ? catalogueLine(status) : givenLine(status, spec.reason);
+  const line = spec.reason === undefined ? catalogueLine(status) : givenLine(status, spec.reason);
+  const reason = line[0];
+  const startLine = line[1];
   // Canonical names, so compact forms ("l", "m") name the same headers.
   const removed = spec.removeHeaders?.length
     ? new Set(spec.removeHeaders.map((n) => canonicalHeaderName(n).toLowerCase()))

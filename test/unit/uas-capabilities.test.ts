@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { createHarness, type Harness, res } from "../harness/harness.js";
-import { options, peer } from "../harness/messages.js";
+import { invite, options, peer, request } from "../harness/messages.js";
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -29,5 +29,29 @@ describe("OPTIONS capabilities (RFC 3261 11.2) as the scenario narrows them", ()
     expect(await supported()).toBe("timer");
     const allow = res(h.sent({ status: 200 })[0]!).headers.get("Allow");
     expect(allow).toMatch(/^INVITE, ACK, /);
+  });
+});
+
+describe("what a response takes from the request and the server, through the whole mock", () => {
+  it("a 302 names the Request-URI's user and the listener the INVITE came in on", async () => {
+    h = await createHarness();
+    const p = peer();
+    await h.send(invite(p, { to: "302" }).text);
+    const moved = h.next({ status: 302 });
+    expect(res(moved).headers.get("Contact")).toBe(`<sip:redirected-302@${p.target};transport=udp>`);
+  });
+
+  it("a 180 and a 200 to INVITE carry the mock's Contact; a 501 lists what it allows", async () => {
+    h = await createHarness();
+    const p = peer();
+    await h.send(invite(p, { to: "alice" }).text);
+    expect(res(h.next({ status: 180 })).headers.get("Contact")).toBe(
+      `<sip:sipmock@${p.target};transport=udp>`,
+    );
+    expect(res(h.next({ status: 200 })).headers.get("Contact")).toBe(
+      `<sip:sipmock@${p.target};transport=udp>`,
+    );
+    await h.send(request(p, "FOO", { to: "alice" }));
+    expect(res(h.next({ status: 501 })).headers.get("Allow")).toMatch(/^INVITE, ACK, CANCEL, BYE, OPTIONS, /);
   });
 });
