@@ -47,6 +47,9 @@ const canonicalCache = new Map<string, string>();
 
 /** Canonical spelling of a header name; expands compact forms. */
 export function canonicalHeaderName(name: string): string {
+  // A usual name spelt canonically (a literal in the code, mostly): itself,
+  // found by identity (string literals are one string each), not by content.
+  if (USUAL.has(name)) return name;
   const cached = canonicalCache.get(name);
   if (cached !== undefined) return cached;
   const lower = name.toLowerCase();
@@ -80,6 +83,8 @@ const USUAL_NAMES = [
   "Record-Route",
   "Expires",
   "Accept",
+  "Accept-Encoding",
+  "Accept-Language",
   "Event",
   "Subject",
   "Date",
@@ -98,6 +103,8 @@ const USUAL_NAMES = [
   "Reason",
   "Warning",
 ];
+
+const USUAL: ReadonlySet<string> = new Set(USUAL_NAMES);
 
 /** [spelling, canonical name] by the spelling's first code unit, for canonicalNameIn. */
 const IN_PLACE: Array<Array<readonly [string, string]>> = Array.from({ length: 128 }, () => []);

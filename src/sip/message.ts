@@ -44,29 +44,48 @@ export class Headers implements Iterable<HeaderField> {
     return this.fields[Symbol.iterator]();
   }
 
+  /** The rows themselves, in order (not a copy: for readers that index them, not to be changed). */
+  rows(): readonly HeaderField[] {
+    return this.fields;
+  }
+
   get size(): number {
     return this.fields.length;
   }
 
   has(name: string): boolean {
-    const key = canonicalHeaderName(name);
-    for (const f of this.fields) if (f.name === key) return true;
-    return false;
+    return this.first(name) >= 0;
   }
 
   /** First field row's value, or undefined. */
   get(name: string): string | undefined {
-    const key = canonicalHeaderName(name);
-    for (const f of this.fields) if (f.name === key) return f.value;
-    return undefined;
+    const i = this.first(name);
+    return i < 0 ? undefined : this.fields[i]!.value;
   }
 
   /** Every field row's value, rows not split. */
   getRows(name: string): string[] {
-    const key = canonicalHeaderName(name);
     const out: string[] = [];
-    for (const f of this.fields) if (f.name === key) out.push(f.value);
+    const i = this.first(name);
+    if (i < 0) return out;
+    const key = this.fields[i]!.name;
+    for (let j = i; j < this.fields.length; j++)
+      if (this.fields[j]!.name === key) out.push(this.fields[j]!.value);
     return out;
+  }
+
+  /**
+   * The index of the first row of `name`, or -1. Rows have canonical names:
+   * a name asked for in its canonical spelling (the usual case) is found
+   * without working out its canonical spelling first.
+   */
+  private first(name: string): number {
+    const fields = this.fields;
+    for (let i = 0; i < fields.length; i++) if (fields[i]!.name === name) return i;
+    const key = canonicalHeaderName(name);
+    if (key === name) return -1;
+    for (let i = 0; i < fields.length; i++) if (fields[i]!.name === key) return i;
+    return -1;
   }
 
   /**

@@ -5,7 +5,7 @@
  * because a fault may ask for a wrong one).
  */
 import { canonicalHeaderName } from "./header-names.js";
-import type { HeaderField } from "./message.js";
+import { type HeaderField, Headers } from "./message.js";
 
 export interface OutgoingMessage {
   readonly startLine: string;
@@ -62,47 +62,147 @@ export function writtenHead(bytes: Buffer): WrittenHead | undefined {
 }
 
 export function serialize(msg: OutgoingMessage, known?: KnownParses): Buffer {
-  let head = `${msg.startLine}\r\n`;
-  const seen: { -readonly [K in keyof WrittenHead]: WrittenHead[K] } = { startLine: msg.startLine };
-  for (const h of msg.headers) {
-    // A header value never ends the line early (RFC 3261 7.3.1, 25.1): values
-    // built from request parts (percent-decoded users) or scenario text could
-    // otherwise inject header lines. Deliberately broken messages are made by
-    // the fault layer after serialisation, not here.
-    const value = hasLineBreak(h.value) ? h.value.replace(/[\r\n\0]+/g, " ") : h.value;
-    head += `${h.name}: ${value}\r\n`;
-    const key = JOURNALED.get(h.name) ?? JOURNALED.get(canonicalHeaderName(h.name));
-    if (key !== undefined && seen[key] === undefined) seen[key] = value.trim();
-  }
-  head += "\r\n";
+  const h = msg.headers;
+  const fields = h instanceof Headers ? h.rows() : Array.isArray(h) ? (h as readonly HeaderField[]) : [...h];
+  return serializeFields(msg.startLine, fields, msg.body, known);
+}
+
+/**
+ * serialize() of rows already in an array: the start line, each row as
+ * "name: value" (the name as given), an empty line, the body, in one Buffer
+ * of its own, written in place (no string of the whole head first).
+ */
+export function serializeFields(
+  startLine: string,
+  fields: readonly HeaderField[],
+  body: Buffer,
+  known?: KnownParses,
+): Buffer {
+  let length = startLine.length + 4 + body.length;
+  for (let i = 0; i < fields.length; i++) length += fields[i]!.name.length + fields[i]!.value.length + 4;
   // One buffer for head and body (no concat of two), of its own: a small
   // Buffer from the pool is a slice of a shared 8 KiB slab, and the journal
   // and the transactions keep sent messages, which would keep whole slabs
   // (RTP packets come from the same pool) alive.
-  const bytes = Buffer.allocUnsafeSlow(head.length + msg.body.length);
-  bytes.write(head, 0, "latin1");
-  if (msg.body.length > 0) msg.body.copy(bytes, head.length);
-  if (known) seen.known = known;
-  // Not enumerable: the Buffer still compares and inspects as its octets.
-  Object.defineProperty(bytes, WRITTEN, { value: seen, writable: true, configurable: true });
+  const bytes = Buffer.allocUnsafeSlow(length);
+  let at = endLine(bytes, put(bytes, startLine, 0));
+  for (let i = 0; i < fields.length && at >= 0; i++) {
+    const f = fields[i]!;
+    at = put(bytes, f.name, at);
+    bytes[at] = 0x3a; // ":"
+    bytes[at + 1] = 0x20;
+    at = putValue(bytes, f.value, at + 2);
+    if (at >= 0) at = endLine(bytes, at);
+  }
+  // A header value never ends the line early (RFC 3261 7.3.1, 25.1): values
+  // built from request parts (percent-decoded users) or scenario text could
+  // otherwise inject header lines. Deliberately broken messages are made by
+  // the fault layer after serialisation, not here.
+  if (at < 0) return serializeFields(startLine, fields.map(withoutLineBreaks), body, known);
+  at = endLine(bytes, at);
+  if (body.length > 0) body.copy(bytes, at);
+  mark(bytes, headOf(startLine, fields, known));
   return bytes;
 }
 
-const JOURNALED: ReadonlyMap<string, "via" | "from" | "to" | "callId" | "cseq"> = new Map([
-  ["Via", "via"],
-  ["From", "from"],
-  ["To", "to"],
-  ["Call-ID", "callId"],
-  ["CSeq", "cseq"],
-] as const);
+/**
+ * `text` at `at`, one octet per UTF-16 code unit, its low octet (what
+ * Buffer.write does with "latin1"); the offset after it.
+ */
+function put(bytes: Buffer, text: string, at: number): number {
+  for (let i = 0; i < text.length; i++) bytes[at + i] = text.charCodeAt(i);
+  return at + text.length;
+}
 
-/** CR, LF or NUL in a value (one pass, no regex on the common clean value). */
-function hasLineBreak(v: string): boolean {
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
-    if (c === 0x0d || c === 0x0a || c === 0) return true;
+/** put() of a header value; -1 at a CR, LF or NUL (which must not reach the wire). */
+function putValue(bytes: Buffer, text: string, at: number): number {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x0d || c === 0x0a || c === 0) return -1;
+    bytes[at + i] = c;
   }
-  return false;
+  return at + text.length;
+}
+
+function endLine(bytes: Buffer, at: number): number {
+  bytes[at] = 0x0d;
+  bytes[at + 1] = 0x0a;
+  return at + 2;
+}
+
+function withoutLineBreaks(f: HeaderField): HeaderField {
+  return { name: f.name, value: f.value.replace(/[\r\n\0]+/g, " ") };
+}
+
+/** The journal's record of what was written: the first row of each header it reads, trimmed. */
+function headOf(
+  startLine: string,
+  fields: readonly HeaderField[],
+  known: KnownParses | undefined,
+): WrittenHead {
+  let via: string | undefined;
+  let from: string | undefined;
+  let to: string | undefined;
+  let callId: string | undefined;
+  let cseq: string | undefined;
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i]!;
+    switch (journaled(f.name)) {
+      case VIA:
+        via ??= f.value.trim();
+        break;
+      case FROM:
+        from ??= f.value.trim();
+        break;
+      case TO:
+        to ??= f.value.trim();
+        break;
+      case CALL_ID:
+        callId ??= f.value.trim();
+        break;
+      case CSEQ:
+        cseq ??= f.value.trim();
+        break;
+    }
+  }
+  return { startLine, via, from, to, callId, cseq, known };
+}
+
+const OTHER = 0;
+const VIA = 1;
+const FROM = 2;
+const TO = 3;
+const CALL_ID = 4;
+const CSEQ = 5;
+
+/** Which header the journal reads a row of `name` as (any spelling: compact, any case). */
+function journaled(name: string): number {
+  switch (name) {
+    case "Via":
+      return VIA;
+    case "From":
+      return FROM;
+    case "To":
+      return TO;
+    case "Call-ID":
+      return CALL_ID;
+    case "CSeq":
+      return CSEQ;
+  }
+  // Only names of these lengths can be another spelling of one of them (v, f, t, i; "via", "CALL-ID"...).
+  const n = name.length;
+  if (n !== 1 && n !== 2 && n !== 3 && n !== 4 && n !== 7) return OTHER;
+  const canonical = canonicalHeaderName(name);
+  return canonical === name ? OTHER : journaled(canonical);
+}
+
+/** Not enumerable: the Buffer still compares and inspects as its octets. */
+const DESCRIPTOR: PropertyDescriptor = { value: undefined, writable: true, configurable: true };
+
+function mark(bytes: Buffer, head: WrittenHead): void {
+  DESCRIPTOR.value = head;
+  Object.defineProperty(bytes, WRITTEN, DESCRIPTOR);
+  DESCRIPTOR.value = undefined;
 }
 
 /** reason-phrase allows neither quotes, angle brackets nor control characters (RFC 3261 25.1). */

@@ -3,16 +3,16 @@
  * catalogue says each code requires (the RFC that defines the code).
  */
 import { lookupCode, reasonPhrase } from "../catalog/index.js";
-import type { HeaderRule } from "../catalog/types.js";
+import type { ResponseCodeInfo } from "../catalog/types.js";
 import { canonicalHeaderName } from "../sip/header-names.js";
 import { rawHasTag } from "../sip/headers/name-addr.js";
-import { type CoreHeaders, Headers } from "../sip/message.js";
+import type { CoreHeaders, HeaderField, Headers } from "../sip/message.js";
 import {
   type KnownParse,
   type KnownParses,
   type OutgoingMessage,
   sanitizeReasonPhrase,
-  serialize,
+  serializeFields,
 } from "../sip/serializer.js";
 import { quote } from "../sip/tokens.js";
 import type { Capabilities, LocalIdentity } from "./local-context.js";
@@ -67,120 +67,190 @@ const COPIED = ["Via", "From", "To", "Call-ID", "CSeq"] as const;
 
 export function buildResponse(request: RequestLike, spec: ResponseSpec, ctx: BuildContext): BuiltResponse {
   const { status } = spec;
-  const info = lookupCode(status);
-  const reason =
-    spec.reason === undefined
-      ? catalogueReason(status)
-      : sanitizeReasonPhrase(spec.reason) || reasonPhrase(status);
-  const out = new Headers();
+  const line = spec.reason === undefined ? catalogueLine(status) : givenLine(status, spec.reason);
+  const reason = line[0];
+  const startLine = line[1];
   // Canonical names, so compact forms ("l", "m") name the same headers.
   const removed = spec.removeHeaders?.length
     ? new Set(spec.removeHeaders.map((n) => canonicalHeaderName(n).toLowerCase()))
     : NONE;
-  const overridden = spec.headers?.length ? new Set(spec.headers.map(([n]) => canonicalHeaderName(n))) : NONE;
-
-  // 8.2.6.2: "The From field of the response MUST equal the From header
-  // field of the request. The Call-ID [...] CSeq [...] Via header field
-  // values in the response MUST equal the Via header field values in the
-  // request and MUST maintain the same ordering."
-  const core = request.core;
-  const known: Known | undefined = core ? {} : undefined;
-  for (const name of COPIED) {
-    let first = true;
-    for (const value of request.headers.getRows(name)) {
-      let written = value;
-      // 8.2.6.2: "if the request contained no tag [in To], the UAS [...] MUST
-      // add a tag to the To header field in the response (with the exception
-      // of the 100 (Trying) response, in which a tag MAY be present)."
-      if (name === "To" && status !== 100 && !(request.hasToTag ?? rawHasTag(value)))
-        written = `${value};tag=${ctx.toTag}`;
-      out.append(name, written);
-      if (known && core && first) noteKnown(known, name, written, written !== value, core, ctx.toTag);
-      first = false;
-    }
-  }
+  // The rows in order; names canonical (the request's rows are, and so are the catalogue's names).
+  const out: HeaderField[] = [];
+  const known = copyRequestRows(out, request, status, ctx.toTag);
   // 8.2.6.1: a 100 (Trying) MUST copy the Timestamp header of the request.
   if (status === 100) {
     const ts = request.headers.get("Timestamp");
-    if (ts !== undefined) out.append("Timestamp", ts);
+    if (ts !== undefined) out.push({ name: "Timestamp", value: ts });
   }
-  const isInvite = request.method === "INVITE";
-  // 12.1.1: a response that establishes a dialog copies every Record-Route
-  // value of the request, in order.
-  if (isInvite && status > 100 && status < 300) {
-    for (const rr of request.headers.getRows("Record-Route")) out.append("Record-Route", rr);
+  if (request.method === "INVITE" && status > 100 && status < 300) {
+    // 12.1.1: a response that establishes a dialog copies every Record-Route
+    // value of the request, in order.
+    const rows = request.headers.rows();
+    for (let i = 0; i < rows.length; i++) if (rows[i]!.name === "Record-Route") out.push(rows[i]!);
+    // 12.1.1 / 13.3.1: 18x and 2xx to INVITE carry a Contact of the UAS.
+    out.push({ name: "Contact", value: `<${localUri(ctx.local, "sipmock")}>` });
   }
-  // 12.1.1 / 13.3.1: 18x and 2xx to INVITE carry a Contact of the UAS.
-  if (isInvite && status > 100 && status < 300) out.append("Contact", `<${localUri(ctx.local, "sipmock")}>`);
+  const info = lookupCode(status);
+  const omittedRequired = info ? addCatalogued(out, info, request, spec, ctx, removed) : NO_NAMES;
+  if (spec.warning)
+    out.push({ name: "Warning", value: `399 ${warnAgent(ctx.local)} ${quote(spec.warning)}` });
+  if (ctx.server) out.push({ name: "Server", value: ctx.server });
+  if (spec.headers?.length) addGiven(out, spec.headers);
+  for (const name of removed) removeRows(out, canonicalHeaderName(name));
 
-  const fill = (rule: HeaderRule) => substitute(rule.value, request, ctx);
-  const omittedRequired: string[] = [];
-  if (info) {
-    for (const rule of info.required) {
-      if (removed.has(rule.name.toLowerCase())) {
-        omittedRequired.push(rule.name);
-        continue;
-      }
-      if (!overridden.has(rule.name) && !out.has(rule.name)) out.append(rule.name, fill(rule));
-    }
-    for (const rule of info.recommended) {
-      if (!rule.byDefault || removed.has(rule.name.toLowerCase())) continue;
-      if (!overridden.has(rule.name) && !out.has(rule.name)) out.append(rule.name, fill(rule));
-    }
+  const body = spec.body?.data ?? EMPTY;
+  if (spec.body && !removed.has("content-type") && indexOfRow(out, "Content-Type") < 0) {
+    out.push({ name: "Content-Type", value: spec.body.contentType });
   }
-  if (spec.warning) out.append("Warning", `399 ${warnAgent(ctx.local)} ${quote(spec.warning)}`);
-  if (ctx.server) out.append("Server", ctx.server);
-  // The first row a scenario gives for a name replaces the default; more
-  // rows of the same name are added (several challenges, RFC 8760 2.4).
-  const given = new Set<string>();
-  for (const [name, value] of spec.headers ?? []) {
-    const key = canonicalHeaderName(name);
-    if (out.has(key) && !given.has(key)) out.set(key, value);
-    else out.append(key, value);
-    given.add(key);
-  }
-  for (const name of removed) out.delete(name);
-
-  const body = spec.body?.data ?? Buffer.alloc(0);
-  if (spec.body && !removed.has("content-type") && !out.has("Content-Type")) {
-    out.append("Content-Type", spec.body.contentType);
-  }
-  if (!removed.has("content-length") && !out.has("Content-Length"))
-    out.append("Content-Length", String(body.length));
-  const message: OutgoingMessage = { startLine: `SIP/2.0 ${status} ${reason}`, headers: out, body };
-  return { status, reason, message, omittedRequired, bytes: serialize(message, known) };
+  if (!removed.has("content-length") && indexOfRow(out, "Content-Length") < 0)
+    out.push({ name: "Content-Length", value: String(body.length) });
+  const message: OutgoingMessage = { startLine, headers: out, body };
+  return { status, reason, message, omittedRequired, bytes: serializeFields(startLine, out, body, known) };
 }
 
 const NONE: ReadonlySet<string> = new Set();
+const NO_NAMES: readonly string[] = Object.freeze([]);
+const EMPTY = Buffer.alloc(0);
 
-/** The catalogue's reason phrase of a code, sanitised once. */
-const reasons = new Map<number, string>();
-function catalogueReason(status: number): string {
-  let r = reasons.get(status);
-  if (r === undefined) {
-    r = sanitizeReasonPhrase(reasonPhrase(status)) || reasonPhrase(status);
-    if (reasons.size < 1000) reasons.set(status, r);
+/**
+ * 8.2.6.2: "The From field of the response MUST equal the From header
+ * field of the request. The Call-ID [...] CSeq [...] Via header field
+ * values in the response MUST equal the Via header field values in the
+ * request and MUST maintain the same ordering." Adds those rows to `out`;
+ * returns what the request's parse says of their first rows as written.
+ */
+function copyRequestRows(
+  out: HeaderField[],
+  request: RequestLike,
+  status: number,
+  toTag: string,
+): KnownParses | undefined {
+  const rows = request.headers.rows();
+  const core = request.core;
+  let via: KnownParse | undefined;
+  let from: KnownParse | undefined;
+  let to: KnownParse | undefined;
+  let cseq: KnownParse | undefined;
+  for (const name of COPIED) {
+    let first = true;
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      if (row.name !== name) continue;
+      if (name !== "To") out.push(row);
+      else {
+        // 8.2.6.2: "if the request contained no tag [in To], the UAS [...] MUST
+        // add a tag to the To header field in the response (with the exception
+        // of the 100 (Trying) response, in which a tag MAY be present)."
+        const tagAdded = status !== 100 && !(request.hasToTag ?? rawHasTag(row.value));
+        const written = tagAdded ? `${row.value};tag=${toTag}` : row.value;
+        out.push(tagAdded ? { name, value: written } : row);
+        // A parsed To without any tag parameter, plus a token tag: its tag is ours.
+        if (core && first && (!tagAdded || !core.to.params.has("tag")))
+          to = { value: written, param: tagAdded ? toTag : core.to.tag };
+      }
+      if (core && first) {
+        if (name === "Via") via = { value: row.value, param: core.via[0]?.branch };
+        else if (name === "From") from = { value: row.value, param: core.from.tag };
+        else if (name === "CSeq") cseq = { value: row.value, param: core.cseq.method };
+      }
+      first = false;
+    }
   }
-  return r;
+  return core ? { via, from, to, cseq } : undefined;
 }
 
-type Known = { -readonly [K in keyof KnownParses]: KnownParse };
+/** The catalogue's required and default headers the response does not carry yet; returns the required ones left out. */
+function addCatalogued(
+  out: HeaderField[],
+  info: ResponseCodeInfo,
+  request: RequestLike,
+  spec: ResponseSpec,
+  ctx: BuildContext,
+  removed: ReadonlySet<string>,
+): readonly string[] {
+  let omitted: string[] | undefined;
+  for (const rule of info.required) {
+    if (removed.has(rule.name.toLowerCase())) {
+      omitted ??= [];
+      omitted.push(rule.name);
+      continue;
+    }
+    if (!overrides(spec, rule.name) && indexOfRow(out, rule.name) < 0)
+      out.push({ name: rule.name, value: substitute(rule.value, request, ctx) });
+  }
+  for (const rule of info.recommended) {
+    if (!rule.byDefault || removed.has(rule.name.toLowerCase())) continue;
+    if (!overrides(spec, rule.name) && indexOfRow(out, rule.name) < 0)
+      out.push({ name: rule.name, value: substitute(rule.value, request, ctx) });
+  }
+  return omitted ?? NO_NAMES;
+}
 
-/** What the request's parse says of the first row of a copied header as written (the journal reads the same). */
-function noteKnown(
-  known: Known,
-  name: (typeof COPIED)[number],
-  written: string,
-  tagAdded: boolean,
-  core: CoreHeaders,
-  toTag: string,
-): void {
-  if (name === "Via") known.via = { value: written, param: core.via[0]?.branch };
-  else if (name === "From") known.from = { value: written, param: core.from.tag };
-  else if (name === "CSeq") known.cseq = { value: written, param: core.cseq.method };
-  // A parsed To without any tag parameter, plus a token tag: its tag is ours.
-  else if (name === "To" && (!tagAdded || !core.to.params.has("tag")))
-    known.to = { value: written, param: tagAdded ? toTag : core.to.tag };
+/** Whether the scenario gives a row of `name` (a canonical name) itself. */
+function overrides(spec: ResponseSpec, name: string): boolean {
+  const given = spec.headers ?? NO_ROWS;
+  for (let i = 0; i < given.length; i++) if (canonicalHeaderName(given[i]![0]) === name) return true;
+  return false;
+}
+
+const NO_ROWS: ReadonlyArray<readonly [string, string]> = [];
+
+/** A row the scenario gave (told from the builder's own rows: the first one given replaces those). */
+class GivenRow implements HeaderField {
+  constructor(
+    readonly name: string,
+    readonly value: string,
+  ) {}
+}
+
+/**
+ * The first row a scenario gives for a name replaces the default; more
+ * rows of the same name are added (several challenges, RFC 8760 2.4).
+ */
+function addGiven(out: HeaderField[], given: ReadonlyArray<readonly [string, string]>): void {
+  for (let g = 0; g < given.length; g++) {
+    const value = given[g]![1];
+    const key = canonicalHeaderName(given[g]![0]);
+    let at = -1;
+    let givenBefore = false;
+    for (let i = 0; i < out.length && !givenBefore; i++) {
+      if (out[i]!.name !== key) continue;
+      if (at < 0) at = i;
+      givenBefore = out[i] instanceof GivenRow;
+    }
+    if (at < 0 || givenBefore) out.push(new GivenRow(key, value));
+    else {
+      // Headers.set: the first row's place, the others gone.
+      out[at] = new GivenRow(key, value);
+      for (let i = out.length - 1; i > at; i--) if (out[i]!.name === key) out.splice(i, 1);
+    }
+  }
+}
+
+function indexOfRow(rows: readonly HeaderField[], name: string): number {
+  for (let i = 0; i < rows.length; i++) if (rows[i]!.name === name) return i;
+  return -1;
+}
+
+function removeRows(rows: HeaderField[], name: string): void {
+  for (let i = rows.length - 1; i >= 0; i--) if (rows[i]!.name === name) rows.splice(i, 1);
+}
+
+/** The catalogue's reason phrase of a code, sanitised once, and the status line, made once. */
+const lines = new Map<number, readonly [string, string]>();
+function catalogueLine(status: number): readonly [string, string] {
+  let line = lines.get(status);
+  if (line === undefined) {
+    const reason = sanitizeReasonPhrase(reasonPhrase(status)) || reasonPhrase(status);
+    line = [reason, `SIP/2.0 ${status} ${reason}`];
+    if (lines.size < 1000) lines.set(status, line);
+  }
+  return line;
+}
+
+function givenLine(status: number, text: string): readonly [string, string] {
+  const reason = sanitizeReasonPhrase(text) || reasonPhrase(status);
+  return [reason, `SIP/2.0 ${status} ${reason}`];
 }
 
 /**
@@ -201,6 +271,22 @@ function unsupportedTags(request: RequestLike, caps: Capabilities): string {
   const unique = tags.filter((t) => !seen.has(t.toLowerCase()) && seen.add(t.toLowerCase()));
   return unique.length > 0 ? unique.join(", ") : "x-sipmock-unsupported";
 }
+
+/**
+ * list.join(", "), made once per list: capability lists live as long as
+ * the mock or its scenario (and are never changed), and a 200 to OPTIONS
+ * writes five of them.
+ */
+export function listText(list: readonly string[]): string {
+  let text = joinedLists.get(list);
+  if (text === undefined) {
+    text = list.join(", ");
+    joinedLists.set(list, text);
+  }
+  return text;
+}
+
+const joinedLists = new WeakMap<readonly string[], string>();
 
 function warnAgent(local: LocalIdentity): string {
   return `${local.host}:${local.port}`;
@@ -225,19 +311,19 @@ export function substitute(template: string, request: RequestLike, ctx: BuildCon
       case "opaque":
         return ctx.opaque;
       case "allow":
-        return caps.allow.join(", ");
+        return listText(caps.allow);
       case "supported":
-        return caps.supported.join(", ");
+        return listText(caps.supported);
       case "accept":
-        return caps.accept.join(", ");
+        return listText(caps.accept);
       case "acceptEncoding":
-        return caps.acceptEncoding.join(", ");
+        return listText(caps.acceptEncoding);
       case "acceptLanguage":
-        return caps.acceptLanguage.join(", ");
+        return listText(caps.acceptLanguage);
       case "allowEvents":
         // RFC 6665 grammar: Allow-Events needs at least one event-type; with
         // no event package implemented, a reserved-looking token says so.
-        return caps.allowEvents.length > 0 ? caps.allowEvents.join(", ") : "x-sipmock-none";
+        return caps.allowEvents.length > 0 ? listText(caps.allowEvents) : "x-sipmock-none";
       case "host":
         return ctx.local.host;
       case "hostport":

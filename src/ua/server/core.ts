@@ -125,12 +125,24 @@ export class ServerCore {
     const packages = scenario.eventPackages;
     const never = scenario.reliableProvisionals === "never";
     if (!packages && !never) return base;
-    return {
+    // The same object while nothing changed: its lists' texts are made once (listText).
+    const last = this.narrowed;
+    if (last && last.base === base && last.packages === packages && last.never === never) return last.caps;
+    const caps = {
       ...base,
       ...(packages ? { allowEvents: packages } : {}),
       ...(never ? { supported: base.supported.filter((t) => t !== "100rel") } : {}),
     };
+    this.narrowed = { base, packages, never, caps };
+    return caps;
   }
+
+  private narrowed?: {
+    readonly base: Capabilities;
+    readonly packages: readonly string[] | undefined;
+    readonly never: boolean;
+    readonly caps: Capabilities;
+  };
 
   /** Who we are for this request: the listener's address, the Request-URI's host, sips. */
   identity(tx: ServerTransaction): LocalIdentity {

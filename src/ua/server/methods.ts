@@ -4,6 +4,7 @@
  * MESSAGE (RFC 3428), and 405/501 for the others (8.2.1).
  */
 import type { ServerTransaction } from "../../transaction/server-transaction.js";
+import { listText } from "../response-builder.js";
 import type { ServerCore } from "./core.js";
 import { listsTag, withSessionTimer } from "./session-timer.js";
 
@@ -44,11 +45,11 @@ export function handleOptions(core: ServerCore, tx: ServerTransaction): void {
   // Supported header fields SHOULD be present in a 200 (OK) response".
   const c = core.capabilities();
   const headers: Array<[string, string]> = [
-    ["Allow", c.allow.join(", ")],
-    ["Accept", c.accept.join(", ")],
-    ["Accept-Encoding", c.acceptEncoding.join(", ")],
-    ["Accept-Language", c.acceptLanguage.join(", ")],
-    ["Supported", c.supported.join(", ")],
+    ["Allow", listText(c.allow)],
+    ["Accept", listText(c.accept)],
+    ["Accept-Encoding", listText(c.acceptEncoding)],
+    ["Accept-Language", listText(c.acceptLanguage)],
+    ["Supported", listText(c.supported)],
   ];
   core.send(tx, { status: 200, headers });
 }

@@ -12,13 +12,16 @@
  *               the rule's `then:` requests.
  */
 import { randomBytes } from "node:crypto";
+import type { CoreHeaders, Headers } from "../../sip/message.js";
 import { uriUser } from "../../sip/uri.js";
 import type { ServerTransaction } from "../../transaction/server-transaction.js";
+import type { Capabilities, LocalIdentity } from "../local-context.js";
 import type { FollowUp, WireFault } from "../ports.js";
 import {
   type BuildContext,
   type BuiltResponse,
   buildResponse,
+  type RequestLike,
   type ResponseSpec,
 } from "../response-builder.js";
 import { applyByteFaults } from "../wire-faults.js";
@@ -76,28 +79,73 @@ function decide(
 
 /** Stage 2: the response as the catalogue says (8.2.6). */
 function build(core: ServerCore, tx: ServerTransaction, spec: ResponseSpec, toTag: string): BuiltResponse {
-  const req = tx.request;
-  const ctx: BuildContext = {
-    local: core.identity(tx),
-    capabilities: core.capabilities(),
-    ...(core.options.server ? { server: core.options.server } : {}),
-    toTag,
-    realm: core.options.realm,
-    nonce: () => randomBytes(16).toString("hex"),
-    opaque: core.opaque,
-  };
-  const user = uriUser(req.uri);
-  return buildResponse(
-    {
-      method: req.method,
-      headers: req.headers,
-      hasToTag: req.core.to.tag !== undefined && req.core.to.tag !== "",
-      core: req.core,
-      ...(user !== undefined ? { requestUser: user } : {}),
-    },
-    spec,
-    ctx,
-  );
+  const answering = new Answering(core, tx, toTag);
+  return buildResponse(answering, spec, answering);
+}
+
+/**
+ * What the builder reads: of the request (RequestLike) and of the server
+ * (BuildContext), in one object, each part made when first read: most
+ * responses need neither who we are on the flow (Contact, Warning), nor
+ * what we support (a 405's Allow), nor the Request-URI's user.
+ */
+class Answering implements RequestLike, BuildContext {
+  private identity: LocalIdentity | undefined;
+  private caps: Capabilities | undefined;
+
+  constructor(
+    private readonly uas: ServerCore,
+    private readonly tx: ServerTransaction,
+    readonly toTag: string,
+  ) {}
+
+  get method(): string {
+    return this.tx.request.method;
+  }
+
+  get headers(): Headers {
+    return this.tx.request.headers;
+  }
+
+  get requestUser(): string | undefined {
+    return uriUser(this.tx.request.uri);
+  }
+
+  get hasToTag(): boolean {
+    const tag = this.tx.request.core.to.tag;
+    return tag !== undefined && tag !== "";
+  }
+
+  get core(): CoreHeaders {
+    return this.tx.request.core;
+  }
+
+  get local(): LocalIdentity {
+    if (this.identity === undefined) this.identity = this.uas.identity(this.tx);
+    return this.identity;
+  }
+
+  get capabilities(): Capabilities {
+    if (this.caps === undefined) this.caps = this.uas.capabilities();
+    return this.caps;
+  }
+
+  get server(): string | undefined {
+    return this.uas.options.server;
+  }
+
+  get realm(): string {
+    return this.uas.options.realm;
+  }
+
+  get opaque(): string {
+    return this.uas.opaque;
+  }
+
+  /** A fresh nonce for a challenge (RFC 7616 3.3). */
+  nonce(): string {
+    return randomBytes(16).toString("hex");
+  }
 }
 
 /** Stage 3: the scenario's byte faults. */
