@@ -165,7 +165,8 @@ export class ScenarioEngine implements Scenario {
       this.applied[i]! += 1;
       if (rule.setState !== undefined) this.state = rule.setState;
       const decision = this.decision(rule, i, facts);
-      if (decision.kind === "drop") return decision;
+      // Copied only when the rule adds something: most decisions are returned as built.
+      if (decision.kind === "drop" || (!rule.followUps && !rule.media)) return decision;
       return {
         ...decision,
         ...(rule.followUps ? { followUps: rule.followUps } : {}),
@@ -177,7 +178,6 @@ export class ScenarioEngine implements Scenario {
 
   private decision(rule: CompiledRule, i: number, facts: RequestFacts): Decision {
     const action = rule.action;
-    const ctx = () => templateContext(facts, this.applied[i]!, this.random, this.now);
     switch (action.kind) {
       case "default":
         return { kind: "default", rule: rule.label };
@@ -188,7 +188,7 @@ export class ScenarioEngine implements Scenario {
         return d.kind === "respond" ? { ...d, rule: rule.label } : d;
       }
       case "answer":
-        return this.answerDecision(rule.label, action.answer, [], facts, ctx);
+        return this.answerDecision(rule.label, action.answer, [], facts, this.contextOf(facts, i));
       case "sequence": {
         const key = scopeKey(action.scope, facts);
         const positions = this.positions[i]!;
@@ -197,9 +197,11 @@ export class ScenarioEngine implements Scenario {
         positions.set(key, n + 1);
         const idx =
           action.after === "cycle" ? n % action.answers.length : Math.min(n, action.answers.length - 1);
+        const ctx = this.contextOf(facts, i);
         return this.answerDecision(`${rule.label} answer ${idx + 1}`, action.answers[idx]!, [], facts, ctx);
       }
       case "steps": {
+        const ctx = this.contextOf(facts, i);
         const steps: PlanStep[] = [];
         for (const s of action.steps) {
           if ("wait" in s) steps.push({ waitMs: this.pick(s.wait) });
@@ -209,6 +211,11 @@ export class ScenarioEngine implements Scenario {
         return this.answerDecision(rule.label, action.final, steps, facts, ctx);
       }
     }
+  }
+
+  /** The template context of rule i's answer, built only when a template asks for it. */
+  private contextOf(facts: RequestFacts, i: number): () => TemplateContext {
+    return () => templateContext(facts, this.applied[i]!, this.random, this.now);
   }
 
   private answerDecision(

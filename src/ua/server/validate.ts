@@ -35,6 +35,7 @@ export function validate(core: ServerCore, tx: ServerTransaction): ResponseSpec 
  * ACK and CANCEL are exempt (ACK never gets here).
  */
 function unsupportedRequire(core: ServerCore, tx: ServerTransaction): ResponseSpec | undefined {
+  if (!tx.request.headers.has("Require")) return undefined;
   // A scenario can say the mock does not do 100rel (reliableProvisionals: never).
   const never = core.options.scenario().reliableProvisionals === "never";
   const unknown = tx.request.headers
