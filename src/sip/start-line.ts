@@ -2,7 +2,8 @@
  * Start lines (RFC 3261 7.1, 7.2, 25.1): Request-Line and Status-Line, read
  * by index (no regex or split for a well-formed one).
  */
-import { isToken } from "./tokens.js";
+import { SIP_METHODS } from "./methods.js";
+import { isToken, sliceOrShared } from "./tokens.js";
 import { parseUri, UriError } from "./uri.js";
 
 /** The one SIP version this stack speaks (RFC 3261 7.1). */
@@ -46,11 +47,13 @@ export function parseStartLine(line: string): StartLine | string {
   if (sp1 < 1 || sp2 < sp1 + 2 || sp2 === line.length - 1 || line.indexOf(" ", sp2 + 1) >= 0) {
     return malformedRequestLine(line);
   }
-  const method = line.slice(0, sp1);
+  const method = sliceOrShared(line, 0, sp1, SIP_METHODS);
   const uriRaw = line.slice(sp1 + 1, sp2);
-  const versionRaw = line.slice(sp2 + 1);
+  const usual =
+    line.length - sp2 - 1 === SUPPORTED_VERSION.length && line.startsWith(SUPPORTED_VERSION, sp2 + 1);
+  const versionRaw = usual ? SUPPORTED_VERSION : line.slice(sp2 + 1);
   if (!isToken(method)) return `request method "${method.slice(0, 20)}" is not a token`;
-  const version = versionRaw === SUPPORTED_VERSION ? SUPPORTED_VERSION : versionRaw.toUpperCase();
+  const version = usual ? SUPPORTED_VERSION : versionRaw.toUpperCase();
   if (!isSipVersion(version)) return `malformed SIP version "${versionRaw.slice(0, 20)}"`;
   if (uriRaw.startsWith("<")) return "Request-URI must not be enclosed in <>";
   let uri: ReturnType<typeof parseUri>;

@@ -54,6 +54,19 @@ export function trimmedSlice(s: string, from: number, to: number): string {
   return s.slice(start, trimEndIndex(s, start, to));
 }
 
+/**
+ * text.slice(from, to), or the string of `shared` it spells (a method, a
+ * transport...): the usual values are not copied out of every message.
+ */
+export function sliceOrShared(text: string, from: number, to: number, shared: readonly string[]): string {
+  const n = to - from;
+  for (let i = 0; i < shared.length; i++) {
+    const s = shared[i]!;
+    if (s.length === n && text.startsWith(s, from)) return s;
+  }
+  return text.slice(from, to);
+}
+
 /** Whether input.slice(from, to) is a token (read in place). */
 function tokenIn(input: string, from: number, to: number): boolean {
   if (from >= to) return false;

@@ -125,7 +125,7 @@ function parseSipUri(scheme: "sip" | "sips", raw: string, from: number, build: b
   const semi = raw.indexOf(";", hostStart);
   const hostportEnd = semi >= 0 && semi < hostEnd ? semi : hostEnd;
 
-  const host = hostOf(raw.slice(hostStart, hostportEnd), raw);
+  const host = hostIn(raw, hostStart, hostportEnd, raw);
   const port = lastPort;
   if (at === from) throw new UriError(`invalid URI "${raw}": empty user part`);
   const params = sipUriParams(raw, hostportEnd + 1, hostEnd, build);
@@ -202,33 +202,44 @@ function sipUriHeaders(headersPart: string): Array<[string, string]> {
 }
 
 export function parseHostPort(hostport: string, context: string): { host: string; port?: number } {
-  const host = hostOf(hostport, context);
+  const host = hostIn(hostport, 0, hostport.length, context);
   return lastPort === undefined ? { host } : { host, port: lastPort };
 }
 
-/** The port hostOf() read last (undefined: none); read right after the call, nothing runs in between. */
+/** The port hostIn() read last (undefined: none); read right after the call, nothing runs in between. */
 let lastPort: number | undefined;
 
-/** parseHostPort without its result object: returns the host and leaves the port in lastPort. */
-function hostOf(hostport: string, context: string): string {
+/** The port of the hostport hostIn() read last (undefined: none). */
+export function portOfLastHost(): number | undefined {
+  return lastPort;
+}
+
+/**
+ * parseHostPort(text.slice(from, to)) without its result object or the
+ * hostport's copy: returns the host and leaves the port in lastPort.
+ */
+export function hostIn(text: string, from: number, to: number, context: string): string {
   let host: string;
   let portFrom = -1;
-  if (hostport.startsWith("[")) {
-    const close = hostport.indexOf("]");
-    if (close < 0) throw new UriError(`invalid host in "${context}": unterminated IPv6 reference`);
-    host = hostport.slice(0, close + 1);
-    if (close + 1 < hostport.length) {
-      if (hostport.charCodeAt(close + 1) !== 0x3a) throw new UriError(`invalid host in "${context}"`);
+  if (text.charCodeAt(from) === 0x5b && from < to) {
+    const close = text.indexOf("]", from);
+    if (close < 0 || close >= to) {
+      throw new UriError(`invalid host in "${context}": unterminated IPv6 reference`);
+    }
+    host = text.slice(from, close + 1);
+    if (close + 1 < to) {
+      if (text.charCodeAt(close + 1) !== 0x3a) throw new UriError(`invalid host in "${context}"`);
       portFrom = close + 2;
     }
     if (!isIpv6Reference(host)) throw new UriError(`invalid IPv6 reference ${host} in "${context}"`);
   } else {
-    const colon = hostport.indexOf(":");
-    host = colon >= 0 ? hostport.slice(0, colon) : hostport;
+    let colon = text.indexOf(":", from);
+    if (colon >= to) colon = -1;
+    host = text.slice(from, colon >= 0 ? colon : to);
     if (colon >= 0) portFrom = colon + 1;
     if (!isHostname(host)) throw new UriError(`invalid host "${host}" in "${context}"`);
   }
-  lastPort = portFrom < 0 ? undefined : portIn(hostport, portFrom, context);
+  lastPort = portFrom < 0 ? undefined : portIn(text, portFrom, to, context);
   return host;
 }
 
@@ -255,12 +266,12 @@ function isHostname(host: string): boolean {
   return true;
 }
 
-/** port = 1*5DIGIT, at most 65535, in hostport.slice(from). */
-function portIn(hostport: string, from: number, context: string): number {
-  const n = hostport.length - from;
+/** port = 1*5DIGIT, at most 65535, in text.slice(from, to). */
+function portIn(text: string, from: number, to: number, context: string): number {
+  const n = to - from;
   let port = 0;
-  for (let i = from; i < hostport.length && n <= 5; i++) {
-    const c = hostport.charCodeAt(i);
+  for (let i = from; i < to && n <= 5; i++) {
+    const c = text.charCodeAt(i);
     if (!isDigit(c)) {
       port = -1;
       break;
@@ -268,7 +279,7 @@ function portIn(hostport: string, from: number, context: string): number {
     port = port * 10 + (c - 0x30);
   }
   if (n < 1 || n > 5 || port < 0 || port > 65535) {
-    throw new UriError(`invalid port "${hostport.slice(from)}" in "${context}"`);
+    throw new UriError(`invalid port "${text.slice(from, to)}" in "${context}"`);
   }
   return port;
 }
