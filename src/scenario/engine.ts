@@ -6,7 +6,7 @@
  */
 
 import { BoundedMap } from "../sip/bounded-map.js";
-import { isSipUri, uriUser } from "../sip/uri.js";
+import { isSipUri } from "../sip/uri.js";
 import { Registrar } from "../ua/registrar.js";
 import { codeForUser, planForCode } from "./dial-a-code.js";
 import { toMs } from "./duration.js";
@@ -24,7 +24,7 @@ import type {
   RuleT,
   StepT,
 } from "./schema.js";
-import { compileTemplate, type Template, type TemplateContext, toWire } from "./template.js";
+import { compileTemplate, type Template, type TemplateContext, templateContext, toWire } from "./template.js";
 import type {
   Decision,
   FollowUp,
@@ -40,6 +40,9 @@ import type {
 export const DEFAULT_STATE = "Started";
 /** The rule name of a "default" decision made because no rule matched. */
 export const NO_MATCH_RULE = "built-in (no rule matched)";
+
+/** The decision when no rule matched (decisions are read only: one object serves every request). */
+const NO_MATCH: Decision = { kind: "default", rule: NO_MATCH_RULE };
 /** Sequence positions kept per rule before the oldest scope key is forgotten. */
 const MAX_SCOPE_KEYS = 10_000;
 
@@ -66,7 +69,7 @@ type Action =
       readonly answers: readonly CompiledAnswer[];
     }
   | { readonly kind: "dialACode" }
-  | { readonly kind: "default" }
+  | { readonly kind: "default"; readonly decision: Decision }
   | { readonly kind: "drop"; readonly probability: number };
 
 interface CompiledRule {
@@ -173,14 +176,14 @@ export class ScenarioEngine implements Scenario {
         ...(rule.media ? { media: rule.media } : {}),
       };
     }
-    return { kind: "default", rule: NO_MATCH_RULE };
+    return NO_MATCH;
   }
 
   private decision(rule: CompiledRule, i: number, facts: RequestFacts): Decision {
     const action = rule.action;
     switch (action.kind) {
       case "default":
-        return { kind: "default", rule: rule.label };
+        return action.decision;
       case "drop":
         return { kind: "drop", rule: rule.label };
       case "dialACode": {
@@ -292,38 +295,6 @@ function scopeKey(scope: string, f: RequestFacts): string {
   }
 }
 
-function templateContext(
-  f: RequestFacts,
-  counter: number,
-  random: () => number,
-  now: () => Date,
-): TemplateContext {
-  const r = f.request;
-  const host = (u: typeof r.uri) => (isSipUri(u) ? u.host : "");
-  return {
-    method: f.method,
-    callId: r.core.callId,
-    cseq: r.core.cseq.seq,
-    requestUser: uriUser(r.uri) ?? "",
-    requestHost: host(r.uri),
-    requestUri: r.uri.raw,
-    fromUser: uriUser(r.core.from.uri) ?? "",
-    fromHost: host(r.core.from.uri),
-    fromUri: r.core.from.uri.raw,
-    fromDisplayName: r.core.from.displayName ?? "",
-    toUser: uriUser(r.core.to.uri) ?? "",
-    toHost: host(r.core.to.uri),
-    toUri: r.core.to.uri.raw,
-    sourceAddress: f.sourceAddress,
-    sourcePort: f.sourcePort,
-    transport: f.transport,
-    header: (name) => r.headers.get(name) ?? "",
-    counter,
-    random,
-    now,
-  };
-}
-
 function render(a: CompiledAnswer, f: RequestFacts, ctx: () => TemplateContext): ResponsePlan {
   let c: TemplateContext | undefined;
   const get = () => {
@@ -411,7 +382,7 @@ function compileRule(rule: RuleT, index: number, source: ScenarioSource): Compil
       answers,
     };
   } else if (rule.dialACode) action = { kind: "dialACode" };
-  else if (rule.default) action = { kind: "default" };
+  else if (rule.default) action = { kind: "default", decision: { kind: "default", rule: label } };
   else action = { kind: "drop", probability: dropOf(rule.fault) ?? 1 };
   return {
     label,

@@ -99,10 +99,15 @@ export function decideFor(core: ServerCore, req: ParsedRequest, flow: Flow, trig
     sourcePort: flow.remote.port,
     hasBody: req.body.length > 0,
     request: req,
-    dtmf: core.media.digits(req.core.callId),
+    dtmf: digitsOf(core, req.core.callId),
     trigger,
   };
   return core.options.scenario().decide(facts);
+}
+
+/** The call's digits so far ("" without any, read without building a string). */
+function digitsOf(core: ServerCore, callId: string): string {
+  return core.media.digitList(callId).length === 0 ? "" : core.media.digits(callId);
 }
 
 /** SIP INFO with application/dtmf-relay (Signal=, Duration=): a digit of the call. */
