@@ -114,12 +114,15 @@ function datagramBody(
     };
   }
   const available = data.length - bodyStart;
-  if (declared === undefined) return data.subarray(bodyStart);
+  if (declared === undefined) return available === 0 ? NO_BODY : data.subarray(bodyStart);
   if (declared > available) {
     return `Content-Length ${declared} is larger than the ${available} body octets received`;
   }
-  return data.subarray(bodyStart, bodyStart + declared);
+  return declared === 0 ? NO_BODY : data.subarray(bodyStart, bodyStart + declared);
 }
+
+/** The body of every datagram without one (an empty Buffer has nothing to share). */
+const NO_BODY = Buffer.alloc(0);
 
 /**
  * Parses a head (start line and header lines, without the blank line) and

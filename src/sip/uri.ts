@@ -125,7 +125,7 @@ function parseSipUri(scheme: "sip" | "sips", raw: string, from: number, build: b
   const semi = raw.indexOf(";", hostStart);
   const hostportEnd = semi >= 0 && semi < hostEnd ? semi : hostEnd;
 
-  const host = hostIn(raw, hostStart, hostportEnd, raw);
+  const host = hostIn(raw, hostStart, hostportEnd, raw, build);
   const port = lastPort;
   if (at === from) throw new UriError(`invalid URI "${raw}": empty user part`);
   const params = sipUriParams(raw, hostportEnd + 1, hostEnd, build);
@@ -216,52 +216,55 @@ export function portOfLastHost(): number | undefined {
 
 /**
  * parseHostPort(text.slice(from, to)) without its result object or the
- * hostport's copy: returns the host and leaves the port in lastPort.
+ * hostport's copy: returns the host and leaves the port in lastPort. Unless
+ * `build`, the host is only checked (read in place) and "" returned.
  */
-export function hostIn(text: string, from: number, to: number, context: string): string {
-  let host: string;
+export function hostIn(text: string, from: number, to: number, context: string, build = true): string {
+  let hostEnd: number;
   let portFrom = -1;
   if (text.charCodeAt(from) === 0x5b && from < to) {
     const close = text.indexOf("]", from);
     if (close < 0 || close >= to) {
       throw new UriError(`invalid host in "${context}": unterminated IPv6 reference`);
     }
-    host = text.slice(from, close + 1);
+    hostEnd = close + 1;
     if (close + 1 < to) {
       if (text.charCodeAt(close + 1) !== 0x3a) throw new UriError(`invalid host in "${context}"`);
       portFrom = close + 2;
     }
-    if (!isIpv6Reference(host)) throw new UriError(`invalid IPv6 reference ${host} in "${context}"`);
+    if (!isIpv6ReferenceIn(text, from, hostEnd)) {
+      throw new UriError(`invalid IPv6 reference ${text.slice(from, hostEnd)} in "${context}"`);
+    }
   } else {
-    let colon = text.indexOf(":", from);
-    if (colon >= to) colon = -1;
-    host = text.slice(from, colon >= 0 ? colon : to);
-    if (colon >= 0) portFrom = colon + 1;
-    if (!isHostname(host)) throw new UriError(`invalid host "${host}" in "${context}"`);
+    const colon = text.indexOf(":", from);
+    hostEnd = colon >= 0 && colon < to ? colon : to;
+    if (hostEnd < to) portFrom = hostEnd + 1;
+    if (!isHostnameIn(text, from, hostEnd)) {
+      throw new UriError(`invalid host "${text.slice(from, hostEnd)}" in "${context}"`);
+    }
   }
   lastPort = portFrom < 0 ? undefined : portIn(text, portFrom, to, context);
-  return host;
+  return build ? text.slice(from, hostEnd) : "";
 }
 
-/** ^\[[0-9A-Fa-f:.]+\]$ */
-function isIpv6Reference(host: string): boolean {
-  if (host.length < 3 || host.charCodeAt(host.length - 1) !== 0x5d) return false;
-  for (let i = 1; i < host.length - 1; i++) {
-    const c = host.charCodeAt(i);
+/** text.slice(from, to) matches ^\[[0-9A-Fa-f:.]+\]$ */
+function isIpv6ReferenceIn(text: string, from: number, to: number): boolean {
+  if (to - from < 3 || text.charCodeAt(to - 1) !== 0x5d) return false;
+  for (let i = from + 1; i < to - 1; i++) {
+    const c = text.charCodeAt(i);
     const hex = isDigit(c) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
     if (!hex && c !== 0x3a && c !== 0x2e) return false;
   }
   return true;
 }
 
-/** ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9.])?$ */
-function isHostname(host: string): boolean {
-  const n = host.length;
-  if (n === 0) return false;
-  for (let i = 0; i < n; i++) {
-    const c = host.charCodeAt(i);
+/** text.slice(from, to) matches ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9.])?$ */
+function isHostnameIn(text: string, from: number, to: number): boolean {
+  if (to === from) return false;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
     if (isAlpha(c) || isDigit(c)) continue;
-    if (i === 0 || (c !== 0x2e && (c !== 0x2d || i === n - 1))) return false;
+    if (i === from || (c !== 0x2e && (c !== 0x2d || i === to - 1))) return false;
   }
   return true;
 }

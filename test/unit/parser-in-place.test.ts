@@ -94,3 +94,40 @@ describe("CSeq and request line read in place", () => {
     expect(() => parseUri("sip:a@[::1;x=1")).toThrow(/unterminated IPv6 reference/);
   });
 });
+
+describe("Contact checked in place (not built)", () => {
+  const withContact = (contact: string) =>
+    crlf(`INVITE sip:bob@example.test SIP/2.0
+Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK-c
+Max-Forwards: 70
+From: <sip:alice@example.test>;tag=1
+To: <sip:bob@example.test>
+Call-ID: contact-check@example.test
+CSeq: 1 INVITE
+Contact: ${contact}
+Content-Length: 0
+
+`);
+
+  it.each([
+    ["<sip:a@-bad>", /Contact: invalid host "-bad" in "sip:a@-bad"/],
+    ["<sip:a@[2001:db8::1>", /unterminated IPv6 reference/],
+    ["<sip:a@[2001:db8::g]>", /invalid IPv6 reference \[2001:db8::g\]/],
+    ["<sip:a@h:99999>", /invalid port "99999" in "sip:a@h:99999"/],
+    ["<sip:a@h>, <sip:b@bad_host>", /invalid host "bad_host"/],
+  ])("%s gets 400 naming the problem", (contact, reason) => {
+    const r = parseDatagram(withContact(contact));
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.error.status).toBe(400);
+    expect(r.error.detail).toMatch(reason);
+  });
+
+  it("a well-formed Contact list, and the empty body shared by bodiless requests", () => {
+    const m = ok(
+      withContact('"A" <sip:a@[2001:db8::1]:5070;transport=tcp>;expires=60, sip:b@h.example.test'),
+    );
+    expect(m.headers.getAll("Contact")).toHaveLength(2);
+    expect(m.body.length).toBe(0);
+  });
+});
