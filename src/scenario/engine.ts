@@ -68,7 +68,7 @@ type Action =
       readonly after: "stick" | "cycle";
       readonly answers: readonly CompiledAnswer[];
     }
-  | { readonly kind: "dialACode" }
+  | { readonly kind: "dialACode"; readonly labelled: WeakMap<Decision, Decision> }
   | { readonly kind: "default"; readonly decision: Decision }
   | { readonly kind: "drop"; readonly probability: number };
 
@@ -188,7 +188,13 @@ export class ScenarioEngine implements Scenario {
         return { kind: "drop", rule: rule.label };
       case "dialACode": {
         const d = planForCode(codeForUser(facts.requestUser)!, facts.method);
-        return d.kind === "respond" ? { ...d, rule: rule.label } : d;
+        if (d.kind !== "respond") return d;
+        // Labelled once per (shared) plan: decisions are read only.
+        const known = action.labelled.get(d);
+        if (known) return known;
+        const labelled: Decision = { ...d, rule: rule.label };
+        action.labelled.set(d, labelled);
+        return labelled;
       }
       case "answer":
         return this.answerDecision(rule.label, action.answer, [], facts, this.contextOf(facts, i));
@@ -381,7 +387,7 @@ function compileRule(rule: RuleT, index: number, source: ScenarioSource): Compil
       after: Array.isArray(seq) ? "stick" : (seq.after ?? "stick"),
       answers,
     };
-  } else if (rule.dialACode) action = { kind: "dialACode" };
+  } else if (rule.dialACode) action = { kind: "dialACode", labelled: new WeakMap() };
   else if (rule.default) action = { kind: "default", decision: { kind: "default", rule: label } };
   else action = { kind: "drop", probability: dropOf(rule.fault) ?? 1 };
   return {

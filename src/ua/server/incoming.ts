@@ -77,12 +77,15 @@ function answer(core: ServerCore, tx: ServerTransaction, decision: Decision): vo
   answerNow(core, tx, decision);
 }
 
+/** The 100 (Trying) every INVITE gets at once (a spec is read only: one serves every request). */
+const TRYING: ResponseSpec = { status: 100 };
+
 /** The answer itself (no closure unless it waits for retransmissions). */
 function answerNow(core: ServerCore, tx: ServerTransaction, decision: Decision): void {
   // 17.2.1: the INVITE server transaction "MUST generate a 100 (Trying)
   // response unless it knows that the TU will generate a provisional or
   // final response within 200 ms". We always send it at once.
-  if (tx.request.method === "INVITE") core.send(tx, { status: 100 });
+  if (tx.request.method === "INVITE") core.send(tx, TRYING);
   if (decision.kind === "default") builtIn(core, tx);
   else if (decision.kind === "respond") core.runPlan(tx, decision.steps, decision.final, decision.fault);
 }
