@@ -101,8 +101,8 @@ function uriOf(raw: string, build: boolean): Uri | undefined {
   const colon = raw.indexOf(":");
   if (colon <= 0) throw new UriError(`invalid URI "${raw}": no scheme`);
   const scheme = schemeOf(raw, colon);
-  if (!isScheme(scheme)) throw new UriError(`invalid URI scheme "${raw.slice(0, colon)}"`);
   if (scheme === "sip" || scheme === "sips") return parseSipUri(scheme, raw, colon + 1, build);
+  if (!isScheme(scheme)) throw new UriError(`invalid URI scheme "${raw.slice(0, colon)}"`);
   if (scheme === "tel") return parseTelUri(raw.slice(colon + 1), raw);
   return build ? { scheme, raw } : undefined;
 }
