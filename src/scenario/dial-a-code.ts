@@ -3,6 +3,7 @@
  * gets 486 for any method; sip:180@host rings until CANCEL. Used by the
  * `dialACode: true` action of scenarios/default.yaml.
  */
+import { SIP_METHODS } from "../sip/methods.js";
 import type { Decision, ResponsePlan } from "./types.js";
 
 const CODE_USER = /^[1-6][0-9][0-9]$/;
@@ -14,7 +15,18 @@ export function codeForUser(user: string | undefined): number | undefined {
   return user !== undefined && CODE_USER.test(user) ? Number(user) : undefined;
 }
 
+/** planForCode's decisions for the registered methods, by method and code (decisions are read only). */
+const PLANS = new Map<string, Decision[]>(SIP_METHODS.map((m) => [m, []]));
+
+/** The decision for sip:CODE@ and a request method: built once per registered method and code. */
 export function planForCode(code: number, method: string): Decision {
+  const byCode = PLANS.get(method);
+  if (byCode === undefined) return planOf(code, method);
+  byCode[code] ??= planOf(code, method);
+  return byCode[code]!;
+}
+
+function planOf(code: number, method: string): Decision {
   const rule = `dial-a-code ${code}`;
   const withSdp = (status: number): ResponsePlan =>
     method === "INVITE" && (status === 183 || (status >= 200 && status < 300))

@@ -6,7 +6,7 @@
  */
 
 import { BoundedMap } from "../sip/bounded-map.js";
-import { isSipUri, uriUser } from "../sip/uri.js";
+import { isSipUri } from "../sip/uri.js";
 import { Registrar } from "../ua/registrar.js";
 import { codeForUser, planForCode } from "./dial-a-code.js";
 import { toMs } from "./duration.js";
@@ -24,7 +24,7 @@ import type {
   RuleT,
   StepT,
 } from "./schema.js";
-import { compileTemplate, type Template, type TemplateContext, toWire } from "./template.js";
+import { compileTemplate, type Template, type TemplateContext, templateContext, toWire } from "./template.js";
 import type {
   Decision,
   FollowUp,
@@ -40,6 +40,9 @@ import type {
 export const DEFAULT_STATE = "Started";
 /** The rule name of a "default" decision made because no rule matched. */
 export const NO_MATCH_RULE = "built-in (no rule matched)";
+
+/** The decision when no rule matched (decisions are read only: one object serves every request). */
+const NO_MATCH: Decision = { kind: "default", rule: NO_MATCH_RULE };
 /** Sequence positions kept per rule before the oldest scope key is forgotten. */
 const MAX_SCOPE_KEYS = 10_000;
 
@@ -65,8 +68,8 @@ type Action =
       readonly after: "stick" | "cycle";
       readonly answers: readonly CompiledAnswer[];
     }
-  | { readonly kind: "dialACode" }
-  | { readonly kind: "default" }
+  | { readonly kind: "dialACode"; readonly labelled: WeakMap<Decision, Decision> }
+  | { readonly kind: "default"; readonly decision: Decision }
   | { readonly kind: "drop"; readonly probability: number };
 
 interface CompiledRule {
@@ -165,30 +168,36 @@ export class ScenarioEngine implements Scenario {
       this.applied[i]! += 1;
       if (rule.setState !== undefined) this.state = rule.setState;
       const decision = this.decision(rule, i, facts);
-      if (decision.kind === "drop") return decision;
+      // Copied only when the rule adds something: most decisions are returned as built.
+      if (decision.kind === "drop" || (!rule.followUps && !rule.media)) return decision;
       return {
         ...decision,
         ...(rule.followUps ? { followUps: rule.followUps } : {}),
         ...(rule.media ? { media: rule.media } : {}),
       };
     }
-    return { kind: "default", rule: NO_MATCH_RULE };
+    return NO_MATCH;
   }
 
   private decision(rule: CompiledRule, i: number, facts: RequestFacts): Decision {
     const action = rule.action;
-    const ctx = () => templateContext(facts, this.applied[i]!, this.random, this.now);
     switch (action.kind) {
       case "default":
-        return { kind: "default", rule: rule.label };
+        return action.decision;
       case "drop":
         return { kind: "drop", rule: rule.label };
       case "dialACode": {
         const d = planForCode(codeForUser(facts.requestUser)!, facts.method);
-        return d.kind === "respond" ? { ...d, rule: rule.label } : d;
+        if (d.kind !== "respond") return d;
+        // Labelled once per (shared) plan: decisions are read only.
+        const known = action.labelled.get(d);
+        if (known) return known;
+        const labelled: Decision = { ...d, rule: rule.label };
+        action.labelled.set(d, labelled);
+        return labelled;
       }
       case "answer":
-        return this.answerDecision(rule.label, action.answer, [], facts, ctx);
+        return this.answerDecision(rule.label, action.answer, [], facts, this.contextOf(facts, i));
       case "sequence": {
         const key = scopeKey(action.scope, facts);
         const positions = this.positions[i]!;
@@ -197,9 +206,11 @@ export class ScenarioEngine implements Scenario {
         positions.set(key, n + 1);
         const idx =
           action.after === "cycle" ? n % action.answers.length : Math.min(n, action.answers.length - 1);
+        const ctx = this.contextOf(facts, i);
         return this.answerDecision(`${rule.label} answer ${idx + 1}`, action.answers[idx]!, [], facts, ctx);
       }
       case "steps": {
+        const ctx = this.contextOf(facts, i);
         const steps: PlanStep[] = [];
         for (const s of action.steps) {
           if ("wait" in s) steps.push({ waitMs: this.pick(s.wait) });
@@ -209,6 +220,11 @@ export class ScenarioEngine implements Scenario {
         return this.answerDecision(rule.label, action.final, steps, facts, ctx);
       }
     }
+  }
+
+  /** The template context of rule i's answer, built only when a template asks for it. */
+  private contextOf(facts: RequestFacts, i: number): () => TemplateContext {
+    return () => templateContext(facts, this.applied[i]!, this.random, this.now);
   }
 
   private answerDecision(
@@ -283,38 +299,6 @@ function scopeKey(scope: string, f: RequestFacts): string {
     default:
       return "";
   }
-}
-
-function templateContext(
-  f: RequestFacts,
-  counter: number,
-  random: () => number,
-  now: () => Date,
-): TemplateContext {
-  const r = f.request;
-  const host = (u: typeof r.uri) => (isSipUri(u) ? u.host : "");
-  return {
-    method: f.method,
-    callId: r.core.callId,
-    cseq: r.core.cseq.seq,
-    requestUser: uriUser(r.uri) ?? "",
-    requestHost: host(r.uri),
-    requestUri: r.uri.raw,
-    fromUser: uriUser(r.core.from.uri) ?? "",
-    fromHost: host(r.core.from.uri),
-    fromUri: r.core.from.uri.raw,
-    fromDisplayName: r.core.from.displayName ?? "",
-    toUser: uriUser(r.core.to.uri) ?? "",
-    toHost: host(r.core.to.uri),
-    toUri: r.core.to.uri.raw,
-    sourceAddress: f.sourceAddress,
-    sourcePort: f.sourcePort,
-    transport: f.transport,
-    header: (name) => r.headers.get(name) ?? "",
-    counter,
-    random,
-    now,
-  };
 }
 
 function render(a: CompiledAnswer, f: RequestFacts, ctx: () => TemplateContext): ResponsePlan {
@@ -403,8 +387,8 @@ function compileRule(rule: RuleT, index: number, source: ScenarioSource): Compil
       after: Array.isArray(seq) ? "stick" : (seq.after ?? "stick"),
       answers,
     };
-  } else if (rule.dialACode) action = { kind: "dialACode" };
-  else if (rule.default) action = { kind: "default" };
+  } else if (rule.dialACode) action = { kind: "dialACode", labelled: new WeakMap() };
+  else if (rule.default) action = { kind: "default", decision: { kind: "default", rule: label } };
   else action = { kind: "drop", probability: dropOf(rule.fault) ?? 1 };
   return {
     label,

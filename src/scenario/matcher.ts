@@ -52,43 +52,49 @@ export function compileStringMatch(m: StringMatchT): ValueTest {
     const test = compileRegex(m.regex);
     tests.push((v) => v !== undefined && test(v));
   }
-  return (v) => tests.every((t) => t(v));
+  return (v) => {
+    for (let i = 0; i < tests.length; i++) if (!tests[i]!(v)) return false;
+    return true;
+  };
 }
 
-interface AddressParts {
-  user?: string;
-  host?: string;
-  uri: string;
-  displayName?: string;
+/** The parts of an address a `match` block can test. */
+type AddressPart = "user" | "host" | "uri" | "displayName";
+
+/** One part of a URI (the user decoded; the host of a sip/sips URI only), read without building an object. */
+function uriPart(uri: Uri, key: AddressPart): string | undefined {
+  switch (key) {
+    case "user":
+      return uriUser(uri);
+    case "host":
+      return isSipUri(uri) ? uri.host : undefined;
+    case "uri":
+      return uri.raw;
+    default:
+      return undefined;
+  }
 }
 
-function uriParts(uri: Uri): AddressParts {
-  const parts: AddressParts = { uri: uri.raw };
-  const user = uriUser(uri);
-  if (user !== undefined) parts.user = user;
-  if (isSipUri(uri)) parts.host = uri.host;
-  return parts;
-}
-
-function nameAddrParts(na: NameAddr): AddressParts {
-  const parts = uriParts(na.uri);
-  if (na.displayName !== undefined) parts.displayName = na.displayName;
-  return parts;
+function nameAddrPart(na: NameAddr, key: AddressPart): string | undefined {
+  return key === "displayName" ? na.displayName : uriPart(na.uri, key);
 }
 
 function compileAddress(
   m: NonNullable<MatchT["to"]>,
-  get: (f: RequestFacts) => AddressParts,
+  get: (f: RequestFacts, key: AddressPart) => string | undefined,
 ): Predicate | undefined {
-  const parts: Array<[keyof AddressParts, ValueTest]> = [];
+  const keys: AddressPart[] = [];
+  const tests: ValueTest[] = [];
   for (const key of ["user", "host", "uri", "displayName"] as const) {
     const spec = m[key];
-    if (spec !== undefined) parts.push([key, compileStringMatch(spec)]);
+    if (spec === undefined) continue;
+    keys.push(key);
+    tests.push(compileStringMatch(spec));
   }
-  if (parts.length === 0) return undefined;
+  if (keys.length === 0) return undefined;
   return (f) => {
-    const a = get(f);
-    return parts.every(([key, test]) => test(a[key]));
+    for (let i = 0; i < keys.length; i++) if (!tests[i]!(get(f, keys[i]!))) return false;
+    return true;
   };
 }
 
@@ -135,14 +141,14 @@ export function compileMatch(m: MatchT | undefined): Predicate {
     const methods = new Set((Array.isArray(m.method) ? m.method : [m.method]).map((x) => x.toUpperCase()));
     preds.push((f) => methods.has(f.method.toUpperCase()));
   }
-  const addr = (spec: MatchT["to"], get: (f: RequestFacts) => AddressParts) => {
+  const addr = (spec: MatchT["to"], get: (f: RequestFacts, key: AddressPart) => string | undefined) => {
     if (!spec) return;
     const p = compileAddress(spec, get);
     if (p) preds.push(p);
   };
-  addr(m.requestUri, (f) => uriParts(f.request.uri));
-  addr(m.to, (f) => nameAddrParts(f.request.core.to));
-  addr(m.from, (f) => nameAddrParts(f.request.core.from));
+  addr(m.requestUri, (f, key) => uriPart(f.request.uri, key));
+  addr(m.to, (f, key) => nameAddrPart(f.request.core.to, key));
+  addr(m.from, (f, key) => nameAddrPart(f.request.core.from, key));
   for (const [name, spec] of Object.entries(m.headers ?? {})) {
     if (typeof spec === "object" && "present" in spec) {
       const want = spec.present;
@@ -181,5 +187,13 @@ export function compileMatch(m: MatchT | undefined): Predicate {
     // A digit arriving re-asks only the rules that look at digits.
     preds.push((f) => f.trigger !== "dtmf");
   }
-  return (f) => preds.every((p) => p(f));
+  return allOf(preds);
+}
+
+/** Every predicate holds (a loop: no closure per request, as preds.every((p) => p(f)) would make). */
+function allOf(preds: readonly Predicate[]): Predicate {
+  return (f) => {
+    for (let i = 0; i < preds.length; i++) if (!preds[i]!(f)) return false;
+    return true;
+  };
 }

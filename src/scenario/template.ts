@@ -4,6 +4,9 @@
  * the scenario is loaded; rendering never fails.
  */
 
+import { isSipUri, type Uri, uriUser } from "../sip/uri.js";
+import type { RequestFacts } from "./types.js";
+
 /** What a template can read, computed per request by the engine. */
 export interface TemplateContext {
   readonly method: string;
@@ -120,5 +123,38 @@ export function compileTemplate(source: string): Template {
   return {
     source,
     render: (ctx) => wireParts.map((p) => (typeof p === "string" ? p : p(ctx))).join(""),
+  };
+}
+
+/** The context of a template rendered for a request (`counter`: the rule's count, this time included). */
+export function templateContext(
+  f: RequestFacts,
+  counter: number,
+  random: () => number,
+  now: () => Date,
+): TemplateContext {
+  const r = f.request;
+  const host = (u: Uri) => (isSipUri(u) ? u.host : "");
+  return {
+    method: f.method,
+    callId: r.core.callId,
+    cseq: r.core.cseq.seq,
+    requestUser: uriUser(r.uri) ?? "",
+    requestHost: host(r.uri),
+    requestUri: r.uri.raw,
+    fromUser: uriUser(r.core.from.uri) ?? "",
+    fromHost: host(r.core.from.uri),
+    fromUri: r.core.from.uri.raw,
+    fromDisplayName: r.core.from.displayName ?? "",
+    toUser: uriUser(r.core.to.uri) ?? "",
+    toHost: host(r.core.to.uri),
+    toUri: r.core.to.uri.raw,
+    sourceAddress: f.sourceAddress,
+    sourcePort: f.sourcePort,
+    transport: f.transport,
+    header: (name) => r.headers.get(name) ?? "",
+    counter,
+    random,
+    now,
   };
 }

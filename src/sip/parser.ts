@@ -14,7 +14,7 @@ import { canonicalNameIn } from "./header-names.js";
 import { HeaderParseError } from "./headers/errors.js";
 import { checkNameAddr, parseNameAddr } from "./headers/name-addr.js";
 import { parseCallId, parseContentLength, parseCSeq, parseMaxForwards } from "./headers/scalars.js";
-import { parseViaInto } from "./headers/via.js";
+import { parseViaInto, parseViaParm } from "./headers/via.js";
 import { type CoreHeaders, type HeaderField, Headers, type ParsedMessage, type Via } from "./message.js";
 import { isRegisteredMethod } from "./methods.js";
 import {
@@ -75,24 +75,54 @@ export function skipLeadingCrlf(buf: Buffer, from = 0): number {
  */
 export function parseDatagram(data: Buffer, maxMessageSize = Number.POSITIVE_INFINITY): ParseResult {
   const start = skipLeadingCrlf(data);
-  const boundary = findHeadBoundary(data, start);
-  const head = data.toString("latin1", start, boundary ? boundary.headEnd : data.length);
-  const bodyStart = boundary ? boundary.bodyStart : data.length;
-  return parseMessage(head, (declared) => {
-    if (data.length > maxMessageSize) {
-      return {
-        status: 513,
-        detail: `message of ${data.length} octets is larger than the ${maxMessageSize} accepted`,
-      };
-    }
-    const available = data.length - bodyStart;
-    if (declared === undefined) return data.subarray(bodyStart);
-    if (declared > available) {
-      return `Content-Length ${declared} is larger than the ${available} body octets received`;
-    }
-    return data.subarray(bodyStart, bodyStart + declared);
-  });
+  const headEnd = headEndIn(data, start);
+  const head = data.toString("latin1", start, headEnd < 0 ? data.length : headEnd);
+  const bodyStart = headEnd < 0 ? data.length : bodyStartAfter(data, headEnd);
+  return parseHead(head, undefined, data, bodyStart, maxMessageSize);
 }
+
+/**
+ * findHeadBoundary without its result object: the headEnd, or -1 when there
+ * is no empty line (the body starts at bodyStartAfter(buf, headEnd)).
+ */
+function headEndIn(buf: Buffer, from: number): number {
+  for (let i = buf.indexOf(0x0a, from); i >= 0; i = buf.indexOf(0x0a, i + 1)) {
+    if (buf[i + 1] === 0x0a || (buf[i + 1] === 0x0d && buf[i + 2] === 0x0a)) {
+      return i > from && buf[i - 1] === 0x0d ? i - 1 : i;
+    }
+  }
+  return -1;
+}
+
+/** After headEndIn's headEnd: where the body starts (past the LF or CRLF of the line, and the empty line). */
+function bodyStartAfter(buf: Buffer, headEnd: number): number {
+  const lf = buf[headEnd] === 0x0d ? headEnd + 1 : headEnd;
+  return buf[lf + 1] === 0x0a ? lf + 2 : lf + 3;
+}
+
+/** A datagram's body once the head declared `declared` octets (RFC 3261 18.3), or the problem. */
+function datagramBody(
+  data: Buffer,
+  bodyStart: number,
+  maxMessageSize: number,
+  declared: number | undefined,
+): Buffer | BodyProblem {
+  if (data.length > maxMessageSize) {
+    return {
+      status: 513,
+      detail: `message of ${data.length} octets is larger than the ${maxMessageSize} accepted`,
+    };
+  }
+  const available = data.length - bodyStart;
+  if (declared === undefined) return available === 0 ? NO_BODY : data.subarray(bodyStart);
+  if (declared > available) {
+    return `Content-Length ${declared} is larger than the ${available} body octets received`;
+  }
+  return declared === 0 ? NO_BODY : data.subarray(bodyStart, bodyStart + declared);
+}
+
+/** The body of every datagram without one (an empty Buffer has nothing to share). */
+const NO_BODY = Buffer.alloc(0);
 
 /**
  * Parses a head (start line and header lines, without the blank line) and
@@ -105,10 +135,21 @@ export function parseMessage(
   head: string,
   body: (declaredLength: number | undefined) => Buffer | BodyProblem,
 ): ParseResult {
+  return parseHead(head, body, undefined, 0, 0);
+}
+
+/** parseMessage with the body from `body`, or (without it) from a datagram: datagramBody(data, ...). */
+function parseHead(
+  head: string,
+  body: ((declaredLength: number | undefined) => Buffer | BodyProblem) | undefined,
+  data: Buffer | undefined,
+  bodyStart: number,
+  maxMessageSize: number,
+): ParseResult {
   const nl = head.indexOf("\n");
   const startLine = nl < 0 ? head : head.slice(0, nl > 0 && head.charCodeAt(nl - 1) === 0x0d ? nl - 1 : nl);
-  const fields: HeaderField[] = [];
-  const problem = nl < 0 ? undefined : readHeaderFields(head, nl + 1, fields);
+  const fields = nl < 0 ? [] : readHeaderFields(head, nl + 1);
+  const problem = nl < 0 ? undefined : lastProblem;
   const headers = Headers.adopt(fields);
   const start = parseStartLine(startLine);
 
@@ -135,7 +176,7 @@ export function parseMessage(
       return fail(400, (e as Error).message, partialOf(start, headers));
     }
   }
-  const b = body(declared);
+  const b = body ? body(declared) : datagramBody(data!, bodyStart, maxMessageSize, declared);
   if (typeof b === "string") return fail(400, b, partialOf(start, headers));
   if (!Buffer.isBuffer(b)) return fail(b.status, b.detail, partialOf(start, headers));
   return start.kind === "request" ? request(start, headers, b, core) : response(start, headers, b, core);
@@ -184,11 +225,16 @@ function fail(status: number, fullDetail: string, partial?: PartialMessage): Par
 /**
  * header = field-name HCOLON field-value; a line starting with SP or HTAB
  * continues the previous one and the fold becomes one SP (RFC 3261 7.3.1).
- * Lines end at LF, a CR before it dropped. Reads head.slice(from) into
- * `fields` (canonical names, values unfolded and trimmed); returns the first
- * problem, if any, having read on so that a 400 can still echo the headers.
+ * Lines end at LF, a CR before it dropped. Reads head.slice(from) into an
+ * array of its own (canonical names, values unfolded and trimmed), leaving
+ * the first problem, if any, in lastProblem, having read on so that a 400
+ * can still echo the headers.
  */
-function readHeaderFields(head: string, from: number, fields: HeaderField[]): string | undefined {
+function readHeaderFields(head: string, from: number): HeaderField[] {
+  // The rows are gathered in a reused array, then copied once at their
+  // final size (pushing into a new array would grow it, and drop, 2-3 times).
+  const fields = scratch;
+  fields.length = 0;
   let problem: string | undefined;
   let name: string | undefined;
   let valueStart = 0;
@@ -222,8 +268,17 @@ function readHeaderFields(head: string, from: number, fields: HeaderField[]): st
     pos = nl + 1;
   }
   if (name !== undefined) fields.push(field(name, head, valueStart, valueEnd, folded));
-  return problem;
+  lastProblem = problem;
+  const out = fields.slice();
+  fields.length = 0;
+  return out;
 }
+
+/** readHeaderFields' reused row array (empty between calls). */
+const scratch: HeaderField[] = [];
+
+/** The problem readHeaderFields found last (read right after the call). */
+let lastProblem: string | undefined;
 
 /** A header row: the value is head.slice(valueStart, valueEnd) trimmed, or the folded lines joined by SP. */
 function field(
@@ -300,6 +355,31 @@ function singleValuedIndex(name: string): number {
   }
 }
 
+/** Where parseCoreFields' rows are: reused, filled by findCoreRows (no array per message). */
+const at = new Int32Array(SINGLE_VALUED.length);
+
+/**
+ * One pass over the rows: the row of the first From, To, Call-ID, CSeq,
+ * Max-Forwards, Content-Length and Content-Type into `at` (-1: none), and the
+ * problem with a repeated single-valued one or a missing Via, if any.
+ */
+function findCoreRows(fields: readonly HeaderField[]): string | undefined {
+  at.fill(-1);
+  let repeated = -1;
+  let hasVia = false;
+  for (let i = 0; i < fields.length; i++) {
+    const name = fields[i]!.name;
+    const k = singleValuedIndex(name);
+    if (k >= 0) {
+      if (at[k]! < 0) at[k] = i;
+      else if (repeated < 0 || k < repeated) repeated = k;
+    } else if (name === "Via") hasVia = true;
+  }
+  if (repeated >= 0) return `multiple ${SINGLE_VALUED[repeated]} header fields`;
+  if (!hasVia) return "missing Via header field";
+  return undefined;
+}
+
 /**
  * RFC 3261 8.1.1: To, From, CSeq, Call-ID, Max-Forwards and Via, and the
  * Contacts validated (a malformed one gets 400, RFC 4475 3.1.2.13). One pass
@@ -308,37 +388,44 @@ function singleValuedIndex(name: string): number {
  * depend on the order of the header fields.
  */
 function parseCoreFields(fields: readonly HeaderField[], isRequest: boolean): CoreHeaders | string {
-  /** Row of the first From, To, Call-ID, CSeq, Max-Forwards, Content-Length, Content-Type. */
-  const at = [-1, -1, -1, -1, -1, -1, -1];
-  let repeated = -1;
-  let hasVia = false;
-  let hasContact = false;
-  for (let i = 0; i < fields.length; i++) {
-    const name = fields[i]!.name;
-    const k = singleValuedIndex(name);
-    if (k >= 0) {
-      if (at[k]! < 0) at[k] = i;
-      else if (repeated < 0 || k < repeated) repeated = k;
-    } else if (name === "Via") hasVia = true;
-    else if (name === "Contact") hasContact = true;
-  }
-  if (repeated >= 0) return `multiple ${SINGLE_VALUED[repeated]} header fields`;
-  if (!hasVia) return "missing Via header field";
+  const problem = findCoreRows(fields);
+  if (problem !== undefined) return problem;
   for (let k = 0; k < 4; k++) if (at[k]! < 0) return `missing ${SINGLE_VALUED[k]} header field`;
+  const fromRow = at[0]!;
+  const toRow = at[1]!;
+  const callIdRow = at[2]!;
+  const cseqRow = at[3]!;
+  const maxForwardsRow = at[4]!;
   try {
-    const via: Via[] = [];
-    for (const f of fields) if (f.name === "Via") parseViaInto(f.value, via);
-    const from = parseNameAddr("From", fields[at[0]!]!.value);
-    const to = parseNameAddr("To", fields[at[1]!]!.value);
-    const callId = parseCallId(fields[at[2]!]!.value);
-    const cseq = parseCSeq(fields[at[3]!]!.value);
-    if (hasContact) validateContacts(fields);
-    if (!isRequest || at[4]! < 0) return { via, from, to, callId, cseq };
-    return { via, from, to, callId, cseq, maxForwards: parseMaxForwards(fields[at[4]!]!.value) };
+    const via = parseVias(fields);
+    const from = parseNameAddr("From", fields[fromRow]!.value);
+    const to = parseNameAddr("To", fields[toRow]!.value);
+    const callId = parseCallId(fields[callIdRow]!.value);
+    const cseq = parseCSeq(fields[cseqRow]!.value);
+    validateContacts(fields);
+    if (!isRequest || maxForwardsRow < 0) return { via, from, to, callId, cseq };
+    return { via, from, to, callId, cseq, maxForwards: parseMaxForwards(fields[maxForwardsRow]!.value) };
   } catch (e) {
     if (e instanceof HeaderParseError) return e.message;
     throw e;
   }
+}
+
+/** Every Via row's via-parms, in order (the usual single one in an array of its size). */
+function parseVias(fields: readonly HeaderField[]): Via[] {
+  let via: Via[] | undefined;
+  for (const f of fields) {
+    if (f.name !== "Via") continue;
+    if (via === undefined && nextTopLevel(f.value, 0x2c, 0, f.value.length) >= f.value.length) {
+      const part = f.value;
+      if (part === "") throw new HeaderParseError("Via", "empty Via value");
+      via = [parseViaParm(part)];
+    } else {
+      via ??= [];
+      parseViaInto(f.value, via);
+    }
+  }
+  return via ?? [];
 }
 
 /** Each Contact value but "*" must parse as a name-addr or addr-spec; throws HeaderParseError. */

@@ -2,7 +2,8 @@
  * Start lines (RFC 3261 7.1, 7.2, 25.1): Request-Line and Status-Line, read
  * by index (no regex or split for a well-formed one).
  */
-import { isToken } from "./tokens.js";
+import { SIP_METHODS } from "./methods.js";
+import { isToken, sliceOrShared } from "./tokens.js";
 import { parseUri, UriError } from "./uri.js";
 
 /** The one SIP version this stack speaks (RFC 3261 7.1). */
@@ -46,11 +47,13 @@ export function parseStartLine(line: string): StartLine | string {
   if (sp1 < 1 || sp2 < sp1 + 2 || sp2 === line.length - 1 || line.indexOf(" ", sp2 + 1) >= 0) {
     return malformedRequestLine(line);
   }
-  const method = line.slice(0, sp1);
+  const method = sliceOrShared(line, 0, sp1, SIP_METHODS);
   const uriRaw = line.slice(sp1 + 1, sp2);
-  const versionRaw = line.slice(sp2 + 1);
+  const usual =
+    line.length - sp2 - 1 === SUPPORTED_VERSION.length && line.startsWith(SUPPORTED_VERSION, sp2 + 1);
+  const versionRaw = usual ? SUPPORTED_VERSION : line.slice(sp2 + 1);
   if (!isToken(method)) return `request method "${method.slice(0, 20)}" is not a token`;
-  const version = versionRaw === SUPPORTED_VERSION ? SUPPORTED_VERSION : versionRaw.toUpperCase();
+  const version = usual ? SUPPORTED_VERSION : versionRaw.toUpperCase();
   if (!isSipVersion(version)) return `malformed SIP version "${versionRaw.slice(0, 20)}"`;
   if (uriRaw.startsWith("<")) return "Request-URI must not be enclosed in <>";
   let uri: ReturnType<typeof parseUri>;
@@ -84,22 +87,23 @@ function parseStatusLine(line: string): StatusLine | string {
   const version =
     line.startsWith(SUPPORTED_VERSION) && sp1 === 7 ? SUPPORTED_VERSION : line.slice(0, sp1).toUpperCase();
   const sp2 = line.indexOf(" ", sp1 + 1);
-  const codeText = line.slice(sp1 + 1, sp2 < 0 ? line.length : sp2);
+  const codeEnd = sp2 < 0 ? line.length : sp2;
   // Status-Code = 3DIGIT (RFC 4475 3.1.2.19: overlarge codes are invalid).
-  if (!isStatusCode(codeText)) return `invalid status code "${codeText.slice(0, 20)}"`;
+  if (!isStatusCodeIn(line, sp1 + 1, codeEnd)) {
+    return `invalid status code "${line.slice(sp1 + 1, codeEnd).slice(0, 20)}"`;
+  }
   if (!isSipVersion(version)) return `malformed SIP version "${version.slice(0, 20)}"`;
-  return {
-    kind: "response",
-    status: Number(codeText),
-    reason: sp2 < 0 ? "" : line.slice(sp2 + 1),
-    version,
-  };
+  const status =
+    (line.charCodeAt(sp1 + 1) - 0x30) * 100 +
+    (line.charCodeAt(sp1 + 2) - 0x30) * 10 +
+    (line.charCodeAt(sp1 + 3) - 0x30);
+  return { kind: "response", status, reason: sp2 < 0 ? "" : line.slice(sp2 + 1), version };
 }
 
-/** ^[1-6][0-9][0-9]$ */
-function isStatusCode(s: string): boolean {
-  const c = s.charCodeAt(0);
-  return s.length === 3 && c >= 0x31 && c <= 0x36 && digitsIn(s, 1, 3);
+/** line.slice(from, to) matches ^[1-6][0-9][0-9]$ (read in place). */
+function isStatusCodeIn(line: string, from: number, to: number): boolean {
+  const c = line.charCodeAt(from);
+  return to - from === 3 && c >= 0x31 && c <= 0x36 && digitsIn(line, from + 1, to);
 }
 
 /** Why a request line that is not exactly three SP-separated elements is rejected. */

@@ -54,6 +54,38 @@ export function trimmedSlice(s: string, from: number, to: number): string {
   return s.slice(start, trimEndIndex(s, start, to));
 }
 
+/**
+ * text.slice(from, to), or the string of `shared` it spells (a method, a
+ * transport...): the usual values are not copied out of every message.
+ */
+export function sliceOrShared(text: string, from: number, to: number, shared: readonly string[]): string {
+  return sharedIn(text, from, to, shared) ?? text.slice(from, to);
+}
+
+/** The string of `shared` that text.slice(from, to) spells exactly, or undefined. */
+function sharedIn(text: string, from: number, to: number, shared: readonly string[]): string | undefined {
+  const n = to - from;
+  for (let i = 0; i < shared.length; i++) {
+    const s = shared[i]!;
+    if (s.length === n && text.startsWith(s, from)) return s;
+  }
+  return undefined;
+}
+
+/** The usual parameter names (lower-case tokens), shared rather than copied and lower-cased per message. */
+const USUAL_PARAMS = [
+  "tag",
+  "branch",
+  "rport",
+  "received",
+  "transport",
+  "lr",
+  "user",
+  "maddr",
+  "ttl",
+  "expires",
+];
+
 /** Whether input.slice(from, to) is a token (read in place). */
 function tokenIn(input: string, from: number, to: number): boolean {
   if (from >= to) return false;
@@ -213,8 +245,9 @@ export function parseParamsIn(
       while (eq < pe && input.charCodeAt(eq) !== 0x3d) eq++;
       const nameEnd = trimEndIndex(input, ps, eq);
       if (build) {
-        const name = input.slice(ps, nameEnd).toLowerCase();
-        if (!isToken(name)) return undefined;
+        const usual = sharedIn(input, ps, nameEnd, USUAL_PARAMS);
+        const name = usual ?? input.slice(ps, nameEnd).toLowerCase();
+        if (usual === undefined && !isToken(name)) return undefined;
         params ??= new Map();
         if (!params.has(name))
           params.set(name, eq < pe ? input.slice(skipSpace(input, eq + 1, pe), pe) : null);

@@ -101,8 +101,8 @@ function uriOf(raw: string, build: boolean): Uri | undefined {
   const colon = raw.indexOf(":");
   if (colon <= 0) throw new UriError(`invalid URI "${raw}": no scheme`);
   const scheme = schemeOf(raw, colon);
-  if (!isScheme(scheme)) throw new UriError(`invalid URI scheme "${raw.slice(0, colon)}"`);
   if (scheme === "sip" || scheme === "sips") return parseSipUri(scheme, raw, colon + 1, build);
+  if (!isScheme(scheme)) throw new UriError(`invalid URI scheme "${raw.slice(0, colon)}"`);
   if (scheme === "tel") return parseTelUri(raw.slice(colon + 1), raw);
   return build ? { scheme, raw } : undefined;
 }
@@ -125,7 +125,7 @@ function parseSipUri(scheme: "sip" | "sips", raw: string, from: number, build: b
   const semi = raw.indexOf(";", hostStart);
   const hostportEnd = semi >= 0 && semi < hostEnd ? semi : hostEnd;
 
-  const host = hostOf(raw.slice(hostStart, hostportEnd), raw);
+  const host = hostIn(raw, hostStart, hostportEnd, raw, build);
   const port = lastPort;
   if (at === from) throw new UriError(`invalid URI "${raw}": empty user part`);
   const params = sipUriParams(raw, hostportEnd + 1, hostEnd, build);
@@ -202,65 +202,79 @@ function sipUriHeaders(headersPart: string): Array<[string, string]> {
 }
 
 export function parseHostPort(hostport: string, context: string): { host: string; port?: number } {
-  const host = hostOf(hostport, context);
+  const host = hostIn(hostport, 0, hostport.length, context);
   return lastPort === undefined ? { host } : { host, port: lastPort };
 }
 
-/** The port hostOf() read last (undefined: none); read right after the call, nothing runs in between. */
+/** The port hostIn() read last (undefined: none); read right after the call, nothing runs in between. */
 let lastPort: number | undefined;
 
-/** parseHostPort without its result object: returns the host and leaves the port in lastPort. */
-function hostOf(hostport: string, context: string): string {
-  let host: string;
-  let portFrom = -1;
-  if (hostport.startsWith("[")) {
-    const close = hostport.indexOf("]");
-    if (close < 0) throw new UriError(`invalid host in "${context}": unterminated IPv6 reference`);
-    host = hostport.slice(0, close + 1);
-    if (close + 1 < hostport.length) {
-      if (hostport.charCodeAt(close + 1) !== 0x3a) throw new UriError(`invalid host in "${context}"`);
-      portFrom = close + 2;
-    }
-    if (!isIpv6Reference(host)) throw new UriError(`invalid IPv6 reference ${host} in "${context}"`);
-  } else {
-    const colon = hostport.indexOf(":");
-    host = colon >= 0 ? hostport.slice(0, colon) : hostport;
-    if (colon >= 0) portFrom = colon + 1;
-    if (!isHostname(host)) throw new UriError(`invalid host "${host}" in "${context}"`);
-  }
-  lastPort = portFrom < 0 ? undefined : portIn(hostport, portFrom, context);
-  return host;
+/** The port of the hostport hostIn() read last (undefined: none). */
+export function portOfLastHost(): number | undefined {
+  return lastPort;
 }
 
-/** ^\[[0-9A-Fa-f:.]+\]$ */
-function isIpv6Reference(host: string): boolean {
-  if (host.length < 3 || host.charCodeAt(host.length - 1) !== 0x5d) return false;
-  for (let i = 1; i < host.length - 1; i++) {
-    const c = host.charCodeAt(i);
+/**
+ * parseHostPort(text.slice(from, to)) without its result object or the
+ * hostport's copy: returns the host and leaves the port in lastPort. Unless
+ * `build`, the host is only checked (read in place) and "" returned.
+ */
+export function hostIn(text: string, from: number, to: number, context: string, build = true): string {
+  let hostEnd: number;
+  let portFrom = -1;
+  if (text.charCodeAt(from) === 0x5b && from < to) {
+    const close = text.indexOf("]", from);
+    if (close < 0 || close >= to) {
+      throw new UriError(`invalid host in "${context}": unterminated IPv6 reference`);
+    }
+    hostEnd = close + 1;
+    if (close + 1 < to) {
+      if (text.charCodeAt(close + 1) !== 0x3a) throw new UriError(`invalid host in "${context}"`);
+      portFrom = close + 2;
+    }
+    if (!isIpv6ReferenceIn(text, from, hostEnd)) {
+      throw new UriError(`invalid IPv6 reference ${text.slice(from, hostEnd)} in "${context}"`);
+    }
+  } else {
+    const colon = text.indexOf(":", from);
+    hostEnd = colon >= 0 && colon < to ? colon : to;
+    if (hostEnd < to) portFrom = hostEnd + 1;
+    if (!isHostnameIn(text, from, hostEnd)) {
+      throw new UriError(`invalid host "${text.slice(from, hostEnd)}" in "${context}"`);
+    }
+  }
+  lastPort = portFrom < 0 ? undefined : portIn(text, portFrom, to, context);
+  return build ? text.slice(from, hostEnd) : "";
+}
+
+/** text.slice(from, to) matches ^\[[0-9A-Fa-f:.]+\]$ */
+function isIpv6ReferenceIn(text: string, from: number, to: number): boolean {
+  if (to - from < 3 || text.charCodeAt(to - 1) !== 0x5d) return false;
+  for (let i = from + 1; i < to - 1; i++) {
+    const c = text.charCodeAt(i);
     const hex = isDigit(c) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
     if (!hex && c !== 0x3a && c !== 0x2e) return false;
   }
   return true;
 }
 
-/** ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9.])?$ */
-function isHostname(host: string): boolean {
-  const n = host.length;
-  if (n === 0) return false;
-  for (let i = 0; i < n; i++) {
-    const c = host.charCodeAt(i);
+/** text.slice(from, to) matches ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9.])?$ */
+function isHostnameIn(text: string, from: number, to: number): boolean {
+  if (to === from) return false;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
     if (isAlpha(c) || isDigit(c)) continue;
-    if (i === 0 || (c !== 0x2e && (c !== 0x2d || i === n - 1))) return false;
+    if (i === from || (c !== 0x2e && (c !== 0x2d || i === to - 1))) return false;
   }
   return true;
 }
 
-/** port = 1*5DIGIT, at most 65535, in hostport.slice(from). */
-function portIn(hostport: string, from: number, context: string): number {
-  const n = hostport.length - from;
+/** port = 1*5DIGIT, at most 65535, in text.slice(from, to). */
+function portIn(text: string, from: number, to: number, context: string): number {
+  const n = to - from;
   let port = 0;
-  for (let i = from; i < hostport.length && n <= 5; i++) {
-    const c = hostport.charCodeAt(i);
+  for (let i = from; i < to && n <= 5; i++) {
+    const c = text.charCodeAt(i);
     if (!isDigit(c)) {
       port = -1;
       break;
@@ -268,7 +282,7 @@ function portIn(hostport: string, from: number, context: string): number {
     port = port * 10 + (c - 0x30);
   }
   if (n < 1 || n > 5 || port < 0 || port > 65535) {
-    throw new UriError(`invalid port "${hostport.slice(from)}" in "${context}"`);
+    throw new UriError(`invalid port "${text.slice(from, to)}" in "${context}"`);
   }
   return port;
 }

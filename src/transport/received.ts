@@ -5,28 +5,25 @@
  */
 import { fillValuelessParam, withoutHeaderParam } from "../sip/headers/params.js";
 import { parseViaParm } from "../sip/headers/via.js";
-import type { Headers } from "../sip/message.js";
+import type { Headers, Via } from "../sip/message.js";
 import { splitTopLevel } from "../sip/tokens.js";
 import { type Endpoint, formatHost } from "./types.js";
 
-export function annotateTopVia(headers: Headers, source: Endpoint): void {
-  const rows = headers.getRows("Via");
-  const firstRow = rows[0];
+/**
+ * `top`: the top via-parm as the parser read it (core.via[0]), when the
+ * caller has it: the Via is then not read again, and a request that needs
+ * no annotation (the usual case) costs no allocation.
+ */
+export function annotateTopVia(headers: Headers, source: Endpoint, top?: Via): void {
+  const via = top ?? topViaOf(headers);
+  if (via === undefined) return;
+  const wantsRport = via.params.has("rport") && via.params.get("rport") === null;
+  const differs = !sameHost(via.host, source.address);
+  if (!differs && !wantsRport) return;
+  const firstRow = headers.get("Via");
   if (firstRow === undefined) return;
   const values = splitTopLevel(firstRow, ",");
-  const top = values[0];
-  if (top === undefined) return;
-  let via: ReturnType<typeof parseViaParm>;
-  try {
-    via = parseViaParm(top);
-  } catch {
-    return;
-  }
-  const sourceHost = formatHost(source.address);
-  const wantsRport = via.params.has("rport") && via.params.get("rport") === null;
-  const differs = via.host.toLowerCase() !== sourceHost.toLowerCase();
-  if (!differs && !wantsRport) return;
-  let annotated = top;
+  let annotated = values[0]!;
   if (wantsRport) annotated = fillValuelessParam(annotated, "rport", String(source.port));
   // RFC 3581 4: with rport, "received" is added even when sent-by is the source address.
   if (differs || wantsRport) {
@@ -37,4 +34,23 @@ export function annotateTopVia(headers: Headers, source: Endpoint): void {
   }
   values[0] = annotated;
   headers.setRow("Via", 0, values.join(", "));
+}
+
+/** The first via-parm of the first Via row, parsed; undefined when there is none or it is malformed. */
+function topViaOf(headers: Headers): Via | undefined {
+  const firstRow = headers.get("Via");
+  if (firstRow === undefined) return undefined;
+  const top = splitTopLevel(firstRow, ",")[0]!;
+  try {
+    return parseViaParm(top);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the sent-by host names the source address (case-insensitively, an IPv6 one in brackets). */
+function sameHost(host: string, address: string): boolean {
+  if (host === address) return true;
+  const sourceHost = formatHost(address);
+  return host === sourceHost || host.toLowerCase() === sourceHost.toLowerCase();
 }

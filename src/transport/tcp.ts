@@ -157,7 +157,8 @@ class TcpConnections {
       if (!socket.destroyed) socket.write("\r\n");
     } else if (frame.type === "message") {
       const { result } = frame;
-      if (result.ok && result.message.kind === "request") annotateTopVia(result.message.headers, flow.remote);
+      if (result.ok && result.message.kind === "request")
+        annotateTopVia(result.message.headers, flow.remote, result.message.core.via[0]);
       this.onMessage({ flow, bytes: frame.bytes, result, receivedAt: Date.now() });
     } else {
       // The stream cannot be resynchronised: answer what can be answered, then close.

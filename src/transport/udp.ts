@@ -76,7 +76,8 @@ export async function listenUdp(
     let result: ReturnType<typeof parseDatagram>;
     try {
       result = parseDatagram(data, options.maxMessageSize);
-      if (result.ok && result.message.kind === "request") annotateTopVia(result.message.headers, flow.remote);
+      if (result.ok && result.message.kind === "request")
+        annotateTopVia(result.message.headers, flow.remote, result.message.core.via[0]);
     } catch (err) {
       // A parser bug must not take the listener down: the datagram is reported as unparsable.
       result = {

@@ -149,7 +149,8 @@ class WsConnections {
     let result: ReturnType<typeof parseDatagram>;
     try {
       result = parseDatagram(bytes, this.maxMessageSize);
-      if (result.ok && result.message.kind === "request") annotateTopVia(result.message.headers, flow.remote);
+      if (result.ok && result.message.kind === "request")
+        annotateTopVia(result.message.headers, flow.remote, result.message.core.via[0]);
     } catch (err) {
       result = {
         ok: false,

@@ -10,6 +10,7 @@ import type { NameAddr } from "../message.js";
 import {
   forEachTopLevel,
   isTokenChar,
+  nextTopLevel,
   parseParamsIn,
   quotedStringEnd,
   skipSpace,
@@ -74,17 +75,67 @@ function nameAddrOf(header: string, raw: string, build: boolean): NameAddr | und
   } catch (e) {
     throw new HeaderParseError(header, `${header}: ${e instanceof UriError ? e.message : "invalid URI"}`);
   }
-  const params = parseParamsIn(value, paramsFrom, value.length, build);
-  if (!params) throw new HeaderParseError(header, `malformed parameters in ${header}`);
-  if (uri === undefined) return undefined;
-  const tag = params.get("tag") || undefined;
-  // One literal per shape (keys in their usual order), allocated at its final size.
-  if (displayName === undefined) {
-    return tag === undefined ? { uri, params, raw: value } : { uri, params, raw: value, tag };
+  // Checked here, built on first read (the tag is all most requests need of them).
+  if (!parseParamsIn(value, paramsFrom, value.length, false)) {
+    throw new HeaderParseError(header, `malformed parameters in ${header}`);
   }
-  return tag === undefined
-    ? { uri, params, raw: value, displayName }
-    : { uri, params, raw: value, displayName, tag };
+  if (uri === undefined) return undefined;
+  return new ParsedNameAddr(uri, value, displayName, tagIn(value, paramsFrom), paramsFrom);
+}
+
+/**
+ * A parsed name-addr: the URI, display name and tag read at once, the
+ * header parameters (already checked) parsed into their map when first read.
+ */
+class ParsedNameAddr implements NameAddr {
+  /** Where the parameters start in raw (after their ";"). */
+  readonly #paramsFrom: number;
+  #params: ReadonlyMap<string, string | null> | undefined;
+
+  constructor(
+    readonly uri: NameAddr["uri"],
+    readonly raw: string,
+    readonly displayName: string | undefined,
+    readonly tag: string | undefined,
+    paramsFrom: number,
+  ) {
+    this.#paramsFrom = paramsFrom;
+  }
+
+  get params(): ReadonlyMap<string, string | null> {
+    this.#params ??= parseParamsIn(this.raw, this.#paramsFrom, this.raw.length)!;
+    return this.#params;
+  }
+}
+
+/**
+ * The value of the first parameter named tag (any case) in value.slice(from),
+ * parameters well formed: what parseParamsIn(...).get("tag") || undefined gives.
+ */
+function tagIn(value: string, from: number): string | undefined {
+  const end = value.length;
+  for (let start = from; start < end; ) {
+    const sep = nextTopLevel(value, 0x3b, start, end);
+    const ps = skipSpace(value, start, sep);
+    const pe = trimEndIndex(value, ps, sep);
+    let eq = ps;
+    while (eq < pe && value.charCodeAt(eq) !== 0x3d) eq++;
+    if (isTagName(value, ps, trimEndIndex(value, ps, eq))) {
+      return eq < pe ? value.slice(skipSpace(value, eq + 1, pe), pe) || undefined : undefined;
+    }
+    start = sep + 1;
+  }
+  return undefined;
+}
+
+/** value.slice(from, to).toLowerCase() === "tag" (no other letter lower-cases to t, a or g). */
+function isTagName(value: string, from: number, to: number): boolean {
+  return (
+    to - from === 3 &&
+    (value.charCodeAt(from) | 0x20) === 0x74 &&
+    (value.charCodeAt(from + 1) | 0x20) === 0x61 &&
+    (value.charCodeAt(from + 2) | 0x20) === 0x67
+  );
 }
 
 /**

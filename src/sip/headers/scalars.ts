@@ -3,7 +3,8 @@
  * Content-Length (20.14), Call-ID (20.8), Expires (20.19).
  */
 import type { CSeq } from "../message.js";
-import { isToken, skipSpace, trimEndIndex } from "../tokens.js";
+import { SIP_METHODS } from "../methods.js";
+import { isToken, skipSpace, sliceOrShared, trimEndIndex } from "../tokens.js";
 import { HeaderParseError } from "./errors.js";
 
 const DIGITS = /^[0-9]+$/;
@@ -22,10 +23,11 @@ export function parseCSeq(value: string): CSeq {
   if (digitsEnd === start || methodStart === digitsEnd || methodStart === end || i < end) {
     throw new HeaderParseError("CSeq", `malformed CSeq "${value}"`);
   }
-  const seq = Number(value.slice(start, digitsEnd));
-  if (digitsEnd - start > 10 || seq >= 2 ** 31)
-    throw new HeaderParseError("CSeq", "CSeq number is 2**31 or more");
-  const method = value.slice(methodStart, end);
+  if (digitsEnd - start > 10) throw new HeaderParseError("CSeq", "CSeq number is 2**31 or more");
+  let seq = 0;
+  for (let d = start; d < digitsEnd; d++) seq = seq * 10 + (value.charCodeAt(d) - 0x30);
+  if (seq >= 2 ** 31) throw new HeaderParseError("CSeq", "CSeq number is 2**31 or more");
+  const method = sliceOrShared(value, methodStart, end, SIP_METHODS);
   if (!isToken(method)) throw new HeaderParseError("CSeq", `CSeq method "${method}" is not a token`);
   return { seq, method };
 }

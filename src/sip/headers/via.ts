@@ -12,10 +12,11 @@ import {
   nextTopLevel,
   parseParamsIn,
   skipSpace,
+  sliceOrShared,
   trimEndIndex,
   trimmedSlice,
 } from "../tokens.js";
-import { parseHostPort, UriError } from "../uri.js";
+import { hostIn, portOfLastHost, UriError } from "../uri.js";
 import { HeaderParseError } from "./errors.js";
 
 export function parseViaValue(value: string): Via[] {
@@ -37,17 +38,19 @@ export function parseViaInto(value: string, out: Via[]): void {
 }
 
 export function parseViaParm(raw: string): Via {
-  // sent-protocol: three tokens separated by "/" with optional whitespace.
-  const slash1 = raw.indexOf("/");
-  const slash2 = slash1 < 0 ? -1 : raw.indexOf("/", slash1 + 1);
+  // sent-protocol: three tokens separated by "/" with optional whitespace;
+  // the usual "SIP/2.0/" is read without copying its tokens.
+  const usual = raw.startsWith("SIP/2.0/");
+  const slash1 = usual ? 3 : raw.indexOf("/");
+  const slash2 = usual ? 7 : slash1 < 0 ? -1 : raw.indexOf("/", slash1 + 1);
   if (slash2 < 0) throw new HeaderParseError("Via", `malformed Via sent-protocol in "${raw}"`);
-  const name = trimmedSlice(raw, 0, slash1);
-  const version = trimmedSlice(raw, slash1 + 1, slash2);
+  const name = usual ? "SIP" : trimmedSlice(raw, 0, slash1);
+  const version = usual ? "2.0" : trimmedSlice(raw, slash1 + 1, slash2);
   let i = slash2 + 1;
   while (i < raw.length && isSpTab(raw.charCodeAt(i))) i++;
   const transportStart = i;
   while (i < raw.length && !isSpTab(raw.charCodeAt(i))) i++;
-  const transport = raw.slice(transportStart, i);
+  const transport = sliceOrShared(raw, transportStart, i, TRANSPORTS);
   if (!isToken(name) || !isToken(version) || !isToken(transport)) {
     throw new HeaderParseError("Via", `malformed Via sent-protocol in "${raw}"`);
   }
@@ -55,18 +58,12 @@ export function parseViaParm(raw: string): Via {
   const restEnd = trimEndIndex(raw, restStart, raw.length);
   if (restStart === restEnd) throw new HeaderParseError("Via", `Via has no sent-by in "${raw}"`);
   const semi = raw.indexOf(";", restStart);
-  const sentBy = sentByText(trimmedSlice(raw, restStart, semi < 0 ? restEnd : semi));
-  let hp: { host: string; port?: number };
-  try {
-    hp = parseHostPort(sentBy, "Via");
-  } catch (e) {
-    throw new HeaderParseError("Via", e instanceof UriError ? e.message : `invalid Via sent-by "${sentBy}"`);
-  }
+  const host = sentByHost(raw, restStart, semi < 0 ? restEnd : semi);
+  const port = portOfLastHost();
   const params = semi < 0 ? NO_PARAMS : parseParamsIn(raw, semi + 1, restEnd);
   if (!params) throw new HeaderParseError("Via", `malformed Via parameters in "${raw}"`);
   const protocol = name === "SIP" && version === "2.0" ? "SIP/2.0" : `${name.toUpperCase()}/${version}`;
   const upper = isUpperCase(transport) ? transport : transport.toUpperCase();
-  const { host, port } = hp;
   const branch = params.get("branch") || undefined;
   // One literal per shape (keys in their usual order), allocated at its final size.
   if (port === undefined) {
@@ -77,6 +74,26 @@ export function parseViaParm(raw: string): Via {
   return branch === undefined
     ? { protocol, transport: upper, host, params, raw, port }
     : { protocol, transport: upper, host, params, raw, port, branch };
+}
+
+/** The transports a Via names, shared rather than copied from each message. */
+const TRANSPORTS = ["UDP", "TCP", "TLS", "WS", "WSS", "SCTP"];
+
+/**
+ * The host of the sent-by in raw.slice(from, to) (its port left in
+ * portOfLastHost()); throws HeaderParseError when it is not a hostport.
+ */
+function sentByHost(raw: string, from: number, to: number): string {
+  const start = skipSpace(raw, from, to);
+  const end = trimEndIndex(raw, start, to);
+  const spaced = spaceAroundColon(raw, start, end);
+  const text = spaced ? sentByText(raw.slice(start, end)) : raw;
+  try {
+    return spaced ? hostIn(text, 0, text.length, "Via") : hostIn(raw, start, end, "Via");
+  } catch (e) {
+    if (e instanceof UriError) throw new HeaderParseError("Via", e.message);
+    throw new HeaderParseError("Via", `invalid Via sent-by "${spaced ? text : raw.slice(start, end)}"`);
+  }
 }
 
 /** Whether an ASCII token has no lower-case letter (toUpperCase would copy it unchanged). */
@@ -92,19 +109,34 @@ function isSpTab(c: number): boolean {
   return c === 0x20 || c === 0x09;
 }
 
+/** The sent-by's colon in raw.slice(from, to): after the "]" of an IPv6 reference, else the last one; -1: none. */
+function sentByColon(rawSentBy: string, from: number, to: number): number {
+  let colon: number;
+  if (rawSentBy.charCodeAt(from) === 0x5b && from < to) {
+    const close = rawSentBy.indexOf("]", from);
+    colon = rawSentBy.indexOf(":", close < 0 || close >= to ? from : close);
+  } else colon = to > from ? rawSentBy.lastIndexOf(":", to - 1) : -1;
+  return colon >= from && colon < to ? colon : -1;
+}
+
+/** Whether the sent-by in raw.slice(from, to) has LWS around its colon. */
+function spaceAroundColon(raw: string, from: number, to: number): boolean {
+  const colon = sentByColon(raw, from, to);
+  if (colon < 0) return false;
+  return (
+    (colon > from && isJsSpace(raw.charCodeAt(colon - 1))) ||
+    (colon + 1 < to && isJsSpace(raw.charCodeAt(colon + 1)))
+  );
+}
+
 /**
  * sent-by = host [ COLON port ]; LWS is allowed around the colon (25.1): the
  * text without it. Split at the colon by index: a regex here would backtrack
  * on long runs of spaces.
  */
 function sentByText(rawSentBy: string): string {
-  const colon = rawSentBy.startsWith("[")
-    ? rawSentBy.indexOf(":", rawSentBy.indexOf("]"))
-    : rawSentBy.lastIndexOf(":");
+  const colon = sentByColon(rawSentBy, 0, rawSentBy.length);
   if (colon < 0) return rawSentBy;
-  const before = colon > 0 && isJsSpace(rawSentBy.charCodeAt(colon - 1));
-  const after = colon + 1 < rawSentBy.length && isJsSpace(rawSentBy.charCodeAt(colon + 1));
-  if (!before && !after) return rawSentBy;
   return `${rawSentBy.slice(0, colon).trimEnd()}:${rawSentBy.slice(colon + 1).trimStart()}`;
 }
 

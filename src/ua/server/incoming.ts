@@ -9,7 +9,7 @@ import type { ParsedRequest } from "../../sip/message.js";
 import { isSipUri, uriUser } from "../../sip/uri.js";
 import type { ServerTransaction, TerminationReason } from "../../transaction/server-transaction.js";
 import type { Flow } from "../../transport/types.js";
-import type { Decision } from "../ports.js";
+import type { Decision, RequestFacts } from "../ports.js";
 import type { ResponseSpec } from "../response-builder.js";
 import { handleCancel } from "./cancel.js";
 import type { ServerCore } from "./core.js";
@@ -58,7 +58,6 @@ function rejectionOf(core: ServerCore, tx: ServerTransaction): ResponseSpec | un
 
 /** Carries out the decision: nothing (drop), later (afterRetransmissions), or now. */
 function answer(core: ServerCore, tx: ServerTransaction, decision: Decision): void {
-  const req = tx.request;
   if (decision.kind === "drop") {
     core.contexts.of(tx).dropped = true;
     // Fault: no answer at all. The transaction absorbs the client's
@@ -68,38 +67,50 @@ function answer(core: ServerCore, tx: ServerTransaction, decision: Decision): vo
     return;
   }
   if (decision.followUps) core.contexts.of(tx).followUps = decision.followUps;
-  const now = () => {
-    // 17.2.1: the INVITE server transaction "MUST generate a 100 (Trying)
-    // response unless it knows that the TU will generate a provisional or
-    // final response within 200 ms". We always send it at once.
-    if (req.method === "INVITE") core.send(tx, { status: 100 });
-    if (decision.kind === "default") builtIn(core, tx);
-    else core.runPlan(tx, decision.steps, decision.final, decision.fault);
-  };
   const wait = decision.kind === "respond" ? decision.fault?.afterRetransmissions : undefined;
   if (wait) {
     // Fault: the request is ignored until `wait` retransmissions of it arrived.
-    core.contexts.of(tx).awaiting = { remaining: wait, answer: now };
+    core.contexts.of(tx).awaiting = { remaining: wait, answer: () => answerNow(core, tx, decision) };
     core.abandonLater(tx);
     return;
   }
-  now();
+  answerNow(core, tx, decision);
+}
+
+/** The 100 (Trying) every INVITE gets at once (a spec is read only: one serves every request). */
+const TRYING: ResponseSpec = { status: 100 };
+
+/** The answer itself (no closure unless it waits for retransmissions). */
+function answerNow(core: ServerCore, tx: ServerTransaction, decision: Decision): void {
+  // 17.2.1: the INVITE server transaction "MUST generate a 100 (Trying)
+  // response unless it knows that the TU will generate a provisional or
+  // final response within 200 ms". We always send it at once.
+  if (tx.request.method === "INVITE") core.send(tx, TRYING);
+  if (decision.kind === "default") builtIn(core, tx);
+  else if (decision.kind === "respond") core.runPlan(tx, decision.steps, decision.final, decision.fault);
 }
 
 export function decideFor(core: ServerCore, req: ParsedRequest, flow: Flow, trigger?: "dtmf"): Decision {
-  const dtmf = core.media.digits(req.core.callId);
-  return core.options.scenario().decide({
+  const uri = req.uri;
+  // One object of one shape per request (absent facts are undefined), no spreads.
+  const facts: RequestFacts = {
     method: req.method,
-    ...(uriUser(req.uri) !== undefined ? { requestUser: uriUser(req.uri) } : {}),
-    ...(isSipUri(req.uri) ? { requestHost: req.uri.host } : {}),
+    requestUser: uriUser(uri),
+    requestHost: isSipUri(uri) ? uri.host : undefined,
     transport: flow.transport,
     sourceAddress: flow.remote.address,
     sourcePort: flow.remote.port,
     hasBody: req.body.length > 0,
     request: req,
-    dtmf,
-    ...(trigger ? { trigger } : {}),
-  });
+    dtmf: digitsOf(core, req.core.callId),
+    trigger,
+  };
+  return core.options.scenario().decide(facts);
+}
+
+/** The call's digits so far ("" without any, read without building a string). */
+function digitsOf(core: ServerCore, callId: string): string {
+  return core.media.digitList(callId).length === 0 ? "" : core.media.digits(callId);
 }
 
 /** SIP INFO with application/dtmf-relay (Signal=, Duration=): a digit of the call. */

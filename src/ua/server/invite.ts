@@ -8,6 +8,7 @@ import { InviteServerTransaction } from "../../transaction/invite-server-transac
 import type { ServerTransaction } from "../../transaction/server-transaction.js";
 import type { Dialog } from "../dialogs.js";
 import { allowsUpdate } from "../mock-requests.js";
+import type { PlanStep, ResponsePlan } from "../ports.js";
 import { addrSpecOf } from "../uac.js";
 import type { ServerCore } from "./core.js";
 import type { SentResponse } from "./pipeline.js";
@@ -22,11 +23,16 @@ export function handleInvite(core: ServerCore, tx: ServerTransaction): void {
       core.send(tx, { status: 481 });
       return;
     }
-    core.runPlan(tx, [], { status: 200, body: "sdp" });
+    core.runPlan(tx, NO_STEPS, OK_WITH_SDP);
     return;
   }
-  core.runPlan(tx, [{ send: { status: 180 } }], { status: 200, body: "sdp" });
+  core.runPlan(tx, RING, OK_WITH_SDP);
 }
+
+// The built-in plans, shared by every INVITE (plans are read only).
+const NO_STEPS: readonly PlanStep[] = [];
+const RING: readonly PlanStep[] = [{ send: { status: 180 } }];
+const OK_WITH_SDP: ResponsePlan = { status: 200, body: "sdp" };
 
 /**
  * 15.1.2: when a dialog ends, a re-INVITE of the peer still pending in it
@@ -123,7 +129,8 @@ export function toWithTag(req: ParsedRequest, toTag: string): string {
 /** Octets a dialog copies from its INVITE: Contact, From, To, Record-Route and the SDP. */
 function dialogOctets(req: ParsedRequest): number {
   let n = req.body.length;
-  for (const name of ["Contact", "From", "To", "Record-Route"])
-    for (const v of req.headers.getRows(name)) n += v.length;
+  for (const f of req.headers) if (DIALOG_COPIES.has(f.name)) n += f.value.length;
   return n;
 }
+
+const DIALOG_COPIES: ReadonlySet<string> = new Set(["Contact", "From", "To", "Record-Route"]);

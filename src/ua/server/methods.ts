@@ -4,7 +4,8 @@
  * MESSAGE (RFC 3428), and 405/501 for the others (8.2.1).
  */
 import type { ServerTransaction } from "../../transaction/server-transaction.js";
-import { listText } from "../response-builder.js";
+import type { Capabilities } from "../local-context.js";
+import type { ResponseSpec } from "../response-builder.js";
 import type { ServerCore } from "./core.js";
 import { listsTag, withSessionTimer } from "./session-timer.js";
 
@@ -41,17 +42,31 @@ export function handleRegister(core: ServerCore, tx: ServerTransaction): void {
 }
 
 export function handleOptions(core: ServerCore, tx: ServerTransaction): void {
-  // 11.2: "Allow, Accept, Accept-Encoding, Accept-Language, and
-  // Supported header fields SHOULD be present in a 200 (OK) response".
-  const c = core.capabilities();
-  const headers: Array<[string, string]> = [
-    ["Allow", listText(c.allow)],
-    ["Accept", listText(c.accept)],
-    ["Accept-Encoding", listText(c.acceptEncoding)],
-    ["Accept-Language", listText(c.acceptLanguage)],
-    ["Supported", listText(c.supported)],
-  ];
-  core.send(tx, { status: 200, headers });
+  core.send(tx, optionsAnswer(core.capabilities()));
+}
+
+/** The last OPTIONS answer built, and the capabilities it was built from (they rarely change). */
+let lastOptions: { readonly of: Capabilities; readonly spec: ResponseSpec } | undefined;
+
+/**
+ * 11.2: "Allow, Accept, Accept-Encoding, Accept-Language, and Supported
+ * header fields SHOULD be present in a 200 (OK) response". Built once per
+ * capabilities object, not per request (the spec is read only).
+ */
+function optionsAnswer(c: Capabilities): ResponseSpec {
+  if (lastOptions?.of === c) return lastOptions.spec;
+  const spec: ResponseSpec = {
+    status: 200,
+    headers: [
+      ["Allow", c.allow.join(", ")],
+      ["Accept", c.accept.join(", ")],
+      ["Accept-Encoding", c.acceptEncoding.join(", ")],
+      ["Accept-Language", c.acceptLanguage.join(", ")],
+      ["Supported", c.supported.join(", ")],
+    ],
+  };
+  lastOptions = { of: c, spec };
+  return spec;
 }
 
 export function handleBye(core: ServerCore, tx: ServerTransaction): void {

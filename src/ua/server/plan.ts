@@ -21,9 +21,8 @@ export function runPlan(
   // RFC 3264: one answer per offer, computed before any response so that a
   // 183 and the 2xx carry the same answer, and an unacceptable offer gets
   // 488 at once (13.3.1.3) instead of ringing first.
-  const plans = [...steps.flatMap((s) => ("send" in s ? [s.send] : [])), ...(final ? [final] : [])];
   const callId = tx.request.core.callId;
-  const wantsSdp = plans.some((p) => p.body === "sdp");
+  const wantsSdp = final?.body === "sdp" || stepsWantSdp(steps);
   if (wantsSdp && core.mediaOn() && !isWebRtc(tx) && core.media.portOf(callId) === undefined) {
     prepareMediaThenRun(core, tx, () => runPlan(core, tx, steps, final, fault));
     return;
@@ -47,6 +46,18 @@ export function runPlan(
     sdp = made;
   }
   schedulePlan(core, tx, steps, final, sdp, fault);
+}
+
+/** Whether a response the steps send carries the SDP. */
+function stepsWantSdp(steps: readonly PlanStep[]): boolean {
+  for (const step of steps) if ("send" in step && step.send.body === "sdp") return true;
+  return false;
+}
+
+/** Whether no step waits (a loop: no closure per request). */
+function nothingWaits(steps: readonly PlanStep[]): boolean {
+  for (const step of steps) if ("waitMs" in step && step.waitMs > 0) return false;
+  return true;
 }
 
 /** The SDP names the real port: allocate the call's RTP/RTCP pair first, then run the plan. */
@@ -78,7 +89,7 @@ function schedulePlan(
   sdp: Buffer | undefined,
   fault: WireFault | undefined,
 ): void {
-  if (final && steps.every((step) => !("waitMs" in step) || step.waitMs <= 0)) {
+  if (final && nothingWaits(steps)) {
     // Nothing waits: all sent now, in order, and no plan (context, timers,
     // closures) is kept for the transaction's remaining 64*T1.
     for (const step of steps) if ("send" in step) sendPlan(core, tx, step.send, sdp);
@@ -131,23 +142,26 @@ export function sendPlan(
   fault?: WireFault,
 ): void {
   if (tx.state === "terminated") return;
-  const spec: { -readonly [K in keyof ResponseSpec]: ResponseSpec[K] } = {
-    status: plan.status,
-    ...(plan.reason !== undefined ? { reason: plan.reason } : {}),
-    ...(plan.headers ? { headers: plan.headers } : {}),
-    ...(plan.removeHeaders ? { removeHeaders: plan.removeHeaders } : {}),
-  };
   // RFC 3261 13.2.1 / RFC 6337 2.1: with no offer in the INVITE, the offer
   // goes in the 2xx, never in an unreliable provisional response.
   const offerInInvite = tx.request.body.length > 0;
   let mediaSdp: Buffer | undefined;
+  let body: ResponseSpec["body"];
   if (plan.body === "sdp" && sdp && (plan.status >= 200 || offerInInvite)) {
-    spec.body = { contentType: "application/sdp", data: sdp };
+    body = { contentType: "application/sdp", data: sdp };
     mediaSdp = sdp;
   } else if (plan.body && plan.body !== "sdp") {
     // Template output is already octets (see scenario/template.ts toWire).
-    spec.body = { contentType: plan.body.contentType, data: Buffer.from(plan.body.content, "latin1") };
+    body = { contentType: plan.body.contentType, data: Buffer.from(plan.body.content, "latin1") };
   }
+  // One shape whatever the plan has (absent parts undefined): no spreads.
+  const spec: ResponseSpec = {
+    status: plan.status,
+    reason: plan.reason,
+    headers: plan.headers,
+    removeHeaders: plan.removeHeaders,
+    body,
+  };
   // Read before sending: once its 2xx is sent, the transaction lets the request's body go.
   const media = mediaSdp !== undefined && plan.status < 300 && core.mediaOn();
   const offer = media && offerInInvite ? tx.request.body.toString("latin1") : undefined;

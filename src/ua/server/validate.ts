@@ -35,6 +35,7 @@ export function validate(core: ServerCore, tx: ServerTransaction): ResponseSpec 
  * ACK and CANCEL are exempt (ACK never gets here).
  */
 function unsupportedRequire(core: ServerCore, tx: ServerTransaction): ResponseSpec | undefined {
+  if (!tx.request.headers.has("Require")) return undefined;
   // A scenario can say the mock does not do 100rel (reliableProvisionals: never).
   const never = core.options.scenario().reliableProvisionals === "never";
   const unknown = tx.request.headers
@@ -60,15 +61,23 @@ function unsupportedBody(core: ServerCore, tx: ServerTransaction): ResponseSpec 
   const req = tx.request;
   if (req.body.length === 0 || !bodyIsSession(req.method)) return undefined;
   const type = (req.headers.get("Content-Type") ?? "").split(";")[0]!.trim().toLowerCase();
-  const accepted = core.options.capabilities.accept.map((a) => a.toLowerCase());
-  if (!accepted.includes(type)) {
+  if (!acceptedTypes(core.options.capabilities.accept).includes(type)) {
     return { status: 415, warning: `Content-Type "${type || "(none)"}" is not accepted` };
   }
+  if (!req.headers.has("Content-Encoding")) return undefined;
   const encodings = req.headers.getAll("Content-Encoding").map((e) => e.toLowerCase());
   if (encodings.some((e) => e !== "identity")) {
     return { status: 415, warning: `Content-Encoding "${encodings.join(", ")}" is not supported` };
   }
   return undefined;
+}
+
+/** The last Accept list lower-cased, and the list it was made from (it rarely changes). */
+let lastAccept: { readonly of: readonly string[]; readonly lower: readonly string[] } | undefined;
+
+function acceptedTypes(accept: readonly string[]): readonly string[] {
+  if (lastAccept?.of !== accept) lastAccept = { of: accept, lower: accept.map((a) => a.toLowerCase()) };
+  return lastAccept.lower;
 }
 
 /** Methods whose body is a session description (RFC 3261 13, RFC 3262, RFC 3311). */
