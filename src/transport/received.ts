@@ -3,10 +3,10 @@
  * "received" when its sent-by host is not the packet's source address, and a
  * valueless "rport" gets the source port (and then always a "received").
  */
-import { fillValuelessParam, withoutHeaderParam } from "../sip/headers/params.js";
+import { fillAndDropParams } from "../sip/headers/params.js";
 import { parseViaParm } from "../sip/headers/via.js";
 import type { Headers, Via } from "../sip/message.js";
-import { splitTopLevel } from "../sip/tokens.js";
+import { splitTopLevel, trimmedSlice } from "../sip/tokens.js";
 import { type Endpoint, formatHost } from "./types.js";
 
 /**
@@ -22,18 +22,21 @@ export function annotateTopVia(headers: Headers, source: Endpoint, top?: Via): v
   if (!differs && !wantsRport) return;
   const firstRow = headers.get("Via");
   if (firstRow === undefined) return;
-  const values = splitTopLevel(firstRow, ",");
-  let annotated = values[0]!;
-  if (wantsRport) annotated = fillValuelessParam(annotated, "rport", String(source.port));
-  // RFC 3581 4: with rport, "received" is added even when sent-by is the source address.
-  if (differs || wantsRport) {
-    // 18.2.1: the server adds received with the source address; one the
-    // client put there itself (stale or spoofed) is replaced.
-    annotated = withoutHeaderParam(annotated, "received");
-    annotated += `;received=${source.address}`;
-  }
-  values[0] = annotated;
-  headers.setRow("Via", 0, values.join(", "));
+  // One via-parm in the row (the usual case): the row, trimmed as splitTopLevel trims.
+  const single = firstRow.indexOf(",") < 0;
+  const values = single ? undefined : splitTopLevel(firstRow, ",");
+  // RFC 3581 4: rport gets the source port, and with rport "received" is
+  // added even when sent-by is the source address. 18.2.1: the server adds
+  // received with the source address; one the client put there itself
+  // (stale or spoofed) is replaced.
+  const annotated = `${fillAndDropParams(
+    values ? values[0]! : trimmedSlice(firstRow, 0, firstRow.length),
+    "rport",
+    wantsRport ? String(source.port) : undefined,
+    "received",
+  )};received=${source.address}`;
+  if (values) values[0] = annotated;
+  headers.setRow("Via", 0, values ? values.join(", ") : annotated);
 }
 
 /** The first via-parm of the first Via row, parsed; undefined when there is none or it is malformed. */

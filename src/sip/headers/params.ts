@@ -2,7 +2,7 @@
  * The shape most extension headers share: a leading value, then
  * *( SEMI generic-param ) (RFC 3261 section 25.1).
  */
-import { forEachTopLevel, parseParams } from "../tokens.js";
+import { parseParams, quotedStringEnd } from "../tokens.js";
 import { HeaderParseError } from "./errors.js";
 
 export interface ValueWithParams {
@@ -24,13 +24,22 @@ export function splitValueParams(header: string, value: string): ValueWithParams
 
 /**
  * The ";" that start header parameters: outside <...> and quoted strings
- * (an unterminated one hides the rest). One pass.
+ * (an unterminated one hides the rest). One pass (forEachTopLevel's rules,
+ * without a call per character).
  */
 function paramStarts(value: string): number[] {
   const semis: number[] = [];
-  forEachTopLevel(value, (i) => {
-    if (value[i] === ";") semis.push(i);
-  });
+  let inAngle = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (inAngle) {
+      if (c === 0x3e) inAngle = false;
+    } else if (c === 0x22) {
+      i = quotedStringEnd(value, i);
+      if (i < 0) return semis;
+    } else if (c === 0x3c) inAngle = true;
+    else if (c === 0x3b) semis.push(i);
+  }
   return semis;
 }
 
@@ -63,11 +72,27 @@ export function withoutHeaderParam(value: string, name: string): string {
  * (";rport" -> ";rport=5060", RFC 3581 4); whitespace after it is kept.
  */
 export function fillValuelessParam(value: string, name: string, paramValue: string): string {
-  const wanted = name.toLowerCase();
-  let done = false;
+  return fillAndDropParams(value, name, paramValue, undefined);
+}
+
+/**
+ * fillValuelessParam(value, fill, fillValue) (when fillValue is given), then
+ * withoutHeaderParam(..., drop) (when drop is given), in one pass: the Via
+ * a server annotates with rport and received (RFC 3581 4, RFC 3261 18.2.1).
+ */
+export function fillAndDropParams(
+  value: string,
+  fill: string,
+  fillValue: string | undefined,
+  drop: string | undefined,
+): string {
+  const wanted = fill.toLowerCase();
+  const dropped = drop?.toLowerCase();
+  let done = fillValue === undefined;
   return editParams(value, (segment, n, valued) => {
+    if (n === dropped) return "";
     if (done || valued || n !== wanted) return segment;
     done = true;
-    return `;${wanted}=${paramValue}${segment.slice(segment.trimEnd().length)}`;
+    return `;${wanted}=${fillValue}${segment.slice(segment.trimEnd().length)}`;
   });
 }
