@@ -202,7 +202,7 @@ export class Journal {
 
   /**
    * Journals a message: where and when it went, its octets and the fields
-   * the parser read (the hot path: no copy of the octets, no date text).
+   * the parser read (a JSONL entry read back gives its rule, faults and time text).
    */
   addMessage(
     at: number,
@@ -214,23 +214,70 @@ export class Journal {
     faults?: string[],
     timeText?: string,
   ): JournalMessage {
-    const entry = new JournalMessage(this.nextId++, at, place, wire, fields, timeText);
+    const entry = new JournalMessage(
+      this.nextId++,
+      at,
+      place.direction,
+      place.transport,
+      place.local,
+      place.remote,
+      place.retransmission,
+      wire,
+      fields,
+      timeText,
+    );
     entry.rule = rule;
     entry.faults = faults;
-    if (entry.callId !== undefined && entry.dialog !== undefined) this.noteDialog(entry.callId, entry.dialog);
-    if (this.firstRequestAt === undefined && entry.direction === "in" && entry.kind === "request") {
-      this.firstRequestAt = at;
-    }
-    const key = entry.transaction;
-    if (key !== undefined) {
-      entry.rule ??= this.rules.get(key);
-      if (entry.direction === "out" && entry.faults === undefined) {
-        const f = this.faulty.get(key);
-        if (f && f.status === entry.status) entry.faults = f.labels;
-      }
-    }
+    this.note(entry);
     this.push(entry);
     return entry;
+  }
+
+  /**
+   * Journals a message the mock received or sent: the hot path, once per
+   * message (no place object, no copy of the octets, no date text).
+   */
+  record(
+    at: number,
+    direction: "in" | "out",
+    transport: TransportName,
+    local: Endpoint,
+    remote: Endpoint,
+    retransmission: boolean,
+    wire: Buffer,
+    fields: MessageFields,
+  ): JournalMessage {
+    const entry = new JournalMessage(
+      this.nextId++,
+      at,
+      direction,
+      transport,
+      local,
+      remote,
+      retransmission,
+      wire,
+      fields,
+      undefined,
+    );
+    this.note(entry);
+    this.push(entry);
+    return entry;
+  }
+
+  /** What a new message tells the journal, and what the journal knows of it: its dialog, rule and faults. */
+  private note(entry: JournalMessage): void {
+    const callId = entry.callId;
+    if (callId !== undefined && entry.dialog !== undefined) this.noteDialog(callId, entry.dialog);
+    if (this.firstRequestAt === undefined && entry.direction === "in" && entry.kind === "request") {
+      this.firstRequestAt = entry.at;
+    }
+    const key = entry.transaction;
+    if (key === undefined) return;
+    if (entry.rule === undefined) entry.rule = this.rules.get(key);
+    if (entry.direction === "out" && entry.faults === undefined && this.faulty.size > 0) {
+      const f = this.faulty.get(key);
+      if (f && f.status === entry.status) entry.faults = f.labels;
+    }
   }
 
   /**
@@ -293,8 +340,10 @@ export class Journal {
   private readonly dialogs: BoundedMap<string, string>;
 
   private noteDialog(callId: string, dialog: string): void {
-    if (this.dialogs.get(callId) === dialog) return;
-    this.dialogs.delete(callId);
+    const known = this.dialogs.get(callId);
+    if (known === dialog) return;
+    // A changed dialog moves to the newest end (the map evicts the oldest first).
+    if (known !== undefined) this.dialogs.delete(callId);
     this.dialogs.set(callId, dialog);
   }
 

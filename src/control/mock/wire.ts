@@ -124,8 +124,8 @@ export class Wire {
   }
 
   private sent(flow: Flow, bytes: Buffer, retransmission: boolean): void {
-    const { summary } = this.recorder.sent(flow, bytes, retransmission);
-    logLine(this.logger, "out", flow, summary, bytes, retransmission);
+    const summary = this.recorder.sent(flow, bytes, retransmission);
+    if (summary !== undefined) logLine(this.logger, "out", flow, summary, bytes, retransmission);
   }
 
   private sendDone(): void {
