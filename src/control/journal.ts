@@ -162,12 +162,17 @@ export class Journal {
    * entry on every message once the journal was full).
    */
   private list: JournalRecord[] = [];
+  /** The octets each entry of `list` counts for (same indexes). */
+  private sizes: number[] = [];
   private head = 0;
   private nextId = 1;
   private readonly listeners = new Set<(e: JournalRecord) => void>();
   private readonly resetListeners = new Set<() => void>();
   /** Transaction key -> rule that answered it, so responses carry the rule too (bounded). */
   private readonly rules: BoundedMap<string, string>;
+  /** The last key and rule set in `rules` (responses sent at once find it without a lookup). */
+  private ruledKey: string | undefined;
+  private ruledRule: string | undefined;
   /** Transaction key -> the faulty response's status and its fault labels, for its copies (bounded). */
   private readonly faulty: BoundedMap<string, { status: number; labels: string[] }>;
 
@@ -200,13 +205,10 @@ export class Journal {
     return this.addMessage(at, fields, raw, rest, rule, faults, asGiven);
   }
 
-  /**
-   * Journals a message: where and when it went, its octets and the fields
-   * the parser read (a JSONL entry read back gives its rule, faults and time text).
-   */
+  /** Journals a message: where and when it went, its octets and the fields the parser read. */
   addMessage(
     at: number,
-    place: MessagePlace,
+    p: MessagePlace,
     wire: Buffer | string,
     fields: MessageFields,
     /** Given (a JSONL entry read back): kept instead of what the transaction key finds. */
@@ -214,41 +216,8 @@ export class Journal {
     faults?: string[],
     timeText?: string,
   ): JournalMessage {
-    const entry = new JournalMessage(
-      this.nextId++,
-      at,
-      place.direction,
-      place.transport,
-      place.local,
-      place.remote,
-      place.retransmission,
-      wire,
-      fields,
-      timeText,
-    );
-    entry.rule = rule;
-    entry.faults = faults;
-    this.note(entry);
-    this.push(entry);
-    return entry;
-  }
-
-  /**
-   * Journals a message the mock received or sent: the hot path, once per
-   * message (no place object, no copy of the octets, no date text).
-   */
-  record(
-    at: number,
-    direction: "in" | "out",
-    transport: TransportName,
-    local: Endpoint,
-    remote: Endpoint,
-    retransmission: boolean,
-    wire: Buffer,
-    fields: MessageFields,
-  ): JournalMessage {
-    const entry = new JournalMessage(
-      this.nextId++,
+    const { direction, transport, local, remote, retransmission } = p;
+    return this.record(
       at,
       direction,
       transport,
@@ -257,8 +226,41 @@ export class Journal {
       retransmission,
       wire,
       fields,
-      undefined,
+      rule,
+      faults,
+      timeText,
     );
+  }
+
+  /** Journals a message the mock received or sent (the hot path: no object of its place, no text). */
+  record(
+    at: number,
+    direction: "in" | "out",
+    transport: TransportName,
+    local: Endpoint,
+    remote: Endpoint,
+    retransmission: boolean,
+    wire: Buffer | string,
+    fields: MessageFields,
+    rule?: string,
+    faults?: string[],
+    timeText?: string,
+  ): JournalMessage {
+    const id = this.nextId++;
+    const entry = new JournalMessage(
+      id,
+      at,
+      direction,
+      transport,
+      local,
+      remote,
+      retransmission,
+      wire,
+      fields,
+      timeText,
+    );
+    entry.rule = rule;
+    entry.faults = faults;
     this.note(entry);
     this.push(entry);
     return entry;
@@ -273,7 +275,7 @@ export class Journal {
     }
     const key = entry.transaction;
     if (key === undefined) return;
-    if (entry.rule === undefined) entry.rule = this.rules.get(key);
+    if (entry.rule === undefined) entry.rule = this.ruleOf(key);
     if (entry.direction === "out" && entry.faults === undefined && this.faulty.size > 0) {
       const f = this.faulty.get(key);
       if (f && f.status === entry.status) entry.faults = f.labels;
@@ -294,18 +296,23 @@ export class Journal {
 
   private push(entry: JournalRecord): void {
     const list = this.list;
+    const sizes = this.sizes;
+    const size = sizeOf(entry);
     list.push(entry);
-    this.bytes += sizeOf(entry);
+    sizes.push(size);
+    this.bytes += size;
+    // An evicted entry's size comes from `sizes`: the entry and its Buffer are cold in the CPU's caches.
     while (
       this.head < list.length - 1 &&
       (list.length - this.head > this.maxEntries || this.bytes > this.maxBytes)
     ) {
-      this.bytes -= sizeOf(list[this.head]!);
+      this.bytes -= sizes[this.head]!;
       list[this.head] = undefined as unknown as JournalRecord; // let the evicted entry be collected now
       this.head++;
     }
     if (this.head >= 1024 && this.head * 2 >= list.length) {
       this.list = list.slice(this.head);
+      this.sizes = sizes.slice(this.head);
       this.head = 0;
     }
     for (const l of this.listeners) l(entry);
@@ -339,7 +346,14 @@ export class Journal {
   /** Call-ID -> its last dialog, for the media entries (bounded). */
   private readonly dialogs: BoundedMap<string, string>;
 
+  /** The last pair noted: the map holds it until the next note or clear(), so it is not looked up again. */
+  private notedCallId: string | undefined;
+  private notedDialog: string | undefined;
+
   private noteDialog(callId: string, dialog: string): void {
+    if (callId === this.notedCallId && dialog === this.notedDialog) return;
+    this.notedCallId = callId;
+    this.notedDialog = dialog;
     const known = this.dialogs.get(callId);
     if (known === dialog) return;
     // A changed dialog moves to the newest end (the map evicts the oldest first).
@@ -352,7 +366,17 @@ export class Journal {
     entry.rule = rule;
     if (entry.transaction) {
       this.rules.set(entry.transaction, rule);
+      // The map holds this pair until the next set or clear() (when it holds any).
+      if (this.rules.max >= 1) {
+        this.ruledKey = entry.transaction;
+        this.ruledRule = rule;
+      }
     }
+  }
+
+  /** The rule a transaction key finds (the last one set, while the map holds it). */
+  private ruleOf(key: string): string | undefined {
+    return key === this.ruledKey ? this.ruledRule : this.rules.get(key);
   }
 
   /**
@@ -422,10 +446,13 @@ export class Journal {
 
   clear(): void {
     this.list = [];
+    this.sizes = [];
     this.head = 0;
     this.bytes = 0;
     this.requests.clear();
     this.rules.clear();
+    this.ruledKey = this.ruledRule = undefined;
+    this.notedCallId = this.notedDialog = undefined;
     this.faulty.clear();
     this.dialogs.clear();
     this.firstRequestAt = undefined;

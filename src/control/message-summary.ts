@@ -257,6 +257,12 @@ function withHeaders(
 function startOf(f: Fields, text: string): void {
   const nl = text.indexOf("\r\n");
   const line = nl < 0 ? text : text.slice(0, nl);
+  const status = plainStatus(line);
+  if (status > 0) {
+    // What parseStartLine reads of it, without its slices and object.
+    setStart(f, "response", undefined, status, line.length === 11 ? "" : line.slice(12));
+    return;
+  }
   const start = parseStartLine(line);
   if (typeof start !== "string" && start.kind === "response") {
     setStart(f, "response", undefined, start.status, start.reason);
@@ -265,6 +271,20 @@ function startOf(f: Fields, text: string): void {
   const method = typeof start !== "string" ? start.method : requestLineMethod(line);
   if (method !== undefined) setStart(f, "request", method, undefined, undefined);
   else setStart(f, "unparsable", undefined, undefined, undefined);
+}
+
+/**
+ * The status code of a status line as the mock writes them, "SIP/2.0 "
+ * 3DIGIT (100-699) then SP or nothing; 0 for any other line (which
+ * parseStartLine reads).
+ */
+function plainStatus(line: string): number {
+  if ((line.length !== 11 && line.charCodeAt(11) !== 0x20) || !line.startsWith("SIP/2.0 ")) return 0;
+  const a = line.charCodeAt(8) - 0x30;
+  const b = line.charCodeAt(9) - 0x30;
+  const c = line.charCodeAt(10) - 0x30;
+  if (a < 1 || a > 6 || b < 0 || b > 9 || c < 0 || c > 9) return 0;
+  return a * 100 + b * 10 + c;
 }
 
 /** A value read from a header that may be broken; undefined when it is. */

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { checkExpectations, formatReport, junitXml } from "../../src/control/expectations.js";
-import { describeMessage, Journal, type JournalEntry } from "../../src/control/journal.js";
+import { type DtmfEntry, describeMessage, Journal, type JournalEntry } from "../../src/control/journal.js";
 import { checkPattern, PatternError, VerificationError, verify } from "../../src/control/verify.js";
 
 const local = { address: "127.0.0.1", port: 5060 };
@@ -90,6 +90,32 @@ describe("journal entries", () => {
       `SIP/2.0 486 Busy Here\r\nVia: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bK-r\r\nCall-ID: call-1\r\nCSeq: 1 INVITE\r\n\r\n`,
     );
     expect(res.rule).toBe("busy rule 1");
+  });
+
+  it("forgets rules and dialogs with clear(): a response or digit after it names none", () => {
+    const j = new Journal();
+    const inv = add(j, "in", request("INVITE", "486", { branch: "z9hG4bK-c", callId: "c9" }));
+    j.ruleFor(inv, "busy rule 1");
+    const busy = `SIP/2.0 486 Busy Here\r\nVia: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bK-c\r\nFrom: <sip:a@h>;tag=a1\r\nTo: <sip:b@h>;tag=b2\r\nCall-ID: c9\r\nCSeq: 1 INVITE\r\n\r\n`;
+    expect(add(j, "out", busy).rule).toBe("busy rule 1");
+    const digit: Omit<DtmfEntry, "id"> = {
+      time: "2026-11-26T10:00:01.000Z",
+      kind: "dtmf",
+      direction: "in",
+      callId: "c9",
+      digit: "1",
+      durationMs: 100,
+      volume: 10,
+      via: "info",
+      transport: "udp",
+    };
+    expect(j.addMedia(digit).dialog).toBe("c9;a1;b2");
+    j.clear();
+    expect(add(j, "out", busy).rule).toBeUndefined();
+    j.clear();
+    expect(j.addMedia(digit).dialog).toBeUndefined();
+    expect(add(j, "out", busy).dialog).toBe("c9;a1;b2");
+    expect(j.addMedia(digit).dialog).toBe("c9;a1;b2");
   });
 
   it("filters, groups by Call-ID and stays bounded", () => {

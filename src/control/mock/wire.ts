@@ -76,14 +76,11 @@ export class Wire {
     this.sending++;
     listener
       .send(flow, bytes, (used) => this.sent(used, bytes, retransmission))
-      .then(
-        () => this.sendDone(),
-        (err: Error) => {
-          this.sendDone();
-          this.logger.warn(`send to ${peer(flow, "out")} failed: ${err.message}`);
-          failed?.(err);
-        },
-      );
+      .then(this.sendDone, (err: Error) => {
+        this.sendDone();
+        this.logger.warn(`send to ${peer(flow, "out")} failed: ${err.message}`);
+        failed?.(err);
+      });
   }
 
   /** What the UA's faults do to the transport: extra copies, another source port, a closed connection. */
@@ -128,7 +125,8 @@ export class Wire {
     if (summary !== undefined) logLine(this.logger, "out", flow, summary, bytes, retransmission);
   }
 
-  private sendDone(): void {
+  /** One function for every send (not a closure per message). */
+  private readonly sendDone = (): void => {
     if (--this.sending === 0) this.allSent?.();
-  }
+  };
 }
