@@ -246,11 +246,49 @@ function withHeaders(
   f.cseq = cseq || undefined;
   f.from = from || undefined;
   f.to = to || undefined;
-  // RFC 3261 17.2.3: the ACK for a non-2xx response belongs to the INVITE transaction.
-  f.transaction =
-    branch && cseqMethod ? `${branch}/${cseqMethod === "ACK" ? "INVITE" : cseqMethod}` : undefined;
-  f.dialog = callId && fromTag && toTag ? `${callId};${fromTag};${toTag}` : undefined;
+  f.transaction = branch && cseqMethod ? transactionKey(branch, cseqMethod) : undefined;
+  f.dialog = callId && fromTag && toTag ? dialogKey(callId, fromTag, toTag) : undefined;
   return f as MessageFields;
+}
+
+/**
+ * The last transaction key, dialog and status line reason made, for the
+ * next message of the same transaction or dialog (a response right after
+ * its request, the ACK after the final response): the same string again,
+ * not a new one of the same text (fewer strings, and the journal's lookups
+ * find it hashed).
+ */
+const last = {
+  branch: "",
+  method: "",
+  key: "",
+  callId: "",
+  fromTag: "",
+  toTag: "",
+  dialog: "",
+  line: "",
+  reason: "",
+};
+
+/** RFC 3261 17.2.3: the ACK for a non-2xx response belongs to the INVITE transaction. */
+function transactionKey(branch: string, cseqMethod: string): string {
+  const method = cseqMethod === "ACK" ? "INVITE" : cseqMethod;
+  if (branch !== last.branch || method !== last.method) {
+    last.branch = branch;
+    last.method = method;
+    last.key = `${branch}/${method}`;
+  }
+  return last.key;
+}
+
+function dialogKey(callId: string, fromTag: string, toTag: string): string {
+  if (callId !== last.callId || fromTag !== last.fromTag || toTag !== last.toTag) {
+    last.callId = callId;
+    last.fromTag = fromTag;
+    last.toTag = toTag;
+    last.dialog = `${callId};${fromTag};${toTag}`;
+  }
+  return last.dialog;
 }
 
 /** The start line's fields (of a message the parser refused, or one we wrote), as far as it reads. */
@@ -259,8 +297,12 @@ function startOf(f: Fields, text: string): void {
   const line = nl < 0 ? text : text.slice(0, nl);
   const status = plainStatus(line);
   if (status > 0) {
-    // What parseStartLine reads of it, without its slices and object.
-    setStart(f, "response", undefined, status, line.length === 11 ? "" : line.slice(12));
+    // What parseStartLine reads of it, without its slices and object (the same line: the same reason).
+    if (line !== last.line) {
+      last.line = line;
+      last.reason = line.length === 11 ? "" : line.slice(12);
+    }
+    setStart(f, "response", undefined, status, last.reason);
     return;
   }
   const start = parseStartLine(line);
