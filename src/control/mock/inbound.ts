@@ -65,6 +65,8 @@ export class Inbound {
       );
     } finally {
       recorder.current = undefined;
+      // A request nothing decided (an ACK, a retransmission) gets the rule its transaction key finds.
+      recorder.journal.settle();
     }
   };
 

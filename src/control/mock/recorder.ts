@@ -79,7 +79,7 @@ export class Recorder {
     // it is complete (the rule that answered, whether it was a retransmission).
     journal.subscribe((e) => {
       if (this.pending.push(e) === 1) setImmediate(() => this.flush());
-    });
+    }, true);
   }
 
   /** Subscribes to every message in and out; returns the unsubscribe function. */
@@ -104,9 +104,8 @@ export class Recorder {
     retransmission: boolean,
   ): JournalMessage {
     const flow = m.flow;
-    const entry = this.journal.record(
+    const entry = this.journal.recordReceived(
       m.receivedAt,
-      "in",
       flow.transport,
       flow.localSocket ?? flow.local,
       flow.remote,
@@ -115,6 +114,7 @@ export class Recorder {
       describeParsed(m.result, m.bytes, this.scratch),
     );
     if (this.subscribers.size > 0) {
+      this.journal.settle();
       this.tell({
         direction: "in",
         flow,
