@@ -61,7 +61,12 @@ type MediaStatsOf = Parameters<NonNullable<UasEvents["mediaClosed"]>>[1];
 export class Recorder {
   private readonly subscribers = new Set<(event: MessageEvent) => void>();
   /** Entries journaled but not yet seen by metrics and captures (this turn of the event loop). */
-  private pending: JournalRecord[] = [];
+  private pending: (JournalRecord | undefined)[] = [];
+  /** How many of `pending` there are; the array is reused, not made again each turn. */
+  private queued = 0;
+  /** The other array, while not being flushed. */
+  private spare: (JournalRecord | undefined)[] | undefined = [];
+  private readonly flushSoon = (): void => this.flush();
   /** A message's fields, filled and copied into its journal entry at once. */
   private readonly scratch = blankFields();
   /** The inbound request being handled now, so the decision can name its rule in the journal. */
@@ -78,7 +83,8 @@ export class Recorder {
     // Metrics and captures see an entry after its turn of the event loop, when
     // it is complete (the rule that answered, whether it was a retransmission).
     journal.subscribe((e) => {
-      if (this.pending.push(e) === 1) setImmediate(() => this.flush());
+      this.pending[this.queued++] = e;
+      if (this.queued === 1) setImmediate(this.flushSoon);
     }, true);
   }
 
@@ -219,8 +225,13 @@ export class Recorder {
   /** Hands the entries journaled so far to the metrics and the capture sinks. */
   flush(): void {
     const batch = this.pending;
-    this.pending = [];
-    for (const e of batch) {
+    const n = this.queued;
+    this.pending = this.spare ?? [];
+    this.spare = undefined;
+    this.queued = 0;
+    for (let i = 0; i < n; i++) {
+      const e = batch[i]!;
+      batch[i] = undefined; // not kept alive past the journal
       if (isMessage(e)) this.metrics.observe(e);
       for (const sink of this.sinks) {
         try {
@@ -231,6 +242,7 @@ export class Recorder {
         }
       }
     }
+    this.spare = batch;
   }
 
   /** Closes the captures once their queued writes are on disk. */
