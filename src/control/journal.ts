@@ -7,13 +7,14 @@
  * `kind` ({@link isMessage}). Bounded in memory; capture sinks (JSONL, pcap)
  * see every entry (pcap writes messages only).
  */
-import type { DirectionStats, MediaStats } from "../media/types.js";
 import { BoundedMap } from "../sip/bounded-map.js";
 import type { ParsedRequest } from "../sip/message.js";
 import { parseDatagram } from "../sip/parser.js";
 import { DEFAULT_BUDGETS, ITEM_OVERHEAD } from "../transaction/budget.js";
 import type { Endpoint, TransportName } from "../transport/types.js";
-import { JournalMessage, type MessagePlace, timeOf } from "./journal-entry.js";
+import { JournalMessage, type MessagePlace } from "./journal-entry.js";
+import { type Call, filterRecords, groupCalls, type JournalFilter } from "./journal-query.js";
+import type { DtmfEntry, MediaEntry } from "./media-entries.js";
 import type { MessageFields } from "./message-summary.js";
 
 /** A SIP message in or out (kind request, response or unparsable). */
@@ -47,53 +48,7 @@ export interface JournalEntry {
   faults?: string[];
 }
 
-/** RTP counts of one direction of a call (RFC 3550 6.4, A.3, A.8), as the media engine counts them. */
-export type MediaDirectionStats = DirectionStats;
-
-/** A DTMF digit the call received: RFC 4733 telephone-event in its RTP, or SIP INFO application/dtmf-relay. */
-export interface DtmfEntry {
-  readonly id: number;
-  /** ISO 8601 time the digit was complete. */
-  readonly time: string;
-  readonly kind: "dtmf";
-  readonly direction: "in";
-  readonly callId: string;
-  /** The call's dialog (Call-ID;from-tag;to-tag), when the journal saw it established. */
-  readonly dialog?: string;
-  readonly digit: string;
-  readonly durationMs: number;
-  /** RFC 4733 volume 0..63 (-dBm0); 0 for SIP INFO. */
-  readonly volume: number;
-  readonly via: "rfc4733" | "info";
-  /** udp for RFC 4733 (the RTP socket), the SIP transport for INFO. */
-  readonly transport: TransportName;
-  /** The mock's RTP socket (rfc4733) or SIP listener (info). */
-  readonly local?: Endpoint;
-  /** Where the digit came from: the RTP packets' source, or the INFO's sender. */
-  readonly remote?: Endpoint;
-}
-
-/** A call's RTP statistics, journaled when its media ended (BYE, CANCEL, final non-2xx, shutdown). */
-export interface MediaEntry {
-  readonly id: number;
-  readonly time: string;
-  readonly kind: "media";
-  readonly callId: string;
-  readonly dialog?: string;
-  readonly transport: "udp";
-  /** The mock's RTP socket (RTCP on port + 1). */
-  readonly local: Endpoint;
-  /** The peer's RTP address: latched by symmetric RTP, else from its SDP (absent: never negotiated). */
-  readonly remote?: Endpoint;
-  /** The negotiated audio codec and payload type, when negotiated. */
-  readonly codec?: string;
-  readonly payloadType?: number;
-  readonly sent: MediaDirectionStats;
-  readonly received: MediaDirectionStats;
-  /** Packets that arrived and were counted and dropped; outgoing ones a loss fault dropped. */
-  readonly dropped: MediaStats["dropped"];
-  readonly rtcp: MediaStats["rtcp"];
-}
+export type { DtmfEntry, MediaDirectionStats, MediaEntry } from "./media-entries.js";
 
 /**
  * Any journal entry: a SIP message ({@link JournalEntry}) or a call's media
@@ -116,36 +71,8 @@ function sizeOf(e: JournalRecord): number {
   return (e instanceof JournalMessage ? e.octets : isMessage(e) ? e.raw.length : 256) + ITEM_OVERHEAD.journal;
 }
 
-export interface JournalFilter {
-  /** Entries of these kinds only (default: all). */
-  readonly kind?: JournalKind | readonly JournalKind[];
-  readonly direction?: "in" | "out";
-  readonly method?: string;
-  readonly status?: number;
-  readonly callId?: string;
-  /** Entries with an id greater than this. */
-  readonly sinceId?: number;
-  /** Entries at or after this time (ISO or epoch ms). */
-  readonly since?: string | number;
-  /** At most this many, the most recent. */
-  readonly limit?: number;
-}
-
-export interface Call {
-  readonly callId: string;
-  readonly first: string;
-  readonly last: string;
-  readonly messages: number;
-  /** "in INVITE", "out 100 Trying"... in order. */
-  readonly flow: readonly string[];
-  readonly entries: readonly JournalEntry[];
-  /** DTMF digits received in the call (RFC 4733, SIP INFO), when any. */
-  readonly dtmf?: string;
-  /** RTP statistics each way (packets, octets, loss, jitter), when the call had media. */
-  readonly media?: { readonly sent: MediaDirectionStats; readonly received: MediaDirectionStats };
-}
-
 export { JournalMessage, type MessagePlace } from "./journal-entry.js";
+export type { Call, JournalFilter } from "./journal-query.js";
 /** A message's journal fields are read by the SIP parser (message-summary.ts). */
 export { describeMessage, type MessageFields } from "./message-summary.js";
 
@@ -162,12 +89,26 @@ export class Journal {
    * entry on every message once the journal was full).
    */
   private list: JournalRecord[] = [];
+  /** The octets each entry of `list` counts for (same indexes). */
+  private sizes: number[] = [];
   private head = 0;
   private nextId = 1;
   private readonly listeners = new Set<(e: JournalRecord) => void>();
+  /** Listeners that only queue an entry, to read it after this turn of the event loop. */
+  private readonly laterListeners = new Set<(e: JournalRecord) => void>();
+  /**
+   * An inbound request whose rule lookup waits for its decision: ruleFor()
+   * names its rule (over what the lookup would have found), and whatever
+   * could see or change the rule first makes the lookup (settle()), so the
+   * entry reads as if it had been made at once.
+   */
+  private waiting: JournalMessage | undefined;
   private readonly resetListeners = new Set<() => void>();
   /** Transaction key -> rule that answered it, so responses carry the rule too (bounded). */
   private readonly rules: BoundedMap<string, string>;
+  /** The last key and rule set in `rules` (responses sent at once find it without a lookup). */
+  private ruledKey: string | undefined;
+  private ruledRule: string | undefined;
   /** Transaction key -> the faulty response's status and its fault labels, for its copies (bounded). */
   private readonly faulty: BoundedMap<string, { status: number; labels: string[] }>;
 
@@ -200,13 +141,10 @@ export class Journal {
     return this.addMessage(at, fields, raw, rest, rule, faults, asGiven);
   }
 
-  /**
-   * Journals a message: where and when it went, its octets and the fields
-   * the parser read (the hot path: no copy of the octets, no date text).
-   */
+  /** Journals a message: where and when it went, its octets and the fields the parser read. */
   addMessage(
     at: number,
-    place: MessagePlace,
+    p: MessagePlace,
     wire: Buffer | string,
     fields: MessageFields,
     /** Given (a JSONL entry read back): kept instead of what the transaction key finds. */
@@ -214,23 +152,111 @@ export class Journal {
     faults?: string[],
     timeText?: string,
   ): JournalMessage {
-    const entry = new JournalMessage(this.nextId++, at, place, wire, fields, timeText);
+    const { direction, transport, local, remote, retransmission } = p;
+    return this.record(
+      at,
+      direction,
+      transport,
+      local,
+      remote,
+      retransmission,
+      wire,
+      fields,
+      rule,
+      faults,
+      timeText,
+    );
+  }
+
+  /** Journals a message the mock received or sent (the hot path: no object of its place, no text). */
+  record(
+    at: number,
+    direction: "in" | "out",
+    transport: TransportName,
+    local: Endpoint,
+    remote: Endpoint,
+    retransmission: boolean,
+    wire: Buffer | string,
+    fields: MessageFields,
+    rule?: string,
+    faults?: string[],
+    timeText?: string,
+  ): JournalMessage {
+    const id = this.nextId++;
+    const entry = new JournalMessage(
+      id,
+      at,
+      direction,
+      transport,
+      local,
+      remote,
+      retransmission,
+      wire,
+      fields,
+      timeText,
+    );
     entry.rule = rule;
     entry.faults = faults;
-    if (entry.callId !== undefined && entry.dialog !== undefined) this.noteDialog(entry.callId, entry.dialog);
-    if (this.firstRequestAt === undefined && entry.direction === "in" && entry.kind === "request") {
-      this.firstRequestAt = at;
-    }
-    const key = entry.transaction;
-    if (key !== undefined) {
-      entry.rule ??= this.rules.get(key);
-      if (entry.direction === "out" && entry.faults === undefined) {
-        const f = this.faulty.get(key);
-        if (f && f.status === entry.status) entry.faults = f.labels;
-      }
-    }
+    this.note(entry);
     this.push(entry);
     return entry;
+  }
+
+  /**
+   * Journals a message received. A request's rule lookup waits for its
+   * decision (`waiting`): the caller settles it once the request is handled.
+   */
+  recordReceived(
+    at: number,
+    transport: TransportName,
+    local: Endpoint,
+    remote: Endpoint,
+    retransmission: boolean,
+    wire: Buffer,
+    fields: MessageFields,
+  ): JournalMessage {
+    this.settle();
+    const id = this.nextId++;
+    const entry = new JournalMessage(
+      id,
+      at,
+      "in",
+      transport,
+      local,
+      remote,
+      retransmission,
+      wire,
+      fields,
+      undefined,
+    );
+    if (entry.kind === "request" && entry.transaction !== undefined) this.waiting = entry;
+    this.note(entry);
+    this.push(entry);
+    return entry;
+  }
+
+  /** Makes the waiting request's rule lookup (see `waiting`). */
+  settle(): void {
+    const e = this.waiting;
+    if (e === undefined) return;
+    this.waiting = undefined;
+    if (e.rule === undefined) e.rule = this.ruleOf(e.transaction!);
+  }
+
+  /** What a new message tells the journal, and what the journal knows of it: its dialog, rule and faults. */
+  private note(entry: JournalMessage): void {
+    const callId = entry.callId;
+    if (callId !== undefined && entry.dialog !== undefined) this.noteDialog(callId, entry.dialog);
+    if (this.firstRequestAt === undefined && entry.direction === "in" && entry.kind === "request") {
+      this.firstRequestAt = entry.at;
+    }
+    const key = entry.transaction;
+    if (key === undefined) return;
+    if (entry.rule === undefined && entry !== this.waiting) entry.rule = this.ruleOf(key);
+    if (entry.direction === "out" && entry.faults === undefined && this.faulty.size > 0) {
+      const f = this.faulty.get(key);
+      if (f && f.status === entry.status) entry.faults = f.labels;
+    }
   }
 
   /**
@@ -247,21 +273,30 @@ export class Journal {
 
   private push(entry: JournalRecord): void {
     const list = this.list;
+    const sizes = this.sizes;
+    const size = sizeOf(entry);
     list.push(entry);
-    this.bytes += sizeOf(entry);
+    sizes.push(size);
+    this.bytes += size;
+    // An evicted entry's size comes from `sizes`: the entry and its Buffer are cold in the CPU's caches.
     while (
       this.head < list.length - 1 &&
       (list.length - this.head > this.maxEntries || this.bytes > this.maxBytes)
     ) {
-      this.bytes -= sizeOf(list[this.head]!);
+      this.bytes -= sizes[this.head]!;
       list[this.head] = undefined as unknown as JournalRecord; // let the evicted entry be collected now
       this.head++;
     }
     if (this.head >= 1024 && this.head * 2 >= list.length) {
       this.list = list.slice(this.head);
+      this.sizes = sizes.slice(this.head);
       this.head = 0;
     }
-    for (const l of this.listeners) l(entry);
+    if (this.listeners.size > 0) {
+      this.settle();
+      for (const l of this.listeners) l(entry);
+    }
+    for (const l of this.laterListeners) l(entry);
   }
 
   /**
@@ -292,18 +327,39 @@ export class Journal {
   /** Call-ID -> its last dialog, for the media entries (bounded). */
   private readonly dialogs: BoundedMap<string, string>;
 
+  /** The last pair noted: the map holds it until the next note or clear(), so it is not looked up again. */
+  private notedCallId: string | undefined;
+  private notedDialog: string | undefined;
+
   private noteDialog(callId: string, dialog: string): void {
-    if (this.dialogs.get(callId) === dialog) return;
-    this.dialogs.delete(callId);
+    if (callId === this.notedCallId && dialog === this.notedDialog) return;
+    this.notedCallId = callId;
+    this.notedDialog = dialog;
+    const known = this.dialogs.get(callId);
+    if (known === dialog) return;
+    // A changed dialog moves to the newest end (the map evicts the oldest first).
+    if (known !== undefined) this.dialogs.delete(callId);
     this.dialogs.set(callId, dialog);
   }
 
   /** Records the rule that answered a request (and, through its transaction key, its responses). */
   ruleFor(entry: JournalEntry, rule: string): void {
+    if (entry === this.waiting) this.waiting = undefined;
+    else this.settle();
     entry.rule = rule;
     if (entry.transaction) {
       this.rules.set(entry.transaction, rule);
+      // The map holds this pair until the next set or clear() (when it holds any).
+      if (this.rules.max >= 1) {
+        this.ruledKey = entry.transaction;
+        this.ruledRule = rule;
+      }
     }
+  }
+
+  /** The rule a transaction key finds (the last one set, while the map holds it). */
+  private ruleOf(key: string): string | undefined {
+    return key === this.ruledKey ? this.ruledRule : this.rules.get(key);
   }
 
   /**
@@ -336,26 +392,8 @@ export class Journal {
 
   /** Every kind of entry (messages, dtmf, media) matching the filter, in order. */
   records(filter: JournalFilter = {}): JournalRecord[] {
-    const since =
-      filter.since === undefined
-        ? undefined
-        : typeof filter.since === "number"
-          ? filter.since
-          : Date.parse(filter.since);
-    const method = filter.method?.toUpperCase();
-    const kinds = filter.kind === undefined ? undefined : ([] as JournalKind[]).concat(filter.kind);
-    const found = this.live().filter(
-      (e) =>
-        (kinds === undefined || kinds.includes(e.kind)) &&
-        (filter.direction === undefined || (e.kind !== "media" && e.direction === filter.direction)) &&
-        (method === undefined ||
-          (isMessage(e) && (e.method === method || e.cseq?.split(/\s+/)[1] === method))) &&
-        (filter.status === undefined || (isMessage(e) && e.status === filter.status)) &&
-        (filter.callId === undefined || e.callId === filter.callId) &&
-        (filter.sinceId === undefined || e.id > filter.sinceId) &&
-        (since === undefined || timeOf(e) >= since),
-    );
-    return filter.limit !== undefined ? found.slice(Math.max(0, found.length - filter.limit)) : found;
+    this.settle();
+    return filterRecords(this.live(), filter);
   }
 
   get size(): number {
@@ -372,11 +410,15 @@ export class Journal {
   }
 
   clear(): void {
+    this.settle();
     this.list = [];
+    this.sizes = [];
     this.head = 0;
     this.bytes = 0;
     this.requests.clear();
     this.rules.clear();
+    this.ruledKey = this.ruledRule = undefined;
+    this.notedCallId = this.notedDialog = undefined;
     this.faulty.clear();
     this.dialogs.clear();
     this.firstRequestAt = undefined;
@@ -385,27 +427,18 @@ export class Journal {
 
   /** Calls grouped by Call-ID, in order of their first message (their SIP messages; records() has the rest). */
   calls(filter: JournalFilter = {}): Call[] {
-    const byId = new Map<string, JournalEntry[]>();
-    for (const e of this.entries(filter)) {
-      if (!e.callId) continue;
-      const list = byId.get(e.callId) ?? [];
-      list.push(e);
-      byId.set(e.callId, list);
-    }
-    return [...byId].map(([callId, entries]) => ({
-      callId,
-      first: entries[0]!.time,
-      last: entries[entries.length - 1]!.time,
-      messages: entries.length,
-      flow: entries.map(flowLine),
-      entries,
-    }));
+    return groupCalls(this.entries(filter));
   }
 
   /** Every new entry, of every kind (narrow on `kind`). */
-  subscribe(listener: (e: JournalRecord) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  subscribe(
+    listener: (e: JournalRecord) => void,
+    /** It only queues the entry, to read it after this turn of the event loop (a request's rule may still settle). */
+    later = false,
+  ): () => void {
+    const set = later ? this.laterListeners : this.listeners;
+    set.add(listener);
+    return () => set.delete(listener);
   }
 
   /** Called after clear() (DELETE /__admin/journal, reset): the web UI starts over. */
@@ -413,9 +446,4 @@ export class Journal {
     this.resetListeners.add(listener);
     return () => this.resetListeners.delete(listener);
   }
-}
-
-function flowLine(e: JournalEntry): string {
-  const what = e.kind === "response" ? `${e.status} ${e.reason}` : (e.method ?? "?");
-  return `${e.direction} ${what}${e.retransmission ? " (retransmission)" : ""}`;
 }

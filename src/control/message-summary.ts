@@ -80,21 +80,38 @@ export type MessageFields = Pick<
  * A message's journal fields from what the parser made of it: the parsed
  * message, or, for one it refused, the start line and the headers it could
  * still read (a broken message is journaled with what it says). Header
- * values are the first field row as received (folding unfolded).
+ * values are the first field row as received (folding unfolded). `into`:
+ * an object of the same shape to fill instead of a new one (the hot path's
+ * scratch, copied by the journal at once).
  */
-export function describeParsed(result: ParseResult, message: Buffer | string): MessageFields {
+export function describeParsed(
+  result: ParseResult,
+  message: Buffer | string,
+  into: Fields = blankFields(),
+): MessageFields {
   if (result.ok) {
     const m = result.message;
     const { via, cseq, from, to } = m.core;
-    const start: Start =
-      m.kind === "response"
-        ? { kind: "response", status: m.status, reason: m.reason }
-        : { kind: "request", method: m.method };
-    return withHeaders(start, valuesOf(m.headers), via[0]?.branch, cseq.method, from.tag, to.tag);
+    if (m.kind === "response") setStart(into, "response", undefined, m.status, m.reason);
+    else setStart(into, "request", m.method, undefined, undefined);
+    const h = m.headers;
+    return withHeaders(
+      into,
+      h.get("Call-ID"),
+      h.get("CSeq"),
+      h.get("From"),
+      h.get("To"),
+      via[0]?.branch,
+      cseq.method,
+      from.tag,
+      to.tag,
+    );
   }
   const text = typeof message === "string" ? message : message.toString("latin1");
   const headers = result.error.partial?.headers ?? headersAfterStartLine(text);
-  return fromValues(startOf(text), valuesOf(headers), headers.getAll("Via")[0]);
+  startOf(into, text);
+  const h = headers;
+  return fromValues(into, h.get("Call-ID"), h.get("CSeq"), h.get("From"), h.get("To"), h.getAll("Via")[0]);
 }
 
 /**
@@ -102,9 +119,10 @@ export function describeParsed(result: ParseResult, message: Buffer | string): M
  * and first header rows as written: what describeMessage would read from
  * the bytes, without parsing them again.
  */
-export function describeWritten(head: WrittenHead): MessageFields {
+export function describeWritten(head: WrittenHead, into: Fields = blankFields()): MessageFields {
   const k = head.known;
-  const same = (p: KnownParse | undefined, value: string | undefined) => p !== undefined && p.value === value;
+  const f = into;
+  startOf(f, head.startLine);
   if (
     !k ||
     !same(k.via, head.via) ||
@@ -113,32 +131,42 @@ export function describeWritten(head: WrittenHead): MessageFields {
     !same(k.cseq, head.cseq)
   ) {
     const via = head.via === undefined ? undefined : splitTopLevel(head.via, ",")[0];
-    return fromValues(startOf(head.startLine), head, via);
+    return fromValues(f, head.callId, head.cseq, head.from, head.to, via);
   }
   // The rows are the ones the writer had parsed (a response copying its request's): no parse again.
-  return withHeaders(startOf(head.startLine), head, k.via!.param, k.cseq!.param, k.from!.param, k.to!.param);
+  return withHeaders(
+    f,
+    head.callId,
+    head.cseq,
+    head.from,
+    head.to,
+    k.via!.param,
+    k.cseq!.param,
+    k.from!.param,
+    k.to!.param,
+  );
 }
 
-/** The header values the journal keeps: first rows, as the parser read them. */
-function valuesOf(headers: Headers): Omit<WrittenHead, "startLine" | "via"> {
-  return {
-    callId: headers.get("Call-ID"),
-    cseq: headers.get("CSeq"),
-    from: headers.get("From"),
-    to: headers.get("To"),
-  };
+/** Whether the writer's parse is of the value it wrote. */
+function same(p: KnownParse | undefined, value: string | undefined): boolean {
+  return p !== undefined && p.value === value;
 }
 
 /** The fields of a message read header by header (one the parser refused, or one we wrote). */
 function fromValues(
-  start: Start,
-  v: Omit<WrittenHead, "startLine" | "via">,
+  f: Fields,
+  callId: string | undefined,
+  cseq: string | undefined,
+  from: string | undefined,
+  to: string | undefined,
   via: string | undefined,
 ): MessageFields {
-  const { cseq, from, to } = v;
   return withHeaders(
-    start,
-    v,
+    f,
+    callId,
+    cseq,
+    from,
+    to,
     attempt(() => parseViaValue(via ?? "")[0]?.branch),
     // A CSeq the parser refuses (number too large, not a number) still names its method (second word).
     cseq ? (attempt(() => parseCSeq(cseq).method) ?? cseq.trim().split(/\s+/)[1]) : undefined,
@@ -156,42 +184,149 @@ export function describeMessage(message: Buffer | string): MessageFields {
   return describeParsed(parseDatagram(bytes), bytes);
 }
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-type Start = Mutable<Pick<MessageFields, "kind" | "method" | "status" | "reason">>;
-
 /**
- * The start line's fields, then the headers' (built in place, in the
- * order the journal's JSON has always had: a hot path, once per message).
+ * Journal fields being filled: every key present (undefined when absent),
+ * one object shape; read as MessageFields (an undefined key reads as absent).
  */
+export interface Fields {
+  kind: MessageFields["kind"];
+  method: string | undefined;
+  status: number | undefined;
+  reason: string | undefined;
+  callId: string | undefined;
+  cseq: string | undefined;
+  from: string | undefined;
+  to: string | undefined;
+  transaction: string | undefined;
+  dialog: string | undefined;
+}
+
+/** Fields to fill: every key, in the order the journal's JSON has always had. */
+export function blankFields(): Fields {
+  return {
+    kind: "unparsable",
+    method: undefined,
+    status: undefined,
+    reason: undefined,
+    callId: undefined,
+    cseq: undefined,
+    from: undefined,
+    to: undefined,
+    transaction: undefined,
+    dialog: undefined,
+  };
+}
+
+function setStart(
+  f: Fields,
+  kind: MessageFields["kind"],
+  method: string | undefined,
+  status: number | undefined,
+  reason: string | undefined,
+): void {
+  f.kind = kind;
+  f.method = method;
+  f.status = status;
+  f.reason = reason;
+}
+
+/** The headers' fields (absent when empty), the transaction key and the dialog, after the start line's. */
 function withHeaders(
-  start: Start,
-  values: Omit<WrittenHead, "startLine" | "via">,
+  f: Fields,
+  callId: string | undefined,
+  cseq: string | undefined,
+  from: string | undefined,
+  to: string | undefined,
   branch: string | undefined,
   cseqMethod: string | undefined,
   fromTag: string | undefined,
   toTag: string | undefined,
 ): MessageFields {
-  const f: Mutable<MessageFields> = start;
-  const { callId, cseq, from, to } = values;
-  if (callId) f.callId = callId;
-  if (cseq) f.cseq = cseq;
-  if (from) f.from = from;
-  if (to) f.to = to;
-  // RFC 3261 17.2.3: the ACK for a non-2xx response belongs to the INVITE transaction.
-  if (branch && cseqMethod) f.transaction = `${branch}/${cseqMethod === "ACK" ? "INVITE" : cseqMethod}`;
-  if (callId && fromTag && toTag) f.dialog = `${callId};${fromTag};${toTag}`;
-  return f;
+  f.callId = callId || undefined;
+  f.cseq = cseq || undefined;
+  f.from = from || undefined;
+  f.to = to || undefined;
+  f.transaction = branch && cseqMethod ? transactionKey(branch, cseqMethod) : undefined;
+  f.dialog = callId && fromTag && toTag ? dialogKey(callId, fromTag, toTag) : undefined;
+  return f as MessageFields;
 }
 
-/** The start line of a message the parser refused, as far as it reads. */
-function startOf(text: string): Start {
+/**
+ * The last transaction key, dialog and status line reason made, for the
+ * next message of the same transaction or dialog (a response right after
+ * its request, the ACK after the final response): the same string again,
+ * not a new one of the same text (fewer strings, and the journal's lookups
+ * find it hashed).
+ */
+const last = {
+  branch: "",
+  method: "",
+  key: "",
+  callId: "",
+  fromTag: "",
+  toTag: "",
+  dialog: "",
+  line: "",
+  reason: "",
+};
+
+/** RFC 3261 17.2.3: the ACK for a non-2xx response belongs to the INVITE transaction. */
+function transactionKey(branch: string, cseqMethod: string): string {
+  const method = cseqMethod === "ACK" ? "INVITE" : cseqMethod;
+  if (branch !== last.branch || method !== last.method) {
+    last.branch = branch;
+    last.method = method;
+    last.key = `${branch}/${method}`;
+  }
+  return last.key;
+}
+
+function dialogKey(callId: string, fromTag: string, toTag: string): string {
+  if (callId !== last.callId || fromTag !== last.fromTag || toTag !== last.toTag) {
+    last.callId = callId;
+    last.fromTag = fromTag;
+    last.toTag = toTag;
+    last.dialog = `${callId};${fromTag};${toTag}`;
+  }
+  return last.dialog;
+}
+
+/** The start line's fields (of a message the parser refused, or one we wrote), as far as it reads. */
+function startOf(f: Fields, text: string): void {
   const nl = text.indexOf("\r\n");
   const line = nl < 0 ? text : text.slice(0, nl);
+  const status = plainStatus(line);
+  if (status > 0) {
+    // What parseStartLine reads of it, without its slices and object (the same line: the same reason).
+    if (line !== last.line) {
+      last.line = line;
+      last.reason = line.length === 11 ? "" : line.slice(12);
+    }
+    setStart(f, "response", undefined, status, last.reason);
+    return;
+  }
   const start = parseStartLine(line);
-  if (typeof start !== "string" && start.kind === "response")
-    return { kind: "response", status: start.status, reason: start.reason };
+  if (typeof start !== "string" && start.kind === "response") {
+    setStart(f, "response", undefined, start.status, start.reason);
+    return;
+  }
   const method = typeof start !== "string" ? start.method : requestLineMethod(line);
-  return method !== undefined ? { kind: "request", method } : { kind: "unparsable" };
+  if (method !== undefined) setStart(f, "request", method, undefined, undefined);
+  else setStart(f, "unparsable", undefined, undefined, undefined);
+}
+
+/**
+ * The status code of a status line as the mock writes them, "SIP/2.0 "
+ * 3DIGIT (100-699) then SP or nothing; 0 for any other line (which
+ * parseStartLine reads).
+ */
+function plainStatus(line: string): number {
+  if ((line.length !== 11 && line.charCodeAt(11) !== 0x20) || !line.startsWith("SIP/2.0 ")) return 0;
+  const a = line.charCodeAt(8) - 0x30;
+  const b = line.charCodeAt(9) - 0x30;
+  const c = line.charCodeAt(10) - 0x30;
+  if (a < 1 || a > 6 || b < 0 || b > 9 || c < 0 || c > 9) return 0;
+  return a * 100 + b * 10 + c;
 }
 
 /** A value read from a header that may be broken; undefined when it is. */

@@ -26,8 +26,10 @@ export class Metrics {
   /** The mock's own UDP requests sent once, unretransmitted, to a destination that never sent it a packet. */
   sentOnce = 0;
   private readonly requests = new Map<string, number>();
-  private readonly responses = new Map<string, number>();
-  private readonly retransmissions = new Map<string, number>();
+  /** By status code (numbers: no text made per response). */
+  private readonly responses = new Map<number | undefined, number>();
+  private retransmissionsReceived = 0;
+  private retransmissionsSent = 0;
   private readonly faults = new Map<string, number>();
   private unparsable = 0;
   private readonly dtmfDigits = new Map<string, number>();
@@ -36,14 +38,17 @@ export class Metrics {
 
   observe(e: JournalEntry): void {
     if (e.retransmission) {
-      inc(this.retransmissions, e.direction === "in" ? "received" : "sent");
+      if (e.direction === "in") this.retransmissionsReceived++;
+      else this.retransmissionsSent++;
       return;
     }
     if (e.kind === "unparsable") this.unparsable++;
     // Methods are tokens any peer chooses: only registered ones get their own series.
     else if (e.direction === "in" && e.kind === "request")
       inc(this.requests, isRegisteredMethod(e.method ?? "") ? e.method! : "other");
-    else if (e.direction === "out" && e.kind === "response") inc(this.responses, String(e.status));
+    else if (e.direction === "out" && e.kind === "response") {
+      this.responses.set(e.status, (this.responses.get(e.status) ?? 0) + 1);
+    }
   }
 
   /** A DTMF digit received (via rfc4733 or info). */
@@ -98,13 +103,13 @@ export class Metrics {
       "sipmock_responses_sent_total",
       "SIP responses sent (retransmissions excluded).",
       "code",
-      this.responses,
+      new Map([...this.responses].map(([code, n]) => [String(code), n])),
     );
     out.counter(
       "sipmock_retransmissions_total",
       "Retransmissions received and sent.",
       "direction",
-      this.retransmissions,
+      nonZero({ received: this.retransmissionsReceived, sent: this.retransmissionsSent }),
     );
     out.counter("sipmock_faults_injected_total", "Faults injected by scenario rules.", "fault", this.faults);
     out.total("sipmock_unparsable_messages_total", "Messages that could not be parsed.", this.unparsable);
@@ -213,6 +218,11 @@ class Exposition {
   private family(name: string, help: string, type: string): void {
     this.lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
   }
+}
+
+/** The counts above zero, as a counter's series. */
+function nonZero(counts: Record<string, number>): Map<string, number> {
+  return new Map(Object.entries(counts).filter(([, n]) => n > 0));
 }
 
 function inc(m: Map<string, number>, k: string): void {

@@ -79,7 +79,9 @@ export class Overrides {
 
   /** The first override that takes the request, else the scenario. */
   decide(facts: RequestFacts, base: Scenario): Decision {
-    for (const o of this.list) {
+    const list = this.list;
+    if (list.length === 0) return base.decide(facts);
+    for (const o of list) {
       const d = o.engine.decide(facts);
       if (d.kind === "default" && d.rule === NO_MATCH_RULE) continue;
       o.applied++;

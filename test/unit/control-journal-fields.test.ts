@@ -6,10 +6,11 @@
 import { deepStrictEqual } from "node:assert";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Journal } from "../../src/control/journal.js";
 import { describeMessage, describeParsed, describeWritten } from "../../src/control/message-summary.js";
-import { parseDatagram } from "../../src/sip/parser.js";
+import { parseDatagram, parseStartLine } from "../../src/sip/parser.js";
 import { serialize, writtenHead } from "../../src/sip/serializer.js";
 import { StreamFramer } from "../../src/sip/stream-framer.js";
 import { annotateTopVia } from "../../src/transport/received.js";
@@ -187,6 +188,26 @@ describe("journal fields of what the mock sent (serializer pieces, no second par
     same("SIP/2.0 1000 Too Big", base);
     same("OPTIONS sip:bob@example.test SIP/2.0", base);
     same("garbage", base);
+  });
+
+  it("any status line as written is read as the parser reads it (its status and reason, or not a response)", () => {
+    const line = fc
+      .tuple(
+        fc.constantFrom("SIP/2.0 ", "sip/2.0 ", "SIP/2.0  ", "SIP/2.1 ", "SIP/2.0"),
+        fc.stringMatching(/^[0-9a-z]{0,4}$/),
+        fc.constantFrom("", " ", " OK", "  Busy Here", "\tx", " Ringing "),
+      )
+      .map(([version, code, reason]) => `${version}${code}${reason}`);
+    fc.assert(
+      fc.property(line, (startLine) => {
+        const f = describeWritten({ startLine });
+        const p = parseStartLine(startLine);
+        if (typeof p !== "string" && p.kind === "response") {
+          expect([f.kind, f.status, f.reason]).toEqual(["response", p.status, p.reason]);
+        } else expect(f.kind).not.toBe("response");
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it("every RFC 4475 torture message, re-serialized: the same fields as parsing its bytes", () => {

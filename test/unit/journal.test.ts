@@ -4,7 +4,13 @@
  */
 import { describe, expect, it } from "vitest";
 import { checkExpectations, formatReport, junitXml } from "../../src/control/expectations.js";
-import { describeMessage, Journal, type JournalEntry } from "../../src/control/journal.js";
+import {
+  type DtmfEntry,
+  describeMessage,
+  isMessage,
+  Journal,
+  type JournalEntry,
+} from "../../src/control/journal.js";
 import { checkPattern, PatternError, VerificationError, verify } from "../../src/control/verify.js";
 
 const local = { address: "127.0.0.1", port: 5060 };
@@ -90,6 +96,59 @@ describe("journal entries", () => {
       `SIP/2.0 486 Busy Here\r\nVia: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bK-r\r\nCall-ID: call-1\r\nCSeq: 1 INVITE\r\n\r\n`,
     );
     expect(res.rule).toBe("busy rule 1");
+  });
+
+  it("forgets rules and dialogs with clear(): a response or digit after it names none", () => {
+    const j = new Journal();
+    const inv = add(j, "in", request("INVITE", "486", { branch: "z9hG4bK-c", callId: "c9" }));
+    j.ruleFor(inv, "busy rule 1");
+    const busy = `SIP/2.0 486 Busy Here\r\nVia: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bK-c\r\nFrom: <sip:a@h>;tag=a1\r\nTo: <sip:b@h>;tag=b2\r\nCall-ID: c9\r\nCSeq: 1 INVITE\r\n\r\n`;
+    expect(add(j, "out", busy).rule).toBe("busy rule 1");
+    const digit: Omit<DtmfEntry, "id"> = {
+      time: "2026-11-26T10:00:01.000Z",
+      kind: "dtmf",
+      direction: "in",
+      callId: "c9",
+      digit: "1",
+      durationMs: 100,
+      volume: 10,
+      via: "info",
+      transport: "udp",
+    };
+    expect(j.addMedia(digit).dialog).toBe("c9;a1;b2");
+    j.clear();
+    expect(add(j, "out", busy).rule).toBeUndefined();
+    j.clear();
+    expect(j.addMedia(digit).dialog).toBeUndefined();
+    expect(add(j, "out", busy).dialog).toBe("c9;a1;b2");
+    expect(j.addMedia(digit).dialog).toBe("c9;a1;b2");
+  });
+
+  it("a request received names the rule its transaction key finds, as if looked up on arrival", () => {
+    const received = (j: Journal, raw: string, retransmission = false) => {
+      const bytes = Buffer.from(raw, "latin1");
+      return j.recordReceived(0, "udp", local, remote, retransmission, bytes, describeMessage(bytes));
+    };
+    const a = request("INVITE", "486", { branch: "z9hG4bK-a", callId: "a" });
+    // One rule kept (maxEntries 1): setting another's evicts it.
+    const j = new Journal(1);
+    j.ruleFor(received(j, a), "rule A");
+    const again = received(j, a, true);
+    const b = add(j, "in", request("INVITE", "486", { branch: "z9hG4bK-b", callId: "b" }));
+    j.ruleFor(b, "rule B");
+    expect(again.rule).toBe("rule A");
+    expect(received(j, a, true).rule).toBeUndefined(); // evicted since
+    j.settle();
+    // Seen at once by a listener, and by a reader of the journal.
+    const k = new Journal();
+    const seen: (string | undefined)[] = [];
+    k.ruleFor(received(k, a), "rule A");
+    const stop = k.subscribe((e) => seen.push(isMessage(e) ? e.rule : "?"));
+    received(k, a, true);
+    stop();
+    const last = received(k, a, true);
+    expect(k.entries().at(-1)).toBe(last);
+    expect([...seen, last.rule]).toEqual(["rule A", "rule A"]);
   });
 
   it("filters, groups by Call-ID and stays bounded", () => {

@@ -14,8 +14,8 @@ import type { Flow, InboundMessage } from "../../transport/types.js";
 import type { UserAgentServer } from "../../ua/uas.js";
 import { answerUnparsable } from "../../ua/unparsable.js";
 import { type Logger, printable } from "../logger.js";
-import { summarizeParse } from "../message-summary.js";
-import { logLine, peer, stamp } from "./log.js";
+import { type MessageSummary, summarizeParse } from "../message-summary.js";
+import { logLine, logsMessages, peer, stamp } from "./log.js";
 import type { Recorder } from "./recorder.js";
 import type { MockIdentity } from "./user-agent.js";
 import type { Wire } from "./wire.js";
@@ -43,15 +43,19 @@ export class Inbound {
     const { logger, recorder, layer } = this.p;
     // Every transport: the host of a phone (or proxy) that reached the mock over TCP is known too.
     this.p.knownPeers.add(msg.flow.remote.address);
-    const summary = summarizeParse(msg.result);
     const request =
       msg.result.ok && msg.result.message.kind === "request"
         ? (msg.result.message as ParsedRequest)
         : undefined;
     // Known before anyone is told, so onMessage and waitFor see the truth.
     const retransmission = request !== undefined && layer.isRetransmission(request);
-    logLine(logger, "in", msg.flow, summary, msg.bytes, retransmission);
-    recorder.current = recorder.received(msg, summary, retransmission).entry;
+    // A summary only for a log line (the recorder makes its own for onMessage).
+    let summary: MessageSummary | undefined;
+    if (logsMessages(logger)) {
+      summary = summarizeParse(msg.result);
+      logLine(logger, "in", msg.flow, summary, msg.bytes, retransmission);
+    }
+    recorder.current = recorder.received(msg, summary, retransmission);
     try {
       this.dispatch(msg);
     } catch (err) {
@@ -61,6 +65,8 @@ export class Inbound {
       );
     } finally {
       recorder.current = undefined;
+      // A request nothing decided (an ACK, a retransmission) gets the rule its transaction key finds.
+      recorder.journal.settle();
     }
   };
 

@@ -14,6 +14,11 @@ export function peer(flow: Flow, dir: Direction = "in"): string {
   return `${flow.transport}:${hostPort(to.address, to.port)}`;
 }
 
+/** Whether the log has a line per message (info and debug): else no summary need be made. */
+export function logsMessages(logger: Logger): boolean {
+  return logger.level !== "error" && logger.level !== "warn";
+}
+
 /** "<- udp:1.2.3.4:5060 INVITE call-id" (info), and the message itself when verbose. */
 export function logLine(
   logger: Logger,
@@ -23,7 +28,7 @@ export function logLine(
   bytes: Buffer,
   retrans: boolean,
 ): void {
-  if (logger.level === "error" || logger.level === "warn") return;
+  if (!logsMessages(logger)) return;
   const arrow = dir === "in" ? "<-" : "->";
   const extra = retrans ? " (retransmission)" : "";
   const what = `${s.what}${s.callId ? ` ${s.callId}` : ""}`;

@@ -1,12 +1,13 @@
 /**
- * Journal wiring: every message in and out becomes a journal entry and a
- * MessageEvent for the onMessage subscribers; DTMF digits and a call's RTP
+ * Journal wiring: every message in and out becomes a journal entry, and a
+ * MessageEvent when there are onMessage subscribers; DTMF digits and a call's RTP
  * statistics become media entries; metrics and the capture sinks (JSONL,
  * pcap) see each entry once it is complete.
  *
  * A message's fields come from the SIP parser: an inbound one from the
- * parse the transport already did, an outbound one parsed once (its
- * retransmissions, the same bytes, are not parsed again).
+ * parse the transport already did, an outbound one from what the
+ * serializer wrote (no parse; only bytes a fault made are parsed). They are
+ * read into one scratch object that the journal entry copies at once.
  */
 import type { DtmfDigit } from "../../media/index.js";
 import type { ParseResult } from "../../sip/parser.js";
@@ -15,17 +16,25 @@ import { destinationOf, type Flow } from "../../transport/types.js";
 import type { UasEvents } from "../../ua/uas.js";
 import { JsonlSink } from "../capture/jsonl.js";
 import { PcapWriter } from "../capture/pcap.js";
-import { isMessage, type Journal, type JournalEntry, type JournalRecord } from "../journal.js";
+import {
+  isMessage,
+  type Journal,
+  type JournalEntry,
+  type JournalMessage,
+  type JournalRecord,
+} from "../journal.js";
 import type { Logger } from "../logger.js";
 import {
+  blankFields,
   describeMessage,
   describeParsed,
   describeWritten,
-  type MessageFields,
   type MessageSummary,
   summarizeOutgoing,
+  summarizeParse,
 } from "../message-summary.js";
 import type { Metrics } from "../metrics.js";
+import { logsMessages } from "./log.js";
 import type { MessageEvent, SipMockOptions } from "./options.js";
 
 /** Where entries are written besides the journal. */
@@ -49,18 +58,17 @@ export function openCaptures(options: Pick<SipMockOptions, "journalFile" | "pcap
 type MediaInfo = Parameters<NonNullable<UasEvents["mediaClosed"]>>[2];
 type MediaStatsOf = Parameters<NonNullable<UasEvents["mediaClosed"]>>[1];
 
-/**
- * An outbound message's journal fields, kept on its Buffer for its
- * retransmissions (the same Buffer): a property costs a few ns where a
- * WeakMap entry cost about 1 µs per message.
- */
-const FIELDS = Symbol("sipmock.journalFields");
-type Described = Buffer & { [FIELDS]?: MessageFields };
-
 export class Recorder {
   private readonly subscribers = new Set<(event: MessageEvent) => void>();
   /** Entries journaled but not yet seen by metrics and captures (this turn of the event loop). */
-  private pending: JournalRecord[] = [];
+  private pending: (JournalRecord | undefined)[] = [];
+  /** How many of `pending` there are; the array is reused, not made again each turn. */
+  private queued = 0;
+  /** The other array, while not being flushed. */
+  private spare: (JournalRecord | undefined)[] | undefined = [];
+  private readonly flushSoon = (): void => this.flush();
+  /** A message's fields, filled and copied into its journal entry at once. */
+  private readonly scratch = blankFields();
   /** The inbound request being handled now, so the decision can name its rule in the journal. */
   current: JournalEntry | undefined;
 
@@ -75,8 +83,9 @@ export class Recorder {
     // Metrics and captures see an entry after its turn of the event loop, when
     // it is complete (the rule that answered, whether it was a retransmission).
     journal.subscribe((e) => {
-      if (this.pending.push(e) === 1) setImmediate(() => this.flush());
-    });
+      this.pending[this.queued++] = e;
+      if (this.queued === 1) setImmediate(this.flushSoon);
+    }, true);
   }
 
   /** Subscribes to every message in and out; returns the unsubscribe function. */
@@ -85,58 +94,78 @@ export class Recorder {
     return () => this.subscribers.delete(listener);
   }
 
-  /** Journals a message received, with the parse the transport already made of it, and tells the subscribers. */
+  /** Whether anyone listens to onMessage (else no MessageEvent is made). */
+  get telling(): boolean {
+    return this.subscribers.size > 0;
+  }
+
+  /**
+   * Journals a message received, with the parse the transport already made
+   * of it, and tells the subscribers (its summary is made here when the
+   * caller had no use for one).
+   */
   received(
     m: { flow: Flow; bytes: Buffer; result: ParseResult; receivedAt: number },
-    summary: MessageSummary,
+    summary: MessageSummary | undefined,
     retransmission: boolean,
-  ): MessageEvent {
+  ): JournalMessage {
     const flow = m.flow;
-    const place = {
-      direction: "in" as const,
-      transport: flow.transport,
-      local: flow.localSocket ?? flow.local,
-      remote: flow.remote,
+    const entry = this.journal.recordReceived(
+      m.receivedAt,
+      flow.transport,
+      flow.localSocket ?? flow.local,
+      flow.remote,
       retransmission,
-    };
-    const entry = this.journal.addMessage(m.receivedAt, place, m.bytes, describeParsed(m.result, m.bytes));
-    return this.tell({
-      direction: "in",
-      flow,
-      bytes: m.bytes,
-      summary,
-      retransmission,
-      time: m.receivedAt,
-      entry,
-    });
-  }
-
-  /** Journals a message the mock sent, on the flow it really took, and tells the subscribers. */
-  sent(flow: Flow, bytes: Buffer, retransmission: boolean): MessageEvent {
-    const time = this.now();
-    let fields = (bytes as Described)[FIELDS];
-    if (!fields) {
-      // What the serializer wrote is described from its pieces; bytes a fault made are parsed.
-      const head = writtenHead(bytes);
-      fields = head ? describeWritten(head) : describeMessage(bytes);
-      // Not enumerable: the Buffer still compares and inspects as its octets.
-      Object.defineProperty(bytes, FIELDS, { value: fields, writable: true, configurable: true });
+      m.bytes,
+      describeParsed(m.result, m.bytes, this.scratch),
+    );
+    if (this.subscribers.size > 0) {
+      this.journal.settle();
+      this.tell({
+        direction: "in",
+        flow,
+        bytes: m.bytes,
+        summary: summary ?? summarizeParse(m.result),
+        retransmission,
+        time: m.receivedAt,
+        entry,
+      });
     }
-    const place = {
-      direction: "out" as const,
-      transport: flow.transport,
-      // The addresses the message really used: a connection the mock opened
-      // has its own port, a datagram goes where 18.2.2 says (replyTo).
-      local: flow.localSocket ?? flow.local,
-      remote: destinationOf(flow),
-      retransmission,
-    };
-    const entry = this.journal.addMessage(time, place, bytes, fields);
-    const summary = summarizeOutgoing(fields, bytes);
-    return this.tell({ direction: "out", flow, bytes, summary, retransmission, time, entry });
+    return entry;
   }
 
-  private tell(event: MessageEvent): MessageEvent {
+  /**
+   * Journals a message the mock sent, on the flow it really took, and tells
+   * the subscribers; returns its summary when the log has a line for it.
+   */
+  sent(flow: Flow, bytes: Buffer, retransmission: boolean): MessageSummary | undefined {
+    const time = this.now();
+    // What the serializer wrote is described from its pieces (a retransmission
+    // too, at no parse); bytes a fault made are parsed.
+    const head = writtenHead(bytes);
+    const fields = head ? describeWritten(head, this.scratch) : describeMessage(bytes);
+    const summary =
+      this.subscribers.size > 0 || logsMessages(this.logger) ? summarizeOutgoing(fields, bytes) : undefined;
+    // The addresses the message really used: a connection the mock opened
+    // has its own port, a datagram goes where 18.2.2 says (replyTo).
+    const local = flow.localSocket ?? flow.local;
+    const entry = this.journal.record(
+      time,
+      "out",
+      flow.transport,
+      local,
+      destinationOf(flow),
+      retransmission,
+      bytes,
+      fields,
+    );
+    if (summary !== undefined && this.subscribers.size > 0) {
+      this.tell({ direction: "out", flow, bytes, summary, retransmission, time, entry });
+    }
+    return summary;
+  }
+
+  private tell(event: MessageEvent): void {
     for (const s of this.subscribers) {
       try {
         s(event);
@@ -145,7 +174,6 @@ export class Recorder {
         this.logger.error(`onMessage subscriber threw: ${(err as Error).stack ?? err}`);
       }
     }
-    return event;
   }
 
   /**
@@ -197,8 +225,13 @@ export class Recorder {
   /** Hands the entries journaled so far to the metrics and the capture sinks. */
   flush(): void {
     const batch = this.pending;
-    this.pending = [];
-    for (const e of batch) {
+    const n = this.queued;
+    this.pending = this.spare ?? [];
+    this.spare = undefined;
+    this.queued = 0;
+    for (let i = 0; i < n; i++) {
+      const e = batch[i]!;
+      batch[i] = undefined; // not kept alive past the journal
       if (isMessage(e)) this.metrics.observe(e);
       for (const sink of this.sinks) {
         try {
@@ -209,6 +242,7 @@ export class Recorder {
         }
       }
     }
+    this.spare = batch;
   }
 
   /** Closes the captures once their queued writes are on disk. */

@@ -76,14 +76,11 @@ export class Wire {
     this.sending++;
     listener
       .send(flow, bytes, (used) => this.sent(used, bytes, retransmission))
-      .then(
-        () => this.sendDone(),
-        (err: Error) => {
-          this.sendDone();
-          this.logger.warn(`send to ${peer(flow, "out")} failed: ${err.message}`);
-          failed?.(err);
-        },
-      );
+      .then(this.sendDone, (err: Error) => {
+        this.sendDone();
+        this.logger.warn(`send to ${peer(flow, "out")} failed: ${err.message}`);
+        failed?.(err);
+      });
   }
 
   /** What the UA's faults do to the transport: extra copies, another source port, a closed connection. */
@@ -124,11 +121,12 @@ export class Wire {
   }
 
   private sent(flow: Flow, bytes: Buffer, retransmission: boolean): void {
-    const { summary } = this.recorder.sent(flow, bytes, retransmission);
-    logLine(this.logger, "out", flow, summary, bytes, retransmission);
+    const summary = this.recorder.sent(flow, bytes, retransmission);
+    if (summary !== undefined) logLine(this.logger, "out", flow, summary, bytes, retransmission);
   }
 
-  private sendDone(): void {
+  /** One function for every send (not a closure per message). */
+  private readonly sendDone = (): void => {
     if (--this.sending === 0) this.allSent?.();
-  }
+  };
 }
