@@ -68,12 +68,12 @@ export class JournalMessage implements JournalEntry {
     this.#wire = wire;
     this.#timeText = timeText;
     this.id = id;
-    (this as unknown as Legacy).__defineGetter__("time", timeOfThis);
+    Object.defineProperty(this, "time", TIME);
     this.direction = direction;
     this.transport = transport;
     this.local = local;
     this.remote = remote;
-    (this as unknown as Legacy).__defineGetter__("raw", textOfThis);
+    Object.defineProperty(this, "raw", RAW);
     this.kind = fields.kind;
     this.method = fields.method;
     this.status = fields.status;
@@ -135,21 +135,24 @@ export class JournalMessage implements JournalEntry {
 }
 
 /**
- * The getters of `time` and `raw`, shared by every entry (no closure per
- * entry). They are defined with __defineGetter__, which defines exactly
- * what Object.defineProperty with { get, enumerable: true, configurable:
- * true } does, in less than half its time (measured: 75 ns against 120 per
- * accessor, twice per message).
+ * `time` and `raw` are own enumerable accessors (an entry spreads and
+ * compares with them), their descriptors shared by every entry: no closure
+ * per entry.
  */
-interface Legacy {
-  __defineGetter__(key: string, getter: () => unknown): void;
-}
-function timeOfThis(this: JournalMessage): string {
-  return JournalMessage.timeOf(this);
-}
-function textOfThis(this: JournalMessage): string {
-  return JournalMessage.textOf(this);
-}
+const TIME: PropertyDescriptor = {
+  get(this: JournalMessage) {
+    return JournalMessage.timeOf(this);
+  },
+  enumerable: true,
+  configurable: true,
+};
+const RAW: PropertyDescriptor = {
+  get(this: JournalMessage) {
+    return JournalMessage.textOf(this);
+  },
+  enumerable: true,
+  configurable: true,
+};
 
 const OPTIONAL = [
   "method",
