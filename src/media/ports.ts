@@ -1,10 +1,12 @@
 /**
  * RTP/RTCP socket pairs (RFC 3550 11: RTP on an even port, RTCP on the next
  * higher odd port) from a configured range, rotating through it, or from
- * ephemeral ports: bind 0, keep it when it is even and port + 1 is free.
+ * ephemeral ports: bind 0; an even port p is kept for RTP when p + 1 is free
+ * (RTCP), an odd port p is kept for RTCP when p - 1 is free (RTP).
  */
-import { createSocket, type Socket } from "node:dgram";
-import { isIPv6 } from "node:net";
+import { createSocket, type Socket, type SocketOptions } from "node:dgram";
+import { lookup } from "node:dns";
+import { isIP, isIPv6 } from "node:net";
 
 export interface SocketPair {
   readonly rtp: Socket;
@@ -14,9 +16,26 @@ export interface SocketPair {
 
 const EPHEMERAL_ATTEMPTS = 64;
 
+/**
+ * The sockets' name lookup (bind, and every RTP/RTCP send): an IP literal is
+ * its own address, as dns.lookup answers it, without the resolver's
+ * validation, options object and deferred callback per datagram; names go
+ * to dns.lookup.
+ */
+const literalLookup = ((hostname: string, options: unknown, callback: LookupCallback) => {
+  const family = isIP(hostname);
+  if (family === 0) return lookup(hostname, options as never, callback);
+  callback(null, hostname, family);
+}) as unknown as NonNullable<SocketOptions["lookup"]>;
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+const UDP4: SocketOptions = { type: "udp4", lookup: literalLookup };
+const UDP6: SocketOptions = { type: "udp6", lookup: literalLookup };
+
 function bind(address: string, port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = createSocket({ type: isIPv6(address) ? "udp6" : "udp4" });
+    const s = createSocket(isIPv6(address) ? UDP6 : UDP4);
     const onError = (err: Error) => {
       s.close();
       reject(err);
@@ -72,13 +91,16 @@ export class PortAllocator {
 
   private async ephemeral(address: string): Promise<SocketPair> {
     for (let i = 0; i < EPHEMERAL_ATTEMPTS; i++) {
-      const rtp = await bind(address, 0);
-      const port = rtp.address().port;
-      if (port % 2 === 0 && port < 65535 && !this.inUse.has(port)) {
-        const rtcp = await bind(address, port + 1).catch(() => undefined);
-        if (rtcp) return { rtp, rtcp, port };
+      const first = await bind(address, 0);
+      const got = first.address().port;
+      // Odd: the first socket is the RTCP one when the even port below is free for RTP.
+      const port = got % 2 === 0 ? got : got - 1;
+      if (port > 0 && !this.inUse.has(port)) {
+        const other = await bind(address, port === got ? got + 1 : port).catch(() => undefined);
+        if (other)
+          return port === got ? { rtp: first, rtcp: other, port } : { rtp: other, rtcp: first, port };
       }
-      rtp.close();
+      first.close();
     }
     throw new Error(`no even ephemeral RTP port with a free RTCP port on ${address}`);
   }
