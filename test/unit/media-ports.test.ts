@@ -10,8 +10,8 @@ import { PortAllocator } from "../../src/media/ports.js";
 
 const PAIRS = 64;
 
-function closeAll(sockets: Socket[]): Promise<void[]> {
-  return Promise.all(sockets.map((s) => new Promise<void>((r) => s.close(() => r()))));
+async function closeAll(sockets: Socket[]): Promise<void> {
+  await Promise.all(sockets.map((s) => new Promise<void>((r) => s.close(() => r()))));
 }
 
 describe("ephemeral RTP/RTCP pairs", () => {
