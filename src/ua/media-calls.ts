@@ -6,7 +6,6 @@
  * Digits received (RFC 4733 or SIP INFO application/dtmf-relay) are kept per
  * Call-ID for the scenario, the journal and verify.
  */
-import type * as sdpTransform from "sdp-transform";
 import type {
   DtmfDigit,
   MediaAction,
@@ -20,9 +19,9 @@ import type {
 } from "../media/index.js";
 import { BoundedMap } from "../sip/bounded-map.js";
 import { stripBrackets } from "../transport/address.js";
+import { readAudioFields } from "./media-sdp.js";
 import type { MediaActionPlan, MediaDirective } from "./ports.js";
 import { type CodecSpec, clampPtime } from "./sdp.js";
-import { parseSdp } from "./sdp-codec.js";
 
 export interface MediaCallEvents {
   /** A digit arrived (RTP or INFO). */
@@ -259,14 +258,9 @@ function toAction(a: MediaActionPlan): MediaAction {
  * own description (c= of the m= line, else of the session).
  */
 export function negotiate(local: string, remote: string, weAnswered: boolean): NegotiatedMedia | undefined {
-  let l: sdpTransform.SessionDescription;
-  let r: sdpTransform.SessionDescription;
-  try {
-    l = parseSdp(local);
-    r = parseSdp(remote);
-  } catch {
-    return undefined;
-  }
+  // Only the fields read below, as sdp-transform reads them (media-sdp.ts).
+  const l = readAudioFields(local);
+  const r = readAudioFields(remote);
   const rm = r.media?.find((m) => m.type === "audio" && m.port !== 0);
   const lm = l.media?.find((m) => m.type === "audio" && m.port !== 0);
   if (!rm || !lm) return undefined;
