@@ -445,7 +445,12 @@ export class RtpSession implements MediaSession {
     return this.closing;
   }
 
-  private async shutdown(): Promise<void> {
+  /**
+   * Stops sending, says BYE in RTCP (6.6; at most BYE_WAIT_MS for the send
+   * to complete), closes both sockets, releases the port pair, then closes
+   * the recording. Callbacks, not awaits: one promise for the whole of it.
+   */
+  private shutdown(): Promise<void> {
     const byeDue = this.negotiated !== undefined && !this.sender.dead;
     this.sender.stop();
     this.dtmfIn.flush();
@@ -453,28 +458,39 @@ export class RtpSession implements MediaSession {
     this.rtcpTimer = undefined;
     this.inactivity?.timer?.cancel();
     this.inactivity = undefined;
-    if (byeDue) {
-      await new Promise<void>((resolve) => {
-        const guard = setTimeout(resolve, BYE_WAIT_MS);
-        this.sendRtcp(true, () => {
-          clearTimeout(guard);
-          resolve();
-        });
+    return new Promise<void>((resolve, reject) => {
+      const closeSockets = () => {
+        this.closed = true;
+        let open = 2;
+        const closedOne = () => {
+          if (--open > 0) return;
+          this.env.released(this);
+          const recording = this.recorder?.close();
+          if (recording) recording.then(resolve, reject);
+          else resolve();
+        };
+        closeSocket(this.pair.rtp, closedOne);
+        closeSocket(this.pair.rtcp, closedOne);
+      };
+      if (!byeDue) return closeSockets();
+      let sent = false;
+      const guard = setTimeout(() => {
+        if (!sent) closeSockets();
+        sent = true;
+      }, BYE_WAIT_MS);
+      this.sendRtcp(true, () => {
+        clearTimeout(guard);
+        if (!sent) closeSockets();
+        sent = true;
       });
-    }
-    this.closed = true;
-    await Promise.all([closeSocket(this.pair.rtp), closeSocket(this.pair.rtcp)]);
-    this.env.released(this);
-    await this.recorder?.close();
+    });
   }
 }
 
-function closeSocket(s: SocketPair["rtp"]): Promise<void> {
-  return new Promise((resolve) => {
-    try {
-      s.close(() => resolve());
-    } catch {
-      resolve(); // already closed
-    }
-  });
+function closeSocket(s: SocketPair["rtp"], closed: () => void): void {
+  try {
+    s.close(closed);
+  } catch {
+    closed(); // already closed
+  }
 }
