@@ -6,7 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { realMediaClock } from "./clock.js";
 import { PortAllocator } from "./ports.js";
-import { RtpSession } from "./session.js";
+import { RtpSession, type SessionEnv } from "./session.js";
 import type { MediaCodec, MediaEngine, MediaEngineOptions, MediaSession } from "./types.js";
 import { readWav } from "./wav.js";
 
@@ -38,6 +38,20 @@ export function createMediaEngine(options: MediaEngineOptions = {}): MediaEngine
     return p;
   };
 
+  // One environment for every session (a session's port pair is its own local port).
+  const env: SessionEnv = {
+    clock,
+    random,
+    capture: options.capture,
+    onError,
+    wallOffsetMs,
+    loadPrompt: prompt,
+    released: (s) => {
+      sessions.delete(s);
+      ports.release(s.local.port);
+    },
+  };
+
   return {
     codecs: SUPPORTED_CODECS,
     async allocate(address: string): Promise<MediaSession> {
@@ -49,18 +63,7 @@ export function createMediaEngine(options: MediaEngineOptions = {}): MediaEngine
         ports.release(pair.port);
         throw new Error("media engine closed");
       }
-      const session = new RtpSession(pair, address, {
-        clock,
-        random,
-        capture: options.capture,
-        onError,
-        wallOffsetMs,
-        loadPrompt: prompt,
-        released: (s) => {
-          sessions.delete(s);
-          ports.release(pair.port);
-        },
-      });
+      const session = new RtpSession(pair, address, env);
       sessions.add(session);
       return session;
     },

@@ -176,7 +176,11 @@ export class MediaCalls {
 
   /** The digits received so far in the call, as a string ("1234#"). */
   digits(callId: string): string {
-    return (this.digitsOf.get(callId) ?? []).map((d) => d.digit).join("");
+    const list = this.digitsOf.get(callId);
+    if (!list) return "";
+    let out = "";
+    for (const d of list) out += d.digit;
+    return out;
   }
 
   digitList(callId: string): readonly DtmfDigit[] {
