@@ -7,7 +7,7 @@
 import { ByteBudget, DEFAULT_BUDGETS, ITEM_OVERHEAD } from "../transaction/budget.js";
 import type { Scheduler } from "../transaction/scheduler.js";
 import type { TimerConfig } from "../transaction/timers.js";
-import { Dialog, type DialogInit } from "./dialog/dialog.js";
+import { Dialog, type DialogInit, dialogKey } from "./dialog/dialog.js";
 
 export { Dialog, type DialogInit, type DialogPeer, type MediaDirection } from "./dialog/dialog.js";
 
@@ -22,16 +22,18 @@ export interface DialogInfo {
   readonly remoteSdp?: string;
 }
 
-export function dialogKey(callId: string, localTag: string, remoteTag: string): string {
-  return `${callId}|${localTag}|${remoteTag}`;
-}
+export { dialogKey } from "./dialog/dialog.js";
 
 const MAX_DIALOGS = 100_000;
 
 export class DialogStore {
   private readonly dialogs = new Map<string, Dialog>();
-  /** The live dialogs of each Call-ID (forks share one), so a call's dialogs are found without a scan. */
-  private readonly byCall = new Map<string, Dialog[]>();
+  /**
+   * The live dialogs of each Call-ID (forks share one), so a call's dialogs
+   * are found without a scan: the dialog itself while it is the only one
+   * (every call but a forked one), an array once there are more.
+   */
+  private readonly byCall = new Map<string, Dialog | Dialog[]>();
 
   private readonly isAlive = (dialog: Dialog) => this.alive(dialog);
 
@@ -50,7 +52,16 @@ export class DialogStore {
   }
 
   byCallId(callId: string): Dialog[] {
-    return this.byCall.get(callId)?.slice() ?? [];
+    const of = this.byCall.get(callId);
+    if (of === undefined) return [];
+    return Array.isArray(of) ? of.slice() : [of];
+  }
+
+  /** How many live dialogs the Call-ID has (byCallId's length, without the array). */
+  countOf(callId: string): number {
+    const of = this.byCall.get(callId);
+    if (of === undefined) return 0;
+    return Array.isArray(of) ? of.length : 1;
   }
 
   /** The dialogs alive: Call-ID, tags, and whether the ACK for the 2xx arrived. */
@@ -104,19 +115,20 @@ export class DialogStore {
       const oldest = this.dialogs.values().next().value;
       if (oldest) this.end(oldest);
     }
-    const dialog = new Dialog({ ...init, cost: ITEM_OVERHEAD.dialogs + key.length + octets }, this.scheduler);
+    const dialog = new Dialog(init, this.scheduler, ITEM_OVERHEAD.dialogs + key.length + octets);
     this.budget.charge(dialog.cost);
     // The key of the dialog's own strings: the one given is made of slices of the message.
-    this.dialogs.set(dialogKey(dialog.callId, dialog.localTag, dialog.remoteTag), dialog);
+    this.dialogs.set(dialog.key, dialog);
     const ofCall = this.byCall.get(dialog.callId);
-    if (ofCall) ofCall.push(dialog);
-    else this.byCall.set(dialog.callId, [dialog]);
+    if (ofCall === undefined) this.byCall.set(dialog.callId, dialog);
+    else if (Array.isArray(ofCall)) ofCall.push(dialog);
+    else this.byCall.set(dialog.callId, [ofCall, dialog]);
     return dialog;
   }
 
   /** Whether this dialog object is still the live one (not ended or replaced). */
   alive(dialog: Dialog): boolean {
-    return this.dialogs.get(dialogKey(dialog.callId, dialog.localTag, dialog.remoteTag)) === dialog;
+    return this.dialogs.get(dialog.key) === dialog;
   }
 
   /**
@@ -135,7 +147,7 @@ export class DialogStore {
   end(dialog: Dialog): void {
     const wasAlive = this.alive(dialog);
     if (wasAlive) {
-      this.dialogs.delete(dialogKey(dialog.callId, dialog.localTag, dialog.remoteTag));
+      this.dialogs.delete(dialog.key);
       this.budget.release(dialog.cost);
       this.forget(dialog);
     }
@@ -145,10 +157,15 @@ export class DialogStore {
 
   private forget(dialog: Dialog): void {
     const ofCall = this.byCall.get(dialog.callId);
-    if (!ofCall) return;
+    if (ofCall === dialog) {
+      this.byCall.delete(dialog.callId);
+      return;
+    }
+    if (!Array.isArray(ofCall)) return;
     const i = ofCall.indexOf(dialog);
     if (i >= 0) ofCall.splice(i, 1);
     if (ofCall.length === 0) this.byCall.delete(dialog.callId);
+    else if (ofCall.length === 1) this.byCall.set(dialog.callId, ofCall[0]!);
   }
 
   clear(): void {
