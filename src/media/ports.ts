@@ -33,19 +33,24 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, famil
 const UDP4: SocketOptions = { type: "udp4", lookup: literalLookup };
 const UDP6: SocketOptions = { type: "udp6", lookup: literalLookup };
 
-function bind(address: string, port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket(isIPv6(address) ? UDP6 : UDP4);
-    const onError = (err: Error) => {
-      s.close();
-      reject(err);
-    };
-    s.once("error", onError);
-    s.bind({ address, port, exclusive: true }, () => {
-      s.off("error", onError);
-      resolve(s);
-    });
+/** Binds a UDP socket exclusively: `done` gets it, or the error (the socket closed). */
+function bindSocket(address: string, port: number, done: (err: Error | undefined, s?: Socket) => void): void {
+  const s = createSocket(isIPv6(address) ? UDP6 : UDP4);
+  const onError = (err: Error) => {
+    s.close();
+    done(err);
+  };
+  s.once("error", onError);
+  s.bind({ address, port, exclusive: true }, () => {
+    s.off("error", onError);
+    done(undefined, s);
   });
+}
+
+function bind(address: string, port: number): Promise<Socket> {
+  return new Promise((resolve, reject) =>
+    bindSocket(address, port, (err, s) => (s ? resolve(s) : reject(err))),
+  );
 }
 
 export class PortAllocator {
@@ -61,11 +66,15 @@ export class PortAllocator {
     this.cursor = range ? range[0] + (range[0] & 1) : 0;
   }
 
-  async allocate(address: string): Promise<SocketPair> {
-    const pair = this.range ? await this.fromRange(address, this.range) : await this.ephemeral(address);
+  allocate(address: string): Promise<SocketPair> {
+    const pair = this.range ? this.fromRange(address, this.range) : this.ephemeral(address);
+    return pair.then(this.taken);
+  }
+
+  private readonly taken = (pair: SocketPair): SocketPair => {
     this.inUse.add(pair.port);
     return pair;
-  }
+  };
 
   release(port: number): void {
     this.inUse.delete(port);
@@ -89,20 +98,33 @@ export class PortAllocator {
     throw new Error(`no free RTP/RTCP port pair in ${lo}-${hi} on ${address}${why}`);
   }
 
-  private async ephemeral(address: string): Promise<SocketPair> {
-    for (let i = 0; i < EPHEMERAL_ATTEMPTS; i++) {
-      const first = await bind(address, 0);
-      const got = first.address().port;
-      // Odd: the first socket is the RTCP one when the even port below is free for RTP.
-      const port = got % 2 === 0 ? got : got - 1;
-      if (port > 0 && !this.inUse.has(port)) {
-        const other = await bind(address, port === got ? got + 1 : port).catch(() => undefined);
-        if (other)
-          return port === got ? { rtp: first, rtcp: other, port } : { rtp: other, rtcp: first, port };
-      }
-      first.close();
-    }
-    throw new Error(`no even ephemeral RTP port with a free RTCP port on ${address}`);
+  /** Callbacks, not awaits: one promise per pair, whatever the binds it takes. */
+  private ephemeral(address: string): Promise<SocketPair> {
+    return new Promise((resolve, reject) => {
+      let attempts = 0;
+      const attempt = (): void => {
+        if (attempts++ >= EPHEMERAL_ATTEMPTS) {
+          reject(new Error(`no even ephemeral RTP port with a free RTCP port on ${address}`));
+          return;
+        }
+        bindSocket(address, 0, (err, first) => {
+          if (!first) return reject(err);
+          const got = first.address().port;
+          // Odd: the first socket is the RTCP one when the even port below is free for RTP.
+          const port = got % 2 === 0 ? got : got - 1;
+          if (port === 0 || this.inUse.has(port)) return retry(first);
+          bindSocket(address, port === got ? got + 1 : port, (_e, other) => {
+            if (!other) return retry(first);
+            resolve(port === got ? { rtp: first, rtcp: other, port } : { rtp: other, rtcp: first, port });
+          });
+        });
+      };
+      const retry = (first: Socket): void => {
+        first.close();
+        attempt();
+      };
+      attempt();
+    });
   }
 
   private async tryPair(address: string, port: number): Promise<SocketPair> {
