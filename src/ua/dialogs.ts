@@ -7,7 +7,7 @@
 import { ByteBudget, DEFAULT_BUDGETS, ITEM_OVERHEAD } from "../transaction/budget.js";
 import type { Scheduler } from "../transaction/scheduler.js";
 import type { TimerConfig } from "../transaction/timers.js";
-import { Dialog, type DialogInit, dialogKey } from "./dialog/dialog.js";
+import { Dialog, type DialogInit } from "./dialog/dialog.js";
 
 export { Dialog, type DialogInit, type DialogPeer, type MediaDirection } from "./dialog/dialog.js";
 
@@ -75,9 +75,18 @@ export class DialogStore {
     }));
   }
 
+  /** The live dialog with this identity: among the Call-ID's dialogs (no key string built per request). */
   find(callId: string, localTag: string | undefined, remoteTag: string | undefined): Dialog | undefined {
     if (!localTag) return undefined;
-    return this.dialogs.get(dialogKey(callId, localTag, remoteTag ?? ""));
+    return this.match(callId, localTag, remoteTag ?? "");
+  }
+
+  private match(callId: string, localTag: string, remoteTag: string): Dialog | undefined {
+    const of = this.byCall.get(callId);
+    if (of === undefined) return undefined;
+    if (!Array.isArray(of)) return of.localTag === localTag && of.remoteTag === remoteTag ? of : undefined;
+    for (const d of of) if (d.localTag === localTag && d.remoteTag === remoteTag) return d;
+    return undefined;
   }
 
   /**
@@ -95,27 +104,28 @@ export class DialogStore {
     /** Octets the dialog's state copies from the request (Contact, From, To, Record-Route, SDP). */
     octets = 0,
   ): Dialog {
-    const key = dialogKey(callId, localTag, remoteTag);
-    const dialog = this.dialogs.get(key) ?? this.store(key, { callId, localTag, remoteTag }, octets);
+    const dialog =
+      this.match(callId, localTag, remoteTag) ?? this.store({ callId, localTag, remoteTag }, octets);
     dialog.awaitAck(this.timers, resend, unacknowledged, this.isAlive);
     return dialog;
   }
 
   /** A dialog the mock created as UAC (12.1.2): it replaces one with the same identity. */
   add(init: DialogInit): Dialog {
-    const key = dialogKey(init.callId, init.localTag, init.remoteTag);
-    const existing = this.dialogs.get(key);
+    const existing = this.match(init.callId, init.localTag, init.remoteTag);
     if (existing) this.end(existing);
-    return this.store(key, init, 0);
+    return this.store(init, 0);
   }
 
   /** Bounded: a client that never sends BYE must not grow memory for ever (the oldest dialog goes). */
-  private store(key: string, init: DialogInit, octets: number): Dialog {
+  private store(init: DialogInit, octets: number): Dialog {
     if (this.dialogs.size >= MAX_DIALOGS) {
       const oldest = this.dialogs.values().next().value;
       if (oldest) this.end(oldest);
     }
-    const dialog = new Dialog(init, this.scheduler, ITEM_OVERHEAD.dialogs + key.length + octets);
+    // The key's length: Call-ID, tags and their two separators.
+    const keyLength = init.callId.length + init.localTag.length + init.remoteTag.length + 2;
+    const dialog = new Dialog(init, this.scheduler, ITEM_OVERHEAD.dialogs + keyLength + octets);
     this.budget.charge(dialog.cost);
     // The key of the dialog's own strings: the one given is made of slices of the message.
     this.dialogs.set(dialog.key, dialog);
