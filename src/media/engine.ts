@@ -54,18 +54,19 @@ export function createMediaEngine(options: MediaEngineOptions = {}): MediaEngine
 
   return {
     codecs: SUPPORTED_CODECS,
-    async allocate(address: string): Promise<MediaSession> {
-      if (closed) throw new Error("media engine closed");
-      const pair = await ports.allocate(address);
-      if (closed) {
-        pair.rtp.close();
-        pair.rtcp.close();
-        ports.release(pair.port);
-        throw new Error("media engine closed");
-      }
-      const session = new RtpSession(pair, address, env);
-      sessions.add(session);
-      return session;
+    allocate(address: string): Promise<MediaSession> {
+      if (closed) return Promise.reject(new Error("media engine closed"));
+      return ports.allocate(address).then((pair) => {
+        if (closed) {
+          pair.rtp.close();
+          pair.rtcp.close();
+          ports.release(pair.port);
+          throw new Error("media engine closed");
+        }
+        const session = new RtpSession(pair, address, env);
+        sessions.add(session);
+        return session;
+      });
     },
     async close(): Promise<void> {
       closed = true;
