@@ -218,11 +218,14 @@ export class MediaCalls {
     this.statsOf.set(callId, stats);
     const n = call.negotiated;
     const remote = stats.latched ?? n?.remote;
-    this.events.closed?.(callId, stats, {
-      local: session.local,
-      ...(remote ? { remote } : {}),
-      ...(n ? { codec: n.codec, payloadType: n.payloadType } : {}),
-    });
+    // Built field by field, in this order (no spread of conditional objects).
+    const info: { -readonly [K in keyof MediaCallInfo]: MediaCallInfo[K] } = { local: session.local };
+    if (remote) info.remote = remote;
+    if (n) {
+      info.codec = n.codec;
+      info.payloadType = n.payloadType;
+    }
+    this.events.closed?.(callId, stats, info);
     session.close().catch((e: Error) => this.events.error?.(e));
   }
 
@@ -243,12 +246,13 @@ export class MediaCalls {
     const chosen = call.answered ? d.answered : (d.early ?? d.answered);
     const record = d.record?.replaceAll("{callId}", callId.replace(/[^A-Za-z0-9._-]/g, "_"));
     const faults = d.faults;
-    return {
+    const plan: { -readonly [K in keyof MediaPlan]: MediaPlan[K] } = {
       action: toAction(chosen ?? { kind: "silence" }),
-      ...(record ? { record } : {}),
-      ...(faults ? { faults } : {}),
-      symmetric: this.symmetric,
     };
+    if (record) plan.record = record;
+    if (faults) plan.faults = faults;
+    plan.symmetric = this.symmetric;
+    return plan;
   }
 }
 
@@ -286,15 +290,17 @@ export function negotiate(local: string, remote: string, weAnswered: boolean): N
   // RFC 3264 6.1: our own description's direction (recvonly/inactive: the peer holds the call),
   // narrowed by the peer's (an answer of sendonly/inactive to our offer: we must not send).
   const direction = combine(lm.direction ?? l.direction, rm.direction ?? r.direction);
-  return {
+  // Built field by field, in this order (no spread of conditional objects).
+  const n: { -readonly [K in keyof NegotiatedMedia]: NegotiatedMedia[K] } = {
     remote: { address: ip, port: rm.port },
-    ...(rtcp?.port ? { remoteRtcp: { address: rtcp.address ?? ip, port: rtcp.port } } : {}),
-    codec: name(pt)!.toUpperCase() as MediaCodec,
-    payloadType: pt,
-    ...(te ? { telephoneEventPt: te.payload } : {}),
-    ptimeMs: clampPtime(rm.ptime ?? lm.ptime),
-    direction,
-  };
+  } as NegotiatedMedia;
+  if (rtcp?.port) n.remoteRtcp = { address: rtcp.address ?? ip, port: rtcp.port };
+  n.codec = name(pt)!.toUpperCase() as MediaCodec;
+  n.payloadType = pt;
+  if (te) n.telephoneEventPt = te.payload;
+  n.ptimeMs = clampPtime(rm.ptime ?? lm.ptime);
+  n.direction = direction;
+  return n;
 }
 
 /**
