@@ -68,7 +68,8 @@ export class RtpSession implements MediaSession {
   private priorPackets = 0;
   private priorLost = 0;
   private octetsIn = 0;
-  private dtmfIn: TelephoneEventReceiver;
+  /** Made at the first telephone-event packet of a source (most calls carry none). */
+  private dtmfIn: TelephoneEventReceiver | undefined;
   private recorder: WavRecorder | undefined;
   private recordNextTs: number | undefined;
   /** The session clock when the last RTP or RTCP datagram arrived. */
@@ -102,7 +103,6 @@ export class RtpSession implements MediaSession {
       random: env.random,
       transmit: (p) => this.transmit(this.pair.rtp, p, this.local, this.remote),
     });
-    this.dtmfIn = this.newDtmfReceiver();
     pair.rtp.on("message", (msg, rinfo) => this.onRtp(msg, rinfo));
     pair.rtcp.on("message", (msg, rinfo) => this.onRtcp(msg, rinfo));
     const onSocketError = (err: Error) =>
@@ -188,7 +188,7 @@ export class RtpSession implements MediaSession {
   }
 
   flushDigits(): void {
-    if (!this.closed) this.dtmfIn.flush();
+    if (!this.closed) this.dtmfIn?.flush();
   }
 
   onDigit(listener: (d: DtmfDigit) => void): void {
@@ -292,6 +292,7 @@ export class RtpSession implements MediaSession {
     if (this.plan?.faults?.oneWay === "no-receive" || dir === "sendonly" || dir === "inactive") return;
     if (ev) {
       this.eventSource = from;
+      this.dtmfIn ??= this.newDtmfReceiver();
       this.dtmfIn.receive(p.timestamp, ev, p.marker);
       return;
     }
@@ -306,8 +307,8 @@ export class RtpSession implements MediaSession {
       if (s) {
         this.priorPackets += s.packets;
         this.priorLost += s.lost;
-        this.dtmfIn.flush();
-        this.dtmfIn = this.newDtmfReceiver();
+        this.dtmfIn?.flush();
+        this.dtmfIn = undefined;
       }
       s = new SourceStats(p.ssrc, p.sequence);
       if (this.peerSr?.ssrc === p.ssrc) {
@@ -453,7 +454,7 @@ export class RtpSession implements MediaSession {
   private shutdown(): Promise<void> {
     const byeDue = this.negotiated !== undefined && !this.sender.dead;
     this.sender.stop();
-    this.dtmfIn.flush();
+    this.dtmfIn?.flush();
     this.rtcpTimer?.cancel();
     this.rtcpTimer = undefined;
     this.inactivity?.timer?.cancel();
