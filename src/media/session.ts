@@ -85,6 +85,7 @@ export class RtpSession implements MediaSession {
   private rtcpTimer: MediaTimer | undefined;
   private rtcpFirst = true;
   private sendErrorReported = false;
+  private sent: { readonly to: MediaEndpoint; readonly done: (err: Error | null) => void } | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
   /** The sockets are udp6 (bound to an IPv6 address, possibly dual-stack `::`). */
@@ -215,12 +216,19 @@ export class RtpSession implements MediaSession {
     // No destination, or a held stream (RFC 3264 8.4 c=0.0.0.0 / port 0): nothing leaves.
     if (this.closed || !to || to.port === 0 || isWildcard(to.address)) return;
     this.env.capture?.(packet, from, to, "out");
-    socket.send(packet, to.port, this.wire(to.address), (err) => {
-      if (err && !this.sendErrorReported) {
-        this.sendErrorReported = true;
-        this.env.onError(new Error(`RTP send to ${to.address}:${to.port}: ${err.message}`));
-      }
-    });
+    socket.send(packet, to.port, this.wire(to.address), this.sentTo(to));
+  }
+
+  /** The send callback for a destination: made when the destination changes, not per packet. */
+  private sentTo(to: MediaEndpoint): (err: Error | null) => void {
+    if (this.sent?.to === to) return this.sent.done;
+    const done = (err: Error | null) => {
+      if (!err || this.sendErrorReported) return;
+      this.sendErrorReported = true;
+      this.env.onError(new Error(`RTP send to ${to.address}:${to.port}: ${err.message}`));
+    };
+    this.sent = { to, done };
+    return done;
   }
 
   /** A udp6 socket (dual-stack `::`) reaches an IPv4 peer at its IPv4-mapped address (RFC 4291 2.5.5.2). */
@@ -446,11 +454,7 @@ export class RtpSession implements MediaSession {
     return this.closing;
   }
 
-  /**
-   * Stops sending, says BYE in RTCP (6.6; at most BYE_WAIT_MS for the send
-   * to complete), closes both sockets, releases the port pair, then closes
-   * the recording. Callbacks, not awaits: one promise for the whole of it.
-   */
+  /** Stop sending, RTCP BYE (6.6; BYE_WAIT_MS at most), close the sockets, release, close the recording: one promise. */
   private shutdown(): Promise<void> {
     const byeDue = this.negotiated !== undefined && !this.sender.dead;
     this.sender.stop();
@@ -474,16 +478,15 @@ export class RtpSession implements MediaSession {
         closeSocket(this.pair.rtcp, closedOne);
       };
       if (!byeDue) return closeSockets();
-      let sent = false;
-      const guard = setTimeout(() => {
-        if (!sent) closeSockets();
-        sent = true;
-      }, BYE_WAIT_MS);
-      this.sendRtcp(true, () => {
+      let waiting = true;
+      const byeDone = () => {
+        if (!waiting) return;
+        waiting = false;
         clearTimeout(guard);
-        if (!sent) closeSockets();
-        sent = true;
-      });
+        closeSockets();
+      };
+      const guard = setTimeout(byeDone, BYE_WAIT_MS);
+      this.sendRtcp(true, byeDone);
     });
   }
 }
