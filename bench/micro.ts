@@ -2,8 +2,10 @@
  * Micro-benchmarks (ops/s) that guard the hot path against regressions,
  * without sockets or SIPp: the parser on an INVITE with SDP, the serializer
  * on a 200 OK, and whole requests through `startSipMock()` on in-memory
- * listeners (the seams the deterministic harness uses): INVITE -> 486 -> ACK
- * and OPTIONS -> 200, journal on, in µs of this process's CPU per call.
+ * listeners (the seams the deterministic harness uses): INVITE -> 486 -> ACK,
+ * OPTIONS -> 200 and the answered call INVITE -> 200 -> ACK -> BYE, with RTP
+ * (`call`) or signalling only (`call-no-rtp`, mediaPort), journal on, in µs
+ * of this process's CPU per call.
  * `npm run bench:micro`; compare runs on the same machine only.
  */
 import { createSocket } from "node:dgram";
@@ -54,7 +56,7 @@ interface Fake {
   shed: number;
 }
 
-type Kind = "486" | "options" | "call";
+type Kind = "486" | "options" | "call" | "call-no-rtp";
 
 async function inProcess(kind: Kind, n: number): Promise<string> {
   const { startSipMock } = (await import(DIST("index.js"))) as {
@@ -79,8 +81,11 @@ async function inProcess(kind: Kind, n: number): Promise<string> {
   // run at that rate holds (without it they all stay, and the mock sheds load).
   let clock = 0;
   const scheduler = new Scheduler({ now: () => clock }, (e) => console.error(e), true);
+  const answering = kind === "call" || kind === "call-no-rtp";
   const mock = await startSipMock({
     listen: ["udp:127.0.0.1:5060"],
+    // Signalling only (--media-port): the SDP names this port, no RTP socket per call.
+    ...(kind === "call-no-rtp" ? { mediaPort: 40000 } : {}),
     seams: {
       scheduler,
       now: () => WALL + clock,
@@ -100,7 +105,7 @@ async function inProcess(kind: Kind, n: number): Promise<string> {
           info,
           send: async (flow: object, b: Buffer, onWire?: (f: object) => void) => {
             fake.sent++;
-            if (kind === "call") answered(b);
+            if (answering) answered(b);
             if (b[8] === 0x35 && b[9] === 0x30 && b[10] === 0x33) fake.shed++; // "SIP/2.0 503"
             onWire?.(flow);
           },
@@ -121,7 +126,7 @@ async function inProcess(kind: Kind, n: number): Promise<string> {
   };
   const one = (i: number) => {
     if (kind === "options") fake.inject(request("OPTIONS", "bench", i));
-    else if (kind === "call") fake.inject(request("INVITE", "bench", i, sdp));
+    else if (answering) fake.inject(request("INVITE", "bench", i, sdp));
     else {
       fake.inject(request("INVITE", "486", i));
       fake.inject(request("ACK", "486", i));
@@ -144,7 +149,7 @@ async function inProcess(kind: Kind, n: number): Promise<string> {
     for (let i = 0; i < count; i += 100) {
       const end = Math.min(count, i + 100);
       for (let j = i; j < end; j++) one(base + j);
-      if (kind === "call") await hangUp(base + i, base + end);
+      if (answering) await hangUp(base + i, base + end);
       clock += (100 / RATE) * 1000;
       scheduler.runDue();
       await new Promise((r) => setImmediate(r));
@@ -165,6 +170,7 @@ async function inProcess(kind: Kind, n: number): Promise<string> {
     options: "OPTIONS -> 200",
     "486": "INVITE -> 486 -> ACK",
     call: "INVITE -> 200 -> ACK -> BYE (RTP on)",
+    "call-no-rtp": "INVITE -> 200 -> ACK -> BYE (signalling only, mediaPort)",
   };
   const name = `${flow[kind]}, in process at ${RATE}/s simulated`;
   return `| ${name} | ${Math.round((n / wall) * 1000).toLocaleString("en")} calls/s | ${((cpu.user + cpu.system) / n).toFixed(1)} µs/call |`;
@@ -192,7 +198,7 @@ async function main(): Promise<void> {
   ];
   const body = Buffer.from(SDP, "latin1");
   const n = Number(process.env.MICRO_N ?? 50_000);
-  // MICRO_ONLY=486 (or options, parse, serialize) runs one line, e.g. under --cpu-prof.
+  // MICRO_ONLY=486 (or options, call, call-no-rtp, parse, serialize) runs one line, e.g. under --cpu-prof.
   const only = process.env.MICRO_ONLY;
   const want = (k: string) => !only || only === k;
   const lines = ["| micro-benchmark | ops/s | CPU µs/op |", "|---|---|---|"];
@@ -205,6 +211,7 @@ async function main(): Promise<void> {
   if (want("486")) lines.push(await inProcess("486", Math.round(n / 5)));
   if (want("options")) lines.push(await inProcess("options", Math.round(n / 5)));
   if (want("call")) lines.push(await inProcess("call", Math.round(n / 20)));
+  if (want("call-no-rtp")) lines.push(await inProcess("call-no-rtp", Math.round(n / 20)));
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 

@@ -9,10 +9,18 @@ export const realMediaClock: MediaClock = {
   now: () => performance.now(),
   setTimer(delayMs, fn) {
     // Whole milliseconds: Node keeps one timer list per distinct duration.
-    const t = setTimeout(fn, Math.max(0, Math.round(delayMs)));
-    return { cancel: () => clearTimeout(t) };
+    return new RealTimer(setTimeout(fn, Math.max(0, Math.round(delayMs))));
   },
 };
+
+/** A Node timer as a MediaTimer (an object of one shape, no closure per timer). */
+class RealTimer implements MediaTimer {
+  constructor(private readonly timeout: NodeJS.Timeout) {}
+
+  cancel(): void {
+    clearTimeout(this.timeout);
+  }
+}
 
 interface ManualEntry {
   at: number;

@@ -6,7 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { realMediaClock } from "./clock.js";
 import { PortAllocator } from "./ports.js";
-import { RtpSession } from "./session.js";
+import { RtpSession, type SessionEnv } from "./session.js";
 import type { MediaCodec, MediaEngine, MediaEngineOptions, MediaSession } from "./types.js";
 import { readWav } from "./wav.js";
 
@@ -38,31 +38,35 @@ export function createMediaEngine(options: MediaEngineOptions = {}): MediaEngine
     return p;
   };
 
+  // One environment for every session (a session's port pair is its own local port).
+  const env: SessionEnv = {
+    clock,
+    random,
+    capture: options.capture,
+    onError,
+    wallOffsetMs,
+    loadPrompt: prompt,
+    released: (s) => {
+      sessions.delete(s);
+      ports.release(s.local.port);
+    },
+  };
+
   return {
     codecs: SUPPORTED_CODECS,
-    async allocate(address: string): Promise<MediaSession> {
-      if (closed) throw new Error("media engine closed");
-      const pair = await ports.allocate(address);
-      if (closed) {
-        pair.rtp.close();
-        pair.rtcp.close();
-        ports.release(pair.port);
-        throw new Error("media engine closed");
-      }
-      const session = new RtpSession(pair, address, {
-        clock,
-        random,
-        capture: options.capture,
-        onError,
-        wallOffsetMs,
-        loadPrompt: prompt,
-        released: (s) => {
-          sessions.delete(s);
+    allocate(address: string): Promise<MediaSession> {
+      if (closed) return Promise.reject(new Error("media engine closed"));
+      return ports.allocate(address).then((pair) => {
+        if (closed) {
+          pair.rtp.close();
+          pair.rtcp.close();
           ports.release(pair.port);
-        },
+          throw new Error("media engine closed");
+        }
+        const session = new RtpSession(pair, address, env);
+        sessions.add(session);
+        return session;
       });
-      sessions.add(session);
-      return session;
     },
     async close(): Promise<void> {
       closed = true;

@@ -1,10 +1,12 @@
 /**
  * RTP/RTCP socket pairs (RFC 3550 11: RTP on an even port, RTCP on the next
  * higher odd port) from a configured range, rotating through it, or from
- * ephemeral ports: bind 0, keep it when it is even and port + 1 is free.
+ * ephemeral ports: bind 0; an even port p is kept for RTP when p + 1 is free
+ * (RTCP), an odd port p is kept for RTCP when p - 1 is free (RTP).
  */
-import { createSocket, type Socket } from "node:dgram";
-import { isIPv6 } from "node:net";
+import { createSocket, type Socket, type SocketOptions } from "node:dgram";
+import { lookup } from "node:dns";
+import { isIP, isIPv6 } from "node:net";
 
 export interface SocketPair {
   readonly rtp: Socket;
@@ -14,19 +16,41 @@ export interface SocketPair {
 
 const EPHEMERAL_ATTEMPTS = 64;
 
-function bind(address: string, port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket({ type: isIPv6(address) ? "udp6" : "udp4" });
-    const onError = (err: Error) => {
-      s.close();
-      reject(err);
-    };
-    s.once("error", onError);
-    s.bind({ address, port, exclusive: true }, () => {
-      s.off("error", onError);
-      resolve(s);
-    });
+/**
+ * The sockets' name lookup (bind, and every RTP/RTCP send): an IP literal is
+ * its own address, as dns.lookup answers it, without the resolver's
+ * validation, options object and deferred callback per datagram; names go
+ * to dns.lookup.
+ */
+const literalLookup = ((hostname: string, options: unknown, callback: LookupCallback) => {
+  const family = isIP(hostname);
+  if (family === 0) return lookup(hostname, options as never, callback);
+  callback(null, hostname, family);
+}) as unknown as NonNullable<SocketOptions["lookup"]>;
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+const UDP4: SocketOptions = { type: "udp4", lookup: literalLookup };
+const UDP6: SocketOptions = { type: "udp6", lookup: literalLookup };
+
+/** Binds a UDP socket exclusively: `done` gets it, or the error (the socket closed). */
+function bindSocket(address: string, port: number, done: (err: Error | undefined, s?: Socket) => void): void {
+  const s = createSocket(isIPv6(address) ? UDP6 : UDP4);
+  const onError = (err: Error) => {
+    s.close();
+    done(err);
+  };
+  s.once("error", onError);
+  s.bind({ address, port, exclusive: true }, () => {
+    s.off("error", onError);
+    done(undefined, s);
   });
+}
+
+function bind(address: string, port: number): Promise<Socket> {
+  return new Promise((resolve, reject) =>
+    bindSocket(address, port, (err, s) => (s ? resolve(s) : reject(err))),
+  );
 }
 
 export class PortAllocator {
@@ -42,11 +66,15 @@ export class PortAllocator {
     this.cursor = range ? range[0] + (range[0] & 1) : 0;
   }
 
-  async allocate(address: string): Promise<SocketPair> {
-    const pair = this.range ? await this.fromRange(address, this.range) : await this.ephemeral(address);
+  allocate(address: string): Promise<SocketPair> {
+    const pair = this.range ? this.fromRange(address, this.range) : this.ephemeral(address);
+    return pair.then(this.taken);
+  }
+
+  private readonly taken = (pair: SocketPair): SocketPair => {
     this.inUse.add(pair.port);
     return pair;
-  }
+  };
 
   release(port: number): void {
     this.inUse.delete(port);
@@ -70,17 +98,33 @@ export class PortAllocator {
     throw new Error(`no free RTP/RTCP port pair in ${lo}-${hi} on ${address}${why}`);
   }
 
-  private async ephemeral(address: string): Promise<SocketPair> {
-    for (let i = 0; i < EPHEMERAL_ATTEMPTS; i++) {
-      const rtp = await bind(address, 0);
-      const port = rtp.address().port;
-      if (port % 2 === 0 && port < 65535 && !this.inUse.has(port)) {
-        const rtcp = await bind(address, port + 1).catch(() => undefined);
-        if (rtcp) return { rtp, rtcp, port };
-      }
-      rtp.close();
-    }
-    throw new Error(`no even ephemeral RTP port with a free RTCP port on ${address}`);
+  /** Callbacks, not awaits: one promise per pair, whatever the binds it takes. */
+  private ephemeral(address: string): Promise<SocketPair> {
+    return new Promise((resolve, reject) => {
+      let attempts = 0;
+      const attempt = (): void => {
+        if (attempts++ >= EPHEMERAL_ATTEMPTS) {
+          reject(new Error(`no even ephemeral RTP port with a free RTCP port on ${address}`));
+          return;
+        }
+        bindSocket(address, 0, (err, first) => {
+          if (!first) return reject(err);
+          const got = first.address().port;
+          // Odd: the first socket is the RTCP one when the even port below is free for RTP.
+          const port = got % 2 === 0 ? got : got - 1;
+          if (port === 0 || this.inUse.has(port)) return retry(first);
+          bindSocket(address, port === got ? got + 1 : port, (_e, other) => {
+            if (!other) return retry(first);
+            resolve(port === got ? { rtp: first, rtcp: other, port } : { rtp: other, rtcp: first, port });
+          });
+        });
+      };
+      const retry = (first: Socket): void => {
+        first.close();
+        attempt();
+      };
+      attempt();
+    });
   }
 
   private async tryPair(address: string, port: number): Promise<SocketPair> {

@@ -98,7 +98,7 @@ export class RtpSender {
     this.k = 0;
     this.negotiated = negotiated;
     this.stopped = false;
-    this.setPlan(source, faults);
+    this.applyPlan(source, faults);
     if (!this.everStarted) {
       this.everStarted = true;
       const delay = this.faults.firstPacketDelayMs ?? 0;
@@ -109,12 +109,17 @@ export class RtpSender {
 
   /** New source (undefined = echo) and faults; fault timers count from now. */
   setPlan(source: FrameSource | undefined, faults: MediaFaults | undefined): void {
+    this.applyPlan(source, faults);
+    if (this.negotiated && !this.stopped) this.schedule();
+  }
+
+  /** The plan's fields, without (re)scheduling: start() schedules once it has them all. */
+  private applyPlan(source: FrameSource | undefined, faults: MediaFaults | undefined): void {
     this.source = source;
     this.echoing = source === undefined;
     this.faults = faults ?? {};
     this.planAt = this.env.clock.now();
     this.ssrcChanged = false;
-    if (this.negotiated && !this.stopped) this.schedule();
   }
 
   /** Replaces the source without resetting fault timers (a prompt finished loading). */

@@ -68,7 +68,8 @@ export class RtpSession implements MediaSession {
   private priorPackets = 0;
   private priorLost = 0;
   private octetsIn = 0;
-  private dtmfIn: TelephoneEventReceiver;
+  /** Made at the first telephone-event packet of a source (most calls carry none). */
+  private dtmfIn: TelephoneEventReceiver | undefined;
   private recorder: WavRecorder | undefined;
   private recordNextTs: number | undefined;
   /** The session clock when the last RTP or RTCP datagram arrived. */
@@ -84,6 +85,7 @@ export class RtpSession implements MediaSession {
   private rtcpTimer: MediaTimer | undefined;
   private rtcpFirst = true;
   private sendErrorReported = false;
+  private sent: { readonly to: MediaEndpoint; readonly done: (err: Error | null) => void } | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
   /** The sockets are udp6 (bound to an IPv6 address, possibly dual-stack `::`). */
@@ -102,7 +104,6 @@ export class RtpSession implements MediaSession {
       random: env.random,
       transmit: (p) => this.transmit(this.pair.rtp, p, this.local, this.remote),
     });
-    this.dtmfIn = this.newDtmfReceiver();
     pair.rtp.on("message", (msg, rinfo) => this.onRtp(msg, rinfo));
     pair.rtcp.on("message", (msg, rinfo) => this.onRtcp(msg, rinfo));
     const onSocketError = (err: Error) =>
@@ -188,7 +189,7 @@ export class RtpSession implements MediaSession {
   }
 
   flushDigits(): void {
-    if (!this.closed) this.dtmfIn.flush();
+    if (!this.closed) this.dtmfIn?.flush();
   }
 
   onDigit(listener: (d: DtmfDigit) => void): void {
@@ -215,12 +216,19 @@ export class RtpSession implements MediaSession {
     // No destination, or a held stream (RFC 3264 8.4 c=0.0.0.0 / port 0): nothing leaves.
     if (this.closed || !to || to.port === 0 || isWildcard(to.address)) return;
     this.env.capture?.(packet, from, to, "out");
-    socket.send(packet, to.port, this.wire(to.address), (err) => {
-      if (err && !this.sendErrorReported) {
-        this.sendErrorReported = true;
-        this.env.onError(new Error(`RTP send to ${to.address}:${to.port}: ${err.message}`));
-      }
-    });
+    socket.send(packet, to.port, this.wire(to.address), this.sentTo(to));
+  }
+
+  /** The send callback for a destination: made when the destination changes, not per packet. */
+  private sentTo(to: MediaEndpoint): (err: Error | null) => void {
+    if (this.sent?.to === to) return this.sent.done;
+    const done = (err: Error | null) => {
+      if (!err || this.sendErrorReported) return;
+      this.sendErrorReported = true;
+      this.env.onError(new Error(`RTP send to ${to.address}:${to.port}: ${err.message}`));
+    };
+    this.sent = { to, done };
+    return done;
   }
 
   /** A udp6 socket (dual-stack `::`) reaches an IPv4 peer at its IPv4-mapped address (RFC 4291 2.5.5.2). */
@@ -292,6 +300,7 @@ export class RtpSession implements MediaSession {
     if (this.plan?.faults?.oneWay === "no-receive" || dir === "sendonly" || dir === "inactive") return;
     if (ev) {
       this.eventSource = from;
+      this.dtmfIn ??= this.newDtmfReceiver();
       this.dtmfIn.receive(p.timestamp, ev, p.marker);
       return;
     }
@@ -306,8 +315,8 @@ export class RtpSession implements MediaSession {
       if (s) {
         this.priorPackets += s.packets;
         this.priorLost += s.lost;
-        this.dtmfIn.flush();
-        this.dtmfIn = this.newDtmfReceiver();
+        this.dtmfIn?.flush();
+        this.dtmfIn = undefined;
       }
       s = new SourceStats(p.ssrc, p.sequence);
       if (this.peerSr?.ssrc === p.ssrc) {
@@ -445,36 +454,47 @@ export class RtpSession implements MediaSession {
     return this.closing;
   }
 
-  private async shutdown(): Promise<void> {
+  /** Stop sending, RTCP BYE (6.6; BYE_WAIT_MS at most), close the sockets, release, close the recording: one promise. */
+  private shutdown(): Promise<void> {
     const byeDue = this.negotiated !== undefined && !this.sender.dead;
     this.sender.stop();
-    this.dtmfIn.flush();
+    this.dtmfIn?.flush();
     this.rtcpTimer?.cancel();
     this.rtcpTimer = undefined;
     this.inactivity?.timer?.cancel();
     this.inactivity = undefined;
-    if (byeDue) {
-      await new Promise<void>((resolve) => {
-        const guard = setTimeout(resolve, BYE_WAIT_MS);
-        this.sendRtcp(true, () => {
-          clearTimeout(guard);
-          resolve();
-        });
-      });
-    }
-    this.closed = true;
-    await Promise.all([closeSocket(this.pair.rtp), closeSocket(this.pair.rtcp)]);
-    this.env.released(this);
-    await this.recorder?.close();
+    return new Promise<void>((resolve, reject) => {
+      const closeSockets = () => {
+        this.closed = true;
+        let open = 2;
+        const closedOne = () => {
+          if (--open > 0) return;
+          this.env.released(this);
+          const recording = this.recorder?.close();
+          if (recording) recording.then(resolve, reject);
+          else resolve();
+        };
+        closeSocket(this.pair.rtp, closedOne);
+        closeSocket(this.pair.rtcp, closedOne);
+      };
+      if (!byeDue) return closeSockets();
+      let waiting = true;
+      const byeDone = () => {
+        if (!waiting) return;
+        waiting = false;
+        clearTimeout(guard);
+        closeSockets();
+      };
+      const guard = setTimeout(byeDone, BYE_WAIT_MS);
+      this.sendRtcp(true, byeDone);
+    });
   }
 }
 
-function closeSocket(s: SocketPair["rtp"]): Promise<void> {
-  return new Promise((resolve) => {
-    try {
-      s.close(() => resolve());
-    } catch {
-      resolve(); // already closed
-    }
-  });
+function closeSocket(s: SocketPair["rtp"], closed: () => void): void {
+  try {
+    s.close(closed);
+  } catch {
+    closed(); // already closed
+  }
 }

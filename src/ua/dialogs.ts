@@ -22,16 +22,18 @@ export interface DialogInfo {
   readonly remoteSdp?: string;
 }
 
-export function dialogKey(callId: string, localTag: string, remoteTag: string): string {
-  return `${callId}|${localTag}|${remoteTag}`;
-}
+export { dialogKey } from "./dialog/dialog.js";
 
 const MAX_DIALOGS = 100_000;
 
 export class DialogStore {
   private readonly dialogs = new Map<string, Dialog>();
-  /** The live dialogs of each Call-ID (forks share one), so a call's dialogs are found without a scan. */
-  private readonly byCall = new Map<string, Dialog[]>();
+  /**
+   * The live dialogs of each Call-ID (forks share one), so a call's dialogs
+   * are found without a scan: the dialog itself while it is the only one
+   * (every call but a forked one), an array once there are more.
+   */
+  private readonly byCall = new Map<string, Dialog | Dialog[]>();
 
   private readonly isAlive = (dialog: Dialog) => this.alive(dialog);
 
@@ -50,7 +52,16 @@ export class DialogStore {
   }
 
   byCallId(callId: string): Dialog[] {
-    return this.byCall.get(callId)?.slice() ?? [];
+    const of = this.byCall.get(callId);
+    if (of === undefined) return [];
+    return Array.isArray(of) ? of.slice() : [of];
+  }
+
+  /** How many live dialogs the Call-ID has (byCallId's length, without the array). */
+  countOf(callId: string): number {
+    const of = this.byCall.get(callId);
+    if (of === undefined) return 0;
+    return Array.isArray(of) ? of.length : 1;
   }
 
   /** The dialogs alive: Call-ID, tags, and whether the ACK for the 2xx arrived. */
@@ -64,9 +75,18 @@ export class DialogStore {
     }));
   }
 
+  /** The live dialog with this identity: among the Call-ID's dialogs (no key string built per request). */
   find(callId: string, localTag: string | undefined, remoteTag: string | undefined): Dialog | undefined {
     if (!localTag) return undefined;
-    return this.dialogs.get(dialogKey(callId, localTag, remoteTag ?? ""));
+    return this.match(callId, localTag, remoteTag ?? "");
+  }
+
+  private match(callId: string, localTag: string, remoteTag: string): Dialog | undefined {
+    const of = this.byCall.get(callId);
+    if (of === undefined) return undefined;
+    if (!Array.isArray(of)) return of.localTag === localTag && of.remoteTag === remoteTag ? of : undefined;
+    for (const d of of) if (d.localTag === localTag && d.remoteTag === remoteTag) return d;
+    return undefined;
   }
 
   /**
@@ -84,39 +104,41 @@ export class DialogStore {
     /** Octets the dialog's state copies from the request (Contact, From, To, Record-Route, SDP). */
     octets = 0,
   ): Dialog {
-    const key = dialogKey(callId, localTag, remoteTag);
-    const dialog = this.dialogs.get(key) ?? this.store(key, { callId, localTag, remoteTag }, octets);
+    const dialog =
+      this.match(callId, localTag, remoteTag) ?? this.store({ callId, localTag, remoteTag }, octets);
     dialog.awaitAck(this.timers, resend, unacknowledged, this.isAlive);
     return dialog;
   }
 
   /** A dialog the mock created as UAC (12.1.2): it replaces one with the same identity. */
   add(init: DialogInit): Dialog {
-    const key = dialogKey(init.callId, init.localTag, init.remoteTag);
-    const existing = this.dialogs.get(key);
+    const existing = this.match(init.callId, init.localTag, init.remoteTag);
     if (existing) this.end(existing);
-    return this.store(key, init, 0);
+    return this.store(init, 0);
   }
 
   /** Bounded: a client that never sends BYE must not grow memory for ever (the oldest dialog goes). */
-  private store(key: string, init: DialogInit, octets: number): Dialog {
+  private store(init: DialogInit, octets: number): Dialog {
     if (this.dialogs.size >= MAX_DIALOGS) {
       const oldest = this.dialogs.values().next().value;
       if (oldest) this.end(oldest);
     }
-    const dialog = new Dialog({ ...init, cost: ITEM_OVERHEAD.dialogs + key.length + octets }, this.scheduler);
+    // The key's length: Call-ID, tags and their two separators.
+    const keyLength = init.callId.length + init.localTag.length + init.remoteTag.length + 2;
+    const dialog = new Dialog(init, this.scheduler, ITEM_OVERHEAD.dialogs + keyLength + octets);
     this.budget.charge(dialog.cost);
     // The key of the dialog's own strings: the one given is made of slices of the message.
-    this.dialogs.set(dialogKey(dialog.callId, dialog.localTag, dialog.remoteTag), dialog);
+    this.dialogs.set(dialog.key, dialog);
     const ofCall = this.byCall.get(dialog.callId);
-    if (ofCall) ofCall.push(dialog);
-    else this.byCall.set(dialog.callId, [dialog]);
+    if (ofCall === undefined) this.byCall.set(dialog.callId, dialog);
+    else if (Array.isArray(ofCall)) ofCall.push(dialog);
+    else this.byCall.set(dialog.callId, [ofCall, dialog]);
     return dialog;
   }
 
   /** Whether this dialog object is still the live one (not ended or replaced). */
   alive(dialog: Dialog): boolean {
-    return this.dialogs.get(dialogKey(dialog.callId, dialog.localTag, dialog.remoteTag)) === dialog;
+    return this.dialogs.get(dialog.key) === dialog;
   }
 
   /**
@@ -135,7 +157,7 @@ export class DialogStore {
   end(dialog: Dialog): void {
     const wasAlive = this.alive(dialog);
     if (wasAlive) {
-      this.dialogs.delete(dialogKey(dialog.callId, dialog.localTag, dialog.remoteTag));
+      this.dialogs.delete(dialog.key);
       this.budget.release(dialog.cost);
       this.forget(dialog);
     }
@@ -145,10 +167,15 @@ export class DialogStore {
 
   private forget(dialog: Dialog): void {
     const ofCall = this.byCall.get(dialog.callId);
-    if (!ofCall) return;
+    if (ofCall === dialog) {
+      this.byCall.delete(dialog.callId);
+      return;
+    }
+    if (!Array.isArray(ofCall)) return;
     const i = ofCall.indexOf(dialog);
     if (i >= 0) ofCall.splice(i, 1);
     if (ofCall.length === 0) this.byCall.delete(dialog.callId);
+    else if (ofCall.length === 1) this.byCall.set(dialog.callId, ofCall[0]!);
   }
 
   clear(): void {

@@ -6,7 +6,6 @@
  * Digits received (RFC 4733 or SIP INFO application/dtmf-relay) are kept per
  * Call-ID for the scenario, the journal and verify.
  */
-import type * as sdpTransform from "sdp-transform";
 import type {
   DtmfDigit,
   MediaAction,
@@ -20,9 +19,9 @@ import type {
 } from "../media/index.js";
 import { BoundedMap } from "../sip/bounded-map.js";
 import { stripBrackets } from "../transport/address.js";
+import { type AudioFields, readAudioFields } from "./media-sdp.js";
 import type { MediaActionPlan, MediaDirective } from "./ports.js";
 import { type CodecSpec, clampPtime } from "./sdp.js";
-import { parseSdp } from "./sdp-codec.js";
 
 export interface MediaCallEvents {
   /** A digit arrived (RTP or INFO). */
@@ -177,7 +176,11 @@ export class MediaCalls {
 
   /** The digits received so far in the call, as a string ("1234#"). */
   digits(callId: string): string {
-    return (this.digitsOf.get(callId) ?? []).map((d) => d.digit).join("");
+    const list = this.digitsOf.get(callId);
+    if (!list) return "";
+    let out = "";
+    for (const d of list) out += d.digit;
+    return out;
   }
 
   digitList(callId: string): readonly DtmfDigit[] {
@@ -215,11 +218,14 @@ export class MediaCalls {
     this.statsOf.set(callId, stats);
     const n = call.negotiated;
     const remote = stats.latched ?? n?.remote;
-    this.events.closed?.(callId, stats, {
-      local: session.local,
-      ...(remote ? { remote } : {}),
-      ...(n ? { codec: n.codec, payloadType: n.payloadType } : {}),
-    });
+    // Built field by field, in this order (no spread of conditional objects).
+    const info: { -readonly [K in keyof MediaCallInfo]: MediaCallInfo[K] } = { local: session.local };
+    if (remote) info.remote = remote;
+    if (n) {
+      info.codec = n.codec;
+      info.payloadType = n.payloadType;
+    }
+    this.events.closed?.(callId, stats, info);
     session.close().catch((e: Error) => this.events.error?.(e));
   }
 
@@ -240,12 +246,13 @@ export class MediaCalls {
     const chosen = call.answered ? d.answered : (d.early ?? d.answered);
     const record = d.record?.replaceAll("{callId}", callId.replace(/[^A-Za-z0-9._-]/g, "_"));
     const faults = d.faults;
-    return {
+    const plan: { -readonly [K in keyof MediaPlan]: MediaPlan[K] } = {
       action: toAction(chosen ?? { kind: "silence" }),
-      ...(record ? { record } : {}),
-      ...(faults ? { faults } : {}),
-      symmetric: this.symmetric,
     };
+    if (record) plan.record = record;
+    if (faults) plan.faults = faults;
+    plan.symmetric = this.symmetric;
+    return plan;
   }
 }
 
@@ -259,14 +266,9 @@ function toAction(a: MediaActionPlan): MediaAction {
  * own description (c= of the m= line, else of the session).
  */
 export function negotiate(local: string, remote: string, weAnswered: boolean): NegotiatedMedia | undefined {
-  let l: sdpTransform.SessionDescription;
-  let r: sdpTransform.SessionDescription;
-  try {
-    l = parseSdp(local);
-    r = parseSdp(remote);
-  } catch {
-    return undefined;
-  }
+  // Only the fields read below, as sdp-transform reads them (media-sdp.ts); only read, never changed.
+  const l = localFields.read(local);
+  const r = remoteFields.read(remote);
   const rm = r.media?.find((m) => m.type === "audio" && m.port !== 0);
   const lm = l.media?.find((m) => m.type === "audio" && m.port !== 0);
   if (!rm || !lm) return undefined;
@@ -288,16 +290,38 @@ export function negotiate(local: string, remote: string, weAnswered: boolean): N
   // RFC 3264 6.1: our own description's direction (recvonly/inactive: the peer holds the call),
   // narrowed by the peer's (an answer of sendonly/inactive to our offer: we must not send).
   const direction = combine(lm.direction ?? l.direction, rm.direction ?? r.direction);
-  return {
+  // Built field by field, in this order (no spread of conditional objects).
+  const n: { -readonly [K in keyof NegotiatedMedia]: NegotiatedMedia[K] } = {
     remote: { address: ip, port: rm.port },
-    ...(rtcp?.port ? { remoteRtcp: { address: rtcp.address ?? ip, port: rtcp.port } } : {}),
-    codec: name(pt)!.toUpperCase() as MediaCodec,
-    payloadType: pt,
-    ...(te ? { telephoneEventPt: te.payload } : {}),
-    ptimeMs: clampPtime(rm.ptime ?? lm.ptime),
-    direction,
-  };
+  } as NegotiatedMedia;
+  if (rtcp?.port) n.remoteRtcp = { address: rtcp.address ?? ip, port: rtcp.port };
+  n.codec = name(pt)!.toUpperCase() as MediaCodec;
+  n.payloadType = pt;
+  if (te) n.telephoneEventPt = te.payload;
+  n.ptimeMs = clampPtime(rm.ptime ?? lm.ptime);
+  n.direction = direction;
+  return n;
 }
+
+/**
+ * The fields of the last text read on one side: a load generator offers the
+ * same description in every call (the mock's own answer is new each time).
+ */
+class LastFields {
+  private text = "";
+  private fields: AudioFields = readAudioFields("");
+
+  read(text: string): AudioFields {
+    if (text !== this.text) {
+      this.fields = readAudioFields(text);
+      this.text = text;
+    }
+    return this.fields;
+  }
+}
+
+const localFields = new LastFields();
+const remoteFields = new LastFields();
 
 type Direction = NonNullable<NegotiatedMedia["direction"]>;
 

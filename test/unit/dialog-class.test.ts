@@ -252,4 +252,27 @@ describe("DialogStore: a call's dialogs", () => {
     // Told after the dialog left the store: the count is of the others.
     expect(ended).toEqual(["fork-b:1", "fork-a:1", "fork-b:0"]);
   });
+
+  it("find takes the dialog by Call-ID and both tags, among forks too; countOf counts a Call-ID's live dialogs", () => {
+    const { scheduler } = clock();
+    const store = new DialogStore(scheduler, T);
+    const a = store.accept("c1", "l", "fork-a", undefined, () => {});
+    expect(store.find("c1", "l", "fork-a")).toBe(a);
+    expect(store.find("c1", "l", "fork-b")).toBeUndefined();
+    expect(store.find("c1", "other", "fork-a")).toBeUndefined();
+    expect(store.find("c1", undefined, "fork-a")).toBeUndefined();
+    const b = store.accept("c1", "l", "fork-b", undefined, () => {});
+    const c = store.accept("c1", "l", "", undefined, () => {});
+    expect([store.find("c1", "l", "fork-a"), store.find("c1", "l", "fork-b")]).toEqual([a, b]);
+    expect(store.find("c1", "l", undefined)).toBe(c);
+    expect(store.accept("c1", "l", "fork-b", undefined, () => {})).toBe(b);
+    expect([store.countOf("c1"), store.countOf("c2")]).toEqual([3, 0]);
+    store.end(a);
+    store.end(c);
+    expect(store.find("c1", "l", "fork-a")).toBeUndefined();
+    expect(store.find("c1", "l", "fork-b")).toBe(b);
+    expect(store.countOf("c1")).toBe(1);
+    store.end(b);
+    expect([store.find("c1", "l", "fork-b"), store.countOf("c1"), store.size]).toEqual([undefined, 0, 0]);
+  });
 });

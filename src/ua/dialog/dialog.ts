@@ -47,10 +47,17 @@ export interface DialogInit {
   readonly cost?: number;
 }
 
+/** A dialog's identity in the store (12: Call-ID, local tag, remote tag). */
+export function dialogKey(callId: string, localTag: string, remoteTag: string): string {
+  return `${callId}|${localTag}|${remoteTag}`;
+}
+
 export class Dialog {
   readonly callId: string;
   readonly localTag: string;
   readonly remoteTag: string;
+  /** dialogKey of the dialog's own strings, made once. */
+  readonly key: string;
   readonly uac: boolean;
   readonly cost: number;
   private isConfirmed: boolean;
@@ -72,14 +79,17 @@ export class Dialog {
   constructor(
     init: DialogInit,
     private readonly scheduler: Scheduler,
+    /** Octets charged to the dialog budget for it (else init.cost, else 0). */
+    cost?: number,
   ) {
     // Strings of their own: slices would keep the whole dialog-creating
     // message alive as long as the dialog (transaction/detach.ts).
     this.callId = detach(init.callId);
     this.localTag = detach(init.localTag);
     this.remoteTag = detach(init.remoteTag);
+    this.key = dialogKey(this.callId, this.localTag, this.remoteTag);
     this.uac = init.uac === true;
-    this.cost = init.cost ?? 0;
+    this.cost = cost ?? init.cost ?? 0;
     this.isConfirmed = init.confirmed === true;
     this.peerState = init.peer ? ownPeer(init.peer) : undefined;
     this.webrtcIdentity = init.webrtc;
@@ -306,15 +316,18 @@ export class Dialog {
 
   /** The dialog ended: every timer it owns stops, requests waiting for the ACK give up. */
   terminate(): void {
-    for (const t of [this.retransmit, this.giveUp, this.hangUpTimer]) t?.cancel();
+    this.retransmit?.cancel();
+    this.giveUp?.cancel();
+    this.hangUpTimer?.cancel();
     this.sessionTimer?.stop();
     this.release(false);
   }
 
   private release(confirmed: boolean): void {
     const waiting = this.waiting;
+    if (waiting === undefined) return;
     this.waiting = undefined;
-    for (const w of waiting ?? []) w(confirmed);
+    for (const w of waiting) w(confirmed);
   }
 }
 

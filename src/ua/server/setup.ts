@@ -23,7 +23,7 @@ export function setupServer(core: ServerCore, onDigit: (callId: string) => void)
     options.budgets?.registrar,
   );
   core.dialogs.onEnded = (dialog) => {
-    if (core.dialogs.byCallId(dialog.callId).length <= 1) core.endMedia(dialog.callId);
+    if (core.dialogs.countOf(dialog.callId) <= 1) core.endMedia(dialog.callId);
     if (core.closing) return;
     answerPendingReInvites(core, dialog);
   };
