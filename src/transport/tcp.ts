@@ -31,6 +31,8 @@ export interface TcpOptions {
 export const RESET_AFTER_MS = 50;
 /** Octets queued to a peer that does not read before its connection is closed. */
 const MAX_UNSENT = 1024 * 1024;
+/** Answers held back by a cork (one segment's) are handed to the kernel past this many octets. */
+const CORKED_FLUSH = 64 * 1024;
 
 export async function listenTcp(
   host: string,
@@ -285,6 +287,12 @@ async function sendOn(
   if (!socket || socket.destroyed) ({ socket, flow: used } = await outbound.open(to));
   const target = socket;
   // A peer that sends but never reads must not make us buffer without bound.
+  // Corked (the answers to one segment, see adopt()): what waits is ours,
+  // not yet handed to the kernel; hand it over before judging the peer.
+  if (target.writableCorked === 1 && target.writableLength > CORKED_FLUSH) {
+    target.uncork();
+    target.cork();
+  }
   if (target.writableLength > MAX_UNSENT) {
     target.destroy();
     throw new Error(`peer is not reading (${target.writableLength} octets unsent); connection closed`);
