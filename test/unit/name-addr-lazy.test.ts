@@ -8,7 +8,9 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { hasNoParams } from "../../src/sip/headers/name-addr.js";
 import { type NameAddr, parseDatagram, parseNameAddr, parseParams } from "../../src/sip/index.js";
+import { NO_PARAMS } from "../../src/sip/tokens.js";
 
 const RFC4475_DIR = join(import.meta.dirname, "..", "fixtures", "rfc4475");
 const crlf = (s: string) => Buffer.from(s.replace(/\r?\n/g, "\r\n"), "latin1");
@@ -98,5 +100,38 @@ Content-Length: 0
     if (r.ok) return;
     expect(r.error.status).toBe(400);
     expect(r.error.detail).toMatch(reason);
+  });
+});
+
+describe("hasNoParams: whether the map is the shared empty one, without building it", () => {
+  const values = [
+    "<sip:a@example.test>",
+    "<sip:a@example.test> ;",
+    "<sip:a@example.test>;; ",
+    "<sip:a@example.test>;x",
+    "<sip:a@example.test>;tag=1",
+    '"A;b" <sip:a@example.test>',
+    '<sip:a@example.test>;x="q;r"',
+    "sip:a@example.test",
+    "sip:a@example.test;tag=2",
+    "sip:a@example.test ; ",
+  ];
+  it.each(values)("%s", (value) => {
+    const fresh = parseNameAddr("From", value);
+    const before = hasNoParams(fresh);
+    expect(before).toBe(fresh.params === NO_PARAMS);
+    // And once built, from the map itself.
+    expect(hasNoParams(fresh)).toBe(before);
+  });
+
+  it("every From and To of the RFC 4475 messages that parse", () => {
+    for (const file of readdirSync(RFC4475_DIR).filter((f) => f.endsWith(".dat"))) {
+      const r = parseDatagram(readFileSync(join(RFC4475_DIR, file)));
+      if (!r.ok) continue;
+      for (const na of [r.message.core.from, r.message.core.to]) {
+        const before = hasNoParams(na);
+        expect(before, file).toBe(na.params === NO_PARAMS);
+      }
+    }
   });
 });

@@ -9,7 +9,9 @@
 import type { NameAddr } from "../message.js";
 import {
   forEachTopLevel,
+  isJsSpace,
   isTokenChar,
+  NO_PARAMS,
   nextTopLevel,
   parseParamsIn,
   quotedStringEnd,
@@ -106,6 +108,21 @@ class ParsedNameAddr implements NameAddr {
     this.#params ??= parseParamsIn(this.raw, this.#paramsFrom, this.raw.length)!;
     return this.#params;
   }
+
+  /** Whether params is (or would be) the shared empty map, without building it: only ";" and spaces follow. */
+  paramsEmpty(): boolean {
+    if (this.#params !== undefined) return this.#params === NO_PARAMS;
+    for (let i = this.#paramsFrom; i < this.raw.length; i++) {
+      const c = this.raw.charCodeAt(i);
+      if (c !== 0x3b && !isJsSpace(c)) return false;
+    }
+    return true;
+  }
+}
+
+/** `n.params === NO_PARAMS`, without building the map of a name-addr parsed lazily. */
+export function hasNoParams(n: NameAddr): boolean {
+  return n instanceof ParsedNameAddr ? n.paramsEmpty() : n.params === NO_PARAMS;
 }
 
 /**
