@@ -7,6 +7,12 @@
  * allocation-free rewrite (the Headers list and the string-concatenating
  * serializer): the rewrite writes the same bytes. It also checks the
  * journal's WrittenHead against a parse of the bytes.
+ *
+ * The snapshot is our own earlier output, not an independent reference: it
+ * keeps any bug that output had. A deliberate change to what responses
+ * carry updates it (`npx vitest run -u test/unit/response-builder-bytes.test.ts`)
+ * after reading the diff; RFC conformance is proven by the wire and peer
+ * tests, not here.
  */
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
