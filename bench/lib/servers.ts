@@ -4,12 +4,12 @@
  * load tests, the journal on at its default bound) and SIPp's own UAS.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { createSocket } from "node:dgram";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BenchTransport, SIPP_TRANSPORT } from "./sipp.js";
+
+export { freePort } from "./ports.js";
 
 export type ServerKind = "sipmock" | "sipp";
 
@@ -23,25 +23,6 @@ export interface BenchFlow {
   readonly referenceUas: readonly string[];
   /** sipmock flags of this flow (besides --log-level error and BENCH_SIPMOCK_ARGS). */
   readonly sipmockArgs?: readonly string[];
-}
-
-/** A port free on loopback for both UDP and TCP at the moment of asking. */
-export async function freePort(): Promise<number> {
-  for (;;) {
-    const s = createSocket("udp4");
-    await new Promise<void>((r) => s.bind(0, "127.0.0.1", () => r()));
-    const port = s.address().port;
-    await new Promise<void>((r) => s.close(() => r()));
-    const t = createServer();
-    const ok = await new Promise<boolean>((r) => {
-      t.once("error", () => r(false));
-      t.listen(port, "127.0.0.1", () => r(true));
-    });
-    if (ok) {
-      await new Promise<void>((r) => t.close(() => r()));
-      return port;
-    }
-  }
 }
 
 /** Whether a socket is bound (UDP) or listening (TCP) on 127.0.0.1:port, from /proc/net. */

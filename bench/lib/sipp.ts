@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "./ports.js";
 
 export type BenchTransport = "udp" | "tcp";
 
@@ -56,8 +57,12 @@ function rtts(dir: string): number[] {
 
 async function one(run: UacRun, rate: number, calls: number, scenarioDir: string): Promise<UacResult> {
   const dir = mkdtempSync(join(tmpdir(), "sipmock-bench-uac-"));
+  // A local port of its own: instances started together otherwise race for
+  // SIPp's default one, and the loser exits ("Unable to listen main socket").
+  const localPort = await freePort();
   const args = [
     `127.0.0.1:${run.port}`,
+    ...["-p", String(localPort)],
     ...["-sf", join(scenarioDir, run.scenario), "-s", run.service, "-i", "127.0.0.1"],
     ...["-t", SIPP_TRANSPORT[run.transport], "-r", String(rate), "-m", String(calls)],
     ...["-l", String(Math.max(100, rate * 4)), "-nostdin", "-trace_rtt", "-rtt_freq", "1"],
