@@ -114,14 +114,24 @@ function put(bytes: Buffer, text: string, at: number): number {
   return at + text.length;
 }
 
-/** put() of a header value; -1 at a CR, LF or NUL (which must not reach the wire). */
+/**
+ * put() of a header value; -1 at a code unit whose octet would be CR, LF or
+ * NUL (which must not reach the wire): "\n", but also U+010A, whose low
+ * octet is written.
+ */
 function putValue(bytes: Buffer, text: string, at: number): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === 0x0d || c === 0x0a || c === 0) return -1;
+    if (breaksLine(c)) return -1;
     bytes[at + i] = c;
   }
   return at + text.length;
+}
+
+/** Whether the octet written for code unit c is CR, LF or NUL. */
+function breaksLine(c: number): boolean {
+  const o = c & 0xff;
+  return o === 0x0d || o === 0x0a || o === 0;
 }
 
 function endLine(bytes: Buffer, at: number): number {
@@ -130,8 +140,17 @@ function endLine(bytes: Buffer, at: number): number {
   return at + 2;
 }
 
+/** The row with each run of line-breaking code units (breaksLine) made one space. */
 function withoutLineBreaks(f: HeaderField): HeaderField {
-  return { name: f.name, value: f.value.replace(/[\r\n\0]+/g, " ") };
+  let value = "";
+  let inRun = false;
+  for (let i = 0; i < f.value.length; i++) {
+    const c = f.value.charCodeAt(i);
+    if (!breaksLine(c)) value += f.value[i];
+    else if (!inRun) value += " ";
+    inRun = breaksLine(c);
+  }
+  return { name: f.name, value };
 }
 
 /** The journal's record of what was written: the first row of each header it reads, trimmed. */
@@ -205,7 +224,15 @@ function mark(bytes: Buffer, head: WrittenHead): void {
   DESCRIPTOR.value = undefined;
 }
 
+function isControlOctet(o: number): boolean {
+  return o === 0x7f || (o < 0x20 && o !== 0x09);
+}
+
 /** reason-phrase allows neither quotes, angle brackets nor control characters (RFC 3261 25.1). */
 export function sanitizeReasonPhrase(text: string): string {
-  return text.replace(/["<>\\^`{|}\x00-\x08\x0a-\x1f\x7f]/g, "'").trim();
+  // A code unit beyond latin1 is written as its low octet: one that would be a control octet is replaced too.
+  return text
+    .replace(/["<>\\^`{|}\x00-\x08\x0a-\x1f\x7f]/g, "'")
+    .replace(/[\u0100-\uffff]/g, (ch) => (isControlOctet(ch.charCodeAt(0) & 0xff) ? "'" : ch))
+    .trim();
 }

@@ -8,11 +8,13 @@ import { CATALOG } from "../../src/catalog/index.js";
 import { describeMessage, describeWritten } from "../../src/control/message-summary.js";
 import { canonicalHeaderName } from "../../src/sip/header-names.js";
 import { type HeaderField, Headers } from "../../src/sip/message.js";
-import { serialize, serializeFields, writtenHead } from "../../src/sip/serializer.js";
+import { sanitizeReasonPhrase, serialize, serializeFields, writtenHead } from "../../src/sip/serializer.js";
 
 /** The message as text, made the obvious way: what the octets must be. */
 function asText(startLine: string, rows: readonly HeaderField[], body: string): Buffer {
-  const lines = rows.map((r) => `${r.name}: ${r.value.replace(/[\r\n\0]+/g, " ")}\r\n`).join("");
+  // Each code unit is written as its low octet; no value octet is CR, LF or NUL (runs become one SP).
+  const octets = (v: string) => Buffer.from(v, "latin1").toString("latin1");
+  const lines = rows.map((r) => `${r.name}: ${octets(r.value).replace(/[\r\n\0]+/g, " ")}\r\n`).join("");
   return Buffer.from(`${startLine}\r\n${lines}\r\n${body}`, "latin1");
 }
 
@@ -86,5 +88,21 @@ describe("the catalogue's header names", () => {
     const names = CATALOG.flatMap((c) => [...c.required, ...c.recommended].map((r) => r.name));
     expect(names.length).toBeGreaterThan(10);
     for (const name of names) expect(canonicalHeaderName(name)).toBe(name);
+  });
+});
+
+describe("code units beyond latin1 whose octet is CR, LF or NUL (each is written as its low octet)", () => {
+  it("cannot end a header line early: U+010A, U+010D and U+0100 become a space", () => {
+    const bytes = serializeFields(
+      "SIP/2.0 200 OK",
+      [{ name: "Subject", value: "a\u010aEvil: 1\u010d\u0100z" }],
+      Buffer.alloc(0),
+    );
+    expect(bytes.toString("latin1")).toBe("SIP/2.0 200 OK\r\nSubject: a Evil: 1 z\r\n\r\n");
+  });
+
+  it("cannot end the status line early either", () => {
+    expect(sanitizeReasonPhrase("Busy\u010aX: y\u010d")).toBe("Busy'X: y'");
+    expect(sanitizeReasonPhrase("caf\u00e9 \u20ac")).toBe("caf\u00e9 \u20ac");
   });
 });
