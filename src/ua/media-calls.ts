@@ -19,7 +19,7 @@ import type {
 } from "../media/index.js";
 import { BoundedMap } from "../sip/bounded-map.js";
 import { stripBrackets } from "../transport/address.js";
-import { type AudioFields, readAudioFields } from "./media-sdp.js";
+import { readAudioFields } from "./media-sdp.js";
 import type { MediaActionPlan, MediaDirective } from "./ports.js";
 import { type CodecSpec, clampPtime } from "./sdp.js";
 
@@ -266,9 +266,9 @@ function toAction(a: MediaActionPlan): MediaAction {
  * own description (c= of the m= line, else of the session).
  */
 export function negotiate(local: string, remote: string, weAnswered: boolean): NegotiatedMedia | undefined {
-  // Only the fields read below, as sdp-transform reads them (media-sdp.ts); only read, never changed.
-  const l = localFields.read(local);
-  const r = remoteFields.read(remote);
+  // Only the fields read below, as sdp-transform reads them (media-sdp.ts).
+  const l = readAudioFields(local);
+  const r = readAudioFields(remote);
   const rm = r.media?.find((m) => m.type === "audio" && m.port !== 0);
   const lm = l.media?.find((m) => m.type === "audio" && m.port !== 0);
   if (!rm || !lm) return undefined;
@@ -302,26 +302,6 @@ export function negotiate(local: string, remote: string, weAnswered: boolean): N
   n.direction = direction;
   return n;
 }
-
-/**
- * The fields of the last text read on one side: a load generator offers the
- * same description in every call (the mock's own answer is new each time).
- */
-class LastFields {
-  private text = "";
-  private fields: AudioFields = readAudioFields("");
-
-  read(text: string): AudioFields {
-    if (text !== this.text) {
-      this.fields = readAudioFields(text);
-      this.text = text;
-    }
-    return this.fields;
-  }
-}
-
-const localFields = new LastFields();
-const remoteFields = new LastFields();
 
 type Direction = NonNullable<NegotiatedMedia["direction"]>;
 

@@ -40,6 +40,8 @@ const STATIC_NAMES: Record<number, { name: string; rate: number }> = {
 export interface SdpAnswerResult {
   /** The answer, or undefined when no stream could be accepted (488 with Warning 304/305). */
   readonly sdp?: string;
+  /** The answer's o= session id and version (what originOf reads from `sdp`). */
+  readonly origin?: SdpOrigin;
   readonly warning?: { readonly code: 304 | 305; readonly text: string };
 }
 
@@ -81,8 +83,6 @@ export interface SdpOrigin {
  * this once each, and a whole parse costs twenty times more.
  */
 export function originOf(sdp: string): SdpOrigin | undefined {
-  // The description just written (sessionDescription reads it back at once).
-  if (sdp === lastWritten.text) return lastWritten.origin;
   const start = sdp.startsWith("o=") ? 0 : sdp.indexOf("\no=") + 1;
   if (start === 0 && !sdp.startsWith("o=")) return undefined;
   const end = sdp.indexOf("\n", start);
@@ -98,21 +98,12 @@ export function originOf(sdp: string): SdpOrigin | undefined {
   return { sessionId, version };
 }
 
-/** The last description written here and its origin, read as originOf would read it from the text. */
-let lastWritten: { text: string; origin: SdpOrigin | undefined } = { text: "", origin: undefined };
-
-/** Writes one of our descriptions, remembering its origin for originOf. */
-function written(desc: sdpTransform.SessionDescription): string {
-  const text = writeSdp(desc);
+/** The o= of a description we build, as originOf would read it from the written text. */
+function originOfDesc(desc: sdpTransform.SessionDescription): SdpOrigin | undefined {
   const o = desc.origin;
   const sessionId = digits(o?.sessionId);
   const version = digits(o?.sessionVersion);
-  const origin =
-    o?.username && sessionId !== undefined && version !== undefined
-      ? Object.freeze({ sessionId, version })
-      : undefined;
-  lastWritten = { text, origin };
-  return text;
+  return o?.username && sessionId !== undefined && version !== undefined ? { sessionId, version } : undefined;
 }
 
 /** 1*DIGIT as a number; undefined for anything else. */
@@ -177,7 +168,7 @@ export function answerOffer(
       desc.groups = [{ type: "BUNDLE", mids: ctx.acceptedMids.join(" ") }];
     }
   }
-  return { sdp: written(desc) };
+  return { sdp: writeSdp(desc), origin: originOfDesc(desc) };
 }
 
 /** What answering one offer needs across its m= lines, and what the lines answered so far decided. */
@@ -376,7 +367,7 @@ export function createOffer(
     offer.icelite = "ice-lite";
     offer.groups = [{ type: "BUNDLE", mids: "0" }];
   }
-  return written(offer);
+  return writeSdp(offer);
 }
 
 /** The session-level lines sipmock writes in every offer and answer (RFC 4566 5). */

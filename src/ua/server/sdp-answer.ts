@@ -8,7 +8,14 @@ import type { ParsedRequest } from "../../sip/message.js";
 import type { ServerTransaction } from "../../transaction/server-transaction.js";
 import type { Dialog } from "../dialogs.js";
 import type { ResponseSpec } from "../response-builder.js";
-import { answerOffer, createOffer, newWebRtcIdentity, originOf, type WebRtcIdentity } from "../sdp.js";
+import {
+  answerOffer,
+  createOffer,
+  newWebRtcIdentity,
+  originOf,
+  type SdpAnswerResult,
+  type WebRtcIdentity,
+} from "../sdp.js";
 import type { ServerCore } from "./core.js";
 
 /** A WebSocket peer (a browser) or an RTP/SAVPF offer: only WebRTC media will do. */
@@ -53,14 +60,14 @@ export function sessionDescription(core: ServerCore, tx: ServerTransaction): Buf
   const webrtc = ws || /SAVPF/i.test(offer) ? webrtcIdentity(core, tx, dialog) : undefined;
   const port = core.mediaPort(req.core.callId);
   const codecs = core.mediaOn() && !webrtc ? core.media.codecs() : undefined;
-  const result =
+  const result: SdpAnswerResult =
     offer.trim() === ""
-      ? {
-          sdp: createOffer(local.host, port, codecs, {
+      ? withOrigin(
+          createOffer(local.host, port, codecs, {
             ...origin,
             ...(ws && webrtc ? { webrtc } : {}),
           }),
-        }
+        )
       : answerOffer(offer, local.host, port, codecs, {
           ...origin,
           ...(webrtc ? { webrtc } : {}),
@@ -68,7 +75,7 @@ export function sessionDescription(core: ServerCore, tx: ServerTransaction): Buf
           ...(codecs ? { singleStream: true } : {}),
         });
   if (result.sdp) {
-    const made = originOf(result.sdp);
+    const made = result.origin;
     if (made) {
       if (dialog) dialog.recordSdpOrigin(made);
       else core.contexts.of(tx).sdpOrigin = made;
@@ -79,4 +86,9 @@ export function sessionDescription(core: ServerCore, tx: ServerTransaction): Buf
   // why the offer was rejected" (codes 304/305, 20.43).
   const w = result.warning!;
   return { status: 488, headers: [["Warning", `${w.code} ${local.host}:${local.port} "${w.text}"`]] };
+}
+
+/** An offer of ours as a result: its text and the o= read from it. */
+function withOrigin(sdp: string): SdpAnswerResult {
+  return { sdp, origin: originOf(sdp) };
 }
