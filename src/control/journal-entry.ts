@@ -13,15 +13,6 @@ import type { Endpoint, TransportName } from "../transport/types.js";
 import type { JournalEntry } from "./journal.js";
 import type { MessageFields } from "./message-summary.js";
 
-/** Where and when a message went, besides its fields. */
-export interface MessagePlace {
-  readonly direction: "in" | "out";
-  readonly transport: TransportName;
-  readonly local: Endpoint;
-  readonly remote: Endpoint;
-  readonly retransmission: boolean;
-}
-
 export class JournalMessage implements JournalEntry {
   // Assigned in the constructor, in the order the journal's entries have
   // always had their keys (declared only: no class-field definitions first).

@@ -12,7 +12,7 @@ import type { ParsedRequest } from "../sip/message.js";
 import { parseDatagram } from "../sip/parser.js";
 import { DEFAULT_BUDGETS, ITEM_OVERHEAD } from "../transaction/budget.js";
 import type { Endpoint, TransportName } from "../transport/types.js";
-import { JournalMessage, type MessagePlace } from "./journal-entry.js";
+import { JournalMessage } from "./journal-entry.js";
 import { type Call, filterRecords, groupCalls, type JournalFilter } from "./journal-query.js";
 import type { DtmfEntry, MediaEntry } from "./media-entries.js";
 import type { MessageFields } from "./message-summary.js";
@@ -71,7 +71,7 @@ function sizeOf(e: JournalRecord): number {
   return (e instanceof JournalMessage ? e.octets : isMessage(e) ? e.raw.length : 256) + ITEM_OVERHEAD.journal;
 }
 
-export { JournalMessage, type MessagePlace } from "./journal-entry.js";
+export { JournalMessage } from "./journal-entry.js";
 export type { Call, JournalFilter } from "./journal-query.js";
 /** A message's journal fields are read by the SIP parser (message-summary.ts). */
 export { describeMessage, type MessageFields } from "./message-summary.js";
@@ -138,21 +138,7 @@ export class Journal {
     const at = Date.parse(time);
     // A time that is not the ISO text it would be written back as is kept as given.
     const asGiven = Number.isNaN(at) || new Date(at).toISOString() !== time ? time : undefined;
-    return this.addMessage(at, fields, raw, rest, rule, faults, asGiven);
-  }
-
-  /** Journals a message: where and when it went, its octets and the fields the parser read. */
-  addMessage(
-    at: number,
-    p: MessagePlace,
-    wire: Buffer | string,
-    fields: MessageFields,
-    /** Given (a JSONL entry read back): kept instead of what the transaction key finds. */
-    rule?: string,
-    faults?: string[],
-    timeText?: string,
-  ): JournalMessage {
-    const { direction, transport, local, remote, retransmission } = p;
+    const { direction, transport, local, remote, retransmission } = fields;
     return this.record(
       at,
       direction,
@@ -160,15 +146,20 @@ export class Journal {
       local,
       remote,
       retransmission,
-      wire,
-      fields,
+      raw,
+      rest,
       rule,
       faults,
-      timeText,
+      asGiven,
     );
   }
 
-  /** Journals a message the mock received or sent (the hot path: no object of its place, no text). */
+  /**
+   * Journals a message the mock received or sent: where and when it went,
+   * its octets and the fields the parser read (the hot path: no object of
+   * its place, no text). `rule` and `faults`, given for an entry read back
+   * (JSONL), are kept instead of what the transaction key finds.
+   */
   record(
     at: number,
     direction: "in" | "out",

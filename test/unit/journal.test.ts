@@ -367,9 +367,13 @@ describe("journal entries as objects (issue 12: octets kept, text and time deriv
     const j = new Journal();
     const raw = request("OPTIONS", "bob");
     const at = Date.parse("2026-11-26T10:00:00.000Z");
-    const e = j.addMessage(
+    const e = j.record(
       at,
-      { direction: "in", transport: "udp", local, remote, retransmission: false },
+      "in",
+      "udp",
+      local,
+      remote,
+      false,
       Buffer.from(raw, "latin1"),
       describeMessage(Buffer.from(raw, "latin1")),
     );
