@@ -4,7 +4,9 @@
  * dual-stack socket uses for IPv4 peers (::ffff:a.b.c.d, RFC 4291 2.5.5.2)
  * and the wildcard addresses. No regex on the per-message paths.
  */
-import { isIPv4 } from "node:net";
+import type { SocketOptions } from "node:dgram";
+import { lookup } from "node:dns";
+import { isIP, isIPv4 } from "node:net";
 
 const MAPPED_PREFIX = "::ffff:";
 
@@ -46,3 +48,18 @@ export function mapIpv4(address: string): string {
 export function isIpLiteralHost(host: string): boolean {
   return /^(\[[0-9a-fA-F:.]+\]|[0-9.]+)$/.test(host);
 }
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+/**
+ * A dgram socket's name lookup (its `lookup` option, used for bind and for
+ * every send): an IP literal is its own address, as dns.lookup answers it,
+ * but called back at once, without the resolver's option checks and the
+ * process.nextTick it defers its answer by (one per datagram sent); names
+ * go to dns.lookup.
+ */
+export const literalLookup = ((hostname: string, options: unknown, callback: LookupCallback) => {
+  const family = isIP(hostname);
+  if (family === 0) return lookup(hostname, options as never, callback);
+  callback(null, hostname, family);
+}) as unknown as NonNullable<SocketOptions["lookup"]>;

@@ -1,6 +1,7 @@
 /** UDP listener: one message per datagram (RFC 3261 18.3), responses to the source or rport (18.2.2, RFC 3581). */
 import { createSocket, type Socket } from "node:dgram";
 import { parseDatagram } from "../sip/parser.js";
+import { literalLookup } from "./address.js";
 import { annotateTopVia } from "./received.js";
 import type { Flow, InboundHandler, Listener, ListenerInfo } from "./types.js";
 
@@ -55,7 +56,11 @@ export async function listenUdp(
   onMessage: InboundHandler,
   options: UdpOptions,
 ): Promise<Listener> {
-  const socket: Socket = createSocket({ type: host.includes(":") ? "udp6" : "udp4", reuseAddr: false });
+  const socket: Socket = createSocket({
+    type: host.includes(":") ? "udp6" : "udp4",
+    reuseAddr: false,
+    lookup: literalLookup,
+  });
   await new Promise<void>((resolve, reject) => {
     socket.once("error", reject);
     socket.bind(port, host, () => {
