@@ -22,6 +22,13 @@ export interface TransactionEnvironment {
   terminated(tx: ServerTransaction, reason: TerminationReason): void;
   /** The transaction let go of its request (its final response is sent): it costs less from now on. */
   compacted?(tx: ServerTransaction): void;
+  /**
+   * A non-INVITE transaction entered "Completed" over UDP: true when the
+   * owner keeps it from now on in its compact form (CompletedStore: it
+   * answers retransmissions with `response` and ends it `delay` ms later),
+   * false when the transaction must run its own Timer J.
+   */
+  store?(tx: ServerTransaction, response: Buffer, status: number, silent: boolean, delay: number): boolean;
 }
 
 export type TerminationReason =

@@ -14,6 +14,7 @@ import {
   ITEM_OVERHEAD,
   PARSED_FACTOR,
 } from "./budget.js";
+import { CompletedStore, type CompletedView } from "./completed-store.js";
 import { type InviteClientCallbacks, InviteClientTransaction } from "./invite-client-transaction.js";
 import { InviteServerTransaction } from "./invite-server-transaction.js";
 import { type ClientCallbacks, NonInviteClientTransaction } from "./non-invite-client-transaction.js";
@@ -43,11 +44,19 @@ export interface TransactionUser {
   onTerminated?(tx: ServerTransaction, reason: TerminationReason): void;
 }
 
+/**
+ * A live server transaction in the maps: its object, or (a non-INVITE one
+ * Completed over UDP) its sequence number in the CompletedStore.
+ */
+type Live = ServerTransaction | number;
+
 export class TransactionLayer {
-  private readonly transactions = new Map<string, ServerTransaction>();
+  private readonly transactions = new Map<string, Live>();
   /** From tag + Call-ID + CSeq -> transaction, for merged-request detection (8.2.2.2). */
-  private readonly byDialogKey = new Map<string, ServerTransaction>();
+  private readonly byDialogKey = new Map<string, Live>();
   private readonly env: TransactionEnvironment;
+  /** Non-INVITE transactions Completed over UDP, until Timer J (RFC 3261 17.2.2). */
+  private readonly completed: CompletedStore;
 
   constructor(
     send: (flow: Flow, bytes: Buffer, retransmission: boolean, failed?: (err: Error) => void) => void,
@@ -79,11 +88,49 @@ export class TransactionLayer {
         this.budgets.transactions.adjust(tx.cost, cost);
         tx.cost = cost;
       },
+      store: (tx, response, status, silent, delay) => this.store(tx, response, status, silent, delay),
     };
+    this.completed = new CompletedStore(
+      { send, ended: (view, seq, reason) => this.storedEnded(view, seq, reason) },
+      scheduler,
+    );
   }
 
   get size(): number {
     return this.transactions.size;
+  }
+
+  /** A non-INVITE transaction Completed over UDP goes to the CompletedStore; its map entries name its slot. */
+  private store(
+    tx: ServerTransaction,
+    response: Buffer,
+    status: number,
+    silent: boolean,
+    delay: number,
+  ): boolean {
+    if (this.transactions.get(tx.id) !== tx) return false;
+    const seq = this.completed.add(tx, response, status, silent, delay);
+    if (seq < 0) return false;
+    this.transactions.set(tx.id, seq);
+    if (tx.mergeKey !== undefined) this.byDialogKey.set(tx.mergeKey, seq);
+    // From its final response on, it is charged what the store keeps (issue 12).
+    const cost = COMPLETED_TRANSACTION_OVERHEAD + response.length;
+    this.budgets.transactions.adjust(tx.cost, cost);
+    tx.cost = cost;
+    return true;
+  }
+
+  /** A stored transaction ended (Timer J, shutdown): as env.terminated for a transaction object. */
+  private storedEnded(view: CompletedView, seq: number, reason: TerminationReason): void {
+    if (this.transactions.get(view.id) === seq) {
+      this.transactions.delete(view.id);
+      this.budgets.transactions.release(view.cost);
+    }
+    if (view.mergeKey !== undefined && this.byDialogKey.get(view.mergeKey) === seq) {
+      this.byDialogKey.delete(view.mergeKey);
+    }
+    view.mergeKey = undefined;
+    this.tu.onTerminated?.(view, reason);
   }
 
   /** Client transactions of requests the mock sends (RFC 3261 17.1), by branch and method. */
@@ -184,7 +231,8 @@ export class TransactionLayer {
   /** Transactions still waiting for their final response (Trying or Proceeding). */
   get unanswered(): number {
     let n = 0;
-    for (const tx of this.transactions.values()) if (tx.state === "trying" || tx.state === "proceeding") n++;
+    for (const tx of this.transactions.values())
+      if (typeof tx !== "number" && (tx.state === "trying" || tx.state === "proceeding")) n++;
     return n;
   }
 
@@ -230,6 +278,11 @@ export class TransactionLayer {
     // Not kept beyond its own handling (a reference to the whole message).
     this.keyed = undefined;
     const existing = this.transactions.get(id);
+    if (typeof existing === "number") {
+      this.completed.retransmit(existing);
+      this.tu.onRetransmission?.(this.completed.view(existing));
+      return;
+    }
     if (existing) {
       existing.receiveRetransmission();
       this.tu.onRetransmission?.(existing);
@@ -275,6 +328,7 @@ export class TransactionLayer {
     // The transaction merged requests are found under: none is found for it.
     if (request === own.request && own.mergeKey !== undefined) return undefined;
     const other = this.byDialogKey.get(mergeKey(request));
+    if (typeof other === "number") return this.completed.view(other);
     return other && other !== own ? other : undefined;
   }
 
@@ -288,7 +342,8 @@ export class TransactionLayer {
 
   /** Ends every transaction without sending anything. */
   terminateAll(): void {
-    for (const tx of [...this.transactions.values()]) tx.terminate("shutdown");
+    for (const tx of [...this.transactions.values()]) if (typeof tx !== "number") tx.terminate("shutdown");
+    this.completed.endAll("shutdown");
     this.endClients();
   }
 
