@@ -20,6 +20,7 @@ import { NO_PARAMS } from "../sip/tokens.js";
 import type { SipUri } from "../sip/uri.js";
 import type { Flow } from "../transport/types.js";
 import { COMPLETED_TRANSACTION_OVERHEAD } from "./budget.js";
+import { assemble, ResponseArena } from "./response-arena.js";
 import type { Scheduler, TimerHandle, TimerTarget } from "./scheduler.js";
 import type {
   SendOptions,
@@ -36,8 +37,6 @@ export interface CompletedOwner {
   ended(view: CompletedView, seq: number, reason: TerminationReason): void;
 }
 
-/** Octets per arena chunk: ~140 responses of 470 octets; a chunk goes when its last response expires. */
-const CHUNK = 64 * 1024;
 /** Sequence numbers wrap here: they stay small integers (Smi) in the maps, and a multiple of every ring size. */
 const SEQ_WRAP = 2 ** 30;
 const INITIAL = 1024;
@@ -52,7 +51,10 @@ export class CompletedStore implements TimerTarget {
   private mergeKeys: Array<string | undefined> = new Array(INITIAL);
   private flows: Array<Flow | undefined> = new Array(INITIAL);
   private chunks: Array<Buffer | undefined> = new Array(INITIAL);
+  private templates: Array<Buffer | undefined> = new Array(INITIAL);
   private offsets = new Int32Array(INITIAL);
+  private prefixes = new Int32Array(INITIAL);
+  private suffixes = new Int32Array(INITIAL);
   private lengths = new Int32Array(INITIAL);
   private statuses = new Int16Array(INITIAL);
   private expiries = new Float64Array(INITIAL);
@@ -60,8 +62,7 @@ export class CompletedStore implements TimerTarget {
   private head = 0;
   private tail = 0;
   private count = 0;
-  private chunk: Buffer = Buffer.allocUnsafeSlow(CHUNK);
-  private used = 0;
+  private readonly arena = new ResponseArena();
   private timer: TimerHandle | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
 
@@ -114,15 +115,20 @@ export class CompletedStore implements TimerTarget {
   /** A ServerTransaction for a stored one, for whoever asks (made on demand, not kept). */
   view(seq: number): CompletedView {
     const i = this.slot(seq);
-    const chunk = this.chunks[i]!;
-    const start = this.offsets[i]!;
     return new CompletedView(
       this,
       seq,
       this.ids[i]!,
       this.mergeKeys[i],
       this.flows[i]!,
-      chunk.subarray(start, start + this.lengths[i]!),
+      new StoredResponse(
+        this.chunks[i]!,
+        this.offsets[i]!,
+        this.templates[i],
+        this.prefixes[i]!,
+        this.suffixes[i]!,
+        this.lengths[i]!,
+      ),
       this.statuses[i]!,
       COMPLETED_TRANSACTION_OVERHEAD + this.lengths[i]!,
     );
@@ -169,39 +175,34 @@ export class CompletedStore implements TimerTarget {
     this.mergeKeys[i] = undefined;
     this.flows[i] = undefined;
     this.chunks[i] = undefined;
+    this.templates[i] = undefined;
     this.head = (seq + 1) % SEQ_WRAP;
     this.count--;
     view.state = "terminated";
     this.owner.ended(view, seq, reason);
   }
 
-  /** Copies the response into the arena (a response bigger than a quarter chunk gets a buffer of its own). */
+  /** Copies the response into the arena (ResponseArena: without what it shares with a recent one). */
   private keep(i: number, response: Buffer): void {
-    const n = response.length;
-    if (n > CHUNK / 4) {
-      const own = Buffer.allocUnsafeSlow(n);
-      response.copy(own);
-      this.chunks[i] = own;
-      this.offsets[i] = 0;
-    } else {
-      // A new chunk when this one is full; the old one lives while a slot (or a view) refers to it.
-      if (this.used + n > CHUNK) {
-        this.chunk = Buffer.allocUnsafeSlow(CHUNK);
-        this.used = 0;
-      }
-      response.copy(this.chunk, this.used);
-      this.chunks[i] = this.chunk;
-      this.offsets[i] = this.used;
-      this.used += n;
-    }
-    this.lengths[i] = n;
+    const k = this.arena.keep(response);
+    this.chunks[i] = k.chunk;
+    this.offsets[i] = k.offset;
+    this.templates[i] = k.template;
+    this.prefixes[i] = k.prefix;
+    this.suffixes[i] = k.suffix;
+    this.lengths[i] = response.length;
   }
 
+  /** Slot i's response, in a Buffer of its own. */
   private bytes(i: number): Buffer {
-    const start = this.offsets[i]!;
-    const copy = Buffer.allocUnsafeSlow(this.lengths[i]!);
-    this.chunks[i]!.copy(copy, 0, start, start + this.lengths[i]!);
-    return copy;
+    return assemble(
+      this.chunks[i]!,
+      this.offsets[i]!,
+      this.templates[i],
+      this.prefixes[i]!,
+      this.suffixes[i]!,
+      this.lengths[i]!,
+    );
   }
 
   private live(seq: number): boolean {
@@ -226,7 +227,10 @@ export class CompletedStore implements TimerTarget {
     const mergeKeys = new Array<string | undefined>(cap);
     const flows = new Array<Flow | undefined>(cap);
     const chunks = new Array<Buffer | undefined>(cap);
+    const templates = new Array<Buffer | undefined>(cap);
     const offsets = new Int32Array(cap);
+    const prefixes = new Int32Array(cap);
+    const suffixes = new Int32Array(cap);
     const lengths = new Int32Array(cap);
     const statuses = new Int16Array(cap);
     const expiries = new Float64Array(cap);
@@ -238,12 +242,16 @@ export class CompletedStore implements TimerTarget {
       mergeKeys[to] = this.mergeKeys[from];
       flows[to] = this.flows[from];
       chunks[to] = this.chunks[from];
+      templates[to] = this.templates[from];
       offsets[to] = this.offsets[from]!;
+      prefixes[to] = this.prefixes[from]!;
+      suffixes[to] = this.suffixes[from]!;
       lengths[to] = this.lengths[from]!;
       statuses[to] = this.statuses[from]!;
       expiries[to] = this.expiries[from]!;
     }
-    Object.assign(this, { cap, ids, mergeKeys, flows, chunks, offsets, lengths, statuses, expiries });
+    Object.assign(this, { cap, ids, mergeKeys, flows, chunks, templates, offsets, prefixes, suffixes });
+    Object.assign(this, { lengths, statuses, expiries });
   }
 }
 
@@ -263,18 +271,18 @@ export class CompletedView implements ServerTransaction {
     readonly id: string,
     public mergeKey: string | undefined,
     readonly flow: Flow,
-    private readonly response: Buffer,
+    private readonly stored: StoredResponse,
     private readonly bits: number,
     /** What the transaction budget is charged for it (COMPLETED_TRANSACTION_OVERHEAD and its response). */
     public cost: number,
   ) {}
 
   get lastResponse(): { status: number; bytes: Buffer } {
-    return { status: this.bits & STATUS, bytes: Buffer.from(this.response) };
+    return { status: this.bits & STATUS, bytes: this.stored.bytes() };
   }
 
   get request(): ParsedRequest {
-    this.parsed ??= requestFrom(this.response, this.id, (this.bits & THEIR_TAG) !== 0);
+    this.parsed ??= requestFrom(this.stored.bytes(), this.id, (this.bits & THEIR_TAG) !== 0);
     return this.parsed;
   }
 
@@ -283,7 +291,7 @@ export class CompletedView implements ServerTransaction {
   }
 
   get toTag(): string {
-    return this.request.core.to.tag ?? parsedTo(this.response) ?? "";
+    return this.request.core.to.tag ?? parsedTo(this.stored.bytes()) ?? "";
   }
 
   /** Completed: a response from the TU changes nothing (17.2.2). */
@@ -297,6 +305,22 @@ export class CompletedView implements ServerTransaction {
   terminate(_reason: TerminationReason): void {}
 
   releaseRequest(): void {}
+}
+
+/** Where a stored response's parts are (a view's, assembled only when read: most views are never asked). */
+class StoredResponse {
+  constructor(
+    readonly chunk: Buffer,
+    readonly offset: number,
+    readonly template: Buffer | undefined,
+    readonly prefix: number,
+    readonly suffix: number,
+    readonly length: number,
+  ) {}
+
+  bytes(): Buffer {
+    return assemble(this.chunk, this.offset, this.template, this.prefix, this.suffix, this.length);
+  }
 }
 
 /** The To tag of the response (ours), for a request that had none. */
