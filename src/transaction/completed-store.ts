@@ -69,6 +69,10 @@ export class CompletedStore implements TimerTarget {
   constructor(
     private readonly owner: CompletedOwner,
     private readonly scheduler: Scheduler,
+    /** The state its transactions are in ("completed": non-INVITE, 17.2.2; "confirmed": INVITE, 17.2.1). */
+    private readonly state: ServerTransactionState = "completed",
+    /** Why they end when their delay is over (Timer J; Timer I for Confirmed). */
+    private readonly timerReason: TerminationReason = "timer-j",
   ) {}
 
   /** Transactions stored now. */
@@ -117,6 +121,7 @@ export class CompletedStore implements TimerTarget {
     const i = this.slot(seq);
     return new CompletedView(
       this,
+      this.state,
       seq,
       this.ids[i]!,
       this.mergeKeys[i],
@@ -144,7 +149,7 @@ export class CompletedStore implements TimerTarget {
     return this.count > 0 && this.ids[this.slot(seq)] === id && this.live(seq);
   }
 
-  /** Timer J of the oldest ones: every transaction whose 64*T1 are over ends, in order. */
+  /** Timer J (or I) of the oldest ones: every transaction whose delay is over ends, in order. */
   onTimer(): void {
     this.timer = undefined;
     this.timerAt = Number.POSITIVE_INFINITY;
@@ -153,8 +158,10 @@ export class CompletedStore implements TimerTarget {
       const i = this.slot(this.head);
       if (this.expiries[i]! > now) break;
       // 17.2.2: "The server transaction remains in this state until Timer
-      // J fires, at which point it MUST transition to the "Terminated" state."
-      this.endOldest("timer-j");
+      // J fires, at which point it MUST transition to the "Terminated"
+      // state." 17.2.1: "Once timer I fires, the server MUST transition to
+      // the "Terminated" state."
+      this.endOldest(this.timerReason);
     }
     if (this.count > 0) this.arm(this.expiries[this.slot(this.head)]!);
   }
@@ -262,11 +269,11 @@ export class CompletedStore implements TimerTarget {
  * kept (the To URI stands for it).
  */
 export class CompletedView implements ServerTransaction {
-  state: ServerTransactionState = "completed";
   private parsed: ParsedRequest | undefined;
 
   constructor(
     private readonly store: CompletedStore,
+    public state: ServerTransactionState,
     private readonly seq: number,
     readonly id: string,
     public mergeKey: string | undefined,
@@ -298,7 +305,7 @@ export class CompletedView implements ServerTransaction {
   respond(_status: number, _bytes: Buffer, _options?: SendOptions): void {}
 
   receiveRetransmission(): void {
-    if (this.state === "completed" && this.store.holds(this.seq, this.id)) this.store.retransmit(this.seq);
+    if (this.state !== "terminated" && this.store.holds(this.seq, this.id)) this.store.retransmit(this.seq);
   }
 
   /** Only the store ends a stored transaction (Timer J, shutdown). */

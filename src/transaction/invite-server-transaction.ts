@@ -35,6 +35,8 @@ export class InviteServerTransaction implements ServerTransaction, TimerTarget {
   private gInterval: number;
   /** Fault noRetransmit: the final response is sent once, never again. */
   private silent = false;
+  /** Kept by the transaction layer's CompletedStore since the ACK (Confirmed): it ends there, not here. */
+  private stored = false;
 
   constructor(
     readonly id: string,
@@ -147,7 +149,13 @@ export class InviteServerTransaction implements ServerTransaction, TimerTarget {
       return;
     }
     // 17.2.1: "The purpose of the "Confirmed" state is to absorb any
-    // additional ACK messages that arrive".
+    // additional ACK messages that arrive". Only that, for T4: the
+    // transaction layer may keep it in its compact form until Timer I.
+    const last = this.lastResponse;
+    if (last && this.env.store?.(this, last.bytes, last.status, true, this.timers.t4)) {
+      this.stored = true;
+      return;
+    }
     this.timerI = this.scheduler.schedule(this.timers.t4, this);
   }
 
@@ -201,7 +209,7 @@ export class InviteServerTransaction implements ServerTransaction, TimerTarget {
   }
 
   private end(reason: TerminationReason): void {
-    if (this.state === "terminated") return;
+    if (this.state === "terminated" || this.stored) return;
     this.state = "terminated";
     this.timerG?.cancel();
     this.timerH?.cancel();

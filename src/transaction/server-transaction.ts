@@ -23,10 +23,12 @@ export interface TransactionEnvironment {
   /** The transaction let go of its request (its final response is sent): it costs less from now on. */
   compacted?(tx: ServerTransaction): void;
   /**
-   * A non-INVITE transaction entered "Completed" over UDP: true when the
-   * owner keeps it from now on in its compact form (CompletedStore: it
-   * answers retransmissions with `response` and ends it `delay` ms later),
-   * false when the transaction must run its own Timer J.
+   * A transaction over UDP whose rest of life is only absorbing (or
+   * answering with `response`, unless `silent`) retransmissions until its
+   * last timer, `delay` ms from now: a non-INVITE one entering "Completed"
+   * (Timer J), an INVITE one entering "Confirmed" (Timer I). True when the
+   * owner keeps it from now on in its compact form (CompletedStore) and
+   * ends it; false when the transaction must run that timer itself.
    */
   store?(tx: ServerTransaction, response: Buffer, status: number, silent: boolean, delay: number): boolean;
 }

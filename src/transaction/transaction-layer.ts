@@ -45,8 +45,9 @@ export interface TransactionUser {
 }
 
 /**
- * A live server transaction in the maps: its object, or (a non-INVITE one
- * Completed over UDP) its sequence number in the CompletedStore.
+ * A live server transaction in the maps: its object, or its place in a
+ * CompletedStore: n >= 0 a non-INVITE one Completed over UDP (sequence
+ * number n), n < 0 an INVITE one Confirmed over UDP (sequence -1 - n).
  */
 type Live = ServerTransaction | number;
 
@@ -57,6 +58,8 @@ export class TransactionLayer {
   private readonly env: TransactionEnvironment;
   /** Non-INVITE transactions Completed over UDP, until Timer J (RFC 3261 17.2.2). */
   private readonly completed: CompletedStore;
+  /** INVITE transactions Confirmed over UDP, until Timer I (RFC 3261 17.2.1). */
+  private readonly confirmed: CompletedStore;
 
   constructor(
     send: (flow: Flow, bytes: Buffer, retransmission: boolean, failed?: (err: Error) => void) => void,
@@ -94,13 +97,22 @@ export class TransactionLayer {
       { send, ended: (view, seq, reason) => this.storedEnded(view, seq, reason) },
       scheduler,
     );
+    this.confirmed = new CompletedStore(
+      { send, ended: (view, seq, reason) => this.storedEnded(view, -1 - seq, reason) },
+      scheduler,
+      "confirmed",
+      "timer-i",
+    );
   }
 
   get size(): number {
     return this.transactions.size;
   }
 
-  /** A non-INVITE transaction Completed over UDP goes to the CompletedStore; its map entries name its slot. */
+  /**
+   * A transaction Completed (non-INVITE) or Confirmed (INVITE) over UDP
+   * goes to its CompletedStore; its map entries name its slot.
+   */
   private store(
     tx: ServerTransaction,
     response: Buffer,
@@ -109,10 +121,12 @@ export class TransactionLayer {
     delay: number,
   ): boolean {
     if (this.transactions.get(tx.id) !== tx) return false;
-    const seq = this.completed.add(tx, response, status, silent, delay);
+    const invite = tx instanceof InviteServerTransaction;
+    const seq = (invite ? this.confirmed : this.completed).add(tx, response, status, silent, delay);
     if (seq < 0) return false;
-    this.transactions.set(tx.id, seq);
-    if (tx.mergeKey !== undefined) this.byDialogKey.set(tx.mergeKey, seq);
+    const live = invite ? -1 - seq : seq;
+    this.transactions.set(tx.id, live);
+    if (tx.mergeKey !== undefined) this.byDialogKey.set(tx.mergeKey, live);
     // From its final response on, it is charged what the store keeps (issue 12).
     const cost = COMPLETED_TRANSACTION_OVERHEAD + response.length;
     this.budgets.transactions.adjust(tx.cost, cost);
@@ -120,7 +134,12 @@ export class TransactionLayer {
     return true;
   }
 
-  /** A stored transaction ended (Timer J, shutdown): as env.terminated for a transaction object. */
+  /** A stored transaction (as its map entries name it) as a ServerTransaction. */
+  private viewOf(live: number): CompletedView {
+    return live < 0 ? this.confirmed.view(-1 - live) : this.completed.view(live);
+  }
+
+  /** A stored transaction ended (Timer J or I, shutdown): as env.terminated for a transaction object. */
   private storedEnded(view: CompletedView, seq: number, reason: TerminationReason): void {
     if (this.transactions.get(view.id) === seq) {
       this.transactions.delete(view.id);
@@ -279,8 +298,9 @@ export class TransactionLayer {
     this.keyed = undefined;
     const existing = this.transactions.get(id);
     if (typeof existing === "number") {
-      this.completed.retransmit(existing);
-      this.tu.onRetransmission?.(this.completed.view(existing));
+      if (existing >= 0) this.completed.retransmit(existing);
+      // (Confirmed: 17.2.1 sends nothing more.)
+      this.tu.onRetransmission?.(this.viewOf(existing));
       return;
     }
     if (existing) {
@@ -314,8 +334,9 @@ export class TransactionLayer {
    * procedures of 17.2.3 [...] the method of the request is assumed to be
    * INVITE" (the CANCEL's own method is ignored for this match).
    */
-  findInviteFor(cancel: ParsedRequest): InviteServerTransaction | undefined {
+  findInviteFor(cancel: ParsedRequest): ServerTransaction | undefined {
     const tx = this.transactions.get(transactionKey(cancel, "INVITE"));
+    if (typeof tx === "number") return tx < 0 ? this.viewOf(tx) : undefined;
     return tx instanceof InviteServerTransaction ? tx : undefined;
   }
 
@@ -328,7 +349,7 @@ export class TransactionLayer {
     // The transaction merged requests are found under: none is found for it.
     if (request === own.request && own.mergeKey !== undefined) return undefined;
     const other = this.byDialogKey.get(mergeKey(request));
-    if (typeof other === "number") return this.completed.view(other);
+    if (typeof other === "number") return this.viewOf(other);
     return other && other !== own ? other : undefined;
   }
 
@@ -344,6 +365,7 @@ export class TransactionLayer {
   terminateAll(): void {
     for (const tx of [...this.transactions.values()]) if (typeof tx !== "number") tx.terminate("shutdown");
     this.completed.endAll("shutdown");
+    this.confirmed.endAll("shutdown");
     this.endClients();
   }
 
@@ -351,6 +373,11 @@ export class TransactionLayer {
     // 17.2.3: the ACK matches the INVITE transaction it acknowledges (for
     // RFC 2543 requests, also by the To tag of the response we sent).
     const tx = this.transactions.get(transactionKey(ack, "INVITE"));
+    if (typeof tx === "number" && tx < 0) {
+      // Confirmed (stored): 17.2.1 absorbs the ACK (an RFC 2543 one with another To tag is not its own).
+      if (!isRfc3261Branch(ack.core.via[0]) && ack.core.to.tag !== this.viewOf(tx).toTag) this.tu.onAck(ack, flow);
+      return;
+    }
     if (tx instanceof InviteServerTransaction) {
       if (!isRfc3261Branch(ack.core.via[0]) && ack.core.to.tag !== tx.toTag) {
         this.tu.onAck(ack, flow);

@@ -197,6 +197,91 @@ describe("non-INVITE transactions Completed over UDP (CompletedStore)", () => {
   });
 });
 
+/** An INVITE (its ACK with `ack`; an RFC 2543 branch, without the magic cookie, with `old`). */
+function inviteOrAck(n: number, ack?: string, old = false): ParsedRequest {
+  const method = ack === undefined ? "INVITE" : "ACK";
+  const branch = old ? `old-${n}` : `z9hG4bK-${n}-inv`;
+  const r = parseDatagram(
+    crlf(`${method} sip:486@127.0.0.1 SIP/2.0
+Via: SIP/2.0/UDP 10.0.0.1:5062;branch=${branch};rport
+Max-Forwards: 70
+From: <sip:alice@example.test>;tag=f${n}
+To: <sip:486@example.test>${ack ? `;tag=${ack}` : ""}
+Call-ID: ${n}-inv@10.0.0.1
+CSeq: 1 ${method}
+Content-Length: 0
+
+`),
+  );
+  if (!r.ok || r.message.kind !== "request") throw new Error("bad fixture");
+  return r.message;
+}
+
+describe("INVITE transactions Confirmed over UDP (the ACK came for their 300-699)", () => {
+  it("absorb ACKs and INVITE retransmissions, still match a CANCEL, end on Timer I exactly T4 after the ACK", async () => {
+    const h = harness();
+    const acks: ParsedRequest[] = [];
+    const layer = new TransactionLayer(
+      (_flow, bytes, retransmission) => h.sent.push({ at: h.clock.now(), bytes, retransmission }),
+      {
+        onRequest: (tx) => h.created.push(tx),
+        onAck: (a) => acks.push(a),
+        onTerminated: (tx, reason) => h.ended.push({ tx, reason, at: h.clock.now(), state: tx.state }),
+      },
+      h.clock.scheduler,
+      T,
+    );
+    layer.receive(inviteOrAck(1), udp);
+    const tx = h.created[0]!;
+    const busy = response(1, "busy", "INVITE");
+    tx.respond(486, busy);
+    await h.clock.advance(700);
+    layer.receive(inviteOrAck(1, "t1x"), udp);
+    expect(tx.state).toBe("confirmed");
+    // Timer G and H are gone; the store's one timer is Timer I.
+    expect(h.clock.pending).toBe(1);
+    const sentBefore = h.sent.length;
+    layer.receive(inviteOrAck(1, "t1x"), udp);
+    layer.receive(inviteOrAck(1), udp);
+    expect(h.sent).toHaveLength(sentBefore);
+    expect(acks).toEqual([]);
+    const found = layer.findInviteFor(inviteOrAck(1));
+    expect([found?.id, found?.state, found?.toTag]).toEqual([tx.id, "confirmed", "t1x"]);
+    await h.clock.advance(T.t4 - 1);
+    expect(h.ended).toEqual([]);
+    await h.clock.advance(1);
+    expect(h.ended.map((e) => [e.reason, e.at, e.tx.id, e.state])).toEqual([
+      ["timer-i", 700 + T.t4, tx.id, "terminated"],
+    ]);
+    expect(layer.size).toBe(0);
+    expect(h.clock.pending).toBe(0);
+  });
+
+  it("an RFC 2543 ACK with another To tag is not absorbed by a Confirmed one", async () => {
+    const h = harness();
+    const acks: ParsedRequest[] = [];
+    const layer = new TransactionLayer(
+      () => {},
+      { onRequest: (tx) => h.created.push(tx), onAck: (a) => acks.push(a) },
+      h.clock.scheduler,
+      T,
+    );
+    layer.receive(inviteOrAck(2, undefined, true), udp);
+    const tx = h.created[0]!;
+    // The 486 carries the transaction's To tag, as the UAS writes it.
+    tx.respond(
+      486,
+      Buffer.from(response(2, "busy", "INVITE").toString("latin1").replace("t2x", tx.toTag), "latin1"),
+    );
+    layer.receive(inviteOrAck(2, tx.toTag, true), udp);
+    expect(tx.state).toBe("confirmed");
+    layer.receive(inviteOrAck(2, tx.toTag, true), udp);
+    expect(acks).toEqual([]);
+    layer.receive(inviteOrAck(2, "other", true), udp);
+    expect(acks.map((a) => a.core.to.tag)).toEqual(["other"]);
+  });
+});
+
 describe("ResponseArena", () => {
   it("gives back every response it kept, octet for octet, whatever they share", () => {
     const base = response(1);
