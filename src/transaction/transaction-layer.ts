@@ -375,7 +375,8 @@ export class TransactionLayer {
     const tx = this.transactions.get(transactionKey(ack, "INVITE"));
     if (typeof tx === "number" && tx < 0) {
       // Confirmed (stored): 17.2.1 absorbs the ACK (an RFC 2543 one with another To tag is not its own).
-      if (!isRfc3261Branch(ack.core.via[0]) && ack.core.to.tag !== this.viewOf(tx).toTag) this.tu.onAck(ack, flow);
+      if (!isRfc3261Branch(ack.core.via[0]) && ack.core.to.tag !== this.viewOf(tx).toTag)
+        this.tu.onAck(ack, flow);
       return;
     }
     if (tx instanceof InviteServerTransaction) {
