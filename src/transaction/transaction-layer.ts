@@ -9,6 +9,7 @@ import type { ParsedRequest, ParsedResponse, Via } from "../sip/message.js";
 import type { Flow } from "../transport/types.js";
 import {
   type Budgets,
+  COMPACTED_TRANSACTION_OVERHEAD,
   COMPLETED_TRANSACTION_OVERHEAD,
   createBudgets,
   ITEM_OVERHEAD,
@@ -86,7 +87,7 @@ export class TransactionLayer {
       // keeps (issue 12): the request's rows and body are gone.
       compacted: (tx) => {
         if (this.transactions.get(tx.id) !== tx) return;
-        const cost = COMPLETED_TRANSACTION_OVERHEAD + (tx.lastResponse?.bytes.length ?? 0);
+        const cost = COMPACTED_TRANSACTION_OVERHEAD + (tx.lastResponse?.bytes.length ?? 0);
         if (cost >= tx.cost) return;
         this.budgets.transactions.adjust(tx.cost, cost);
         tx.cost = cost;

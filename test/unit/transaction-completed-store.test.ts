@@ -10,6 +10,11 @@
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { type ParsedRequest, parseDatagram } from "../../src/sip/index.js";
+import {
+  COMPACTED_TRANSACTION_OVERHEAD,
+  COMPLETED_TRANSACTION_OVERHEAD,
+  createBudgets,
+} from "../../src/transaction/budget.js";
 import { assemble, ResponseArena } from "../../src/transaction/response-arena.js";
 import type { ServerTransaction, TerminationReason } from "../../src/transaction/server-transaction.js";
 import { TransactionLayer } from "../../src/transaction/transaction-layer.js";
@@ -279,6 +284,30 @@ describe("INVITE transactions Confirmed over UDP (the ACK came for their 300-699
     expect(acks).toEqual([]);
     layer.receive(inviteOrAck(2, "other", true), udp);
     expect(acks.map((a) => a.core.to.tag)).toEqual(["other"]);
+  });
+});
+
+describe("the transaction budget of stored transactions", () => {
+  it("a Confirmed INVITE is charged COMPLETED_TRANSACTION_OVERHEAD and its 486's octets until Timer I", async () => {
+    const h = harness();
+    const budgets = createBudgets();
+    const layer = new TransactionLayer(
+      () => {},
+      { onRequest: (tx) => h.created.push(tx), onAck: () => {} },
+      h.clock.scheduler,
+      T,
+      budgets,
+    );
+    layer.receive(inviteOrAck(3), udp);
+    const busy = response(3, "busy", "INVITE");
+    h.created[0]!.respond(486, busy);
+    expect(budgets.transactions.used).toBe(COMPACTED_TRANSACTION_OVERHEAD + busy.length);
+    layer.receive(inviteOrAck(3, "t3x"), udp);
+    expect(budgets.transactions.used).toBe(COMPLETED_TRANSACTION_OVERHEAD + busy.length);
+    expect(budgets.transactions.items).toBe(1);
+    await h.clock.advance(T.t4);
+    expect(budgets.transactions.used).toBe(0);
+    expect(budgets.transactions.items).toBe(0);
   });
 });
 
