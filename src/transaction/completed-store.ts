@@ -37,8 +37,12 @@ export interface CompletedOwner {
   ended(view: CompletedView, seq: number, reason: TerminationReason): void;
 }
 
-/** Sequence numbers wrap here: they stay small integers (Smi) in the maps, and a multiple of every ring size. */
-const SEQ_WRAP = 2 ** 30;
+/**
+ * Sequence numbers wrap here: times 4 (the transaction layer adds which
+ * store) they stay small integers (Smi) in the maps; a multiple of every
+ * ring size.
+ */
+const SEQ_WRAP = 2 ** 28;
 const INITIAL = 1024;
 /** statuses[]: the fault noRetransmit (no resend), and whether the request had a To tag (not ours). */
 const SILENT = 0x1000;

@@ -32,7 +32,7 @@ export interface TransactionUser {
    * An ACK that is not for a non-2xx final response: the ACK for a 2xx is
    * its own transaction and goes to the TU (17.1.1.3, RFC 6026 7.1).
    */
-  onAck(ack: ParsedRequest, flow: Flow, invite?: InviteServerTransaction): void;
+  onAck(ack: ParsedRequest, flow: Flow, invite?: ServerTransaction): void;
   /**
    * A request that would create a new transaction (not ACK, not CANCEL):
    * true when the TU answered it statelessly (503 under overload), so no
@@ -41,26 +41,38 @@ export interface TransactionUser {
   refuse?(request: ParsedRequest, flow: Flow): boolean;
   /** A retransmission of the request arrived (after the transaction handled it). */
   onRetransmission?(tx: ServerTransaction): void;
+  /**
+   * The transaction now lives in its compact form (a CompletedStore) until
+   * it ends: whoever still holds its object keeps it alive for nothing.
+   */
+  onStored?(tx: ServerTransaction): void;
   /** A transaction ended; `reason` is "timer-h" when a final response was never acknowledged. */
   onTerminated?(tx: ServerTransaction, reason: TerminationReason): void;
 }
 
 /**
  * A live server transaction in the maps: its object, or its place in a
- * CompletedStore: n >= 0 a non-INVITE one Completed over UDP (sequence
- * number n), n < 0 an INVITE one Confirmed over UDP (sequence -1 - n).
+ * CompletedStore, as one small integer: sequence number * 4 + the store
+ * (STORED_STATES' index).
  */
 type Live = ServerTransaction | number;
+
+/**
+ * The states whose transactions over UDP a CompletedStore keeps, the store
+ * of each, and why they end: a non-INVITE one Completed until Timer J
+ * (17.2.2), an INVITE one Confirmed until Timer I (17.2.1), an INVITE one
+ * Accepted until Timer L (RFC 6026 7.1).
+ */
+const STORED_STATES = ["completed", "confirmed", "accepted"] as const;
+const STORED_REASONS = ["timer-j", "timer-i", "timer-l"] as const;
 
 export class TransactionLayer {
   private readonly transactions = new Map<string, Live>();
   /** From tag + Call-ID + CSeq -> transaction, for merged-request detection (8.2.2.2). */
   private readonly byDialogKey = new Map<string, Live>();
   private readonly env: TransactionEnvironment;
-  /** Non-INVITE transactions Completed over UDP, until Timer J (RFC 3261 17.2.2). */
-  private readonly completed: CompletedStore;
-  /** INVITE transactions Confirmed over UDP, until Timer I (RFC 3261 17.2.1). */
-  private readonly confirmed: CompletedStore;
+  /** The CompletedStore of each of STORED_STATES. */
+  private readonly stores: readonly CompletedStore[];
 
   constructor(
     send: (flow: Flow, bytes: Buffer, retransmission: boolean, failed?: (err: Error) => void) => void,
@@ -94,15 +106,14 @@ export class TransactionLayer {
       },
       store: (tx, response, status, silent, delay) => this.store(tx, response, status, silent, delay),
     };
-    this.completed = new CompletedStore(
-      { send, ended: (view, seq, reason) => this.storedEnded(view, seq, reason) },
-      scheduler,
-    );
-    this.confirmed = new CompletedStore(
-      { send, ended: (view, seq, reason) => this.storedEnded(view, -1 - seq, reason) },
-      scheduler,
-      "confirmed",
-      "timer-i",
+    this.stores = STORED_STATES.map(
+      (state, kind) =>
+        new CompletedStore(
+          { send, ended: (view, seq, reason) => this.storedEnded(view, seq * 4 + kind, reason) },
+          scheduler,
+          state,
+          STORED_REASONS[kind],
+        ),
     );
   }
 
@@ -111,8 +122,9 @@ export class TransactionLayer {
   }
 
   /**
-   * A transaction Completed (non-INVITE) or Confirmed (INVITE) over UDP
-   * goes to its CompletedStore; its map entries name its slot.
+   * A transaction Completed (non-INVITE), Confirmed or Accepted (INVITE)
+   * over UDP goes to the CompletedStore of its state; its map entries name
+   * its slot.
    */
   private store(
     tx: ServerTransaction,
@@ -121,23 +133,24 @@ export class TransactionLayer {
     silent: boolean,
     delay: number,
   ): boolean {
-    if (this.transactions.get(tx.id) !== tx) return false;
-    const invite = tx instanceof InviteServerTransaction;
-    const seq = (invite ? this.confirmed : this.completed).add(tx, response, status, silent, delay);
+    const kind = STORED_STATES.indexOf(tx.state as (typeof STORED_STATES)[number]);
+    if (kind < 0 || this.transactions.get(tx.id) !== tx) return false;
+    const seq = this.stores[kind]!.add(tx, response, status, silent, delay);
     if (seq < 0) return false;
-    const live = invite ? -1 - seq : seq;
+    const live = seq * 4 + kind;
     this.transactions.set(tx.id, live);
     if (tx.mergeKey !== undefined) this.byDialogKey.set(tx.mergeKey, live);
     // From its final response on, it is charged what the store keeps (issue 12).
     const cost = COMPLETED_TRANSACTION_OVERHEAD + response.length;
     this.budgets.transactions.adjust(tx.cost, cost);
     tx.cost = cost;
+    this.tu.onStored?.(tx);
     return true;
   }
 
   /** A stored transaction (as its map entries name it) as a ServerTransaction. */
   private viewOf(live: number): CompletedView {
-    return live < 0 ? this.confirmed.view(-1 - live) : this.completed.view(live);
+    return this.stores[live & 3]!.view(live >>> 2);
   }
 
   /** A stored transaction ended (Timer J or I, shutdown): as env.terminated for a transaction object. */
@@ -299,8 +312,8 @@ export class TransactionLayer {
     this.keyed = undefined;
     const existing = this.transactions.get(id);
     if (typeof existing === "number") {
-      if (existing >= 0) this.completed.retransmit(existing);
-      // (Confirmed: 17.2.1 sends nothing more.)
+      // (Confirmed and Accepted are stored silent: 17.2.1 and RFC 6026 7.1 send nothing more.)
+      this.stores[existing & 3]!.retransmit(existing >>> 2);
       this.tu.onRetransmission?.(this.viewOf(existing));
       return;
     }
@@ -337,7 +350,7 @@ export class TransactionLayer {
    */
   findInviteFor(cancel: ParsedRequest): ServerTransaction | undefined {
     const tx = this.transactions.get(transactionKey(cancel, "INVITE"));
-    if (typeof tx === "number") return tx < 0 ? this.viewOf(tx) : undefined;
+    if (typeof tx === "number") return (tx & 3) !== 0 ? this.viewOf(tx) : undefined;
     return tx instanceof InviteServerTransaction ? tx : undefined;
   }
 
@@ -365,8 +378,7 @@ export class TransactionLayer {
   /** Ends every transaction without sending anything. */
   terminateAll(): void {
     for (const tx of [...this.transactions.values()]) if (typeof tx !== "number") tx.terminate("shutdown");
-    this.completed.endAll("shutdown");
-    this.confirmed.endAll("shutdown");
+    for (const store of this.stores) store.endAll("shutdown");
     this.endClients();
   }
 
@@ -374,10 +386,12 @@ export class TransactionLayer {
     // 17.2.3: the ACK matches the INVITE transaction it acknowledges (for
     // RFC 2543 requests, also by the To tag of the response we sent).
     const tx = this.transactions.get(transactionKey(ack, "INVITE"));
-    if (typeof tx === "number" && tx < 0) {
-      // Confirmed (stored): 17.2.1 absorbs the ACK (an RFC 2543 one with another To tag is not its own).
-      if (!isRfc3261Branch(ack.core.via[0]) && ack.core.to.tag !== this.viewOf(tx).toTag)
-        this.tu.onAck(ack, flow);
+    if (typeof tx === "number" && (tx & 3) !== 0) {
+      const view = this.viewOf(tx);
+      // An RFC 2543 ACK with another To tag is not its own.
+      if (!isRfc3261Branch(ack.core.via[0]) && ack.core.to.tag !== view.toTag) this.tu.onAck(ack, flow);
+      // Accepted: the ACK for the 2xx goes to the TU (RFC 6026 7.1); Confirmed absorbs it (17.2.1).
+      else if (view.state === "accepted") this.tu.onAck(ack, flow, view);
       return;
     }
     if (tx instanceof InviteServerTransaction) {
