@@ -287,6 +287,55 @@ describe("INVITE transactions Confirmed over UDP (the ACK came for their 300-699
   });
 });
 
+describe("INVITE transactions Accepted over UDP (a 2xx sent, the request released)", () => {
+  it("absorb INVITE retransmissions, hand the ACK to the TU, still send the core's 2xx, end on Timer L exactly", async () => {
+    const h = harness();
+    const acks: Array<{ tag: string | undefined; with?: ServerTransaction }> = [];
+    const layer = new TransactionLayer(
+      (_flow, bytes, retransmission) => h.sent.push({ at: h.clock.now(), bytes, retransmission }),
+      {
+        onRequest: (tx) => h.created.push(tx),
+        onAck: (a, _f, invite) => acks.push({ tag: a.core.to.tag, with: invite }),
+        onRetransmission: (tx) => h.retransmitted.push(tx),
+        onTerminated: (tx, reason) => h.ended.push({ tx, reason, at: h.clock.now(), state: tx.state }),
+      },
+      h.clock.scheduler,
+      T,
+    );
+    layer.receive(inviteOrAck(4), udp);
+    const tx = h.created[0]!;
+    await h.clock.advance(3);
+    const ok = response(4, "body", "INVITE");
+    tx.respond(200, ok);
+    expect(tx.state).toBe("accepted");
+    tx.releaseRequest();
+    // Timer L is the store's now: one timer.
+    expect(h.clock.pending).toBe(1);
+    layer.receive(inviteOrAck(4), udp);
+    expect(h.sent).toHaveLength(1);
+    expect(h.retransmitted.map((t) => [t.id, t.state])).toEqual([[tx.id, "accepted"]]);
+    // The UAS core's 2xx retransmission (13.3.1.4) still goes out through the transaction object.
+    await h.clock.advance(T.t1);
+    tx.respond(200, ok);
+    expect(h.sent.map((s) => [s.at, s.bytes.equals(ok)])).toEqual([
+      [3, true],
+      [3 + T.t1, true],
+    ]);
+    layer.receive(inviteOrAck(4, "t4x"), udp);
+    expect(acks.map((a) => [a.tag, a.with?.id, a.with?.state])).toEqual([["t4x", tx.id, "accepted"]]);
+    expect(layer.findInviteFor(inviteOrAck(4))?.toTag).toBe("t4x");
+    await h.clock.advance(3 + J - 1 - h.clock.now());
+    expect(h.ended).toEqual([]);
+    await h.clock.advance(1);
+    expect(h.ended.map((e) => [e.reason, e.at, e.tx.id])).toEqual([["timer-l", 3 + J, tx.id]]);
+    // Timer L's time is over: a 2xx passed now is not sent (Terminated).
+    tx.respond(200, ok);
+    expect(h.sent).toHaveLength(2);
+    expect(tx.state).toBe("terminated");
+    expect(layer.size).toBe(0);
+  });
+});
+
 describe("the transaction budget of stored transactions", () => {
   it("a Confirmed INVITE is charged COMPLETED_TRANSACTION_OVERHEAD and its 486's octets until Timer I", async () => {
     const h = harness();
