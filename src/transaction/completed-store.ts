@@ -97,7 +97,7 @@ export class CompletedStore implements TimerTarget {
     const i = this.slot(seq);
     this.ids[i] = tx.id;
     this.mergeKeys[i] = tx.mergeKey;
-    this.flows[i] = tx.flow;
+    this.flows[i] = this.shared(tx.flow);
     this.keep(i, response);
     this.statuses[i] = status | (silent ? SILENT : 0) | (tx.request.core.to.tag ? THEIR_TAG : 0);
     this.expiries[i] = at;
@@ -191,6 +191,16 @@ export class CompletedStore implements TimerTarget {
     this.count--;
     view.state = "terminated";
     this.owner.ended(view, seq, reason);
+  }
+
+  /**
+   * The flow of the newest stored transaction when it says the same as
+   * `flow` (a UDP listener makes a flow object per datagram: from one peer
+   * they are all alike), else `flow`: one object, not one each.
+   */
+  private shared(flow: Flow): Flow {
+    const last = this.count > 0 ? this.flows[this.slot(this.tail - 1)] : undefined;
+    return last !== undefined && sameFlow(last, flow) ? last : flow;
   }
 
   /** Copies the response into the arena (ResponseArena: without what it shares with a recent one). */
@@ -316,6 +326,23 @@ export class CompletedView implements ServerTransaction {
   terminate(_reason: TerminationReason): void {}
 
   releaseRequest(): void {}
+}
+
+/** Whether two flows say the same (every field of Flow, in src/transport/types.ts; endpoints by value). */
+function sameFlow(a: Flow, b: Flow): boolean {
+  return (
+    a.transport === b.transport &&
+    sameEndpoint(a.local, b.local) &&
+    sameEndpoint(a.remote, b.remote) &&
+    sameEndpoint(a.replyTo, b.replyTo) &&
+    sameEndpoint(a.localSocket, b.localSocket) &&
+    a.connectionId === b.connectionId &&
+    a.flowOnly === b.flowOnly
+  );
+}
+
+function sameEndpoint(a: Flow["replyTo"], b: Flow["replyTo"]): boolean {
+  return a === b || (a !== undefined && b !== undefined && a.address === b.address && a.port === b.port);
 }
 
 /** Where a stored response's parts are (a view's, assembled only when read: most views are never asked). */

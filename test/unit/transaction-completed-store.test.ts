@@ -192,6 +192,35 @@ describe("non-INVITE transactions Completed over UDP (CompletedStore)", () => {
     expect(h.ended).toHaveLength(4);
   });
 
+  it("keeps one flow object for alike flows (one per datagram from a peer), and each peer's own", async () => {
+    const h = harness();
+    const to: string[] = [];
+    const layer = new TransactionLayer(
+      (flow, _bytes, retransmission) => {
+        if (retransmission) to.push(`${flow.remote.address}:${flow.remote.port}`);
+      },
+      {
+        onRequest: (tx) => h.created.push(tx),
+        onAck: () => {},
+        onRetransmission: (tx) => h.retransmitted.push(tx),
+      },
+      h.clock.scheduler,
+      T,
+    );
+    const from = (port: number): Flow => ({ ...udp, remote: { address: "10.0.0.1", port } });
+    const ports = [5062, 5062, 5070, 5062];
+    ports.forEach((port, n) => {
+      layer.receive(request(n), from(port));
+      h.created[n]!.respond(200, response(n));
+    });
+    ports.forEach((port, n) => layer.receive(request(n), from(port)));
+    expect(to).toEqual(ports.map((p) => `10.0.0.1:${p}`));
+    // The first two came from one peer one after the other: one flow object kept for both.
+    const flows = h.retransmitted.map((t) => t.flow);
+    expect(flows[1]).toBe(flows[0]);
+    expect(flows[2]).not.toBe(flows[1]);
+  });
+
   it("a response bigger than a quarter of an arena chunk is kept whole and resent exactly", async () => {
     const h = harness();
     const big = Buffer.concat([response(5, "body"), Buffer.alloc(20_000, 0x61)]);
