@@ -213,7 +213,7 @@ describe("non-INVITE transactions Completed over UDP (CompletedStore)", () => {
       layer.receive(request(n), from(port));
       h.created[n]!.respond(200, response(n));
     });
-    ports.forEach((port, n) => layer.receive(request(n), from(port)));
+    for (const [n, port] of ports.entries()) layer.receive(request(n), from(port));
     expect(to).toEqual(ports.map((p) => `10.0.0.1:${p}`));
     // The first two came from one peer one after the other: one flow object kept for both.
     const flows = h.retransmitted.map((t) => t.flow);
