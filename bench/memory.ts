@@ -127,7 +127,17 @@ async function rig(kind: Kind): Promise<Rig> {
   };
   return {
     inject: (bytes) =>
-      onInbound({ flow, bytes, result: parseDatagram(bytes), receivedAt: Date.UTC(2026, 0, 1) + mono }),
+      onInbound({
+        // A flow object per datagram, with the address a string of its own, as the UDP listener makes them.
+        flow: {
+          transport: "udp",
+          local: flow.local,
+          remote: { address: ` ${PEER.address}`.slice(1), port: PEER.port },
+        },
+        bytes,
+        result: parseDatagram(bytes),
+        receivedAt: Date.UTC(2026, 0, 1) + mono,
+      }),
     toTags,
     get sent() {
       return r.sent;

@@ -46,12 +46,26 @@ export const ITEM_OVERHEAD: Readonly<Record<StoreName, number>> = {
 
 /**
  * What a server transaction costs once its final response is sent and it
- * only absorbs retransmissions (Timer H/I/J/L, up to 64*T1): the request
- * reduced to what identifies it, the final response's bytes (added to this),
- * its timers and map entries. Measured with bench/memory.ts (2.56-2.64 KB of
- * heap per live completed transaction on the three flows, 2026-12-04).
+ * only absorbs retransmissions, kept by a CompletedStore (non-INVITE
+ * Completed, INVITE Confirmed, over UDP, until Timer J or I): its slot, its
+ * two map entries and their key strings, its flow; the final response's
+ * octets are added to this (the arena keeps fewer: what the response does
+ * not share with a recent one). Measured with bench/memory.ts: 244 B of heap
+ * per live completed OPTIONS transaction, 308 B per Confirmed INVITE (486
+ * flow), 2026-12-04, with the flow shared; a flow of its own per request
+ * adds ~100.
  */
-export const COMPLETED_TRANSACTION_OVERHEAD = 2_700;
+export const COMPLETED_TRANSACTION_OVERHEAD = 400;
+
+/**
+ * What a server transaction still in its object costs once its final
+ * response is sent (INVITE Completed until the ACK, Accepted after a 2xx
+ * until Timer L, and any transaction a CompletedStore did not take): the
+ * request reduced to what identifies it, the final response's bytes (added
+ * to this), its timers and map entries. Measured with bench/memory.ts
+ * (2.56-2.64 KB of heap per live transaction on the three flows, 2026-12-04).
+ */
+export const COMPACTED_TRANSACTION_OVERHEAD = 2_700;
 
 /** Octets a parsed request costs per octet on the wire (strings, header rows, parsed URIs, parameter maps). */
 export const PARSED_FACTOR = 3;

@@ -35,6 +35,10 @@ export class InviteServerTransaction implements ServerTransaction, TimerTarget {
   private gInterval: number;
   /** Fault noRetransmit: the final response is sent once, never again. */
   private silent = false;
+  /** Kept by the transaction layer's CompletedStore since the ACK (Confirmed) or its release (Accepted): it ends there. */
+  private stored = false;
+  /** When Timer L fires (Accepted). */
+  private acceptedUntil = 0;
 
   constructor(
     readonly id: string,
@@ -52,6 +56,11 @@ export class InviteServerTransaction implements ServerTransaction, TimerTarget {
   }
 
   respond(status: number, bytes: Buffer, options: SendOptions = NO_OPTIONS): void {
+    // Stored in Accepted: the store's Timer L ended it at acceptedUntil (this object is not told).
+    if (this.stored && this.state === "accepted" && this.scheduler.now() >= this.acceptedUntil) {
+      this.state = "terminated";
+      return;
+    }
     if (this.state === "accepted" && status >= 200 && status < 300) {
       // RFC 6026 7.1: "While in the "Accepted" state, any 2xx responses
       // passed from the TU to the transaction MUST be passed to the
@@ -75,6 +84,7 @@ export class InviteServerTransaction implements ServerTransaction, TimerTarget {
       // and start Timer L with a value of 64*T1.
       this.transmit(bytes, status, false, options.deliver);
       this.state = "accepted";
+      this.acceptedUntil = this.scheduler.now() + 64 * this.timers.t1;
       this.timerL = this.scheduler.schedule(64 * this.timers.t1, this);
       return;
     }
@@ -147,7 +157,13 @@ export class InviteServerTransaction implements ServerTransaction, TimerTarget {
       return;
     }
     // 17.2.1: "The purpose of the "Confirmed" state is to absorb any
-    // additional ACK messages that arrive".
+    // additional ACK messages that arrive". Only that, for T4: the
+    // transaction layer may keep it in its compact form until Timer I.
+    const last = this.lastResponse;
+    if (last && this.env.store?.(this, last.bytes, last.status, true, this.timers.t4)) {
+      this.stored = true;
+      return;
+    }
     this.timerI = this.scheduler.schedule(this.timers.t4, this);
   }
 
@@ -160,6 +176,7 @@ export class InviteServerTransaction implements ServerTransaction, TimerTarget {
    * 12.1.1) and calls this once done; a 300-699 releases it at once.
    */
   releaseRequest(): void {
+    if (this.storeAccepted()) return;
     const before = this.request;
     this.request = retainedRequest(before);
     // RFC 6026 7.1: Accepted absorbs retransmissions of the INVITE and sends
@@ -168,6 +185,26 @@ export class InviteServerTransaction implements ServerTransaction, TimerTarget {
     if (this.state === "accepted" && this.lastResponse)
       this.lastResponse = { status: this.lastResponse.status, bytes: NO_BYTES };
     if (this.request !== before) this.env.compacted?.(this);
+  }
+
+  /**
+   * Accepted over UDP, the request released: the rest of its life (until
+   * Timer L) only absorbs INVITE retransmissions and hands the ACK to the
+   * TU, so the transaction layer may keep it in its compact form (its 2xx
+   * kept only to describe it, never resent from there). This object then
+   * still sends what the TU passes (the UAS core's 2xx retransmissions,
+   * 13.3.1.4) until Timer L's time.
+   */
+  private storeAccepted(): boolean {
+    const last = this.lastResponse;
+    if (this.state !== "accepted" || this.stored || !last || isReliable(this.flow)) return false;
+    const delay = this.acceptedUntil - this.scheduler.now();
+    if (!this.env.store?.(this, last.bytes, last.status, true, delay)) return false;
+    this.stored = true;
+    this.timerL?.cancel();
+    this.request = retainedRequest(this.request);
+    this.lastResponse = { status: last.status, bytes: NO_BYTES };
+    return true;
   }
 
   private scheduleG(): void {
@@ -201,7 +238,7 @@ export class InviteServerTransaction implements ServerTransaction, TimerTarget {
   }
 
   private end(reason: TerminationReason): void {
-    if (this.state === "terminated") return;
+    if (this.state === "terminated" || this.stored) return;
     this.state = "terminated";
     this.timerG?.cancel();
     this.timerH?.cancel();

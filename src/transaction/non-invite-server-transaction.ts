@@ -24,6 +24,8 @@ export class NonInviteServerTransaction implements ServerTransaction, TimerTarge
   private timerJ?: TimerHandle;
   /** Fault noRetransmit: request retransmissions get nothing back. */
   private silent = false;
+  /** Kept by the transaction layer's CompletedStore since its final response: it ends there, not here. */
+  private stored = false;
 
   constructor(
     readonly id: string,
@@ -42,10 +44,7 @@ export class NonInviteServerTransaction implements ServerTransaction, TimerTarge
 
   respond(status: number, bytes: Buffer, options: SendOptions = NO_OPTIONS): void {
     if (this.state !== "trying" && this.state !== "proceeding") return;
-    // A final response over UDP is kept for Timer J's 32 s in a buffer of
-    // its own (ownBuffer: a pool slice would keep its whole 8 KiB slab alive).
-    const keep = status >= 200 && !isReliable(this.flow) ? ownBuffer(bytes) : bytes;
-    this.lastResponse = { status, bytes: keep };
+    this.lastResponse = { status, bytes };
     this.silent = options.noRetransmit === true;
     if (options.deliver) options.deliver(bytes);
     else this.env.send(this.flow, bytes, false);
@@ -68,7 +67,16 @@ export class NonInviteServerTransaction implements ServerTransaction, TimerTarge
     if (isReliable(this.flow)) {
       this.releaseRequest();
       this.end("completed");
+    } else if (this.env.store?.(this, bytes, status, this.silent, 64 * this.timers.t1)) {
+      // Its Timer J, its retransmissions and its end are the store's from
+      // now on; this object only serves who still holds it (the TU, during
+      // this response).
+      this.stored = true;
+      this.releaseRequest();
     } else {
+      // Kept for Timer J's 32 s in a buffer of its own (ownBuffer: a pool
+      // slice would keep its whole 8 KiB slab alive).
+      this.lastResponse = { status, bytes: ownBuffer(bytes) };
       this.releaseRequest();
       this.timerJ = this.scheduler.schedule(64 * this.timers.t1, this);
     }
@@ -84,7 +92,7 @@ export class NonInviteServerTransaction implements ServerTransaction, TimerTarge
     // retransmissions are discarded." In "Proceeding" the most recent
     // provisional, in "Completed" the final response, is passed to the
     // transport layer for retransmission.
-    if (this.state === "trying" || !this.lastResponse || this.silent) return;
+    if (this.state === "trying" || !this.lastResponse || this.silent || this.stored) return;
     if (this.state === "proceeding" || this.state === "completed") {
       this.env.send(this.flow, this.lastResponse.bytes, true);
     }
@@ -101,7 +109,7 @@ export class NonInviteServerTransaction implements ServerTransaction, TimerTarge
   }
 
   private end(reason: TerminationReason): void {
-    if (this.state === "terminated") return;
+    if (this.state === "terminated" || this.stored) return;
     // 17.2.2: "The server transaction remains in this state until Timer J
     // fires, at which point it MUST transition to the "Terminated" state."
     this.state = "terminated";

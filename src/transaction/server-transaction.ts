@@ -22,6 +22,15 @@ export interface TransactionEnvironment {
   terminated(tx: ServerTransaction, reason: TerminationReason): void;
   /** The transaction let go of its request (its final response is sent): it costs less from now on. */
   compacted?(tx: ServerTransaction): void;
+  /**
+   * A transaction over UDP whose rest of life is only absorbing (or
+   * answering with `response`, unless `silent`) retransmissions until its
+   * last timer, `delay` ms from now: a non-INVITE one entering "Completed"
+   * (Timer J), an INVITE one entering "Confirmed" (Timer I). True when the
+   * owner keeps it from now on in its compact form (CompletedStore) and
+   * ends it; false when the transaction must run that timer itself.
+   */
+  store?(tx: ServerTransaction, response: Buffer, status: number, silent: boolean, delay: number): boolean;
 }
 
 export type TerminationReason =

@@ -9,11 +9,13 @@ import type { ParsedRequest, ParsedResponse, Via } from "../sip/message.js";
 import type { Flow } from "../transport/types.js";
 import {
   type Budgets,
+  COMPACTED_TRANSACTION_OVERHEAD,
   COMPLETED_TRANSACTION_OVERHEAD,
   createBudgets,
   ITEM_OVERHEAD,
   PARSED_FACTOR,
 } from "./budget.js";
+import { CompletedStore, type CompletedView } from "./completed-store.js";
 import { type InviteClientCallbacks, InviteClientTransaction } from "./invite-client-transaction.js";
 import { InviteServerTransaction } from "./invite-server-transaction.js";
 import { type ClientCallbacks, NonInviteClientTransaction } from "./non-invite-client-transaction.js";
@@ -30,7 +32,7 @@ export interface TransactionUser {
    * An ACK that is not for a non-2xx final response: the ACK for a 2xx is
    * its own transaction and goes to the TU (17.1.1.3, RFC 6026 7.1).
    */
-  onAck(ack: ParsedRequest, flow: Flow, invite?: InviteServerTransaction): void;
+  onAck(ack: ParsedRequest, flow: Flow, invite?: ServerTransaction): void;
   /**
    * A request that would create a new transaction (not ACK, not CANCEL):
    * true when the TU answered it statelessly (503 under overload), so no
@@ -39,15 +41,38 @@ export interface TransactionUser {
   refuse?(request: ParsedRequest, flow: Flow): boolean;
   /** A retransmission of the request arrived (after the transaction handled it). */
   onRetransmission?(tx: ServerTransaction): void;
+  /**
+   * The transaction now lives in its compact form (a CompletedStore) until
+   * it ends: whoever still holds its object keeps it alive for nothing.
+   */
+  onStored?(tx: ServerTransaction): void;
   /** A transaction ended; `reason` is "timer-h" when a final response was never acknowledged. */
   onTerminated?(tx: ServerTransaction, reason: TerminationReason): void;
 }
 
+/**
+ * A live server transaction in the maps: its object, or its place in a
+ * CompletedStore, as one small integer: sequence number * 4 + the store
+ * (STORED_STATES' index).
+ */
+type Live = ServerTransaction | number;
+
+/**
+ * The states whose transactions over UDP a CompletedStore keeps, the store
+ * of each, and why they end: a non-INVITE one Completed until Timer J
+ * (17.2.2), an INVITE one Confirmed until Timer I (17.2.1), an INVITE one
+ * Accepted until Timer L (RFC 6026 7.1).
+ */
+const STORED_STATES = ["completed", "confirmed", "accepted"] as const;
+const STORED_REASONS = ["timer-j", "timer-i", "timer-l"] as const;
+
 export class TransactionLayer {
-  private readonly transactions = new Map<string, ServerTransaction>();
+  private readonly transactions = new Map<string, Live>();
   /** From tag + Call-ID + CSeq -> transaction, for merged-request detection (8.2.2.2). */
-  private readonly byDialogKey = new Map<string, ServerTransaction>();
+  private readonly byDialogKey = new Map<string, Live>();
   private readonly env: TransactionEnvironment;
+  /** The CompletedStore of each of STORED_STATES. */
+  private readonly stores: readonly CompletedStore[];
 
   constructor(
     send: (flow: Flow, bytes: Buffer, retransmission: boolean, failed?: (err: Error) => void) => void,
@@ -74,16 +99,71 @@ export class TransactionLayer {
       // keeps (issue 12): the request's rows and body are gone.
       compacted: (tx) => {
         if (this.transactions.get(tx.id) !== tx) return;
-        const cost = COMPLETED_TRANSACTION_OVERHEAD + (tx.lastResponse?.bytes.length ?? 0);
+        const cost = COMPACTED_TRANSACTION_OVERHEAD + (tx.lastResponse?.bytes.length ?? 0);
         if (cost >= tx.cost) return;
         this.budgets.transactions.adjust(tx.cost, cost);
         tx.cost = cost;
       },
+      store: (tx, response, status, silent, delay) => this.store(tx, response, status, silent, delay),
     };
+    this.stores = STORED_STATES.map(
+      (state, kind) =>
+        new CompletedStore(
+          { send, ended: (view, seq, reason) => this.storedEnded(view, seq * 4 + kind, reason) },
+          scheduler,
+          state,
+          STORED_REASONS[kind],
+        ),
+    );
   }
 
   get size(): number {
     return this.transactions.size;
+  }
+
+  /**
+   * A transaction Completed (non-INVITE), Confirmed or Accepted (INVITE)
+   * over UDP goes to the CompletedStore of its state; its map entries name
+   * its slot.
+   */
+  private store(
+    tx: ServerTransaction,
+    response: Buffer,
+    status: number,
+    silent: boolean,
+    delay: number,
+  ): boolean {
+    const kind = STORED_STATES.indexOf(tx.state as (typeof STORED_STATES)[number]);
+    if (kind < 0 || this.transactions.get(tx.id) !== tx) return false;
+    const seq = this.stores[kind]!.add(tx, response, status, silent, delay);
+    if (seq < 0) return false;
+    const live = seq * 4 + kind;
+    this.transactions.set(tx.id, live);
+    if (tx.mergeKey !== undefined) this.byDialogKey.set(tx.mergeKey, live);
+    // From its final response on, it is charged what the store keeps (issue 12).
+    const cost = COMPLETED_TRANSACTION_OVERHEAD + response.length;
+    this.budgets.transactions.adjust(tx.cost, cost);
+    tx.cost = cost;
+    this.tu.onStored?.(tx);
+    return true;
+  }
+
+  /** A stored transaction (as its map entries name it) as a ServerTransaction. */
+  private viewOf(live: number): CompletedView {
+    return this.stores[live & 3]!.view(live >>> 2);
+  }
+
+  /** A stored transaction ended (Timer J or I, shutdown): as env.terminated for a transaction object. */
+  private storedEnded(view: CompletedView, seq: number, reason: TerminationReason): void {
+    if (this.transactions.get(view.id) === seq) {
+      this.transactions.delete(view.id);
+      this.budgets.transactions.release(view.cost);
+    }
+    if (view.mergeKey !== undefined && this.byDialogKey.get(view.mergeKey) === seq) {
+      this.byDialogKey.delete(view.mergeKey);
+    }
+    view.mergeKey = undefined;
+    this.tu.onTerminated?.(view, reason);
   }
 
   /** Client transactions of requests the mock sends (RFC 3261 17.1), by branch and method. */
@@ -184,7 +264,8 @@ export class TransactionLayer {
   /** Transactions still waiting for their final response (Trying or Proceeding). */
   get unanswered(): number {
     let n = 0;
-    for (const tx of this.transactions.values()) if (tx.state === "trying" || tx.state === "proceeding") n++;
+    for (const tx of this.transactions.values())
+      if (typeof tx !== "number" && (tx.state === "trying" || tx.state === "proceeding")) n++;
     return n;
   }
 
@@ -230,6 +311,12 @@ export class TransactionLayer {
     // Not kept beyond its own handling (a reference to the whole message).
     this.keyed = undefined;
     const existing = this.transactions.get(id);
+    if (typeof existing === "number") {
+      // (Confirmed and Accepted are stored silent: 17.2.1 and RFC 6026 7.1 send nothing more.)
+      this.stores[existing & 3]!.retransmit(existing >>> 2);
+      this.tu.onRetransmission?.(this.viewOf(existing));
+      return;
+    }
     if (existing) {
       existing.receiveRetransmission();
       this.tu.onRetransmission?.(existing);
@@ -261,8 +348,9 @@ export class TransactionLayer {
    * procedures of 17.2.3 [...] the method of the request is assumed to be
    * INVITE" (the CANCEL's own method is ignored for this match).
    */
-  findInviteFor(cancel: ParsedRequest): InviteServerTransaction | undefined {
+  findInviteFor(cancel: ParsedRequest): ServerTransaction | undefined {
     const tx = this.transactions.get(transactionKey(cancel, "INVITE"));
+    if (typeof tx === "number") return (tx & 3) !== 0 ? this.viewOf(tx) : undefined;
     return tx instanceof InviteServerTransaction ? tx : undefined;
   }
 
@@ -275,6 +363,7 @@ export class TransactionLayer {
     // The transaction merged requests are found under: none is found for it.
     if (request === own.request && own.mergeKey !== undefined) return undefined;
     const other = this.byDialogKey.get(mergeKey(request));
+    if (typeof other === "number") return this.viewOf(other);
     return other && other !== own ? other : undefined;
   }
 
@@ -288,7 +377,8 @@ export class TransactionLayer {
 
   /** Ends every transaction without sending anything. */
   terminateAll(): void {
-    for (const tx of [...this.transactions.values()]) tx.terminate("shutdown");
+    for (const tx of [...this.transactions.values()]) if (typeof tx !== "number") tx.terminate("shutdown");
+    for (const store of this.stores) store.endAll("shutdown");
     this.endClients();
   }
 
@@ -296,6 +386,14 @@ export class TransactionLayer {
     // 17.2.3: the ACK matches the INVITE transaction it acknowledges (for
     // RFC 2543 requests, also by the To tag of the response we sent).
     const tx = this.transactions.get(transactionKey(ack, "INVITE"));
+    if (typeof tx === "number" && (tx & 3) !== 0) {
+      const view = this.viewOf(tx);
+      // An RFC 2543 ACK with another To tag is not its own.
+      if (!isRfc3261Branch(ack.core.via[0]) && ack.core.to.tag !== view.toTag) this.tu.onAck(ack, flow);
+      // Accepted: the ACK for the 2xx goes to the TU (RFC 6026 7.1); Confirmed absorbs it (17.2.1).
+      else if (view.state === "accepted") this.tu.onAck(ack, flow, view);
+      return;
+    }
     if (tx instanceof InviteServerTransaction) {
       if (!isRfc3261Branch(ack.core.via[0]) && ack.core.to.tag !== tx.toTag) {
         this.tu.onAck(ack, flow);

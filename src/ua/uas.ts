@@ -95,6 +95,11 @@ export class UserAgentServer implements TransactionUser {
     onAck(this.core, ack);
   }
 
+  /** Its context, when it holds nothing more, goes now (it would keep the transaction object 64*T1). */
+  onStored(tx: ServerTransaction): void {
+    this.core.contexts.releaseIdle(tx.id);
+  }
+
   onTerminated(tx: ServerTransaction, reason: TerminationReason): void {
     onTerminated(this.core, tx, reason);
   }

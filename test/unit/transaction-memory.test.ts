@@ -83,6 +83,21 @@ describe("an INVITE server transaction lets its request go once answered", () =>
     expect(made).toHaveBeenCalled();
   });
 
+  it("after a 2xx (Accepted over UDP, kept by a CompletedStore): its UAS context, which held its object, goes at once", async () => {
+    const txs = inviteTransactions();
+    const made = vi.spyOn(ServerContexts.prototype, "of");
+    h = await createHarness();
+    const inv = invite(peer());
+    await h.send(inv.text);
+    h.next({ status: 200 });
+    const [tx] = txs();
+    // The default answer's SDP identity made a context; once the dialog took it, nothing is left in it.
+    const contexts = made.mock.contexts[0] as ServerContexts;
+    expect(contexts).toBeDefined();
+    expect(contexts.get(tx!.id)).toBeUndefined();
+    expect([...contexts.all()]).toEqual([]);
+  });
+
   it("after a 2xx (Accepted, 64*T1): released once the dialog is made from it; 2xx retransmissions unchanged", async () => {
     const txs = inviteTransactions();
     h = await createHarness();

@@ -94,6 +94,25 @@ export class ServerContext {
     this.reliable = undefined;
   }
 
+  /**
+   * Whether it holds nothing: no plan, no RFC 3262 state, no follow-ups,
+   * nothing held back, no re-INVITE, no SDP identity, no fault or shutdown
+   * mark. Such a context is what `of()` would make anew.
+   */
+  idle(): boolean {
+    return (
+      this.pending === undefined &&
+      this.reliable === undefined &&
+      this.followUps === undefined &&
+      this.awaiting === undefined &&
+      this.reInviteOf === undefined &&
+      this.sdpOrigin === undefined &&
+      this.webrtcId === undefined &&
+      !this.dropped &&
+      !this.shutdownAnswered
+    );
+  }
+
   /** The transaction ended: every timer stops, everything is forgotten. */
   dispose(): void {
     this.sdpOrigin = undefined;
@@ -140,6 +159,15 @@ export class ServerContexts {
   /** A PRACK matched: the provisional is acknowledged, no second PRACK matches it. */
   unindexPrack(key: string): void {
     this.byRAck.delete(key);
+  }
+
+  /**
+   * The transaction lives on in its compact form (a CompletedStore): a
+   * context that holds nothing is forgotten now, not at its end 64*T1
+   * later (it holds the transaction object, which would live as long).
+   */
+  releaseIdle(txId: string): void {
+    if (this.byTx.get(txId)?.idle()) this.byTx.delete(txId);
   }
 
   /** Disposes of and forgets the transaction's context. */

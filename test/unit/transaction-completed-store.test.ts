@@ -1,0 +1,426 @@
+/**
+ * Non-INVITE server transactions Completed over UDP live in the transaction
+ * layer's CompletedStore (issue 12): no object each, their responses in a
+ * shared arena without the octets they share with a recent response, one
+ * timer for all. On a manual clock with real SIP bytes: a retransmission of
+ * the request gets the very bytes of the final response, Timer J ends each
+ * one exactly 64*T1 after its final response (RFC 3261 17.2.2), the fault
+ * noRetransmit still silences them, and shutdown ends them all.
+ */
+import fc from "fast-check";
+import { afterEach, describe, expect, it } from "vitest";
+import { type ParsedRequest, parseDatagram } from "../../src/sip/index.js";
+import {
+  COMPACTED_TRANSACTION_OVERHEAD,
+  COMPLETED_TRANSACTION_OVERHEAD,
+  createBudgets,
+} from "../../src/transaction/budget.js";
+import { assemble, ResponseArena } from "../../src/transaction/response-arena.js";
+import type { ServerTransaction, TerminationReason } from "../../src/transaction/server-transaction.js";
+import { TransactionLayer } from "../../src/transaction/transaction-layer.js";
+import type { Flow } from "../../src/transport/types.js";
+import { ManualClock } from "../harness/clock.js";
+
+const T = { t1: 500, t2: 4000, t4: 5000 };
+const J = 64 * T.t1;
+
+const udp: Flow = {
+  transport: "udp",
+  local: { address: "127.0.0.1", port: 5060 },
+  remote: { address: "10.0.0.1", port: 5062 },
+};
+
+const crlf = (s: string) => Buffer.from(s.replace(/\n/g, "\r\n"), "latin1");
+
+function request(n: number, method = "OPTIONS"): ParsedRequest {
+  const r = parseDatagram(
+    crlf(`${method} sip:bob@127.0.0.1 SIP/2.0
+Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bK-${n}-store;rport
+Max-Forwards: 70
+From: "Alice" <sip:alice@example.test>;tag=f${n}
+To: <sip:bob@example.test>
+Call-ID: ${n}-store@10.0.0.1
+CSeq: 1 ${method}
+Content-Length: 0
+
+`),
+  );
+  if (!r.ok || r.message.kind !== "request") throw new Error("bad fixture");
+  return r.message;
+}
+
+/** The final response the UAS would send to request n (real bytes; kinds differ in their tail). */
+function response(n: number, kind: "ok" | "busy" | "body" = "ok", method = "OPTIONS"): Buffer {
+  const head = `Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bK-${n}-store;rport=5062;received=10.0.0.1
+From: "Alice" <sip:alice@example.test>;tag=f${n}
+To: <sip:bob@example.test>;tag=t${n}x
+Call-ID: ${n}-store@10.0.0.1
+CSeq: 1 ${method}
+Server: sipmock/0.1.0
+`;
+  if (kind === "busy") return crlf(`SIP/2.0 486 Busy Here\n${head}Retry-After: 30\nContent-Length: 0\n\n`);
+  if (kind === "body") {
+    const body = `v=0\r\no=- ${n} 1 IN IP4 127.0.0.1\r\n`;
+    return crlf(
+      `SIP/2.0 200 OK\n${head}Content-Type: application/sdp\nContent-Length: ${body.length}\n\n${body}`,
+    );
+  }
+  return crlf(
+    `SIP/2.0 200 OK\n${head}Allow: INVITE, ACK, CANCEL, BYE, OPTIONS\nAccept: application/sdp\nSupported: 100rel, timer\nContent-Length: 0\n\n`,
+  );
+}
+
+const clocks: ManualClock[] = [];
+afterEach(() => {
+  for (const c of clocks.splice(0)) {
+    c.scheduler.stop();
+    expect(c.errors).toEqual([]);
+  }
+});
+
+function harness() {
+  const clock = new ManualClock();
+  clocks.push(clock);
+  const sent: Array<{ at: number; bytes: Buffer; retransmission: boolean }> = [];
+  const created: ServerTransaction[] = [];
+  const ended: Array<{ tx: ServerTransaction; reason: TerminationReason; at: number; state: string }> = [];
+  const retransmitted: ServerTransaction[] = [];
+  const layer = new TransactionLayer(
+    (_flow, bytes, retransmission) => sent.push({ at: clock.now(), bytes, retransmission }),
+    {
+      onRequest: (tx) => created.push(tx),
+      onAck: () => {},
+      onRetransmission: (tx) => retransmitted.push(tx),
+      onTerminated: (tx, reason) => ended.push({ tx, reason, at: clock.now(), state: tx.state }),
+    },
+    clock.scheduler,
+    T,
+  );
+  return { layer, clock, sent, created, ended, retransmitted };
+}
+
+describe("non-INVITE transactions Completed over UDP (CompletedStore)", () => {
+  it("answer each retransmission with the very bytes of their final response, in a buffer of its own", async () => {
+    const h = harness();
+    // 3000: past the ring's first size (1024) and several arena chunks; three kinds of response interleaved.
+    const kinds = ["ok", "busy", "body"] as const;
+    const finals: Buffer[] = [];
+    for (let n = 0; n < 3000; n++) {
+      h.layer.receive(request(n), udp);
+      finals.push(response(n, kinds[n % 3]));
+      h.created[n]!.respond(n % 3 === 1 ? 486 : 200, finals[n]!);
+    }
+    expect(h.layer.size).toBe(3000);
+    // One timer for all of them, not one each.
+    expect(h.clock.pending).toBe(1);
+    await h.clock.advance(1000);
+    for (const n of [0, 1, 2, 1023, 1024, 1500, 2999]) {
+      expect(h.layer.isRetransmission(request(n))).toBe(true);
+      h.layer.receive(request(n), udp);
+      const again = h.sent.at(-1)!;
+      expect(again.retransmission).toBe(true);
+      expect(again.bytes.toString("latin1")).toBe(finals[n]!.toString("latin1"));
+      expect(again.bytes.buffer.byteLength).toBe(finals[n]!.length);
+      // The TU hears of it with a transaction that says which one.
+      const tx = h.retransmitted.at(-1)!;
+      expect([tx.id, tx.method, tx.state, tx.request.core.callId]).toEqual([
+        h.created[n]!.id,
+        "OPTIONS",
+        "completed",
+        `${n}-store@10.0.0.1`,
+      ]);
+      expect(tx.lastResponse?.status).toBe(n % 3 === 1 ? 486 : 200);
+    }
+    expect(h.created).toHaveLength(3000);
+  });
+
+  it("end on Timer J exactly 64*T1 after their own final response, oldest first", async () => {
+    const h = harness();
+    const answeredAt: number[] = [];
+    for (let n = 0; n < 5; n++) {
+      h.layer.receive(request(n), udp);
+      await h.clock.advance(n * 7 + 1);
+      h.created[n]!.respond(200, response(n));
+      answeredAt.push(h.clock.now());
+    }
+    await h.clock.advance(answeredAt[0]! + J - 1 - h.clock.now());
+    expect(h.ended).toEqual([]);
+    await h.clock.advance(J);
+    expect(h.ended.map((e) => [e.reason, e.at])).toEqual(answeredAt.map((t) => ["timer-j", t + J]));
+    // What the TU is told about each one: its id, method, Call-ID, our To tag, the final response, Terminated.
+    const first = h.ended[0]!;
+    expect(first.state).toBe("terminated");
+    expect(first.tx.id).toBe(h.created[0]!.id);
+    expect(first.tx.method).toBe("OPTIONS");
+    expect(first.tx.request.core.callId).toBe("0-store@10.0.0.1");
+    expect(first.tx.request.core.to.tag).toBeUndefined();
+    expect(first.tx.toTag).toBe("t0x");
+    expect(first.tx.lastResponse?.bytes.equals(response(0))).toBe(true);
+    expect(h.layer.size).toBe(0);
+    expect(h.clock.pending).toBe(0);
+    // Ended: the same request is a new transaction now.
+    expect(h.layer.isRetransmission(request(0))).toBe(false);
+    h.layer.receive(request(0), udp);
+    expect(h.created).toHaveLength(6);
+  });
+
+  it("with the fault noRetransmit: a retransmission gets nothing, Timer J still ends it", async () => {
+    const h = harness();
+    h.layer.receive(request(1), udp);
+    h.created[0]!.respond(200, response(1), { noRetransmit: true });
+    h.layer.receive(request(1), udp);
+    h.layer.receive(request(1), udp);
+    expect(h.sent.map((s) => s.retransmission)).toEqual([false]);
+    expect(h.retransmitted).toHaveLength(2);
+    await h.clock.advance(J);
+    expect(h.ended.map((e) => [e.reason, e.at])).toEqual([["timer-j", J]]);
+  });
+
+  it("shutdown ends every one at once; no timer is left", async () => {
+    const h = harness();
+    for (let n = 0; n < 3; n++) {
+      h.layer.receive(request(n), udp);
+      h.created[n]!.respond(200, response(n));
+    }
+    h.layer.receive(request(9), udp);
+    h.layer.terminateAll();
+    expect(h.ended.map((e) => e.reason)).toEqual(["shutdown", "shutdown", "shutdown", "shutdown"]);
+    expect(h.ended.map((e) => e.tx.id).sort()).toEqual(h.created.map((t) => t.id).sort());
+    expect(h.layer.size).toBe(0);
+    expect(h.clock.pending).toBe(0);
+    await h.clock.advance(2 * J);
+    expect(h.ended).toHaveLength(4);
+  });
+
+  it("keeps one flow object for alike flows (one per datagram from a peer), and each peer's own", async () => {
+    const h = harness();
+    const to: string[] = [];
+    const layer = new TransactionLayer(
+      (flow, _bytes, retransmission) => {
+        if (retransmission) to.push(`${flow.remote.address}:${flow.remote.port}`);
+      },
+      {
+        onRequest: (tx) => h.created.push(tx),
+        onAck: () => {},
+        onRetransmission: (tx) => h.retransmitted.push(tx),
+      },
+      h.clock.scheduler,
+      T,
+    );
+    const from = (port: number): Flow => ({ ...udp, remote: { address: "10.0.0.1", port } });
+    const ports = [5062, 5062, 5070, 5062];
+    ports.forEach((port, n) => {
+      layer.receive(request(n), from(port));
+      h.created[n]!.respond(200, response(n));
+    });
+    for (const [n, port] of ports.entries()) layer.receive(request(n), from(port));
+    expect(to).toEqual(ports.map((p) => `10.0.0.1:${p}`));
+    // The first two came from one peer one after the other: one flow object kept for both.
+    const flows = h.retransmitted.map((t) => t.flow);
+    expect(flows[1]).toBe(flows[0]);
+    expect(flows[2]).not.toBe(flows[1]);
+  });
+
+  it("a response bigger than a quarter of an arena chunk is kept whole and resent exactly", async () => {
+    const h = harness();
+    const big = Buffer.concat([response(5, "body"), Buffer.alloc(20_000, 0x61)]);
+    h.layer.receive(request(5), udp);
+    h.created[0]!.respond(200, big);
+    h.layer.receive(request(5), udp);
+    expect(h.sent[1]!.bytes.equals(big)).toBe(true);
+  });
+});
+
+/** An INVITE (its ACK with `ack`; an RFC 2543 branch, without the magic cookie, with `old`). */
+function inviteOrAck(n: number, ack?: string, old = false): ParsedRequest {
+  const method = ack === undefined ? "INVITE" : "ACK";
+  const branch = old ? `old-${n}` : `z9hG4bK-${n}-inv`;
+  const r = parseDatagram(
+    crlf(`${method} sip:486@127.0.0.1 SIP/2.0
+Via: SIP/2.0/UDP 10.0.0.1:5062;branch=${branch};rport
+Max-Forwards: 70
+From: <sip:alice@example.test>;tag=f${n}
+To: <sip:486@example.test>${ack ? `;tag=${ack}` : ""}
+Call-ID: ${n}-inv@10.0.0.1
+CSeq: 1 ${method}
+Content-Length: 0
+
+`),
+  );
+  if (!r.ok || r.message.kind !== "request") throw new Error("bad fixture");
+  return r.message;
+}
+
+describe("INVITE transactions Confirmed over UDP (the ACK came for their 300-699)", () => {
+  it("absorb ACKs and INVITE retransmissions, still match a CANCEL, end on Timer I exactly T4 after the ACK", async () => {
+    const h = harness();
+    const acks: ParsedRequest[] = [];
+    const layer = new TransactionLayer(
+      (_flow, bytes, retransmission) => h.sent.push({ at: h.clock.now(), bytes, retransmission }),
+      {
+        onRequest: (tx) => h.created.push(tx),
+        onAck: (a) => acks.push(a),
+        onTerminated: (tx, reason) => h.ended.push({ tx, reason, at: h.clock.now(), state: tx.state }),
+      },
+      h.clock.scheduler,
+      T,
+    );
+    layer.receive(inviteOrAck(1), udp);
+    const tx = h.created[0]!;
+    const busy = response(1, "busy", "INVITE");
+    tx.respond(486, busy);
+    await h.clock.advance(700);
+    layer.receive(inviteOrAck(1, "t1x"), udp);
+    expect(tx.state).toBe("confirmed");
+    // Timer G and H are gone; the store's one timer is Timer I.
+    expect(h.clock.pending).toBe(1);
+    const sentBefore = h.sent.length;
+    layer.receive(inviteOrAck(1, "t1x"), udp);
+    layer.receive(inviteOrAck(1), udp);
+    expect(h.sent).toHaveLength(sentBefore);
+    expect(acks).toEqual([]);
+    const found = layer.findInviteFor(inviteOrAck(1));
+    expect([found?.id, found?.state, found?.toTag]).toEqual([tx.id, "confirmed", "t1x"]);
+    await h.clock.advance(T.t4 - 1);
+    expect(h.ended).toEqual([]);
+    await h.clock.advance(1);
+    expect(h.ended.map((e) => [e.reason, e.at, e.tx.id, e.state])).toEqual([
+      ["timer-i", 700 + T.t4, tx.id, "terminated"],
+    ]);
+    expect(layer.size).toBe(0);
+    expect(h.clock.pending).toBe(0);
+  });
+
+  it("an RFC 2543 ACK with another To tag is not absorbed by a Confirmed one", async () => {
+    const h = harness();
+    const acks: ParsedRequest[] = [];
+    const layer = new TransactionLayer(
+      () => {},
+      { onRequest: (tx) => h.created.push(tx), onAck: (a) => acks.push(a) },
+      h.clock.scheduler,
+      T,
+    );
+    layer.receive(inviteOrAck(2, undefined, true), udp);
+    const tx = h.created[0]!;
+    // The 486 carries the transaction's To tag, as the UAS writes it.
+    tx.respond(
+      486,
+      Buffer.from(response(2, "busy", "INVITE").toString("latin1").replace("t2x", tx.toTag), "latin1"),
+    );
+    layer.receive(inviteOrAck(2, tx.toTag, true), udp);
+    expect(tx.state).toBe("confirmed");
+    layer.receive(inviteOrAck(2, tx.toTag, true), udp);
+    expect(acks).toEqual([]);
+    layer.receive(inviteOrAck(2, "other", true), udp);
+    expect(acks.map((a) => a.core.to.tag)).toEqual(["other"]);
+  });
+});
+
+describe("INVITE transactions Accepted over UDP (a 2xx sent, the request released)", () => {
+  it("absorb INVITE retransmissions, hand the ACK to the TU, still send the core's 2xx, end on Timer L exactly", async () => {
+    const h = harness();
+    const acks: Array<{ tag: string | undefined; with?: ServerTransaction }> = [];
+    const layer = new TransactionLayer(
+      (_flow, bytes, retransmission) => h.sent.push({ at: h.clock.now(), bytes, retransmission }),
+      {
+        onRequest: (tx) => h.created.push(tx),
+        onAck: (a, _f, invite) => acks.push({ tag: a.core.to.tag, with: invite }),
+        onRetransmission: (tx) => h.retransmitted.push(tx),
+        onTerminated: (tx, reason) => h.ended.push({ tx, reason, at: h.clock.now(), state: tx.state }),
+      },
+      h.clock.scheduler,
+      T,
+    );
+    layer.receive(inviteOrAck(4), udp);
+    const tx = h.created[0]!;
+    await h.clock.advance(3);
+    const ok = response(4, "body", "INVITE");
+    tx.respond(200, ok);
+    expect(tx.state).toBe("accepted");
+    tx.releaseRequest();
+    // Timer L is the store's now: one timer.
+    expect(h.clock.pending).toBe(1);
+    layer.receive(inviteOrAck(4), udp);
+    expect(h.sent).toHaveLength(1);
+    expect(h.retransmitted.map((t) => [t.id, t.state])).toEqual([[tx.id, "accepted"]]);
+    // The UAS core's 2xx retransmission (13.3.1.4) still goes out through the transaction object.
+    await h.clock.advance(T.t1);
+    tx.respond(200, ok);
+    expect(h.sent.map((s) => [s.at, s.bytes.equals(ok)])).toEqual([
+      [3, true],
+      [3 + T.t1, true],
+    ]);
+    layer.receive(inviteOrAck(4, "t4x"), udp);
+    expect(acks.map((a) => [a.tag, a.with?.id, a.with?.state])).toEqual([["t4x", tx.id, "accepted"]]);
+    expect(layer.findInviteFor(inviteOrAck(4))?.toTag).toBe("t4x");
+    await h.clock.advance(3 + J - 1 - h.clock.now());
+    expect(h.ended).toEqual([]);
+    await h.clock.advance(1);
+    expect(h.ended.map((e) => [e.reason, e.at, e.tx.id])).toEqual([["timer-l", 3 + J, tx.id]]);
+    // Timer L's time is over: a 2xx passed now is not sent (Terminated).
+    tx.respond(200, ok);
+    expect(h.sent).toHaveLength(2);
+    expect(tx.state).toBe("terminated");
+    expect(layer.size).toBe(0);
+  });
+});
+
+describe("the transaction budget of stored transactions", () => {
+  it("a Confirmed INVITE is charged COMPLETED_TRANSACTION_OVERHEAD and its 486's octets until Timer I", async () => {
+    const h = harness();
+    const budgets = createBudgets();
+    const layer = new TransactionLayer(
+      () => {},
+      { onRequest: (tx) => h.created.push(tx), onAck: () => {} },
+      h.clock.scheduler,
+      T,
+      budgets,
+    );
+    layer.receive(inviteOrAck(3), udp);
+    const busy = response(3, "busy", "INVITE");
+    h.created[0]!.respond(486, busy);
+    expect(budgets.transactions.used).toBe(COMPACTED_TRANSACTION_OVERHEAD + busy.length);
+    layer.receive(inviteOrAck(3, "t3x"), udp);
+    expect(budgets.transactions.used).toBe(COMPLETED_TRANSACTION_OVERHEAD + busy.length);
+    expect(budgets.transactions.items).toBe(1);
+    await h.clock.advance(T.t4);
+    expect(budgets.transactions.used).toBe(0);
+    expect(budgets.transactions.items).toBe(0);
+  });
+});
+
+describe("ResponseArena", () => {
+  it("gives back every response it kept, octet for octet, whatever they share", () => {
+    const base = response(1);
+    const arb = fc.array(
+      fc.record({
+        cut: fc.nat({ max: base.length }),
+        len: fc.nat({ max: 80 }),
+        fill: fc.integer({ min: 0, max: 255 }),
+        extra: fc.nat({ max: 20_000 }),
+      }),
+      { minLength: 1, maxLength: 60 },
+    );
+    fc.assert(
+      fc.property(arb, (edits) => {
+        const arena = new ResponseArena();
+        const kept: Array<{ want: Buffer; got: () => Buffer }> = [];
+        for (const e of edits) {
+          const want = Buffer.concat([
+            base.subarray(0, e.cut),
+            Buffer.alloc(e.len, e.fill),
+            base.subarray(e.cut),
+            Buffer.alloc(e.extra % 7 === 0 ? e.extra : 0, 0x62),
+          ]);
+          const k = { ...arena.keep(want) };
+          kept.push({
+            want,
+            got: () => assemble(k.chunk, k.offset, k.template, k.prefix, k.suffix, want.length),
+          });
+        }
+        for (const { want, got } of kept) expect(got().equals(want)).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
