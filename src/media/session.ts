@@ -9,7 +9,7 @@ import type { RemoteInfo } from "node:dgram";
 import { isIPv6 } from "node:net";
 import { isWildcard, mapIpv4 } from "../transport/address.js";
 import { parseTelephoneEvent, TelephoneEventReceiver } from "./dtmf.js";
-import type { SocketPair } from "./ports.js";
+import type { PairOwner, SocketPair } from "./ports.js";
 import { SourceStats } from "./receive-stats.js";
 import { WavRecorder } from "./recorder.js";
 import {
@@ -45,12 +45,13 @@ export interface SessionEnv {
   /** Unix ms minus clock ms, for NTP timestamps in SRs. */
   readonly wallOffsetMs: number;
   loadPrompt(file: string): Promise<Int16Array>;
-  released(session: RtpSession): void;
+  /** The session ended: its pair goes back to the engine (`done` once it is pooled or closed). */
+  released(session: RtpSession, pair: SocketPair, done: () => void): void;
 }
 
 const BYE_WAIT_MS = 200;
 
-export class RtpSession implements MediaSession {
+export class RtpSession implements MediaSession, PairOwner {
   readonly local: MediaEndpoint;
   private readonly localRtcp: MediaEndpoint;
   readonly digits: DtmfDigit[] = [];
@@ -104,12 +105,11 @@ export class RtpSession implements MediaSession {
       random: env.random,
       transmit: (p) => this.transmit(this.pair.rtp, p, this.local, this.remote),
     });
-    pair.rtp.on("message", (msg, rinfo) => this.onRtp(msg, rinfo));
-    pair.rtcp.on("message", (msg, rinfo) => this.onRtcp(msg, rinfo));
-    const onSocketError = (err: Error) =>
-      env.onError(new Error(`RTP socket ${address}:${pair.port}: ${err.message}`));
-    pair.rtp.on("error", onSocketError);
-    pair.rtcp.on("error", onSocketError);
+    pair.owner = this;
+  }
+
+  onSocketError(err: Error): void {
+    this.env.onError(new Error(`RTP socket ${this.local.address}:${this.local.port}: ${err.message}`));
   }
 
   private newDtmfReceiver(): TelephoneEventReceiver {
@@ -261,7 +261,7 @@ export class RtpSession implements MediaSession {
     });
   }
 
-  private onRtp(msg: Buffer, rinfo: RemoteInfo): void {
+  onRtp(msg: Buffer, rinfo: RemoteInfo): void {
     if (this.closed) return;
     this.lastRxAt = this.env.clock.now();
     const from = { address: rinfo.address, port: rinfo.port };
@@ -350,7 +350,7 @@ export class RtpSession implements MediaSession {
     this.recordNextTs = (p.timestamp + p.payload.length) >>> 0;
   }
 
-  private onRtcp(msg: Buffer, rinfo: RemoteInfo): void {
+  onRtcp(msg: Buffer, rinfo: RemoteInfo): void {
     if (this.closed) return;
     this.lastRxAt = this.env.clock.now();
     const from = { address: rinfo.address, port: rinfo.port };
@@ -454,7 +454,7 @@ export class RtpSession implements MediaSession {
     return this.closing;
   }
 
-  /** Stop sending, RTCP BYE (6.6; BYE_WAIT_MS at most), close the sockets, release, close the recording: one promise. */
+  /** Stop sending, RTCP BYE (6.6; BYE_WAIT_MS at most), release the sockets (pooled or closed), close the recording: one promise. */
   private shutdown(): Promise<void> {
     const byeDue = this.negotiated !== undefined && !this.sender.dead;
     this.sender.stop();
@@ -466,16 +466,11 @@ export class RtpSession implements MediaSession {
     return new Promise<void>((resolve, reject) => {
       const closeSockets = () => {
         this.closed = true;
-        let open = 2;
-        const closedOne = () => {
-          if (--open > 0) return;
-          this.env.released(this);
+        this.env.released(this, this.pair, () => {
           const recording = this.recorder?.close();
           if (recording) recording.then(resolve, reject);
           else resolve();
-        };
-        closeSocket(this.pair.rtp, closedOne);
-        closeSocket(this.pair.rtcp, closedOne);
+        });
       };
       if (!byeDue) return closeSockets();
       let waiting = true;
@@ -488,13 +483,5 @@ export class RtpSession implements MediaSession {
       const guard = setTimeout(byeDone, BYE_WAIT_MS);
       this.sendRtcp(true, byeDone);
     });
-  }
-}
-
-function closeSocket(s: SocketPair["rtp"], closed: () => void): void {
-  try {
-    s.close(closed);
-  } catch {
-    closed(); // already closed
   }
 }
