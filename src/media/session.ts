@@ -6,7 +6,7 @@
  * peer's packets come from). Bad input is counted and dropped, never thrown.
  */
 import type { RemoteInfo } from "node:dgram";
-import { isIPv6 } from "node:net";
+import { isIP, isIPv6 } from "node:net";
 import { isWildcard, mapIpv4 } from "../transport/address.js";
 import { parseTelephoneEvent, TelephoneEventReceiver } from "./dtmf.js";
 import type { PairOwner, SocketPair } from "./ports.js";
@@ -50,6 +50,8 @@ export interface SessionEnv {
 }
 
 const BYE_WAIT_MS = 200;
+/** The send callback of a report nobody waits for (a send error is not reported, as before). */
+const noop = (): void => {};
 
 export class RtpSession implements MediaSession, PairOwner {
   readonly local: MediaEndpoint;
@@ -389,15 +391,19 @@ export class RtpSession implements MediaSession, PairOwner {
   private scheduleRtcp(): void {
     const ms = rtcpIntervalMs(this.rtcpFirst, this.env.random);
     this.rtcpFirst = false;
-    this.rtcpTimer = this.env.clock.setTimer(ms, () => {
-      this.rtcpTimer = undefined;
-      if (this.closed) return;
-      if (!this.sender.dead) this.sendRtcp(false);
-      this.scheduleRtcp();
-    });
+    this.rtcpTimer = this.env.clock.setTimer(ms, this.rtcpDue);
   }
 
-  private sendRtcp(bye: boolean, done?: () => void): void {
+  /** The RTCP timer's function: one per session, not one per report. */
+  private readonly rtcpDue = (): void => {
+    this.rtcpTimer = undefined;
+    if (this.closed) return;
+    if (!this.sender.dead) this.sendRtcp(false);
+    this.scheduleRtcp();
+  };
+
+  /** Sends a compound report (with BYE on leaving); `done` once it left ("lookup": the destination is a name). */
+  private sendRtcp(bye: boolean, done: () => void = noop): "sent" | "lookup" | "none" {
     const now = this.env.clock.now();
     const ntp = ntpFromUnixMs(now + this.env.wallOffsetMs);
     const s = this.sender;
@@ -419,12 +425,14 @@ export class RtpSession implements MediaSession, PairOwner {
     });
     const to = this.remoteRtcp;
     if (!to || to.port === 0 || isWildcard(to.address)) {
-      done?.();
-      return;
+      done();
+      return "none";
     }
     this.rtcpSent++;
     this.env.capture?.(packet, this.localRtcp, to, "out");
-    this.pair.rtcp.send(packet, to.port, this.wire(to.address), () => done?.());
+    const address = this.wire(to.address);
+    this.pair.rtcp.send(packet, to.port, address, done);
+    return isIP(address) === 0 ? "lookup" : "sent";
   }
 
   stats(): MediaStats {
@@ -474,14 +482,15 @@ export class RtpSession implements MediaSession, PairOwner {
       };
       if (!byeDue) return closeSockets();
       let waiting = true;
+      let guard: NodeJS.Timeout | undefined;
       const byeDone = () => {
         if (!waiting) return;
         waiting = false;
-        clearTimeout(guard);
+        if (guard) clearTimeout(guard);
         closeSockets();
       };
-      const guard = setTimeout(byeDone, BYE_WAIT_MS);
-      this.sendRtcp(true, byeDone);
+      // An IP literal's send calls back (next tick at the latest); a name's lookup may hang.
+      if (this.sendRtcp(true, byeDone) === "lookup") guard = setTimeout(byeDone, BYE_WAIT_MS);
     });
   }
 }
