@@ -10,6 +10,7 @@ import { once } from "node:events";
 import { afterEach, describe, expect, it } from "vitest";
 import { MAX_POOLED, PairPool, QUARANTINE_MS } from "../../src/media/pair-pool.js";
 import { PortAllocator, type SocketPair } from "../../src/media/ports.js";
+import { harness, Peer, rtpPacket, until } from "../fixtures/media/harness.js";
 
 let t = 0;
 const allocators: PortAllocator[] = [];
@@ -176,3 +177,60 @@ describe("RTP/RTCP pair reuse", () => {
     expect(second.port).toBe(base + 2);
   });
 });
+
+describe("sessions on reused pairs (engine, manual clock)", () => {
+  it("a call on a reused pair sends from it and counts only its own packets; the old call's late RTP closes the pair instead", async () => {
+    const { clock, engine } = harness();
+    const peer = await Peer.open();
+    const negotiated = { codec: "PCMU" as const, payloadType: 0, remote: peer.endpoint };
+    const plan = { action: { kind: "silence" as const } };
+    // Call 1: the peer sends one packet, the call ends (RTCP BYE), its pair is pooled.
+    const one = await engine.allocate("127.0.0.1");
+    one.start(negotiated, plan);
+    await peer.send(rtpPacket(0, 1, 160, 0x1111, new Uint8Array(160)), one.local);
+    await until(() => one.stats().received.packets === 1, "call 1's packet");
+    await one.close();
+    clock.advance(QUARANTINE_MS);
+    // Call 2 gets call 1's pair: same port, a fresh session (nothing received yet).
+    const two = await engine.allocate("127.0.0.1");
+    expect(two.local.port).toBe(one.local.port);
+    expect(two.stats().received.packets).toBe(0);
+    two.start(negotiated, plan);
+    const before = peer.received.length;
+    clock.advance(20);
+    await peer.waitFor(before + 1);
+    expect(peer.from.at(-1)).toEqual({ address: "127.0.0.1", port: two.local.port });
+    await peer.send(rtpPacket(0, 7, 960, 0x2222, new Uint8Array(160)), two.local);
+    await until(() => two.stats().received.packets === 1, "call 2's packet");
+    await two.close();
+    // Call 2's peer still sends after the BYE: the pooled pair closes, call 3 binds another.
+    await peer.send(rtpPacket(0, 8, 1120, 0x2222, new Uint8Array(160)), two.local);
+    // Its port is free again once the pair closed: bound here (so no bind of call 3 gets it by chance).
+    const rebound = await bindWhenFree(two.local.port);
+    try {
+      clock.advance(QUARANTINE_MS);
+      const three = await engine.allocate("127.0.0.1");
+      expect(three.local.port).not.toBe(two.local.port);
+      expect(three.stats().received.packets).toBe(0);
+      await three.close();
+    } finally {
+      rebound.close();
+    }
+  });
+});
+
+/** Binds the port once it is free (retrying on EADDRINUSE), bounded by 10 s. */
+async function bindWhenFree(port: number): Promise<Socket> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const s = createSocket("udp4");
+    const bound = await new Promise<boolean>((resolve) => {
+      s.once("error", () => resolve(false));
+      s.bind(port, "127.0.0.1", () => resolve(true));
+    });
+    if (bound) return s;
+    s.close();
+    if (Date.now() > deadline) throw new Error(`port ${port} still bound`);
+    await new Promise((r) => setImmediate(r));
+  }
+}
