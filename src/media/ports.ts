@@ -166,6 +166,14 @@ export class PortAllocator {
     if (this.pool) for (const pair of this.pool.drain()) closePair(pair);
   }
 
+  /** Closes every pooled pair when a bind failed for want of descriptors; false when that cannot help. */
+  private freeDescriptors(err: unknown): boolean {
+    const code = (err as NodeJS.ErrnoException | undefined)?.code;
+    if ((code !== "EMFILE" && code !== "ENFILE") || !this.pool || this.pool.size === 0) return false;
+    for (const pair of this.pool.drain()) closePair(pair);
+    return true;
+  }
+
   private async fromRange(address: string, [lo, hi]: readonly [number, number]): Promise<SocketPair> {
     const first = lo + (lo & 1);
     const count = Math.floor((hi - first + 1) / 2);
@@ -194,13 +202,17 @@ export class PortAllocator {
           return;
         }
         bindSocket(address, 0, (err, first) => {
-          if (!first) return reject(err);
+          // Out of file descriptors (EMFILE/ENFILE): the pooled pairs' go first, then one more try.
+          if (!first) return this.freeDescriptors(err) ? attempt() : reject(err);
           const got = first.address().port;
           // Odd: the first socket is the RTCP one when the even port below is free for RTP.
           const port = got % 2 === 0 ? got : got - 1;
           if (port === 0 || this.inUse.has(port)) return retry(first);
-          bindSocket(address, port === got ? got + 1 : port, (_e, other) => {
-            if (!other) return retry(first);
+          bindSocket(address, port === got ? got + 1 : port, (e, other) => {
+            if (!other) {
+              this.freeDescriptors(e);
+              return retry(first);
+            }
             const [rtp, rtcp] = port === got ? [first, other] : [other, first];
             resolve(new SocketPair(rtp, rtcp, port, address, this.stray));
           });

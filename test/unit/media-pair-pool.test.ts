@@ -5,8 +5,10 @@
  * still sending) closes the pair for good, so it never reaches a new call.
  * Time is the allocator's clock, moved by hand.
  */
+import { spawnSync } from "node:child_process";
 import { createSocket, type Socket } from "node:dgram";
 import { once } from "node:events";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { MAX_POOLED, PairPool, QUARANTINE_MS } from "../../src/media/pair-pool.js";
 import { PortAllocator, type SocketPair } from "../../src/media/ports.js";
@@ -161,6 +163,21 @@ describe("RTP/RTCP pair reuse", () => {
     const done = new Promise<void>((r) => a.release(next, r));
     await done;
     expect(next.closed).toBe(true);
+  });
+
+  it("gives the pooled pairs' descriptors back when a bind runs out of them (EMFILE)", () => {
+    // A child under `ulimit -n 100`: 30 pooled pairs, then 30 new ones while the pool cannot lend.
+    const fixture = join(import.meta.dirname, "../fixtures/media/fd-limit.ts");
+    const r = spawnSync(
+      "bash",
+      ["-c", `ulimit -n 100 && exec "${process.execPath}" --import tsx "${fixture}" 30`],
+      {
+        encoding: "utf8",
+        timeout: 30_000,
+      },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ got: 30 });
   });
 
   it("gives a range's pairs no pool: each call binds, each release closes", async () => {
