@@ -22,7 +22,7 @@ export function createMediaEngine(options: MediaEngineOptions = {}): MediaEngine
   const clock = options.clock ?? realMediaClock;
   const random = options.random ?? Math.random;
   const onError = options.onError ?? ((err: Error) => console.error(`sipmock media: ${err.message}`));
-  const ports = new PortAllocator(options.portRange);
+  const ports = new PortAllocator(options.portRange, () => clock.now());
   const sessions = new Set<RtpSession>();
   const prompts = new Map<string, Promise<Int16Array>>();
   const wallOffsetMs = Date.now() - clock.now();
@@ -46,9 +46,9 @@ export function createMediaEngine(options: MediaEngineOptions = {}): MediaEngine
     onError,
     wallOffsetMs,
     loadPrompt: prompt,
-    released: (s) => {
+    released: (s, pair, done) => {
       sessions.delete(s);
-      ports.release(s.local.port);
+      ports.release(pair, done);
     },
   };
 
@@ -58,9 +58,7 @@ export function createMediaEngine(options: MediaEngineOptions = {}): MediaEngine
       if (closed) return Promise.reject(new Error("media engine closed"));
       return ports.allocate(address).then((pair) => {
         if (closed) {
-          pair.rtp.close();
-          pair.rtcp.close();
-          ports.release(pair.port);
+          ports.release(pair);
           throw new Error("media engine closed");
         }
         const session = new RtpSession(pair, address, env);
@@ -70,6 +68,7 @@ export function createMediaEngine(options: MediaEngineOptions = {}): MediaEngine
     },
     async close(): Promise<void> {
       closed = true;
+      ports.close();
       await Promise.all([...sessions].map((s) => s.close()));
     },
   };

@@ -2,16 +2,73 @@
  * RTP/RTCP socket pairs (RFC 3550 11: RTP on an even port, RTCP on the next
  * higher odd port) from a configured range, rotating through it, or from
  * ephemeral ports: bind 0; an even port p is kept for RTP when p + 1 is free
- * (RTCP), an odd port p is kept for RTCP when p - 1 is free (RTP).
+ * (RTCP), an odd port p is kept for RTCP when p - 1 is free (RTP). Ephemeral
+ * pairs of ended calls are reused after a quarantine (pair-pool.ts).
  */
-import { createSocket, type Socket, type SocketOptions } from "node:dgram";
+import { createSocket, type RemoteInfo, type Socket, type SocketOptions } from "node:dgram";
 import { lookup } from "node:dns";
 import { isIP, isIPv6 } from "node:net";
+import { PairPool } from "./pair-pool.js";
 
-export interface SocketPair {
-  readonly rtp: Socket;
-  readonly rtcp: Socket;
-  readonly port: number;
+/** The call a pair serves: its sockets' datagrams and errors go to it. */
+export interface PairOwner {
+  onRtp(msg: Buffer, rinfo: RemoteInfo): void;
+  onRtcp(msg: Buffer, rinfo: RemoteInfo): void;
+  onSocketError(err: Error): void;
+}
+
+/**
+ * Two bound sockets and the call they serve now. The listeners are the
+ * pair's, set once: a datagram or error with no call (the pair is pooled)
+ * goes to `stray`, which closes the pair.
+ */
+export class SocketPair {
+  owner: PairOwner | undefined;
+  /** When its call ended (allocator clock), while pooled; the pool's links. */
+  releasedAt = 0;
+  pooledIn: PairPool | undefined;
+  prev: SocketPair | undefined;
+  next: SocketPair | undefined;
+  closed = false;
+
+  constructor(
+    readonly rtp: Socket,
+    readonly rtcp: Socket,
+    readonly port: number,
+    /** The local address both are bound to. */
+    readonly address: string,
+    stray: (pair: SocketPair) => void = closePair,
+  ) {
+    rtp.on("message", (msg, rinfo) => (this.owner ? this.owner.onRtp(msg, rinfo) : stray(this)));
+    rtcp.on("message", (msg, rinfo) => (this.owner ? this.owner.onRtcp(msg, rinfo) : stray(this)));
+    const onError = (err: Error) => (this.owner ? this.owner.onSocketError(err) : stray(this));
+    rtp.on("error", onError);
+    rtcp.on("error", onError);
+  }
+}
+
+/** Closes both sockets once; `done` when both are closed. */
+export function closePair(pair: SocketPair, done?: () => void): void {
+  if (pair.closed) {
+    done?.();
+    return;
+  }
+  pair.closed = true;
+  pair.owner = undefined;
+  let open = 2;
+  const closedOne = () => {
+    if (--open === 0) done?.();
+  };
+  closeSocket(pair.rtp, closedOne);
+  closeSocket(pair.rtcp, closedOne);
+}
+
+function closeSocket(s: Socket, closed: () => void): void {
+  try {
+    s.close(closed);
+  } catch {
+    closed(); // already closed
+  }
 }
 
 const EPHEMERAL_ATTEMPTS = 64;
@@ -56,8 +113,16 @@ function bind(address: string, port: number): Promise<Socket> {
 export class PortAllocator {
   private cursor: number;
   private readonly inUse = new Set<number>();
+  /** Ended calls' ephemeral pairs (a range rotates through its ports instead). */
+  private readonly pool: PairPool | undefined;
+  private closed = false;
 
-  constructor(private readonly range?: readonly [number, number]) {
+  constructor(
+    private readonly range?: readonly [number, number],
+    /** Monotonic ms for the pool's quarantine; absent: no pool (every pair closes with its call). */
+    now?: () => number,
+  ) {
+    this.pool = range || !now ? undefined : new PairPool(now);
     if (range) {
       const [lo, hi] = range;
       if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 1 || hi > 65535 || hi - lo < 1)
@@ -67,6 +132,11 @@ export class PortAllocator {
   }
 
   allocate(address: string): Promise<SocketPair> {
+    const pooled = this.pool?.take(address);
+    if (pooled) {
+      this.inUse.add(pooled.port);
+      return Promise.resolve(pooled);
+    }
     const pair = this.range ? this.fromRange(address, this.range) : this.ephemeral(address);
     return pair.then(this.taken);
   }
@@ -76,8 +146,32 @@ export class PortAllocator {
     return pair;
   };
 
-  release(port: number): void {
-    this.inUse.delete(port);
+  /** A datagram or error on a pooled pair: out of the pool, closed. */
+  private readonly stray = (pair: SocketPair): void => {
+    this.pool?.remove(pair);
+    closePair(pair);
+  };
+
+  /** The call ended: its pair goes to the pool, or closes (`done` once closed; at once when pooled). */
+  release(pair: SocketPair, done?: () => void): void {
+    this.inUse.delete(pair.port);
+    pair.owner = undefined;
+    if (!pair.closed && !this.closed && this.pool?.put(pair)) done?.();
+    else closePair(pair, done);
+  }
+
+  /** Closes the pooled pairs; pairs released from now on close (the engine closes). */
+  close(): void {
+    this.closed = true;
+    if (this.pool) for (const pair of this.pool.drain()) closePair(pair);
+  }
+
+  /** Closes every pooled pair when a bind failed for want of descriptors; false when that cannot help. */
+  private freeDescriptors(err: unknown): boolean {
+    const code = (err as NodeJS.ErrnoException | undefined)?.code;
+    if ((code !== "EMFILE" && code !== "ENFILE") || !this.pool || this.pool.size === 0) return false;
+    for (const pair of this.pool.drain()) closePair(pair);
+    return true;
   }
 
   private async fromRange(address: string, [lo, hi]: readonly [number, number]): Promise<SocketPair> {
@@ -108,14 +202,19 @@ export class PortAllocator {
           return;
         }
         bindSocket(address, 0, (err, first) => {
-          if (!first) return reject(err);
+          // Out of file descriptors (EMFILE/ENFILE): the pooled pairs' go first, then one more try.
+          if (!first) return this.freeDescriptors(err) ? attempt() : reject(err);
           const got = first.address().port;
           // Odd: the first socket is the RTCP one when the even port below is free for RTP.
           const port = got % 2 === 0 ? got : got - 1;
           if (port === 0 || this.inUse.has(port)) return retry(first);
-          bindSocket(address, port === got ? got + 1 : port, (_e, other) => {
-            if (!other) return retry(first);
-            resolve(port === got ? { rtp: first, rtcp: other, port } : { rtp: other, rtcp: first, port });
+          bindSocket(address, port === got ? got + 1 : port, (e, other) => {
+            if (!other) {
+              this.freeDescriptors(e);
+              return retry(first);
+            }
+            const [rtp, rtcp] = port === got ? [first, other] : [other, first];
+            resolve(new SocketPair(rtp, rtcp, port, address, this.stray));
           });
         });
       };
@@ -131,7 +230,7 @@ export class PortAllocator {
     const rtp = await bind(address, port);
     try {
       const rtcp = await bind(address, port + 1);
-      return { rtp, rtcp, port };
+      return new SocketPair(rtp, rtcp, port, address);
     } catch (err) {
       rtp.close();
       throw err;

@@ -131,10 +131,11 @@ export class RtpSender {
   private schedule(): void {
     this.timer?.cancel();
     const at = this.t0 + this.k * this.ptime;
-    this.timer = this.env.clock.setTimer(at - this.env.clock.now(), () => this.tick());
+    this.timer = this.env.clock.setTimer(at - this.env.clock.now(), this.tick);
   }
 
-  private tick(): void {
+  /** The pacing timer's function: one per sender, not one per packet. */
+  private readonly tick = (): void => {
     this.timer = undefined;
     if (this.stopped || !this.negotiated) return;
     const now = this.env.clock.now();
@@ -146,7 +147,7 @@ export class RtpSender {
     for (let i = 0; i < due; i++, this.k++) this.frame(now);
     if (this.timedOut(now) && !this.dtmf && this.jobs.length === 0) return;
     this.schedule();
-  }
+  };
 
   private timedOut(now: number): boolean {
     const t = this.faults.rtpTimeoutMs;

@@ -6,10 +6,10 @@
  * peer's packets come from). Bad input is counted and dropped, never thrown.
  */
 import type { RemoteInfo } from "node:dgram";
-import { isIPv6 } from "node:net";
+import { isIP, isIPv6 } from "node:net";
 import { isWildcard, mapIpv4 } from "../transport/address.js";
 import { parseTelephoneEvent, TelephoneEventReceiver } from "./dtmf.js";
-import type { SocketPair } from "./ports.js";
+import type { PairOwner, SocketPair } from "./ports.js";
 import { SourceStats } from "./receive-stats.js";
 import { WavRecorder } from "./recorder.js";
 import {
@@ -45,12 +45,15 @@ export interface SessionEnv {
   /** Unix ms minus clock ms, for NTP timestamps in SRs. */
   readonly wallOffsetMs: number;
   loadPrompt(file: string): Promise<Int16Array>;
-  released(session: RtpSession): void;
+  /** The session ended: its pair goes back to the engine (`done` once it is pooled or closed). */
+  released(session: RtpSession, pair: SocketPair, done: () => void): void;
 }
 
 const BYE_WAIT_MS = 200;
+/** The send callback of a report nobody waits for (a send error is not reported, as before). */
+const noop = (): void => {};
 
-export class RtpSession implements MediaSession {
+export class RtpSession implements MediaSession, PairOwner {
   readonly local: MediaEndpoint;
   private readonly localRtcp: MediaEndpoint;
   readonly digits: DtmfDigit[] = [];
@@ -104,12 +107,11 @@ export class RtpSession implements MediaSession {
       random: env.random,
       transmit: (p) => this.transmit(this.pair.rtp, p, this.local, this.remote),
     });
-    pair.rtp.on("message", (msg, rinfo) => this.onRtp(msg, rinfo));
-    pair.rtcp.on("message", (msg, rinfo) => this.onRtcp(msg, rinfo));
-    const onSocketError = (err: Error) =>
-      env.onError(new Error(`RTP socket ${address}:${pair.port}: ${err.message}`));
-    pair.rtp.on("error", onSocketError);
-    pair.rtcp.on("error", onSocketError);
+    pair.owner = this;
+  }
+
+  onSocketError(err: Error): void {
+    this.env.onError(new Error(`RTP socket ${this.local.address}:${this.local.port}: ${err.message}`));
   }
 
   private newDtmfReceiver(): TelephoneEventReceiver {
@@ -261,7 +263,7 @@ export class RtpSession implements MediaSession {
     });
   }
 
-  private onRtp(msg: Buffer, rinfo: RemoteInfo): void {
+  onRtp(msg: Buffer, rinfo: RemoteInfo): void {
     if (this.closed) return;
     this.lastRxAt = this.env.clock.now();
     const from = { address: rinfo.address, port: rinfo.port };
@@ -350,7 +352,7 @@ export class RtpSession implements MediaSession {
     this.recordNextTs = (p.timestamp + p.payload.length) >>> 0;
   }
 
-  private onRtcp(msg: Buffer, rinfo: RemoteInfo): void {
+  onRtcp(msg: Buffer, rinfo: RemoteInfo): void {
     if (this.closed) return;
     this.lastRxAt = this.env.clock.now();
     const from = { address: rinfo.address, port: rinfo.port };
@@ -389,15 +391,19 @@ export class RtpSession implements MediaSession {
   private scheduleRtcp(): void {
     const ms = rtcpIntervalMs(this.rtcpFirst, this.env.random);
     this.rtcpFirst = false;
-    this.rtcpTimer = this.env.clock.setTimer(ms, () => {
-      this.rtcpTimer = undefined;
-      if (this.closed) return;
-      if (!this.sender.dead) this.sendRtcp(false);
-      this.scheduleRtcp();
-    });
+    this.rtcpTimer = this.env.clock.setTimer(ms, this.rtcpDue);
   }
 
-  private sendRtcp(bye: boolean, done?: () => void): void {
+  /** The RTCP timer's function: one per session, not one per report. */
+  private readonly rtcpDue = (): void => {
+    this.rtcpTimer = undefined;
+    if (this.closed) return;
+    if (!this.sender.dead) this.sendRtcp(false);
+    this.scheduleRtcp();
+  };
+
+  /** Sends a compound report (with BYE on leaving); `done` once it left ("lookup": the destination is a name). */
+  private sendRtcp(bye: boolean, done: () => void = noop): "sent" | "lookup" | "none" {
     const now = this.env.clock.now();
     const ntp = ntpFromUnixMs(now + this.env.wallOffsetMs);
     const s = this.sender;
@@ -419,12 +425,14 @@ export class RtpSession implements MediaSession {
     });
     const to = this.remoteRtcp;
     if (!to || to.port === 0 || isWildcard(to.address)) {
-      done?.();
-      return;
+      done();
+      return "none";
     }
     this.rtcpSent++;
     this.env.capture?.(packet, this.localRtcp, to, "out");
-    this.pair.rtcp.send(packet, to.port, this.wire(to.address), () => done?.());
+    const address = this.wire(to.address);
+    this.pair.rtcp.send(packet, to.port, address, done);
+    return isIP(address) === 0 ? "lookup" : "sent";
   }
 
   stats(): MediaStats {
@@ -454,7 +462,7 @@ export class RtpSession implements MediaSession {
     return this.closing;
   }
 
-  /** Stop sending, RTCP BYE (6.6; BYE_WAIT_MS at most), close the sockets, release, close the recording: one promise. */
+  /** Stop sending, RTCP BYE (6.6; BYE_WAIT_MS at most), release the sockets (pooled or closed), close the recording: one promise. */
   private shutdown(): Promise<void> {
     const byeDue = this.negotiated !== undefined && !this.sender.dead;
     this.sender.stop();
@@ -466,35 +474,23 @@ export class RtpSession implements MediaSession {
     return new Promise<void>((resolve, reject) => {
       const closeSockets = () => {
         this.closed = true;
-        let open = 2;
-        const closedOne = () => {
-          if (--open > 0) return;
-          this.env.released(this);
+        this.env.released(this, this.pair, () => {
           const recording = this.recorder?.close();
           if (recording) recording.then(resolve, reject);
           else resolve();
-        };
-        closeSocket(this.pair.rtp, closedOne);
-        closeSocket(this.pair.rtcp, closedOne);
+        });
       };
       if (!byeDue) return closeSockets();
       let waiting = true;
+      let guard: NodeJS.Timeout | undefined;
       const byeDone = () => {
         if (!waiting) return;
         waiting = false;
-        clearTimeout(guard);
+        if (guard) clearTimeout(guard);
         closeSockets();
       };
-      const guard = setTimeout(byeDone, BYE_WAIT_MS);
-      this.sendRtcp(true, byeDone);
+      // An IP literal's send calls back (next tick at the latest); a name's lookup may hang.
+      if (this.sendRtcp(true, byeDone) === "lookup") guard = setTimeout(byeDone, BYE_WAIT_MS);
     });
-  }
-}
-
-function closeSocket(s: SocketPair["rtp"], closed: () => void): void {
-  try {
-    s.close(closed);
-  } catch {
-    closed(); // already closed
   }
 }

@@ -19,7 +19,7 @@ import type {
 } from "../media/index.js";
 import { BoundedMap } from "../sip/bounded-map.js";
 import { stripBrackets } from "../transport/address.js";
-import { readAudioFields } from "./media-sdp.js";
+import { type MediaFields, readAudioFields } from "./media-sdp.js";
 import type { MediaActionPlan, MediaDirective } from "./ports.js";
 import { type CodecSpec, clampPtime } from "./sdp.js";
 
@@ -275,17 +275,15 @@ export function negotiate(local: string, remote: string, weAnswered: boolean): N
   const answer = weAnswered ? lm : rm;
   const ip = rm.connection?.ip ?? r.connection?.ip;
   if (!ip) return undefined;
-  const pts = String(answer.payloads ?? "")
-    .split(" ")
-    .filter(Boolean)
-    .map(Number);
-  const name = (pt: number) => answer.rtp.find((x) => x.payload === pt)?.codec ?? STATIC[pt];
-  const pt = pts.find((p) => {
-    const n = name(p)?.toUpperCase();
-    return n === "PCMU" || n === "PCMA";
-  });
-  if (pt === undefined) return undefined;
-  const te = answer.rtp.find((x) => x.codec.toLowerCase() === "telephone-event" && (x.rate ?? 8000) === 8000);
+  const pt = firstG711(answer);
+  if (pt < 0) return undefined;
+  let te: number | undefined;
+  for (const x of answer.rtp) {
+    if (x.codec.toLowerCase() === "telephone-event" && (x.rate ?? 8000) === 8000) {
+      te = x.payload;
+      break;
+    }
+  }
   const rtcp = rm.rtcp;
   // RFC 3264 6.1: our own description's direction (recvonly/inactive: the peer holds the call),
   // narrowed by the peer's (an answer of sendonly/inactive to our offer: we must not send).
@@ -295,12 +293,40 @@ export function negotiate(local: string, remote: string, weAnswered: boolean): N
     remote: { address: ip, port: rm.port },
   } as NegotiatedMedia;
   if (rtcp?.port) n.remoteRtcp = { address: rtcp.address ?? ip, port: rtcp.port };
-  n.codec = name(pt)!.toUpperCase() as MediaCodec;
+  n.codec = g711Of(answer, pt)!;
   n.payloadType = pt;
-  if (te) n.telephoneEventPt = te.payload;
+  if (te !== undefined) n.telephoneEventPt = te;
   n.ptimeMs = clampPtime(rm.ptime ?? lm.ptime);
   n.direction = direction;
   return n;
+}
+
+/** The first payload type of the m= line (the answerer's order, RFC 3264 6.1) that the mock encodes; -1: none. */
+function firstG711(m: MediaFields): number {
+  const list = String(m.payloads ?? "");
+  for (let i = 0; i < list.length; ) {
+    let j = list.indexOf(" ", i);
+    if (j < 0) j = list.length;
+    if (j > i) {
+      const pt = Number(list.slice(i, j));
+      if (g711Of(m, pt)) return pt;
+    }
+    i = j + 1;
+  }
+  return -1;
+}
+
+/** PCMU or PCMA when the payload type names one (its first rtpmap, else its static assignment). */
+function g711Of(m: MediaFields, pt: number): MediaCodec | undefined {
+  let name: string | undefined;
+  for (const x of m.rtp) {
+    if (x.payload === pt) {
+      name = x.codec;
+      break;
+    }
+  }
+  const n = (name ?? STATIC[pt])?.toUpperCase();
+  return n === "PCMU" || n === "PCMA" ? n : undefined;
 }
 
 type Direction = NonNullable<NegotiatedMedia["direction"]>;
