@@ -51,28 +51,23 @@ export function sessionDescription(core: ServerCore, tx: ServerTransaction): Buf
   const dialog = req.core.to.tag
     ? core.dialogs.find(req.core.callId, req.core.to.tag, req.core.from.tag)
     : undefined;
-  const origin = dialog?.sdpOrigin
-    ? { origin: { sessionId: dialog.sdpOrigin.sessionId, version: dialog.sdpOrigin.version + 1 } }
-    : {};
+  const last = dialog?.sdpOrigin;
+  const origin = last ? { sessionId: last.sessionId, version: last.version + 1 } : undefined;
   // A WebSocket peer is a browser: only a WebRTC offer will do. Its ICE
   // credentials and fingerprint stay the same for the whole dialog.
   const ws = tx.flow.transport === "ws" || tx.flow.transport === "wss";
   const webrtc = ws || /SAVPF/i.test(offer) ? webrtcIdentity(core, tx, dialog) : undefined;
   const port = core.mediaPort(req.core.callId);
   const codecs = core.mediaOn() && !webrtc ? core.media.codecs() : undefined;
+  // Options of one shape (absent ones undefined), no spreads.
   const result: SdpAnswerResult =
     offer.trim() === ""
-      ? withOrigin(
-          createOffer(local.host, port, codecs, {
-            ...origin,
-            ...(ws && webrtc ? { webrtc } : {}),
-          }),
-        )
+      ? withOrigin(createOffer(local.host, port, codecs, { origin, webrtc: ws ? webrtc : undefined }))
       : answerOffer(offer, local.host, port, codecs, {
-          ...origin,
-          ...(webrtc ? { webrtc } : {}),
+          origin,
+          webrtc,
           // Real media: the call's one RTP socket goes to the first accepted audio line.
-          ...(codecs ? { singleStream: true } : {}),
+          singleStream: codecs !== undefined,
         });
   if (result.sdp) {
     const made = result.origin;
