@@ -63,6 +63,16 @@ export class ServerCore {
     if (tx.state === "accepted") tx.releaseRequest();
   }
 
+  /**
+   * 13.3.1.4: "If the server retransmits the 2xx response for 64*T1
+   * seconds without receiving an ACK, the dialog is confirmed, but the
+   * session SHOULD be terminated. This is accomplished with a BYE" (one
+   * function for every dialog, not a closure per call).
+   */
+  readonly unacknowledged = (dialog: Dialog): void => {
+    this.requests.bye(dialog, "ACK for the 2xx never received (RFC 3261 13.3.1.4)", true);
+  };
+
   /** Runs an answer plan (plan.ts). */
   runPlan(
     tx: ServerTransaction,

@@ -74,11 +74,7 @@ export function establishDialog(core: ServerCore, tx: ServerTransaction, sent: S
     toTag,
     req.core.from.tag ?? "",
     resend,
-    (d) =>
-      // 13.3.1.4: "If the server retransmits the 2xx response for 64*T1
-      // seconds without receiving an ACK, the dialog is confirmed, but the
-      // session SHOULD be terminated. This is accomplished with a BYE".
-      core.requests.bye(d, "ACK for the 2xx never received (RFC 3261 13.3.1.4)", true),
+    core.unacknowledged,
     dialogOctets(req),
   );
   learnPeer(dialog, tx, toTag);
