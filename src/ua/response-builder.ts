@@ -116,7 +116,8 @@ const EMPTY = Buffer.alloc(0);
  * 8.2.6.2: "The From field of the response MUST equal the From header
  * field of the request. The Call-ID [...] CSeq [...] Via header field
  * values in the response MUST equal the Via header field values in the
- * request and MUST maintain the same ordering." Adds those rows to `out`;
+ * request and MUST maintain the same ordering." Adds those rows to `out`
+ * (Via, From, To, Call-ID, CSeq, each name's rows in the request's order);
  * returns what the request's parse says of their first rows as written.
  */
 function copyRequestRows(
@@ -126,37 +127,101 @@ function copyRequestRows(
   toTag: string,
 ): KnownParses | undefined {
   const rows = request.headers.rows();
-  const core = request.core;
-  let via: KnownParse | undefined;
-  let from: KnownParse | undefined;
-  let to: KnownParse | undefined;
-  let cseq: KnownParse | undefined;
-  for (const name of COPIED) {
-    let first = true;
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i]!;
-      if (row.name !== name) continue;
-      if (name !== "To") out.push(row);
-      else {
-        // 8.2.6.2: "if the request contained no tag [in To], the UAS [...] MUST
-        // add a tag to the To header field in the response (with the exception
-        // of the 100 (Trying) response, in which a tag MAY be present)."
-        const tagAdded = status !== 100 && !(request.hasToTag ?? rawHasTag(row.value));
-        const written = tagAdded ? `${row.value};tag=${toTag}` : row.value;
-        out.push(tagAdded ? { name, value: written } : row);
-        // A parsed To without any tag parameter, plus a token tag: its tag is ours.
-        if (core && first && (!tagAdded || !core.to.params.has("tag")))
-          to = { value: written, param: tagAdded ? toTag : core.to.tag };
-      }
-      if (core && first) {
-        if (name === "Via") via = { value: row.value, param: core.via[0]?.branch };
-        else if (name === "From") from = { value: row.value, param: core.from.tag };
-        else if (name === "CSeq") cseq = { value: row.value, param: core.cseq.method };
-      }
-      first = false;
-    }
+  // One walk finds where each copied name first is and how many rows it has
+  // (in scratch arrays: one response is built at a time, to the end).
+  const at = FIRST_AT;
+  const count = COUNTS;
+  at.fill(-1);
+  count.fill(0);
+  for (let i = 0; i < rows.length; i++) {
+    const k = copiedIndex(rows[i]!.name);
+    if (k < 0) continue;
+    if (count[k] === 0) at[k] = i;
+    count[k]!++;
   }
-  return core ? { via, from, to, cseq } : undefined;
+  const core = request.core;
+  let to: KnownParse | undefined;
+  for (let k = 0; k < COPIED.length; k++) {
+    const first = at[k]!;
+    if (first < 0) continue;
+    if (k === TO_INDEX) to = copyToRows(out, rows, first, count[k]!, request, status, toTag);
+    else pushRows(out, rows, COPIED[k]!, first, count[k]!);
+  }
+  if (!core) return undefined;
+  const via = at[0]! < 0 ? undefined : { value: rows[at[0]!]!.value, param: core.via[0]?.branch };
+  const from = at[1]! < 0 ? undefined : { value: rows[at[1]!]!.value, param: core.from.tag };
+  const cseq = at[4]! < 0 ? undefined : { value: rows[at[4]!]!.value, param: core.cseq.method };
+  return { via, from, to, cseq };
+}
+
+const TO_INDEX = 2;
+const FIRST_AT = [-1, -1, -1, -1, -1];
+const COUNTS = [0, 0, 0, 0, 0];
+
+/** The place of a name in COPIED, or -1. */
+function copiedIndex(name: string): number {
+  switch (name) {
+    case "Via":
+      return 0;
+    case "From":
+      return 1;
+    case "To":
+      return 2;
+    case "Call-ID":
+      return 3;
+    case "CSeq":
+      return 4;
+    default:
+      return -1;
+  }
+}
+
+/** The `count` rows of `name`, the first at `first`. */
+function pushRows(
+  out: HeaderField[],
+  rows: readonly HeaderField[],
+  name: string,
+  first: number,
+  count: number,
+): void {
+  out.push(rows[first]!);
+  for (let i = first + 1, left = count - 1; left > 0 && i < rows.length; i++) {
+    if (rows[i]!.name !== name) continue;
+    out.push(rows[i]!);
+    left--;
+  }
+}
+
+/**
+ * The To rows, the first at `first`: 8.2.6.2 "if the request contained no
+ * tag [in To], the UAS [...] MUST add a tag to the To header field in the
+ * response (with the exception of the 100 (Trying) response, in which a
+ * tag MAY be present)". Returns what the parse says of the first as written.
+ */
+function copyToRows(
+  out: HeaderField[],
+  rows: readonly HeaderField[],
+  first: number,
+  count: number,
+  request: RequestLike,
+  status: number,
+  toTag: string,
+): KnownParse | undefined {
+  const core = request.core;
+  const hasToTag = request.hasToTag;
+  let known: KnownParse | undefined;
+  for (let i = first, left = count; left > 0 && i < rows.length; i++) {
+    const row = rows[i]!;
+    if (row.name !== "To") continue;
+    left--;
+    const tagAdded = status !== 100 && !(hasToTag ?? rawHasTag(row.value));
+    const written = tagAdded ? `${row.value};tag=${toTag}` : row.value;
+    out.push(tagAdded ? { name: "To", value: written } : row);
+    // A parsed To without any tag parameter, plus a token tag: its tag is ours.
+    if (core && i === first && (!tagAdded || !core.to.params.has("tag")))
+      known = { value: written, param: tagAdded ? toTag : core.to.tag };
+  }
+  return known;
 }
 
 /** The catalogue's required and default headers the response does not carry yet; returns the required ones left out. */
