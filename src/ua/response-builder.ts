@@ -17,6 +17,7 @@ import {
 import { quote } from "../sip/tokens.js";
 import type { Capabilities, LocalIdentity } from "./local-context.js";
 import { localUri } from "./local-context.js";
+import type { SdpOrigin } from "./sdp.js";
 
 /** The parts of a request a response is built from (a fully parsed one, or what a failed parse kept). */
 export interface RequestLike {
@@ -37,7 +38,12 @@ export interface ResponseSpec {
   readonly headers?: ReadonlyArray<readonly [string, string]>;
   /** Headers to leave out even when the catalogue requires them (a deliberate fault). */
   readonly removeHeaders?: readonly string[];
-  readonly body?: { readonly contentType: string; readonly data: Buffer };
+  readonly body?: {
+    readonly contentType: string;
+    readonly data: Buffer;
+    /** Our SDP's o= (RFC 3264 8), for the dialog a 2xx with it makes; not written. */
+    readonly origin?: SdpOrigin;
+  };
   /** A Warning (RFC 3261 20.43) with code 399 and this text. */
   readonly warning?: string;
 }

@@ -82,7 +82,8 @@ export function establishDialog(core: ServerCore, tx: ServerTransaction, sent: S
   if (req.body.length > 0) dialog.recordRemoteSdp(req.body.toString("latin1"));
   else if (spec.body?.contentType === "application/sdp") dialog.expectAnswerInAck();
   const ctx = core.contexts.get(tx.id);
-  const origin = ctx?.sdpOrigin;
+  // The o= of the SDP the 2xx carries, else the one the transaction kept (an SDP in a 18x only).
+  const origin = spec.body?.origin ?? ctx?.sdpOrigin;
   if (origin && !dialog.sdpOrigin) dialog.recordSdpOrigin(origin);
   const webrtc = ctx?.webrtcId;
   if (webrtc) dialog.ensureWebrtc(() => webrtc);

@@ -9,7 +9,7 @@ import type { PlanStep, ResponsePlan, WireFault } from "../ports.js";
 import type { ResponseSpec } from "../response-builder.js";
 import type { PendingPlan } from "./context.js";
 import type { ServerCore } from "./core.js";
-import { acceptsSdp, isWebRtc, sessionDescription } from "./sdp-answer.js";
+import { acceptsSdp, isWebRtc, SessionBody, sessionDescription } from "./sdp-answer.js";
 
 export function runPlan(
   core: ServerCore,
@@ -27,7 +27,7 @@ export function runPlan(
     prepareMediaThenRun(core, tx, () => runPlan(core, tx, steps, final, fault));
     return;
   }
-  let sdp: Buffer | undefined;
+  let sdp: SessionBody | undefined;
   if (wantsSdp) {
     // RFC 3261 21.4.7 / RFC 4475 3.3.15: when Accept rules out SDP, the
     // answer cannot be formulated: 406 with a Warning saying why.
@@ -38,8 +38,8 @@ export function runPlan(
       });
       return;
     }
-    const made = sessionDescription(core, tx);
-    if (!Buffer.isBuffer(made)) {
+    const made = sessionDescription(core, tx, final?.body === "sdp");
+    if (!(made instanceof SessionBody)) {
       core.send(tx, made);
       return;
     }
@@ -86,7 +86,7 @@ function schedulePlan(
   tx: ServerTransaction,
   steps: readonly PlanStep[],
   final: ResponsePlan | undefined,
-  sdp: Buffer | undefined,
+  sdp: SessionBody | undefined,
   fault: WireFault | undefined,
 ): void {
   if (final && nothingWaits(steps)) {
@@ -138,7 +138,7 @@ export function sendPlan(
   core: ServerCore,
   tx: ServerTransaction,
   plan: ResponsePlan,
-  sdp: Buffer | undefined,
+  sdp: SessionBody | undefined,
   fault?: WireFault,
 ): void {
   if (tx.state === "terminated") return;
@@ -148,8 +148,8 @@ export function sendPlan(
   let mediaSdp: Buffer | undefined;
   let body: ResponseSpec["body"];
   if (plan.body === "sdp" && sdp && (plan.status >= 200 || offerInInvite)) {
-    body = { contentType: "application/sdp", data: sdp };
-    mediaSdp = sdp;
+    body = { contentType: "application/sdp", data: sdp.data, origin: sdp.origin };
+    mediaSdp = sdp.data;
   } else if (plan.body && plan.body !== "sdp") {
     // Template output is already octets (see scenario/template.ts toWire).
     body = { contentType: plan.body.contentType, data: Buffer.from(plan.body.content, "latin1") };

@@ -14,6 +14,7 @@ import {
   newWebRtcIdentity,
   originOf,
   type SdpAnswerResult,
+  type SdpOrigin,
   type WebRtcIdentity,
 } from "../sdp.js";
 import type { ServerCore } from "./core.js";
@@ -41,8 +42,26 @@ function webrtcIdentity(core: ServerCore, tx: ServerTransaction, dialog: Dialog 
   return ctx.webrtcId;
 }
 
-/** The SDP answer to the request's offer, an offer when it had none, or a 488 (RFC 3264, RFC 3261 13.2.1). */
-export function sessionDescription(core: ServerCore, tx: ServerTransaction): Buffer | ResponseSpec {
+/** Our session description as the responses carry it, and its o= for the dialog a 2xx makes (RFC 3264 8). */
+export class SessionBody {
+  constructor(
+    readonly data: Buffer,
+    /** Kept with the dialog its 2xx makes; undefined when a dialog already recorded it (a re-INVITE). */
+    readonly origin: SdpOrigin | undefined,
+  ) {}
+}
+
+/**
+ * The SDP answer to the request's offer, an offer when it had none, or a
+ * 488 (RFC 3264, RFC 3261 13.2.1). `inFinal`: the final response carries
+ * it (its 2xx hands the o= to the dialog); otherwise the transaction keeps
+ * the o= until a 2xx without SDP makes the dialog.
+ */
+export function sessionDescription(
+  core: ServerCore,
+  tx: ServerTransaction,
+  inFinal: boolean,
+): SessionBody | ResponseSpec {
   const local = core.identity(tx);
   const offer = tx.request.body.toString("latin1");
   // RFC 3264 8: inside a dialog, our next description keeps the session id
@@ -71,11 +90,9 @@ export function sessionDescription(core: ServerCore, tx: ServerTransaction): Buf
         });
   if (result.sdp) {
     const made = result.origin;
-    if (made) {
-      if (dialog) dialog.recordSdpOrigin(made);
-      else core.contexts.of(tx).sdpOrigin = made;
-    }
-    return Buffer.from(result.sdp);
+    if (made && dialog) dialog.recordSdpOrigin(made);
+    else if (made && !inFinal) core.contexts.of(tx).sdpOrigin = made;
+    return new SessionBody(Buffer.from(result.sdp), dialog ? undefined : made);
   }
   // 21.4.26: 488 "SHOULD include a Warning header field value explaining
   // why the offer was rejected" (codes 304/305, 20.43).
