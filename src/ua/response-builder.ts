@@ -69,8 +69,6 @@ export interface BuiltResponse {
   readonly bytes: Buffer;
 }
 
-const COPIED = ["Via", "From", "To", "Call-ID", "CSeq"] as const;
-
 export function buildResponse(request: RequestLike, spec: ResponseSpec, ctx: BuildContext): BuiltResponse {
   const { status } = spec;
   const line = spec.reason === undefined ? catalogueLine(status) : givenLine(status, spec.reason);
@@ -133,56 +131,52 @@ function copyRequestRows(
   toTag: string,
 ): KnownParses | undefined {
   const rows = request.headers.rows();
-  // One walk finds where each copied name first is and how many rows it has
-  // (in scratch arrays: one response is built at a time, to the end).
-  const at = FIRST_AT;
-  const count = COUNTS;
-  at.fill(-1);
-  count.fill(0);
+  // One walk finds where each copied name first is and how many rows it has.
+  let via = -1;
+  let from = -1;
+  let to = -1;
+  let callId = -1;
+  let cseq = -1;
+  let vias = 0;
+  let froms = 0;
+  let tos = 0;
+  let callIds = 0;
+  let cseqs = 0;
   for (let i = 0; i < rows.length; i++) {
-    const k = copiedIndex(rows[i]!.name);
-    if (k < 0) continue;
-    if (count[k] === 0) at[k] = i;
-    count[k]!++;
+    switch (rows[i]!.name) {
+      case "Via":
+        if (vias++ === 0) via = i;
+        break;
+      case "From":
+        if (froms++ === 0) from = i;
+        break;
+      case "To":
+        if (tos++ === 0) to = i;
+        break;
+      case "Call-ID":
+        if (callIds++ === 0) callId = i;
+        break;
+      case "CSeq":
+        if (cseqs++ === 0) cseq = i;
+        break;
+    }
   }
+  pushRows(out, rows, "Via", via, vias);
+  pushRows(out, rows, "From", from, froms);
+  const toKnown = to < 0 ? undefined : copyToRows(out, rows, to, tos, request, status, toTag);
+  pushRows(out, rows, "Call-ID", callId, callIds);
+  pushRows(out, rows, "CSeq", cseq, cseqs);
   const core = request.core;
-  let to: KnownParse | undefined;
-  for (let k = 0; k < COPIED.length; k++) {
-    const first = at[k]!;
-    if (first < 0) continue;
-    if (k === TO_INDEX) to = copyToRows(out, rows, first, count[k]!, request, status, toTag);
-    else pushRows(out, rows, COPIED[k]!, first, count[k]!);
-  }
   if (!core) return undefined;
-  const via = at[0]! < 0 ? undefined : { value: rows[at[0]!]!.value, param: core.via[0]?.branch };
-  const from = at[1]! < 0 ? undefined : { value: rows[at[1]!]!.value, param: core.from.tag };
-  const cseq = at[4]! < 0 ? undefined : { value: rows[at[4]!]!.value, param: core.cseq.method };
-  return { via, from, to, cseq };
+  return {
+    via: via < 0 ? undefined : { value: rows[via]!.value, param: core.via[0]?.branch },
+    from: from < 0 ? undefined : { value: rows[from]!.value, param: core.from.tag },
+    to: toKnown,
+    cseq: cseq < 0 ? undefined : { value: rows[cseq]!.value, param: core.cseq.method },
+  };
 }
 
-const TO_INDEX = 2;
-const FIRST_AT = [-1, -1, -1, -1, -1];
-const COUNTS = [0, 0, 0, 0, 0];
-
-/** The place of a name in COPIED, or -1. */
-function copiedIndex(name: string): number {
-  switch (name) {
-    case "Via":
-      return 0;
-    case "From":
-      return 1;
-    case "To":
-      return 2;
-    case "Call-ID":
-      return 3;
-    case "CSeq":
-      return 4;
-    default:
-      return -1;
-  }
-}
-
-/** The `count` rows of `name`, the first at `first`. */
+/** The `count` rows of `name`, the first at `first` (none when it is -1). */
 function pushRows(
   out: HeaderField[],
   rows: readonly HeaderField[],
@@ -190,6 +184,7 @@ function pushRows(
   first: number,
   count: number,
 ): void {
+  if (first < 0) return;
   out.push(rows[first]!);
   for (let i = first + 1, left = count - 1; left > 0 && i < rows.length; i++) {
     if (rows[i]!.name !== name) continue;
