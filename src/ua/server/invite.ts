@@ -126,8 +126,11 @@ export function toWithTag(req: ParsedRequest, toTag: string): string {
 /** Octets a dialog copies from its INVITE: Contact, From, To, Record-Route and the SDP. */
 function dialogOctets(req: ParsedRequest): number {
   let n = req.body.length;
-  for (const f of req.headers) if (DIALOG_COPIES.has(f.name)) n += f.value.length;
+  const rows = req.headers.rows();
+  for (let i = 0; i < rows.length; i++) {
+    const f = rows[i]!;
+    if (f.name === "Contact" || f.name === "From" || f.name === "To" || f.name === "Record-Route")
+      n += f.value.length;
+  }
   return n;
 }
-
-const DIALOG_COPIES: ReadonlySet<string> = new Set(["Contact", "From", "To", "Record-Route"]);
