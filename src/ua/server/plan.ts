@@ -23,7 +23,8 @@ export function runPlan(
   // 488 at once (13.3.1.3) instead of ringing first.
   const callId = tx.request.core.callId;
   const wantsSdp = final?.body === "sdp" || stepsWantSdp(steps);
-  if (wantsSdp && core.mediaOn() && !isWebRtc(tx) && core.media.portOf(callId) === undefined) {
+  // (The port first: once allocated, the offer is not read again to see whether it is WebRTC.)
+  if (wantsSdp && core.mediaOn() && core.media.portOf(callId) === undefined && !isWebRtc(tx)) {
     prepareMediaThenRun(core, tx, () => runPlan(core, tx, steps, final, fault));
     return;
   }
@@ -145,11 +146,11 @@ export function sendPlan(
   // RFC 3261 13.2.1 / RFC 6337 2.1: with no offer in the INVITE, the offer
   // goes in the 2xx, never in an unreliable provisional response.
   const offerInInvite = tx.request.body.length > 0;
-  let mediaSdp: Buffer | undefined;
+  let mediaSdp: SessionBody | undefined;
   let body: ResponseSpec["body"];
   if (plan.body === "sdp" && sdp && (plan.status >= 200 || offerInInvite)) {
     body = { contentType: "application/sdp", data: sdp.data, origin: sdp.origin };
-    mediaSdp = sdp.data;
+    mediaSdp = sdp;
   } else if (plan.body && plan.body !== "sdp") {
     // Template output is already octets (see scenario/template.ts toWire).
     body = { contentType: plan.body.contentType, data: Buffer.from(plan.body.content, "latin1") };
@@ -164,11 +165,11 @@ export function sendPlan(
   };
   // Read before sending: once its 2xx is sent, the transaction lets the request's body go.
   const media = mediaSdp !== undefined && plan.status < 300 && core.mediaOn();
-  const offer = media && offerInInvite ? tx.request.body.toString("latin1") : undefined;
+  const offer = media && offerInInvite && sdp ? sdp.offer : undefined;
   const callId = tx.request.core.callId;
   core.send(tx, spec, tx.toTag, fault);
   if (media && mediaSdp) {
-    const local = mediaSdp.toString("latin1");
+    const local = mediaSdp.text;
     if (offer !== undefined) core.media.negotiated(callId, local, offer, true, plan.status >= 200);
     else core.media.offered(callId, local);
   }

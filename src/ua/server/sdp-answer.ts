@@ -44,11 +44,20 @@ function webrtcIdentity(core: ServerCore, tx: ServerTransaction, dialog: Dialog 
 
 /** Our session description as the responses carry it, and its o= for the dialog a 2xx makes (RFC 3264 8). */
 export class SessionBody {
+  /** Our description as text, as the media layer reads it (data read as latin1). */
+  readonly text: string;
+
   constructor(
+    written: string,
     readonly data: Buffer,
     /** Kept with the dialog its 2xx makes; undefined when a dialog already recorded it (a re-INVITE). */
     readonly origin: SdpOrigin | undefined,
-  ) {}
+    /** The request's body as text: the offer this answers ("" when ours is the offer). */
+    readonly offer: string,
+  ) {
+    // An ASCII text (as long as its UTF-8 octets) is what latin1 reads back from them.
+    this.text = data.length === written.length ? written : data.toString("latin1");
+  }
 }
 
 /**
@@ -92,7 +101,7 @@ export function sessionDescription(
     const made = result.origin;
     if (made && dialog) dialog.recordSdpOrigin(made);
     else if (made && !inFinal) core.contexts.of(tx).sdpOrigin = made;
-    return new SessionBody(Buffer.from(result.sdp), dialog ? undefined : made);
+    return new SessionBody(result.sdp, Buffer.from(result.sdp), dialog ? undefined : made, offer);
   }
   // 21.4.26: 488 "SHOULD include a Warning header field value explaining
   // why the offer was rejected" (codes 304/305, 20.43).
