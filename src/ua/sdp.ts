@@ -108,6 +108,9 @@ function originOfDesc(desc: sdpTransform.SessionDescription): SdpOrigin | undefi
 
 /** 1*DIGIT as a number; undefined for anything else. */
 function digits(value: unknown): number | undefined {
+  // A safe integer >= 0 (what sipmock's own origins hold) is written as its digits: itself.
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0 && !Object.is(value, -0))
+    return value;
   const text = String(value ?? "");
   if (text === "") return undefined;
   for (let i = 0; i < text.length; i++) {
