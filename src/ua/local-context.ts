@@ -52,21 +52,70 @@ export function localIdentity(
   advertise?: string,
   sips = false,
 ): LocalIdentity {
-  const port = listener?.port ?? flow.local.port;
+  return made(
+    chosenHost(flow, listener, requestUriHost, advertise),
+    listener?.port ?? flow.local.port,
+    flow,
+    sips,
+  );
+}
+
+/** The host localIdentity writes, before brackets are settled. */
+function chosenHost(
+  flow: Flow,
+  listener: ListenerInfo | undefined,
+  requestUriHost: string | undefined,
+  advertise: string | undefined,
+): string {
   const bound = listener?.address ?? flow.local.address;
-  let host: string;
-  if (advertise) host = advertise;
-  else if (!isWildcard(bound)) host = bound;
+  if (advertise) return advertise;
+  if (!isWildcard(bound)) return bound;
   // A connection knows which of our addresses the peer reached.
-  else if (!isWildcard(flow.local.address)) host = flow.local.address;
-  else if (requestUriHost && isIpLiteralHost(requestUriHost)) host = requestUriHost;
-  else host = reachableAddress(flow.remote.address, bound === "::");
+  if (!isWildcard(flow.local.address)) return flow.local.address;
+  if (requestUriHost && isIpLiteralHost(requestUriHost)) return requestUriHost;
+  return reachableAddress(flow.remote.address, bound === "::");
+}
+
+function made(host: string, port: number, flow: Flow, sips: boolean): LocalIdentity {
   return {
     host: formatHost(stripBrackets(host)),
     port,
     transport: flow.transport,
     ...(sips ? { sips: true } : {}),
   };
+}
+
+/**
+ * localIdentity, as the same object while what it is made of (the host
+ * chosen, the port, the transport, sips) stays the same: a call's
+ * responses (Contact) and its SDP all read it, and it rarely changes.
+ */
+export class LocalIdentities {
+  private last: LocalIdentity | undefined;
+  private lastHost = "";
+
+  of(
+    flow: Flow,
+    listener: ListenerInfo | undefined,
+    requestUriHost: string | undefined,
+    advertise?: string,
+    sips = false,
+  ): LocalIdentity {
+    const host = chosenHost(flow, listener, requestUriHost, advertise);
+    const port = listener?.port ?? flow.local.port;
+    const last = this.last;
+    if (
+      last !== undefined &&
+      this.lastHost === host &&
+      last.port === port &&
+      last.transport === flow.transport &&
+      (last.sips === true) === sips
+    )
+      return last;
+    this.lastHost = host;
+    this.last = made(host, port, flow, sips);
+    return this.last;
+  }
 }
 
 /**
@@ -131,6 +180,20 @@ const machineAddresses = new AddressCache();
  * with transport=ws.
  */
 export function localUri(id: LocalIdentity, user?: string): string {
+  if (user === "sipmock" && id === contactOf) return contactUri;
+  const uri = uriOf(id, user);
+  if (user === "sipmock") {
+    contactOf = id;
+    contactUri = uri;
+  }
+  return uri;
+}
+
+/** The last identity's sip:sipmock@... URI (the Contact of every 18x/2xx to INVITE), made once. */
+let contactOf: LocalIdentity | undefined;
+let contactUri = "";
+
+function uriOf(id: LocalIdentity, user: string | undefined): string {
   const sips = id.sips === true || id.transport === "wss";
   const transport = id.transport === "wss" ? "ws" : id.transport;
   const param = sips && transport === "tls" ? "" : `;transport=${transport}`;

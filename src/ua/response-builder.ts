@@ -17,6 +17,7 @@ import {
 import { quote } from "../sip/tokens.js";
 import type { Capabilities, LocalIdentity } from "./local-context.js";
 import { localUri } from "./local-context.js";
+import type { SdpOrigin } from "./sdp.js";
 
 /** The parts of a request a response is built from (a fully parsed one, or what a failed parse kept). */
 export interface RequestLike {
@@ -37,7 +38,12 @@ export interface ResponseSpec {
   readonly headers?: ReadonlyArray<readonly [string, string]>;
   /** Headers to leave out even when the catalogue requires them (a deliberate fault). */
   readonly removeHeaders?: readonly string[];
-  readonly body?: { readonly contentType: string; readonly data: Buffer };
+  readonly body?: {
+    readonly contentType: string;
+    readonly data: Buffer;
+    /** Our SDP's o= (RFC 3264 8), for the dialog a 2xx with it makes; not written. */
+    readonly origin?: SdpOrigin;
+  };
   /** A Warning (RFC 3261 20.43) with code 399 and this text. */
   readonly warning?: string;
 }
@@ -62,8 +68,6 @@ export interface BuiltResponse {
   readonly omittedRequired: readonly string[];
   readonly bytes: Buffer;
 }
-
-const COPIED = ["Via", "From", "To", "Call-ID", "CSeq"] as const;
 
 export function buildResponse(request: RequestLike, spec: ResponseSpec, ctx: BuildContext): BuiltResponse {
   const { status } = spec;
@@ -116,7 +120,8 @@ const EMPTY = Buffer.alloc(0);
  * 8.2.6.2: "The From field of the response MUST equal the From header
  * field of the request. The Call-ID [...] CSeq [...] Via header field
  * values in the response MUST equal the Via header field values in the
- * request and MUST maintain the same ordering." Adds those rows to `out`;
+ * request and MUST maintain the same ordering." Adds those rows to `out`
+ * (Via, From, To, Call-ID, CSeq, each name's rows in the request's order);
  * returns what the request's parse says of their first rows as written.
  */
 function copyRequestRows(
@@ -126,37 +131,98 @@ function copyRequestRows(
   toTag: string,
 ): KnownParses | undefined {
   const rows = request.headers.rows();
-  const core = request.core;
-  let via: KnownParse | undefined;
-  let from: KnownParse | undefined;
-  let to: KnownParse | undefined;
-  let cseq: KnownParse | undefined;
-  for (const name of COPIED) {
-    let first = true;
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i]!;
-      if (row.name !== name) continue;
-      if (name !== "To") out.push(row);
-      else {
-        // 8.2.6.2: "if the request contained no tag [in To], the UAS [...] MUST
-        // add a tag to the To header field in the response (with the exception
-        // of the 100 (Trying) response, in which a tag MAY be present)."
-        const tagAdded = status !== 100 && !(request.hasToTag ?? rawHasTag(row.value));
-        const written = tagAdded ? `${row.value};tag=${toTag}` : row.value;
-        out.push(tagAdded ? { name, value: written } : row);
-        // A parsed To without any tag parameter, plus a token tag: its tag is ours.
-        if (core && first && (!tagAdded || !core.to.params.has("tag")))
-          to = { value: written, param: tagAdded ? toTag : core.to.tag };
-      }
-      if (core && first) {
-        if (name === "Via") via = { value: row.value, param: core.via[0]?.branch };
-        else if (name === "From") from = { value: row.value, param: core.from.tag };
-        else if (name === "CSeq") cseq = { value: row.value, param: core.cseq.method };
-      }
-      first = false;
+  // One walk finds where each copied name first is and how many rows it has.
+  let via = -1;
+  let from = -1;
+  let to = -1;
+  let callId = -1;
+  let cseq = -1;
+  let vias = 0;
+  let froms = 0;
+  let tos = 0;
+  let callIds = 0;
+  let cseqs = 0;
+  for (let i = 0; i < rows.length; i++) {
+    switch (rows[i]!.name) {
+      case "Via":
+        if (vias++ === 0) via = i;
+        break;
+      case "From":
+        if (froms++ === 0) from = i;
+        break;
+      case "To":
+        if (tos++ === 0) to = i;
+        break;
+      case "Call-ID":
+        if (callIds++ === 0) callId = i;
+        break;
+      case "CSeq":
+        if (cseqs++ === 0) cseq = i;
+        break;
     }
   }
-  return core ? { via, from, to, cseq } : undefined;
+  pushRows(out, rows, "Via", via, vias);
+  pushRows(out, rows, "From", from, froms);
+  const toKnown = to < 0 ? undefined : copyToRows(out, rows, to, tos, request, status, toTag);
+  pushRows(out, rows, "Call-ID", callId, callIds);
+  pushRows(out, rows, "CSeq", cseq, cseqs);
+  const core = request.core;
+  if (!core) return undefined;
+  return {
+    via: via < 0 ? undefined : { value: rows[via]!.value, param: core.via[0]?.branch },
+    from: from < 0 ? undefined : { value: rows[from]!.value, param: core.from.tag },
+    to: toKnown,
+    cseq: cseq < 0 ? undefined : { value: rows[cseq]!.value, param: core.cseq.method },
+  };
+}
+
+/** The `count` rows of `name`, the first at `first` (none when it is -1). */
+function pushRows(
+  out: HeaderField[],
+  rows: readonly HeaderField[],
+  name: string,
+  first: number,
+  count: number,
+): void {
+  if (first < 0) return;
+  out.push(rows[first]!);
+  for (let i = first + 1, left = count - 1; left > 0 && i < rows.length; i++) {
+    if (rows[i]!.name !== name) continue;
+    out.push(rows[i]!);
+    left--;
+  }
+}
+
+/**
+ * The To rows, the first at `first`: 8.2.6.2 "if the request contained no
+ * tag [in To], the UAS [...] MUST add a tag to the To header field in the
+ * response (with the exception of the 100 (Trying) response, in which a
+ * tag MAY be present)". Returns what the parse says of the first as written.
+ */
+function copyToRows(
+  out: HeaderField[],
+  rows: readonly HeaderField[],
+  first: number,
+  count: number,
+  request: RequestLike,
+  status: number,
+  toTag: string,
+): KnownParse | undefined {
+  const core = request.core;
+  const hasToTag = request.hasToTag;
+  let known: KnownParse | undefined;
+  for (let i = first, left = count; left > 0 && i < rows.length; i++) {
+    const row = rows[i]!;
+    if (row.name !== "To") continue;
+    left--;
+    const tagAdded = status !== 100 && !(hasToTag ?? rawHasTag(row.value));
+    const written = tagAdded ? `${row.value};tag=${toTag}` : row.value;
+    out.push(tagAdded ? { name: "To", value: written } : row);
+    // A parsed To without any tag parameter, plus a token tag: its tag is ours.
+    if (core && i === first && (!tagAdded || !core.to.params.has("tag")))
+      known = { value: written, param: tagAdded ? toTag : core.to.tag };
+  }
+  return known;
 }
 
 /** The catalogue's required and default headers the response does not carry yet; returns the required ones left out. */

@@ -108,6 +108,9 @@ function originOfDesc(desc: sdpTransform.SessionDescription): SdpOrigin | undefi
 
 /** 1*DIGIT as a number; undefined for anything else. */
 function digits(value: unknown): number | undefined {
+  // A safe integer >= 0 (what sipmock's own origins hold) is written as its digits: itself.
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0 && !Object.is(value, -0))
+    return value;
   const text = String(value ?? "");
   if (text === "") return undefined;
   for (let i = 0; i < text.length; i++) {
@@ -141,17 +144,11 @@ export function answerOffer(
     codecs,
     single: options.singleStream === true,
     // Drawn only when a line is answered as WebRTC (answerWebRtc), not for every plain SDP answer.
-    ...(options.webrtc ? { ice: options.webrtc } : {}),
-    ...((options.webrtc?.fingerprint ?? options.fingerprint)
-      ? { fingerprint: options.webrtc?.fingerprint ?? options.fingerprint }
-      : {}),
-    // sdp-transform gives a lone mid as a number: String() it.
-    bundleMids: new Set(
-      String(offer.groups?.find((g) => g.type === "BUNDLE")?.mids ?? "")
-        .split(" ")
-        .filter(Boolean),
-    ),
+    ice: options.webrtc,
+    fingerprint: options.webrtc?.fingerprint ?? options.fingerprint,
+    bundleMids: bundleMidsOf(offer),
     accepted: 0,
+    bundlePort: undefined,
     acceptedMids: [],
     webrtcAnswer: false,
   };
@@ -171,6 +168,15 @@ export function answerOffer(
   return { sdp: writeSdp(desc), origin: originOfDesc(desc) };
 }
 
+/** The mids of the offer's BUNDLE group (RFC 9143); none without one (no Set made per plain offer). */
+function bundleMidsOf(offer: sdpTransform.SessionDescription): ReadonlySet<string> {
+  const mids = offer.groups?.find((g) => g.type === "BUNDLE")?.mids;
+  // sdp-transform gives a lone mid as a number: String() it.
+  return mids === undefined ? NO_MIDS : new Set(String(mids).split(" ").filter(Boolean));
+}
+
+const NO_MIDS: ReadonlySet<string> = new Set();
+
 /** What answering one offer needs across its m= lines, and what the lines answered so far decided. */
 interface AnswerContext {
   readonly offer: sdpTransform.SessionDescription;
@@ -184,7 +190,7 @@ interface AnswerContext {
   readonly bundleMids: ReadonlySet<string>;
   accepted: number;
   /** The port of the first accepted bundled line (RFC 9143: bundled lines share it). */
-  bundlePort?: number;
+  bundlePort: number | undefined;
   readonly acceptedMids: string[];
   webrtcAnswer: boolean;
 }
@@ -199,8 +205,9 @@ function answerStream(
   // A WebRTC offer (DTLS-SRTP, RFC 5763; ICE, RFC 8839): answered with a
   // fingerprint, ICE credentials and one host candidate, so a browser
   // accepts the answer. No media flows (sipmock sends no RTP).
+  const savpf = /SAVPF/i.test(m.protocol);
   const webrtc =
-    /SAVPF/i.test(m.protocol) &&
+    savpf &&
     (m.fingerprint ?? offer.fingerprint) !== undefined &&
     (m.iceUfrag ?? offer.iceUfrag) !== undefined;
   // RFC 3264 6: a stream offered with port 0 is answered with port 0; RTP
@@ -212,7 +219,7 @@ function answerStream(
       ? chooseCodec(m, ctx.codecs)
       : undefined;
   // Bundled m= sections share one transport (RFC 9143): the first accepted one's port.
-  const bundled = /SAVPF/i.test(m.protocol) && m.mid !== undefined && ctx.bundleMids.has(String(m.mid));
+  const bundled = savpf && m.mid !== undefined && ctx.bundleMids.has(String(m.mid));
   if (chosen && bundled && ctx.bundlePort === undefined) ctx.bundlePort = ctx.mediaPort + 2 * index;
   const port = chosen
     ? bundled
@@ -222,27 +229,32 @@ function answerStream(
         : ctx.mediaPort + 2 * index
     : 0;
   if (chosen) ctx.accepted++;
-  const rtp = chosen ? [chosen.rtp, ...(chosen.dtmf ? [chosen.dtmf] : [])] : [];
-  const payloads = chosen ? rtp.map((r) => r.payload).join(" ") : String(m.payloads ?? "0").split(" ")[0];
+  const dtmf = chosen?.dtmf;
   const dir = m.direction ?? offer.direction ?? "sendrecv";
   const answer: sdpTransform.MediaDescription = {
     type: m.type,
     port,
     protocol: m.protocol,
-    payloads: payloads ?? "0",
-    rtp: rtp.map((r) => ({
-      payload: r.payload,
-      codec: r.codec,
-      rate: r.rate,
-      ...(r.encoding ? { encoding: r.encoding } : {}),
-    })),
-    fmtp: chosen?.dtmf ? (m.fmtp ?? []).filter((f) => f.payload === chosen.dtmf?.payload) : [],
+    payloads: chosen
+      ? dtmf
+        ? `${chosen.rtp.payload} ${dtmf.payload}`
+        : String(chosen.rtp.payload)
+      : (String(m.payloads ?? "0").split(" ")[0] ?? "0"),
+    rtp: chosen ? (dtmf ? [rtpEntry(chosen.rtp), rtpEntry(dtmf)] : [rtpEntry(chosen.rtp)]) : [],
+    fmtp: dtmf ? (m.fmtp ?? []).filter((f) => f.payload === dtmf.payload) : [],
   };
   if (chosen) answer.direction = (OPPOSITE[dir] ?? "sendrecv") as sdpTransform.MediaAttributes["direction"];
   if (chosen) answer.ptime = clampPtime(m.ptime);
   if (m.mid !== undefined) answer.mid = m.mid;
   if (chosen && webrtc) answerWebRtc(ctx, m, answer, port);
   return answer;
+}
+
+/** An rtpmap entry of the answer: the chosen one's fields (encoding only when set). */
+function rtpEntry(r: RtpMap): RtpMap {
+  return r.encoding
+    ? { payload: r.payload, codec: r.codec, rate: r.rate, encoding: r.encoding }
+    : { payload: r.payload, codec: r.codec, rate: r.rate };
 }
 
 /** The WebRTC attributes of an accepted line: ICE lite credentials, DTLS role, one host candidate. */
@@ -401,39 +413,44 @@ interface RtpMap {
   encoding?: number;
 }
 
+/**
+ * The offered format we answer with (RFC 3264 6.1: the answerer SHOULD use
+ * the offerer's payload type numbers, and the offer lists formats in order
+ * of preference) and the offered telephone-event/8000 (RFC 4733), in one
+ * walk over the m= line's payload types, without building lists or maps.
+ */
 function chooseCodec(
   m: sdpTransform.MediaDescription,
   codecs: readonly CodecSpec[],
 ): { rtp: RtpMap; dtmf?: RtpMap } | undefined {
-  const payloads = String(m.payloads ?? "")
-    .split(" ")
-    .filter((p) => p !== "")
-    .map(Number);
-  const rtpmaps = new Map<number, RtpMap>();
-  for (const r of m.rtp ?? []) rtpmaps.set(r.payload, r);
-  const describe = (pt: number): RtpMap | undefined => {
-    const mapped = rtpmaps.get(pt);
-    if (mapped) return mapped;
-    const st = STATIC_NAMES[pt];
-    return st ? { payload: pt, codec: st.name, rate: st.rate } : undefined;
-  };
+  const payloads = String(m.payloads ?? "");
+  let rtp: RtpMap | undefined;
   let dtmf: RtpMap | undefined;
-  for (const pt of payloads) {
-    const d = describe(pt);
-    if (d && d.codec.toLowerCase() === "telephone-event" && (d.rate ?? 8000) === 8000) {
-      dtmf = d;
-      break;
-    }
-  }
-  // RFC 3264 6.1: the answerer SHOULD use the offerer's payload type
-  // numbers, and the offer lists formats in order of preference.
-  for (const pt of payloads) {
-    const d = describe(pt);
+  for (let at = 0; at < payloads.length && (rtp === undefined || dtmf === undefined); ) {
+    let end = payloads.indexOf(" ", at);
+    if (end < 0) end = payloads.length;
+    const pt = end > at ? Number(payloads.slice(at, end)) : Number.NaN;
+    at = end + 1;
+    const d = Number.isNaN(pt) ? undefined : describe(m, pt);
     if (!d) continue;
-    const match = codecs.find(
-      (c) => c.name.toLowerCase() === d.codec.toLowerCase() && c.rate === (d.rate ?? c.rate),
-    );
-    if (match) return dtmf ? { rtp: d, dtmf } : { rtp: d };
+    const codec = d.codec.toLowerCase();
+    if (dtmf === undefined && codec === "telephone-event" && (d.rate ?? 8000) === 8000) dtmf = d;
+    if (rtp === undefined && supports(codecs, codec, d.rate)) rtp = d;
   }
-  return undefined;
+  if (rtp === undefined) return undefined;
+  return dtmf ? { rtp, dtmf } : { rtp };
+}
+
+/** The offered rtpmap of a payload type (the last one given wins), else the static type's. */
+function describe(m: sdpTransform.MediaDescription, pt: number): RtpMap | undefined {
+  const maps = m.rtp;
+  if (maps) for (let i = maps.length - 1; i >= 0; i--) if (maps[i]!.payload === pt) return maps[i];
+  const st = STATIC_NAMES[pt];
+  return st ? { payload: pt, codec: st.name, rate: st.rate } : undefined;
+}
+
+/** Whether a codec of ours has this (lower-case) name and rate (an absent rate matches any). */
+function supports(codecs: readonly CodecSpec[], name: string, rate: number | undefined): boolean {
+  for (const c of codecs) if (c.name.toLowerCase() === name && c.rate === (rate ?? c.rate)) return true;
+  return false;
 }

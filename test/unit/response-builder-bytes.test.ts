@@ -83,6 +83,21 @@ const HAND_WRITTEN = {
     "",
     "",
   ],
+  // Via rows apart, copied headers out of 8.2.6.2's order: the response has them grouped, in order.
+  interleaved: [
+    "INVITE sip:bob@example.test SIP/2.0",
+    "CSeq: 3 INVITE",
+    "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK-i1",
+    "To: <sip:bob@example.test>",
+    "Max-Forwards: 70",
+    "Via: SIP/2.0/TCP 192.0.2.7;branch=z9hG4bK-i2",
+    "Call-ID: interleaved-1",
+    "From: <sip:alice@example.test>;tag=fi",
+    "Via: SIP/2.0/UDP 192.0.2.8;branch=z9hG4bK-i3",
+    "Content-Length: 0",
+    "",
+    "",
+  ],
   latin1: [
     "MESSAGE sip:b\u00f6b@example.test SIP/2.0",
     "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK-l1",
@@ -196,6 +211,23 @@ describe("built responses, byte for byte", () => {
         const built = buildResponse(c.request, spec, i % 2 === 0 ? CTX : WITH_SERVER);
         checkRfc3261(c, spec, built.bytes.toString("latin1"), `${c.label} / spec ${i}`);
       });
+    }
+  });
+
+  it("copies Via, From, To, Call-ID and CSeq grouped in that order, each name's rows in the request's order", () => {
+    const c = all.find((x) => x.label === "interleaved")!;
+    for (const status of [100, 180, 486]) {
+      const text = buildResponse(c.request, { status }, CTX).bytes.toString("latin1");
+      const lines = text.slice(0, text.indexOf("\r\n\r\n")).split("\r\n").slice(1, 8);
+      expect(lines, String(status)).toEqual([
+        "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK-i1",
+        "Via: SIP/2.0/TCP 192.0.2.7;branch=z9hG4bK-i2",
+        "Via: SIP/2.0/UDP 192.0.2.8;branch=z9hG4bK-i3",
+        "From: <sip:alice@example.test>;tag=fi",
+        status === 100 ? "To: <sip:bob@example.test>" : "To: <sip:bob@example.test>;tag=mt1",
+        "Call-ID: interleaved-1",
+        "CSeq: 3 INVITE",
+      ]);
     }
   });
 

@@ -7,7 +7,7 @@
  */
 
 import { detach } from "../../transaction/detach.js";
-import type { Scheduler, TimerHandle } from "../../transaction/scheduler.js";
+import type { Scheduler, TimerHandle, TimerTarget } from "../../transaction/scheduler.js";
 import type { Flow } from "../../transport/types.js";
 import type { SdpOrigin, WebRtcIdentity } from "../sdp.js";
 import { SessionTimer } from "./session-timer.js";
@@ -52,7 +52,7 @@ export function dialogKey(callId: string, localTag: string, remoteTag: string): 
   return `${callId}|${localTag}|${remoteTag}`;
 }
 
-export class Dialog {
+export class Dialog implements TimerTarget {
   readonly callId: string;
   readonly localTag: string;
   readonly remoteTag: string;
@@ -72,6 +72,12 @@ export class Dialog {
   private webrtcIdentity: WebRtcIdentity | undefined;
   private retransmit: TimerHandle | undefined;
   private giveUp: TimerHandle | undefined;
+  /** While the 2xx waits for its ACK (awaitAck): what its two timers do, the dialog being their target. */
+  private resend: (() => void) | undefined;
+  private interval = 0;
+  private t2 = 0;
+  private unacknowledged: ((dialog: Dialog) => void) | undefined;
+  private current: ((dialog: Dialog) => boolean) | undefined;
   private hangUpTimer: TimerHandle | undefined;
   private waiting: Array<(confirmed: boolean) => void> | undefined;
   private sessionTimer: SessionTimer | undefined;
@@ -260,29 +266,41 @@ export class Dialog {
     unacknowledged: (dialog: Dialog) => void,
     current: (dialog: Dialog) => boolean,
   ): void {
-    // Positional parameters, no options object: the closures below live as
-    // long as the dialog waits, and a retained options object costs
-    // hundreds of bytes per dialog (bench/item-costs.ts).
+    // Positional parameters, no options object, no closures: the dialog is
+    // its timers' target (onTimer) and keeps what they need in fields.
     this.retransmit?.cancel();
     this.giveUp?.cancel();
     this.isConfirmed = false;
-    const { t1, t2 } = timers;
-    if (resend) {
-      let interval = t1;
-      const tick = () => {
-        this.retransmit = this.scheduler.schedule(interval, () => {
-          if (this.isConfirmed) return;
-          resend();
-          interval = Math.min(2 * interval, t2);
-          tick();
-        });
-      };
-      tick();
-    }
-    this.giveUp = this.scheduler.schedule(64 * t1, () => {
+    this.resend = resend;
+    this.interval = timers.t1;
+    this.t2 = timers.t2;
+    this.unacknowledged = unacknowledged;
+    this.current = current;
+    this.retransmit = resend ? this.scheduler.schedule(timers.t1, this) : undefined;
+    this.giveUp = this.scheduler.schedule(64 * timers.t1, this);
+  }
+
+  /** A timer of awaitAck fired: the 2xx again (T1, doubling up to T2), or 64*T1 passed without the ACK. */
+  onTimer(timer: TimerHandle): void {
+    if (timer === this.retransmit) {
+      if (this.isConfirmed) return;
+      this.resend?.();
+      this.interval = Math.min(2 * this.interval, this.t2);
+      this.retransmit = this.scheduler.schedule(this.interval, this);
+    } else if (timer === this.giveUp) {
       this.retransmit?.cancel();
-      if (!this.isConfirmed && current(this)) unacknowledged(this);
-    });
+      const unacknowledged = this.unacknowledged;
+      const current = this.current;
+      this.stopAwaitingAck();
+      if (!this.isConfirmed && current?.(this)) unacknowledged?.(this);
+    }
+  }
+
+  /** The 2xx no longer waits: what its timers held (the 2xx's bytes, its transaction) is let go. */
+  private stopAwaitingAck(): void {
+    this.resend = undefined;
+    this.unacknowledged = undefined;
+    this.current = undefined;
   }
 
   /** The ACK arrived: retransmissions stop, requests waiting for it go on. */
@@ -292,6 +310,7 @@ export class Dialog {
     this.giveUp?.cancel();
     this.retransmit = undefined;
     this.giveUp = undefined;
+    this.stopAwaitingAck();
     this.release(true);
   }
 
@@ -320,6 +339,7 @@ export class Dialog {
     this.giveUp?.cancel();
     this.hangUpTimer?.cancel();
     this.sessionTimer?.stop();
+    this.stopAwaitingAck();
     this.release(false);
   }
 
@@ -337,9 +357,11 @@ function ownPeer(p: DialogPeer): { -readonly [K in keyof DialogPeer]: DialogPeer
     target: detach(p.target),
     from: detach(p.from),
     to: detach(p.to),
-    routeSet: p.routeSet.map(detach),
+    routeSet: p.routeSet.length === 0 ? NO_ROUTES : p.routeSet.map(detach),
     flow: p.flow,
     localCseq: p.localCseq,
     allowsUpdate: p.allowsUpdate,
   };
 }
+
+const NO_ROUTES: readonly string[] = Object.freeze([]);

@@ -12,7 +12,7 @@ import type { ServerTransaction } from "../../transaction/server-transaction.js"
 import type { TransactionLayer } from "../../transaction/transaction-layer.js";
 import type { Flow } from "../../transport/types.js";
 import type { Dialog, DialogStore } from "../dialogs.js";
-import { type Capabilities, type LocalIdentity, localIdentity } from "../local-context.js";
+import { type Capabilities, LocalIdentities, type LocalIdentity, localIdentity } from "../local-context.js";
 import type { MediaCalls } from "../media-calls.js";
 import type { MockRequests } from "../mock-requests.js";
 import type { FollowUp, FollowUpActions, PlanStep, ResponsePlan, WireFault } from "../ports.js";
@@ -62,6 +62,16 @@ export class ServerCore {
     sendResponse(this, tx, spec, toTag, fault);
     if (tx.state === "accepted") tx.releaseRequest();
   }
+
+  /**
+   * 13.3.1.4: "If the server retransmits the 2xx response for 64*T1
+   * seconds without receiving an ACK, the dialog is confirmed, but the
+   * session SHOULD be terminated. This is accomplished with a BYE" (one
+   * function for every dialog, not a closure per call).
+   */
+  readonly unacknowledged = (dialog: Dialog): void => {
+    this.requests.bye(dialog, "ACK for the 2xx never received (RFC 3261 13.3.1.4)", true);
+  };
 
   /** Runs an answer plan (plan.ts). */
   runPlan(
@@ -147,7 +157,7 @@ export class ServerCore {
   /** Who we are for this request: the listener's address, the Request-URI's host, sips. */
   identity(tx: ServerTransaction): LocalIdentity {
     const uri = tx.request.uri;
-    return localIdentity(
+    return this.identities.of(
       tx.flow,
       this.options.listenerFor(tx.flow),
       isSipUri(uri) ? uri.host : undefined,
@@ -155,6 +165,8 @@ export class ServerCore {
       uri.scheme === "sips",
     );
   }
+
+  private readonly identities = new LocalIdentities();
 
   identityOfFlow(flow: Flow): LocalIdentity {
     return localIdentity(flow, this.options.listenerFor(flow), undefined, this.options.advertise);

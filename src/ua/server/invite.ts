@@ -74,11 +74,7 @@ export function establishDialog(core: ServerCore, tx: ServerTransaction, sent: S
     toTag,
     req.core.from.tag ?? "",
     resend,
-    (d) =>
-      // 13.3.1.4: "If the server retransmits the 2xx response for 64*T1
-      // seconds without receiving an ACK, the dialog is confirmed, but the
-      // session SHOULD be terminated. This is accomplished with a BYE".
-      core.requests.bye(d, "ACK for the 2xx never received (RFC 3261 13.3.1.4)", true),
+    core.unacknowledged,
     dialogOctets(req),
   );
   learnPeer(dialog, tx, toTag);
@@ -86,7 +82,8 @@ export function establishDialog(core: ServerCore, tx: ServerTransaction, sent: S
   if (req.body.length > 0) dialog.recordRemoteSdp(req.body.toString("latin1"));
   else if (spec.body?.contentType === "application/sdp") dialog.expectAnswerInAck();
   const ctx = core.contexts.get(tx.id);
-  const origin = ctx?.sdpOrigin;
+  // The o= of the SDP the 2xx carries, else the one the transaction kept (an SDP in a 18x only).
+  const origin = spec.body?.origin ?? ctx?.sdpOrigin;
   if (origin && !dialog.sdpOrigin) dialog.recordSdpOrigin(origin);
   const webrtc = ctx?.webrtcId;
   if (webrtc) dialog.ensureWebrtc(() => webrtc);
@@ -129,8 +126,11 @@ export function toWithTag(req: ParsedRequest, toTag: string): string {
 /** Octets a dialog copies from its INVITE: Contact, From, To, Record-Route and the SDP. */
 function dialogOctets(req: ParsedRequest): number {
   let n = req.body.length;
-  for (const f of req.headers) if (DIALOG_COPIES.has(f.name)) n += f.value.length;
+  const rows = req.headers.rows();
+  for (let i = 0; i < rows.length; i++) {
+    const f = rows[i]!;
+    if (f.name === "Contact" || f.name === "From" || f.name === "To" || f.name === "Record-Route")
+      n += f.value.length;
+  }
   return n;
 }
-
-const DIALOG_COPIES: ReadonlySet<string> = new Set(["Contact", "From", "To", "Record-Route"]);

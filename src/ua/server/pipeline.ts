@@ -39,8 +39,9 @@ export function sendResponse(
   fault?: WireFault,
 ): void {
   if (tx.state === "terminated") return;
-  const decided = decide(core, tx, spec);
-  const built = build(core, tx, decided.spec, toTag);
+  const rseq = reliableRSeq(core, tx, spec);
+  const decided = decide(tx, spec, rseq);
+  const built = build(core, tx, decided, toTag);
   const bytes = applyFaults(core, built.bytes, fault);
   const firstFinal = tx.state === "proceeding";
   // Taken before sending: a non-INVITE transaction over TCP ends with its
@@ -48,33 +49,45 @@ export function sendResponse(
   const followUps = built.status >= 200 ? takeFollowUps(core, tx) : undefined;
   transmit(core, tx, built.status, bytes, fault);
   core.events.responded?.(tx, built, fault);
-  afterSend(core, tx, { built, bytes, spec: decided.spec, rseq: decided.rseq, toTag, fault, firstFinal });
+  afterSend(core, tx, built, bytes, fault, rseq);
+  // 12.1.1: the first 2xx to an INVITE makes the dialog (the only response that needs this record).
+  if (makesDialog(tx, built.status, firstFinal))
+    establishDialog(core, tx, { built, bytes, spec: decided, rseq, toTag, fault, firstFinal });
+  // An INVITE refused (486, 487 after CANCEL...): its early media ends.
+  const req = tx.request;
+  if (req.method === "INVITE" && !req.core.to.tag && built.status >= 300) core.endMedia(req.core.callId);
   if (followUps) core.runFollowUps(followUps, tx.request);
 }
 
-/** Stage 1: RFC 4028 9 on a 2xx to a session refresh; RFC 3262 3 on a reliable provisional. */
-function decide(
-  core: ServerCore,
-  tx: ServerTransaction,
-  spec: ResponseSpec,
-): { spec: ResponseSpec; rseq?: number } {
+/**
+ * RFC 3262 3: when the INVITE requires 100rel, provisionals (but 100) are
+ * sent reliably: the RSeq of this one (undefined when it is not).
+ */
+function reliableRSeq(core: ServerCore, tx: ServerTransaction, spec: ResponseSpec): number | undefined {
   const req = tx.request;
-  // RFC 4028 9: a 2xx to a session refresh (INVITE or UPDATE) carries Session-Expires.
-  if ((req.method === "INVITE" || req.method === "UPDATE") && spec.status >= 200 && spec.status < 300)
-    spec = withSessionTimer(req, spec);
-  // RFC 3262 3: when the INVITE requires 100rel, provisionals (but 100) are
-  // sent reliably: Require: 100rel and an RSeq, retransmitted until PRACK.
   if (
     req.method === "INVITE" &&
     spec.status > 100 &&
     spec.status < 200 &&
     sendsReliably(req, core.options.scenario().reliableProvisionals ?? "required")
-  ) {
-    const rseq = nextRSeq(core.contexts.of(tx));
-    spec = { ...spec, headers: [...(spec.headers ?? []), ["Require", "100rel"], ["RSeq", String(rseq)]] };
-    return { spec, rseq };
-  }
-  return { spec };
+  )
+    return nextRSeq(core.contexts.of(tx));
+  return undefined;
+}
+
+/** Stage 1: RFC 4028 9 on a 2xx to a session refresh; RFC 3262 3 (Require: 100rel, RSeq) on a reliable provisional. */
+function decide(tx: ServerTransaction, spec: ResponseSpec, rseq: number | undefined): ResponseSpec {
+  const req = tx.request;
+  // RFC 4028 9: a 2xx to a session refresh (INVITE or UPDATE) carries Session-Expires.
+  if ((req.method === "INVITE" || req.method === "UPDATE") && spec.status >= 200 && spec.status < 300)
+    return withSessionTimer(req, spec);
+  if (rseq === undefined) return spec;
+  return { ...spec, headers: [...(spec.headers ?? []), ["Require", "100rel"], ["RSeq", String(rseq)]] };
+}
+
+/** A first 2xx to an INVITE (establishDialog checks the same again). */
+function makesDialog(tx: ServerTransaction, status: number, firstFinal: boolean): boolean {
+  return tx.request.method === "INVITE" && status >= 200 && status < 300 && firstFinal;
 }
 
 /** Stage 2: the response as the catalogue says (8.2.6). */
@@ -190,11 +203,16 @@ export interface SentResponse {
   readonly firstFinal: boolean;
 }
 
-/** Stage 5: what the response implies. */
-function afterSend(core: ServerCore, tx: ServerTransaction, sent: SentResponse): void {
-  const { built, bytes, fault } = sent;
-  const req = tx.request;
-  if (sent.rseq !== undefined) retransmitReliably(core, tx, sent.rseq, built.status, bytes);
+/** Stage 5: what the response implies (the dialog a 2xx makes and early media aside: sendResponse). */
+function afterSend(
+  core: ServerCore,
+  tx: ServerTransaction,
+  built: BuiltResponse,
+  bytes: Buffer,
+  fault: WireFault | undefined,
+  rseq: number | undefined,
+): void {
+  if (rseq !== undefined) retransmitReliably(core, tx, rseq, built.status, bytes);
   if (built.status >= 200) {
     const ctx = core.contexts.get(tx.id);
     // 3262 3: a final response ends the reliable provisionals'
@@ -205,12 +223,10 @@ function afterSend(core: ServerCore, tx: ServerTransaction, sent: SentResponse):
     // 14.2: the dialog's INVITE is no longer in progress once it is answered.
     ctx?.releaseDialog();
   }
+  if (!fault) return;
   const wire = core.options.wire;
-  for (let i = 0; i < (fault?.duplicate ?? 0); i++) wire.send(tx.flow, bytes);
-  if (fault?.tcp && tx.flow.transport !== "udp") wire.closeConnection(tx.flow, fault.tcp);
-  establishDialog(core, tx, sent);
-  // An INVITE refused (486, 487 after CANCEL...): its early media ends.
-  if (req.method === "INVITE" && !req.core.to.tag && built.status >= 300) core.endMedia(req.core.callId);
+  for (let i = 0; i < (fault.duplicate ?? 0); i++) wire.send(tx.flow, bytes);
+  if (fault.tcp && tx.flow.transport !== "udp") wire.closeConnection(tx.flow, fault.tcp);
 }
 
 /** A rule's `then:` list, run (each request `afterMs` after it) once the final answer is sent. */

@@ -9,7 +9,7 @@ import type { PlanStep, ResponsePlan, WireFault } from "../ports.js";
 import type { ResponseSpec } from "../response-builder.js";
 import type { PendingPlan } from "./context.js";
 import type { ServerCore } from "./core.js";
-import { acceptsSdp, isWebRtc, sessionDescription } from "./sdp-answer.js";
+import { acceptsSdp, isWebRtc, SessionBody, sessionDescription } from "./sdp-answer.js";
 
 export function runPlan(
   core: ServerCore,
@@ -23,11 +23,12 @@ export function runPlan(
   // 488 at once (13.3.1.3) instead of ringing first.
   const callId = tx.request.core.callId;
   const wantsSdp = final?.body === "sdp" || stepsWantSdp(steps);
-  if (wantsSdp && core.mediaOn() && !isWebRtc(tx) && core.media.portOf(callId) === undefined) {
+  // (The port first: once allocated, the offer is not read again to see whether it is WebRTC.)
+  if (wantsSdp && core.mediaOn() && core.media.portOf(callId) === undefined && !isWebRtc(tx)) {
     prepareMediaThenRun(core, tx, () => runPlan(core, tx, steps, final, fault));
     return;
   }
-  let sdp: Buffer | undefined;
+  let sdp: SessionBody | undefined;
   if (wantsSdp) {
     // RFC 3261 21.4.7 / RFC 4475 3.3.15: when Accept rules out SDP, the
     // answer cannot be formulated: 406 with a Warning saying why.
@@ -38,8 +39,8 @@ export function runPlan(
       });
       return;
     }
-    const made = sessionDescription(core, tx);
-    if (!Buffer.isBuffer(made)) {
+    const made = sessionDescription(core, tx, final?.body === "sdp");
+    if (!(made instanceof SessionBody)) {
       core.send(tx, made);
       return;
     }
@@ -86,7 +87,7 @@ function schedulePlan(
   tx: ServerTransaction,
   steps: readonly PlanStep[],
   final: ResponsePlan | undefined,
-  sdp: Buffer | undefined,
+  sdp: SessionBody | undefined,
   fault: WireFault | undefined,
 ): void {
   if (final && nothingWaits(steps)) {
@@ -138,17 +139,17 @@ export function sendPlan(
   core: ServerCore,
   tx: ServerTransaction,
   plan: ResponsePlan,
-  sdp: Buffer | undefined,
+  sdp: SessionBody | undefined,
   fault?: WireFault,
 ): void {
   if (tx.state === "terminated") return;
   // RFC 3261 13.2.1 / RFC 6337 2.1: with no offer in the INVITE, the offer
   // goes in the 2xx, never in an unreliable provisional response.
   const offerInInvite = tx.request.body.length > 0;
-  let mediaSdp: Buffer | undefined;
+  let mediaSdp: SessionBody | undefined;
   let body: ResponseSpec["body"];
   if (plan.body === "sdp" && sdp && (plan.status >= 200 || offerInInvite)) {
-    body = { contentType: "application/sdp", data: sdp };
+    body = { contentType: "application/sdp", data: sdp.data, origin: sdp.origin };
     mediaSdp = sdp;
   } else if (plan.body && plan.body !== "sdp") {
     // Template output is already octets (see scenario/template.ts toWire).
@@ -164,11 +165,11 @@ export function sendPlan(
   };
   // Read before sending: once its 2xx is sent, the transaction lets the request's body go.
   const media = mediaSdp !== undefined && plan.status < 300 && core.mediaOn();
-  const offer = media && offerInInvite ? tx.request.body.toString("latin1") : undefined;
+  const offer = media && offerInInvite && sdp ? sdp.offer : undefined;
   const callId = tx.request.core.callId;
   core.send(tx, spec, tx.toTag, fault);
   if (media && mediaSdp) {
-    const local = mediaSdp.toString("latin1");
+    const local = mediaSdp.text;
     if (offer !== undefined) core.media.negotiated(callId, local, offer, true, plan.status >= 200);
     else core.media.offered(callId, local);
   }

@@ -57,7 +57,8 @@ export function withSessionTimer(req: ParsedRequest, spec: ResponseSpec): Respon
 
 /** RFC 3262 3: the INVITE requires reliable provisional responses. */
 export function listsTag(req: ParsedRequest, header: string, tag: string): boolean {
-  return listsOptionTag(req.headers.getAll(header), tag);
+  // Most requests have no such header: no list built for them.
+  return req.headers.has(header) && listsOptionTag(req.headers.getAll(header), tag);
 }
 
 /** Session-Expires under its long or compact name ("x", RFC 4028 4). */

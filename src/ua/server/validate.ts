@@ -60,7 +60,9 @@ function unsupportedRequire(core: ServerCore, tx: ServerTransaction): ResponseSp
 function unsupportedBody(core: ServerCore, tx: ServerTransaction): ResponseSpec | undefined {
   const req = tx.request;
   if (req.body.length === 0 || !bodyIsSession(req.method)) return undefined;
-  const type = (req.headers.get("Content-Type") ?? "").split(";")[0]!.trim().toLowerCase();
+  const contentType = req.headers.get("Content-Type") ?? "";
+  const semi = contentType.indexOf(";");
+  const type = (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
   if (!acceptedTypes(core.options.capabilities.accept).includes(type)) {
     return { status: 415, warning: `Content-Type "${type || "(none)"}" is not accepted` };
   }
