@@ -6,8 +6,8 @@
  * pairs of ended calls are reused after a quarantine (pair-pool.ts).
  */
 import { createSocket, type RemoteInfo, type Socket, type SocketOptions } from "node:dgram";
-import { lookup } from "node:dns";
-import { isIP, isIPv6 } from "node:net";
+import { isIPv6 } from "node:net";
+import { literalLookup } from "../transport/address.js";
 import { PairPool } from "./pair-pool.js";
 
 /** The call a pair serves: its sockets' datagrams and errors go to it. */
@@ -73,20 +73,7 @@ function closeSocket(s: Socket, closed: () => void): void {
 
 const EPHEMERAL_ATTEMPTS = 64;
 
-/**
- * The sockets' name lookup (bind, and every RTP/RTCP send): an IP literal is
- * its own address, as dns.lookup answers it, without the resolver's
- * validation, options object and deferred callback per datagram; names go
- * to dns.lookup.
- */
-const literalLookup = ((hostname: string, options: unknown, callback: LookupCallback) => {
-  const family = isIP(hostname);
-  if (family === 0) return lookup(hostname, options as never, callback);
-  callback(null, hostname, family);
-}) as unknown as NonNullable<SocketOptions["lookup"]>;
-
-type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
-
+// IP literals looked up without dns.lookup (bind, and every RTP/RTCP send).
 const UDP4: SocketOptions = { type: "udp4", lookup: literalLookup };
 const UDP6: SocketOptions = { type: "udp6", lookup: literalLookup };
 
