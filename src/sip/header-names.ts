@@ -120,7 +120,8 @@ export function canonicalNameIn(text: string, from: number, to: number): string 
   const candidates = IN_PLACE[text.charCodeAt(from)];
   if (candidates !== undefined) {
     const length = to - from;
-    for (const [spelling, canonical] of candidates) {
+    for (let i = 0; i < candidates.length; i++) {
+      const [spelling, canonical] = candidates[i]!;
       if (spelling.length === length && text.startsWith(spelling, from)) return canonical;
     }
   }
