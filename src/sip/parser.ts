@@ -12,7 +12,7 @@
 
 import { canonicalNameIn } from "./header-names.js";
 import { HeaderParseError } from "./headers/errors.js";
-import { checkNameAddr, parseNameAddr } from "./headers/name-addr.js";
+import { checkNameAddr, readNameAddr } from "./headers/name-addr.js";
 import { parseCallId, parseContentLength, parseCSeq, parseMaxForwards } from "./headers/scalars.js";
 import { parseViaInto, parseViaParm } from "./headers/via.js";
 import { type CoreHeaders, type HeaderField, Headers, type ParsedMessage, type Via } from "./message.js";
@@ -398,8 +398,8 @@ function parseCoreFields(fields: readonly HeaderField[], isRequest: boolean): Co
   const maxForwardsRow = at[4]!;
   try {
     const via = parseVias(fields);
-    const from = parseNameAddr("From", fields[fromRow]!.value);
-    const to = parseNameAddr("To", fields[toRow]!.value);
+    const from = readNameAddr("From", fields[fromRow]!.value);
+    const to = readNameAddr("To", fields[toRow]!.value);
     const callId = parseCallId(fields[callIdRow]!.value);
     const cseq = parseCSeq(fields[cseqRow]!.value);
     validateContacts(fields);

@@ -158,6 +158,38 @@ function parseSipUri(scheme: "sip" | "sips", raw: string, from: number, build: b
 }
 
 /**
+ * Whether a URI has no parameter map of its own and no ?headers: a sip/sips
+ * URI with the shared empty map (NO_PARAMS) and no headers, a tel URI with
+ * NO_PARAMS, any other URI. (A retained request keeps such a URI as it is.)
+ */
+export function isLeanUri(uri: Uri): boolean {
+  if (isSipUri(uri)) return uri.params === NO_PARAMS && uri.headers.length === 0;
+  if (isTelUri(uri)) return uri.params === NO_PARAMS;
+  return true;
+}
+
+/** isLeanUri(parseUri(text.slice(from, to))) for a URI checked valid, without building it. */
+export function uriTextIsLean(text: string, from: number, to: number): boolean {
+  const raw = text.slice(from, to);
+  const colon = raw.indexOf(":");
+  const scheme = schemeOf(raw, colon);
+  if (scheme === "tel") return false; // parseTelUri gives every tel URI a map of its own
+  if (scheme !== "sip" && scheme !== "sips") return true;
+  // parseSipUri's indexes: the parameters are raw.slice(hostportEnd + 1, hostEnd), the headers after q.
+  const at = raw.lastIndexOf("@");
+  const hostStart = at > colon ? at + 1 : colon + 1;
+  const q = raw.indexOf("?", hostStart);
+  const hostEnd = q >= 0 ? q : raw.length;
+  const semi = raw.indexOf(";", hostStart);
+  if (q >= 0 && q + 1 < raw.length) return false;
+  // sipUriParams adds an entry for every segment between ";" that is not empty.
+  for (let i = semi >= 0 && semi < hostEnd ? semi : hostEnd; i < hostEnd; i++) {
+    if (raw.charCodeAt(i) !== 0x3b) return false;
+  }
+  return true;
+}
+
+/**
  * uri-parameters in raw.slice(from, to), names lower-cased, the first of a
  * name kept; only checked (NO_PARAMS returned) unless `build`.
  */
