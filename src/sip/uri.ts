@@ -80,6 +80,7 @@ function hasSpaceOrAngle(raw: string): boolean {
   if (raw === "") return true;
   for (let i = 0; i < raw.length; i++) {
     const c = raw.charCodeAt(i);
+    if (c > 0x3e && c < 0x7f) continue; // letters and most punctuation, at once
     if (c === 0x3c || c === 0x3e || isJsSpace(c)) return true;
   }
   return false;
