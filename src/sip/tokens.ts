@@ -94,6 +94,15 @@ function tokenIn(input: string, from: number, to: number): boolean {
 }
 
 /**
+ * Whether input.slice(from, to), lower-cased, is a token: a parameter name
+ * parseParamsIn accepts (lower-cased first, as when building: a few
+ * non-ASCII letters lower-case to ASCII ones).
+ */
+export function isParamNameIn(input: string, from: number, to: number): boolean {
+  return tokenIn(input, from, to) || isToken(input.slice(from, to).toLowerCase());
+}
+
+/**
  * The one quoted-string scanner (25.1):
  *   quoted-string = SWS DQUOTE *(qdtext / quoted-pair ) DQUOTE
  *   quoted-pair   = "\" (%x00-09 / %x0B-0C / %x0E-7F)
@@ -251,8 +260,7 @@ export function parseParamsIn(
         params ??= new Map();
         if (!params.has(name))
           params.set(name, eq < pe ? input.slice(skipSpace(input, eq + 1, pe), pe) : null);
-      } else if (!tokenIn(input, ps, nameEnd) && !isToken(input.slice(ps, nameEnd).toLowerCase())) {
-        // (lower-cased first, as when building: a few non-ASCII letters lower-case to ASCII ones)
+      } else if (!isParamNameIn(input, ps, nameEnd)) {
         return undefined;
       }
     }

@@ -181,6 +181,8 @@ describe("From and To URIs and display names built on first read", () => {
     "99999",
     ";lr",
     ";tag=",
+    ";TaG =x",
+    "tag = ",
     "tag",
     ";transport=udp",
     "?h=1",

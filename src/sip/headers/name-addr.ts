@@ -10,6 +10,7 @@ import type { NameAddr } from "../message.js";
 import {
   forEachTopLevel,
   isJsSpace,
+  isParamNameIn,
   isTokenChar,
   NO_PARAMS,
   nextTopLevel,
@@ -94,11 +95,10 @@ function nameAddrOf(header: string, raw: string, mode: number): NameAddr | undef
     throw new HeaderParseError(header, `${header}: ${e instanceof UriError ? e.message : "invalid URI"}`);
   }
   // Checked here, built on first read (the tag is all most requests need of them).
-  if (!parseParamsIn(value, paramsFrom, value.length, false)) {
-    throw new HeaderParseError(header, `malformed parameters in ${header}`);
-  }
+  const tag = checkedTag(value, paramsFrom);
+  if (tag === MALFORMED) throw new HeaderParseError(header, `malformed parameters in ${header}`);
   if (mode === CHECK) return undefined;
-  return new ParsedNameAddr(value, tagIn(value, paramsFrom), uri, uriFrom, uriTo, paramsFrom);
+  return new ParsedNameAddr(value, tag, uri, uriFrom, uriTo, paramsFrom);
 }
 
 /**
@@ -184,24 +184,37 @@ export function leanParsedNameAddr(n: NameAddr): NameAddr | undefined {
   return n.paramsEmpty() ? n : n.withoutParams();
 }
 
+/** checkedTag: a parameter name is not a token. */
+const MALFORMED: unique symbol = Symbol("malformed parameters");
+
 /**
- * The value of the first parameter named tag (any case) in value.slice(from),
- * parameters well formed: what parseParamsIn(...).get("tag") || undefined gives.
+ * In one pass over the parameters in value.slice(from): MALFORMED when
+ * parseParamsIn(value, from, value.length) would refuse them, else the tag,
+ * what its map's get("tag") || undefined gives (the first parameter named
+ * tag, any case).
  */
-function tagIn(value: string, from: number): string | undefined {
-  const end = value.length;
-  for (let start = from; start < end; ) {
+function checkedTag(value: string, from: number): string | undefined | typeof MALFORMED {
+  const first = skipSpace(value, from, value.length);
+  const end = trimEndIndex(value, first, value.length);
+  let tag: string | undefined;
+  let tagSeen = false;
+  for (let start = first; start < end; ) {
     const sep = nextTopLevel(value, 0x3b, start, end);
     const ps = skipSpace(value, start, sep);
     const pe = trimEndIndex(value, ps, sep);
-    let eq = ps;
-    while (eq < pe && value.charCodeAt(eq) !== 0x3d) eq++;
-    if (isTagName(value, ps, trimEndIndex(value, ps, eq))) {
-      return eq < pe ? value.slice(skipSpace(value, eq + 1, pe), pe) || undefined : undefined;
+    if (ps < pe) {
+      let eq = ps;
+      while (eq < pe && value.charCodeAt(eq) !== 0x3d) eq++;
+      const nameEnd = trimEndIndex(value, ps, eq);
+      if (!isParamNameIn(value, ps, nameEnd)) return MALFORMED;
+      if (!tagSeen && isTagName(value, ps, nameEnd)) {
+        tagSeen = true;
+        tag = eq < pe ? value.slice(skipSpace(value, eq + 1, pe), pe) || undefined : undefined;
+      }
     }
     start = sep + 1;
   }
-  return undefined;
+  return tag;
 }
 
 /** value.slice(from, to).toLowerCase() === "tag" (no other letter lower-cases to t, a or g). */
