@@ -257,7 +257,10 @@ function readHeaderFields(head: string, from: number): HeaderField[] {
       const colon = fieldNameEnd(head, pos, end);
       if (colon >= 0) {
         name = canonicalNameIn(head, pos, colon);
-        valueStart = head.indexOf(":", colon) + 1;
+        // Only SP and HTAB between the name and its colon (fieldNameEnd).
+        valueStart = colon;
+        while (head.charCodeAt(valueStart) !== 0x3a) valueStart++;
+        valueStart++;
         valueEnd = end;
       } else {
         name = undefined;

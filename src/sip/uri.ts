@@ -96,9 +96,46 @@ export function checkUri(raw: string): void {
   uriOf(raw, false);
 }
 
+/**
+ * checkUri(text.slice(from, to)) when spacesIn(text, from, to) is NO_SPACE:
+ * the whitespace check already done, the URI not copied unless it is refused.
+ */
+export function checkUriWithoutSpace(text: string, from: number, to: number): void {
+  if (from === 0 && to === text.length) uriAfterSpaceCheck(text, false);
+  else uriAfterSpaceCheck(text.slice(from, to), false);
+}
+
+/** spacesIn: no whitespace (as /\s/ means it), "<" or ">", and not empty. */
+export const NO_SPACE = 0;
+/** spacesIn: SP or HTAB (the first of these found before any other). */
+export const SP_OR_TAB = 1;
+/** spacesIn: empty, or other whitespace, "<" or ">" (but no SP or HTAB before it). */
+export const OTHER_SPACE = 2;
+
+/**
+ * One scan of text.slice(from, to) for what hasSpaceOrAngle finds, telling
+ * SP/HTAB (name-addr.ts refuses them with a reason of its own) from the rest.
+ * SP_OR_TAB when there is an SP or HTAB anywhere.
+ */
+export function spacesIn(text: string, from: number, to: number): number {
+  let found = from === to ? OTHER_SPACE : NO_SPACE;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x3e && c < 0x7f) continue;
+    if (c === 0x20 || c === 0x09) return SP_OR_TAB;
+    if (c === 0x3c || c === 0x3e || isJsSpace(c)) found = OTHER_SPACE;
+  }
+  return found;
+}
+
 /** parseUri when `build`, else only its checks (undefined). */
 function uriOf(raw: string, build: boolean): Uri | undefined {
   if (hasSpaceOrAngle(raw)) throw new UriError(`invalid URI "${raw}": contains whitespace or <>`);
+  return uriAfterSpaceCheck(raw, build);
+}
+
+/** uriOf once hasSpaceOrAngle(raw) is known false. */
+function uriAfterSpaceCheck(raw: string, build: boolean): Uri | undefined {
   const colon = raw.indexOf(":");
   if (colon <= 0) throw new UriError(`invalid URI "${raw}": no scheme`);
   const scheme = schemeOf(raw, colon);

@@ -20,7 +20,17 @@ import {
   trimEndIndex,
   unquote,
 } from "../tokens.js";
-import { checkUri, isLeanUri, parseUri, UriError, uriTextIsLean } from "../uri.js";
+import {
+  checkUri,
+  checkUriWithoutSpace,
+  isLeanUri,
+  NO_SPACE,
+  parseUri,
+  SP_OR_TAB,
+  spacesIn,
+  UriError,
+  uriTextIsLean,
+} from "../uri.js";
 import { HeaderParseError } from "./errors.js";
 
 export function parseNameAddr(header: string, raw: string): NameAddr {
@@ -84,13 +94,13 @@ function nameAddrOf(header: string, raw: string, mode: number): NameAddr | undef
       throw new HeaderParseError(header, `URI with "?" or "," in ${header} must be enclosed in <>`);
     }
   }
-  if (hasAnyIn(value, uriFrom, uriTo, 0x20, 0x09))
-    throw new HeaderParseError(header, `whitespace inside the URI of ${header}`);
+  const spaces = spacesIn(value, uriFrom, uriTo);
+  if (spaces === SP_OR_TAB) throw new HeaderParseError(header, `whitespace inside the URI of ${header}`);
   let uri: NameAddr["uri"] | undefined;
-  const uriText = value.slice(uriFrom, uriTo);
   try {
-    if (mode === EAGER) uri = parseUri(uriText);
-    else checkUri(uriText);
+    if (mode === EAGER) uri = parseUri(value.slice(uriFrom, uriTo));
+    else if (spaces === NO_SPACE) checkUriWithoutSpace(value, uriFrom, uriTo);
+    else checkUri(value.slice(uriFrom, uriTo));
   } catch (e) {
     throw new HeaderParseError(header, `${header}: ${e instanceof UriError ? e.message : "invalid URI"}`);
   }
