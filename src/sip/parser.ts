@@ -168,7 +168,8 @@ function parseHead(
   if (typeof core === "string") return fail(400, core, partialOf(start, headers));
 
   let declared: number | undefined;
-  const cl = firstValue(fields, "Content-Length");
+  // The first Content-Length row, found with the others by parseCoreFields.
+  const cl = at[CONTENT_LENGTH]! < 0 ? undefined : fields[at[CONTENT_LENGTH]!]!.value;
   if (cl !== undefined) {
     try {
       declared = parseContentLength(cl);
@@ -327,12 +328,6 @@ function trimEndSpTab(s: string): string {
   return s.slice(0, end);
 }
 
-/** The first row's value of `name` (a canonical name), or undefined. */
-function firstValue(fields: readonly HeaderField[], name: string): string | undefined {
-  for (const f of fields) if (f.name === name) return f.value;
-  return undefined;
-}
-
 /** RFC 3261 7.3.1: these may appear once only; with two of several, the first listed is named. */
 const SINGLE_VALUED = ["From", "To", "Call-ID", "CSeq", "Max-Forwards", "Content-Length", "Content-Type"];
 
@@ -357,6 +352,9 @@ function singleValuedIndex(name: string): number {
       return -1;
   }
 }
+
+/** Content-Length's index in SINGLE_VALUED (and `at`). */
+const CONTENT_LENGTH = 5;
 
 /** Where parseCoreFields' rows are: reused, filled by findCoreRows (no array per message). */
 const at = new Int32Array(SINGLE_VALUED.length);
