@@ -417,7 +417,8 @@ function parseVias(fields: readonly HeaderField[]): Via[] {
   let via: Via[] | undefined;
   for (const f of fields) {
     if (f.name !== "Via") continue;
-    if (via === undefined && nextTopLevel(f.value, 0x2c, 0, f.value.length) >= f.value.length) {
+    // (No comma at all: one via-parm, without looking for a top-level one.)
+    if (via === undefined && isOneElement(f.value)) {
       const part = f.value;
       if (part === "") throw new HeaderParseError("Via", "empty Via value");
       via = [parseViaParm(part)];
@@ -429,11 +430,21 @@ function parseVias(fields: readonly HeaderField[]): Via[] {
   return via ?? [];
 }
 
+/** Whether a list header's row has no top-level comma (indexOf first: most rows have no comma at all). */
+function isOneElement(row: string): boolean {
+  return row.indexOf(",") < 0 || nextTopLevel(row, 0x2c, 0, row.length) >= row.length;
+}
+
 /** Each Contact value but "*" must parse as a name-addr or addr-spec; throws HeaderParseError. */
 function validateContacts(fields: readonly HeaderField[]): void {
   for (const f of fields) {
     if (f.name !== "Contact") continue;
     const row = f.value;
+    if (row.indexOf(",") < 0) {
+      // One value: the row itself (rows are trimmed).
+      if (row !== "" && row !== "*") checkNameAddr("Contact", row);
+      continue;
+    }
     for (let start = 0; ; ) {
       const end = nextTopLevel(row, 0x2c, start, row.length);
       const value = trimmedSlice(row, start, end);

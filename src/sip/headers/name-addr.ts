@@ -268,8 +268,12 @@ const UNBALANCED = -2;
  * index of the first "<" outside quoted strings, or -1.
  */
 function firstUnquotedLt(value: string): number {
-  let lt = -1;
-  for (let i = 0; i < value.length; i++) {
+  // Up to the first DQUOTE, indexOf tells (most values have none at all).
+  const q = value.indexOf('"');
+  const lt0 = value.indexOf("<");
+  if (q < 0) return lt0;
+  let lt = lt0 >= 0 && lt0 < q ? lt0 : -1;
+  for (let i = q; i < value.length; i++) {
     const c = value.charCodeAt(i);
     if (c === 0x22) {
       i = quotedStringEnd(value, i);
