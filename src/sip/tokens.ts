@@ -177,6 +177,24 @@ export function nextTopLevel(input: string, sep: number, from: number, to: numbe
 }
 
 /**
+ * Whether input.slice(from, to) has no DQUOTE and no "<": nextTopLevel in it
+ * is then indexOf (nextParamEnd), which most parameter lists allow.
+ */
+export function isPlainIn(input: string, from: number, to: number): boolean {
+  const q = input.indexOf('"', from);
+  if (q >= 0 && q < to) return false;
+  const lt = input.indexOf("<", from);
+  return lt < 0 || lt >= to;
+}
+
+/** nextTopLevel(input, ";", from, to), by indexOf when the range isPlainIn. */
+export function nextParamEnd(input: string, from: number, to: number, plain: boolean): number {
+  if (!plain) return nextTopLevel(input, 0x3b, from, to);
+  const semi = input.indexOf(";", from);
+  return semi < 0 || semi > to ? to : semi;
+}
+
+/**
  * Splits on `sep` where it is not inside a quoted string (with \-escapes) or
  * inside <...>. Parts are trimmed. Unbalanced quotes yield the rest as one part.
  */
@@ -245,8 +263,9 @@ export function parseParamsIn(
   let params: Map<string, string | null> | undefined;
   const first = skipSpace(input, from, to);
   const end = trimEndIndex(input, first, to);
+  const plain = isPlainIn(input, first, end);
   for (let start = first; start < end; ) {
-    const sep = nextTopLevel(input, 0x3b, start, end);
+    const sep = nextParamEnd(input, start, end, plain);
     const ps = skipSpace(input, start, sep);
     const pe = trimEndIndex(input, ps, sep);
     if (ps < pe) {

@@ -11,9 +11,10 @@ import {
   forEachTopLevel,
   isJsSpace,
   isParamNameIn,
+  isPlainIn,
   isTokenChar,
   NO_PARAMS,
-  nextTopLevel,
+  nextParamEnd,
   parseParamsIn,
   quotedStringEnd,
   skipSpace,
@@ -208,8 +209,9 @@ function checkedTag(value: string, from: number): string | undefined | typeof MA
   const end = trimEndIndex(value, first, value.length);
   let tag: string | undefined;
   let tagSeen = false;
+  const plain = isPlainIn(value, first, end);
   for (let start = first; start < end; ) {
-    const sep = nextTopLevel(value, 0x3b, start, end);
+    const sep = nextParamEnd(value, start, end, plain);
     const ps = skipSpace(value, start, sep);
     const pe = trimEndIndex(value, ps, sep);
     if (ps < pe) {
