@@ -102,7 +102,34 @@ export function checkUri(raw: string): void {
  */
 export function checkUriWithoutSpace(text: string, from: number, to: number): void {
   if (from === 0 && to === text.length) uriAfterSpaceCheck(text, false);
-  else uriAfterSpaceCheck(text.slice(from, to), false);
+  else if (!sipUriPassesIn(text, from, to)) uriAfterSpaceCheck(text.slice(from, to), false);
+}
+
+/**
+ * Whether text.slice(from, to) is a sip: or sips: URI (scheme in lower
+ * case) that parseSipUri accepts, read in place. false for anything else,
+ * which the caller then checks (and refuses, with the reason) on a copy.
+ */
+function sipUriPassesIn(text: string, from: number, to: number): boolean {
+  let userFrom: number;
+  if (to > from + 4 && text.startsWith("sip:", from)) userFrom = from + 4;
+  else if (to > from + 5 && text.startsWith("sips:", from)) userFrom = from + 5;
+  else return false;
+  // parseSipUri's indexes, within [from, to).
+  const at = text.lastIndexOf("@", to - 1);
+  if (at === userFrom) return false;
+  const hostStart = at >= userFrom ? at + 1 : userFrom;
+  const q = text.indexOf("?", hostStart);
+  const hostEnd = q >= 0 && q < to ? q : to;
+  const semi = text.indexOf(";", hostStart);
+  const hostportEnd = semi >= 0 && semi < hostEnd ? semi : hostEnd;
+  try {
+    hostIn(text, hostStart, hostportEnd, "", false);
+    sipUriParams(text, hostportEnd + 1, hostEnd, false);
+  } catch {
+    return false;
+  }
+  return true;
 }
 
 /** spacesIn: no whitespace (as /\s/ means it), "<" or ">", and not empty. */
