@@ -232,10 +232,7 @@ function fail(status: number, fullDetail: string, partial?: PartialMessage): Par
  * can still echo the headers.
  */
 function readHeaderFields(head: string, from: number): HeaderField[] {
-  // The rows are gathered in a reused array, then copied once at their
-  // final size (pushing into a new array would grow it, and drop, 2-3 times).
-  const fields = scratch;
-  fields.length = 0;
+  const fields: HeaderField[] = [];
   let problem: string | undefined;
   let name: string | undefined;
   let valueStart = 0;
@@ -273,13 +270,8 @@ function readHeaderFields(head: string, from: number): HeaderField[] {
   }
   if (name !== undefined) fields.push(field(name, head, valueStart, valueEnd, folded));
   lastProblem = problem;
-  const out = fields.slice();
-  fields.length = 0;
-  return out;
+  return fields;
 }
-
-/** readHeaderFields' reused row array (empty between calls). */
-const scratch: HeaderField[] = [];
 
 /** The problem readHeaderFields found last (read right after the call). */
 let lastProblem: string | undefined;
