@@ -87,6 +87,7 @@ export class StreamFramer {
   }
 
   private next(): Frame | undefined {
+    if (this.end === this.start) return undefined; // (all framed: no view of nothing to make)
     const buffer = this.buffer;
     let i = 0;
     while (i < buffer.length && (buffer[i] === 0x0d || buffer[i] === 0x0a)) i++;
