@@ -85,7 +85,7 @@ export function parseDatagram(data: Buffer, maxMessageSize = Number.POSITIVE_INF
  * findHeadBoundary without its result object: the headEnd, or -1 when there
  * is no empty line (the body starts at bodyStartAfter(buf, headEnd)).
  */
-function headEndIn(buf: Buffer, from: number): number {
+export function headEndIn(buf: Buffer, from: number): number {
   for (let i = buf.indexOf(0x0a, from); i >= 0; i = buf.indexOf(0x0a, i + 1)) {
     if (buf[i + 1] === 0x0a || (buf[i + 1] === 0x0d && buf[i + 2] === 0x0a)) {
       return i > from && buf[i - 1] === 0x0d ? i - 1 : i;
@@ -95,7 +95,7 @@ function headEndIn(buf: Buffer, from: number): number {
 }
 
 /** After headEndIn's headEnd: where the body starts (past the LF or CRLF of the line, and the empty line). */
-function bodyStartAfter(buf: Buffer, headEnd: number): number {
+export function bodyStartAfter(buf: Buffer, headEnd: number): number {
   const lf = buf[headEnd] === 0x0d ? headEnd + 1 : headEnd;
   return buf[lf + 1] === 0x0a ? lf + 2 : lf + 3;
 }

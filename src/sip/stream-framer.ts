@@ -5,7 +5,7 @@
  * reported so the transport can answer the CRLF "pong" (RFC 5626 3.5.1).
  */
 import { parseContentLength } from "./headers/scalars.js";
-import { findHeadBoundary, type ParseResult, parseMessage } from "./parser.js";
+import { bodyStartAfter, headEndIn, type ParseResult, parseMessage } from "./parser.js";
 
 export type Frame =
   | { readonly type: "message"; readonly result: ParseResult; readonly bytes: Buffer }
@@ -103,8 +103,8 @@ export class StreamFramer {
       return this.next();
     }
     if (buffer.length === 0) return undefined;
-    const boundary = findHeadBoundary(buffer, Math.max(0, this.scanned - 3));
-    if (!boundary) {
+    const headEnd = headEndIn(buffer, Math.max(0, this.scanned - 3));
+    if (headEnd < 0) {
       this.scanned = buffer.length;
       if (buffer.length > this.options.maxMessageSize) {
         // The complete header lines received so far name the request and its
@@ -121,7 +121,8 @@ export class StreamFramer {
       }
       return undefined;
     }
-    const head = buffer.toString("latin1", 0, boundary.headEnd);
+    const head = buffer.toString("latin1", 0, headEnd);
+    const bodyStart = bodyStartAfter(buffer, headEnd);
     const declared = contentLengthOf(head);
     if (typeof declared === "string") {
       const result = parseMessage(head, () => declared);
@@ -130,7 +131,7 @@ export class StreamFramer {
     // RFC 3261 18.3: on a stream, a missing Content-Length means no body
     // (the header "MUST be used with stream oriented transports").
     const length = declared ?? 0;
-    const total = boundary.bodyStart + length;
+    const total = bodyStart + length;
     if (total > this.options.maxMessageSize) {
       const detail = `message of ${total} octets is larger than the ${this.options.maxMessageSize} the server accepts`;
       const result = parseMessage(head, () => ({ status: 513, detail }));
@@ -141,7 +142,7 @@ export class StreamFramer {
     // the body a view of it (no second copy).
     const bytes = Buffer.allocUnsafeSlow(total);
     buffer.copy(bytes, 0, 0, total);
-    const body = bytes.subarray(boundary.bodyStart, total);
+    const body = bytes.subarray(bodyStart, total);
     this.consume(total);
     return { type: "message", result: parseMessage(head, () => body), bytes };
   }
