@@ -217,6 +217,49 @@ describe("From and To URIs and display names built on first read", () => {
     );
   });
 
+  it("mutated RFC 4475 messages: their From, To and Contact rows as the eager parser reads them, and the same 400", () => {
+    const seeds = readdirSync(RFC4475_DIR)
+      .filter((f) => f.endsWith(".dat"))
+      .map((f) => readFileSync(join(RFC4475_DIR, f)).toString("latin1"));
+    const sipish = fc.constantFrom(...'\r\n:;,<>"\\@ =/[]%\t\0SIPv12tag'.split(""));
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...seeds),
+        fc.array(fc.tuple(fc.nat(), fc.nat({ max: 8 }), fc.string({ unit: sipish, maxLength: 6 })), {
+          maxLength: 6,
+        }),
+        (seed, edits) => {
+          let s = seed;
+          for (const [pos, del, ins] of edits) {
+            const at = pos % (s.length + 1);
+            s = s.slice(0, at) + ins + s.slice(at + del);
+          }
+          const r = parseDatagram(Buffer.from(s, "latin1"));
+          const headers = r.ok ? r.message.headers : r.error.partial?.headers;
+          for (const name of ["From", "To", "Contact"]) {
+            for (const value of headers?.getRows(name) ?? []) expectSame(name, value);
+          }
+          if (r.ok) {
+            const h = r.message.headers;
+            expect(outcome(() => r.message.core.from)).toEqual(
+              outcome(() => eagerNameAddr("From", h.get("From")!)),
+            );
+            expect(outcome(() => r.message.core.to)).toEqual(
+              outcome(() => eagerNameAddr("To", h.get("To")!)),
+            );
+          } else if (/^(From|To)\b/.test(r.error.detail) && headers) {
+            // A refused From or To: the reason the eager parser gives for that row.
+            const name = r.error.detail.startsWith("From") ? "From" : "To";
+            const reason = thrown(() => eagerNameAddr(name, headers.get(name)!));
+            if (reason !== undefined)
+              expect(r.error.detail).toBe(reason.slice(0, 200) + (reason.length > 200 ? "..." : ""));
+          }
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
   it("uriTextIsLean is isLeanUri of the parsed URI, for every valid URI", () => {
     const uri = fc
       .array(
