@@ -106,10 +106,13 @@ const USUAL_NAMES = [
 
 const USUAL: ReadonlySet<string> = new Set(USUAL_NAMES);
 
-/** [spelling, canonical name] by the spelling's first code unit, for canonicalNameIn. */
-const IN_PLACE: Array<Array<readonly [string, string]>> = Array.from({ length: 128 }, () => []);
+/** The usual spellings (names and compact forms) by their first code unit, for canonicalNameIn. */
+const IN_PLACE: string[][] = Array.from({ length: 128 }, () => []);
+/** The canonical name of each of IN_PLACE's spellings, at the same place. */
+const IN_PLACE_CANONICAL: string[][] = Array.from({ length: 128 }, () => []);
 for (const text of [...USUAL_NAMES, ...Object.keys(COMPACT_FORMS).flatMap((c) => [c, c.toUpperCase()])]) {
-  IN_PLACE[text.charCodeAt(0)]!.push([text, canonicalHeaderName(text)]);
+  IN_PLACE[text.charCodeAt(0)]!.push(text);
+  IN_PLACE_CANONICAL[text.charCodeAt(0)]!.push(canonicalHeaderName(text));
 }
 
 /**
@@ -117,11 +120,14 @@ for (const text of [...USUAL_NAMES, ...Object.keys(COMPACT_FORMS).flatMap((c) =>
  * is spelt as one of the usual names or a compact form.
  */
 export function canonicalNameIn(text: string, from: number, to: number): string {
-  const candidates = IN_PLACE[text.charCodeAt(from)];
-  if (candidates !== undefined) {
+  const first = text.charCodeAt(from);
+  if (first < 128) {
+    const spellings = IN_PLACE[first]!;
     const length = to - from;
-    for (const [spelling, canonical] of candidates) {
-      if (spelling.length === length && text.startsWith(spelling, from)) return canonical;
+    for (let i = 0; i < spellings.length; i++) {
+      const spelling = spellings[i]!;
+      if (spelling.length === length && text.startsWith(spelling, from))
+        return IN_PLACE_CANONICAL[first]![i]!;
     }
   }
   return canonicalHeaderName(text.slice(from, to));

@@ -17,11 +17,19 @@ export interface HeaderField {
 
 const NO_FIELDS: readonly HeaderField[] = [];
 
+/** The rows Headers.adopt hands to the constructor it calls next (undefined: none). */
+let adopting: HeaderField[] | undefined;
+
 /** Ordered, case-insensitive header list that keeps repeated fields as separate rows. */
 export class Headers implements Iterable<HeaderField> {
   private fields: HeaderField[];
 
   constructor(fields: Iterable<HeaderField | [string, string]> = NO_FIELDS) {
+    if (adopting !== undefined) {
+      this.fields = adopting;
+      adopting = undefined;
+      return;
+    }
     this.fields = [];
     if (fields === NO_FIELDS) return;
     for (const f of fields) {
@@ -35,9 +43,8 @@ export class Headers implements Iterable<HeaderField> {
    * whose rows already have canonical names and are not shared.
    */
   static adopt(fields: HeaderField[]): Headers {
-    const headers = new Headers();
-    headers.fields = fields;
-    return headers;
+    adopting = fields; // (taken by the constructor: no array of its own made and dropped)
+    return new Headers();
   }
 
   [Symbol.iterator](): Iterator<HeaderField> {

@@ -12,7 +12,7 @@
 
 import { canonicalNameIn } from "./header-names.js";
 import { HeaderParseError } from "./headers/errors.js";
-import { checkNameAddr, parseNameAddr } from "./headers/name-addr.js";
+import { checkNameAddr, readNameAddr } from "./headers/name-addr.js";
 import { parseCallId, parseContentLength, parseCSeq, parseMaxForwards } from "./headers/scalars.js";
 import { parseViaInto, parseViaParm } from "./headers/via.js";
 import { type CoreHeaders, type HeaderField, Headers, type ParsedMessage, type Via } from "./message.js";
@@ -85,7 +85,7 @@ export function parseDatagram(data: Buffer, maxMessageSize = Number.POSITIVE_INF
  * findHeadBoundary without its result object: the headEnd, or -1 when there
  * is no empty line (the body starts at bodyStartAfter(buf, headEnd)).
  */
-function headEndIn(buf: Buffer, from: number): number {
+export function headEndIn(buf: Buffer, from: number): number {
   for (let i = buf.indexOf(0x0a, from); i >= 0; i = buf.indexOf(0x0a, i + 1)) {
     if (buf[i + 1] === 0x0a || (buf[i + 1] === 0x0d && buf[i + 2] === 0x0a)) {
       return i > from && buf[i - 1] === 0x0d ? i - 1 : i;
@@ -95,7 +95,7 @@ function headEndIn(buf: Buffer, from: number): number {
 }
 
 /** After headEndIn's headEnd: where the body starts (past the LF or CRLF of the line, and the empty line). */
-function bodyStartAfter(buf: Buffer, headEnd: number): number {
+export function bodyStartAfter(buf: Buffer, headEnd: number): number {
   const lf = buf[headEnd] === 0x0d ? headEnd + 1 : headEnd;
   return buf[lf + 1] === 0x0a ? lf + 2 : lf + 3;
 }
@@ -168,7 +168,8 @@ function parseHead(
   if (typeof core === "string") return fail(400, core, partialOf(start, headers));
 
   let declared: number | undefined;
-  const cl = firstValue(fields, "Content-Length");
+  // The first Content-Length row, found with the others by parseCoreFields.
+  const cl = at[CONTENT_LENGTH]! < 0 ? undefined : fields[at[CONTENT_LENGTH]!]!.value;
   if (cl !== undefined) {
     try {
       declared = parseContentLength(cl);
@@ -231,10 +232,7 @@ function fail(status: number, fullDetail: string, partial?: PartialMessage): Par
  * can still echo the headers.
  */
 function readHeaderFields(head: string, from: number): HeaderField[] {
-  // The rows are gathered in a reused array, then copied once at their
-  // final size (pushing into a new array would grow it, and drop, 2-3 times).
-  const fields = scratch;
-  fields.length = 0;
+  const fields: HeaderField[] = [];
   let problem: string | undefined;
   let name: string | undefined;
   let valueStart = 0;
@@ -257,7 +255,10 @@ function readHeaderFields(head: string, from: number): HeaderField[] {
       const colon = fieldNameEnd(head, pos, end);
       if (colon >= 0) {
         name = canonicalNameIn(head, pos, colon);
-        valueStart = head.indexOf(":", colon) + 1;
+        // Only SP and HTAB between the name and its colon (fieldNameEnd).
+        valueStart = colon;
+        while (head.charCodeAt(valueStart) !== 0x3a) valueStart++;
+        valueStart++;
         valueEnd = end;
       } else {
         name = undefined;
@@ -269,13 +270,8 @@ function readHeaderFields(head: string, from: number): HeaderField[] {
   }
   if (name !== undefined) fields.push(field(name, head, valueStart, valueEnd, folded));
   lastProblem = problem;
-  const out = fields.slice();
-  fields.length = 0;
-  return out;
+  return fields;
 }
-
-/** readHeaderFields' reused row array (empty between calls). */
-const scratch: HeaderField[] = [];
 
 /** The problem readHeaderFields found last (read right after the call). */
 let lastProblem: string | undefined;
@@ -324,12 +320,6 @@ function trimEndSpTab(s: string): string {
   return s.slice(0, end);
 }
 
-/** The first row's value of `name` (a canonical name), or undefined. */
-function firstValue(fields: readonly HeaderField[], name: string): string | undefined {
-  for (const f of fields) if (f.name === name) return f.value;
-  return undefined;
-}
-
 /** RFC 3261 7.3.1: these may appear once only; with two of several, the first listed is named. */
 const SINGLE_VALUED = ["From", "To", "Call-ID", "CSeq", "Max-Forwards", "Content-Length", "Content-Type"];
 
@@ -354,6 +344,9 @@ function singleValuedIndex(name: string): number {
       return -1;
   }
 }
+
+/** Content-Length's index in SINGLE_VALUED (and `at`). */
+const CONTENT_LENGTH = 5;
 
 /** Where parseCoreFields' rows are: reused, filled by findCoreRows (no array per message). */
 const at = new Int32Array(SINGLE_VALUED.length);
@@ -398,8 +391,8 @@ function parseCoreFields(fields: readonly HeaderField[], isRequest: boolean): Co
   const maxForwardsRow = at[4]!;
   try {
     const via = parseVias(fields);
-    const from = parseNameAddr("From", fields[fromRow]!.value);
-    const to = parseNameAddr("To", fields[toRow]!.value);
+    const from = readNameAddr("From", fields[fromRow]!.value);
+    const to = readNameAddr("To", fields[toRow]!.value);
     const callId = parseCallId(fields[callIdRow]!.value);
     const cseq = parseCSeq(fields[cseqRow]!.value);
     validateContacts(fields);
@@ -416,7 +409,8 @@ function parseVias(fields: readonly HeaderField[]): Via[] {
   let via: Via[] | undefined;
   for (const f of fields) {
     if (f.name !== "Via") continue;
-    if (via === undefined && nextTopLevel(f.value, 0x2c, 0, f.value.length) >= f.value.length) {
+    // (No comma at all: one via-parm, without looking for a top-level one.)
+    if (via === undefined && isOneElement(f.value)) {
       const part = f.value;
       if (part === "") throw new HeaderParseError("Via", "empty Via value");
       via = [parseViaParm(part)];
@@ -428,11 +422,21 @@ function parseVias(fields: readonly HeaderField[]): Via[] {
   return via ?? [];
 }
 
+/** Whether a list header's row has no top-level comma (indexOf first: most rows have no comma at all). */
+function isOneElement(row: string): boolean {
+  return row.indexOf(",") < 0 || nextTopLevel(row, 0x2c, 0, row.length) >= row.length;
+}
+
 /** Each Contact value but "*" must parse as a name-addr or addr-spec; throws HeaderParseError. */
 function validateContacts(fields: readonly HeaderField[]): void {
   for (const f of fields) {
     if (f.name !== "Contact") continue;
     const row = f.value;
+    if (row.indexOf(",") < 0) {
+      // One value: the row itself (rows are trimmed).
+      if (row !== "" && row !== "*") checkNameAddr("Contact", row);
+      continue;
+    }
     for (let start = 0; ; ) {
       const end = nextTopLevel(row, 0x2c, start, row.length);
       const value = trimmedSlice(row, start, end);

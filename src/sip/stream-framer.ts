@@ -5,7 +5,7 @@
  * reported so the transport can answer the CRLF "pong" (RFC 5626 3.5.1).
  */
 import { parseContentLength } from "./headers/scalars.js";
-import { findHeadBoundary, type ParseResult, parseMessage } from "./parser.js";
+import { bodyStartAfter, headEndIn, type ParseResult, parseMessage } from "./parser.js";
 
 export type Frame =
   | { readonly type: "message"; readonly result: ParseResult; readonly bytes: Buffer }
@@ -87,6 +87,7 @@ export class StreamFramer {
   }
 
   private next(): Frame | undefined {
+    if (this.end === this.start) return undefined; // (all framed: no view of nothing to make)
     const buffer = this.buffer;
     let i = 0;
     while (i < buffer.length && (buffer[i] === 0x0d || buffer[i] === 0x0a)) i++;
@@ -102,8 +103,8 @@ export class StreamFramer {
       return this.next();
     }
     if (buffer.length === 0) return undefined;
-    const boundary = findHeadBoundary(buffer, Math.max(0, this.scanned - 3));
-    if (!boundary) {
+    const headEnd = headEndIn(buffer, Math.max(0, this.scanned - 3));
+    if (headEnd < 0) {
       this.scanned = buffer.length;
       if (buffer.length > this.options.maxMessageSize) {
         // The complete header lines received so far name the request and its
@@ -120,7 +121,8 @@ export class StreamFramer {
       }
       return undefined;
     }
-    const head = buffer.toString("latin1", 0, boundary.headEnd);
+    const head = buffer.toString("latin1", 0, headEnd);
+    const bodyStart = bodyStartAfter(buffer, headEnd);
     const declared = contentLengthOf(head);
     if (typeof declared === "string") {
       const result = parseMessage(head, () => declared);
@@ -129,7 +131,7 @@ export class StreamFramer {
     // RFC 3261 18.3: on a stream, a missing Content-Length means no body
     // (the header "MUST be used with stream oriented transports").
     const length = declared ?? 0;
-    const total = boundary.bodyStart + length;
+    const total = bodyStart + length;
     if (total > this.options.maxMessageSize) {
       const detail = `message of ${total} octets is larger than the ${this.options.maxMessageSize} the server accepts`;
       const result = parseMessage(head, () => ({ status: 513, detail }));
@@ -140,24 +142,60 @@ export class StreamFramer {
     // the body a view of it (no second copy).
     const bytes = Buffer.allocUnsafeSlow(total);
     buffer.copy(bytes, 0, 0, total);
-    const body = bytes.subarray(boundary.bodyStart, total);
+    const body = bytes.subarray(bodyStart, total);
     this.consume(total);
     return { type: "message", result: parseMessage(head, () => body), bytes };
   }
 }
 
-/** Content-Length (or its compact form "l") from a raw head; undefined when absent. */
-function contentLengthOf(head: string): number | string | undefined {
-  const values: string[] = [];
-  for (const line of head.split(/\r?\n/)) {
-    const m = /^(content-length|l)[ \t]*:(.*)$/i.exec(line);
-    if (m) values.push(m[2]!);
+/**
+ * Content-Length (or its compact form "l") from a raw head; undefined when
+ * absent. A line is "content-length" or "l" (any case), SP/HTAB, ":" and a
+ * value without CR (what /^(content-length|l)[ \t]*:(.*)$/i matched on each
+ * line of head.split(/\r?\n/)), read in place.
+ */
+export function contentLengthOf(head: string): number | string | undefined {
+  let value: string | undefined;
+  for (let pos = 0; pos <= head.length; ) {
+    const nl = head.indexOf("\n", pos);
+    const lineEnd = nl < 0 ? head.length : nl > pos && head.charCodeAt(nl - 1) === 0x0d ? nl - 1 : nl;
+    const valueStart = contentLengthValueStart(head, pos, lineEnd);
+    if (valueStart >= 0) {
+      if (value !== undefined) return "multiple Content-Length header fields";
+      value = head.slice(valueStart, lineEnd);
+    }
+    if (nl < 0) break;
+    pos = nl + 1;
   }
-  if (values.length === 0) return undefined;
-  if (values.length > 1) return "multiple Content-Length header fields";
+  if (value === undefined) return undefined;
   try {
-    return parseContentLength(values[0]!);
+    return parseContentLength(value);
   } catch (e) {
     return (e as Error).message;
   }
+}
+
+const CONTENT_LENGTH = "content-length";
+
+/** With head.slice(from, to) a Content-Length line: where its value starts (after the colon); else -1. */
+function contentLengthValueStart(head: string, from: number, to: number): number {
+  let i = from;
+  if (to - from >= CONTENT_LENGTH.length && isNameAt(head, from, CONTENT_LENGTH)) i += CONTENT_LENGTH.length;
+  else if (from < to && (head.charCodeAt(from) | 0x20) === 0x6c) i++;
+  else return -1;
+  while (i < to && (head.charCodeAt(i) === 0x20 || head.charCodeAt(i) === 0x09)) i++;
+  if (i >= to || head.charCodeAt(i) !== 0x3a) return -1;
+  // "." matches no CR: a line with a CR of its own is not a header line here.
+  for (let j = i + 1; j < to; j++) if (head.charCodeAt(j) === 0x0d) return -1;
+  return i + 1;
+}
+
+/** Whether head has `lower` (lower-case letters and "-") at `at`, letters in any case. */
+function isNameAt(head: string, at: number, lower: string): boolean {
+  for (let k = 0; k < lower.length; k++) {
+    const want = lower.charCodeAt(k);
+    const c = head.charCodeAt(at + k);
+    if (c !== want && (want === 0x2d || (c | 0x20) !== want)) return false;
+  }
+  return true;
 }

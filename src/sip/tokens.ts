@@ -94,6 +94,15 @@ function tokenIn(input: string, from: number, to: number): boolean {
 }
 
 /**
+ * Whether input.slice(from, to), lower-cased, is a token: a parameter name
+ * parseParamsIn accepts (lower-cased first, as when building: a few
+ * non-ASCII letters lower-case to ASCII ones).
+ */
+export function isParamNameIn(input: string, from: number, to: number): boolean {
+  return tokenIn(input, from, to) || isToken(input.slice(from, to).toLowerCase());
+}
+
+/**
  * The one quoted-string scanner (25.1):
  *   quoted-string = SWS DQUOTE *(qdtext / quoted-pair ) DQUOTE
  *   quoted-pair   = "\" (%x00-09 / %x0B-0C / %x0E-7F)
@@ -168,6 +177,24 @@ export function nextTopLevel(input: string, sep: number, from: number, to: numbe
 }
 
 /**
+ * Whether input.slice(from, to) has no DQUOTE and no "<": nextTopLevel in it
+ * is then indexOf (nextParamEnd), which most parameter lists allow.
+ */
+export function isPlainIn(input: string, from: number, to: number): boolean {
+  const q = input.indexOf('"', from);
+  if (q >= 0 && q < to) return false;
+  const lt = input.indexOf("<", from);
+  return lt < 0 || lt >= to;
+}
+
+/** nextTopLevel(input, ";", from, to), by indexOf when the range isPlainIn. */
+export function nextParamEnd(input: string, from: number, to: number, plain: boolean): number {
+  if (!plain) return nextTopLevel(input, 0x3b, from, to);
+  const semi = input.indexOf(";", from);
+  return semi < 0 || semi > to ? to : semi;
+}
+
+/**
  * Splits on `sep` where it is not inside a quoted string (with \-escapes) or
  * inside <...>. Parts are trimmed. Unbalanced quotes yield the rest as one part.
  */
@@ -236,8 +263,9 @@ export function parseParamsIn(
   let params: Map<string, string | null> | undefined;
   const first = skipSpace(input, from, to);
   const end = trimEndIndex(input, first, to);
+  const plain = isPlainIn(input, first, end);
   for (let start = first; start < end; ) {
-    const sep = nextTopLevel(input, 0x3b, start, end);
+    const sep = nextParamEnd(input, start, end, plain);
     const ps = skipSpace(input, start, sep);
     const pe = trimEndIndex(input, ps, sep);
     if (ps < pe) {
@@ -251,8 +279,7 @@ export function parseParamsIn(
         params ??= new Map();
         if (!params.has(name))
           params.set(name, eq < pe ? input.slice(skipSpace(input, eq + 1, pe), pe) : null);
-      } else if (!tokenIn(input, ps, nameEnd) && !isToken(input.slice(ps, nameEnd).toLowerCase())) {
-        // (lower-cased first, as when building: a few non-ASCII letters lower-case to ASCII ones)
+      } else if (!isParamNameIn(input, ps, nameEnd)) {
         return undefined;
       }
     }

@@ -80,6 +80,7 @@ function hasSpaceOrAngle(raw: string): boolean {
   if (raw === "") return true;
   for (let i = 0; i < raw.length; i++) {
     const c = raw.charCodeAt(i);
+    if (c > 0x3e && c < 0x7f) continue; // letters and most punctuation, at once
     if (c === 0x3c || c === 0x3e || isJsSpace(c)) return true;
   }
   return false;
@@ -95,9 +96,73 @@ export function checkUri(raw: string): void {
   uriOf(raw, false);
 }
 
+/**
+ * checkUri(text.slice(from, to)) when spacesIn(text, from, to) is NO_SPACE:
+ * the whitespace check already done, the URI not copied unless it is refused.
+ */
+export function checkUriWithoutSpace(text: string, from: number, to: number): void {
+  if (from === 0 && to === text.length) uriAfterSpaceCheck(text, false);
+  else if (!sipUriPassesIn(text, from, to)) uriAfterSpaceCheck(text.slice(from, to), false);
+}
+
+/**
+ * Whether text.slice(from, to) is a sip: or sips: URI (scheme in lower
+ * case) that parseSipUri accepts, read in place. false for anything else,
+ * which the caller then checks (and refuses, with the reason) on a copy.
+ */
+function sipUriPassesIn(text: string, from: number, to: number): boolean {
+  let userFrom: number;
+  if (to > from + 4 && text.startsWith("sip:", from)) userFrom = from + 4;
+  else if (to > from + 5 && text.startsWith("sips:", from)) userFrom = from + 5;
+  else return false;
+  // parseSipUri's indexes, within [from, to).
+  const at = text.lastIndexOf("@", to - 1);
+  if (at === userFrom) return false;
+  const hostStart = at >= userFrom ? at + 1 : userFrom;
+  const q = text.indexOf("?", hostStart);
+  const hostEnd = q >= 0 && q < to ? q : to;
+  const semi = text.indexOf(";", hostStart);
+  const hostportEnd = semi >= 0 && semi < hostEnd ? semi : hostEnd;
+  try {
+    hostIn(text, hostStart, hostportEnd, "", false);
+    sipUriParams(text, hostportEnd + 1, hostEnd, false);
+  } catch {
+    return false;
+  }
+  return true;
+}
+
+/** spacesIn: no whitespace (as /\s/ means it), "<" or ">", and not empty. */
+export const NO_SPACE = 0;
+/** spacesIn: SP or HTAB (the first of these found before any other). */
+export const SP_OR_TAB = 1;
+/** spacesIn: empty, or other whitespace, "<" or ">" (but no SP or HTAB before it). */
+export const OTHER_SPACE = 2;
+
+/**
+ * One scan of text.slice(from, to) for what hasSpaceOrAngle finds, telling
+ * SP/HTAB (name-addr.ts refuses them with a reason of its own) from the rest.
+ * SP_OR_TAB when there is an SP or HTAB anywhere.
+ */
+export function spacesIn(text: string, from: number, to: number): number {
+  let found = from === to ? OTHER_SPACE : NO_SPACE;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x3e && c < 0x7f) continue;
+    if (c === 0x20 || c === 0x09) return SP_OR_TAB;
+    if (c === 0x3c || c === 0x3e || isJsSpace(c)) found = OTHER_SPACE;
+  }
+  return found;
+}
+
 /** parseUri when `build`, else only its checks (undefined). */
 function uriOf(raw: string, build: boolean): Uri | undefined {
   if (hasSpaceOrAngle(raw)) throw new UriError(`invalid URI "${raw}": contains whitespace or <>`);
+  return uriAfterSpaceCheck(raw, build);
+}
+
+/** uriOf once hasSpaceOrAngle(raw) is known false. */
+function uriAfterSpaceCheck(raw: string, build: boolean): Uri | undefined {
   const colon = raw.indexOf(":");
   if (colon <= 0) throw new UriError(`invalid URI "${raw}": no scheme`);
   const scheme = schemeOf(raw, colon);
@@ -155,6 +220,38 @@ function parseSipUri(scheme: "sip" | "sips", raw: string, from: number, build: b
     password: raw.slice(pc + 1, at),
   };
   return port === undefined ? uri : Object.assign(uri, { port });
+}
+
+/**
+ * Whether a URI has no parameter map of its own and no ?headers: a sip/sips
+ * URI with the shared empty map (NO_PARAMS) and no headers, a tel URI with
+ * NO_PARAMS, any other URI. (A retained request keeps such a URI as it is.)
+ */
+export function isLeanUri(uri: Uri): boolean {
+  if (isSipUri(uri)) return uri.params === NO_PARAMS && uri.headers.length === 0;
+  if (isTelUri(uri)) return uri.params === NO_PARAMS;
+  return true;
+}
+
+/** isLeanUri(parseUri(text.slice(from, to))) for a URI checked valid, without building it. */
+export function uriTextIsLean(text: string, from: number, to: number): boolean {
+  const raw = text.slice(from, to);
+  const colon = raw.indexOf(":");
+  const scheme = schemeOf(raw, colon);
+  if (scheme === "tel") return false; // parseTelUri gives every tel URI a map of its own
+  if (scheme !== "sip" && scheme !== "sips") return true;
+  // parseSipUri's indexes: the parameters are raw.slice(hostportEnd + 1, hostEnd), the headers after q.
+  const at = raw.lastIndexOf("@");
+  const hostStart = at > colon ? at + 1 : colon + 1;
+  const q = raw.indexOf("?", hostStart);
+  const hostEnd = q >= 0 ? q : raw.length;
+  const semi = raw.indexOf(";", hostStart);
+  if (q >= 0 && q + 1 < raw.length) return false;
+  // sipUriParams adds an entry for every segment between ";" that is not empty.
+  for (let i = semi >= 0 && semi < hostEnd ? semi : hostEnd; i < hostEnd; i++) {
+    if (raw.charCodeAt(i) !== 0x3b) return false;
+  }
+  return true;
 }
 
 /**

@@ -1,6 +1,6 @@
 /** What both server transaction kinds share (RFC 3261 17.2). */
 
-import { hasNoParams } from "../sip/headers/name-addr.js";
+import { hasNoParams, leanParsedNameAddr } from "../sip/headers/name-addr.js";
 import { Headers, type NameAddr, type ParsedRequest, type Via } from "../sip/message.js";
 import { NO_PARAMS } from "../sip/tokens.js";
 import { isSipUri, isTelUri, type Uri } from "../sip/uri.js";
@@ -152,6 +152,8 @@ function leanVia(v: Via): Via {
 }
 
 function leanNameAddr(n: NameAddr): NameAddr {
+  const parsed = leanParsedNameAddr(n); // (a From/To URI not read yet is not built for this)
+  if (parsed) return parsed;
   const uri = leanUri(n.uri);
   if (uri === n.uri && hasNoParams(n)) return n;
   return { uri, params: NO_PARAMS, raw: n.raw, displayName: n.displayName, tag: n.tag };

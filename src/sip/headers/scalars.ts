@@ -42,18 +42,48 @@ function isSpTab(c: number): boolean {
 
 /** Max-Forwards = 1*DIGIT, 0..255 (RFC 3261 20.22, RFC 4475 3.1.2.4). */
 export function parseMaxForwards(value: string): number {
-  const v = value.trim();
-  if (!DIGITS.test(v)) throw new HeaderParseError("Max-Forwards", `malformed Max-Forwards "${value}"`);
-  const n = Number(v);
-  if (v.length > 10 || n > 255) throw new HeaderParseError("Max-Forwards", `Max-Forwards ${v} is above 255`);
+  // /^[0-9]+$/ on value.trim(), read in place.
+  const n = trimmedDigits(value, 10);
+  if (n === NOT_DIGITS) {
+    throw new HeaderParseError("Max-Forwards", `malformed Max-Forwards "${value}"`);
+  }
+  if (n === TOO_LONG || n > 255) {
+    throw new HeaderParseError("Max-Forwards", `Max-Forwards ${value.trim()} is above 255`);
+  }
   return n;
 }
 
 export function parseContentLength(value: string): number {
-  const v = value.trim();
-  if (!DIGITS.test(v)) throw new HeaderParseError("Content-Length", `malformed Content-Length "${value}"`);
-  if (v.length > 9) throw new HeaderParseError("Content-Length", `Content-Length ${v} is too large`);
-  return Number(v);
+  const n = trimmedDigits(value, 9);
+  if (n === NOT_DIGITS) {
+    throw new HeaderParseError("Content-Length", `malformed Content-Length "${value}"`);
+  }
+  if (n === TOO_LONG) {
+    throw new HeaderParseError("Content-Length", `Content-Length ${value.trim()} is too large`);
+  }
+  return n;
+}
+
+/** trimmedDigits: value.trim() is not 1*DIGIT. */
+const NOT_DIGITS = -1;
+/** trimmedDigits: more than the digits allowed. */
+const TOO_LONG = -2;
+
+/**
+ * The number value.trim() spells when it is 1*DIGIT of at most maxDigits
+ * (<= 15, exact in a double) digits; else NOT_DIGITS or TOO_LONG.
+ */
+function trimmedDigits(value: string, maxDigits: number): number {
+  const start = skipSpace(value, 0, value.length);
+  const end = trimEndIndex(value, start, value.length);
+  if (start === end) return NOT_DIGITS;
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const c = value.charCodeAt(i);
+    if (!isDigit(c)) return NOT_DIGITS;
+    n = n * 10 + (c - 0x30);
+  }
+  return end - start > maxDigits ? TOO_LONG : n;
 }
 
 /** callid = word [ "@" word ]; we only require a non-empty value without whitespace. */
