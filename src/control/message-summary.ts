@@ -297,7 +297,7 @@ function dialogKey(callId: string, fromTag: string, toTag: string): string {
     last.callId = callId;
     last.fromTag = fromTag;
     last.toTag = toTag;
-    last.dialog = `${callId};${fromTag};${toTag}`;
+    last.dialog = flat(`${callId};${fromTag};${toTag}`);
   }
   return last.dialog;
 }
