@@ -11,7 +11,7 @@
  */
 import type { DtmfDigit } from "../../media/index.js";
 import type { ParseResult } from "../../sip/parser.js";
-import { writtenHead } from "../../sip/serializer.js";
+import { takeWrittenHead } from "../../sip/serializer.js";
 import { destinationOf, type Endpoint, type Flow } from "../../transport/types.js";
 import type { UasEvents } from "../../ua/uas.js";
 import { JsonlSink } from "../capture/jsonl.js";
@@ -143,9 +143,9 @@ export class Recorder {
    */
   sent(flow: Flow, bytes: Buffer, retransmission: boolean): MessageSummary | undefined {
     const time = this.now();
-    // What the serializer wrote is described from its pieces (a retransmission
-    // too, at no parse); bytes a fault made are parsed.
-    const head = writtenHead(bytes);
+    // What the serializer wrote is described from its pieces, once (the Buffer
+    // then lets them go); its retransmissions and bytes a fault made are parsed.
+    const head = takeWrittenHead(bytes);
     const fields = head ? describeWritten(head, this.scratch) : describeMessage(bytes);
     const summary =
       this.subscribers.size > 0 || logsMessages(this.logger) ? summarizeOutgoing(fields, bytes) : undefined;
