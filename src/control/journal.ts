@@ -16,6 +16,7 @@ import { JournalMessage } from "./journal-entry.js";
 import { type Call, filterRecords, groupCalls, type JournalFilter } from "./journal-query.js";
 import type { DtmfEntry, MediaEntry } from "./media-entries.js";
 import type { MessageFields } from "./message-summary.js";
+import { RuleMemory } from "./rule-memory.js";
 
 /** A SIP message in or out (kind request, response or unparsable). */
 export interface JournalEntry {
@@ -105,10 +106,7 @@ export class Journal {
   private waiting: JournalMessage | undefined;
   private readonly resetListeners = new Set<() => void>();
   /** Transaction key -> rule that answered it, so responses carry the rule too (bounded). */
-  private readonly rules: BoundedMap<string, string>;
-  /** The last key and rule set in `rules` (responses sent at once find it without a lookup). */
-  private ruledKey: string | undefined;
-  private ruledRule: string | undefined;
+  private readonly rules: RuleMemory;
   /** Transaction key -> the faulty response's status and its fault labels, for its copies (bounded). */
   private readonly faulty: BoundedMap<string, { status: number; labels: string[] }>;
 
@@ -119,7 +117,7 @@ export class Journal {
     readonly maxEntries = 10_000,
     readonly maxBytes = DEFAULT_BUDGETS.journal,
   ) {
-    this.rules = new BoundedMap(maxEntries);
+    this.rules = new RuleMemory(maxEntries);
     this.faulty = new BoundedMap(maxEntries);
   }
 
@@ -343,19 +341,12 @@ export class Journal {
     if (entry === this.waiting) this.waiting = undefined;
     else this.settle();
     entry.rule = rule;
-    if (entry.transaction) {
-      this.rules.set(entry.transaction, rule);
-      // The map holds this pair until the next set or clear() (when it holds any).
-      if (this.rules.max >= 1) {
-        this.ruledKey = entry.transaction;
-        this.ruledRule = rule;
-      }
-    }
+    if (entry.transaction) this.rules.set(entry.transaction, rule);
   }
 
-  /** The rule a transaction key finds (the last one set, while the map holds it). */
+  /** The rule a transaction key finds. */
   private ruleOf(key: string): string | undefined {
-    return key === this.ruledKey ? this.ruledRule : this.rules.get(key);
+    return this.rules.get(key);
   }
 
   /**
@@ -413,7 +404,6 @@ export class Journal {
     this.bytes = 0;
     this.requests.clear();
     this.rules.clear();
-    this.ruledKey = this.ruledRule = undefined;
     this.lastDialog = undefined;
     this.faulty.clear();
     this.firstRequestAt = undefined;
