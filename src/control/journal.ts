@@ -16,6 +16,7 @@ import { JournalMessage } from "./journal-entry.js";
 import { type Call, filterRecords, groupCalls, type JournalFilter } from "./journal-query.js";
 import type { DtmfEntry, MediaEntry } from "./media-entries.js";
 import type { MessageFields } from "./message-summary.js";
+import { RuleMemory } from "./rule-memory.js";
 
 /** A SIP message in or out (kind request, response or unparsable). */
 export interface JournalEntry {
@@ -105,10 +106,7 @@ export class Journal {
   private waiting: JournalMessage | undefined;
   private readonly resetListeners = new Set<() => void>();
   /** Transaction key -> rule that answered it, so responses carry the rule too (bounded). */
-  private readonly rules: BoundedMap<string, string>;
-  /** The last key and rule set in `rules` (responses sent at once find it without a lookup). */
-  private ruledKey: string | undefined;
-  private ruledRule: string | undefined;
+  private readonly rules: RuleMemory;
   /** Transaction key -> the faulty response's status and its fault labels, for its copies (bounded). */
   private readonly faulty: BoundedMap<string, { status: number; labels: string[] }>;
 
@@ -119,9 +117,8 @@ export class Journal {
     readonly maxEntries = 10_000,
     readonly maxBytes = DEFAULT_BUDGETS.journal,
   ) {
-    this.rules = new BoundedMap(maxEntries);
+    this.rules = new RuleMemory(maxEntries);
     this.faulty = new BoundedMap(maxEntries);
-    this.dialogs = new BoundedMap(maxEntries);
   }
 
   /** Octets the entries held now are estimated to take. */
@@ -236,8 +233,6 @@ export class Journal {
 
   /** What a new message tells the journal, and what the journal knows of it: its dialog, rule and faults. */
   private note(entry: JournalMessage): void {
-    const callId = entry.callId;
-    if (callId !== undefined && entry.dialog !== undefined) this.noteDialog(callId, entry.dialog);
     if (this.firstRequestAt === undefined && entry.direction === "in" && entry.kind === "request") {
       this.firstRequestAt = entry.at;
     }
@@ -256,7 +251,7 @@ export class Journal {
    * the call's messages established, unless given.
    */
   addMedia<T extends Unnumbered<DtmfEntry | MediaEntry>>(fields: T): T & { id: number } {
-    const dialog = fields.dialog ?? this.dialogs.get(fields.callId);
+    const dialog = fields.dialog ?? this.dialogOf(fields.callId);
     const entry = { id: this.nextId++, ...fields, ...(dialog ? { dialog } : {}) };
     this.push(entry as JournalRecord);
     return entry;
@@ -315,22 +310,30 @@ export class Journal {
     return known ?? undefined;
   }
 
-  /** Call-ID -> its last dialog, for the media entries (bounded). */
-  private readonly dialogs: BoundedMap<string, string>;
+  /** The last dialogOf() answer: the call asked about, its dialog, and the last id it had seen. */
+  private lastDialog: { callId: string; dialog: string | undefined; upTo: number } | undefined;
 
-  /** The last pair noted: the map holds it until the next note or clear(), so it is not looked up again. */
-  private notedCallId: string | undefined;
-  private notedDialog: string | undefined;
-
-  private noteDialog(callId: string, dialog: string): void {
-    if (callId === this.notedCallId && dialog === this.notedDialog) return;
-    this.notedCallId = callId;
-    this.notedDialog = dialog;
-    const known = this.dialogs.get(callId);
-    if (known === dialog) return;
-    // A changed dialog moves to the newest end (the map evicts the oldest first).
-    if (known !== undefined) this.dialogs.delete(callId);
-    this.dialogs.set(callId, dialog);
+  /**
+   * A call's last dialog, for its media entries: that of its newest message
+   * that has one (a response with both tags, a request in the dialog). Read
+   * from the entries only when a media entry asks (once a call per DTMF
+   * digit or media end), not noted for every message; the call's next media
+   * entry only looks at the entries journaled since.
+   */
+  private dialogOf(callId: string): string | undefined {
+    const known = this.lastDialog?.callId === callId ? this.lastDialog : undefined;
+    const since = known?.upTo ?? 0;
+    let dialog = known?.dialog;
+    for (let i = this.list.length - 1; i >= this.head; i--) {
+      const e = this.list[i]!;
+      if (e.id <= since) break;
+      if (e.callId === callId && e.dialog !== undefined && isMessage(e)) {
+        dialog = e.dialog;
+        break;
+      }
+    }
+    this.lastDialog = { callId, dialog, upTo: this.nextId - 1 };
+    return dialog;
   }
 
   /** Records the rule that answered a request (and, through its transaction key, its responses). */
@@ -338,19 +341,12 @@ export class Journal {
     if (entry === this.waiting) this.waiting = undefined;
     else this.settle();
     entry.rule = rule;
-    if (entry.transaction) {
-      this.rules.set(entry.transaction, rule);
-      // The map holds this pair until the next set or clear() (when it holds any).
-      if (this.rules.max >= 1) {
-        this.ruledKey = entry.transaction;
-        this.ruledRule = rule;
-      }
-    }
+    if (entry.transaction) this.rules.set(entry.transaction, rule);
   }
 
-  /** The rule a transaction key finds (the last one set, while the map holds it). */
+  /** The rule a transaction key finds. */
   private ruleOf(key: string): string | undefined {
-    return key === this.ruledKey ? this.ruledRule : this.rules.get(key);
+    return this.rules.get(key);
   }
 
   /**
@@ -408,10 +404,8 @@ export class Journal {
     this.bytes = 0;
     this.requests.clear();
     this.rules.clear();
-    this.ruledKey = this.ruledRule = undefined;
-    this.notedCallId = this.notedDialog = undefined;
+    this.lastDialog = undefined;
     this.faulty.clear();
-    this.dialogs.clear();
     this.firstRequestAt = undefined;
     for (const l of this.resetListeners) l();
   }

@@ -276,9 +276,20 @@ function transactionKey(branch: string, cseqMethod: string): string {
   if (branch !== last.branch || method !== last.method) {
     last.branch = branch;
     last.method = method;
-    last.key = `${branch}/${method}`;
+    last.key = flat(`${branch}/${method}`);
   }
   return last.key;
+}
+
+/**
+ * A key built by concatenation, as one string: V8 keeps `a + b` as a pair of
+ * references (a "cons string") that a Map hashes and compares piece by
+ * piece, and that keeps its pieces alive (the branch's slice of the whole
+ * message text). Reading a character flattens it in place.
+ */
+function flat(s: string): string {
+  // (compared, so that no compiler drops the read as unused; it is never -1)
+  return s.charCodeAt(0) === -1 ? "" : s;
 }
 
 function dialogKey(callId: string, fromTag: string, toTag: string): string {
@@ -286,7 +297,7 @@ function dialogKey(callId: string, fromTag: string, toTag: string): string {
     last.callId = callId;
     last.fromTag = fromTag;
     last.toTag = toTag;
-    last.dialog = `${callId};${fromTag};${toTag}`;
+    last.dialog = flat(`${callId};${fromTag};${toTag}`);
   }
   return last.dialog;
 }

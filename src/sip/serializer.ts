@@ -61,6 +61,17 @@ export function writtenHead(bytes: Buffer): WrittenHead | undefined {
   return (bytes as Marked)[WRITTEN];
 }
 
+/**
+ * writtenHead(), read once: the Buffer no longer keeps the head (about 300
+ * octets of objects) for as long as a transaction or the journal keeps the
+ * Buffer; a later reader (a retransmission of it) parses the bytes instead.
+ */
+export function takeWrittenHead(bytes: Buffer): WrittenHead | undefined {
+  const head = (bytes as Marked)[WRITTEN];
+  if (head !== undefined) (bytes as Marked)[WRITTEN] = undefined;
+  return head;
+}
+
 export function serialize(msg: OutgoingMessage, known?: KnownParses): Buffer {
   const h = msg.headers;
   const fields = h instanceof Headers ? h.rows() : Array.isArray(h) ? (h as readonly HeaderField[]) : [...h];

@@ -9,7 +9,10 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Journal } from "../../src/control/journal.js";
+import { silentLogger } from "../../src/control/logger.js";
 import { describeMessage, describeParsed, describeWritten } from "../../src/control/message-summary.js";
+import { Metrics } from "../../src/control/metrics.js";
+import { Recorder } from "../../src/control/mock/recorder.js";
 import { parseDatagram, parseStartLine } from "../../src/sip/parser.js";
 import { serialize, writtenHead } from "../../src/sip/serializer.js";
 import { StreamFramer } from "../../src/sip/stream-framer.js";
@@ -271,6 +274,33 @@ describe("journal fields of a response built from a parsed request (the request'
     }
     // The reused parse is the common case, not a path no message takes.
     expect(reused).toBeGreaterThan(requests.length * 4);
+  });
+});
+
+describe("a response sent again (a retransmission) is journaled with the same fields", () => {
+  it("the serializer's record of the head is read once, then the bytes are parsed", () => {
+    const parsed = parseDatagram(Buffer.from(BUSY, "latin1"));
+    if (!parsed.ok) throw new Error(parsed.error.detail);
+    const bytes = serialize({
+      startLine: "SIP/2.0 486 Busy Here",
+      headers: parsed.message.headers,
+      body: Buffer.alloc(0),
+    });
+    const journal = new Journal();
+    const recorder = new Recorder(journal, new Metrics(), silentLogger, [], () => Date.UTC(2026, 0, 1));
+    const flow = {
+      transport: "udp" as const,
+      local: { address: "127.0.0.1", port: 5060 },
+      remote: { address: "192.0.2.7", port: 5070 },
+    };
+    expect(writtenHead(bytes)).toBeDefined();
+    recorder.sent(flow, bytes, false);
+    // The Buffer (kept by its transaction for its retransmissions) no longer holds the head.
+    expect(writtenHead(bytes)).toBeUndefined();
+    recorder.sent(flow, bytes, true);
+    const [first, again] = journal.entries().map((e) => ({ ...e }));
+    expect(first).toMatchObject({ kind: "response", status: 486, reason: "Busy Here", ...WHOLE });
+    expect(again).toEqual({ ...first, id: 2, retransmission: true });
   });
 });
 

@@ -348,6 +348,46 @@ describe("media entries (kind dtmf and media) among the messages", () => {
     expect(verify(j, { method: "BYE" }, { times: 1 })).toHaveLength(1);
   });
 
+  it("name the call's last dialog, with other calls' messages between, as it changes", () => {
+    const j = new Journal();
+    const answer = (callId: string, from: string, to: string) =>
+      `SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bK-${callId}\r\nFrom: <sip:a@h>;tag=${from}\r\nTo: <sip:b@h>;tag=${to}\r\nCall-ID: ${callId}\r\nCSeq: 1 INVITE\r\n\r\n`;
+    const digit = (callId: string) => {
+      const d: Omit<DtmfEntry, "id"> = {
+        time: "2026-11-26T10:00:01.000Z",
+        kind: "dtmf",
+        direction: "in",
+        callId,
+        digit: "1",
+        durationMs: 100,
+        volume: 10,
+        via: "rfc4733",
+        transport: "udp",
+      };
+      return j.addMedia(d).dialog;
+    };
+    add(j, "out", answer("d1", "a1", "b1"));
+    add(j, "out", answer("d2", "a2", "b2"));
+    expect(digit("d1")).toBe("d1;a1;b1");
+    expect(digit("d1")).toBe("d1;a1;b1");
+    expect(digit("d2")).toBe("d2;a2;b2");
+    // A request without a To tag names no dialog: the call's last one stands.
+    add(j, "in", request("INFO", "bob", { callId: "d1" }));
+    expect(digit("d1")).toBe("d1;a1;b1");
+    // The mock's own BYE: the tags the other way round.
+    add(j, "out", answer("d1", "b1", "a1"));
+    for (let i = 0; i < 50; i++) add(j, "out", answer(`x${i}`, "a", "b"));
+    expect(digit("d1")).toBe("d1;b1;a1");
+    expect(digit("d2")).toBe("d2;a2;b2");
+    expect(digit("none")).toBeUndefined();
+    expect(j.records({ kind: "dtmf", callId: "d1" }).map((e) => e.dialog)).toEqual([
+      "d1;a1;b1",
+      "d1;a1;b1",
+      "d1;a1;b1",
+      "d1;b1;a1",
+    ]);
+  });
+
   it("count against the byte budget, drop oldest first and go with clear()", () => {
     const j = new Journal(3);
     const seen: string[] = [];

@@ -11,8 +11,8 @@
  */
 import type { DtmfDigit } from "../../media/index.js";
 import type { ParseResult } from "../../sip/parser.js";
-import { writtenHead } from "../../sip/serializer.js";
-import { destinationOf, type Flow } from "../../transport/types.js";
+import { takeWrittenHead } from "../../sip/serializer.js";
+import { destinationOf, type Endpoint, type Flow } from "../../transport/types.js";
 import type { UasEvents } from "../../ua/uas.js";
 import { JsonlSink } from "../capture/jsonl.js";
 import { PcapWriter } from "../capture/pcap.js";
@@ -71,6 +71,9 @@ export class Recorder {
   private readonly scratch = blankFields();
   /** The inbound request being handled now, so the decision can name its rule in the journal. */
   current: JournalEntry | undefined;
+  /** The last local and remote endpoints journaled (see `same`). */
+  private lastLocal: Endpoint | undefined;
+  private lastRemote: Endpoint | undefined;
 
   constructor(
     readonly journal: Journal,
@@ -113,8 +116,8 @@ export class Recorder {
     const entry = this.journal.recordReceived(
       m.receivedAt,
       flow.transport,
-      flow.localSocket ?? flow.local,
-      flow.remote,
+      this.sameLocal(flow.localSocket ?? flow.local),
+      this.sameRemote(flow.remote),
       retransmission,
       m.bytes,
       describeParsed(m.result, m.bytes, this.scratch),
@@ -140,21 +143,20 @@ export class Recorder {
    */
   sent(flow: Flow, bytes: Buffer, retransmission: boolean): MessageSummary | undefined {
     const time = this.now();
-    // What the serializer wrote is described from its pieces (a retransmission
-    // too, at no parse); bytes a fault made are parsed.
-    const head = writtenHead(bytes);
+    // What the serializer wrote is described from its pieces, once (the Buffer
+    // then lets them go); its retransmissions and bytes a fault made are parsed.
+    const head = takeWrittenHead(bytes);
     const fields = head ? describeWritten(head, this.scratch) : describeMessage(bytes);
     const summary =
       this.subscribers.size > 0 || logsMessages(this.logger) ? summarizeOutgoing(fields, bytes) : undefined;
     // The addresses the message really used: a connection the mock opened
     // has its own port, a datagram goes where 18.2.2 says (replyTo).
-    const local = flow.localSocket ?? flow.local;
     const entry = this.journal.record(
       time,
       "out",
       flow.transport,
-      local,
-      destinationOf(flow),
+      this.sameLocal(flow.localSocket ?? flow.local),
+      this.sameRemote(destinationOf(flow)),
       retransmission,
       bytes,
       fields,
@@ -163,6 +165,25 @@ export class Recorder {
       this.tell({ direction: "out", flow, bytes, summary, retransmission, time, entry });
     }
     return summary;
+  }
+
+  /**
+   * The endpoint journaled last when this one names the same address and
+   * port: the entries of one peer share one object (a transport makes one
+   * per datagram, which each entry would otherwise keep).
+   */
+  private sameLocal(e: Endpoint): Endpoint {
+    const last = this.lastLocal;
+    if (last !== undefined && sameEndpoint(last, e)) return last;
+    this.lastLocal = e;
+    return e;
+  }
+
+  private sameRemote(e: Endpoint): Endpoint {
+    const last = this.lastRemote;
+    if (last !== undefined && sameEndpoint(last, e)) return last;
+    this.lastRemote = e;
+    return e;
   }
 
   private tell(event: MessageEvent): void {
@@ -249,4 +270,8 @@ export class Recorder {
   async closeSinks(): Promise<void> {
     await Promise.all(this.sinks.map((sink) => sink.close()));
   }
+}
+
+function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
+  return a === b || (a.port === b.port && a.address === b.address);
 }
