@@ -279,7 +279,7 @@ describe("expectations (CI verdicts)", () => {
 
 describe("journal bounds", () => {
   it("is bounded by bytes as well as entries, and lists the most recent with limit", () => {
-    const j = new Journal(100, 3500); // about 1,000 octets + 550 of overhead each
+    const j = new Journal(100, 4000); // about 1,000 octets + 850 of overhead each
     for (let i = 0; i < 5; i++)
       add(j, "in", request("MESSAGE", "u", { callId: `b${i}`, extra: [`X-Pad: ${"x".repeat(800)}`] }));
     expect(j.size).toBe(2);
