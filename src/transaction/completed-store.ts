@@ -53,6 +53,8 @@ export class CompletedStore implements TimerTarget {
   private cap = INITIAL;
   private ids: Array<string | undefined> = new Array(INITIAL);
   private mergeKeys: Array<string | undefined> = new Array(INITIAL);
+  /** The To tag of its responses (kept: a fault may have made the stored bytes unreadable). */
+  private tags: Array<string | undefined> = new Array(INITIAL);
   private flows: Array<Flow | undefined> = new Array(INITIAL);
   private chunks: Array<Buffer | undefined> = new Array(INITIAL);
   private templates: Array<Buffer | undefined> = new Array(INITIAL);
@@ -97,6 +99,7 @@ export class CompletedStore implements TimerTarget {
     const i = this.slot(seq);
     this.ids[i] = tx.id;
     this.mergeKeys[i] = tx.mergeKey;
+    this.tags[i] = tx.toTag;
     this.flows[i] = this.shared(tx.flow);
     this.keep(i, response);
     this.statuses[i] = status | (silent ? SILENT : 0) | (tx.request.core.to.tag ? THEIR_TAG : 0);
@@ -129,6 +132,7 @@ export class CompletedStore implements TimerTarget {
       seq,
       this.ids[i]!,
       this.mergeKeys[i],
+      this.tags[i]!,
       this.flows[i]!,
       new StoredResponse(
         this.chunks[i]!,
@@ -184,6 +188,7 @@ export class CompletedStore implements TimerTarget {
     const i = this.slot(seq);
     this.ids[i] = undefined;
     this.mergeKeys[i] = undefined;
+    this.tags[i] = undefined;
     this.flows[i] = undefined;
     this.chunks[i] = undefined;
     this.templates[i] = undefined;
@@ -246,6 +251,7 @@ export class CompletedStore implements TimerTarget {
     const cap = this.cap * 2;
     const ids = new Array<string | undefined>(cap);
     const mergeKeys = new Array<string | undefined>(cap);
+    const tags = new Array<string | undefined>(cap);
     const flows = new Array<Flow | undefined>(cap);
     const chunks = new Array<Buffer | undefined>(cap);
     const templates = new Array<Buffer | undefined>(cap);
@@ -261,6 +267,7 @@ export class CompletedStore implements TimerTarget {
       const to = seq & (cap - 1);
       ids[to] = this.ids[from];
       mergeKeys[to] = this.mergeKeys[from];
+      tags[to] = this.tags[from];
       flows[to] = this.flows[from];
       chunks[to] = this.chunks[from];
       templates[to] = this.templates[from];
@@ -271,8 +278,19 @@ export class CompletedStore implements TimerTarget {
       statuses[to] = this.statuses[from]!;
       expiries[to] = this.expiries[from]!;
     }
-    Object.assign(this, { cap, ids, mergeKeys, flows, chunks, templates, offsets, prefixes, suffixes });
-    Object.assign(this, { lengths, statuses, expiries });
+    this.cap = cap;
+    this.ids = ids;
+    this.mergeKeys = mergeKeys;
+    this.tags = tags;
+    this.flows = flows;
+    this.chunks = chunks;
+    this.templates = templates;
+    this.offsets = offsets;
+    this.prefixes = prefixes;
+    this.suffixes = suffixes;
+    this.lengths = lengths;
+    this.statuses = statuses;
+    this.expiries = expiries;
   }
 }
 
@@ -291,6 +309,8 @@ export class CompletedView implements ServerTransaction {
     private readonly seq: number,
     readonly id: string,
     public mergeKey: string | undefined,
+    /** The To tag its responses carry (kept as the transaction had it, not read back from the bytes). */
+    readonly toTag: string,
     readonly flow: Flow,
     private readonly stored: StoredResponse,
     private readonly bits: number,
@@ -309,10 +329,6 @@ export class CompletedView implements ServerTransaction {
 
   get method(): string {
     return this.parsed?.method ?? methodOfKey(this.id);
-  }
-
-  get toTag(): string {
-    return this.request.core.to.tag ?? parsedTo(this.stored.bytes()) ?? "";
   }
 
   /** Completed: a response from the TU changes nothing (17.2.2). */
@@ -361,17 +377,19 @@ class StoredResponse {
   }
 }
 
-/** The To tag of the response (ours), for a request that had none. */
-function parsedTo(response: Buffer): string | undefined {
-  const r = parseDatagram(response);
-  return r.ok ? r.message.core.to.tag : undefined;
+/**
+ * The method of a transaction key (transactionKey): the last field of an
+ * RFC 3261 key (branch|sent-by|method: none of them holds a "|"), the
+ * second of an RFC 2543 one ("2543|method|...": the fields after it, the
+ * Request-URI and the top Via's text, may hold a "|").
+ */
+export function methodOfKey(id: string): string {
+  if (id.startsWith(RFC2543_PREFIX))
+    return id.slice(RFC2543_PREFIX.length, id.indexOf("|", RFC2543_PREFIX.length));
+  return id.slice(id.lastIndexOf("|") + 1);
 }
 
-/** The method of a transaction key (transactionKey): its last field, or for RFC 2543 keys the one before the top Via. */
-export function methodOfKey(id: string): string {
-  const fields = id.split("|");
-  return fields[id.startsWith("2543|") ? fields.length - 2 : fields.length - 1] ?? "";
-}
+const RFC2543_PREFIX = "2543|";
 
 /**
  * The request as its final response repeats it: method from CSeq, Via,

@@ -429,14 +429,15 @@ export function transactionKey(request: ParsedRequest, method: string): string {
   // leave the To tag out for INVITE transactions and the ACK is checked
   // against the transaction's own tag afterwards.
   const toTag = m === "INVITE" ? "" : (request.core.to.tag ?? "");
+  // The method second: the fields after it may hold a "|" (methodOfKey).
   return [
     "2543",
+    m,
     request.uriRaw,
     toTag,
     request.core.from.tag ?? "",
     request.core.callId,
     request.core.cseq.seq,
-    m,
     top?.raw ?? "",
   ].join("|");
 }
