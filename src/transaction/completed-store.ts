@@ -120,7 +120,7 @@ export class CompletedStore implements TimerTarget {
   retransmit(seq: number): void {
     const i = this.slot(seq);
     if ((this.statuses[i]! & SILENT) !== 0) return;
-    this.owner.send(this.flows[i]!, this.bytes(i), true);
+    this.owner.send(this.flows[i]!, this.storedOf(i).bytes(), true);
   }
 
   /** A ServerTransaction for a stored one, for whoever asks (made on demand, not kept). */
@@ -134,14 +134,7 @@ export class CompletedStore implements TimerTarget {
       this.mergeKeys[i],
       this.tags[i]!,
       this.flows[i]!,
-      new StoredResponse(
-        this.chunks[i]!,
-        this.offsets[i]!,
-        this.templates[i],
-        this.prefixes[i]!,
-        this.suffixes[i]!,
-        this.lengths[i]!,
-      ),
+      this.storedOf(i),
       this.statuses[i]!,
       COMPLETED_TRANSACTION_OVERHEAD + this.lengths[i]!,
     );
@@ -219,9 +212,9 @@ export class CompletedStore implements TimerTarget {
     this.lengths[i] = response.length;
   }
 
-  /** Slot i's response, in a Buffer of its own. */
-  private bytes(i: number): Buffer {
-    return assemble(
+  /** Where slot i's response lies (its bytes() are the response, in a Buffer of its own). */
+  private storedOf(i: number): StoredResponse {
+    return new StoredResponse(
       this.chunks[i]!,
       this.offsets[i]!,
       this.templates[i],
