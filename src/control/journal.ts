@@ -109,6 +109,12 @@ export class Journal {
   private readonly rules: RuleMemory;
   /** Transaction key -> the faulty response's status and its fault labels, for its copies (bounded). */
   private readonly faulty: BoundedMap<string, { status: number; labels: string[] }>;
+  /**
+   * Call-ID -> the dialog its last 1xx/2xx to an INVITE established (bounded),
+   * for the call's media entries once its messages have left the journal:
+   * set once or twice a call, not for every message.
+   */
+  private readonly callDialogs: BoundedMap<string, string>;
 
   /** Octets held (raw messages and a fixed overhead per entry); bounded by maxBytes as well as maxEntries. */
   private bytes = 0;
@@ -119,6 +125,7 @@ export class Journal {
   ) {
     this.rules = new RuleMemory(maxEntries);
     this.faulty = new BoundedMap(maxEntries);
+    this.callDialogs = new BoundedMap(maxEntries);
   }
 
   /** Octets the entries held now are estimated to take. */
@@ -236,6 +243,9 @@ export class Journal {
     if (this.firstRequestAt === undefined && entry.direction === "in" && entry.kind === "request") {
       this.firstRequestAt = entry.at;
     }
+    if (entry.dialog !== undefined && entry.kind === "response" && entry.status! < 300) {
+      if (entry.cseq?.endsWith("INVITE") === true) this.callDialogs.set(entry.callId!, entry.dialog);
+    }
     const key = entry.transaction;
     if (key === undefined) return;
     if (entry.rule === undefined && entry !== this.waiting) entry.rule = this.ruleOf(key);
@@ -318,7 +328,9 @@ export class Journal {
    * that has one (a response with both tags, a request in the dialog). Read
    * from the entries only when a media entry asks (once a call per DTMF
    * digit or media end), not noted for every message; the call's next media
-   * entry only looks at the entries journaled since.
+   * entry only looks at the entries journaled since. A call none of whose
+   * messages with a dialog is left gets the one its INVITE's answer made
+   * (callDialogs).
    */
   private dialogOf(callId: string): string | undefined {
     const known = this.lastDialog?.callId === callId ? this.lastDialog : undefined;
@@ -333,7 +345,7 @@ export class Journal {
       }
     }
     this.lastDialog = { callId, dialog, upTo: this.nextId - 1 };
-    return dialog;
+    return dialog ?? this.callDialogs.get(callId);
   }
 
   /** Records the rule that answered a request (and, through its transaction key, its responses). */
@@ -406,6 +418,7 @@ export class Journal {
     this.rules.clear();
     this.lastDialog = undefined;
     this.faulty.clear();
+    this.callDialogs.clear();
     this.firstRequestAt = undefined;
     for (const l of this.resetListeners) l();
   }

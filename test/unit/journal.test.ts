@@ -10,6 +10,7 @@ import {
   isMessage,
   Journal,
   type JournalEntry,
+  type MediaEntry,
 } from "../../src/control/journal.js";
 import { checkPattern, PatternError, VerificationError, verify } from "../../src/control/verify.js";
 
@@ -386,6 +387,38 @@ describe("media entries (kind dtmf and media) among the messages", () => {
       "d1;a1;b1",
       "d1;b1;a1",
     ]);
+  });
+
+  it("name the dialog the call's INVITE answer made once all its messages have left the journal", () => {
+    const j = new Journal(20);
+    const answer = (callId: string, to: string, cseq = "1 INVITE", status = "200 OK") =>
+      `SIP/2.0 ${status}\r\nVia: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bK-${callId}\r\nFrom: <sip:a@h>;tag=a1\r\nTo: <sip:b@h>;tag=${to}\r\nCall-ID: ${callId}\r\nCSeq: ${cseq}\r\n\r\n`;
+    const media = (callId: string): string | undefined =>
+      j.addMedia<Omit<MediaEntry, "id">>({
+        time: "2026-11-26T10:00:02.000Z",
+        kind: "media",
+        callId,
+        transport: "udp",
+        local: { address: "127.0.0.1", port: 20000 },
+        codec: "PCMU",
+        sent: stats,
+        received: stats,
+        dropped,
+        rtcp: { sent: 1, received: 0 },
+      }).dialog;
+    add(j, "out", answer("long", "b1"));
+    // A 200 to an in-dialog request (not an INVITE) does not make the call's dialog.
+    add(j, "out", answer("long", "zz", "2 INFO"));
+    // 100 messages of five other calls: the journal (20 entries) no longer holds the long call's.
+    for (let i = 0; i < 100; i++) add(j, "out", answer(`x${i % 5}`, "b"));
+    expect(j.records({ callId: "long" })).toEqual([]);
+    expect(media("long")).toBe("long;a1;b1");
+    // A 486 makes no dialog to remember.
+    add(j, "out", answer("busy", "b9", "1 INVITE", "486 Busy Here"));
+    for (let i = 0; i < 30; i++) add(j, "out", answer(`y${i}`, "b"));
+    expect(media("busy")).toBeUndefined();
+    j.clear();
+    expect(media("long")).toBeUndefined();
   });
 
   it("count against the byte budget, drop oldest first and go with clear()", () => {
