@@ -94,7 +94,7 @@ export class CompletedStore implements TimerTarget {
   add(tx: ServerTransaction, response: Buffer, status: number, silent: boolean, delay: number): number {
     const at = this.scheduler.now() + delay;
     if (this.count > 0 && at < this.expiries[this.slot(this.tail - 1)]!) return -1;
-    if (this.count === this.cap) this.grow();
+    if (this.count === this.cap) this.resize(this.cap * 2);
     const seq = this.tail;
     const i = this.slot(seq);
     this.ids[i] = tx.id;
@@ -164,6 +164,8 @@ export class CompletedStore implements TimerTarget {
       // the "Terminated" state."
       this.endOldest(this.timerReason);
     }
+    // Back down after a burst (at a quarter full, so a rate near a size does not make it resize back and forth).
+    if (this.cap > INITIAL && this.count <= this.cap / 4) this.resize(this.cap / 2);
     if (this.count > 0) this.arm(this.expiries[this.slot(this.head)]!);
   }
 
@@ -239,9 +241,13 @@ export class CompletedStore implements TimerTarget {
     this.timer = this.scheduler.schedule(at - this.scheduler.now(), this);
   }
 
-  /** Doubles the ring; each slot moves to its sequence number's place in the larger one. */
-  private grow(): void {
-    const cap = this.cap * 2;
+  /** Slots in the ring now (it doubles when full and halves at a quarter full, never below its first size). */
+  get capacity(): number {
+    return this.cap;
+  }
+
+  /** Resizes the ring (count <= cap); each slot moves to its sequence number's place in the new one. */
+  private resize(cap: number): void {
     const ids = new Array<string | undefined>(cap);
     const mergeKeys = new Array<string | undefined>(cap);
     const tags = new Array<string | undefined>(cap);

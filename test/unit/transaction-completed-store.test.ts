@@ -15,6 +15,7 @@ import {
   COMPLETED_TRANSACTION_OVERHEAD,
   createBudgets,
 } from "../../src/transaction/budget.js";
+import { CompletedStore } from "../../src/transaction/completed-store.js";
 import { assemble, ResponseArena } from "../../src/transaction/response-arena.js";
 import type { ServerTransaction, TerminationReason } from "../../src/transaction/server-transaction.js";
 import { TransactionLayer } from "../../src/transaction/transaction-layer.js";
@@ -423,5 +424,39 @@ describe("ResponseArena", () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe("CompletedStore: its ring after a burst", () => {
+  it("halves back to its first size as transactions end, and still answers the ones left byte for byte", async () => {
+    const clock = new ManualClock();
+    clocks.push(clock);
+    const resent: Buffer[] = [];
+    const ended: number[] = [];
+    const store = new CompletedStore(
+      { send: (_f, bytes) => resent.push(bytes), ended: (_v, seq) => ended.push(seq) },
+      clock.scheduler,
+    );
+    const seqs: number[] = [];
+    // 5000 answered 1 ms apart: the ring grows to 8192 slots.
+    for (let n = 0; n < 5000; n++) {
+      const tx = { id: `k${n}`, mergeKey: undefined, toTag: `t${n}x`, flow: udp, request: request(n) };
+      seqs.push(store.add(tx as unknown as ServerTransaction, response(n), 200, false, J));
+      await clock.advance(1);
+    }
+    expect(store.capacity).toBe(8192);
+    // All but the last 100 end (Timer J of each, in order): the ring shrinks as they go.
+    await clock.advance(J - 5000 + 4899);
+    expect(ended).toHaveLength(4900);
+    expect(store.size).toBe(100);
+    expect(store.capacity).toBe(1024);
+    for (const n of [4900, 4950, 4999]) {
+      store.retransmit(seqs[n]!);
+      expect(resent.at(-1)!.equals(response(n))).toBe(true);
+      expect(store.view(seqs[n]!).toTag).toBe(`t${n}x`);
+    }
+    await clock.advance(100);
+    expect(store.size).toBe(0);
+    expect(clock.pending).toBe(0);
   });
 });
