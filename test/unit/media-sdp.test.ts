@@ -51,12 +51,21 @@ function reference(local: string, remote: string, weAnswered: boolean): Negotiat
 
 type Direction = NonNullable<NegotiatedMedia["direction"]>;
 
+/**
+ * What the call does, by our direction attribute and the peer's (absent:
+ * sendrecv, RFC 3264 5.1): we send when we may send and the peer receives,
+ * and receive when we may receive and the peer sends (RFC 3264 6.1's
+ * offer/answer pairs, written out as a table).
+ */
+const DIRECTIONS: Record<string, Record<string, Direction>> = {
+  sendrecv: { sendrecv: "sendrecv", sendonly: "recvonly", recvonly: "sendonly", inactive: "inactive" },
+  sendonly: { sendrecv: "sendonly", sendonly: "inactive", recvonly: "sendonly", inactive: "inactive" },
+  recvonly: { sendrecv: "recvonly", sendonly: "recvonly", recvonly: "inactive", inactive: "inactive" },
+  inactive: { sendrecv: "inactive", sendonly: "inactive", recvonly: "inactive", inactive: "inactive" },
+};
+
 function combine(ours: string | undefined, theirs: string | undefined): Direction {
-  const o = ours ?? "sendrecv";
-  const t = theirs ?? "sendrecv";
-  const send = (o === "sendrecv" || o === "sendonly") && (t === "sendrecv" || t === "recvonly");
-  const recv = (o === "sendrecv" || o === "recvonly") && (t === "sendrecv" || t === "sendonly");
-  return send ? (recv ? "sendrecv" : "sendonly") : recv ? "recvonly" : "inactive";
+  return DIRECTIONS[ours ?? "sendrecv"]![theirs ?? "sendrecv"]!;
 }
 
 /** sdp-transform's parse, cut down to the fields readAudioFields reads (undefined fields dropped). */
