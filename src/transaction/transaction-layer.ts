@@ -88,6 +88,7 @@ export class TransactionLayer {
       // (receive() makes none while one lives) and, when it has a
       // mergeKey, under that key: no lookup before each delete.
       terminated: (tx, reason) => {
+        this.lookedUp = undefined;
         if (this.transactions.delete(tx.id)) this.budgets.transactions.release(tx.cost);
         if (tx.mergeKey !== undefined) {
           this.byDialogKey.delete(tx.mergeKey);
@@ -138,6 +139,7 @@ export class TransactionLayer {
     const seq = this.stores[kind]!.add(tx, response, status, silent, delay);
     if (seq < 0) return false;
     const live = seq * 4 + kind;
+    this.lookedUp = undefined;
     this.transactions.set(tx.id, live);
     if (tx.mergeKey !== undefined) this.byDialogKey.set(tx.mergeKey, live);
     // From its final response on, it is charged what the store keeps (issue 12).
@@ -156,6 +158,7 @@ export class TransactionLayer {
   /** A stored transaction ended (Timer J or I, shutdown): as env.terminated for a transaction object. */
   private storedEnded(view: CompletedView, seq: number, reason: TerminationReason): void {
     if (this.transactions.get(view.id) === seq) {
+      this.lookedUp = undefined;
       this.transactions.delete(view.id);
       this.budgets.transactions.release(view.cost);
     }
@@ -271,13 +274,29 @@ export class TransactionLayer {
 
   /** Whether a request is a retransmission of one whose transaction is alive (17.2.3). */
   isRetransmission(request: ParsedRequest): boolean {
-    return request.method !== "ACK" && this.transactions.has(this.keyOf(request));
+    return request.method !== "ACK" && this.liveOf(request) !== undefined;
   }
 
   /** Whether a request belongs to a transaction in flight (a retransmission, an ACK or a CANCEL). */
   knows(request: ParsedRequest): boolean {
     if (request.method === "ACK" || request.method === "CANCEL") return true;
-    return this.transactions.has(this.keyOf(request));
+    return this.liveOf(request) !== undefined;
+  }
+
+  /**
+   * The last request looked up and what the map held for its key: the
+   * inbound path asks isRetransmission() and then receive() for the same
+   * request, with one lookup. Forgotten on every change to the map.
+   */
+  private lookedUp: ParsedRequest | undefined;
+  private found: Live | undefined;
+
+  private liveOf(request: ParsedRequest): Live | undefined {
+    if (request !== this.lookedUp) {
+      this.found = this.transactions.get(this.keyOf(request));
+      this.lookedUp = request;
+    }
+    return this.found;
   }
 
   /** The last request keyed and its key: isRetransmission() then receive() build it once. */
@@ -307,10 +326,12 @@ export class TransactionLayer {
       this.receiveAck(request, flow);
       return;
     }
+    const existing = this.liveOf(request);
     const id = this.keyOf(request);
     // Not kept beyond its own handling (a reference to the whole message).
     this.keyed = undefined;
-    const existing = this.transactions.get(id);
+    this.lookedUp = undefined;
+    this.found = undefined;
     if (typeof existing === "number") {
       // (Confirmed and Accepted are stored silent: 17.2.1 and RFC 6026 7.1 send nothing more.)
       this.stores[existing & 3]!.retransmit(existing >>> 2);
@@ -330,6 +351,7 @@ export class TransactionLayer {
         : new NonInviteServerTransaction(id, request, flow, toTag, this.env, this.scheduler, this.timers);
     tx.cost = size * PARSED_FACTOR + ITEM_OVERHEAD.transactions;
     this.budgets.transactions.charge(tx.cost);
+    this.lookedUp = undefined;
     this.transactions.set(id, tx);
     if (!request.core.to.tag) {
       // Built once; kept by the transaction that merged requests are found

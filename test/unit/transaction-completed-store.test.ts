@@ -460,3 +460,37 @@ describe("CompletedStore: its ring after a burst", () => {
     expect(clock.pending).toBe(0);
   });
 });
+
+describe("the transaction layer's lookup of the request in hand", () => {
+  it("isRetransmission then receive share one lookup, and a change to the map in between is seen", () => {
+    const h = harness();
+    const first = request(1);
+    const again = request(1);
+    expect(h.layer.isRetransmission(first)).toBe(false);
+    // Another copy of the request makes the transaction first: `first` is now its retransmission.
+    h.layer.receive(again, udp);
+    expect(h.layer.isRetransmission(first)).toBe(true);
+    h.layer.receive(first, udp);
+    expect(h.created).toHaveLength(1);
+    // Answered, kept by the store: a retransmission still, and answered from it.
+    h.created[0]!.respond(200, response(1));
+    const third = request(1);
+    expect(h.layer.isRetransmission(third)).toBe(true);
+    h.layer.receive(third, udp);
+    expect(h.sent.map((s) => s.retransmission)).toEqual([false, true]);
+  });
+
+  it("a transaction that ends between isRetransmission and receive: the request makes a new one", async () => {
+    const h = harness();
+    h.layer.receive(request(2), udp);
+    h.created[0]!.respond(200, response(2));
+    await h.clock.advance(J - 1);
+    const late = request(2);
+    expect(h.layer.isRetransmission(late)).toBe(true);
+    await h.clock.advance(1);
+    expect(h.ended.map((e) => e.reason)).toEqual(["timer-j"]);
+    h.layer.receive(late, udp);
+    expect(h.created).toHaveLength(2);
+    expect(h.sent).toHaveLength(1);
+  });
+});
