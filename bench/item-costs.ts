@@ -1,6 +1,6 @@
 /**
  * Measures what one item of each bounded store costs on the heap (issue 10
- * item 3), to check the fixed overheads in src/transaction/budget.ts:
+ * item 3), heap and ArrayBuffers, to check the fixed overheads in src/transaction/budget.ts:
  *   node --expose-gc --import tsx bench/item-costs.ts
  * Each line: heap growth per item, its wire octets, and the budget's
  * estimate for it (octets x factor + overhead).
@@ -49,14 +49,20 @@ function parse(t: string): ParsedRequest {
   return r.message;
 }
 
+/** The heap and the ArrayBuffers outside it (a journal's chunks, a store's arena). */
+function held(): number {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+}
+
 function measure(name: string, wire: number, estimate: number, fill: () => unknown): void {
   gc!();
   gc!();
-  const before = process.memoryUsage().heapUsed;
+  const before = held();
   const keep = fill();
   gc!();
   gc!();
-  const per = (process.memoryUsage().heapUsed - before) / N;
+  const per = (held() - before) / N;
   console.log(
     `${name.padEnd(26)} ${Math.round(per).toString().padStart(6)} B/item  wire ${wire} B  estimate ${estimate} B`,
   );
@@ -116,7 +122,16 @@ measure("dialog (store only)", 300, ITEM_OVERHEAD.dialogs + 350, () => {
   }
   return [d, scheduler];
 });
-measure("journal entry", sample.length, sample.length + ITEM_OVERHEAD.journal, () => {
+measure("journal entry (journaled)", sample.length, sample.length + ITEM_OVERHEAD.journal, () => {
+  const j = new Journal(N, 1e12);
+  for (let i = 0; i < N; i++) {
+    // As the recorder journals a message received: the parser's fields, not kept.
+    const wire = Buffer.from(text("OPTIONS", i), "latin1");
+    j.recordReceived(Date.now(), "udp", flow.local, flow.remote, false, wire, describeMessage(wire));
+  }
+  return j;
+});
+measure("journal entry (added)", sample.length, sample.length + ITEM_OVERHEAD.journal, () => {
   const j = new Journal(N, 1e12);
   for (let i = 0; i < N; i++) {
     const raw = text("OPTIONS", i);

@@ -1,19 +1,27 @@
 /**
- * A journaled SIP message as the journal holds it: the octets as they went
- * on the wire and the fields the SIP parser read, in one object of a fixed
- * shape. What only a reader needs (the latin1 text) is derived when read,
- * so journaling a message costs no copy of its octets (issue 12).
+ * A journaled SIP message as the journal holds it (issue 12): one small
+ * object per message, its octets copied into the journal's shared chunks
+ * (journal-bytes.ts). What the transaction layer and the metrics read on
+ * the hot path (kind, method, status, direction, retransmission, rule) are
+ * plain properties; the header fields (reason, callId, cseq, from, to,
+ * transaction, dialog) and `raw` are accessors that read the octets again
+ * with the SIP parser the first time one is asked for (describeMessage,
+ * the same reading the journal was given) and keep that reading. So a
+ * message journaled under load, that nobody reads before it leaves the
+ * journal, keeps no string of its own: a garbage collection no longer
+ * copies and promotes ~700 octets of strings and Buffers per message.
  *
- * `raw` is an own enumerable property (an accessor), so the entry still
- * spreads, structuredClones, lists its keys and compares like the plain
- * object it used to be; the octets and the epoch time are private. `time`
- * is plain text: messages journaled in the same millisecond share one
- * string, made once (an own accessor costs a defineProperty per entry,
- * about 0.2 µs, more than formatting the time once per millisecond).
+ * The accessors are on the prototype: `toJSON()` (and JSON.stringify) give
+ * the entry as the journal's JSON has always had it; a spread or
+ * Object.keys() sees only the plain properties. An entry whose fields were
+ * not read from its octets by the parser (added as fields, or refused by
+ * the parser, whose partial reading depends on the transport) keeps the
+ * fields it was given.
  */
 import type { Endpoint, TransportName } from "../transport/types.js";
 import type { JournalEntry } from "./journal.js";
-import type { MessageFields } from "./message-summary.js";
+import { hashText } from "./journal-bytes.js";
+import { describeMessage, type MessageFields } from "./message-summary.js";
 
 export class JournalMessage implements JournalEntry {
   // Assigned in the constructor, in the order the journal's entries have
@@ -24,23 +32,21 @@ export class JournalMessage implements JournalEntry {
   declare readonly transport: TransportName;
   declare readonly local: Endpoint;
   declare readonly remote: Endpoint;
-  declare readonly raw: string;
   declare readonly kind: "request" | "response" | "unparsable";
   declare readonly method: string | undefined;
   declare readonly status: number | undefined;
-  declare readonly reason: string | undefined;
-  declare readonly callId: string | undefined;
-  declare readonly cseq: string | undefined;
-  declare readonly from: string | undefined;
-  declare readonly to: string | undefined;
-  declare readonly transaction: string | undefined;
-  declare readonly dialog: string | undefined;
   declare readonly retransmission: boolean;
   declare rule: string | undefined;
   declare faults: string[] | undefined;
   readonly #at: number;
-  /** The message's octets (latin1 text for entries given as text). */
-  readonly #wire: Buffer | string;
+  /** The chunk holding the message's octets, from #offset. */
+  readonly #chunk: Buffer;
+  readonly #offset: number;
+  readonly #length: number;
+  /** The Call-ID's hashText (0: none), so a search by Call-ID reads few entries again. */
+  readonly #callHash: number;
+  /** The header fields: given, or read from the octets on first use. */
+  #fields: MessageFields | undefined;
 
   constructor(
     id: number,
@@ -51,29 +57,29 @@ export class JournalMessage implements JournalEntry {
     local: Endpoint,
     remote: Endpoint,
     retransmission: boolean,
-    wire: Buffer | string,
+    chunk: Buffer,
+    offset: number,
+    length: number,
     fields: MessageFields,
+    /** Whether `fields` must be kept (not what describeMessage reads from the octets). */
+    keep: boolean,
     timeText: string | undefined,
   ) {
     this.#at = at;
-    this.#wire = wire;
+    this.#chunk = chunk;
+    this.#offset = offset;
+    this.#length = length;
+    this.#callHash = fields.callId === undefined ? 0 : hashText(fields.callId);
+    this.#fields = keep ? copyFields(fields) : undefined;
     this.id = id;
     this.time = timeText ?? isoTime(at);
     this.direction = direction;
     this.transport = transport;
     this.local = local;
     this.remote = remote;
-    Object.defineProperty(this, "raw", RAW);
     this.kind = fields.kind;
     this.method = fields.method;
     this.status = fields.status;
-    this.reason = fields.reason;
-    this.callId = fields.callId;
-    this.cseq = fields.cseq;
-    this.from = fields.from;
-    this.to = fields.to;
-    this.transaction = fields.transaction;
-    this.dialog = fields.dialog;
     this.retransmission = retransmission;
     this.rule = undefined;
     this.faults = undefined;
@@ -84,19 +90,66 @@ export class JournalMessage implements JournalEntry {
     return this.#at;
   }
 
-  /** The message's octets. */
+  /** The message's octets (a copy of its own). */
   get bytes(): Buffer {
-    return typeof this.#wire === "string" ? Buffer.from(this.#wire, "latin1") : this.#wire;
+    return Buffer.from(this.#chunk.subarray(this.#offset, this.#offset + this.#length));
   }
 
   /** Its length in octets. */
   get octets(): number {
-    return this.#wire.length;
+    return this.#length;
+  }
+
+  /** The message exactly as on the wire, as latin1 text (octets 0-255 map 1:1). */
+  get raw(): string {
+    return this.#chunk.toString("latin1", this.#offset, this.#offset + this.#length);
+  }
+
+  get reason(): string | undefined {
+    return this.fields().reason;
+  }
+
+  get callId(): string | undefined {
+    return this.fields().callId;
+  }
+
+  get cseq(): string | undefined {
+    return this.fields().cseq;
+  }
+
+  get from(): string | undefined {
+    return this.fields().from;
+  }
+
+  get to(): string | undefined {
+    return this.fields().to;
+  }
+
+  get transaction(): string | undefined {
+    return this.fields().transaction;
+  }
+
+  get dialog(): string | undefined {
+    return this.fields().dialog;
+  }
+
+  /** Whether the entry's Call-ID is `callId` (its hash compared first: no reading of the octets for another call). */
+  isOfCall(callId: string, hash = hashText(callId)): boolean {
+    return this.#callHash === hash && this.callId === callId;
   }
 
   /** The octets as latin1 text (0-255 map 1:1). */
   static textOf(e: JournalMessage): string {
-    return typeof e.#wire === "string" ? e.#wire : e.#wire.toString("latin1");
+    return e.raw;
+  }
+
+  private fields(): MessageFields {
+    let f = this.#fields;
+    if (f === undefined) {
+      f = copyFields(describeMessage(this.#chunk.subarray(this.#offset, this.#offset + this.#length)));
+      this.#fields = f;
+    }
+    return f;
   }
 
   /** The entry as the journal's JSON has always had it (the same keys, in the same order). */
@@ -119,6 +172,22 @@ export class JournalMessage implements JournalEntry {
   }
 }
 
+/** The fields, in an object of their own (the hot path fills one scratch object). */
+function copyFields(f: MessageFields): MessageFields {
+  return {
+    kind: f.kind,
+    method: f.method,
+    status: f.status,
+    reason: f.reason,
+    callId: f.callId,
+    cseq: f.cseq,
+    from: f.from,
+    to: f.to,
+    transaction: f.transaction,
+    dialog: f.dialog,
+  };
+}
+
 /**
  * The ISO 8601 text of an epoch time: the last one made again for the same
  * millisecond (a request and its response, the messages of a busy
@@ -133,18 +202,6 @@ function isoTime(at: number): string {
   }
   return lastIso;
 }
-
-/**
- * `raw` is an own enumerable accessor (an entry spreads and compares with
- * it), its descriptor shared by every entry: no closure per entry.
- */
-const RAW: PropertyDescriptor = {
-  get(this: JournalMessage) {
-    return JournalMessage.textOf(this);
-  },
-  enumerable: true,
-  configurable: true,
-};
 
 const OPTIONAL = [
   "method",

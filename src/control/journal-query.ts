@@ -1,7 +1,8 @@
 /** The journal's queries: entries by filter, and messages grouped into calls. */
 
 import type { JournalEntry, JournalKind, JournalRecord, MediaDirectionStats } from "./journal.js";
-import { timeOf } from "./journal-entry.js";
+import { hashText } from "./journal-bytes.js";
+import { JournalMessage, timeOf } from "./journal-entry.js";
 
 export interface JournalFilter {
   /** Entries of these kinds only (default: all). */
@@ -41,6 +42,7 @@ export function filterRecords(live: readonly JournalRecord[], filter: JournalFil
         ? filter.since
         : Date.parse(filter.since);
   const method = filter.method?.toUpperCase();
+  const callHash = filter.callId === undefined ? 0 : hashText(filter.callId);
   const kinds = filter.kind === undefined ? undefined : ([] as JournalKind[]).concat(filter.kind);
   const found = live.filter(
     (e) =>
@@ -49,11 +51,16 @@ export function filterRecords(live: readonly JournalRecord[], filter: JournalFil
       (method === undefined ||
         (isMessage(e) && (e.method === method || e.cseq?.split(/\s+/)[1] === method))) &&
       (filter.status === undefined || (isMessage(e) && e.status === filter.status)) &&
-      (filter.callId === undefined || e.callId === filter.callId) &&
+      (filter.callId === undefined || ofCall(e, filter.callId, callHash)) &&
       (filter.sinceId === undefined || e.id > filter.sinceId) &&
       (since === undefined || timeOf(e) >= since),
   );
   return filter.limit !== undefined ? found.slice(Math.max(0, found.length - filter.limit)) : found;
+}
+
+/** Whether a record is of a call (a journaled message reads its Call-ID again only when its hash matches). */
+function ofCall(e: JournalRecord, callId: string, hash: number): boolean {
+  return e instanceof JournalMessage ? e.isOfCall(callId, hash) : e.callId === callId;
 }
 
 /** SIP messages grouped by Call-ID, in order of their first message. */

@@ -12,6 +12,7 @@ import type { ParsedRequest } from "../sip/message.js";
 import { parseDatagram } from "../sip/parser.js";
 import { DEFAULT_BUDGETS, ITEM_OVERHEAD } from "../transaction/budget.js";
 import type { Endpoint, TransportName } from "../transport/types.js";
+import { ByteShelf, hashText } from "./journal-bytes.js";
 import { JournalMessage } from "./journal-entry.js";
 import { type Call, filterRecords, groupCalls, type JournalFilter } from "./journal-query.js";
 import type { DtmfEntry, MediaEntry } from "./media-entries.js";
@@ -67,6 +68,11 @@ export function isMessage(e: JournalRecord): e is JournalEntry {
 /** A new entry's fields (the journal numbers it). */
 type Unnumbered<T> = T extends unknown ? Omit<T, "id"> : never;
 
+/** A journal record as plain data (a message's toJSON()). */
+function plain(e: JournalRecord): JournalRecord {
+  return e instanceof JournalMessage ? e.toJSON() : e;
+}
+
 /** Octets an entry is counted as holding: a message's bytes, a media entry's JSON estimate. */
 function sizeOf(e: JournalRecord): number {
   return (e instanceof JournalMessage ? e.octets : isMessage(e) ? e.raw.length : 256) + ITEM_OVERHEAD.journal;
@@ -104,6 +110,10 @@ export class Journal {
    * entry reads as if it had been made at once.
    */
   private waiting: JournalMessage | undefined;
+  /** The waiting request's transaction key (from its parse, not read again from the entry's octets). */
+  private waitingKey: string | undefined;
+  /** The octets of the messages journaled. */
+  private readonly shelf = new ByteShelf();
   private readonly resetListeners = new Set<() => void>();
   /** Transaction key -> rule that answered it, so responses carry the rule too (bounded). */
   private readonly rules: RuleMemory;
@@ -155,6 +165,7 @@ export class Journal {
       rule,
       faults,
       asGiven,
+      true,
     );
   }
 
@@ -176,8 +187,11 @@ export class Journal {
     rule?: string,
     faults?: string[],
     timeText?: string,
+    /** Keep `fields` as given (not what the parser reads from `wire`). */
+    given = false,
   ): JournalMessage {
     const id = this.nextId++;
+    const chunk = this.shelf.put(wire);
     const entry = new JournalMessage(
       id,
       at,
@@ -186,13 +200,16 @@ export class Journal {
       local,
       remote,
       retransmission,
-      wire,
+      chunk,
+      this.shelf.offset,
+      wire.length,
       fields,
+      given || fields.kind === "unparsable",
       timeText,
     );
     entry.rule = rule;
     entry.faults = faults;
-    this.note(entry);
+    this.note(entry, fields);
     this.push(entry);
     return entry;
   }
@@ -209,9 +226,12 @@ export class Journal {
     retransmission: boolean,
     wire: Buffer,
     fields: MessageFields,
+    /** Whether the parser accepted the message (`fields` are then what it reads from `wire` again). */
+    parsed = fields.kind !== "unparsable",
   ): JournalMessage {
     this.settle();
     const id = this.nextId++;
+    const chunk = this.shelf.put(wire);
     const entry = new JournalMessage(
       id,
       at,
@@ -220,12 +240,19 @@ export class Journal {
       local,
       remote,
       retransmission,
-      wire,
+      chunk,
+      this.shelf.offset,
+      wire.length,
       fields,
+      // A message the parser refused: what it could still read depends on the transport's framing.
+      !parsed,
       undefined,
     );
-    if (entry.kind === "request" && entry.transaction !== undefined) this.waiting = entry;
-    this.note(entry);
+    if (entry.kind === "request" && fields.transaction !== undefined) {
+      this.waiting = entry;
+      this.waitingKey = fields.transaction;
+    }
+    this.note(entry, fields);
     this.push(entry);
     return entry;
   }
@@ -235,18 +262,19 @@ export class Journal {
     const e = this.waiting;
     if (e === undefined) return;
     this.waiting = undefined;
-    if (e.rule === undefined) e.rule = this.ruleOf(e.transaction!);
+    if (e.rule === undefined) e.rule = this.ruleOf(this.waitingKey!);
+    this.waitingKey = undefined;
   }
 
   /** What a new message tells the journal, and what the journal knows of it: its dialog, rule and faults. */
-  private note(entry: JournalMessage): void {
+  private note(entry: JournalMessage, fields: MessageFields): void {
     if (this.firstRequestAt === undefined && entry.direction === "in" && entry.kind === "request") {
       this.firstRequestAt = entry.at;
     }
-    if (entry.dialog !== undefined && entry.kind === "response" && entry.status! < 300) {
-      if (entry.cseq?.endsWith("INVITE") === true) this.callDialogs.set(entry.callId!, entry.dialog);
+    if (fields.dialog !== undefined && entry.kind === "response" && entry.status! < 300) {
+      if (fields.cseq?.endsWith("INVITE") === true) this.callDialogs.set(fields.callId!, fields.dialog);
     }
-    const key = entry.transaction;
+    const key = fields.transaction;
     if (key === undefined) return;
     if (entry.rule === undefined && entry !== this.waiting) entry.rule = this.ruleOf(key);
     if (entry.direction === "out" && entry.faults === undefined && this.faulty.size > 0) {
@@ -300,7 +328,7 @@ export class Journal {
    * REQUEST_CACHE entries asked about (waitFor and verify ask again and
    * again): bounded, so the journal's memory stays its octets.
    */
-  private readonly requests = new BoundedMap<JournalEntry, ParsedRequest | null>(REQUEST_CACHE);
+  private readonly requests = new BoundedMap<number, ParsedRequest | null>(REQUEST_CACHE);
 
   /**
    * The inbound request of an entry, parsed by the SIP parser from the bytes
@@ -309,13 +337,13 @@ export class Journal {
    */
   requestOf(entry: JournalEntry): ParsedRequest | undefined {
     if (entry.direction !== "in" || entry.kind !== "request") return undefined;
-    let known = this.requests.get(entry);
+    let known = this.requests.get(entry.id);
     if (known === undefined) {
       const r = parseDatagram(
         entry instanceof JournalMessage ? entry.bytes : Buffer.from(entry.raw, "latin1"),
       );
       known = r.ok && r.message.kind === "request" ? r.message : null;
-      this.requests.set(entry, known);
+      this.requests.set(entry.id, known);
     }
     return known ?? undefined;
   }
@@ -336,10 +364,12 @@ export class Journal {
     const known = this.lastDialog?.callId === callId ? this.lastDialog : undefined;
     const since = known?.upTo ?? 0;
     let dialog = known?.dialog;
+    const hash = hashText(callId);
     for (let i = this.list.length - 1; i >= this.head; i--) {
       const e = this.list[i]!;
       if (e.id <= since) break;
-      if (e.callId === callId && e.dialog !== undefined && isMessage(e)) {
+      const ofCall = e instanceof JournalMessage ? e.isOfCall(callId, hash) : e.callId === callId;
+      if (ofCall && isMessage(e) && e.dialog !== undefined) {
         dialog = e.dialog;
         break;
       }
@@ -350,10 +380,17 @@ export class Journal {
 
   /** Records the rule that answered a request (and, through its transaction key, its responses). */
   ruleFor(entry: JournalEntry, rule: string): void {
-    if (entry === this.waiting) this.waiting = undefined;
-    else this.settle();
+    let key: string | undefined;
+    if (entry === this.waiting) {
+      key = this.waitingKey;
+      this.waiting = undefined;
+      this.waitingKey = undefined;
+    } else {
+      this.settle();
+      key = entry.transaction;
+    }
     entry.rule = rule;
-    if (entry.transaction) this.rules.set(entry.transaction, rule);
+    if (key) this.rules.set(key, rule);
   }
 
   /** The rule a transaction key finds. */
@@ -372,7 +409,8 @@ export class Journal {
     this.faulty.set(transaction, f);
     for (let i = this.list.length - 1; i >= Math.max(this.head, this.list.length - 64); i--) {
       const e = this.list[i]!;
-      if (isMessage(e) && e.direction === "out" && e.transaction === transaction && e.status === status) {
+      // Direction and status first: the transaction key is read again from the octets.
+      if (isMessage(e) && e.direction === "out" && e.status === status && e.transaction === transaction) {
         e.faults = f.labels;
         break;
       }
@@ -384,15 +422,19 @@ export class Journal {
     entry.faults = [...(entry.faults ?? []), label];
   }
 
-  /** The SIP messages (request, response, unparsable) matching the filter. */
+  /** The SIP messages (request, response, unparsable) matching the filter, as plain objects. */
   entries(filter: JournalFilter = {}): JournalEntry[] {
     return this.records(filter).filter(isMessage);
   }
 
-  /** Every kind of entry (messages, dtmf, media) matching the filter, in order. */
+  /**
+   * Every kind of entry (messages, dtmf, media) matching the filter, in
+   * order, as plain objects (a message's toJSON(): every field its own
+   * property, so it spreads, clones and compares as data).
+   */
   records(filter: JournalFilter = {}): JournalRecord[] {
     this.settle();
-    return filterRecords(this.live(), filter);
+    return filterRecords(this.live(), filter).map(plain);
   }
 
   get size(): number {

@@ -148,7 +148,7 @@ describe("journal entries", () => {
     received(k, a, true);
     stop();
     const last = received(k, a, true);
-    expect(k.entries().at(-1)).toBe(last);
+    expect(k.entries().at(-1)).toEqual(last.toJSON());
     expect([...seen, last.rule]).toEqual(["rule A", "rule A"]);
   });
 
@@ -436,11 +436,11 @@ describe("media entries (kind dtmf and media) among the messages", () => {
 });
 
 describe("journal entries as objects (issue 12: octets kept, text and time derived when read)", () => {
-  it("spread, structuredClone, Object.keys and JSON see the entry's fields, raw and time included; nothing private", () => {
+  it("entries() are plain data: spread, structuredClone, Object.keys and JSON see every field, raw and time included", () => {
     const j = new Journal();
     const raw = request("OPTIONS", "bob");
     const at = Date.parse("2026-11-26T10:00:00.000Z");
-    const e = j.record(
+    j.record(
       at,
       "in",
       "udp",
@@ -450,23 +450,8 @@ describe("journal entries as objects (issue 12: octets kept, text and time deriv
       Buffer.from(raw, "latin1"),
       describeMessage(Buffer.from(raw, "latin1")),
     );
-    const copy = { ...e };
-    expect(copy.raw).toBe(raw);
-    expect(copy.time).toBe("2026-11-26T10:00:00.000Z");
-    expect(structuredClone(e)).toMatchObject({ raw, time: "2026-11-26T10:00:00.000Z", method: "OPTIONS" });
-    expect(Object.keys(e).slice(0, 8)).toEqual([
-      "id",
-      "time",
-      "direction",
-      "transport",
-      "local",
-      "remote",
-      "raw",
-      "kind",
-    ]);
-    expect(Object.keys(e)).not.toContain("wire");
-    expect(Object.keys(e)).not.toContain("at");
-    expect(JSON.parse(JSON.stringify(e))).toEqual({
+    const [e] = j.entries();
+    const whole = {
       id: 1,
       time: "2026-11-26T10:00:00.000Z",
       direction: "in",
@@ -476,7 +461,52 @@ describe("journal entries as objects (issue 12: octets kept, text and time deriv
       raw,
       ...describeMessage(Buffer.from(raw, "latin1")),
       retransmission: false,
-    });
+    };
+    expect({ ...e }).toEqual(whole);
+    expect(structuredClone(e)).toEqual(whole);
+    expect(Object.keys(e!).slice(0, 8)).toEqual([
+      "id",
+      "time",
+      "direction",
+      "transport",
+      "local",
+      "remote",
+      "raw",
+      "kind",
+    ]);
+    expect(Object.keys(e!)).not.toContain("wire");
+    expect(Object.keys(e!)).not.toContain("at");
+    expect(JSON.parse(JSON.stringify(e))).toEqual(whole);
+    // Each read is data of its own: changing it changes nothing held.
+    (e as { rule?: string }).rule = "changed";
+    expect(j.entries()[0]!.rule).toBeUndefined();
+  });
+
+  it("a journaled message keeps its octets in shared chunks and no header text of its own until a field is read", () => {
+    const j = new Journal();
+    const wire = Buffer.from(request("OPTIONS", "bob"), "latin1");
+    const e = j.record(Date.now(), "in", "udp", local, remote, false, wire, describeMessage(wire));
+    // The octets were copied: the message's own Buffer can change or go.
+    wire.fill(0x20);
+    expect(e.raw).toBe(request("OPTIONS", "bob"));
+    expect(e.bytes.equals(Buffer.from(request("OPTIONS", "bob"), "latin1"))).toBe(true);
+    // Only plain properties are own (no header strings kept): the rest reads the octets again.
+    expect(Object.keys(e)).toEqual([
+      "id",
+      "time",
+      "direction",
+      "transport",
+      "local",
+      "remote",
+      "kind",
+      "method",
+      "status",
+      "retransmission",
+      "rule",
+      "faults",
+    ]);
+    expect(e.callId).toBe("call-1");
+    expect(e.transaction).toBe(describeMessage(Buffer.from(request("OPTIONS", "bob"), "latin1")).transaction);
   });
 
   it("an entry given a time that is not ISO text keeps it as given (and still serialises)", () => {

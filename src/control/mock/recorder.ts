@@ -121,6 +121,7 @@ export class Recorder {
       retransmission,
       m.bytes,
       describeParsed(m.result, m.bytes, this.scratch),
+      m.result.ok,
     );
     if (this.subscribers.size > 0) {
       this.journal.settle();

@@ -4,7 +4,7 @@
  * closest requests. Pending waits are rejected when the mock closes.
  */
 import { compileMatch } from "../../scenario/matcher.js";
-import { isMessage, type Journal, type JournalEntry } from "../journal.js";
+import { isMessage, type Journal, type JournalEntry, JournalMessage } from "../journal.js";
 import {
   checkPattern,
   factsOf,
@@ -44,7 +44,8 @@ export function waitForRequest(
         clearTimeout(timer);
         stop();
         waiting.delete(cancel);
-        resolve(e);
+        // As plain data, read once the message is handled (its rule, a fault that dropped it).
+        queueMicrotask(() => resolve(e instanceof JournalMessage ? e.toJSON() : e));
       }
     });
   });
