@@ -209,6 +209,26 @@ export function splitTopLevel(input: string, sep: string): string[] {
   }
 }
 
+/**
+ * Whether `test` holds for some part of `input` split on the code unit `sep`
+ * outside quoted strings and <...>: splitTopLevel's parts, in order, each
+ * given as the bounds [from, to) of its trimmed text (from === to: empty).
+ * Stops at the first that holds; no array of parts, no copy of a part.
+ */
+export function someTopLevelPart(
+  input: string,
+  sep: number,
+  test: (from: number, to: number) => boolean,
+): boolean {
+  for (let start = 0; ; ) {
+    const end = nextTopLevel(input, sep, start, input.length);
+    const from = skipSpace(input, start, end);
+    if (test(from, trimEndIndex(input, from, end))) return true;
+    if (end >= input.length) return false;
+    start = end + 1;
+  }
+}
+
 /** True when the quoted strings in `input` are all terminated. */
 export function quotesBalanced(input: string): boolean {
   for (let i = 0; i < input.length; i++) {

@@ -9,28 +9,32 @@
  * with no range accepts nothing. Parameters (q included) do not narrow a
  * range here.
  */
-import { isToken, splitTopLevel } from "../tokens.js";
+import { isToken, someTopLevelPart } from "../tokens.js";
 
 /** Whether any row of Accept has a range covering type/subtype (case-insensitive). Never throws. */
 export function acceptsMediaType(values: readonly string[], type: string, subtype: string): boolean {
   const t = type.toLowerCase();
   const s = subtype.toLowerCase();
-  for (const value of values) {
-    for (const range of splitTopLevel(value, ",")) {
-      const semi = range.indexOf(";");
-      const media = (semi < 0 ? range : range.slice(0, semi)).trim();
-      const slash = media.indexOf("/");
-      if (slash < 0) continue;
-      // SLASH = SWS "/" SWS
-      const rt = media.slice(0, slash).trim().toLowerCase();
-      const rs = media
-        .slice(slash + 1)
-        .trim()
-        .toLowerCase();
-      if (rt === "*" ? rs === "*" : isToken(rt) && (rs === "*" || isToken(rs))) {
-        if ((rt === "*" || rt === t) && (rs === "*" || rs === s)) return true;
-      }
-    }
+  // Each range read in place: an empty one (",,,") covers nothing and is not copied.
+  return values.some((value) =>
+    someTopLevelPart(value, 0x2c, (from, to) => from < to && rangeCovers(value.slice(from, to), t, s)),
+  );
+}
+
+/** Whether one accept-range covers t/s (both lower-cased); false when it is not a media-range. */
+function rangeCovers(range: string, t: string, s: string): boolean {
+  const semi = range.indexOf(";");
+  const media = (semi < 0 ? range : range.slice(0, semi)).trim();
+  const slash = media.indexOf("/");
+  if (slash < 0) return false;
+  // SLASH = SWS "/" SWS
+  const rt = media.slice(0, slash).trim().toLowerCase();
+  const rs = media
+    .slice(slash + 1)
+    .trim()
+    .toLowerCase();
+  if (rt === "*" ? rs === "*" : isToken(rt) && (rs === "*" || isToken(rs))) {
+    return (rt === "*" || rt === t) && (rs === "*" || rs === s);
   }
   return false;
 }

@@ -14,7 +14,7 @@
  * Event packages compare case-insensitively (8.2.1: "by a case-insensitive
  * byte-by-byte comparison"): the package is returned lower-cased.
  */
-import { isToken } from "../tokens.js";
+import { isToken, isTokenChar } from "../tokens.js";
 import { HeaderParseError } from "./errors.js";
 import { splitValueParams } from "./params.js";
 import { parseDeltaSeconds } from "./scalars.js";
@@ -28,14 +28,27 @@ export interface EventHeader {
 
 export function parseEvent(value: string): EventHeader {
   const { head, params } = splitValueParams("Event", value);
-  for (const part of head.split(".")) {
-    if (!isToken(part)) throw new HeaderParseError("Event", `malformed event-type "${head}"`);
-  }
+  if (!isEventType(head)) throw new HeaderParseError("Event", `malformed event-type "${head}"`);
   const id = params.get("id");
   if (id === null || (id !== undefined && !isToken(id))) {
     throw new HeaderParseError("Event", "the Event id parameter must be a token");
   }
   return id === undefined ? { package: head.toLowerCase() } : { package: head.toLowerCase(), id };
+}
+
+/**
+ * event-type = token-nodot *( "." token-nodot ), read in place: non-empty,
+ * every character a token one ("." is one), no "." first, last or after
+ * another ".".
+ */
+function isEventType(head: string): boolean {
+  const last = head.length - 1;
+  if (last < 0 || head.charCodeAt(0) === 0x2e || head.charCodeAt(last) === 0x2e) return false;
+  for (let i = 0; i <= last; i++) {
+    const c = head.charCodeAt(i);
+    if (!isTokenChar(c) || (c === 0x2e && head.charCodeAt(i - 1) === 0x2e)) return false;
+  }
+  return true;
 }
 
 export interface SubscriptionState {

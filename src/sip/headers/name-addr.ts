@@ -297,15 +297,49 @@ function hasAnyIn(s: string, from: number, to: number, a: number, b: number): bo
 /**
  * Whether a To/From value that may not parse carries a non-empty tag
  * parameter: a ";tag=" outside <...> and quoted strings (an unterminated
- * one hides the rest). One pass, whatever the input.
+ * one hides the rest). Read as the text left once those are cut out, split
+ * on ";": a part after the first whose name (before its first "=", trimmed)
+ * is "tag" in any case and whose value (after it, trimmed) is not empty.
+ * One pass over that text as forEachTopLevel visits it, nothing copied.
  */
 export function rawHasTag(value: string): boolean {
-  const parts: string[] = [];
-  forEachTopLevel(value, (i) => parts.push(value[i]!));
-  for (const param of parts.join("").split(";").slice(1)) {
-    const eq = param.indexOf("=");
-    if (eq < 0 || param.slice(0, eq).trim().toLowerCase() !== "tag") continue;
-    if (param.slice(eq + 1).trim() !== "") return true;
-  }
-  return false;
+  const scan = new TagScan();
+  forEachTopLevel(value, (i) => scan.next(value.charCodeAt(i)));
+  return scan.found;
 }
+
+/** Where TagScan is in the text: before the first ";", in a name, in a tag's value, or in a part to skip. */
+const HEAD = 0;
+const NAME = 1;
+const VALUE = 2;
+const SKIP = 3;
+
+/** rawHasTag's reading of the top-level characters, one at a time. */
+class TagScan {
+  found = false;
+  #state = HEAD;
+  /** In NAME: how many characters of "tag" the name has matched, and whether space followed them. */
+  #matched = 0;
+  #spaced = false;
+
+  next(c: number): void {
+    if (c === 0x3b) {
+      this.#state = NAME;
+      this.#matched = 0;
+      this.#spaced = false;
+    } else if (this.#state === VALUE) {
+      if (!isJsSpace(c)) this.found = true;
+    } else if (this.#state === NAME) this.#name(c);
+  }
+
+  /** A character of a name: "tag" (any case) with trim() whitespace around it, up to "=". */
+  #name(c: number): void {
+    if (c === 0x3d) this.#state = this.#matched === 3 ? VALUE : SKIP;
+    else if (isJsSpace(c)) this.#spaced = this.#matched > 0;
+    else if (!this.#spaced && this.#matched < 3 && (c | 0x20) === TAG[this.#matched]) this.#matched++;
+    else this.#state = SKIP;
+  }
+}
+
+/** "tag" as lower-case code units (no other letter lower-cases to t, a or g). */
+const TAG = [0x74, 0x61, 0x67];

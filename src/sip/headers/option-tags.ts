@@ -7,20 +7,23 @@
  *   option-tag    = token
  * A list may span several header rows (7.3.1); pass every row (or the rows
  * already split on commas). Empty elements (an empty Supported) are skipped.
+ * The rows are scanned in place (someTopLevelPart): only the tags returned
+ * are copied, so "timer,,,,..." costs no array as long as the row.
  */
-import { isToken, splitTopLevel } from "../tokens.js";
+import { isToken, someTopLevelPart } from "../tokens.js";
 import { HeaderParseError } from "./errors.js";
 
 /** Every option-tag of the rows, as written; throws when one is not a token. */
 export function parseOptionTags(values: readonly string[]): string[] {
   const tags: string[] = [];
-  for (const value of values) {
-    for (const tag of splitTopLevel(value, ",")) {
-      if (tag === "") continue;
-      if (!isToken(tag)) throw new HeaderParseError("option-tag", `option-tag "${tag}" is not a token`);
-      tags.push(tag);
-    }
-  }
+  const collect = (value: string) => (from: number, to: number) => {
+    if (from === to) return false;
+    const tag = value.slice(from, to);
+    if (!isToken(tag)) throw new HeaderParseError("option-tag", `option-tag "${tag}" is not a token`);
+    tags.push(tag);
+    return false;
+  };
+  for (const value of values) someTopLevelPart(value, 0x2c, collect(value));
   return tags;
 }
 
@@ -30,5 +33,9 @@ export function parseOptionTags(values: readonly string[]): string[] {
  */
 export function listsOptionTag(values: readonly string[], tag: string): boolean {
   const wanted = tag.toLowerCase();
-  return values.some((value) => splitTopLevel(value, ",").some((t) => t.toLowerCase() === wanted));
+  return values.some((value) =>
+    someTopLevelPart(value, 0x2c, (from, to) =>
+      from === to ? wanted === "" : value.slice(from, to).toLowerCase() === wanted,
+    ),
+  );
 }

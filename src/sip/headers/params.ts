@@ -23,42 +23,51 @@ export function splitValueParams(header: string, value: string): ValueWithParams
 }
 
 /**
- * The ";" that start header parameters: outside <...> and quoted strings
- * (an unterminated one hides the rest). One pass (forEachTopLevel's rules,
- * without a call per character).
+ * The first ";" at or after `from` that starts a header parameter: outside
+ * <...> and quoted strings (an unterminated one hides the rest), or -1.
+ * `from` must be outside both (0, or just after such a ";"): scanning from
+ * one ";" to the next is forEachTopLevel's rules without a call per
+ * character or an array of every ";".
  */
-function paramStarts(value: string): number[] {
-  const semis: number[] = [];
+function nextParamStart(value: string, from: number): number {
   let inAngle = false;
-  for (let i = 0; i < value.length; i++) {
+  for (let i = from; i < value.length; i++) {
     const c = value.charCodeAt(i);
     if (inAngle) {
       if (c === 0x3e) inAngle = false;
     } else if (c === 0x22) {
       i = quotedStringEnd(value, i);
-      if (i < 0) return semis;
+      if (i < 0) return -1;
     } else if (c === 0x3c) inAngle = true;
-    else if (c === 0x3b) semis.push(i);
+    else if (c === 0x3b) return i;
   }
-  return semis;
+  return -1;
 }
 
 /**
  * Rewrites the header parameters of a value (name-addr, Via, ...), the rest
  * kept byte for byte: `edit` gets each ";name[=value]" segment with its
- * lower-cased name and whether it has a value, and returns its replacement.
+ * lower-cased name and whether it has a value, and returns its replacement
+ * (the segment itself to keep it). Only replaced segments are copied: the
+ * text between them is sliced once.
  */
 function editParams(value: string, edit: (segment: string, name: string, valued: boolean) => string): string {
-  const semis = paramStarts(value);
-  if (semis.length === 0) return value;
-  let out = value.slice(0, semis[0]);
-  for (let k = 0; k < semis.length; k++) {
-    const segment = value.slice(semis[k]!, semis[k + 1] ?? value.length);
+  let out = "";
+  let kept = 0;
+  for (let semi = nextParamStart(value, 0); semi >= 0; ) {
+    const next = nextParamStart(value, semi + 1);
+    const end = next < 0 ? value.length : next;
+    const segment = value.slice(semi, end);
     const eq = segment.indexOf("=");
     const name = (eq < 0 ? segment.slice(1) : segment.slice(1, eq)).trim().toLowerCase();
-    out += edit(segment, name, eq >= 0);
+    const replaced = edit(segment, name, eq >= 0);
+    if (replaced !== segment) {
+      out += value.slice(kept, semi) + replaced;
+      kept = end;
+    }
+    semi = next;
   }
-  return out;
+  return kept === 0 ? value : out + value.slice(kept);
 }
 
 /** The value with every header parameter `name` (";name" or ";name=value", any case) removed. */
