@@ -136,8 +136,8 @@ describe("journal, calls, waitFor and verify after a SIPp call", () => {
         JournalEntry,
         JournalEntry,
       ];
-      expect(invite).toBe(invites[0]);
-      expect(ackEntry).toBe(ack);
+      expect(invite).toEqual(invites[0]);
+      expect(ackEntry).toEqual(ack);
       // Ids ascend in order of the wire.
       const ids = mock.journal.entries().map((e) => e.id);
       expect(ids).toEqual([...ids].sort((a, b) => a - b));
@@ -249,7 +249,7 @@ describe("journal, calls, waitFor and verify after a SIPp call", () => {
     const got = await waiting;
     expect(got.method).toBe("OPTIONS");
     expect(got.callId).toBe(sippCallId(r));
-    expect(got).toBe(only(mock.requests({ method: "OPTIONS" }), "OPTIONS"));
+    expect(got).toEqual(only(mock.requests({ method: "OPTIONS" }), "OPTIONS"));
 
     const started = Date.now();
     const pattern = { method: "INVITE", requestUri: { user: "^999$" } } as const;
