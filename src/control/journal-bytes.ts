@@ -39,7 +39,8 @@ export class ByteShelf {
     const chunk = this.chunk;
     const at = this.used;
     if (typeof wire === "string") chunk.write(wire, at, length, "latin1");
-    else wire.copy(chunk, at, 0, length);
+    // TypedArray set: a memmove, without Buffer.copy's argument checks and view.
+    else chunk.set(wire, at);
     this.used = at + length;
     this.offset = at;
     return chunk;
