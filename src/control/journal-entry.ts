@@ -43,6 +43,8 @@ export class JournalMessage implements JournalEntry {
   readonly #chunk: Buffer;
   readonly #offset: number;
   readonly #length: number;
+  /** The shelf's slot of #chunk (journal-bytes.ts), for the journal. */
+  readonly #slot: number;
   /** The Call-ID's hashText (0: none), so a search by Call-ID reads few entries again. */
   readonly #callHash: number;
   /** The header fields: given, or read from the octets on first use. */
@@ -60,6 +62,7 @@ export class JournalMessage implements JournalEntry {
     chunk: Buffer,
     offset: number,
     length: number,
+    slot: number,
     fields: MessageFields,
     /** Whether `fields` must be kept (not what describeMessage reads from the octets). */
     keep: boolean,
@@ -69,6 +72,7 @@ export class JournalMessage implements JournalEntry {
     this.#chunk = chunk;
     this.#offset = offset;
     this.#length = length;
+    this.#slot = slot;
     this.#callHash = fields.callId === undefined ? 0 : hashText(fields.callId);
     this.#fields = keep ? copyFields(fields) : undefined;
     this.id = id;
@@ -93,6 +97,11 @@ export class JournalMessage implements JournalEntry {
   /** The message's octets (a copy of its own). */
   get bytes(): Buffer {
     return Buffer.from(this.#chunk.subarray(this.#offset, this.#offset + this.#length));
+  }
+
+  /** The ByteShelf slot of the chunk holding its octets. */
+  get shelfSlot(): number {
+    return this.#slot;
   }
 
   /** Its length in octets. */

@@ -12,7 +12,7 @@ import type { ParsedRequest } from "../sip/message.js";
 import { parseDatagram } from "../sip/parser.js";
 import { DEFAULT_BUDGETS, ITEM_OVERHEAD } from "../transaction/budget.js";
 import type { Endpoint, TransportName } from "../transport/types.js";
-import { ByteShelf, hashText } from "./journal-bytes.js";
+import { ByteShelf, hashText, OWN_SLOT } from "./journal-bytes.js";
 import { JournalMessage } from "./journal-entry.js";
 import { type Call, filterRecords, groupCalls, type JournalFilter } from "./journal-query.js";
 import type { DtmfEntry, MediaEntry } from "./media-entries.js";
@@ -96,8 +96,9 @@ export class Journal {
    * entry on every message once the journal was full).
    */
   private list: JournalRecord[] = [];
-  /** The octets each entry of `list` counts for (same indexes). */
+  /** The octets each entry of `list` counts for, and the ByteShelf slot of its octets (same indexes). */
   private sizes: number[] = [];
+  private slots: number[] = [];
   private head = 0;
   private nextId = 1;
   private readonly listeners = new Set<(e: JournalRecord) => void>();
@@ -189,6 +190,8 @@ export class Journal {
     timeText?: string,
     /** Keep `fields` as given (not what the parser reads from `wire`). */
     given = false,
+    /** Whether the caller may keep the entry past this turn of the event loop (see lend()). */
+    lent = true,
   ): JournalMessage {
     const id = this.nextId++;
     const chunk = this.shelf.put(wire);
@@ -203,6 +206,7 @@ export class Journal {
       chunk,
       this.shelf.offset,
       wire.length,
+      this.shelf.slot,
       fields,
       given || fields.kind === "unparsable",
       timeText,
@@ -211,6 +215,7 @@ export class Journal {
     entry.faults = faults;
     this.note(entry, fields);
     this.push(entry);
+    if (lent) this.lend(entry);
     return entry;
   }
 
@@ -228,6 +233,8 @@ export class Journal {
     fields: MessageFields,
     /** Whether the parser accepted the message (`fields` are then what it reads from `wire` again). */
     parsed = fields.kind !== "unparsable",
+    /** Whether the caller may keep the entry past this turn of the event loop (see lend()). */
+    lent = true,
   ): JournalMessage {
     this.settle();
     const id = this.nextId++;
@@ -243,6 +250,7 @@ export class Journal {
       chunk,
       this.shelf.offset,
       wire.length,
+      this.shelf.slot,
       fields,
       // A message the parser refused: what it could still read depends on the transport's framing.
       !parsed,
@@ -254,7 +262,17 @@ export class Journal {
     }
     this.note(entry, fields);
     this.push(entry);
+    if (lent) this.lend(entry);
     return entry;
+  }
+
+  /**
+   * An entry given to code that may keep it (a listener, onMessage, a
+   * caller of record()): the octets it shares with other messages are
+   * never overwritten (journal-bytes.ts).
+   */
+  lend(entry: JournalRecord): void {
+    if (entry instanceof JournalMessage) this.shelf.pin(entry.shelfSlot);
   }
 
   /** Makes the waiting request's rule lookup (see `waiting`). */
@@ -298,9 +316,11 @@ export class Journal {
   private push(entry: JournalRecord): void {
     const list = this.list;
     const sizes = this.sizes;
+    const slots = this.slots;
     const size = sizeOf(entry);
     list.push(entry);
     sizes.push(size);
+    slots.push(entry instanceof JournalMessage ? entry.shelfSlot : OWN_SLOT);
     this.bytes += size;
     // An evicted entry's size comes from `sizes`: the entry and its Buffer are cold in the CPU's caches.
     while (
@@ -308,16 +328,19 @@ export class Journal {
       (list.length - this.head > this.maxEntries || this.bytes > this.maxBytes)
     ) {
       this.bytes -= sizes[this.head]!;
+      this.shelf.release(slots[this.head]!);
       list[this.head] = undefined as unknown as JournalRecord; // let the evicted entry be collected now
       this.head++;
     }
     if (this.head >= 1024 && this.head * 2 >= list.length) {
       this.list = list.slice(this.head);
       this.sizes = sizes.slice(this.head);
+      this.slots = slots.slice(this.head);
       this.head = 0;
     }
     if (this.listeners.size > 0) {
       this.settle();
+      this.lend(entry);
       for (const l of this.listeners) l(entry);
     }
     for (const l of this.laterListeners) l(entry);
@@ -454,6 +477,8 @@ export class Journal {
     this.settle();
     this.list = [];
     this.sizes = [];
+    this.slots = [];
+    this.shelf.releaseAll();
     this.head = 0;
     this.bytes = 0;
     this.requests.clear();
@@ -473,7 +498,12 @@ export class Journal {
   /** Every new entry, of every kind (narrow on `kind`). */
   subscribe(
     listener: (e: JournalRecord) => void,
-    /** It only queues the entry, to read it after this turn of the event loop (a request's rule may still settle). */
+    /**
+     * It only queues the entry, to read it after this turn of the event loop
+     * (a request's rule may still settle), in a setImmediate queued this
+     * turn at the latest: its octets may be reused after that (to keep an
+     * entry longer, keep its toJSON()).
+     */
     later = false,
   ): () => void {
     const set = later ? this.laterListeners : this.listeners;

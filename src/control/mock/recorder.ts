@@ -122,6 +122,8 @@ export class Recorder {
       m.bytes,
       describeParsed(m.result, m.bytes, this.scratch),
       m.result.ok,
+      // Kept as recorder.current for this message only.
+      false,
     );
     if (this.subscribers.size > 0) {
       this.journal.settle();
@@ -161,6 +163,11 @@ export class Recorder {
       retransmission,
       bytes,
       fields,
+      undefined,
+      undefined,
+      undefined,
+      false,
+      false,
     );
     if (summary !== undefined && this.subscribers.size > 0) {
       this.tell({ direction: "out", flow, bytes, summary, retransmission, time, entry });
@@ -188,6 +195,7 @@ export class Recorder {
   }
 
   private tell(event: MessageEvent): void {
+    this.journal.lend(event.entry);
     for (const s of this.subscribers) {
       try {
         s(event);
