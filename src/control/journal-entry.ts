@@ -49,6 +49,7 @@ export class JournalMessage implements JournalEntry {
   readonly #callHash: number;
   /** The header fields: given, or read from the octets on first use. */
   #fields: MessageFields | undefined;
+  readonly #given: boolean;
 
   constructor(
     id: number,
@@ -75,6 +76,7 @@ export class JournalMessage implements JournalEntry {
     this.#slot = slot;
     this.#callHash = fields.callId === undefined ? 0 : hashText(fields.callId);
     this.#fields = keep ? copyFields(fields) : undefined;
+    this.#given = keep;
     this.id = id;
     this.time = timeText ?? isoTime(at);
     this.direction = direction;
@@ -142,6 +144,11 @@ export class JournalMessage implements JournalEntry {
     return this.fields().dialog;
   }
 
+  /** Whether its header fields are the ones it was given (else they are read from its octets when asked). */
+  get fieldsGiven(): boolean {
+    return this.#given;
+  }
+
   /** Whether the entry's Call-ID is `callId` (its hash compared first: no reading of the octets for another call). */
   isOfCall(callId: string, hash = hashText(callId)): boolean {
     return this.#callHash === hash && this.callId === callId;
@@ -176,7 +183,7 @@ export class JournalMessage implements JournalEntry {
     for (const k of OPTIONAL) if (this[k] !== undefined) o[k] = this[k];
     o.retransmission = this.retransmission;
     if (this.rule !== undefined) o.rule = this.rule;
-    if (this.faults !== undefined) o.faults = this.faults;
+    if (this.faults !== undefined) o.faults = [...this.faults];
     return o as unknown as JournalEntry;
   }
 }

@@ -115,6 +115,11 @@ export class Journal {
   private waitingKey: string | undefined;
   /** The octets of the messages journaled. */
   private readonly shelf = new ByteShelf();
+  /** How many read the header fields of every message (readsFields()). */
+  private fieldReaders = 0;
+  /** The last request received and its transaction key (ruleFor() is asked about it, often after settle()). */
+  private lastReceived: JournalMessage | undefined;
+  private lastReceivedKey: string | undefined;
   private readonly resetListeners = new Set<() => void>();
   /** Transaction key -> rule that answered it, so responses carry the rule too (bounded). */
   private readonly rules: RuleMemory;
@@ -208,7 +213,7 @@ export class Journal {
       wire.length,
       this.shelf.slot,
       fields,
-      given || fields.kind === "unparsable",
+      given || fields.kind === "unparsable" || this.fieldReaders > 0,
       timeText,
     );
     entry.rule = rule;
@@ -253,13 +258,15 @@ export class Journal {
       this.shelf.slot,
       fields,
       // A message the parser refused: what it could still read depends on the transport's framing.
-      !parsed,
+      !parsed || this.fieldReaders > 0,
       undefined,
     );
     if (entry.kind === "request" && fields.transaction !== undefined) {
       this.waiting = entry;
       this.waitingKey = fields.transaction;
     }
+    this.lastReceived = entry;
+    this.lastReceivedKey = fields.transaction;
     this.note(entry, fields);
     this.push(entry);
     if (lent) this.lend(entry);
@@ -410,7 +417,8 @@ export class Journal {
       this.waitingKey = undefined;
     } else {
       this.settle();
-      key = entry.transaction;
+      // The request being handled (settled early for a listener): its key without reading its octets again.
+      key = entry === this.lastReceived ? this.lastReceivedKey : entry.transaction;
     }
     entry.rule = rule;
     if (key) this.rules.set(key, rule);
@@ -479,6 +487,8 @@ export class Journal {
     this.sizes = [];
     this.slots = [];
     this.shelf.releaseAll();
+    this.lastReceived = undefined;
+    this.lastReceivedKey = undefined;
     this.head = 0;
     this.bytes = 0;
     this.requests.clear();
@@ -505,10 +515,30 @@ export class Journal {
      * entry longer, keep its toJSON()).
      */
     later = false,
+    /** Whether it reads the header fields of (nearly) every entry (see readsFields()). */
+    readsFields = true,
   ): () => void {
     const set = later ? this.laterListeners : this.listeners;
     set.add(listener);
-    return () => set.delete(listener);
+    const stopReading = readsFields ? this.readsFields() : undefined;
+    return () => {
+      if (set.delete(listener)) stopReading?.();
+    };
+  }
+
+  /**
+   * Someone reads the header fields of every message from now on (a
+   * capture, the web UI, an onMessage subscriber): new entries keep the
+   * fields they are given instead of reading their octets again for each
+   * of them. Returns the function that says it stopped.
+   */
+  readsFields(): () => void {
+    this.fieldReaders++;
+    let done = false;
+    return () => {
+      if (!done) this.fieldReaders--;
+      done = true;
+    };
   }
 
   /** Called after clear() (DELETE /__admin/journal, reset): the web UI starts over. */

@@ -55,11 +55,15 @@ function read(e: JournalMessage): MessageFields {
   return { kind, method, status, reason, callId, cseq, from, to, transaction, dialog };
 }
 
-function expectSameFields(from: number): number {
+/** Compares the entries journaled since `from`; returns them. */
+function expectSameFields(from: number): Array<[JournalMessage, MessageFields]> {
   const mine = given.slice(from);
+  // Read before anything else reads them: what the entry has is what it read from its octets.
+  const lazy = mine.filter(([e]) => !e.fieldsGiven).length;
+  expect(lazy, "entries that read their fields from their octets").toBeGreaterThan(0);
   for (const [e, fields] of mine)
     expect(read(e), `#${e.id} ${e.transport} ${e.direction} ${e.raw.slice(0, 60)}`).toEqual(fields);
-  return mine.length;
+  return mine;
 }
 
 describe("journal entries read their fields again from their octets, as they were given", () => {
@@ -81,8 +85,10 @@ describe("journal entries read their fields again from their octets, as they wer
           extraArgs: ["-s", service!],
         });
         expect(r.exitCode, r.summary).toBe(0);
-        // A call's messages in and out, each compared.
-        expect(expectSameFields(from)).toBeGreaterThanOrEqual(10);
+        // A call's messages in and out, each compared, each read from its octets.
+        const mine = expectSameFields(from);
+        expect(mine.length).toBeGreaterThanOrEqual(10);
+        expect(mine.filter(([e]) => e.fieldsGiven)).toEqual([]);
       });
     }
   }
@@ -90,20 +96,26 @@ describe("journal entries read their fields again from their octets, as they wer
   it("every RFC 4475 torture message over UDP and over TCP, and the answers to them", async () => {
     const from = given.length;
     const udp = await udpClient({ host: "127.0.0.1", port: mock.address("udp").port });
-    const tcp = await tcpClient({ host: "127.0.0.1", port: mock.address("tcp").port });
     const files = readdirSync(RFC4475).filter((f) => f.endsWith(".dat"));
     for (const f of files) {
       const bytes = readFileSync(join(RFC4475, f));
       await udp.send(bytes);
+      // A connection each: one message's framing (a wrong Content-Length) does not swallow the next.
+      const tcp = await tcpClient({ host: "127.0.0.1", port: mock.address("tcp").port });
       await tcp.send(bytes);
+      await tcp.collect(50);
+      await tcp.close();
     }
     // The mock has journaled each datagram when its answer (or none) is out; a last OPTIONS marks the end.
     const end = `OPTIONS sip:200@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:${udp.port};branch=z9hG4bK-end\r\nFrom: <sip:a@example.test>;tag=1\r\nTo: <sip:b@example.test>\r\nCall-ID: end-4475\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n`;
     await udp.send(end);
     await udp.waitFor((r) => r.text.includes("end-4475"), 5000);
     await udp.close();
-    await tcp.close();
-    expect(expectSameFields(from)).toBeGreaterThanOrEqual(files.length + 1);
+    const mine = expectSameFields(from);
+    const inOver = (t: string) => mine.filter(([e]) => e.direction === "in" && e.transport === t).length;
+    expect(inOver("udp")).toBeGreaterThanOrEqual(files.length + 1);
+    // Over TCP a message whose Content-Length is larger than what follows waits for the rest (then the close).
+    expect(inOver("tcp")).toBeGreaterThan(files.length / 2);
   });
 
   it("compact header names, several Via rows, a folded line", async () => {
@@ -126,6 +138,7 @@ describe("journal entries read their fields again from their octets, as they wer
     await udp.send(rows.join("\r\n"));
     await udp.waitFor((r) => r.text.includes("compact-1"), 3000);
     await udp.close();
-    expect(expectSameFields(from)).toBe(2);
+    // The request and its answer (a message the last test's connections left may come in between).
+    expect(expectSameFields(from).filter(([e]) => e.callId === "compact-1")).toHaveLength(2);
   });
 });

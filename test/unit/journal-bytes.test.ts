@@ -4,8 +4,16 @@
  * issue 12); an entry lent out (to a caller of record(), a listener,
  * onMessage) keeps its octets whatever comes after.
  */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { JsonlSink } from "../../src/control/capture/jsonl.js";
 import { describeMessage, Journal, type JournalMessage } from "../../src/control/journal.js";
+import { silentLogger } from "../../src/control/logger.js";
+import { Metrics } from "../../src/control/metrics.js";
+import { Recorder } from "../../src/control/mock/recorder.js";
+import { parseDatagram } from "../../src/sip/parser.js";
 
 const local = { address: "127.0.0.1", port: 5060 };
 const remote = { address: "192.0.2.7", port: 5070 };
@@ -101,5 +109,47 @@ describe("the journal's octets in shared chunks", () => {
     for (let n = 500; n < 1_000; n++) journal(j, n, false);
     expect(allocated(j)).toBeLessThanOrEqual(before + 1);
     expect(kept.raw).toBe(options(0).toString("latin1"));
+  });
+});
+
+describe("readers of the journal's octets", () => {
+  it("a --journal capture of a 16-entry journal writes every message's own octets, 400 messages a turn", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sipmock-jsonl-"));
+    const file = join(dir, "journal.jsonl");
+    const j = new Journal(16);
+    const recorder = new Recorder(j, new Metrics(), silentLogger, [new JsonlSink(file)]);
+    const flow = { transport: "udp" as const, local, remote };
+    let n = 0;
+    for (let t = 0; t < 10; t++) {
+      for (let k = 0; k < 400; k++, n++) {
+        const bytes = options(n);
+        recorder.received(
+          { flow, bytes, result: parseDatagram(bytes), receivedAt: Date.now() },
+          undefined,
+          false,
+        );
+      }
+      await turn();
+    }
+    await turn();
+    await recorder.closeSinks();
+    const lines = readFileSync(file, "utf8").trim().split("\n");
+    rmSync(dir, { recursive: true, force: true });
+    expect(lines).toHaveLength(4_000);
+    const wrong = lines.filter((l, i) => JSON.parse(l).raw !== options(i).toString("latin1"));
+    expect(wrong).toEqual([]);
+  });
+
+  it("entries keep the fields they were given while someone reads every message, and read their octets again otherwise", () => {
+    const j = new Journal(16);
+    expect(journal(j, 0, false).fieldsGiven).toBe(false);
+    const stop = j.subscribe(() => {});
+    expect(journal(j, 1, false).fieldsGiven).toBe(true);
+    stop();
+    stop();
+    expect(journal(j, 2, false).fieldsGiven).toBe(false);
+    const stopLater = j.subscribe(() => {}, true, false);
+    expect(journal(j, 3, false).fieldsGiven).toBe(false);
+    stopLater();
   });
 });

@@ -9,7 +9,8 @@ import { AsyncFileWriter } from "./file-writer.js";
 
 export class JsonlSink {
   private readonly file: AsyncFileWriter;
-  private queue: JournalRecord[] = [];
+  /** The lines of this turn's entries. */
+  private queue: string[] = [];
   private scheduled = false;
   private closed = false;
 
@@ -19,10 +20,13 @@ export class JsonlSink {
 
   write(entry: JournalRecord): void {
     if (this.closed) return;
-    this.queue.push(entry);
+    // Written out now: the recorder hands entries over once their turn is
+    // over (a request's entry then carries the rule that answered it), and
+    // a journaled message's octets are only its own until then
+    // (journal-bytes.ts).
+    this.queue.push(`${JSON.stringify(entry)}\n`);
     if (!this.scheduled) {
       this.scheduled = true;
-      // After this turn: the request's entry then carries the rule that answered it.
       setImmediate(() => this.flush());
     }
   }
@@ -30,7 +34,7 @@ export class JsonlSink {
   flush(): void {
     this.scheduled = false;
     if (this.queue.length === 0) return;
-    const text = this.queue.map((e) => `${JSON.stringify(e)}\n`).join("");
+    const text = this.queue.join("");
     this.queue = [];
     this.file.write(Buffer.from(text, "utf8"));
   }

@@ -85,16 +85,24 @@ export class Recorder {
   ) {
     // Metrics and captures see an entry after its turn of the event loop, when
     // it is complete (the rule that answered, whether it was a retransmission).
-    journal.subscribe((e) => {
-      this.pending[this.queued++] = e;
-      if (this.queued === 1) setImmediate(this.flushSoon);
-    }, true);
+    // Metrics read only what an entry keeps; captures read every field.
+    journal.subscribe(
+      (e) => {
+        this.pending[this.queued++] = e;
+        if (this.queued === 1) setImmediate(this.flushSoon);
+      },
+      true,
+      sinks.length > 0,
+    );
   }
 
   /** Subscribes to every message in and out; returns the unsubscribe function. */
   onMessage(listener: (event: MessageEvent) => void): () => void {
     this.subscribers.add(listener);
-    return () => this.subscribers.delete(listener);
+    const stopReading = this.journal.readsFields();
+    return () => {
+      if (this.subscribers.delete(listener)) stopReading();
+    };
   }
 
   /** Whether anyone listens to onMessage (else no MessageEvent is made). */
