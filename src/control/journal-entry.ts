@@ -19,8 +19,8 @@
  * fields it was given.
  */
 import type { Endpoint, TransportName } from "../transport/types.js";
-import type { JournalEntry } from "./journal.js";
 import { hashText } from "./journal-bytes.js";
+import type { JournalEntry } from "./journal-types.js";
 import { describeMessage, type MessageFields } from "./message-summary.js";
 
 export class JournalMessage implements JournalEntry {
