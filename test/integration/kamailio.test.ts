@@ -346,6 +346,15 @@ describe("the mock behind Kamailio", () => {
     expect(result.status, JSON.stringify(result)).toBe(200);
     expect(mock.bye(result.callId)).toBe(1);
     ok(await answering, "the phone got INVITE and BYE through the proxy");
+    // The phone's SIPp ends once it has sent its 200 to the BYE; the proxy relays it
+    // a moment later: the captures are compared once the mock has it.
+    await until(
+      () =>
+        mock.journal
+          .entries()
+          .some((e) => e.direction === "in" && e.status === 200 && e.cseq?.endsWith("BYE")),
+      "the 200 to the BYE",
+    );
 
     const out = mock.journal
       .entries({ direction: "out" })

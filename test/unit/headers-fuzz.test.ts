@@ -100,8 +100,12 @@ describe("extension-header parsers are linear in the value size", () => {
         const measure = () =>
           perCall(() => onlyHeaderParseError(parse, large)) /
           perCall(() => onlyHeaderParseError(parse, small));
+        // Warmed up first (the compiler's tiers are not the input's size); a ratio
+        // skewed by a collection or by the other test files sharing the cores is
+        // measured again, up to three times, and the best kept.
+        measure();
         let ratio = measure();
-        if (ratio >= 20) ratio = Math.min(ratio, measure());
+        for (let again = 0; again < 2 && ratio >= 20; again++) ratio = Math.min(ratio, measure());
         if (ratio >= 20) slow.push(`${name} ${JSON.stringify(seed + filler)}: x${ratio.toFixed(1)}`);
       }
     }

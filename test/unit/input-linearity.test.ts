@@ -87,9 +87,12 @@ describe("the 400 path is linear in the request size", () => {
           const small = message(where, filler, 8_000);
           const large = message(where, filler, 64_000);
           const measure = () => perCall(() => path(large)) / perCall(() => path(small));
-          // A garbage collection inside one batch can skew a ratio: a slow one is measured again.
+          // Warmed up first (the compiler's tiers are not the input's size); a ratio
+          // skewed by a collection or by the other test files sharing the cores is
+          // measured again, up to three times, and the best kept.
+          measure();
           let ratio = measure();
-          if (ratio >= 20) ratio = Math.min(ratio, measure());
+          for (let again = 0; again < 2 && ratio >= 20; again++) ratio = Math.min(ratio, measure());
           if (ratio >= 20) slow.push(`${JSON.stringify(filler)} via ${path.name}: x${ratio.toFixed(1)}`);
         }
       }
