@@ -150,13 +150,8 @@ export class JournalMessage implements JournalEntry {
   }
 
   /** Whether the entry's Call-ID is `callId` (its hash compared first: no reading of the octets for another call). */
-  isOfCall(callId: string, hash = hashText(callId)): boolean {
+  isOfCall(callId: string, hash: number): boolean {
     return this.#callHash === hash && this.callId === callId;
-  }
-
-  /** The octets as latin1 text (0-255 map 1:1). */
-  static textOf(e: JournalMessage): string {
-    return e.raw;
   }
 
   private fields(): MessageFields {

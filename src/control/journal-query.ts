@@ -59,7 +59,7 @@ export function filterRecords(live: readonly JournalRecord[], filter: JournalFil
 }
 
 /** Whether a record is of a call (a journaled message reads its Call-ID again only when its hash matches). */
-function ofCall(e: JournalRecord, callId: string, hash: number): boolean {
+export function ofCall(e: JournalRecord, callId: string, hash: number): boolean {
   return e instanceof JournalMessage ? e.isOfCall(callId, hash) : e.callId === callId;
 }
 

@@ -14,7 +14,7 @@ import { DEFAULT_BUDGETS, ITEM_OVERHEAD } from "../transaction/budget.js";
 import type { Endpoint, TransportName } from "../transport/types.js";
 import { ByteShelf, hashText, OWN_SLOT } from "./journal-bytes.js";
 import { JournalMessage } from "./journal-entry.js";
-import { type Call, filterRecords, groupCalls, type JournalFilter } from "./journal-query.js";
+import { type Call, filterRecords, groupCalls, type JournalFilter, ofCall } from "./journal-query.js";
 import { isMessage, type JournalEntry, type JournalRecord } from "./journal-types.js";
 import type { DtmfEntry, MediaEntry } from "./media-entries.js";
 import type { MessageFields } from "./message-summary.js";
@@ -75,13 +75,15 @@ export class Journal {
    * entry reads as if it had been made at once.
    */
   private waiting: JournalMessage | undefined;
-  /** The waiting request's transaction key (from its parse, not read again from the entry's octets). */
-  private waitingKey: string | undefined;
   /** The octets of the messages journaled. */
   private readonly shelf = new ByteShelf();
   /** How many read the header fields of every message (readsFields()). */
   private fieldReaders = 0;
-  /** The last request received and its transaction key (ruleFor() is asked about it, often after settle()). */
+  /**
+   * The last message received and its transaction key, from its parse (not
+   * read again from the entry's octets): `waiting`, when set, is this entry;
+   * ruleFor() is asked about it, sometimes after settle().
+   */
   private lastReceived: JournalMessage | undefined;
   private lastReceivedKey: string | undefined;
   private readonly resetListeners = new Set<() => void>();
@@ -225,10 +227,7 @@ export class Journal {
       !parsed || this.fieldReaders > 0,
       undefined,
     );
-    if (entry.kind === "request" && fields.transaction !== undefined) {
-      this.waiting = entry;
-      this.waitingKey = fields.transaction;
-    }
+    if (entry.kind === "request" && fields.transaction !== undefined) this.waiting = entry;
     this.lastReceived = entry;
     this.lastReceivedKey = fields.transaction;
     this.note(entry, fields);
@@ -251,8 +250,7 @@ export class Journal {
     const e = this.waiting;
     if (e === undefined) return;
     this.waiting = undefined;
-    if (e.rule === undefined) e.rule = this.ruleOf(this.waitingKey!);
-    this.waitingKey = undefined;
+    if (e.rule === undefined) e.rule = this.ruleOf(this.lastReceivedKey!);
   }
 
   /** What a new message tells the journal, and what the journal knows of it: its dialog, rule and faults. */
@@ -362,8 +360,7 @@ export class Journal {
     for (let i = this.list.length - 1; i >= this.head; i--) {
       const e = this.list[i]!;
       if (e.id <= since) break;
-      const ofCall = e instanceof JournalMessage ? e.isOfCall(callId, hash) : e.callId === callId;
-      if (ofCall && isMessage(e) && e.dialog !== undefined) {
+      if (ofCall(e, callId, hash) && isMessage(e) && e.dialog !== undefined) {
         dialog = e.dialog;
         break;
       }
@@ -374,16 +371,10 @@ export class Journal {
 
   /** Records the rule that answered a request (and, through its transaction key, its responses). */
   ruleFor(entry: JournalEntry, rule: string): void {
-    let key: string | undefined;
-    if (entry === this.waiting) {
-      key = this.waitingKey;
-      this.waiting = undefined;
-      this.waitingKey = undefined;
-    } else {
-      this.settle();
-      // The request being handled (settled early for a listener): its key without reading its octets again.
-      key = entry === this.lastReceived ? this.lastReceivedKey : entry.transaction;
-    }
+    // The request being handled (waiting, or settled early for a listener): its key without reading its octets again.
+    const key = entry === this.lastReceived ? this.lastReceivedKey : entry.transaction;
+    if (entry === this.waiting) this.waiting = undefined;
+    else this.settle();
     entry.rule = rule;
     if (key) this.rules.set(key, rule);
   }

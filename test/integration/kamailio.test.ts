@@ -222,6 +222,15 @@ async function until(check: () => boolean, what: string, timeoutMs = 10_000): Pr
   }
 }
 
+/** Until the mock has journaled the 200 to its BYE. */
+function byeAnswered(mock: SipMock): Promise<void> {
+  return until(
+    () =>
+      mock.journal.entries().some((e) => e.direction === "in" && e.status === 200 && e.cseq?.endsWith("BYE")),
+    "the 200 to the BYE",
+  );
+}
+
 /** Messages as comparable lines: transport, from, to, first line, Call-ID and CSeq, the bytes' length. */
 function lines(messages: readonly WireMessage[]): string[] {
   return messages
@@ -348,13 +357,7 @@ describe("the mock behind Kamailio", () => {
     ok(await answering, "the phone got INVITE and BYE through the proxy");
     // The phone's SIPp ends once it has sent its 200 to the BYE; the proxy relays it
     // a moment later: the captures are compared once the mock has it.
-    await until(
-      () =>
-        mock.journal
-          .entries()
-          .some((e) => e.direction === "in" && e.status === 200 && e.cseq?.endsWith("BYE")),
-      "the 200 to the BYE",
-    );
+    await byeAnswered(mock);
 
     const out = mock.journal
       .entries({ direction: "out" })
@@ -422,13 +425,7 @@ describe("the mock behind Kamailio", () => {
     expect(mock.bye(invite.callId!)).toBe(1);
     const called = await caller;
     ok(called, "the phone got the mock's BYE through the restarted proxy");
-    await until(
-      () =>
-        mock.journal
-          .entries()
-          .some((e) => e.direction === "in" && e.status === 200 && e.cseq?.endsWith("BYE")),
-      "the 200 to the BYE",
-    );
+    await byeAnswered(mock);
 
     const bye = mock.journal.entries().find((e) => e.direction === "out" && e.method === "BYE")!;
     // The proxy's listening port (its Record-Route), from a port of the mock's new connection.

@@ -292,6 +292,19 @@ describe("journal bounds", () => {
 describe("media entries (kind dtmf and media) among the messages", () => {
   const stats = { packets: 10, octets: 40, lost: 0, jitterMs: 0.5 };
   const dropped = { malformed: 0, unknownPayloadType: 0, oversized: 0, faultLoss: 0 };
+  /** A call's RTP statistics at its end, as the mock journals them. */
+  const mediaEnd = (callId: string): Omit<MediaEntry, "id"> => ({
+    time: "2026-11-26T10:00:02.000Z",
+    kind: "media",
+    callId,
+    transport: "udp",
+    local: { address: "127.0.0.1", port: 20000 },
+    codec: "PCMU",
+    sent: stats,
+    received: stats,
+    dropped,
+    rtcp: { sent: 1, received: 0 },
+  });
   function call(j: Journal) {
     add(j, "in", request("INVITE", "alice", { callId: "m1" }));
     const ok = request("INVITE", "alice", { callId: "m1" })
@@ -311,18 +324,7 @@ describe("media entries (kind dtmf and media) among the messages", () => {
       remote: { address: "192.0.2.7", port: 4000 },
     });
     add(j, "in", request("BYE", "alice", { callId: "m1" }), "2026-11-26T10:00:02.000Z");
-    j.addMedia({
-      time: "2026-11-26T10:00:02.000Z",
-      kind: "media",
-      callId: "m1",
-      transport: "udp",
-      local: { address: "127.0.0.1", port: 20000 },
-      codec: "PCMU",
-      sent: stats,
-      received: stats,
-      dropped,
-      rtcp: { sent: 1, received: 0 },
-    });
+    j.addMedia(mediaEnd("m1"));
   }
 
   it("numbers them in sequence with the messages, names the call's dialog and filters by kind", () => {
@@ -393,19 +395,7 @@ describe("media entries (kind dtmf and media) among the messages", () => {
     const j = new Journal(20);
     const answer = (callId: string, to: string, cseq = "1 INVITE", status = "200 OK") =>
       `SIP/2.0 ${status}\r\nVia: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bK-${callId}\r\nFrom: <sip:a@h>;tag=a1\r\nTo: <sip:b@h>;tag=${to}\r\nCall-ID: ${callId}\r\nCSeq: ${cseq}\r\n\r\n`;
-    const media = (callId: string): string | undefined =>
-      j.addMedia<Omit<MediaEntry, "id">>({
-        time: "2026-11-26T10:00:02.000Z",
-        kind: "media",
-        callId,
-        transport: "udp",
-        local: { address: "127.0.0.1", port: 20000 },
-        codec: "PCMU",
-        sent: stats,
-        received: stats,
-        dropped,
-        rtcp: { sent: 1, received: 0 },
-      }).dialog;
+    const media = (callId: string): string | undefined => j.addMedia(mediaEnd(callId)).dialog;
     add(j, "out", answer("long", "b1"));
     // A 200 to an in-dialog request (not an INVITE) does not make the call's dialog.
     add(j, "out", answer("long", "zz", "2 INFO"));
