@@ -3,8 +3,9 @@
  * for Timer J's 64*T1 (32 s) they only resend their final response to
  * retransmissions of the request. At thousands of requests a second that is
  * 100,000s of them alive at once, so here each one is no object at all: a
- * slot in parallel arrays of a ring (its key, merge key, flow, where its
- * response's bytes are), its response's octets copied into an arena of
+ * slot in parallel arrays of a ring (its key's and merge key's 64-bit
+ * fingerprints, its To tag as a number, flow, where its response's bytes
+ * are: no string in the common case), its response's octets copied into an arena of
  * shared chunks, and one timer for the whole store. Timer J is the same
  * delay for every one, so they end in the order they entered: first in,
  * first out, no scheduler entry each (issue 12).
@@ -14,20 +15,24 @@
  * ServerTransaction (onRetransmission, onTerminated, merged-request
  * detection) gets a CompletedView made on demand.
  */
-import { Headers, type NameAddr, type ParsedRequest } from "../sip/message.js";
-import { parseDatagram } from "../sip/parser.js";
-import { NO_PARAMS } from "../sip/tokens.js";
-import type { SipUri } from "../sip/uri.js";
 import type { Flow } from "../transport/types.js";
 import { COMPLETED_TRANSACTION_OVERHEAD } from "./budget.js";
-import { assemble, ResponseArena } from "./response-arena.js";
+import {
+  CompletedView,
+  EXTRA,
+  MERGED,
+  SILENT,
+  StoredResponse,
+  THEIR_TAG,
+  type ViewStore,
+} from "./completed-view.js";
+import { ResponseArena } from "./response-arena.js";
 import type { Scheduler, TimerHandle, TimerTarget } from "./scheduler.js";
-import type {
-  SendOptions,
-  ServerTransaction,
-  ServerTransactionState,
-  TerminationReason,
-} from "./server-transaction.js";
+import type { ServerTransaction, ServerTransactionState, TerminationReason } from "./server-transaction.js";
+import { Fingerprint, RFC2543_PREFIX } from "./transaction-key.js";
+
+export { CompletedView } from "./completed-view.js";
+export { methodOfKey } from "./transaction-key.js";
 
 /** What the store tells its owner (the transaction layer). */
 export interface CompletedOwner {
@@ -44,17 +49,42 @@ export interface CompletedOwner {
  */
 const SEQ_WRAP = 2 ** 28;
 const INITIAL = 1024;
-/** statuses[]: the fault noRetransmit (no resend), and whether the request had a To tag (not ours). */
-const SILENT = 0x1000;
-const THEIR_TAG = 0x2000;
-const STATUS = 0x0fff;
 
-export class CompletedStore implements TimerTarget {
+/**
+ * What a slot keeps as strings, for the few that need it: its key, when
+ * the TU still holds something under it or the response does not repeat
+ * it (RFC 2543); its To tag when it is not 12 hex digits (newTag's); its
+ * method when the store has seen too many.
+ */
+interface Extra {
+  id?: string;
+  tag?: string;
+  method?: string;
+}
+
+/** Method codes per store (a slot keeps a code, not a string); beyond this many, Extra.method. */
+const MAX_METHODS = 256;
+
+export class CompletedStore implements TimerTarget, ViewStore {
   private cap = INITIAL;
-  private ids: Array<string | undefined> = new Array(INITIAL);
-  private mergeKeys: Array<string | undefined> = new Array(INITIAL);
-  /** The To tag of its responses (kept: a fault may have made the stored bytes unreadable). */
-  private tags: Array<string | undefined> = new Array(INITIAL);
+  /** Fingerprints (transaction-key.ts) of each slot's key and merge key. */
+  private keyHis = new Int32Array(INITIAL);
+  private keyLos = new Int32Array(INITIAL);
+  private mergeHis = new Int32Array(INITIAL);
+  private mergeLos = new Int32Array(INITIAL);
+  /**
+   * The To tag of its responses as a number, when it is 12 hex digits (kept:
+   * a fault may have made the stored bytes unreadable); NaN: in Extra.
+   */
+  private tags = new Float64Array(INITIAL);
+  private methodCodes = new Uint8Array(INITIAL);
+  private readonly methods: string[] = [];
+  private readonly methodCode = new Map<string, number>();
+  /** Extra strings by sequence number (a slot with the EXTRA bit). */
+  private readonly extras = new Map<number, Extra>();
+  /** The fingerprints of the last add()'s key and merge key (read by the transaction layer). */
+  readonly key = new Fingerprint();
+  readonly merge = new Fingerprint();
   private flows: Array<Flow | undefined> = new Array(INITIAL);
   private chunks: Array<Buffer | undefined> = new Array(INITIAL);
   private templates: Array<Buffer | undefined> = new Array(INITIAL);
@@ -62,7 +92,7 @@ export class CompletedStore implements TimerTarget {
   private prefixes = new Int32Array(INITIAL);
   private suffixes = new Int32Array(INITIAL);
   private lengths = new Int32Array(INITIAL);
-  private statuses = new Int16Array(INITIAL);
+  private statuses = new Int32Array(INITIAL);
   private expiries = new Float64Array(INITIAL);
   /** Sequence number of the oldest slot, and of the next one (head === tail: empty). */
   private head = 0;
@@ -97,17 +127,59 @@ export class CompletedStore implements TimerTarget {
     if (this.count === this.cap) this.resize(this.cap * 2);
     const seq = this.tail;
     const i = this.slot(seq);
-    this.ids[i] = tx.id;
-    this.mergeKeys[i] = tx.mergeKey;
-    this.tags[i] = tx.toTag;
+    let bits = status | (silent ? SILENT : 0) | (tx.request.core.to.tag ? THEIR_TAG : 0);
+    this.key.of(tx.id);
+    this.keyHis[i] = this.key.hi;
+    this.keyLos[i] = this.key.lo;
+    if (tx.mergeKey !== undefined) {
+      this.merge.of(tx.mergeKey);
+      this.mergeHis[i] = this.merge.hi;
+      this.mergeLos[i] = this.merge.lo;
+      bits |= MERGED;
+    }
+    const tag = hexTag(tx.toTag);
+    this.tags[i] = tag;
+    const code = this.codeOf(tx.method);
+    this.methodCodes[i] = Math.max(code, 0);
+    if (Number.isNaN(tag) || code < 0 || tx.id.startsWith(RFC2543_PREFIX)) {
+      bits |= EXTRA;
+      this.extras.set(seq, {
+        id: tx.id.startsWith(RFC2543_PREFIX) ? tx.id : undefined,
+        tag: Number.isNaN(tag) ? tx.toTag : undefined,
+        method: code < 0 ? tx.method : undefined,
+      });
+    }
     this.flows[i] = this.shared(tx.flow);
     this.keep(i, response);
-    this.statuses[i] = status | (silent ? SILENT : 0) | (tx.request.core.to.tag ? THEIR_TAG : 0);
+    this.statuses[i] = bits;
     this.expiries[i] = at;
     this.tail = (seq + 1) % SEQ_WRAP;
     this.count++;
     if (this.timerAt > at) this.arm(at);
     return seq;
+  }
+
+  /**
+   * Keeps the key of a stored transaction as its string: someone still
+   * holds something under it (the TU's context), so views must give it
+   * exactly, not as read back from the response.
+   */
+  keepId(seq: number, id: string): void {
+    const i = this.slot(seq);
+    const extra = (this.statuses[i]! & EXTRA) !== 0 ? this.extras.get(seq) : undefined;
+    if (extra) extra.id = id;
+    else this.extras.set(seq, { id });
+    this.statuses[i]! |= EXTRA;
+  }
+
+  /** The code of a method in this store, -1 when it has seen MAX_METHODS already. */
+  private codeOf(method: string): number {
+    const known = this.methodCode.get(method);
+    if (known !== undefined) return known;
+    if (this.methods.length >= MAX_METHODS) return -1;
+    this.methodCode.set(method, this.methods.length);
+    this.methods.push(method);
+    return this.methods.length - 1;
   }
 
   /**
@@ -126,17 +198,24 @@ export class CompletedStore implements TimerTarget {
   /** A ServerTransaction for a stored one, for whoever asks (made on demand, not kept). */
   view(seq: number): CompletedView {
     const i = this.slot(seq);
+    const bits = this.statuses[i]!;
+    const extra = (bits & EXTRA) !== 0 ? this.extras.get(seq) : undefined;
+    const tag = this.tags[i]!;
     return new CompletedView(
       this,
       this.state,
       seq,
-      this.ids[i]!,
-      this.mergeKeys[i],
-      this.tags[i]!,
+      extra?.method ?? this.methods[this.methodCodes[i]!]!,
+      extra?.id,
+      Number.isNaN(tag) ? extra!.tag! : tag.toString(16).padStart(12, "0"),
       this.flows[i]!,
       this.storedOf(i),
-      this.statuses[i]!,
+      bits,
       COMPLETED_TRANSACTION_OVERHEAD + this.lengths[i]!,
+      this.keyHis[i]!,
+      this.keyLos[i]!,
+      this.mergeHis[i]!,
+      this.mergeLos[i]!,
     );
   }
 
@@ -145,9 +224,10 @@ export class CompletedStore implements TimerTarget {
     return this.lengths[this.slot(seq)]!;
   }
 
-  /** Whether `seq` is still stored (a view may outlive its slot). */
-  holds(seq: number, id: string): boolean {
-    return this.count > 0 && this.ids[this.slot(seq)] === id && this.live(seq);
+  /** Whether `seq` is still stored (a view may outlive its slot): its slot has the key fingerprint (hi, lo). */
+  holds(seq: number, hi: number, lo: number): boolean {
+    const i = this.slot(seq);
+    return this.count > 0 && this.live(seq) && this.keyHis[i] === hi && this.keyLos[i] === lo;
   }
 
   /** Timer J (or I) of the oldest ones: every transaction whose delay is over ends, in order. */
@@ -181,9 +261,7 @@ export class CompletedStore implements TimerTarget {
     const seq = this.head;
     const view = this.view(seq);
     const i = this.slot(seq);
-    this.ids[i] = undefined;
-    this.mergeKeys[i] = undefined;
-    this.tags[i] = undefined;
+    if ((this.statuses[i]! & EXTRA) !== 0) this.extras.delete(seq);
     this.flows[i] = undefined;
     this.chunks[i] = undefined;
     this.templates[i] = undefined;
@@ -248,9 +326,12 @@ export class CompletedStore implements TimerTarget {
 
   /** Resizes the ring (count <= cap); each slot moves to its sequence number's place in the new one. */
   private resize(cap: number): void {
-    const ids = new Array<string | undefined>(cap);
-    const mergeKeys = new Array<string | undefined>(cap);
-    const tags = new Array<string | undefined>(cap);
+    const keyHis = new Int32Array(cap);
+    const keyLos = new Int32Array(cap);
+    const mergeHis = new Int32Array(cap);
+    const mergeLos = new Int32Array(cap);
+    const tags = new Float64Array(cap);
+    const methodCodes = new Uint8Array(cap);
     const flows = new Array<Flow | undefined>(cap);
     const chunks = new Array<Buffer | undefined>(cap);
     const templates = new Array<Buffer | undefined>(cap);
@@ -258,15 +339,18 @@ export class CompletedStore implements TimerTarget {
     const prefixes = new Int32Array(cap);
     const suffixes = new Int32Array(cap);
     const lengths = new Int32Array(cap);
-    const statuses = new Int16Array(cap);
+    const statuses = new Int32Array(cap);
     const expiries = new Float64Array(cap);
     for (let k = 0; k < this.count; k++) {
       const seq = (this.head + k) % SEQ_WRAP;
       const from = this.slot(seq);
       const to = seq & (cap - 1);
-      ids[to] = this.ids[from];
-      mergeKeys[to] = this.mergeKeys[from];
-      tags[to] = this.tags[from];
+      keyHis[to] = this.keyHis[from]!;
+      keyLos[to] = this.keyLos[from]!;
+      mergeHis[to] = this.mergeHis[from]!;
+      mergeLos[to] = this.mergeLos[from]!;
+      tags[to] = this.tags[from]!;
+      methodCodes[to] = this.methodCodes[from]!;
       flows[to] = this.flows[from];
       chunks[to] = this.chunks[from];
       templates[to] = this.templates[from];
@@ -278,9 +362,12 @@ export class CompletedStore implements TimerTarget {
       expiries[to] = this.expiries[from]!;
     }
     this.cap = cap;
-    this.ids = ids;
-    this.mergeKeys = mergeKeys;
+    this.keyHis = keyHis;
+    this.keyLos = keyLos;
+    this.mergeHis = mergeHis;
+    this.mergeLos = mergeLos;
     this.tags = tags;
+    this.methodCodes = methodCodes;
     this.flows = flows;
     this.chunks = chunks;
     this.templates = templates;
@@ -293,54 +380,14 @@ export class CompletedStore implements TimerTarget {
   }
 }
 
-/**
- * A stored transaction seen as a ServerTransaction. Its request is what the
- * final response repeats of it (Via, From, To, Call-ID, CSeq, RFC 3261
- * 8.2.6.2), parsed from those bytes when first read; the Request-URI is not
- * kept (the To URI stands for it).
- */
-export class CompletedView implements ServerTransaction {
-  private parsed: ParsedRequest | undefined;
-
-  constructor(
-    private readonly store: CompletedStore,
-    public state: ServerTransactionState,
-    private readonly seq: number,
-    readonly id: string,
-    public mergeKey: string | undefined,
-    /** The To tag its responses carry (kept as the transaction had it, not read back from the bytes). */
-    readonly toTag: string,
-    readonly flow: Flow,
-    private readonly stored: StoredResponse,
-    private readonly bits: number,
-    /** What the transaction budget is charged for it (COMPLETED_TRANSACTION_OVERHEAD and its response). */
-    public cost: number,
-  ) {}
-
-  get lastResponse(): { status: number; bytes: Buffer } {
-    return { status: this.bits & STATUS, bytes: this.stored.bytes() };
+/** A To tag of 12 lowercase hex digits (newTag's) as a number, else NaN. */
+function hexTag(tag: string): number {
+  if (tag.length !== 12) return Number.NaN;
+  for (let k = 0; k < 12; k++) {
+    const c = tag.charCodeAt(k);
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return Number.NaN;
   }
-
-  get request(): ParsedRequest {
-    this.parsed ??= requestFrom(this.stored.bytes(), this.id, (this.bits & THEIR_TAG) !== 0);
-    return this.parsed;
-  }
-
-  get method(): string {
-    return this.parsed?.method ?? methodOfKey(this.id);
-  }
-
-  /** Completed: a response from the TU changes nothing (17.2.2). */
-  respond(_status: number, _bytes: Buffer, _options?: SendOptions): void {}
-
-  receiveRetransmission(): void {
-    if (this.state !== "terminated" && this.store.holds(this.seq, this.id)) this.store.retransmit(this.seq);
-  }
-
-  /** Only the store ends a stored transaction (Timer J, shutdown). */
-  terminate(_reason: TerminationReason): void {}
-
-  releaseRequest(): void {}
+  return Number.parseInt(tag, 16);
 }
 
 /** Whether two flows say the same (every field of Flow, in src/transport/types.ts; endpoints by value). */
@@ -358,89 +405,4 @@ function sameFlow(a: Flow, b: Flow): boolean {
 
 function sameEndpoint(a: Flow["replyTo"], b: Flow["replyTo"]): boolean {
   return a === b || (a !== undefined && b !== undefined && a.address === b.address && a.port === b.port);
-}
-
-/** Where a stored response's parts are (a view's, assembled only when read: most views are never asked). */
-class StoredResponse {
-  constructor(
-    readonly chunk: Buffer,
-    readonly offset: number,
-    readonly template: Buffer | undefined,
-    readonly prefix: number,
-    readonly suffix: number,
-    readonly length: number,
-  ) {}
-
-  bytes(): Buffer {
-    return assemble(this.chunk, this.offset, this.template, this.prefix, this.suffix, this.length);
-  }
-}
-
-/**
- * The method of a transaction key (transactionKey): the last field of an
- * RFC 3261 key (branch|sent-by|method: none of them holds a "|"), the
- * second of an RFC 2543 one ("2543|method|...": the fields after it, the
- * Request-URI and the top Via's text, may hold a "|").
- */
-export function methodOfKey(id: string): string {
-  if (id.startsWith(RFC2543_PREFIX))
-    return id.slice(RFC2543_PREFIX.length, id.indexOf("|", RFC2543_PREFIX.length));
-  return id.slice(id.lastIndexOf("|") + 1);
-}
-
-const RFC2543_PREFIX = "2543|";
-
-/**
- * The request as its final response repeats it: method from CSeq, Via,
- * From, Call-ID, CSeq, and To without the tag we added (when it had none);
- * no header rows, no body (as retainedRequest). Bytes that do not parse (a
- * fault's broken response) give the method from the transaction key and
- * empty identity fields.
- */
-function requestFrom(response: Buffer, id: string, theirTag: boolean): ParsedRequest {
-  const r = parseDatagram(response);
-  const method = methodOfKey(id);
-  if (!r.ok) return bareRequest(method);
-  const core = r.message.core;
-  const t = core.to;
-  const to: NameAddr = theirTag
-    ? t
-    : { uri: t.uri, params: NO_PARAMS, raw: t.raw, displayName: t.displayName, tag: undefined };
-  return {
-    kind: "request",
-    version: r.message.version,
-    method,
-    uri: core.to.uri,
-    uriRaw: core.to.uri.raw,
-    headers: NO_HEADERS,
-    body: NO_BODY,
-    core: { via: core.via, from: core.from, to, callId: core.callId, cseq: core.cseq },
-  };
-}
-
-const NO_HEADERS = new Headers();
-const NO_BODY = Buffer.alloc(0);
-
-function bareRequest(method: string): ParsedRequest {
-  const uri: SipUri = {
-    scheme: "sip",
-    host: "",
-    params: NO_PARAMS,
-    headers: [],
-    raw: "",
-    user: undefined,
-    port: undefined,
-    password: undefined,
-  };
-  const nameAddr: NameAddr = { uri, params: NO_PARAMS, raw: "", displayName: undefined, tag: undefined };
-  return {
-    kind: "request",
-    version: "SIP/2.0",
-    method,
-    uri,
-    uriRaw: "",
-    headers: NO_HEADERS,
-    body: NO_BODY,
-    core: { via: [], from: nameAddr, to: nameAddr, callId: "", cseq: { seq: 0, method } },
-  };
 }

@@ -72,6 +72,12 @@ export interface ServerTransaction {
    * no To tag and no other live transaction has that key (until it ends).
    */
   mergeKey: string | undefined;
+  /**
+   * True for a stored transaction (CompletedView) whose TU held nothing
+   * under its id when it was stored (TransactionUser.onStored): its id is
+   * not kept, and nothing is looked up under it.
+   */
+  readonly forgotten?: boolean;
   /** The last response sent, if any. */
   readonly lastResponse?: { status: number; bytes: Buffer };
   /** The TU sends a response through the transaction. */

@@ -4,8 +4,7 @@
  * of terminated transactions so memory stays flat under load.
  */
 import { createHmac, randomBytes } from "node:crypto";
-import { MAGIC_COOKIE } from "../sip/headers/via.js";
-import type { ParsedRequest, ParsedResponse, Via } from "../sip/message.js";
+import type { ParsedRequest, ParsedResponse } from "../sip/message.js";
 import type { Flow } from "../transport/types.js";
 import {
   type Budgets,
@@ -18,12 +17,16 @@ import {
 import { CompletedStore, type CompletedView } from "./completed-store.js";
 import { type InviteClientCallbacks, InviteClientTransaction } from "./invite-client-transaction.js";
 import { InviteServerTransaction } from "./invite-server-transaction.js";
+import { KeyIndex } from "./key-index.js";
 import { type ClientCallbacks, NonInviteClientTransaction } from "./non-invite-client-transaction.js";
 import { NonInviteServerTransaction } from "./non-invite-server-transaction.js";
 import { randomHex } from "./random-pool.js";
 import type { Scheduler } from "./scheduler.js";
 import type { ServerTransaction, TerminationReason, TransactionEnvironment } from "./server-transaction.js";
 import type { TimerConfig } from "./timers.js";
+import { Fingerprint, flat, isRfc3261Branch, mergeKey, transactionKey } from "./transaction-key.js";
+
+export { transactionKey } from "./transaction-key.js";
 
 export interface TransactionUser {
   /** A request that created a new server transaction (never ACK). */
@@ -42,18 +45,21 @@ export interface TransactionUser {
   /** A retransmission of the request arrived (after the transaction handled it). */
   onRetransmission?(tx: ServerTransaction): void;
   /**
-   * The transaction now lives in its compact form (a CompletedStore) until
-   * it ends: whoever still holds its object keeps it alive for nothing.
+   * The transaction now lives in its compact form (a CompletedStore):
+   * whoever still holds its object keeps it alive for nothing. True when
+   * the TU still holds something under its id (the store then keeps the id
+   * as a string; otherwise views read it back from the response). Without
+   * this method, every id is kept.
    */
-  onStored?(tx: ServerTransaction): void;
+  onStored?(tx: ServerTransaction): boolean;
   /** A transaction ended; `reason` is "timer-h" when a final response was never acknowledged. */
   onTerminated?(tx: ServerTransaction, reason: TerminationReason): void;
 }
 
 /**
- * A live server transaction in the maps: its object, or its place in a
- * CompletedStore, as one small integer: sequence number * 4 + the store
- * (STORED_STATES' index).
+ * A live server transaction: its object (in the maps), or its place in a
+ * CompletedStore (in the KeyIndexes), as one small integer: sequence
+ * number * 4 + the store (STORED_STATES' index).
  */
 type Live = ServerTransaction | number;
 
@@ -67,9 +73,15 @@ const STORED_STATES = ["completed", "confirmed", "accepted"] as const;
 const STORED_REASONS = ["timer-j", "timer-i", "timer-l"] as const;
 
 export class TransactionLayer {
-  private readonly transactions = new Map<string, Live>();
-  /** From tag + Call-ID + CSeq -> transaction, for merged-request detection (8.2.2.2). */
-  private readonly byDialogKey = new Map<string, Live>();
+  /** Transaction objects by key (17.2.3): the ones not (yet) in a CompletedStore. */
+  private readonly transactions = new Map<string, ServerTransaction>();
+  /** From tag + Call-ID + CSeq -> transaction object, for merged-request detection (8.2.2.2). */
+  private readonly byDialogKey = new Map<string, ServerTransaction>();
+  /** Stored transactions by the fingerprint of their key, and of their merge key (no strings kept). */
+  private readonly storedKeys = new KeyIndex();
+  private readonly storedMerges = new KeyIndex();
+  /** A key's fingerprint (one object, reused). */
+  private readonly print = new Fingerprint();
   private readonly env: TransactionEnvironment;
   /** The CompletedStore of each of STORED_STATES. */
   private readonly stores: readonly CompletedStore[];
@@ -119,7 +131,7 @@ export class TransactionLayer {
   }
 
   get size(): number {
-    return this.transactions.size;
+    return this.transactions.size + this.storedKeys.size;
   }
 
   /**
@@ -136,17 +148,23 @@ export class TransactionLayer {
   ): boolean {
     const kind = STORED_STATES.indexOf(tx.state as (typeof STORED_STATES)[number]);
     if (kind < 0 || this.transactions.get(tx.id) !== tx) return false;
-    const seq = this.stores[kind]!.add(tx, response, status, silent, delay);
+    const store = this.stores[kind]!;
+    const seq = store.add(tx, response, status, silent, delay);
     if (seq < 0) return false;
     const live = seq * 4 + kind;
     this.lookedUp = undefined;
-    this.transactions.set(tx.id, live);
-    if (tx.mergeKey !== undefined) this.byDialogKey.set(tx.mergeKey, live);
+    this.transactions.delete(tx.id);
+    this.storedKeys.add(store.key.hi, store.key.lo, live);
+    if (tx.mergeKey !== undefined) {
+      this.byDialogKey.delete(tx.mergeKey);
+      this.storedMerges.add(store.merge.hi, store.merge.lo, live);
+      tx.mergeKey = undefined;
+    }
     // From its final response on, it is charged what the store keeps (issue 12).
     const cost = COMPLETED_TRANSACTION_OVERHEAD + response.length;
     this.budgets.transactions.adjust(tx.cost, cost);
     tx.cost = cost;
-    this.tu.onStored?.(tx);
+    if (this.tu.onStored?.(tx) ?? true) store.keepId(seq, tx.id);
     return true;
   }
 
@@ -156,15 +174,12 @@ export class TransactionLayer {
   }
 
   /** A stored transaction ended (Timer J or I, shutdown): as env.terminated for a transaction object. */
-  private storedEnded(view: CompletedView, seq: number, reason: TerminationReason): void {
-    if (this.transactions.get(view.id) === seq) {
+  private storedEnded(view: CompletedView, live: number, reason: TerminationReason): void {
+    if (this.storedKeys.delete(view.keyHi, view.keyLo, live)) {
       this.lookedUp = undefined;
-      this.transactions.delete(view.id);
       this.budgets.transactions.release(view.cost);
     }
-    if (view.mergeKey !== undefined && this.byDialogKey.get(view.mergeKey) === seq) {
-      this.byDialogKey.delete(view.mergeKey);
-    }
+    if (view.hasMergeKey) this.storedMerges.delete(view.mergeHi, view.mergeLo, live);
     view.mergeKey = undefined;
     this.tu.onTerminated?.(view, reason);
   }
@@ -267,8 +282,7 @@ export class TransactionLayer {
   /** Transactions still waiting for their final response (Trying or Proceeding). */
   get unanswered(): number {
     let n = 0;
-    for (const tx of this.transactions.values())
-      if (typeof tx !== "number" && (tx.state === "trying" || tx.state === "proceeding")) n++;
+    for (const tx of this.transactions.values()) if (tx.state === "trying" || tx.state === "proceeding") n++;
     return n;
   }
 
@@ -293,10 +307,18 @@ export class TransactionLayer {
 
   private liveOf(request: ParsedRequest): Live | undefined {
     if (request !== this.lookedUp) {
-      this.found = this.transactions.get(this.keyOf(request));
+      const key = this.keyOf(request);
+      this.found = this.transactions.get(key) ?? this.storedUnder(this.storedKeys, key);
       this.lookedUp = request;
     }
     return this.found;
+  }
+
+  /** The stored transaction `index` has under the fingerprint of `key`. */
+  private storedUnder(index: KeyIndex, key: string): number | undefined {
+    const p = this.print.of(key);
+    const live = index.get(p.hi, p.lo);
+    return live < 0 ? undefined : live;
   }
 
   /** The last request keyed and its key: isRetransmission() then receive() build it once. */
@@ -357,7 +379,7 @@ export class TransactionLayer {
       // Built once; kept by the transaction that merged requests are found
       // under (findMergedWith and its end use it again).
       const mk = mergeKey(request);
-      if (!this.byDialogKey.has(mk)) {
+      if (!this.byDialogKey.has(mk) && this.storedUnder(this.storedMerges, mk) === undefined) {
         this.byDialogKey.set(mk, tx);
         tx.mergeKey = mk;
       }
@@ -371,7 +393,8 @@ export class TransactionLayer {
    * INVITE" (the CANCEL's own method is ignored for this match).
    */
   findInviteFor(cancel: ParsedRequest): ServerTransaction | undefined {
-    const tx = this.transactions.get(transactionKey(cancel, "INVITE"));
+    const key = transactionKey(cancel, "INVITE");
+    const tx = this.transactions.get(key) ?? this.storedUnder(this.storedKeys, key);
     if (typeof tx === "number") return (tx & 3) !== 0 ? this.viewOf(tx) : undefined;
     return tx instanceof InviteServerTransaction ? tx : undefined;
   }
@@ -384,7 +407,8 @@ export class TransactionLayer {
     if (request.core.to.tag) return undefined;
     // The transaction merged requests are found under: none is found for it.
     if (request === own.request && own.mergeKey !== undefined) return undefined;
-    const other = this.byDialogKey.get(mergeKey(request));
+    const mk = mergeKey(request);
+    const other = this.byDialogKey.get(mk) ?? this.storedUnder(this.storedMerges, mk);
     if (typeof other === "number") return this.viewOf(other);
     return other && other !== own ? other : undefined;
   }
@@ -399,7 +423,7 @@ export class TransactionLayer {
 
   /** Ends every transaction without sending anything. */
   terminateAll(): void {
-    for (const tx of [...this.transactions.values()]) if (typeof tx !== "number") tx.terminate("shutdown");
+    for (const tx of [...this.transactions.values()]) tx.terminate("shutdown");
     for (const store of this.stores) store.endAll("shutdown");
     this.endClients();
   }
@@ -407,7 +431,8 @@ export class TransactionLayer {
   private receiveAck(ack: ParsedRequest, flow: Flow): void {
     // 17.2.3: the ACK matches the INVITE transaction it acknowledges (for
     // RFC 2543 requests, also by the To tag of the response we sent).
-    const tx = this.transactions.get(transactionKey(ack, "INVITE"));
+    const key = transactionKey(ack, "INVITE");
+    const tx = this.transactions.get(key) ?? this.storedUnder(this.storedKeys, key);
     if (typeof tx === "number" && (tx & 3) !== 0) {
       const view = this.viewOf(tx);
       // An RFC 2543 ACK with another To tag is not its own.
@@ -430,59 +455,6 @@ export class TransactionLayer {
     }
     this.tu.onAck(ack, flow);
   }
-}
-
-function isRfc3261Branch(via: Via | undefined): boolean {
-  return via?.branch?.startsWith(MAGIC_COOKIE) ?? false;
-}
-
-/**
- * RFC 3261 17.2.3: with a magic-cookie branch, the key is the branch, the
- * sent-by of the top Via and the method (ACK matching INVITE). Otherwise the
- * RFC 2543 rules: Request-URI, To tag, From tag, Call-ID, CSeq and top Via.
- */
-export function transactionKey(request: ParsedRequest, method: string): string {
-  const top = request.core.via[0];
-  const m = method === "ACK" ? "INVITE" : method;
-  if (top && isRfc3261Branch(top)) {
-    return flat(`${top.branch}|${top.host.toLowerCase()}:${top.port ?? defaultPort(top.transport)}|${m}`);
-  }
-  // For an INVITE/ACK pair only the ACK carries our To tag, so RFC 2543 keys
-  // leave the To tag out for INVITE transactions and the ACK is checked
-  // against the transaction's own tag afterwards.
-  const toTag = m === "INVITE" ? "" : (request.core.to.tag ?? "");
-  // The method second: the fields after it may hold a "|" (methodOfKey).
-  return [
-    "2543",
-    m,
-    request.uriRaw,
-    toTag,
-    request.core.from.tag ?? "",
-    request.core.callId,
-    request.core.cseq.seq,
-    top?.raw ?? "",
-  ].join("|");
-}
-
-function mergeKey(request: ParsedRequest): string {
-  const c = request.core;
-  return flat(`${c.from.tag ?? ""}|${c.callId}|${c.cseq.seq}|${c.cseq.method}`);
-}
-
-/**
- * A key built by concatenation, as one string. V8 keeps `a + b` as a pair
- * of references (a "cons string"), and a Map does not flatten its keys: a
- * transaction key kept for 64*T1 would be a tree of five such pairs and
- * their pieces, a dozen objects each GC traces. Reading a character
- * flattens it in place (the pairs left are dropped by the next scavenge).
- */
-function flat(s: string): string {
-  // (compared, so that no compiler drops the read as unused; it is never -1)
-  return s.charCodeAt(0) === -1 ? "" : s;
-}
-
-function defaultPort(transport: string): number {
-  return transport === "TLS" || transport === "WSS" ? 5061 : 5060;
 }
 
 /** RFC 3261 19.3: tags need at least 32 bits of randomness. */

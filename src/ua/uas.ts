@@ -95,9 +95,12 @@ export class UserAgentServer implements TransactionUser {
     onAck(this.core, ack);
   }
 
-  /** Its context, when it holds nothing more, goes now (it would keep the transaction object 64*T1). */
-  onStored(tx: ServerTransaction): void {
-    this.core.contexts.releaseIdle(tx.id);
+  /**
+   * Its context, when it holds nothing more, goes now (it would keep the
+   * transaction object 64*T1); true when one stays (its id must be kept).
+   */
+  onStored(tx: ServerTransaction): boolean {
+    return this.core.contexts.releaseIdle(tx.id);
   }
 
   onTerminated(tx: ServerTransaction, reason: TerminationReason): void {

@@ -14,7 +14,7 @@ export function handleCancel(core: ServerCore, tx: ServerTransaction): void {
   // 9.2: "the To tag of the response to the CANCEL and the To tag in the
   // response to the original request SHOULD be the same".
   core.send(tx, { status: 200 }, invite.toTag);
-  const ctx = core.contexts.get(invite.id);
+  const ctx = core.contexts.get(invite);
   if (ctx?.dropped) return;
   if (ctx) ctx.awaiting = undefined;
   if (invite.state === "proceeding") {

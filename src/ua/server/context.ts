@@ -142,8 +142,10 @@ export class ServerContexts {
     return ctx;
   }
 
-  get(txId: string): ServerContext | undefined {
-    return this.byTx.get(txId);
+  /** The context of a transaction (or of its id); none for one whose TU forgot it (ServerTransaction.forgotten). */
+  get(tx: ServerTransaction | string): ServerContext | undefined {
+    const id = idOf(tx);
+    return id === undefined ? undefined : this.byTx.get(id);
   }
 
   /** The context of the dialog's re-INVITE in progress, if any. */
@@ -166,12 +168,16 @@ export class ServerContexts {
    * context that holds nothing is forgotten now, not at its end 64*T1
    * later (it holds the transaction object, which would live as long).
    */
-  releaseIdle(txId: string): void {
-    if (this.byTx.get(txId)?.idle()) this.byTx.delete(txId);
+  releaseIdle(txId: string): boolean {
+    const ctx = this.byTx.get(txId);
+    if (ctx?.idle()) this.byTx.delete(txId);
+    return ctx !== undefined && !ctx.idle();
   }
 
   /** Disposes of and forgets the transaction's context. */
-  end(txId: string): void {
+  end(tx: ServerTransaction | string): void {
+    const txId = idOf(tx);
+    if (txId === undefined) return;
     const ctx = this.byTx.get(txId);
     if (!ctx) return;
     ctx.dispose();
@@ -181,4 +187,10 @@ export class ServerContexts {
   all(): IterableIterator<ServerContext> {
     return this.byTx.values();
   }
+}
+
+/** A transaction's id, unless its TU said at onStored that it holds nothing under it (then none is kept). */
+function idOf(tx: ServerTransaction | string): string | undefined {
+  if (typeof tx === "string") return tx;
+  return tx.forgotten ? undefined : tx.id;
 }

@@ -155,7 +155,7 @@ export function onDigit(core: ServerCore, callId: string): void {
 /** A retransmission: one fewer to wait for when the answer is held back by afterRetransmissions. */
 export function onRetransmission(core: ServerCore, tx: ServerTransaction): void {
   core.events.retransmission?.(tx);
-  const ctx = core.contexts.get(tx.id);
+  const ctx = core.contexts.get(tx);
   const w = ctx?.awaiting;
   if (!ctx || !w) return;
   w.remaining -= 1;
@@ -189,6 +189,6 @@ export function onAck(core: ServerCore, ack: ParsedRequest): void {
 
 /** The transaction ended: its context is disposed of (every timer, every index entry). */
 export function onTerminated(core: ServerCore, tx: ServerTransaction, reason: TerminationReason): void {
-  core.contexts.end(tx.id);
+  core.contexts.end(tx);
   core.events.terminated?.(tx, reason);
 }

@@ -81,7 +81,7 @@ export function establishDialog(core: ServerCore, tx: ServerTransaction, sent: S
   core.armSessionTimer(dialog, spec);
   if (req.body.length > 0) dialog.recordRemoteSdp(req.body.toString("latin1"));
   else if (spec.body?.contentType === "application/sdp") dialog.expectAnswerInAck();
-  const ctx = core.contexts.get(tx.id);
+  const ctx = core.contexts.get(tx);
   // The o= of the SDP the 2xx carries, else the one the transaction kept (an SDP in a 18x only).
   const origin = spec.body?.origin ?? ctx?.sdpOrigin;
   if (origin && !dialog.sdpOrigin) dialog.recordSdpOrigin(origin);

@@ -214,7 +214,7 @@ function afterSend(
 ): void {
   if (rseq !== undefined) retransmitReliably(core, tx, rseq, built.status, bytes);
   if (built.status >= 200) {
-    const ctx = core.contexts.get(tx.id);
+    const ctx = core.contexts.get(tx);
     // 3262 3: a final response ends the reliable provisionals'
     // retransmissions; a PRACK for one of them that arrives afterwards
     // still matches (it is acknowledged, not unknown) until the
@@ -231,7 +231,7 @@ function afterSend(
 
 /** A rule's `then:` list, run (each request `afterMs` after it) once the final answer is sent. */
 function takeFollowUps(core: ServerCore, tx: ServerTransaction): readonly FollowUp[] | undefined {
-  const ctx = core.contexts.get(tx.id);
+  const ctx = core.contexts.get(tx);
   const list = ctx?.followUps;
   if (ctx) ctx.followUps = undefined;
   return list;

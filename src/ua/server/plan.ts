@@ -94,7 +94,7 @@ function schedulePlan(
     // Nothing waits: all sent now, in order, and no plan (context, timers,
     // closures) is kept for the transaction's remaining 64*T1.
     for (const step of steps) if ("send" in step) sendPlan(core, tx, step.send, sdp);
-    const known = core.contexts.get(tx.id);
+    const known = core.contexts.get(tx);
     if (known) known.pending = undefined;
     sendPlan(core, tx, final, sdp, fault);
     return;

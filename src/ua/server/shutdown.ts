@@ -20,7 +20,7 @@ export const SHUTDOWN_RETRY_AFTER_S = 5;
 export function answerOnShutdown(core: ServerCore, all: boolean): number {
   let n = 0;
   for (const tx of core.layer.pendingInvites()) {
-    const known = core.contexts.get(tx.id);
+    const known = core.contexts.get(tx);
     const p = known?.pending;
     if (!all && p && !p.ringing && !known?.dropped) continue;
     const ctx = core.contexts.of(tx);
