@@ -62,6 +62,9 @@ export interface ListenerInfo {
   readonly port: number;
 }
 
+/** sendDatagram(): the listener is closed, nothing was sent (and no error is due). */
+export const NOT_SENT = Symbol("not sent");
+
 export interface Listener {
   readonly info: ListenerInfo;
   /**
@@ -71,6 +74,18 @@ export interface Listener {
    * one's); it is not called when nothing could be sent.
    */
   send(flow: Flow, bytes: Buffer, onWire?: (used: Flow) => void): Promise<void>;
+  /**
+   * Datagram transports: send() without a Promise or a closure per message
+   * (the hot path's answers). The bytes take `flow` itself. Returns
+   * undefined when they were handed to the socket (`done` then hears how the
+   * send ended), NOT_SENT when the listener is closed, or the error that
+   * kept them from being sent (too large).
+   */
+  sendDatagram?(
+    flow: Flow,
+    bytes: Buffer,
+    done: (err: Error | null) => void,
+  ): Error | typeof NOT_SENT | undefined;
   /** Fault: sends from a fresh socket, so the peer sees another source port (datagram transports). */
   sendFromOtherPort?(flow: Flow, bytes: Buffer, onWire?: (used: Flow) => void): Promise<void>;
   /** Fault: closes (FIN) or resets (RST) the connection of a flow (stream transports). */

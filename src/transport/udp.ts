@@ -3,7 +3,7 @@ import { createSocket, type Socket } from "node:dgram";
 import { parseDatagram } from "../sip/parser.js";
 import { literalLookup } from "./address.js";
 import { annotateTopVia } from "./received.js";
-import type { Flow, InboundHandler, Listener, ListenerInfo } from "./types.js";
+import { type Flow, type InboundHandler, type Listener, type ListenerInfo, NOT_SENT } from "./types.js";
 
 export interface UdpOptions {
   /** Datagrams above this get 513 Message Too Large (RFC 3261 21.5.6). */
@@ -107,6 +107,19 @@ export async function listenUdp(
       return new Promise((resolve, reject) => {
         socket.send(bytes, to.port, to.address, (err) => (err ? reject(err) : resolve()));
       });
+    },
+    sendDatagram(flow, bytes, done) {
+      if (closed) return NOT_SENT;
+      const to = flow.replyTo ?? flow.remote;
+      const max = maxDatagram(to.address);
+      if (bytes.length > max) return new UdpTooLargeError(bytes.length, max);
+      try {
+        socket.send(bytes, to.port, to.address, done);
+      } catch (err) {
+        // (Node throws at once for a port it refuses, 0 say, that a Via named.)
+        return err as Error;
+      }
+      return undefined;
     },
     async sendFromOtherPort(flow, bytes, onWire) {
       if (closed) return;

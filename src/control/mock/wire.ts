@@ -10,6 +10,7 @@ import {
   hostPort,
   type Listener,
   type ListenerInfo,
+  NOT_SENT,
   type TransportName,
 } from "../../transport/types.js";
 import type { FaultWire } from "../../ua/uas.js";
@@ -73,6 +74,10 @@ export class Wire {
       this.logger.warn(`no listener for ${flow.transport} ${hostPort(flow.local.address, flow.local.port)}`);
       return;
     }
+    if (failed === undefined && listener.sendDatagram !== undefined) {
+      this.sendDatagram(listener.sendDatagram, flow, bytes, retransmission);
+      return;
+    }
     this.sending++;
     listener
       .send(flow, bytes, (used) => this.sent(used, bytes, retransmission))
@@ -81,6 +86,22 @@ export class Wire {
         this.logger.warn(`send to ${peer(flow, "out")} failed: ${err.message}`);
         failed?.(err);
       });
+  }
+
+  /** A datagram with no Promise and no closure of its own (the hot path's answers over UDP). */
+  private sendDatagram(
+    send: NonNullable<Listener["sendDatagram"]>,
+    flow: Flow,
+    bytes: Buffer,
+    retransmission: boolean,
+  ): void {
+    const refused = send(flow, bytes, this.datagramDone);
+    if (refused === undefined) {
+      this.sending++;
+      this.sent(flow, bytes, retransmission);
+    } else if (refused !== NOT_SENT) {
+      this.logger.warn(`send to ${peer(flow, "out")} failed: ${refused.message}`);
+    }
   }
 
   /** What the UA's faults do to the transport: extra copies, another source port, a closed connection. */
@@ -124,6 +145,12 @@ export class Wire {
     const summary = this.recorder.sent(flow, bytes, retransmission);
     if (summary !== undefined) logLine(this.logger, "out", flow, summary, bytes, retransmission);
   }
+
+  /** sendDatagram()'s end: one function for every datagram (Node's message names the destination). */
+  private readonly datagramDone = (err: Error | null): void => {
+    this.sendDone();
+    if (err) this.logger.warn(`send failed: ${err.message}`);
+  };
 
   /** One function for every send (not a closure per message). */
   private readonly sendDone = (): void => {
