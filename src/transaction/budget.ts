@@ -49,13 +49,15 @@ export const ITEM_OVERHEAD: Readonly<Record<StoreName, number>> = {
 /**
  * What a server transaction costs once its final response is sent and it
  * only absorbs retransmissions, kept by a CompletedStore (non-INVITE
- * Completed, INVITE Confirmed, over UDP, until Timer J or I): its slot, its
- * two map entries and their key strings, its flow; the final response's
- * octets are added to this (the arena keeps fewer: what the response does
- * not share with a recent one). Measured with bench/memory.ts: 244 B of heap
- * per live completed OPTIONS transaction, 308 B per Confirmed INVITE (486
- * flow), 2026-12-04, with the flow shared; a flow of its own per request
- * adds ~100.
+ * Completed, INVITE Confirmed, over UDP, until Timer J or I): its slot in
+ * typed arrays, its two KeyIndex entries, its flow, and, for the few that
+ * need them, its key or To tag as strings (CompletedStore's Extra); the
+ * final response's octets are added to this (the arena keeps fewer: what
+ * the response does not share with a recent one). Measured with
+ * bench/memory.ts on 2026-12-05: 13 B of heap + 215 B of ArrayBuffers per
+ * live completed OPTIONS transaction, 31 + 273 B per Confirmed INVITE
+ * (486 flow), both with the response's unshared octets; a key kept as a
+ * string adds ~150, a flow of its own per request ~100.
  */
 export const COMPLETED_TRANSACTION_OVERHEAD = 400;
 

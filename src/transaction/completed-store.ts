@@ -15,6 +15,7 @@
  * ServerTransaction (onRetransmission, onTerminated, merged-request
  * detection) gets a CompletedView made on demand.
  */
+import { SIP_METHODS } from "../sip/methods.js";
 import type { Flow } from "../transport/types.js";
 import { COMPLETED_TRANSACTION_OVERHEAD } from "./budget.js";
 import {
@@ -54,7 +55,7 @@ const INITIAL = 1024;
  * What a slot keeps as strings, for the few that need it: its key, when
  * the TU still holds something under it or the response does not repeat
  * it (RFC 2543); its To tag when it is not 12 hex digits (newTag's); its
- * method when the store has seen too many.
+ * method when it is not a registered one.
  */
 interface Extra {
   id?: string;
@@ -62,8 +63,12 @@ interface Extra {
   method?: string;
 }
 
-/** Method codes per store (a slot keeps a code, not a string); beyond this many, Extra.method. */
-const MAX_METHODS = 256;
+/**
+ * A slot keeps its method as a code: the registered methods' (the parser
+ * gives them as these very strings); any other method is an Extra string,
+ * gone with its slot (no table a peer could fill).
+ */
+const METHOD_CODE: ReadonlyMap<string, number> = new Map(SIP_METHODS.map((m, i) => [m, i]));
 
 export class CompletedStore implements TimerTarget, ViewStore {
   private cap = INITIAL;
@@ -78,8 +83,6 @@ export class CompletedStore implements TimerTarget, ViewStore {
    */
   private tags = new Float64Array(INITIAL);
   private methodCodes = new Uint8Array(INITIAL);
-  private readonly methods: string[] = [];
-  private readonly methodCode = new Map<string, number>();
   /** Extra strings by sequence number (a slot with the EXTRA bit). */
   private readonly extras = new Map<number, Extra>();
   /** The fingerprints of the last add()'s key and merge key (read by the transaction layer). */
@@ -139,14 +142,14 @@ export class CompletedStore implements TimerTarget, ViewStore {
     }
     const tag = hexTag(tx.toTag);
     this.tags[i] = tag;
-    const code = this.codeOf(tx.method);
-    this.methodCodes[i] = Math.max(code, 0);
-    if (Number.isNaN(tag) || code < 0 || tx.id.startsWith(RFC2543_PREFIX)) {
+    const code = METHOD_CODE.get(tx.method);
+    this.methodCodes[i] = code ?? 0;
+    if (Number.isNaN(tag) || code === undefined || tx.id.startsWith(RFC2543_PREFIX)) {
       bits |= EXTRA;
       this.extras.set(seq, {
         id: tx.id.startsWith(RFC2543_PREFIX) ? tx.id : undefined,
         tag: Number.isNaN(tag) ? tx.toTag : undefined,
-        method: code < 0 ? tx.method : undefined,
+        method: code === undefined ? tx.method : undefined,
       });
     }
     this.flows[i] = this.shared(tx.flow);
@@ -172,16 +175,6 @@ export class CompletedStore implements TimerTarget, ViewStore {
     this.statuses[i]! |= EXTRA;
   }
 
-  /** The code of a method in this store, -1 when it has seen MAX_METHODS already. */
-  private codeOf(method: string): number {
-    const known = this.methodCode.get(method);
-    if (known !== undefined) return known;
-    if (this.methods.length >= MAX_METHODS) return -1;
-    this.methodCode.set(method, this.methods.length);
-    this.methods.push(method);
-    return this.methods.length - 1;
-  }
-
   /**
    * 17.2.2: "While in the "Completed" state, the server transaction MUST
    * pass the final response to the transport layer for retransmission
@@ -205,7 +198,7 @@ export class CompletedStore implements TimerTarget, ViewStore {
       this,
       this.state,
       seq,
-      extra?.method ?? this.methods[this.methodCodes[i]!]!,
+      extra?.method ?? SIP_METHODS[this.methodCodes[i]!]!,
       extra?.id,
       Number.isNaN(tag) ? extra!.tag! : tag.toString(16).padStart(12, "0"),
       this.flows[i]!,

@@ -78,6 +78,8 @@ export class CompletedView implements ServerTransaction {
   /**
    * True when its key was not kept: the TU said it holds nothing under it
    * (TransactionUser.onStored), so `id` is read back from the response.
+   * Then `id` is only as good as the stored bytes: a response a fault broke
+   * (no Via, say) gives another key. Nothing may be looked up under it.
    */
   get forgotten(): boolean {
     return !this.kept;

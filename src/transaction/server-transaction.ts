@@ -75,7 +75,8 @@ export interface ServerTransaction {
   /**
    * True for a stored transaction (CompletedView) whose TU held nothing
    * under its id when it was stored (TransactionUser.onStored): its id is
-   * not kept, and nothing is looked up under it.
+   * not kept but read back from its response (which a fault may have
+   * broken), so nothing is looked up under it.
    */
   readonly forgotten?: boolean;
   /** The last response sent, if any. */

@@ -122,7 +122,7 @@ export class Fingerprint {
  * when it arrives and again when its transaction is stored, usually in the
  * same turn (held for one request each: a few strings, not a history).
  */
-const RECENT: string[] = ["", "", "", ""];
+const RECENT: Array<string | undefined> = [undefined, undefined, undefined, undefined];
 const RECENT_HI = new Int32Array(RECENT.length);
 const RECENT_LO = new Int32Array(RECENT.length);
 let next = 0;

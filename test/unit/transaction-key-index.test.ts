@@ -92,6 +92,10 @@ describe("Fingerprint", () => {
     for (const k of keys.slice(1, 9)) fp.of(k);
     // A string equal to the first key but another object.
     expect({ ...fp.of(`z9hG4bK-${0}|10.0.0.1:5062|OPTIONS`) }).toEqual(first);
+    // The empty string too (the memo of recent keys starts with no entry, not with "").
+    const empty = { ...fp.of("") };
+    for (const k of keys.slice(20, 26)) fp.of(k);
+    expect({ ...fp.of("") }).toEqual(empty);
     // One code unit apart, also above 0xFF.
     expect({ ...fp.of("a|b|OPTIONS") }).not.toEqual({ ...fp.of("a|c|OPTIONS") });
     expect({ ...fp.of("a|\u0101|X") }).not.toEqual({ ...fp.of("a|\u0001|X") });
@@ -233,7 +237,7 @@ describe("stored transactions without key strings", () => {
     expect(h.retransmitted.at(-1)!.id).toBe(transactionKey(old, "OPTIONS"));
   });
 
-  it("keep a To tag that is not ours (an in-dialog request's), and methods beyond the store's codes", () => {
+  it("keep a To tag that is not ours (an in-dialog request's), and methods that are not registered ones", async () => {
     const h = harness();
     h.layer.receive(request(4, { toTag: "Their-Tag.1" }), udp);
     h.created[0]!.respond(200, answer(request(4, { toTag: "Their-Tag.1" }), ""));
@@ -249,5 +253,13 @@ describe("stored transactions without key strings", () => {
       expect(h.retransmitted.at(-1)!.method).toBe(`M${n}`);
       expect(h.retransmitted.at(-1)!.id).toBe(h.created[1 + n]!.id);
     }
+    // Those strings go with their transactions: nothing a peer's methods fill stays behind.
+    await h.clock.advance(J);
+    expect(h.layer.size).toBe(0);
+    const stores = (h.layer as unknown as { stores: Array<Record<string, unknown>> }).stores;
+    expect(stores.map((st) => (st.extras as Map<number, unknown>).size)).toEqual([0, 0, 0]);
+    expect(
+      stores.flatMap((st) => Object.values(st).filter((v) => Array.isArray(v) && v.includes("M0"))),
+    ).toEqual([]);
   });
 });

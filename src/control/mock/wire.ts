@@ -75,7 +75,7 @@ export class Wire {
       return;
     }
     if (failed === undefined && listener.sendDatagram !== undefined) {
-      this.sendDatagram(listener.sendDatagram, flow, bytes, retransmission);
+      this.sendDatagram(listener, flow, bytes, retransmission);
       return;
     }
     this.sending++;
@@ -89,13 +89,8 @@ export class Wire {
   }
 
   /** A datagram with no Promise and no closure of its own (the hot path's answers over UDP). */
-  private sendDatagram(
-    send: NonNullable<Listener["sendDatagram"]>,
-    flow: Flow,
-    bytes: Buffer,
-    retransmission: boolean,
-  ): void {
-    const refused = send(flow, bytes, this.datagramDone);
+  private sendDatagram(listener: Listener, flow: Flow, bytes: Buffer, retransmission: boolean): void {
+    const refused = listener.sendDatagram!(flow, bytes, this.datagramDone);
     if (refused === undefined) {
       this.sending++;
       this.sent(flow, bytes, retransmission);

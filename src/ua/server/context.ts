@@ -167,11 +167,18 @@ export class ServerContexts {
    * The transaction lives on in its compact form (a CompletedStore): a
    * context that holds nothing is forgotten now, not at its end 64*T1
    * later (it holds the transaction object, which would live as long).
+   * True when one stays: the store then keeps the transaction's id, and
+   * end() finds it. When false, the transaction is `forgotten` and no
+   * context may be made for it afterwards (of() is only called while a
+   * request is handled and answered, before its transaction is stored):
+   * end() would not find it.
    */
   releaseIdle(txId: string): boolean {
     const ctx = this.byTx.get(txId);
-    if (ctx?.idle()) this.byTx.delete(txId);
-    return ctx !== undefined && !ctx.idle();
+    if (!ctx) return false;
+    if (!ctx.idle()) return true;
+    this.byTx.delete(txId);
+    return false;
   }
 
   /** Disposes of and forgets the transaction's context. */
