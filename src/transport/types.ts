@@ -62,7 +62,7 @@ export interface ListenerInfo {
   readonly port: number;
 }
 
-/** sendDatagram(): the listener is closed, nothing was sent (and no error is due). */
+/** checkDatagram(): the listener is closed, nothing is sent (and no error is due). */
 export const NOT_SENT = Symbol("not sent");
 
 export interface Listener {
@@ -75,17 +75,19 @@ export interface Listener {
    */
   send(flow: Flow, bytes: Buffer, onWire?: (used: Flow) => void): Promise<void>;
   /**
-   * Datagram transports: send() without a Promise or a closure per message
-   * (the hot path's answers). The bytes take `flow` itself. Returns
-   * undefined when they were handed to the socket (`done` then hears how the
-   * send ended), NOT_SENT when the listener is closed, or the error that
-   * kept them from being sent (too large).
+   * Datagram transports, with sendDatagram(): what would keep bytes from
+   * being sent on `flow` (NOT_SENT: the listener is closed; an Error: too
+   * large), or undefined when they can go.
    */
-  sendDatagram?(
-    flow: Flow,
-    bytes: Buffer,
-    done: (err: Error | null) => void,
-  ): Error | typeof NOT_SENT | undefined;
+  checkDatagram?(flow: Flow, bytes: Buffer): Error | typeof NOT_SENT | undefined;
+  /**
+   * Datagram transports: send() without a Promise or a closure per message
+   * (the hot path's answers), for bytes checkDatagram() let through; they
+   * take `flow` itself. Returns undefined when they were handed to the
+   * socket (`done` then hears how the send ended), or the error Node raised
+   * at once (a port it refuses).
+   */
+  sendDatagram?(flow: Flow, bytes: Buffer, done: (err: Error | null) => void): Error | undefined;
   /** Fault: sends from a fresh socket, so the peer sees another source port (datagram transports). */
   sendFromOtherPort?(flow: Flow, bytes: Buffer, onWire?: (used: Flow) => void): Promise<void>;
   /** Fault: closes (FIN) or resets (RST) the connection of a flow (stream transports). */

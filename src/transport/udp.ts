@@ -108,11 +108,13 @@ export async function listenUdp(
         socket.send(bytes, to.port, to.address, (err) => (err ? reject(err) : resolve()));
       });
     },
-    sendDatagram(flow, bytes, done) {
+    checkDatagram(flow, bytes) {
       if (closed) return NOT_SENT;
+      const max = maxDatagram((flow.replyTo ?? flow.remote).address);
+      return bytes.length > max ? new UdpTooLargeError(bytes.length, max) : undefined;
+    },
+    sendDatagram(flow, bytes, done) {
       const to = flow.replyTo ?? flow.remote;
-      const max = maxDatagram(to.address);
-      if (bytes.length > max) return new UdpTooLargeError(bytes.length, max);
       try {
         socket.send(bytes, to.port, to.address, done);
       } catch (err) {

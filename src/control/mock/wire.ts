@@ -74,7 +74,7 @@ export class Wire {
       this.logger.warn(`no listener for ${flow.transport} ${hostPort(flow.local.address, flow.local.port)}`);
       return;
     }
-    if (failed === undefined && listener.sendDatagram !== undefined) {
+    if (failed === undefined && listener.sendDatagram !== undefined && listener.checkDatagram !== undefined) {
       this.sendDatagram(listener, flow, bytes, retransmission);
       return;
     }
@@ -88,15 +88,21 @@ export class Wire {
       });
   }
 
-  /** A datagram with no Promise and no closure of its own (the hot path's answers over UDP). */
+  /**
+   * A datagram with no Promise and no closure of its own (the hot path's
+   * answers over UDP), journaled and logged right before it leaves, as
+   * send() does.
+   */
   private sendDatagram(listener: Listener, flow: Flow, bytes: Buffer, retransmission: boolean): void {
-    const refused = listener.sendDatagram!(flow, bytes, this.datagramDone);
-    if (refused === undefined) {
-      this.sending++;
-      this.sent(flow, bytes, retransmission);
-    } else if (refused !== NOT_SENT) {
-      this.logger.warn(`send to ${peer(flow, "out")} failed: ${refused.message}`);
+    const refused = listener.checkDatagram!(flow, bytes);
+    if (refused !== undefined) {
+      if (refused !== NOT_SENT) this.logger.warn(`send to ${peer(flow, "out")} failed: ${refused.message}`);
+      return;
     }
+    this.sent(flow, bytes, retransmission);
+    const failed = listener.sendDatagram!(flow, bytes, this.datagramDone);
+    if (failed === undefined) this.sending++;
+    else this.logger.warn(`send to ${peer(flow, "out")} failed: ${failed.message}`);
   }
 
   /** What the UA's faults do to the transport: extra copies, another source port, a closed connection. */
