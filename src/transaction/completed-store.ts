@@ -5,13 +5,13 @@
  * 100,000s of them alive at once, so here each one is no object at all: a
  * slot in parallel arrays of a ring (its key's and merge key's 64-bit
  * fingerprints, its To tag as a number, flow, where its response's bytes
- * are: no string in the common case), its response's octets copied into an arena of
- * shared chunks, and one timer for the whole store. Timer J is the same
+ * are: no string in the common case), its response's octets copied into an
+ * arena of shared chunks, and one timer for the whole store. Timer J is the same
  * delay for every one, so they end in the order they entered: first in,
  * first out, no scheduler entry each (issue 12).
  *
- * The transaction layer keeps, in its maps, the slot's sequence number
- * instead of a transaction object; a consumer that needs a
+ * The transaction layer keeps, in its KeyIndexes, the slot's sequence
+ * number instead of a transaction object; a consumer that needs a
  * ServerTransaction (onRetransmission, onTerminated, merged-request
  * detection) gets a CompletedView made on demand.
  */
