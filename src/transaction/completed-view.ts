@@ -47,7 +47,7 @@ export class CompletedView implements ServerTransaction {
   private parsed: ParsedRequest | undefined;
   private key: string | undefined;
   private readonly kept: boolean;
-  /** Set to undefined by the transaction layer once it no longer finds it under its merge key. */
+  /** Whether it is found under its merge key: false once the transaction layer sets mergeKey to undefined. */
   private merged: boolean;
 
   constructor(
@@ -147,8 +147,8 @@ export class StoredResponse {
  * The request as its final response repeats it: method from CSeq, Via,
  * From, Call-ID, CSeq, and To without the tag we added (when it had none);
  * no header rows, no body (as retainedRequest). Bytes that do not parse (a
- * fault's broken response) give the method from the transaction key and
- * empty identity fields.
+ * fault's broken response) give the stored method and empty identity
+ * fields.
  */
 function requestFrom(response: Buffer, method: string, theirTag: boolean): ParsedRequest {
   const r = parseDatagram(response);
