@@ -15,17 +15,8 @@ import { KeyIndex } from "../../src/transaction/key-index.js";
 import type { ServerTransaction } from "../../src/transaction/server-transaction.js";
 import { Fingerprint, transactionKey } from "../../src/transaction/transaction-key.js";
 import { TransactionLayer } from "../../src/transaction/transaction-layer.js";
-import type { Flow } from "../../src/transport/types.js";
 import { ManualClock } from "../harness/clock.js";
-
-const T = { t1: 500, t2: 4000, t4: 5000 };
-const J = 64 * T.t1;
-const udp: Flow = {
-  transport: "udp",
-  local: { address: "127.0.0.1", port: 5060 },
-  remote: { address: "10.0.0.1", port: 5062 },
-};
-const crlf = (s: string) => Buffer.from(s.replace(/\n/g, "\r\n"), "latin1");
+import { crlf, J, T, udp } from "./transaction-fixtures.js";
 
 describe("KeyIndex", () => {
   it("agrees with a Map through adds and deletes, crowded home slots and resizes", () => {
