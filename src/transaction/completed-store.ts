@@ -8,7 +8,8 @@
  * are: no string in the common case), its response's octets copied into an
  * arena of shared chunks, and one timer for the whole store. Timer J is the same
  * delay for every one, so they end in the order they entered: first in,
- * first out, no scheduler entry each (issue 12).
+ * first out, no scheduler entry each (issue 12). The ring is in segments
+ * (store-segments.ts): it grows and shrinks without copying its slots.
  *
  * The transaction layer keeps, in its KeyIndexes, the slot's sequence
  * number instead of a transaction object; a consumer that needs a
@@ -30,6 +31,7 @@ import {
 import { ResponseArena } from "./response-arena.js";
 import type { Scheduler, TimerHandle, TimerTarget } from "./scheduler.js";
 import type { ServerTransaction, ServerTransactionState, TerminationReason } from "./server-transaction.js";
+import { offsetOf, SEQ_WRAP, type Segment, SegmentDirectory } from "./store-segments.js";
 import { Fingerprint, RFC2543_PREFIX } from "./transaction-key.js";
 
 export { CompletedView } from "./completed-view.js";
@@ -42,14 +44,6 @@ export interface CompletedOwner {
   /** A stored transaction ended (Timer J, or shutdown): its map entries and budget go. */
   ended(view: CompletedView, seq: number, reason: TerminationReason): void;
 }
-
-/**
- * Sequence numbers wrap here: times 4 (the transaction layer adds which
- * store) they stay small integers (Smi) in the maps; a multiple of every
- * ring size.
- */
-const SEQ_WRAP = 2 ** 28;
-const INITIAL = 1024;
 
 /**
  * What a slot keeps as strings, for the few that need it: its key, when
@@ -71,32 +65,13 @@ interface Extra {
 const METHOD_CODE: ReadonlyMap<string, number> = new Map(SIP_METHODS.map((m, i) => [m, i]));
 
 export class CompletedStore implements TimerTarget, ViewStore {
-  private cap = INITIAL;
-  /** Fingerprints (transaction-key.ts) of each slot's key and merge key. */
-  private keyHis = new Int32Array(INITIAL);
-  private keyLos = new Int32Array(INITIAL);
-  private mergeHis = new Int32Array(INITIAL);
-  private mergeLos = new Int32Array(INITIAL);
-  /**
-   * The To tag of its responses as a number, when it is 12 hex digits (kept:
-   * a fault may have made the stored bytes unreadable); NaN: in Extra.
-   */
-  private tags = new Float64Array(INITIAL);
-  private methodCodes = new Uint8Array(INITIAL);
+  /** The slots, in segments (store-segments.ts): the ring grows a segment at a time. */
+  private readonly segments = new SegmentDirectory();
   /** Extra strings by sequence number (a slot with the EXTRA bit). */
   private readonly extras = new Map<number, Extra>();
   /** The fingerprints of the last add()'s key and merge key (read by the transaction layer). */
   readonly key = new Fingerprint();
   readonly merge = new Fingerprint();
-  private flows: Array<Flow | undefined> = new Array(INITIAL);
-  private chunks: Array<Buffer | undefined> = new Array(INITIAL);
-  private templates: Array<Buffer | undefined> = new Array(INITIAL);
-  private offsets = new Int32Array(INITIAL);
-  private prefixes = new Int32Array(INITIAL);
-  private suffixes = new Int32Array(INITIAL);
-  private lengths = new Int32Array(INITIAL);
-  private statuses = new Int32Array(INITIAL);
-  private expiries = new Float64Array(INITIAL);
   /** Sequence number of the oldest slot, and of the next one (head === tail: empty). */
   private head = 0;
   private tail = 0;
@@ -126,24 +101,25 @@ export class CompletedStore implements TimerTarget, ViewStore {
    */
   add(tx: ServerTransaction, response: Buffer, status: number, silent: boolean, delay: number): number {
     const at = this.scheduler.now() + delay;
-    if (this.count > 0 && at < this.expiries[this.slot(this.tail - 1)]!) return -1;
-    if (this.count === this.cap) this.resize(this.cap * 2);
+    if (this.count > 0 && at < this.expiryOf(this.newest())) return -1;
     const seq = this.tail;
-    const i = this.slot(seq);
+    this.segments.reserve(seq);
+    const g = this.segments.of(seq);
+    const i = offsetOf(seq);
     let bits = status | (silent ? SILENT : 0) | (tx.request.core.to.tag ? THEIR_TAG : 0);
     this.key.of(tx.id);
-    this.keyHis[i] = this.key.hi;
-    this.keyLos[i] = this.key.lo;
+    g.keyHis[i] = this.key.hi;
+    g.keyLos[i] = this.key.lo;
     if (tx.mergeKey !== undefined) {
       this.merge.of(tx.mergeKey);
-      this.mergeHis[i] = this.merge.hi;
-      this.mergeLos[i] = this.merge.lo;
+      g.mergeHis[i] = this.merge.hi;
+      g.mergeLos[i] = this.merge.lo;
       bits |= MERGED;
     }
     const tag = hexTag(tx.toTag);
-    this.tags[i] = tag;
+    g.tags[i] = tag;
     const code = METHOD_CODE.get(tx.method);
-    this.methodCodes[i] = code ?? 0;
+    g.methodCodes[i] = code ?? 0;
     if (Number.isNaN(tag) || code === undefined || tx.id.startsWith(RFC2543_PREFIX)) {
       bits |= EXTRA;
       this.extras.set(seq, {
@@ -152,10 +128,10 @@ export class CompletedStore implements TimerTarget, ViewStore {
         method: code === undefined ? tx.method : undefined,
       });
     }
-    this.flows[i] = this.shared(tx.flow);
-    this.keep(i, response);
-    this.statuses[i] = bits;
-    this.expiries[i] = at;
+    g.flows[i] = this.shared(tx.flow);
+    this.keep(g, i, response);
+    g.statuses[i] = bits;
+    g.expiries[i] = at;
     this.tail = (seq + 1) % SEQ_WRAP;
     this.count++;
     if (this.timerAt > at) this.arm(at);
@@ -168,11 +144,12 @@ export class CompletedStore implements TimerTarget, ViewStore {
    * exactly, not as read back from the response.
    */
   keepId(seq: number, id: string): void {
-    const i = this.slot(seq);
-    const extra = (this.statuses[i]! & EXTRA) !== 0 ? this.extras.get(seq) : undefined;
+    const g = this.segments.of(seq);
+    const i = offsetOf(seq);
+    const extra = (g.statuses[i]! & EXTRA) !== 0 ? this.extras.get(seq) : undefined;
     if (extra) extra.id = id;
     else this.extras.set(seq, { id });
-    this.statuses[i]! |= EXTRA;
+    g.statuses[i]! |= EXTRA;
   }
 
   /**
@@ -183,44 +160,48 @@ export class CompletedStore implements TimerTarget, ViewStore {
    * may keep them, and must not keep a whole chunk.
    */
   retransmit(seq: number): void {
-    const i = this.slot(seq);
-    if ((this.statuses[i]! & SILENT) !== 0) return;
-    this.owner.send(this.flows[i]!, this.storedOf(i).bytes(), true);
+    const g = this.segments.of(seq);
+    const i = offsetOf(seq);
+    if ((g.statuses[i]! & SILENT) !== 0) return;
+    this.owner.send(g.flows[i]!, this.storedOf(g, i).bytes(), true);
   }
 
   /** A ServerTransaction for a stored one, for whoever asks (made on demand, not kept). */
   view(seq: number): CompletedView {
-    const i = this.slot(seq);
-    const bits = this.statuses[i]!;
+    const g = this.segments.of(seq);
+    const i = offsetOf(seq);
+    const bits = g.statuses[i]!;
     const extra = (bits & EXTRA) !== 0 ? this.extras.get(seq) : undefined;
-    const tag = this.tags[i]!;
+    const tag = g.tags[i]!;
     return new CompletedView(
       this,
       this.state,
       seq,
-      extra?.method ?? SIP_METHODS[this.methodCodes[i]!]!,
+      extra?.method ?? SIP_METHODS[g.methodCodes[i]!]!,
       extra?.id,
       Number.isNaN(tag) ? extra!.tag! : tag.toString(16).padStart(12, "0"),
-      this.flows[i]!,
-      this.storedOf(i),
+      g.flows[i]!,
+      this.storedOf(g, i),
       bits,
-      COMPLETED_TRANSACTION_OVERHEAD + this.lengths[i]!,
-      this.keyHis[i]!,
-      this.keyLos[i]!,
-      this.mergeHis[i]!,
-      this.mergeLos[i]!,
+      COMPLETED_TRANSACTION_OVERHEAD + g.lengths[i]!,
+      g.keyHis[i]!,
+      g.keyLos[i]!,
+      g.mergeHis[i]!,
+      g.mergeLos[i]!,
     );
   }
 
   /** Octets a stored transaction's response takes (for the budget). */
   lengthOf(seq: number): number {
-    return this.lengths[this.slot(seq)]!;
+    return this.segments.of(seq).lengths[offsetOf(seq)]!;
   }
 
   /** Whether `seq` is still stored (a view may outlive its slot): its slot has the key fingerprint (hi, lo). */
   holds(seq: number, hi: number, lo: number): boolean {
-    const i = this.slot(seq);
-    return this.count > 0 && this.live(seq) && this.keyHis[i] === hi && this.keyLos[i] === lo;
+    if (this.count === 0 || !this.live(seq)) return false;
+    const g = this.segments.of(seq);
+    const i = offsetOf(seq);
+    return g.keyHis[i] === hi && g.keyLos[i] === lo;
   }
 
   /** Timer J (or I) of the oldest ones: every transaction whose delay is over ends, in order. */
@@ -229,17 +210,14 @@ export class CompletedStore implements TimerTarget, ViewStore {
     this.timerAt = Number.POSITIVE_INFINITY;
     const now = this.scheduler.now();
     while (this.count > 0) {
-      const i = this.slot(this.head);
-      if (this.expiries[i]! > now) break;
+      if (this.expiryOf(this.head) > now) break;
       // 17.2.2: "The server transaction remains in this state until Timer
       // J fires, at which point it MUST transition to the "Terminated"
       // state." 17.2.1: "Once timer I fires, the server MUST transition to
       // the "Terminated" state."
       this.endOldest(this.timerReason);
     }
-    // Back down after a burst (at a quarter full, so a rate near a size does not make it resize back and forth).
-    if (this.cap > INITIAL && this.count <= this.cap / 4) this.resize(this.cap / 2);
-    if (this.count > 0) this.arm(this.expiries[this.slot(this.head)]!);
+    if (this.count > 0) this.arm(this.expiryOf(this.head));
   }
 
   /** Ends every stored transaction (shutdown), oldest first. */
@@ -253,13 +231,16 @@ export class CompletedStore implements TimerTarget, ViewStore {
   private endOldest(reason: TerminationReason): void {
     const seq = this.head;
     const view = this.view(seq);
-    const i = this.slot(seq);
-    if ((this.statuses[i]! & EXTRA) !== 0) this.extras.delete(seq);
-    this.flows[i] = undefined;
-    this.chunks[i] = undefined;
-    this.templates[i] = undefined;
+    const g = this.segments.of(seq);
+    const i = offsetOf(seq);
+    if ((g.statuses[i]! & EXTRA) !== 0) this.extras.delete(seq);
+    g.flows[i] = undefined;
+    g.chunks[i] = undefined;
+    g.templates[i] = undefined;
     this.head = (seq + 1) % SEQ_WRAP;
     this.count--;
+    // The head moved past the last slot of its segment: the segment goes (or is kept as the spare).
+    if (offsetOf(this.head) === 0) this.segments.release();
     view.state = "terminated";
     this.owner.ended(view, seq, reason);
   }
@@ -270,30 +251,31 @@ export class CompletedStore implements TimerTarget, ViewStore {
    * they are all alike), else `flow`: one object, not one each.
    */
   private shared(flow: Flow): Flow {
-    const last = this.count > 0 ? this.flows[this.slot(this.tail - 1)] : undefined;
+    const newest = this.newest();
+    const last = this.count > 0 ? this.segments.of(newest).flows[offsetOf(newest)] : undefined;
     return last !== undefined && sameFlow(last, flow) ? last : flow;
   }
 
   /** Copies the response into the arena (ResponseArena: without what it shares with a recent one). */
-  private keep(i: number, response: Buffer): void {
+  private keep(g: Segment, i: number, response: Buffer): void {
     const k = this.arena.keep(response);
-    this.chunks[i] = k.chunk;
-    this.offsets[i] = k.offset;
-    this.templates[i] = k.template;
-    this.prefixes[i] = k.prefix;
-    this.suffixes[i] = k.suffix;
-    this.lengths[i] = response.length;
+    g.chunks[i] = k.chunk;
+    g.offsets[i] = k.offset;
+    g.templates[i] = k.template;
+    g.prefixes[i] = k.prefix;
+    g.suffixes[i] = k.suffix;
+    g.lengths[i] = response.length;
   }
 
-  /** Where slot i's response lies (its bytes() are the response, in a Buffer of its own). */
-  private storedOf(i: number): StoredResponse {
+  /** Where slot i of segment g keeps its response (its bytes() are the response, in a Buffer of its own). */
+  private storedOf(g: Segment, i: number): StoredResponse {
     return new StoredResponse(
-      this.chunks[i]!,
-      this.offsets[i]!,
-      this.templates[i],
-      this.prefixes[i]!,
-      this.suffixes[i]!,
-      this.lengths[i]!,
+      g.chunks[i]!,
+      g.offsets[i]!,
+      g.templates[i],
+      g.prefixes[i]!,
+      g.suffixes[i]!,
+      g.lengths[i]!,
     );
   }
 
@@ -302,8 +284,14 @@ export class CompletedStore implements TimerTarget, ViewStore {
     return age < this.count;
   }
 
-  private slot(seq: number): number {
-    return seq & (this.cap - 1);
+  /** When a live one's delay is over. */
+  private expiryOf(seq: number): number {
+    return this.segments.of(seq).expiries[offsetOf(seq)]!;
+  }
+
+  /** The newest stored one's sequence number (count > 0). */
+  private newest(): number {
+    return (this.tail - 1 + SEQ_WRAP) % SEQ_WRAP;
   }
 
   private arm(at: number): void {
@@ -312,64 +300,9 @@ export class CompletedStore implements TimerTarget, ViewStore {
     this.timer = this.scheduler.schedule(at - this.scheduler.now(), this);
   }
 
-  /** Slots in the ring now (it doubles when full and halves at a quarter full, never below its first size). */
+  /** Slots in the ring's segments now (a segment is added when the newest needs one, and goes once the oldest left it). */
   get capacity(): number {
-    return this.cap;
-  }
-
-  /** Resizes the ring (count <= cap); each slot moves to its sequence number's place in the new one. */
-  private resize(cap: number): void {
-    const keyHis = new Int32Array(cap);
-    const keyLos = new Int32Array(cap);
-    const mergeHis = new Int32Array(cap);
-    const mergeLos = new Int32Array(cap);
-    const tags = new Float64Array(cap);
-    const methodCodes = new Uint8Array(cap);
-    const flows = new Array<Flow | undefined>(cap);
-    const chunks = new Array<Buffer | undefined>(cap);
-    const templates = new Array<Buffer | undefined>(cap);
-    const offsets = new Int32Array(cap);
-    const prefixes = new Int32Array(cap);
-    const suffixes = new Int32Array(cap);
-    const lengths = new Int32Array(cap);
-    const statuses = new Int32Array(cap);
-    const expiries = new Float64Array(cap);
-    for (let k = 0; k < this.count; k++) {
-      const seq = (this.head + k) % SEQ_WRAP;
-      const from = this.slot(seq);
-      const to = seq & (cap - 1);
-      keyHis[to] = this.keyHis[from]!;
-      keyLos[to] = this.keyLos[from]!;
-      mergeHis[to] = this.mergeHis[from]!;
-      mergeLos[to] = this.mergeLos[from]!;
-      tags[to] = this.tags[from]!;
-      methodCodes[to] = this.methodCodes[from]!;
-      flows[to] = this.flows[from];
-      chunks[to] = this.chunks[from];
-      templates[to] = this.templates[from];
-      offsets[to] = this.offsets[from]!;
-      prefixes[to] = this.prefixes[from]!;
-      suffixes[to] = this.suffixes[from]!;
-      lengths[to] = this.lengths[from]!;
-      statuses[to] = this.statuses[from]!;
-      expiries[to] = this.expiries[from]!;
-    }
-    this.cap = cap;
-    this.keyHis = keyHis;
-    this.keyLos = keyLos;
-    this.mergeHis = mergeHis;
-    this.mergeLos = mergeLos;
-    this.tags = tags;
-    this.methodCodes = methodCodes;
-    this.flows = flows;
-    this.chunks = chunks;
-    this.templates = templates;
-    this.offsets = offsets;
-    this.prefixes = prefixes;
-    this.suffixes = suffixes;
-    this.lengths = lengths;
-    this.statuses = statuses;
-    this.expiries = expiries;
+    return this.segments.capacity;
   }
 }
 

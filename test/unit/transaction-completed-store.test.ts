@@ -418,7 +418,7 @@ describe("ResponseArena", () => {
 });
 
 describe("CompletedStore: its ring after a burst", () => {
-  it("halves back to its first size as transactions end, and still answers the ones left byte for byte", async () => {
+  it("grows a segment at a time, lets segments go as transactions end, and still answers the ones left byte for byte", async () => {
     const clock = new ManualClock();
     clocks.push(clock);
     const resent: Buffer[] = [];
@@ -428,14 +428,14 @@ describe("CompletedStore: its ring after a burst", () => {
       clock.scheduler,
     );
     const seqs: number[] = [];
-    // 5000 answered 1 ms apart: the ring grows to 8192 slots.
+    // 5000 answered 1 ms apart: the ring grows to 5 segments of 1024 slots.
     for (let n = 0; n < 5000; n++) {
       const tx = { id: `k${n}`, mergeKey: undefined, toTag: `t${n}x`, flow: udp, request: request(n) };
       seqs.push(store.add(tx as unknown as ServerTransaction, response(n), 200, false, J));
       await clock.advance(1);
     }
-    expect(store.capacity).toBe(8192);
-    // All but the last 100 end (Timer J of each, in order): the ring shrinks as they go.
+    expect(store.capacity).toBe(5 * 1024);
+    // All but the last 100 end (Timer J of each, in order): the segments they left go.
     await clock.advance(J - 5000 + 4899);
     expect(ended).toHaveLength(4900);
     expect(store.size).toBe(100);

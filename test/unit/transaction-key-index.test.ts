@@ -39,13 +39,46 @@ describe("KeyIndex", () => {
             const had = model.get(k);
             expect(index.delete(hi(k), lo(k) | 0, had ?? 0)).toBe(had !== undefined);
             model.delete(k);
+            expect(index.get(hi(k), lo(k) | 0)).toBe(-1);
           }
+          // Also while a resize moves entries (a lookup moves some too).
+          const other = (k * 7 + 1) % 1501;
+          expect(index.get(hi(other), lo(other) | 0)).toBe(model.get(other) ?? -1);
         }
         expect(index.size).toBe(model.size);
         for (let k = 0; k <= 1500; k++) expect(index.get(hi(k), lo(k) | 0)).toBe(model.get(k) ?? -1);
       }),
-      { numRuns: 30 },
+      // No shrinking: thousands of operations take minutes to shrink, and the first failure says enough.
+      { numRuns: 30, endOnFailure: true },
     );
+  });
+
+  it("resizes a few slots per operation: every key is found, added and deleted while entries move", () => {
+    const index = new KeyIndex();
+    const hi = (k: number) => Math.imul(k, 40503);
+    // The 513th entry makes 1024 slots more than half full: the table doubles.
+    for (let k = 0; k < 512; k++) index.add(hi(k), k, k);
+    expect(index.resizing).toBe(false);
+    index.add(hi(512), 512, 512);
+    expect(index.capacity).toBe(2048);
+    expect(index.resizing).toBe(true);
+    // 16 old slots move per operation: 1024 of them take 64 operations.
+    for (let k = 0; k < 30; k++) expect(index.get(hi(k), k)).toBe(k);
+    expect(index.resizing).toBe(true);
+    // Deleted while in either table, added while both are there.
+    for (let k = 0; k < 513; k += 5) expect(index.delete(hi(k), k, k)).toBe(true);
+    for (let k = 1000; k < 1010; k++) index.add(hi(k), k, k);
+    expect(index.resizing).toBe(false);
+    for (let k = 0; k < 513; k++) expect(index.get(hi(k), k)).toBe(k % 5 === 0 ? -1 : k);
+    for (let k = 1000; k < 1010; k++) expect(index.get(hi(k), k)).toBe(k);
+    expect(index.size).toBe(513 - 103 + 10);
+    // Shrinking is the same: below an eighth of 2048 slots it halves, and moves as it goes.
+    for (let k = 0; k < 513; k++) if (k % 5 !== 0) index.delete(hi(k), k, k);
+    expect(index.capacity).toBe(1024);
+    for (let k = 1000; k < 1010; k++) expect(index.get(hi(k), k)).toBe(k);
+    index.settle();
+    expect(index.resizing).toBe(false);
+    expect(index.size).toBe(10);
   });
 
   it("deletes only the entry with that value", () => {
