@@ -1,14 +1,13 @@
 /**
  * TLS certificates: the user's (--cert/--key) or a self-signed one made at
  * start for the listening host names (the `selfsigned` library, on Node's
- * WebCrypto: no hand-written ASN.1). Its SHA-256 fingerprint is printed so a
+ * WebCrypto: no hand-written ASN.1; imported on first use). Its SHA-256 fingerprint is printed so a
  * softphone can pin it.
  */
 
 import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
-import { generate } from "selfsigned";
 
 export interface TlsMaterial {
   readonly key: string;
@@ -51,6 +50,10 @@ export async function tlsMaterial(o: TlsOptions = {}): Promise<TlsMaterial> {
   const hosts = [...new Set(["localhost", "127.0.0.1", "::1", ...(o.hosts ?? [])])].filter(
     (h) => h !== "0.0.0.0" && h !== "::",
   );
+  // Loaded only when a certificate is made: selfsigned's ASN.1 and X.509
+  // modules are ~100 ms of start-up and several MiB of heap that a mock
+  // without a TLS or WSS listener never uses (issue 12).
+  const { generate } = await import("selfsigned");
   const altNames = hosts.map((h) => (isIP(h) ? { type: 7 as const, ip: h } : { type: 2 as const, value: h }));
   const pems = await generate([{ name: "commonName", value: hosts.find((h) => !isIP(h)) ?? "localhost" }], {
     keyType: "ec",
