@@ -188,16 +188,18 @@ export class InviteServerTransaction implements ServerTransaction, TimerTarget {
   }
 
   /**
-   * Accepted over UDP, the request released: the rest of its life (until
-   * Timer L) only absorbs INVITE retransmissions and hands the ACK to the
-   * TU, so the transaction layer may keep it in its compact form (its 2xx
-   * kept only to describe it, never resent from there). This object then
-   * still sends what the TU passes (the UAS core's 2xx retransmissions,
-   * 13.3.1.4) until Timer L's time.
+   * Accepted, the request released: the rest of its life (until Timer L)
+   * only absorbs INVITE retransmissions and hands the ACK to the TU, so the
+   * transaction layer may keep it in its compact form (its 2xx kept only
+   * to describe it, never resent from there). This object then still
+   * sends what the TU passes (the UAS core's 2xx retransmissions over UDP,
+   * 13.3.1.4) until Timer L's time. Over TCP, TLS and WebSocket too: Timer
+   * L is 64*T1 on every transport (RFC 6026 7.1), and 32 s of full
+   * transaction objects was most of the mock's memory under a TCP load.
    */
   private storeAccepted(): boolean {
     const last = this.lastResponse;
-    if (this.state !== "accepted" || this.stored || !last || isReliable(this.flow)) return false;
+    if (this.state !== "accepted" || this.stored || !last) return false;
     const delay = this.acceptedUntil - this.scheduler.now();
     if (!this.env.store?.(this, last.bytes, last.status, true, delay)) return false;
     this.stored = true;

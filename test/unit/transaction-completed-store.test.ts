@@ -15,7 +15,7 @@ import {
   COMPLETED_TRANSACTION_OVERHEAD,
   createBudgets,
 } from "../../src/transaction/budget.js";
-import { CompletedStore } from "../../src/transaction/completed-store.js";
+import { CompletedStore, CompletedView } from "../../src/transaction/completed-store.js";
 import { assemble, ResponseArena } from "../../src/transaction/response-arena.js";
 import type { ServerTransaction, TerminationReason } from "../../src/transaction/server-transaction.js";
 import { TransactionLayer } from "../../src/transaction/transaction-layer.js";
@@ -353,6 +353,44 @@ describe("INVITE transactions Accepted over UDP (a 2xx sent, the request release
     tx.respond(200, ok);
     expect(h.sent).toHaveLength(2);
     expect(tx.state).toBe("terminated");
+    expect(layer.size).toBe(0);
+  });
+});
+
+describe("INVITE transactions Accepted over TCP (Timer L is 64*T1 on every transport, RFC 6026 7.1)", () => {
+  it("are stored too: no object kept, INVITE retransmissions absorbed, the ACK handed to the TU, Timer L exactly", async () => {
+    const h = harness();
+    const acks: Array<{ tag: string | undefined; with?: ServerTransaction }> = [];
+    const layer = new TransactionLayer(
+      (_flow, bytes, retransmission) => h.sent.push({ at: h.clock.now(), bytes, retransmission }),
+      {
+        onRequest: (tx) => h.created.push(tx),
+        onAck: (a, _f, invite) => acks.push({ tag: a.core.to.tag, with: invite }),
+        onRetransmission: (tx) => h.retransmitted.push(tx),
+        onTerminated: (tx, reason) => h.ended.push({ tx, reason, at: h.clock.now(), state: tx.state }),
+      },
+      h.clock.scheduler,
+      T,
+    );
+    const tcp: Flow = { ...udp, transport: "tcp", connectionId: 1 };
+    layer.receive(inviteOrAck(5), tcp);
+    const tx = h.created[0]!;
+    await h.clock.advance(3);
+    tx.respond(200, response(5, "body", "INVITE"));
+    tx.releaseRequest();
+    // What the layer hands out for it now is a view made from the store, not the object.
+    layer.receive(inviteOrAck(5), tcp);
+    expect(h.sent).toHaveLength(1);
+    expect(h.retransmitted).toHaveLength(1);
+    expect(h.retransmitted[0]).toBeInstanceOf(CompletedView);
+    expect([h.retransmitted[0]!.id, h.retransmitted[0]!.state]).toEqual([tx.id, "accepted"]);
+    layer.receive(inviteOrAck(5, "t5x"), tcp);
+    expect(acks.map((a) => [a.tag, a.with?.id, a.with?.state])).toEqual([["t5x", tx.id, "accepted"]]);
+    expect(acks[0]!.with).toBeInstanceOf(CompletedView);
+    await h.clock.advance(3 + J - 1 - h.clock.now());
+    expect(h.ended).toEqual([]);
+    await h.clock.advance(1);
+    expect(h.ended.map((e) => [e.reason, e.at, e.tx.id])).toEqual([["timer-l", 3 + J, tx.id]]);
     expect(layer.size).toBe(0);
   });
 });
