@@ -48,8 +48,9 @@ export const ITEM_OVERHEAD: Readonly<Record<StoreName, number>> = {
 
 /**
  * What a server transaction costs once its final response is sent and it
- * only absorbs retransmissions, kept by a CompletedStore (non-INVITE
- * Completed, INVITE Confirmed, over UDP, until Timer J or I): its slot in
+ * only absorbs retransmissions, kept by a CompletedStore (over UDP
+ * non-INVITE Completed until Timer J and INVITE Confirmed until Timer I; on
+ * every transport INVITE Accepted until Timer L): its slot in
  * typed arrays, its two KeyIndex entries, its flow, and, for the few that
  * need them, its key or To tag as strings (CompletedStore's Extra); the
  * final response's octets are added to this (the arena keeps fewer: what
@@ -64,7 +65,8 @@ export const COMPLETED_TRANSACTION_OVERHEAD = 400;
 /**
  * What a server transaction still in its object costs once its final
  * response is sent (INVITE Completed until the ACK, Accepted after a 2xx
- * until Timer L, and any transaction a CompletedStore did not take): the
+ * until the UAS core releases its request, and any transaction a
+ * CompletedStore did not take): the
  * request reduced to what identifies it, the final response's bytes (added
  * to this), its timers and map entries. Measured with bench/memory.ts
  * (2.56-2.64 KB of heap per live transaction on the three flows, 2026-12-04).

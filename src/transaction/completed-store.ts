@@ -1,5 +1,7 @@
 /**
- * Non-INVITE server transactions in "Completed" over UDP (RFC 3261 17.2.2):
+ * Non-INVITE server transactions in "Completed" over UDP (RFC 3261 17.2.2),
+ * and likewise INVITE ones Confirmed over UDP (Timer I) or Accepted on any
+ * transport (Timer L, RFC 6026 7.1), one store per state:
  * for Timer J's 64*T1 (32 s) they only resend their final response to
  * retransmissions of the request. At thousands of requests a second that is
  * 100,000s of them alive at once, so here each one is no object at all: a
@@ -189,11 +191,6 @@ export class CompletedStore implements TimerTarget, ViewStore {
       g.mergeHis[i]!,
       g.mergeLos[i]!,
     );
-  }
-
-  /** Octets a stored transaction's response takes (for the budget). */
-  lengthOf(seq: number): number {
-    return this.segments.of(seq).lengths[offsetOf(seq)]!;
   }
 
   /** Whether `seq` is still stored (a view may outlive its slot): its slot has the key fingerprint (hi, lo). */

@@ -3,7 +3,8 @@
  * open-addressing hash table in one Int32Array (four words an entry:
  * fingerprint halves, value + 1, unused; so one probe reads one cache
  * line), linear probing, at most half full, deletion by backward shift (no
- * tombstones, so probes stay short however many come and go). Where a Map
+ * tombstones, so probes stay short however many come and go; only a table
+ * being emptied by a resize marks what left it). Where a Map
  * of string keys held 500,000 entries, each a key string of ~70 octets and
  * a hash-table entry the garbage collector traces, this is 32 octets per
  * entry (at half load) that it does not trace (issue 12).
@@ -52,7 +53,7 @@ export class KeyIndex {
     return this.mask + 1;
   }
 
-  /** Whether a resize is under way (an old table still has entries to move). */
+  /** Whether a resize is under way (slots of the old table are still to be scanned). */
   get resizing(): boolean {
     return this.old !== undefined;
   }

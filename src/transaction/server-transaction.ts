@@ -23,10 +23,12 @@ export interface TransactionEnvironment {
   /** The transaction let go of its request (its final response is sent): it costs less from now on. */
   compacted?(tx: ServerTransaction): void;
   /**
-   * A transaction over UDP whose rest of life is only absorbing (or
-   * answering with `response`, unless `silent`) retransmissions until its
-   * last timer, `delay` ms from now: a non-INVITE one entering "Completed"
-   * (Timer J), an INVITE one entering "Confirmed" (Timer I). True when the
+   * A transaction whose rest of life is only absorbing (or answering with
+   * `response`, unless `silent`) retransmissions until its last timer,
+   * `delay` ms from now: over UDP a non-INVITE one entering "Completed"
+   * (Timer J) or an INVITE one entering "Confirmed" (Timer I); on any
+   * transport an INVITE one "Accepted" once its request is released
+   * (Timer L, RFC 6026 7.1). True when the
    * owner keeps it from now on in its compact form (CompletedStore) and
    * ends it; false when the transaction must run that timer itself.
    */

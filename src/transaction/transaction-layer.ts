@@ -64,10 +64,10 @@ export interface TransactionUser {
 type Live = ServerTransaction | number;
 
 /**
- * The states whose transactions over UDP a CompletedStore keeps, the store
- * of each, and why they end: a non-INVITE one Completed until Timer J
- * (17.2.2), an INVITE one Confirmed until Timer I (17.2.1), an INVITE one
- * Accepted until Timer L (RFC 6026 7.1).
+ * The states whose transactions a CompletedStore keeps, the store of each,
+ * and why they end: over UDP a non-INVITE one Completed until Timer J
+ * (17.2.2) and an INVITE one Confirmed until Timer I (17.2.1); on every
+ * transport an INVITE one Accepted until Timer L (RFC 6026 7.1).
  */
 const STORED_STATES = ["completed", "confirmed", "accepted"] as const;
 const STORED_REASONS = ["timer-j", "timer-i", "timer-l"] as const;
@@ -135,9 +135,9 @@ export class TransactionLayer {
   }
 
   /**
-   * A transaction Completed (non-INVITE), Confirmed or Accepted (INVITE)
-   * over UDP goes to the CompletedStore of its state; its map entries name
-   * its slot.
+   * A transaction Completed (non-INVITE) or Confirmed (INVITE) over UDP,
+   * or Accepted (INVITE) on any transport, goes to the CompletedStore of
+   * its state; its map entries name its slot.
    */
   private store(
     tx: ServerTransaction,

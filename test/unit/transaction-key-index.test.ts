@@ -66,7 +66,11 @@ describe("KeyIndex", () => {
     for (let k = 0; k < 30; k++) expect(index.get(hi(k), k)).toBe(k);
     expect(index.resizing).toBe(true);
     // Deleted while in either table, added while both are there.
-    for (let k = 0; k < 513; k += 5) expect(index.delete(hi(k), k, k)).toBe(true);
+    for (let k = 0; k < 513; k += 5) {
+      expect(index.delete(hi(k), k, k)).toBe(true);
+      // Gone from both tables (a moved entry leaves no live copy behind).
+      expect(index.get(hi(k), k)).toBe(-1);
+    }
     for (let k = 1000; k < 1010; k++) index.add(hi(k), k, k);
     expect(index.resizing).toBe(false);
     for (let k = 0; k < 513; k++) expect(index.get(hi(k), k)).toBe(k % 5 === 0 ? -1 : k);
@@ -76,9 +80,16 @@ describe("KeyIndex", () => {
     for (let k = 0; k < 513; k++) if (k % 5 !== 0) index.delete(hi(k), k, k);
     expect(index.capacity).toBe(1024);
     for (let k = 1000; k < 1010; k++) expect(index.get(hi(k), k)).toBe(k);
+    expect(index.size).toBe(10);
+  });
+
+  it("settle() finishes a resize at once", () => {
+    const index = new KeyIndex();
+    for (let k = 0; k < 513; k++) index.add(k * 3, k, k);
+    expect(index.resizing).toBe(true);
     index.settle();
     expect(index.resizing).toBe(false);
-    expect(index.size).toBe(10);
+    for (let k = 0; k < 513; k++) expect(index.get(k * 3, k)).toBe(k);
   });
 
   it("deletes only the entry with that value", () => {
