@@ -70,8 +70,8 @@ describe("SegmentDirectory", () => {
             ring.check();
             expect(ring.wrong).toBe(0);
             // Empty, at most the segment the next slot goes into is held.
-          if (ring.count === 0) expect(ring.dir.capacity).toBeLessThanOrEqual(SEGMENT);
-          else expect(ring.dir.capacity).toBe(ring.spanned() * SEGMENT);
+            if (ring.count === 0) expect(ring.dir.capacity).toBeLessThanOrEqual(SEGMENT);
+            else expect(ring.dir.capacity).toBe(ring.spanned() * SEGMENT);
           }
         },
       ),
