@@ -308,21 +308,27 @@ describe("INVITE transactions Confirmed over UDP (the ACK came for their 300-699
   });
 });
 
+/** A transaction layer whose TU records what it is told, and the ACKs it gets with the INVITE they match. */
+function acceptedRig() {
+  const h = harness();
+  const acks: Array<{ tag: string | undefined; with?: ServerTransaction }> = [];
+  const layer = new TransactionLayer(
+    (_flow, bytes, retransmission) => h.sent.push({ at: h.clock.now(), bytes, retransmission }),
+    {
+      onRequest: (tx) => h.created.push(tx),
+      onAck: (a, _f, invite) => acks.push({ tag: a.core.to.tag, with: invite }),
+      onRetransmission: (tx) => h.retransmitted.push(tx),
+      onTerminated: (tx, reason) => h.ended.push({ tx, reason, at: h.clock.now(), state: tx.state }),
+    },
+    h.clock.scheduler,
+    T,
+  );
+  return { h, acks, layer };
+}
+
 describe("INVITE transactions Accepted over UDP (a 2xx sent, the request released)", () => {
   it("absorb INVITE retransmissions, hand the ACK to the TU, still send the core's 2xx, end on Timer L exactly", async () => {
-    const h = harness();
-    const acks: Array<{ tag: string | undefined; with?: ServerTransaction }> = [];
-    const layer = new TransactionLayer(
-      (_flow, bytes, retransmission) => h.sent.push({ at: h.clock.now(), bytes, retransmission }),
-      {
-        onRequest: (tx) => h.created.push(tx),
-        onAck: (a, _f, invite) => acks.push({ tag: a.core.to.tag, with: invite }),
-        onRetransmission: (tx) => h.retransmitted.push(tx),
-        onTerminated: (tx, reason) => h.ended.push({ tx, reason, at: h.clock.now(), state: tx.state }),
-      },
-      h.clock.scheduler,
-      T,
-    );
+    const { h, acks, layer } = acceptedRig();
     layer.receive(inviteOrAck(4), udp);
     const tx = h.created[0]!;
     await h.clock.advance(3);
@@ -359,19 +365,7 @@ describe("INVITE transactions Accepted over UDP (a 2xx sent, the request release
 
 describe("INVITE transactions Accepted over TCP (Timer L is 64*T1 on every transport, RFC 6026 7.1)", () => {
   it("are stored too: no object kept, INVITE retransmissions absorbed, the ACK handed to the TU, Timer L exactly", async () => {
-    const h = harness();
-    const acks: Array<{ tag: string | undefined; with?: ServerTransaction }> = [];
-    const layer = new TransactionLayer(
-      (_flow, bytes, retransmission) => h.sent.push({ at: h.clock.now(), bytes, retransmission }),
-      {
-        onRequest: (tx) => h.created.push(tx),
-        onAck: (a, _f, invite) => acks.push({ tag: a.core.to.tag, with: invite }),
-        onRetransmission: (tx) => h.retransmitted.push(tx),
-        onTerminated: (tx, reason) => h.ended.push({ tx, reason, at: h.clock.now(), state: tx.state }),
-      },
-      h.clock.scheduler,
-      T,
-    );
+    const { h, acks, layer } = acceptedRig();
     const tcp: Flow = { ...udp, transport: "tcp", connectionId: 1 };
     layer.receive(inviteOrAck(5), tcp);
     const tx = h.created[0]!;
