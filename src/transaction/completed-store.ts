@@ -105,8 +105,7 @@ export class CompletedStore implements TimerTarget, ViewStore {
     const at = this.scheduler.now() + delay;
     if (this.count > 0 && at < this.expiryOf(this.newest())) return -1;
     const seq = this.tail;
-    this.segments.reserve(seq);
-    const g = this.segments.of(seq);
+    const g = this.segments.reserve(seq);
     const i = offsetOf(seq);
     let bits = status | (silent ? SILENT : 0) | (tx.request.core.to.tag ? THEIR_TAG : 0);
     this.key.of(tx.id);

@@ -77,15 +77,18 @@ export class SegmentDirectory {
     return this.held * SEGMENT;
   }
 
-  /** Makes sure the slot of `seq`, the next one written (the ring's tail), has a segment. */
-  reserve(seq: number): void {
+  /** The segment of `seq`, the next slot written (the ring's tail): added if it has none yet. */
+  reserve(seq: number): Segment {
     const s = seq >>> SEGMENT_BITS;
-    if (this.held > 0 && s === (this.first + this.held - 1) % SEGMENT_WRAP) return;
+    if (this.held > 0 && s === (this.first + this.held - 1) % SEGMENT_WRAP)
+      return this.dir[s & this.dirMask]!;
     if (this.held === 0) this.first = s;
     else if (this.held === this.dirMask + 1) this.grow();
-    this.dir[s & this.dirMask] = this.spare ?? new Segment();
+    const segment = this.spare ?? new Segment();
+    this.dir[s & this.dirMask] = segment;
     this.spare = undefined;
     this.held++;
+    return segment;
   }
 
   /** The oldest segment has no live slot left (the ring's head moved past it): kept as the spare or let go. */

@@ -98,11 +98,9 @@ export async function listenUdp(
     send(flow, bytes, onWire) {
       if (closed) return Promise.resolve();
       const to = flow.replyTo ?? flow.remote;
-      const max = maxDatagram(to.address);
-      if (bytes.length > max) {
-        // Node would fail with EMSGSIZE: say why, so the log names it.
-        return Promise.reject(new UdpTooLargeError(bytes.length, max));
-      }
+      const tooLarge = tooLargeFor(to.address, bytes);
+      // Node would fail with EMSGSIZE: say why, so the log names it.
+      if (tooLarge) return Promise.reject(tooLarge);
       onWire?.(flow);
       return new Promise((resolve, reject) => {
         socket.send(bytes, to.port, to.address, (err) => (err ? reject(err) : resolve()));
@@ -110,8 +108,7 @@ export async function listenUdp(
     },
     checkDatagram(flow, bytes) {
       if (closed) return NOT_SENT;
-      const max = maxDatagram((flow.replyTo ?? flow.remote).address);
-      return bytes.length > max ? new UdpTooLargeError(bytes.length, max) : undefined;
+      return tooLargeFor((flow.replyTo ?? flow.remote).address, bytes);
     },
     sendDatagram(flow, bytes, done) {
       const to = flow.replyTo ?? flow.remote;
@@ -149,6 +146,12 @@ export async function listenUdp(
 /** The largest UDP payload: 65,535 minus the IP (20, or 0 for IPv6 where the header is not counted) and UDP (8) headers. */
 export function maxDatagram(address: string): number {
   return address.includes(":") ? 65_527 : 65_507;
+}
+
+/** Why `bytes` cannot go to `address` in one datagram, or undefined when they can. */
+function tooLargeFor(address: string, bytes: Buffer): UdpTooLargeError | undefined {
+  const max = maxDatagram(address);
+  return bytes.length > max ? new UdpTooLargeError(bytes.length, max) : undefined;
 }
 
 /** A message larger than one UDP datagram can carry (issue 10 item 10); it is not sent. */
