@@ -56,7 +56,10 @@ export class AsyncFileWriter {
 
   private flush(): void {
     this.scheduled = false;
-    if (this.queue.length === 0) return;
+    // After close() began, close() writes what is queued itself, once the
+    // writes in flight are done: a write started now could still be in
+    // flight when close() closes the file.
+    if (this.closed || this.queue.length === 0) return;
     const { batch, at } = this.take();
     const done = new Promise<void>((resolve) => {
       writev(this.fd, batch, at, (err) => {
@@ -91,7 +94,7 @@ export class AsyncFileWriter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all(this.inFlight);
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
     this.writeQueuedSync();
     closeSync(this.fd);
   }
