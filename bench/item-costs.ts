@@ -129,7 +129,7 @@ measure("journal entry (journaled)", sample.length, sample.length + ITEM_OVERHEA
   for (let i = 0; i < N; i++) {
     // As the recorder journals a message received: the parser's fields, not kept.
     const wire = Buffer.from(text("OPTIONS", i), "latin1");
-    j.recordReceived(Date.now(), "udp", flow.local, flow.remote, false, wire, describeMessage(wire));
+    j.receive(Date.now(), "udp", flow.local, flow.remote, false, wire, describeMessage(wire));
   }
   return j;
 });

@@ -65,6 +65,11 @@ export class ByteShelf {
     return chunk;
   }
 
+  /** The chunk of a slot that holds messages in the journal. */
+  chunkAt(slot: number): Buffer {
+    return this.chunks[slot]!;
+  }
+
   /** A message of `slot` left the journal. */
   release(slot: number): void {
     if (slot === OWN_SLOT) return;

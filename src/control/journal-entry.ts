@@ -1,15 +1,14 @@
 /**
- * A journaled SIP message as the journal holds it (issue 12): one small
- * object per message, its octets copied into the journal's shared chunks
- * (journal-bytes.ts). What the transaction layer and the metrics read on
- * the hot path (kind, method, status, direction, retransmission, rule) are
- * plain properties; the header fields (reason, callId, cseq, from, to,
- * transaction, dialog) and `raw` are accessors that read the octets again
- * with the SIP parser the first time one is asked for (describeMessage,
- * the same reading the journal was given) and keep that reading. So a
- * message journaled under load, that nobody reads before it leaves the
- * journal, keeps no string of its own: a garbage collection no longer
- * copies and promotes ~700 octets of strings and Buffers per message.
+ * A journaled SIP message as an object (issue 12). The journal holds its
+ * messages as rows of parallel arrays (journal-ring.ts) and makes one of
+ * these only when someone reads a row: a query, a listener, a capture, an
+ * onMessage subscriber. Its octets stay in the journal's shared chunks
+ * (journal-bytes.ts). What the row has (kind, method, status, direction,
+ * retransmission, rule, faults) are plain properties; the header fields
+ * (reason, callId, cseq, from, to, transaction, dialog) and `raw` are
+ * accessors that read the octets again with the SIP parser the first time
+ * one is asked for (describeMessage, the same reading the journal was
+ * given) and keep that reading.
  *
  * The accessors are on the prototype: `toJSON()` (and JSON.stringify) give
  * the entry as the journal's JSON has always had it; a spread or
@@ -19,7 +18,6 @@
  * fields it was given.
  */
 import type { Endpoint, TransportName } from "../transport/types.js";
-import { hashText } from "./journal-bytes.js";
 import type { JournalEntry } from "./journal-types.js";
 import { describeMessage, type MessageFields } from "./message-summary.js";
 
@@ -64,31 +62,37 @@ export class JournalMessage implements JournalEntry {
     offset: number,
     length: number,
     slot: number,
-    fields: MessageFields,
-    /** Whether `fields` must be kept (not what describeMessage reads from the octets). */
-    keep: boolean,
+    kind: "request" | "response" | "unparsable",
+    method: string | undefined,
+    status: number | undefined,
+    /** The Call-ID's hashText (0: none). */
+    callHash: number,
+    /** The header fields to keep (an object of the entry's own), else read from the octets when asked. */
+    fields: MessageFields | undefined,
     timeText: string | undefined,
+    rule: string | undefined,
+    faults: string[] | undefined,
   ) {
     this.#at = at;
     this.#chunk = chunk;
     this.#offset = offset;
     this.#length = length;
     this.#slot = slot;
-    this.#callHash = fields.callId === undefined ? 0 : hashText(fields.callId);
-    this.#fields = keep ? copyFields(fields) : undefined;
-    this.#given = keep;
+    this.#callHash = callHash;
+    this.#fields = fields;
+    this.#given = fields !== undefined;
     this.id = id;
     this.time = timeText ?? isoTime(at);
     this.direction = direction;
     this.transport = transport;
     this.local = local;
     this.remote = remote;
-    this.kind = fields.kind;
-    this.method = fields.method;
-    this.status = fields.status;
+    this.kind = kind;
+    this.method = method;
+    this.status = status;
     this.retransmission = retransmission;
-    this.rule = undefined;
-    this.faults = undefined;
+    this.rule = rule;
+    this.faults = faults;
   }
 
   /** Epoch ms (NaN for an entry given a time that is not a date). */
@@ -184,7 +188,7 @@ export class JournalMessage implements JournalEntry {
 }
 
 /** The fields, in an object of their own (the hot path fills one scratch object). */
-function copyFields(f: MessageFields): MessageFields {
+export function copyFields(f: MessageFields): MessageFields {
   return {
     kind: f.kind,
     method: f.method,

@@ -6,15 +6,21 @@
  * RTP statistics when its media ended (`kind: "media"`). Consumers narrow on
  * `kind` ({@link isMessage}). Bounded in memory; capture sinks (JSONL, pcap)
  * see every entry (pcap writes messages only).
+ *
+ * The mock journals through receive() and store(), which return ids: a
+ * message is a row (journal-rows.ts) and becomes an object only when read.
+ * record(), recordReceived() and add() return the entry object.
  */
 import { BoundedMap } from "../sip/bounded-map.js";
 import type { ParsedRequest } from "../sip/message.js";
 import { parseDatagram } from "../sip/parser.js";
-import { DEFAULT_BUDGETS, ITEM_OVERHEAD } from "../transaction/budget.js";
+import { DEFAULT_BUDGETS } from "../transaction/budget.js";
 import type { Endpoint, TransportName } from "../transport/types.js";
-import { ByteShelf, hashText, OWN_SLOT } from "./journal-bytes.js";
+import { hashText } from "./journal-bytes.js";
 import { JournalMessage } from "./journal-entry.js";
-import { type Call, filterRecords, groupCalls, type JournalFilter, ofCall } from "./journal-query.js";
+import { type Call, filterRecords, groupCalls, type JournalFilter } from "./journal-query.js";
+import { type JournalRing, OUT, RETRANSMISSION } from "./journal-ring.js";
+import { JournalRows } from "./journal-rows.js";
 import { isMessage, type JournalEntry, type JournalRecord } from "./journal-types.js";
 import type { DtmfEntry, MediaEntry } from "./media-entries.js";
 import type { MessageFields } from "./message-summary.js";
@@ -35,11 +41,6 @@ type Unnumbered<T> = T extends unknown ? Omit<T, "id"> : never;
 /** A journal record as plain data (a message's toJSON()). */
 function plain(e: JournalRecord): JournalRecord {
   return e instanceof JournalMessage ? e.toJSON() : e;
-}
-
-/** Octets an entry is counted as holding: a message's bytes, a media entry's JSON estimate. */
-function sizeOf(e: JournalRecord): number {
-  return (e instanceof JournalMessage ? e.octets : isMessage(e) ? e.raw.length : 256) + ITEM_OVERHEAD.journal;
 }
 
 export { JournalMessage } from "./journal-entry.js";
@@ -66,37 +67,31 @@ export class Journal {
   /** The DTMF digits a call received (set by the mock), for `dtmf` in verify and expectations. */
   digitsOf?: (callId: string) => string;
   /**
-   * The entries, oldest first, from `head`: evicting advances `head` (O(1)),
-   * and the array is compacted once the evicted prefix is as long as what
-   * remains (amortised O(1) per entry; the old `splice(0, n)` moved every
-   * entry on every message once the journal was full).
+   * The entries, oldest first, as rows (journal-ring.ts): a message nobody
+   * reads is never an object of its own.
    */
-  private list: JournalRecord[] = [];
-  /** The octets each entry of `list` counts for, and the ByteShelf slot of its octets (same indexes). */
-  private sizes: number[] = [];
-  private slots: number[] = [];
-  private head = 0;
-  private nextId = 1;
+  private readonly rows: JournalRows;
+  private readonly ring: JournalRing;
   private readonly listeners = new Set<(e: JournalRecord) => void>();
   /** Listeners that only queue an entry, to read it after this turn of the event loop. */
   private readonly laterListeners = new Set<(e: JournalRecord) => void>();
   /**
-   * An inbound request whose rule lookup waits for its decision: ruleFor()
-   * names its rule (over what the lookup would have found), and whatever
-   * could see or change the rule first makes the lookup (settle()), so the
-   * entry reads as if it had been made at once.
+   * The id of an inbound request whose rule lookup waits for its decision
+   * (0: none): ruleFor() names its rule (over what the lookup would have
+   * found), and whatever could see or change the rule first makes the
+   * lookup (settle()), so the entry reads as if it had been made at once.
    */
-  private waiting: JournalMessage | undefined;
-  /** The octets of the messages journaled. */
-  private readonly shelf = new ByteShelf();
+  private waitingId = 0;
   /** How many read the header fields of every message (readsFields()). */
   private fieldReaders = 0;
   /**
-   * The last message received and its transaction key, from its parse (not
-   * read again from the entry's octets): `waiting`, when set, is this entry;
-   * ruleFor() is asked about it, sometimes after settle().
+   * The last message received: its id and its transaction key, from its
+   * parse (not read again from the entry's octets); `waitingId`, when set,
+   * is this one; ruleFor() is asked about it, sometimes after settle().
+   * The rows follow its entry object, once one is made: what the journal
+   * learns of it reaches that object even after the row left the journal.
    */
-  private lastReceived: JournalMessage | undefined;
+  private lastReceivedId = 0;
   private lastReceivedKey: string | undefined;
   private readonly resetListeners = new Set<() => void>();
   /** Transaction key -> rule that answered it, so responses carry the rule too (bounded). */
@@ -110,13 +105,13 @@ export class Journal {
    */
   private readonly callDialogs: BoundedMap<string, string>;
 
-  /** Octets held (raw messages and a fixed overhead per entry); bounded by maxBytes as well as maxEntries. */
-  private bytes = 0;
-
   constructor(
     readonly maxEntries = 10_000,
     readonly maxBytes = DEFAULT_BUDGETS.journal,
   ) {
+    // The newest entry is always kept, whatever the budgets.
+    this.rows = new JournalRows(maxEntries, maxBytes);
+    this.ring = this.rows.ring;
     this.rules = new RuleMemory(maxEntries);
     this.faulty = new BoundedMap(maxEntries);
     this.callDialogs = new BoundedMap(maxEntries);
@@ -124,7 +119,7 @@ export class Journal {
 
   /** Octets the entries held now are estimated to take. */
   get octets(): number {
-    return this.bytes;
+    return this.rows.bytes;
   }
 
   /** When the first request arrived (epoch ms), for expectations' `within`; reset by clear(). */
@@ -155,9 +150,9 @@ export class Journal {
 
   /**
    * Journals a message the mock received or sent: where and when it went,
-   * its octets and the fields the parser read (the hot path: no object of
-   * its place, no text). `rule` and `faults`, given for an entry read back
-   * (JSONL), are kept instead of what the transaction key finds.
+   * its octets and the fields the parser read. `rule` and `faults`, given
+   * for an entry read back (JSONL), are kept instead of what the
+   * transaction key finds. Returns its entry (see store() for the id only).
    */
   record(
     at: number,
@@ -176,35 +171,54 @@ export class Journal {
     /** Whether the caller may keep the entry past this turn of the event loop (see lend()). */
     lent = true,
   ): JournalMessage {
-    const id = this.nextId++;
-    const chunk = this.shelf.put(wire);
-    const entry = new JournalMessage(
-      id,
+    const id = this.store(
       at,
       direction,
       transport,
       local,
       remote,
       retransmission,
-      chunk,
-      this.shelf.offset,
-      wire.length,
-      this.shelf.slot,
+      wire,
       fields,
-      given || fields.kind === "unparsable" || this.fieldReaders > 0,
+      rule,
+      faults,
       timeText,
+      given,
     );
-    entry.rule = rule;
-    entry.faults = faults;
-    this.note(entry, fields);
-    this.push(entry);
-    if (lent) this.lend(entry);
-    return entry;
+    return this.entryOf(id, lent) as JournalMessage;
+  }
+
+  /**
+   * record() without an entry object (the hot path: a row of numbers and
+   * shared references); returns the entry's id (entryOf() makes its object).
+   */
+  store(
+    at: number,
+    direction: "in" | "out",
+    transport: TransportName,
+    local: Endpoint,
+    remote: Endpoint,
+    retransmission: boolean,
+    wire: Buffer | string,
+    fields: MessageFields,
+    rule?: string,
+    faults?: string[],
+    timeText?: string,
+    given = false,
+  ): number {
+    const flags = (direction === "out" ? OUT : 0) | (retransmission ? RETRANSMISSION : 0);
+    const keep = given || fields.kind === "unparsable" || this.fieldReaders > 0;
+    const row = this.rows.put(at, flags, transport, local, remote, wire, fields, keep, timeText);
+    this.ring.rule[row] = rule;
+    this.ring.faults[row] = faults;
+    this.note(row, fields);
+    this.pushed(row);
+    return this.ring.idOf(row);
   }
 
   /**
    * Journals a message received. A request's rule lookup waits for its
-   * decision (`waiting`): the caller settles it once the request is handled.
+   * decision (`waitingId`): the caller settles it once the request is handled.
    */
   recordReceived(
     at: number,
@@ -219,33 +233,43 @@ export class Journal {
     /** Whether the caller may keep the entry past this turn of the event loop (see lend()). */
     lent = true,
   ): JournalMessage {
+    const id = this.receive(at, transport, local, remote, retransmission, wire, fields, parsed);
+    return this.entryOf(id, lent) as JournalMessage;
+  }
+
+  /** recordReceived() without an entry object (the hot path); returns the entry's id. */
+  receive(
+    at: number,
+    transport: TransportName,
+    local: Endpoint,
+    remote: Endpoint,
+    retransmission: boolean,
+    wire: Buffer,
+    fields: MessageFields,
+    parsed = fields.kind !== "unparsable",
+  ): number {
     this.settle();
-    const id = this.nextId++;
-    const chunk = this.shelf.put(wire);
-    const entry = new JournalMessage(
-      id,
-      at,
-      "in",
-      transport,
-      local,
-      remote,
-      retransmission,
-      chunk,
-      this.shelf.offset,
-      wire.length,
-      this.shelf.slot,
-      fields,
-      // A message the parser refused: what it could still read depends on the transport's framing.
-      !parsed || this.fieldReaders > 0,
-      undefined,
-    );
-    if (entry.kind === "request" && fields.transaction !== undefined) this.waiting = entry;
-    this.lastReceived = entry;
+    const flags = retransmission ? RETRANSMISSION : 0;
+    // A message the parser refused: what it could still read depends on the transport's framing.
+    const keep = !parsed || this.fieldReaders > 0;
+    const row = this.rows.put(at, flags, transport, local, remote, wire, fields, keep, undefined);
+    const id = this.ring.idOf(row);
+    if (fields.kind === "request" && fields.transaction !== undefined) this.waitingId = id;
+    this.lastReceivedId = id;
     this.lastReceivedKey = fields.transaction;
-    this.note(entry, fields);
-    this.push(entry);
-    if (lent) this.lend(entry);
-    return entry;
+    this.rows.follow(id);
+    this.note(row, fields);
+    this.pushed(row);
+    return id;
+  }
+
+  /**
+   * The entry of an id, while the journal holds it: made once and kept with
+   * its row (what the journal learns of it later reaches it). Lent (see
+   * lend()) unless told otherwise.
+   */
+  entryOf(id: number, lent = true): JournalRecord | undefined {
+    return this.rows.entryOf(id, lent);
   }
 
   /**
@@ -254,32 +278,34 @@ export class Journal {
    * never overwritten (journal-bytes.ts).
    */
   lend(entry: JournalRecord): void {
-    if (entry instanceof JournalMessage) this.shelf.pin(entry.shelfSlot);
+    this.rows.lend(entry);
   }
 
-  /** Makes the waiting request's rule lookup (see `waiting`). */
+  /** Makes the waiting request's rule lookup (see `waitingId`). */
   settle(): void {
-    const e = this.waiting;
-    if (e === undefined) return;
-    this.waiting = undefined;
-    if (e.rule === undefined) e.rule = this.ruleOf(this.lastReceivedKey!);
+    const id = this.waitingId;
+    if (id === 0) return;
+    this.waitingId = 0;
+    if (this.rows.ruleOf(id) === undefined) this.rows.setRule(id, this.ruleOf(this.lastReceivedKey!));
   }
 
   /** What a new message tells the journal, and what the journal knows of it: its dialog, rule and faults. */
-  private note(entry: JournalMessage, fields: MessageFields): void {
-    if (this.firstRequestAt === undefined && entry.direction === "in" && entry.kind === "request") {
-      this.firstRequestAt = entry.at;
+  private note(row: number, fields: MessageFields): void {
+    const r = this.ring;
+    const out = (r.flags[row]! & OUT) !== 0;
+    if (this.firstRequestAt === undefined && !out && fields.kind === "request") {
+      this.firstRequestAt = r.at[row]!;
     }
-    if (fields.dialog !== undefined && entry.kind === "response" && entry.status! < 300) {
+    if (fields.dialog !== undefined && fields.kind === "response" && fields.status! < 300) {
       if (fields.cseq?.endsWith("INVITE") === true)
         this.callDialogs.set(ownCopy(fields.callId!), fields.dialog);
     }
     const key = fields.transaction;
     if (key === undefined) return;
-    if (entry.rule === undefined && entry !== this.waiting) entry.rule = this.ruleOf(key);
-    if (entry.direction === "out" && entry.faults === undefined && this.faulty.size > 0) {
+    if (r.rule[row] === undefined && r.idOf(row) !== this.waitingId) r.rule[row] = this.ruleOf(key);
+    if (out && r.faults[row] === undefined && this.faulty.size > 0) {
       const f = this.faulty.get(key);
-      if (f && f.status === entry.status) entry.faults = f.labels;
+      if (f && f.status === fields.status) r.faults[row] = f.labels;
     }
   }
 
@@ -290,38 +316,17 @@ export class Journal {
    */
   addMedia<T extends Unnumbered<DtmfEntry | MediaEntry>>(fields: T): T & { id: number } {
     const dialog = fields.dialog ?? this.dialogOf(fields.callId);
-    const entry = { id: this.nextId++, ...fields, ...(dialog ? { dialog } : {}) };
-    this.push(entry as JournalRecord);
+    const entry = this.rows.putMedia((id) => ({ id, ...fields, ...(dialog ? { dialog } : {}) }));
+    this.pushed(this.ring.rowOf(entry.id));
     return entry;
   }
 
-  private push(entry: JournalRecord): void {
-    const list = this.list;
-    const sizes = this.sizes;
-    const slots = this.slots;
-    const size = sizeOf(entry);
-    list.push(entry);
-    sizes.push(size);
-    slots.push(entry instanceof JournalMessage ? entry.shelfSlot : OWN_SLOT);
-    this.bytes += size;
-    // An evicted entry's size comes from `sizes`: the entry and its Buffer are cold in the CPU's caches.
-    while (
-      this.head < list.length - 1 &&
-      (list.length - this.head > this.maxEntries || this.bytes > this.maxBytes)
-    ) {
-      this.bytes -= sizes[this.head]!;
-      this.shelf.release(slots[this.head]!);
-      list[this.head] = undefined as unknown as JournalRecord; // let the evicted entry be collected now
-      this.head++;
-    }
-    if (this.head >= 1024 && this.head * 2 >= list.length) {
-      this.list = list.slice(this.head);
-      this.sizes = sizes.slice(this.head);
-      this.slots = slots.slice(this.head);
-      this.head = 0;
-    }
+  /** Tells the listeners of a new row (its entry made only when someone listens). */
+  private pushed(row: number): void {
+    if (this.listeners.size === 0 && this.laterListeners.size === 0) return;
+    if (this.listeners.size > 0) this.settle();
+    const entry = this.rows.entryAt(row, true);
     if (this.listeners.size > 0) {
-      this.settle();
       this.lend(entry);
       for (const l of this.listeners) l(entry);
     }
@@ -370,25 +375,35 @@ export class Journal {
     const since = known?.upTo ?? 0;
     let dialog = known?.dialog;
     const hash = hashText(callId);
-    for (let i = this.list.length - 1; i >= this.head; i--) {
-      const e = this.list[i]!;
-      if (e.id <= since) break;
-      if (ofCall(e, callId, hash) && isMessage(e) && e.dialog !== undefined) {
+    const r = this.ring;
+    for (let i = r.count - 1; i >= 0 && r.firstId + i > since; i--) {
+      const row = r.rowAt(i);
+      // A message's Call-ID hash first: its octets are read again only for the call's own.
+      if (r.kindOf(row) === "other" || r.callHash[row] !== hash) continue;
+      const e = this.rows.entryAt(row, false) as JournalEntry;
+      if (e.callId === callId && e.dialog !== undefined) {
         dialog = e.dialog;
         break;
       }
     }
-    this.lastDialog = { callId, dialog, upTo: this.nextId - 1 };
+    this.lastDialog = { callId, dialog, upTo: r.nextId - 1 };
     return dialog ?? this.callDialogs.get(callId);
   }
 
   /** Records the rule that answered a request (and, through its transaction key, its responses). */
   ruleFor(entry: JournalEntry, rule: string): void {
+    this.ruleForId(entry.id, rule, entry);
+  }
+
+  /** ruleFor() by the entry's id (the hot path: the request being handled has no entry object). */
+  ruleForId(id: number, rule: string, entry?: JournalEntry): void {
     // The request being handled (waiting, or settled early for a listener): its key without reading its octets again.
-    const key = entry === this.lastReceived ? this.lastReceivedKey : entry.transaction;
-    if (entry === this.waiting) this.waiting = undefined;
+    const key =
+      id === this.lastReceivedId ? this.lastReceivedKey : (entry ?? this.rows.readEntry(id))?.transaction;
+    if (id === this.waitingId) this.waitingId = 0;
     else this.settle();
-    entry.rule = rule;
+    if (entry !== undefined) entry.rule = rule;
+    this.rows.setRule(id, rule);
     if (key) this.rules.set(key, rule);
   }
 
@@ -406,11 +421,14 @@ export class Journal {
     if (labels.length === 0) return;
     const f = { status, labels: [...labels] };
     this.faulty.set(transaction, f);
-    for (let i = this.list.length - 1; i >= Math.max(this.head, this.list.length - 64); i--) {
-      const e = this.list[i]!;
+    const r = this.ring;
+    for (let i = r.count - 1; i >= Math.max(0, r.count - 64); i--) {
+      const row = r.rowAt(i);
       // Direction and status first: the transaction key is read again from the octets.
-      if (isMessage(e) && e.direction === "out" && e.status === status && e.transaction === transaction) {
-        e.faults = f.labels;
+      if (r.kindOf(row) === "other" || (r.flags[row]! & OUT) === 0 || r.status[row] !== status) continue;
+      const e = this.rows.entryAt(row, false) as JournalEntry;
+      if (e.transaction === transaction) {
+        this.rows.setFaults(e.id, f.labels);
         break;
       }
     }
@@ -419,6 +437,12 @@ export class Journal {
   /** Marks a message as a fault's target (a request the scenario dropped). */
   markFault(entry: JournalEntry, label: string): void {
     entry.faults = [...(entry.faults ?? []), label];
+    if (this.rows.objectOf(entry.id) !== entry) this.rows.setFaults(entry.id, entry.faults);
+  }
+
+  /** markFault() by the entry's id (the request being handled). */
+  markFaultId(id: number, label: string): void {
+    this.rows.setFaults(id, [...(this.rows.faultsOf(id) ?? []), label]);
   }
 
   /** The SIP messages (request, response, unparsable) matching the filter, as plain objects. */
@@ -433,32 +457,31 @@ export class Journal {
    */
   records(filter: JournalFilter = {}): JournalRecord[] {
     this.settle();
-    return filterRecords(this.live(), filter).map(plain);
+    return filterRecords(this.live(filter.sinceId), filter).map(plain);
   }
 
   get size(): number {
-    return this.list.length - this.head;
+    return this.ring.count;
   }
 
-  /** The entries held, oldest first (a copy when some were evicted since the last compaction). */
-  private live(): JournalRecord[] {
-    return this.head === 0 ? this.list : this.list.slice(this.head);
+  /** The entries held after an id (all by default), oldest first; made for this reading only. */
+  private live(after = 0): JournalRecord[] {
+    const r = this.ring;
+    const out: JournalRecord[] = [];
+    for (let i = Math.max(0, after + 1 - r.firstId); i < r.count; i++)
+      out.push(this.rows.entryAt(r.rowAt(i), false));
+    return out;
   }
 
   get lastId(): number {
-    return this.nextId - 1;
+    return this.ring.nextId - 1;
   }
 
   clear(): void {
     this.settle();
-    this.list = [];
-    this.sizes = [];
-    this.slots = [];
-    this.shelf.releaseAll();
-    this.lastReceived = undefined;
+    this.rows.clear();
+    this.lastReceivedId = 0;
     this.lastReceivedKey = undefined;
-    this.head = 0;
-    this.bytes = 0;
     this.requests.clear();
     this.rules.clear();
     this.lastDialog = undefined;

@@ -37,17 +37,28 @@ export class Metrics {
   private readonly started = Date.now();
 
   observe(e: JournalEntry): void {
-    if (e.retransmission) {
-      if (e.direction === "in") this.retransmissionsReceived++;
+    this.count(e.direction, e.retransmission, e.kind, e.method, e.status);
+  }
+
+  /** A message in or out, by what it is (counted as it is journaled: no entry object needed). */
+  count(
+    direction: "in" | "out",
+    retransmission: boolean,
+    kind: JournalEntry["kind"],
+    method: string | undefined,
+    status: number | undefined,
+  ): void {
+    if (retransmission) {
+      if (direction === "in") this.retransmissionsReceived++;
       else this.retransmissionsSent++;
       return;
     }
-    if (e.kind === "unparsable") this.unparsable++;
+    if (kind === "unparsable") this.unparsable++;
     // Methods are tokens any peer chooses: only registered ones get their own series.
-    else if (e.direction === "in" && e.kind === "request")
-      inc(this.requests, isRegisteredMethod(e.method ?? "") ? e.method! : "other");
-    else if (e.direction === "out" && e.kind === "response") {
-      this.responses.set(e.status, (this.responses.get(e.status) ?? 0) + 1);
+    else if (direction === "in" && kind === "request")
+      inc(this.requests, isRegisteredMethod(method ?? "") ? method! : "other");
+    else if (direction === "out" && kind === "response") {
+      this.responses.set(status, (this.responses.get(status) ?? 0) + 1);
     }
   }
 

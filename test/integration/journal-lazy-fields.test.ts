@@ -24,19 +24,20 @@ const given: Array<[JournalMessage, MessageFields]> = [];
 let mock: SipMock;
 
 beforeAll(async () => {
-  const received = Journal.prototype.recordReceived;
-  const record = Journal.prototype.record;
-  vi.spyOn(Journal.prototype, "recordReceived").mockImplementation(function (this: Journal, ...args) {
+  // The recorder journals through receive() and store() (ids, no entry objects): each entry is made here.
+  const receive = Journal.prototype.receive;
+  const store = Journal.prototype.store;
+  vi.spyOn(Journal.prototype, "receive").mockImplementation(function (this: Journal, ...args) {
     const fields = { ...args[6] };
-    const e = received.apply(this, args);
-    given.push([e, fields]);
-    return e;
+    const id = receive.apply(this, args);
+    given.push([this.entryOf(id) as JournalMessage, fields]);
+    return id;
   });
-  vi.spyOn(Journal.prototype, "record").mockImplementation(function (this: Journal, ...args) {
+  vi.spyOn(Journal.prototype, "store").mockImplementation(function (this: Journal, ...args) {
     const fields = { ...args[7] };
-    const e = record.apply(this, args);
-    given.push([e, fields]);
-    return e;
+    const id = store.apply(this, args);
+    given.push([this.entryOf(id) as JournalMessage, fields]);
+    return id;
   });
   mock = await startSipMock({
     listen: ["udp:127.0.0.1:0", "tcp:127.0.0.1:0"],

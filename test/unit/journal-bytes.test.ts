@@ -45,7 +45,8 @@ function journal(j: Journal, n: number, lent: boolean): JournalMessage {
   return j.recordReceived(Date.now(), "udp", local, remote, false, wire, describeMessage(wire), true, lent);
 }
 
-const allocated = (j: Journal) => (j as unknown as { shelf: { allocated: number } }).shelf.allocated;
+const allocated = (j: Journal) =>
+  (j as unknown as { rows: { shelf: { allocated: number } } }).rows.shelf.allocated;
 
 describe("the journal's octets in shared chunks", () => {
   it("a journal of 16 entries under 20,000 messages writes a few chunks again instead of new ones", async () => {

@@ -55,7 +55,7 @@ export class Inbound {
       summary = summarizeParse(msg.result);
       logLine(logger, "in", msg.flow, summary, msg.bytes, retransmission);
     }
-    recorder.current = recorder.received(msg, summary, retransmission);
+    recorder.currentId = recorder.received(msg, summary, retransmission);
     try {
       this.dispatch(msg);
     } catch (err) {
@@ -64,7 +64,7 @@ export class Inbound {
         `internal error handling a message from ${peer(msg.flow)}: ${(err as Error).stack ?? err}`,
       );
     } finally {
-      recorder.current = undefined;
+      recorder.currentId = 0;
       // A request nothing decided (an ACK, a retransmission) gets the rule its transaction key finds.
       recorder.journal.settle();
     }

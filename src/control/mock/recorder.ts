@@ -16,13 +16,7 @@ import { destinationOf, type Endpoint, type Flow } from "../../transport/types.j
 import type { UasEvents } from "../../ua/uas.js";
 import { JsonlSink } from "../capture/jsonl.js";
 import { PcapWriter } from "../capture/pcap.js";
-import {
-  isMessage,
-  type Journal,
-  type JournalEntry,
-  type JournalMessage,
-  type JournalRecord,
-} from "../journal.js";
+import type { Journal, JournalEntry, JournalRecord } from "../journal.js";
 import type { Logger } from "../logger.js";
 import {
   blankFields,
@@ -69,8 +63,8 @@ export class Recorder {
   private readonly flushSoon = (): void => this.flush();
   /** A message's fields, filled and copied into its journal entry at once. */
   private readonly scratch = blankFields();
-  /** The inbound request being handled now, so the decision can name its rule in the journal. */
-  current: JournalEntry | undefined;
+  /** The journal id of the inbound message being handled now (0: none), so the decision can name its rule. */
+  currentId = 0;
   /** The last local and remote endpoints journaled (see `same`). */
   private lastLocal: Endpoint | undefined;
   private lastRemote: Endpoint | undefined;
@@ -83,17 +77,15 @@ export class Recorder {
     /** Wall time of the messages sent (the test seams' clock, else Date.now). */
     private readonly now: () => number = Date.now,
   ) {
-    // Metrics and captures see an entry after its turn of the event loop, when
-    // it is complete (the rule that answered, whether it was a retransmission).
-    // Metrics read only what an entry keeps; captures read every field.
-    journal.subscribe(
-      (e) => {
+    // Captures see an entry after its turn of the event loop, when it is
+    // complete (the rule that answered, its faults), and read every field.
+    // Without them no entry object is made for a message nobody reads.
+    if (sinks.length > 0) {
+      journal.subscribe((e) => {
         this.pending[this.queued++] = e;
         if (this.queued === 1) setImmediate(this.flushSoon);
-      },
-      true,
-      sinks.length > 0,
-    );
+      }, true);
+    }
   }
 
   /** Subscribes to every message in and out; returns the unsubscribe function. */
@@ -119,19 +111,19 @@ export class Recorder {
     m: { flow: Flow; bytes: Buffer; result: ParseResult; receivedAt: number },
     summary: MessageSummary | undefined,
     retransmission: boolean,
-  ): JournalMessage {
+  ): number {
     const flow = m.flow;
-    const entry = this.journal.recordReceived(
+    const fields = describeParsed(m.result, m.bytes, this.scratch);
+    this.metrics.count("in", retransmission, fields.kind, fields.method, fields.status);
+    const id = this.journal.receive(
       m.receivedAt,
       flow.transport,
       this.sameLocal(flow.localSocket ?? flow.local),
       this.sameRemote(flow.remote),
       retransmission,
       m.bytes,
-      describeParsed(m.result, m.bytes, this.scratch),
+      fields,
       m.result.ok,
-      // Kept as recorder.current for this message only.
-      false,
     );
     if (this.subscribers.size > 0) {
       this.journal.settle();
@@ -142,10 +134,10 @@ export class Recorder {
         summary: summary ?? summarizeParse(m.result),
         retransmission,
         time: m.receivedAt,
-        entry,
+        entry: this.journal.entryOf(id) as JournalEntry,
       });
     }
-    return entry;
+    return id;
   }
 
   /**
@@ -160,9 +152,10 @@ export class Recorder {
     const fields = head ? describeWritten(head, this.scratch) : describeMessage(bytes);
     const summary =
       this.subscribers.size > 0 || logsMessages(this.logger) ? summarizeOutgoing(fields, bytes) : undefined;
+    this.metrics.count("out", retransmission, fields.kind, fields.method, fields.status);
     // The addresses the message really used: a connection the mock opened
     // has its own port, a datagram goes where 18.2.2 says (replyTo).
-    const entry = this.journal.record(
+    const id = this.journal.store(
       time,
       "out",
       flow.transport,
@@ -171,13 +164,9 @@ export class Recorder {
       retransmission,
       bytes,
       fields,
-      undefined,
-      undefined,
-      undefined,
-      false,
-      false,
     );
     if (summary !== undefined && this.subscribers.size > 0) {
+      const entry = this.journal.entryOf(id) as JournalEntry;
       this.tell({ direction: "out", flow, bytes, summary, retransmission, time, entry });
     }
     return summary;
@@ -219,8 +208,11 @@ export class Recorder {
    * packets' source, a SIP INFO one with the INFO's transport and addresses.
    */
   digit(callId: string, d: DtmfDigit): void {
-    const current = this.current;
-    const info = d.via === "info" && current?.callId === callId ? current : undefined;
+    const current =
+      d.via === "info" && this.currentId !== 0
+        ? (this.journal.entryOf(this.currentId) as JournalEntry | undefined)
+        : undefined;
+    const info = current?.callId === callId ? current : undefined;
     const where = info
       ? { transport: info.transport, local: info.local, remote: info.remote }
       : {
@@ -260,7 +252,7 @@ export class Recorder {
     });
   }
 
-  /** Hands the entries journaled so far to the metrics and the capture sinks. */
+  /** Hands the entries journaled so far to the capture sinks. */
   flush(): void {
     const batch = this.pending;
     const n = this.queued;
@@ -270,7 +262,6 @@ export class Recorder {
     for (let i = 0; i < n; i++) {
       const e = batch[i]!;
       batch[i] = undefined; // not kept alive past the journal
-      if (isMessage(e)) this.metrics.observe(e);
       for (const sink of this.sinks) {
         try {
           sink.write(e);

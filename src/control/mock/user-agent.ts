@@ -111,11 +111,11 @@ function answerEvents(
   return {
     decided: (tx, decision) => {
       const callId = tx.request.core.callId;
-      const current = recorder.current;
-      if (current) journal.ruleFor(current, decision.rule);
+      const current = recorder.currentId;
+      if (current !== 0) journal.ruleForId(current, decision.rule);
       else logger.info(`${stamp()} ${callId}: a DTMF digit re-decided the call: ${decision.rule}`);
       if (decision.kind === "drop") metrics.fault("drop");
-      if (decision.kind === "drop" && current) journal.markFault(current, "drop (not answered)");
+      if (decision.kind === "drop" && current !== 0) journal.markFaultId(current, "drop (not answered)");
       if (decision.kind === "respond" && decision.fault) {
         for (const k of Object.keys(decision.fault)) metrics.fault(k);
       }

@@ -1,0 +1,262 @@
+/**
+ * The journal's entries as rows (src/control/journal-ring.ts,
+ * journal-rows.ts, issue 12): the ring against a list model across its
+ * growth and wrap, the journal against a model of what it must hold
+ * (budgets in entries and octets, rules and faults noted after the fact,
+ * entries lent out), and no entry object for a message nobody reads.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { describeMessage, Journal, type JournalEntry } from "../../src/control/journal.js";
+import { JournalRing } from "../../src/control/journal-ring.js";
+import { silentLogger } from "../../src/control/logger.js";
+import { Metrics } from "../../src/control/metrics.js";
+import { Recorder } from "../../src/control/mock/recorder.js";
+import { parseDatagram } from "../../src/sip/parser.js";
+import { ITEM_OVERHEAD } from "../../src/transaction/budget.js";
+
+const local = { address: "127.0.0.1", port: 5060 };
+const remote = { address: "192.0.2.7", port: 5070 };
+const turn = () => new Promise<void>((r) => setImmediate(r));
+
+describe("JournalRing", () => {
+  it("keeps consecutive ids, oldest first, across growth and wrap (fast-check against a list)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 700 }),
+        // Runs of appends and shifts, so the ring fills, wraps and grows with its head anywhere.
+        fc.array(
+          fc.oneof(
+            { weight: 5, arbitrary: fc.tuple(fc.constant("append"), fc.integer({ min: 1, max: 400 })) },
+            { weight: 4, arbitrary: fc.tuple(fc.constant("shift"), fc.integer({ min: 1, max: 300 })) },
+            { weight: 1, arbitrary: fc.tuple(fc.constant("clear"), fc.constant(1)) },
+          ),
+          { maxLength: 30 },
+        ),
+        (max, runs) => {
+          const ring = new JournalRing(max);
+          let model: number[] = [];
+          let next = 1;
+          for (const [op, times] of runs) {
+            for (let t = 0; t < times; t++) {
+              if (op === "append") {
+                if (ring.count >= max) {
+                  ring.shift();
+                  model.shift();
+                }
+                const row = ring.append("request", next, 0, "tcp", 1);
+                ring.rule[row] = `r${next}`;
+                model.push(next++);
+              } else if (op === "shift" && ring.count > 0) {
+                const row = ring.head;
+                ring.shift();
+                model.shift();
+                // What the row held is let go.
+                expect(ring.rule[row]).toBeUndefined();
+              } else if (op === "clear") {
+                ring.clear();
+                model = [];
+              }
+            }
+            expect(ring.count).toBe(model.length);
+            expect(ring.nextId).toBe(next);
+            expect(ring.capacity).toBeLessThanOrEqual(max);
+          }
+          for (let i = 0; i < model.length; i++) {
+            const id = model[i]!;
+            const row = ring.rowOf(id);
+            expect(row).toBe(ring.rowAt(i));
+            expect(ring.idOf(row)).toBe(id);
+            expect(ring.at[row]).toBe(id);
+            expect(ring.rule[row]).toBe(`r${id}`);
+            expect(ring.transportOf(row)).toBe("tcp");
+            expect(ring.kindOf(row)).toBe("request");
+          }
+          expect(ring.rowOf(next)).toBe(-1);
+          expect(ring.rowOf((model[0] ?? next) - 1)).toBe(-1);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
+/** A message of about `pad` + 300 octets; odd ones are responses. */
+function message(n: number, pad: number): Buffer {
+  const response = n % 2 === 1;
+  return Buffer.from(
+    [
+      response ? "SIP/2.0 486 Busy Here" : "OPTIONS sip:bob@127.0.0.1 SIP/2.0",
+      `Via: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bK-${n}`,
+      "From: <sip:alice@example.test>;tag=a1",
+      "To: <sip:bob@127.0.0.1>",
+      `Call-ID: call-${n}@example.test`,
+      `CSeq: ${n} OPTIONS`,
+      `X-Filler: ${"x".repeat(pad)}`,
+      "Content-Length: 0",
+      "",
+      "",
+    ].join("\r\n"),
+    "latin1",
+  );
+}
+
+interface Held {
+  id: number;
+  raw: string;
+  size: number;
+  kind: string;
+}
+
+type Op =
+  | { op: "receive" | "store"; pad: number }
+  | { op: "media" | "rule" | "fault" | "lend" | "turn" | "clear" };
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 24, arbitrary: fc.record({ op: fc.constantFrom("receive", "store"), pad: fc.nat(400) }) },
+  // Some messages longer than a shared chunk's quarter: a buffer of their own.
+  { weight: 2, arbitrary: fc.record({ op: fc.constantFrom("receive", "store"), pad: fc.constant(20_000) }) },
+  { weight: 10, arbitrary: fc.record({ op: fc.constantFrom("rule", "fault", "lend") }) },
+  { weight: 4, arbitrary: fc.record({ op: fc.constantFrom("media", "turn") }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant("clear") }) },
+) as fc.Arbitrary<Op>;
+
+describe("the journal's rows against a model", () => {
+  it("hold the newest entries within both budgets; rules, faults and lent entries read as noted (fast-check)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 24 }),
+        fc.integer({ min: 1_000, max: 40_000 }),
+        fc.array(opArb, { maxLength: 200 }),
+        async (maxEntries, maxBytes, ops) => {
+          const j = new Journal(maxEntries, maxBytes);
+          let held: Held[] = [];
+          let bytes = 0;
+          const rules = new Map<number, string>();
+          const faults = new Map<number, string[]>();
+          const lent: JournalEntry[] = [];
+          let lastReceived = 0;
+          let n = 0;
+          const keep = (h: Held) => {
+            if (held.length >= Math.max(1, maxEntries)) bytes -= held.shift()!.size;
+            held.push(h);
+            bytes += h.size;
+            while (held.length > 1 && bytes > maxBytes) bytes -= held.shift()!.size;
+          };
+          for (const o of ops) {
+            if (o.op === "receive" || o.op === "store") {
+              const wire = message(n, o.pad);
+              const fields = describeMessage(wire);
+              const id =
+                o.op === "receive"
+                  ? j.receive(n, "udp", local, remote, false, wire, fields)
+                  : j.store(n, "out", "udp", local, remote, false, wire, fields);
+              n++;
+              if (o.op === "receive") lastReceived = id;
+              const size = wire.length + ITEM_OVERHEAD.journal;
+              keep({ id, raw: wire.toString("latin1"), size, kind: fields.kind });
+            } else if (o.op === "media") {
+              const e = j.addMedia({
+                time: "2026-12-05T12:00:00.000Z",
+                kind: "dtmf",
+                direction: "in",
+                callId: "c",
+                digit: "5",
+                durationMs: 100,
+                volume: 10,
+                via: "rfc4733",
+                transport: "udp",
+              });
+              keep({ id: e.id, raw: "", size: 256 + ITEM_OVERHEAD.journal, kind: "dtmf" });
+            } else if (o.op === "rule" && lastReceived !== 0) {
+              j.ruleForId(lastReceived, `rule ${lastReceived}`);
+              rules.set(lastReceived, `rule ${lastReceived}`);
+            } else if (o.op === "fault" && lastReceived !== 0) {
+              j.markFaultId(lastReceived, "drop");
+              faults.set(lastReceived, [...(faults.get(lastReceived) ?? []), "drop"]);
+            } else if (o.op === "lend" && held.length > 0) {
+              const e = j.entryOf(held[held.length - 1]!.id);
+              if (e !== undefined && e.kind !== "dtmf" && e.kind !== "media") lent.push(e);
+            } else if (o.op === "turn") await turn();
+            else if (o.op === "clear") {
+              j.clear();
+              held = [];
+              bytes = 0;
+              lastReceived = 0;
+            }
+          }
+          const records = j.records();
+          expect(records.map((e) => e.id)).toEqual(held.map((h) => h.id));
+          expect(records.map((e) => (e.kind === "dtmf" ? "" : (e as JournalEntry).raw))).toEqual(
+            held.map((h) => h.raw),
+          );
+          expect(records.map((e) => e.kind)).toEqual(held.map((h) => h.kind));
+          for (const e of j.entries()) {
+            expect(e.rule).toBe(rules.get(e.id));
+            expect(e.faults).toEqual(faults.get(e.id));
+          }
+          // Read from an id on (the web UI's catch-up, the event stream's Last-Event-ID).
+          const since = held[Math.floor(held.length / 2)]?.id ?? 0;
+          expect(j.records({ sinceId: since }).map((e) => e.id)).toEqual(
+            held.filter((h) => h.id > since).map((h) => h.id),
+          );
+          expect(j.size).toBe(held.length);
+          expect(j.octets).toBe(bytes);
+          // Lent entries keep their octets and see what was noted of them after they were lent.
+          for (const e of lent) {
+            expect(e.raw.startsWith(e.kind === "response" ? "SIP/2.0 486" : "OPTIONS")).toBe(true);
+            expect(e.callId).toBe(`call-${e.cseq!.split(" ")[0]}@example.test`);
+            expect(e.rule).toBe(rules.get(e.id));
+            expect(e.faults).toEqual(faults.get(e.id));
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it("a rule named after the request's row left still reaches the entry lent for it", () => {
+    const j = new Journal(1);
+    const wire = message(0, 0);
+    const id = j.receive(0, "udp", local, remote, false, wire, describeMessage(wire));
+    const lentEntry = j.entryOf(id) as JournalEntry;
+    const answer = message(1, 0);
+    // The answer goes out before the decision is noted: the request's row is evicted (one entry kept).
+    j.store(1, "out", "udp", local, remote, false, answer, describeMessage(answer));
+    j.ruleForId(id, "late rule");
+    j.markFaultId(id, "drop");
+    expect(lentEntry.rule).toBe("late rule");
+    expect(lentEntry.faults).toEqual(["drop"]);
+    expect(j.entries().map((e) => e.id)).toEqual([id + 1]);
+  });
+});
+
+describe("the recorder's hot path", () => {
+  it("makes no entry object for a message nobody reads, and one for each once someone listens", () => {
+    const j = new Journal(64);
+    const metrics = new Metrics();
+    const recorder = new Recorder(j, metrics, silentLogger, []);
+    const flow = { transport: "udp" as const, local, remote };
+    const receive = (n: number) => {
+      const bytes = message(2 * n, 10);
+      recorder.received({ flow, bytes, result: parseDatagram(bytes), receivedAt: n }, undefined, false);
+    };
+    for (let n = 0; n < 40; n++) receive(n);
+    const objs = (j as unknown as { ring: JournalRing }).ring.objs;
+    expect(objs.filter((o) => o !== undefined)).toEqual([]);
+    // Metrics count each message as it is journaled, without an entry.
+    expect(metrics.render({ transactions: 0, dialogs: 0, journalEntries: 0, overrides: 0 })).toMatch(
+      /sipmock_requests_received_total\{method="OPTIONS"\} 40/,
+    );
+    const seen: number[] = [];
+    const stop = j.subscribe((e) => seen.push(e.id));
+    for (let n = 40; n < 45; n++) receive(n);
+    stop();
+    expect(seen).toEqual([41, 42, 43, 44, 45]);
+    expect(objs.filter((o) => o !== undefined)).toHaveLength(5);
+    // Read back, every entry is whole.
+    expect(j.entries().map((e) => e.callId)).toEqual(
+      Array.from({ length: 45 }, (_, n) => `call-${2 * n}@example.test`),
+    );
+  });
+});
