@@ -24,6 +24,7 @@ import { COMPLETED_TRANSACTION_OVERHEAD } from "./budget.js";
 import {
   CompletedView,
   EXTRA,
+  HELD,
   MERGED,
   SILENT,
   StoredResponse,
@@ -43,8 +44,25 @@ export { methodOfKey } from "./transaction-key.js";
 export interface CompletedOwner {
   /** Resends bytes (a retransmission) on a flow. */
   send(flow: Flow, bytes: Buffer, retransmission: boolean): void;
-  /** A stored transaction ended (Timer J, or shutdown): its map entries and budget go. */
-  ended(view: CompletedView, seq: number, reason: TerminationReason): void;
+  /**
+   * A stored transaction ended (Timer J, I or L, or shutdown): its map
+   * entries and budget go. `view` only when its TU holds something under
+   * it (keepId): a TU that holds nothing has nothing to end, and no view
+   * is made for it.
+   */
+  ended(slot: EndedSlot, view: CompletedView | undefined, seq: number, reason: TerminationReason): void;
+}
+
+/** What the owner's indexes know an ending transaction by (one object, filled for each). */
+export interface EndedSlot {
+  keyHi: number;
+  keyLo: number;
+  mergeHi: number;
+  mergeLo: number;
+  /** Whether it was found under its merge key. */
+  merged: boolean;
+  /** What the transaction budget was charged for it. */
+  cost: number;
 }
 
 /**
@@ -150,7 +168,7 @@ export class CompletedStore implements TimerTarget, ViewStore {
     const extra = (g.statuses[i]! & EXTRA) !== 0 ? this.extras.get(seq) : undefined;
     if (extra) extra.id = id;
     else this.extras.set(seq, { id });
-    g.statuses[i]! |= EXTRA;
+    g.statuses[i]! |= EXTRA | HELD;
   }
 
   /**
@@ -226,10 +244,18 @@ export class CompletedStore implements TimerTarget, ViewStore {
 
   private endOldest(reason: TerminationReason): void {
     const seq = this.head;
-    const view = this.view(seq);
     const g = this.segments.of(seq);
     const i = offsetOf(seq);
-    if ((g.statuses[i]! & EXTRA) !== 0) this.extras.delete(seq);
+    const bits = g.statuses[i]!;
+    const view = (bits & HELD) !== 0 ? this.view(seq) : undefined;
+    const slot = this.endedSlot;
+    slot.keyHi = g.keyHis[i]!;
+    slot.keyLo = g.keyLos[i]!;
+    slot.mergeHi = g.mergeHis[i]!;
+    slot.mergeLo = g.mergeLos[i]!;
+    slot.merged = (bits & MERGED) !== 0;
+    slot.cost = COMPLETED_TRANSACTION_OVERHEAD + g.lengths[i]!;
+    if ((bits & EXTRA) !== 0) this.extras.delete(seq);
     g.flows[i] = undefined;
     g.chunks[i] = undefined;
     g.templates[i] = undefined;
@@ -237,9 +263,19 @@ export class CompletedStore implements TimerTarget, ViewStore {
     this.count--;
     // The head moved past the last slot of its segment: the segment goes (or is kept as the spare).
     if (offsetOf(this.head) === 0) this.segments.release();
-    view.state = "terminated";
-    this.owner.ended(view, seq, reason);
+    if (view !== undefined) view.state = "terminated";
+    this.owner.ended(slot, view, seq, reason);
   }
+
+  /** The slot ending now, for the owner (see CompletedOwner.ended). */
+  private readonly endedSlot: EndedSlot = {
+    keyHi: 0,
+    keyLo: 0,
+    mergeHi: 0,
+    mergeLo: 0,
+    merged: false,
+    cost: 0,
+  };
 
   /**
    * The flow of the newest stored transaction when it says the same as

@@ -19,14 +19,16 @@ import { mergeKey, transactionKey } from "./transaction-key.js";
 /**
  * A view's bits (the store's statuses[]): its final status, the fault
  * noRetransmit (no resend), whether the request had a To tag (not ours),
- * whether it is found under its merge key (8.2.2.2), and whether its slot
- * has Extra strings.
+ * whether it is found under its merge key (8.2.2.2), whether its slot
+ * has Extra strings, and whether its TU holds something under its key
+ * (CompletedStore.keepId).
  */
 export const STATUS = 0x0fff;
 export const SILENT = 0x1000;
 export const THEIR_TAG = 0x2000;
 export const MERGED = 0x4000;
 export const EXTRA = 0x8000;
+export const HELD = 0x10000;
 
 /** What a view asks of its store. */
 export interface ViewStore {

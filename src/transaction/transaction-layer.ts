@@ -14,7 +14,7 @@ import {
   ITEM_OVERHEAD,
   PARSED_FACTOR,
 } from "./budget.js";
-import { CompletedStore, type CompletedView } from "./completed-store.js";
+import { CompletedStore, type CompletedView, type EndedSlot } from "./completed-store.js";
 import { type InviteClientCallbacks, InviteClientTransaction } from "./invite-client-transaction.js";
 import { InviteServerTransaction } from "./invite-server-transaction.js";
 import { KeyIndex } from "./key-index.js";
@@ -52,7 +52,11 @@ export interface TransactionUser {
    * this method, every id is kept.
    */
   onStored?(tx: ServerTransaction): boolean;
-  /** A transaction ended; `reason` is "timer-h" when a final response was never acknowledged. */
+  /**
+   * A transaction ended; `reason` is "timer-h" when a final response was
+   * never acknowledged. Not called for a stored transaction whose onStored
+   * said the TU holds nothing under it.
+   */
   onTerminated?(tx: ServerTransaction, reason: TerminationReason): void;
 }
 
@@ -122,7 +126,7 @@ export class TransactionLayer {
     this.stores = STORED_STATES.map(
       (state, kind) =>
         new CompletedStore(
-          { send, ended: (view, seq, reason) => this.storedEnded(view, seq * 4 + kind, reason) },
+          { send, ended: (slot, view, seq, reason) => this.storedEnded(slot, view, seq * 4 + kind, reason) },
           scheduler,
           state,
           STORED_REASONS[kind],
@@ -173,13 +177,24 @@ export class TransactionLayer {
     return this.stores[live & 3]!.view(live >>> 2);
   }
 
-  /** A stored transaction ended (Timer J or I, shutdown): as env.terminated for a transaction object. */
-  private storedEnded(view: CompletedView, live: number, reason: TerminationReason): void {
-    if (this.storedKeys.delete(view.keyHi, view.keyLo, live)) {
+  /**
+   * A stored transaction ended (Timer J, I or L, shutdown): as
+   * env.terminated for a transaction object. The TU is told only when it
+   * holds something under it (onStored said so): the others end without a
+   * view made for them.
+   */
+  private storedEnded(
+    slot: EndedSlot,
+    view: CompletedView | undefined,
+    live: number,
+    reason: TerminationReason,
+  ): void {
+    if (this.storedKeys.delete(slot.keyHi, slot.keyLo, live)) {
       this.lookedUp = undefined;
-      this.budgets.transactions.release(view.cost);
+      this.budgets.transactions.release(slot.cost);
     }
-    if (view.hasMergeKey) this.storedMerges.delete(view.mergeHi, view.mergeLo, live);
+    if (slot.merged) this.storedMerges.delete(slot.mergeHi, slot.mergeLo, live);
+    if (view === undefined) return;
     view.mergeKey = undefined;
     this.tu.onTerminated?.(view, reason);
   }

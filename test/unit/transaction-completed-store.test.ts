@@ -456,7 +456,7 @@ describe("CompletedStore: its ring after a burst", () => {
     const resent: Buffer[] = [];
     const ended: number[] = [];
     const store = new CompletedStore(
-      { send: (_f, bytes) => resent.push(bytes), ended: (_v, seq) => ended.push(seq) },
+      { send: (_f, bytes) => resent.push(bytes), ended: (_s, _v, seq) => ended.push(seq) },
       clock.scheduler,
     );
     const seqs: number[] = [];

@@ -225,11 +225,17 @@ describe("stored transactions without key strings", () => {
     h.layer.receive(request(5, { method: "INFO", branch: "z9hG4bK-5-idx" }), udp);
     expect(h.created).toHaveLength(2001);
     await h.clock.advance(J);
-    expect(h.ended).toHaveLength(2000);
+    // They ended (their keys are gone: the layer holds only the INFO); the TU, which held nothing, is not told.
+    expect(h.ended).toEqual([]);
     expect(h.layer.size).toBe(1);
+    for (const n of [0, 1999]) {
+      h.layer.receive(request(n), udp);
+      expect(h.created.at(-1)!.request.core.callId).toBe(`${n}-idx@10.0.0.1`);
+    }
+    expect(h.created).toHaveLength(2003);
   });
 
-  it("keep the id as a string when the TU still holds something under it", () => {
+  it("keep the id as a string when the TU still holds something under it, and tell the TU when it ends", async () => {
     const h = harness(true);
     h.layer.receive(request(1), udp);
     h.created[0]!.respond(200, crlf("SIP/2.0 200 OK\nbroken by a fault\n\n"));
@@ -238,6 +244,9 @@ describe("stored transactions without key strings", () => {
     expect(tx.forgotten).toBe(false);
     // (The bytes do not say it: it is the kept string.)
     expect(tx.id).toBe(h.created[0]!.id);
+    await h.clock.advance(J);
+    expect(h.ended.map((e) => [e.id, e.state])).toEqual([[h.created[0]!.id, "terminated"]]);
+    expect(h.layer.size).toBe(0);
   });
 
   it("find a merged request (8.2.2.2) under a stored transaction's merge key, until it ends", async () => {
