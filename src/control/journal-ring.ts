@@ -33,7 +33,6 @@ const KIND_MASK = 3 << KIND_SHIFT;
 const KINDS = ["request", "response", "unparsable", "other"] as const;
 export type RowKind = (typeof KINDS)[number];
 const KIND_CODE: Record<RowKind, number> = { request: 0, response: 1, unparsable: 2, other: 3 };
-const TRANSPORT_CODE = new Map(TRANSPORT_NAMES.map((t, i) => [t, i]));
 
 /** Rows the ring starts with (it doubles as it fills, up to the journal's budget). */
 const FIRST = 256;
@@ -75,11 +74,12 @@ export class JournalRing {
   /** The entry object made for the row (a media entry's is the row). */
   objs!: (JournalRecord | undefined)[];
 
-  constructor(
-    /** Rows at most (the journal's entry budget). */
-    readonly max: number,
-  ) {
-    this.capacity = Math.max(1, Math.min(max, FIRST));
+  /** Rows at most (the journal's entry budget, a whole number of at least 1; NaN: no bound, as Infinity). */
+  readonly max: number;
+
+  constructor(max: number) {
+    this.max = Number.isNaN(max) ? Number.POSITIVE_INFINITY : Math.max(1, Math.floor(max));
+    this.capacity = Math.min(this.max, FIRST);
     this.allocate(this.capacity);
   }
 
@@ -111,7 +111,25 @@ export class JournalRing {
   }
 
   transportOf(row: number): TransportName {
-    return TRANSPORT_NAMES[this.transport[row]!]!;
+    return this.transportNames[this.transport[row]!]! as TransportName;
+  }
+
+  /**
+   * Transport names by code: SIP's, then any other a caller journaled
+   * (add() of an entry read back from elsewhere), kept as given (at most
+   * 256 names; past that, "other").
+   */
+  private readonly transportNames: string[] = [...TRANSPORT_NAMES];
+  private readonly transportCodes = new Map<string, number>(TRANSPORT_NAMES.map((t, i) => [t, i]));
+
+  private transportCode(t: string): number {
+    let code = this.transportCodes.get(t);
+    if (code === undefined) {
+      if (this.transportNames.length >= 255) return this.transportCode("other");
+      code = this.transportNames.push(t) - 1;
+      this.transportCodes.set(t, code);
+    }
+    return code;
   }
 
   /** A new row at the tail (the caller makes room first: count < max); its index. */
@@ -127,7 +145,7 @@ export class JournalRing {
     this.count++;
     this.at[row] = at;
     this.flags[row] = flags | (KIND_CODE[kind] << KIND_SHIFT);
-    this.transport[row] = transport === undefined ? 0 : (TRANSPORT_CODE.get(transport) ?? 0);
+    this.transport[row] = transport === undefined ? 0 : this.transportCode(transport);
     this.size[row] = size;
     return row;
   }

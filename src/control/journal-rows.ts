@@ -206,11 +206,10 @@ export class JournalRows {
     }
   }
 
-  /** Every entry leaves (entries lent out keep their octets). */
+  /** Every entry leaves (entries lent out keep their octets; the one followed is still followed). */
   clear(): void {
     this.ring.clear();
     this.shelf.releaseAll();
     this.bytes = 0;
-    this.follow(0);
   }
 }

@@ -171,7 +171,8 @@ export class Journal {
     /** Whether the caller may keep the entry past this turn of the event loop (see lend()). */
     lent = true,
   ): JournalMessage {
-    const id = this.store(
+    this.wants = lent ? "lent" : "kept";
+    this.store(
       at,
       direction,
       transport,
@@ -185,7 +186,20 @@ export class Journal {
       timeText,
       given,
     );
-    return this.entryOf(id, lent) as JournalMessage;
+    return this.takeMade();
+  }
+
+  /**
+   * record() and recordReceived() want their entry: pushed() makes it
+   * before the listeners run (one that journals more may evict its row).
+   */
+  private wants: "lent" | "kept" | undefined;
+  private made: JournalMessage | undefined;
+
+  private takeMade(): JournalMessage {
+    const e = this.made!;
+    this.made = undefined;
+    return e;
   }
 
   /**
@@ -209,11 +223,13 @@ export class Journal {
     const flags = (direction === "out" ? OUT : 0) | (retransmission ? RETRANSMISSION : 0);
     const keep = given || fields.kind === "unparsable" || this.fieldReaders > 0;
     const row = this.rows.put(at, flags, transport, local, remote, wire, fields, keep, timeText);
+    // Its id before the listeners run: one that journals a message may evict this row.
+    const id = this.ring.idOf(row);
     this.ring.rule[row] = rule;
     this.ring.faults[row] = faults;
     this.note(row, fields);
     this.pushed(row);
-    return this.ring.idOf(row);
+    return id;
   }
 
   /**
@@ -233,8 +249,9 @@ export class Journal {
     /** Whether the caller may keep the entry past this turn of the event loop (see lend()). */
     lent = true,
   ): JournalMessage {
-    const id = this.receive(at, transport, local, remote, retransmission, wire, fields, parsed);
-    return this.entryOf(id, lent) as JournalMessage;
+    this.wants = lent ? "lent" : "kept";
+    this.receive(at, transport, local, remote, retransmission, wire, fields, parsed);
+    return this.takeMade();
   }
 
   /** recordReceived() without an entry object (the hot path); returns the entry's id. */
@@ -323,6 +340,12 @@ export class Journal {
 
   /** Tells the listeners of a new row (its entry made only when someone listens). */
   private pushed(row: number): void {
+    if (this.wants !== undefined) {
+      const e = this.rows.entryAt(row, true) as JournalMessage;
+      if (this.wants === "lent") this.rows.lend(e);
+      this.made = e;
+      this.wants = undefined;
+    }
     if (this.listeners.size === 0 && this.laterListeners.size === 0) return;
     if (this.listeners.size > 0) this.settle();
     const entry = this.rows.entryAt(row, true);
@@ -436,8 +459,10 @@ export class Journal {
 
   /** Marks a message as a fault's target (a request the scenario dropped). */
   markFault(entry: JournalEntry, label: string): void {
-    entry.faults = [...(entry.faults ?? []), label];
-    if (this.rows.objectOf(entry.id) !== entry) this.rows.setFaults(entry.id, entry.faults);
+    // From what the journal has (a copy given out earlier may not have the latest).
+    const faults = [...(this.rows.faultsOf(entry.id) ?? entry.faults ?? []), label];
+    entry.faults = faults;
+    this.rows.setFaults(entry.id, faults);
   }
 
   /** markFault() by the entry's id (the request being handled). */
@@ -464,12 +489,17 @@ export class Journal {
     return this.ring.count;
   }
 
-  /** The entries held after an id (all by default), oldest first; made for this reading only. */
+  /**
+   * The entries held after an id (all by default), oldest first. Their
+   * objects stay with their rows (not lent): the next query finds the
+   * header fields this one read from the octets (verify, waitFor and
+   * expectations query again and again).
+   */
   private live(after = 0): JournalRecord[] {
     const r = this.ring;
     const out: JournalRecord[] = [];
-    for (let i = Math.max(0, after + 1 - r.firstId); i < r.count; i++)
-      out.push(this.rows.entryAt(r.rowAt(i), false));
+    for (let i = Math.max(0, Math.floor(after) + 1 - r.firstId); i < r.count; i++)
+      out.push(this.rows.entryAt(r.rowAt(i), true));
     return out;
   }
 
@@ -480,8 +510,7 @@ export class Journal {
   clear(): void {
     this.settle();
     this.rows.clear();
-    this.lastReceivedId = 0;
-    this.lastReceivedKey = undefined;
+    // The message being handled stays known: its rule, named after a clear(), still reaches its responses.
     this.requests.clear();
     this.rules.clear();
     this.lastDialog = undefined;

@@ -92,7 +92,7 @@ function foundation(options: SipMockOptions) {
   const journal = new Journal(options.journalSize ?? 10_000, guards.budgets.journal.limit);
   const metrics = new Metrics();
   guards.report(metrics, journal);
-  const { sinks, pcap } = openCaptures(options);
+  const { sinks, pcap } = openCaptures(options, logger);
   const mediaEngine = mediaEngineOf(options, pcap, logger);
   const recorder = new Recorder(journal, metrics, logger, sinks, clock.wallNow);
   const server = options.serverHeader === false ? undefined : (options.serverHeader ?? `sipmock/${VERSION}`);

@@ -13,6 +13,16 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 /** Writes handed to the kernel by the writer, waiting for the test to complete them. */
 const held: Array<() => void> = [];
 const errors: Error[] = [];
+/** When set, the next write (async or sync) writes only this many octets, as a full disk or a signal may. */
+let short: number | undefined;
+
+/** Writes at most `short` octets of the buffers once; the count written. */
+function writeSome(fs: typeof import("node:fs"), fd: number, buffers: Buffer[], position: number): number {
+  if (short === undefined) return fs.writevSync(fd, buffers, position);
+  const part = Buffer.concat(buffers).subarray(0, short);
+  short = undefined;
+  return fs.writeSync(fd, part, 0, part.length, position);
+}
 
 vi.mock("node:fs", async (importOriginal) => {
   const fs = await importOriginal<typeof import("node:fs")>();
@@ -22,17 +32,17 @@ vi.mock("node:fs", async (importOriginal) => {
       fd: number,
       buffers: Buffer[],
       position: number,
-      cb: (err: NodeJS.ErrnoException | null) => void,
+      cb: (err: NodeJS.ErrnoException | null, written: number) => void,
     ) => {
       held.push(() => {
         try {
-          fs.writevSync(fd, buffers, position);
-          cb(null);
+          cb(null, writeSome(fs, fd, buffers, position));
         } catch (err) {
-          cb(err as NodeJS.ErrnoException);
+          cb(err as NodeJS.ErrnoException, 0);
         }
       });
     },
+    writevSync: (fd: number, buffers: Buffer[], position: number) => writeSome(fs, fd, buffers, position),
   };
 });
 
@@ -44,11 +54,23 @@ afterEach(() => {
 });
 const turn = () => new Promise<void>((r) => setImmediate(r));
 
+function file(): string {
+  const d = mkdtempSync(join(tmpdir(), "sipmock-writer-"));
+  dirs.push(d);
+  return join(d, "out.txt");
+}
+
+/** Completes the held writes, a turn apart, until none is left. */
+async function completeAll(): Promise<void> {
+  while (held.length > 0) {
+    held.shift()!();
+    await turn();
+  }
+}
+
 describe("capture file writer: close() with a write in flight", () => {
-  it("writes the batch queued behind a write in flight before it closes the file", async () => {
-    const d = mkdtempSync(join(tmpdir(), "sipmock-writer-"));
-    dirs.push(d);
-    const p = join(d, "out.txt");
+  it("writes the batch queued behind a write in flight before it closes the file, and starts no write after close()", async () => {
+    const p = file();
     const w = new AsyncFileWriter(p, "w", (e) => errors.push(e));
     w.write(Buffer.from("first\n"));
     await turn();
@@ -56,15 +78,30 @@ describe("capture file writer: close() with a write in flight", () => {
     expect(held).toHaveLength(1);
     w.write(Buffer.from("second\n"));
     const closing = w.close();
-    // The turn where the queued batch's flush runs comes before the first write completes.
+    // Every close() is the same: a second caller waits for the same end.
+    expect(w.close()).toBe(closing);
+    // The turn where the queued batch's flush would run comes before the first write completes.
     await turn();
-    held.shift()!();
-    while (held.length > 0) {
-      await turn();
-      held.shift()?.();
-    }
+    expect(held).toHaveLength(1);
+    await completeAll();
     await closing;
     expect(errors).toEqual([]);
     expect(readFileSync(p, "utf8")).toBe("first\nsecond\n");
+  });
+
+  it("a short write goes on with the rest, asynchronous or at close()", async () => {
+    const p = file();
+    const w = new AsyncFileWriter(p, "w", (e) => errors.push(e));
+    w.write(Buffer.from("abc"));
+    w.write(Buffer.from("defgh\n"));
+    await turn();
+    short = 4; // "abcd" of the batch, then the rest from "e" on
+    await completeAll();
+    w.write(Buffer.from("ijk"));
+    w.write(Buffer.from("lmn\n"));
+    short = 2; // close() writes this batch itself, in two writes
+    await w.close();
+    expect(errors).toEqual([]);
+    expect(readFileSync(p, "utf8")).toBe("abcdefgh\nijklmn\n");
   });
 });

@@ -3,6 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { AsyncFileWriter } from "../../src/control/capture/file-writer.js";
+import { createLogger } from "../../src/control/logger.js";
+import { openCaptures } from "../../src/control/mock/recorder.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -65,5 +67,23 @@ describe("capture file writer", () => {
     b.write(Buffer.from("two\n"));
     await b.close();
     expect(readFileSync(p, "utf8")).toBe("one\ntwo\n");
+  });
+});
+
+describe("capture files that cannot be written", () => {
+  it("say so in the log: the first failure, not one line per batch", async () => {
+    const lines: string[] = [];
+    const logger = createLogger("error", false, (line) => lines.push(line));
+    // /dev/full refuses every write (ENOSPC).
+    const { sinks } = openCaptures({ journalFile: "/dev/full" }, logger);
+    const sink = sinks[0]!;
+    for (let turn = 0; turn < 3; turn++) {
+      sink.write({ id: turn + 1, kind: "dtmf", time: "2026-12-05T12:00:00.000Z" } as never);
+      await new Promise((r) => setTimeout(r, 0));
+      await new Promise((r) => setImmediate(r));
+    }
+    await sink.close();
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^capture \/dev\/full: write failed \(1 so far\): .*ENOSPC/);
   });
 });

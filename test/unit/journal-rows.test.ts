@@ -113,7 +113,8 @@ type Op =
   | { op: "media" | "rule" | "fault" | "lend" | "turn" | "clear" };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 24, arbitrary: fc.record({ op: fc.constantFrom("receive", "store"), pad: fc.nat(400) }) },
+  // ~300-3,300 octets: 200 of them fill several 64 KiB chunks, which are written again once free.
+  { weight: 24, arbitrary: fc.record({ op: fc.constantFrom("receive", "store"), pad: fc.nat(3000) }) },
   // Some messages longer than a shared chunk's quarter: a buffer of their own.
   { weight: 2, arbitrary: fc.record({ op: fc.constantFrom("receive", "store"), pad: fc.constant(20_000) }) },
   { weight: 10, arbitrary: fc.record({ op: fc.constantFrom("rule", "fault", "lend") }) },
@@ -126,15 +127,21 @@ describe("the journal's rows against a model", () => {
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 0, max: 24 }),
-        fc.integer({ min: 1_000, max: 40_000 }),
-        fc.array(opArb, { maxLength: 200 }),
-        async (maxEntries, maxBytes, ops) => {
+        fc.integer({ min: 1_000, max: 200_000 }),
+        fc.array(opArb, { minLength: 100, maxLength: 400 }),
+        fc.boolean(),
+        async (maxEntries, maxBytes, ops, listening) => {
           const j = new Journal(maxEntries, maxBytes);
+          // A listener (the web UI, waitFor) is handed every message's entry as it is journaled.
+          const heard: JournalEntry[] = [];
+          if (listening) j.subscribe((e) => (e.kind === "dtmf" ? undefined : heard.push(e as JournalEntry)));
           let held: Held[] = [];
           let bytes = 0;
           const rules = new Map<number, string>();
           const faults = new Map<number, string[]>();
           const lent: JournalEntry[] = [];
+          /** Every message's octets, by id. */
+          const raws = new Map<number, string>();
           let lastReceived = 0;
           let n = 0;
           const keep = (h: Held) => {
@@ -154,6 +161,7 @@ describe("the journal's rows against a model", () => {
               n++;
               if (o.op === "receive") lastReceived = id;
               const size = wire.length + ITEM_OVERHEAD.journal;
+              raws.set(id, wire.toString("latin1"));
               keep({ id, raw: wire.toString("latin1"), size, kind: fields.kind });
             } else if (o.op === "media") {
               const e = j.addMedia({
@@ -203,15 +211,15 @@ describe("the journal's rows against a model", () => {
           expect(j.size).toBe(held.length);
           expect(j.octets).toBe(bytes);
           // Lent entries keep their octets and see what was noted of them after they were lent.
-          for (const e of lent) {
-            expect(e.raw.startsWith(e.kind === "response" ? "SIP/2.0 486" : "OPTIONS")).toBe(true);
+          for (const e of [...lent, ...heard]) {
+            expect(e.raw).toBe(raws.get(e.id));
             expect(e.callId).toBe(`call-${e.cseq!.split(" ")[0]}@example.test`);
             expect(e.rule).toBe(rules.get(e.id));
             expect(e.faults).toEqual(faults.get(e.id));
           }
         },
       ),
-      { numRuns: 150 },
+      { numRuns: 120 },
     );
   });
 
@@ -258,5 +266,105 @@ describe("the recorder's hot path", () => {
     expect(j.entries().map((e) => e.callId)).toEqual(
       Array.from({ length: 45 }, (_, n) => `call-${2 * n}@example.test`),
     );
+  });
+});
+
+describe("the journal's edges", () => {
+  const msg = (n: number) => message(n, 0);
+  const fieldsOf = (n: number) => describeMessage(msg(n));
+
+  it("store() and record() give their own message's id, even when a listener journals another and evicts it", () => {
+    const j = new Journal(1);
+    let journaling = false;
+    j.subscribe(() => {
+      if (journaling) return;
+      journaling = true;
+      j.store(9, "out", "udp", local, remote, false, msg(9), fieldsOf(9));
+      journaling = false;
+    });
+    const id = j.store(1, "out", "udp", local, remote, false, msg(1), fieldsOf(1));
+    expect(id).toBe(1);
+    const e = j.record(2, "in", "udp", local, remote, false, msg(2), fieldsOf(2));
+    expect([e.id, e.callId]).toEqual([3, "call-2@example.test"]);
+  });
+
+  it("sinceId need not be a whole number; journal sizes are whole numbers", () => {
+    const j = new Journal(2.5);
+    for (let n = 0; n < 4; n++) j.store(n, "out", "udp", local, remote, false, msg(n), fieldsOf(n));
+    expect(j.records().map((e) => e.id)).toEqual([3, 4]);
+    expect(j.records({ sinceId: 3.5 }).map((e) => e.id)).toEqual([4]);
+    // NaN bounds nothing by count (as before rows): the octet budget still does.
+    const k = new Journal(Number.NaN);
+    for (let n = 0; n < 300; n++) k.store(n, "out", "udp", local, remote, false, msg(n), fieldsOf(n));
+    expect(k.size).toBe(300);
+  });
+
+  it("a rule named for the message being handled after a clear() still reaches its responses", () => {
+    const j = new Journal();
+    const wire = msg(0);
+    const id = j.receive(0, "udp", local, remote, false, wire, describeMessage(wire));
+    j.clear();
+    j.ruleForId(id, "R");
+    // The request's answer: its transaction key (the request's branch and method) finds the rule.
+    const answer = Buffer.from(
+      msg(0).toString("latin1").replace("OPTIONS sip:bob@127.0.0.1 SIP/2.0", "SIP/2.0 200 OK"),
+      "latin1",
+    );
+    j.store(1, "out", "udp", local, remote, false, answer, describeMessage(answer));
+    expect(j.entries().map((e) => [e.status, e.rule])).toEqual([[200, "R"]]);
+  });
+
+  it("markFault() of a copy given out earlier adds to the faults the journal has", () => {
+    const j = new Journal();
+    const wire = msg(0);
+    const id = j.receive(0, "udp", local, remote, false, wire, describeMessage(wire));
+    const copy = j.entries()[0]!;
+    j.markFaultId(id, "a");
+    j.markFault(copy, "b");
+    expect(j.entries()[0]!.faults).toEqual(["a", "b"]);
+    expect(copy.faults).toEqual(["a", "b"]);
+  });
+
+  it("a transport name outside SIP's, journaled by add(), is kept as given", () => {
+    const j = new Journal();
+    const raw = msg(0).toString("latin1");
+    j.add({
+      time: "2026-12-05T12:00:00.000Z",
+      direction: "in",
+      transport: "sctp" as never,
+      local,
+      remote,
+      raw,
+      ...describeMessage(Buffer.from(raw, "latin1")),
+      retransmission: false,
+    });
+    expect(j.entries()[0]!.transport).toBe("sctp");
+  });
+
+  it("faults noted of a response after it was sent reach the entry a listener holds, and its retransmissions", () => {
+    const j = new Journal();
+    const heard: JournalEntry[] = [];
+    j.subscribe((e) => heard.push(e as JournalEntry));
+    const busy = message(1, 0);
+    const fields = describeMessage(busy);
+    j.store(0, "out", "udp", local, remote, false, busy, fields);
+    j.faultFor(fields.transaction!, 486, ["duplicate"]);
+    j.store(1, "out", "udp", local, remote, true, busy, fields);
+    expect(heard.map((e) => [e.retransmission, e.faults])).toEqual([
+      [false, ["duplicate"]],
+      [true, ["duplicate"]],
+    ]);
+    expect(j.entries().map((e) => e.faults)).toEqual([["duplicate"], ["duplicate"]]);
+  });
+
+  it("the recorder counts what it sends as it journals it: responses by code, retransmissions apart", () => {
+    const metrics = new Metrics();
+    const recorder = new Recorder(new Journal(), metrics, silentLogger, []);
+    const flow = { transport: "udp" as const, local, remote };
+    recorder.sent(flow, message(1, 0), false);
+    recorder.sent(flow, message(1, 0), true);
+    const text = metrics.render({ transactions: 0, dialogs: 0, journalEntries: 0, overrides: 0 });
+    expect(text).toMatch(/sipmock_responses_sent_total\{code="486"\} 1\n/);
+    expect(text).toMatch(/sipmock_retransmissions_total\{direction="sent"\} 1\n/);
   });
 });

@@ -61,14 +61,21 @@ export class AsyncFileWriter {
     // flight when close() closes the file.
     if (this.closed || this.queue.length === 0) return;
     const { batch, at } = this.take();
-    const done = new Promise<void>((resolve) => {
-      writev(this.fd, batch, at, (err) => {
-        this.inFlight.delete(done);
-        if (err) this.onError(err);
-        resolve();
-      });
-    });
+    const done = new Promise<void>((resolve) => this.writeAll(batch, at, resolve));
     this.inFlight.add(done);
+    void done.then(() => this.inFlight.delete(done));
+  }
+
+  /** Writes every octet of a batch at `at`: a short write (a full disk, a signal) goes on with the rest. */
+  private writeAll(batch: Buffer[], at: number, done: () => void): void {
+    writev(this.fd, batch, at, (err, written) => {
+      if (err) this.onError(err);
+      else if (written < lengthOf(batch) && written > 0) {
+        this.writeAll(rest(batch, written), at + written, done);
+        return;
+      } else if (written < lengthOf(batch)) this.onError(new Error(`${this.path}: nothing written`));
+      done();
+    });
   }
 
   /** The queued octets and the file position they are written at. */
@@ -83,19 +90,48 @@ export class AsyncFileWriter {
 
   private writeQueuedSync(): void {
     if (this.queue.length === 0) return;
-    const { batch, at } = this.take();
+    let { batch, at } = this.take();
     try {
-      writevSync(this.fd, batch, at);
+      for (let left = lengthOf(batch); left > 0; ) {
+        const written = writevSync(this.fd, batch, at);
+        if (written <= 0) throw new Error(`${this.path}: nothing written`);
+        left -= written;
+        at += written;
+        if (left > 0) batch = rest(batch, written);
+      }
     } catch (err) {
       this.onError(err as Error);
     }
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /** Waits for the writes in flight, writes the rest, closes the file; every call gets the same promise. */
+  close(): Promise<void> {
+    this.closing ??= this.closeNow();
+    return this.closing;
+  }
+
+  private closing: Promise<void> | undefined;
+
+  private async closeNow(): Promise<void> {
     this.closed = true;
-    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+    // No write starts after this (flush() leaves the queue to close()).
+    await Promise.all(this.inFlight);
     this.writeQueuedSync();
     closeSync(this.fd);
   }
+}
+
+function lengthOf(batch: readonly Buffer[]): number {
+  let n = 0;
+  for (const b of batch) n += b.length;
+  return n;
+}
+
+/** What is left of a batch after its first `written` octets. */
+function rest(batch: readonly Buffer[], written: number): Buffer[] {
+  let i = 0;
+  while (i < batch.length && written >= batch[i]!.length) written -= batch[i++]!.length;
+  const left = batch.slice(i);
+  if (left.length > 0 && written > 0) left[0] = left[0]!.subarray(written);
+  return left;
 }

@@ -14,8 +14,12 @@ export class JsonlSink {
   private scheduled = false;
   private closed = false;
 
-  constructor(readonly path: string) {
-    this.file = new AsyncFileWriter(path, "a");
+  constructor(
+    readonly path: string,
+    /** A write that failed (a full disk): the mock says so in its log. */
+    onError?: (err: Error) => void,
+  ) {
+    this.file = new AsyncFileWriter(path, "a", onError);
   }
 
   write(entry: JournalRecord): void {
@@ -39,9 +43,9 @@ export class JsonlSink {
     this.file.write(Buffer.from(text, "utf8"));
   }
 
+  /** Waits for the writes in flight and writes the rest; every call gets the same promise (file-writer.ts). */
   close(): Promise<void> {
-    if (this.closed) return Promise.resolve();
-    this.flush();
+    if (!this.closed) this.flush();
     this.closed = true;
     return this.file.close();
   }

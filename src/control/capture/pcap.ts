@@ -23,8 +23,12 @@ export class PcapWriter {
   private ipId = 1;
   private closed = false;
 
-  constructor(readonly path: string) {
-    this.file = new AsyncFileWriter(path, "w");
+  constructor(
+    readonly path: string,
+    /** A write that failed (a full disk): the mock says so in its log. */
+    onError?: (err: Error) => void,
+  ) {
+    this.file = new AsyncFileWriter(path, "w", onError);
     const h = Buffer.alloc(24);
     h.writeUInt32LE(0xa1b2c3d4, 0); // microsecond timestamps, little-endian file
     h.writeUInt16LE(2, 4);
@@ -101,9 +105,8 @@ export class PcapWriter {
     this.file.write(data);
   }
 
-  /** Waits for the writes in flight and writes the rest (file-writer.ts). */
+  /** Waits for the writes in flight and writes the rest; every call gets the same promise (file-writer.ts). */
   close(): Promise<void> {
-    if (this.closed) return Promise.resolve();
     this.closed = true;
     return this.file.close();
   }

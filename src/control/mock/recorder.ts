@@ -1,8 +1,9 @@
 /**
  * Journal wiring: every message in and out becomes a journal entry, and a
  * MessageEvent when there are onMessage subscribers; DTMF digits and a call's RTP
- * statistics become media entries; metrics and the capture sinks (JSONL,
- * pcap) see each entry once it is complete.
+ * statistics become media entries; metrics count each message as it is
+ * journaled, and the capture sinks (JSONL, pcap) see each entry once it is
+ * complete (after its turn of the event loop).
  *
  * A message's fields come from the SIP parser: an inbound one from the
  * parse the transport already did, an outbound one from what the
@@ -38,15 +39,31 @@ export interface Sink {
 }
 
 /** The capture files the options ask for; `pcap` also takes the calls' RTP (pcapRtp). */
-export function openCaptures(options: Pick<SipMockOptions, "journalFile" | "pcapFile">): {
+export function openCaptures(
+  options: Pick<SipMockOptions, "journalFile" | "pcapFile">,
+  logger?: Logger,
+): {
   sinks: Sink[];
   pcap?: PcapWriter;
 } {
   const sinks: Sink[] = [];
-  if (options.journalFile) sinks.push(new JsonlSink(options.journalFile));
-  const pcap = options.pcapFile ? new PcapWriter(options.pcapFile) : undefined;
+  if (options.journalFile)
+    sinks.push(new JsonlSink(options.journalFile, failedWrites(options.journalFile, logger)));
+  const pcap = options.pcapFile
+    ? new PcapWriter(options.pcapFile, failedWrites(options.pcapFile, logger))
+    : undefined;
   if (pcap) sinks.push(pcap);
   return pcap ? { sinks, pcap } : { sinks };
+}
+
+/** A capture's failed writes, in the log: the first of them, then one line per 1,000 (a full disk fails every batch). */
+function failedWrites(path: string, logger: Logger | undefined): ((err: Error) => void) | undefined {
+  if (!logger) return undefined;
+  let failed = 0;
+  return (err) => {
+    if (failed++ % 1000 === 0)
+      logger.error(`capture ${path}: write failed (${failed} so far): ${err.message}`);
+  };
 }
 
 type MediaInfo = Parameters<NonNullable<UasEvents["mediaClosed"]>>[2];
@@ -54,7 +71,7 @@ type MediaStatsOf = Parameters<NonNullable<UasEvents["mediaClosed"]>>[1];
 
 export class Recorder {
   private readonly subscribers = new Set<(event: MessageEvent) => void>();
-  /** Entries journaled but not yet seen by metrics and captures (this turn of the event loop). */
+  /** Entries journaled but not yet seen by the captures (this turn of the event loop). */
   private pending: (JournalRecord | undefined)[] = [];
   /** How many of `pending` there are; the array is reused, not made again each turn. */
   private queued = 0;
@@ -210,7 +227,7 @@ export class Recorder {
   digit(callId: string, d: DtmfDigit): void {
     const current =
       d.via === "info" && this.currentId !== 0
-        ? (this.journal.entryOf(this.currentId) as JournalEntry | undefined)
+        ? (this.journal.entryOf(this.currentId, false) as JournalEntry | undefined)
         : undefined;
     const info = current?.callId === callId ? current : undefined;
     const where = info
