@@ -171,7 +171,7 @@ export class Journal {
     /** Whether the caller may keep the entry past this turn of the event loop (see lend()). */
     lent = true,
   ): JournalMessage {
-    this.wants = lent ? "lent" : "kept";
+    this.makeNext(lent);
     this.store(
       at,
       direction,
@@ -190,13 +190,21 @@ export class Journal {
   }
 
   /**
-   * record() and recordReceived() want their entry: pushed() makes it
-   * before the listeners run (one that journals more may evict its row).
+   * The entry of the next message journaled is wanted (record(),
+   * recordReceived(), onMessage): pushed() makes it before the listeners
+   * run, since one that journals more may evict its row. takeMade() hands
+   * it over.
    */
   private wants: "lent" | "kept" | undefined;
   private made: JournalMessage | undefined;
 
-  private takeMade(): JournalMessage {
+  /** The next message's entry will be wanted (lent unless told otherwise): takeMade() after journaling it. */
+  makeNext(lent = true): void {
+    this.wants = lent ? "lent" : "kept";
+  }
+
+  /** The entry makeNext() asked for. */
+  takeMade(): JournalMessage {
     const e = this.made!;
     this.made = undefined;
     return e;
@@ -249,7 +257,7 @@ export class Journal {
     /** Whether the caller may keep the entry past this turn of the event loop (see lend()). */
     lent = true,
   ): JournalMessage {
-    this.wants = lent ? "lent" : "kept";
+    this.makeNext(lent);
     this.receive(at, transport, local, remote, retransmission, wire, fields, parsed);
     return this.takeMade();
   }

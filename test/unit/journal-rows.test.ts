@@ -357,6 +357,28 @@ describe("the journal's edges", () => {
     expect(j.entries().map((e) => e.faults)).toEqual([["duplicate"], ["duplicate"]]);
   });
 
+  it("onMessage gets each message's own entry, even when a journal listener journals another and evicts its row", () => {
+    const j = new Journal(1);
+    const recorder = new Recorder(j, new Metrics(), silentLogger, []);
+    const events: Array<[string, number, string | undefined]> = [];
+    recorder.onMessage((e) => events.push([e.direction, e.entry.id, e.entry.callId]));
+    let journaling = false;
+    j.subscribe(() => {
+      if (journaling) return;
+      journaling = true;
+      j.store(9, "out", "udp", local, remote, false, message(9, 0), describeMessage(message(9, 0)));
+      journaling = false;
+    });
+    const flow = { transport: "udp" as const, local, remote };
+    const bytes = message(0, 0);
+    recorder.received({ flow, bytes, result: parseDatagram(bytes), receivedAt: 0 }, undefined, false);
+    recorder.sent(flow, message(1, 0), false);
+    expect(events).toEqual([
+      ["in", 1, "call-0@example.test"],
+      ["out", 3, "call-1@example.test"],
+    ]);
+  });
+
   it("the recorder counts what it sends as it journals it: responses by code, retransmissions apart", () => {
     const metrics = new Metrics();
     const recorder = new Recorder(new Journal(), metrics, silentLogger, []);

@@ -132,6 +132,8 @@ export class Recorder {
     const flow = m.flow;
     const fields = describeParsed(m.result, m.bytes, this.scratch);
     this.metrics.count("in", retransmission, fields.kind, fields.method, fields.status);
+    const telling = this.subscribers.size > 0;
+    if (telling) this.journal.makeNext();
     const id = this.journal.receive(
       m.receivedAt,
       flow.transport,
@@ -142,7 +144,8 @@ export class Recorder {
       fields,
       m.result.ok,
     );
-    if (this.subscribers.size > 0) {
+    if (telling) {
+      const entry = this.journal.takeMade();
       this.journal.settle();
       this.tell({
         direction: "in",
@@ -151,7 +154,7 @@ export class Recorder {
         summary: summary ?? summarizeParse(m.result),
         retransmission,
         time: m.receivedAt,
-        entry: this.journal.entryOf(id) as JournalEntry,
+        entry,
       });
     }
     return id;
@@ -170,9 +173,11 @@ export class Recorder {
     const summary =
       this.subscribers.size > 0 || logsMessages(this.logger) ? summarizeOutgoing(fields, bytes) : undefined;
     this.metrics.count("out", retransmission, fields.kind, fields.method, fields.status);
+    const telling = summary !== undefined && this.subscribers.size > 0;
+    if (telling) this.journal.makeNext();
     // The addresses the message really used: a connection the mock opened
     // has its own port, a datagram goes where 18.2.2 says (replyTo).
-    const id = this.journal.store(
+    this.journal.store(
       time,
       "out",
       flow.transport,
@@ -182,8 +187,8 @@ export class Recorder {
       bytes,
       fields,
     );
-    if (summary !== undefined && this.subscribers.size > 0) {
-      const entry = this.journal.entryOf(id) as JournalEntry;
+    if (telling) {
+      const entry = this.journal.takeMade();
       this.tell({ direction: "out", flow, bytes, summary, retransmission, time, entry });
     }
     return summary;
