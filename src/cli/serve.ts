@@ -365,21 +365,17 @@ function untilExpectations(
     flags.timeout ?? 60_000,
   );
   let check: NodeJS.Timeout | undefined;
-  // A listener that only arms a timer ("later") and reads no entry's fields: entries stay lazy, octets unpinned.
-  const unsubscribe = mock.journal.subscribe(
-    () => {
-      clearTimeout(check);
-      // Settle first: "exactly one" must not pass just before a duplicate arrives.
-      check = setTimeout(() => {
-        if (mock.checkExpectations().every((r) => r.ok)) {
-          clearTimeout(timeout);
-          finish(true);
-        }
-      }, SETTLE_MS);
-    },
-    true,
-    false,
-  );
+  // Told of each entry without it: no entry object is made for this listener.
+  const unsubscribe = mock.journal.onEntry(() => {
+    clearTimeout(check);
+    // Settle first: "exactly one" must not pass just before a duplicate arrives.
+    check = setTimeout(() => {
+      if (mock.checkExpectations().every((r) => r.ok)) {
+        clearTimeout(timeout);
+        finish(true);
+      }
+    }, SETTLE_MS);
+  });
   logger.warn(
     `sipmock: waiting up to ${Math.round((flags.timeout ?? 60_000) / 1000)} s for ${scenario.expectations.length} expectation(s)`,
   );

@@ -116,20 +116,20 @@ export class JournalRing {
 
   /**
    * Transport names by code: SIP's, then any other a caller journaled
-   * (add() of an entry read back from elsewhere), kept as given (at most
-   * 256 names; past that, "other").
+   * (add() of an entry read back from elsewhere), kept as given; past 255
+   * names, the rest are "other".
    */
   private readonly transportNames: string[] = [...TRANSPORT_NAMES];
   private readonly transportCodes = new Map<string, number>(TRANSPORT_NAMES.map((t, i) => [t, i]));
 
   private transportCode(t: string): number {
-    let code = this.transportCodes.get(t);
-    if (code === undefined) {
-      if (this.transportNames.length >= 255) return this.transportCode("other");
-      code = this.transportNames.push(t) - 1;
-      this.transportCodes.set(t, code);
-    }
-    return code;
+    const code = this.transportCodes.get(t);
+    if (code !== undefined) return code;
+    const name = this.transportNames.length < 255 ? t : "other";
+    const known = this.transportCodes.get(name);
+    if (known !== undefined) return known;
+    this.transportCodes.set(name, this.transportNames.push(name) - 1);
+    return this.transportNames.length - 1;
   }
 
   /** A new row at the tail (the caller makes room first: count < max); its index. */

@@ -172,20 +172,24 @@ export class Journal {
     lent = true,
   ): JournalMessage {
     this.makeNext(lent);
-    this.store(
-      at,
-      direction,
-      transport,
-      local,
-      remote,
-      retransmission,
-      wire,
-      fields,
-      rule,
-      faults,
-      timeText,
-      given,
-    );
+    try {
+      this.store(
+        at,
+        direction,
+        transport,
+        local,
+        remote,
+        retransmission,
+        wire,
+        fields,
+        rule,
+        faults,
+        timeText,
+        given,
+      );
+    } finally {
+      this.wants = undefined; // not left for the next message when this one threw
+    }
     return this.takeMade();
   }
 
@@ -258,7 +262,11 @@ export class Journal {
     lent = true,
   ): JournalMessage {
     this.makeNext(lent);
-    this.receive(at, transport, local, remote, retransmission, wire, fields, parsed);
+    try {
+      this.receive(at, transport, local, remote, retransmission, wire, fields, parsed);
+    } finally {
+      this.wants = undefined;
+    }
     return this.takeMade();
   }
 
@@ -348,20 +356,38 @@ export class Journal {
 
   /** Tells the listeners of a new row (its entry made only when someone listens). */
   private pushed(row: number): void {
+    // The wanted entry is handed over after the listeners: one that journals
+    // (record() too) takes its own entry meanwhile.
+    let made: JournalMessage | undefined;
     if (this.wants !== undefined) {
-      const e = this.rows.entryAt(row, true) as JournalMessage;
-      if (this.wants === "lent") this.rows.lend(e);
-      this.made = e;
+      made = this.rows.entryAt(row, true) as JournalMessage;
+      if (this.wants === "lent") this.rows.lend(made);
       this.wants = undefined;
     }
-    if (this.listeners.size === 0 && this.laterListeners.size === 0) return;
-    if (this.listeners.size > 0) this.settle();
-    const entry = this.rows.entryAt(row, true);
-    if (this.listeners.size > 0) {
-      this.lend(entry);
-      for (const l of this.listeners) l(entry);
+    if (this.signals.size > 0) for (const s of this.signals) s();
+    if (this.listeners.size > 0 || this.laterListeners.size > 0) {
+      if (this.listeners.size > 0) this.settle();
+      const entry = this.rows.entryAt(row, true);
+      if (this.listeners.size > 0) {
+        this.lend(entry);
+        for (const l of this.listeners) l(entry);
+      }
+      for (const l of this.laterListeners) l(entry);
     }
-    for (const l of this.laterListeners) l(entry);
+    if (made !== undefined) this.made = made;
+  }
+
+  /** Told of each new entry without it (see onEntry()). */
+  private readonly signals = new Set<() => void>();
+
+  /**
+   * Calls `listener` after each new entry is journaled, without the entry
+   * (none is made for it): for whoever only needs to know that something
+   * happened (serve --until-expectations). Returns the unsubscribe function.
+   */
+  onEntry(listener: () => void): () => void {
+    this.signals.add(listener);
+    return () => this.signals.delete(listener);
   }
 
   /**

@@ -35,11 +35,14 @@ vi.mock("node:fs", async (importOriginal) => {
       cb: (err: NodeJS.ErrnoException | null, written: number) => void,
     ) => {
       held.push(() => {
+        let written: number;
         try {
-          cb(null, writeSome(fs, fd, buffers, position));
+          written = writeSome(fs, fd, buffers, position);
         } catch (err) {
           cb(err as NodeJS.ErrnoException, 0);
+          return;
         }
+        cb(null, written);
       });
     },
     writevSync: (fd: number, buffers: Buffer[], position: number) => writeSome(fs, fd, buffers, position),
@@ -103,5 +106,20 @@ describe("capture file writer: close() with a write in flight", () => {
     await w.close();
     expect(errors).toEqual([]);
     expect(readFileSync(p, "utf8")).toBe("abcdefgh\nijklmn\n");
+  });
+
+  it("a write of nothing is an error, and close() ends even when the error handler throws", async () => {
+    const p = file();
+    const seen: string[] = [];
+    const w = new AsyncFileWriter(p, "w", (e) => {
+      seen.push(e.message);
+      throw new Error("handler broke");
+    });
+    w.write(Buffer.from("lost\n"));
+    await turn();
+    short = 0;
+    expect(() => held.shift()!()).toThrow("handler broke");
+    await w.close();
+    expect(seen).toEqual([`${p}: nothing written`]);
   });
 });

@@ -288,6 +288,61 @@ describe("the journal's edges", () => {
     expect([e.id, e.callId]).toEqual([3, "call-2@example.test"]);
   });
 
+  it("record(), recordReceived() and add() give their own entry when a listener journals with record() meanwhile", () => {
+    const j = new Journal(100);
+    let journaling = false;
+    j.subscribe(() => {
+      if (journaling) return;
+      journaling = true;
+      expect(j.record(9, "out", "udp", local, remote, false, msg(9), fieldsOf(9)).callId).toBe(
+        "call-9@example.test",
+      );
+      journaling = false;
+    });
+    expect(j.record(1, "out", "udp", local, remote, false, msg(1), fieldsOf(1)).callId).toBe(
+      "call-1@example.test",
+    );
+    expect(j.recordReceived(2, "udp", local, remote, false, msg(2), fieldsOf(2)).callId).toBe(
+      "call-2@example.test",
+    );
+    const raw = msg(3).toString("latin1");
+    const added = j.add({
+      time: "2026-12-05T12:00:00.000Z",
+      direction: "in",
+      transport: "udp",
+      local,
+      remote,
+      raw,
+      ...fieldsOf(3),
+      retransmission: false,
+    });
+    expect(added.callId).toBe("call-3@example.test");
+  });
+
+  it("a message that fails to journal leaves no wanted entry behind for the next one", () => {
+    const j = new Journal(100);
+    // add() without raw text: it throws before the message is journaled.
+    expect(() => j.add({ direction: "in" } as never)).toThrow();
+    j.store(1, "out", "udp", local, remote, false, msg(1), fieldsOf(1));
+    const objs = (j as unknown as { ring: JournalRing }).ring.objs;
+    expect(objs.filter((o) => o !== undefined)).toEqual([]);
+  });
+
+  it("onEntry() tells of each entry without making it; a query keeps the entries it made with their rows", () => {
+    const j = new Journal(100);
+    let told = 0;
+    const stop = j.onEntry(() => told++);
+    for (let n = 0; n < 5; n++) j.store(n, "out", "udp", local, remote, false, msg(n), fieldsOf(n));
+    stop();
+    j.store(5, "out", "udp", local, remote, false, msg(5), fieldsOf(5));
+    expect(told).toBe(5);
+    const objs = (j as unknown as { ring: JournalRing }).ring.objs;
+    expect(objs.filter((o) => o !== undefined)).toEqual([]);
+    // The next query finds the fields this one read from the octets.
+    expect(j.entries().map((e) => e.callId)).toHaveLength(6);
+    expect(objs.filter((o) => o !== undefined)).toHaveLength(6);
+  });
+
   it("sinceId need not be a whole number; journal sizes are whole numbers", () => {
     const j = new Journal(2.5);
     for (let n = 0; n < 4; n++) j.store(n, "out", "udp", local, remote, false, msg(n), fieldsOf(n));
@@ -339,6 +394,11 @@ describe("the journal's edges", () => {
       retransmission: false,
     });
     expect(j.entries()[0]!.transport).toBe("sctp");
+    // Past 255 names, the rest are "other" (a code in one octet).
+    for (let n = 0; n < 300; n++) j.add({ ...j.entries()[0]!, transport: `t${n}` as never });
+    const names = j.entries().map((e) => e.transport as string);
+    expect(names.slice(-1)).toEqual(["other"]);
+    expect(new Set(names).size).toBe(255 - 5 + 1); // 250 names kept as given, then "other"
   });
 
   it("faults noted of a response after it was sent reach the entry a listener holds, and its retransmissions", () => {

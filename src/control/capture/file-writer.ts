@@ -69,12 +69,17 @@ export class AsyncFileWriter {
   /** Writes every octet of a batch at `at`: a short write (a full disk, a signal) goes on with the rest. */
   private writeAll(batch: Buffer[], at: number, done: () => void): void {
     writev(this.fd, batch, at, (err, written) => {
-      if (err) this.onError(err);
-      else if (written < lengthOf(batch) && written > 0) {
+      const total = lengthOf(batch);
+      if (!err && written > 0 && written < total) {
         this.writeAll(rest(batch, written), at + written, done);
         return;
-      } else if (written < lengthOf(batch)) this.onError(new Error(`${this.path}: nothing written`));
-      done();
+      }
+      try {
+        if (err) this.onError(err);
+        else if (written < total) this.onError(new Error(`${this.path}: nothing written`));
+      } finally {
+        done(); // whatever onError does, close() does not wait forever
+      }
     });
   }
 
