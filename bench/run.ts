@@ -5,8 +5,11 @@
  * call rates until a step fails; a step passes with 0 failed calls and p99 <=
  * BENCH_P99_MS (50). Per step: CPU µs per call (the server process's user +
  * system time over the step, from /proc), p50/p99, retransmissions, kernel
- * UDP receive drops, RSS. Then a memory soak, start-up times and the flood
- * (issue 10). Writes bench/results/latest.{md,json}. Loopback only, bounded.
+ * UDP receive drops, RSS. Each server first gets BENCH_WARMUP_SECONDS (2)
+ * of calls at the first rate, not measured: a fresh process's first
+ * seconds (JIT compilation, first allocations) are not a step's verdict.
+ * Then a memory soak, start-up times and the flood (issue 10). Writes
+ * bench/results/latest.{md,json}. Loopback only, bounded.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -33,6 +36,7 @@ const P99_MS = Number(env.BENCH_P99_MS ?? 50);
 const UAC_RATE = Number(env.BENCH_UAC_RATE ?? 6000);
 const TRANSPORTS = (env.BENCH_TRANSPORTS ?? "udp,tcp").split(",") as BenchTransport[];
 const FLOW_FILTER = env.BENCH_FLOWS?.split(",");
+const WARMUP_SECONDS = Number(env.BENCH_WARMUP_SECONDS ?? 2);
 
 async function step(
   pid: number | undefined,
@@ -78,6 +82,22 @@ async function measure(
   const steps: Step[] = [];
   let peak: number | undefined;
   try {
+    if (WARMUP_SECONDS > 0) {
+      // Not measured, the same for both servers: the first step then sees a warm process.
+      const rate = RATES[0]!;
+      await runUac(
+        {
+          scenario: flow.uac,
+          service: flow.service,
+          transport,
+          port,
+          rate,
+          seconds: WARMUP_SECONDS,
+          instances: 1,
+        },
+        SCENARIOS,
+      );
+    }
     for (const rate of RATES) {
       const s = await step(server.pid, flow, transport, port, rate);
       steps.push(s);
