@@ -14,6 +14,9 @@ import { JournalRing, OUT, RETRANSMISSION } from "./journal-ring.js";
 import type { JournalEntry, JournalRecord } from "./journal-types.js";
 import type { MessageFields } from "./message-summary.js";
 
+/** What the journal notes of an entry after it was journaled. */
+type Note = "rule" | "faults";
+
 /** Octets a media entry is counted as holding (an estimate of its JSON). */
 const MEDIA_SIZE = 256;
 
@@ -174,35 +177,21 @@ export class JournalRows {
     return this.followId === id ? this.followed : undefined;
   }
 
-  ruleOf(id: number): string | undefined {
+  /** An entry's rule or faults: from the object that speaks for it, else from its row. */
+  noteOf<K extends Note>(id: number, k: K): JournalEntry[K] {
     const o = this.objectOf(id);
-    if (o !== undefined) return o.rule;
+    if (o !== undefined) return o[k];
     const row = this.ring.rowOf(id);
-    return row < 0 ? undefined : this.ring.rule[row];
+    return row < 0 ? undefined : (this.ring[k] as JournalEntry[K][])[row];
   }
 
-  setRule(id: number, rule: string | undefined): void {
+  /** Sets an entry's rule or faults: on the object that speaks for it, else on its row. */
+  setNote<K extends Note>(id: number, k: K, v: JournalEntry[K]): void {
     const o = this.objectOf(id);
-    if (o !== undefined) o.rule = rule;
+    if (o !== undefined) o[k] = v;
     else {
       const row = this.ring.rowOf(id);
-      if (row >= 0) this.ring.rule[row] = rule;
-    }
-  }
-
-  faultsOf(id: number): string[] | undefined {
-    const o = this.objectOf(id);
-    if (o !== undefined) return o.faults;
-    const row = this.ring.rowOf(id);
-    return row < 0 ? undefined : this.ring.faults[row];
-  }
-
-  setFaults(id: number, faults: string[]): void {
-    const o = this.objectOf(id);
-    if (o !== undefined) o.faults = faults;
-    else {
-      const row = this.ring.rowOf(id);
-      if (row >= 0) this.ring.faults[row] = faults;
+      if (row >= 0) (this.ring[k] as JournalEntry[K][])[row] = v;
     }
   }
 

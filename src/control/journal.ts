@@ -154,39 +154,15 @@ export class Journal {
    * for an entry read back (JSONL), are kept instead of what the
    * transaction key finds. Returns its entry (see store() for the id only).
    */
-  record(
-    at: number,
-    direction: "in" | "out",
-    transport: TransportName,
-    local: Endpoint,
-    remote: Endpoint,
-    retransmission: boolean,
-    wire: Buffer | string,
-    fields: MessageFields,
-    rule?: string,
-    faults?: string[],
-    timeText?: string,
-    /** Keep `fields` as given (not what the parser reads from `wire`). */
-    given = false,
-    /** Whether the caller may keep the entry past this turn of the event loop (see lend()). */
-    lent = true,
-  ): JournalMessage {
-    this.makeNext(lent);
+  record(...args: Parameters<Journal["store"]>): JournalMessage {
+    return this.withEntry(() => this.store(...args));
+  }
+
+  /** Journals a message as `journal` does, and gives its entry (made before the listeners run, lent). */
+  private withEntry(journal: () => number): JournalMessage {
+    this.makeNext();
     try {
-      this.store(
-        at,
-        direction,
-        transport,
-        local,
-        remote,
-        retransmission,
-        wire,
-        fields,
-        rule,
-        faults,
-        timeText,
-        given,
-      );
+      journal();
     } finally {
       this.wants = undefined; // not left for the next message when this one threw
     }
@@ -230,6 +206,7 @@ export class Journal {
     rule?: string,
     faults?: string[],
     timeText?: string,
+    /** Keep `fields` as given (not what the parser reads from `wire`). */
     given = false,
   ): number {
     const flags = (direction === "out" ? OUT : 0) | (retransmission ? RETRANSMISSION : 0);
@@ -239,7 +216,7 @@ export class Journal {
     const id = this.ring.idOf(row);
     this.ring.rule[row] = rule;
     this.ring.faults[row] = faults;
-    this.note(row, fields);
+    this.note(row, id, fields);
     this.pushed(row);
     return id;
   }
@@ -248,26 +225,8 @@ export class Journal {
    * Journals a message received. A request's rule lookup waits for its
    * decision (`waitingId`): the caller settles it once the request is handled.
    */
-  recordReceived(
-    at: number,
-    transport: TransportName,
-    local: Endpoint,
-    remote: Endpoint,
-    retransmission: boolean,
-    wire: Buffer,
-    fields: MessageFields,
-    /** Whether the parser accepted the message (`fields` are then what it reads from `wire` again). */
-    parsed = fields.kind !== "unparsable",
-    /** Whether the caller may keep the entry past this turn of the event loop (see lend()). */
-    lent = true,
-  ): JournalMessage {
-    this.makeNext(lent);
-    try {
-      this.receive(at, transport, local, remote, retransmission, wire, fields, parsed);
-    } finally {
-      this.wants = undefined;
-    }
-    return this.takeMade();
+  recordReceived(...args: Parameters<Journal["receive"]>): JournalMessage {
+    return this.withEntry(() => this.receive(...args));
   }
 
   /** recordReceived() without an entry object (the hot path); returns the entry's id. */
@@ -279,6 +238,7 @@ export class Journal {
     retransmission: boolean,
     wire: Buffer,
     fields: MessageFields,
+    /** Whether the parser accepted the message (`fields` are then what it reads from `wire` again). */
     parsed = fields.kind !== "unparsable",
   ): number {
     this.settle();
@@ -291,7 +251,7 @@ export class Journal {
     this.lastReceivedId = id;
     this.lastReceivedKey = fields.transaction;
     this.rows.follow(id);
-    this.note(row, fields);
+    this.note(row, id, fields);
     this.pushed(row);
     return id;
   }
@@ -319,11 +279,12 @@ export class Journal {
     const id = this.waitingId;
     if (id === 0) return;
     this.waitingId = 0;
-    if (this.rows.ruleOf(id) === undefined) this.rows.setRule(id, this.ruleOf(this.lastReceivedKey!));
+    if (this.rows.noteOf(id, "rule") === undefined)
+      this.rows.setNote(id, "rule", this.ruleOf(this.lastReceivedKey!));
   }
 
   /** What a new message tells the journal, and what the journal knows of it: its dialog, rule and faults. */
-  private note(row: number, fields: MessageFields): void {
+  private note(row: number, id: number, fields: MessageFields): void {
     const r = this.ring;
     const out = (r.flags[row]! & OUT) !== 0;
     if (this.firstRequestAt === undefined && !out && fields.kind === "request") {
@@ -335,7 +296,7 @@ export class Journal {
     }
     const key = fields.transaction;
     if (key === undefined) return;
-    if (r.rule[row] === undefined && r.idOf(row) !== this.waitingId) r.rule[row] = this.ruleOf(key);
+    if (r.rule[row] === undefined && id !== this.waitingId) r.rule[row] = this.ruleOf(key);
     if (out && r.faults[row] === undefined && this.faulty.size > 0) {
       const f = this.faulty.get(key);
       if (f && f.status === fields.status) r.faults[row] = f.labels;
@@ -460,7 +421,7 @@ export class Journal {
     if (id === this.waitingId) this.waitingId = 0;
     else this.settle();
     if (entry !== undefined) entry.rule = rule;
-    this.rows.setRule(id, rule);
+    this.rows.setNote(id, "rule", rule);
     if (key) this.rules.set(key, rule);
   }
 
@@ -485,7 +446,7 @@ export class Journal {
       if (r.kindOf(row) === "other" || (r.flags[row]! & OUT) === 0 || r.status[row] !== status) continue;
       const e = this.rows.entryAt(row, false) as JournalEntry;
       if (e.transaction === transaction) {
-        this.rows.setFaults(e.id, f.labels);
+        this.rows.setNote(e.id, "faults", f.labels);
         break;
       }
     }
@@ -494,14 +455,14 @@ export class Journal {
   /** Marks a message as a fault's target (a request the scenario dropped). */
   markFault(entry: JournalEntry, label: string): void {
     // From what the journal has (a copy given out earlier may not have the latest).
-    const faults = [...(this.rows.faultsOf(entry.id) ?? entry.faults ?? []), label];
+    const faults = [...(this.rows.noteOf(entry.id, "faults") ?? entry.faults ?? []), label];
     entry.faults = faults;
-    this.rows.setFaults(entry.id, faults);
+    this.rows.setNote(entry.id, "faults", faults);
   }
 
   /** markFault() by the entry's id (the request being handled). */
   markFaultId(id: number, label: string): void {
-    this.rows.setFaults(id, [...(this.rows.faultsOf(id) ?? []), label]);
+    this.rows.setNote(id, "faults", [...(this.rows.noteOf(id, "faults") ?? []), label]);
   }
 
   /** The SIP messages (request, response, unparsable) matching the filter, as plain objects. */

@@ -42,7 +42,8 @@ function options(n: number): Buffer {
 /** Journals a message as the recorder does (not lent), or as any other caller (lent). */
 function journal(j: Journal, n: number, lent: boolean): JournalMessage {
   const wire = options(n);
-  return j.recordReceived(Date.now(), "udp", local, remote, false, wire, describeMessage(wire), true, lent);
+  const args = [Date.now(), "udp", local, remote, false, wire, describeMessage(wire)] as const;
+  return lent ? j.recordReceived(...args) : (j.entryOf(j.receive(...args), false) as JournalMessage);
 }
 
 const allocated = (j: Journal) =>

@@ -269,18 +269,25 @@ describe("the recorder's hot path", () => {
   });
 });
 
+/** Subscribes a listener that journals one more message (with `journal`) for each entry, not for its own. */
+function journalsFromListener(j: Journal, journal: () => void): void {
+  let journaling = false;
+  j.subscribe(() => {
+    if (journaling) return;
+    journaling = true;
+    journal();
+    journaling = false;
+  });
+}
+
 describe("the journal's edges", () => {
   const msg = (n: number) => message(n, 0);
   const fieldsOf = (n: number) => describeMessage(msg(n));
 
   it("store() and record() give their own message's id, even when a listener journals another and evicts it", () => {
     const j = new Journal(1);
-    let journaling = false;
-    j.subscribe(() => {
-      if (journaling) return;
-      journaling = true;
+    journalsFromListener(j, () => {
       j.store(9, "out", "udp", local, remote, false, msg(9), fieldsOf(9));
-      journaling = false;
     });
     const id = j.store(1, "out", "udp", local, remote, false, msg(1), fieldsOf(1));
     expect(id).toBe(1);
@@ -290,14 +297,10 @@ describe("the journal's edges", () => {
 
   it("record(), recordReceived() and add() give their own entry when a listener journals with record() meanwhile", () => {
     const j = new Journal(100);
-    let journaling = false;
-    j.subscribe(() => {
-      if (journaling) return;
-      journaling = true;
+    journalsFromListener(j, () => {
       expect(j.record(9, "out", "udp", local, remote, false, msg(9), fieldsOf(9)).callId).toBe(
         "call-9@example.test",
       );
-      journaling = false;
     });
     expect(j.record(1, "out", "udp", local, remote, false, msg(1), fieldsOf(1)).callId).toBe(
       "call-1@example.test",
@@ -422,12 +425,8 @@ describe("the journal's edges", () => {
     const recorder = new Recorder(j, new Metrics(), silentLogger, []);
     const events: Array<[string, number, string | undefined]> = [];
     recorder.onMessage((e) => events.push([e.direction, e.entry.id, e.entry.callId]));
-    let journaling = false;
-    j.subscribe(() => {
-      if (journaling) return;
-      journaling = true;
+    journalsFromListener(j, () => {
       j.store(9, "out", "udp", local, remote, false, message(9, 0), describeMessage(message(9, 0)));
-      journaling = false;
     });
     const flow = { transport: "udp" as const, local, remote };
     const bytes = message(0, 0);
