@@ -9,18 +9,24 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import type { JournalEntry } from "../../src/control/journal-types.js";
 
 /** Writes handed to the kernel by the writer, waiting for the test to complete them. */
 const held: Array<() => void> = [];
 const errors: Error[] = [];
-/** When set, the next write (async or sync) writes only this many octets, as a full disk or a signal may. */
-let short: number | undefined;
+/**
+ * What the next writes (async or sync) do, one item each: a number writes
+ * only that many octets, as a full disk or a signal may; "full" fails with
+ * ENOSPC, writing nothing; "all" (or none left) writes everything.
+ */
+const plan: Array<number | "full" | "all"> = [];
 
-/** Writes at most `short` octets of the buffers once; the count written. */
 function writeSome(fs: typeof import("node:fs"), fd: number, buffers: Buffer[], position: number): number {
-  if (short === undefined) return fs.writevSync(fd, buffers, position);
-  const part = Buffer.concat(buffers).subarray(0, short);
-  short = undefined;
+  const next = plan.shift();
+  if (next === "full")
+    throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+  if (next === undefined || next === "all") return fs.writevSync(fd, buffers, position);
+  const part = Buffer.concat(buffers).subarray(0, next);
   return fs.writeSync(fd, part, 0, part.length, position);
 }
 
@@ -50,6 +56,7 @@ vi.mock("node:fs", async (importOriginal) => {
 });
 
 const { AsyncFileWriter } = await import("../../src/control/capture/file-writer.js");
+const { PcapWriter } = await import("../../src/control/capture/pcap.js");
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -98,11 +105,11 @@ describe("capture file writer: close() with a write in flight", () => {
     w.write(Buffer.from("abc"));
     w.write(Buffer.from("defgh\n"));
     await turn();
-    short = 4; // "abcd" of the batch, then the rest from "e" on
+    plan.push(4); // "abcd" of the batch, then the rest from "e" on
     await completeAll();
     w.write(Buffer.from("ijk"));
     w.write(Buffer.from("lmn\n"));
-    short = 2; // close() writes this batch itself, in two writes
+    plan.push(2); // close() writes this batch itself, in two writes
     await w.close();
     expect(errors).toEqual([]);
     expect(readFileSync(p, "utf8")).toBe("abcdefgh\nijklmn\n");
@@ -117,9 +124,123 @@ describe("capture file writer: close() with a write in flight", () => {
     });
     w.write(Buffer.from("lost\n"));
     await turn();
-    short = 0;
+    plan.push(0);
     expect(() => held.shift()!()).toThrow("handler broke");
     await w.close();
-    expect(seen).toEqual([`${p}: nothing written`]);
+    expect(seen).toEqual([
+      `${p}: nothing written; the capture stops here (the file keeps the whole records before)`,
+    ]);
+  });
+});
+
+describe("capture file writer: a write that fails stops the capture and leaves whole records", () => {
+  it("cuts the file back to where the failed batch began, also past a later batch that was written", async () => {
+    const p = file();
+    const seen: string[] = [];
+    const w = new AsyncFileWriter(p, "w", (e) => seen.push(e.message));
+    w.write(Buffer.from("one\n"));
+    await turn();
+    w.write(Buffer.from("two\n"));
+    await turn();
+    w.write(Buffer.from("three\n"));
+    await turn();
+    expect(held).toHaveLength(3);
+    held.shift()!(); // "one" written
+    plan.push(2);
+    held.shift()!(); // "tw" of "two": the rest is a write of its own, held last
+    plan.push("full");
+    held.pop()!(); // the rest of "two" fails: the disk is full
+    await turn();
+    // Written after the failure: dropped, no write begins.
+    w.write(Buffer.from("four\n"));
+    await turn();
+    expect(held).toHaveLength(1);
+    held.shift()!(); // "three" lands after the hole
+    await turn();
+    await turn();
+    // No write in flight any more: the file is cut back at once, before close().
+    expect(readFileSync(p, "utf8")).toBe("one\n");
+    await w.close();
+    expect(readFileSync(p, "utf8")).toBe("one\n");
+    expect(seen).toEqual([
+      "ENOSPC: no space left on device, write; the capture stops here (the file keeps the whole records before)",
+    ]);
+  });
+
+  it("an earlier batch failing after a later one failed cuts back to the earlier one's start", async () => {
+    const p = file();
+    const seen: string[] = [];
+    const w = new AsyncFileWriter(p, "w", (e) => seen.push(e.message));
+    w.write(Buffer.from("head\n"));
+    await turn();
+    held.shift()!();
+    await turn();
+    w.write(Buffer.from("a\n"));
+    await turn();
+    w.write(Buffer.from("b\n"));
+    await turn();
+    plan.push("full");
+    held.pop()!(); // "b" fails first: the file would end at its start
+    await turn();
+    plan.push("full");
+    held.pop()!(); // then "a" fails, before it
+    await w.close();
+    expect(readFileSync(p, "utf8")).toBe("head\n");
+    expect(seen).toHaveLength(2);
+  });
+
+  it("a synchronous write (the backlog full) that fails cuts back too", async () => {
+    const p = file();
+    const seen: string[] = [];
+    const w = new AsyncFileWriter(p, "w", (e) => seen.push(e.message), 8);
+    w.write(Buffer.from("abcdefghij\n")); // past 8 octets: written at once
+    plan.push(3, "full");
+    w.write(Buffer.from("klmnopqrst\n")); // "klm" written, then the rest fails
+    w.write(Buffer.from("uvw\n")); // dropped
+    expect(readFileSync(p, "utf8")).toBe("abcdefghij\n");
+    await w.close();
+    expect(held).toHaveLength(0);
+    expect(readFileSync(p, "utf8")).toBe("abcdefghij\n");
+    expect(seen).toHaveLength(1);
+  });
+
+  it("a pcap whose disk fills up ends with its last whole record (every record header frames the rest)", async () => {
+    const p = file();
+    const seen: string[] = [];
+    // A small backlog: each record is written at once, its header and packet in one write.
+    const pcap = new PcapWriter(p, (e) => seen.push(e.message), 8);
+    const message = (n: number): JournalEntry => ({
+      id: n,
+      time: new Date(1_700_000_000_000 + n).toISOString(),
+      direction: "in",
+      transport: "udp",
+      local: { address: "127.0.0.1", port: 5060 },
+      remote: { address: "127.0.0.1", port: 5062 },
+      raw: `OPTIONS sip:x@127.0.0.1 SIP/2.0\r\nCall-ID: c${n}\r\nContent-Length: 0\r\n\r\n`,
+      kind: "request",
+      method: "OPTIONS",
+      retransmission: false,
+    });
+    pcap.write(message(1)); // the global header and record 1
+    // One write succeeds, the next fails: record 2 is written whole (its
+    // header and packet in one write), record 3 fails whole.
+    plan.push("all", "full");
+    pcap.write(message(2));
+    pcap.write(message(3));
+    pcap.write(message(4)); // dropped
+    await pcap.close();
+    expect(held).toHaveLength(0);
+    const bytes = readFileSync(p);
+    // The records tile the file exactly: the global header, then (16-octet header + caplen) each.
+    let at = 24;
+    let records = 0;
+    while (at < bytes.length) {
+      at += 16 + bytes.readUInt32LE(at + 8);
+      records++;
+    }
+    expect(at).toBe(bytes.length);
+    expect(records).toBe(2);
+    expect(bytes.toString("latin1")).toContain("Call-ID: c2");
+    expect(seen).toHaveLength(1);
   });
 });

@@ -7,8 +7,16 @@
  * is written synchronously, which slows the mock down instead of losing
  * messages or growing without bound. `close()` waits for the writes in
  * flight and writes the rest: a clean shutdown loses nothing.
+ *
+ * A write that fails (a full disk) stops the capture: a batch's position
+ * was handed out when it was taken, so the file would hold a run of zeros
+ * where the batch should be, and in pcap every record after it would be
+ * misread. Nothing is written after the failure, and once no write is in
+ * flight the file is cut back to where the first failed batch began: it
+ * ends with the last whole record before it (a batch holds whole records:
+ * `write(a, b)` queues a record's two parts together).
  */
-import { closeSync, fstatSync, openSync, writev, writevSync } from "node:fs";
+import { closeSync, fstatSync, ftruncateSync, openSync, writev, writevSync } from "node:fs";
 
 export const DEFAULT_CAPTURE_BACKLOG = 16 * 1024 * 1024;
 
@@ -21,6 +29,10 @@ export class AsyncFileWriter {
   private scheduled = false;
   private readonly inFlight = new Set<Promise<void>>();
   private closed = false;
+  /** Where the first failed batch began (the file is cut back to it), or -1 while every write succeeded. */
+  private failedAt = -1;
+  /** Whether the file was cut back (once). */
+  private cut = false;
 
   constructor(
     readonly path: string,
@@ -40,10 +52,15 @@ export class AsyncFileWriter {
     return this.queued;
   }
 
-  write(data: Buffer): void {
-    if (this.closed) return;
+  /** Queues a record: `data`, and `more` right after it in the same batch (a pcap record's header and packet). */
+  write(data: Buffer, more?: Buffer): void {
+    if (this.closed || this.failedAt >= 0) return;
     this.queue.push(data);
     this.queued += data.length;
+    if (more !== undefined) {
+      this.queue.push(more);
+      this.queued += more.length;
+    }
     if (this.queued > this.maxBacklog) {
       this.writeQueuedSync();
       return;
@@ -63,24 +80,62 @@ export class AsyncFileWriter {
     const { batch, at } = this.take();
     const done = new Promise<void>((resolve) => this.writeAll(batch, at, resolve));
     this.inFlight.add(done);
-    void done.then(() => this.inFlight.delete(done));
+    void done.then(() => {
+      this.inFlight.delete(done);
+      if (this.inFlight.size === 0 && !this.closed) this.cutBack();
+    });
   }
 
-  /** Writes every octet of a batch at `at`: a short write (a full disk, a signal) goes on with the rest. */
-  private writeAll(batch: Buffer[], at: number, done: () => void): void {
+  /**
+   * Writes every octet of a batch at `at`: a short write (a full disk, a
+   * signal) goes on with the rest. `start`: where the batch began.
+   */
+  private writeAll(batch: Buffer[], at: number, done: () => void, start = at): void {
     writev(this.fd, batch, at, (err, written) => {
       const total = lengthOf(batch);
       if (!err && written > 0 && written < total) {
-        this.writeAll(rest(batch, written), at + written, done);
+        this.writeAll(rest(batch, written), at + written, done, start);
         return;
       }
       try {
-        if (err) this.onError(err);
-        else if (written < total) this.onError(new Error(`${this.path}: nothing written`));
+        if (err) this.fail(start, err);
+        else if (written < total) this.fail(start, new Error(`${this.path}: nothing written`));
       } finally {
         done(); // whatever onError does, close() does not wait forever
       }
     });
+  }
+
+  /** A batch that began at `start` failed: the capture stops; what is queued is dropped. */
+  private fail(start: number, err: Error): void {
+    const first = this.failedAt < 0;
+    if (first || start < this.failedAt) this.failedAt = start;
+    this.queue = [];
+    this.queued = 0;
+    this.onError(
+      first
+        ? new Error(`${err.message}; the capture stops here (the file keeps the whole records before)`)
+        : err,
+    );
+  }
+
+  /**
+   * After a failure, with no write in flight: the file ends where the
+   * first failed batch began (what later batches wrote after it goes too).
+   */
+  private cutBack(): void {
+    if (this.failedAt < 0 || this.cut) return;
+    this.cut = true;
+    try {
+      ftruncateSync(this.fd, this.failedAt);
+    } catch (err) {
+      // (a device, /dev/full say, cannot be cut)
+      this.onError(
+        new Error(
+          `${this.path}: could not cut the file back to ${this.failedAt} octets: ${(err as Error).message}`,
+        ),
+      );
+    }
   }
 
   /** The queued octets and the file position they are written at. */
@@ -96,6 +151,7 @@ export class AsyncFileWriter {
   private writeQueuedSync(): void {
     if (this.queue.length === 0) return;
     let { batch, at } = this.take();
+    const start = at;
     try {
       for (let left = lengthOf(batch); left > 0; ) {
         const written = writevSync(this.fd, batch, at);
@@ -105,7 +161,8 @@ export class AsyncFileWriter {
         if (left > 0) batch = rest(batch, written);
       }
     } catch (err) {
-      this.onError(err as Error);
+      this.fail(start, err as Error);
+      if (this.inFlight.size === 0 && !this.closed) this.cutBack();
     }
   }
 
@@ -122,6 +179,7 @@ export class AsyncFileWriter {
     // No write starts after this (flush() leaves the queue to close()).
     await Promise.all(this.inFlight);
     this.writeQueuedSync();
+    this.cutBack();
     closeSync(this.fd);
   }
 }

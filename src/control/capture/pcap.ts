@@ -27,8 +27,10 @@ export class PcapWriter {
     readonly path: string,
     /** A write that failed (a full disk): the mock says so in its log. */
     onError?: (err: Error) => void,
+    /** Queued octets past which writes are synchronous (file-writer.ts). */
+    maxBacklog?: number,
   ) {
-    this.file = new AsyncFileWriter(path, "w", onError);
+    this.file = new AsyncFileWriter(path, "w", onError, maxBacklog);
     const h = Buffer.alloc(24);
     h.writeUInt32LE(0xa1b2c3d4, 0); // microsecond timestamps, little-endian file
     h.writeUInt16LE(2, 4);
@@ -101,8 +103,7 @@ export class PcapWriter {
     h.writeUInt32LE((timeMs % 1000) * 1000, 4);
     h.writeUInt32LE(data.length, 8);
     h.writeUInt32LE(originalLength, 12);
-    this.file.write(h);
-    this.file.write(data);
+    this.file.write(h, data);
   }
 
   /** Waits for the writes in flight and writes the rest; every call gets the same promise (file-writer.ts). */
