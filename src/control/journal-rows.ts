@@ -6,7 +6,7 @@
  * later notes (a rule, faults) are written to it rather than to the row.
  */
 
-import { ITEM_OVERHEAD } from "../transaction/budget.js";
+import { ITEM_OVERHEAD, JOURNAL_OBJECT_OVERHEAD } from "../transaction/budget.js";
 import type { Endpoint, TransportName } from "../transport/types.js";
 import { ByteShelf, hashText, OWN_SLOT } from "./journal-bytes.js";
 import { copyFields, JournalMessage } from "./journal-entry.js";
@@ -24,7 +24,7 @@ export class JournalRows {
   readonly ring: JournalRing;
   /** The octets of the messages journaled. */
   private readonly shelf = new ByteShelf();
-  /** Octets held (raw messages and a fixed overhead per entry). */
+  /** Octets held: raw messages, a fixed overhead per entry, and one per entry object made (JOURNAL_OBJECT_OVERHEAD). */
   bytes = 0;
   /**
    * One entry followed past its row (the message being handled): the
@@ -156,6 +156,10 @@ export class JournalRows {
     );
     if (keep) {
       r.objs[row] = e;
+      // Counted from now on; the next message journaled evicts to the
+      // budget (not now: a query may be going through the rows).
+      r.size[row] = r.size[row]! + JOURNAL_OBJECT_OVERHEAD;
+      this.bytes += JOURNAL_OBJECT_OVERHEAD;
       if (e.id === this.followId) this.followed = e;
     }
     return e;

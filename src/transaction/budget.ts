@@ -36,15 +36,27 @@ export const DEFAULT_BUDGETS: Readonly<Record<StoreName, number>> = {
  * kind kept, heap growth divided); the item's own octets are added to it.
  * Re-measured 2026-12-05: a registrar binding 1,075 B for 50 octets, a
  * journal entry 1,171 B for 339 (their overheads were 750 and 550: under).
+ * The journal's rows (2026-12-05, ninth session) hold an entry in 488 B
+ * for 339 octets until someone reads it; the object made then is counted
+ * apart (JOURNAL_OBJECT_OVERHEAD).
  */
 export const ITEM_OVERHEAD: Readonly<Record<StoreName, number>> = {
   registrar: 950,
   dialogs: 2_000,
   subscriptions: 1_500,
   transactions: 4_700,
-  journal: 850,
+  journal: 200,
   outbound: 2_800,
 };
+
+/**
+ * What an entry the journal made an object for (a query, a listener, a
+ * capture, record()) holds besides its row: the object, kept with the row
+ * so that the next query does not read the octets again, and the header
+ * fields it read. Measured with bench/item-costs.ts (2026-12-05: 488 B an
+ * entry journaled, 1,351 B once a query read it, for 339 octets).
+ */
+export const JOURNAL_OBJECT_OVERHEAD = 900;
 
 /**
  * What a server transaction costs once its final response is sent and it

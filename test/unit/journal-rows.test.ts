@@ -13,7 +13,7 @@ import { silentLogger } from "../../src/control/logger.js";
 import { Metrics } from "../../src/control/metrics.js";
 import { Recorder } from "../../src/control/mock/recorder.js";
 import { parseDatagram } from "../../src/sip/parser.js";
-import { ITEM_OVERHEAD } from "../../src/transaction/budget.js";
+import { ITEM_OVERHEAD, JOURNAL_OBJECT_OVERHEAD } from "../../src/transaction/budget.js";
 
 const local = { address: "127.0.0.1", port: 5060 };
 const remote = { address: "192.0.2.7", port: 5070 };
@@ -106,6 +106,8 @@ interface Held {
   raw: string;
   size: number;
   kind: string;
+  /** Whether its object was made (and is counted from then on). */
+  made?: boolean;
 }
 
 type Op =
@@ -150,6 +152,13 @@ describe("the journal's rows against a model", () => {
             bytes += h.size;
             while (held.length > 1 && bytes > maxBytes) bytes -= held.shift()!.size;
           };
+          // An entry's object, once made, is counted too; the next message evicts to the budget.
+          const made = (h: Held | undefined) => {
+            if (h === undefined || h.made) return;
+            h.made = true;
+            h.size += JOURNAL_OBJECT_OVERHEAD;
+            bytes += JOURNAL_OBJECT_OVERHEAD;
+          };
           for (const o of ops) {
             if (o.op === "receive" || o.op === "store") {
               const wire = message(n, o.pad);
@@ -163,6 +172,7 @@ describe("the journal's rows against a model", () => {
               const size = wire.length + ITEM_OVERHEAD.journal;
               raws.set(id, wire.toString("latin1"));
               keep({ id, raw: wire.toString("latin1"), size, kind: fields.kind });
+              if (listening) made(held[held.length - 1]);
             } else if (o.op === "media") {
               const e = j.addMedia({
                 time: "2026-12-05T12:00:00.000Z",
@@ -175,7 +185,7 @@ describe("the journal's rows against a model", () => {
                 via: "rfc4733",
                 transport: "udp",
               });
-              keep({ id: e.id, raw: "", size: 256 + ITEM_OVERHEAD.journal, kind: "dtmf" });
+              keep({ id: e.id, raw: "", size: 256 + ITEM_OVERHEAD.journal, kind: "dtmf", made: true });
             } else if (o.op === "rule" && lastReceived !== 0) {
               j.ruleForId(lastReceived, `rule ${lastReceived}`);
               rules.set(lastReceived, `rule ${lastReceived}`);
@@ -184,6 +194,7 @@ describe("the journal's rows against a model", () => {
               faults.set(lastReceived, [...(faults.get(lastReceived) ?? []), "drop"]);
             } else if (o.op === "lend" && held.length > 0) {
               const e = j.entryOf(held[held.length - 1]!.id);
+              made(held[held.length - 1]);
               if (e !== undefined && e.kind !== "dtmf" && e.kind !== "media") lent.push(e);
             } else if (o.op === "turn") await turn();
             else if (o.op === "clear") {
@@ -194,6 +205,7 @@ describe("the journal's rows against a model", () => {
             }
           }
           const records = j.records();
+          for (const h of held) made(h);
           expect(records.map((e) => e.id)).toEqual(held.map((h) => h.id));
           expect(records.map((e) => (e.kind === "dtmf" ? "" : (e as JournalEntry).raw))).toEqual(
             held.map((h) => h.raw),
@@ -344,6 +356,23 @@ describe("the journal's edges", () => {
     // The next query finds the fields this one read from the octets.
     expect(j.entries().map((e) => e.callId)).toHaveLength(6);
     expect(objs.filter((o) => o !== undefined)).toHaveLength(6);
+  });
+
+  it("an entry object a query made is counted in the octet budget; the next message evicts to it", () => {
+    let unread = 0;
+    for (let n = 0; n < 10; n++) unread += msg(n).length + ITEM_OVERHEAD.journal;
+    // Room for ten entries unread (and the next message), for fewer once read.
+    const budget = unread + 100;
+    const j = new Journal(100, budget);
+    for (let n = 0; n < 10; n++) j.store(n, "out", "udp", local, remote, false, msg(n), fieldsOf(n));
+    expect(j.octets).toBe(unread);
+    expect(j.entries()).toHaveLength(10);
+    expect(j.octets).toBe(unread + 10 * JOURNAL_OBJECT_OVERHEAD);
+    j.store(10, "out", "udp", local, remote, false, msg(10), fieldsOf(10));
+    expect(j.octets).toBeLessThanOrEqual(budget);
+    const ids = j.entries().map((e) => e.id);
+    expect(ids[ids.length - 1]).toBe(11);
+    expect(ids.length).toBeLessThan(10);
   });
 
   it("sinceId need not be a whole number; journal sizes are whole numbers", () => {
