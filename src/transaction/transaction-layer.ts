@@ -3,8 +3,10 @@
  * UAS core needs for CANCEL (9.2) and merged requests (8.2.2.2), and freeing
  * of terminated transactions so memory stays flat under load.
  */
+
 import { createHmac, randomBytes } from "node:crypto";
 import type { ParsedRequest, ParsedResponse } from "../sip/message.js";
+import { SteadyMap } from "../sip/steady-map.js";
 import type { Flow } from "../transport/types.js";
 import {
   type Budgets,
@@ -78,9 +80,9 @@ const STORED_REASONS = ["timer-j", "timer-i", "timer-l"] as const;
 
 export class TransactionLayer {
   /** Transaction objects by key (17.2.3): the ones not (yet) in a CompletedStore. */
-  private readonly transactions = new Map<string, ServerTransaction>();
+  private readonly transactions = new SteadyMap<string, ServerTransaction>();
   /** From tag + Call-ID + CSeq -> transaction object, for merged-request detection (8.2.2.2). */
-  private readonly byDialogKey = new Map<string, ServerTransaction>();
+  private readonly byDialogKey = new SteadyMap<string, ServerTransaction>();
   /** Stored transactions by the fingerprint of their key, and of their merge key (no strings kept). */
   private readonly storedKeys = new KeyIndex();
   private readonly storedMerges = new KeyIndex();

@@ -5,6 +5,7 @@
  * dialog, the SDP identity before the dialog exists), and one dispose()
  * that cancels and forgets all of it when the transaction ends.
  */
+import { SteadyMap } from "../../sip/steady-map.js";
 import type { TimerHandle } from "../../transaction/scheduler.js";
 import type { ServerTransaction } from "../../transaction/server-transaction.js";
 import type { Dialog } from "../dialogs.js";
@@ -128,7 +129,7 @@ export class ServerContext {
 
 /** The live contexts by transaction id, and reliable provisionals by Call-ID|RSeq|CSeq (PRACK's RAck). */
 export class ServerContexts {
-  private readonly byTx = new Map<string, ServerContext>();
+  private readonly byTx = new SteadyMap<string, ServerContext>();
   private readonly byRAck = new Map<string, ServerContext>();
   private readonly byReInvite = new Map<Dialog, ServerContext>();
 
