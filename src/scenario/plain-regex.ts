@@ -92,10 +92,9 @@ function classEnd(p: string, open: number, end: number): number {
     if (c === "-") {
       const last = p[i + 1] === "]";
       if (i === first || last) continue;
-      // A range: letters or digits on both sides, in order.
-      const a = p[i - 1]!;
-      const b = p[i + 1]!;
-      if (!alnum(a) || !alnum(b) || kind(a) !== kind(b) || a > b || p[i - 2] === "-") return -1;
+      // A range: letters or digits on both sides (code points in order in
+      // both engines; a reversed one never compiles in RE2), not chained.
+      if (!alnum(p[i - 1]!) || !alnum(p[i + 1]!) || p[i - 2] === "-") return -1;
     }
   }
   return -1;
@@ -108,13 +107,5 @@ function printable(c: string): boolean {
 }
 
 function alnum(c: string): boolean {
-  return kind(c) !== "";
-}
-
-/** "0" for a digit, "a" for a small letter, "A" for a capital, else "". */
-function kind(c: string): string {
-  if (c >= "0" && c <= "9") return "0";
-  if (c >= "a" && c <= "z") return "a";
-  if (c >= "A" && c <= "Z") return "A";
-  return "";
+  return (c >= "0" && c <= "9") || (c >= "a" && c <= "z") || (c >= "A" && c <= "Z");
 }

@@ -71,7 +71,7 @@ describe("capture file writer", () => {
 });
 
 describe("capture files that cannot be written", () => {
-  it("say so in the log: the first failure, not one line per batch", async () => {
+  it("say so in the log once: the capture stops at the first failure (and a device cannot be cut back)", async () => {
     const lines: string[] = [];
     const logger = createLogger("error", false, (line) => lines.push(line));
     // /dev/full refuses every write (ENOSPC).
@@ -83,7 +83,17 @@ describe("capture files that cannot be written", () => {
       await new Promise((r) => setImmediate(r));
     }
     await sink.close();
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^capture \/dev\/full: write failed \(1 so far\): .*ENOSPC/);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^capture \/dev\/full: write failed: .*ENOSPC.*; the capture stops here/);
+    expect(lines[1]).toMatch(
+      /^capture \/dev\/full: write failed: \/dev\/full: could not cut the file back to 0 octets/,
+    );
+  });
+
+  it("a pcap's file header is written when the file opens: a disk that cannot take it is said at once", () => {
+    const lines: string[] = [];
+    const logger = createLogger("error", false, (line) => lines.push(line));
+    openCaptures({ pcapFile: "/dev/full" }, logger);
+    expect(lines[0]).toMatch(/^capture \/dev\/full: write failed: .*ENOSPC.*; the capture stops here/);
   });
 });

@@ -185,7 +185,7 @@ describe("the journal's rows against a model", () => {
                 via: "rfc4733",
                 transport: "udp",
               });
-              keep({ id: e.id, raw: "", size: 256 + ITEM_OVERHEAD.journal, kind: "dtmf", made: true });
+              keep({ id: e.id, raw: "", size: 400 + ITEM_OVERHEAD.journal, kind: "dtmf", made: true });
             } else if (o.op === "rule" && lastReceived !== 0) {
               j.ruleForId(lastReceived, `rule ${lastReceived}`);
               rules.set(lastReceived, `rule ${lastReceived}`);

@@ -11,6 +11,40 @@ import { describe, expect, it, vi } from "vitest";
 import { compileRegex } from "../../src/scenario/matcher.js";
 import { plainRegexSource } from "../../src/scenario/plain-regex.js";
 
+/** Classes of any body: letters, digits, "-", "^", "]" and other punctuation in any order (most are refused). */
+const classArb = fc
+  .tuple(
+    fc.boolean(),
+    fc.array(
+      fc.constantFrom(
+        "a",
+        "c",
+        "z",
+        "A",
+        "Z",
+        "0",
+        "5",
+        "9",
+        "-",
+        "^",
+        "]",
+        "[",
+        ".",
+        "*",
+        "/",
+        " ",
+        "\\",
+        ":",
+        "$",
+      ),
+      {
+        minLength: 1,
+        maxLength: 5,
+      },
+    ),
+  )
+  .map(([not, body]) => `[${not ? "^" : ""}${body.join("")}]`);
+
 /** Pieces of patterns, plain and not (these must be refused). */
 const piece = fc.oneof(
   fc.constantFrom("a", "b", "Z", "0", "7", "@", "-", "_", ":", ";", " ", "/", "=", "%", "é"),
@@ -52,6 +86,7 @@ const piece = fc.oneof(
     "[a^$]",
   ),
   fc.constantFrom("*", "+", "?", "{2}", "|", "(", ")", "(?i)", "$", "^"),
+  classArb,
 );
 const patternArb = fc
   .tuple(fc.boolean(), fc.array(piece, { maxLength: 6 }), fc.boolean())
@@ -75,6 +110,14 @@ const inputArb = fc
       "\r",
       "é",
       "\u2028",
+      "\u2029",
+      "\u0085",
+      "\ud800",
+      "\udc00",
+      "c",
+      "z",
+      "5",
+      "9",
       "😀",
       "$",
       "^",

@@ -16,7 +16,7 @@
  * ends with the last whole record before it (a batch holds whole records:
  * `write(a, b)` queues a record's two parts together).
  */
-import { closeSync, fstatSync, ftruncateSync, openSync, writev, writevSync } from "node:fs";
+import { closeSync, fstatSync, ftruncateSync, openSync, writeSync, writev, writevSync } from "node:fs";
 
 export const DEFAULT_CAPTURE_BACKLOG = 16 * 1024 * 1024;
 
@@ -39,12 +39,35 @@ export class AsyncFileWriter {
     flags: "w" | "a",
     private readonly onError: (err: Error) => void = () => {},
     private readonly maxBacklog = DEFAULT_CAPTURE_BACKLOG,
+    /**
+     * Written at once, when the file is opened (a pcap's file header): a
+     * disk that cannot take even that is reported now, and a failure later
+     * never cuts it away, so the file stays one that readers open.
+     */
+    header?: Buffer,
   ) {
     // Appending: the file is created if absent and written from its end
     // (not O_APPEND, which would ignore the positions).
     if (flags === "a") closeSync(openSync(path, "a"));
     this.fd = openSync(path, flags === "a" ? "r+" : "w");
     this.position = flags === "a" ? fstatSync(this.fd).size : 0;
+    if (header !== undefined) this.writeHeader(header);
+  }
+
+  private writeHeader(header: Buffer): void {
+    const start = this.position;
+    try {
+      for (let at = 0; at < header.length; ) {
+        const written = writeSync(this.fd, header, at, header.length - at, this.position);
+        if (written <= 0) throw new Error(`${this.path}: nothing written`);
+        at += written;
+        this.position += written;
+      }
+    } catch (err) {
+      this.position = start + header.length;
+      this.fail(start, err as Error);
+      this.cutBack();
+    }
   }
 
   /** Octets queued and not yet handed to the kernel. */
@@ -106,17 +129,29 @@ export class AsyncFileWriter {
     });
   }
 
-  /** A batch that began at `start` failed: the capture stops; what is queued is dropped. */
+  /**
+   * A batch that began at `start` failed: the capture stops; what is queued
+   * is dropped. Reported once: the batches still in flight then (failing
+   * too, as a full disk does) are part of the same stop.
+   */
   private fail(start: number, err: Error): void {
     const first = this.failedAt < 0;
     if (first || start < this.failedAt) this.failedAt = start;
     this.queue = [];
     this.queued = 0;
-    this.onError(
-      first
-        ? new Error(`${err.message}; the capture stops here (the file keeps the whole records before)`)
-        : err,
-    );
+    if (first)
+      this.report(
+        new Error(`${err.message}; the capture stops here (the file keeps the whole records before)`),
+      );
+  }
+
+  /** Tells onError; one that throws changes nothing here (the file is still cut back and closed). */
+  private report(err: Error): void {
+    try {
+      this.onError(err);
+    } catch {
+      // (the error handler's own failure has nowhere better to go)
+    }
   }
 
   /**
@@ -130,7 +165,7 @@ export class AsyncFileWriter {
       ftruncateSync(this.fd, this.failedAt);
     } catch (err) {
       // (a device, /dev/full say, cannot be cut)
-      this.onError(
+      this.report(
         new Error(
           `${this.path}: could not cut the file back to ${this.failedAt} octets: ${(err as Error).message}`,
         ),
@@ -178,9 +213,12 @@ export class AsyncFileWriter {
     this.closed = true;
     // No write starts after this (flush() leaves the queue to close()).
     await Promise.all(this.inFlight);
-    this.writeQueuedSync();
-    this.cutBack();
-    closeSync(this.fd);
+    try {
+      this.writeQueuedSync();
+      this.cutBack();
+    } finally {
+      closeSync(this.fd);
+    }
   }
 }
 

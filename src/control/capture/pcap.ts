@@ -30,7 +30,6 @@ export class PcapWriter {
     /** Queued octets past which writes are synchronous (file-writer.ts). */
     maxBacklog?: number,
   ) {
-    this.file = new AsyncFileWriter(path, "w", onError, maxBacklog);
     const h = Buffer.alloc(24);
     h.writeUInt32LE(0xa1b2c3d4, 0); // microsecond timestamps, little-endian file
     h.writeUInt16LE(2, 4);
@@ -39,7 +38,7 @@ export class PcapWriter {
     h.writeUInt32LE(0, 12);
     h.writeUInt32LE(SNAPLEN, 16);
     h.writeUInt32LE(LINKTYPE_RAW, 20);
-    this.file.write(h);
+    this.file = new AsyncFileWriter(path, "w", onError, maxBacklog, h);
   }
 
   /** A SIP message (DTMF and media entries are not packets: their RTP is written by writeUdp). */

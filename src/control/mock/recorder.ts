@@ -56,14 +56,10 @@ export function openCaptures(
   return pcap ? { sinks, pcap } : { sinks };
 }
 
-/** A capture's failed writes, in the log: the first of them, then one line per 1,000 (a full disk fails every batch). */
+/** A capture's failure, in the log (the writer says it once: the capture stops; and when the file could not be cut back). */
 function failedWrites(path: string, logger: Logger | undefined): ((err: Error) => void) | undefined {
   if (!logger) return undefined;
-  let failed = 0;
-  return (err) => {
-    if (failed++ % 1000 === 0)
-      logger.error(`capture ${path}: write failed (${failed} so far): ${err.message}`);
-  };
+  return (err) => logger.error(`capture ${path}: write failed: ${err.message}`);
 }
 
 type MediaInfo = Parameters<NonNullable<UasEvents["mediaClosed"]>>[2];
