@@ -47,4 +47,20 @@ describe("SteadyMap", () => {
       }),
     );
   });
+
+  it("iterates as a Map while entries are deleted and added during the iteration", () => {
+    const run = (m: Map<number, number>): number[] => {
+      for (let k = 0; k < 6; k++) m.set(k, k);
+      const seen: number[] = [];
+      for (const [k] of m) {
+        seen.push(k);
+        if (k === 1) m.delete(2);
+        if (k === 3) m.set(9, 9);
+        if (k === 4) m.delete(0);
+      }
+      for (const v of m.values()) if (v === 5) m.delete(5);
+      return [...seen, -1, ...m.keys()];
+    };
+    expect(run(new SteadyMap())).toEqual(run(new Map()));
+  });
 });
