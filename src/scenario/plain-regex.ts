@@ -54,7 +54,7 @@ export function plainRegexSource(pattern: string): string | undefined {
     } else if (SPECIAL.includes(c) || !printable(c)) {
       return undefined;
     } else {
-      out += c === "/" ? "\\/" : c;
+      out += c;
       at++;
     }
   }

@@ -205,8 +205,6 @@ export class CompletedStore implements TimerTarget, ViewStore {
       COMPLETED_TRANSACTION_OVERHEAD + g.lengths[i]!,
       g.keyHis[i]!,
       g.keyLos[i]!,
-      g.mergeHis[i]!,
-      g.mergeLos[i]!,
     );
   }
 

@@ -66,11 +66,9 @@ export class CompletedView implements ServerTransaction {
     private readonly bits: number,
     /** What the transaction budget is charged for it (COMPLETED_TRANSACTION_OVERHEAD and its response). */
     public cost: number,
-    /** Fingerprints of its key and merge key (transaction-key.ts). */
+    /** Fingerprint of its key (transaction-key.ts): its slot is still its own while the store holds it. */
     readonly keyHi: number,
     readonly keyLo: number,
-    readonly mergeHi: number,
-    readonly mergeLo: number,
   ) {
     this.key = keptId;
     this.kept = keptId !== undefined;
@@ -91,11 +89,6 @@ export class CompletedView implements ServerTransaction {
   get id(): string {
     this.key ??= transactionKey(this.request, this.method);
     return this.key;
-  }
-
-  /** Whether it is found under a merge key (8.2.2.2): its fingerprint is mergeHi/mergeLo. */
-  get hasMergeKey(): boolean {
-    return this.merged;
   }
 
   get mergeKey(): string | undefined {

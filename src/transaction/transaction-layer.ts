@@ -3,7 +3,6 @@
  * UAS core needs for CANCEL (9.2) and merged requests (8.2.2.2), and freeing
  * of terminated transactions so memory stays flat under load.
  */
-
 import { createHmac, randomBytes } from "node:crypto";
 import type { ParsedRequest, ParsedResponse } from "../sip/message.js";
 import { SteadyMap } from "../sip/steady-map.js";

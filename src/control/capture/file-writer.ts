@@ -64,7 +64,6 @@ export class AsyncFileWriter {
         this.position += written;
       }
     } catch (err) {
-      this.position = start + header.length;
       this.fail(start, err as Error);
       this.cutBack();
     }
@@ -105,7 +104,7 @@ export class AsyncFileWriter {
     this.inFlight.add(done);
     void done.then(() => {
       this.inFlight.delete(done);
-      if (this.inFlight.size === 0 && !this.closed) this.cutBack();
+      this.cutBack();
     });
   }
 
@@ -155,11 +154,11 @@ export class AsyncFileWriter {
   }
 
   /**
-   * After a failure, with no write in flight: the file ends where the
+   * After a failure, once no write is in flight: the file ends where the
    * first failed batch began (what later batches wrote after it goes too).
    */
   private cutBack(): void {
-    if (this.failedAt < 0 || this.cut) return;
+    if (this.failedAt < 0 || this.cut || this.inFlight.size > 0) return;
     this.cut = true;
     try {
       ftruncateSync(this.fd, this.failedAt);
@@ -197,7 +196,7 @@ export class AsyncFileWriter {
       }
     } catch (err) {
       this.fail(start, err as Error);
-      if (this.inFlight.size === 0 && !this.closed) this.cutBack();
+      this.cutBack();
     }
   }
 
