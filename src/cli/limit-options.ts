@@ -10,6 +10,7 @@ import { durationOption, nonNegativeIntOption, positiveIntOption } from "./optio
 export interface LimitFlags {
   budget?: Array<[StoreName, number]>;
   maxLag?: number;
+  maxQueueDelay?: number;
   retryAfter?: number;
   maxConnections?: number;
   maxConnectionsPerSource?: number;
@@ -76,6 +77,12 @@ export function limitOptions(cmd: Command): Command {
       ).argParser(durationOption),
     )
     .addOption(
+      new Option(
+        "--max-queue-delay <duration>",
+        'how long a UDP request may wait unread in the receive queue before new requests get 503 ("0" turns it off; default 500ms, T1)',
+      ).argParser(durationOption),
+    )
+    .addOption(
       new Option("--retry-after <s>", "Retry-After of the 503s sent under overload (default 5)").argParser(
         nonNegativeIntOption,
       ),
@@ -133,6 +140,7 @@ export function limitsFromFlags(flags: LimitFlags): LimitOptions {
   return {
     ...(flags.budget?.length ? { budgets: Object.fromEntries(flags.budget) } : {}),
     ...(flags.maxLag !== undefined ? { maxEventLoopLagMs: flags.maxLag } : {}),
+    ...(flags.maxQueueDelay !== undefined ? { maxQueueDelayMs: flags.maxQueueDelay } : {}),
     ...(flags.retryAfter !== undefined ? { retryAfterS: flags.retryAfter } : {}),
     connections,
     ...(flags.retransmitToUnknown ? { retransmitToUnknown: true } : {}),

@@ -15,6 +15,7 @@ export interface LimitGauges {
   readonly stores: ReadonlyArray<{ name: string; used: number; limit: number; items: number }>;
   readonly rejections: ReadonlyMap<string, number>;
   readonly lagMs: number;
+  readonly queueDelayMs: number;
   readonly connectionsOpen: number;
   readonly connectionsRefused: ReadonlyMap<string, number>;
   readonly connectionsClosed: ReadonlyMap<string, number>;
@@ -168,6 +169,11 @@ export class Metrics {
       "sipmock_event_loop_lag_seconds",
       "Mean event-loop delay over the last second.",
       l.lagMs / 1000,
+    );
+    out.gauge(
+      "sipmock_udp_receive_queue_delay_seconds",
+      "How long a UDP datagram read now waited in its receive queue, at least (measured while the event loop is saturated).",
+      l.queueDelayMs / 1000,
     );
     out.gauge("sipmock_connections_open", "Stream connections open (TCP, TLS, WS, WSS).", l.connectionsOpen);
     out.counter(

@@ -103,6 +103,7 @@ function foundation(options: SipMockOptions) {
     ...(options.advertise ? { advertise: options.advertise } : {}),
   };
   const wire = new Wire(logger, recorder);
+  guards.watchQueues(() => wire.queueDelayMs());
   return {
     logger,
     ...clock,

@@ -1,14 +1,16 @@
 /**
  * Overload detection (issue 10 item 4; RFC 3261 21.5.4, the spirit of RFC
- * 7339): the mock is overloaded when the transaction budget is spent or the
- * event loop lags behind; a new request is then answered 503 with
- * Retry-After instead of being dropped or queued without bound. Rejections
- * are counted per reason and reported once per second, not per request.
+ * 7339): the mock is overloaded when the transaction budget is spent, the
+ * event loop lags behind, or UDP requests wait in the kernel's receive queue
+ * longer than their clients wait before retransmitting (T1); a new request
+ * is then answered 503 with Retry-After instead of being dropped or queued
+ * without bound. Rejections are counted per reason and reported once per
+ * second, not per request.
  */
 import type { Budgets, StoreName } from "./budget.js";
 import type { Clock } from "./scheduler.js";
 
-export type OverloadReason = StoreName | "event-loop-lag";
+export type OverloadReason = StoreName | "event-loop-lag" | "udp-receive-queue";
 
 export interface OverloadOptions {
   readonly budgets: Budgets;
@@ -16,12 +18,19 @@ export interface OverloadOptions {
   readonly maxLagMs: number;
   /** The current event-loop delay in ms (the real one, or a test's). */
   readonly lag: () => number;
+  /** How long UDP datagrams wait to be read, above which new requests get 503 (ms; T1 by default); 0: never. */
+  readonly maxQueueDelayMs: number;
+  /** How long a datagram read now has waited in a UDP receive queue (ms; the transport's probes). */
+  readonly queueDelay: () => number;
   /** Retry-After seconds in the 503s. */
   readonly retryAfterS: number;
   readonly clock: Clock;
   /** Called at most once per second while requests are refused. */
   readonly report?: (message: string) => void;
 }
+
+/** RFC 3261 T1: a UDP client retransmits a request unanswered for this long (17.1.1.2, 17.1.2.2). */
+export const DEFAULT_MAX_QUEUE_DELAY_MS = 500;
 
 /** Octets a new transaction is assumed to need before it is charged (a small request). */
 const MIN_TRANSACTION_COST = 6144;
@@ -44,15 +53,30 @@ export class OverloadDetector {
     return this.options.lag();
   }
 
+  /** How long a UDP datagram read now has waited in its receive queue (ms). */
+  get queueDelayMs(): number {
+    return this.options.queueDelay();
+  }
+
+  /** Whether the transactions budget has no room for one more (a small request's). */
+  noRoomForTransaction(): boolean {
+    return !this.options.budgets.transactions.fits(MIN_TRANSACTION_COST);
+  }
+
   /**
-   * Why a new request must be refused now, or undefined. `store` names the
-   * store the request would add to (a REGISTER, an initial INVITE or
-   * SUBSCRIBE) and `cost` what it would add; every request needs a transaction.
+   * Why a new request that has its transaction must be refused now, or
+   * undefined. `store` names the store the request would add to (an initial
+   * INVITE or SUBSCRIBE) and `cost` what it would add. A request within a
+   * dialog (`inDialog`: it has a To tag) is not refused for load (lag,
+   * receive queue): a BYE ends a call and the media it sends, which a 503
+   * would leave running; new work is what an overloaded mock turns away.
    */
-  check(store?: StoreName, cost = 0): OverloadReason | undefined {
+  check(store?: StoreName, cost = 0, inDialog = false): OverloadReason | undefined {
     const { budgets, maxLagMs } = this.options;
-    if (!budgets.transactions.fits(MIN_TRANSACTION_COST)) return "transactions";
+    if (inDialog) return undefined;
     if (maxLagMs > 0 && this.options.lag() > maxLagMs) return "event-loop-lag";
+    const { maxQueueDelayMs } = this.options;
+    if (maxQueueDelayMs > 0 && this.options.queueDelay() > maxQueueDelayMs) return "udp-receive-queue";
     if (store && !budgets[store].fits(cost)) return store;
     return undefined;
   }
@@ -73,7 +97,8 @@ export class OverloadDetector {
 }
 
 function describe(reason: OverloadReason): string {
-  return reason === "event-loop-lag" ? "event-loop lag" : `the ${reason} budget`;
+  if (reason === "event-loop-lag") return "event-loop lag";
+  return reason === "udp-receive-queue" ? "the UDP receive queue" : `the ${reason} budget`;
 }
 
 /**

@@ -90,6 +90,8 @@ export interface Listener {
   sendDatagram?(flow: Flow, bytes: Buffer, done: (err: Error | null) => void): Error | undefined;
   /** Fault: sends from a fresh socket, so the peer sees another source port (datagram transports). */
   sendFromOtherPort?(flow: Flow, bytes: Buffer, onWire?: (used: Flow) => void): Promise<void>;
+  /** UDP: how long a datagram read now has waited in the socket's receive queue, at least (ms; queue-probe.ts). */
+  queueDelayMs?: (() => number) | undefined;
   /** Fault: closes (FIN) or resets (RST) the connection of a flow (stream transports). */
   closeConnection?(flow: Flow, mode: "close" | "reset"): void;
   close(): Promise<void>;

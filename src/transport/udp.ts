@@ -1,7 +1,10 @@
 /** UDP listener: one message per datagram (RFC 3261 18.3), responses to the source or rport (18.2.2, RFC 3581). */
+import { randomBytes } from "node:crypto";
 import { createSocket, type Socket } from "node:dgram";
+import { performance } from "node:perf_hooks";
 import { parseDatagram } from "../sip/parser.js";
 import { literalLookup } from "./address.js";
+import { PROBE_INTERVAL_MS, QueueProbe } from "./queue-probe.js";
 import { annotateTopVia } from "./received.js";
 import { type Flow, type InboundHandler, type Listener, type ListenerInfo, NOT_SENT } from "./types.js";
 
@@ -14,6 +17,8 @@ export interface UdpOptions {
   readonly sendBufferSize?: number;
   /** Told once when the kernel gave a buffer smaller than asked (Linux: net.core.rmem_max / wmem_max). */
   readonly report?: (message: string) => void;
+  /** Time the receive queue with probe datagrams (queue-probe.ts); default true. */
+  readonly queueProbe?: boolean;
 }
 
 /**
@@ -76,7 +81,10 @@ export async function listenUdp(
   socket.on("error", () => {});
   // Every datagram's flow names the same local endpoint: one object, never changed.
   const local = Object.freeze({ address: info.address, port: info.port });
+  const probing = options.queueProbe === false ? undefined : startProbe(socket, info);
+  const probe = probing?.probe;
   socket.on("message", (data, rinfo) => {
+    if (probe && data[0] === 0 && probe.take(data, rinfo.port, info.port)) return;
     const flow: Flow = { transport: "udp", local, remote: { address: rinfo.address, port: rinfo.port } };
     let result: ReturnType<typeof parseDatagram>;
     try {
@@ -135,13 +143,45 @@ export async function listenUdp(
         other.close();
       }
     },
+    queueDelayMs: probe ? () => probe.delayMs() : undefined,
     close() {
       if (closed) return Promise.resolve();
       closed = true;
+      probing?.stop();
       return new Promise((resolve) => socket.close(() => resolve()));
     },
   };
 }
+
+/** The socket's queue probe, sent to its own address (loopback for a wildcard), ticking until stop(). */
+function startProbe(socket: Socket, info: ListenerInfo): { probe: QueueProbe; stop(): void } {
+  const to = info.address === "0.0.0.0" ? "127.0.0.1" : info.address === "::" ? "::1" : info.address;
+  let last = performance.eventLoopUtilization();
+  const probe = new QueueProbe({
+    now: () => performance.now(),
+    send: (bytes) => {
+      try {
+        socket.send(bytes, info.port, to, ignore);
+      } catch {
+        // Closed meanwhile: the measure no longer matters.
+      }
+    },
+    utilization: () => {
+      const now = performance.eventLoopUtilization();
+      const u = performance.eventLoopUtilization(now, last).utilization;
+      last = now;
+      return u;
+    },
+    nonce: randomBytes(8),
+  });
+  const timer = setInterval(() => probe.tick(), PROBE_INTERVAL_MS);
+  timer.unref();
+  probe.start();
+  return { probe, stop: () => clearInterval(timer) };
+}
+
+/** A probe that could not be sent (a firewall, say) leaves the measure at 0: nothing to report. */
+function ignore(): void {}
 
 /** The largest UDP payload: 65,535 minus the IP (20, or 0 for IPv6 where the header is not counted) and UDP (8) headers. */
 export function maxDatagram(address: string): number {

@@ -157,10 +157,10 @@ describe("overload: 503 with Retry-After, retransmissions absorbed", () => {
     expect(render(mock)).toContain('sipmock_overload_rejections_total{reason="event-loop-lag"} 1');
   });
 
-  it("the stateless overload 503 gives a retransmitted INVITE the same To tag (RFC 3261 8.2.7)", async () => {
+  it("with no room for a transaction, the stateless 503 gives a retransmitted INVITE the same To tag (RFC 3261 8.2.7)", async () => {
     const mock = await mockWith({
       listen: ["udp:127.0.0.1:0"],
-      limits: { maxEventLoopLagMs: 500, eventLoopLag: () => 2000 },
+      limits: { budgets: { transactions: 1 }, maxEventLoopLagMs: 0 },
     });
     const { c, to } = await udp(mock);
     const invite = request("INVITE", "alice", to, { localPort: c.port, callId: "tag-1" });
@@ -177,6 +177,61 @@ describe("overload: 503 with Retry-After, retransmissions absorbed", () => {
     await c.send(request("INVITE", "alice", to, { localPort: c.port, callId: "tag-2" }));
     const other = await c.waitFor(answerTo("tag-2", 503));
     expect(header(other, "To")).not.toContain(`tag=${tags[0]}`);
+    expect(render(mock)).toContain('sipmock_overload_rejections_total{reason="transactions"} 3');
+  });
+
+  it("under event-loop lag a new INVITE gets 503 through its transaction: its retransmission after the lag gets the same 503, never a call", async () => {
+    let lag = 2000;
+    const mock = await mockWith({
+      listen: ["udp:127.0.0.1:0"],
+      limits: { maxEventLoopLagMs: 500, eventLoopLag: () => lag },
+    });
+    const { c, to } = await udp(mock);
+    const invite = request("INVITE", "200", to, { localPort: c.port, callId: "late-1" });
+    await c.send(invite);
+    const first = await c.waitFor(answerTo("late-1", 503));
+    expect(header(first, "Retry-After")).toBe("5");
+    expect(header(first, "Warning")).toContain("overloaded (event-loop lag)");
+    lag = 0;
+    const before = c.received.filter(answerTo("late-1")).length;
+    await c.send(invite);
+    await c.waitFor(() => c.received.filter(answerTo("late-1")).length > before);
+    // Only 503s (the retransmitted one and Timer G's), all with the first one's To tag: the client that has
+    // its 503 would never ACK a 200 for this call.
+    const answers = c.received.filter(answerTo("late-1"));
+    expect(answers.map(statusOf).every((s) => s === 503)).toBe(true);
+    expect(new Set(answers.map((r) => header(r, "To"))).size).toBe(1);
+    expect(render(mock)).toContain('sipmock_overload_rejections_total{reason="event-loop-lag"} 1');
+    // A new request once the lag is over is served.
+    await c.send(request("OPTIONS", "alice", to, { localPort: c.port, callId: "late-2" }));
+    expect(statusOf(await c.waitFor(answerTo("late-2")))).toBe(200);
+  });
+
+  it("under event-loop lag a BYE within a call still gets 200 (it ends the call and its media); a new INVITE gets 503", async () => {
+    let lag = 0;
+    const mock = await mockWith({
+      listen: ["udp:127.0.0.1:0"],
+      mediaPort: 40000,
+      limits: { maxEventLoopLagMs: 500, eventLoopLag: () => lag },
+    });
+    const { c, to } = await udp(mock);
+    const invite = request("INVITE", "200", to, { localPort: c.port, callId: "dlg-1" });
+    await c.send(invite);
+    const ok = await c.waitFor(answerTo("dlg-1", 200));
+    const toTag = /;tag=([^;\s]+)/.exec(header(ok, "To") ?? "")?.[1];
+    const inDialog = (method: string, cseq: number) =>
+      invite
+        .replace(/^INVITE /, `${method} `)
+        .replace(/branch=[^;\r]+/, `branch=z9hG4bK-${method}-${cseq}`)
+        .replace(/^(To: [^\r]*)/m, `$1;tag=${toTag}`)
+        .replace("CSeq: 1 INVITE", `CSeq: ${cseq} ${method}`);
+    await c.send(inDialog("ACK", 1));
+    lag = 2000;
+    await c.send(inDialog("BYE", 2));
+    const bye = await c.waitFor((r) => answerTo("dlg-1")(r) && /BYE/.test(header(r, "CSeq") ?? ""));
+    expect(statusOf(bye)).toBe(200);
+    await c.send(request("INVITE", "200", to, { localPort: c.port, callId: "dlg-2" }));
+    expect(statusOf(await c.waitFor(answerTo("dlg-2")))).toBe(503);
   });
 
   it("a flood of REGISTERs with big Contacts for new AORs is answered (200 or 503) and stays within the budget", async () => {
@@ -529,6 +584,17 @@ describe("the CLI flags", () => {
     const idle = await rawConnect(port);
     await idle.closed;
     await waitForOutput(output, /closed: idle/);
+  });
+
+  it("--max-queue-delay takes a duration (0: off) and refuses anything else in one line", async () => {
+    const bad = run(["serve", "--max-queue-delay", "soon"]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.trim().split("\n")).toHaveLength(1);
+    expect(bad.stderr).toContain("--max-queue-delay");
+    const { limitsFromFlags } = await import("../../src/cli/limit-options.js");
+    expect(limitsFromFlags({ maxQueueDelay: 250 }).maxQueueDelayMs).toBe(250);
+    expect(limitsFromFlags({ maxQueueDelay: 0 }).maxQueueDelayMs).toBe(0);
+    expect(limitsFromFlags({}).maxQueueDelayMs).toBeUndefined();
   });
 
   it("a malformed --budget is refused in one line naming the stores", () => {

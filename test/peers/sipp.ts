@@ -475,6 +475,29 @@ ${ack2xxAndBye()}</scenario>
 `;
 }
 
+/**
+ * INVITE to sip:USER@ that is either answered (200: ACK, BYE 200) or refused
+ * with 503 carrying a Retry-After (ACK); anything else fails the call. Each
+ * refusal logs "refused [N]", N the Retry-After seconds.
+ */
+export function answeredOrRefusedScenario(user: string): string {
+  return `${HEAD}
+<scenario name="answered or refused">
+${inviteSend(user)}  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="503" optional="true" next="refused">
+    <action>
+      <ereg regexp="[0-9]+" search_in="hdr" header="Retry-After:" check_it="true" assign_to="ra"/>
+      <log message="refused [$ra]"/>
+    </action>
+  </recv>
+  <recv response="200" rrs="true"/>
+${ack2xxAndBye().replace(/<recv response="200">/, '<recv response="200" next="end">')}  <label id="refused"/>
+${ackNon2xx(user)}  <label id="end"/>
+</scenario>
+`;
+}
+
 /** INVITE to sip:CODE@ (a 1xx code): the provisional, then CANCEL gets 200 and the INVITE 487, ACK. */
 export function cancelScenario(code: number, reason: string): string {
   return `${HEAD}

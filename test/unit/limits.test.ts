@@ -262,14 +262,18 @@ describe("overload decision", () => {
     lag?: number;
     budgets?: ReturnType<typeof createBudgets>;
     maxLagMs?: number;
+    maxQueueDelayMs?: number;
   }) => {
     let now = 0;
     let lag = over.lag ?? 0;
+    let queueDelay = 0;
     const reports: string[] = [];
     const d = new OverloadDetector({
       budgets: over.budgets ?? createBudgets(),
       maxLagMs: over.maxLagMs ?? 1000,
       lag: () => lag,
+      maxQueueDelayMs: over.maxQueueDelayMs ?? 500,
+      queueDelay: () => queueDelay,
       retryAfterS: 7,
       clock: { now: () => now },
       report: (m) => reports.push(m),
@@ -278,6 +282,7 @@ describe("overload decision", () => {
       d,
       reports,
       setLag: (ms: number) => (lag = ms),
+      setQueueDelay: (ms: number) => (queueDelay = ms),
       tick: (ms: number) => (now += ms),
     };
   };
@@ -287,9 +292,31 @@ describe("overload decision", () => {
     expect(d.check()).toBeUndefined();
     setLag(1500);
     expect(d.check()).toBe("event-loop-lag");
+    expect(d.check(undefined, 0, true)).toBeUndefined();
     setLag(200);
     expect(d.check()).toBeUndefined();
     const off = detector({ lag: 60_000, maxLagMs: 0 });
+    expect(off.d.check()).toBeUndefined();
+  });
+
+  it("says overloaded while UDP datagrams wait in the receive queue longer than the maximum, and not when 0 disables it", () => {
+    const { d, setQueueDelay, reports } = detector({});
+    setQueueDelay(500);
+    expect(d.check()).toBeUndefined();
+    setQueueDelay(501);
+    expect(d.check()).toBe("udp-receive-queue");
+    expect(d.check("dialogs", 100)).toBe("udp-receive-queue");
+    // Within a dialog (a BYE ending a call), never refused for load.
+    expect(d.check(undefined, 0, true)).toBeUndefined();
+    expect(d.queueDelayMs).toBe(501);
+    d.refused("udp-receive-queue");
+    expect(reports).toEqual([
+      "overload: answered 503 (Retry-After 7) to new requests: 1 for the UDP receive queue",
+    ]);
+    setQueueDelay(20);
+    expect(d.check()).toBeUndefined();
+    const off = detector({ maxQueueDelayMs: 0 });
+    off.setQueueDelay(60_000);
     expect(off.d.check()).toBeUndefined();
   });
 
@@ -301,10 +328,13 @@ describe("overload decision", () => {
     expect(d.check("dialogs", 2500)).toBe("dialogs");
     expect(d.check()).toBeUndefined();
     expect(d.check("subscriptions", 2500)).toBeUndefined();
+    expect(d.noRoomForTransaction()).toBe(false);
     budgets.transactions.charge(7000);
-    expect(d.check()).toBe("transactions");
-    budgets.transactions.release(7000);
+    expect(d.noRoomForTransaction()).toBe(true);
+    // Load refusals leave the transactions budget to noRoomForTransaction (the request has its transaction).
     expect(d.check()).toBeUndefined();
+    budgets.transactions.release(7000);
+    expect(d.noRoomForTransaction()).toBe(false);
   });
 
   it("counts every refusal and reports at most once per second on the manual clock", () => {

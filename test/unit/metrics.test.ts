@@ -110,6 +110,9 @@ const EXPECTED = [
   "# HELP sipmock_event_loop_lag_seconds Mean event-loop delay over the last second.",
   "# TYPE sipmock_event_loop_lag_seconds gauge",
   "sipmock_event_loop_lag_seconds 0.0125",
+  "# HELP sipmock_udp_receive_queue_delay_seconds How long a UDP datagram read now waited in its receive queue, at least (measured while the event loop is saturated).",
+  "# TYPE sipmock_udp_receive_queue_delay_seconds gauge",
+  "sipmock_udp_receive_queue_delay_seconds 0.75",
   "# HELP sipmock_connections_open Stream connections open (TCP, TLS, WS, WSS).",
   "# TYPE sipmock_connections_open gauge",
   "sipmock_connections_open 4",
@@ -143,6 +146,7 @@ describe("Metrics.render", () => {
       ],
       rejections: new Map([["lag", 2]]),
       lagMs: 12.5,
+      queueDelayMs: 750,
       connectionsOpen: 4,
       connectionsRefused: new Map([
         ["total", 1],

@@ -5,7 +5,7 @@
  * its own UDP requests to; and how they show in the metrics.
  */
 import { type Budgets, createBudgets } from "../../transaction/budget.js";
-import { eventLoopLag, OverloadDetector } from "../../transaction/overload.js";
+import { DEFAULT_MAX_QUEUE_DELAY_MS, eventLoopLag, OverloadDetector } from "../../transaction/overload.js";
 import { ConnectionGate } from "../../transport/connection-limits.js";
 import { KnownPeers } from "../../transport/known-peers.js";
 import { type Flow, hostPort } from "../../transport/types.js";
@@ -25,6 +25,8 @@ export class Guards {
   private readonly lagMonitor: ReturnType<typeof eventLoopLag> | undefined;
   /** When the last "sent once" warning was logged (at most one a second). */
   private lastSentOnce = Number.NEGATIVE_INFINITY;
+  /** How long UDP datagrams wait to be read (the wire's, once it exists). */
+  private queueDelay: () => number = () => 0;
 
   constructor(
     private readonly limits: LimitOptions,
@@ -37,12 +39,19 @@ export class Guards {
       budgets: this.budgets,
       maxLagMs: limits.maxEventLoopLagMs ?? 1000,
       lag: limits.eventLoopLag ?? this.lagMonitor!.lag,
+      maxQueueDelayMs: limits.maxQueueDelayMs ?? DEFAULT_MAX_QUEUE_DELAY_MS,
+      queueDelay: () => this.queueDelay(),
       retryAfterS: limits.retryAfterS ?? 5,
       clock: { now: monotonic },
       report: (message) => logger.warn(`${stamp()} ${message}`),
     });
     this.gate = new ConnectionGate(limits.connections);
     this.gate.report = (message) => logger.warn(`${stamp()} ${message}`);
+  }
+
+  /** Where the receive-queue delay comes from: the wire's UDP listeners. */
+  watchQueues(delay: () => number): void {
+    this.queueDelay = delay;
   }
 
   /** The stores (the journal's own count for it), rejections, lag and connections, for /metrics. */
@@ -56,6 +65,7 @@ export class Guards {
       ),
       rejections: overload.rejections,
       lagMs: overload.lagMs,
+      queueDelayMs: overload.queueDelayMs,
       connectionsOpen: gate.open,
       connectionsRefused: gate.refused,
       connectionsClosed: gate.closed,

@@ -132,6 +132,12 @@ export interface LimitOptions {
   readonly maxEventLoopLagMs?: number;
   /** The event-loop delay source (tests inject one); default: how late a 100 ms timer fires, averaged over a second (overload.ts eventLoopLag). */
   readonly eventLoopLag?: () => number;
+  /**
+   * How long a UDP request may wait in the kernel's receive queue (ms) before
+   * new requests get 503: T1 (500) by default, when clients start to
+   * retransmit what the mock has not read yet; 0: off.
+   */
+  readonly maxQueueDelayMs?: number;
   /** Retry-After (seconds) of the 503s sent under overload. Default 5. */
   readonly retryAfterS?: number;
   /** Connection caps and timeouts of the TCP, TLS, WS and WSS listeners. */

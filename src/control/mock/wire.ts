@@ -36,6 +36,16 @@ export class Wire {
     this.table.add(listener);
   }
 
+  /** The longest a datagram read now has waited in a UDP listener's receive queue (ms). */
+  queueDelayMs(): number {
+    let max = 0;
+    for (const l of this.listeners) {
+      const d = l.queueDelayMs?.() ?? 0;
+      if (d > max) max = d;
+    }
+    return max;
+  }
+
   listenerFor(flow: Flow): ListenerInfo | undefined {
     return this.table.find(flow)?.info;
   }

@@ -1,19 +1,40 @@
 /**
- * Answers outside any transaction (8.2.6, like a stateless UAS): the 503
- * with Retry-After of an overloaded or shutting-down mock, so it keeps no
- * transaction for a request it will not serve.
+ * The 503s with Retry-After of an overloaded or shutting-down mock: outside
+ * any transaction (8.2.6, like a stateless UAS) when there is no room for
+ * one or the mock is shutting down; through the request's transaction for
+ * the other overloads.
  */
 import type { ParsedRequest } from "../../sip/message.js";
 import { ITEM_OVERHEAD } from "../../transaction/budget.js";
+import type { OverloadReason } from "../../transaction/overload.js";
 import { statelessTag } from "../../transaction/transaction-layer.js";
 import type { Flow } from "../../transport/types.js";
-import { buildResponse } from "../response-builder.js";
+import { buildResponse, type ResponseSpec } from "../response-builder.js";
 import type { ServerCore } from "./core.js";
 
-/** Issue 10 item 4: true when the overload detector refused the request (answered 503). */
+/**
+ * Issue 10 item 4: true when there is no room for the request's transaction
+ * (the transactions budget is spent): answered 503 statelessly, as nothing
+ * can be kept for it.
+ */
 export function refuseOverloaded(core: ServerCore, request: ParsedRequest, flow: Flow): boolean {
   const overload = core.options.overload;
-  if (!overload) return false;
+  if (!overload?.noRoomForTransaction()) return false;
+  sendUnavailable(core, request, flow, `overloaded (${whyOverloaded("transactions")})`);
+  overload.refused("transactions");
+  return true;
+}
+
+/**
+ * The 503 with Retry-After of a request refused for any other overload
+ * (load, a full store), answered through its transaction: its
+ * retransmissions get the same 503 from the transaction instead of being
+ * taken as new, and accepted, once the load has fallen (a client that has
+ * its 503 would never ACK that call's 200). Undefined: not refused.
+ */
+export function overloadAnswer(core: ServerCore, request: ParsedRequest): ResponseSpec | undefined {
+  const overload = core.options.overload;
+  if (!overload) return undefined;
   const initial = !request.core.to.tag;
   const store =
     initial && request.method === "INVITE"
@@ -22,16 +43,21 @@ export function refuseOverloaded(core: ServerCore, request: ParsedRequest, flow:
         ? "subscriptions"
         : undefined;
   const cost = store ? ITEM_OVERHEAD[store] + request.body.length : 0;
-  const reason = overload.check(store, cost);
-  if (!reason) return false;
-  sendUnavailable(
-    core,
-    request,
-    flow,
-    `overloaded (${reason === "event-loop-lag" ? "event-loop lag" : `${reason} budget spent`})`,
-  );
+  const reason = overload.check(store, cost, !initial);
+  if (!reason) return undefined;
   overload.refused(reason);
-  return true;
+  return {
+    status: 503,
+    headers: [["Retry-After", String(overload.retryAfterS)]],
+    warning: `overloaded (${whyOverloaded(reason)})`,
+  };
+}
+
+/** The Warning's words for an overload reason. */
+function whyOverloaded(reason: OverloadReason): string {
+  if (reason === "event-loop-lag") return "event-loop lag";
+  if (reason === "udp-receive-queue") return "requests wait in the UDP receive queue";
+  return `${reason} budget spent`;
 }
 
 /** Shutting down: a new request gets the stateless 503; ACK is never answered (17.1.1.3). */
