@@ -5,6 +5,7 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import type { LimitOptions } from "../control/sipmock.js";
 import { DEFAULT_BUDGETS, parseSize, STORE_NAMES, type StoreName } from "../transaction/budget.js";
+import { DEFAULT_MAX_QUEUE_DELAY_MS } from "../transaction/overload.js";
 import { durationOption, nonNegativeIntOption, positiveIntOption } from "./options.js";
 
 export interface LimitFlags {
@@ -140,7 +141,7 @@ export function limitsFromFlags(flags: LimitFlags): LimitOptions {
   return {
     ...(flags.budget?.length ? { budgets: Object.fromEntries(flags.budget) } : {}),
     ...(flags.maxLag !== undefined ? { maxEventLoopLagMs: flags.maxLag } : {}),
-    ...(flags.maxQueueDelay !== undefined ? { maxQueueDelayMs: flags.maxQueueDelay } : {}),
+    maxQueueDelayMs: flags.maxQueueDelay ?? DEFAULT_MAX_QUEUE_DELAY_MS,
     ...(flags.retryAfter !== undefined ? { retryAfterS: flags.retryAfter } : {}),
     connections,
     ...(flags.retransmitToUnknown ? { retransmitToUnknown: true } : {}),

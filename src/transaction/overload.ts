@@ -32,6 +32,11 @@ export interface OverloadOptions {
 /** RFC 3261 T1: a UDP client retransmits a request unanswered for this long (17.1.1.2, 17.1.2.2). */
 export const DEFAULT_MAX_QUEUE_DELAY_MS = 500;
 
+/** Refusals for load, which spare a request within a dialog the mock holds (the UA decides). */
+export function isLoad(reason: OverloadReason): boolean {
+  return reason === "event-loop-lag" || reason === "udp-receive-queue";
+}
+
 /** Octets a new transaction is assumed to need before it is charged (a small request). */
 const MIN_TRANSACTION_COST = 6144;
 const REPORT_EVERY_MS = 1000;
@@ -66,14 +71,10 @@ export class OverloadDetector {
   /**
    * Why a new request that has its transaction must be refused now, or
    * undefined. `store` names the store the request would add to (an initial
-   * INVITE or SUBSCRIBE) and `cost` what it would add. A request within a
-   * dialog (`inDialog`: it has a To tag) is not refused for load (lag,
-   * receive queue): a BYE ends a call and the media it sends, which a 503
-   * would leave running; new work is what an overloaded mock turns away.
+   * INVITE or SUBSCRIBE) and `cost` what it would add.
    */
-  check(store?: StoreName, cost = 0, inDialog = false): OverloadReason | undefined {
+  check(store?: StoreName, cost = 0): OverloadReason | undefined {
     const { budgets, maxLagMs } = this.options;
-    if (inDialog) return undefined;
     if (maxLagMs > 0 && this.options.lag() > maxLagMs) return "event-loop-lag";
     const { maxQueueDelayMs } = this.options;
     if (maxQueueDelayMs > 0 && this.options.queueDelay() > maxQueueDelayMs) return "udp-receive-queue";

@@ -19,8 +19,9 @@
  * When the loop was idle at any time in it, it was waiting for datagrams,
  * so the queue was empty then and the delay is taken as 0: a mock that is
  * not saturated sends nothing but the one probe at start that checks that
- * probes come back (a firewall on loopback could drop them; then the
- * measure stays 0 and only the event-loop lag guards).
+ * probes come back. When they do not (a firewall on loopback), or are lost
+ * while the loop idles three times in a row, the measure stays 0 (until one
+ * comes back) and only the event-loop lag guards; the log says so once.
  */
 
 /** How often the loop's load is read and, when saturated, a probe sent. */
@@ -39,27 +40,37 @@ export const PROBE_SIZE = SEQ_AT + 4;
 export interface QueueProbeEnv {
   /** Monotonic milliseconds. */
   now(): number;
-  /** Puts the probe on the wire, to the socket's own address. */
-  send(probe: Buffer): void;
+  /** Puts the probe on the wire, to the socket's own address; `done` hears how the send ended. */
+  send(probe: Buffer, done: (err: Error | null) => void): void;
   /** The share (0..1) of the time since the last call that the event loop was busy. */
   utilization(): number;
   /** Random octets, so that no one else's datagram passes for a probe (at least NONCE_SIZE). */
   readonly nonce: Buffer;
+  /** Told once when probes do not come back (the measure is then off). */
+  readonly report?: (message: string) => void;
 }
 
+/** Probes lost while the loop idled, in a row, after which the path is taken as broken. */
+const IDLE_LOSSES_BROKEN = 3;
+
 export class QueueProbe {
-  private readonly packet = Buffer.alloc(PROBE_SIZE);
+  /** Magic and nonce: what a probe of this socket starts with. */
+  private readonly head = Buffer.alloc(SEQ_AT);
   private seq = 0;
   /** When the probe in the queue was sent; undefined: none is. */
   private sentAt: number | undefined;
   /** The last probe's time through the queue (or a lost one's age). */
   private sample = 0;
-  /** A probe came back: the path works, and an age means something. */
+  /** A probe came back, and none was lost while the loop idled since: an age means something. */
   private works = false;
+  private idleLosses = 0;
+  private lastTickAt: number;
+  private reported = false;
 
   constructor(private readonly env: QueueProbeEnv) {
-    MAGIC.copy(this.packet, 0);
-    env.nonce.copy(this.packet, MAGIC.length, 0, NONCE_SIZE);
+    MAGIC.copy(this.head, 0);
+    env.nonce.copy(this.head, MAGIC.length, 0, NONCE_SIZE);
+    this.lastTickAt = env.now();
   }
 
   /** Sends the probe that checks probes come back (at listen). */
@@ -67,12 +78,24 @@ export class QueueProbe {
     this.send(this.env.now());
   }
 
-  /** Every PROBE_INTERVAL_MS: measure again while the loop is saturated; forget the delay when it was not. */
+  /**
+   * Every PROBE_INTERVAL_MS: measure again while the loop is saturated;
+   * forget the delay when it was not. A probe still out after the loop
+   * idled was dropped: had it been in the queue, the idle loop would have
+   * read it (the queue was empty then).
+   */
   tick(): void {
     const now = this.env.now();
     const saturated = this.env.utilization() >= SATURATED;
+    const windowStart = this.lastTickAt;
+    this.lastTickAt = now;
     if (this.sentAt !== undefined) {
+      if (!saturated && this.sentAt <= windowStart) {
+        this.lostWhileIdle();
+        return;
+      }
       if (now - this.sentAt < PROBE_LOST_MS) return;
+      // Dropped by a full queue: it waited at least this long.
       this.sample = now - this.sentAt;
       this.sentAt = undefined;
     } else if (!saturated) {
@@ -87,30 +110,56 @@ export class QueueProbe {
     if (!this.works) return 0;
     const at = this.sentAt;
     if (at === undefined) return this.sample;
-    const age = this.env.now() - at;
-    return Math.max(age, this.sample);
+    return Math.max(this.env.now() - at, this.sample);
   }
 
   /**
    * Whether a datagram is one of this socket's probes (`fromPort`: its
    * source port, which is the socket's own for a probe); the one awaited
-   * gives the delay. A probe is never handed to SIP.
+   * gives the delay, and any shows the path works. A probe is never handed
+   * to SIP.
    */
   take(data: Buffer, fromPort: number, ownPort: number): boolean {
     if (data.length !== PROBE_SIZE || data[0] !== 0 || fromPort !== ownPort) return false;
-    if (data.compare(this.packet, 0, SEQ_AT, 0, SEQ_AT) !== 0) return false;
+    if (data.compare(this.head, 0, SEQ_AT, 0, SEQ_AT) !== 0) return false;
+    this.works = true;
+    this.idleLosses = 0;
     if (this.sentAt !== undefined && data.readUInt32BE(SEQ_AT) === this.seq) {
       this.sample = this.env.now() - this.sentAt;
       this.sentAt = undefined;
-      this.works = true;
     }
     return true;
   }
 
+  /** The socket closes: nothing is out any more, and nothing is measured. */
+  reset(): void {
+    this.sentAt = undefined;
+    this.sample = 0;
+    this.works = false;
+  }
+
+  private lostWhileIdle(): void {
+    this.sentAt = undefined;
+    this.sample = 0;
+    if (++this.idleLosses < IDLE_LOSSES_BROKEN && this.works) return;
+    this.works = false;
+    if (this.reported) return;
+    this.reported = true;
+    this.env.report?.(
+      "the probe this UDP socket sent itself did not come back; overload by receive-queue delay is not measured on it (a firewall on loopback?)",
+    );
+  }
+
   private send(now: number): void {
     this.seq = (this.seq + 1) >>> 0;
-    this.packet.writeUInt32BE(this.seq, SEQ_AT);
+    const seq = this.seq;
+    // A buffer per probe (at most 10 a second): the send may still hold the last one.
+    const packet = Buffer.allocUnsafe(PROBE_SIZE);
+    this.head.copy(packet, 0);
+    packet.writeUInt32BE(seq, SEQ_AT);
     this.sentAt = now;
-    this.env.send(this.packet);
+    this.env.send(packet, (err) => {
+      if (err && this.seq === seq) this.sentAt = undefined;
+    });
   }
 }

@@ -6,7 +6,14 @@ import { parseDatagram } from "../sip/parser.js";
 import { literalLookup } from "./address.js";
 import { PROBE_INTERVAL_MS, QueueProbe } from "./queue-probe.js";
 import { annotateTopVia } from "./received.js";
-import { type Flow, type InboundHandler, type Listener, type ListenerInfo, NOT_SENT } from "./types.js";
+import {
+  type Flow,
+  hostPort,
+  type InboundHandler,
+  type Listener,
+  type ListenerInfo,
+  NOT_SENT,
+} from "./types.js";
 
 export interface UdpOptions {
   /** Datagrams above this get 513 Message Too Large (RFC 3261 21.5.6). */
@@ -17,7 +24,7 @@ export interface UdpOptions {
   readonly sendBufferSize?: number;
   /** Told once when the kernel gave a buffer smaller than asked (Linux: net.core.rmem_max / wmem_max). */
   readonly report?: (message: string) => void;
-  /** Time the receive queue with probe datagrams (queue-probe.ts); default true. */
+  /** Time the receive queue with probe datagrams (queue-probe.ts); default false. */
   readonly queueProbe?: boolean;
 }
 
@@ -81,7 +88,7 @@ export async function listenUdp(
   socket.on("error", () => {});
   // Every datagram's flow names the same local endpoint: one object, never changed.
   const local = Object.freeze({ address: info.address, port: info.port });
-  const probing = options.queueProbe === false ? undefined : startProbe(socket, info);
+  const probing = options.queueProbe ? startProbe(socket, info, options.report) : undefined;
   const probe = probing?.probe;
   socket.on("message", (data, rinfo) => {
     if (probe && data[0] === 0 && probe.take(data, rinfo.port, info.port)) return;
@@ -153,17 +160,26 @@ export async function listenUdp(
   };
 }
 
-/** The socket's queue probe, sent to its own address (loopback for a wildcard), ticking until stop(). */
-function startProbe(socket: Socket, info: ListenerInfo): { probe: QueueProbe; stop(): void } {
-  const to = info.address === "0.0.0.0" ? "127.0.0.1" : info.address === "::" ? "::1" : info.address;
+/**
+ * The socket's queue probe, sent to its own address, ticking until stop().
+ * A wildcard socket sends it over loopback: 127.0.0.1, or for a dual-stack
+ * `::` its IPv4-mapped form, which works where IPv6 is off on loopback.
+ */
+function startProbe(
+  socket: Socket,
+  info: ListenerInfo,
+  report: ((message: string) => void) | undefined,
+): { probe: QueueProbe; stop(): void } {
+  const to =
+    info.address === "0.0.0.0" ? "127.0.0.1" : info.address === "::" ? "::ffff:127.0.0.1" : info.address;
   let last = performance.eventLoopUtilization();
   const probe = new QueueProbe({
     now: () => performance.now(),
-    send: (bytes) => {
+    send: (bytes, done) => {
       try {
-        socket.send(bytes, info.port, to, ignore);
-      } catch {
-        // Closed meanwhile: the measure no longer matters.
+        socket.send(bytes, info.port, to, done);
+      } catch (err) {
+        done(err as Error);
       }
     },
     utilization: () => {
@@ -173,15 +189,19 @@ function startProbe(socket: Socket, info: ListenerInfo): { probe: QueueProbe; st
       return u;
     },
     nonce: randomBytes(8),
+    report: (message) => report?.(`udp:${hostPort(info.address, info.port)}: ${message}`),
   });
   const timer = setInterval(() => probe.tick(), PROBE_INTERVAL_MS);
   timer.unref();
   probe.start();
-  return { probe, stop: () => clearInterval(timer) };
+  return {
+    probe,
+    stop: () => {
+      clearInterval(timer);
+      probe.reset();
+    },
+  };
 }
-
-/** A probe that could not be sent (a firewall, say) leaves the measure at 0: nothing to report. */
-function ignore(): void {}
 
 /** The largest UDP payload: 65,535 minus the IP (20, or 0 for IPv6 where the header is not counted) and UDP (8) headers. */
 export function maxDatagram(address: string): number {

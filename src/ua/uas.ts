@@ -60,10 +60,11 @@ export class UserAgentServer implements TransactionUser {
   }
 
   /**
-   * Issue 10 item 4: under overload a new request gets 503 with Retry-After
-   * (RFC 3261 21.5.4) at once and statelessly, so an overloaded mock keeps no
-   * transaction for it; retransmissions of requests in flight never get here
-   * (their transactions absorb them).
+   * Issue 10 item 4: with no room for one more transaction, a new request
+   * gets 503 with Retry-After (RFC 3261 21.5.4) at once and statelessly, so
+   * nothing is kept for it; retransmissions of requests in flight never get
+   * here (their transactions absorb them). Other overloads are answered
+   * through the request's transaction (stateless.ts overloadAnswer).
    */
   refuse(request: ParsedRequest, flow: Flow): boolean {
     return refuseOverloaded(this.core, request, flow);

@@ -2,8 +2,10 @@
  * Issue 12: a mock that cannot keep up over UDP answers new requests 503 +
  * Retry-After instead of letting them wait in the kernel's receive queue
  * (where the event-loop lag never shows them). SIPp places the calls; the
- * mock's event loop is kept busy 48 ms of every 50 so datagrams wait behind
- * it, as they do behind a mock at its capacity, whatever the machine's speed.
+ * mock's event loop is kept busy 45 ms of every 47 so datagrams wait behind
+ * it, as they do behind a mock at its capacity, whatever the machine's speed
+ * (47: the spins drift across the probe's 100 ms ticks instead of locking to
+ * them).
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { type SipMock, silentLogger, startSipMock } from "../../src/index.js";
@@ -41,12 +43,12 @@ describe("overload over UDP: the receive queue", () => {
       limits: { maxEventLoopLagMs: 0, maxQueueDelayMs: 5, retryAfterS: 3 },
     });
     const target = `127.0.0.1:${mock.address("udp").port}`;
-    spinner = saturate(48, 50);
+    spinner = saturate(45, 47);
     const loaded = await runSipp({
       scenarioXml: answeredOrRefusedScenario("200"),
       target,
       transport: "u1",
-      calls: 60,
+      calls: 90,
       rate: 30,
       timeoutMs: 30_000,
     });
@@ -61,7 +63,7 @@ describe("overload over UDP: the receive queue", () => {
     expect(Number(counted?.[1])).toBe(refused.length);
 
     // Caught up (the next tick sees an idle loop): the same calls are answered.
-    for (let i = 0; /sipmock_udp_receive_queue_delay_seconds [1-9]/.test(render(mock)); i++) {
+    for (let i = 0; !/sipmock_udp_receive_queue_delay_seconds 0\n/.test(render(mock)); i++) {
       expect(i, "the receive-queue delay never fell back to 0").toBeLessThan(50);
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -84,7 +86,7 @@ describe("overload over UDP: the receive queue", () => {
       mediaPort: 40000,
       limits: { maxEventLoopLagMs: 0, maxQueueDelayMs: 0 },
     });
-    spinner = saturate(48, 50);
+    spinner = saturate(45, 47);
     const loaded = await runSipp({
       scenarioXml: answeredOrRefusedScenario("200"),
       target: `127.0.0.1:${mock.address("udp").port}`,

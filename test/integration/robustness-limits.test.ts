@@ -207,7 +207,7 @@ describe("overload: 503 with Retry-After, retransmissions absorbed", () => {
     expect(statusOf(await c.waitFor(answerTo("late-2")))).toBe(200);
   });
 
-  it("under event-loop lag a BYE within a call still gets 200 (it ends the call and its media); a new INVITE gets 503", async () => {
+  it("under event-loop lag a BYE within a call the mock holds still gets 200 (it ends the call); a made-up To tag or a new INVITE gets 503", async () => {
     let lag = 0;
     const mock = await mockWith({
       listen: ["udp:127.0.0.1:0"],
@@ -232,6 +232,9 @@ describe("overload: 503 with Retry-After, retransmissions absorbed", () => {
     expect(statusOf(bye)).toBe(200);
     await c.send(request("INVITE", "200", to, { localPort: c.port, callId: "dlg-2" }));
     expect(statusOf(await c.waitFor(answerTo("dlg-2")))).toBe(503);
+    // A To tag of no call the mock holds does not pass for one.
+    await c.send(request("BYE", "200", to, { localPort: c.port, callId: "dlg-3", toTag: "made-up" }));
+    expect(statusOf(await c.waitFor(answerTo("dlg-3")))).toBe(503);
   });
 
   it("a flood of REGISTERs with big Contacts for new AORs is answered (200 or 503) and stays within the budget", async () => {
@@ -594,7 +597,8 @@ describe("the CLI flags", () => {
     const { limitsFromFlags } = await import("../../src/cli/limit-options.js");
     expect(limitsFromFlags({ maxQueueDelay: 250 }).maxQueueDelayMs).toBe(250);
     expect(limitsFromFlags({ maxQueueDelay: 0 }).maxQueueDelayMs).toBe(0);
-    expect(limitsFromFlags({}).maxQueueDelayMs).toBeUndefined();
+    // The CLI's default is T1; an embedded mock's is off (options.ts).
+    expect(limitsFromFlags({}).maxQueueDelayMs).toBe(500);
   });
 
   it("a malformed --budget is refused in one line naming the stores", () => {

@@ -292,7 +292,6 @@ describe("overload decision", () => {
     expect(d.check()).toBeUndefined();
     setLag(1500);
     expect(d.check()).toBe("event-loop-lag");
-    expect(d.check(undefined, 0, true)).toBeUndefined();
     setLag(200);
     expect(d.check()).toBeUndefined();
     const off = detector({ lag: 60_000, maxLagMs: 0 });
@@ -306,8 +305,6 @@ describe("overload decision", () => {
     setQueueDelay(501);
     expect(d.check()).toBe("udp-receive-queue");
     expect(d.check("dialogs", 100)).toBe("udp-receive-queue");
-    // Within a dialog (a BYE ending a call), never refused for load.
-    expect(d.check(undefined, 0, true)).toBeUndefined();
     expect(d.queueDelayMs).toBe(501);
     d.refused("udp-receive-queue");
     expect(reports).toEqual([

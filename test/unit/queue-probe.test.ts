@@ -12,15 +12,23 @@ function rig() {
   let now = 1000;
   let utilization = 0;
   const sent: Buffer[] = [];
+  const dones: Array<(err: Error | null) => void> = [];
+  const reports: string[] = [];
   const probe = new QueueProbe({
     now: () => now,
-    send: (b) => sent.push(Buffer.from(b)),
+    send: (b, done) => {
+      sent.push(b);
+      dones.push(done);
+    },
     utilization: () => utilization,
     nonce: Buffer.from("0123456789abcdef", "hex"),
+    report: (m) => reports.push(m),
   });
   return {
     probe,
     sent,
+    dones,
+    reports,
     advance: (ms: number) => (now += ms),
     load: (u: number) => (utilization = u),
     /** The last probe sent comes out of the queue now. */
@@ -99,7 +107,6 @@ describe("receive-queue probe", () => {
     r.probe.tick();
     expect(r.sent).toHaveLength(2);
     r.advance(1);
-    r.load(0);
     r.probe.tick();
     expect(r.sent).toHaveLength(3);
     expect(r.probe.delayMs()).toBe(PROBE_LOST_MS);
@@ -111,7 +118,7 @@ describe("receive-queue probe", () => {
     expect(r.probe.delayMs()).toBe(50);
   });
 
-  it("never sets the delay from a probe that never came back (a firewall on loopback): the measure stays 0", () => {
+  it("never sets the delay from a probe that never came back (a firewall on loopback): the measure stays 0, and the log says so once", () => {
     const r = rig();
     r.probe.start();
     r.load(1);
@@ -120,6 +127,76 @@ describe("receive-queue probe", () => {
       r.probe.tick();
     }
     expect(r.sent.length).toBeGreaterThan(1);
+    expect(r.probe.delayMs()).toBe(0);
+    expect(r.reports).toEqual([]);
+    r.load(0);
+    for (let i = 0; i < 5; i++) {
+      r.advance(100);
+      r.probe.tick();
+      r.load(1);
+      r.advance(100);
+      r.probe.tick();
+      r.load(0);
+    }
+    expect(r.reports).toHaveLength(1);
+    expect(r.reports[0]).toContain("did not come back");
+  });
+
+  it("takes a probe still out after the loop idled as dropped: the queue was empty then, so the delay is 0", () => {
+    const r = rig();
+    r.probe.start();
+    r.back();
+    r.load(1);
+    r.probe.tick();
+    r.advance(100);
+    expect(r.probe.delayMs()).toBe(100);
+    // Saturated all along: still in the queue.
+    r.probe.tick();
+    r.advance(100);
+    expect(r.probe.delayMs()).toBe(200);
+    // The loop idled in the interval after it was sent: dropped.
+    r.load(0.5);
+    r.probe.tick();
+    expect(r.probe.delayMs()).toBe(0);
+    r.advance(5000);
+    expect(r.probe.delayMs()).toBe(0);
+    // Two more such losses in a row: the path is taken as broken (no age counts until a probe is back).
+    for (let i = 0; i < 2; i++) {
+      r.load(1);
+      r.probe.tick();
+      r.load(0);
+      r.advance(100);
+      r.probe.tick();
+      r.advance(100);
+      r.probe.tick();
+    }
+    expect(r.reports).toHaveLength(1);
+    r.load(1);
+    r.probe.tick();
+    r.advance(900);
+    expect(r.probe.delayMs()).toBe(0);
+    r.back();
+    expect(r.probe.delayMs()).toBe(900);
+  });
+
+  it("a probe whose send failed is not waited for; reset() (the socket closed) forgets everything", () => {
+    const r = rig();
+    r.probe.start();
+    r.back();
+    r.load(1);
+    r.probe.tick();
+    r.advance(700);
+    expect(r.probe.delayMs()).toBe(700);
+    r.dones.at(-1)!(new Error("EPERM"));
+    expect(r.probe.delayMs()).toBe(0);
+    // A stale failure (an older probe's) leaves the one out alone.
+    r.probe.tick();
+    r.advance(600);
+    r.dones[0]!(new Error("late"));
+    expect(r.probe.delayMs()).toBe(600);
+    r.probe.reset();
+    expect(r.probe.delayMs()).toBe(0);
+    r.advance(10_000);
     expect(r.probe.delayMs()).toBe(0);
   });
 
@@ -138,7 +215,7 @@ describe("receive-queue probe", () => {
     stun.writeUInt16BE(0x0001, 0);
     expect(r.probe.take(stun, PORT, PORT)).toBe(false);
     expect(r.probe.delayMs()).toBe(0);
-    // A probe of an earlier sequence number (replayed) is eaten but says nothing.
+    // The awaited probe gives the delay; read again (replayed), it is eaten but says nothing.
     r.probe.take(mine, PORT, PORT);
     expect(r.probe.delayMs()).toBe(10);
     r.load(1);

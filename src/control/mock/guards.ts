@@ -5,7 +5,7 @@
  * its own UDP requests to; and how they show in the metrics.
  */
 import { type Budgets, createBudgets } from "../../transaction/budget.js";
-import { DEFAULT_MAX_QUEUE_DELAY_MS, eventLoopLag, OverloadDetector } from "../../transaction/overload.js";
+import { eventLoopLag, OverloadDetector } from "../../transaction/overload.js";
 import { ConnectionGate } from "../../transport/connection-limits.js";
 import { KnownPeers } from "../../transport/known-peers.js";
 import { type Flow, hostPort } from "../../transport/types.js";
@@ -39,7 +39,7 @@ export class Guards {
       budgets: this.budgets,
       maxLagMs: limits.maxEventLoopLagMs ?? 1000,
       lag: limits.eventLoopLag ?? this.lagMonitor!.lag,
-      maxQueueDelayMs: limits.maxQueueDelayMs ?? DEFAULT_MAX_QUEUE_DELAY_MS,
+      maxQueueDelayMs: limits.maxQueueDelayMs ?? 0,
       queueDelay: () => this.queueDelay(),
       retryAfterS: limits.retryAfterS ?? 5,
       clock: { now: monotonic },

@@ -69,6 +69,7 @@ export function listenerOpener(
           ...(buffers?.receive ? { recvBufferSize: buffers.receive } : {}),
           ...(buffers?.send ? { sendBufferSize: buffers.send } : {}),
           report: (message) => options.logger?.warn(message),
+          queueProbe: (options.limits?.maxQueueDelayMs ?? 0) > 0,
         });
       case "tcp":
         return listenTcp(spec.host, spec.port, onInbound, { maxMessageSize, gate });

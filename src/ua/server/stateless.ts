@@ -6,7 +6,7 @@
  */
 import type { ParsedRequest } from "../../sip/message.js";
 import { ITEM_OVERHEAD } from "../../transaction/budget.js";
-import type { OverloadReason } from "../../transaction/overload.js";
+import { isLoad, type OverloadReason } from "../../transaction/overload.js";
 import { statelessTag } from "../../transaction/transaction-layer.js";
 import type { Flow } from "../../transport/types.js";
 import { buildResponse, type ResponseSpec } from "../response-builder.js";
@@ -43,14 +43,24 @@ export function overloadAnswer(core: ServerCore, request: ParsedRequest): Respon
         ? "subscriptions"
         : undefined;
   const cost = store ? ITEM_OVERHEAD[store] + request.body.length : 0;
-  const reason = overload.check(store, cost, !initial);
-  if (!reason) return undefined;
+  const reason = overload.check(store, cost);
+  if (!reason || (isLoad(reason) && !initial && inHeldDialog(core, request))) return undefined;
   overload.refused(reason);
   return {
     status: 503,
     headers: [["Retry-After", String(overload.retryAfterS)]],
     warning: `overloaded (${whyOverloaded(reason)})`,
   };
+}
+
+/**
+ * A request within a call the mock holds (a BYE, a re-INVITE) is not refused
+ * for load: a BYE ends the call and the media it sends, which a 503 would
+ * leave running; new work is what an overloaded mock turns away. A To tag
+ * alone does not make a request part of a call.
+ */
+function inHeldDialog(core: ServerCore, request: ParsedRequest): boolean {
+  return core.dialogs.find(request.core.callId, request.core.to.tag, request.core.from.tag) !== undefined;
 }
 
 /** The Warning's words for an overload reason. */
