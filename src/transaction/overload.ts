@@ -18,7 +18,7 @@ export interface OverloadOptions {
   readonly maxLagMs: number;
   /** The current event-loop delay in ms (the real one, or a test's). */
   readonly lag: () => number;
-  /** How long UDP datagrams wait to be read, above which new requests get 503 (ms; T1 by default); 0: never. */
+  /** How long UDP datagrams may wait to be read before new requests get 503 (ms; the CLI's default is T1); 0: never. */
   readonly maxQueueDelayMs: number;
   /** How long a datagram read now has waited in a UDP receive queue (ms; the transport's probes). */
   readonly queueDelay: () => number;

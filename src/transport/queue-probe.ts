@@ -7,7 +7,7 @@
  * every T1, 2*T1... (RFC 3261 17.1.1.2 Timer A, 17.1.2.2 Timer E), which
  * adds load to a mock that is already behind until hardly a call completes
  * (measured: the answered call with RTP at 2,500 calls/s, a full queue for
- * 24 s, a lag of 30-330 ms, no 503).
+ * 24 s, a lag of 10-330 ms, no 503).
  *
  * The socket times a datagram of its own through its queue: it sends itself
  * a probe and measures when it reads it. The queue is FIFO, so the probe

@@ -133,11 +133,12 @@ export interface LimitOptions {
   /** The event-loop delay source (tests inject one); default: how late a 100 ms timer fires, averaged over a second (overload.ts eventLoopLag). */
   readonly eventLoopLag?: () => number;
   /**
-   * How long a UDP request may wait in the kernel's receive queue (ms) before
-   * new requests outside a dialog get 503. Default 0, off: an embedded mock
-   * shares its event loop with the code around it (a test that blocks it
-   * for a second is not an overloaded mock). The CLI sets T1 (500), when
-   * clients start to retransmit what the mock has not read yet.
+   * How long a UDP request may wait in the kernel's receive queue (ms)
+   * before new requests (but those of a call the mock holds) get 503.
+   * Default 0, off: an embedded mock shares its event loop with the code
+   * around it (a test that blocks it for a second is not an overloaded
+   * mock). The CLI sets T1 (500), when clients start to retransmit what the
+   * mock has not read yet.
    */
   readonly maxQueueDelayMs?: number;
   /** Retry-After (seconds) of the 503s sent under overload. Default 5. */
