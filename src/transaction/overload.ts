@@ -32,11 +32,6 @@ export interface OverloadOptions {
 /** RFC 3261 T1: a UDP client retransmits a request unanswered for this long (17.1.1.2, 17.1.2.2). */
 export const DEFAULT_MAX_QUEUE_DELAY_MS = 500;
 
-/** Refusals for load, which spare a request within a dialog the mock holds (the UA decides). */
-export function isLoad(reason: OverloadReason): boolean {
-  return reason === "event-loop-lag" || reason === "udp-receive-queue";
-}
-
 /** Octets a new transaction is assumed to need before it is charged (a small request). */
 const MIN_TRANSACTION_COST = 6144;
 const REPORT_EVERY_MS = 1000;
@@ -69,17 +64,20 @@ export class OverloadDetector {
   }
 
   /**
-   * Why a new request that has its transaction must be refused now, or
-   * undefined. `store` names the store the request would add to (an initial
-   * INVITE or SUBSCRIBE) and `cost` what it would add.
+   * Why new requests are refused for load now (event-loop lag, the UDP
+   * receive queue), or undefined. A load refusal spares a request within a
+   * dialog the mock holds (the UA decides).
    */
-  check(store?: StoreName, cost = 0): OverloadReason | undefined {
-    const { budgets, maxLagMs } = this.options;
+  load(): OverloadReason | undefined {
+    const { maxLagMs, maxQueueDelayMs } = this.options;
     if (maxLagMs > 0 && this.options.lag() > maxLagMs) return "event-loop-lag";
-    const { maxQueueDelayMs } = this.options;
     if (maxQueueDelayMs > 0 && this.options.queueDelay() > maxQueueDelayMs) return "udp-receive-queue";
-    if (store && !budgets[store].fits(cost)) return store;
     return undefined;
+  }
+
+  /** Whether `store` has no room for `cost` more octets (an initial INVITE's dialog, a SUBSCRIBE's subscription). */
+  full(store: StoreName, cost: number): boolean {
+    return !this.options.budgets[store].fits(cost);
   }
 
   /** Counts a 503 sent for `reason`; reports the last second's refusals at most once per second. */

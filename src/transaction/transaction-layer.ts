@@ -3,7 +3,6 @@
  * UAS core needs for CANCEL (9.2) and merged requests (8.2.2.2), and freeing
  * of terminated transactions so memory stays flat under load.
  */
-import { createHmac, randomBytes } from "node:crypto";
 import type { ParsedRequest, ParsedResponse } from "../sip/message.js";
 import { SteadyMap } from "../sip/steady-map.js";
 import type { Flow } from "../transport/types.js";
@@ -21,12 +20,15 @@ import { InviteServerTransaction } from "./invite-server-transaction.js";
 import { KeyIndex } from "./key-index.js";
 import { type ClientCallbacks, NonInviteClientTransaction } from "./non-invite-client-transaction.js";
 import { NonInviteServerTransaction } from "./non-invite-server-transaction.js";
-import { randomHex } from "./random-pool.js";
+import type { OverloadReason } from "./overload.js";
+import { RefusedStore } from "./refused-store.js";
 import type { Scheduler } from "./scheduler.js";
 import type { ServerTransaction, TerminationReason, TransactionEnvironment } from "./server-transaction.js";
+import { newTag } from "./tags.js";
 import type { TimerConfig } from "./timers.js";
 import { Fingerprint, flat, isRfc3261Branch, mergeKey, transactionKey } from "./transaction-key.js";
 
+export { newTag, statelessTag } from "./tags.js";
 export { transactionKey } from "./transaction-key.js";
 
 export interface TransactionUser {
@@ -38,11 +40,14 @@ export interface TransactionUser {
    */
   onAck(ack: ParsedRequest, flow: Flow, invite?: ServerTransaction): void;
   /**
-   * A request that would create a new transaction (not ACK, not CANCEL):
-   * true when the TU answered it statelessly (503 under overload), so no
-   * transaction is kept for it.
+   * A request that would create a new transaction (not ACK, not CANCEL),
+   * before it has one: why the TU answered it statelessly (503 under
+   * overload, To tag `toTag`), so no transaction is made for it; undefined:
+   * not refused. Over UDP the layer remembers the refusal (RefusedStore).
    */
-  refuse?(request: ParsedRequest, flow: Flow): boolean;
+  refuse?(request: ParsedRequest, flow: Flow, toTag: string): OverloadReason | undefined;
+  /** A retransmission of a request refused statelessly: the same 503 again (8.2.7), To tag `toTag`. */
+  refuseAgain?(request: ParsedRequest, flow: Flow, toTag: string, reason: OverloadReason): void;
   /** A retransmission of the request arrived (after the transaction handled it). */
   onRetransmission?(tx: ServerTransaction): void;
   /**
@@ -64,7 +69,8 @@ export interface TransactionUser {
 /**
  * A live server transaction: its object (in the maps), or its place in a
  * CompletedStore (in the KeyIndexes), as one small integer: sequence
- * number * 4 + the store (STORED_STATES' index).
+ * number * 4 + the store (STORED_STATES' index); or a request refused
+ * statelessly (sequence number * 4 + REFUSED, in storedKeys only).
  */
 type Live = ServerTransaction | number;
 
@@ -76,6 +82,8 @@ type Live = ServerTransaction | number;
  */
 const STORED_STATES = ["completed", "confirmed", "accepted"] as const;
 const STORED_REASONS = ["timer-j", "timer-i", "timer-l"] as const;
+/** The kind (the low two bits) of a storedKeys entry that is a refusal in the RefusedStore. */
+const REFUSED = 3;
 
 export class TransactionLayer {
   /** Transaction objects by key (17.2.3): the ones not (yet) in a CompletedStore. */
@@ -90,6 +98,8 @@ export class TransactionLayer {
   private readonly env: TransactionEnvironment;
   /** The CompletedStore of each of STORED_STATES. */
   private readonly stores: readonly CompletedStore[];
+  /** Requests refused statelessly over UDP, for 64*T1. */
+  private readonly refusals: RefusedStore;
 
   constructor(
     send: (flow: Flow, bytes: Buffer, retransmission: boolean, failed?: (err: Error) => void) => void,
@@ -133,10 +143,21 @@ export class TransactionLayer {
           STORED_REASONS[kind],
         ),
     );
+    const forgotten = (hi: number, lo: number, seq: number) => {
+      this.lookedUp = undefined;
+      this.storedKeys.delete(hi, lo, seq * 4 + REFUSED);
+    };
+    this.refusals = new RefusedStore({ forgotten }, scheduler, 64 * timers.t1);
   }
 
+  /** Live server transactions (refusals are none). */
   get size(): number {
-    return this.transactions.size + this.storedKeys.size;
+    return this.transactions.size + this.storedKeys.size - this.refusals.size;
+  }
+
+  /** Stateless refusals remembered now (RefusedStore). */
+  get refused(): number {
+    return this.refusals.size;
   }
 
   /**
@@ -371,6 +392,10 @@ export class TransactionLayer {
     this.lookedUp = undefined;
     this.found = undefined;
     if (typeof existing === "number") {
+      if ((existing & 3) === REFUSED) {
+        this.refuseAgain(existing >>> 2, request, flow);
+        return;
+      }
       // (Confirmed and Accepted are stored silent: 17.2.1 and RFC 6026 7.1 send nothing more.)
       this.stores[existing & 3]!.retransmit(existing >>> 2);
       this.tu.onRetransmission?.(this.viewOf(existing));
@@ -381,8 +406,8 @@ export class TransactionLayer {
       this.tu.onRetransmission?.(existing);
       return;
     }
-    if (request.method !== "CANCEL" && this.tu.refuse?.(request, flow)) return;
     const toTag = request.core.to.tag || newTag();
+    if (request.method !== "CANCEL" && this.refuse(request, flow, id, toTag)) return;
     const tx =
       request.method === "INVITE"
         ? new InviteServerTransaction(id, request, flow, toTag, this.env, this.scheduler, this.timers)
@@ -404,6 +429,29 @@ export class TransactionLayer {
   }
 
   /**
+   * Asks the TU whether it refuses a new request statelessly (overload);
+   * over UDP a refusal is remembered under the request's key, so its
+   * retransmissions get the same 503 and its ACK is absorbed (8.2.7). Over
+   * a reliable transport the client does not retransmit (17.1.1.2).
+   */
+  private refuse(request: ParsedRequest, flow: Flow, id: string, toTag: string): boolean {
+    const reason = this.tu.refuse?.(request, flow, toTag);
+    if (reason === undefined) return false;
+    if (flow.transport !== "udp") return true;
+    const p = this.print.of(id);
+    const seq = this.refusals.add(p.hi, p.lo, request.core.to.tag ? undefined : toTag, reason);
+    this.storedKeys.add(p.hi, p.lo, seq * 4 + REFUSED);
+    this.lookedUp = undefined;
+    return true;
+  }
+
+  /** A retransmission of a refused request: the TU sends the same 503 again. */
+  private refuseAgain(seq: number, request: ParsedRequest, flow: Flow): void {
+    const refusal = this.refusals.refusal(seq);
+    this.tu.refuseAgain?.(request, flow, refusal.toTag ?? request.core.to.tag ?? "", refusal.reason);
+  }
+
+  /**
    * RFC 3261 9.2: "the CANCEL request matches a transaction [...] using the
    * procedures of 17.2.3 [...] the method of the request is assumed to be
    * INVITE" (the CANCEL's own method is ignored for this match).
@@ -411,7 +459,8 @@ export class TransactionLayer {
   findInviteFor(cancel: ParsedRequest): ServerTransaction | undefined {
     const key = transactionKey(cancel, "INVITE");
     const tx = this.transactions.get(key) ?? this.storedUnder(this.storedKeys, key);
-    if (typeof tx === "number") return (tx & 3) !== 0 ? this.viewOf(tx) : undefined;
+    // A refused INVITE has no transaction to cancel (8.2.7: a stateless UAS ignores CANCEL).
+    if (typeof tx === "number") return isStoredInvite(tx) ? this.viewOf(tx) : undefined;
     return tx instanceof InviteServerTransaction ? tx : undefined;
   }
 
@@ -441,6 +490,7 @@ export class TransactionLayer {
   terminateAll(): void {
     for (const tx of [...this.transactions.values()]) tx.terminate("shutdown");
     for (const store of this.stores) store.endAll("shutdown");
+    this.refusals.clear();
     this.endClients();
   }
 
@@ -449,7 +499,9 @@ export class TransactionLayer {
     // RFC 2543 requests, also by the To tag of the response we sent).
     const key = transactionKey(ack, "INVITE");
     const tx = this.transactions.get(key) ?? this.storedUnder(this.storedKeys, key);
-    if (typeof tx === "number" && (tx & 3) !== 0) {
+    // 8.2.7: the ACK of a 503 sent statelessly is ignored.
+    if (typeof tx === "number" && (tx & 3) === REFUSED) return;
+    if (typeof tx === "number" && isStoredInvite(tx)) {
       const view = this.viewOf(tx);
       // An RFC 2543 ACK with another To tag is not its own.
       if (!isRfc3261Branch(ack.core.via[0]) && ack.core.to.tag !== view.toTag) this.tu.onAck(ack, flow);
@@ -473,23 +525,7 @@ export class TransactionLayer {
   }
 }
 
-/** RFC 3261 19.3: tags need at least 32 bits of randomness. */
-export function newTag(): string {
-  return randomHex(6);
-}
-
-/** Per process: a stateless tag cannot be predicted from outside. */
-const STATELESS_SECRET = randomBytes(16);
-
-/**
- * The To tag of a response sent without a transaction (the 503 of an
- * overload or shutdown refusal): RFC 3261 8.2.7 wants a stateless UAS to
- * give the same tag to the same request, so its retransmissions get it
- * too. A keyed hash of the Call-ID, the From tag and the top Via branch.
- */
-export function statelessTag(request: ParsedRequest): string {
-  return createHmac("sha256", STATELESS_SECRET)
-    .update(`${request.core.callId}\n${request.core.from.tag ?? ""}\n${request.core.via[0]?.branch ?? ""}`)
-    .digest("hex")
-    .slice(0, 12);
+/** A storedKeys entry of a Confirmed or Accepted INVITE (not a non-INVITE's, not a refusal). */
+function isStoredInvite(live: number): boolean {
+  return (live & 3) === 1 || (live & 3) === 2;
 }

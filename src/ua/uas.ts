@@ -10,6 +10,7 @@
  * (plan.ts) and the staged response pipeline (pipeline.ts).
  */
 import type { ParsedRequest } from "../sip/message.js";
+import type { OverloadReason } from "../transaction/overload.js";
 import type { ServerTransaction, TerminationReason } from "../transaction/server-transaction.js";
 import type { TransactionLayer, TransactionUser } from "../transaction/transaction-layer.js";
 import type { Flow } from "../transport/types.js";
@@ -27,7 +28,7 @@ import {
   closeServer,
   unacknowledgedShutdownAnswers,
 } from "./server/shutdown.js";
-import { refuseOverloaded, refuseWhileDraining } from "./server/stateless.js";
+import { refuseOverloaded, refuseWhileDraining, resendRefusal } from "./server/stateless.js";
 
 export type { FaultWire, UasEvents, UasOptions } from "./server/options.js";
 export { MIN_SE } from "./server/session-timer.js";
@@ -60,14 +61,19 @@ export class UserAgentServer implements TransactionUser {
   }
 
   /**
-   * Issue 10 item 4: with no room for one more transaction, a new request
-   * gets 503 with Retry-After (RFC 3261 21.5.4) at once and statelessly, so
-   * nothing is kept for it; retransmissions of requests in flight never get
-   * here (their transactions absorb them). Other overloads are answered
-   * through the request's transaction (stateless.ts overloadAnswer).
+   * Issue 10 item 4: an overloaded mock (no room for one more transaction,
+   * event-loop lag, the UDP receive queue, a full dialog or subscription
+   * store) answers a new request 503 with Retry-After (RFC 3261 21.5.4) at
+   * once and statelessly, so nothing is kept for it; retransmissions of
+   * requests in flight never get here (their transactions absorb them).
    */
-  refuse(request: ParsedRequest, flow: Flow): boolean {
-    return refuseOverloaded(this.core, request, flow);
+  refuse(request: ParsedRequest, flow: Flow, toTag: string): OverloadReason | undefined {
+    return refuseOverloaded(this.core, request, flow, toTag);
+  }
+
+  /** A retransmission of a refused request: the same 503 (the transaction layer remembered it). */
+  refuseAgain(request: ParsedRequest, flow: Flow, toTag: string, reason: OverloadReason): void {
+    resendRefusal(this.core, request, flow, toTag, reason);
   }
 
   /**

@@ -177,10 +177,11 @@ describe("overload: 503 with Retry-After, retransmissions absorbed", () => {
     await c.send(request("INVITE", "alice", to, { localPort: c.port, callId: "tag-2" }));
     const other = await c.waitFor(answerTo("tag-2", 503));
     expect(header(other, "To")).not.toContain(`tag=${tags[0]}`);
-    expect(render(mock)).toContain('sipmock_overload_rejections_total{reason="transactions"} 3');
+    // Two refusals: the retransmission's 503 is the first one's again (remembered), not a new refusal.
+    expect(render(mock)).toContain('sipmock_overload_rejections_total{reason="transactions"} 2');
   });
 
-  it("under event-loop lag a new INVITE gets 503 through its transaction: its retransmission after the lag gets the same 503, never a call", async () => {
+  it("under event-loop lag a new INVITE gets a stateless 503: its retransmission after the lag gets the same 503, never a call", async () => {
     let lag = 2000;
     const mock = await mockWith({
       listen: ["udp:127.0.0.1:0"],
@@ -196,8 +197,8 @@ describe("overload: 503 with Retry-After, retransmissions absorbed", () => {
     const before = c.received.filter(answerTo("late-1")).length;
     await c.send(invite);
     await c.waitFor(() => c.received.filter(answerTo("late-1")).length > before);
-    // Only 503s (the retransmitted one and Timer G's), all with the first one's To tag: the client that has
-    // its 503 would never ACK a 200 for this call.
+    // Only 503s, all with the first one's To tag (the refusal is remembered for 64*T1): the client that
+    // has its 503 would never ACK a 200 for this call.
     const answers = c.received.filter(answerTo("late-1"));
     expect(answers.map(statusOf).every((s) => s === 503)).toBe(true);
     expect(new Set(answers.map((r) => header(r, "To"))).size).toBe(1);

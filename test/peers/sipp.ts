@@ -498,6 +498,28 @@ ${ackNon2xx(user)}  <label id="end"/>
 `;
 }
 
+/**
+ * INVITE refused 503 (its To tag logged as "first TAG"), ACK, then after
+ * `pauseMs` the same INVITE again (same branch, [branch-5]: a
+ * retransmission, as a client sends when the 503 was lost), whose 503's To
+ * tag is logged as "again TAG", ACK.
+ */
+export function refusedThenRetransmittedScenario(user: string, pauseMs: number): string {
+  const refused = (label: string) => `  <recv response="100" optional="true"/>
+  <recv response="503">
+    <action>
+      <ereg regexp=";tag=([^;]+)" search_in="hdr" header="To:" check_it="true" assign_to="all,${label}"/>
+      <log message="${label} [$${label}]"/>
+    </action>
+  </recv>
+${ackNon2xx(user)}`;
+  return `${HEAD}
+<scenario name="refused then retransmitted">
+${inviteSend(user, false)}${refused("first")}  <pause milliseconds="${pauseMs}"/>
+${inviteSend(user, false).replace("branch=[branch]", "branch=[branch-5]")}${refused("again")}</scenario>
+`;
+}
+
 /** INVITE to sip:CODE@ (a 1xx code): the provisional, then CANCEL gets 200 and the INVITE 487, ACK. */
 export function cancelScenario(code: number, reason: string): string {
   return `${HEAD}

@@ -212,7 +212,7 @@ describe("transaction and outbound budgets", () => {
         onRequest: () => {
           throw new Error("must not be created");
         },
-        refuse: (r) => refused.push(r.method) > 0,
+        refuse: (r) => (refused.push(r.method) > 0 ? "transactions" : undefined),
         onAck: () => {},
       },
       scheduler,
@@ -289,47 +289,46 @@ describe("overload decision", () => {
 
   it("says overloaded while the injected event-loop lag is above the maximum, and not when 0 disables it", () => {
     const { d, setLag } = detector({});
-    expect(d.check()).toBeUndefined();
+    expect(d.load()).toBeUndefined();
     setLag(1500);
-    expect(d.check()).toBe("event-loop-lag");
+    expect(d.load()).toBe("event-loop-lag");
     setLag(200);
-    expect(d.check()).toBeUndefined();
+    expect(d.load()).toBeUndefined();
     const off = detector({ lag: 60_000, maxLagMs: 0 });
-    expect(off.d.check()).toBeUndefined();
+    expect(off.d.load()).toBeUndefined();
   });
 
   it("says overloaded while UDP datagrams wait in the receive queue longer than the maximum, and not when 0 disables it", () => {
     const { d, setQueueDelay, reports } = detector({});
     setQueueDelay(500);
-    expect(d.check()).toBeUndefined();
+    expect(d.load()).toBeUndefined();
     setQueueDelay(501);
-    expect(d.check()).toBe("udp-receive-queue");
-    expect(d.check("dialogs", 100)).toBe("udp-receive-queue");
+    expect(d.load()).toBe("udp-receive-queue");
     expect(d.queueDelayMs).toBe(501);
     d.refused("udp-receive-queue");
     expect(reports).toEqual([
       "overload: answered 503 (Retry-After 7) to new requests: 1 for the UDP receive queue",
     ]);
     setQueueDelay(20);
-    expect(d.check()).toBeUndefined();
+    expect(d.load()).toBeUndefined();
     const off = detector({ maxQueueDelayMs: 0 });
     off.setQueueDelay(60_000);
-    expect(off.d.check()).toBeUndefined();
+    expect(off.d.load()).toBeUndefined();
   });
 
   it("refuses every new request when the transaction budget is spent, and only the store's own when a store is full", () => {
     const budgets = createBudgets({ transactions: 10_000, dialogs: 3000 });
     const { d } = detector({ budgets });
-    expect(d.check("dialogs", 2500)).toBeUndefined();
+    expect(d.full("dialogs", 2500)).toBe(false);
     budgets.dialogs.charge(2000);
-    expect(d.check("dialogs", 2500)).toBe("dialogs");
-    expect(d.check()).toBeUndefined();
-    expect(d.check("subscriptions", 2500)).toBeUndefined();
+    expect(d.full("dialogs", 2500)).toBe(true);
+    expect(d.load()).toBeUndefined();
+    expect(d.full("subscriptions", 2500)).toBe(false);
     expect(d.noRoomForTransaction()).toBe(false);
     budgets.transactions.charge(7000);
     expect(d.noRoomForTransaction()).toBe(true);
-    // Load refusals leave the transactions budget to noRoomForTransaction (the request has its transaction).
-    expect(d.check()).toBeUndefined();
+    // A spent transactions budget is not load (no held-dialog exemption for it).
+    expect(d.load()).toBeUndefined();
     budgets.transactions.release(7000);
     expect(d.noRoomForTransaction()).toBe(false);
   });

@@ -118,7 +118,7 @@ export class Wire {
   /** What the UA's faults do to the transport: extra copies, another source port, a closed connection. */
   faultWire(): FaultWire {
     return {
-      send: (flow, bytes) => this.send(flow, bytes, false),
+      send: (flow, bytes, retransmission = false) => this.send(flow, bytes, retransmission),
       sendFromOtherPort: (flow, bytes) => {
         const listener = this.table.find(flow);
         if (!listener?.sendFromOtherPort) return;

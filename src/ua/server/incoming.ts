@@ -15,19 +15,12 @@ import { handleCancel } from "./cancel.js";
 import type { ServerCore } from "./core.js";
 import { builtIn } from "./handlers.js";
 import { sessionIntervalTooSmall } from "./session-timer.js";
-import { overloadAnswer } from "./stateless.js";
 import { checkDialog, validate } from "./validate.js";
 
 export function onRequest(core: ServerCore, tx: ServerTransaction): void {
   const req = tx.request;
   if (req.method === "CANCEL") {
     handleCancel(core, tx);
-    return;
-  }
-  // Overloaded (load, a full store): 503 + Retry-After before anything else is spent on it.
-  const refusal = overloadAnswer(core, req);
-  if (refusal) {
-    core.send(tx, refusal);
     return;
   }
   const rejection = rejectionOf(core, tx);

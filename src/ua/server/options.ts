@@ -20,8 +20,8 @@ import type { BuiltResponse } from "../response-builder.js";
 
 /** Transport access the UAS needs only to carry out scenario faults. */
 export interface FaultWire {
-  /** Sends bytes outside any transaction (duplicate responses). */
-  send(flow: Flow, bytes: Buffer): void;
+  /** Sends bytes outside any transaction (duplicate responses, stateless 503s; `retransmission`: a copy sent again). */
+  send(flow: Flow, bytes: Buffer, retransmission?: boolean): void;
   sendFromOtherPort(flow: Flow, bytes: Buffer): void;
   closeConnection(flow: Flow, mode: "close" | "reset"): void;
 }

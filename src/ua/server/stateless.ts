@@ -1,56 +1,73 @@
 /**
- * The 503s with Retry-After of an overloaded or shutting-down mock: outside
- * any transaction (8.2.6, like a stateless UAS) when there is no room for
- * one or the mock is shutting down; through the request's transaction for
- * the other overloads.
+ * The 503s with Retry-After of an overloaded or shutting-down mock, sent
+ * outside any transaction, as a stateless UAS does (RFC 3261 8.2.7): an
+ * overloaded mock keeps no transaction for what it turns away and sends
+ * each 503 once (no Timer G); the transaction layer remembers the refusals
+ * made over UDP (RefusedStore).
  */
 import type { ParsedRequest } from "../../sip/message.js";
 import { ITEM_OVERHEAD } from "../../transaction/budget.js";
-import { isLoad, type OverloadReason } from "../../transaction/overload.js";
+import type { OverloadDetector, OverloadReason } from "../../transaction/overload.js";
 import { statelessTag } from "../../transaction/transaction-layer.js";
 import type { Flow } from "../../transport/types.js";
-import { buildResponse, type ResponseSpec } from "../response-builder.js";
+import { buildResponse } from "../response-builder.js";
 import type { ServerCore } from "./core.js";
 
 /**
- * Issue 10 item 4: true when there is no room for the request's transaction
- * (the transactions budget is spent): answered 503 statelessly, as nothing
- * can be kept for it.
+ * Issue 10 item 4 and issue 12: a new request the overloaded mock refuses
+ * before it has a transaction, answered 503 + Retry-After at once and
+ * statelessly (8.2.7), To tag `toTag`; the transaction layer remembers it
+ * over UDP, so its retransmissions get the same 503 (resendRefusal) and are
+ * never taken as new once the load has fallen. The reason, or undefined:
+ * not refused.
  */
-export function refuseOverloaded(core: ServerCore, request: ParsedRequest, flow: Flow): boolean {
+export function refuseOverloaded(
+  core: ServerCore,
+  request: ParsedRequest,
+  flow: Flow,
+  toTag: string,
+): OverloadReason | undefined {
   const overload = core.options.overload;
-  if (!overload?.noRoomForTransaction()) return false;
-  sendUnavailable(core, request, flow, `overloaded (${whyOverloaded("transactions")})`);
-  overload.refused("transactions");
-  return true;
+  const reason = overload ? whyRefused(core, overload, request) : undefined;
+  if (reason === undefined) return undefined;
+  sendUnavailable(core, request, flow, toTag, `overloaded (${whyOverloaded(reason)})`, false);
+  overload!.refused(reason);
+  return reason;
+}
+
+/** A retransmission of a refused request: the same 503 (same To tag, same reason), not counted again. */
+export function resendRefusal(
+  core: ServerCore,
+  request: ParsedRequest,
+  flow: Flow,
+  toTag: string,
+  reason: OverloadReason,
+): void {
+  sendUnavailable(core, request, flow, toTag, `overloaded (${whyOverloaded(reason)})`, true);
 }
 
 /**
- * The 503 with Retry-After of a request refused for any other overload
- * (load, a full store), answered through its transaction: its
- * retransmissions get the same 503 from the transaction instead of being
- * taken as new, and accepted, once the load has fallen (a client that has
- * its 503 would never ACK that call's 200). Undefined: not refused.
+ * Why a new request is refused, in order: no room for its transaction
+ * (nothing can be kept for it); load (lag, the receive queue), which spares
+ * a request within a call the mock holds; a full store it would add to (an
+ * initial INVITE's dialog, an initial SUBSCRIBE's subscription).
  */
-export function overloadAnswer(core: ServerCore, request: ParsedRequest): ResponseSpec | undefined {
-  const overload = core.options.overload;
-  if (!overload) return undefined;
+function whyRefused(
+  core: ServerCore,
+  overload: OverloadDetector,
+  request: ParsedRequest,
+): OverloadReason | undefined {
+  if (overload.noRoomForTransaction()) return "transactions";
   const initial = !request.core.to.tag;
+  const load = overload.load();
+  if (load) return initial || !inHeldDialog(core, request) ? load : undefined;
   const store =
     initial && request.method === "INVITE"
       ? "dialogs"
       : initial && request.method === "SUBSCRIBE"
         ? "subscriptions"
         : undefined;
-  const cost = store ? ITEM_OVERHEAD[store] + request.body.length : 0;
-  const reason = overload.check(store, cost);
-  if (!reason || (isLoad(reason) && !initial && inHeldDialog(core, request))) return undefined;
-  overload.refused(reason);
-  return {
-    status: 503,
-    headers: [["Retry-After", String(overload.retryAfterS)]],
-    warning: `overloaded (${whyOverloaded(reason)})`,
-  };
+  return store && overload.full(store, ITEM_OVERHEAD[store] + request.body.length) ? store : undefined;
 }
 
 /**
@@ -70,14 +87,22 @@ function whyOverloaded(reason: OverloadReason): string {
   return `${reason} budget spent`;
 }
 
-/** Shutting down: a new request gets the stateless 503; ACK is never answered (17.1.1.3). */
+/** Shutting down: a new request gets the stateless 503 (To tag per 8.2.7, statelessTag); ACK is never answered (17.1.1.3). */
 export function refuseWhileDraining(core: ServerCore, request: ParsedRequest, flow: Flow): void {
   if (request.method === "ACK") return;
-  sendUnavailable(core, request, flow, "sipmock is shutting down");
+  const toTag = request.core.to.tag || statelessTag(request);
+  sendUnavailable(core, request, flow, toTag, "sipmock is shutting down", false);
 }
 
-/** A 503 with Retry-After outside any transaction; the To tag per 8.2.7 (statelessTag). */
-function sendUnavailable(core: ServerCore, request: ParsedRequest, flow: Flow, warning: string): void {
+/** A 503 with Retry-After outside any transaction. */
+function sendUnavailable(
+  core: ServerCore,
+  request: ParsedRequest,
+  flow: Flow,
+  toTag: string,
+  warning: string,
+  retransmission: boolean,
+): void {
   const options = core.options;
   const built = buildResponse(
     { method: request.method, headers: request.headers, hasToTag: !!request.core.to.tag },
@@ -90,11 +115,11 @@ function sendUnavailable(core: ServerCore, request: ParsedRequest, flow: Flow, w
       local: core.identityOfFlow(flow),
       capabilities: core.capabilities(),
       ...(options.server ? { server: options.server } : {}),
-      toTag: request.core.to.tag || statelessTag(request),
+      toTag,
       realm: options.realm,
       nonce: () => "",
       opaque: core.opaque,
     },
   );
-  options.wire.send(flow, built.bytes);
+  options.wire.send(flow, built.bytes, retransmission);
 }
