@@ -238,6 +238,57 @@ describe("overload: 503 with Retry-After, retransmissions absorbed", () => {
     expect(statusOf(await c.waitFor(answerTo("dlg-3")))).toBe(503);
   });
 
+  it("under event-loop lag a SUBSCRIBE refresh and unsubscribe of a subscription the mock holds get 200; a new SUBSCRIBE or a made-up To tag gets 503", async () => {
+    let lag = 0;
+    const mock = await mockWith({
+      listen: ["udp:127.0.0.1:0"],
+      limits: { maxEventLoopLagMs: 500, eventLoopLag: () => lag },
+    });
+    const { c, to } = await udp(mock);
+    const headers = (expires: number) => [
+      "Event: presence",
+      `Expires: ${expires}`,
+      `Contact: <sip:tester@127.0.0.1:${c.port}>`,
+    ];
+    const subscribe = request("SUBSCRIBE", "alice", to, {
+      localPort: c.port,
+      callId: "sub-1",
+      extra: headers(60),
+    });
+    await c.send(subscribe);
+    const ok = await c.waitFor(answerTo("sub-1", 200));
+    const toTag = /;tag=([^;\s]+)/.exec(header(ok, "To") ?? "")?.[1];
+    const again = (cseq: number, expires: number) =>
+      subscribe
+        .replace(/branch=[^;\r]+/, `branch=z9hG4bK-sub-${cseq}`)
+        .replace(/^(To: [^\r]*)/m, `$1;tag=${toTag}`)
+        .replace("CSeq: 1 SUBSCRIBE", `CSeq: ${cseq} SUBSCRIBE`)
+        .replace("Expires: 60", `Expires: ${expires}`);
+    const answerOf = (cseq: number) => (r: Parameters<ReturnType<typeof answerTo>>[0]) =>
+      answerTo("sub-1")(r) && new RegExp(`^${cseq} SUBSCRIBE`).test(header(r, "CSeq") ?? "");
+    lag = 2000;
+    await c.send(again(2, 60));
+    expect(statusOf(await c.waitFor(answerOf(2)))).toBe(200);
+    await c.send(again(3, 0));
+    expect(statusOf(await c.waitFor(answerOf(3)))).toBe(200);
+    // Unsubscribed: its dialog is no longer held, so a further refresh is refused like new work.
+    await c.send(again(4, 60));
+    expect(statusOf(await c.waitFor(answerOf(4)))).toBe(503);
+    await c.send(
+      request("SUBSCRIBE", "alice", to, { localPort: c.port, callId: "sub-2", extra: headers(60) }),
+    );
+    expect(statusOf(await c.waitFor(answerTo("sub-2")))).toBe(503);
+    await c.send(
+      request("SUBSCRIBE", "alice", to, {
+        localPort: c.port,
+        callId: "sub-3",
+        toTag: "made-up",
+        extra: headers(60),
+      }),
+    );
+    expect(statusOf(await c.waitFor(answerTo("sub-3")))).toBe(503);
+  });
+
   it("a flood of REGISTERs with big Contacts for new AORs is answered (200 or 503) and stays within the budget", async () => {
     const mock = await mockWith({
       listen: ["tcp:127.0.0.1:0"],

@@ -71,13 +71,20 @@ function whyRefused(
 }
 
 /**
- * A request within a call the mock holds (a BYE, a re-INVITE) is not refused
- * for load: a BYE ends the call and the media it sends, which a 503 would
- * leave running; new work is what an overloaded mock turns away. A To tag
- * alone does not make a request part of a call.
+ * A request within a call or subscription the mock holds (a BYE, a
+ * re-INVITE, a SUBSCRIBE refresh or unsubscribe) is not refused for load: a
+ * BYE ends the call and the media it sends, which a 503 would leave
+ * running; a 503 to an unsubscribe leaves the subscription and its NOTIFYs
+ * running, and one to a refresh lets it run out (RFC 6665 4.1.2.2); new
+ * work is what an overloaded mock turns away. A To tag alone does not
+ * make a request part of a dialog.
  */
 function inHeldDialog(core: ServerCore, request: ParsedRequest): boolean {
-  return core.dialogs.find(request.core.callId, request.core.to.tag, request.core.from.tag) !== undefined;
+  const { callId, to, from } = request.core;
+  return (
+    core.dialogs.find(callId, to.tag, from.tag) !== undefined ||
+    core.subscriptions.has(callId, to.tag!, from.tag)
+  );
 }
 
 /** The Warning's words for an overload reason. */

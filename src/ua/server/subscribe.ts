@@ -35,6 +35,11 @@ export class Subscriptions {
     );
   }
 
+  /** Whether the mock holds the subscription of this dialog (Call-ID, its own tag, the subscriber's). */
+  has(callId: string, toTag: string, fromTag: string | undefined): boolean {
+    return this.byKey.has(`${callId}|${toTag}|${fromTag ?? ""}`);
+  }
+
   /** RFC 6665 4.2.1: accept, answer 200 with Expires, NOTIFY at once; Expires 0 ends it. */
   handle(tx: ServerTransaction): void {
     const core = this.core;
