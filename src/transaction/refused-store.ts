@@ -2,27 +2,28 @@
  * Requests an overloaded mock refused before they had a transaction (503 +
  * Retry-After, RFC 3261 21.5.4), remembered over UDP for 64*T1 by the
  * fingerprint of their transaction key. RFC 3261 8.2.7: a stateless UAS
- * "MUST NOT retransmit responses" and "MUST ignore ACK requests", and gives
- * a request's retransmissions the To tag it gave the request. So a refusal
- * costs one 503 and no timer; a retransmission of the request gets the
- * same 503 again (same To tag, same reason), whatever the load is by then,
- * and is never taken as a new request (a call its client, holding its 503,
- * would never ACK or end); the ACK of a refused INVITE is absorbed.
+ * "MUST NOT retransmit responses" and "MUST ignore ACK requests". So a
+ * refusal costs one 503 and no timer; a retransmission of the request gets
+ * the same 503 again (same reason; the To tag is a keyed hash of the
+ * request, statelessTag), whatever the load is by then, and is never taken
+ * as a new request (a call its client, holding its 503, would never ACK or
+ * end); the ACK of a refused INVITE is absorbed.
  *
  * 64*T1 is as long as a client retransmits (Timer B and F, 17.1.1.2,
  * 17.1.2.2). Every refusal waits the same delay, so they end in the order
- * they came: a ring, first in first out, one timer for all. Each costs 25
+ * they came: a ring, first in first out, one timer for all. Each costs 17
  * octets here and a KeyIndex entry (32 octets at half load) in its owner;
- * at most MAX_REFUSED are kept, and beyond that the oldest is forgotten
- * early (its late retransmissions, if any come, are new requests again).
+ * at most MAX_REFUSED are kept (8,192 refusals/s for 64*T1), and beyond
+ * that the oldest is forgotten early: a late retransmission of it is a new
+ * request again (refused again with the same To tag while the load lasts).
  */
 import { STORE_NAMES } from "./budget.js";
 import type { OverloadReason } from "./overload.js";
 import type { Scheduler, TimerHandle, TimerTarget } from "./scheduler.js";
 import { SEQ_WRAP } from "./store-segments.js";
 
-/** Refusals remembered at most (about 3.8 MiB with their index entries). */
-export const MAX_REFUSED = 1 << 16;
+/** Refusals remembered at most (about 12.6 MiB with their index entries, at most twice that while either grows). */
+export const MAX_REFUSED = 1 << 18;
 const MIN_SLOTS = 256;
 
 /** The reasons a slot keeps, as their index here. */
@@ -34,26 +35,16 @@ export interface RefusedOwner {
   forgotten(hi: number, lo: number, seq: number): void;
 }
 
-/** One refusal, as read back for a retransmission. */
-export interface Refusal {
-  reason: OverloadReason;
-  /** The To tag of the 503 when the mock chose it; undefined: the request's own. */
-  toTag: string | undefined;
-}
-
 export class RefusedStore implements TimerTarget {
   private his = new Int32Array(MIN_SLOTS);
   private los = new Int32Array(MIN_SLOTS);
   private expiries = new Float64Array(MIN_SLOTS);
-  /** The To tag the mock chose (12 hex digits as a number), NaN: the request's own. */
-  private tags = new Float64Array(MIN_SLOTS);
   private reasons = new Uint8Array(MIN_SLOTS);
   /** Sequence number of the oldest slot and of the next one (mod SEQ_WRAP). */
   private head = 0;
   private tail = 0;
   private count = 0;
   private timer: TimerHandle | undefined;
-  private readonly out: Refusal = { reason: "transactions", toTag: undefined };
 
   constructor(
     private readonly owner: RefusedOwner,
@@ -61,7 +52,12 @@ export class RefusedStore implements TimerTarget {
     /** How long a refusal is remembered (64*T1). */
     private readonly delay: number,
     private readonly max = MAX_REFUSED,
-  ) {}
+    /** The first sequence number (a test starts near SEQ_WRAP). */
+    first = 0,
+  ) {
+    this.head = first;
+    this.tail = first;
+  }
 
   /** Refusals remembered now. */
   get size(): number {
@@ -73,12 +69,8 @@ export class RefusedStore implements TimerTarget {
     return this.his.length;
   }
 
-  /**
-   * Remembers a refusal of the request whose key has the fingerprint (hi,
-   * lo); `toTag` is the 503's when the mock chose it (newTag's 12 hex
-   * digits), else undefined. Its sequence number.
-   */
-  add(hi: number, lo: number, toTag: string | undefined, reason: OverloadReason): number {
+  /** Remembers a refusal of the request whose key has the fingerprint (hi, lo); its sequence number. */
+  add(hi: number, lo: number, reason: OverloadReason): number {
     if (this.count === this.max) this.forgetOldest();
     if (this.count === this.his.length) this.grow();
     const seq = this.tail;
@@ -86,7 +78,6 @@ export class RefusedStore implements TimerTarget {
     this.his[i] = hi;
     this.los[i] = lo;
     this.expiries[i] = this.scheduler.now() + this.delay;
-    this.tags[i] = toTag === undefined ? Number.NaN : hexTag(toTag);
     this.reasons[i] = REASONS.indexOf(reason);
     this.tail = (seq + 1) % SEQ_WRAP;
     this.count++;
@@ -94,13 +85,9 @@ export class RefusedStore implements TimerTarget {
     return seq;
   }
 
-  /** The refusal `seq` (a slot it still holds), read into one reused object. */
-  refusal(seq: number): Refusal {
-    const i = seq & (this.his.length - 1);
-    const tag = this.tags[i]!;
-    this.out.reason = REASONS[this.reasons[i]!]!;
-    this.out.toTag = Number.isNaN(tag) ? undefined : tag.toString(16).padStart(12, "0");
-    return this.out;
+  /** Why the request of refusal `seq` (a slot it still holds) was refused. */
+  reasonOf(seq: number): OverloadReason {
+    return REASONS[this.reasons[seq & (this.his.length - 1)]!]!;
   }
 
   /** 64*T1 are over for the oldest ones: they are forgotten, in order. */
@@ -144,7 +131,6 @@ export class RefusedStore implements TimerTarget {
     const his = new Int32Array(slots);
     const los = new Int32Array(slots);
     const expiries = new Float64Array(slots);
-    const tags = new Float64Array(slots);
     const reasons = new Uint8Array(slots);
     const oldMask = this.his.length - 1;
     for (let k = 0; k < this.count; k++) {
@@ -154,13 +140,11 @@ export class RefusedStore implements TimerTarget {
       his[to] = this.his[from]!;
       los[to] = this.los[from]!;
       expiries[to] = this.expiries[from]!;
-      tags[to] = this.tags[from]!;
       reasons[to] = this.reasons[from]!;
     }
     this.his = his;
     this.los = los;
     this.expiries = expiries;
-    this.tags = tags;
     this.reasons = reasons;
   }
 }

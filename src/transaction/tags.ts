@@ -18,7 +18,8 @@ const STATELESS_SECRET = randomBytes(16);
  * The To tag of a response sent without a transaction (the 503 of an
  * overload or shutdown refusal): RFC 3261 8.2.7 wants a stateless UAS to
  * give the same tag to the same request, so its retransmissions get it
- * too. A keyed hash of the Call-ID, the From tag and the top Via branch.
+ * too, remembered or not. A keyed hash of the Call-ID, the From tag and the
+ * top Via branch.
  */
 export function statelessTag(request: ParsedRequest): string {
   return createHmac("sha256", STATELESS_SECRET)

@@ -42,12 +42,12 @@ export interface TransactionUser {
   /**
    * A request that would create a new transaction (not ACK, not CANCEL),
    * before it has one: why the TU answered it statelessly (503 under
-   * overload, To tag `toTag`), so no transaction is made for it; undefined:
-   * not refused. Over UDP the layer remembers the refusal (RefusedStore).
+   * overload, 8.2.7), so no transaction is made for it; undefined: not
+   * refused. Over UDP the layer remembers the refusal (RefusedStore).
    */
-  refuse?(request: ParsedRequest, flow: Flow, toTag: string): OverloadReason | undefined;
-  /** A retransmission of a request refused statelessly: the same 503 again (8.2.7), To tag `toTag`. */
-  refuseAgain?(request: ParsedRequest, flow: Flow, toTag: string, reason: OverloadReason): void;
+  refuse?(request: ParsedRequest, flow: Flow): OverloadReason | undefined;
+  /** A retransmission of a request refused statelessly: the same 503 again (8.2.7). */
+  refuseAgain?(request: ParsedRequest, flow: Flow, reason: OverloadReason): void;
   /** A retransmission of the request arrived (after the transaction handled it). */
   onRetransmission?(tx: ServerTransaction): void;
   /**
@@ -406,8 +406,8 @@ export class TransactionLayer {
       this.tu.onRetransmission?.(existing);
       return;
     }
+    if (request.method !== "CANCEL" && this.refuse(request, flow, id)) return;
     const toTag = request.core.to.tag || newTag();
-    if (request.method !== "CANCEL" && this.refuse(request, flow, id, toTag)) return;
     const tx =
       request.method === "INVITE"
         ? new InviteServerTransaction(id, request, flow, toTag, this.env, this.scheduler, this.timers)
@@ -434,12 +434,12 @@ export class TransactionLayer {
    * retransmissions get the same 503 and its ACK is absorbed (8.2.7). Over
    * a reliable transport the client does not retransmit (17.1.1.2).
    */
-  private refuse(request: ParsedRequest, flow: Flow, id: string, toTag: string): boolean {
-    const reason = this.tu.refuse?.(request, flow, toTag);
+  private refuse(request: ParsedRequest, flow: Flow, id: string): boolean {
+    const reason = this.tu.refuse?.(request, flow);
     if (reason === undefined) return false;
     if (flow.transport !== "udp") return true;
     const p = this.print.of(id);
-    const seq = this.refusals.add(p.hi, p.lo, request.core.to.tag ? undefined : toTag, reason);
+    const seq = this.refusals.add(p.hi, p.lo, reason);
     this.storedKeys.add(p.hi, p.lo, seq * 4 + REFUSED);
     this.lookedUp = undefined;
     return true;
@@ -447,8 +447,7 @@ export class TransactionLayer {
 
   /** A retransmission of a refused request: the TU sends the same 503 again. */
   private refuseAgain(seq: number, request: ParsedRequest, flow: Flow): void {
-    const refusal = this.refusals.refusal(seq);
-    this.tu.refuseAgain?.(request, flow, refusal.toTag ?? request.core.to.tag ?? "", refusal.reason);
+    this.tu.refuseAgain?.(request, flow, this.refusals.reasonOf(seq));
   }
 
   /**
@@ -459,7 +458,7 @@ export class TransactionLayer {
   findInviteFor(cancel: ParsedRequest): ServerTransaction | undefined {
     const key = transactionKey(cancel, "INVITE");
     const tx = this.transactions.get(key) ?? this.storedUnder(this.storedKeys, key);
-    // A refused INVITE has no transaction to cancel (8.2.7: a stateless UAS ignores CANCEL).
+    // A refused INVITE has no transaction to cancel: the CANCEL gets 481 (9.2).
     if (typeof tx === "number") return isStoredInvite(tx) ? this.viewOf(tx) : undefined;
     return tx instanceof InviteServerTransaction ? tx : undefined;
   }

@@ -67,13 +67,13 @@ export class UserAgentServer implements TransactionUser {
    * once and statelessly, so nothing is kept for it; retransmissions of
    * requests in flight never get here (their transactions absorb them).
    */
-  refuse(request: ParsedRequest, flow: Flow, toTag: string): OverloadReason | undefined {
-    return refuseOverloaded(this.core, request, flow, toTag);
+  refuse(request: ParsedRequest, flow: Flow): OverloadReason | undefined {
+    return refuseOverloaded(this.core, request, flow);
   }
 
   /** A retransmission of a refused request: the same 503 (the transaction layer remembered it). */
-  refuseAgain(request: ParsedRequest, flow: Flow, toTag: string, reason: OverloadReason): void {
-    resendRefusal(this.core, request, flow, toTag, reason);
+  refuseAgain(request: ParsedRequest, flow: Flow, reason: OverloadReason): void {
+    resendRefusal(this.core, request, flow, reason);
   }
 
   /**

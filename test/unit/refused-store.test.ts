@@ -1,16 +1,17 @@
 /**
  * Stateless refusals remembered (RFC 3261 8.2.7, issue 12): a request the
  * TU refuses before it has a transaction is remembered over UDP for 64*T1
- * under its key, so its retransmissions get the same 503 (same To tag, same
- * reason) even once the TU would accept it, and its ACK is absorbed. Real
- * bytes, a manual clock.
+ * under its key, so its retransmissions get the same 503 (same reason) even
+ * once the TU would accept it, and its ACK is absorbed. Real bytes, a manual
+ * clock.
  */
 import { describe, expect, it } from "vitest";
 import { type ParsedRequest, parseDatagram } from "../../src/sip/index.js";
 import { createBudgets } from "../../src/transaction/budget.js";
 import type { OverloadReason } from "../../src/transaction/overload.js";
-import { hexTag, RefusedStore } from "../../src/transaction/refused-store.js";
+import { RefusedStore } from "../../src/transaction/refused-store.js";
 import { Scheduler } from "../../src/transaction/scheduler.js";
+import { SEQ_WRAP } from "../../src/transaction/store-segments.js";
 import { TransactionLayer } from "../../src/transaction/transaction-layer.js";
 import type { Flow } from "../../src/transport/types.js";
 
@@ -52,11 +53,11 @@ function rig(refusing: OverloadReason | undefined = "udp-receive-queue") {
   const layer = new TransactionLayer(
     (_f, bytes) => log.push(`layer sent ${bytes.toString("latin1").split("\r\n")[0]}`),
     {
-      refuse: (r, _f, toTag) => {
-        log.push(`refuse ${r.method} ${toTag.length} ${state.refusing ?? "-"}`);
+      refuse: (r) => {
+        log.push(`refuse ${r.method} ${state.refusing ?? "-"}`);
         return state.refusing;
       },
-      refuseAgain: (r, _f, toTag, reason) => log.push(`again ${r.method} ${toTag} ${reason}`),
+      refuseAgain: (r, _f, reason) => log.push(`again ${r.method} ${reason}`),
       onRequest: (tx) => log.push(`tx ${tx.method}`),
       onAck: (ack) => log.push(`ack ${ack.core.to.tag}`),
     },
@@ -76,10 +77,10 @@ function rig(refusing: OverloadReason | undefined = "udp-receive-queue") {
 }
 
 describe("stateless refusals remembered over UDP", () => {
-  it("gives a retransmission the same To tag and reason, absorbs the ACK, and forgets after 64*T1", () => {
+  it("gives a retransmission the same refusal, absorbs the ACK, and forgets after 64*T1", () => {
     const { layer, log, state, advance } = rig();
     layer.receive(msg("INVITE", "z9hG4bK-1"), udp);
-    expect(log).toEqual(["refuse INVITE 12 udp-receive-queue"]);
+    expect(log).toEqual(["refuse INVITE udp-receive-queue"]);
     expect(layer.refused).toBe(1);
     expect(layer.size).toBe(0);
     expect(layer.isRetransmission(msg("INVITE", "z9hG4bK-1"))).toBe(true);
@@ -87,11 +88,9 @@ describe("stateless refusals remembered over UDP", () => {
     state.refusing = undefined;
     advance(T.t1);
     layer.receive(msg("INVITE", "z9hG4bK-1"), udp);
-    const tag = log[1]!.split(" ")[2]!;
-    expect(log[1]).toBe(`again INVITE ${tag} udp-receive-queue`);
-    expect(hexTag(tag)).not.toBeNaN();
+    expect(log[1]).toBe("again INVITE udp-receive-queue");
     // 8.2.7: the ACK of the 503 is ignored; a CANCEL finds no INVITE to cancel.
-    layer.receive(msg("ACK", "z9hG4bK-1", tag), udp);
+    layer.receive(msg("ACK", "z9hG4bK-1", "their-503-tag"), udp);
     expect(layer.findInviteFor(msg("CANCEL", "z9hG4bK-1"))).toBeUndefined();
     expect(log).toHaveLength(2);
     // Just before 64*T1 it is still remembered, and the layer sent nothing (no Timer G for a refusal).
@@ -102,14 +101,22 @@ describe("stateless refusals remembered over UDP", () => {
     expect(layer.refused).toBe(0);
     expect(layer.isRetransmission(msg("INVITE", "z9hG4bK-1"))).toBe(false);
     layer.receive(msg("INVITE", "z9hG4bK-1"), udp);
-    expect(log.slice(2)).toEqual(["refuse INVITE 12 -", "tx INVITE"]);
+    expect(log.slice(2)).toEqual(["refuse INVITE -", "tx INVITE"]);
   });
 
-  it("keeps the request's own To tag for an in-dialog request", () => {
-    const { layer, log } = rig("event-loop-lag");
+  it("keeps each refusal's reason", () => {
+    const { layer, log, state } = rig("event-loop-lag");
     layer.receive(msg("INVITE", "z9hG4bK-2", "their-tag"), udp);
+    state.refusing = "dialogs";
+    layer.receive(msg("INVITE", "z9hG4bK-2b"), udp);
     layer.receive(msg("INVITE", "z9hG4bK-2", "their-tag"), udp);
-    expect(log).toEqual(["refuse INVITE 9 event-loop-lag", "again INVITE their-tag event-loop-lag"]);
+    layer.receive(msg("INVITE", "z9hG4bK-2b"), udp);
+    expect(log).toEqual([
+      "refuse INVITE event-loop-lag",
+      "refuse INVITE dialogs",
+      "again INVITE event-loop-lag",
+      "again INVITE dialogs",
+    ]);
   });
 
   it("remembers nothing over a reliable transport (its client does not retransmit)", () => {
@@ -117,7 +124,7 @@ describe("stateless refusals remembered over UDP", () => {
     layer.receive(msg("INVITE", "z9hG4bK-3"), tcp);
     expect(layer.refused).toBe(0);
     layer.receive(msg("ACK", "z9hG4bK-3", "x"), tcp);
-    expect(log).toEqual(["refuse INVITE 12 transactions", "ack x"]);
+    expect(log).toEqual(["refuse INVITE transactions", "ack x"]);
   });
 
   it("forgets every refusal at shutdown", () => {
@@ -131,11 +138,17 @@ describe("stateless refusals remembered over UDP", () => {
 });
 
 describe("RefusedStore", () => {
-  const store = (max?: number) => {
+  const store = (max?: number, first?: number) => {
     let now = 0;
     const scheduler = new Scheduler({ now: () => now });
     const forgotten: number[] = [];
-    const s = new RefusedStore({ forgotten: (_hi, _lo, seq) => forgotten.push(seq) }, scheduler, 1000, max);
+    const s = new RefusedStore(
+      { forgotten: (_hi, _lo, seq) => forgotten.push(seq) },
+      scheduler,
+      1000,
+      max,
+      first,
+    );
     return {
       s,
       forgotten,
@@ -146,24 +159,23 @@ describe("RefusedStore", () => {
     };
   };
 
-  it("forgets the oldest first when full (bounded), keeping each slot's tag and reason across growth", () => {
+  it("forgets the oldest first when full (bounded), keeping each slot's reason across growth", () => {
     const { s, forgotten } = store(300);
-    for (let i = 0; i < 300; i++)
-      s.add(i, -i, (0x100000000000 + i).toString(16), i % 2 ? "dialogs" : "udp-receive-queue");
+    for (let i = 0; i < 300; i++) s.add(i, -i, i % 2 ? "dialogs" : "udp-receive-queue");
     expect(s.size).toBe(300);
-    expect(s.refusal(257)).toEqual({ reason: "dialogs", toTag: (0x100000000000 + 257).toString(16) });
-    expect(s.refusal(0)).toEqual({ reason: "udp-receive-queue", toTag: "100000000000" });
-    s.add(1, 1, undefined, "transactions");
+    expect(s.reasonOf(257)).toBe("dialogs");
+    expect(s.reasonOf(0)).toBe("udp-receive-queue");
+    expect(s.add(1, 1, "transactions")).toBe(300);
     expect(forgotten).toEqual([0]);
     expect(s.size).toBe(300);
-    expect(s.refusal(300)).toEqual({ reason: "transactions", toTag: undefined });
-    expect(s.refusal(1)).toEqual({ reason: "dialogs", toTag: "100000000001" });
+    expect(s.reasonOf(300)).toBe("transactions");
+    expect(s.reasonOf(1)).toBe("dialogs");
   });
 
   it("ends each after its delay in order, with one timer, and shrinks back once empty", () => {
     const { s, forgotten, advance } = store();
     for (let i = 0; i < 600; i++) {
-      s.add(i, i, undefined, "event-loop-lag");
+      s.add(i, i, "event-loop-lag");
       if (i === 299) advance(400);
     }
     expect(s.capacity).toBe(1024);
@@ -176,7 +188,20 @@ describe("RefusedStore", () => {
     expect(forgotten).toHaveLength(600);
     expect(s.size).toBe(0);
     expect(s.capacity).toBe(256);
-    s.add(9, 9, "00000000000a", "transactions");
-    expect(s.refusal(600)).toEqual({ reason: "transactions", toTag: "00000000000a" });
+    expect(s.add(9, 9, "transactions")).toBe(600);
+    expect(s.reasonOf(600)).toBe("transactions");
+  });
+
+  it("numbers its slots across SEQ_WRAP, growing and forgetting in order", () => {
+    const { s, forgotten, advance } = store(1000, SEQ_WRAP - 600);
+    const seqs: number[] = [];
+    for (let i = 0; i < 1200; i++) seqs.push(s.add(i, i, i % 3 ? "dialogs" : "transactions"));
+    expect(seqs[599]).toBe(SEQ_WRAP - 1);
+    expect(seqs[600]).toBe(0);
+    // Full at 1000: the 200 oldest went first, in order.
+    expect(forgotten).toEqual(seqs.slice(0, 200));
+    for (let i = 200; i < 1200; i++) expect(s.reasonOf(seqs[i]!)).toBe(i % 3 ? "dialogs" : "transactions");
+    advance(1000);
+    expect(forgotten).toEqual(seqs);
   });
 });

@@ -16,21 +16,20 @@ import type { ServerCore } from "./core.js";
 /**
  * Issue 10 item 4 and issue 12: a new request the overloaded mock refuses
  * before it has a transaction, answered 503 + Retry-After at once and
- * statelessly (8.2.7), To tag `toTag`; the transaction layer remembers it
- * over UDP, so its retransmissions get the same 503 (resendRefusal) and are
- * never taken as new once the load has fallen. The reason, or undefined:
- * not refused.
+ * statelessly (8.2.7, To tag: refusalTag); the transaction layer remembers
+ * it over UDP, so its retransmissions get the same 503 (resendRefusal) and
+ * are never taken as new once the load has fallen. The reason, or
+ * undefined: not refused.
  */
 export function refuseOverloaded(
   core: ServerCore,
   request: ParsedRequest,
   flow: Flow,
-  toTag: string,
 ): OverloadReason | undefined {
   const overload = core.options.overload;
   const reason = overload ? whyRefused(core, overload, request) : undefined;
   if (reason === undefined) return undefined;
-  sendUnavailable(core, request, flow, toTag, `overloaded (${whyOverloaded(reason)})`, false);
+  sendUnavailable(core, request, flow, refusalTag(request), `overloaded (${whyOverloaded(reason)})`, false);
   overload!.refused(reason);
   return reason;
 }
@@ -40,10 +39,18 @@ export function resendRefusal(
   core: ServerCore,
   request: ParsedRequest,
   flow: Flow,
-  toTag: string,
   reason: OverloadReason,
 ): void {
-  sendUnavailable(core, request, flow, toTag, `overloaded (${whyOverloaded(reason)})`, true);
+  sendUnavailable(core, request, flow, refusalTag(request), `overloaded (${whyOverloaded(reason)})`, true);
+}
+
+/**
+ * The To tag of a stateless 503: the request's own within a dialog, else a
+ * keyed hash of the request (8.2.7: the same for its retransmissions,
+ * whether the refusal is still remembered or not).
+ */
+function refusalTag(request: ParsedRequest): string {
+  return request.core.to.tag || statelessTag(request);
 }
 
 /**
@@ -97,8 +104,7 @@ function whyOverloaded(reason: OverloadReason): string {
 /** Shutting down: a new request gets the stateless 503 (To tag per 8.2.7, statelessTag); ACK is never answered (17.1.1.3). */
 export function refuseWhileDraining(core: ServerCore, request: ParsedRequest, flow: Flow): void {
   if (request.method === "ACK") return;
-  const toTag = request.core.to.tag || statelessTag(request);
-  sendUnavailable(core, request, flow, toTag, "sipmock is shutting down", false);
+  sendUnavailable(core, request, flow, refusalTag(request), "sipmock is shutting down", false);
 }
 
 /** A 503 with Retry-After outside any transaction. */
