@@ -31,7 +31,6 @@ import {
   THEIR_TAG,
   type ViewStore,
 } from "./completed-view.js";
-import { hexTag } from "./refused-store.js";
 import { ResponseArena } from "./response-arena.js";
 import type { Scheduler, TimerHandle, TimerTarget } from "./scheduler.js";
 import type { ServerTransaction, ServerTransactionState, TerminationReason } from "./server-transaction.js";
@@ -335,6 +334,16 @@ export class CompletedStore implements TimerTarget, ViewStore {
   get capacity(): number {
     return this.segments.capacity;
   }
+}
+
+/** A To tag of 12 lowercase hex digits (newTag's) as a number, else NaN. */
+function hexTag(tag: string): number {
+  if (tag.length !== 12) return Number.NaN;
+  for (let k = 0; k < 12; k++) {
+    const c = tag.charCodeAt(k);
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return Number.NaN;
+  }
+  return Number.parseInt(tag, 16);
 }
 
 /** Whether two flows say the same (every field of Flow, in src/transport/types.ts; endpoints by value). */

@@ -148,13 +148,3 @@ export class RefusedStore implements TimerTarget {
     this.reasons = reasons;
   }
 }
-
-/** A To tag of 12 lowercase hex digits (newTag's) as a number, else NaN. */
-export function hexTag(tag: string): number {
-  if (tag.length !== 12) return Number.NaN;
-  for (let k = 0; k < 12; k++) {
-    const c = tag.charCodeAt(k);
-    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return Number.NaN;
-  }
-  return Number.parseInt(tag, 16);
-}

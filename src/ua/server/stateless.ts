@@ -101,7 +101,7 @@ function whyOverloaded(reason: OverloadReason): string {
   return `${reason} budget spent`;
 }
 
-/** Shutting down: a new request gets the stateless 503 (To tag per 8.2.7, statelessTag); ACK is never answered (17.1.1.3). */
+/** Shutting down: a new request gets the stateless 503 (To tag: refusalTag); ACK is never answered (17.1.1.3). */
 export function refuseWhileDraining(core: ServerCore, request: ParsedRequest, flow: Flow): void {
   if (request.method === "ACK") return;
   sendUnavailable(core, request, flow, refusalTag(request), "sipmock is shutting down", false);
