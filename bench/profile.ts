@@ -2,7 +2,11 @@
  * `npm run bench:profile`: where sipmock's CPU goes, flow by flow. For each
  * flow, sipmock (built, `--log-level error`, as in `npm run bench`) runs
  * under `node --cpu-prof` while SIPp UAC drives it at BENCH_PROFILE_RATE
- * calls/s (1000) for BENCH_PROFILE_SECONDS (8) over UDP; the profile's self
+ * calls/s (1000) for BENCH_PROFILE_SECONDS (8) over UDP, after
+ * BENCH_WARMUP_SECONDS (2) at 250 calls/s as in `npm run bench` (a fresh
+ * mock runs cold: sent 1,000 calls/s at once it reads them late and its
+ * receive-queue check refuses some, which the profile would count); the
+ * profile's self
  * time is summed by function and the top BENCH_PROFILE_TOP (15) entries are
  * printed as shares of the busy time (idle excluded) and written to
  * bench/results/profile.md, with the .cpuprofile files beside it (open them
@@ -18,6 +22,8 @@ const env = process.env;
 const RATE = Number(env.BENCH_PROFILE_RATE ?? 1000);
 const SECONDS = Number(env.BENCH_PROFILE_SECONDS ?? 8);
 const TOP = Number(env.BENCH_PROFILE_TOP ?? 15);
+const WARMUP_SECONDS = Number(env.BENCH_WARMUP_SECONDS ?? 2);
+const WARMUP_RATE = 250;
 const ROOT = env.BENCH_ROOT ?? join(import.meta.dirname, "..");
 const OUT = join(import.meta.dirname, "results");
 
@@ -59,18 +65,9 @@ async function profileFlow(flow: (typeof FLOWS)[number]): Promise<string> {
   const port = await freePort();
   env.BENCH_NODE_ARGS = `--cpu-prof --cpu-prof-dir=${dir}`;
   const server = await startServer("sipmock", flow, "udp", port, ROOT);
-  const r = await runUac(
-    {
-      scenario: flow.uac,
-      service: flow.service,
-      transport: "udp",
-      port,
-      rate: RATE,
-      seconds: SECONDS,
-      instances: 1,
-    },
-    SCENARIOS,
-  );
+  const uac = { scenario: flow.uac, service: flow.service, transport: "udp" as const, port, instances: 1 };
+  if (WARMUP_SECONDS > 0) await runUac({ ...uac, rate: WARMUP_RATE, seconds: WARMUP_SECONDS }, SCENARIOS);
+  const r = await runUac({ ...uac, rate: RATE, seconds: SECONDS }, SCENARIOS);
   await stopServer(server);
   const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
   if (!file) throw new Error(`no CPU profile was written in ${dir}`);
