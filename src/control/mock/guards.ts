@@ -13,7 +13,7 @@ import type { Journal } from "../journal.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import { stamp } from "./log.js";
-import type { LimitOptions } from "./options.js";
+import { type LimitOptions, maxQueueDelayOf } from "./options.js";
 
 export class Guards {
   readonly budgets: Budgets;
@@ -39,7 +39,7 @@ export class Guards {
       budgets: this.budgets,
       maxLagMs: limits.maxEventLoopLagMs ?? 1000,
       lag: limits.eventLoopLag ?? this.lagMonitor!.lag,
-      maxQueueDelayMs: limits.maxQueueDelayMs ?? 0,
+      maxQueueDelayMs: maxQueueDelayOf(limits),
       queueDelay: () => this.queueDelay(),
       retryAfterS: limits.retryAfterS ?? 5,
       clock: { now: monotonic },

@@ -16,7 +16,7 @@ import { listenTcp } from "../../transport/tcp.js";
 import { hostPort, type InboundHandler, isSecure, type Listener } from "../../transport/types.js";
 import { listenUdp } from "../../transport/udp.js";
 import { listenWs } from "../../transport/ws.js";
-import type { SipMockOptions } from "./options.js";
+import { maxQueueDelayOf, type SipMockOptions } from "./options.js";
 import type { Wire } from "./wire.js";
 
 export class ListenError extends Error {}
@@ -69,7 +69,7 @@ export function listenerOpener(
           ...(buffers?.receive ? { recvBufferSize: buffers.receive } : {}),
           ...(buffers?.send ? { sendBufferSize: buffers.send } : {}),
           report: (message) => options.logger?.warn(message),
-          queueProbe: (options.limits?.maxQueueDelayMs ?? 0) > 0,
+          queueProbe: maxQueueDelayOf(options.limits) > 0,
         });
       case "tcp":
         return listenTcp(spec.host, spec.port, onInbound, { maxMessageSize, gate });

@@ -123,6 +123,11 @@ export interface TestSeams {
   readonly openListener?: (spec: ListenSpec, onInbound: InboundHandler) => Promise<Listener>;
 }
 
+/** LimitOptions.maxQueueDelayMs with its embedded default (0: off, no probe sent). */
+export function maxQueueDelayOf(limits: LimitOptions | undefined): number {
+  return limits?.maxQueueDelayMs ?? 0;
+}
+
 export interface LimitOptions {
   /** UDP socket buffers in octets (SO_RCVBUF, SO_SNDBUF); default 4 MiB and 1 MiB, capped by the kernel (logged). */
   readonly udpBuffers?: { readonly receive?: number; readonly send?: number };

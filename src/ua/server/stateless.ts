@@ -29,7 +29,7 @@ export function refuseOverloaded(
   const overload = core.options.overload;
   const reason = overload ? whyRefused(core, overload, request) : undefined;
   if (reason === undefined) return undefined;
-  sendUnavailable(core, request, flow, refusalTag(request), `overloaded (${whyOverloaded(reason)})`, false);
+  sendRefusal(core, request, flow, reason, false);
   overload!.refused(reason);
   return reason;
 }
@@ -41,7 +41,25 @@ export function resendRefusal(
   flow: Flow,
   reason: OverloadReason,
 ): void {
-  sendUnavailable(core, request, flow, refusalTag(request), `overloaded (${whyOverloaded(reason)})`, true);
+  sendRefusal(core, request, flow, reason, true);
+}
+
+/** The 503 of an overload refusal (the Warning says why). */
+function sendRefusal(
+  core: ServerCore,
+  request: ParsedRequest,
+  flow: Flow,
+  reason: OverloadReason,
+  retransmission: boolean,
+): void {
+  sendUnavailable(
+    core,
+    request,
+    flow,
+    refusalTag(request),
+    `overloaded (${whyOverloaded(reason)})`,
+    retransmission,
+  );
 }
 
 /**
