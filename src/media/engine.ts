@@ -22,7 +22,11 @@ export function createMediaEngine(options: MediaEngineOptions = {}): MediaEngine
   const clock = options.clock ?? realMediaClock;
   const random = options.random ?? Math.random;
   const onError = options.onError ?? ((err: Error) => console.error(`sipmock media: ${err.message}`));
-  const ports = new PortAllocator(options.portRange, () => clock.now());
+  const ports = new PortAllocator(
+    options.portRange,
+    () => clock.now(),
+    (ms, fn) => clock.setTimer(ms, fn),
+  );
   const sessions = new Set<RtpSession>();
   const prompts = new Map<string, Promise<Int16Array>>();
   const wallOffsetMs = Date.now() - clock.now();

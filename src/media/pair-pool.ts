@@ -8,6 +8,9 @@
  * sending, closes the pair for good, as if it had never been pooled: the
  * kernel answers the rest with port unreachable as it does for any closed
  * port). Oldest first, at most MAX_POOLED pairs (beyond: closed at once).
+ * A pair nobody took for IDLE_MS is closed too (`idle()`), so a mock whose
+ * load has stopped gives its ports back instead of holding up to 4,096 of
+ * them bound for good.
  */
 import type { SocketPair } from "./ports.js";
 
@@ -15,6 +18,8 @@ import type { SocketPair } from "./ports.js";
 export const QUARANTINE_MS = 1000;
 /** 2 x 2,048 sockets (about 9 MB of RSS): up to 2,000 calls/s reuses every pair after its 1 s of quarantine. */
 export const MAX_POOLED = 2048;
+/** A pooled pair not taken for this long is closed: a load that stopped leaves no sockets bound. */
+export const IDLE_MS = 60_000;
 
 /** A doubly linked FIFO per local address (a pair is bound to one), O(1) take, put and removal. */
 interface Queue {
@@ -76,6 +81,31 @@ export class PairPool {
     pair.next = undefined;
     pair.pooledIn = undefined;
     this.count--;
+  }
+
+  /**
+   * The pairs pooled IDLE_MS or longer ago, out of the pool (to be closed).
+   * Each address's queue is oldest first, so only its head end is looked at.
+   */
+  idle(idleMs = IDLE_MS): SocketPair[] {
+    const out: SocketPair[] = [];
+    const now = this.now();
+    for (const q of this.byAddress.values()) {
+      for (let p = q.head; p && now - p.releasedAt >= idleMs; p = q.head) {
+        this.remove(p);
+        out.push(p);
+      }
+    }
+    return out;
+  }
+
+  /** When the oldest pooled pair was released (allocator clock); undefined when the pool is empty. */
+  oldest(): number | undefined {
+    let at: number | undefined;
+    for (const q of this.byAddress.values()) {
+      if (q.head && (at === undefined || q.head.releasedAt < at)) at = q.head.releasedAt;
+    }
+    return at;
   }
 
   /** Every pooled pair, out of the pool (to be closed). */

@@ -3,12 +3,15 @@
  * higher odd port) from a configured range, rotating through it, or from
  * ephemeral ports: bind 0; an even port p is kept for RTP when p + 1 is free
  * (RTCP), an odd port p is kept for RTCP when p - 1 is free (RTP). Ephemeral
- * pairs of ended calls are reused after a quarantine (pair-pool.ts).
+ * pairs of ended calls are reused after a quarantine (pair-pool.ts), and
+ * closed once nobody took them for IDLE_MS (one timer, while the pool holds
+ * pairs).
  */
 import { createSocket, type RemoteInfo, type Socket, type SocketOptions } from "node:dgram";
 import { isIPv6 } from "node:net";
 import { literalLookup } from "../transport/address.js";
-import { PairPool } from "./pair-pool.js";
+import { IDLE_MS, PairPool } from "./pair-pool.js";
+import type { MediaTimer } from "./types.js";
 
 /** The call a pair serves: its sockets' datagrams and errors go to it. */
 export interface PairOwner {
@@ -72,6 +75,8 @@ function closeSocket(s: Socket, closed: () => void): void {
 }
 
 const EPHEMERAL_ATTEMPTS = 64;
+/** The idle sweep runs at most this often: pairs are closed IDLE_MS to IDLE_MS + 1 s after their call. */
+const SWEEP_MIN_MS = 1000;
 
 // IP literals looked up without dns.lookup (bind, and every RTP/RTCP send).
 const UDP4: SocketOptions = { type: "udp4", lookup: literalLookup };
@@ -103,11 +108,15 @@ export class PortAllocator {
   /** Ended calls' ephemeral pairs (a range rotates through its ports instead). */
   private readonly pool: PairPool | undefined;
   private closed = false;
+  private sweep: MediaTimer | undefined;
 
   constructor(
     private readonly range?: readonly [number, number],
     /** Monotonic ms for the pool's quarantine; absent: no pool (every pair closes with its call). */
-    now?: () => number,
+    private readonly now?: () => number,
+    /** Arms the idle sweep; absent: pooled pairs stay until reused or close(). */
+    private readonly setTimer?: (delayMs: number, fn: () => void) => MediaTimer,
+    private readonly idleMs = IDLE_MS,
   ) {
     this.pool = range || !now ? undefined : new PairPool(now);
     if (range) {
@@ -143,13 +152,33 @@ export class PortAllocator {
   release(pair: SocketPair, done?: () => void): void {
     this.inUse.delete(pair.port);
     pair.owner = undefined;
-    if (!pair.closed && !this.closed && this.pool?.put(pair)) done?.();
-    else closePair(pair, done);
+    if (!pair.closed && !this.closed && this.pool?.put(pair)) {
+      this.armSweep();
+      done?.();
+    } else closePair(pair, done);
   }
+
+  /** One timer while the pool holds pairs, due when its oldest pair has been idle IDLE_MS. */
+  private armSweep(): void {
+    if (this.sweep || !this.setTimer || !this.pool || !this.now) return;
+    const oldest = this.pool.oldest();
+    if (oldest === undefined) return;
+    this.sweep = this.setTimer(Math.max(oldest + this.idleMs - this.now(), SWEEP_MIN_MS), this.swept);
+  }
+
+  /** Closes the pairs nobody took for IDLE_MS; again later while pairs remain. */
+  private readonly swept = (): void => {
+    this.sweep = undefined;
+    if (this.closed || !this.pool) return;
+    for (const pair of this.pool.idle(this.idleMs)) closePair(pair);
+    this.armSweep();
+  };
 
   /** Closes the pooled pairs; pairs released from now on close (the engine closes). */
   close(): void {
     this.closed = true;
+    this.sweep?.cancel();
+    this.sweep = undefined;
     if (this.pool) for (const pair of this.pool.drain()) closePair(pair);
   }
 

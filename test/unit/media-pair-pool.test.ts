@@ -10,7 +10,8 @@ import { createSocket, type Socket } from "node:dgram";
 import { once } from "node:events";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { MAX_POOLED, PairPool, QUARANTINE_MS } from "../../src/media/pair-pool.js";
+import { ManualMediaClock } from "../../src/media/clock.js";
+import { IDLE_MS, MAX_POOLED, PairPool, QUARANTINE_MS } from "../../src/media/pair-pool.js";
 import { PortAllocator, type SocketPair } from "../../src/media/ports.js";
 import { harness, Peer, rtpPacket, until } from "../fixtures/media/harness.js";
 
@@ -178,6 +179,55 @@ describe("RTP/RTCP pair reuse", () => {
     );
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ got: 30 });
+  });
+
+  it("closes the pairs nobody took for IDLE_MS, with one timer, and keeps the ones taken since", async () => {
+    const clock = new ManualMediaClock(5_000);
+    const a = new PortAllocator(
+      undefined,
+      () => clock.now(),
+      (ms, fn) => clock.setTimer(ms, fn),
+    );
+    allocators.push(a);
+    expect(IDLE_MS).toBe(60_000);
+    const [p1, p2, p3] = [await take(a), await take(a), await take(a)];
+    const closed2 = once(p2.rtp, "close");
+    for (const p of [p1, p2, p3]) a.release(p);
+    expect(clock.pending).toBe(1);
+    // p1 reused at 30 s and released again: idle from then, not from its first release.
+    clock.advance(30_000);
+    expect(await take(a)).toBe(p1);
+    a.release(p1);
+    expect(clock.pending).toBe(1);
+    clock.advance(IDLE_MS - 30_000 - 1);
+    expect([p1, p2, p3].map((p) => p.closed)).toEqual([false, false, false]);
+    // p2 and p3 have been idle for IDLE_MS: closed, their ports free again; p1 stays pooled.
+    clock.advance(1);
+    expect([p1, p2, p3].map((p) => p.closed)).toEqual([false, true, true]);
+    await closed2;
+    await bindWhenFree(p3.port).then((s) => s.close());
+    expect(clock.pending).toBe(1);
+    clock.advance(30_000 - 1);
+    expect(p1.closed).toBe(false);
+    clock.advance(1);
+    expect(p1.closed).toBe(true);
+    // Nothing left pooled: no timer armed, and a new call binds afresh.
+    expect(clock.pending).toBe(0);
+    const next = await take(a);
+    expect([p1, p2, p3]).not.toContain(next);
+  });
+
+  it("close() cancels the idle sweep", async () => {
+    const clock = new ManualMediaClock();
+    const a = new PortAllocator(
+      undefined,
+      () => clock.now(),
+      (ms, fn) => clock.setTimer(ms, fn),
+    );
+    a.release(await take(a));
+    expect(clock.pending).toBe(1);
+    a.close();
+    expect(clock.pending).toBe(0);
   });
 
   it("gives a range's pairs no pool: each call binds, each release closes", async () => {
