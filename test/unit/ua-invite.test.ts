@@ -64,6 +64,27 @@ describe("INVITE answered (RFC 3261 13.3.1.4)", () => {
     expect(h.mock.activeDialogs).toBe(0);
   });
 
+  it("a BYE a scenario rule answers 2xx ends the dialog too (15.1.2); one it answers 486 leaves it as told", async () => {
+    h = await createHarness();
+    const p = peer();
+    const inv = invite(p, { to: "alice" });
+    await h.send(inv.text);
+    p.toTag = toTag(h.next({ status: 200 }));
+    await h.send(ack(p, inv, { to: "alice" }));
+    expect(h.mock.activeDialogs).toBe(1);
+    // The embedded default's dial-a-code: a BYE to sip:486@ gets 486, a BYE to sip:200@ gets 200.
+    await h.send(bye(p, { to: "486" }));
+    expect(res(h.next({ method: "BYE" })).status).toBe(486);
+    expect(h.mock.activeDialogs).toBe(1);
+    await h.send(bye(p, { to: "200" }));
+    expect(res(h.next({ method: "BYE" })).status).toBe(200);
+    expect(h.mock.activeDialogs).toBe(0);
+    expect(h.mock.trackedCalls).toBe(0);
+    // The call is gone: the built-in handler answers another BYE 481.
+    await h.send(bye(p, { to: "alice" }));
+    expect(res(h.next({ method: "BYE" })).status).toBe(481);
+  });
+
   it("without an ACK: the 2xx until 64*T1, then BYE to the Contact with a Reason; answered, nothing more", async () => {
     h = await createHarness();
     const p = peer({ user: "caller" });

@@ -56,6 +56,9 @@ export function sendResponse(
   // An INVITE refused (486, 487 after CANCEL...): its early media ends.
   const req = tx.request;
   if (req.method === "INVITE" && !req.core.to.tag && built.status >= 300) core.endMedia(req.core.callId);
+  // 15.1.2: a BYE answered 2xx ends its dialog and session, whoever answered
+  // it (a rule's 2xx too; the built-in handler has ended it already).
+  if (req.method === "BYE" && built.status >= 200 && built.status < 300) endDialogOf(core, tx);
   if (followUps) core.runFollowUps(followUps, tx.request);
 }
 
@@ -83,6 +86,14 @@ function decide(tx: ServerTransaction, spec: ResponseSpec, rseq: number | undefi
     return withSessionTimer(req, spec);
   if (rseq === undefined) return spec;
   return { ...spec, headers: [...(spec.headers ?? []), ["Require", "100rel"], ["RSeq", String(rseq)]] };
+}
+
+/** The dialog a BYE names, ended (its media and timers with it), when the mock still holds it. */
+function endDialogOf(core: ServerCore, tx: ServerTransaction): void {
+  const { callId, to, from } = tx.request.core;
+  if (!to.tag) return;
+  const dialog = core.dialogs.find(callId, to.tag, from.tag);
+  if (dialog) core.dialogs.end(dialog);
 }
 
 /** A first 2xx to an INVITE (establishDialog checks the same again). */
