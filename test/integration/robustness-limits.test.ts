@@ -157,6 +157,68 @@ describe("overload: 503 with Retry-After, retransmissions absorbed", () => {
     expect(render(mock)).toContain('sipmock_overload_rejections_total{reason="event-loop-lag"} 1');
   });
 
+  it("with the transaction budget spent, one BYE per call the mock holds still gets a transaction; a re-INVITE, a second BYE and a made-up To tag get 503", async () => {
+    const mock = await mockWith({
+      listen: ["udp:127.0.0.1:0"],
+      mediaPort: 40000,
+      limits: { budgets: { transactions: 16_000 }, maxEventLoopLagMs: 0 },
+    });
+    const { c, to } = await udp(mock);
+    const callIn = async (callId: string) => {
+      const invite = request("INVITE", "200", to, { localPort: c.port, callId });
+      await c.send(invite);
+      const ok = await c.waitFor(answerTo(callId, 200));
+      const toTag = /;tag=([^;\s]+)/.exec(header(ok, "To") ?? "")?.[1];
+      // In-dialog requests to sip:USER@ (dial-a-code answers USER's code).
+      const inDialog = (method: string, cseq: number, user = "200") =>
+        invite
+          .replace(/^INVITE sip:200@/, `${method} sip:${user}@`)
+          .replace(/branch=[^;\r]+/, `branch=z9hG4bK-${callId}-${method}-${cseq}`)
+          .replace(/^(To: [^\r]*)/m, `$1;tag=${toTag}`)
+          .replace("CSeq: 1 INVITE", `CSeq: ${cseq} ${method}`);
+      await c.send(inDialog("ACK", 1));
+      return inDialog;
+    };
+    const one = await callIn("held-1");
+    const two = await callIn("held-2");
+    expect(mock.activeDialogs).toBe(2);
+    // A ringing INVITE with a big header spends the budget (its transaction lives until CANCEL).
+    await c.send(
+      request("INVITE", "180", to, {
+        localPort: c.port,
+        callId: "ring-2",
+        extra: [`X-Pad: ${"p".repeat(3000)}`],
+      }),
+    );
+    await c.waitFor(answerTo("ring-2", 180));
+    await c.send(request("OPTIONS", "alice", to, { localPort: c.port, callId: "opt-2" }));
+    expect(statusOf(await c.waitFor(answerTo("opt-2")))).toBe(503);
+
+    const answerOf = async (bytes: string, callId: string, method: string) => {
+      const seen = c.received.length;
+      await c.send(bytes);
+      const r = await c.waitFor(
+        (m) =>
+          c.received.indexOf(m) >= seen && answerTo(callId)(m) && (header(m, "CSeq") ?? "").endsWith(method),
+      );
+      return statusOf(r);
+    };
+    // Only a BYE passes: a re-INVITE in a held call stays refused.
+    expect(await answerOf(one("INVITE", 2), "held-1", "INVITE")).toBe(503);
+    // The BYE ends call 1 (dial-a-code 200).
+    expect(await answerOf(one("BYE", 3), "held-1", "BYE")).toBe(200);
+    expect(mock.activeDialogs).toBe(1);
+    // Call 2's BYE is let through and answered 486 (the scenario keeps the call): its next BYE is refused,
+    // so a call the scenario keeps cannot take transactions beyond the budget one BYE after another.
+    expect(await answerOf(two("BYE", 2, "486"), "held-2", "BYE")).toBe(486);
+    expect(await answerOf(two("BYE", 3), "held-2", "BYE")).toBe(503);
+    expect(mock.activeDialogs).toBe(1);
+    // No call held under a made-up To tag.
+    await c.send(request("BYE", "200", to, { localPort: c.port, callId: "held-x", toTag: "made-up" }));
+    expect(statusOf(await c.waitFor(answerTo("held-x")))).toBe(503);
+    expect(render(mock)).toContain('sipmock_overload_rejections_total{reason="transactions"} 4');
+  });
+
   it("with no room for a transaction, the stateless 503 gives a retransmitted INVITE the same To tag (RFC 3261 8.2.7)", async () => {
     const mock = await mockWith({
       listen: ["udp:127.0.0.1:0"],

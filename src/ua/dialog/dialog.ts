@@ -81,6 +81,12 @@ export class Dialog implements TimerTarget {
   private hangUpTimer: TimerHandle | undefined;
   private waiting: Array<(confirmed: boolean) => void> | undefined;
   private sessionTimer: SessionTimer | undefined;
+  /**
+   * Overload: a BYE of this call got a transaction through a spent
+   * transactions budget (one at most per call, so the budget is exceeded by
+   * at most one transaction per dialog held).
+   */
+  byeSpared = false;
 
   constructor(
     init: DialogInit,

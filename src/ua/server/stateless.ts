@@ -73,8 +73,9 @@ function refusalTag(request: ParsedRequest): string {
 
 /**
  * Why a new request is refused, in order: no room for its transaction
- * (nothing can be kept for it); load (lag, the receive queue), which spares
- * a request within a call the mock holds; a full store it would add to (an
+ * (nothing can be kept for it), which spares a BYE ending a call the mock
+ * holds; load (lag, the receive queue), which spares a request within a
+ * call or subscription the mock holds; a full store it would add to (an
  * initial INVITE's dialog, an initial SUBSCRIBE's subscription).
  */
 function whyRefused(
@@ -82,7 +83,7 @@ function whyRefused(
   overload: OverloadDetector,
   request: ParsedRequest,
 ): OverloadReason | undefined {
-  if (overload.noRoomForTransaction()) return "transactions";
+  if (overload.noRoomForTransaction()) return endsHeldCall(core, request) ? undefined : "transactions";
   const initial = !request.core.to.tag;
   const load = overload.load();
   if (load) return initial || !inHeldDialog(core, request) ? load : undefined;
@@ -110,6 +111,23 @@ function inHeldDialog(core: ServerCore, request: ParsedRequest): boolean {
     core.dialogs.find(callId, to.tag, from.tag) !== undefined ||
     core.subscriptions.has(callId, to.tag!, from.tag)
   );
+}
+
+/**
+ * A BYE within a call the mock holds gets a transaction even when the
+ * transactions budget is spent: a 503 would leave the call and the RTP the
+ * mock sends for it running, for a client that takes its call as ended
+ * (most do, whatever the final response to their BYE). One BYE per call at
+ * most (a scenario may drop or refuse it and leave the call up), so the
+ * budget is exceeded by at most one small transaction per dialog held.
+ */
+function endsHeldCall(core: ServerCore, request: ParsedRequest): boolean {
+  const { callId, to, from } = request.core;
+  if (request.method !== "BYE" || !to.tag) return false;
+  const dialog = core.dialogs.find(callId, to.tag, from.tag);
+  if (dialog === undefined || dialog.byeSpared) return false;
+  dialog.byeSpared = true;
+  return true;
 }
 
 /** The Warning's words for an overload reason. */
