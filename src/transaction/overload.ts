@@ -35,6 +35,9 @@ export const DEFAULT_MAX_QUEUE_DELAY_MS = 500;
 /** Octets a new transaction is assumed to need before it is charged (a small request). */
 const MIN_TRANSACTION_COST = 6144;
 const REPORT_EVERY_MS = 1000;
+/** fitsHeadroom's slack over a spent transactions budget: limit/16, within these. */
+const MIN_HEADROOM = 64 * 1024;
+const MAX_HEADROOM = 1024 * 1024;
 
 export class OverloadDetector {
   /** 503s sent, by reason. */
@@ -56,6 +59,17 @@ export class OverloadDetector {
   /** How long a UDP datagram read now has waited in its receive queue (ms). */
   get queueDelayMs(): number {
     return this.options.queueDelay();
+  }
+
+  /**
+   * Whether a transaction of `cost` octets still fits within the transactions
+   * budget's headroom: the budget plus a fixed slack (1/16 of it, between 64
+   * KiB and 1 MiB) for the requests let through a spent budget (the BYE that
+   * ends a held call), so the overshoot is bounded whatever their number.
+   */
+  fitsHeadroom(cost: number): boolean {
+    const budget = this.options.budgets.transactions;
+    return budget.fits(cost - Math.min(MAX_HEADROOM, Math.max(MIN_HEADROOM, budget.limit / 16)));
   }
 
   /** Whether the transactions budget has no room for one more (a small request's). */

@@ -44,8 +44,9 @@ export interface TransactionUser {
    * before it has one: why the TU answered it statelessly (503 under
    * overload, 8.2.7), so no transaction is made for it; undefined: not
    * refused. Over UDP the layer remembers the refusal (RefusedStore).
+   * `cost`: the octets its transaction would be charged.
    */
-  refuse?(request: ParsedRequest, flow: Flow): OverloadReason | undefined;
+  refuse?(request: ParsedRequest, flow: Flow, cost: number): OverloadReason | undefined;
   /** A retransmission of a request refused statelessly: the same 503 again (8.2.7). */
   refuseAgain?(request: ParsedRequest, flow: Flow, reason: OverloadReason): void;
   /** A retransmission of the request arrived (after the transaction handled it). */
@@ -406,13 +407,14 @@ export class TransactionLayer {
       this.tu.onRetransmission?.(existing);
       return;
     }
-    if (request.method !== "CANCEL" && this.refuse(request, flow, id)) return;
+    const cost = size * PARSED_FACTOR + ITEM_OVERHEAD.transactions;
+    if (request.method !== "CANCEL" && this.refuse(request, flow, id, cost)) return;
     const toTag = request.core.to.tag || newTag();
     const tx =
       request.method === "INVITE"
         ? new InviteServerTransaction(id, request, flow, toTag, this.env, this.scheduler, this.timers)
         : new NonInviteServerTransaction(id, request, flow, toTag, this.env, this.scheduler, this.timers);
-    tx.cost = size * PARSED_FACTOR + ITEM_OVERHEAD.transactions;
+    tx.cost = cost;
     this.budgets.transactions.charge(tx.cost);
     this.lookedUp = undefined;
     this.transactions.set(id, tx);
@@ -434,8 +436,8 @@ export class TransactionLayer {
    * retransmissions get the same 503 and its ACK is absorbed (8.2.7). Over
    * a reliable transport the client does not retransmit (17.1.1.2).
    */
-  private refuse(request: ParsedRequest, flow: Flow, id: string): boolean {
-    const reason = this.tu.refuse?.(request, flow);
+  private refuse(request: ParsedRequest, flow: Flow, id: string, cost: number): boolean {
+    const reason = this.tu.refuse?.(request, flow, cost);
     if (reason === undefined) return false;
     if (flow.transport !== "udp") return true;
     const p = this.print.of(id);

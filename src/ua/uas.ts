@@ -67,8 +67,8 @@ export class UserAgentServer implements TransactionUser {
    * once and statelessly, so nothing is kept for it; retransmissions of
    * requests in flight never get here (their transactions absorb them).
    */
-  refuse(request: ParsedRequest, flow: Flow): OverloadReason | undefined {
-    return refuseOverloaded(this.core, request, flow);
+  refuse(request: ParsedRequest, flow: Flow, cost: number): OverloadReason | undefined {
+    return refuseOverloaded(this.core, request, flow, cost);
   }
 
   /** A retransmission of a refused request: the same 503 (the transaction layer remembered it). */

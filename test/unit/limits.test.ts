@@ -333,6 +333,23 @@ describe("overload decision", () => {
     expect(d.noRoomForTransaction()).toBe(false);
   });
 
+  it("a spent transactions budget has a fixed headroom for the BYEs it lets through: limit/16, between 64 KiB and 1 MiB", () => {
+    for (const [limit, headroom] of [
+      [10_000, 65_536],
+      [4 * 1024 * 1024, 262_144],
+      [256 * 1024 * 1024, 1_048_576],
+    ] as const) {
+      const budgets = createBudgets({ transactions: limit });
+      const { d } = detector({ budgets });
+      budgets.transactions.charge(limit);
+      expect(d.noRoomForTransaction()).toBe(true);
+      expect(d.fitsHeadroom(headroom)).toBe(true);
+      expect(d.fitsHeadroom(headroom + 1)).toBe(false);
+      budgets.transactions.charge(headroom);
+      expect(d.fitsHeadroom(1)).toBe(false);
+    }
+  });
+
   it("counts every refusal and reports at most once per second on the manual clock", () => {
     const { d, reports, tick } = detector({});
     for (let i = 0; i < 100; i++) d.refused("event-loop-lag");

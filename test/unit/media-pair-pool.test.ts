@@ -224,6 +224,7 @@ describe("RTP/RTCP pair reuse", () => {
       () => clock.now(),
       (ms, fn) => clock.setTimer(ms, fn),
     );
+    allocators.push(a);
     a.release(await take(a));
     expect(clock.pending).toBe(1);
     a.close();
@@ -283,6 +284,25 @@ describe("sessions on reused pairs (engine, manual clock)", () => {
     } finally {
       rebound.close();
     }
+  });
+});
+
+describe("idle pairs (engine, manual clock)", () => {
+  it("the engine closes a pair no call took for IDLE_MS: its port can be bound again", async () => {
+    const { clock, engine } = harness();
+    const call = await engine.allocate("127.0.0.1");
+    const port = call.local.port;
+    await call.close();
+    // Pooled: still bound.
+    const probe = createSocket("udp4");
+    const inUse = await new Promise<boolean>((resolve) => {
+      probe.once("error", () => resolve(true));
+      probe.bind(port, "127.0.0.1", () => resolve(false));
+    });
+    probe.close();
+    expect(inUse).toBe(true);
+    clock.advance(IDLE_MS);
+    (await bindWhenFree(port)).close();
   });
 });
 

@@ -81,12 +81,8 @@ export class Dialog implements TimerTarget {
   private hangUpTimer: TimerHandle | undefined;
   private waiting: Array<(confirmed: boolean) => void> | undefined;
   private sessionTimer: SessionTimer | undefined;
-  /**
-   * Overload: a BYE of this call got a transaction through a spent
-   * transactions budget (one at most per call, so the budget is exceeded by
-   * at most one transaction per dialog held).
-   */
-  byeSpared = false;
+  /** Overload: a BYE of this call got a transaction through a spent transactions budget, not ended yet. */
+  private sparedBye = false;
 
   constructor(
     init: DialogInit,
@@ -331,6 +327,22 @@ export class Dialog implements TimerTarget {
       this.waiting ??= [];
       this.waiting.push(resolve);
     });
+  }
+
+  /** A BYE let through a spent transactions budget is in progress (one at a time per call). */
+  get byeInFlight(): boolean {
+    return this.sparedBye;
+  }
+
+  /** Marks a BYE let through a spent transactions budget; true (for use in a condition). */
+  spareBye(): true {
+    this.sparedBye = true;
+    return true;
+  }
+
+  /** A BYE's final response went out, or its transaction ended without one: the next may be let through. */
+  byeEnded(): void {
+    this.sparedBye = false;
   }
 
   /** A scripted hang-up (a call's hangUpAfterMs); ending the dialog cancels it. */

@@ -190,5 +190,8 @@ export function onAck(core: ServerCore, ack: ParsedRequest): void {
 /** The transaction ended: its context is disposed of (every timer, every index entry). */
 export function onTerminated(core: ServerCore, tx: ServerTransaction, reason: TerminationReason): void {
   core.contexts.end(tx);
+  // A BYE let through a spent budget ended unanswered (a scenario dropped it): the call's next one may be.
+  const { method, core: c } = tx.request;
+  if (method === "BYE" && c.to.tag) core.dialogs.find(c.callId, c.to.tag, c.from.tag)?.byeEnded();
   core.events.terminated?.(tx, reason);
 }

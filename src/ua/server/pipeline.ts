@@ -44,6 +44,8 @@ export function sendResponse(
   const built = build(core, tx, decided, toTag);
   const bytes = applyFaults(core, built.bytes, fault);
   const firstFinal = tx.state === "proceeding";
+  /** Whether a final response still goes out (a completed non-INVITE transaction ignores another). */
+  const final = tx.state === "trying" || firstFinal;
   // Taken before sending: a non-INVITE transaction over TCP ends with its
   // final response (Timer J = 0) and its context with it.
   const followUps = built.status >= 200 ? takeFollowUps(core, tx) : undefined;
@@ -56,9 +58,7 @@ export function sendResponse(
   // An INVITE refused (486, 487 after CANCEL...): its early media ends.
   const req = tx.request;
   if (req.method === "INVITE" && !req.core.to.tag && built.status >= 300) core.endMedia(req.core.callId);
-  // 15.1.2: a BYE answered 2xx ends its dialog and session, whoever answered
-  // it (a rule's 2xx too; the built-in handler has ended it already).
-  if (req.method === "BYE" && built.status >= 200 && built.status < 300) endDialogOf(core, tx);
+  if (req.method === "BYE" && final && built.status >= 200) byeAnswered(core, tx, built.status);
   if (followUps) core.runFollowUps(followUps, tx.request);
 }
 
@@ -88,12 +88,18 @@ function decide(tx: ServerTransaction, spec: ResponseSpec, rseq: number | undefi
   return { ...spec, headers: [...(spec.headers ?? []), ["Require", "100rel"], ["RSeq", String(rseq)]] };
 }
 
-/** The dialog a BYE names, ended (its media and timers with it), when the mock still holds it. */
-function endDialogOf(core: ServerCore, tx: ServerTransaction): void {
+/**
+ * A BYE's final response went out. 15.1.2: a 2xx ends its dialog and
+ * session, whoever answered it (a rule's 2xx too; the built-in handler has
+ * ended it already). Any other keeps the call, whose next BYE may then be
+ * let through a spent transactions budget again (stateless.ts).
+ */
+function byeAnswered(core: ServerCore, tx: ServerTransaction, status: number): void {
   const { callId, to, from } = tx.request.core;
-  if (!to.tag) return;
-  const dialog = core.dialogs.find(callId, to.tag, from.tag);
-  if (dialog) core.dialogs.end(dialog);
+  const dialog = to.tag ? core.dialogs.find(callId, to.tag, from.tag) : undefined;
+  if (dialog === undefined) return;
+  if (status < 300) core.dialogs.end(dialog);
+  else dialog.byeEnded();
 }
 
 /** A first 2xx to an INVITE (establishDialog checks the same again). */

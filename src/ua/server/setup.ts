@@ -23,7 +23,8 @@ export function setupServer(core: ServerCore, onDigit: (callId: string) => void)
     options.budgets?.registrar,
   );
   core.dialogs.onEnded = (dialog) => {
-    if (core.dialogs.countOf(dialog.callId) <= 1) core.endMedia(dialog.callId);
+    // The call's media ends with its last dialog (this one is already forgotten).
+    if (core.dialogs.countOf(dialog.callId) === 0) core.endMedia(dialog.callId);
     if (core.closing) return;
     answerPendingReInvites(core, dialog);
   };

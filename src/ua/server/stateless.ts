@@ -25,9 +25,10 @@ export function refuseOverloaded(
   core: ServerCore,
   request: ParsedRequest,
   flow: Flow,
+  cost: number,
 ): OverloadReason | undefined {
   const overload = core.options.overload;
-  const reason = overload ? whyRefused(core, overload, request) : undefined;
+  const reason = overload ? whyRefused(core, overload, request, cost) : undefined;
   if (reason === undefined) return undefined;
   sendRefusal(core, request, flow, reason, false);
   overload!.refused(reason);
@@ -82,8 +83,10 @@ function whyRefused(
   core: ServerCore,
   overload: OverloadDetector,
   request: ParsedRequest,
+  cost: number,
 ): OverloadReason | undefined {
-  if (overload.noRoomForTransaction()) return endsHeldCall(core, request) ? undefined : "transactions";
+  if (overload.noRoomForTransaction())
+    return sparedBye(core, overload, request, cost) ? undefined : "transactions";
   const initial = !request.core.to.tag;
   const load = overload.load();
   if (load) return initial || !inHeldDialog(core, request) ? load : undefined;
@@ -117,17 +120,21 @@ function inHeldDialog(core: ServerCore, request: ParsedRequest): boolean {
  * A BYE within a call the mock holds gets a transaction even when the
  * transactions budget is spent: a 503 would leave the call and the RTP the
  * mock sends for it running, for a client that takes its call as ended
- * (most do, whatever the final response to their BYE). One BYE per call at
- * most (a scenario may drop or refuse it and leave the call up), so the
- * budget is exceeded by at most one small transaction per dialog held.
+ * (most do, whatever the final response to their BYE). One at a time per
+ * call (until that BYE is answered or its transaction ends: a scenario may
+ * delay, drop or refuse it and keep the call), and only within the budget's
+ * fixed headroom, so the overshoot is bounded however many calls are held.
  */
-function endsHeldCall(core: ServerCore, request: ParsedRequest): boolean {
+function sparedBye(
+  core: ServerCore,
+  overload: OverloadDetector,
+  request: ParsedRequest,
+  cost: number,
+): boolean {
   const { callId, to, from } = request.core;
   if (request.method !== "BYE" || !to.tag) return false;
   const dialog = core.dialogs.find(callId, to.tag, from.tag);
-  if (dialog === undefined || dialog.byeSpared) return false;
-  dialog.byeSpared = true;
-  return true;
+  return dialog !== undefined && !dialog.byeInFlight && overload.fitsHeadroom(cost) && dialog.spareBye();
 }
 
 /** The Warning's words for an overload reason. */
