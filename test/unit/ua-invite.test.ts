@@ -85,6 +85,27 @@ describe("INVITE answered (RFC 3261 13.3.1.4)", () => {
     expect(res(h.next({ method: "BYE" })).status).toBe(481);
   });
 
+  it("two dialogs of one Call-ID (two From tags): the call's media ends with the last one, not the first", async () => {
+    h = await createHarness({ media: true });
+    const a = peer();
+    const b = { ...peer(), callId: a.callId };
+    for (const p of [a, b]) {
+      const inv = invite(p, { to: "alice" });
+      await h.send(inv.text);
+      p.toTag = toTag(h.next({ status: 200 }));
+      await h.send(ack(p, inv, { to: "alice" }));
+    }
+    expect(h.mock.activeDialogs).toBe(2);
+    expect(h.mock.trackedCalls).toBe(1);
+    await h.send(bye(a, { to: "alice" }));
+    expect(res(h.next({ method: "BYE" })).status).toBe(200);
+    expect(h.mock.activeDialogs).toBe(1);
+    expect(h.mock.trackedCalls).toBe(1);
+    await h.send(bye(b, { to: "alice" }));
+    expect(res(h.next({ method: "BYE" })).status).toBe(200);
+    expect(h.mock.trackedCalls).toBe(0);
+  });
+
   it("without an ACK: the 2xx until 64*T1, then BYE to the Contact with a Reason; answered, nothing more", async () => {
     h = await createHarness();
     const p = peer({ user: "caller" });
