@@ -27,6 +27,20 @@ const T1 = 500;
 /** Timer G / 2xx retransmissions: T1, doubling, capped at T2 = 4 s, until 64*T1 = 32 s. */
 const RETRANSMISSIONS = [0, 500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500, 31500];
 
+/** INVITE to sip:alice@ answered 200 and acknowledged: the peer's To tag set. */
+async function answeredCall(p: ReturnType<typeof peer>): Promise<void> {
+  const inv = invite(p, { to: "alice" });
+  await h.send(inv.text);
+  p.toTag = toTag(h.next({ status: 200 }));
+  await h.send(ack(p, inv, { to: "alice" }));
+}
+
+/** The status of the answer to a BYE in the peer's dialog, sent to sip:USER@. */
+async function byeStatus(p: ReturnType<typeof peer>, user: string): Promise<number> {
+  await h.send(bye(p, { to: user }));
+  return res(h.next({ method: "BYE" })).status;
+}
+
 describe("INVITE answered (RFC 3261 13.3.1.4)", () => {
   it("100, 180, 200 with an SDP answer; the 2xx at T1, 2T1, 4T1... until the ACK; BYE 200", async () => {
     h = await createHarness();
@@ -65,44 +79,33 @@ describe("INVITE answered (RFC 3261 13.3.1.4)", () => {
   });
 
   it("a BYE a scenario rule answers 2xx ends the dialog too (15.1.2); one it answers 486 leaves it as told", async () => {
-    h = await createHarness();
+    h = await createHarness({ media: true });
     const p = peer();
-    const inv = invite(p, { to: "alice" });
-    await h.send(inv.text);
-    p.toTag = toTag(h.next({ status: 200 }));
-    await h.send(ack(p, inv, { to: "alice" }));
+    await answeredCall(p);
     expect(h.mock.activeDialogs).toBe(1);
     // The embedded default's dial-a-code: a BYE to sip:486@ gets 486, a BYE to sip:200@ gets 200.
-    await h.send(bye(p, { to: "486" }));
-    expect(res(h.next({ method: "BYE" })).status).toBe(486);
+    expect(await byeStatus(p, "486")).toBe(486);
     expect(h.mock.activeDialogs).toBe(1);
-    await h.send(bye(p, { to: "200" }));
-    expect(res(h.next({ method: "BYE" })).status).toBe(200);
+    expect(h.mock.trackedCalls).toBe(1);
+    expect(await byeStatus(p, "200")).toBe(200);
     expect(h.mock.activeDialogs).toBe(0);
     expect(h.mock.trackedCalls).toBe(0);
     // The call is gone: the built-in handler answers another BYE 481.
-    await h.send(bye(p, { to: "alice" }));
-    expect(res(h.next({ method: "BYE" })).status).toBe(481);
+    expect(await byeStatus(p, "alice")).toBe(481);
   });
 
   it("two dialogs of one Call-ID (two From tags): the call's media ends with the last one, not the first", async () => {
     h = await createHarness({ media: true });
     const a = peer();
     const b = { ...peer(), callId: a.callId };
-    for (const p of [a, b]) {
-      const inv = invite(p, { to: "alice" });
-      await h.send(inv.text);
-      p.toTag = toTag(h.next({ status: 200 }));
-      await h.send(ack(p, inv, { to: "alice" }));
-    }
+    await answeredCall(a);
+    await answeredCall(b);
     expect(h.mock.activeDialogs).toBe(2);
     expect(h.mock.trackedCalls).toBe(1);
-    await h.send(bye(a, { to: "alice" }));
-    expect(res(h.next({ method: "BYE" })).status).toBe(200);
+    expect(await byeStatus(a, "alice")).toBe(200);
     expect(h.mock.activeDialogs).toBe(1);
     expect(h.mock.trackedCalls).toBe(1);
-    await h.send(bye(b, { to: "alice" }));
-    expect(res(h.next({ method: "BYE" })).status).toBe(200);
+    expect(await byeStatus(b, "alice")).toBe(200);
     expect(h.mock.trackedCalls).toBe(0);
   });
 
