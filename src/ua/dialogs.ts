@@ -4,6 +4,7 @@
  * owns its own state, CSeq rules and timers; the store decides which dialog
  * object is the live one.
  */
+import type { CoreHeaders } from "../sip/message.js";
 import { ByteBudget, DEFAULT_BUDGETS, ITEM_OVERHEAD } from "../transaction/budget.js";
 import type { Scheduler } from "../transaction/scheduler.js";
 import type { TimerConfig } from "../transaction/timers.js";
@@ -76,6 +77,12 @@ export class DialogStore {
   }
 
   /** The live dialog with this identity: among the Call-ID's dialogs (no key string built per request). */
+  /** The dialog a request within it names: its Call-ID, our tag (To), the peer's (From). */
+  of(request: { readonly core: CoreHeaders }): Dialog | undefined {
+    const { callId, to, from } = request.core;
+    return this.find(callId, to.tag, from.tag);
+  }
+
   find(callId: string, localTag: string | undefined, remoteTag: string | undefined): Dialog | undefined {
     if (!localTag) return undefined;
     return this.match(callId, localTag, remoteTag ?? "");

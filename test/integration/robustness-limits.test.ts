@@ -49,6 +49,29 @@ async function udp(mock: SipMock): Promise<{ c: WireClient; to: { host: string; 
 const answerTo = (callId: string, status?: number) => (r: Received) =>
   header(r, "Call-ID") === callId && (status === undefined || statusOf(r) === status);
 
+/** In-dialog requests of an answered call: METHOD to sip:USER@ (dial-a-code answers USER's code). */
+type InDialog = (method: string, cseq: number, user?: string) => string;
+
+/** INVITE to sip:200@ (dial-a-code: answered 200) and its ACK; the call's in-dialog requests. */
+async function answeredCall(
+  c: WireClient,
+  to: { host: string; port: number },
+  callId: string,
+): Promise<InDialog> {
+  const invite = request("INVITE", "200", to, { localPort: c.port, callId });
+  await c.send(invite);
+  const ok = await c.waitFor(answerTo(callId, 200));
+  const toTag = /;tag=([^;\s]+)/.exec(header(ok, "To") ?? "")?.[1];
+  const inDialog: InDialog = (method, cseq, user = "200") =>
+    invite
+      .replace(/^INVITE sip:200@/, `${method} sip:${user}@`)
+      .replace(/branch=[^;\r]+/, `branch=z9hG4bK-${callId}-${method}-${cseq}`)
+      .replace(/^(To: [^\r]*)/m, `$1;tag=${toTag}`)
+      .replace("CSeq: 1 INVITE", `CSeq: ${cseq} ${method}`);
+  await c.send(inDialog("ACK", 1));
+  return inDialog;
+}
+
 const render = (mock: SipMock) =>
   mock.metrics.render({ transactions: 0, dialogs: 0, journalEntries: 0, overrides: 0 });
 
@@ -164,23 +187,8 @@ describe("overload: 503 with Retry-After, retransmissions absorbed", () => {
       limits: { budgets: { transactions: 16_000 }, maxEventLoopLagMs: 0 },
     });
     const { c, to } = await udp(mock);
-    const callIn = async (callId: string) => {
-      const invite = request("INVITE", "200", to, { localPort: c.port, callId });
-      await c.send(invite);
-      const ok = await c.waitFor(answerTo(callId, 200));
-      const toTag = /;tag=([^;\s]+)/.exec(header(ok, "To") ?? "")?.[1];
-      // In-dialog requests to sip:USER@ (dial-a-code answers USER's code).
-      const inDialog = (method: string, cseq: number, user = "200") =>
-        invite
-          .replace(/^INVITE sip:200@/, `${method} sip:${user}@`)
-          .replace(/branch=[^;\r]+/, `branch=z9hG4bK-${callId}-${method}-${cseq}`)
-          .replace(/^(To: [^\r]*)/m, `$1;tag=${toTag}`)
-          .replace("CSeq: 1 INVITE", `CSeq: ${cseq} ${method}`);
-      await c.send(inDialog("ACK", 1));
-      return inDialog;
-    };
-    const one = await callIn("held-1");
-    const two = await callIn("held-2");
+    const one = await answeredCall(c, to, "held-1");
+    const two = await answeredCall(c, to, "held-2");
     expect(mock.activeDialogs).toBe(2);
     // A ringing INVITE with a big header spends the budget (its transaction lives until CANCEL).
     await c.send(
@@ -291,17 +299,7 @@ describe("overload: 503 with Retry-After, retransmissions absorbed", () => {
       limits: { maxEventLoopLagMs: 500, eventLoopLag: () => lag },
     });
     const { c, to } = await udp(mock);
-    const invite = request("INVITE", "200", to, { localPort: c.port, callId: "dlg-1" });
-    await c.send(invite);
-    const ok = await c.waitFor(answerTo("dlg-1", 200));
-    const toTag = /;tag=([^;\s]+)/.exec(header(ok, "To") ?? "")?.[1];
-    const inDialog = (method: string, cseq: number) =>
-      invite
-        .replace(/^INVITE /, `${method} `)
-        .replace(/branch=[^;\r]+/, `branch=z9hG4bK-${method}-${cseq}`)
-        .replace(/^(To: [^\r]*)/m, `$1;tag=${toTag}`)
-        .replace("CSeq: 1 INVITE", `CSeq: ${cseq} ${method}`);
-    await c.send(inDialog("ACK", 1));
+    const inDialog = await answeredCall(c, to, "dlg-1");
     lag = 2000;
     await c.send(inDialog("BYE", 2));
     const bye = await c.waitFor((r) => answerTo("dlg-1")(r) && /BYE/.test(header(r, "CSeq") ?? ""));

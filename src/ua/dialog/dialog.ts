@@ -334,10 +334,9 @@ export class Dialog implements TimerTarget {
     return this.sparedBye;
   }
 
-  /** Marks a BYE let through a spent transactions budget; true (for use in a condition). */
-  spareBye(): true {
+  /** Marks a BYE let through a spent transactions budget. */
+  spareBye(): void {
     this.sparedBye = true;
-    return true;
   }
 
   /** A BYE's final response went out, or its transaction ended without one: the next may be let through. */

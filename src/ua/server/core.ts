@@ -122,7 +122,7 @@ export class ServerCore {
 
   inDialog(tx: ServerTransaction): boolean {
     const req = tx.request;
-    return this.dialogs.find(req.core.callId, req.core.to.tag, req.core.from.tag) !== undefined;
+    return this.dialogs.of(req) !== undefined;
   }
 
   /**

@@ -167,7 +167,7 @@ export function onRetransmission(core: ServerCore, tx: ServerTransaction): void 
 
 export function onAck(core: ServerCore, ack: ParsedRequest): void {
   // 13.3.1.4: the ACK for a 2xx stops its retransmissions.
-  const dialog = core.dialogs.find(ack.core.callId, ack.core.to.tag, ack.core.from.tag);
+  const dialog = core.dialogs.of(ack);
   if (dialog) {
     core.dialogs.confirm(dialog);
     // 13.2.1: "If the initial offer is in the first reliable non-failure
@@ -191,7 +191,7 @@ export function onAck(core: ServerCore, ack: ParsedRequest): void {
 export function onTerminated(core: ServerCore, tx: ServerTransaction, reason: TerminationReason): void {
   core.contexts.end(tx);
   // A BYE let through a spent budget ended unanswered (a scenario dropped it): the call's next one may be.
-  const { method, core: c } = tx.request;
-  if (method === "BYE" && c.to.tag) core.dialogs.find(c.callId, c.to.tag, c.from.tag)?.byeEnded();
+  // (The method first: a stored transaction's request is parsed from its bytes when read.)
+  if (tx.method === "BYE") core.dialogs.of(tx.request)?.byeEnded();
   core.events.terminated?.(tx, reason);
 }

@@ -73,7 +73,7 @@ export function handleBye(core: ServerCore, tx: ServerTransaction): void {
   const req = tx.request;
   // 15.1.2: "If the BYE does not match an existing dialog, the UAS core
   // SHOULD generate a 481 (Call/Transaction Does Not Exist) response".
-  const dialog = core.dialogs.find(req.core.callId, req.core.to.tag, req.core.from.tag);
+  const dialog = core.dialogs.of(req);
   if (!dialog) {
     core.send(tx, { status: 481 });
     return;
@@ -105,7 +105,7 @@ export function handleUpdate(core: ServerCore, tx: ServerTransaction): void {
   }
   core.runPlan(tx, [], req.body.length > 0 ? { status: 200, body: "sdp" } : { status: 200 });
   // RFC 4028 7.4: an UPDATE can refresh the session too.
-  const dlg = core.dialogs.find(req.core.callId, req.core.to.tag, req.core.from.tag);
+  const dlg = core.dialogs.of(req);
   if (dlg && req.body.length > 0) dlg.recordRemoteSdp(req.body.toString("latin1"));
   if (dlg) core.armSessionTimer(dlg, withSessionTimer(req, { status: 200 }));
 }

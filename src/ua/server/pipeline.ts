@@ -95,8 +95,7 @@ function decide(tx: ServerTransaction, spec: ResponseSpec, rseq: number | undefi
  * let through a spent transactions budget again (stateless.ts).
  */
 function byeAnswered(core: ServerCore, tx: ServerTransaction, status: number): void {
-  const { callId, to, from } = tx.request.core;
-  const dialog = to.tag ? core.dialogs.find(callId, to.tag, from.tag) : undefined;
+  const dialog = core.dialogs.of(tx.request);
   if (dialog === undefined) return;
   if (status < 300) core.dialogs.end(dialog);
   else dialog.byeEnded();

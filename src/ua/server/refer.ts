@@ -14,7 +14,7 @@ export function handleRefer(core: ServerCore, tx: ServerTransaction): void {
   core.send(tx, { status: 200, headers: [["Contact", `<${localUri(core.identity(tx), "sipmock")}>`]] });
   const contact = req.headers.get("Contact");
   // In a dialog, the NOTIFY takes the dialog's next local CSeq (12.2.1.1).
-  const dialog = core.dialogs.find(req.core.callId, req.core.to.tag, req.core.from.tag);
+  const dialog = core.dialogs.of(req);
   const peer = dialog?.peer;
   const cseq = dialog && peer ? dialog.nextLocalCseq() - 1 : 0;
   const sub: Subscription = {

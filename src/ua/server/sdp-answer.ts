@@ -76,9 +76,7 @@ export function sessionDescription(
   // RFC 3264 8: inside a dialog, our next description keeps the session id
   // of the last one and increments its version.
   const req = tx.request;
-  const dialog = req.core.to.tag
-    ? core.dialogs.find(req.core.callId, req.core.to.tag, req.core.from.tag)
-    : undefined;
+  const dialog = req.core.to.tag ? core.dialogs.of(req) : undefined;
   const last = dialog?.sdpOrigin;
   const origin = last ? { sessionId: last.sessionId, version: last.version + 1 } : undefined;
   // A WebSocket peer is a browser: only a WebRTC offer will do. Its ICE

@@ -110,10 +110,7 @@ function whyRefused(
  */
 function inHeldDialog(core: ServerCore, request: ParsedRequest): boolean {
   const { callId, to, from } = request.core;
-  return (
-    core.dialogs.find(callId, to.tag, from.tag) !== undefined ||
-    core.subscriptions.has(callId, to.tag!, from.tag)
-  );
+  return core.dialogs.of(request) !== undefined || core.subscriptions.has(callId, to.tag!, from.tag);
 }
 
 /**
@@ -131,10 +128,11 @@ function sparedBye(
   request: ParsedRequest,
   cost: number,
 ): boolean {
-  const { callId, to, from } = request.core;
-  if (request.method !== "BYE" || !to.tag) return false;
-  const dialog = core.dialogs.find(callId, to.tag, from.tag);
-  return dialog !== undefined && !dialog.byeInFlight && overload.fitsHeadroom(cost) && dialog.spareBye();
+  if (request.method !== "BYE") return false;
+  const dialog = core.dialogs.of(request);
+  if (dialog === undefined || dialog.byeInFlight || !overload.fitsHeadroom(cost)) return false;
+  dialog.spareBye();
+  return true;
 }
 
 /** The Warning's words for an overload reason. */

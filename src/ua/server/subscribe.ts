@@ -37,7 +37,7 @@ export class Subscriptions {
 
   /** Whether the mock holds the subscription of this dialog (Call-ID, its own tag, the subscriber's). */
   has(callId: string, toTag: string, fromTag: string | undefined): boolean {
-    return this.byKey.has(`${callId}|${toTag}|${fromTag ?? ""}`);
+    return this.byKey.has(subscriptionKey(callId, toTag, fromTag));
   }
 
   /** RFC 6665 4.2.1: accept, answer 200 with Expires, NOTIFY at once; Expires 0 ends it. */
@@ -75,7 +75,7 @@ export class Subscriptions {
   private findOrAdd(tx: ServerTransaction, pkg: string, target: string): Subscription | undefined {
     const core = this.core;
     const req = tx.request;
-    const key = `${req.core.callId}|${tx.toTag}|${req.core.from.tag ?? ""}`;
+    const key = subscriptionKey(req.core.callId, tx.toTag, req.core.from.tag);
     const known = this.byKey.get(key);
     if (known) return known;
     const sub: Subscription = {
@@ -180,4 +180,9 @@ function subscriptionCost(sub: Subscription): number {
   n += sub.target.length + sub.from.length + sub.to.length + sub.callId.length;
   for (const r of sub.routeSet) n += r.length;
   return n;
+}
+
+/** A subscription's key: its dialog's Call-ID, our tag, the subscriber's. */
+function subscriptionKey(callId: string, toTag: string, fromTag: string | undefined): string {
+  return `${callId}|${toTag}|${fromTag ?? ""}`;
 }

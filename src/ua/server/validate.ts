@@ -96,7 +96,7 @@ function bodyIsSession(method: string): boolean {
 export function checkDialog(core: ServerCore, tx: ServerTransaction): ResponseSpec | undefined {
   const req = tx.request;
   if (!req.core.to.tag || req.method === "ACK" || req.method === "CANCEL") return undefined;
-  const dialog = core.dialogs.find(req.core.callId, req.core.to.tag, req.core.from.tag);
+  const dialog = core.dialogs.of(req);
   if (!dialog) return undefined;
   const seq = req.core.cseq.seq;
   const highest = dialog.remoteCseq;
