@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: sipmock against SIPp's own UAS (`sipp -sn uas` and two
  * small UAS scenarios), flow by flow and transport by transport, back to back
- * in the same run. Each server is driven by SIPp UAC instances at doubling
+ * in the same run, and against the Node floor (bench/floor-uas.mjs: Node's
+ * sockets and a minimal answer, no SIP stack; BENCH_FLOOR=0 leaves it out). Each server is driven by SIPp UAC instances at doubling
  * call rates until a step fails; a step passes with 0 failed calls and p99 <=
  * BENCH_P99_MS (50). Per step: CPU µs per call (the server process's user +
  * system time over the step, from /proc), p50/p99, retransmissions, kernel
@@ -37,6 +38,7 @@ const UAC_RATE = Number(env.BENCH_UAC_RATE ?? 6000);
 const TRANSPORTS = (env.BENCH_TRANSPORTS ?? "udp,tcp").split(",") as BenchTransport[];
 const FLOW_FILTER = env.BENCH_FLOWS?.split(",");
 const WARMUP_SECONDS = Number(env.BENCH_WARMUP_SECONDS ?? 2);
+const FLOOR = env.BENCH_FLOOR !== "0";
 
 async function step(
   pid: number | undefined,
@@ -132,7 +134,8 @@ async function main(): Promise<void> {
     for (const flow of FLOWS.filter((f) => !FLOW_FILTER || FLOW_FILTER.includes(f.name))) {
       const sipp = await measure("sipp", flow, transport);
       const sipmock = await measure("sipmock", flow, transport);
-      rows.push({ flow: flow.name, transport, sipmock, sipp });
+      const floor = FLOOR ? await measure("floor", flow, transport) : undefined;
+      rows.push({ flow: flow.name, transport, sipmock, sipp, ...(floor ? { floor } : {}) });
     }
   }
   const soaks: SoakResult[] = [];

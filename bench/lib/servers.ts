@@ -1,7 +1,9 @@
 /**
- * The two servers the benchmark compares, started the same way on the same
+ * The servers the benchmark compares, started the same way on the same
  * transport: sipmock's CLI (built, `--log-level error` as the README says for
- * load tests, the journal on at its default bound) and SIPp's own UAS.
+ * load tests, the journal on at its default bound), SIPp's own UAS, and the
+ * floor (bench/floor-uas.mjs: the least a SIP UAS in Node can do, no SIP
+ * stack), which says how much of sipmock's cost is Node's and how much its own.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -11,7 +13,7 @@ import { type BenchTransport, SIPP_TRANSPORT } from "./sipp.js";
 
 export { freePort } from "./ports.js";
 
-export type ServerKind = "sipmock" | "sipp";
+export type ServerKind = "sipmock" | "sipp" | "floor";
 
 export interface BenchFlow {
   readonly name: string;
@@ -44,6 +46,44 @@ async function waitBound(transport: BenchTransport, port: number, child: ChildPr
   }
 }
 
+/** The command line that starts `kind` as this flow's UAS on 127.0.0.1:port. */
+function commandOf(
+  kind: ServerKind,
+  flow: BenchFlow,
+  transport: BenchTransport,
+  port: number,
+  root: string,
+): [string, string[]] {
+  if (kind === "floor")
+    return [process.execPath, [join(import.meta.dirname, "..", "floor-uas.mjs"), transport, String(port)]];
+  if (kind === "sipp")
+    return [
+      "sipp",
+      [
+        ...flow.referenceUas,
+        "-i",
+        "127.0.0.1",
+        "-p",
+        String(port),
+        "-nostdin",
+        "-t",
+        SIPP_TRANSPORT[transport],
+      ],
+    ];
+  const extra = [
+    ...(flow.sipmockArgs ?? []),
+    ...(process.env.BENCH_SIPMOCK_ARGS ?? "").split(" ").filter(Boolean),
+  ];
+  return [
+    process.execPath,
+    [
+      ...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean),
+      join(root, "dist", "cli", "main.js"),
+      ...["serve", "--listen", `${transport}:127.0.0.1:${port}`, "--log-level", "error", ...extra],
+    ],
+  ];
+}
+
 export async function startServer(
   kind: ServerKind,
   flow: BenchFlow,
@@ -52,35 +92,8 @@ export async function startServer(
   root: string,
 ): Promise<ChildProcess> {
   const cwd = mkdtempSync(join(tmpdir(), "sipmock-bench-uas-"));
-  const extra = [
-    ...(flow.sipmockArgs ?? []),
-    ...(process.env.BENCH_SIPMOCK_ARGS ?? "").split(" ").filter(Boolean),
-  ];
-  const child =
-    kind === "sipmock"
-      ? spawn(
-          process.execPath,
-          [
-            ...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean),
-            join(root, "dist", "cli", "main.js"),
-            ...["serve", "--listen", `${transport}:127.0.0.1:${port}`, "--log-level", "error", ...extra],
-          ],
-          { stdio: ["ignore", "ignore", "pipe"], cwd },
-        )
-      : spawn(
-          "sipp",
-          [
-            ...flow.referenceUas,
-            "-i",
-            "127.0.0.1",
-            "-p",
-            String(port),
-            "-nostdin",
-            "-t",
-            SIPP_TRANSPORT[transport],
-          ],
-          { stdio: ["ignore", "ignore", "pipe"], cwd },
-        );
+  const [command, args] = commandOf(kind, flow, transport, port, root);
+  const child = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"], cwd });
   child.stderr?.on("data", () => {});
   child.on("exit", () => rmSync(cwd, { recursive: true, force: true }));
   await waitBound(transport, port, child);
