@@ -12,6 +12,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { servingPid } from "./lib/servers.js";
 
 const HERE = import.meta.dirname;
 const ROOT = join(HERE, "..");
@@ -71,7 +72,7 @@ export async function flood(
   const server = spawn(
     process.execPath,
     [
-      join(ROOT, "dist", "cli", "main.js"),
+      join(ROOT, "dist", "cli", "bin.js"),
       "serve",
       "--listen",
       `udp:127.0.0.1:${port}`,
@@ -136,7 +137,7 @@ export async function flood(
   }
   rmSync(dir, { recursive: true, force: true });
   const shed503 = await metric(admin, "sipmock_overload_rejections_total");
-  const rss = peakRss(server.pid);
+  const rss = peakRss(servingPid(server));
   server.kill("SIGTERM");
   await new Promise((r) => setTimeout(r, 300));
   times.sort((a, b) => a - b);

@@ -9,20 +9,19 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createSocket, type Socket } from "node:dgram";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { treeCpuSeconds } from "./lib/procfs.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const CALLS = Number(process.env.BENCH_MEDIA_CALLS ?? 200);
 const SECONDS = Number(process.env.BENCH_MEDIA_SECONDS ?? 5);
 const PPS = Number(process.env.BENCH_MEDIA_PPS ?? 50);
-const CLK_TCK = 100;
 
 function startMock(): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(
     process.execPath,
     [
-      join(ROOT, "dist/cli/main.js"),
+      join(ROOT, "dist/cli/bin.js"),
       "serve",
       "--listen",
       "udp:127.0.0.1:0",
@@ -44,12 +43,6 @@ function startMock(): Promise<{ child: ChildProcess; port: number }> {
     child.stderr!.on("data", look);
     child.once("exit", (code) => reject(new Error(`sipmock exited (${code}): ${text}`)));
   });
-}
-
-/** CPU seconds (user + system) of a process so far. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 }
 
 class Sip {
@@ -163,7 +156,7 @@ async function main(): Promise<void> {
       sip.send(head("ACK", mockUri, call.callId, sip, 1, call.toTag));
       calls.push(call);
     }
-    const cpu0 = cpuSeconds(child.pid!);
+    const cpu0 = treeCpuSeconds(child.pid);
     const t0 = performance.now();
     const payload = Buffer.alloc(160, 0xff);
     let seq = 0;
@@ -186,7 +179,7 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, Math.max(0, SECONDS * 1000 - (performance.now() - t0))));
     clearInterval(tick);
     const wall = (performance.now() - t0) / 1000;
-    const cpu = cpuSeconds(child.pid!) - cpu0;
+    const cpu = treeCpuSeconds(child.pid) - cpu0;
     await new Promise((r) => setTimeout(r, 500)); // the last echoes
     const sent = calls.reduce((n, c) => n + c.sent, 0);
     const received = calls.reduce((n, c) => n + c.received, 0);

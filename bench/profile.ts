@@ -15,7 +15,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FLOWS, SCENARIOS } from "./lib/flows.js";
-import { freePort, startServer, stopServer } from "./lib/servers.js";
+import { freePort, servingPid, startServer, stopServer } from "./lib/servers.js";
 import { runUac } from "./lib/sipp.js";
 
 const env = process.env;
@@ -65,11 +65,13 @@ async function profileFlow(flow: (typeof FLOWS)[number]): Promise<string> {
   const port = await freePort();
   env.BENCH_NODE_ARGS = `--cpu-prof --cpu-prof-dir=${dir}`;
   const server = await startServer("sipmock", flow, "udp", port, ROOT);
+  // The launcher writes a profile too (of an idle process): the server's is named by its pid.
+  const serving = servingPid(server);
   const uac = { scenario: flow.uac, service: flow.service, transport: "udp" as const, port, instances: 1 };
   if (WARMUP_SECONDS > 0) await runUac({ ...uac, rate: WARMUP_RATE, seconds: WARMUP_SECONDS }, SCENARIOS);
   const r = await runUac({ ...uac, rate: RATE, seconds: SECONDS }, SCENARIOS);
   await stopServer(server);
-  const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
+  const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile") && f.includes(`.${serving}.`));
   if (!file) throw new Error(`no CPU profile was written in ${dir}`);
   const rows = topSelf(JSON.parse(readFileSync(join(dir, file), "utf8")) as CpuProfile, TOP);
   return [

@@ -18,9 +18,16 @@ import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { type FloodResult, flood, floodTable } from "./flood.js";
 import { FLOWS } from "./lib/flows.js";
-import { cpuSeconds, load1, peakRssMiB, rmemMax, rssMiB, udpDrops } from "./lib/procfs.js";
+import { load1, peakRssMiB, rmemMax, rssMiB, treeCpuSeconds, udpDrops } from "./lib/procfs.js";
 import { type MeasuredServer, measuredTable, type Row, ratioTable, type Step } from "./lib/report.js";
-import { type BenchFlow, freePort, type ServerKind, startServer, stopServer } from "./lib/servers.js";
+import {
+  type BenchFlow,
+  freePort,
+  type ServerKind,
+  servingPid,
+  startServer,
+  stopServer,
+} from "./lib/servers.js";
 import { type BenchTransport, percentile, runUac } from "./lib/sipp.js";
 import { type SoakResult, soak, soakTable } from "./lib/soak.js";
 import { startupTable, startupTimes } from "./startup.js";
@@ -41,23 +48,25 @@ const WARMUP_SECONDS = Number(env.BENCH_WARMUP_SECONDS ?? 2);
 const FLOOR = env.BENCH_FLOOR !== "0";
 
 async function step(
+  /** The process started (CPU: it and its children) and the one serving (RSS). */
   pid: number | undefined,
+  serving: number | undefined,
   flow: BenchFlow,
   transport: BenchTransport,
   port: number,
   rate: number,
 ): Promise<Step> {
-  const cpu0 = cpuSeconds(pid);
+  const cpu0 = treeCpuSeconds(pid);
   const drops0 = udpDrops();
   const instances = Math.ceil(rate / UAC_RATE);
   const r = await runUac(
     { scenario: flow.uac, service: flow.service, transport, port, rate, seconds: STEP_SECONDS, instances },
     SCENARIOS,
   );
-  const cpu = cpuSeconds(pid) - cpu0;
+  const cpu = treeCpuSeconds(pid) - cpu0;
   const p50 = percentile(r.times, 50);
   const p99 = percentile(r.times, 99);
-  const rss = rssMiB(pid);
+  const rss = rssMiB(serving);
   return {
     rate,
     calls: r.calls,
@@ -81,6 +90,7 @@ async function measure(
 ): Promise<MeasuredServer> {
   const port = await freePort();
   const server = await startServer(kind, flow, transport, port, ROOT);
+  const serving = servingPid(server);
   const steps: Step[] = [];
   let peak: number | undefined;
   try {
@@ -101,7 +111,7 @@ async function measure(
       );
     }
     for (const rate of RATES) {
-      const s = await step(server.pid, flow, transport, port, rate);
+      const s = await step(server.pid, serving, flow, transport, port, rate);
       steps.push(s);
       process.stderr.write(
         `  ${kind.padEnd(7)} ${transport} ${flow.name.padEnd(25)} ${String(rate).padStart(5)}/s failed=${s.failed} p50=${s.p50 ?? "-"} p99=${s.p99 ?? "-"} cpu=${s.cpuUsPerCall}µs/call (${s.cpuShare}%) retrans=${s.retransmissions} drops=${s.drops}\n`,
@@ -109,7 +119,7 @@ async function measure(
       if (!s.pass) break;
     }
   } finally {
-    peak = peakRssMiB(server.pid);
+    peak = peakRssMiB(serving);
     await stopServer(server);
   }
   return { kind, steps, ...(peak !== undefined ? { peakRssMiB: peak } : {}) };

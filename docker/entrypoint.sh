@@ -14,6 +14,9 @@ set -euo pipefail
 set -f # SIPMOCK_LISTEN is split on spaces, never globbed
 
 main=/app/dist/cli/main.js
+# The server's node flags, as the sipmock executable gives its child
+# (src/cli/launcher.ts): SIPMOCK_NODE_FLAGS, "" for none.
+read -r -a node_flags <<<"${SIPMOCK_NODE_FLAGS---single-threaded-gc}"
 [ $# -gt 0 ] || set -- serve
 case "$1" in
   serve | respond) ;;
@@ -44,4 +47,4 @@ if [ "$has_admin" = 0 ] && [ -n "$admin" ]; then
   [ -n "${SIPMOCK_ADMIN_TOKEN:-}" ] || defaults+=(--admin-insecure)
 fi
 
-exec node "$main" "$command" "${defaults[@]}" "$@"
+exec node "${node_flags[@]}" "$main" "$command" "${defaults[@]}" "$@"

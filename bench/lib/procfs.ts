@@ -30,6 +30,24 @@ function statusKb(pid: number | undefined, key: string): number | undefined {
   }
 }
 
+/** The processes a process started (/proc/<pid>/task/<pid>/children), none when it is gone. */
+export function childPids(pid: number | undefined): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** CPU seconds of a process and the processes it started (the sipmock executable and its server child). */
+export function treeCpuSeconds(pid: number | undefined): number {
+  return childPids(pid).reduce((sum, child) => sum + cpuSeconds(child), cpuSeconds(pid));
+}
+
 /** Resident set now, MiB. */
 export function rssMiB(pid: number | undefined): number | undefined {
   const kb = statusKb(pid, "VmRSS");

@@ -1,7 +1,9 @@
 /**
  * The servers the benchmark compares, started the same way on the same
- * transport: sipmock's CLI (built, `--log-level error` as the README says for
- * load tests, the journal on at its default bound), SIPp's own UAS, and the
+ * transport: sipmock's CLI (built, run as its bin `sipmock` runs: a launcher
+ * and the server in a child node with `--single-threaded-gc`; `--log-level
+ * error` as the README says for load tests, the journal on at its default
+ * bound), SIPp's own UAS, and the
  * floor (bench/floor-uas.mjs: the least a SIP UAS in Node can do, no SIP
  * stack), which says how much of sipmock's cost is Node's and how much its own.
  */
@@ -9,6 +11,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { childPids } from "./procfs.js";
 import { type BenchTransport, SIPP_TRANSPORT } from "./sipp.js";
 
 export { freePort } from "./ports.js";
@@ -78,7 +81,7 @@ function commandOf(
     process.execPath,
     [
       ...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean),
-      join(root, "dist", "cli", "main.js"),
+      join(root, "dist", "cli", "bin.js"),
       ...["serve", "--listen", `${transport}:127.0.0.1:${port}`, "--log-level", "error", ...extra],
     ],
   ];
@@ -98,6 +101,15 @@ export async function startServer(
   child.on("exit", () => rmSync(cwd, { recursive: true, force: true }));
   await waitBound(transport, port, child);
   return child;
+}
+
+/**
+ * The process that serves: the `sipmock` executable (bin.js, as users run
+ * it) serves from a child node with its V8 flags; SIPp and the floor serve
+ * from the process started.
+ */
+export function servingPid(child: ChildProcess): number | undefined {
+  return childPids(child.pid)[0] ?? child.pid;
 }
 
 export async function stopServer(child: ChildProcess): Promise<void> {

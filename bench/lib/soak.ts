@@ -4,7 +4,7 @@
  * tell whether memory stays flat (issue 12: < +20 MB over 200,000 calls).
  */
 import { peakRssMiB, rssMiB } from "./procfs.js";
-import { type BenchFlow, freePort, startServer, stopServer } from "./servers.js";
+import { type BenchFlow, freePort, servingPid, startServer, stopServer } from "./servers.js";
 import { percentile, runUac } from "./sipp.js";
 
 export interface SoakResult {
@@ -46,7 +46,7 @@ export async function soak(o: {
     // has stopped growing before the "after warm-up" reading; at least 20,000 calls.
     const warmupCalls = Math.max(Math.min(20_000, o.calls / 10), Math.round(o.rate * 40));
     await run(warmupCalls);
-    const rssAfterWarmupMiB = rssMiB(server.pid);
+    const rssAfterWarmupMiB = rssMiB(servingPid(server));
     process.stderr.write(`  soak: ${o.rate}/s, RSS after ${warmupCalls} calls: ${rssAfterWarmupMiB} MiB\n`);
     const r = await run(o.calls);
     const p99 = percentile(r.times, 99);
@@ -58,8 +58,8 @@ export async function soak(o: {
       failed: r.failed,
       ...(p99 !== undefined ? { p99 } : {}),
       ...(rssAfterWarmupMiB !== undefined ? { rssAfterWarmupMiB } : {}),
-      rssAfterMiB: rssMiB(server.pid) ?? 0,
-      peakRssMiB: peakRssMiB(server.pid) ?? 0,
+      rssAfterMiB: rssMiB(servingPid(server)) ?? 0,
+      peakRssMiB: peakRssMiB(servingPid(server)) ?? 0,
     };
     process.stderr.write(`  soak: RSS after ${r.calls} more: ${result.rssAfterMiB} MiB\n`);
     return result;

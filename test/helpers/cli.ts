@@ -1,4 +1,9 @@
-/** Running the built `sipmock` binary as a user does (npm test builds first). */
+/**
+ * Running the built CLI (npm test builds first): dist/cli/main.js, the
+ * program the `sipmock` executable (dist/cli/bin.js) runs, in its server
+ * child for serve and respond; the launcher itself is covered by
+ * test/integration/launcher.test.ts and, installed, by package.test.ts.
+ */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { join } from "node:path";

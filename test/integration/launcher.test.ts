@@ -1,0 +1,154 @@
+/**
+ * The `sipmock` executable (dist/cli/bin.js, the package's bin) as a user
+ * runs it: `serve` answers from a child node with --single-threaded-gc
+ * (sipsak is the peer), signals reach that child once, its exit status is
+ * the launcher's, and a launcher killed outright leaves no server behind.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { freeUdpPort, ROOT } from "../helpers/cli.js";
+
+const LAUNCHER = join(ROOT, "dist", "cli", "bin.js");
+
+interface Launched {
+  readonly child: ChildProcess;
+  readonly output: () => string;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts the executable (in a process group of its own, as a shell's job is) and waits for its banner. */
+async function launch(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Launched> {
+  const { SIPMOCK_NODE_FLAGS: _, ...inherited } = process.env;
+  const child = spawn(process.execPath, [LAUNCHER, ...args], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...inherited, ...env },
+  });
+  let out = "";
+  child.stdout!.on("data", (d) => (out += d));
+  child.stderr!.on("data", (d) => (out += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.on("exit", (code, signal) => r({ code, signal })),
+  );
+  const until = Date.now() + 10_000;
+  while (!/listening on udp:/.test(out)) {
+    if (child.exitCode !== null) return { child, output: () => out, exited };
+    if (Date.now() > until) throw new Error(`no banner: ${out}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return { child, output: () => out, exited };
+}
+
+function childrenOf(pid: number): number[] {
+  return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number);
+}
+
+function cmdline(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
+}
+
+/** The process group of a process (/proc/<pid>/stat, field 5, after the parenthesised name). */
+function processGroup(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function sipsak(uri: string): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile("sipsak", ["-vvv", "-s", uri], { encoding: "utf8", timeout: 15_000 }, (err, stdout, stderr) => {
+      if (err && typeof err.code === "string")
+        reject(new Error(`sipsak could not run (${err.code}); install it: apt-get install -y sipsak`));
+      else resolve(`${stdout}${stderr}`);
+    }),
+  );
+}
+
+const count = (text: string, what: string) => text.split(what).length - 1;
+
+describe("the sipmock executable", () => {
+  it("serve answers sipsak from a child node with --single-threaded-gc; SIGTERM stops it gracefully", async () => {
+    const port = await freeUdpPort();
+    const l = await launch(["serve", "--listen", `udp:127.0.0.1:${port}`, "--log-level", "warn"]);
+    const [server] = childrenOf(l.child.pid!);
+    expect(server).toBeDefined();
+    expect(cmdline(server!)).toEqual([
+      process.execPath,
+      "--single-threaded-gc",
+      LAUNCHER,
+      ...l.child.spawnargs.slice(2),
+    ]);
+    expect(await sipsak(`sip:486@127.0.0.1:${port}`)).toContain("SIP/2.0 486 Busy Here");
+    l.child.kill("SIGTERM");
+    expect(await l.exited).toEqual({ code: 0, signal: null });
+    expect(count(l.output(), "SIGTERM received, shutting down")).toBe(1);
+    expect(alive(server!)).toBe(false);
+  });
+
+  it("a Ctrl-C to the launcher's process group reaches the server once: a graceful stop, exit 0", async () => {
+    const port = await freeUdpPort();
+    const l = await launch(["respond", "486", "--listen", `udp:127.0.0.1:${port}`]);
+    // The server is in a group of its own, out of the terminal's reach: the
+    // launcher's relay is the one SIGINT it gets (two close together may
+    // also merge into one pending signal, so the group is checked itself).
+    const [server] = childrenOf(l.child.pid!);
+    expect(processGroup(server!)).toBe(server);
+    expect(processGroup(l.child.pid!)).toBe(l.child.pid);
+    // What a terminal does: SIGINT to the whole foreground group. Twice would mean "stop now" (130).
+    process.kill(-l.child.pid!, "SIGINT");
+    expect(await l.exited).toEqual({ code: 0, signal: null });
+    expect(count(l.output(), "SIGINT received, shutting down")).toBe(1);
+  });
+
+  it("a launcher killed outright leaves no server: the child stops itself", async () => {
+    const port = await freeUdpPort();
+    const l = await launch(["serve", "--listen", `udp:127.0.0.1:${port}`, "--log-level", "warn"]);
+    const [server] = childrenOf(l.child.pid!);
+    l.child.kill("SIGKILL");
+    await l.exited;
+    const until = Date.now() + 8000;
+    while (alive(server!) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(alive(server!)).toBe(false);
+    expect(l.output()).toContain("SIGTERM received, shutting down");
+  });
+
+  it("the server's exit status is the launcher's: a bad flag exits 2 with its one line", async () => {
+    const l = await launch(["serve", "--listen", "udp:127.0.0.1:99999"]);
+    expect(await l.exited).toEqual({ code: 2, signal: null });
+    expect(l.output()).toMatch(/^sipmock: .*99999.*\n$/);
+  });
+
+  it("SIPMOCK_NODE_FLAGS names the flags; empty serves from the launcher's own process", async () => {
+    const port = await freeUdpPort();
+    const flagged = await launch(["serve", "--listen", `udp:127.0.0.1:${port}`, "--log-level", "warn"], {
+      SIPMOCK_NODE_FLAGS: "--single-threaded-gc --heap-growing-percent=20",
+    });
+    const [server] = childrenOf(flagged.child.pid!);
+    expect(cmdline(server!).slice(1, 3)).toEqual(["--single-threaded-gc", "--heap-growing-percent=20"]);
+    flagged.child.kill("SIGTERM");
+    await flagged.exited;
+
+    const here = await launch(["serve", "--listen", `udp:127.0.0.1:${port}`, "--log-level", "warn"], {
+      SIPMOCK_NODE_FLAGS: "",
+    });
+    expect(childrenOf(here.child.pid!)).toEqual([]);
+    expect(await sipsak(`sip:200@127.0.0.1:${port}`)).toContain("SIP/2.0 200 OK");
+    here.child.kill("SIGTERM");
+    expect(await here.exited).toEqual({ code: 0, signal: null });
+  });
+});
