@@ -90,7 +90,7 @@ async function measure(
 ): Promise<MeasuredServer> {
   const port = await freePort();
   const server = await startServer(kind, flow, transport, port, ROOT);
-  const serving = servingPid(server);
+  const serving = servingPid(server, kind);
   const steps: Step[] = [];
   let peak: number | undefined;
   try {

@@ -11,6 +11,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { relaunchFlags } from "../../src/cli/launcher.js";
 import { childPids } from "./procfs.js";
 import { type BenchTransport, SIPP_TRANSPORT } from "./sipp.js";
 
@@ -80,7 +81,7 @@ function commandOf(
   return [
     process.execPath,
     [
-      ...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean),
+      ...nodeArgs(),
       join(root, "dist", "cli", "bin.js"),
       ...["serve", "--listen", `${transport}:127.0.0.1:${port}`, "--log-level", "error", ...extra],
     ],
@@ -108,12 +109,23 @@ export async function startServer(
  * it) serves from a child node with its V8 flags; SIPp and the floor serve
  * from the process started.
  */
-export function servingPid(child: ChildProcess): number | undefined {
-  return childPids(child.pid)[0] ?? child.pid;
+export function servingPid(child: ChildProcess, kind: ServerKind = "sipmock"): number | undefined {
+  const serving = childPids(child.pid)[0];
+  if (serving !== undefined) return serving;
+  // Not silently the idle launcher: the executable starts a child unless its flags say otherwise.
+  const args = ["node", "bin.js", "serve"];
+  if (kind === "sipmock" && relaunchFlags(args, nodeArgs(), process.env) !== undefined)
+    throw new Error(`the sipmock executable (pid ${child.pid}) has no server child`);
+  return child.pid;
+}
+
+/** BENCH_NODE_ARGS: node flags of the sipmock executable (its server child inherits them). */
+function nodeArgs(): string[] {
+  return (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
 }
 
 export async function stopServer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once("exit", r));
   child.kill("SIGTERM");
   const timer = setTimeout(() => child.kill("SIGKILL"), 5000);

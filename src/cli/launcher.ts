@@ -14,7 +14,8 @@
  * on; the child's exit status is the parent's. The child ends itself
  * gracefully when the parent is gone (killed with SIGKILL, say).
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
+import { constants } from "node:os";
 
 export const DEFAULT_NODE_FLAGS = "--single-threaded-gc";
 /** Set in the child's environment to the parent's pid: the child runs the command itself. */
@@ -24,6 +25,15 @@ const SERVER_COMMANDS = new Set(["serve", "respond"]);
 const RELAYED: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 /** How often the child looks for its parent. */
 const PARENT_CHECK_MS = 500;
+/**
+ * How long after a signal the child takes the same signal again as the same
+ * one (`pkill -f`, tree-kill and systemd's control-group kill reach both the
+ * launcher and the child, which then gets it twice: once directly, once
+ * relayed; a second signal means "stop now" to serve).
+ */
+export const REPEAT_WINDOW_MS = 1000;
+/** Node flags of the launcher the child does not inherit: a debugger port or a file watcher of its own. */
+const NOT_INHERITED = /^--(inspect|debug|watch)/;
 
 /**
  * The node flags to run this command line with in a child, or undefined to
@@ -47,23 +57,41 @@ export function relaunchFlags(
 
 /** Runs this command line again in a child node with `flags`; this process relays until the child ends. */
 export function relaunch(flags: readonly string[]): void {
-  const child = spawn(process.execPath, [...process.execArgv, ...flags, ...process.argv.slice(1)], {
+  const inherited = process.execArgv.filter((a) => !NOT_INHERITED.test(a) && !flags.includes(a));
+  // Listening before the child exists: a signal in between is relayed once it does.
+  let child: ChildProcess | undefined;
+  const pending: NodeJS.Signals[] = [];
+  const relay = (signal: NodeJS.Signals) => (child ? child.kill(signal) : pending.push(signal));
+  for (const signal of RELAYED) process.on(signal, relay);
+  child = spawn(process.execPath, [...inherited, ...flags, ...process.argv.slice(1)], {
     stdio: "inherit",
     detached: true,
     env: { ...process.env, [CHILD_ENV]: String(process.pid) },
   });
-  const relay = (signal: NodeJS.Signals) => child.kill(signal);
-  for (const signal of RELAYED) process.on(signal, relay);
+  for (const signal of pending) child.kill(signal);
   child.on("error", (e) => {
     process.stderr.write(`sipmock: could not start node ${flags.join(" ")}: ${e.message}\n`);
     process.exit(1);
   });
   child.on("exit", (code, signal) => {
     if (signal === null) process.exit(code ?? 1);
-    // Ended by a signal: so does this process, for the shell to see it.
     for (const s of RELAYED) process.off(s, relay);
-    process.kill(process.pid, signal);
+    endLikeChild(signal);
   });
+}
+
+/**
+ * The launcher's end when its child was ended by `signal`: the status a
+ * shell reports for it (128 + the signal's number). A signal that was
+ * relayed (or SIGKILL) ends this process too, as the shell expects; a crash
+ * (SIGSEGV, SIGABRT) is only reported, so no core dump blames the launcher.
+ * As PID 1 (a container's entrypoint) the re-raised signal is ignored by the
+ * kernel and the exit code stands.
+ */
+function endLikeChild(signal: NodeJS.Signals): void {
+  process.exitCode = 128 + (constants.signals[signal] ?? 0);
+  if (signal === "SIGKILL" || RELAYED.includes(signal)) process.kill(process.pid, signal);
+  else process.exit();
 }
 
 /**
@@ -80,4 +108,24 @@ export function followParent(env: NodeJS.ProcessEnv): void {
     process.kill(process.pid, "SIGTERM");
   }, PARENT_CHECK_MS);
   timer.unref();
+}
+
+/**
+ * In the child: whether a signal is one to act on, not the same signal
+ * again within REPEAT_WINDOW_MS of the last one acted on (it reached the
+ * launcher too, which relayed it). Outside a launcher every signal counts.
+ */
+export function freshSignals(
+  env: NodeJS.ProcessEnv,
+  now: () => number = () => performance.now(),
+): (signal: string) => boolean {
+  if (env[CHILD_ENV] === undefined) return () => true;
+  const last = new Map<string, number>();
+  return (signal) => {
+    const t = now();
+    const before = last.get(signal);
+    if (before !== undefined && t - before < REPEAT_WINDOW_MS) return false;
+    last.set(signal, t);
+    return true;
+  };
 }

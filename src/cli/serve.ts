@@ -13,6 +13,7 @@ import { ScenarioLoadError } from "../scenario/load.js";
 import { CertificateError } from "../transport/certs.js";
 import { CLI_LISTEN } from "../transport/listen-spec.js";
 import type { DigestAlgorithm } from "../ua/auth/digest.js";
+import { freshSignals } from "./launcher.js";
 import { type LimitFlags, limitsFromFlags } from "./limit-options.js";
 import { isLoopbackHost, scenarioLimits } from "./options.js";
 import { watchScenarios } from "./watch.js";
@@ -88,8 +89,10 @@ export async function runServer(flags: ServeFlags, respond?: RespondOptions): Pr
  */
 function catchSignals(): { onSignal: (signal: string) => void } {
   const signals = { onSignal: (_signal: string): void => process.exit(0) };
-  process.on("SIGINT", () => signals.onSignal("SIGINT"));
-  process.on("SIGTERM", () => signals.onSignal("SIGTERM"));
+  // Under the launcher a signal may arrive twice (sent to both, and relayed): once counts.
+  const fresh = freshSignals(process.env);
+  process.on("SIGINT", () => fresh("SIGINT") && signals.onSignal("SIGINT"));
+  process.on("SIGTERM", () => fresh("SIGTERM") && signals.onSignal("SIGTERM"));
   return signals;
 }
 

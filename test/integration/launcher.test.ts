@@ -5,10 +5,12 @@
  * the launcher's, and a launcher killed outright leaves no server behind.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { freeUdpPort, ROOT } from "../helpers/cli.js";
+import { freeUdpPort, ROOT, waitForOutput } from "../helpers/cli.js";
+import { request, statusOf, udpClient } from "../helpers/wire-client.js";
 
 const LAUNCHER = join(ROOT, "dist", "cli", "bin.js");
 
@@ -113,6 +115,46 @@ describe("the sipmock executable", () => {
     process.kill(-l.child.pid!, "SIGINT");
     expect(await l.exited).toEqual({ code: 0, signal: null });
     expect(count(l.output(), "SIGINT received, shutting down")).toBe(1);
+  });
+
+  it("a SIGTERM sent to both processes (pkill -f, a service manager) stops the server gracefully once", async () => {
+    // A call that rings keeps the server draining (up to --drain-timeout) after the first SIGTERM.
+    const dir = mkdtempSync(join(tmpdir(), "sipmock-launcher-"));
+    const file = join(dir, "slow.yaml");
+    writeFileSync(
+      file,
+      "name: slow\nrules:\n  - match: { method: INVITE }\n    steps: [{ send: 180 }, { wait: 20s }, { respond: 486 }]\n  - default: true\n",
+    );
+    const port = await freeUdpPort();
+    const l = await launch([
+      ...["serve", "--listen", `udp:127.0.0.1:${port}`, "--log-level", "warn"],
+      ...["--scenario", file, "--drain-timeout", "3000"],
+    ]);
+    const [server] = childrenOf(l.child.pid!);
+    const target = { host: "127.0.0.1", port };
+    const c = await udpClient(target);
+    try {
+      await c.send(request("INVITE", "bob", target, { localPort: c.port }));
+      await c.waitFor((r) => statusOf(r) === 180);
+      // The launcher's relay first, then the server's own copy, once the first was taken:
+      // a second signal acted on would be "stop now" (exit 130, no drain).
+      l.child.kill("SIGTERM");
+      await waitForOutput(l.output, /SIGTERM received, shutting down/);
+      process.kill(server!, "SIGTERM");
+      expect(await l.exited).toEqual({ code: 0, signal: null });
+      expect(count(l.output(), "SIGTERM received, shutting down")).toBe(1);
+    } finally {
+      await c.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a server killed outright ends the launcher the same way", async () => {
+    const port = await freeUdpPort();
+    const l = await launch(["serve", "--listen", `udp:127.0.0.1:${port}`, "--log-level", "warn"]);
+    const [server] = childrenOf(l.child.pid!);
+    process.kill(server!, "SIGKILL");
+    expect(await l.exited).toEqual({ code: null, signal: "SIGKILL" });
   });
 
   it("a launcher killed outright leaves no server: the child stops itself", async () => {
