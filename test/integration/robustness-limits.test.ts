@@ -311,6 +311,70 @@ describe("overload: 503 with Retry-After, retransmissions absorbed", () => {
     expect(statusOf(await c.waitFor(answerTo("dlg-3")))).toBe(503);
   });
 
+  it("with the transaction budget spent, an unsubscribe of a subscription the mock holds still gets a transaction, one at a time; a refresh gets 503", async () => {
+    const mock = await mockWith({
+      listen: ["udp:127.0.0.1:0"],
+      limits: { budgets: { transactions: 16_000 }, maxEventLoopLagMs: 0 },
+    });
+    const { c, to } = await udp(mock);
+    const subscribe = request("SUBSCRIBE", "alice", to, {
+      localPort: c.port,
+      callId: "held-sub",
+      extra: ["Event: presence", "Expires: 60", `Contact: <sip:tester@127.0.0.1:${c.port}>`],
+    });
+    await c.send(subscribe);
+    const ok = await c.waitFor(answerTo("held-sub", 200));
+    // Its first NOTIFY answered (one that times out would end the subscription, RFC 6665 4.2.2).
+    const first = await c.waitFor((m) => m.text.startsWith("NOTIFY ") && header(m, "Call-ID") === "held-sub");
+    await c.send(responseTo(first, 200, "OK"));
+    const toTag = /;tag=([^;\s]+)/.exec(header(ok, "To") ?? "")?.[1];
+    const again = (cseq: number, expires: number) =>
+      subscribe
+        .replace(/branch=[^;\r]+/, `branch=z9hG4bK-held-sub-${cseq}`)
+        .replace(/^(To: [^\r]*)/m, `$1;tag=${toTag}`)
+        .replace("CSeq: 1 SUBSCRIBE", `CSeq: ${cseq} SUBSCRIBE`)
+        .replace("Expires: 60", `Expires: ${expires}`);
+    const answerOf = async (cseq: number, expires: number, user = "alice") => {
+      await c.send(again(cseq, expires).replace(/^SUBSCRIBE sip:alice@/, `SUBSCRIBE sip:${user}@`));
+      const r = await c.waitFor(
+        (m) => answerTo("held-sub")(m) && new RegExp(`^${cseq} SUBSCRIBE`).test(header(m, "CSeq") ?? ""),
+      );
+      return statusOf(r);
+    };
+    // A ringing INVITE with a big header spends the budget (its transaction lives until CANCEL).
+    await c.send(
+      request("INVITE", "180", to, {
+        localPort: c.port,
+        callId: "ring-s",
+        extra: [`X-Pad: ${"p".repeat(3000)}`],
+      }),
+    );
+    await c.waitFor(answerTo("ring-s", 180));
+    // A refresh is new work: refused.
+    expect(await answerOf(2, 60)).toBe(503);
+    // An unsubscribe is let through and answered 486 (dial-a-code): the subscription stays, and
+    // the next unsubscribe may be let through.
+    expect(await answerOf(3, 0, "486")).toBe(486);
+    // That one is let through, and dropped by an override: while it waits unanswered, the
+    // next unsubscribe of the same subscription is refused.
+    mock.override({ method: "SUBSCRIBE" }, { fault: { drop: true } }, { times: 1 });
+    await c.send(again(4, 0));
+    expect(await answerOf(5, 0)).toBe(503);
+    expect(render(mock)).toContain('sipmock_overload_rejections_total{reason="transactions"} 2');
+    // Once the dropped one's transaction has ended (64*T1 = 3.2 s), the next is let through: 200,
+    // and the subscription ends with a final NOTIFY (RFC 6665 4.2.1.4).
+    let status = 503;
+    for (let cseq = 6; status === 503 && cseq < 200; cseq++) {
+      status = await answerOf(cseq, 0);
+      if (status === 503) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(status).toBe(200);
+    const notify = await c.waitFor(
+      (m) => m.text.startsWith("NOTIFY ") && /terminated/.test(header(m, "Subscription-State") ?? ""),
+    );
+    expect(header(notify, "Call-ID")).toBe("held-sub");
+  });
+
   it("under event-loop lag a SUBSCRIBE refresh and unsubscribe of a subscription the mock holds get 200; a new SUBSCRIBE or a made-up To tag gets 503", async () => {
     let lag = 0;
     const mock = await mockWith({

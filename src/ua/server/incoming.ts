@@ -190,8 +190,9 @@ export function onAck(core: ServerCore, ack: ParsedRequest): void {
 /** The transaction ended: its context is disposed of (every timer, every index entry). */
 export function onTerminated(core: ServerCore, tx: ServerTransaction, reason: TerminationReason): void {
   core.contexts.end(tx);
-  // A BYE let through a spent budget ended unanswered (a scenario dropped it): the call's next one may be.
+  // A BYE or unsubscribe let through a spent budget ended unanswered (a scenario dropped it): the next may be.
   // (The method first: a stored transaction's request is parsed from its bytes when read.)
   if (tx.method === "BYE") core.dialogs.of(tx.request)?.byeEnded();
+  else if (tx.method === "SUBSCRIBE") core.subscriptions.unsubscribeEnded(tx.request);
   core.events.terminated?.(tx, reason);
 }

@@ -59,6 +59,9 @@ export function sendResponse(
   const req = tx.request;
   if (req.method === "INVITE" && !req.core.to.tag && built.status >= 300) core.endMedia(req.core.callId);
   if (req.method === "BYE" && final && built.status >= 200) byeAnswered(core, tx, built.status);
+  // An unsubscribe answered (a 2xx ended the subscription already): the next may be let through.
+  else if (req.method === "SUBSCRIBE" && final && built.status >= 200)
+    core.subscriptions.unsubscribeEnded(tx.request);
   if (followUps) core.runFollowUps(followUps, tx.request);
 }
 

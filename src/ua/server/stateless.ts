@@ -12,6 +12,7 @@ import { statelessTag } from "../../transaction/transaction-layer.js";
 import type { Flow } from "../../transport/types.js";
 import { buildResponse } from "../response-builder.js";
 import type { ServerCore } from "./core.js";
+import { requestedExpires } from "./subscribe.js";
 
 /**
  * Issue 10 item 4 and issue 12: a new request the overloaded mock refuses
@@ -74,10 +75,11 @@ function refusalTag(request: ParsedRequest): string {
 
 /**
  * Why a new request is refused, in order: no room for its transaction
- * (nothing can be kept for it), which spares a BYE ending a call the mock
- * holds; load (lag, the receive queue), which spares a request within a
- * call or subscription the mock holds; a full store it would add to (an
- * initial INVITE's dialog, an initial SUBSCRIBE's subscription).
+ * (nothing can be kept for it), which spares a BYE ending a call and an
+ * unsubscribe ending a subscription the mock holds; load (lag, the receive
+ * queue), which spares a request within a call or subscription the mock
+ * holds; a full store it would add to (an initial INVITE's dialog, an
+ * initial SUBSCRIBE's subscription).
  */
 function whyRefused(
   core: ServerCore,
@@ -86,7 +88,9 @@ function whyRefused(
   cost: number,
 ): OverloadReason | undefined {
   if (overload.noRoomForTransaction())
-    return sparedBye(core, overload, request, cost) ? undefined : "transactions";
+    return sparedBye(core, overload, request, cost) || sparedUnsubscribe(core, overload, request, cost)
+      ? undefined
+      : "transactions";
   const initial = !request.core.to.tag;
   const load = overload.load();
   if (load) return initial || !inHeldDialog(core, request) ? load : undefined;
@@ -132,6 +136,27 @@ function sparedBye(
   const dialog = core.dialogs.of(request);
   if (dialog === undefined || dialog.byeInFlight || !overload.fitsHeadroom(cost)) return false;
   dialog.spareBye();
+  return true;
+}
+
+/**
+ * An unsubscribe (SUBSCRIBE with Expires: 0) of a subscription the mock
+ * holds gets a transaction even when the transactions budget is spent, as
+ * a BYE does: a 503 would leave the subscription and its NOTIFYs running
+ * for a subscriber that has moved on. One at a time per subscription, within
+ * the same headroom. A refresh is new work, refused.
+ */
+function sparedUnsubscribe(
+  core: ServerCore,
+  overload: OverloadDetector,
+  request: ParsedRequest,
+  cost: number,
+): boolean {
+  if (request.method !== "SUBSCRIBE") return false;
+  const sub = core.subscriptions.heldFor(request);
+  if (sub === undefined || sub.unsubscribing || requestedExpires(request, -1) !== 0) return false;
+  if (!overload.fitsHeadroom(cost)) return false;
+  sub.unsubscribing = true;
   return true;
 }
 

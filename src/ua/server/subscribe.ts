@@ -40,6 +40,18 @@ export class Subscriptions {
     return this.byKey.has(subscriptionKey(callId, toTag, fromTag));
   }
 
+  /** The subscription a request within its dialog belongs to (none without a To tag). */
+  heldFor(request: ParsedRequest): Subscription | undefined {
+    const { callId, to, from } = request.core;
+    return to.tag ? this.byKey.get(subscriptionKey(callId, to.tag, from.tag)) : undefined;
+  }
+
+  /** A SUBSCRIBE's final response went out, or its transaction ended: the next unsubscribe may be let through. */
+  unsubscribeEnded(request: ParsedRequest): void {
+    const sub = this.heldFor(request);
+    if (sub) sub.unsubscribing = false;
+  }
+
   /** RFC 6665 4.2.1: accept, answer 200 with Expires, NOTIFY at once; Expires 0 ends it. */
   handle(tx: ServerTransaction): void {
     const core = this.core;
