@@ -102,8 +102,8 @@ export interface Subscription {
   cancel?: () => void;
   /** Octets charged to the subscription budget for it. */
   cost?: number;
-  /** An unsubscribe let through a spent transactions budget is unanswered yet (stateless.ts). */
-  unsubscribing?: boolean;
+  /** The CSeq of an unsubscribe let through a spent transactions budget, unanswered yet (stateless.ts). */
+  unsubscribing?: number;
 }
 
 /** RFC 3842 5.2: Messages-Waiting, Message-Account, and the voice counts when given. */

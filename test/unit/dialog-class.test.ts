@@ -51,6 +51,21 @@ function uasDialog(store: DialogStore): Dialog {
   return d;
 }
 
+describe("Dialog: the BYE let through a spent transactions budget", () => {
+  it("is in flight until the BYE of its own CSeq ends; another BYE of the call ending meanwhile does not clear it", () => {
+    const { scheduler } = clock();
+    const d = uasDialog(new DialogStore(scheduler, T));
+    expect(d.byeInFlight).toBe(false);
+    d.spareBye(9);
+    expect(d.byeInFlight).toBe(true);
+    // A BYE admitted before the budget ran out (CSeq 8, a scenario held it) ends first.
+    d.byeEnded(8);
+    expect(d.byeInFlight).toBe(true);
+    d.byeEnded(9);
+    expect(d.byeInFlight).toBe(false);
+  });
+});
+
 describe("Dialog: CSeq (RFC 3261 12.2.1.1, 12.2.2)", () => {
   it("the remote CSeq starts at the dialog-creating request's; a lower one is out of order, equal or higher is not", () => {
     const { scheduler } = clock();

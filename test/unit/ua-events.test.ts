@@ -87,6 +87,40 @@ describe("SUBSCRIBE / NOTIFY (RFC 6665)", () => {
     const end = h.next({ method: "NOTIFY", request: true });
     expect(state(end)).toMatch(/^terminated/);
     expect(req(end).headers.get("From")).toBe(`<sip:alice@127.0.0.1:5060>;tag=${p.toTag}`);
+    // One terminating NOTIFY, not one from the handler and one from the response pipeline.
+    await h.send(responseTo(req(end), 200));
+    await h.advance(700_000);
+    expect(notifies().filter((s) => /^terminated/.test(state(s) ?? ""))).toHaveLength(1);
+  });
+
+  it("an unsubscribe a scenario answers 2xx (dial-a-code sip:200@) ends the subscription too (RFC 6665 4.2.1.4)", async () => {
+    h = await createHarness();
+    const p = peer({ user: "alice" });
+    await h.send(subscribe(p, "presence", 600));
+    p.toTag = toTag(h.next({ method: "SUBSCRIBE" }));
+    await h.send(responseTo(req(h.next({ method: "NOTIFY", request: true })), 200));
+    await h.send(subscribe(p, "presence", 0, { to: "200" }));
+    expect(res(h.next({ method: "SUBSCRIBE" })).status).toBe(200);
+    const end = h.next({ method: "NOTIFY", request: true });
+    expect(state(end)).toBe("terminated;reason=timeout");
+    await h.send(responseTo(req(end), 200));
+    // Ended for good: nothing at Expires.
+    await h.advance(700_000);
+    expect(notifies()).toHaveLength(2);
+  });
+
+  it("an unsubscribe a scenario answers 486 (sip:486@) keeps the subscription running", async () => {
+    h = await createHarness();
+    const p = peer({ user: "alice" });
+    await h.send(subscribe(p, "presence", 60));
+    p.toTag = toTag(h.next({ method: "SUBSCRIBE" }));
+    await h.send(responseTo(req(h.next({ method: "NOTIFY", request: true })), 200));
+    await h.send(subscribe(p, "presence", 0, { to: "486" }));
+    expect(res(h.next({ method: "SUBSCRIBE" })).status).toBe(486);
+    await h.advance(59_999);
+    expect(notifies()).toHaveLength(1);
+    await h.advance(1);
+    expect(state(h.next({ method: "NOTIFY", request: true }))).toBe("terminated;reason=timeout");
   });
 
   it("an unknown package gets 489 with Allow-Events", async () => {

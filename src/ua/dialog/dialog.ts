@@ -81,8 +81,8 @@ export class Dialog implements TimerTarget {
   private hangUpTimer: TimerHandle | undefined;
   private waiting: Array<(confirmed: boolean) => void> | undefined;
   private sessionTimer: SessionTimer | undefined;
-  /** Overload: a BYE of this call got a transaction through a spent transactions budget, not ended yet. */
-  private sparedBye = false;
+  /** Overload: the CSeq of a BYE of this call let through a spent transactions budget, not ended yet. */
+  private sparedBye: number | undefined;
 
   constructor(
     init: DialogInit,
@@ -331,17 +331,21 @@ export class Dialog implements TimerTarget {
 
   /** A BYE let through a spent transactions budget is in progress (one at a time per call). */
   get byeInFlight(): boolean {
-    return this.sparedBye;
+    return this.sparedBye !== undefined;
   }
 
-  /** Marks a BYE let through a spent transactions budget. */
-  spareBye(): void {
-    this.sparedBye = true;
+  /** Marks the BYE of CSeq `seq` as let through a spent transactions budget. */
+  spareBye(seq: number): void {
+    this.sparedBye = seq;
   }
 
-  /** A BYE's final response went out, or its transaction ended without one: the next may be let through. */
-  byeEnded(): void {
-    this.sparedBye = false;
+  /**
+   * The final response of the BYE of CSeq `seq` went out, or its transaction
+   * ended without one: when it was the one let through, the next may be (a
+   * BYE admitted before the budget ran out ending meanwhile does not count).
+   */
+  byeEnded(seq: number): void {
+    if (this.sparedBye === seq) this.sparedBye = undefined;
   }
 
   /** A scripted hang-up (a call's hangUpAfterMs); ending the dialog cancels it. */

@@ -192,7 +192,7 @@ export function onTerminated(core: ServerCore, tx: ServerTransaction, reason: Te
   core.contexts.end(tx);
   // A BYE or unsubscribe let through a spent budget ended unanswered (a scenario dropped it): the next may be.
   // (The method first: a stored transaction's request is parsed from its bytes when read.)
-  if (tx.method === "BYE") core.dialogs.of(tx.request)?.byeEnded();
+  if (tx.method === "BYE") core.dialogs.of(tx.request)?.byeEnded(tx.request.core.cseq.seq);
   else if (tx.method === "SUBSCRIBE") core.subscriptions.unsubscribeEnded(tx.request);
   core.events.terminated?.(tx, reason);
 }

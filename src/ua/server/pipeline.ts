@@ -29,6 +29,7 @@ import type { ServerCore } from "./core.js";
 import { establishDialog } from "./invite.js";
 import { nextRSeq, retransmitReliably } from "./prack.js";
 import { sendsReliably, withSessionTimer } from "./session-timer.js";
+import { requestedExpires } from "./subscribe.js";
 
 /** Sends `spec` as the transaction's response (nothing once the transaction ended). */
 export function sendResponse(
@@ -49,6 +50,8 @@ export function sendResponse(
   // Taken before sending: a non-INVITE transaction over TCP ends with its
   // final response (Timer J = 0) and its context with it.
   const followUps = built.status >= 200 ? takeFollowUps(core, tx) : undefined;
+  // Read before sending too: the transaction lets the request's headers go with its final response.
+  const unsubscribed = final && endsSubscription(tx, built.status);
   transmit(core, tx, built.status, bytes, fault);
   core.events.responded?.(tx, built, fault);
   afterSend(core, tx, built, bytes, fault, rseq);
@@ -59,9 +62,8 @@ export function sendResponse(
   const req = tx.request;
   if (req.method === "INVITE" && !req.core.to.tag && built.status >= 300) core.endMedia(req.core.callId);
   if (req.method === "BYE" && final && built.status >= 200) byeAnswered(core, tx, built.status);
-  // An unsubscribe answered (a 2xx ended the subscription already): the next may be let through.
   else if (req.method === "SUBSCRIBE" && final && built.status >= 200)
-    core.subscriptions.unsubscribeEnded(tx.request);
+    subscribeAnswered(core, tx, unsubscribed);
   if (followUps) core.runFollowUps(followUps, tx.request);
 }
 
@@ -101,7 +103,30 @@ function byeAnswered(core: ServerCore, tx: ServerTransaction, status: number): v
   const dialog = core.dialogs.of(tx.request);
   if (dialog === undefined) return;
   if (status < 300) core.dialogs.end(dialog);
-  else dialog.byeEnded();
+  else dialog.byeEnded(tx.request.core.cseq.seq);
+}
+
+/** A 2xx to an unsubscribe (SUBSCRIBE with Expires: 0) within a subscription's dialog. */
+function endsSubscription(tx: ServerTransaction, status: number): boolean {
+  const req = tx.request;
+  return (
+    req.method === "SUBSCRIBE" &&
+    status >= 200 &&
+    status < 300 &&
+    !!req.core.to.tag &&
+    requestedExpires(req, -1) === 0
+  );
+}
+
+/**
+ * A SUBSCRIBE's final response went out. RFC 6665 4.2.1.4: a 2xx to an
+ * unsubscribe ends the subscription with a final NOTIFY, whoever answered
+ * it (the built-in handler then finds it ended). Any other answer lets its
+ * next unsubscribe through a spent transactions budget again (stateless.ts).
+ */
+function subscribeAnswered(core: ServerCore, tx: ServerTransaction, unsubscribed: boolean): void {
+  if (unsubscribed) core.subscriptions.endHeld(tx.request);
+  else core.subscriptions.unsubscribeEnded(tx.request);
 }
 
 /** A first 2xx to an INVITE (establishDialog checks the same again). */

@@ -135,7 +135,7 @@ function sparedBye(
   if (request.method !== "BYE") return false;
   const dialog = core.dialogs.of(request);
   if (dialog === undefined || dialog.byeInFlight || !overload.fitsHeadroom(cost)) return false;
-  dialog.spareBye();
+  dialog.spareBye(request.core.cseq.seq);
   return true;
 }
 
@@ -154,9 +154,10 @@ function sparedUnsubscribe(
 ): boolean {
   if (request.method !== "SUBSCRIBE") return false;
   const sub = core.subscriptions.heldFor(request);
-  if (sub === undefined || sub.unsubscribing || requestedExpires(request, -1) !== 0) return false;
+  if (sub === undefined || sub.unsubscribing !== undefined || requestedExpires(request, -1) !== 0)
+    return false;
   if (!overload.fitsHeadroom(cost)) return false;
-  sub.unsubscribing = true;
+  sub.unsubscribing = request.core.cseq.seq;
   return true;
 }
 

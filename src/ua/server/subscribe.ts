@@ -46,10 +46,22 @@ export class Subscriptions {
     return to.tag ? this.byKey.get(subscriptionKey(callId, to.tag, from.tag)) : undefined;
   }
 
-  /** A SUBSCRIBE's final response went out, or its transaction ended: the next unsubscribe may be let through. */
+  /**
+   * A SUBSCRIBE's final response went out, or its transaction ended: when
+   * it was the unsubscribe let through a spent budget, the next may be.
+   */
   unsubscribeEnded(request: ParsedRequest): void {
     const sub = this.heldFor(request);
-    if (sub) sub.unsubscribing = false;
+    if (sub?.unsubscribing === request.core.cseq.seq) sub.unsubscribing = undefined;
+  }
+
+  /**
+   * RFC 6665 4.2.1.4: a 2xx to an unsubscribe, whoever answered it (a
+   * scenario rule too), ends the subscription with a final NOTIFY.
+   */
+  endHeld(request: ParsedRequest): void {
+    const sub = this.heldFor(request);
+    if (sub) this.end(sub, true, "timeout");
   }
 
   /** RFC 6665 4.2.1: accept, answer 200 with Expires, NOTIFY at once; Expires 0 ends it. */
@@ -139,12 +151,12 @@ export class Subscriptions {
     sub.cancel = () => timer.cancel();
   }
 
+  /** Ends a subscription the mock holds (once: an ended one is not notified again). */
   private end(sub: Subscription, notify: boolean, reason = "timeout"): void {
+    if (this.byKey.get(sub.key) !== sub) return;
     sub.cancel?.();
-    if (this.byKey.get(sub.key) === sub) {
-      this.byKey.delete(sub.key);
-      this.core.options.budgets?.subscriptions.release(sub.cost ?? 0);
-    }
+    this.byKey.delete(sub.key);
+    this.core.options.budgets?.subscriptions.release(sub.cost ?? 0);
     if (notify) void this.notify(sub, `terminated;reason=${reason}`, undefined);
   }
 
