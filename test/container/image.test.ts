@@ -104,7 +104,7 @@ afterAll(async () => {
 }, 120_000);
 
 describe("the image (docker/Dockerfile), default command", () => {
-  it("runs as a non-root user, exposes every README port, has a HEALTHCHECK, and serves with --force-rport", async () => {
+  it("runs as a non-root user, exposes every README port, has a HEALTHCHECK, and serves with --force-rport and --single-threaded-gc", async () => {
     const [config] = JSON.parse(await podmanOk(["image", "inspect", IMAGE])) as Array<{
       Config: { User: string; ExposedPorts: Record<string, unknown> };
       Healthcheck?: { Test: string[] };
@@ -116,6 +116,8 @@ describe("the image (docker/Dockerfile), default command", () => {
     expect(config!.Healthcheck?.Test).toEqual(["CMD", "node", "/app/docker/healthcheck.mjs"]);
     expect((await podmanOk(["exec", served!.name, "id", "-u"])).trim()).toBe("10001");
     const args = await commandLine(served!);
+    // The server's node flags, as the sipmock executable gives its child (SIPMOCK_NODE_FLAGS).
+    expect(args.slice(0, 3)).toEqual(["node", "--single-threaded-gc", "/app/dist/cli/main.js"]);
     expect(args).toContain("--force-rport");
     expect(args.join(" ")).toContain(
       "serve --force-rport --listen udp:0.0.0.0:5060 --listen tcp:0.0.0.0:5060 --listen tls:0.0.0.0:5061 " +
