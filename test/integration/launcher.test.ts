@@ -8,7 +8,7 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { freeUdpPort, ROOT, waitForOutput } from "../helpers/cli.js";
 import { request, statusOf, udpClient } from "../helpers/wire-client.js";
 
@@ -20,6 +20,15 @@ interface Launched {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** Every launcher started, and its server: none is left running when a test fails half-way. */
+const started: number[] = [];
+afterEach(() => {
+  for (const pid of started.splice(0)) {
+    const servers = alive(pid) ? childrenOf(pid) : [];
+    for (const p of [pid, ...servers]) if (alive(p)) process.kill(p, "SIGKILL");
+  }
+});
+
 /** Starts the executable (in a process group of its own, as a shell's job is) and waits for its banner. */
 async function launch(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Launched> {
   const { SIPMOCK_NODE_FLAGS: _, ...inherited } = process.env;
@@ -29,6 +38,7 @@ async function launch(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Laun
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...inherited, ...env },
   });
+  started.push(child.pid!);
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
