@@ -3,9 +3,9 @@
  * transport: sipmock's CLI (built, run as its bin `sipmock` runs: a launcher
  * and the server in a child node with `--single-threaded-gc`; `--log-level
  * error` as the README says for load tests, the journal on at its default
- * bound), SIPp's own UAS, and the
- * floor (bench/floor-uas.mjs: the least a SIP UAS in Node can do, no SIP
- * stack), which says how much of sipmock's cost is Node's and how much its own.
+ * bound), SIPp's own UAS, and the floor (bench/floor-uas.mjs: the least a
+ * SIP UAS in Node can do, no SIP stack), which says how much of sipmock's
+ * cost is Node's and how much its own.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";

@@ -76,13 +76,13 @@ export class DialogStore {
     }));
   }
 
-  /** The live dialog with this identity: among the Call-ID's dialogs (no key string built per request). */
   /** The dialog a request within it names: its Call-ID, our tag (To), the peer's (From). */
   of(request: { readonly core: CoreHeaders }): Dialog | undefined {
     const { callId, to, from } = request.core;
     return this.find(callId, to.tag, from.tag);
   }
 
+  /** The live dialog with this identity: among the Call-ID's dialogs (no key string built per request). */
   find(callId: string, localTag: string | undefined, remoteTag: string | undefined): Dialog | undefined {
     if (!localTag) return undefined;
     return this.match(callId, localTag, remoteTag ?? "");

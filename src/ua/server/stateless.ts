@@ -88,7 +88,7 @@ function whyRefused(
   cost: number,
 ): OverloadReason | undefined {
   if (overload.noRoomForTransaction())
-    return sparedBye(core, overload, request, cost) || sparedUnsubscribe(core, overload, request, cost)
+    return overload.fitsHeadroom(cost) && (sparedBye(core, request) || sparedUnsubscribe(core, request))
       ? undefined
       : "transactions";
   const initial = !request.core.to.tag;
@@ -113,8 +113,7 @@ function whyRefused(
  * make a request part of a dialog.
  */
 function inHeldDialog(core: ServerCore, request: ParsedRequest): boolean {
-  const { callId, to, from } = request.core;
-  return core.dialogs.of(request) !== undefined || core.subscriptions.has(callId, to.tag!, from.tag);
+  return core.dialogs.of(request) !== undefined || core.subscriptions.heldFor(request) !== undefined;
 }
 
 /**
@@ -124,17 +123,13 @@ function inHeldDialog(core: ServerCore, request: ParsedRequest): boolean {
  * (most do, whatever the final response to their BYE). One at a time per
  * call (until that BYE is answered or its transaction ends: a scenario may
  * delay, drop or refuse it and keep the call), and only within the budget's
- * fixed headroom, so the overshoot is bounded however many calls are held.
+ * fixed headroom (checked by whyRefused), so the overshoot is bounded
+ * however many calls are held.
  */
-function sparedBye(
-  core: ServerCore,
-  overload: OverloadDetector,
-  request: ParsedRequest,
-  cost: number,
-): boolean {
+function sparedBye(core: ServerCore, request: ParsedRequest): boolean {
   if (request.method !== "BYE") return false;
   const dialog = core.dialogs.of(request);
-  if (dialog === undefined || dialog.byeInFlight || !overload.fitsHeadroom(cost)) return false;
+  if (dialog === undefined || dialog.byeInFlight) return false;
   dialog.spareBye(request.core.cseq.seq);
   return true;
 }
@@ -144,19 +139,13 @@ function sparedBye(
  * holds gets a transaction even when the transactions budget is spent, as
  * a BYE does: a 503 would leave the subscription and its NOTIFYs running
  * for a subscriber that has moved on. One at a time per subscription, within
- * the same headroom. A refresh is new work, refused.
+ * the same headroom (checked by whyRefused). A refresh is new work, refused.
  */
-function sparedUnsubscribe(
-  core: ServerCore,
-  overload: OverloadDetector,
-  request: ParsedRequest,
-  cost: number,
-): boolean {
+function sparedUnsubscribe(core: ServerCore, request: ParsedRequest): boolean {
   if (request.method !== "SUBSCRIBE") return false;
   const sub = core.subscriptions.heldFor(request);
   if (sub === undefined || sub.unsubscribing !== undefined || requestedExpires(request, -1) !== 0)
     return false;
-  if (!overload.fitsHeadroom(cost)) return false;
   sub.unsubscribing = request.core.cseq.seq;
   return true;
 }

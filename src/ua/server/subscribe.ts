@@ -35,11 +35,6 @@ export class Subscriptions {
     );
   }
 
-  /** Whether the mock holds the subscription of this dialog (Call-ID, its own tag, the subscriber's). */
-  has(callId: string, toTag: string, fromTag: string | undefined): boolean {
-    return this.byKey.has(subscriptionKey(callId, toTag, fromTag));
-  }
-
   /** The subscription a request within its dialog belongs to (none without a To tag). */
   heldFor(request: ParsedRequest): Subscription | undefined {
     const { callId, to, from } = request.core;
