@@ -311,6 +311,37 @@ describe("overload: 503 with Retry-After, retransmissions absorbed", () => {
     expect(statusOf(await c.waitFor(answerTo("dlg-3")))).toBe(503);
   });
 
+  it("with the transaction budget spent, a BYE too big for the budget's headroom is refused; the call's next BYE still ends it", async () => {
+    const mock = await mockWith({
+      listen: ["udp:127.0.0.1:0"],
+      mediaPort: 40000,
+      limits: { budgets: { transactions: 16_000 }, maxEventLoopLagMs: 0 },
+    });
+    const { c, to } = await udp(mock);
+    const call = await answeredCall(c, to, "held-big");
+    await c.send(
+      request("INVITE", "180", to, {
+        localPort: c.port,
+        callId: "ring-big",
+        extra: [`X-Pad: ${"p".repeat(3000)}`],
+      }),
+    );
+    await c.waitFor(answerTo("ring-big", 180));
+    const byeAnswer = async (bytes: string, cseq: number) => {
+      await c.send(bytes);
+      return statusOf(await c.waitFor((m) => answerTo("held-big")(m) && header(m, "CSeq") === `${cseq} BYE`));
+    };
+    // 25,000 octets of header: its transaction would be charged about 80 KB, past the 64 KiB headroom.
+    const big = call("BYE", 2).replace(
+      "Max-Forwards: 70",
+      `Max-Forwards: 70\r\nX-Pad: ${"p".repeat(25_000)}`,
+    );
+    expect(await byeAnswer(big, 2)).toBe(503);
+    expect(mock.activeDialogs).toBe(1);
+    expect(await byeAnswer(call("BYE", 3), 3)).toBe(200);
+    expect(mock.activeDialogs).toBe(0);
+  });
+
   it("with the transaction budget spent, an unsubscribe of a subscription the mock holds still gets a transaction, one at a time; a refresh gets 503", async () => {
     const mock = await mockWith({
       listen: ["udp:127.0.0.1:0"],
