@@ -12,7 +12,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { servingPid } from "./lib/servers.js";
+import { servingPid, waitBound } from "./lib/servers.js";
 
 const HERE = import.meta.dirname;
 const ROOT = join(HERE, "..");
@@ -86,7 +86,10 @@ export async function flood(
     { stdio: ["ignore", "ignore", "pipe"] },
   );
   server.stderr?.on("data", () => {});
-  await new Promise((r) => setTimeout(r, 700));
+  // Not a fixed wait: the executable starts its server child (one more node
+  // start, 700-1,100 ms here), and INVITEs sent before the socket is bound
+  // are answered only on SIPp's retransmissions, seconds late.
+  await waitBound("udp", port, server);
   const dir = mkdtempSync(join(tmpdir(), "sipmock-flood-"));
   const invites = rate * seconds;
   const args = [

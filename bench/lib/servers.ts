@@ -41,7 +41,8 @@ function bound(transport: BenchTransport, port: number): boolean {
   });
 }
 
-async function waitBound(transport: BenchTransport, port: number, child: ChildProcess): Promise<void> {
+/** Waits until the child listens on 127.0.0.1:port (it throws if the child exits first, or after 15 s). */
+export async function waitBound(transport: BenchTransport, port: number, child: ChildProcess): Promise<void> {
   const until = Date.now() + 15_000;
   while (!bound(transport, port)) {
     if (child.exitCode !== null) throw new Error(`the server exited (${child.exitCode}) before listening`);
