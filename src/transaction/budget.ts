@@ -66,11 +66,13 @@ export const JOURNAL_OBJECT_OVERHEAD = 900;
  * typed arrays, its two KeyIndex entries, its flow, and, for the few that
  * need them, its key or To tag as strings (CompletedStore's Extra); the
  * final response's octets are added to this (the arena keeps fewer: what
- * the response does not share with a recent one). Measured with
- * bench/memory.ts on 2026-12-05: 13 B of heap + 215 B of ArrayBuffers per
- * live completed OPTIONS transaction, 31 + 273 B per Confirmed INVITE
- * (486 flow), both with the response's unshared octets; a key kept as a
- * string adds ~150, a flow of its own per request ~100.
+ * the response does not share with a recent one, and of a response as
+ * long as a recent one only the octets that differ). Measured with
+ * bench/memory.ts on 2026-12-06: 29 B of heap + 157 B of ArrayBuffers per
+ * live completed OPTIONS transaction, 32 + 182 B per Confirmed INVITE
+ * (486 flow), both with what the arena keeps of their responses (215 and
+ * 273 B of ArrayBuffers on 2026-12-05, before the patches); a key kept as
+ * a string adds ~150, a flow of its own per request ~100.
  */
 export const COMPLETED_TRANSACTION_OVERHEAD = 400;
 

@@ -294,6 +294,7 @@ export class CompletedStore implements TimerTarget, ViewStore {
     g.templates[i] = k.template;
     g.prefixes[i] = k.prefix;
     g.suffixes[i] = k.suffix;
+    g.patched[i] = k.patched ? 1 : 0;
     g.lengths[i] = response.length;
   }
 
@@ -306,6 +307,7 @@ export class CompletedStore implements TimerTarget, ViewStore {
       g.prefixes[i]!,
       g.suffixes[i]!,
       g.lengths[i]!,
+      g.patched[i] === 1,
     );
   }
 

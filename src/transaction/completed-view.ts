@@ -131,10 +131,20 @@ export class StoredResponse {
     readonly prefix: number,
     readonly suffix: number,
     readonly length: number,
+    /** The middle is a patch of the template's (ResponseArena). */
+    readonly patched: boolean,
   ) {}
 
   bytes(): Buffer {
-    return assemble(this.chunk, this.offset, this.template, this.prefix, this.suffix, this.length);
+    return assemble(
+      this.chunk,
+      this.offset,
+      this.template,
+      this.prefix,
+      this.suffix,
+      this.length,
+      this.patched,
+    );
   }
 }
 

@@ -35,6 +35,8 @@ export class Segment {
   readonly offsets = new Int32Array(SEGMENT);
   readonly prefixes = new Int32Array(SEGMENT);
   readonly suffixes = new Int32Array(SEGMENT);
+  /** 1: the middle in its chunk is a patch of its template's (ResponseArena). */
+  readonly patched = new Uint8Array(SEGMENT);
   readonly lengths = new Int32Array(SEGMENT);
   readonly statuses = new Int32Array(SEGMENT);
   readonly expiries = new Float64Array(SEGMENT);

@@ -80,3 +80,46 @@ describe("SIPp retransmits an OPTIONS over UDP while its transaction is Complete
     expect(mock.activeTransactions).toBe(1);
   });
 });
+
+/**
+ * Many calls, each retransmitted once while Completed: after the first, the
+ * store keeps each 200 as the octets that differ from a template of its
+ * length (ResponseArena's patches), and each must still come back whole.
+ */
+const EACH_ONCE_AGAIN = `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="completed retransmissions, many calls">
+${OPTIONS}  <recv response="200"/>
+${OPTIONS}  <pause milliseconds="300"/>
+</scenario>
+`;
+
+describe("SIPp retransmits each of 30 OPTIONS once while Completed", () => {
+  it("gets each call's own 200 again, octet for octet", async () => {
+    const r = await runSipp({
+      scenarioXml: EACH_ONCE_AGAIN,
+      target: `127.0.0.1:${mock.address("udp").port}`,
+      transport: "u1",
+      calls: 30,
+      rate: 100,
+      extraArgs: ["-nr"],
+      timeoutMs: 15_000,
+    });
+    expect(r.exitCode, r.summary).toBe(0);
+    const sip = (t: string) => t.slice(0, t.indexOf("\r\n\r\n") + 4);
+    const byCall = new Map<string, string[]>();
+    for (const m of r.parsed) {
+      if (m.direction !== "received" || statusOfText(m.text) !== 200) continue;
+      const id = headerOfText(m.text, "Call-ID") ?? "";
+      byCall.set(id, [...(byCall.get(id) ?? []), sip(m.text)]);
+    }
+    expect(byCall.size, r.messages).toBe(30);
+    const tags = new Set<string>();
+    for (const [id, oks] of byCall) {
+      expect(oks, id).toHaveLength(2);
+      expect(oks[1], id).toBe(oks[0]);
+      tags.add(/;tag=([^;\s]+)/.exec(headerOfText(oks[0]!, "To") ?? "")?.[1] ?? "");
+    }
+    // Thirty transactions, thirty To tags: the answers are each call's own, not a template's.
+    expect(tags.size).toBe(30);
+  });
+});

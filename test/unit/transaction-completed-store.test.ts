@@ -7,7 +7,6 @@
  * one exactly 64*T1 after its final response (RFC 3261 17.2.2), the fault
  * noRetransmit still silences them, and shutdown ends them all.
  */
-import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { type ParsedRequest, parseDatagram } from "../../src/sip/index.js";
 import {
@@ -16,7 +15,6 @@ import {
   createBudgets,
 } from "../../src/transaction/budget.js";
 import { CompletedStore, CompletedView } from "../../src/transaction/completed-store.js";
-import { assemble, ResponseArena } from "../../src/transaction/response-arena.js";
 import type { ServerTransaction, TerminationReason } from "../../src/transaction/server-transaction.js";
 import { TransactionLayer } from "../../src/transaction/transaction-layer.js";
 import type { Flow } from "../../src/transport/types.js";
@@ -410,42 +408,6 @@ describe("the transaction budget of stored transactions", () => {
     await h.clock.advance(T.t4);
     expect(budgets.transactions.used).toBe(0);
     expect(budgets.transactions.items).toBe(0);
-  });
-});
-
-describe("ResponseArena", () => {
-  it("gives back every response it kept, octet for octet, whatever they share", () => {
-    const base = response(1);
-    const arb = fc.array(
-      fc.record({
-        cut: fc.nat({ max: base.length }),
-        len: fc.nat({ max: 80 }),
-        fill: fc.integer({ min: 0, max: 255 }),
-        extra: fc.nat({ max: 20_000 }),
-      }),
-      { minLength: 1, maxLength: 60 },
-    );
-    fc.assert(
-      fc.property(arb, (edits) => {
-        const arena = new ResponseArena();
-        const kept: Array<{ want: Buffer; got: () => Buffer }> = [];
-        for (const e of edits) {
-          const want = Buffer.concat([
-            base.subarray(0, e.cut),
-            Buffer.alloc(e.len, e.fill),
-            base.subarray(e.cut),
-            Buffer.alloc(e.extra % 7 === 0 ? e.extra : 0, 0x62),
-          ]);
-          const k = { ...arena.keep(want) };
-          kept.push({
-            want,
-            got: () => assemble(k.chunk, k.offset, k.template, k.prefix, k.suffix, want.length),
-          });
-        }
-        for (const { want, got } of kept) expect(got().equals(want)).toBe(true);
-      }),
-      { numRuns: 200 },
-    );
   });
 });
 
