@@ -89,7 +89,12 @@ export async function flood(
   // Not a fixed wait: the executable starts its server child (one more node
   // start, 700-1,100 ms here), and INVITEs sent before the socket is bound
   // are answered only on SIPp's retransmissions, seconds late.
-  await waitBound("udp", port, server);
+  try {
+    await waitBound("udp", port, server);
+  } catch (err) {
+    server.kill("SIGKILL");
+    throw err;
+  }
   const dir = mkdtempSync(join(tmpdir(), "sipmock-flood-"));
   const invites = rate * seconds;
   const args = [

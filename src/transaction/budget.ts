@@ -70,9 +70,9 @@ export const JOURNAL_OBJECT_OVERHEAD = 900;
  * long as a recent one only the octets that differ). Measured with
  * bench/memory.ts on 2026-12-06: 29 B of heap + 157 B of ArrayBuffers per
  * live completed OPTIONS transaction, 32 + 182 B per Confirmed INVITE
- * (486 flow), both with what the arena keeps of their responses (215 and
- * 273 B of ArrayBuffers on 2026-12-05, before the patches); a key kept as
- * a string adds ~150, a flow of its own per request ~100.
+ * (486 flow), both with what the arena keeps of their responses (27 + 256
+ * and 37 + 273 B the same day before the patches); a key kept as a string
+ * adds ~150, a flow of its own per request ~100.
  */
 export const COMPLETED_TRANSACTION_OVERHEAD = 400;
 

@@ -14,8 +14,10 @@
  * and Call-ID of equal length from call to call) keeps its middle as a
  * patch: only the runs of octets that differ from the template, each after
  * how many equal octets to take from it (about 40 octets instead of the
- * 150-300 between the branch and the Call-ID, or the SDP's o= line). A
- * response whose length no template has makes one after a few.
+ * 150-300 between the branch and the Call-ID, or the SDP's o= line). When
+ * 16 responses since the last template had no template of their length
+ * (a call counter gained a digit; now and then an odd one, which counts
+ * too), the 16th is kept whole and becomes one.
  */
 
 /** Octets per chunk; a chunk lives while a stored response (or a template) lies in it. */
@@ -26,7 +28,7 @@ const MIN_SHARED = 64;
 const TEMPLATES = 4;
 /** Equal octets shorter than this inside a differing run are copied with it (a new run costs two octets). */
 const MIN_GAP = 4;
-/** Responses kept since the last new template with no template of their length: the next such one becomes one. */
+/** The how-many-th response since the last new template with no template of its length becomes one. */
 const UNMATCHED_FOR_TEMPLATE = 16;
 
 /**
@@ -49,7 +51,7 @@ export class ResponseArena {
   private readonly templates: Buffer[] = [];
   /** Responses kept with no template of their length since the last template was made. */
   private unmatched = 0;
-  /** Octets written into chunks so far (responses' middles and patches, templates). */
+  /** Octets kept so far (responses' middles and patches, templates; in chunks or, past a quarter chunk, buffers of their own). */
   written = 0;
   /** What keep() found (one object, reused: no allocation per response). */
   readonly kept: KeptParts = {
@@ -128,7 +130,7 @@ export class ResponseArena {
    */
   private patch(r: Buffer, t: Buffer, from: number, to: number): boolean {
     const middle = to - from;
-    if (middle + 8 > CHUNK / 4) return false;
+    if (middle + 8 > CHUNK / 4 || middle === 0) return false;
     // At most the middle plus two varints: room for it in this chunk.
     this.reserve(middle + 8);
     const out = this.chunk;
@@ -231,7 +233,7 @@ export function assemble(
   prefix: number,
   suffix: number,
   length: number,
-  patched = false,
+  patched: boolean,
 ): Buffer {
   const out = Buffer.allocUnsafeSlow(length);
   const middle = length - prefix - suffix;
