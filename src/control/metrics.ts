@@ -8,6 +8,8 @@ export interface Gauges {
   readonly dialogs: number;
   readonly journalEntries: number;
   readonly overrides: number;
+  /** The process's memory (process.memoryUsage()), when the caller reads it: a load lab watches the mock's own. */
+  readonly memory?: { readonly rss: number; readonly heapUsed: number; readonly external: number };
 }
 
 /** Budgets, overload and connection figures (issue 10 items 3-5, 9). */
@@ -98,6 +100,7 @@ export class Metrics {
       "Seconds since start.",
       Math.round((Date.now() - this.started) / 1000),
     );
+    if (g.memory) memorySeries(out, g.memory);
     const l = this.limits?.();
     if (l) this.limitSeries(out, l);
     return out.text();
@@ -194,6 +197,17 @@ export class Metrics {
       this.sentOnce,
     );
   }
+}
+
+/** The process's memory, under the names Prometheus' own Node client gives it (dashboards know them). */
+function memorySeries(out: Exposition, m: NonNullable<Gauges["memory"]>): void {
+  out.gauge("process_resident_memory_bytes", "Resident memory size in bytes.", m.rss);
+  out.gauge("nodejs_heap_size_used_bytes", "V8 heap in use, in bytes.", m.heapUsed);
+  out.gauge(
+    "nodejs_external_memory_bytes",
+    "Memory outside the V8 heap held by its objects (Buffers: journal, stored responses), in bytes.",
+    m.external,
+  );
 }
 
 /** The text exposition format 0.0.4, one metric family at a time. */

@@ -650,6 +650,9 @@ describe("GET /metrics", () => {
       ["sipmock_journal_entries", "gauge"],
       ["sipmock_overrides_active", "gauge"],
       ["sipmock_uptime_seconds", "gauge"],
+      ["process_resident_memory_bytes", "gauge"],
+      ["nodejs_heap_size_used_bytes", "gauge"],
+      ["nodejs_external_memory_bytes", "gauge"],
     ] as const) {
       expect(text).toMatch(new RegExp(`^# HELP ${name} \\S.*$`, "m"));
       expect(text).toMatch(new RegExp(`^# TYPE ${name} ${type}$`, "m"));
@@ -658,6 +661,12 @@ describe("GET /metrics", () => {
     expect(value("sipmock_overrides_active")).toBe(1);
     expect(value("sipmock_dialogs_active")).toBe(mock.activeDialogs);
     expect(value("sipmock_unparsable_messages_total")).toBe(0);
+    // The test process's own memory: some MiB resident, a heap in use within it.
+    const rss = value("process_resident_memory_bytes")!;
+    expect(rss).toBeGreaterThan(16 * 1024 * 1024);
+    expect(value("nodejs_heap_size_used_bytes")).toBeGreaterThan(1024 * 1024);
+    expect(value("nodejs_heap_size_used_bytes")).toBeLessThan(rss);
+    expect(value("nodejs_external_memory_bytes")).toBeGreaterThan(0);
     // Every non-comment line is `name{labels} value` or `name value`.
     for (const line of text.trimEnd().split("\n")) {
       if (line.startsWith("#")) continue;

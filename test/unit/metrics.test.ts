@@ -165,4 +165,25 @@ describe("Metrics.render", () => {
     expect(LIMITS_AT).toBeGreaterThan(0);
     expect(m.render(GAUGES)).toBe(`${EXPECTED.slice(0, LIMITS_AT).join("\n")}\n`);
   });
+
+  it("with the process's memory: its three gauges after the uptime gauge, under Prometheus' Node client names", () => {
+    vi.spyOn(Date, "now").mockReturnValue(START);
+    const m = observed();
+    vi.spyOn(Date, "now").mockReturnValue(START + 61_400);
+    const memory = { rss: 150_000_000, heapUsed: 40_000_000, external: 7_000_000 };
+    expect(m.render({ ...GAUGES, memory })).toBe(
+      `${[
+        ...EXPECTED.slice(0, LIMITS_AT),
+        "# HELP process_resident_memory_bytes Resident memory size in bytes.",
+        "# TYPE process_resident_memory_bytes gauge",
+        "process_resident_memory_bytes 150000000",
+        "# HELP nodejs_heap_size_used_bytes V8 heap in use, in bytes.",
+        "# TYPE nodejs_heap_size_used_bytes gauge",
+        "nodejs_heap_size_used_bytes 40000000",
+        "# HELP nodejs_external_memory_bytes Memory outside the V8 heap held by its objects (Buffers: journal, stored responses), in bytes.",
+        "# TYPE nodejs_external_memory_bytes gauge",
+        "nodejs_external_memory_bytes 7000000",
+      ].join("\n")}\n`,
+    );
+  });
 });

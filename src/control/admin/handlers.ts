@@ -156,6 +156,7 @@ export function metrics({ mock, res }: AdminContext): void {
       dialogs: mock.activeDialogs,
       journalEntries: mock.journal.size,
       overrides: mock.overrides.size,
+      memory: process.memoryUsage(),
     }),
   );
 }
