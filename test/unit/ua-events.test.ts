@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { createHarness, type Harness, req, res, toTag } from "../harness/harness.js";
-import { peer, responseTo, subscribe } from "../harness/messages.js";
+import { invite, peer, responseTo, subscribe } from "../harness/messages.js";
 import type { Sent } from "../harness/wire.js";
 
 let h: Harness;
@@ -121,6 +121,35 @@ describe("SUBSCRIBE / NOTIFY (RFC 6665)", () => {
     expect(notifies()).toHaveLength(1);
     await h.advance(1);
     expect(state(h.next({ method: "NOTIFY", request: true }))).toBe("terminated;reason=timeout");
+  });
+
+  it("with the budget spent, the unsubscribe let through stays the one in flight when another SUBSCRIBE of the dialog ends meanwhile", async () => {
+    h = await createHarness({ limits: { budgets: { transactions: 16_000 } } });
+    const p = peer({ user: "alice" });
+    await h.send(subscribe(p, "presence", 600));
+    p.toTag = toTag(h.next({ method: "SUBSCRIBE" }));
+    await h.send(responseTo(req(h.next({ method: "NOTIFY", request: true })), 200));
+    // A refresh (CSeq 2), dropped: its transaction stays unanswered until 64*T1 (32 s).
+    h.mock.override({ method: "SUBSCRIBE" }, { fault: { drop: true } }, { times: 1 });
+    await h.send(subscribe(p, "presence", 600));
+    await h.advance(10_000);
+    // A ringing INVITE with a big header spends the transactions budget.
+    const caller = peer({ user: "bob" });
+    await h.send(invite(caller, { to: "180", headers: [`X-Pad: ${"p".repeat(3000)}`] }).text);
+    expect(h.next({ status: 180 }).at).toBe(10_000);
+    // The unsubscribe (CSeq 3) is let through, and dropped too: it is the one in flight.
+    h.mock.override({ method: "SUBSCRIBE" }, { fault: { drop: true } }, { times: 1 });
+    await h.send(subscribe(p, "presence", 0));
+    expect(h.poll({ method: "SUBSCRIBE" })).toBeUndefined();
+    // At 32 s the refresh's transaction ends: not the unsubscribe's, so the next one is refused.
+    await h.advance(22_500);
+    await h.send(subscribe(p, "presence", 0));
+    expect(res(h.next({ method: "SUBSCRIBE" })).status).toBe(503);
+    // Once the unsubscribe's own transaction has ended (42 s), the next is let through.
+    await h.advance(10_000);
+    await h.send(subscribe(p, "presence", 0));
+    expect(res(h.next({ method: "SUBSCRIBE" })).status).toBe(200);
+    expect(state(h.next({ method: "NOTIFY", request: true }))).toMatch(/^terminated/);
   });
 
   it("an unknown package gets 489 with Allow-Events", async () => {
