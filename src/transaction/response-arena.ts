@@ -13,8 +13,8 @@
  * A response as long as its template (one client's requests: branch, tags
  * and Call-ID of equal length from call to call) keeps its middle as a
  * patch: only the runs of octets that differ from the template, each after
- * how many equal octets to take from it (about 40 octets instead of the
- * 150-300 between the branch and the Call-ID, or the SDP's o= line). When
+ * how many equal octets to take from it (for SIPp's OPTIONS 200, 27
+ * octets instead of the 163 from its branch to its Call-ID). When
  * 16 responses since the last template had no template of their length
  * (a call counter gained a digit; now and then an odd one, which counts
  * too), the 16th is kept whole and becomes one.
