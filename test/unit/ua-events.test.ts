@@ -6,8 +6,8 @@
  * test/integration/events.test.ts.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { createHarness, type Harness, req, res, toTag } from "../harness/harness.js";
-import { invite, peer, responseTo, subscribe } from "../harness/messages.js";
+import { createHarness, type Harness, type HarnessOptions, req, res, toTag } from "../harness/harness.js";
+import { invite, type Peer, peer, responseTo, subscribe } from "../harness/messages.js";
 import type { Sent } from "../harness/wire.js";
 
 let h: Harness;
@@ -17,6 +17,16 @@ afterEach(async () => {
 
 const notifies = () => h.sent({ method: "NOTIFY", request: true });
 const state = (s: Sent) => req(s).headers.get("Subscription-State");
+
+/** A new harness and alice's subscription to `pkg` for `expires` s, its first NOTIFY answered 200. */
+async function subscribed(pkg: string, expires: number, options?: HarnessOptions): Promise<Peer> {
+  h = await createHarness(options);
+  const p = peer({ user: "alice" });
+  await h.send(subscribe(p, pkg, expires));
+  p.toTag = toTag(h.next({ method: "SUBSCRIBE" }));
+  await h.send(responseTo(req(h.next({ method: "NOTIFY", request: true })), 200));
+  return p;
+}
 
 describe("SUBSCRIBE / NOTIFY (RFC 6665)", () => {
   it("200 with Expires, an immediate NOTIFY retransmitted on Timer E until answered", async () => {
@@ -59,11 +69,7 @@ describe("SUBSCRIBE / NOTIFY (RFC 6665)", () => {
   });
 
   it("a refresh restarts the expiry", async () => {
-    h = await createHarness();
-    const p = peer({ user: "alice" });
-    await h.send(subscribe(p, "dialog", 60));
-    p.toTag = toTag(h.next({ method: "SUBSCRIBE" }));
-    await h.send(responseTo(req(h.next({ method: "NOTIFY", request: true })), 200));
+    const p = await subscribed("dialog", 60);
     await h.advance(40_000);
     await h.send(subscribe(p, "dialog", 60));
     expect(res(h.next({ method: "SUBSCRIBE" })).status).toBe(200);
@@ -77,11 +83,7 @@ describe("SUBSCRIBE / NOTIFY (RFC 6665)", () => {
   });
 
   it("Expires: 0 unsubscribes: 200, then a terminating NOTIFY from the mock's side of the dialog", async () => {
-    h = await createHarness();
-    const p = peer({ user: "alice" });
-    await h.send(subscribe(p, "dialog", 600));
-    p.toTag = toTag(h.next({ method: "SUBSCRIBE" }));
-    await h.send(responseTo(req(h.next({ method: "NOTIFY", request: true })), 200));
+    const p = await subscribed("dialog", 600);
     await h.send(subscribe(p, "dialog", 0));
     expect(res(h.next({ method: "SUBSCRIBE" })).status).toBe(200);
     const end = h.next({ method: "NOTIFY", request: true });
@@ -94,11 +96,7 @@ describe("SUBSCRIBE / NOTIFY (RFC 6665)", () => {
   });
 
   it("an unsubscribe a scenario answers 2xx (dial-a-code sip:200@) ends the subscription too (RFC 6665 4.2.1.4)", async () => {
-    h = await createHarness();
-    const p = peer({ user: "alice" });
-    await h.send(subscribe(p, "presence", 600));
-    p.toTag = toTag(h.next({ method: "SUBSCRIBE" }));
-    await h.send(responseTo(req(h.next({ method: "NOTIFY", request: true })), 200));
+    const p = await subscribed("presence", 600);
     await h.send(subscribe(p, "presence", 0, { to: "200" }));
     expect(res(h.next({ method: "SUBSCRIBE" })).status).toBe(200);
     const end = h.next({ method: "NOTIFY", request: true });
@@ -110,11 +108,7 @@ describe("SUBSCRIBE / NOTIFY (RFC 6665)", () => {
   });
 
   it("an unsubscribe a scenario answers 486 (sip:486@) keeps the subscription running", async () => {
-    h = await createHarness();
-    const p = peer({ user: "alice" });
-    await h.send(subscribe(p, "presence", 60));
-    p.toTag = toTag(h.next({ method: "SUBSCRIBE" }));
-    await h.send(responseTo(req(h.next({ method: "NOTIFY", request: true })), 200));
+    const p = await subscribed("presence", 60);
     await h.send(subscribe(p, "presence", 0, { to: "486" }));
     expect(res(h.next({ method: "SUBSCRIBE" })).status).toBe(486);
     await h.advance(59_999);
@@ -124,11 +118,7 @@ describe("SUBSCRIBE / NOTIFY (RFC 6665)", () => {
   });
 
   it("with the budget spent, the unsubscribe let through stays the one in flight when another SUBSCRIBE of the dialog ends meanwhile", async () => {
-    h = await createHarness({ limits: { budgets: { transactions: 16_000 } } });
-    const p = peer({ user: "alice" });
-    await h.send(subscribe(p, "presence", 600));
-    p.toTag = toTag(h.next({ method: "SUBSCRIBE" }));
-    await h.send(responseTo(req(h.next({ method: "NOTIFY", request: true })), 200));
+    const p = await subscribed("presence", 600, { limits: { budgets: { transactions: 16_000 } } });
     // A refresh (CSeq 2), dropped: its transaction stays unanswered until 64*T1 (32 s).
     h.mock.override({ method: "SUBSCRIBE" }, { fault: { drop: true } }, { times: 1 });
     await h.send(subscribe(p, "presence", 600));

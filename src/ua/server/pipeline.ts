@@ -29,7 +29,7 @@ import type { ServerCore } from "./core.js";
 import { establishDialog } from "./invite.js";
 import { nextRSeq, retransmitReliably } from "./prack.js";
 import { sendsReliably, withSessionTimer } from "./session-timer.js";
-import { requestedExpires } from "./subscribe.js";
+import { isUnsubscribe } from "./subscribe.js";
 
 /** Sends `spec` as the transaction's response (nothing once the transaction ended). */
 export function sendResponse(
@@ -108,14 +108,7 @@ function byeAnswered(core: ServerCore, tx: ServerTransaction, status: number): v
 
 /** A 2xx to an unsubscribe (SUBSCRIBE with Expires: 0) within a subscription's dialog. */
 function endsSubscription(tx: ServerTransaction, status: number): boolean {
-  const req = tx.request;
-  return (
-    req.method === "SUBSCRIBE" &&
-    status >= 200 &&
-    status < 300 &&
-    !!req.core.to.tag &&
-    requestedExpires(req, -1) === 0
-  );
+  return status >= 200 && status < 300 && isUnsubscribe(tx.request);
 }
 
 /**

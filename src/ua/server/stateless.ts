@@ -12,7 +12,7 @@ import { statelessTag } from "../../transaction/transaction-layer.js";
 import type { Flow } from "../../transport/types.js";
 import { buildResponse } from "../response-builder.js";
 import type { ServerCore } from "./core.js";
-import { requestedExpires } from "./subscribe.js";
+import { isUnsubscribe } from "./subscribe.js";
 
 /**
  * Issue 10 item 4 and issue 12: a new request the overloaded mock refuses
@@ -142,10 +142,9 @@ function sparedBye(core: ServerCore, request: ParsedRequest): boolean {
  * the same headroom (checked by whyRefused). A refresh is new work, refused.
  */
 function sparedUnsubscribe(core: ServerCore, request: ParsedRequest): boolean {
-  if (request.method !== "SUBSCRIBE") return false;
+  if (!isUnsubscribe(request)) return false;
   const sub = core.subscriptions.heldFor(request);
-  if (sub === undefined || sub.unsubscribing !== undefined || requestedExpires(request, -1) !== 0)
-    return false;
+  if (sub === undefined || sub.unsubscribing !== undefined) return false;
   sub.unsubscribing = request.core.cseq.seq;
   return true;
 }

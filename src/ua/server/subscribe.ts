@@ -22,6 +22,11 @@ export function requestedExpires(req: ParsedRequest, fallback: number): number {
   return (value === undefined ? undefined : leadingDeltaSeconds(value)) ?? fallback;
 }
 
+/** An unsubscribe (RFC 6665 4.1.2.3): a SUBSCRIBE within a subscription's dialog with Expires: 0. */
+export function isUnsubscribe(req: ParsedRequest): boolean {
+  return req.method === "SUBSCRIBE" && !!req.core.to.tag && requestedExpires(req, -1) === 0;
+}
+
 /** Active subscriptions (RFC 6665), by Call-ID and tags, and the NOTIFYs they send. */
 export class Subscriptions {
   private readonly byKey = new Map<string, Subscription>();
