@@ -89,32 +89,56 @@ export class ResponseArena {
   private readonly shared = { prefix: 0, suffix: 0 };
 
   /**
-   * The template sharing the most octets with `r` (at least MIN_SHARED),
-   * one of its length first; its counts in `shared`.
+   * The template for `r`, its shared counts in `shared`: the most recent one
+   * of r's length (it gives a patch, and wins over any other) when it shares
+   * at least MIN_SHARED octets; else the one sharing the most (at least
+   * MIN_SHARED), one of r's length first. Templates of other lengths are
+   * compared only when the newest of r's length will not do: comparing each
+   * costs about as much as the patch.
    */
   private bestTemplate(r: Buffer): Buffer | undefined {
+    const list = this.templates;
+    for (let n = 0; n < list.length; n++) {
+      const t = list[n]!;
+      if (t.length !== r.length) continue;
+      if (this.compare(r, t) < MIN_SHARED) break;
+      if (n > 0) this.promote(t);
+      return t;
+    }
     let best: Buffer | undefined;
     let most = MIN_SHARED - 1;
-    for (let n = 0; n < this.templates.length; n++) {
-      const t = this.templates[n]!;
-      const max = Math.min(r.length, t.length);
-      let p = 0;
-      while (p < max && r[p] === t[p]) p++;
-      let s = 0;
-      const rl = r.length - 1;
-      const tl = t.length - 1;
-      while (s < max - p && r[rl - s] === t[tl - s]) s++;
+    let prefix = 0;
+    let suffix = 0;
+    for (let n = 0; n < list.length; n++) {
+      const t = list[n]!;
+      const shared = this.compare(r, t);
       // Of equal length, a template gives a patch: it wins over any other.
-      const score = p + s + (t.length === r.length ? r.length : 0);
-      if (p + s >= MIN_SHARED && score > most) {
+      const score = shared + (t.length === r.length ? r.length : 0);
+      if (shared >= MIN_SHARED && score > most) {
         most = score;
         best = t;
-        this.shared.prefix = p;
-        this.shared.suffix = s;
+        prefix = this.shared.prefix;
+        suffix = this.shared.suffix;
       }
     }
-    if (best !== undefined && best !== this.templates[0]) this.promote(best);
+    this.shared.prefix = prefix;
+    this.shared.suffix = suffix;
+    if (best !== undefined && best !== list[0]) this.promote(best);
     return best;
+  }
+
+  /** How many octets r shares with t at its start and at its end (at most r's length), in `shared`; their sum. */
+  private compare(r: Buffer, t: Buffer): number {
+    const max = Math.min(r.length, t.length);
+    let p = 0;
+    while (p < max && r[p] === t[p]) p++;
+    let s = 0;
+    const rl = r.length - 1;
+    const tl = t.length - 1;
+    while (s < max - p && r[rl - s] === t[tl - s]) s++;
+    this.shared.prefix = p;
+    this.shared.suffix = s;
+    return p + s;
   }
 
   /** Whether `r`, whose best template is `t`, is kept whole as a new template (its length has none, for a while). */
