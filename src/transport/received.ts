@@ -24,6 +24,15 @@ export function annotateTopVia(headers: Headers, source: Endpoint, top?: Via): v
   if (firstRow === undefined) return;
   // One via-parm in the row (the usual case): the row, trimmed as splitTopLevel trims.
   const single = firstRow.indexOf(",") < 0;
+  if (single && wantsRport && !via.params.has("received")) {
+    // The usual case (SIPp, most softphones): one via-parm, its last
+    // parameter a valueless rport, no received: both appended.
+    const row = trimmedSlice(firstRow, 0, firstRow.length);
+    if (row.indexOf(";rport") === row.length - 6) {
+      headers.setRow("Via", 0, `${row}=${source.port};received=${source.address}`);
+      return;
+    }
+  }
   const values = single ? undefined : splitTopLevel(firstRow, ",");
   // RFC 3581 4: rport gets the source port, and with rport "received" is
   // added even when sent-by is the source address. 18.2.1: the server adds

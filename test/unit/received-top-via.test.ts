@@ -69,3 +69,35 @@ describe("annotateTopVia with the parsed top Via", () => {
     expect(other.headers.getRows("Via")).toEqual([`${vias[0]};received=2001:db8::8`]);
   });
 });
+
+describe("annotateTopVia on a valueless rport", () => {
+  it.each([
+    // The last parameter: appended to.
+    [
+      "SIP/2.0/UDP 192.0.2.7:5099;branch=z9hG4bK-7;rport  ",
+      "SIP/2.0/UDP 192.0.2.7:5099;branch=z9hG4bK-7;rport=5099;received=192.0.2.7",
+    ],
+    // Not the last, or not alone: filled where it stands.
+    [
+      "SIP/2.0/UDP a.test;rport;branch=z9hG4bK-8",
+      "SIP/2.0/UDP a.test;rport=5099;branch=z9hG4bK-8;received=192.0.2.7",
+    ],
+    [
+      "SIP/2.0/UDP a.test;rportx=1;branch=z9hG4bK-9;rport",
+      "SIP/2.0/UDP a.test;rportx=1;branch=z9hG4bK-9;rport=5099;received=192.0.2.7",
+    ],
+    [
+      "SIP/2.0/UDP a.test;branch=z9hG4bK-10;RPORT",
+      "SIP/2.0/UDP a.test;branch=z9hG4bK-10;rport=5099;received=192.0.2.7",
+    ],
+    // A received the client put there is replaced.
+    [
+      "SIP/2.0/UDP a.test;received=10.0.0.1;branch=z9hG4bK-11;rport",
+      "SIP/2.0/UDP a.test;branch=z9hG4bK-11;rport=5099;received=192.0.2.7",
+    ],
+  ])("%s", (via, expected) => {
+    const m = request([via]);
+    annotateTopVia(m.headers, SOURCE, m.core.via[0]);
+    expect(m.headers.getRows("Via")).toEqual([expected]);
+  });
+});
