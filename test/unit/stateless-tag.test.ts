@@ -1,0 +1,45 @@
+/**
+ * RFC 3261 8.2.7: a stateless answer gives the same To tag to a request and
+ * its retransmissions, and another to another request; from real bytes.
+ */
+import { describe, expect, it } from "vitest";
+import { type ParsedRequest, parseDatagram } from "../../src/sip/index.js";
+import { statelessTag } from "../../src/transaction/tags.js";
+
+function invite(callId: string, fromTag: string, branch: string): ParsedRequest {
+  const text = [
+    "INVITE sip:bob@example.test SIP/2.0",
+    `Via: SIP/2.0/UDP 192.0.2.7:5060;branch=${branch}`,
+    "Max-Forwards: 70",
+    `From: <sip:alice@example.test>;tag=${fromTag}`,
+    "To: <sip:bob@example.test>",
+    `Call-ID: ${callId}`,
+    "CSeq: 1 INVITE",
+    "Content-Length: 0",
+    "",
+    "",
+  ].join("\r\n");
+  const r = parseDatagram(Buffer.from(text, "latin1"));
+  if (!r.ok || r.message.kind !== "request") throw new Error("not a request");
+  return r.message;
+}
+
+describe("statelessTag", () => {
+  it("is 48 bits in hex, the same for the same request parsed again", () => {
+    const tag = statelessTag(invite("c1@example.test", "f1", "z9hG4bK-1"));
+    expect(tag).toMatch(/^[0-9a-f]{12}$/);
+    expect(statelessTag(invite("c1@example.test", "f1", "z9hG4bK-1"))).toBe(tag);
+  });
+
+  it("differs when the Call-ID, the From tag or the branch does", () => {
+    const tags = new Set([
+      statelessTag(invite("c1@example.test", "f1", "z9hG4bK-1")),
+      statelessTag(invite("c2@example.test", "f1", "z9hG4bK-1")),
+      statelessTag(invite("c1@example.test", "f2", "z9hG4bK-1")),
+      statelessTag(invite("c1@example.test", "f1", "z9hG4bK-2")),
+      // The fields are kept apart: moving a character across them changes the tag.
+      statelessTag(invite("c1@example.test", "f1z", "9hG4bK-1")),
+    ]);
+    expect(tags.size).toBe(5);
+  });
+});
