@@ -26,9 +26,10 @@ export function annotateTopVia(headers: Headers, source: Endpoint, top?: Via): v
   const single = firstRow.indexOf(",") < 0;
   if (single && wantsRport && !via.params.has("received")) {
     // The usual case (SIPp, most softphones): one via-parm, its last
-    // parameter a valueless rport, no received: both appended.
+    // parameter a valueless ";rport", no received: both appended. Only when
+    // it is the row's one "rport" in any case (else the first is filled).
     const row = trimmedSlice(firstRow, 0, firstRow.length);
-    if (row.indexOf(";rport") === row.length - 6) {
+    if (row.endsWith(";rport") && row.search(ANY_RPORT) === row.length - 5) {
       headers.setRow("Via", 0, `${row}=${source.port};received=${source.address}`);
       return;
     }
@@ -47,6 +48,8 @@ export function annotateTopVia(headers: Headers, source: Endpoint, top?: Via): v
   if (values) values[0] = annotated;
   headers.setRow("Via", 0, values ? values.join(", ") : annotated);
 }
+
+const ANY_RPORT = /rport/i;
 
 /** The first via-parm of the first Via row, parsed; undefined when there is none or it is malformed. */
 function topViaOf(headers: Headers): Via | undefined {

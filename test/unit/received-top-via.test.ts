@@ -4,6 +4,7 @@
  * reading it again. With and without it, the Via rows come out the same.
  */
 import { describe, expect, it } from "vitest";
+import { fillAndDropParams } from "../../src/sip/headers/params.js";
 import { parseDatagram } from "../../src/sip/index.js";
 import type { ParsedRequest } from "../../src/sip/message.js";
 import { annotateTopVia } from "../../src/transport/received.js";
@@ -72,16 +73,17 @@ describe("annotateTopVia with the parsed top Via", () => {
 
 describe("annotateTopVia on a valueless rport", () => {
   it.each([
-    // The last parameter: appended to.
+    // The last parameter, the row's one rport: appended to.
     [
       "SIP/2.0/UDP 192.0.2.7:5099;branch=z9hG4bK-7;rport  ",
       "SIP/2.0/UDP 192.0.2.7:5099;branch=z9hG4bK-7;rport=5099;received=192.0.2.7",
     ],
-    // Not the last, or not alone: filled where it stands.
+    // Not the last: filled where it stands.
     [
       "SIP/2.0/UDP a.test;rport;branch=z9hG4bK-8",
       "SIP/2.0/UDP a.test;rport=5099;branch=z9hG4bK-8;received=192.0.2.7",
     ],
+    // The last, after a lookalike parameter.
     [
       "SIP/2.0/UDP a.test;rportx=1;branch=z9hG4bK-9;rport",
       "SIP/2.0/UDP a.test;rportx=1;branch=z9hG4bK-9;rport=5099;received=192.0.2.7",
@@ -89,6 +91,11 @@ describe("annotateTopVia on a valueless rport", () => {
     [
       "SIP/2.0/UDP a.test;branch=z9hG4bK-10;RPORT",
       "SIP/2.0/UDP a.test;branch=z9hG4bK-10;rport=5099;received=192.0.2.7",
+    ],
+    // Twice (malformed): the first one is filled, whatever its case.
+    [
+      "SIP/2.0/UDP a.test;RPORT;branch=z9hG4bK-12;rport",
+      "SIP/2.0/UDP a.test;rport=5099;branch=z9hG4bK-12;rport;received=192.0.2.7",
     ],
     // A received the client put there is replaced.
     [
@@ -99,5 +106,27 @@ describe("annotateTopVia on a valueless rport", () => {
     const m = request([via]);
     annotateTopVia(m.headers, SOURCE, m.core.via[0]);
     expect(m.headers.getRows("Via")).toEqual([expected]);
+  });
+
+  it("writes what the parameter editor writes, octet for octet, for rows around the usual one", () => {
+    const rows = [
+      "SIP/2.0/UDP 192.0.2.7:5099;branch=z9hG4bK-20;rport",
+      "SIP/2.0/TCP [2001:db8::7]:5099;branch=z9hG4bK-21;rport",
+      "SIP/2.0/UDP a.test;branch=z9hG4bK-22; rport",
+      "SIP/2.0/UDP a.test;branch=z9hG4bK-23 ;rport",
+      "SIP/2.0/UDP a.test; rport ;branch=z9hG4bK-24;rport",
+      'SIP/2.0/UDP a.test;x="a;rport";branch=z9hG4bK-25;rport',
+      "SIP/2.0/UDP a.test;maddr=rport.test;branch=z9hG4bK-26;rport",
+      "SIP/2.0/UDP a.test;branch=z9hG4bK-27;ttl=1;rport\t",
+    ];
+    for (const row of rows) {
+      const m = request([row]);
+      const source = row.includes("[") ? { address: "2001:db8::8", port: 5099 } : SOURCE;
+      annotateTopVia(m.headers, source, m.core.via[0]);
+      const trimmed = row.trim();
+      expect(m.headers.getRows("Via"), row).toEqual([
+        `${fillAndDropParams(trimmed, "rport", "5099", "received")};received=${source.address}`,
+      ]);
+    }
   });
 });
