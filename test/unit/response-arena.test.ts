@@ -113,6 +113,19 @@ describe("ResponseArena", () => {
     for (const { want, k } of kept) expect(back(want, k).equals(want)).toBe(true);
   });
 
+  it("an older template of the response's length is patched against when the newest shares too little", () => {
+    const arena = new ResponseArena();
+    const first = sippOk(1);
+    // As long as it, sharing no octet at either end: kept whole, the newest template.
+    const unlike = Buffer.from(first.map((o) => o ^ 0x20));
+    const [, newest] = keepAll(arena, [first, unlike]);
+    expect(newest!.k.template).toBeUndefined();
+    const [{ want, k }] = keepAll(arena, [sippOk(2, 6, hex(2))]) as [{ want: Buffer; k: KeptParts }];
+    expect(k.patched).toBe(true);
+    expect(k.template?.equals(first)).toBe(true);
+    expect(back(want, k).equals(want)).toBe(true);
+  });
+
   it("a response of the template's length that differs throughout keeps its middle as is (a patch would be larger)", () => {
     const arena = new ResponseArena();
     const base = sippOk(1);
