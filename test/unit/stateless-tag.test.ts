@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { type ParsedRequest, parseDatagram } from "../../src/sip/index.js";
-import { statelessTag } from "../../src/transaction/tags.js";
+import { sha256Hex, sha256HexByObject, statelessTag } from "../../src/transaction/tags.js";
 
 function invite(callId: string, fromTag: string, branch: string): ParsedRequest {
   const text = [
@@ -41,5 +41,21 @@ describe("statelessTag", () => {
       statelessTag(invite("c1@example.test", "f1z", "9hG4bK-1")),
     ]);
     expect(tags.size).toBe(5);
+  });
+
+  it("is keyed: not the hash of the fields alone", () => {
+    const tag = statelessTag(invite("c1@example.test", "f1", "z9hG4bK-1"));
+    expect(sha256Hex("c1@example.test\nf1\nz9hG4bK-1").slice(0, 12)).not.toBe(tag);
+    expect(sha256Hex("\nc1@example.test\nf1\nz9hG4bK-1").slice(0, 12)).not.toBe(tag);
+  });
+});
+
+describe("sha256Hex", () => {
+  it("is SHA-256 in hex by either way node:crypto offers (FIPS 180-2's 'abc' vector)", () => {
+    const abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    expect(sha256Hex("abc")).toBe(abc);
+    expect(sha256HexByObject("abc")).toBe(abc);
+    for (const text of ["", "c1@example.test\nf1\nz9hG4bK-1", "é\u0000ÿ"])
+      expect(sha256Hex(text)).toBe(sha256HexByObject(text));
   });
 });
