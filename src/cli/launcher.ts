@@ -8,11 +8,14 @@
  * a machine whose cores the load generator shares. SIPMOCK_NODE_FLAGS
  * replaces the flags ("" runs the command in this process).
  *
- * The parent only relays: the child runs in a process group of its own, so
- * a terminal's Ctrl-C reaches it once (from the parent), not twice (a second
- * signal means "stop now" to `serve`); SIGINT, SIGTERM and SIGHUP are passed
- * on; the child's exit status is the parent's. The child ends itself
- * gracefully when the parent is gone (killed with SIGKILL, say).
+ * The parent only relays SIGINT, SIGTERM and SIGHUP; the child's exit status
+ * is the parent's. The child is in the parent's process group, as one job
+ * of a shell: a terminal's Ctrl-Z stops both and `fg` continues both. A
+ * terminal's Ctrl-C (or a `pkill -f`) reaches the child twice, directly and
+ * relayed: it acts on the first (freshSignals), as a second one would mean
+ * "stop now" to `serve`. The child ends itself gracefully when the parent
+ * is gone (killed with SIGKILL, say); left stopped by it, it is ended by the
+ * kernel (SIGHUP to a stopped, orphaned process group).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { constants } from "node:os";
@@ -27,9 +30,10 @@ const RELAYED: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 const PARENT_CHECK_MS = 500;
 /**
  * How long after a signal the child takes the same signal again as the same
- * one (`pkill -f`, tree-kill and systemd's control-group kill reach both the
- * launcher and the child, which then gets it twice: once directly, once
- * relayed; a second signal means "stop now" to serve).
+ * one (a terminal's Ctrl-C, `pkill -f`, tree-kill and systemd's
+ * control-group kill reach both the launcher and the child, which then gets
+ * it twice: once directly, once relayed; a second signal means "stop now"
+ * to serve).
  */
 export const REPEAT_WINDOW_MS = 1000;
 /** Node flags of the launcher the child does not inherit: a debugger port or a file watcher of its own. */
@@ -65,7 +69,6 @@ export function relaunch(flags: readonly string[]): void {
   for (const signal of RELAYED) process.on(signal, relay);
   child = spawn(process.execPath, [...inherited, ...flags, ...process.argv.slice(1)], {
     stdio: "inherit",
-    detached: true,
     env: { ...process.env, [CHILD_ENV]: String(process.pid) },
   });
   for (const signal of pending) child.kill(signal);

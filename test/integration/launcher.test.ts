@@ -54,6 +54,33 @@ async function launch(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Laun
   return { child, output: () => out, exited };
 }
 
+/**
+ * Starts the executable as a job of a shell with job control (`set -m`):
+ * in a process group of its own within the shell's session, as from a
+ * terminal (a group without a parent in its session would have the
+ * kernel discard SIGTSTP). The launcher's pid, once it has a server.
+ */
+async function launchAsJob(args: string[]): Promise<{ launcher: number; server: number }> {
+  const quoted = [process.execPath, LAUNCHER, ...args].map((a) => `'${a}'`).join(" ");
+  const { SIPMOCK_NODE_FLAGS: _, ...env } = process.env;
+  const shell = spawn("bash", ["-c", `set -m; ${quoted} & echo "job $!"; wait -f $!`], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env,
+  });
+  started.push(shell.pid!);
+  let out = "";
+  shell.stdout!.on("data", (d) => (out += d));
+  shell.stderr!.on("data", (d) => (out += d));
+  await waitForOutput(() => out, /job \d+/);
+  const launcher = Number(/job (\d+)/.exec(out)![1]);
+  started.push(launcher);
+  await waitForOutput(() => out, /listening on udp:/);
+  const [server] = childrenOf(launcher);
+  return { launcher, server: server! };
+}
+
 function childrenOf(pid: number): number[] {
   return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
     .trim()
@@ -70,6 +97,30 @@ function cmdline(pid: number): string[] {
 function processGroup(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+}
+
+/** The state letter of a process (/proc/<pid>/stat, field 3): R, S, T (stopped)... */
+function stateOf(pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return stat.charAt(stat.lastIndexOf(")") + 2);
+}
+
+/** Waits (up to 5 s) until the process's state passes `ok`. */
+async function untilState(pid: number, ok: (state: string) => boolean): Promise<void> {
+  const until = Date.now() + 5000;
+  while (!ok(stateOf(pid))) {
+    if (Date.now() > until) throw new Error(`process ${pid} stayed in state ${stateOf(pid)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Waits (up to 8 s) until the process is gone (a zombie counts as gone: nothing of it runs). */
+async function untilGone(pid: number): Promise<void> {
+  const until = Date.now() + 8000;
+  while (alive(pid) && stateOf(pid) !== "Z") {
+    if (Date.now() > until) throw new Error(`process ${pid} is still there, state ${stateOf(pid)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 function alive(pid: number): boolean {
@@ -112,16 +163,14 @@ describe("the sipmock executable", () => {
     expect(alive(server!)).toBe(false);
   });
 
-  it("a Ctrl-C to the launcher's process group reaches the server once: a graceful stop, exit 0", async () => {
+  it("a Ctrl-C to the launcher's process group stops the server gracefully once, exit 0", async () => {
     const port = await freeUdpPort();
     const l = await launch(["respond", "486", "--listen", `udp:127.0.0.1:${port}`]);
-    // The server is in a group of its own, out of the terminal's reach: the
-    // launcher's relay is the one SIGINT it gets (two close together may
-    // also merge into one pending signal, so the group is checked itself).
+    // The server is in the launcher's group (one job to a shell): it gets
+    // the terminal's SIGINT and the launcher's relay of it, and acts on one.
     const [server] = childrenOf(l.child.pid!);
-    expect(processGroup(server!)).toBe(server);
-    expect(processGroup(l.child.pid!)).toBe(l.child.pid);
-    // What a terminal does: SIGINT to the whole foreground group. Twice would mean "stop now" (130).
+    expect(processGroup(server!)).toBe(l.child.pid);
+    // What a terminal does: SIGINT to the whole foreground group. Acted on twice would mean "stop now" (130).
     process.kill(-l.child.pid!, "SIGINT");
     expect(await l.exited).toEqual({ code: 0, signal: null });
     expect(count(l.output(), "SIGINT received, shutting down")).toBe(1);
@@ -157,6 +206,31 @@ describe("the sipmock executable", () => {
       await c.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("Ctrl-Z stops the server with the launcher; fg continues both, and the server answers", async () => {
+    const port = await freeUdpPort();
+    const { launcher, server } = await launchAsJob(["respond", "486", "--listen", `udp:127.0.0.1:${port}`]);
+    expect(processGroup(server)).toBe(launcher);
+    // What a terminal does: SIGTSTP to the foreground job's group; on fg, SIGCONT to it.
+    process.kill(-launcher, "SIGTSTP");
+    await untilState(server, (s) => s === "T");
+    await untilState(launcher, (s) => s === "T");
+    process.kill(-launcher, "SIGCONT");
+    await untilState(server, (s) => s !== "T");
+    // (respond 486 answers INVITEs with 486; sipsak's OPTIONS gets 200.)
+    expect(await sipsak(`sip:bob@127.0.0.1:${port}`)).toContain("SIP/2.0 200 OK");
+    process.kill(launcher, "SIGTERM");
+    await untilGone(server);
+  });
+
+  it("a server left stopped by a launcher killed outright is ended (its group is orphaned)", async () => {
+    const port = await freeUdpPort();
+    const { launcher, server } = await launchAsJob(["serve", "--listen", `udp:127.0.0.1:${port}`]);
+    process.kill(-launcher, "SIGTSTP");
+    await untilState(server, (s) => s === "T");
+    process.kill(launcher, "SIGKILL");
+    await untilGone(server);
   });
 
   it("a server killed outright ends the launcher the same way", async () => {
