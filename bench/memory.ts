@@ -6,14 +6,16 @@
  * transactions end as they would on the wire.
  *
  * For each flow (INVITE -> 486 -> ACK, OPTIONS -> 200, and the answered call
- * INVITE -> 100/180/200 -> ACK -> BYE -> 200 on the default scenario) it
+ * INVITE -> 100/180/200 -> ACK -> BYE -> 200 on the default scenario; and
+ * apart, 486-tcp-noack: INVITE -> 486 over TCP with no ACK, a client gone) it
  * reports, after a forced GC: the live heap and RSS after the warm-up and
  * after N more calls (growth = a leak when the live heap grows), then the
  * bytes per live transaction and per live dialog (heap with them alive
- * minus heap once they ended, divided by how many there were).
+ * minus heap once they ended, divided by how many there were), against
+ * what the transactions budget charges for each (its estimate).
  *
  *   npm run build && node --expose-gc --import tsx bench/memory.ts [flow] [calls] [rate]
- *   flow: 486 | options | call | dialogs | all (default all); calls default 200000; rate default 1000/s
+ *   flow: 486 | options | call | 486-tcp-noack | dialogs | all (default all); calls default 200000; rate default 1000/s
  *   (dialogs: bytes per answered call kept up, `calls` of them, default 20000;
  *   udp: the 486 flow over real UDP sockets in real time, `calls` = seconds, default 60)
  *   MEMORY_SNAPSHOT=dir: writes heap snapshots after the warm-up and at the end.
@@ -37,7 +39,8 @@ const { startSipMock } = (await import(DIST("control/sipmock.js"))) as typeof Mo
 const { parseDatagram } = (await import(DIST("sip/parser.js"))) as typeof Parser;
 const { Scheduler } = (await import(DIST("transaction/scheduler.js"))) as typeof Sched;
 
-type Kind = "486" | "options" | "call";
+/** 486-tcp-noack: INVITEs over TCP answered 486 and never acknowledged (each waits in Completed until Timer H). */
+type Kind = "486" | "options" | "call" | "486-tcp-noack";
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error("run with node --expose-gc --import tsx bench/memory.ts");
@@ -69,6 +72,8 @@ interface Rig {
   sent: number;
   advance(ms: number): Promise<void>;
   close(): Promise<void>;
+  /** Octets the transactions budget holds charged now (its estimate). */
+  charged(): number;
   active(): number;
   dialogs(): number;
   pendingTimers(): number;
@@ -81,8 +86,9 @@ async function rig(kind: Kind): Promise<Rig> {
   const toTags = new Map<string, string>();
   const r = { sent: 0 };
   const journalSize = process.env.MEMORY_JOURNAL ? Number(process.env.MEMORY_JOURNAL) : undefined;
+  const transport = kind === "486-tcp-noack" ? "tcp" : "udp";
   const mock = await startSipMock({
-    listen: ["udp:127.0.0.1:5060"],
+    listen: [`${transport}:127.0.0.1:5060`],
     mediaPort: 40000,
     ...(journalSize !== undefined ? { journalSize } : {}),
     // Budgets out of the way: this measures memory, not the 503s of a spent budget
@@ -121,18 +127,20 @@ async function rig(kind: Kind): Promise<Rig> {
     },
   });
   const flow: Flow = {
-    transport: "udp",
+    transport,
     local: { address: "127.0.0.1", port: 5060 },
     remote: PEER,
   };
   return {
     inject: (bytes) =>
       onInbound({
-        // A flow object per datagram, with the address a string of its own, as the UDP listener makes them.
+        // A flow object per datagram, with the address a string of its own, as
+        // the UDP listener makes them (over TCP, one connection's).
         flow: {
-          transport: "udp",
+          transport,
           local: flow.local,
           remote: { address: ` ${PEER.address}`.slice(1), port: PEER.port },
+          ...(transport === "tcp" ? { connectionId: 1 } : {}),
         },
         bytes,
         result: parseDatagram(bytes),
@@ -148,6 +156,12 @@ async function rig(kind: Kind): Promise<Rig> {
       await new Promise((res) => setImmediate(res));
     },
     close: () => mock.close(),
+    charged: () =>
+      Number(
+        /sipmock_store_bytes\{store="transactions"\} (\d+)/.exec(
+          mock.metrics.render({ transactions: 0, dialogs: 0, journalEntries: 0, overrides: 0 }),
+        )?.[1] ?? Number.NaN,
+      ),
     active: () => mock.activeTransactions,
     dialogs: () => mock.activeDialogs,
     pendingTimers: () => scheduler.pending,
@@ -162,9 +176,9 @@ function oneCall(r: Rig, kind: Kind, i: number): void {
     r.inject(request("OPTIONS", "bench", i));
     return;
   }
-  if (kind === "486") {
+  if (kind === "486" || kind === "486-tcp-noack") {
     r.inject(request("INVITE", "486", i));
-    r.inject(request("ACK", "486", i));
+    if (kind === "486") r.inject(request("ACK", "486", i));
     return;
   }
   r.inject(request("INVITE", "bench", i, { sdp: true }));
@@ -254,6 +268,7 @@ async function flow(kind: Kind, calls: number, rate: number): Promise<void> {
   if (snap) writeHeapSnapshot(`${snap}/${kind}-end.heapsnapshot`);
   const live = r.active();
   const dialogs = r.dialogs();
+  const charged = r.charged();
   // Every timer runs out (64*T1 and T4 past): what is left is what no longer depends on calls.
   await r.advance(40_000);
   await r.advance(40_000);
@@ -268,7 +283,7 @@ async function flow(kind: Kind, calls: number, rate: number): Promise<void> {
       `buffers:   warm ${fmt(w.buffers)} -> end ${fmt(e.buffers)} (${signed(e.buffers - w.buffers)}); idle ${fmt(idle.buffers)}`,
       `RSS:       warm ${fmt(w.rss)} -> end ${fmt(e.rss)} (${signed(e.rss - w.rss)}); idle ${fmt(idle.rss)}`,
       `live transactions: warm ${liveWarm}, end ${live}, idle ${r.active()}; dialogs at end ${dialogs}, idle ${r.dialogs()}; pending timers idle ${r.pendingTimers()}`,
-      `per live transaction${kind === "call" ? " (and dialog)" : ""}: ${Math.round(perTx)} B of heap + ${Math.round(perTxBuffers)} B of buffers (end - idle, / ${live})`,
+      `per live transaction${kind === "call" ? " (and dialog)" : ""}: ${Math.round(perTx)} B of heap + ${Math.round(perTxBuffers)} B of buffers (end - idle, / ${live}); the transactions budget charges ${live > 0 ? Math.round(charged / live) : 0} B each`,
       longest(),
     ].join("\n"),
   );
