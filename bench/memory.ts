@@ -72,8 +72,8 @@ interface Rig {
   sent: number;
   advance(ms: number): Promise<void>;
   close(): Promise<void>;
-  /** Octets the transactions budget holds charged now (its estimate). */
-  charged(): number;
+  /** Octets a store's budget holds charged now (its estimate; default the transactions'). */
+  charged(store?: string): number;
   active(): number;
   dialogs(): number;
   pendingTimers(): number;
@@ -156,9 +156,9 @@ async function rig(kind: Kind): Promise<Rig> {
       await new Promise((res) => setImmediate(res));
     },
     close: () => mock.close(),
-    charged: () =>
+    charged: (store = "transactions") =>
       Number(
-        /sipmock_store_bytes\{store="transactions"\} (\d+)/.exec(
+        new RegExp(`sipmock_store_bytes\\{store="${store}"\\} (\\d+)`).exec(
           mock.metrics.render({ transactions: 0, dialogs: 0, journalEntries: 0, overrides: 0 }),
         )?.[1] ?? Number.NaN,
       ),
@@ -309,6 +309,7 @@ async function dialogCost(n: number): Promise<void> {
   await r.advance(40_000);
   await r.advance(40_000);
   const up = await measure();
+  const charged = r.charged("dialogs");
   const snap = process.env.MEMORY_SNAPSHOT;
   if (snap) writeHeapSnapshot(`${snap}/dialogs-up.heapsnapshot`);
   const dialogs = r.dialogs();
@@ -320,7 +321,7 @@ async function dialogCost(n: number): Promise<void> {
   console.log(
     [
       `## dialogs: ${dialogs.toLocaleString("en")} answered calls up (transactions ended: ${r.active()})`,
-      `per live dialog: ${Math.round((up.heap - down.heap) / dialogs)} B of heap + ${Math.round((up.buffers - down.buffers) / dialogs)} B of buffers (up - after BYE, / ${dialogs}; ${r.dialogs()} left)`,
+      `per live dialog: ${Math.round((up.heap - down.heap) / dialogs)} B of heap + ${Math.round((up.buffers - down.buffers) / dialogs)} B of buffers (up - after BYE, / ${dialogs}; ${r.dialogs()} left); the dialogs budget charges ${Math.round(charged / dialogs)} B each`,
     ].join("\n"),
   );
   await r.close();
