@@ -12,10 +12,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { servingPid, waitBound } from "./lib/servers.js";
+import { servingPid, sipmockEntry, waitBound } from "./lib/servers.js";
 
 const HERE = import.meta.dirname;
-const ROOT = join(HERE, "..");
+/** Which build to flood (BENCH_ROOT, as for npm run bench). */
+const ROOT = process.env.BENCH_ROOT ?? join(HERE, "..");
 
 export interface FloodResult {
   readonly rate: number;
@@ -72,7 +73,7 @@ export async function flood(
   const server = spawn(
     process.execPath,
     [
-      join(ROOT, "dist", "cli", "bin.js"),
+      sipmockEntry(ROOT),
       "serve",
       "--listen",
       `udp:127.0.0.1:${port}`,

@@ -8,7 +8,7 @@
  * cost is Node's and how much its own.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { relaunchFlags } from "../../src/cli/launcher.js";
@@ -83,7 +83,7 @@ function commandOf(
     process.execPath,
     [
       ...nodeArgs(),
-      join(root, "dist", "cli", "bin.js"),
+      sipmockEntry(root),
       ...["serve", "--listen", `${transport}:127.0.0.1:${port}`, "--log-level", "error", ...extra],
     ],
   ];
@@ -106,13 +106,24 @@ export async function startServer(
 }
 
 /**
+ * The `sipmock` executable of a checkout: dist/cli/bin.js, the launcher
+ * (since 2026-12-06); in a checkout from before it (BENCH_ROOT), the CLI
+ * itself, dist/cli/main.js, as users ran it then.
+ */
+export function sipmockEntry(root: string): string {
+  const launcher = join(root, "dist", "cli", "bin.js");
+  return existsSync(launcher) ? launcher : join(root, "dist", "cli", "main.js");
+}
+
+/**
  * The process that serves: the `sipmock` executable (bin.js, as users run
- * it) serves from a child node with its V8 flags; SIPp and the floor serve
- * from the process started.
+ * it) serves from a child node with its V8 flags; SIPp, the floor and an
+ * older checkout's main.js serve from the process started.
  */
 export function servingPid(child: ChildProcess, kind: ServerKind = "sipmock"): number | undefined {
   const serving = childPids(child.pid)[0];
   if (serving !== undefined) return serving;
+  if (kind === "sipmock" && child.spawnargs.some((a) => a.endsWith(join("cli", "main.js")))) return child.pid;
   // Not silently the idle launcher: the executable starts a child unless its flags say otherwise.
   const args = ["node", "bin.js", "serve"];
   if (kind === "sipmock" && relaunchFlags(args, nodeArgs(), process.env) !== undefined)
