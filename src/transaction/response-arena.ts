@@ -90,32 +90,27 @@ export class ResponseArena {
 
   /**
    * The template for `r`, its shared counts in `shared`: the most recent one
-   * of r's length (it gives a patch, and wins over any other) when it shares
-   * at least MIN_SHARED octets; else the one sharing the most (at least
-   * MIN_SHARED), one of r's length first. Templates of other lengths are
-   * compared only when the newest of r's length will not do: comparing each
-   * costs about as much as the patch.
+   * of r's length sharing at least MIN_SHARED octets (it gives a patch);
+   * else, of the other lengths, the one sharing the most (at least
+   * MIN_SHARED). Templates of other lengths are compared only when none of
+   * r's length will do: comparing each costs about as much as the patch.
    */
   private bestTemplate(r: Buffer): Buffer | undefined {
     const list = this.templates;
-    for (let n = 0; n < list.length; n++) {
-      const t = list[n]!;
-      if (t.length !== r.length) continue;
-      if (this.compare(r, t) < MIN_SHARED) break;
-      if (n > 0) this.promote(t);
+    for (const t of list) {
+      if (t.length !== r.length || this.compare(r, t) < MIN_SHARED) continue;
+      if (t !== list[0]) this.promote(t);
       return t;
     }
     let best: Buffer | undefined;
     let most = MIN_SHARED - 1;
     let prefix = 0;
     let suffix = 0;
-    for (let n = 0; n < list.length; n++) {
-      const t = list[n]!;
+    for (const t of list) {
+      if (t.length === r.length) continue;
       const shared = this.compare(r, t);
-      // Of equal length, a template gives a patch: it wins over any other.
-      const score = shared + (t.length === r.length ? r.length : 0);
-      if (shared >= MIN_SHARED && score > most) {
-        most = score;
+      if (shared > most) {
+        most = shared;
         best = t;
         prefix = this.shared.prefix;
         suffix = this.shared.suffix;
