@@ -3,25 +3,21 @@
  * its retransmissions, and another to another request; from real bytes.
  */
 import { describe, expect, it } from "vitest";
-import { type ParsedRequest, parseDatagram } from "../../src/sip/index.js";
+import type { ParsedRequest } from "../../src/sip/index.js";
 import { sha256Hex, sha256HexByObject, statelessTag } from "../../src/transaction/tags.js";
+import { parseRequest } from "./dialog-fixtures.js";
 
 function invite(callId: string, fromTag: string, branch: string): ParsedRequest {
-  const text = [
-    "INVITE sip:bob@example.test SIP/2.0",
-    `Via: SIP/2.0/UDP 192.0.2.7:5060;branch=${branch}`,
-    "Max-Forwards: 70",
-    `From: <sip:alice@example.test>;tag=${fromTag}`,
-    "To: <sip:bob@example.test>",
-    `Call-ID: ${callId}`,
-    "CSeq: 1 INVITE",
-    "Content-Length: 0",
-    "",
-    "",
-  ].join("\r\n");
-  const r = parseDatagram(Buffer.from(text, "latin1"));
-  if (!r.ok || r.message.kind !== "request") throw new Error("not a request");
-  return r.message;
+  return parseRequest(`INVITE sip:bob@example.test SIP/2.0
+Via: SIP/2.0/UDP 192.0.2.7:5060;branch=${branch}
+Max-Forwards: 70
+From: <sip:alice@example.test>;tag=${fromTag}
+To: <sip:bob@example.test>
+Call-ID: ${callId}
+CSeq: 1 INVITE
+Content-Length: 0
+
+`);
 }
 
 describe("statelessTag", () => {
